@@ -1,0 +1,122 @@
+import { Command, CommanderError, Option } from 'commander';
+import { COMMANDS, type CommandSpec } from './cli/registry.js';
+import { createContext, type Ctx, type GlobalFlags } from './cli/context.js';
+import { processIo, type Io } from './cli/io.js';
+import { EXIT_CODES, TourniquetError, isPromptCancel } from './core/errors.js';
+import { looksLikeSecret } from './core/secrets.js';
+
+export const VERSION = '0.1.0';
+
+const EXIT_HELP = `
+Exit codes:
+  0    done, and verified            5    verification failed: the credential still works
+  1    a step failed                 6    partly done: \`tourniquet resume <incident>\` continues
+  2    bad usage or invalid input    7    a check found a problem (watch, doctor, drill)
+  3    our admin credentials refused 130  cancelled by the operator
+  4    the thing named does not exist
+`;
+
+interface RunState {
+  ctx?: Ctx;
+  code: number;
+}
+
+function registerCommand(parent: Command, spec: CommandSpec, io: Io, state: RunState, signal?: AbortSignal): void {
+  const cmd = parent.command(spec.name).description(spec.summary);
+  spec.configure?.(cmd);
+  if (spec.help) cmd.addHelpText('after', spec.help);
+  for (const child of spec.subcommands ?? []) registerCommand(cmd, child, io, state, signal);
+  if (!spec.load) return;
+  const load = spec.load;
+  cmd.action(async (...params: unknown[]) => {
+    const command = params[params.length - 1] as Command;
+    const ctx = createContext(io, command.optsWithGlobals() as GlobalFlags, signal);
+    state.ctx = ctx;
+    const mod = await load();
+    const result = await mod.run({ args: command.args, opts: command.opts() }, ctx);
+    state.code = typeof result === 'number' ? result : 0;
+  });
+}
+
+function buildProgram(io: Io, state: RunState, signal?: AbortSignal): Command {
+  const program = new Command('tourniquet')
+    .description('Stop a runaway AI agent or a leaked key: revoke or rotate, verified, with the damage summary.')
+    .version(VERSION, '-V, --version')
+    .option('--json', 'machine-readable output on stdout (and nothing else there)')
+    .option('--no-input', 'never prompt; a missing value is exit 2 naming its flag (implied by CI or a non-TTY stdin)')
+    .option('-y, --yes', 'answer confirmations with yes (for scripts)')
+    .option('--dry-run', 'print every call it would make and make none')
+    .addOption(new Option('--profile <name>', 'config profile to use').env('TOURNIQUET_PROFILE'))
+    .option('--no-color', 'no colour (also NO_COLOR, TERM=dumb, or output that is not a terminal)')
+    .option('--debug', 'trace HTTP calls (secrets redacted) and show stack traces of bugs')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(`tourniquet: ${s.replace(/^error: /, '')}`),
+    })
+    .addHelpText('after', EXIT_HELP);
+  program.configureHelp({ sortSubcommands: false, showGlobalOptions: true });
+  for (const spec of COMMANDS) registerCommand(program, spec, io, state, signal);
+  return program;
+}
+
+function reportError(err: unknown, io: Io, ctx: Ctx | undefined, argv: readonly string[]): number {
+  const json = ctx?.flags.json ?? argv.includes('--json');
+  const debug = ctx?.flags.debug ?? argv.includes('--debug');
+  const scrub = (s: string) => ctx?.secrets.scrub(s) ?? s;
+  let kind: string;
+  let code: number;
+  let message: string;
+  let hint: string | undefined;
+  let data: Record<string, unknown> | undefined;
+  if (err instanceof TourniquetError) {
+    ({ kind, message, hint, data } = err);
+    code = err.exitCode;
+  } else if (isPromptCancel(err)) {
+    kind = 'cancelled';
+    code = EXIT_CODES.cancelled;
+    message = 'cancelled by the operator';
+  } else {
+    kind = 'bug';
+    code = EXIT_CODES.bug;
+    message = `internal error (this is a bug in tourniquet): ${err instanceof Error ? err.message : String(err)}`;
+    hint = debug ? undefined : 'run again with --debug for the stack trace, and report it';
+  }
+  io.stderr.write(scrub(`tourniquet: ${message}\n`));
+  if (hint) io.stderr.write(scrub(`  ${hint}\n`));
+  if (kind === 'bug' && debug && err instanceof Error && err.stack) io.stderr.write(scrub(err.stack + '\n'));
+  if (json) io.stdout.write(scrub(JSON.stringify({ error: { kind, exit_code: code, message, hint, ...data } }, null, 2) + '\n'));
+  return code;
+}
+
+/** Secrets never go on argv: refuse one before anything else runs (it is already in shell history). */
+function refuseSecretsOnArgv(argv: readonly string[]): void {
+  const leaked = argv.find((a) => looksLikeSecret(a.includes('=') ? a.slice(a.indexOf('=') + 1) : a));
+  if (leaked)
+    throw new TourniquetError('usage', 'a secret was passed on the command line; tourniquet never takes secrets on argv', {
+      hint: 'pass it by reference: an environment variable, a --…-file path, - for stdin, or the masked prompt. Rotate it if the shell history is shared.',
+    });
+}
+
+/** Run the CLI. Returns the exit code; never calls process.exit. */
+export async function main(argv: readonly string[], io: Io = processIo(), signal?: AbortSignal): Promise<number> {
+  const state: RunState = { code: 0 };
+  try {
+    refuseSecretsOnArgv(argv);
+    const program = buildProgram(io, state, signal);
+    if (argv.length === 0) {
+      io.stdout.write(program.helpInformation());
+      return 0;
+    }
+    await program.parseAsync([...argv], { from: 'user' });
+    return state.code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return EXIT_CODES.usage;
+    }
+    return reportError(err, io, state.ctx, argv);
+  }
+}
