@@ -1,0 +1,67 @@
+import type Database from 'better-sqlite3';
+import type { AuditFilter, AuditPage, AuditRow, AuditSummary } from './types.js';
+import { AUDIT_COLUMNS } from './sqlite-schema.js';
+import { auditWhere, decodeCursor, encodeCursor, mergeEndpoints, minuteIso, normalizeCountCost, roundUsd } from './audit-shared.js';
+
+type Db = Database.Database;
+
+/** Insert a batch in one transaction: with synchronous=FULL the commit is the fsync (group commit). */
+export function makeAppender(db: Db): (rows: AuditRow[]) => void {
+  const insert = db.prepare(
+    `INSERT INTO agent_call_audit (${AUDIT_COLUMNS.join(', ')}) VALUES (${AUDIT_COLUMNS.map((c) => '@' + c).join(', ')})`,
+  );
+  return db.transaction((rows: AuditRow[]) => {
+    for (const r of rows) insert.run({ ...r, id: undefined });
+  });
+}
+
+export function queryAudit(db: Db, filter: AuditFilter, limit: number, cursor: string | null): AuditPage {
+  const after = decodeCursor(cursor);
+  const { sql, params } = auditWhere(filter);
+  const where = sql ? `${sql} AND id > ?` : 'WHERE id > ?';
+  const rows = db
+    .prepare(`SELECT * FROM agent_call_audit ${where} ORDER BY id LIMIT ?`)
+    .all(...params, after, limit + 1) as AuditRow[];
+  const more = rows.length > limit;
+  const data = more ? rows.slice(0, limit) : rows;
+  const last = data[data.length - 1];
+  return { data, next_cursor: more && last?.id !== undefined ? encodeCursor(last.id) : null };
+}
+
+export function summarizeAudit(db: Db, filter: AuditFilter): AuditSummary {
+  const { sql, params } = auditWhere(filter);
+  const allowed = sql ? `${sql} AND policy_verdict = 'allowed'` : `WHERE policy_verdict = 'allowed'`;
+  const all = <T>(q: string, p: unknown[] = params) => db.prepare(q).all(...p) as T[];
+  const totals = db
+    .prepare(`SELECT COUNT(*) AS n, MIN(started_at) AS first, MAX(started_at) AS last, SUM(cost_usd_parsed) AS cost FROM agent_call_audit ${sql}`)
+    .get(...params) as { n: number; first: string | null; last: string | null; cost: number | null };
+  const byVerdict = all<{ v: string; n: number }>(`SELECT policy_verdict AS v, COUNT(*) AS n FROM agent_call_audit ${sql} GROUP BY v`);
+  const group = (col: string) =>
+    all<Record<string, unknown> & { calls: number; cost_usd: number }>(
+      `SELECT ${col}, COUNT(*) AS calls, COALESCE(SUM(cost_usd_parsed), 0) AS cost_usd FROM agent_call_audit ${allowed} GROUP BY ${col} ORDER BY cost_usd DESC, calls DESC`,
+    );
+  const perMinute = all<{ m: string; calls: number }>(
+    `SELECT substr(started_at, 1, 16) AS m, COUNT(*) AS calls FROM agent_call_audit ${sql} GROUP BY m ORDER BY m`,
+  );
+  const by_verdict: Record<string, number> = {};
+  for (const r of byVerdict) by_verdict[r.v] = r.n;
+  return {
+    calls_total: totals.n,
+    by_verdict,
+    calls_allowed: by_verdict.allowed ?? 0,
+    cost_usd: roundUsd(totals.cost),
+    customers: normalizeCountCost(group('customer_scope_id') as never),
+    endpoints: mergeEndpoints(group('method, path') as never),
+    per_minute: perMinute.map((r) => ({ minute: minuteIso(r.m), calls: r.calls })),
+    first_call: totals.first,
+    last_call: totals.last,
+    agent_runs: normalizeCountCost(group('agent_run_id') as never),
+    vault_keys: normalizeCountCost(group('vault_key_id') as never),
+  };
+}
+
+export function sumByKey(db: Db, q: string, params: unknown[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of db.prepare(q).all(...params) as Array<{ k: string; v: number }>) out.set(r.k, Number(r.v ?? 0));
+  return out;
+}
