@@ -35,7 +35,9 @@ export interface KeyCredential {
 
 export type DeleteResult =
   | { status: 'deleted'; id: string }
-  | { status: 'already-deleted'; id: string };
+  | { status: 'already-deleted'; id: string }
+  /** No delete API (Stripe): the operator must do it by hand; `steps` says exactly where. */
+  | { status: 'manual'; id: string; steps: string[] };
 
 export interface ProbeResult {
   /** True when the vendor accepted the key (2xx); false when it refused it (401/403). */

@@ -1,0 +1,64 @@
+import { HttpClient, type Timeouts } from '../../core/http.js';
+import { usageError } from '../../core/errors.js';
+import { redactHint } from '../../core/secrets.js';
+import { authHeader, type VendorFacts } from './table.js';
+import type { CreatedKey, DeleteResult, KeyCredential, PlannedCall, ProbeResult, VendorConfig } from './types.js';
+
+/** What every vendor adapter is built from. */
+export interface AdapterDeps {
+  config: VendorConfig;
+  /** The admin credential (already read from its reference); absent for probe-only use. */
+  adminKey?: string;
+  trace?: (line: string) => void;
+  timeouts?: Partial<Timeouts>;
+  /** Called with every secret the adapter learns (new keys), so output can scrub it. */
+  onSecret?: (secret: string) => void;
+}
+
+export function baseUrl(facts: VendorFacts, cfg: VendorConfig): string {
+  return cfg.baseUrl ?? facts.defaultBaseUrl;
+}
+
+export function adminClient(facts: VendorFacts, deps: AdapterDeps, base = baseUrl(facts, deps.config)): HttpClient {
+  const key = deps.adminKey;
+  if (!key) throw usageError(`${facts.displayName}: no admin credential`, `set vendors.${facts.id}.admin_key to a reference (env:NAME or file:PATH)`);
+  const cred: KeyCredential = { secret: key, id: deps.config.adminKeySid ?? deps.config.accountSid };
+  return new HttpClient({ baseUrl: base, name: `${facts.displayName} admin API`, headers: authHeader(facts, cred, deps.config), trace: deps.trace, timeouts: deps.timeouts });
+}
+
+/** A harmless authenticated read with the given key. 2xx (or a vendor's "alive but restricted") → accepted; 401/403 → refused. */
+export async function probeKey(facts: VendorFacts, deps: AdapterDeps, key: KeyCredential): Promise<ProbeResult> {
+  const client = new HttpClient({ baseUrl: baseUrl(facts, deps.config), name: facts.displayName, trace: deps.trace, timeouts: deps.timeouts, retries: 1 });
+  const [path, search] = facts.probePath(deps.config).split('?');
+  const query = Object.fromEntries(new URLSearchParams(search ?? ''));
+  const started = performance.now();
+  const res = await client.request({ method: 'GET', path: path!, query, headers: authHeader(facts, key, deps.config), accept: [401, 403] });
+  const ms = Math.round(performance.now() - started);
+  const accepted = (res.status >= 200 && res.status < 300) || (facts.aliveWhen?.(res.status, res.body) ?? false);
+  return { accepted, status: res.status, ms };
+}
+
+export function created(id: string, secret: string, deps: AdapterDeps, meta?: Record<string, string>): CreatedKey {
+  deps.onSecret?.(secret);
+  return { id, secret, hint: redactHint(secret), ...(meta ? { meta } : {}) };
+}
+
+/** DELETE that treats 404 as "already deleted": deleting twice is not an error. */
+export async function deleteIdempotent(client: HttpClient, path: string, id: string): Promise<DeleteResult> {
+  const res = await client.request({ method: 'DELETE', path, accept: [404] });
+  return res.status === 404 ? { status: 'already-deleted', id } : { status: 'deleted', id };
+}
+
+export function call(client: HttpClient | string, method: string, path: string, what: string): PlannedCall {
+  const url = typeof client === 'string' ? new URL(path.replace(/^\//, ''), client.endsWith('/') ? client : client + '/').toString() : client.url(path);
+  return { method, url, what };
+}
+
+/** A string field of a response body, or a clear complaint for the HTTP client's shape check. */
+export function need(body: any, ...paths: string[]): string | undefined {
+  for (const p of paths) {
+    const v = p.split('.').reduce((o, k) => (o == null ? undefined : o[k]), body);
+    if (typeof v !== 'string' || v === '') return `missing ${p}`;
+  }
+  return undefined;
+}
