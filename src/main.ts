@@ -33,7 +33,7 @@ function registerCommand(parent: Command, spec: CommandSpec, io: Io, state: RunS
     const ctx = createContext(io, command.optsWithGlobals() as GlobalFlags, signal);
     state.ctx = ctx;
     const mod = await load();
-    const result = await mod.run({ args: command.args, opts: command.opts() }, ctx);
+    const result = await mod.run({ args: command.args, opts: command.opts(), name: command.name() }, ctx);
     state.code = typeof result === 'number' ? result : 0;
   });
 }

@@ -11,6 +11,8 @@ export interface CommandInput {
   args: string[];
   /** This command's options (global options live on ctx.flags). */
   opts: Record<string, unknown>;
+  /** The command's name; for a subcommand, its own name ("set" of "config set"). */
+  name: string;
 }
 
 export interface CommandSpec {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { usageError } from './errors.js';
@@ -99,13 +100,31 @@ export function currentProfile(file: ConfigFile, flag: string | undefined, env: 
   return flag || env.TOURNIQUET_PROFILE || file.current || 'default';
 }
 
+/**
+ * Reads go straight to the JSON file conf writes (no conf, no ajv on the 2am path);
+ * writes go through conf, which keeps the file mode at 0600 and writes atomically.
+ */
+export function readConfigFile(env: Record<string, string | undefined>): ConfigFile {
+  const file = join(configDir(env), 'config.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return {};
+  }
+  try {
+    return JSON.parse(text) as ConfigFile;
+  } catch {
+    throw usageError(`the config file ${file} is not valid JSON`, 'fix it by hand, or move it away to start over');
+  }
+}
+
 export async function loadSettings(
   env: Record<string, string | undefined>,
   profileFlag?: string,
   flags: Record<string, string | undefined> = {},
 ): Promise<Settings> {
-  const store = await openStore(env);
-  const file = store.store;
+  const file = readConfigFile(env);
   const profile = currentProfile(file, profileFlag, env);
   const values = file.profiles?.[profile];
   if (profileFlag && !values) throw usageError(`no profile named "${profile}"`, `create it with: tourniquet config set --profile ${profile} proxy_url URL`);

@@ -1,0 +1,47 @@
+import type { Ctx } from './context.js';
+import type { CommandInput } from './registry.js';
+import { catalogFor } from './settings.js';
+import { askFact } from './facts.js';
+import { decide, type Facts, type Plan } from '../core/decide.js';
+import { parseRate } from '../core/rate.js';
+import type { Catalog } from '../core/playbooks.js';
+import { renderPlan } from '../render/plan.js';
+
+function factsFrom(opts: Record<string, unknown>): Facts {
+  const facts: Facts = {};
+  if (opts.vendor) facts.vendor = String(opts.vendor);
+  if (opts.vaultKey) facts.vault_key = String(opts.vaultKey);
+  if (opts.upstreamKey) facts.upstream_key = String(opts.upstreamKey);
+  if (opts.agent) facts.agent = String(opts.agent);
+  return facts;
+}
+
+function askScenario(ctx: Ctx, catalog: Catalog): Promise<string> {
+  return ctx.prompt.select({
+    message: 'What is happening?',
+    flag: '--scenario',
+    what: 'scenario',
+    choices: [...catalog.playbooks.values()].map((pb) => ({ name: pb.title, value: pb.id, description: pb.summary })),
+  });
+}
+
+/** Decide, asking for each missing fact in turn (or failing on the first, naming its flag). */
+export async function planFor(ctx: Ctx, catalog: Catalog, opts: Record<string, unknown>): Promise<Plan> {
+  const scenario = (opts.scenario as string | undefined) ?? (await askScenario(ctx, catalog));
+  const facts = factsFrom(opts);
+  const ratePerS = parseRate(String(opts.rate ?? '1/400ms'));
+  for (;;) {
+    const result = decide(catalog, { scenario, facts, proxy: opts.proxy !== false, ratePerS });
+    if (result.status === 'plan') return result.plan;
+    const fact = result.missing[0]!;
+    facts[fact] = await askFact(ctx, catalog, fact);
+  }
+}
+
+export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
+  const catalog = await catalogFor(ctx);
+  const plan = await planFor(ctx, catalog, opts);
+  if (ctx.flags.json) ctx.out.json(plan);
+  else ctx.out.data(renderPlan(plan, plan.facts.vendor ? catalog.vendors.get(plan.facts.vendor)?.title : undefined, ctx.out.paint));
+  return 0;
+}

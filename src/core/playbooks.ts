@@ -1,0 +1,169 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { TourniquetError, usageError } from './errors.js';
+import { packageRoot } from './paths.js';
+import { FACTS, playbookSchema, vendorsSchema, type Fact, type StepKind } from './playbook-schema.js';
+
+/**
+ * The scenario table and the vendor facts, loaded from YAML files and validated on load.
+ * A malformed file is exit 2 naming the file, the field, the line and what is wrong.
+ */
+export interface PlaybookStep {
+  kind: StepKind;
+  target: string;
+  reason: string;
+  continue_as?: string;
+}
+
+export interface Playbook {
+  id: string;
+  /** Where it sits in the scenario table; teams' own playbooks without one come last. */
+  order?: number;
+  title: string;
+  summary: string;
+  action: string;
+  needs: Fact[];
+  without_proxy?: string;
+  steps: PlaybookStep[];
+  warnings: string[];
+  then?: string;
+  recommend?: string;
+  seeds: string[];
+  /** The file it came from. */
+  file: string;
+}
+
+export interface VendorFacts {
+  id: string;
+  title: string;
+  rotation_latency_s: { median: number; p95: number };
+  keys: { create: 'api' | 'manual' | 'none'; delete: 'api' | 'manual' | 'none'; roll?: 'api' | 'manual' | 'none' };
+  auth: { scheme: 'bearer' | 'basic' | 'header'; header?: string; username?: string; template?: string };
+  key_prefixes: string[];
+  rotation_guide?: string;
+}
+
+export interface Catalog {
+  playbooks: Map<string, Playbook>;
+  vendors: Map<string, VendorFacts>;
+}
+
+export interface Problem {
+  file: string;
+  field: string;
+  line?: number;
+  message: string;
+}
+
+export class PlaybookError extends TourniquetError {
+  constructor(readonly problems: Problem[]) {
+    const lines = problems.map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.message}`);
+    super('usage', `invalid playbook${problems.length > 1 ? 's' : ''}:\n  ${lines.join('\n  ')}`, {
+      hint: 'fix the file, or remove its directory from the playbooks setting',
+      data: { problems },
+    });
+  }
+}
+
+/** The built-in playbooks directory, at the package's root. */
+export const builtinDir = () => join(packageRoot(), 'playbooks');
+
+const FILE_PATTERN = /\.ya?ml$/;
+
+interface Validators {
+  playbook: (data: unknown) => boolean;
+  vendors: (data: unknown) => boolean;
+  errors: (v: (data: unknown) => boolean) => { instancePath: string; message?: string; params: Record<string, unknown> }[];
+}
+
+async function validators(): Promise<Validators> {
+  const { default: Ajv } = await import('ajv');
+  const ajv = new (Ajv as unknown as typeof import('ajv').default)({ allErrors: true, strict: false });
+  const playbook = ajv.compile(playbookSchema);
+  const vendors = ajv.compile(vendorsSchema);
+  return { playbook, vendors, errors: (v) => ((v as unknown as { errors?: [] }).errors ?? []) as never };
+}
+
+function describe(err: { message?: string; params: Record<string, unknown> }): string {
+  if (err.params.additionalProperty) return `unknown field "${String(err.params.additionalProperty)}"`;
+  if (err.params.allowedValues) return `must be one of: ${(err.params.allowedValues as unknown[]).join(', ')}`;
+  if (err.params.missingProperty) return `missing required field "${String(err.params.missingProperty)}"`;
+  return err.message ?? 'invalid';
+}
+
+async function parseFile(file: string, validate: (data: unknown) => boolean, v: Validators): Promise<{ data?: any; problems: Problem[] }> {
+  const { parseDocument, LineCounter } = await import('yaml');
+  const lineCounter = new LineCounter();
+  const text = readFileSync(file, 'utf8');
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length)
+    return { problems: doc.errors.map((e) => ({ file, field: '', line: lineCounter.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` })) };
+  const data = doc.toJS();
+  if (validate(data)) return { data, problems: [] };
+  const problems = v.errors(validate).map((err) => {
+    const path = err.instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    const missing = err.params.missingProperty !== undefined;
+    const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
+    const where = node?.range ?? (doc.contents as { range?: [number, number] } | null)?.range;
+    const field = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') || (missing ? '(top level)' : '');
+    return { file, field, line: where ? lineCounter.linePos(where[0]).line : undefined, message: describe(err) };
+  });
+  return { problems };
+}
+
+function listFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw usageError(`playbook directory ${dir} is not a directory`);
+    names = readdirSync(dir);
+  } catch (err) {
+    if (err instanceof TourniquetError) throw err;
+    throw usageError(`cannot read playbook directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? err}`, 'check the playbooks setting (tourniquet config list)');
+  }
+  return names.filter((n) => FILE_PATTERN.test(n)).sort().map((n) => join(dir, n));
+}
+
+const isVendorFile = (file: string) => /^vendors\.ya?ml$/.test(basename(file));
+const PLACEHOLDER = /\{([a-z_]+)\}/g;
+
+function crossCheck(catalog: Catalog, problems: Problem[]): void {
+  for (const pb of catalog.playbooks.values()) {
+    const refs = [pb.without_proxy, ...pb.steps.map((s) => s.continue_as)].filter((r): r is string => r !== undefined);
+    for (const ref of refs)
+      if (!catalog.playbooks.has(ref)) problems.push({ file: pb.file, field: 'without_proxy/continue_as', message: `names scenario "${ref}", which no playbook defines` });
+    pb.steps.forEach((s, i) => {
+      for (const [, fact] of s.target.matchAll(PLACEHOLDER))
+        if (!(FACTS as readonly string[]).includes(fact!))
+          problems.push({ file: pb.file, field: `steps[${i}].target`, message: `unknown placeholder {${fact}}; use one of ${FACTS.map((f) => `{${f}}`).join(', ')}` });
+    });
+  }
+}
+
+/** Load the built-in playbooks plus the teams' own directories. An id clash is an error. */
+export async function loadCatalog(extraDirs: string[] = [], builtinDir_ = builtinDir()): Promise<Catalog> {
+  const v = await validators();
+  const catalog: Catalog = { playbooks: new Map(), vendors: new Map() };
+  const problems: Problem[] = [];
+  for (const file of [builtinDir_, ...extraDirs].flatMap(listFiles)) {
+    const vendorFile = isVendorFile(file);
+    const { data, problems: found } = await parseFile(file, vendorFile ? v.vendors : v.playbook, v);
+    problems.push(...found);
+    if (!data) continue;
+    if (vendorFile) {
+      for (const [id, facts] of Object.entries(data.vendors as Record<string, Omit<VendorFacts, 'id'>>))
+        catalog.vendors.set(id, { ...facts, key_prefixes: facts.key_prefixes ?? [], id });
+      continue;
+    }
+    const clash = catalog.playbooks.get(data.id);
+    if (clash) {
+      problems.push({ file, field: 'id', line: 1, message: `id "${data.id}" is already defined by ${clash.file}` });
+      continue;
+    }
+    catalog.playbooks.set(data.id, { needs: [], warnings: [], seeds: [], ...data, file });
+  }
+  crossCheck(catalog, problems);
+  if (problems.length) throw new PlaybookError(problems);
+  const sorted = [...catalog.playbooks.values()].sort((a, b) => (a.order ?? Infinity) - (b.order ?? Infinity) || a.id.localeCompare(b.id));
+  catalog.playbooks = new Map(sorted.map((pb) => [pb.id, pb]));
+  return catalog;
+}
