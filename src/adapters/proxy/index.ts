@@ -1,0 +1,49 @@
+import type { Settings } from '../../core/config.js';
+import { usageError } from '../../core/errors.js';
+import { readSecret, type SecretInputs } from '../../core/secrets.js';
+import { createCommandProxy, parseCommandActions } from './command.js';
+import { createLiteLlmProxy } from './litellm.js';
+import { createTourniquetProxy } from './tourniquet.js';
+import type { ProxyAdapter } from './types.js';
+
+export type { ProxyAdapter } from './types.js';
+
+export const PROXY_KINDS = ['tourniquet', 'litellm', 'command'] as const;
+
+export interface ProxyDeps {
+  io: SecretInputs;
+  trace?: (line: string) => void;
+  /** Every secret read is registered here so output and journal lines are scrubbed of it. */
+  register?: (secret: string) => void;
+}
+
+/** The admin token: the file named by admin_token_file wins over the environment variable. */
+export async function readAdminToken(settings: Settings, deps: ProxyDeps, required: boolean): Promise<string | undefined> {
+  const file = settings.get('admin_token_file');
+  const envName = settings.get('admin_token_env') ?? 'TOURNIQUET_ADMIN_TOKEN';
+  let token: string | undefined;
+  if (file) token = await readSecret({ from: 'file', path: file }, deps.io, 'the proxy admin token');
+  else if (deps.io.env[envName]) token = await readSecret({ from: 'env', name: envName }, deps.io, 'the proxy admin token');
+  if (!token && required)
+    throw usageError('no proxy admin token', `set TOURNIQUET_ADMIN_TOKEN_FILE (preferred) or ${envName}, or: tourniquet config set admin_token_file PATH`);
+  if (token) deps.register?.(token);
+  return token;
+}
+
+/** One factory for every proxy kind; the profile's proxy_kind picks one. */
+export async function createProxyAdapter(settings: Settings, deps: ProxyDeps): Promise<ProxyAdapter> {
+  const kind = settings.get('proxy_kind') ?? 'tourniquet';
+  if (kind === 'command') {
+    const actions = parseCommandActions(settings.raw('proxy'));
+    return createCommandProxy({ actions, adminToken: await readAdminToken(settings, deps, false), trace: deps.trace });
+  }
+  const url = settings.get('proxy_url');
+  if (!url) throw usageError('no proxy URL', 'set TOURNIQUET_PROXY_URL or: tourniquet config set proxy_url URL');
+  const token = (await readAdminToken(settings, deps, true))!;
+  if (kind === 'tourniquet') {
+    const timeout = Number(settings.get('timeout_ms'));
+    return createTourniquetProxy({ adminUrl: url, adminToken: token, trace: deps.trace, timeoutMs: Number.isFinite(timeout) ? timeout : undefined });
+  }
+  if (kind === 'litellm') return createLiteLlmProxy({ baseUrl: url, masterKey: token, trace: deps.trace });
+  throw usageError(`unknown proxy_kind "${kind}"`, `use one of: ${PROXY_KINDS.join(', ')}`);
+}

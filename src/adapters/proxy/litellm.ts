@@ -1,0 +1,105 @@
+import { HttpClient } from '../../core/http.js';
+import { unsupported, type AuditRowSummary, type IssuedKey, type ProxyAdapter, type RevokeOutcome, type VaultKeySummary } from './types.js';
+
+/**
+ * LiteLLM's virtual keys as vault keys. A "revoke" is `/key/block`, never `/key/delete`: the key
+ * and its spend logs stay, so history remains attributable. The vault key id is the key's
+ * token (LiteLLM's hashed id), which `/key/block` and `/key/info` accept in place of the key.
+ * LiteLLM keeps no per-instance state we can ask, so a probe reads `/key/info` once.
+ */
+export interface LiteLlmOptions {
+  baseUrl: string;
+  masterKey: string;
+  trace?: (line: string) => void;
+}
+
+function summary(id: string, info: any): VaultKeySummary {
+  return {
+    id,
+    vendor: 'litellm',
+    status: info?.blocked ? 'revoked' : 'active',
+    upstream_key_id: null,
+    agent_run_id: info?.metadata?.agent_run_id ?? null,
+    expires_at: info?.expires ?? null,
+    policy: { max_budget: info?.max_budget ?? null, models: info?.models ?? [], duration: info?.duration ?? null, metadata: info?.metadata ?? {} },
+  };
+}
+
+export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
+  const http = new HttpClient({ baseUrl: opts.baseUrl, name: 'the LiteLLM proxy', headers: { authorization: `Bearer ${opts.masterKey}` }, trace: opts.trace });
+  const base = opts.baseUrl.replace(/\/$/, '');
+  const info = async (id: string) => {
+    const res = await http.get('/key/info', { query: { key: id }, accept: [404] });
+    return res.status === 404 ? undefined : (res.body?.info ?? res.body);
+  };
+  const idOf = (b: any): string => String(b.token ?? b.token_id ?? b.key_name ?? b.key);
+  const no = (what: string) => async (): Promise<never> => {
+    throw unsupported('litellm', what);
+  };
+
+  return {
+    kind: 'litellm',
+    capabilities: { hardRevoke: false, revokeAllUnder: false, issue: true, roll: true, probe: true, upstreamKeys: false, audit: true },
+    describe: (op, a = {}) =>
+      ({
+        revoke: `POST ${base}/key/block {"key":"${a.id}"}`,
+        list: `GET ${base}/key/list`,
+        issue: `POST ${base}/key/generate`,
+        roll: `POST ${base}/key/${a.id}/regenerate`,
+        probe: `GET ${base}/key/info?key=${a.id}`,
+        audit: `GET ${base}/spend/logs`,
+      })[op] ?? `${op}: not supported by the LiteLLM adapter`,
+
+    async revokeVaultKey(id): Promise<RevokeOutcome> {
+      const before = await info(id);
+      if (!before) return { status: 'not-found', vault_key_id: id };
+      if (before.blocked) return { status: 'already-revoked', vault_key_id: id, effective_at: String(before.updated_at ?? '') };
+      await http.post('/key/block', { json: { key: id }, idempotencyKey: true });
+      return { status: 'revoked', vault_key_id: id, effective_at: new Date().toISOString() };
+    },
+
+    async listVaultKeys() {
+      const res = await http.get('/key/list', { query: { return_full_object: true } });
+      const keys: any[] = res.body?.keys ?? [];
+      return keys.map((k) => (typeof k === 'string' ? summary(k, {}) : summary(idOf(k), k)));
+    },
+
+    async getVaultKey(id) {
+      const i = await info(id);
+      return i ? summary(id, i) : undefined;
+    },
+
+    async issueVaultKey(spec): Promise<IssuedKey> {
+      const body = { duration: spec.expires_in, max_budget: spec.daily_usd_cap, budget_duration: spec.daily_usd_cap ? '1d' : undefined, rpm_limit: spec.calls_per_minute, metadata: { agent_run_id: spec.agent_run_id, vendor: spec.vendor, ...spec.labels } };
+      const b = (await http.post('/key/generate', { json: body, idempotencyKey: true, expect: (x) => (typeof x?.key === 'string' ? undefined : 'no "key"') })).body;
+      return { id: idOf(b), secret: b.key, vendor: spec.vendor, expires_at: b.expires ?? null };
+    },
+
+    async rollVaultKey(id): Promise<IssuedKey> {
+      // LiteLLM's regenerate replaces the secret in place: the old secret stops working at once.
+      const b = (await http.post(`/key/${encodeURIComponent(id)}/regenerate`, { json: {}, idempotencyKey: true, expect: (x) => (typeof x?.key === 'string' ? undefined : 'no "key"') })).body;
+      return { id: idOf(b), secret: b.key, vendor: 'litellm', expires_at: b.expires ?? null, rolled_from: id };
+    },
+
+    async instances() {
+      return [{ instance_id: 'litellm', data_plane_url: opts.baseUrl }];
+    },
+
+    async probeVaultKey(id, instance) {
+      const i = await info(id);
+      return { instance_id: instance.instance_id, refused: !i || i.blocked === true, code: !i ? 'key_not_found' : i.blocked ? 'key_blocked' : 'allowed' };
+    },
+
+    listUpstreamKeys: no('list production keys (LiteLLM keeps them in its model config)'),
+    addUpstreamKey: no('add a production key (edit the LiteLLM model config)'),
+    promoteUpstreamKey: no('promote a production key'),
+    retireUpstreamKey: no('retire a production key'),
+    checkUpstreamKey: no('check a production key'),
+
+    async audit(filter): Promise<AuditRowSummary[]> {
+      const res = await http.get('/spend/logs', { query: { api_key: filter.vault_key_id, start_date: filter.from?.slice(0, 10) } });
+      const rows: any[] = Array.isArray(res.body) ? res.body : (res.body?.data ?? []);
+      return rows.map((r) => ({ started_at: r.startTime, vault_key_id: r.api_key ?? null, upstream_key_id: null, policy_verdict: 'allowed', vendor_status: r.status === 'failure' ? 500 : 200, method: 'POST', path: String(r.call_type ?? '') }));
+    },
+  };
+}
