@@ -21,3 +21,18 @@ await build({
   banner: { js: "import { createRequire as __tqCreateRequire } from 'node:module'; const require = __tqCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// Validate the built-in playbooks now and cache them as JSON for a fast start.
+await build({
+  absWorkingDir: root,
+  entryPoints: { 'build-catalog': 'src/build-catalog.ts' },
+  outdir: 'dist',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'warning',
+});
+const { execFileSync } = await import('node:child_process');
+execFileSync(process.execPath, [`${root}/dist/build-catalog.js`], { stdio: 'inherit' });

@@ -38,6 +38,8 @@ export interface Plan {
   facts: Facts;
   proxy: boolean;
   steps: PlanStep[];
+  /** Facts the steps name that were not given: shown as placeholders; `run` asks for them. */
+  open_facts: Fact[];
   warnings: string[];
   then?: string;
   recommend?: string;
@@ -47,14 +49,21 @@ export interface Plan {
 export type DecideResult = { status: 'plan'; plan: Plan } | { status: 'missing'; scenario: string; missing: Fact[] };
 
 const FACT_WORDS: Record<Fact, string> = {
-  vendor: 'the vendor',
-  vault_key: 'the vault key',
-  upstream_key: 'the production key',
-  agent: 'the agent',
+  vendor: '<vendor: --vendor>',
+  vault_key: '<vault key: --vault-key>',
+  upstream_key: '<production key: --upstream-key>',
+  agent: '<agent: --agent>',
 };
 
+const PLACEHOLDER = /\{([a-z_]+)\}/g;
+
 export function resolveTarget(template: string, facts: Facts): string {
-  return template.replace(/\{([a-z_]+)\}/g, (_, fact: Fact) => facts[fact] ?? FACT_WORDS[fact] ?? fact);
+  return template.replace(PLACEHOLDER, (_, fact: Fact) => facts[fact] ?? FACT_WORDS[fact] ?? fact);
+}
+
+/** The facts a playbook's steps name, in order of first use. */
+export function referencedFacts(pb: Playbook): Fact[] {
+  return [...new Set(pb.steps.flatMap((s) => [...s.target.matchAll(PLACEHOLDER)].map((m) => m[1] as Fact)))];
 }
 
 export function findPlaybook(catalog: Catalog, id: string): Playbook {
@@ -93,6 +102,7 @@ export function decide(catalog: Catalog, input: DecideInput): DecideResult {
       fallback_from: pb !== requested ? requested.id : undefined,
       facts: input.facts,
       proxy: input.proxy,
+      open_facts: referencedFacts(pb).filter((f) => !input.facts[f]),
       steps: pb.steps.map((s) => ({
         kind: s.kind,
         target: resolveTarget(s.target, input.facts),

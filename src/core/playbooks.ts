@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { TourniquetError, usageError } from './errors.js';
 import { packageRoot } from './paths.js';
+import { readCachedCatalog } from './catalog-cache.js';
 import { FACTS, playbookSchema, vendorsSchema, type Fact, type StepKind } from './playbook-schema.js';
 
 /**
@@ -139,12 +140,22 @@ function crossCheck(catalog: Catalog, problems: Problem[]): void {
   }
 }
 
+export const catalogCacheFile = () => join(packageRoot(), 'dist', 'catalog.json');
+
 /** Load the built-in playbooks plus the teams' own directories. An id clash is an error. */
 export async function loadCatalog(extraDirs: string[] = [], builtinDir_ = builtinDir()): Promise<Catalog> {
+  if (extraDirs.length === 0 && builtinDir_ === builtinDir()) {
+    const cached = readCachedCatalog(catalogCacheFile(), builtinDir_);
+    if (cached) return cached;
+  }
+  return loadAndValidate([builtinDir_, ...extraDirs]);
+}
+
+async function loadAndValidate(dirs: string[]): Promise<Catalog> {
   const v = await validators();
   const catalog: Catalog = { playbooks: new Map(), vendors: new Map() };
   const problems: Problem[] = [];
-  for (const file of [builtinDir_, ...extraDirs].flatMap(listFiles)) {
+  for (const file of dirs.flatMap(listFiles)) {
     const vendorFile = isVendorFile(file);
     const { data, problems: found } = await parseFile(file, vendorFile ? v.vendors : v.playbook, v);
     problems.push(...found);
