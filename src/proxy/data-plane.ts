@@ -1,0 +1,254 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { AuditRow, PolicyVerdict } from './store/types.js';
+import type { PolicyState, LiveVaultKey } from './state.js';
+import { hashSecret } from './state.js';
+import type { UsageTracker } from './usage.js';
+import type { AuditWriter } from './audit-writer.js';
+import type { VendorSpec } from './vendors.js';
+import { customerScope, parseBody, vaultKeyFrom } from './request-info.js';
+import { decide } from './policy.js';
+import { downstreamHeaders, scrubBuffer, sendUpstream, upstreamFailure, upstreamHeaders, writeChunk, type UpstreamTimeouts } from './forward.js';
+import { InflightRegistry, type InflightCall } from './inflight.js';
+import type { RequestLog } from './log.js';
+
+export interface DataPlaneDeps {
+  state: PolicyState;
+  usage: UsageTracker;
+  audit: AuditWriter;
+  vendors: Map<string, VendorSpec>;
+  dispatcher: Dispatcher;
+  instanceId: string;
+  log: RequestLog;
+  inflight: InflightRegistry;
+  maxBodyBytes: number;
+  timeouts: UpstreamTimeouts;
+}
+
+/** Bodies we keep a copy of for cost parsing; longer ones stream through uncopied past this. */
+const KEEP_BYTES = 1 << 20;
+
+class Call {
+  readonly t0 = performance.now();
+  readonly started_at = new Date().toISOString();
+  key: LiveVaultKey | undefined;
+  vendor: string | null = null;
+  path = '/';
+  customer: string | null = null;
+  upstreamKeyId: string | null = null;
+  vendorStatus = 0;
+  cost: number | null = null;
+
+  constructor(readonly method: string) {}
+
+  row(verdict: PolicyVerdict, instanceId: string): AuditRow {
+    return {
+      started_at: this.started_at,
+      finished_at: new Date().toISOString(),
+      vault_key_id: this.key?.id ?? null,
+      agent_run_id: this.key?.agent_run_id ?? null,
+      customer_scope_id: this.customer,
+      vendor: this.vendor,
+      method: this.method,
+      path: this.path,
+      policy_verdict: verdict,
+      vendor_status: this.vendorStatus,
+      cost_usd_parsed: this.cost,
+      upstream_key_id: this.upstreamKeyId,
+      latency_ms: Math.round((performance.now() - this.t0) * 1000) / 1000,
+      instance_id: instanceId,
+    };
+  }
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > max) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(null);
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function createDataPlane(deps: DataPlaneDeps) {
+  const { state, usage, audit, instanceId, log } = deps;
+
+  /** Audit first, answer second: the row is durable before the agent sees the answer. */
+  async function finish(res: ServerResponse, call: Call, verdict: PolicyVerdict, status: number, send: () => void): Promise<void> {
+    const row = call.row(verdict, instanceId);
+    try {
+      await audit.write(row);
+    } catch (err) {
+      log.error('audit write failed', err);
+      if (!res.headersSent) json(res, 503, { error: { code: 'store_unavailable', message: 'the audit store is unavailable; call not answered' } });
+      else res.destroy();
+      return;
+    }
+    send();
+    log.request(row, status);
+  }
+
+  function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...extra });
+    res.end(text);
+  }
+
+  /** A JSON error for the agent; `verdict` defaults to the code (upstream failures were allowed calls). */
+  function refuse(
+    res: ServerResponse,
+    call: Call,
+    status: number,
+    code: string,
+    message: string,
+    extra: Record<string, string> = {},
+    verdict: PolicyVerdict = (code === 'upstream_timeout' || code === 'upstream_unreachable' ? 'allowed' : code) as PolicyVerdict,
+  ) {
+    const body = { error: { type: 'tourniquet_error', code, message } };
+    return finish(res, call, verdict, status, () => json(res, status, body, { 'x-tourniquet-verdict': String(code), ...extra }));
+  }
+
+  function splitVendor(pathname: string): { prefix: string | null; path: string } {
+    const m = /^\/([a-z][a-z0-9-]*)(\/.*)?$/.exec(pathname);
+    if (m && m[1] !== 'v1' && deps.vendors.has(m[1]!)) return { prefix: m[1]!, path: m[2] ?? '/' };
+    return { prefix: null, path: pathname };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const call = new Call(req.method ?? 'GET');
+    const url = new URL(req.url ?? '/', 'http://proxy.invalid');
+    const { prefix, path } = splitVendor(url.pathname);
+    call.path = path;
+    call.vendor = prefix;
+
+    const found = vaultKeyFrom(req.headers);
+    if (!found.found) {
+      req.resume();
+      const where = found.misplacedIn ? ` (one was sent in the ${found.misplacedIn} header; send it as Authorization: Bearer, or Basic for Twilio)` : '';
+      return refuse(res, call, 401, 'vault_key_missing', `no vault key in the Authorization header${where}`);
+    }
+    const key = state.byHashLookup(hashSecret(found.secret));
+    call.key = key;
+    if (key) call.vendor = key.vendor;
+    if (key && prefix && prefix !== key.vendor) {
+      req.resume();
+      return refuse(res, call, 403, 'endpoint_not_allowed', `this vault key is for ${key.vendor}, not ${prefix}`);
+    }
+    const early = decide(key, call.method, path, Date.now(), null, usage);
+    if (early && early.stage === 'key') {
+      req.resume();
+      return refuse(res, call, early.status, early.code, early.message);
+    }
+    const body = await readBody(req, deps.maxBodyBytes);
+    if (body === null) return refuse(res, call, 413, 'request_too_large', `request body over ${deps.maxBodyBytes} bytes`);
+    const k = key!;
+    const spec = deps.vendors.get(k.vendor);
+    const parsed = parseBody(String(req.headers['content-type'] ?? ''), body);
+    call.customer = customerScope(k.customer_id_path ? [k.customer_id_path] : (spec?.customerIdPaths ?? []), {
+      path,
+      query: url.searchParams,
+      headers: req.headers,
+      body: parsed,
+    });
+    const amount = spec?.requestAmountUsd?.(call.method, path, parsed) ?? null;
+    const verdict = early ?? decide(k, call.method, path, Date.now(), amount, usage);
+    if (verdict) return refuse(res, call, verdict.status, verdict.code, verdict.message, verdict.headers);
+    const upstream = state.upstreamFor(k);
+    if (!spec || !upstream?.value)
+      return refuse(res, call, 503, 'upstream_unavailable', `no active production key for ${k.vendor} at the proxy`);
+    call.upstreamKeyId = upstream.id;
+    usage.recordCall(k.id);
+    await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, url.search);
+  }
+
+  async function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    call: Call,
+    key: LiveVaultKey,
+    spec: VendorSpec,
+    secret: string,
+    sid: string | null,
+    vaultSecret: string,
+    body: Buffer,
+    search: string,
+  ): Promise<void> {
+    const ac = new AbortController();
+    const entry: InflightCall = { hardRevoked: false, abort: () => ac.abort(new Error('hard revoke')) };
+    deps.inflight.add(key.id, entry);
+    const onClose = () => !res.writableFinished && ac.abort(new Error('agent went away'));
+    res.on('close', onClose);
+    const secrets = state.upstreamSecrets();
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    let truncated = false;
+    let contentType = '';
+    try {
+      const up = await sendUpstream(deps.dispatcher, spec.baseUrl + call.path + search, call.method, upstreamHeaders(req.headers, spec, secret, sid, vaultSecret), body, ac.signal, deps.timeouts);
+      call.vendorStatus = up.statusCode;
+      contentType = String(up.headers['content-type'] ?? '');
+      const headers = downstreamHeaders(up.headers, secrets);
+      if (up.statusCode >= 400) {
+        // Error bodies are read whole and scrubbed: a vendor may echo the key it was given.
+        const raw = Buffer.from(await up.body.arrayBuffer());
+        const clean = scrubBuffer(raw, secrets);
+        headers['content-length'] = clean.length;
+        kept.push(clean);
+        await finish(res, call, 'allowed', up.statusCode, () => {
+          res.writeHead(up.statusCode, headers);
+          res.end(clean);
+        });
+        return;
+      }
+      res.writeHead(up.statusCode, headers);
+      const sse = contentType.includes('text/event-stream');
+      for await (const chunk of up.body as AsyncIterable<Buffer>) {
+        if (keptBytes + chunk.length <= KEEP_BYTES) (kept.push(chunk), (keptBytes += chunk.length));
+        else if (sse) {
+          // The usage event of a stream is at its end: keep a moving tail.
+          kept.push(chunk);
+          keptBytes += chunk.length;
+          while (keptBytes > KEEP_BYTES && kept.length > 1) keptBytes -= kept.shift()!.length;
+        } else truncated = true;
+        await writeChunk(res, chunk);
+      }
+      call.cost = spec.cost({ method: call.method, path: call.path, status: up.statusCode, contentType, body: Buffer.concat(kept), truncated, requestBody: null });
+      if (call.cost !== null) usage.recordCost(key.id, call.cost);
+      await finish(res, call, 'allowed', up.statusCode, () => res.end());
+    } catch (err) {
+      if (entry.hardRevoked) {
+        if (!res.headersSent) return void (await refuse(res, call, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight', {}, 'aborted_hard_revoke'));
+        await finish(res, call, 'aborted_hard_revoke', 0, () => res.destroy());
+        return;
+      }
+      if (res.destroyed || ac.signal.aborted) {
+        await finish(res, call, 'allowed', 0, () => res.destroy());
+        return;
+      }
+      const f = upstreamFailure(err);
+      if (!res.headersSent) await refuse(res, call, f.status, f.code, f.message);
+      else await finish(res, call, 'allowed', 0, () => res.destroy());
+    } finally {
+      res.off('close', onClose);
+      deps.inflight.remove(key.id, entry);
+    }
+  }
+
+  return (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error('data plane bug', err);
+      if (!res.headersSent) json(res, 500, { error: { code: 'internal_error', message: 'internal proxy error' } });
+      else res.destroy();
+    });
+  };
+}

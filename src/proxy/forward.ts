@@ -1,0 +1,117 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { request, type Dispatcher } from 'undici';
+import type { VendorSpec } from './vendors.js';
+import { upstreamAuthHeader } from './vendors.js';
+
+/** RFC 9110 §7.6.1 hop-by-hop headers, plus what the proxy sets itself. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
+
+function connectionListed(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> {
+  const c = headers.connection;
+  const text = Array.isArray(c) ? c.join(',') : typeof c === 'string' ? c : '';
+  return new Set(text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+}
+
+/** The request headers the vendor gets: no hop-by-hop, no vault key, the production key in its place. */
+export function upstreamHeaders(
+  incoming: IncomingHttpHeaders,
+  spec: VendorSpec,
+  secret: string,
+  accountSid: string | null,
+  vaultSecret: string,
+): Record<string, string> {
+  const listed = connectionListed(incoming);
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name)) continue;
+    if (name === 'authorization' || name === 'content-length' || name === 'accept-encoding') continue;
+    const text = Array.isArray(value) ? value.join(', ') : value;
+    if (text.includes(vaultSecret)) continue; // never carry the vault key to the vendor
+    out[name] = text;
+  }
+  // Identity, so cost parsers can read the body and error bodies can be scrubbed.
+  out['accept-encoding'] = 'identity';
+  const [h, v] = upstreamAuthHeader(spec, secret, accountSid);
+  out[h] = v;
+  return out;
+}
+
+/** The response headers the agent gets: no hop-by-hop, no secret in any value. */
+export function downstreamHeaders(incoming: Record<string, string | string[] | undefined>, secrets: string[]): OutgoingHttpHeaders {
+  const listed = connectionListed(incoming);
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name)) continue;
+    out[name] = Array.isArray(value) ? value.map((v) => scrubText(v, secrets)) : scrubText(value, secrets);
+  }
+  return out;
+}
+
+export function scrubText(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) if (s && out.includes(s)) out = out.split(s).join('[redacted by tourniquet]');
+  return out;
+}
+
+export function scrubBuffer(buf: Buffer, secrets: string[]): Buffer {
+  for (const s of secrets) if (s && buf.includes(s)) return Buffer.from(scrubText(buf.toString('utf8'), secrets));
+  return buf;
+}
+
+export interface UpstreamTimeouts {
+  connectMs: number;
+  headersMs: number;
+  bodyMs: number;
+}
+
+export function sendUpstream(
+  dispatcher: Dispatcher,
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer,
+  signal: AbortSignal,
+  t: UpstreamTimeouts,
+): Promise<Dispatcher.ResponseData> {
+  return request(url, {
+    method: method as Dispatcher.HttpMethod,
+    headers,
+    body: body.length || !['GET', 'HEAD'].includes(method) ? body : undefined,
+    dispatcher,
+    signal,
+    headersTimeout: t.headersMs,
+    bodyTimeout: t.bodyMs,
+  });
+}
+
+/** Which upstream failure this is, for the agent's error and the status we answer with. */
+export function upstreamFailure(err: unknown): { status: number; code: string; message: string } {
+  const code = (err as { code?: string }).code ?? '';
+  if (/TIMEOUT/.test(code)) return { status: 504, code: 'upstream_timeout', message: `the vendor did not answer in time (${code})` };
+  return { status: 502, code: 'upstream_unreachable', message: `the vendor could not be reached (${code || 'connection failed'})` };
+}
+
+/** Write one chunk, waiting for the socket to drain when the agent reads slower than the vendor sends. */
+export async function writeChunk(res: ServerResponse, chunk: Buffer): Promise<void> {
+  if (res.write(chunk)) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}

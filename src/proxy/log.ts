@@ -1,0 +1,44 @@
+import type { AuditRow } from './store/types.js';
+
+/**
+ * One JSON line per request on stderr. Built only from the audit row and ids: no header,
+ * body or secret ever goes into it.
+ */
+export interface RequestLog {
+  request(row: AuditRow, status: number): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, err?: unknown): void;
+}
+
+export function jsonLog(write: (line: string) => void, scrub: (s: string) => string = (s) => s): RequestLog {
+  const emit = (obj: Record<string, unknown>) => write(scrub(JSON.stringify(obj)) + '\n');
+  return {
+    request(row, status) {
+      emit({
+        t: row.finished_at,
+        level: 'info',
+        msg: 'request',
+        method: row.method,
+        path: row.path,
+        vendor: row.vendor,
+        vault_key_id: row.vault_key_id,
+        agent_run_id: row.agent_run_id,
+        verdict: row.policy_verdict,
+        status,
+        vendor_status: row.vendor_status,
+        upstream_key_id: row.upstream_key_id,
+        cost_usd: row.cost_usd_parsed,
+        latency_ms: row.latency_ms,
+      });
+    },
+    info(msg, fields = {}) {
+      emit({ t: new Date().toISOString(), level: 'info', msg, ...fields });
+    },
+    error(msg, err) {
+      const detail = err instanceof Error ? `${err.name}: ${err.message}` : err === undefined ? undefined : String(err);
+      emit({ t: new Date().toISOString(), level: 'error', msg, error: detail });
+    },
+  };
+}
+
+export const silentLog: RequestLog = { request() {}, info() {}, error() {} };

@@ -1,0 +1,105 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * Reading a request for policy: the vault key (where the agent's SDK put it), the parsed
+ * body, the customer id, endpoint patterns.
+ */
+
+export type KeyLookup = { found: true; secret: string } | { found: false; misplacedIn?: string };
+
+/** Bearer (Stripe, OpenAI, Resend) or Basic with the key as password or user (Twilio, Stripe's old style). */
+export function vaultKeyFrom(headers: IncomingHttpHeaders): KeyLookup {
+  const auth = headers.authorization;
+  if (auth) {
+    const [scheme, value = ''] = auth.split(/\s+/, 2);
+    if (/^bearer$/i.test(scheme ?? '') && value.startsWith('vk_')) return { found: true, secret: value };
+    if (/^basic$/i.test(scheme ?? '')) {
+      const decoded = Buffer.from(value, 'base64').toString('utf8');
+      const i = decoded.indexOf(':');
+      const user = i < 0 ? decoded : decoded.slice(0, i);
+      const pass = i < 0 ? '' : decoded.slice(i + 1);
+      if (pass.startsWith('vk_')) return { found: true, secret: pass };
+      if (user.startsWith('vk_')) return { found: true, secret: user };
+    }
+  }
+  // A vault key anywhere else is named (never echoed), so the agent's author can move it.
+  for (const [name, v] of Object.entries(headers)) {
+    if (name === 'authorization') continue;
+    const text = Array.isArray(v) ? v.join(',') : (v ?? '');
+    if (/\bvk_[A-Za-z0-9]{8,}/.test(text)) return { found: false, misplacedIn: name };
+  }
+  return { found: false };
+}
+
+export function parseBody(contentType: string, body: Buffer): Record<string, unknown> | null {
+  if (body.length === 0) return null;
+  try {
+    if (contentType.includes('application/x-www-form-urlencoded')) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of new URLSearchParams(body.toString('utf8'))) if (!(k in out)) out[k] = v;
+      return out;
+    }
+    if (contentType.includes('json')) {
+      const v = JSON.parse(body.toString('utf8')) as unknown;
+      return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+    }
+  } catch {
+    // Not our business to reject a body the vendor will judge; it just has no fields for us.
+  }
+  return null;
+}
+
+function dig(obj: unknown, dotted: string): unknown {
+  let cur = obj;
+  for (const part of dotted.split('.')) {
+    if (!cur || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return Array.isArray(cur) ? cur[0] : cur;
+}
+
+/**
+ * The customer a call acts for. Locations: `body.FIELD[.SUB]`, `query.FIELD`, `header.NAME`,
+ * `path.N` (the Nth path segment, from 1), `after.SEG` (the segment following SEG).
+ */
+export function customerScope(
+  locations: string[],
+  req: { path: string; query: URLSearchParams; headers: IncomingHttpHeaders; body: Record<string, unknown> | null },
+): string | null {
+  const segs = req.path.split('/').filter(Boolean);
+  for (const loc of locations) {
+    const dot = loc.indexOf('.');
+    const kind = loc.slice(0, dot);
+    const name = loc.slice(dot + 1);
+    let v: unknown;
+    if (kind === 'body') v = dig(req.body, name);
+    else if (kind === 'query') v = req.query.get(name) ?? undefined;
+    else if (kind === 'header') v = req.headers[name.toLowerCase()];
+    else if (kind === 'path') v = segs[Number(name) - 1];
+    else if (kind === 'after') {
+      const i = segs.indexOf(name);
+      v = i >= 0 ? segs[i + 1] : undefined;
+    }
+    if (typeof v === 'string' && v.length > 0 && v.length <= 200) return v;
+  }
+  return null;
+}
+
+/** `POST /v1/refunds`, `GET /v1/customers/*`, `* /v1/**`: `*` one segment, `**` the rest. */
+export function compileEndpoints(patterns: string[]): (method: string, path: string) => boolean {
+  const compiled = patterns.map((p) => {
+    const [m, ...rest] = p.trim().split(/\s+/);
+    const path = rest.join(' ') || m!;
+    const method = rest.length ? m!.toUpperCase() : '*';
+    const esc = path
+      .split('/')
+      .map((seg) => (seg === '**' ? '.*' : seg.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]+')))
+      .join('/');
+    return { method, re: new RegExp(`^${esc}/?$`) };
+  });
+  return (method, path) => compiled.some((c) => (c.method === '*' || c.method === method) && c.re.test(path));
+}
+
+export function isValidEndpointPattern(p: string): boolean {
+  return /^((GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|\*)\s+)?\/\S*$/i.test(p.trim());
+}
