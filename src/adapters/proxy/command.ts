@@ -86,6 +86,9 @@ export function createCommandProxy(opts: CommandProxyOptions): ProxyAdapter {
       if (code === 0 || (code >= 200 && code < 300)) return { status: 'revoked', vault_key_id: id, effective_at };
       throw new TourniquetError('step-failed', `the revoke command for ${id} failed (${code < 100 ? `exit ${code}` : `HTTP ${code}`})`);
     },
+    revokeAllUnder: async () => {
+      throw unsupported('command', 'revoke every vault key under a production key (name the keys instead)');
+    },
     async instances() {
       return [{ instance_id: 'proxy', data_plane_url: '' }];
     },

@@ -81,6 +81,9 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
       return { id: idOf(b), secret: b.key, vendor: 'litellm', expires_at: b.expires ?? null, rolled_from: id };
     },
 
+    revokeAllUnder: async () => {
+      throw unsupported('litellm', 'revoke every vault key under a production key (name the keys instead)');
+    },
     async instances() {
       return [{ instance_id: 'litellm', data_plane_url: opts.baseUrl }];
     },

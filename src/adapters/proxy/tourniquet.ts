@@ -88,6 +88,16 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
       return { status: b.already_revoked ? 'already-revoked' : 'revoked', vault_key_id: id, effective_at };
     },
 
+    async revokeAllUnder(filter, { hard, reason }): Promise<RevokeOutcome[]> {
+      const b = (await admin.post('/v1/vault-keys/revoke-all', { json: { ...filter, hard, reason }, idempotencyKey: true })).body ?? {};
+      const at = String(b.effective_at ?? new Date().toISOString());
+      const ids = (k: string): string[] => (Array.isArray(b[k]) ? b[k].map((x: any) => (typeof x === 'string' ? x : String(x.id))) : []);
+      return [
+        ...ids('revoked').map((id) => ({ status: 'revoked' as const, vault_key_id: id, effective_at: at })),
+        ...ids('already_revoked').map((id) => ({ status: 'already-revoked' as const, vault_key_id: id, effective_at: at })),
+      ];
+    },
+
     async listVaultKeys(filter) {
       const res = await admin.get('/v1/vault-keys', { query: filter });
       return listOf(res.body).map(toVaultKeySummary);

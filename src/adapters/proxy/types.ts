@@ -106,6 +106,8 @@ export interface ProxyAdapter {
   describe(op: string, args?: Record<string, string | undefined>): string;
 
   revokeVaultKey(id: string, opts: { hard: boolean; reason?: string }): Promise<RevokeOutcome>;
+  /** Revoke every active vault key under a production key or a vendor, in one call where the proxy can. */
+  revokeAllUnder(filter: { upstream_key_id?: string; vendor?: string }, opts: { hard: boolean; reason?: string }): Promise<RevokeOutcome[]>;
   listVaultKeys(filter: { vendor?: string; upstream_key_id?: string; status?: string }): Promise<VaultKeySummary[]>;
   getVaultKey(id: string): Promise<VaultKeySummary | undefined>;
   issueVaultKey(spec: IssueSpec): Promise<IssuedKey>;

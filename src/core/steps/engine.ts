@@ -59,7 +59,7 @@ export async function runSteps(opts: EngineOptions): Promise<RunReport> {
 
   for (const step of steps) {
     const prior = known.get(step.key);
-    if (prior?.run && (prior.verified || !step.verify)) {
+    if (prior?.run && (prior.verified || !step.verify || prior.run.status === 'not-found' || prior.run.status === 'skipped')) {
       Object.assign(env.state, prior.run.outputs ?? {});
       completed.push(step);
       resumed++;
@@ -96,7 +96,7 @@ export async function runSteps(opts: EngineOptions): Promise<RunReport> {
     }
     const calls = [...env.calls];
     let verification: Verification | undefined;
-    if (step.verify) {
+    if (step.verify && run.status !== 'not-found' && run.status !== 'skipped') {
       verification = await verifyStep(step, env, run, journal);
       if (!verification.ok) {
         report({ ...base(step), state: 'unverified', detail: run.detail, calls, verification, started_offset_ms: started, ms: env.now() - started });

@@ -19,9 +19,11 @@ export interface StepEnv {
   calls: string[];
   /** Milliseconds since the incident's t=0. */
   now: () => number;
+  /** Write a fact to the journal (e.g. `revoked` with vault_key_ids and effective_at). */
+  record: (type: 'revoked' | 'note', fields: Record<string, unknown>) => void;
 }
 
-export type StepRunStatus = 'done' | 'already-done' | 'skipped' | 'manual-done';
+export type StepRunStatus = 'done' | 'already-done' | 'skipped' | 'manual-done' | 'not-found';
 
 export interface StepRun {
   status: StepRunStatus;
@@ -57,7 +59,7 @@ export interface Step {
   verificationIsSecurity?: boolean;
 }
 
-export type StepState = 'done' | 'already-done' | 'skipped' | 'manual-done' | 'failed' | 'unverified' | 'pending' | 'resumed-done' | 'rolled-back';
+export type StepState = 'done' | 'already-done' | 'skipped' | 'manual-done' | 'not-found' | 'failed' | 'unverified' | 'pending' | 'resumed-done' | 'rolled-back';
 
 export interface StepReport {
   key: string;

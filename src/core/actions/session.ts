@@ -1,0 +1,85 @@
+import { loadSettings, type Settings } from '../config.js';
+import { Journal } from '../journal.js';
+import { usageError } from '../errors.js';
+import { createProxyAdapter } from '../../adapters/proxy/index.js';
+import type { ProxyAdapter } from '../../adapters/proxy/types.js';
+import { callRecorder, createStepEnv, type CallRecorder } from '../steps/env.js';
+import { runSteps } from '../steps/engine.js';
+import type { RunReport, Step, StepEnv, StepReport } from '../steps/types.js';
+
+/**
+ * What every acting command shares: settings, the proxy adapter, the incident journal, the
+ * step environment; and one mapping from a run's outcome to the incident's final status.
+ * No commander and no prompts here: the command passes plain functions in.
+ */
+export interface SessionInput {
+  env: Record<string, string | undefined>;
+  stdin: NodeJS.ReadableStream;
+  profile?: string;
+  dryRun: boolean;
+  signal: AbortSignal;
+  log: (line: string) => void;
+  confirm: (message: string) => Promise<void>;
+  trace: (line: string) => void;
+  register: (secret: string) => void;
+  scrub: (text: string) => string;
+  /** Setting overrides from flags (e.g. --proxy-url). */
+  overrides?: Record<string, string | undefined>;
+}
+
+export interface Session {
+  input: SessionInput;
+  settings: Settings;
+  recorder: CallRecorder;
+  stateDir: string;
+  proxy(): Promise<ProxyAdapter>;
+}
+
+export async function openSession(input: SessionInput): Promise<Session> {
+  const settings = await loadSettings(input.env, input.profile, input.overrides ?? {});
+  const stateDir = settings.get('state_dir');
+  if (!stateDir) throw usageError('no state directory', 'set TOURNIQUET_STATE_DIR');
+  const recorder = callRecorder(input.trace);
+  let proxy: Promise<ProxyAdapter> | undefined;
+  return {
+    input,
+    settings,
+    recorder,
+    stateDir,
+    proxy: () => (proxy ??= createProxyAdapter(settings, { io: { env: input.env, stdin: input.stdin }, trace: recorder.trace, register: input.register })),
+  };
+}
+
+export function stepEnv(session: Session, journal?: Journal, state?: Record<string, unknown>): StepEnv {
+  const i = session.input;
+  return createStepEnv({ journal, recorder: session.recorder, dryRun: i.dryRun, signal: i.signal, log: i.log, confirm: i.confirm, state });
+}
+
+export function startIncident(session: Session, command: string, params: Record<string, unknown>, extra: Record<string, unknown> = {}): Journal {
+  const journal = Journal.create(session.stateDir, session.input.scrub);
+  journal.append('started', { command, params, profile: session.settings.profile, ...extra });
+  return journal;
+}
+
+export type FinalStatus = 'done' | 'unverified' | 'partial' | 'failed' | 'rolled-back' | 'cancelled';
+
+/** done → 0; a credential still works → 5; some steps done, journal saved → 6 (resume); nothing done → 1. */
+export function finalStatus(report: RunReport): FinalStatus {
+  if (report.status === 'done' || report.status === 'unverified' || report.status === 'rolled-back') return report.status;
+  const anyDone = report.steps.some((s) => ['done', 'already-done', 'manual-done', 'resumed-done'].includes(s.state));
+  if (report.status === 'cancelled') return anyDone ? 'partial' : 'cancelled';
+  return anyDone ? 'partial' : 'failed';
+}
+
+export interface Execution {
+  incident_id: string;
+  report: RunReport;
+  status: FinalStatus;
+}
+
+export async function execute(opts: { session: Session; journal: Journal; steps: Step[]; env: StepEnv; rollbackOnFailure?: boolean; onStep?: (r: StepReport) => void }): Promise<Execution> {
+  const report = await runSteps({ steps: opts.steps, env: opts.env, journal: opts.journal, rollbackOnFailure: opts.rollbackOnFailure, onStep: opts.onStep });
+  const status = finalStatus(report);
+  opts.journal.append('finished', { status, error: report.error?.message });
+  return { incident_id: opts.journal.id, report, status };
+}

@@ -1,0 +1,47 @@
+import type { Journal } from '../journal.js';
+import type { StepEnv } from './types.js';
+
+/** Collects the calls a step makes from the adapters' HTTP trace lines (`→ METHOD URL (headers)`), already redacted. */
+export interface CallRecorder {
+  calls: string[];
+  trace: (line: string) => void;
+}
+
+export function callRecorder(forward: (line: string) => void = () => {}): CallRecorder {
+  const calls: string[] = [];
+  return {
+    calls,
+    trace(line) {
+      forward(line);
+      if (line.startsWith('→ ')) calls.push(line.slice(2).replace(/ \(.*\)$/, ''));
+    },
+  };
+}
+
+export interface StepEnvOptions {
+  journal?: Journal;
+  recorder: CallRecorder;
+  dryRun: boolean;
+  signal: AbortSignal;
+  log: (line: string) => void;
+  confirm: (message: string) => Promise<void>;
+  state?: Record<string, unknown>;
+}
+
+export function createStepEnv(opts: StepEnvOptions): StepEnv {
+  const entries = opts.journal?.entries() ?? [];
+  const t0 = entries.length ? Date.parse(entries[0]!.at) : Date.now();
+  return {
+    state: opts.state ?? {},
+    secrets: new Map(),
+    dryRun: opts.dryRun,
+    signal: opts.signal,
+    log: opts.log,
+    confirm: opts.confirm,
+    calls: opts.recorder.calls,
+    now: () => Date.now() - t0,
+    record: (type, fields) => {
+      opts.journal?.append(type, fields);
+    },
+  };
+}

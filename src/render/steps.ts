@@ -1,0 +1,72 @@
+import type { Paint } from './color.js';
+import type { DryRunReport, StepReport } from '../core/steps/types.js';
+import type { JournalEntry } from '../core/journal.js';
+
+/** One line per step as it finishes, for the person at the terminal. */
+export function stepLine(r: StepReport, p: Paint): string {
+  const mark: Record<string, string> = {
+    done: p.green('✔'),
+    'already-done': p.green('✔'),
+    'manual-done': p.green('✔'),
+    'resumed-done': p.dim('✔'),
+    skipped: p.dim('–'),
+    'not-found': p.yellow('?'),
+    failed: p.red('✖'),
+    unverified: p.red('✖'),
+    pending: p.dim('·'),
+    'rolled-back': p.yellow('↺'),
+  };
+  const offset = r.started_offset_ms !== undefined ? p.dim(` [t+${fmtMs(r.started_offset_ms)}]`) : '';
+  const state = r.state === 'done' ? '' : p.dim(` (${r.state})`);
+  const verified = r.verification ? `\n    ${r.verification.ok ? p.green('verified:') : p.red('NOT verified:')} ${r.verification.detail}` : '';
+  const detail = r.detail && r.state !== 'pending' ? `\n    ${r.state === 'failed' ? p.red(r.detail) : r.detail}` : '';
+  return `${mark[r.state] ?? '·'} ${r.title}${state}${offset}${detail}${verified}`;
+}
+
+export function fmtMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 120000) return `${(ms / 1000).toFixed(1)}s`;
+  return `${Math.floor(ms / 60000)}m${String(Math.round((ms % 60000) / 1000)).padStart(2, '0')}s`;
+}
+
+export function renderDryRun(plan: DryRunReport, p: Paint): string {
+  const lines = [p.bold('dry run: these calls would be made; none was')];
+  plan.steps.forEach((s, i) => {
+    lines.push(`${i + 1}. ${s.title}${s.enabled === true ? '' : p.dim(` (skipped: ${s.enabled})`)}`);
+    for (const c of s.calls) lines.push(`     ${p.cyan(c)}`);
+  });
+  return lines.join('\n') + '\n';
+}
+
+/** The journal as a timeline: offset from t=0, what happened, what was called. */
+export function renderTimeline(entries: JournalEntry[], p: Paint): string {
+  const lines: string[] = [];
+  for (const e of entries) {
+    const t = p.dim(`t+${fmtMs(e.offset_ms).padStart(7)}`);
+    lines.push(`${t}  ${describeEntry(e, p)}`);
+    for (const c of (e.calls as string[] | undefined) ?? []) lines.push(`${' '.repeat(11)}${p.cyan(c)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function describeEntry(e: JournalEntry, p: Paint): string {
+  switch (e.type) {
+    case 'started':
+      return p.bold(`started ${String(e.command ?? e.scenario ?? '')}`) + (e.params ? p.dim(` ${JSON.stringify(e.params)}`) : '');
+    case 'step': {
+      const what = String(e.title ?? e.step);
+      if (e.phase === 'started') return `→ ${what}`;
+      if (e.phase === 'finished') return `${e.outcome === 'skipped' ? '–' : '✔'} ${e.step}: ${String(e.outcome)}${e.detail ? ` — ${String(e.detail)}` : ''}`;
+      if (e.phase === 'failed') return p.red(`✖ ${e.step}: ${String(e.error)}`);
+      return `${String(e.phase)} ${e.step}${e.detail ? ` — ${String(e.detail)}` : ''}`;
+    }
+    case 'verified':
+      return `${e.ok ? p.green('verified') : p.red('NOT verified')} ${e.step}: ${String(e.detail)}`;
+    case 'revoked':
+      return `revoked ${(e.vault_key_ids as string[]).join(', ')} (effective ${String(e.effective_at)})`;
+    case 'finished':
+      return p.bold(`finished: ${String(e.status)}`) + (e.error ? ` — ${String(e.error)}` : '');
+    default:
+      return `${e.type}${e.message ? `: ${String(e.message)}` : ''}`;
+  }
+}
