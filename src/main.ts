@@ -107,7 +107,7 @@ export async function main(argv: readonly string[], io: Io = processIo(), signal
     refuseSecretsOnArgv(argv);
     const program = buildProgram(io, state, signal);
     if (argv.length === 0) {
-      io.stdout.write(program.helpInformation());
+      program.outputHelp();
       return 0;
     }
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,0 +1,60 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * A real terminal: the command runs in a detached tmux session; tests type with send-keys and
+ * read the screen with capture-pane, as a person at the keyboard would.
+ */
+export class Terminal {
+  readonly name = `tq-${randomBytes(4).toString('hex')}`;
+
+  constructor(command: string, env: Record<string, string | undefined>, size = { width: 100, height: 40 }) {
+    const exports = Object.entries(env)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${shellQuote(v!)}`)
+      .join(' ');
+    // The exit status is printed and the pane kept, so the test can read how the command ended.
+    const script = `env -i ${exports} ${command}; echo "[exit $?]"; sleep 30`;
+    execFileSync('tmux', ['new-session', '-d', '-s', this.name, '-x', String(size.width), '-y', String(size.height), 'sh', '-c', script]);
+  }
+
+  screen(): string {
+    return execFileSync('tmux', ['capture-pane', '-p', '-t', this.name], { encoding: 'utf8' });
+  }
+
+  /** Keys as tmux names them: 'Enter', 'Down', 'C-c', or literal text. */
+  send(...keys: string[]): void {
+    execFileSync('tmux', ['send-keys', '-t', this.name, ...keys]);
+  }
+
+  type(text: string): void {
+    execFileSync('tmux', ['send-keys', '-t', this.name, '-l', text]);
+  }
+
+  async waitFor(pattern: RegExp | string, timeoutMs = 10000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const screen = this.screen();
+      if (typeof pattern === 'string' ? screen.includes(pattern) : pattern.test(screen)) return screen;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; the screen shows:\n${screen}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async exitCode(timeoutMs = 10000): Promise<number> {
+    const screen = await this.waitFor(/\[exit \d+\]/, timeoutMs);
+    return Number(/\[exit (\d+)\]/.exec(screen)![1]);
+  }
+
+  close(): void {
+    try {
+      execFileSync('tmux', ['kill-session', '-t', this.name], { stdio: 'ignore' });
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
