@@ -23,7 +23,7 @@ export class AgentAccountsPlatform {
 
   /** The agent, or undefined when the platform does not know it (404). */
   async get(id: string): Promise<AgentAccount | undefined> {
-    const res = await this.http.request<AgentAccount>({ method: 'GET', path: this.path(id), accept: [404], expect: (b) => (typeof b?.status === 'string' ? undefined : 'no status') });
+    const res = await this.http.request<AgentAccount>({ method: 'GET', path: this.path(id), accept: [404], expect: (b) => (typeof b?.status === 'string' || b?.error ? undefined : 'no status') });
     return res.status === 404 ? undefined : res.body;
   }
 

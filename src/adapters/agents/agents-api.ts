@@ -23,7 +23,7 @@ export class AgentsApiPlatform {
   }
 
   async get(id: string): Promise<OAuthAgent | undefined> {
-    const res = await this.http.request<OAuthAgent>({ method: 'GET', path: this.path(id), accept: [404], expect: (b) => (typeof b?.active === 'boolean' ? undefined : 'no boolean "active"') });
+    const res = await this.http.request<OAuthAgent>({ method: 'GET', path: this.path(id), accept: [404], expect: (b) => (typeof b?.active === 'boolean' || b?.error ? undefined : 'no boolean "active"') });
     return res.status === 404 ? undefined : res.body;
   }
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { bearer, parseJson, startFakeServer, type FakeServer, type Recorded, type Reply, type Route } from './server.js';
 
@@ -105,6 +105,7 @@ export async function startAgentsApiFake(opts: { adminKey: string; port?: number
         if ('d' in jwk || !['EC', 'RSA', 'OKP'].includes(String(jwk.kty))) return err(400, 'invalid_jwk', 'new_public_jwk is not a valid public JWK');
         let newJkt: string;
         try {
+          createPublicKey({ key: jwk as never, format: 'jwk' });
           newJkt = await calculateJwkThumbprint(jwk, 'sha256');
         } catch {
           return err(400, 'invalid_jwk', 'new_public_jwk is not a valid JWK');
