@@ -89,4 +89,41 @@ export const COMMANDS: CommandSpec[] = [
       },
     ],
   },
+  {
+    name: 'damage',
+    summary: 'the damage summary from an audit source: calls, cost, customers (refunds), endpoints, anomaly start, after-revoke',
+    configure: (cmd) =>
+      cmd
+        .option('--source <source>', 'proxy, a postgres:// URL, a path (.jsonl .csv .db; - for stdin), litellm+https://HOST, or a profile (default: audit_source)')
+        .option('--input-format <fmt>', 'force the file format: jsonl, csv, sqlite, litellm')
+        .option('--table <name>', 'the audit table for SQL sources (default agent_call_audit; config audit_table)')
+        .option('--columns <map>', 'column names, e.g. started_at=ts,cost_usd_parsed=cost (config audit_columns)')
+        .option('--vault-key <id>', 'only this vault key')
+        .option('--agent-run <id>', 'only this agent run')
+        .option('--customer <id>', 'only this customer_scope_id')
+        .option('--since <duration>', 'the last 30m, 2h, 1d (up to --to or now)')
+        .option('--from <time>', 'window start (ISO-8601; no zone means UTC)')
+        .option('--to <time>', 'window end, exclusive')
+        .option('--revoked-at <time>', 'when the revoke took effect: splits later calls into in flight and after')
+        .option('--incident <id>', 'take the revoke time (and vault key) from this incident\'s journal')
+        .option('--refunds <file>', 'also write the refund candidates (customers, calls, cost) as CSV')
+        .option('--format <format>', 'text, md or json', 'text')
+        .option('--top <n>', 'rows per breakdown in text output', '10'),
+    load: () => import('./damage.js'),
+  },
+  {
+    name: 'postmortem',
+    summary: 'a Markdown postmortem for an incident: timeline, decision, damage, two recommendations',
+    configure: (cmd) =>
+      cmd
+        .argument('<incident>', 'the incident id (see its journal)')
+        .option('--source <source>', 'audit source for the damage section (as for damage)')
+        .option('--input-format <fmt>', 'force the file format: jsonl, csv, sqlite, litellm')
+        .option('--table <name>', 'the audit table for SQL sources')
+        .option('--columns <map>', 'column names, e.g. started_at=ts')
+        .option('--since <duration>', 'damage window before the revoke (default 60m)')
+        .option('--notify', 'post the summary to the webhook_url of the profile (Slack-compatible)')
+        .option('-o, --output <file>', 'write the Markdown to a file instead of stdout'),
+    load: () => import('./postmortem.js'),
+  },
 ];

@@ -1,0 +1,17 @@
+import type { DamageSummary } from './types.js';
+
+function cell(v: string | number | null): string {
+  let s = v === null ? '' : String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n']/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * The refund candidates as CSV: one line per customer whose calls were allowed, biggest first.
+ * Cells that a spreadsheet would run as a formula get a leading ' and are quoted.
+ */
+export function refundsCsv(s: DamageSummary): string {
+  const lines = ['customer_scope_id,calls,cost_usd'];
+  for (const c of s.customers) lines.push([cell(c.customer_scope_id), c.calls, c.cost_usd].join(','));
+  return lines.join('\n') + '\n';
+}

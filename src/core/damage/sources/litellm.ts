@@ -1,0 +1,103 @@
+import type { Aggregate, AuditRow, AuditSource, DamageQuery } from '../types.js';
+import type { HttpClient } from '../../http.js';
+import { Accumulator } from '../accumulate.js';
+import { usageError } from '../../errors.js';
+import { parseAuditTime } from '../time.js';
+import { forEachLine, type StreamOpener } from './lines.js';
+
+const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
+
+/**
+ * One LiteLLM spend-log entry (`GET /spend/logs`) as an audit row. `api_key` is a (hashed)
+ * key: it is never read, so it cannot reach any output. The vault key is the key's alias.
+ */
+export function fromSpendLog(e: Record<string, any>): AuditRow | null {
+  const started = parseAuditTime(e.startTime);
+  const spend = e.spend === null || e.spend === undefined ? 0 : Number(e.spend);
+  if (Number.isNaN(started) || !Number.isFinite(spend)) return null;
+  const md = (e.metadata && typeof e.metadata === 'object' ? e.metadata : {}) as Record<string, unknown>;
+  const finished = parseAuditTime(e.endTime);
+  const failed = e.status === 'failure' || e.status === 'error';
+  return {
+    started_at: started,
+    finished_at: Number.isNaN(finished) ? null : finished,
+    vault_key_id: str(md.user_api_key_alias ?? md.key_alias ?? e.key_alias),
+    agent_run_id: str(md.agent_run_id ?? e.session_id ?? md.session_id),
+    customer_scope_id: str(e.end_user ?? e.user),
+    method: 'POST',
+    path: str(e.call_type ? `/${e.call_type}/${e.model ?? ''}` : e.model),
+    policy_verdict: failed ? 'error' : 'allowed',
+    cost_usd: spend,
+  };
+}
+
+function addAll(acc: Accumulator, entries: unknown[], lineOf: (i: number) => number): void {
+  entries.forEach((e, i) => {
+    const row = e && typeof e === 'object' ? fromSpendLog(e as Record<string, any>) : null;
+    if (row) acc.add(row);
+    else acc.bad(lineOf(i));
+  });
+}
+
+/** LiteLLM spend logs from a file: a JSON array (as the API returns it) or one entry per line. */
+export class LiteLlmFileSource implements AuditSource {
+  constructor(
+    readonly label: string,
+    private readonly open: StreamOpener,
+  ) {}
+
+  async aggregate(query: DamageQuery, signal?: AbortSignal): Promise<Aggregate> {
+    const acc = new Accumulator(query);
+    let array: string[] | null = null;
+    await forEachLine(
+      this.open(),
+      (line, n) => {
+        if (array) return void array.push(line);
+        if (n === 1 && line.trimStart().startsWith('[')) return void (array = [line]);
+        if (line.trim() === '') return;
+        let e: unknown;
+        try {
+          e = JSON.parse(line);
+        } catch {
+          return acc.bad(n);
+        }
+        addAll(acc, [e], () => n);
+      },
+      signal,
+    );
+    if (array) {
+      // The API's own shape is one JSON array; it has no line numbers worth giving, so bad entries report their index + 1.
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse((array as string[]).join('\n'));
+      } catch (err) {
+        throw usageError(`${this.label}: not a JSON array of spend logs (${(err as Error).message})`, 'export with GET /spend/logs, or give one JSON entry per line');
+      }
+      if (!Array.isArray(parsed)) throw usageError(`${this.label}: not a JSON array of spend logs`);
+      addAll(acc, parsed, (i) => i + 1);
+    }
+    return acc.agg;
+  }
+}
+
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** A LiteLLM proxy's `GET /spend/logs` (day granularity there; filtered to the minute here). */
+export class LiteLlmApiSource implements AuditSource {
+  readonly label: string;
+
+  constructor(private readonly client: HttpClient) {
+    this.label = `litellm:${client.baseUrl}`;
+  }
+
+  async aggregate(query: DamageQuery): Promise<Aggregate> {
+    const now = Date.now();
+    const res = await this.client.get('/spend/logs', {
+      query: { start_date: day(query.from ?? now - 86_400_000), end_date: day((query.to ?? now) + 86_400_000) },
+      expect: (b) => (Array.isArray(b) ? undefined : 'not a list of spend logs'),
+    });
+    const acc = new Accumulator(query);
+    addAll(acc, res.body as unknown[], (i) => i + 1);
+    return acc.agg;
+  }
+}

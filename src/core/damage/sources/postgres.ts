@@ -1,0 +1,65 @@
+import type { AuditSource, DamageQuery, Aggregate } from '../types.js';
+import type { ColumnMap } from '../columns.js';
+import { TourniquetError, usageError } from '../../errors.js';
+import { assemble, buildStatements, type Dialect, type TimeStorage } from './sql.js';
+
+const POSTGRES: Dialect = { name: 'postgres', param: (i) => `$${i}` };
+const TIMESTAMP = { kind: 'timestamp' } as const satisfies TimeStorage;
+
+/** The URL without its password, for labels and messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}
+
+/**
+ * A PostgreSQL table (the user's own agent_call_audit). Every breakdown is a GROUP BY run by
+ * the server; only aggregate rows cross the wire. Session time zone is UTC so a
+ * `timestamp without time zone` column is read as UTC, as audit rows are stored.
+ */
+export class PostgresSource implements AuditSource {
+  readonly label: string;
+
+  constructor(
+    private readonly url: string,
+    private readonly table: string,
+    private readonly cols: ColumnMap,
+  ) {
+    this.label = `postgres:${redactUrl(url)}`;
+  }
+
+  async aggregate(query: DamageQuery): Promise<Aggregate> {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000 });
+    // timestamp without time zone (1114): parse as UTC, not as the operator's local time.
+    const types = { getTypeParser: (oid: number, format?: string) => (oid === 1114 ? (v: string) => new Date(v + 'Z') : pg.types.getTypeParser(oid, format as 'text')) };
+    try {
+      await client.connect();
+    } catch (err) {
+      throw new TourniquetError('step-failed', `cannot connect to ${redactUrl(this.url)}: ${(err as Error).message}`, {
+        hint: 'check the URL, that the server is up, and the credentials',
+      });
+    }
+    try {
+      await client.query("SET TIME ZONE 'UTC'");
+      const results = new Map();
+      for (const st of buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query)) {
+        const res = await client.query({ text: st.sql, values: st.params, types });
+        results.set(st.name, res.rows);
+      }
+      return assemble(results, TIMESTAMP, query);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === '42P01' || code === '42703')
+        throw usageError(`PostgreSQL audit table: ${(err as Error).message}`, 'map the table and columns with --table and --columns (or audit_table / audit_columns in config)');
+      throw err;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+}

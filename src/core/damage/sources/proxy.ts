@@ -1,0 +1,78 @@
+import type { Aggregate, AuditSource, Counted, DamageQuery } from '../types.js';
+import type { HttpClient } from '../../http.js';
+import { addEndpoint, emptyAggregate, toMicros } from '../accumulate.js';
+import { MINUTE_MS, parseAuditTime, toIso } from '../time.js';
+
+/** How far before a revoke to look for calls still in flight when it landed. */
+export const IN_FLIGHT_LOOKBACK_MS = 5 * MINUTE_MS;
+const MAX_IN_FLIGHT_PAGES = 20;
+
+type CountCost = { calls: number; cost_usd: number };
+
+const isSummary = (b: any) => (b && typeof b.calls_total === 'number' && b.by_verdict ? undefined : 'not an audit summary (no calls_total, by_verdict)');
+const counted = (c: CountCost): Counted => ({ calls: Number(c.calls), cost_micros: toMicros(Number(c.cost_usd ?? 0)) });
+
+function filterQuery(q: DamageQuery, from: number | undefined, to: number | undefined) {
+  return { from: toIso(from) ?? undefined, to: toIso(to) ?? undefined, vault_key_id: q.vault_key_id, agent_run_id: q.agent_run_id, customer_scope_id: q.customer_scope_id };
+}
+
+/** The proxy's summary endpoint body, as an Aggregate. */
+export function fromProxySummary(b: any, withRevoke: boolean): Aggregate {
+  const a = emptyAggregate(withRevoke);
+  a.calls_total = Number(b.calls_total);
+  a.cost_micros = toMicros(Number(b.cost_usd ?? 0));
+  for (const [v, n] of Object.entries(b.by_verdict ?? {})) a.by_verdict.set(v, Number(n));
+  for (const c of b.customers ?? []) a.customers.set(c.customer_scope_id ?? null, counted(c));
+  for (const e of b.endpoints ?? []) addEndpoint(a, e.method ?? null, e.path ?? null, counted(e));
+  for (const m of b.per_minute ?? []) a.per_minute.set(Math.floor(parseAuditTime(m.minute) / MINUTE_MS), Number(m.calls));
+  for (const r of b.agent_runs ?? []) a.agent_runs.set(r.agent_run_id ?? null, counted(r));
+  for (const k of b.vault_keys ?? []) a.vault_keys.set(k.vault_key_id ?? null, counted(k));
+  a.first_call = b.first_call ? parseAuditTime(b.first_call) : null;
+  a.last_call = b.last_call ? parseAuditTime(b.last_call) : null;
+  return a;
+}
+
+/**
+ * Our proxy's admin API. The proxy aggregates (GET /v1/audit/summary); rows are never shipped,
+ * except the few started in the minutes before a revoke, to see which were still in flight.
+ */
+export class ProxySource implements AuditSource {
+  readonly label: string;
+
+  constructor(private readonly admin: HttpClient) {
+    this.label = `proxy:${admin.baseUrl}`;
+  }
+
+  private async summary(q: DamageQuery, from: number | undefined, to: number | undefined): Promise<any> {
+    return (await this.admin.get('/v1/audit/summary', { query: filterQuery(q, from, to), expect: isSummary })).body;
+  }
+
+  async aggregate(q: DamageQuery): Promise<Aggregate> {
+    const agg = fromProxySummary(await this.summary(q, q.from, q.to), q.revoked_at !== undefined);
+    if (q.revoked_at !== undefined) {
+      const from = Math.max(q.revoked_at, q.from ?? q.revoked_at);
+      const later = q.to !== undefined && from >= q.to ? { calls_total: 0, calls_allowed: 0 } : await this.summary(q, from, q.to);
+      agg.after_revoke = { later: Number(later.calls_total), later_allowed: Number(later.calls_allowed ?? 0), in_flight: await this.inFlight(q, q.revoked_at) };
+    }
+    return agg;
+  }
+
+  /** Rows started shortly before the revoke that finished after it; null if the rows are not readable. */
+  private async inFlight(q: DamageQuery, revokedAt: number): Promise<number | null> {
+    const from = Math.max(revokedAt - IN_FLIGHT_LOOKBACK_MS, q.from ?? -Infinity);
+    let cursor: string | undefined;
+    let n = 0;
+    try {
+      for (let page = 0; page < MAX_IN_FLIGHT_PAGES; page++) {
+        const res = await this.admin.get('/v1/audit', { query: { ...filterQuery(q, from, revokedAt), limit: 1000, cursor } });
+        const rows: any[] = Array.isArray(res.body) ? res.body : (res.body?.data ?? []);
+        n += rows.filter((r) => parseAuditTime(r.finished_at) > revokedAt).length;
+        cursor = res.body?.next_cursor ?? undefined;
+        if (!cursor) return n;
+      }
+      return null;
+    } catch {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import type { Aggregate, Counted, DamageQuery } from '../types.js';
+import { ALLOWED_VERDICTS, MAX_BAD_LINES, addEndpoint, emptyAggregate } from '../accumulate.js';
+import { endpointTemplate } from '../../../proxy/store/audit-shared.js';
+import { quoteIdent, type ColumnMap } from '../columns.js';
+import { MINUTE_MS, parseAuditTime } from '../time.js';
+
+/** How the start-time column is stored, which decides how to bucket and bound it in SQL. */
+export type TimeStorage =
+  | { kind: 'timestamp' } // PostgreSQL timestamp / timestamptz
+  | { kind: 'epoch_ms' }
+  | { kind: 'epoch_s' }
+  | { kind: 'text'; sep: 'T' | ' '; zone: boolean };
+
+export interface Dialect {
+  name: 'sqlite' | 'postgres';
+  param(index: number): string;
+}
+
+export interface SqlStatement {
+  name: 'verdicts' | 'customers' | 'endpoints' | 'minutes' | 'runs' | 'keys' | 'revoke' | 'badcount' | 'bad';
+  sql: string;
+  params: unknown[];
+}
+
+type Row = Record<string, unknown>;
+
+function timeParam(ms: number, t: TimeStorage): unknown {
+  if (t.kind === 'epoch_ms') return ms;
+  if (t.kind === 'epoch_s') return ms / 1000;
+  const iso = new Date(ms).toISOString();
+  if (t.kind === 'timestamp') return iso;
+  const text = t.sep === 'T' ? iso : iso.replace('T', ' ');
+  return t.zone ? text : text.slice(0, -1);
+}
+
+function minuteExpr(col: string, t: TimeStorage, d: Dialect): string {
+  if (t.kind === 'timestamp') return `floor(extract(epoch from ${col}) / 60)`;
+  if (t.kind === 'epoch_ms') return `(${col} / 60000)`;
+  if (t.kind === 'epoch_s') return `(${col} / 60)`;
+  return d.name === 'sqlite' ? `substr(${col}, 1, 16)` : `left(${col}, 16)`;
+}
+
+function microsExpr(col: string, d: Dialect): string {
+  return d.name === 'sqlite' ? `CAST(ROUND(COALESCE(${col}, 0) * 1000000) AS INTEGER)` : `round(COALESCE(${col}, 0) * 1000000)::bigint`;
+}
+
+/**
+ * The aggregation, pushed down: one GROUP BY per breakdown, each over the same WHERE.
+ * Identifiers come from a checked column map; every value is a bound parameter.
+ */
+export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: TimeStorage, q: DamageQuery): SqlStatement[] {
+  const col = (name: keyof ColumnMap) => quoteIdent(c[name]);
+  const s = col('started_at');
+  const params: unknown[] = [];
+  const where: string[] = [`${s} IS NOT NULL`];
+  const bind = (v: unknown) => (params.push(v), d.param(params.length));
+  if (q.from !== undefined) where.push(`${s} >= ${bind(timeParam(q.from, t))}`);
+  if (q.to !== undefined) where.push(`${s} < ${bind(timeParam(q.to, t))}`);
+  if (q.vault_key_id !== undefined) where.push(`${col('vault_key_id')} = ${bind(q.vault_key_id)}`);
+  if (q.agent_run_id !== undefined) where.push(`${col('agent_run_id')} = ${bind(q.agent_run_id)}`);
+  if (q.customer_scope_id !== undefined) where.push(`${col('customer_scope_id')} = ${bind(q.customer_scope_id)}`);
+  const from = `FROM ${quoteIdent(table)} WHERE ${where.join(' AND ')}`;
+  const m = microsExpr(col('cost_usd_parsed'), d);
+  const allowedParams = [...params];
+  const allowedFrom = `${from} AND ${col('policy_verdict')} IN (${[...ALLOWED_VERDICTS].map((v) => (allowedParams.push(v), d.param(allowedParams.length))).join(', ')})`;
+  // Totals and the timeline count every call; the breakdowns count allowed calls (money that moved).
+  const group = (name: SqlStatement['name'], keys: string[], extra = '', allowedOnly = true) => ({
+    name,
+    sql: `SELECT ${keys.map((k, i) => `${k} AS k${i}`).join(', ')}, COUNT(*) AS calls, SUM(${m}) AS micros${extra} ${allowedOnly ? allowedFrom : from} GROUP BY ${keys.join(', ')}`,
+    params: allowedOnly ? allowedParams : params,
+  });
+  const out: SqlStatement[] = [
+    group('verdicts', [col('policy_verdict')], `, MIN(${s}) AS first, MAX(${s}) AS last`, false),
+    group('customers', [col('customer_scope_id')]),
+    group('endpoints', [col('method'), col('path')]),
+    group('minutes', [minuteExpr(s, t, d)], '', false),
+    group('runs', [col('agent_run_id')]),
+    group('keys', [col('vault_key_id')]),
+  ];
+  if (q.revoked_at !== undefined) out.push(revokeStatement(d, c, t, q.revoked_at, from, params));
+  const nulls = `FROM ${quoteIdent(table)} WHERE ${s} IS NULL`;
+  out.push({ name: 'badcount', sql: `SELECT COUNT(*) AS n ${nulls}`, params: [] });
+  out.push({ name: 'bad', sql: `SELECT ${col('id')} AS id ${nulls} ORDER BY ${col('id')} LIMIT ${MAX_BAD_LINES}`, params: [] });
+  return out;
+}
+
+function revokeStatement(d: Dialect, c: ColumnMap, t: TimeStorage, at: number, from: string, base: unknown[]): SqlStatement {
+  const params = [...base];
+  const bind = (v: unknown) => (params.push(v), d.param(params.length));
+  const s = quoteIdent(c.started_at);
+  const f = quoteIdent(c.finished_at);
+  const rev = () => bind(timeParam(at, t));
+  // Bind in textual order: SQLite's `?` placeholders are positional.
+  const later = `SUM(CASE WHEN ${s} >= ${rev()} THEN 1 ELSE 0 END) AS later`;
+  const laterAt = rev();
+  const allowed = [...ALLOWED_VERDICTS].map((v) => bind(v)).join(', ');
+  const laterAllowed = `SUM(CASE WHEN ${s} >= ${laterAt} AND ${quoteIdent(c.policy_verdict)} IN (${allowed}) THEN 1 ELSE 0 END) AS later_allowed`;
+  const inFlight = `SUM(CASE WHEN ${s} < ${rev()} AND ${f} > ${rev()} THEN 1 ELSE 0 END) AS in_flight`;
+  // The filter goes first, in a CTE, so its placeholders precede the ones above in the text.
+  const sql = `WITH w AS (SELECT ${s}, ${f}, ${quoteIdent(c.policy_verdict)} ${from}) SELECT ${later}, ${laterAllowed}, ${inFlight} FROM w`;
+  return { name: 'revoke', sql, params };
+}
+
+const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+const key = (v: unknown) => (v === null || v === undefined || v === '' ? null : String(v));
+
+function minuteIndex(v: unknown, t: TimeStorage): number {
+  if (t.kind === 'text') return Math.floor(parseAuditTime(`${String(v).replace(' ', 'T')}:00${t.zone ? 'Z' : ''}`) / MINUTE_MS);
+  if (t.kind === 'epoch_s' || t.kind === 'epoch_ms' || t.kind === 'timestamp') return Math.floor(num(v));
+  return NaN;
+}
+
+const counted = (r: Row): Counted => ({ calls: num(r.calls), cost_micros: num(r.micros) });
+
+/** Put the statements' result rows back together as the Aggregate every source returns. */
+export function assemble(results: Map<SqlStatement['name'], Row[]>, t: TimeStorage, q: DamageQuery): Aggregate {
+  const a = emptyAggregate(q.revoked_at !== undefined);
+  for (const r of results.get('verdicts') ?? []) {
+    a.calls_total += num(r.calls);
+    a.cost_micros += num(r.micros);
+    a.by_verdict.set(String(r.k0 ?? 'unknown'), num(r.calls));
+    const first = parseAuditTime(r.first);
+    const last = parseAuditTime(r.last);
+    if (a.first_call === null || first < a.first_call) a.first_call = first;
+    if (a.last_call === null || last > a.last_call) a.last_call = last;
+  }
+  for (const r of results.get('customers') ?? []) a.customers.set(key(r.k0), counted(r));
+  for (const r of results.get('endpoints') ?? []) {
+    const path = key(r.k1);
+    addEndpoint(a, key(r.k0), path === null ? null : endpointTemplate(path), counted(r));
+  }
+  for (const r of results.get('minutes') ?? []) a.per_minute.set(minuteIndex(r.k0, t), num(r.calls));
+  for (const r of results.get('runs') ?? []) a.agent_runs.set(key(r.k0), counted(r));
+  for (const r of results.get('keys') ?? []) a.vault_keys.set(key(r.k0), counted(r));
+  const rev = results.get('revoke')?.[0];
+  if (rev && a.after_revoke) a.after_revoke = { later: num(rev.later), later_allowed: num(rev.later_allowed), in_flight: num(rev.in_flight) };
+  const bad = results.get('bad') ?? [];
+  a.bad_rows = { count: num(results.get('badcount')?.[0]?.n), first_lines: bad.map((r) => num(r.id)) };
+  return a;
+}

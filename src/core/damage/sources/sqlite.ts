@@ -1,0 +1,67 @@
+import type { AuditSource, DamageQuery, Aggregate } from '../types.js';
+import { quoteIdent, type ColumnMap } from '../columns.js';
+import { TourniquetError, usageError } from '../../errors.js';
+import { assemble, buildStatements, type Dialect, type TimeStorage } from './sql.js';
+
+const SQLITE: Dialect = { name: 'sqlite', param: () => '?' };
+
+type Db = import('better-sqlite3').Database;
+
+/** How started_at is stored, read off one row: epoch numbers or ISO-ish text. */
+export function sniffSqliteTime(db: Db, table: string, col: string): TimeStorage {
+  const row = db.prepare(`SELECT typeof(${quoteIdent(col)}) AS t, ${quoteIdent(col)} AS v FROM ${quoteIdent(table)} WHERE ${quoteIdent(col)} IS NOT NULL LIMIT 1`).get() as
+    | { t: string; v: unknown }
+    | undefined;
+  if (!row || row.t === 'text') {
+    const v = String(row?.v ?? 'T Z');
+    return { kind: 'text', sep: v.includes('T') ? 'T' : ' ', zone: /Z$/i.test(v) };
+  }
+  return Number(row.v) > 1e11 ? { kind: 'epoch_ms' } : { kind: 'epoch_s' };
+}
+
+/** An SQLite file: the proxy's embedded store or the user's own. Opened read-only. */
+export class SqliteSource implements AuditSource {
+  readonly label: string;
+  private db: Db | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly table: string,
+    private readonly cols: ColumnMap,
+  ) {
+    this.label = `sqlite:${path}`;
+  }
+
+  private async open(): Promise<Db> {
+    if (this.db) return this.db;
+    const { default: Database } = await import('better-sqlite3');
+    try {
+      this.db = new Database(this.path, { readonly: true, fileMustExist: true });
+      this.db.pragma('query_only = true');
+    } catch (err) {
+      throw usageError(`cannot open SQLite audit file ${this.path}: ${(err as Error).message}`, 'check the path');
+    }
+    return this.db;
+  }
+
+  async aggregate(query: DamageQuery): Promise<Aggregate> {
+    const db = await this.open();
+    try {
+      const time = sniffSqliteTime(db, this.table, this.cols.started_at);
+      const results = new Map();
+      for (const st of buildStatements(SQLITE, this.table, this.cols, time, query)) results.set(st.name, db.prepare(st.sql).all(...st.params));
+      return assemble(results, time, query);
+    } catch (err) {
+      if (err instanceof TourniquetError) throw err;
+      const msg = (err as Error).message;
+      if (/no such (table|column)/.test(msg))
+        throw usageError(`SQLite audit file ${this.path}: ${msg}`, 'map the table and columns with --table and --columns (or audit_table / audit_columns in config)');
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.db?.close();
+    this.db = undefined;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The damage summary's data model. Every audit source (proxy API, PostgreSQL, SQLite, JSONL,
+ * CSV, LiteLLM) produces the same Aggregate for the same rows and query; summarize() turns it
+ * into the DamageSummary that every renderer prints. Times are epoch milliseconds, UTC.
+ */
+
+/** One audit row, normalised: the columns the summary needs, nothing else (no secrets). */
+export interface AuditRow {
+  started_at: number;
+  finished_at: number | null;
+  vault_key_id: string | null;
+  agent_run_id: string | null;
+  customer_scope_id: string | null;
+  method: string | null;
+  path: string | null;
+  policy_verdict: string;
+  cost_usd: number;
+}
+
+/** Which rows to summarise. Bounds are epoch ms; `from` inclusive, `to` exclusive. */
+export interface DamageQuery {
+  from?: number;
+  to?: number;
+  vault_key_id?: string;
+  agent_run_id?: string;
+  customer_scope_id?: string;
+  /** The moment the vault key was revoked, to count what got through after it. */
+  revoked_at?: number;
+}
+
+export interface Counted {
+  calls: number;
+  /** Micro-dollars, summed as integers so every source adds up to the same figure. */
+  cost_micros: number;
+}
+
+export interface BadRows {
+  count: number;
+  /** The first few line numbers (files) or row ids (databases) that could not be read. */
+  first_lines: number[];
+}
+
+export interface AfterRevokeCounts {
+  /** Started before the revoke, finished after it: already past the proxy when it landed. */
+  in_flight: number | null;
+  /** Started at or after the revoke. */
+  later: number;
+  /** Of `later`, the ones the proxy still allowed (should be zero after a revoke). */
+  later_allowed: number;
+}
+
+/** What a source returns: raw aggregates, unsorted, keyed for merging. */
+export interface Aggregate {
+  calls_total: number;
+  cost_micros: number;
+  by_verdict: Map<string, number>;
+  customers: Map<string | null, Counted>;
+  endpoints: Map<string, Counted & { method: string | null; path: string | null }>;
+  /** Minute index (epoch ms / 60000) → calls started in that minute. */
+  per_minute: Map<number, number>;
+  agent_runs: Map<string | null, Counted>;
+  vault_keys: Map<string | null, Counted>;
+  first_call: number | null;
+  last_call: number | null;
+  after_revoke: AfterRevokeCounts | null;
+  bad_rows: BadRows;
+}
+
+/** One place to read audit rows from. The summary does not care which. */
+export interface AuditSource {
+  /** What to call this source in output: never a password or a token. */
+  readonly label: string;
+  aggregate(query: DamageQuery, signal?: AbortSignal): Promise<Aggregate>;
+  close?(): Promise<void>;
+}
+
+export interface MinuteCount {
+  minute: string;
+  calls: number;
+}
+
+export interface CustomerDamage {
+  customer_scope_id: string | null;
+  calls: number;
+  cost_usd: number;
+}
+
+export interface EndpointDamage {
+  method: string | null;
+  path: string | null;
+  calls: number;
+  cost_usd: number;
+}
+
+/** The summary every renderer prints and `--json` emits. Times are ISO-8601 UTC. */
+export interface DamageSummary {
+  source: string;
+  filter: { vault_key_id?: string; agent_run_id?: string; customer_scope_id?: string };
+  window: { from: string | null; to: string | null };
+  empty: boolean;
+  calls_total: number;
+  by_verdict: Record<string, number>;
+  calls_allowed: number;
+  cost_usd: number;
+  customers: CustomerDamage[];
+  endpoints: EndpointDamage[];
+  per_minute: MinuteCount[];
+  baseline_per_minute: number | null;
+  anomaly_start: string | null;
+  first_call: string | null;
+  last_call: string | null;
+  agent_runs: { agent_run_id: string | null; calls: number; cost_usd: number }[];
+  vault_keys: { vault_key_id: string | null; calls: number; cost_usd: number }[];
+  after_revoke: (AfterRevokeCounts & { revoked_at: string }) | null;
+  bad_rows: BadRows;
+}

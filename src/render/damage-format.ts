@@ -1,0 +1,63 @@
+import type { DamageSummary } from '../core/damage/types.js';
+import { formatLocal } from '../core/damage/time.js';
+
+/** Shared formatting for the damage renderers (text and Markdown). */
+export interface DamageView {
+  /** The operator's zone (`TZ`); times are stored UTC and shown in it. */
+  tz: string | undefined;
+}
+
+export const usd = (n: number) =>
+  '$' + n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: n !== 0 && Math.abs(n) < 0.01 ? 6 : 2 });
+
+export const count = (n: number) => n.toLocaleString('en-US');
+
+export const at = (iso: string | null, v: DamageView, seconds = true) => (iso === null ? '—' : formatLocal(Date.parse(iso), v.tz, seconds));
+
+export const orNone = (s: string | null) => s ?? '(none)';
+
+export function scopeLine(s: DamageSummary, v: DamageView): string {
+  const who =
+    s.filter.vault_key_id !== undefined
+      ? `vault key ${s.filter.vault_key_id}`
+      : s.filter.agent_run_id !== undefined
+        ? `agent run ${s.filter.agent_run_id}`
+        : s.filter.customer_scope_id !== undefined
+          ? `customer ${s.filter.customer_scope_id}`
+          : 'all calls';
+  const extra = [s.filter.agent_run_id !== undefined && s.filter.vault_key_id !== undefined ? `run ${s.filter.agent_run_id}` : null].filter(Boolean);
+  const from = s.window.from ? at(s.window.from, v, false) : 'the first row';
+  const to = s.window.to ? at(s.window.to, v, false) : 'the last row';
+  return `${[who, ...extra].join(', ')}, ${from} to ${to}`;
+}
+
+export function verdictLine(s: DamageSummary): string {
+  const rest = Object.entries(s.by_verdict)
+    .filter(([k]) => k !== 'allowed' && k !== 'allow')
+    .map(([k, n]) => `${count(n)} ${k}`);
+  return [`${count(s.calls_total)} total`, `${count(s.calls_allowed)} allowed`, ...rest].join(', ');
+}
+
+export function anomalyLine(s: DamageSummary, v: DamageView): string {
+  if (s.anomaly_start === null) return 'none found (no minute above 5x the baseline before it)';
+  const base = s.baseline_per_minute === null ? '' : ` (baseline ${s.baseline_per_minute}/min before it)`;
+  return `from ${at(s.anomaly_start, v, false)}${base}`;
+}
+
+export function afterRevokeLine(s: DamageSummary, v: DamageView): string | null {
+  const a = s.after_revoke;
+  if (!a) return null;
+  const inFlight = a.in_flight === null ? 'in flight unknown' : `${count(a.in_flight)} in flight`;
+  const allowed = a.later_allowed > 0 ? `, ${count(a.later_allowed)} of them allowed` : ', none allowed';
+  return `at ${at(a.revoked_at, v)}: ${inFlight}, ${count(a.later)} later${a.later > 0 ? allowed : ''}`;
+}
+
+export function badRowsLine(s: DamageSummary): string | null {
+  if (s.bad_rows.count === 0) return null;
+  const more = s.bad_rows.count > s.bad_rows.first_lines.length ? ', …' : '';
+  return `${count(s.bad_rows.count)} unreadable, skipped (first at ${s.bad_rows.first_lines.join(', ')}${more})`;
+}
+
+export function emptyLine(s: DamageSummary, v: DamageView): string {
+  return `No calls in this window (${scopeLine(s, v)}). Nothing reached the proxy, or the filter matches nothing.`;
+}

@@ -1,0 +1,71 @@
+import type { DamageSummary } from '../core/damage/types.js';
+import type { Paint } from './color.js';
+import { renderTable } from './table.js';
+import { sparkline } from './sparkline.js';
+import { formatLocal } from '../core/damage/time.js';
+import { afterRevokeLine, anomalyLine, at, badRowsLine, count, emptyLine, orNone, scopeLine, usd, verdictLine, type DamageView } from './damage-format.js';
+
+export interface TextView extends DamageView {
+  paint: Paint;
+  /** A terminal gets the sparkline; a pipe gets the per-minute rows. */
+  tty: boolean;
+  /** Rows per breakdown before "… N more". */
+  top?: number;
+}
+
+const WIDTH = 80;
+
+function field(label: string, value: string): string {
+  return `${label.padEnd(13)}${value}`;
+}
+
+function more(n: number, shown: number): string[] {
+  return n > shown ? [`… ${count(n - shown)} more (--json, or --refunds FILE for every customer)`] : [];
+}
+
+function timeline(s: DamageSummary, v: TextView): string[] {
+  if (s.per_minute.length === 0) return [];
+  const calls = s.per_minute.map((m) => m.calls);
+  if (v.tty) {
+    const line = sparkline(calls, WIDTH - 13 - 12);
+    return [field('Per minute', `${line} max ${count(Math.max(...calls))}`)];
+  }
+  const rows = s.per_minute.filter((m) => m.calls > 0).slice(0, 120);
+  const table = renderTable(rows, [
+    { header: 'minute', value: (m) => formatLocal(Date.parse(m.minute), v.tz, false) + (m.minute === s.anomaly_start ? '  <- anomaly start' : '') },
+    { header: 'calls', value: (m) => count(m.calls), align: 'right' },
+  ]);
+  return ['', 'Calls per minute (minutes with calls)', table.trimEnd()];
+}
+
+/** The damage summary for people: fits 80 columns, times in the operator's zone. */
+export function renderDamageText(s: DamageSummary, v: TextView): string {
+  const p = v.paint;
+  if (s.empty) {
+    const bad = badRowsLine(s);
+    return [emptyLine(s, v), ...(bad ? [field('Bad rows', bad)] : [])].join('\n') + '\n';
+  }
+  const top = v.top ?? 10;
+  const lines = [
+    p.bold(`Damage: ${scopeLine(s, v)}`),
+    field('Calls', verdictLine(s)),
+    field('Cost', `${p.bold(usd(s.cost_usd))} (allowed calls)`),
+    field('First call', at(s.first_call, v)),
+    field('Last call', at(s.last_call, v)),
+    field('Anomaly', s.anomaly_start ? p.yellow(anomalyLine(s, v)) : anomalyLine(s, v)),
+  ];
+  const rev = afterRevokeLine(s, v);
+  if (rev) lines.push(field('After revoke', s.after_revoke!.later_allowed > 0 ? p.red(rev) : rev));
+  const bad = badRowsLine(s);
+  if (bad) lines.push(field('Bad rows', p.yellow(bad)));
+  lines.push(...timeline(s, v));
+  const cols = { calls: { header: 'calls', value: (r: { calls: number }) => count(r.calls), align: 'right' as const }, cost: { header: 'cost', value: (r: { cost_usd: number }) => usd(r.cost_usd), align: 'right' as const } };
+  lines.push('', `Customers, refund candidates (${count(s.customers.length)})`);
+  lines.push(renderTable(s.customers.slice(0, top), [{ header: 'customer', value: (c) => orNone(c.customer_scope_id), max: 44 }, cols.calls, cols.cost]).trimEnd(), ...more(s.customers.length, top));
+  lines.push('', 'Endpoints');
+  lines.push(renderTable(s.endpoints.slice(0, top), [{ header: 'endpoint', value: (e) => `${e.method ?? '?'} ${e.path ?? '?'}`, max: 52 }, cols.calls, cols.cost]).trimEnd(), ...more(s.endpoints.length, top));
+  lines.push('', 'Agent runs');
+  lines.push(renderTable(s.agent_runs.slice(0, top), [{ header: 'agent run', value: (r) => orNone(r.agent_run_id), max: 44 }, cols.calls, cols.cost]).trimEnd(), ...more(s.agent_runs.length, top));
+  lines.push('', p.dim(`source ${s.source}; cost, customers, endpoints and runs count allowed calls`));
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { isolatedEnv, runInProcess } from '../helpers/cli.js';
+import { json, startServer, type TestServer } from '../helpers/server.js';
+import { summarizeAudit, queryAudit } from '../../src/proxy/store/sqlite-audit.js';
+import { REVOKED_AT, storyRows } from '../fixtures/damage/story.js';
+import { toCsv, toJsonl, toSqlite } from '../fixtures/damage/write.js';
+import { LITELLM_API_KEY, projectForLiteLlm, toSpendLogs } from '../fixtures/damage/litellm.js';
+import { PG_COLUMNS_FLAG, loadPg } from '../fixtures/damage/pg.js';
+import { pgAvailable, startPg, type PgCluster } from './pg-cluster.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tq-damage-'));
+const rows = storyRows();
+const files = {
+  jsonl: join(dir, 'audit.jsonl'),
+  csv: join(dir, 'audit.csv'),
+  sqlite: join(dir, 'audit.db'),
+  litellm: join(dir, 'spend-logs.json'),
+  litellmRows: join(dir, 'litellm-rows.jsonl'),
+};
+writeFileSync(files.jsonl, toJsonl(rows));
+writeFileSync(files.csv, toCsv(rows));
+toSqlite(files.sqlite, rows);
+writeFileSync(files.litellm, JSON.stringify(toSpendLogs(rows)));
+writeFileSync(files.litellmRows, toJsonl(projectForLiteLlm(rows)));
+
+const TOKEN = 'tq_admin_test_token_0123456789';
+let proxy: TestServer;
+let pgc: PgCluster | undefined;
+
+/** A loopback admin API answering from the proxy store's own summary and audit queries. */
+async function startFakeProxy(): Promise<TestServer> {
+  const db = new Database(files.sqlite, { readonly: true });
+  return startServer((req, res) => {
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) return json(res, 401, { error: 'unauthorized' });
+    const u = new URL(req.url, 'http://x');
+    const filter = Object.fromEntries([...u.searchParams.entries()].filter(([k]) => !['limit', 'cursor'].includes(k)));
+    if (u.pathname === '/v1/audit/summary') return json(res, 200, summarizeAudit(db, filter));
+    if (u.pathname === '/v1/audit') return json(res, 200, queryAudit(db, filter, Number(u.searchParams.get('limit') ?? 100), u.searchParams.get('cursor')));
+    json(res, 404, { error: 'unexpected request' });
+  });
+}
+
+beforeAll(async () => {
+  proxy = await startFakeProxy();
+  if (pgAvailable()) {
+    pgc = startPg();
+    await loadPg(pgc.url, 'my_audit', rows);
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await proxy?.close();
+  pgc?.stop();
+});
+
+const env = () => isolatedEnv({ TOURNIQUET_PROXY_URL: proxy.url, TOURNIQUET_ADMIN_TOKEN: TOKEN, TZ: 'UTC' });
+
+async function summary(source: string[], query: string[], stdin?: string) {
+  const r = await runInProcess(['damage', '--json', ...source, ...query], { env: env(), stdin });
+  expect(r.stderr, r.stderr).not.toMatch(/internal error/);
+  expect(r.code).toBe(0);
+  const { source: _label, ...rest } = JSON.parse(r.stdout);
+  return rest;
+}
+
+const QUERIES: Record<string, string[]> = {
+  everything: ['--revoked-at', REVOKED_AT],
+  'one vault key, a window': ['--vault-key', 'vk_refund_agent', '--from', '2026-11-21T02:00:00Z', '--to', '2026-11-21T02:25:00Z', '--revoked-at', REVOKED_AT],
+  'one agent run': ['--agent-run', 'run_refund_7f3a', '--since', '15m', '--to', '2026-11-21T02:21:00Z'],
+  'one customer': ['--customer', 'cus_A1'],
+  'an empty window': ['--from', '2027-01-01T00:00:00Z', '--to', '2027-01-01T01:00:00Z', '--revoked-at', REVOKED_AT],
+};
+
+describe('every source gives the identical summary on the same data', () => {
+  for (const [name, query] of Object.entries(QUERIES)) {
+    it(name, async () => {
+      const expected = await summary(['--source', files.jsonl], query);
+      expect(await summary(['--source', files.csv], query)).toEqual(expected);
+      expect(await summary(['--source', files.sqlite], query)).toEqual(expected);
+      expect(await summary(['--source', '-'], query, readFileSync(files.jsonl, 'utf8'))).toEqual(expected);
+      expect(await summary(['--source', '-', '--input-format', 'csv'], query, readFileSync(files.csv, 'utf8'))).toEqual(expected);
+      expect(await summary(['--source', 'proxy'], query)).toEqual(expected);
+      if (pgc) expect(await summary(['--source', pgc.url, '--table', 'my_audit', '--columns', PG_COLUMNS_FLAG], query)).toEqual(expected);
+    }, 30_000);
+  }
+
+  it('LiteLLM spend logs summarise as the rows LiteLLM can represent, and never show api_key', async () => {
+    for (const query of Object.values(QUERIES)) {
+      const expected = await summary(['--source', files.litellmRows], query);
+      expect(await summary(['--source', `litellm:${files.litellm}`], query)).toEqual(expected);
+    }
+    for (const format of ['text', 'md', 'json']) {
+      const r = await runInProcess(['damage', '--source', files.litellm, '--format', format, '--refunds', join(dir, `r-${format}.csv`)], { env: env() });
+      expect(r.code).toBe(0);
+      expect(r.stdout + r.stderr + readFileSync(join(dir, `r-${format}.csv`), 'utf8')).not.toContain(LITELLM_API_KEY.slice(8));
+    }
+  });
+
+  it('the story reads as the story', async () => {
+    const s = await summary(['--source', files.sqlite], QUERIES.everything!);
+    expect(s.anomaly_start).toBe('2026-11-21T02:14:00.000Z');
+    expect(s.after_revoke).toEqual({ revoked_at: REVOKED_AT, in_flight: 1, later: 62, later_allowed: 0 });
+    expect(s.by_verdict.vault_key_revoked).toBe(62);
+    expect(s.endpoints.map((e: { path: string }) => e.path)).toContain('/v1/charges/{id}');
+    expect(s.bad_rows).toEqual({ count: 0, first_lines: [] });
+  });
+});
