@@ -126,4 +126,55 @@ export const COMMANDS: CommandSpec[] = [
         .option('-o, --output <file>', 'write the Markdown to a file instead of stdout'),
     load: () => import('./postmortem.js'),
   },
+  {
+    name: 'agent',
+    summary: 'agent-platform actions: disable, archive, delete, create (seed 000 accounts API); deactivate, rotate-dpop-key (OAuth Agents API)',
+    subcommands: (
+      [
+        ['disable', 'disable an agent account (status: disabled): its next call is refused; verified by re-reading it'],
+        ['archive', 'archive a retired agent (keeps its history); verified by re-reading it'],
+        ['delete', 'delete an agent account (irreversible; prefer archive); verified by a 404'],
+        ['create', 'create a replacement agent with its own key and a budget; the key goes to --out FILE (0600)'],
+        ['deactivate', 'set active=false on an OAuth agent: every token revoked, no new ones; verified by re-reading it'],
+        ['rotate-dpop-key', 'rotate an agent\'s DPoP key to a new public JWK; tokens bound to the old key are revoked'],
+      ] as const
+    ).map(([name, summary]) => ({
+      name,
+      summary,
+      configure: (cmd: Command) => {
+        cmd.argument(name === 'create' ? '<name>' : '<agent-id>');
+        cmd.option('--base-url <url>', `the ${name === 'deactivate' || name === 'rotate-dpop-key' ? 'Agents API (TOURNIQUET_AGENTS_API_URL)' : 'agent accounts API (TOURNIQUET_AGENT_ACCOUNTS_URL)'} base URL`);
+        cmd.option('--admin-key <ref>', 'where the admin API key is: env:NAME, file:PATH or - (never the key itself)');
+        cmd.option('--reason <text>', 'why, for the audit log and the report');
+        if (name === 'rotate-dpop-key') cmd.option('--jwk-file <file>', 'the new PUBLIC key as a JWK (EC P-256, RSA, OKP); - for stdin');
+        if (name === 'create') cmd.option('--budget <usd>', 'the new agent\'s budget in USD').option('--out <file>', 'write the new agent key here (mode 0600; never printed)');
+      },
+      load: () => import('./agent.js'),
+    })),
+  },
+  {
+    name: 'oauth',
+    summary: 'stop an OAuth token: RFC 7009 revoke (verified by introspection), RFC 7662 introspect',
+    subcommands: (
+      [
+        ['revoke', 'revoke a token (RFC 7009), then verify introspection answers active:false'],
+        ['introspect', 'ask the authorization server whether a token is active (RFC 7662)'],
+      ] as const
+    ).map(([name, summary]) => ({
+      name,
+      summary,
+      configure: (cmd: Command) => {
+        cmd
+          .option('--issuer <url>', 'the authorization server; endpoints come from its metadata (TOURNIQUET_OAUTH_ISSUER)')
+          .option('--revocation-endpoint <url>', 'the RFC 7009 endpoint (instead of discovery)')
+          .option('--introspection-endpoint <url>', 'the RFC 7662 endpoint (instead of discovery)')
+          .option('--client-id <id>', 'our client id (TOURNIQUET_OAUTH_CLIENT_ID)')
+          .option('--client-secret <ref>', 'where our client secret is: env:NAME, file:PATH (default env:TOURNIQUET_OAUTH_CLIENT_SECRET)')
+          .option('--token-file <file>', 'the token to act on; - for stdin (default: stdin when piped, else a masked prompt)')
+          .option('--token-type-hint <hint>', 'access_token or refresh_token');
+        if (name === 'introspect') cmd.option('--expect-inactive', 'exit 5 unless the token is inactive');
+      },
+      load: () => import('./oauth.js'),
+    })),
+  },
 ];

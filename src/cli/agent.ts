@@ -1,0 +1,141 @@
+import { writeFile } from 'node:fs/promises';
+import type { Ctx } from './context.js';
+import type { CommandInput } from './registry.js';
+import { settingsFor } from './settings.js';
+import { AgentAccountsPlatform, AgentsApiPlatform, platformRefs, readPlatformKey, type AgentPlatformId, type PlannedCall } from '../adapters/agents/index.js';
+import { EXIT_CODES, missingInput, usageError } from '../core/errors.js';
+import { jwkThumbprint, parsePublicJwk, type PublicJwk } from '../core/jwk.js';
+import { parseSecretRef, readSecret } from '../core/secrets.js';
+
+/**
+ * `tourniquet agent disable|archive|delete|create|deactivate|rotate-dpop-key`: one platform call,
+ * verified by re-reading the agent (or, for the DPoP key, by checking the server's new_jkt against
+ * our own RFC 7638 thumbprint). Exit 5 when the platform does not show what we asked for.
+ */
+type Action = 'disable' | 'archive' | 'delete' | 'create' | 'deactivate' | 'rotate-dpop-key';
+const PLATFORM: Record<Action, AgentPlatformId> = {
+  disable: 'accounts',
+  archive: 'accounts',
+  delete: 'accounts',
+  create: 'accounts',
+  deactivate: 'agents-api',
+  'rotate-dpop-key': 'agents-api',
+};
+
+interface Parsed {
+  action: Action;
+  target: string;
+  reason?: string;
+  jwk?: PublicJwk;
+  budget?: number;
+  out?: string;
+}
+
+async function parse(action: Action, args: string[], opts: Record<string, unknown>, ctx: Ctx): Promise<Parsed> {
+  const target = args[0];
+  if (!target) throw usageError(action === 'create' ? 'name the new agent' : 'name the agent id', `e.g. tourniquet agent ${action} ${action === 'create' ? 'research-agent-v2 --budget 10 --out key.txt' : 'agt_123'}`);
+  const p: Parsed = { action, target, reason: opts.reason as string | undefined };
+  if (action === 'rotate-dpop-key') {
+    const file = opts.jwkFile as string | undefined;
+    if (!file) throw missingInput('--jwk-file', 'the new public JWK');
+    // Invalid input is exit 2 before any call is made.
+    p.jwk = parsePublicJwk(await readSecret(parseSecretRef(file === '-' ? '-' : `file:${file}`), { env: ctx.io.env, stdin: ctx.io.stdin }, 'the JWK'));
+  }
+  if (action === 'create') {
+    p.budget = Number(opts.budget);
+    if (opts.budget === undefined || !Number.isFinite(p.budget) || p.budget <= 0) throw usageError('--budget takes a positive amount in USD', 'e.g. --budget 10');
+    p.out = opts.out as string | undefined;
+    if (!p.out) throw missingInput('--out', 'a file for the new agent key (written with mode 0600; the key is never printed)');
+  }
+  return p;
+}
+
+function confirmText(p: Parsed): string {
+  const why = p.reason ? ` (reason: ${p.reason})` : '';
+  switch (p.action) {
+    case 'disable':
+      return `Disable agent ${p.target}? Its next call is refused (402); calls in flight complete.${why}`;
+    case 'archive':
+      return `Archive agent ${p.target}? It stops for good; its history is kept.${why}`;
+    case 'deactivate':
+      return `Deactivate agent ${p.target}? Every token it holds is revoked and it can get no new ones.${why}`;
+    case 'rotate-dpop-key':
+      return `Rotate the DPoP key of agent ${p.target}? Tokens bound to the old key are revoked.${why}`;
+    default:
+      return `${p.action} ${p.target}?`;
+  }
+}
+
+async function confirm(p: Parsed, ctx: Ctx): Promise<void> {
+  if (p.action === 'create') return;
+  // Deleting is irreversible: the operator types the id.
+  if (p.action === 'delete') return ctx.prompt.typeToConfirm(`Delete agent ${p.target}? This cannot be undone (archive keeps the history).`, p.target);
+  return ctx.prompt.confirm(confirmText(p));
+}
+
+function plan(p: Parsed, accounts: () => AgentAccountsPlatform, api: () => AgentsApiPlatform): PlannedCall[] {
+  if (p.action === 'deactivate' || p.action === 'rotate-dpop-key') return api().plan(p.action, p.target);
+  return accounts().plan(p.action, p.target);
+}
+
+type Outcome = Record<string, unknown> & { verified: boolean; status: string };
+
+async function act(p: Parsed, accounts: () => AgentAccountsPlatform, api: () => AgentsApiPlatform): Promise<Outcome> {
+  switch (p.action) {
+    case 'disable':
+      return accounts().setStatus(p.target, 'disabled');
+    case 'archive':
+      return accounts().setStatus(p.target, 'archived');
+    case 'delete':
+      return accounts().delete(p.target);
+    case 'deactivate':
+      return api().deactivate(p.target);
+    case 'rotate-dpop-key':
+      return { ...(await api().rotateDpopKey(p.target, p.jwk!, p.reason)) };
+    case 'create': {
+      // Claim the file first (fails if it exists or cannot be written), so a new key is never lost.
+      await writeFile(p.out!, '', { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+        throw usageError(`cannot write the key to ${p.out}: ${err.code ?? err.message}`, 'pass a new file path to --out (an existing file is never overwritten)');
+      });
+      const { secret, ...made } = await accounts().create(p.target, p.budget!);
+      await writeFile(p.out!, secret + '\n', { mode: 0o600 });
+      return { ...made, key_file: p.out! };
+    }
+  }
+}
+
+function human(p: Parsed, r: Outcome): string {
+  const lines = [`agent ${String(r.agent_id)}: ${r.status}`];
+  if (p.action === 'rotate-dpop-key')
+    lines.push(`  old_jkt ${r.old_jkt || '(none)'}`, `  new_jkt ${r.new_jkt}${r.verified ? ' (matches our RFC 7638 thumbprint)' : ` (EXPECTED ${r.expected_jkt})`}`, `  revoked tokens: ${r.revoked_token_count}   audit event: ${r.audit_event_id}`);
+  else if (p.action === 'create') lines.push(`  key ${r.key_hint} written to ${r.key_file} (mode 0600)   budget: $${r.budget}`);
+  else if ('observed' in r) lines.push(`  platform now says: ${r.observed}`);
+  else if ('observed_active' in r) lines.push(`  platform now says: active=${r.observed_active}`);
+  lines.push(r.verified ? '  verified' : '  NOT VERIFIED: the platform does not show the change');
+  return lines.join('\n');
+}
+
+export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise<number> {
+  const action = name as Action;
+  if (!(action in PLATFORM)) throw usageError(`unknown agent action "${name}"`);
+  const p = await parse(action, args, opts, ctx);
+  const platform = PLATFORM[action];
+  const refs = platformRefs(platform, { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined }, await settingsFor(ctx), ctx.io.env);
+  const cfg = { baseUrl: refs.baseUrl, adminKey: '', trace: ctx.trace, onSecret: (s: string) => ctx.secrets.add(s) };
+  const accounts = () => new AgentAccountsPlatform(cfg);
+  const api = () => new AgentsApiPlatform(cfg);
+  const extra = p.jwk ? { expected_jkt: jwkThumbprint(p.jwk) } : {};
+  if (ctx.flags.dryRun) {
+    const calls = plan(p, accounts, api);
+    if (ctx.flags.json) ctx.out.json({ dry_run: true, action, agent: p.target, ...extra, calls });
+    else ctx.out.data([...calls.map((c) => `would call: ${c.method} ${c.url}   ${c.what}`), ...(p.jwk ? [`new key thumbprint (RFC 7638): ${extra.expected_jkt}`] : [])].join('\n'));
+    return 0;
+  }
+  cfg.adminKey = await readPlatformKey(platform, refs.adminKeyRef, { env: ctx.io.env, stdin: ctx.io.stdin });
+  ctx.secrets.add(cfg.adminKey);
+  await confirm(p, ctx);
+  const result = await act(p, accounts, api);
+  const report = { action, ...(p.reason ? { reason: p.reason } : {}), ...result };
+  ctx.flags.json ? ctx.out.json(report) : ctx.out.data(human(p, result));
+  return result.verified ? 0 : EXIT_CODES.verification;
+}
