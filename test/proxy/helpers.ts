@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/proxy/index.js';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
+
+export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
+
+export interface Harness {
+  sandbox: Sandbox;
+  proxy: RunningProxy;
+  dir: string;
+  dbPath: string;
+  logs: string[];
+  admin<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /** Issue a vault key; returns the API's answer (with `secret`). */
+  issue(body: Record<string, unknown>): Promise<any>;
+  stop(): Promise<void>;
+}
+
+export async function adminCall(adminUrl: string, method: string, path: string, body?: unknown, token = ADMIN_TOKEN) {
+  const res = await fetch(adminUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Given a sandbox with every vendor and a proxy in front of it, on a fresh SQLite file. */
+export async function startHarness(opts: { sandbox?: SandboxOptions; proxy?: Partial<ProxyOptions> } = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'tq-proxy-'));
+  const dbPath = join(dir, 'proxy.db');
+  const sandbox = await startSandbox({ timeScale: 0.001, tailMode: 'median', ...opts.sandbox });
+  const logs: string[] = [];
+  const { jsonLog } = await import('../../src/proxy/log.js');
+  const proxy = await startProxy({
+    listen: '127.0.0.1:0',
+    adminListen: '127.0.0.1:0',
+    store: `sqlite:${dbPath}`,
+    adminToken: ADMIN_TOKEN,
+    upstreams: sandbox.urls,
+    log: jsonLog((l) => logs.push(l)),
+    upstreamKeys: [
+      { vendor: 'stripe', secret: sandbox.keys.stripe.secret, label: 'main', state: 'active' },
+      { vendor: 'openai', secret: sandbox.keys.openai.secret, label: 'main', state: 'active' },
+      { vendor: 'twilio', secret: sandbox.keys.twilio.secret, account_sid: sandbox.keys.twilio.account_sid, label: 'main', state: 'active' },
+      { vendor: 'resend', secret: sandbox.keys.resend.secret, label: 'main', state: 'active' },
+    ],
+    ...opts.proxy,
+  });
+  const admin = (method: string, path: string, body?: unknown) => adminCall(proxy.adminUrl, method, path, body);
+  return {
+    sandbox,
+    proxy,
+    dir,
+    dbPath,
+    logs,
+    admin,
+    issue: async (body) => {
+      const r = await admin('POST', '/v1/vault-keys', body);
+      if (r.status !== 201) throw new Error(`issue failed: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    },
+    stop: async () => {
+      await proxy.stop();
+      await sandbox.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A raw call through the data plane. */
+export async function through(dataUrl: string, method: string, path: string, key: string | null, body?: string, headers: Record<string, string> = {}) {
+  const res = await fetch(dataUrl + path, {
+    method,
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...headers },
+    body,
+  });
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  return { status: res.status, text, json, headers: res.headers };
+}
