@@ -19,6 +19,14 @@ function field(label: string, value: string): string {
   return `${label.padEnd(13)}${value}`;
 }
 
+/** Long paths keep their ends: `sqlite:/var/lib/…/audit.db`. */
+function fitMiddle(text: string, max: number): string {
+  const chars = [...text];
+  if (chars.length <= max) return text;
+  const keep = max - 1;
+  return chars.slice(0, Math.ceil(keep / 2)).join('') + '…' + chars.slice(chars.length - Math.floor(keep / 2)).join('');
+}
+
 function more(n: number, shown: number): string[] {
   return n > shown ? [`… ${count(n - shown)} more (--json, or --refunds FILE for every customer)`] : [];
 }
@@ -66,6 +74,6 @@ export function renderDamageText(s: DamageSummary, v: TextView): string {
   lines.push(renderTable(s.endpoints.slice(0, top), [{ header: 'endpoint', value: (e) => `${e.method ?? '?'} ${e.path ?? '?'}`, max: 52 }, cols.calls, cols.cost]).trimEnd(), ...more(s.endpoints.length, top));
   lines.push('', 'Agent runs');
   lines.push(renderTable(s.agent_runs.slice(0, top), [{ header: 'agent run', value: (r) => orNone(r.agent_run_id), max: 44 }, cols.calls, cols.cost]).trimEnd(), ...more(s.agent_runs.length, top));
-  lines.push('', p.dim(`source ${s.source}; cost, customers, endpoints and runs count allowed calls`));
+  lines.push('', p.dim('Cost, customers, endpoints and runs count allowed calls.'), p.dim(field('Source', fitMiddle(s.source, WIDTH - 13))));
   return lines.join('\n') + '\n';
 }

@@ -14,18 +14,22 @@ export interface AnomalyResult {
 
 /**
  * The first minute whose calls exceed ANOMALY_FACTOR × the mean of the minutes before it
- * (up to BASELINE_MINUTES of them, at least one). The timeline must be gap-filled with zeros.
+ * (up to BASELINE_MINUTES of them, at least one, counted from the first minute with calls).
+ * The timeline must be gap-filled with zeros.
  */
 export function findAnomalyStart(calls: readonly number[]): AnomalyResult {
+  // The baseline starts at the first minute with calls: empty minutes before the audit rows begin are not "normal".
+  const start = calls.findIndex((c) => c > 0);
+  if (start === -1) return { index: null, baseline: null };
   let sum = 0;
-  for (let i = 0; i < calls.length; i++) {
-    if (i > 0) {
-      const n = Math.min(i, BASELINE_MINUTES);
+  for (let i = start; i < calls.length; i++) {
+    if (i > start) {
+      const n = Math.min(i - start, BASELINE_MINUTES);
       const mean = sum / n;
       if (calls[i]! > ANOMALY_FACTOR * Math.max(mean, BASELINE_FLOOR)) return { index: i, baseline: mean };
     }
     sum += calls[i]!;
-    if (i >= BASELINE_MINUTES) sum -= calls[i - BASELINE_MINUTES]!;
+    if (i - start >= BASELINE_MINUTES) sum -= calls[i - BASELINE_MINUTES]!;
   }
-  return { index: null, baseline: calls.length > 0 ? sum / Math.min(calls.length, BASELINE_MINUTES) : null };
+  return { index: null, baseline: sum / Math.min(calls.length - start, BASELINE_MINUTES) };
 }

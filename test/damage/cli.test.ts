@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isolatedEnv, runInProcess } from '../helpers/cli.js';
+import { REVOKED_AT, storyRows } from '../fixtures/damage/story.js';
+import { toCsv, toJsonl } from '../fixtures/damage/write.js';
+import { stripAnsi } from '../../src/render/color.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tq-damage-cli-'));
+const rows = storyRows();
+const jsonl = join(dir, 'audit.jsonl');
+writeFileSync(jsonl, toJsonl(rows));
+
+const run = (args: string[], extra: { env?: Record<string, string>; stdin?: string } = {}) =>
+  runInProcess(['damage', ...args], { env: isolatedEnv({ TZ: 'UTC', ...extra.env }), stdin: extra.stdin });
+
+describe('malformed rows are counted, reported by line, never fatal', () => {
+  it('JSONL: bad JSON, no start time, a cost that is not a number, an array', async () => {
+    const lines = toJsonl(rows.slice(0, 20)).trimEnd().split('\n');
+    lines.splice(2, 0, '{"started_at": "2026-11-21T01:50:00Z", "policy_verdict": "allowed", "cost_usd_parsed": 1'); // line 3: truncated
+    lines.splice(5, 0, '{"policy_verdict": "allowed"}'); // line 6: no started_at
+    lines.splice(8, 0, '{"started_at": "2026-11-21T01:50:00Z", "cost_usd_parsed": "lots"}'); // line 9
+    lines.splice(10, 0, '', '[1,2]'); // line 11 blank (skipped), line 12 an array
+    const r = await run(['--source', '-', '--json'], { stdin: lines.join('\n') + '\n' });
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.bad_rows).toEqual({ count: 4, first_lines: [3, 6, 9, 12] });
+    expect(s.calls_total).toBe(20);
+    expect(r.stderr).toMatch(/4 unreadable rows skipped \(first at 3, 6, 9, 12\)/);
+  });
+
+  it('CSV: a short row, a bad time, an unclosed quote; a quoted newline is fine', async () => {
+    const lines = toCsv(rows.slice(0, 10)).trimEnd().split('\n');
+    lines.push('1,2,3');
+    lines.push(lines[1]!.replace(/2026-[^,]+Z/, 'not-a-time'));
+    lines.push(lines[1]!.replace('/v1/refunds', '"/v1/re\nfunds"'));
+    lines.push(lines[1]!.replace('/v1/refunds', '"/v1/never closed'));
+    const r = await run(['--source', '-', '--input-format', 'csv', '--json'], { stdin: lines.join('\n') + '\n' });
+    const s = JSON.parse(r.stdout);
+    expect(s.calls_total).toBe(11);
+    expect(s.bad_rows).toEqual({ count: 3, first_lines: [12, 13, 16] });
+  });
+
+  it('text output says how many were skipped', async () => {
+    const r = await run(['--source', '-'], { stdin: toJsonl(rows.slice(0, 5)) + 'garbage\n' });
+    expect(r.stdout).toMatch(/Bad rows\s+1 unreadable, skipped \(first at 6\)/);
+  });
+});
+
+describe('windows, zones and formats', () => {
+  it('an empty window says so plainly, in every format', async () => {
+    const q = ['--source', jsonl, '--from', '2027-01-01T00:00:00Z', '--to', '2027-01-01T01:00:00Z'];
+    const text = await run(q);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^No calls in this window \(all calls, 2027-01-01 00:00 UTC to 2027-01-01 01:00 UTC\)/);
+    expect((await run([...q, '--format', 'md'])).stdout).toMatch(/No calls in this window/);
+    const s = JSON.parse((await run([...q, '--json'])).stdout);
+    expect(s).toMatchObject({ empty: true, calls_total: 0, cost_usd: 0, customers: [], anomaly_start: null, after_revoke: null, per_minute: [] });
+  });
+
+  it('times are shown in TZ and stored in UTC', async () => {
+    const args = ['--source', jsonl, '--revoked-at', '2026-11-21T03:20:05+01:00'];
+    const berlin = await run(args, { env: { TZ: 'Europe/Berlin' } });
+    expect(berlin.stdout).toMatch(/First call\s+2026-11-21 02:44:07 GMT\+1/);
+    expect(berlin.stdout).toMatch(/Anomaly\s+from 2026-11-21 03:14 GMT\+1/);
+    const tokyo = await run([...args, '--json'], { env: { TZ: 'Asia/Tokyo' } });
+    const s = JSON.parse(tokyo.stdout);
+    expect(s.anomaly_start).toBe('2026-11-21T02:14:00.000Z');
+    expect(s.after_revoke.revoked_at).toBe(REVOKED_AT);
+    expect(s.first_call).toBe('2026-11-21T01:44:07.000Z');
+  });
+
+  it('a zone-less --from is UTC, whatever TZ says', async () => {
+    const a = JSON.parse((await run(['--source', jsonl, '--from', '2026-11-21T02:14:00', '--json'], { env: { TZ: 'Pacific/Auckland' } })).stdout);
+    expect(a.window.from).toBe('2026-11-21T02:14:00.000Z');
+  });
+
+  it('the text table fits 80 columns and has no colour off a terminal', async () => {
+    const r = await run(['--source', jsonl, '--revoked-at', REVOKED_AT]);
+    for (const line of r.stdout.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80);
+    expect(r.stdout).not.toMatch(/\u001b\[/);
+    expect(r.stdout).toMatch(/After revoke\s+at 2026-11-21 02:20:05 UTC: 1 in flight, 62 later, none allowed/);
+    expect(r.stdout).toMatch(/02:14 UTC {2}<- anomaly start\s+151/);
+  });
+
+  it('on a terminal the timeline is a sparkline', async () => {
+    let out = '';
+    const { main } = await import('../../src/main.js');
+    const { Readable } = await import('node:stream');
+    await main(['damage', '--source', jsonl], {
+      stdout: { write: (s: string) => ((out += s), true), isTTY: true, columns: 80 },
+      stderr: { write: () => true, isTTY: true },
+      stdin: Readable.from([]) as never,
+      env: isolatedEnv({ TZ: 'UTC', FORCE_COLOR: '1' }),
+      cwd: dir,
+    });
+    const plain = stripAnsi(out);
+    expect(plain).toMatch(/Per minute\s+[▁▂▃▄▅▆▇█]{20,} max 151/);
+    for (const line of plain.split('\n')) expect([...line].length).toBeLessThanOrEqual(80);
+  });
+
+  it('--format md and --refunds', async () => {
+    const refunds = join(dir, 'refunds.csv');
+    const r = await run(['--source', jsonl, '--format', 'md', '--vault-key', 'vk_refund_agent', '--refunds', refunds]);
+    expect(r.stdout).toMatch(/^## Damage: vault key vk_refund_agent/);
+    expect(r.stdout).toMatch(/\| cus_C3 \| 154 \| \$6,399.43 \|/);
+    const csv = readFileSync(refunds, 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('customer_scope_id,calls,cost_usd');
+    expect(csv[1]).toBe('cus_C3,154,6399.43');
+    expect(csv).toHaveLength(8);
+    expect(statSync(refunds).mode & 0o077).toBe(0);
+  });
+});
+
+describe('usage errors are exit 2 and name the fix', () => {
+  it.each([
+    [['--source', '/nope/audit.jsonl'], /does not exist/],
+    [['--source', 'jsonl:/nope/audit.jsonl'], /cannot read audit file/],
+    [['--source', '-', '--since', 'a while'], /not a duration/],
+    [['--source', '-', '--since', '5m', '--from', '2026-01-01T00:00:00Z'], /--since and --from/],
+    [['--source', '-', '--format', 'xml'], /--format xml/],
+    [['--source', '-', '--columns', 'when=ts'], /unknown audit field/],
+    [[], /no audit source/],
+  ])('%j', async (args, message) => {
+    const r = await run(args as string[]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('a missing table or column in SQLite is a usage error with the mapping hint', async () => {
+    const { toSqlite } = await import('../fixtures/damage/write.js');
+    const db = join(dir, 'a.db');
+    toSqlite(db, rows.slice(0, 3));
+    const r = await run(['--source', db, '--table', 'audit_rows']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no such table[\s\S]*--table and --columns/);
+  });
+});

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { findAnomalyStart } from '../../src/core/damage/anomaly.js';
+import { sparkline } from '../../src/render/sparkline.js';
+import { formatLocal, parseAuditTime, parseDuration } from '../../src/core/damage/time.js';
+import { splitCsv } from '../../src/core/damage/sources/csv.js';
+import { parseColumnMap } from '../../src/core/damage/columns.js';
+import { parseSourceSpec } from '../../src/core/damage/spec.js';
+import { refundsCsv } from '../../src/core/damage/refunds.js';
+import type { DamageSummary } from '../../src/core/damage/types.js';
+
+describe('anomaly start', () => {
+  it('is the first minute above 5x the baseline before it', () => {
+    expect(findAnomalyStart([2, 2, 2, 2, 11, 150, 150])).toEqual({ index: 4, baseline: 2 });
+  });
+  it('exactly 5x is not above 5x', () => {
+    expect(findAnomalyStart([2, 2, 10, 10]).index).toBeNull();
+  });
+  it('ignores the empty minutes before the first call, and needs a minute before it', () => {
+    expect(findAnomalyStart([0, 0, 0, 150, 150]).index).toBeNull();
+    expect(findAnomalyStart([0, 0, 1, 0, 1, 9]).index).toBe(5);
+  });
+  it('a quiet baseline is floored at one call a minute', () => {
+    expect(findAnomalyStart([1, 0, 0, 0, 5]).index).toBeNull();
+    expect(findAnomalyStart([1, 0, 0, 0, 6]).index).toBe(4);
+  });
+  it('no calls, no anomaly and no baseline', () => {
+    expect(findAnomalyStart([])).toEqual({ index: null, baseline: null });
+    expect(findAnomalyStart([0, 0])).toEqual({ index: null, baseline: null });
+  });
+});
+
+describe('sparkline', () => {
+  it('scales to the largest value and keeps zero as the lowest bar', () => {
+    expect(sparkline([0, 1, 2, 4, 8])).toBe('▁▂▃▅█');
+  });
+  it('fits the width by summing neighbours', () => {
+    expect([...sparkline(Array.from({ length: 600 }, (_, i) => i), 60)]).toHaveLength(60);
+  });
+});
+
+describe('time', () => {
+  it('reads ISO with and without a zone (none = UTC), epoch seconds and ms', () => {
+    const ms = Date.parse('2026-11-21T02:14:00Z');
+    expect(parseAuditTime('2026-11-21T02:14:00Z')).toBe(ms);
+    expect(parseAuditTime('2026-11-21 02:14:00')).toBe(ms);
+    expect(parseAuditTime('2026-11-21T03:14:00+01:00')).toBe(ms);
+    expect(parseAuditTime(ms / 1000)).toBe(ms);
+    expect(parseAuditTime(ms)).toBe(ms);
+    expect(parseAuditTime(String(ms / 1000))).toBe(ms);
+    expect(parseAuditTime('yesterday')).toBeNaN();
+  });
+  it('shows UTC instants in the zone given', () => {
+    const ms = Date.parse('2026-11-21T02:14:05Z');
+    expect(formatLocal(ms, 'UTC')).toBe('2026-11-21 02:14:05 UTC');
+    expect(formatLocal(ms, 'America/New_York')).toBe('2026-11-20 21:14:05 EST');
+    expect(formatLocal(ms, 'Asia/Kolkata', false)).toBe('2026-11-21 07:44 GMT+5:30');
+  });
+  it('durations', () => {
+    expect(parseDuration('30m', '--since')).toBe(1_800_000);
+    expect(() => parseDuration('30 minutes', '--since')).toThrow(/not a duration/);
+  });
+});
+
+describe('parsing inputs', () => {
+  it('CSV quotes', () => {
+    expect(splitCsv('a,"b,c","d ""e"""')).toEqual(['a', 'b,c', 'd "e"']);
+    expect(splitCsv('a,"open')).toBeNull();
+  });
+  it('column maps refuse typos and SQL', () => {
+    expect(parseColumnMap('started_at=ts').started_at).toBe('ts');
+    expect(() => parseColumnMap('startedat=ts')).toThrow(/unknown audit field/);
+    expect(() => parseColumnMap('started_at=ts; DROP TABLE x')).toThrow(/not a plain identifier/);
+  });
+  it('source specs', () => {
+    expect(parseSourceSpec('proxy')).toEqual({ kind: 'proxy' });
+    expect(parseSourceSpec('postgres://u@h/db')).toEqual({ kind: 'postgres', url: 'postgres://u@h/db' });
+    expect(parseSourceSpec('-', 'csv')).toEqual({ kind: 'file', format: 'csv', path: '-' });
+    expect(parseSourceSpec('litellm+https://llm.example')).toEqual({ kind: 'litellm-api', url: 'https://llm.example' });
+    expect(parseSourceSpec('prod')).toEqual({ kind: 'profile', name: 'prod' });
+    expect(() => parseSourceSpec('/nope/audit.jsonl')).toThrow(/does not exist/);
+  });
+  it('refund CSV defuses spreadsheet formulas', () => {
+    const s = { customers: [{ customer_scope_id: '=HYPERLINK("x")', calls: 2, cost_usd: 1.5 }, { customer_scope_id: null, calls: 1, cost_usd: 0 }] } as DamageSummary;
+    expect(refundsCsv(s)).toBe('customer_scope_id,calls,cost_usd\n"\'=HYPERLINK(""x"")",2,1.5\n,1,0\n');
+  });
+});
