@@ -38,7 +38,7 @@ describe('tourniquet postmortem', () => {
     expect(md).toMatch(/## Damage: vault key vk_refund_agent/);
     expect(md).toMatch(/\*\*After the revoke:\*\* at 2026-11-21 02:20:05 UTC: 1 in flight, 62 later, none allowed/);
     expect(md).toMatch(/\*\*Anomaly:\*\* from 2026-11-21 02:14 UTC/);
-    expect(md).toMatch(/1\. \*\*Prevent this failure:\*\* Lower the vault key's calls_per_minute to about 3 .* ran at 150\/min/);
+    expect(md).toMatch(/1\. \*\*Prevent this failure:\*\* Lower the vault key's calls_per_minute to about 3 .* run at 150\/min/);
     expect(md).toMatch(/2\. \*\*Shorten the next incident:\*\* Alert on calls per minute per vault key at 5x baseline .* 6 min before the revoke/);
   });
 
