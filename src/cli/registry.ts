@@ -177,4 +177,125 @@ export const COMMANDS: CommandSpec[] = [
       load: () => import('./oauth.js'),
     })),
   },
+  // --- incident actions (revoke, rotate, issue, roll, run, resume, timeline, incidents) ---
+  {
+    name: 'revoke',
+    summary: 'revoke vault key(s) at the proxy, then prove every proxy instance refuses them',
+    configure: (cmd) =>
+      cmd
+        .argument('[vault-key-id...]', 'vault key ids (never secrets)')
+        .option('--hard', 'also cut requests already in flight')
+        .option('--all-under <upstream-key-id>', 'every active vault key under this production key')
+        .option('--vendor <vendor>', 'every active vault key for this vendor')
+        .option('--reason <text>', 'why, for the audit log and the journal')
+        .option('--verify-timeout <ms>', 'how long an instance may take to refuse the key before exit 5', '5000'),
+    load: () => import('./revoke.js'),
+  },
+  {
+    name: 'rotate',
+    summary: 'zero-downtime production-key rotation through the proxy (new key verified before the old is retired)',
+    configure: (cmd) =>
+      cmd
+        .argument('<vendor>', 'stripe, openai, twilio or resend')
+        .option('--new-key-file <file>', 'the new key, for a vendor without a create API (Stripe); - for stdin')
+        .option('--old-key-file <file>', 'the old key, to watch the vendor refuse it (the propagation tail); - for stdin')
+        .option('--old-key-id <id>', "the old key's id at the vendor (what its delete API takes)")
+        .option('--tail-timeout <seconds>', 'how long to watch for the vendor to refuse the old key', '300')
+        .option('--tail-interval <ms>', 'how often to probe the old key', '2000'),
+    load: () => import('./rotate.js'),
+  },
+  {
+    name: 'issue',
+    summary: 'issue an ephemeral per-run vault key (the secret goes to stdout once, or to --out FILE)',
+    configure: (cmd) =>
+      cmd
+        .option('--vendor <vendor>', 'the vendor the key is for')
+        .option('--cap <usd>', 'daily spend cap in USD')
+        .option('--per-call-cap <usd>', 'largest amount one call may move')
+        .option('--rate <n>', 'calls per minute')
+        .option('--endpoint <pattern...>', 'allowed endpoints, "METHOD /path" (repeatable)')
+        .option('--expires-in <duration>', 'lifetime, e.g. 45m, 2h, 7d')
+        .option('--run <id>', 'the agent run this key belongs to')
+        .option('--agent <name>', 'the agent, as a label')
+        .option('--upstream-key <id>', 'pin to one production key')
+        .option('--out <file>', 'write the secret here (mode 0600) instead of stdout'),
+    load: () => import('./issue.js'),
+  },
+  {
+    name: 'roll',
+    summary: 're-issue a vault key with the same policy and a new secret; the old one is revoked',
+    configure: (cmd) =>
+      cmd
+        .argument('<vault-key-id>')
+        .option('--keep-old', 'leave the old key to expire instead of revoking it')
+        .option('--out <file>', 'write the new secret here (mode 0600) instead of stdout')
+        .option('--verify-timeout <ms>', 'how long an instance may take to refuse the old key', '5000'),
+    load: () => import('./roll.js'),
+  },
+  {
+    name: 'run',
+    summary: 'execute the plan from `decide` step by step: journaled, verified, resumable',
+    configure: (cmd) =>
+      cmd
+        .option('-s, --scenario <id>', 'scenario id (see `tourniquet scenarios`)')
+        .option('--vendor <vendor>', 'the vendor involved')
+        .option('--vault-key <id>', 'the vault key involved (its id)')
+        .option('--upstream-key <id>', 'the production key involved (its id at the proxy)')
+        .option('--agent <id>', 'the agent involved')
+        .option('--no-proxy', 'there is no proxy in front of this vendor')
+        .option('--rate <rate>', "the agent's call rate for the leak estimate", '1/400ms')
+        .option('--new-key-file <file>', 'the new production key when a step rotates it (Stripe); - for stdin')
+        .option('--old-key-file <file>', 'the old production key, to watch its propagation tail')
+        .option('--old-key-id <id>', "the old key's id at the vendor")
+        .option('--tail-timeout <seconds>', 'how long to watch for the vendor to refuse the old key', '300')
+        .option('--verify-timeout <ms>', 'how long an instance may take to refuse a revoked key', '5000'),
+    load: () => import('./run.js'),
+  },
+  {
+    name: 'resume',
+    summary: 'continue an incident that stopped part-way, from its journal',
+    configure: (cmd) => cmd.argument('<incident-id>'),
+    load: () => import('./resume.js'),
+  },
+  {
+    name: 'timeline',
+    summary: "an incident's journal: every step at its offset from t=0, with the calls it made",
+    configure: (cmd) => cmd.argument('<incident-id>'),
+    load: () => import('./timeline.js'),
+  },
+  {
+    name: 'incidents',
+    summary: 'incidents in the state directory, newest first, and how each ended',
+    load: () => import('./incidents.js'),
+  },
+  {
+    name: 'proxy',
+    summary: 'the vault-key proxy between agents and vendors',
+    subcommands: [
+      {
+        name: 'serve',
+        summary: 'run the proxy: data plane for agents, admin API for tourniquet (SQLite store by default)',
+        configure: (cmd) =>
+          cmd
+            .option('--listen <host:port>', 'data plane address (agents point their SDKs here)', '127.0.0.1:8787')
+            .option('--admin-listen <host:port>', 'admin API address', '127.0.0.1:8788')
+            .option('--store <spec>', 'where state and the audit live: sqlite:PATH', 'sqlite:./tourniquet.db')
+            .option('--admin-token-file <file>', 'file holding the admin bearer token (or TOURNIQUET_ADMIN_TOKEN_FILE)')
+            .option('--upstream <vendor=url>', 'point a vendor at another base URL (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+            .option('--config <file>', 'YAML/JSON: production keys by env var or file, vendor overrides')
+            .option('--max-body-bytes <n>', 'largest request body an agent may send', String(1 << 20)),
+        load: () => import('./proxy.js'),
+      },
+    ],
+  },
+  {
+    name: 'sandbox',
+    summary: 'loopback Stripe, OpenAI, Twilio and Resend with real-world propagation tails; prints URLs and keys',
+    configure: (cmd) =>
+      cmd
+        .option('--time-scale <x>', 'multiply propagation tails (1 = seed 002 timings, 0.01 for demos)', '1')
+        .option('--tail-mode <mode>', 'sampled, median, p95 or none', 'sampled')
+        .option('--latency-ms <ms>', 'added to every vendor answer', '0'),
+    load: () => import('./sandbox.js'),
+  },
 ];

@@ -15,6 +15,7 @@ export function sessionInput(ctx: Ctx, overrides: Record<string, string | undefi
     signal: ctx.signal,
     log: (line) => ctx.out.info(line),
     confirm: (message) => ctx.prompt.confirm(message),
+    askSecret: (o) => ctx.prompt.password(o),
     trace: ctx.trace,
     register: (secret) => registerSecret(ctx, secret),
     scrub: (text) => ctx.secrets.scrub(text),

@@ -66,6 +66,7 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
       roll: `POST ${base}/v1/vault-keys/${a.id}/roll`,
       instances: `GET ${base}/v1/instances`,
       probe: `GET <each instance's admin API>/v1/vault-keys/${a.id}/verdict`,
+      'list-upstream': `GET ${base}/v1/upstream-keys?vendor=${a.vendor}`,
       'add-upstream': `POST ${base}/v1/upstream-keys {"vendor":"${a.vendor}","state":"standby","secret":"[redacted]"}`,
       promote: `POST ${base}/v1/upstream-keys/${a.id}/promote`,
       retire: `POST ${base}/v1/upstream-keys/${a.id}/retire`,

@@ -20,6 +20,8 @@ export interface SessionInput {
   signal: AbortSignal;
   log: (line: string) => void;
   confirm: (message: string) => Promise<void>;
+  /** A masked prompt for a secret; with nobody at a terminal it fails naming `flag`. */
+  askSecret: (opts: { message: string; flag: string; what: string }) => Promise<string>;
   trace: (line: string) => void;
   register: (secret: string) => void;
   scrub: (text: string) => string;

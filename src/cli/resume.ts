@@ -1,0 +1,28 @@
+import type { CommandInput } from './registry.js';
+import type { Ctx } from './context.js';
+import { TourniquetError, usageError } from '../core/errors.js';
+import { Journal } from '../core/journal.js';
+import { execute, openSession, stepEnv } from '../core/actions/session.js';
+import { planFor } from '../core/actions/plans.js';
+import { startedEntry, stateFromJournal } from '../core/steps/resume.js';
+import { closeRun, liveStep, sessionInput } from '../render/steps-output.js';
+
+/** Continue an incident from its journal: finished steps are skipped, the rest run in order. */
+export async function run({ args }: CommandInput, ctx: Ctx): Promise<number> {
+  const id = args[0];
+  if (!id) throw usageError('name the incident to resume', 'list them with: tourniquet incidents');
+  const session = await openSession(sessionInput(ctx));
+  const journal = Journal.open(session.stateDir, id, ctx.secrets.scrub.bind(ctx.secrets));
+  const entries = journal.entries();
+  const started = startedEntry(entries);
+  if (!started) throw new TourniquetError('usage', `incident ${id} has no record of what it was running; it cannot be resumed`);
+  const last = [...entries].reverse().find((e) => e.type === 'finished');
+  if (last && (last.status === 'done' || last.status === 'rolled-back'))
+    throw usageError(`incident ${id} is already finished (${String(last.status)}); nothing to resume`, `see it with: tourniquet timeline ${id}`);
+  const steps = await planFor(session, started.command, started.params);
+  journal.append('note', { message: `resumed by ${started.command} resume` });
+  ctx.out.info(`resuming ${id} (${started.command})`);
+  const ex = await execute({ session, journal, steps, env: stepEnv(session, journal, stateFromJournal(entries)), rollbackOnFailure: started.command === 'rotate', onStep: ctx.flags.json ? undefined : liveStep(ctx) });
+  if (ctx.flags.json) ctx.out.json({ incident_id: id, command: started.command, status: ex.status, resumed_steps: ex.report.resumed, steps: ex.report.steps.map((s) => ({ key: s.key, state: s.state, detail: s.detail, verified: s.verification?.ok })), error: ex.report.error });
+  return closeRun(ctx, `resume ${started.command}`, ex);
+}

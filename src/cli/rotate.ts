@@ -1,0 +1,56 @@
+import type { CommandInput } from './registry.js';
+import type { Ctx } from './context.js';
+import { usageError } from '../core/errors.js';
+import { execute, openSession, startIncident, stepEnv } from '../core/actions/session.js';
+import { rotatePlan, type RotateInput } from '../core/actions/plans.js';
+import { dryRun } from '../core/steps/engine.js';
+import { renderDryRun } from '../render/steps.js';
+import { closeRun, liveStep, sessionInput } from '../render/steps-output.js';
+
+export function rotateParams(args: string[], opts: Record<string, unknown>): RotateInput {
+  const vendor = args[0];
+  if (!vendor) throw usageError('name the vendor whose production key to rotate', 'e.g. tourniquet rotate stripe --new-key-file new-key.txt');
+  const tail = Number(opts.tailTimeout ?? 300);
+  const interval = Number(opts.tailInterval ?? 2000);
+  if (!Number.isFinite(tail) || tail < 0) throw usageError('--tail-timeout takes seconds');
+  if (!Number.isFinite(interval) || interval < 10) throw usageError('--tail-interval takes milliseconds (at least 10)');
+  return {
+    vendor: vendor.toLowerCase(),
+    newKeyFile: opts.newKeyFile as string | undefined,
+    oldKeyFile: opts.oldKeyFile as string | undefined,
+    oldVendorKeyId: opts.oldKeyId as string | undefined,
+    watchOldKey: Boolean(opts.oldKeyFile),
+    tailTimeoutMs: tail * 1000,
+    tailIntervalMs: interval,
+  };
+}
+
+export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<number> {
+  const params = rotateParams(args, opts);
+  const session = await openSession(sessionInput(ctx));
+  const steps = await rotatePlan(session, params);
+  if (ctx.flags.dryRun) {
+    const plan = dryRun(steps, stepEnv(session));
+    ctx.flags.json ? ctx.out.json(plan) : ctx.out.data(renderDryRun(plan, ctx.out.paint));
+    return 0;
+  }
+  await ctx.prompt.typeToConfirm(`This replaces the ${params.vendor} production key: a new key goes live at the proxy, the old one is retired and deleted at the vendor.`, params.vendor);
+  const journal = startIncident(session, 'rotate', { ...params }, { scenario: 'scheduled-rotation' });
+  const ex = await execute({ session, journal, steps, env: stepEnv(session, journal), rollbackOnFailure: true, onStep: ctx.flags.json ? undefined : liveStep(ctx) });
+  const s = ex.report.state;
+  const result = {
+    incident_id: ex.incident_id,
+    vendor: params.vendor,
+    status: ex.status,
+    verified: ex.status === 'done',
+    old_upstream_key_id: s.old_upstream_key_id ?? null,
+    new_upstream_key_id: s.new_upstream_key_id ?? null,
+    new_key_hint: s.new_hint ?? null,
+    tail_seconds: s.tail_seconds ?? null,
+    steps: ex.report.steps.map((r) => ({ key: r.key, title: r.title, state: r.state, detail: r.detail, verified: r.verification?.ok, ms: r.ms })),
+    error: ex.report.error,
+  };
+  if (ctx.flags.json) ctx.out.json(result);
+  else ctx.out.data(`${params.vendor}: ${result.old_upstream_key_id ?? '?'} → ${result.new_upstream_key_id ?? '?'} (${ex.status})${result.tail_seconds !== null ? `; old key refused by the vendor after ${result.tail_seconds} s` : ''}`);
+  return closeRun(ctx, 'rotate', ex);
+}

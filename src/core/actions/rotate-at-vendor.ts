@@ -1,0 +1,66 @@
+import { writeFileSync } from 'node:fs';
+import type { ProxyAdapter } from '../../adapters/proxy/types.js';
+import { TourniquetError, usageError } from '../errors.js';
+import { redactHint } from '../secrets.js';
+import type { Step } from '../steps/types.js';
+import { rotateDeps, type RotateInput } from './plans.js';
+import { deleteOldStep, watchTailStep } from './rotate.js';
+import type { Session } from './session.js';
+
+/**
+ * The slow path, with no proxy in front of the vendor: a new key at the vendor, the operator
+ * deploys it to every consumer, the old key is deleted, and the propagation tail is watched.
+ * Every consumer still on the old key breaks when it dies: the operator confirms the deploy.
+ */
+const noProxy = new Proxy({} as ProxyAdapter, {
+  get(_t, prop) {
+    if (prop === 'describe') return () => '(no proxy)';
+    return () => {
+      throw new TourniquetError('step-failed', 'this step needs a proxy, and the plan says there is none');
+    };
+  },
+});
+
+export async function rotateAtVendorSteps(session: Session, p: RotateInput): Promise<Step[]> {
+  const d = await rotateDeps(session, p, noProxy);
+  const v = d.vendor;
+  const create: Step = {
+    key: 'vendor:new-key',
+    title: `create a new ${v.displayName} key and prove it works`,
+    kind: 'rotate-at-vendor',
+    target: p.vendor,
+    calls: () => [...v.plan('create').map((c) => `${c.method} ${c.url}`), ...v.plan('probe').map((c) => `${c.method} ${c.url} (with the new key)`)],
+    async run() {
+      let secret: string;
+      let id: string | null = null;
+      if (v.capabilities.create) {
+        if (!p.newKeyOut) throw usageError('the new key has to go somewhere you can deploy it from: pass --new-key-out FILE (written with mode 0600)');
+        const k = await v.createKey({ name: `tourniquet-rotation-${new Date().toISOString().slice(0, 10)}` });
+        d.register(k.secret);
+        secret = k.secret;
+        id = k.id;
+        writeFileSync(p.newKeyOut, secret + '\n', { mode: 0o600 });
+      } else {
+        for (const line of v.guidance()) session.input.log(line);
+        secret = await d.readNewKey();
+        d.register(secret);
+      }
+      const probe = await v.probe({ secret, id: p.vendor === 'twilio' ? (id ?? undefined) : undefined });
+      if (!probe.accepted) throw new TourniquetError('step-failed', `${v.displayName} refused the new key (HTTP ${probe.status})`);
+      return { status: 'done', detail: `new key ${redactHint(secret)} works${p.newKeyOut && id ? `; written to ${p.newKeyOut}` : ''}`, outputs: { new_vendor_key_id: id, new_hint: redactHint(secret), old_vendor_key_id: p.oldVendorKeyId ?? null } };
+    },
+  };
+  const deploy: Step = {
+    key: 'vendor:deploy',
+    title: 'deploy the new key to every consumer (services, cron jobs, agents)',
+    kind: 'manual',
+    target: p.vendor,
+    calls: () => ['(a person does this)'],
+    async run(env) {
+      env.log('Every consumer of the old key breaks when it is deleted: update each one to the new key and redeploy.');
+      await env.confirm('Is the new key deployed everywhere the old one was used?');
+      return { status: 'manual-done', detail: 'confirmed by the operator' };
+    },
+  };
+  return [create, deploy, deleteOldStep(p, d), watchTailStep(p, d)];
+}

@@ -1,0 +1,233 @@
+import type { ProxyAdapter, UpstreamKeySummary } from '../../adapters/proxy/types.js';
+import type { VendorAdapter } from '../../adapters/vendors/types.js';
+import { TourniquetError } from '../errors.js';
+import { redactHint } from '../secrets.js';
+import type { Step, StepEnv } from '../steps/types.js';
+import { proxiedProbeCall } from './dataplane.js';
+
+/**
+ * Zero-downtime rotation of a production key through the proxy. The order is the safety
+ * argument: the new key is proven at the vendor, then through the proxy while on standby,
+ * then promoted, then proven again from the audit rows; only after that is the old key retired
+ * at the proxy and deleted at the vendor. Until the promote, rollback just retires the new key.
+ */
+export interface RotateParams {
+  vendor: string;
+  /** The old key's id at the vendor (what its delete API takes); default: the proxy label of the old key. */
+  oldVendorKeyId?: string;
+  /** Watch the old key's propagation tail with this secret (read from a file or env, never argv). */
+  watchOldKey: boolean;
+  tailTimeoutMs: number;
+  tailIntervalMs: number;
+}
+
+export interface RotateDeps {
+  proxy: ProxyAdapter;
+  vendor: VendorAdapter;
+  /** Vendor's harmless read path (for the proxied probe call). */
+  probePath: string;
+  /** The new key for a vendor without a create API (Stripe): masked prompt, --new-key-file or stdin. */
+  readNewKey: () => Promise<string>;
+  /** The old key's secret, to watch the vendor refuse it; undefined when not given. */
+  readOldKey?: () => Promise<string | undefined>;
+  register: (secret: string) => void;
+  trace?: (line: string) => void;
+}
+
+const str = (env: StepEnv, k: string) => env.state[k] as string;
+const okStatus = (s: number) => s >= 200 && s < 300;
+
+function inspectStep(p: RotateParams, d: RotateDeps): Step {
+  return {
+    key: 'rotate:inspect',
+    title: `find the active ${p.vendor} production key at the proxy`,
+    kind: 'inspect',
+    target: p.vendor,
+    calls: () => [d.proxy.describe('list-upstream', { vendor: p.vendor })],
+    async run() {
+      if (!d.proxy.capabilities.upstreamKeys) throw new TourniquetError('step-failed', `the ${d.proxy.kind} proxy does not hold production keys; rotate at the vendor instead (scenario: no proxy)`);
+      const keys = await d.proxy.listUpstreamKeys(p.vendor);
+      const active = keys.filter((k) => k.vendor === p.vendor && k.state === 'active');
+      if (!active.length) throw new TourniquetError('not-found', `no active ${p.vendor} production key at the proxy`, { hint: 'list them: GET /v1/upstream-keys' });
+      const old: UpstreamKeySummary = active[0]!;
+      return { status: 'done', detail: `active: ${old.id} (${old.hint})`, outputs: { old_upstream_key_id: old.id, old_hint: old.hint, old_vendor_key_id: p.oldVendorKeyId ?? old.label ?? null } };
+    },
+  };
+}
+
+function newKeyStep(p: RotateParams, d: RotateDeps): Step {
+  const byApi = d.vendor.capabilities.create;
+  return {
+    key: 'rotate:new-key',
+    title: `obtain a new ${d.vendor.displayName} key, prove it at the vendor, add it to the proxy as standby`,
+    kind: 'rotate-via-proxy',
+    target: p.vendor,
+    calls: () => [...d.vendor.plan('create').map((c) => `${c.method} ${c.url}`), ...d.vendor.plan('probe').map((c) => `${c.method} ${c.url} (with the new key)`), d.proxy.describe('add-upstream', { vendor: p.vendor })],
+    async run(env) {
+      let secret: string;
+      let vendorKeyId: string | null = null;
+      let sid: string | undefined;
+      if (byApi) {
+        const created = await d.vendor.createKey({ name: `tourniquet-rotation-${new Date().toISOString().slice(0, 10)}` });
+        secret = created.secret;
+        vendorKeyId = created.id;
+        sid = p.vendor === 'twilio' ? created.id : undefined;
+        d.register(secret);
+        env.record('note', { message: `created ${d.vendor.displayName} key ${created.id} (${created.hint}); if this run dies before it reaches the proxy, delete it at the vendor`, vendor_key_id: created.id });
+      } else {
+        for (const line of d.vendor.guidance()) env.log(line);
+        secret = await d.readNewKey();
+        d.register(secret);
+      }
+      const probe = await d.vendor.probe({ secret, id: sid });
+      if (!probe.accepted) throw new TourniquetError('step-failed', `${d.vendor.displayName} refused the new key (HTTP ${probe.status}); nothing was changed at the proxy`, { hint: 'check you copied the whole key, from the right account and mode' });
+      const added = await d.proxy.addUpstreamKey({ vendor: p.vendor, secret, label: vendorKeyId ?? undefined, account_sid: sid });
+      env.secrets.set('new_key', secret);
+      return { status: 'done', detail: `standby ${added.id} (${redactHint(secret)}), accepted by ${d.vendor.displayName} in ${probe.ms} ms`, outputs: { new_upstream_key_id: added.id, new_vendor_key_id: vendorKeyId, new_hint: redactHint(secret) } };
+    },
+    async rollback(env) {
+      const id = str(env, 'new_upstream_key_id');
+      if (id) await d.proxy.retireUpstreamKey(id);
+      const vid = env.state.new_vendor_key_id as string | null;
+      if (vid && d.vendor.capabilities.delete) await d.vendor.deleteKey(vid);
+      return `retired the new key ${id} at the proxy${vid ? ` and deleted ${vid} at ${d.vendor.displayName}` : ''}`;
+    },
+  };
+}
+
+function verifyStandbyStep(p: RotateParams, d: RotateDeps): Step {
+  return {
+    key: 'rotate:verify-standby',
+    title: 'prove a proxied call succeeds with the new key (while it is still standby)',
+    kind: 'verify-proxied-call',
+    target: p.vendor,
+    calls: () => [`${d.proxy.describe('issue')} (temporary probe key pinned to {new_upstream_key_id})`, `GET <data plane>/${p.vendor}${d.probePath}`, d.proxy.describe('revoke', { id: '{probe key}' })],
+    async run(env) {
+      const call = await proxiedProbeCall({ proxy: d.proxy, vendor: p.vendor, probePath: d.probePath, upstreamKeyId: str(env, 'new_upstream_key_id'), register: d.register, trace: d.trace });
+      return { status: 'done', detail: `proxied GET ${d.probePath} with the standby key: HTTP ${call.status}`, outputs: { standby_probe_status: call.status } };
+    },
+    async verify(env) {
+      const s = env.state.standby_probe_status as number;
+      return { ok: okStatus(s), detail: okStatus(s) ? `HTTP ${s} through the proxy` : `HTTP ${s} through the proxy; the old key stays active` };
+    },
+  };
+}
+
+function promoteStep(p: RotateParams, d: RotateDeps): Step {
+  return {
+    key: 'rotate:promote',
+    title: 'promote the new key (every vault key now uses it)',
+    kind: 'promote',
+    target: p.vendor,
+    calls: () => [d.proxy.describe('promote', { id: '{new_upstream_key_id}' })],
+    async run(env) {
+      const r = await d.proxy.promoteUpstreamKey(str(env, 'new_upstream_key_id'));
+      return { status: 'done', detail: `${r.id} is ${r.state}`, outputs: { promoted_at: new Date().toISOString() } };
+    },
+    async verify(env) {
+      const keys = await d.proxy.listUpstreamKeys(p.vendor);
+      const k = keys.find((x) => x.id === str(env, 'new_upstream_key_id'));
+      return { ok: k?.state === 'active', detail: `the proxy lists ${k?.id ?? 'no such key'} as ${k?.state ?? 'missing'}` };
+    },
+    async rollback(env) {
+      await d.proxy.promoteUpstreamKey(str(env, 'old_upstream_key_id'));
+      return `re-promoted the old key ${str(env, 'old_upstream_key_id')}`;
+    },
+  };
+}
+
+function verifyAuditStep(p: RotateParams, d: RotateDeps): Step {
+  return {
+    key: 'rotate:verify-audit',
+    title: 'prove new audit rows carry the new key id',
+    kind: 'verify-audit',
+    target: p.vendor,
+    calls: () => [`${d.proxy.describe('issue')} (temporary probe key)`, `GET <data plane>/${p.vendor}${d.probePath}`, d.proxy.describe('audit')],
+    async run() {
+      const call = await proxiedProbeCall({ proxy: d.proxy, vendor: p.vendor, probePath: d.probePath, register: d.register, trace: d.trace });
+      return { status: 'done', detail: `proxied call HTTP ${call.status}`, outputs: { audit_probe_vault_key_id: call.vault_key_id, audit_probe_status: call.status } };
+    },
+    async verify(env) {
+      const rows = await d.proxy.audit({ vault_key_id: str(env, 'audit_probe_vault_key_id') });
+      const want = str(env, 'new_upstream_key_id');
+      const row = rows.find((r) => r.policy_verdict === 'allowed');
+      const ok = row?.upstream_key_id === want && okStatus(row.vendor_status);
+      return { ok, detail: row ? `audit row: upstream_key_id ${row.upstream_key_id}, vendor status ${row.vendor_status}` : 'no audit row for the probe call' };
+    },
+  };
+}
+
+function retireStep(p: RotateParams, d: RotateDeps): Step {
+  return {
+    key: 'rotate:retire-old',
+    title: 'retire the old key at the proxy',
+    kind: 'retire',
+    target: p.vendor,
+    irreversible: true,
+    calls: () => [d.proxy.describe('retire', { id: '{old_upstream_key_id}' })],
+    async run(env) {
+      const r = await d.proxy.retireUpstreamKey(str(env, 'old_upstream_key_id'));
+      return { status: 'done', detail: `${r.id} is ${r.state}` };
+    },
+    async verify(env) {
+      const k = (await d.proxy.listUpstreamKeys(p.vendor)).find((x) => x.id === str(env, 'old_upstream_key_id'));
+      return { ok: !k || k.state === 'retired', detail: `the proxy lists the old key as ${k?.state ?? 'gone'}` };
+    },
+  };
+}
+
+export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
+  return {
+    key: 'rotate:delete-old',
+    title: `delete the old key at ${d.vendor.displayName}`,
+    kind: 'delete-at-vendor',
+    target: p.vendor,
+    irreversible: true,
+    calls: (env) => (d.vendor.capabilities.delete ? d.vendor.plan('delete', (env.state.old_vendor_key_id as string) ?? '{old vendor key id}').map((c) => `${c.method} ${c.url}`) : ['manual: the vendor dashboard']),
+    async run(env) {
+      const id = env.state.old_vendor_key_id as string | null;
+      let manual = [`The old key's id at ${d.vendor.displayName} is not known (pass --old-key-id); delete the old key in the dashboard.`];
+      if (id) {
+        const r = await d.vendor.deleteKey(id);
+        if (r.status !== 'manual') return { status: r.status === 'deleted' ? 'done' : 'already-done', detail: `${id}: ${r.status}` };
+        manual = r.steps;
+      }
+      for (const l of manual) env.log(l);
+      await env.confirm(`Has the old ${d.vendor.displayName} key been deleted (or expired) in the dashboard?`);
+      return { status: 'manual-done', detail: 'deleted by hand, confirmed by the operator' };
+    },
+  };
+}
+
+export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
+  return {
+    key: 'rotate:watch-tail',
+    title: `watch ${d.vendor.displayName} refuse the old key (the propagation tail)`,
+    kind: 'watch-tail',
+    target: p.vendor,
+    enabled: () => (p.watchOldKey ? true : 'no old key secret to probe with (pass --old-key-file to watch the tail)'),
+    calls: () => d.vendor.plan('probe').map((c) => `${c.method} ${c.url} (with the old key, every ${p.tailIntervalMs} ms)`),
+    async run(env) {
+      const old = await d.readOldKey?.();
+      if (!old) throw new TourniquetError('usage', 'the old key is needed to watch the tail', { hint: 'pass --old-key-file FILE' });
+      d.register(old);
+      const t0 = Date.now();
+      for (;;) {
+        const r = await d.vendor.probe({ secret: old, id: p.vendor === 'twilio' ? (env.state.old_vendor_key_id as string | undefined) : undefined });
+        const waited = Date.now() - t0;
+        if (!r.accepted) return { status: 'done', detail: `refused (HTTP ${r.status}) after ${(waited / 1000).toFixed(1)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: true } };
+        if (waited >= p.tailTimeoutMs || env.signal.aborted) return { status: 'done', detail: `still accepted after ${(waited / 1000).toFixed(1)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: false } };
+        await new Promise((res) => setTimeout(res, p.tailIntervalMs));
+      }
+    },
+    async verify(env) {
+      const ok = env.state.old_key_refused === true;
+      return { ok, detail: ok ? `the vendor refuses the old key (${env.state.tail_seconds} s after deletion)` : `the vendor still accepts the old key after ${env.state.tail_seconds} s` };
+    },
+    verificationIsSecurity: true,
+  };
+}
+
+export function rotateSteps(p: RotateParams, d: RotateDeps): Step[] {
+  return [inspectStep(p, d), newKeyStep(p, d), verifyStandbyStep(p, d), promoteStep(p, d), verifyAuditStep(p, d), retireStep(p, d), deleteOldStep(p, d), watchTailStep(p, d)];
+}
