@@ -36,7 +36,7 @@ export function preventRecommendation(entries: readonly JournalEntry[], d: Damag
       because: `allowed calls came from runs ${namedRuns(d).map((r) => r.agent_run_id).join(', ')}`,
     };
   if (d && d.anomaly_start !== null && d.baseline_per_minute !== null) {
-    const cap = Math.max(1, Math.ceil(Math.max(d.baseline_per_minute, 1) * 3));
+    const cap = Math.max(1, Math.round(Math.max(d.baseline_per_minute, 1) * 3));
     return {
       rule: 'cap-too-high',
       text: `Lower the vault key's calls_per_minute to about ${cap} (3x its normal rate) and set a daily_usd_cap: the policy let it run at ${peakOf(d)}/min and spend ${money(d.cost_usd)}.`,
