@@ -28,7 +28,7 @@ export function resendAdapter(deps: AdapterDeps): VendorAdapter {
     plan(action, id = '{api_key_id}') {
       if (action === 'create') return [call(base, 'POST', '/api-keys', 'create an API key')];
       if (action === 'delete') return [call(base, 'DELETE', keyPath(id), `delete API key ${id}`)];
-      return [call(base, 'GET', '/domains', 'probe: list domains with the key')];
+      return [call(base, 'GET', '/api-keys', 'probe: list API keys (metadata only) with the key')];
     },
   };
 }

@@ -9,7 +9,7 @@ const manual = facts.manual!;
 /**
  * Stripe has no generally available API to create, roll or delete a secret key: creation and
  * deletion are guided (the exact Dashboard path), and the new key comes from a masked prompt,
- * --new-key-file or stdin. What we can do is prove a key works (or is dead) with GET /v1/balance.
+ * --new-key-file or stdin. What we can do is prove a key works (or is dead) with a one-row read.
  */
 export function stripeAdapter(deps: AdapterDeps): VendorAdapter {
   const base = baseUrl(facts, deps.config);
@@ -26,7 +26,7 @@ export function stripeAdapter(deps: AdapterDeps): VendorAdapter {
     },
     probe: (key) => probeKey(facts, deps, key),
     plan(action) {
-      if (action === 'probe') return [call(base, 'GET', '/v1/balance', 'probe: read the balance with the key')];
+      if (action === 'probe') return [call(base, 'GET', facts.probePath(deps.config), 'probe: list one customer with the key')];
       return [{ method: 'MANUAL', url: 'https://dashboard.stripe.com/apikeys', what: action === 'create' ? 'rotate the secret key in the Dashboard' : 'expire the old key in the Dashboard' }];
     },
   };

@@ -30,7 +30,8 @@ export const VENDOR_FACTS: Record<VendorId, VendorFacts> = {
     defaultBaseUrl: 'https://api.stripe.com',
     capabilities: { create: false, delete: false, verify: true },
     auth: 'bearer',
-    probePath: () => '/v1/balance',
+    // A one-row list: harmless, and answered by every Stripe-compatible sandbox we test against.
+    probePath: () => '/v1/customers?limit=1',
     // 403 is a permission error: the key authenticated, it is only restricted.
     aliveWhen: (status) => status === 403,
     manual: {
@@ -71,8 +72,8 @@ export const VENDOR_FACTS: Record<VendorId, VendorFacts> = {
     defaultBaseUrl: 'https://api.resend.com',
     capabilities: { create: true, delete: true, verify: true },
     auth: 'bearer',
-    probePath: () => '/domains',
-    // A sending-only key is refused /domains with restricted_api_key: it is alive.
+    // Lists key metadata (never secrets). A sending-only key is refused with restricted_api_key: it is alive.
+    probePath: () => '/api-keys',
     aliveWhen: (status, body) => status === 401 && body?.name === 'restricted_api_key',
   },
 };
