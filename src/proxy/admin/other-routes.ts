@@ -134,8 +134,8 @@ export function auditRoutes(svc: ProxyService, usage: UsageTracker, facts: Insta
     route('GET', '/v1/instances', async () => {
       const rows: InstanceInfo[] = await svc.store.listInstances();
       const self = rows.find((r) => r.instance_id === facts.instanceId);
-      const data = rows.map((r) => ({ instance_id: r.instance_id, data_plane_url: r.data_plane_url, last_sync_at: r.last_sync_at }));
-      if (!self) data.unshift({ instance_id: facts.instanceId, data_plane_url: facts.dataUrl(), last_sync_at: facts.lastSyncAt() });
+      const data = rows.map((r) => ({ instance_id: r.instance_id, data_plane_url: r.data_plane_url, admin_url: r.admin_url, last_sync_at: r.last_sync_at }));
+      if (!self) data.unshift({ instance_id: facts.instanceId, data_plane_url: facts.dataUrl(), admin_url: facts.adminUrl(), last_sync_at: facts.lastSyncAt() });
       return [200, { data }];
     }),
   ];
