@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ADMIN_TOKEN, startHarness, through, type Harness } from '../proxy/helpers.js';
+import { isolatedEnv, runInProcess } from '../helpers/cli.js';
+
+describe('tourniquet revoke against the real proxy', () => {
+  let h: Harness;
+  let env: Record<string, string | undefined>;
+  beforeAll(async () => {
+    h = await startHarness();
+    env = isolatedEnv({ TOURNIQUET_PROXY_URL: h.proxy.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN });
+  });
+  afterAll(async () => h.stop());
+
+  it('revokes, verifies that every instance refuses, and the agent is refused on its next request', async () => {
+    // Given an agent whose vault key works
+    const vk = await h.issue({ vendor: 'stripe' });
+    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(200);
+    // When we revoke it
+    const r = await runInProcess(['revoke', vk.id, '--yes', '--json'], { env });
+    // Then it is verified on the instance, with a time
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ verified: true, results: [{ vault_key_id: vk.id, status: 'revoked', instances: [{ instance_id: h.proxy.instanceId, refused: true }] }] });
+    expect(typeof out.results[0].instances[0].ms).toBe('number');
+    expect(out.incident_id).toMatch(/^inc_/);
+    const refused = await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret);
+    expect([refused.status, refused.json.error.code]).toEqual([401, 'vault_key_revoked']);
+    // And the journal has a revoked entry and a finished entry
+    const journal = readFileSync(join(env.TOURNIQUET_STATE_DIR!, 'incidents', out.incident_id, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(journal.find((e) => e.type === 'revoked')).toMatchObject({ vault_key_ids: [vk.id] });
+    expect(journal.at(-1)).toMatchObject({ type: 'finished', status: 'done' });
+    expect(JSON.stringify(journal)).not.toContain(ADMIN_TOKEN);
+  });
+
+  it('is idempotent: a revoked key is already-revoked, still verified', async () => {
+    const vk = await h.issue({ vendor: 'stripe' });
+    await runInProcess(['revoke', vk.id, '--yes', '--json'], { env });
+    const again = await runInProcess(['revoke', vk.id, '--yes', '--json'], { env });
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).results[0]).toMatchObject({ status: 'already-revoked', instances: [{ refused: true }] });
+  });
+
+  it('an unknown key is exit 4, not a fake success', async () => {
+    const r = await runInProcess(['revoke', 'vk_nope_000', '--yes', '--json'], { env });
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.stdout).results[0]).toMatchObject({ status: 'not-found' });
+  });
+
+  it('--all-under revokes every vault key under a production key', async () => {
+    const a = await h.issue({ vendor: 'openai' });
+    const b = await h.issue({ vendor: 'openai' });
+    const r = await runInProcess(['revoke', '--vendor', 'openai', '--yes', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const ids = JSON.parse(r.stdout).results.map((x: any) => x.vault_key_id);
+    expect(ids).toEqual(expect.arrayContaining([a.id, b.id]));
+    for (const k of [a, b]) expect((await through(h.proxy.dataUrl, 'GET', '/openai/v1/models', k.secret)).status).toBe(401);
+  });
+
+  it('--dry-run prints the calls and makes none', async () => {
+    const vk = await h.issue({ vendor: 'stripe' });
+    const r = await runInProcess(['revoke', vk.id, '--dry-run'], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`DELETE ${h.proxy.adminUrl}/v1/vault-keys/${vk.id}`);
+    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(200);
+  });
+
+  it('no terminal and no --yes is exit 2 naming --yes, and nothing is revoked', async () => {
+    const vk = await h.issue({ vendor: 'stripe' });
+    const r = await runInProcess(['revoke', vk.id], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--yes');
+    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(200);
+  });
+
+  it('the verdict endpoint answers from the instance memory', async () => {
+    const vk = await h.issue({ vendor: 'stripe' });
+    const before = await h.admin('GET', `/v1/vault-keys/${vk.id}/verdict`);
+    expect(before.body).toMatchObject({ refused: false, verdict: 'allowed', instance_id: h.proxy.instanceId });
+    await h.admin('DELETE', `/v1/vault-keys/${vk.id}`);
+    const after = await h.admin('GET', `/v1/vault-keys/${vk.id}/verdict`);
+    expect(after.body).toMatchObject({ refused: true, verdict: 'vault_key_revoked' });
+    const unknown = await h.admin('GET', '/v1/vault-keys/vk_unknown/verdict');
+    expect(unknown.body).toMatchObject({ refused: true, verdict: 'vault_key_unknown' });
+  });
+
+  it('timeline and incidents show what happened', async () => {
+    const vk = await h.issue({ vendor: 'stripe' });
+    const r = await runInProcess(['revoke', vk.id, '--yes', '--json'], { env });
+    const id = JSON.parse(r.stdout).incident_id;
+    const t = await runInProcess(['timeline', id], { env });
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain(`revoked ${vk.id}`);
+    expect(t.stdout).toContain('verified');
+    const list = await runInProcess(['incidents', '--json'], { env });
+    expect(JSON.parse(list.stdout).data.find((x: any) => x.id === id)).toMatchObject({ status: 'done' });
+  });
+});
