@@ -1,0 +1,41 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/cli-child.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ChildProxy {
+  child: ChildProcess;
+  dataUrl: string;
+  adminUrl: string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `tourniquet proxy serve --json …` in a child process; resolves once it prints its URLs. */
+export function spawnProxy(args: string[], env: Record<string, string>): Promise<ChildProxy> {
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, '--json', 'proxy', 'serve', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`proxy did not start: ${err}`)), 20_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (!line) return;
+      clearTimeout(timer);
+      const ready = JSON.parse(line) as { data_plane_url: string; admin_url: string };
+      resolve({ child, dataUrl: ready.data_plane_url, adminUrl: ready.admin_url, stderr: () => err, exited });
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`proxy exited ${code}: ${err}`));
+    });
+  });
+}
