@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ADMIN_TOKEN, startHarness, through, type Harness } from '../proxy/helpers.js';
+import { isolatedEnv, runInProcess } from '../helpers/cli.js';
+
+/** An agent calling through the proxy as fast as it can, counting every call that did not succeed. */
+export function probeLoop(dataUrl: string, path: string, secret: string) {
+  let running = true;
+  const stats = { calls: 0, failures: 0, statuses: new Map<number, number>() };
+  const done = (async () => {
+    while (running) {
+      const r = await through(dataUrl, 'GET', path, secret);
+      stats.calls++;
+      if (r.status !== 200) {
+        stats.failures++;
+        stats.statuses.set(r.status, (stats.statuses.get(r.status) ?? 0) + 1);
+      }
+    }
+  })();
+  return {
+    stats,
+    stop: async () => {
+      running = false;
+      await done;
+      return stats;
+    },
+  };
+}
+
+describe('tourniquet rotate openai through the real proxy and the sandbox vendor', () => {
+  let h: Harness;
+  let env: Record<string, string | undefined>;
+  beforeAll(async () => {
+    h = await startHarness();
+    const oldKey = join(h.dir, 'old-key.txt');
+    writeFileSync(oldKey, h.sandbox.keys.openai.secret);
+    env = isolatedEnv({
+      TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
+      TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+      TOURNIQUET_OPENAI_BASE_URL: h.sandbox.urls.openai,
+      TOURNIQUET_OPENAI_ADMIN_KEY: 'env:OPENAI_ADMIN_KEY',
+      TOURNIQUET_OPENAI_PROJECT_ID: h.sandbox.keys.openai.project_id,
+      OPENAI_ADMIN_KEY: h.sandbox.keys.openai.admin_key,
+      OLD_KEY_FILE: oldKey,
+    });
+  });
+  afterAll(async () => h.stop());
+
+  it('rotates with zero failed calls in a probe loop, and the vendor ends up refusing the old key', async () => {
+    // Given an agent calling OpenAI through the proxy in a tight loop
+    const vk = await h.issue({ vendor: 'openai' });
+    const loop = probeLoop(h.proxy.dataUrl, '/openai/v1/models', vk.secret);
+    // When the production key is rotated
+    const r = await runInProcess(
+      ['rotate', 'openai', '--yes', '--json', '--old-key-id', h.sandbox.keys.openai.id, '--old-key-file', env.OLD_KEY_FILE!, '--tail-timeout', '10', '--tail-interval', '20'],
+      { env },
+    );
+    const stats = await loop.stop();
+    // Then every step is verified, the loop never failed, and the old key is dead at the vendor
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ verified: true, status: 'done' });
+    expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done', 'done', 'done', 'done']);
+    expect(out.tail_seconds).toBeGreaterThanOrEqual(0);
+    expect(stats.calls).toBeGreaterThan(20);
+    expect(stats.failures, JSON.stringify([...stats.statuses])).toBe(0);
+    const keys = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data;
+    expect(keys.find((k: any) => k.id === out.new_upstream_key_id).state).toBe('active');
+    expect(keys.find((k: any) => k.id === out.old_upstream_key_id).state).toBe('retired');
+    const after = new Date().toISOString();
+    expect((await through(h.proxy.dataUrl, 'GET', '/openai/v1/models', vk.secret)).status).toBe(200);
+    const audit = (await h.admin('GET', `/v1/audit?vault_key_id=${vk.id}&from=${after}`)).body.data;
+    expect(audit.map((a: any) => a.upstream_key_id)).toEqual([out.new_upstream_key_id]);
+    // No secret in the output or the journal
+    expect(r.stdout + r.stderr).not.toContain(h.sandbox.keys.openai.secret);
+    const t = await runInProcess(['timeline', out.incident_id, '--json'], { env });
+    expect(t.stdout).not.toContain(h.sandbox.keys.openai.secret);
+    expect(t.stdout).not.toContain(h.sandbox.keys.openai.admin_key);
+  });
+
+  it('--dry-run lists the calls and changes nothing', async () => {
+    const before = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data;
+    const r = await runInProcess(['rotate', 'openai', '--dry-run'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('/v1/upstream-keys');
+    expect((await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data).toEqual(before);
+  });
+
+  it('without a terminal, rotation needs --yes (typing the vendor name is the interactive form)', async () => {
+    const r = await runInProcess(['rotate', 'openai'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--yes');
+  });
+});
