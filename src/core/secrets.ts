@@ -80,5 +80,5 @@ export async function readSecret(source: SecretSource, io: SecretInputs, what: s
 
 /** Look for a secret-looking value on argv, so we can refuse it before anything else happens. */
 export function looksLikeSecret(value: string): boolean {
-  return /^(sk_live_|sk_test_|rk_live_|rk_test_|sk-[A-Za-z0-9-]{10,}|vk_[A-Za-z0-9]{10,}|re_[A-Za-z0-9]{10,})/.test(value);
+  return /^((sk|rk)_(live|test)_[A-Za-z0-9]{8,}|sk-[A-Za-z0-9_-]{10,}|vk_[A-Za-z0-9]{10,}|re_[A-Za-z0-9_]{10,})/.test(value);
 }
