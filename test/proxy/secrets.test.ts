@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Stripe from 'stripe';
+import { startHarness, through, type Harness } from './helpers.js';
+
+/** A vendor that records everything it receives. */
+async function recordingVendor() {
+  const seen: Array<{ url: string; headers: IncomingHttpHeaders; body: string }> = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      seen.push({ url: req.url ?? '', headers: req.headers, body });
+      res.writeHead(401, { 'content-type': 'application/json', 'x-echo': String(req.headers['x-api-key'] ?? '') });
+      res.end(JSON.stringify({ error: { message: `bad key ${req.headers['x-api-key']}` } }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+describe('the production key never reaches the agent; the vault key never reaches the vendor', () => {
+  let h: Harness;
+  let rec: Awaited<ReturnType<typeof recordingVendor>>;
+  const acmeSecret = 'acme_live_secret_0123456789abcdef';
+  beforeAll(async () => {
+    rec = await recordingVendor();
+    h = await startHarness({
+      sandbox: { echoKeysInErrors: true },
+      proxy: { vendors: { acme: { baseUrl: rec.url, header: 'x-api-key', template: '{key}' } } },
+    });
+  });
+  afterAll(async () => {
+    await h.stop();
+    rec.server.close();
+  });
+
+  it('a vendor echoing the production key in a body or header: the agent sees it redacted', async () => {
+    await h.admin('POST', '/v1/upstream-keys', { vendor: 'acme', secret: acmeSecret, state: 'active' });
+    const vk = await h.issue({ vendor: 'acme' });
+    const r = await through(h.proxy.dataUrl, 'POST', '/anything?x=1', vk.secret, 'a=1', { 'x-trace': `debug ${vk.secret}`, cookie: 'k=' + vk.secret });
+    expect(r.status).toBe(401);
+    expect(r.text).not.toContain(acmeSecret);
+    expect(r.text).toContain('[redacted by tourniquet]');
+    expect(JSON.stringify([...r.headers])).not.toContain(acmeSecret);
+    // What the vendor saw: the production key where the template says, and no trace of the vault key.
+    const got = rec.seen.at(-1)!;
+    expect(got.headers['x-api-key']).toBe(acmeSecret);
+    expect(got.headers.authorization).toBeUndefined();
+    expect(JSON.stringify(got)).not.toContain(vk.secret);
+    expect(got.headers['accept-encoding']).toBe('identity');
+  });
+
+  it('a stale production key that the vendor echoes in its 401 (Stripe SDK error) is redacted', async () => {
+    const stale = `sk_test_${'s'.repeat(60)}0000`;
+    const added = await h.admin('POST', '/v1/upstream-keys', { vendor: 'stripe', secret: stale, state: 'active' });
+    const vk = await h.issue({ vendor: 'stripe', upstream_key_id: added.body.id });
+    const port = Number(new URL(h.proxy.dataUrl).port);
+    const stripe = new Stripe(vk.secret, { host: '127.0.0.1', port, protocol: 'http', maxNetworkRetries: 0 });
+    const err = await stripe.customers.list().catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(JSON.stringify(err)).not.toContain(stale);
+    expect(String((err as Error).message)).not.toContain(stale);
+    expect(String((err as Error).message)).toContain('redacted');
+  });
+
+  it('logs and admin answers never hold a secret', async () => {
+    const secrets = [acmeSecret, h.sandbox.keys.stripe.secret, h.sandbox.keys.openai.secret, h.sandbox.keys.twilio.secret];
+    const vk = await h.issue({ vendor: 'stripe' });
+    await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret);
+    const everything = [
+      h.logs.join(''),
+      JSON.stringify((await h.admin('GET', '/v1/upstream-keys')).body),
+      JSON.stringify((await h.admin('GET', '/v1/vault-keys')).body),
+      JSON.stringify((await h.admin('GET', '/v1/audit?limit=1000')).body),
+      JSON.stringify((await h.admin('GET', `/v1/vault-keys/${vk.id}`)).body),
+    ].join('\n');
+    for (const s of [...secrets, vk.secret]) expect(everything).not.toContain(s);
+    expect(h.logs.length).toBeGreaterThan(0);
+    expect(JSON.parse(h.logs.at(-1)!)).toMatchObject({ msg: 'request', vault_key_id: vk.id, verdict: 'allowed' });
+  });
+
+  it('the store keeps only the hash of a vault key', async () => {
+    const vk = await h.issue({ vendor: 'stripe' });
+    const { readFileSync } = await import('node:fs');
+    const { createHash } = await import('node:crypto');
+    await h.proxy.audit.drain();
+    const bytes = [h.dbPath, h.dbPath + '-wal'].map((p) => { try { return readFileSync(p); } catch { return Buffer.alloc(0); } });
+    const all = Buffer.concat(bytes);
+    expect(all.includes(vk.secret)).toBe(false);
+    expect(all.includes(createHash('sha256').update(vk.secret).digest('hex'))).toBe(true);
+  });
+});
