@@ -78,6 +78,16 @@ describe('tourniquet oauth … (whole CLI, real authorization server)', () => {
     expect(as.requests.length).toBe(seen);
   });
 
+  it('--debug traces the HTTP calls without the token, the client secret or the Basic header', async () => {
+    const token = await as.issueToken();
+    const basic = Buffer.from(`${as.clientId}:${as.clientSecret}`).toString('base64');
+    for (const args of [['oauth', 'revoke', '--yes', '--debug'], ['oauth', 'introspect', '--debug', '--json']]) {
+      const r = await runInProcess(args, { env: env(), stdin: token });
+      expect(r.stderr).toContain('debug:');
+      noLeak(r, [token, as.clientSecret, basic]);
+    }
+  });
+
   it('no token anywhere (empty stdin) is exit 2 naming --token-file', async () => {
     const r = await runInProcess(['oauth', 'introspect'], { env: env() });
     expect(r.code).toBe(2);
