@@ -84,3 +84,15 @@ describe('parsing inputs', () => {
     expect(refundsCsv(s)).toBe('customer_scope_id,calls,cost_usd\n"\'=HYPERLINK(""x"")",2,1.5\n,1,0\n');
   });
 });
+
+describe('streaming lines', () => {
+  it('splits on bytes across chunks without breaking UTF-8, CRLF, and a last line with no newline', async () => {
+    const { forEachLine } = await import('../../src/core/damage/sources/lines.js');
+    const { Readable } = await import('node:stream');
+    const bytes = Buffer.from('a€b\r\nzweite Zeile ü\n\nlast');
+    const chunks = [...bytes].map((b) => Buffer.from([b])); // one byte at a time
+    const got: [string, number][] = [];
+    await forEachLine(Readable.from(chunks), (l, n) => got.push([l, n]));
+    expect(got).toEqual([['a€b', 1], ['zweite Zeile ü', 2], ['', 3], ['last', 4]]);
+  });
+});

@@ -14,34 +14,47 @@ export async function fileOpener(path: string, stdin: NodeJS.ReadableStream): Pr
     if ((err as { kind?: string }).kind) throw err;
     throw usageError(`cannot read audit file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check the path');
   }
-  return () => createReadStream(path, { highWaterMark: 1 << 20 });
+  return () => createReadStream(path, { highWaterMark: 1 << 18 });
 }
 
 /**
  * Call `onLine(text, lineNumber)` for every line of the stream, in constant memory: only the
- * current chunk and one partial line are held. Lines are 1-based; `\r\n` is accepted.
+ * current chunk and one partial line are held. Lines are split on bytes (a newline byte never
+ * occurs inside a UTF-8 sequence) and decoded one by one. Lines are 1-based; `\r\n` is accepted.
  */
 export async function forEachLine(
   stream: NodeJS.ReadableStream,
   onLine: (line: string, n: number) => void,
   signal?: AbortSignal,
 ): Promise<void> {
-  let rest = '';
+  let rest: Buffer | null = null;
   let n = 0;
-  const decoder = new TextDecoder('utf-8');
+  const emit = (buf: Buffer, start: number, end: number) => {
+    if (end > start && buf[end - 1] === 13) end--;
+    onLine(buf.toString('utf8', start, end), ++n);
+  };
   for await (const chunk of stream) {
     if (signal?.aborted) throw signal.reason;
-    const text = rest + (typeof chunk === 'string' ? chunk : decoder.decode(chunk as Uint8Array, { stream: true }));
+    let buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     let start = 0;
-    let nl = text.indexOf('\n', start);
-    while (nl !== -1) {
-      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      onLine(text.slice(start, end), ++n);
+    let nl = buf.indexOf(10);
+    if (rest !== null) {
+      if (nl === -1) {
+        rest = Buffer.concat([rest, buf]);
+        continue;
+      }
+      emit(Buffer.concat([rest, buf.subarray(0, nl)]), 0, rest.length + nl);
+      rest = null;
       start = nl + 1;
-      nl = text.indexOf('\n', start);
+      nl = buf.indexOf(10, start);
     }
-    rest = text.slice(start);
+    while (nl !== -1) {
+      emit(buf, start, nl);
+      start = nl + 1;
+      nl = buf.indexOf(10, start);
+    }
+    if (start < buf.length) rest = Buffer.from(buf.subarray(start));
+    buf = Buffer.alloc(0);
   }
-  rest += decoder.decode();
-  if (rest.length > 0) onLine(rest.endsWith('\r') ? rest.slice(0, -1) : rest, ++n);
+  if (rest !== null && rest.length > 0) emit(rest, 0, rest.length);
 }
