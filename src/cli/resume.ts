@@ -17,8 +17,14 @@ export async function run({ args }: CommandInput, ctx: Ctx): Promise<number> {
   const started = startedEntry(entries);
   if (!started) throw new TourniquetError('usage', `incident ${id} has no record of what it was running; it cannot be resumed`);
   const last = [...entries].reverse().find((e) => e.type === 'finished');
-  if (last && (last.status === 'done' || last.status === 'rolled-back'))
-    throw usageError(`incident ${id} is already finished (${String(last.status)}); nothing to resume`, `see it with: tourniquet timeline ${id}`);
+  if (last?.status === 'done') {
+    // Resuming a finished incident is a no-op, so a script may "resume until done".
+    ctx.out.info(`incident ${id} is already done; nothing to resume (tourniquet timeline ${id})`);
+    if (ctx.flags.json) ctx.out.json({ incident_id: id, command: started.command, status: 'done', already_finished: true, resumed_steps: 0, steps: [] });
+    return 0;
+  }
+  if (last?.status === 'rolled-back')
+    throw usageError(`incident ${id} was rolled back; nothing to resume`, `start again with: tourniquet ${started.command} …  (see tourniquet timeline ${id})`);
   const steps = await planFor(session, started.command, started.params);
   journal.append('note', { message: `resumed by ${started.command} resume` });
   ctx.out.info(`resuming ${id} (${started.command})`);

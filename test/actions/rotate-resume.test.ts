@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ADMIN_TOKEN, startHarness, type Harness } from '../proxy/helpers.js';
+import { BIN, ROOT, isolatedEnv, runBuilt } from '../helpers/cli.js';
+import { probeLoop } from './probe-loop.js';
+
+const STEPS = ['rotate:inspect', 'rotate:new-key', 'rotate:verify-standby', 'rotate:promote', 'rotate:verify-audit', 'rotate:retire-old', 'rotate:delete-old', 'rotate:watch-tail'];
+const VERIFIED = new Set(['rotate:verify-standby', 'rotate:promote', 'rotate:verify-audit', 'rotate:retire-old', 'rotate:watch-tail']);
+
+function journalOf(stateDir: string): { id: string; entries: any[] } | undefined {
+  const root = join(stateDir, 'incidents');
+  if (!existsSync(root)) return undefined;
+  const [id] = readdirSync(root);
+  if (!id || !existsSync(join(root, id, 'journal.jsonl'))) return undefined;
+  const lines = readFileSync(join(root, id, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean);
+  const entries = lines.flatMap((l) => {
+    try {
+      return [JSON.parse(l)];
+    } catch {
+      return [];
+    }
+  });
+  return { id, entries };
+}
+
+function completedSteps(entries: any[]): number {
+  const finished = new Set(entries.filter((e) => e.type === 'step' && e.phase === 'finished').map((e) => e.step));
+  const verified = new Set(entries.filter((e) => e.type === 'verified' && e.ok).map((e) => e.step));
+  return STEPS.filter((s) => finished.has(s) && (!VERIFIED.has(s) || verified.has(s))).length;
+}
+
+/** Run the built CLI and SIGKILL it as soon as the journal shows `boundary` steps complete. */
+function rotateAndKillAt(boundary: number, args: string[], env: Record<string, string | undefined>): Promise<{ killed: boolean; id?: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: env as NodeJS.ProcessEnv, cwd: ROOT, stdio: 'ignore' });
+    let killed = false;
+    const timer = setInterval(() => {
+      const j = journalOf(env.TOURNIQUET_STATE_DIR!);
+      if (j && completedSteps(j.entries) >= boundary && !killed) {
+        killed = child.kill('SIGKILL');
+      }
+    }, 1);
+    child.on('exit', () => {
+      clearInterval(timer);
+      resolve({ killed, id: journalOf(env.TOURNIQUET_STATE_DIR!)?.id });
+    });
+  });
+}
+
+describe('a rotation killed at each step boundary is finished by resume, with no failed agent call', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ sandbox: { timeScale: 0.002 } });
+  });
+  afterAll(async () => h.stop());
+
+  for (let boundary = 1; boundary < STEPS.length; boundary++) {
+    it(`killed after ${STEPS[boundary - 1]}`, async () => {
+      // Given the active OpenAI key and an agent calling through the proxy
+      const active = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.state === 'active');
+      const oldSecret = boundary === 1 ? h.sandbox.keys.openai.secret : undefined;
+      const env = isolatedEnv({
+        TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
+        TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+        TOURNIQUET_OPENAI_BASE_URL: h.sandbox.urls.openai,
+        TOURNIQUET_OPENAI_ADMIN_KEY: 'env:OPENAI_ADMIN_KEY',
+        TOURNIQUET_OPENAI_PROJECT_ID: h.sandbox.keys.openai.project_id,
+        OPENAI_ADMIN_KEY: h.sandbox.keys.openai.admin_key,
+      });
+      const args = ['rotate', 'openai', '--yes', '--json', '--tail-timeout', '10', '--tail-interval', '20'];
+      if (oldSecret) {
+        const f = join(env.HOME!, 'old.txt');
+        writeFileSync(f, oldSecret);
+        args.push('--old-key-file', f, '--old-key-id', h.sandbox.keys.openai.id);
+      }
+      const vk = (await h.admin('POST', '/v1/vault-keys', { vendor: 'openai' })).body;
+      const loop = probeLoop(h.proxy.dataUrl, '/openai/v1/models', vk.secret);
+      // When the rotation is killed at the boundary, then resumed
+      const run = await rotateAndKillAt(boundary, args, env);
+      expect(run.id).toBeDefined();
+      if (boundary < STEPS.length - 1) expect(run.killed).toBe(true);
+      const resumed = await runBuilt(['resume', run.id!, '--yes', '--json'], { env, timeoutMs: 30000 });
+      const stats = await loop.stop();
+      // Then the rotation is done, the new key is active, the old one retired, and no call failed
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const out = JSON.parse(resumed.stdout);
+      expect(out.status).toBe('done');
+      if (run.killed && !out.already_finished) expect(out.resumed_steps).toBeGreaterThanOrEqual(boundary);
+      const keys = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data;
+      expect(keys.find((k: any) => k.id === active.id).state).toBe('retired');
+      expect(keys.filter((k: any) => k.state === 'active')).toHaveLength(1);
+      expect(stats.failures, JSON.stringify([...stats.statuses])).toBe(0);
+      const entries = journalOf(env.TOURNIQUET_STATE_DIR!)!.entries;
+      expect(entries.at(-1)).toMatchObject({ type: 'finished', status: 'done' });
+    }, 40000);
+  }
+});
