@@ -1,0 +1,90 @@
+import type pg from 'pg';
+import type { AuditFilter, AuditPage, AuditRow, AuditSummary } from './types.js';
+import { auditWhere, decodeCursor, encodeCursor, mergeEndpoints, minuteIso, normalizeCountCost, roundUsd, toDollarParams } from './audit-shared.js';
+import { toAuditRow } from './postgres-rows.js';
+
+type Q = Pick<pg.Pool, 'query'>;
+
+const COLS: ReadonlyArray<[keyof AuditRow, string]> = [
+  ['started_at', 'timestamptz'],
+  ['finished_at', 'timestamptz'],
+  ['vault_key_id', 'text'],
+  ['agent_run_id', 'text'],
+  ['customer_scope_id', 'text'],
+  ['vendor', 'text'],
+  ['method', 'text'],
+  ['path', 'text'],
+  ['policy_verdict', 'text'],
+  ['vendor_status', 'int'],
+  ['cost_usd_parsed', 'float8'],
+  ['upstream_key_id', 'text'],
+  ['latency_ms', 'float8'],
+  ['instance_id', 'text'],
+];
+
+/** One statement per batch whatever its size: one array parameter per column, unnested. */
+export const APPEND_SQL = `INSERT INTO agent_call_audit (${COLS.map(([c]) => c).join(', ')})
+  SELECT * FROM unnest(${COLS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})`;
+
+export function appendParams(rows: AuditRow[]): unknown[][] {
+  return COLS.map(([c]) => rows.map((r) => r[c] ?? null));
+}
+
+export async function queryAudit(db: Q, filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {
+  const after = decodeCursor(cursor);
+  const { sql, params } = auditWhere(filter);
+  const where = sql ? `${sql} AND id > ?` : 'WHERE id > ?';
+  const res = await db.query(toDollarParams(`SELECT * FROM agent_call_audit ${where} ORDER BY id LIMIT ?`), [...params, after, limit + 1]);
+  const rows = res.rows.map(toAuditRow);
+  const more = rows.length > limit;
+  const data = more ? rows.slice(0, limit) : rows;
+  const last = data[data.length - 1];
+  return { data, next_cursor: more && last?.id !== undefined ? encodeCursor(last.id) : null };
+}
+
+export async function summarizeAudit(db: Q, filter: AuditFilter): Promise<AuditSummary> {
+  const { sql, params } = auditWhere(filter);
+  const allowed = sql ? `${sql} AND policy_verdict = 'allowed'` : `WHERE policy_verdict = 'allowed'`;
+  const all = async <T>(q: string) => (await db.query(toDollarParams(q), params)).rows as T[];
+  const [totals] = await all<{ n: number; first: string | null; last: string | null; cost: number | null }>(
+    `SELECT COUNT(*) AS n, MIN(started_at) AS first, MAX(started_at) AS last, SUM(cost_usd_parsed) AS cost FROM agent_call_audit ${sql}`,
+  );
+  const byVerdict = await all<{ v: string; n: number }>(`SELECT policy_verdict AS v, COUNT(*) AS n FROM agent_call_audit ${sql} GROUP BY v`);
+  const group = (col: string) =>
+    all<Record<string, unknown> & { calls: number; cost_usd: number }>(
+      `SELECT ${col}, COUNT(*) AS calls, COALESCE(SUM(cost_usd_parsed), 0) AS cost_usd FROM agent_call_audit ${allowed}
+       GROUP BY ${col} ORDER BY cost_usd DESC, calls DESC`,
+    );
+  const perMinute = await all<{ m: string; calls: number }>(
+    `SELECT to_char(date_trunc('minute', started_at), 'YYYY-MM-DD"T"HH24:MI') AS m, COUNT(*) AS calls
+     FROM agent_call_audit ${sql} GROUP BY m ORDER BY m`,
+  );
+  const by_verdict: Record<string, number> = {};
+  for (const r of byVerdict) by_verdict[r.v] = Number(r.n);
+  return {
+    calls_total: Number(totals?.n ?? 0),
+    by_verdict,
+    calls_allowed: by_verdict.allowed ?? 0,
+    cost_usd: roundUsd(totals?.cost),
+    customers: normalizeCountCost((await group('customer_scope_id')) as never),
+    endpoints: mergeEndpoints((await group('method, path')) as never),
+    per_minute: perMinute.map((r) => ({ minute: minuteIso(r.m), calls: Number(r.calls) })),
+    first_call: totals?.first ?? null,
+    last_call: totals?.last ?? null,
+    agent_runs: normalizeCountCost((await group('agent_run_id')) as never),
+    vault_keys: normalizeCountCost((await group('vault_key_id')) as never),
+  };
+}
+
+export async function sumByKey(db: Q, q: string, params: unknown[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const r of (await db.query(q, params)).rows as Array<{ k: string; v: number | null }>) out.set(r.k, Number(r.v ?? 0));
+  return out;
+}
+
+/** Delete every audit row that started before `day` (`YYYY-MM-DD`, UTC); uses the started_at index. */
+export async function pruneAuditBefore(db: Q, day: string): Promise<number> {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new RangeError(`day "${day}" is not YYYY-MM-DD`);
+  const res = await db.query(`DELETE FROM agent_call_audit WHERE started_at < $1::date::timestamptz`, [day]);
+  return res.rowCount ?? 0;
+}

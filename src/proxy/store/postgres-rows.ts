@@ -1,0 +1,110 @@
+import pg from 'pg';
+import type { AuditRow, InstanceInfo, UpstreamKeyRecord, VaultKeyRecord } from './types.js';
+import { StoreUnavailableError } from './types.js';
+
+type Row = Record<string, unknown>;
+
+/** `2026-11-22 02:14:00.1+00` (session time zone UTC) → `2026-11-22T02:14:00.100Z`. */
+export function pgTimeToIso(v: string): string {
+  return new Date(v.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')).toISOString();
+}
+
+/** Per-pool type parsers (never global: other code in the process reads PostgreSQL too). */
+export const PG_TYPES = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === 1184) return pgTimeToIso; // timestamptz → ISO string, like the SQLite store
+    if (oid === 20 || oid === 1700) return (v: string) => Number(v); // bigint, numeric → number
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+} as unknown as pg.CustomTypesConfig;
+
+export function toVaultKey(r: Row): VaultKeyRecord {
+  const labels: VaultKeyRecord['labels'] = {};
+  if (r.agent) labels.agent = String(r.agent);
+  if (r.owner) labels.owner = String(r.owner);
+  return {
+    id: String(r.id),
+    secret_hash: String(r.secret_hash),
+    secret_hint: String(r.secret_hint),
+    vendor: String(r.vendor),
+    upstream_key_id: (r.upstream_key_id as string | null) ?? null,
+    agent_run_id: (r.agent_run_id as string | null) ?? null,
+    labels,
+    allowed_endpoints: (r.allowed_endpoints as string[] | null) ?? null,
+    daily_usd_cap: (r.daily_usd_cap as number | null) ?? null,
+    per_call_amount_cap: (r.per_call_amount_cap as number | null) ?? null,
+    calls_per_minute: (r.calls_per_minute as number | null) ?? null,
+    customer_id_path: (r.customer_id_path as string | null) ?? null,
+    status: r.status === 'revoked' ? 'revoked' : 'active',
+    created_at: String(r.created_at),
+    expires_at: (r.expires_at as string | null) ?? null,
+    revoked_at: (r.revoked_at as string | null) ?? null,
+    revoke_mode: (r.revoke_mode as 'soft' | 'hard' | null) ?? null,
+    rolled_from: (r.rolled_from as string | null) ?? null,
+  };
+}
+
+export const VAULT_COLUMNS = [
+  'id', 'secret_hash', 'secret_hint', 'vendor', 'upstream_key_id', 'agent_run_id', 'agent', 'owner', 'allowed_endpoints',
+  'daily_usd_cap', 'per_call_amount_cap', 'calls_per_minute', 'customer_id_path', 'status', 'created_at', 'expires_at',
+  'revoked_at', 'revoke_mode', 'rolled_from', 'revision',
+] as const;
+
+export function vaultKeyValues(k: VaultKeyRecord, revision: number): unknown[] {
+  const row: Record<string, unknown> = {
+    ...k,
+    agent: k.labels.agent ?? null,
+    owner: k.labels.owner ?? null,
+    allowed_endpoints: k.allowed_endpoints ? JSON.stringify(k.allowed_endpoints) : null,
+    revision,
+  };
+  return VAULT_COLUMNS.map((c) => row[c] ?? null);
+}
+
+export const UPSTREAM_COLUMNS = ['id', 'vendor', 'state', 'hint', 'label', 'account_sid', 'secret', 'created_at', 'updated_at', 'revision'] as const;
+
+export function toUpstreamKey(r: Row): UpstreamKeyRecord {
+  return {
+    id: String(r.id),
+    vendor: String(r.vendor),
+    state: r.state as UpstreamKeyRecord['state'],
+    hint: String(r.hint),
+    label: (r.label as string | null) ?? null,
+    account_sid: (r.account_sid as string | null) ?? null,
+    secret: (r.secret as string | null) ?? null,
+    created_at: String(r.created_at),
+    updated_at: String(r.updated_at),
+  };
+}
+
+export function toAuditRow(r: Row): AuditRow {
+  return { ...(r as unknown as AuditRow), id: Number(r.id) };
+}
+
+export function toInstance(r: Row): InstanceInfo & { revision: number } {
+  return {
+    instance_id: String(r.instance_id),
+    data_plane_url: String(r.data_plane_url),
+    admin_url: String(r.admin_url),
+    started_at: String(r.started_at),
+    last_sync_at: String(r.last_sync_at),
+    revision: Number(r.revision ?? 0),
+  };
+}
+
+/** SQLSTATE classes that mean "the database is not there" rather than "the query is wrong". */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (typeof e?.code === 'string' && (UNAVAILABLE_SQLSTATE.test(e.code) || UNAVAILABLE_ERRNO.has(e.code))) return true;
+  return /Connection terminated|timeout exceeded|Client has encountered a connection error|not queryable|Query read timeout/i.test(e?.message ?? '');
+}
+
+/** Map connection-level failures to StoreUnavailableError (the proxy answers 503); rethrow the rest. */
+export function unavailable(err: unknown): never {
+  if (err instanceof StoreUnavailableError) throw err;
+  if (isUnavailable(err)) throw new StoreUnavailableError(`PostgreSQL unavailable: ${(err as Error).message}`, { cause: err });
+  throw err;
+}

@@ -1,0 +1,302 @@
+import pg from 'pg';
+import type {
+  AuditFilter,
+  AuditPage,
+  AuditRow,
+  AuditSummary,
+  ChangeSet,
+  InstanceInfo,
+  ProxyStore,
+  RevokeResult,
+  UpstreamKeyRecord,
+  VaultKeyFilter,
+  VaultKeyRecord,
+} from './types.js';
+import { migrate } from './postgres-schema.js';
+import { PG_TYPES, UPSTREAM_COLUMNS, VAULT_COLUMNS, toInstance, toUpstreamKey, toVaultKey, unavailable, vaultKeyValues } from './postgres-rows.js';
+import { APPEND_SQL, appendParams, pruneAuditBefore, queryAudit, summarizeAudit, sumByKey } from './postgres-audit.js';
+import { CHANGE_CHANNEL, ChangeListener } from './postgres-listen.js';
+
+export interface PostgresStoreOptions {
+  /** LISTEN for other instances' changes (default true). Off: only the reconcile loop syncs. */
+  notifications?: boolean;
+  /** Pool size (default 10). */
+  max?: number;
+  /** An instance whose heartbeat is older than this drops out of listInstances (default 5 s). */
+  instanceTtlMs?: number;
+}
+
+type Tx = pg.PoolClient;
+const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+
+/**
+ * The fleet store: any number of proxy instances on one PostgreSQL database. Every change to
+ * vault or production keys bumps one revision row (its row lock orders the writers, so a
+ * reader that has seen revision R has seen every change up to R) and NOTIFYs the revision in
+ * the same transaction. Audit batches are one multi-row INSERT each, durable on COMMIT.
+ */
+export class PostgresStore implements ProxyStore {
+  readonly kind = 'postgres';
+  readonly pool: pg.Pool;
+  private readonly listeners = new Set<(revision: number) => void>();
+  private listener: ChangeListener | null = null;
+  private readonly config: pg.ClientConfig;
+
+  constructor(url: string, private readonly opts: PostgresStoreOptions = {}) {
+    this.config = {
+      connectionString: url,
+      connectionTimeoutMillis: 2_000,
+      query_timeout: 10_000,
+      options: '-c TimeZone=UTC',
+      keepAlive: true,
+    };
+    this.pool = new pg.Pool({ ...this.config, max: opts.max ?? 10, types: PG_TYPES, application_name: 'tourniquet-proxy' });
+    // An idle client whose server went away emits here; without a handler the process dies.
+    this.pool.on('error', () => {});
+  }
+
+  async init(): Promise<void> {
+    const client = await this.pool.connect().catch(unavailable);
+    try {
+      await migrate(client);
+    } finally {
+      client.release();
+    }
+    if (this.opts.notifications !== false) {
+      this.listener = new ChangeListener(this.config, (rev) => this.emit(rev));
+      this.listener.start();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.listener?.stop();
+    await this.pool.end().catch(() => {});
+  }
+
+  private emit(revision: number): void {
+    for (const l of this.listeners) l(revision);
+  }
+
+  /** Is the LISTEN connection up? (False when notifications are off.) */
+  get listening(): boolean {
+    return this.listener?.connected ?? false;
+  }
+
+  private async q(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
+    return this.pool.query(text, values).catch(unavailable);
+  }
+
+  /** A transaction on one pooled client; a broken connection is destroyed, not reused. */
+  private async tx<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect().catch(unavailable);
+    let broken: Error | undefined;
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch((e: Error) => (broken = e));
+      return unavailable(err);
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  /** Bump the revision and notify it, inside the caller's transaction. */
+  private async bump(c: Tx): Promise<number> {
+    const r = await c.query<{ revision: number }>('UPDATE tourniquet_meta SET revision = revision + 1 WHERE id = 1 RETURNING revision');
+    const rev = Number(r.rows[0]!.revision);
+    await c.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, String(rev)]);
+    return rev;
+  }
+
+  async revision(): Promise<number> {
+    return Number((await this.q('SELECT revision FROM tourniquet_meta WHERE id = 1')).rows[0]?.revision ?? 0);
+  }
+
+  private async insertVaultKeyTx(c: Tx, rec: VaultKeyRecord): Promise<void> {
+    const values = vaultKeyValues(rec, await this.bump(c));
+    await c.query(`INSERT INTO vault_keys (${VAULT_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)})`, values);
+  }
+
+  async insertVaultKey(rec: VaultKeyRecord): Promise<void> {
+    await this.tx((c) => this.insertVaultKeyTx(c, rec));
+  }
+
+  async getVaultKey(id: string): Promise<VaultKeyRecord | undefined> {
+    const r = (await this.q('SELECT * FROM vault_keys WHERE id = $1', [id])).rows[0];
+    return r ? toVaultKey(r) : undefined;
+  }
+
+  async listVaultKeys(f: VaultKeyFilter): Promise<VaultKeyRecord[]> {
+    const parts: string[] = [];
+    const params: unknown[] = [];
+    const eq = (col: string, v: string | undefined) => {
+      if (v !== undefined) (params.push(v), parts.push(`${col} = $${params.length}`));
+    };
+    eq('vendor', f.vendor);
+    eq('status', f.status);
+    eq('agent', f.agent);
+    eq('agent_run_id', f.agent_run_id);
+    eq('upstream_key_id', f.upstream_key_id);
+    if (f.ids) (params.push(f.ids), parts.push(`id = ANY($${params.length}::text[])`));
+    const where = parts.length ? `WHERE ${parts.join(' AND ')}` : '';
+    return (await this.q(`SELECT * FROM vault_keys ${where} ORDER BY created_at, id`, params)).rows.map(toVaultKey);
+  }
+
+  private async revokeTx(c: Tx, ids: string[], at: string, mode: 'soft' | 'hard'): Promise<RevokeResult> {
+    const out: RevokeResult = { revoked: [], already_revoked: [], not_found: [] };
+    const found = new Map<string, string>();
+    const rows = await c.query<{ id: string; status: string }>('SELECT id, status FROM vault_keys WHERE id = ANY($1::text[]) FOR UPDATE', [ids]);
+    for (const r of rows.rows) found.set(r.id, r.status);
+    for (const id of new Set(ids)) {
+      const s = found.get(id);
+      if (s === undefined) out.not_found.push(id);
+      else if (s === 'revoked') out.already_revoked.push(id);
+      else out.revoked.push(id);
+    }
+    if (out.revoked.length) {
+      const rev = await this.bump(c);
+      await c.query(`UPDATE vault_keys SET status = 'revoked', revoked_at = $1, revoke_mode = $2, revision = $3 WHERE id = ANY($4::text[])`, [at, mode, rev, out.revoked]);
+    }
+    return out;
+  }
+
+  async revokeVaultKeys(ids: string[], at: string, mode: 'soft' | 'hard'): Promise<RevokeResult> {
+    if (ids.length === 0) return { revoked: [], already_revoked: [], not_found: [] };
+    return this.tx((c) => this.revokeTx(c, ids, at, mode));
+  }
+
+  async rollVaultKey(oldId: string, next: VaultKeyRecord, revokeOld: boolean, at: string): Promise<void> {
+    await this.tx(async (c) => {
+      await this.insertVaultKeyTx(c, next);
+      if (revokeOld) await this.revokeTx(c, [oldId], at, 'soft');
+    });
+  }
+
+  async insertUpstreamKey(rec: UpstreamKeyRecord): Promise<void> {
+    await this.tx(async (c) => {
+      const row: Record<string, unknown> = { ...rec, revision: await this.bump(c) };
+      const values = UPSTREAM_COLUMNS.map((k) => row[k] ?? null);
+      // Config-file keys are re-declared at every start (by every instance): keep their state.
+      await c.query(
+        `INSERT INTO upstream_keys (${UPSTREAM_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)})
+         ON CONFLICT (id) DO UPDATE SET hint = excluded.hint, label = excluded.label, account_sid = excluded.account_sid,
+           secret = excluded.secret, revision = excluded.revision`,
+        values,
+      );
+    });
+  }
+
+  async listUpstreamKeys(f: { vendor?: string }): Promise<UpstreamKeyRecord[]> {
+    const res = f.vendor
+      ? await this.q('SELECT * FROM upstream_keys WHERE vendor = $1 ORDER BY created_at, id', [f.vendor])
+      : await this.q('SELECT * FROM upstream_keys ORDER BY created_at, id');
+    return res.rows.map(toUpstreamKey);
+  }
+
+  async promoteUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
+    return this.tx(async (c) => {
+      const k = (await c.query('SELECT * FROM upstream_keys WHERE id = $1 FOR UPDATE', [id])).rows[0];
+      if (!k) return undefined;
+      const rev = await this.bump(c);
+      await c.query(`UPDATE upstream_keys SET state = 'standby', updated_at = $1, revision = $2 WHERE vendor = $3 AND state = 'active' AND id <> $4`, [at, rev, k.vendor, id]);
+      const r = await c.query(`UPDATE upstream_keys SET state = 'active', updated_at = $1, revision = $2 WHERE id = $3 RETURNING *`, [at, rev, id]);
+      return toUpstreamKey(r.rows[0]!);
+    });
+  }
+
+  async retireUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
+    return this.tx(async (c) => {
+      if ((await c.query('SELECT 1 FROM upstream_keys WHERE id = $1 FOR UPDATE', [id])).rowCount === 0) return undefined;
+      const r = await c.query(`UPDATE upstream_keys SET state = 'retired', updated_at = $1, revision = $2 WHERE id = $3 RETURNING *`, [at, await this.bump(c), id]);
+      return toUpstreamKey(r.rows[0]!);
+    });
+  }
+
+  /** One INSERT for the whole batch; autocommit, so the promise resolves after COMMIT. */
+  async appendAudit(rows: AuditRow[]): Promise<void> {
+    if (rows.length) await this.q(APPEND_SQL, appendParams(rows));
+  }
+
+  async queryAudit(filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {
+    return queryAudit(this.pool, filter, limit, cursor).catch(unavailable);
+  }
+
+  async summarizeAudit(filter: AuditFilter): Promise<AuditSummary> {
+    return summarizeAudit(this.pool, filter).catch(unavailable);
+  }
+
+  /** Drop audit rows older than `day` (YYYY-MM-DD, UTC). */
+  async pruneAuditBefore(day: string): Promise<number> {
+    return pruneAuditBefore(this.pool, day).catch(unavailable);
+  }
+
+  async spendByVaultKey(from: string): Promise<Map<string, number>> {
+    return sumByKey(
+      this.pool,
+      `SELECT vault_key_id AS k, SUM(cost_usd_parsed) AS v FROM agent_call_audit
+       WHERE started_at >= $1 AND policy_verdict = 'allowed' AND vault_key_id IS NOT NULL GROUP BY vault_key_id`,
+      [from],
+    ).catch(unavailable);
+  }
+
+  async callsByVaultKey(from: string, to: string): Promise<Map<string, number>> {
+    return sumByKey(
+      this.pool,
+      `SELECT vault_key_id AS k, COUNT(*) AS v FROM agent_call_audit
+       WHERE started_at >= $1 AND started_at < $2 AND vault_key_id IS NOT NULL GROUP BY vault_key_id`,
+      [from, to],
+    ).catch(unavailable);
+  }
+
+  /** One snapshot (REPEATABLE READ): the revision and exactly the rows it covers. */
+  async changesSince(revision: number): Promise<ChangeSet> {
+    const c = await this.pool.connect().catch(unavailable);
+    let broken: Error | undefined;
+    try {
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const rev = Number((await c.query('SELECT revision FROM tourniquet_meta WHERE id = 1')).rows[0]?.revision ?? 0);
+      const vk = await c.query('SELECT * FROM vault_keys WHERE revision > $1', [revision]);
+      const uk = await c.query('SELECT * FROM upstream_keys WHERE revision > $1', [revision]);
+      await c.query('COMMIT');
+      return { revision: rev, vault_keys: vk.rows.map(toVaultKey), upstream_keys: uk.rows.map(toUpstreamKey) };
+    } catch (err) {
+      await c.query('ROLLBACK').catch((e: Error) => (broken = e));
+      return unavailable(err);
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  onChange(listener: (revision: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  async heartbeat(info: InstanceInfo & { revision?: number }): Promise<void> {
+    await this.q(
+      `INSERT INTO proxy_instances (instance_id, data_plane_url, admin_url, started_at, last_sync_at, revision, heartbeat_at)
+       VALUES ($1, $2, $3, $4, $5, $6, now())
+       ON CONFLICT (instance_id) DO UPDATE SET data_plane_url = excluded.data_plane_url, admin_url = excluded.admin_url,
+         last_sync_at = excluded.last_sync_at, revision = excluded.revision, heartbeat_at = now()`,
+      [info.instance_id, info.data_plane_url, info.admin_url, info.started_at, info.last_sync_at, info.revision ?? 0],
+    );
+  }
+
+  /** Instances whose heartbeat is recent (by the database's clock, so instance clocks do not matter). */
+  async listInstances(): Promise<Array<InstanceInfo & { revision: number }>> {
+    const ttl = this.opts.instanceTtlMs ?? 5_000;
+    const res = await this.q(
+      `SELECT * FROM proxy_instances WHERE heartbeat_at > now() - make_interval(secs => $1) ORDER BY started_at, instance_id`,
+      [ttl / 1000],
+    );
+    return res.rows.map(toInstance);
+  }
+
+  /** A stopping instance leaves the registry at once rather than after its TTL. */
+  async deregister(instanceId: string): Promise<void> {
+    await this.q('DELETE FROM proxy_instances WHERE instance_id = $1', [instanceId]);
+  }
+}

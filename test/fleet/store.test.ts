@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { PostgresStore } from '../../src/proxy/store/postgres.js';
+import type { AuditRow, VaultKeyRecord } from '../../src/proxy/store/types.js';
+import { StoreUnavailableError } from '../../src/proxy/store/types.js';
+import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
+
+const key = (id: string, extra: Partial<VaultKeyRecord> = {}): VaultKeyRecord => ({
+  id,
+  secret_hash: `hash_${id}`,
+  secret_hint: 'a1b2',
+  vendor: 'stripe',
+  upstream_key_id: null,
+  agent_run_id: 'run_1',
+  labels: { agent: 'refunder' },
+  allowed_endpoints: ['POST /v1/refunds'],
+  daily_usd_cap: 100,
+  per_call_amount_cap: null,
+  calls_per_minute: 60,
+  customer_id_path: null,
+  status: 'active',
+  created_at: '2026-11-22T02:00:00.000Z',
+  expires_at: null,
+  revoked_at: null,
+  revoke_mode: null,
+  rolled_from: null,
+  ...extra,
+});
+
+const row = (i: number, extra: Partial<AuditRow> = {}): AuditRow => ({
+  started_at: new Date(Date.UTC(2026, 10, 22, 2, 14, 0, i)).toISOString(),
+  finished_at: new Date(Date.UTC(2026, 10, 22, 2, 14, 0, i + 5)).toISOString(),
+  vault_key_id: 'vk_id_a',
+  agent_run_id: 'run_1',
+  customer_scope_id: i % 2 ? 'cus_1' : 'cus_2',
+  vendor: 'stripe',
+  method: 'POST',
+  path: '/v1/refunds',
+  policy_verdict: 'allowed',
+  vendor_status: 200,
+  cost_usd_parsed: 1.5,
+  upstream_key_id: 'up_1',
+  latency_ms: 3.25,
+  instance_id: 'inst_a',
+  ...extra,
+});
+
+describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
+  let cluster: PgCluster;
+  beforeAll(async () => {
+    cluster = await startPg();
+  });
+  afterAll(() => cluster?.destroy());
+
+  it('runs migrations once when several instances start at the same moment', async () => {
+    const stores = Array.from({ length: 6 }, () => new PostgresStore(cluster.url, { notifications: false }));
+    await Promise.all(stores.map((s) => s.init()));
+    const c = new pg.Client({ connectionString: cluster.url });
+    await c.connect();
+    const { rows } = await c.query('SELECT version FROM tourniquet_migrations');
+    const idx = await c.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'agent_call_audit' ORDER BY indexname`);
+    await c.end();
+    await Promise.all(stores.map((s) => s.close()));
+    expect(rows).toEqual([{ version: 1 }]);
+    expect(idx.rows.map((r) => r.indexname)).toEqual(expect.arrayContaining(['audit_started', 'audit_key', 'audit_run', 'audit_customer']));
+  });
+
+  it('stores keys, bumps the revision, and notifies other stores in the same transaction', async () => {
+    const a = new PostgresStore(cluster.url);
+    const b = new PostgresStore(cluster.url);
+    await Promise.all([a.init(), b.init()]);
+    try {
+      const heard: number[] = [];
+      b.onChange((rev) => rev > 0 && heard.push(rev));
+      await new Promise((r) => setTimeout(r, 200)); // b's LISTEN connection is up
+      const r0 = await a.revision();
+      await a.insertVaultKey(key('vk_id_1'));
+      await a.insertVaultKey(key('vk_id_2', { secret_hash: 'h2', labels: {} }));
+      const res = await a.revokeVaultKeys(['vk_id_1', 'vk_id_1', 'vk_id_nope'], '2026-11-22T02:15:00.000Z', 'hard');
+      expect(res).toEqual({ revoked: ['vk_id_1'], already_revoked: [], not_found: ['vk_id_nope'] });
+      expect((await a.revokeVaultKeys(['vk_id_1'], '2026-11-22T02:16:00.000Z', 'soft')).already_revoked).toEqual(['vk_id_1']);
+      const changes = await b.changesSince(r0 + 2);
+      expect(changes.revision).toBe(r0 + 3);
+      expect(changes.vault_keys).toHaveLength(1);
+      expect(changes.vault_keys[0]).toMatchObject({ id: 'vk_id_1', status: 'revoked', revoke_mode: 'hard', revoked_at: '2026-11-22T02:15:00.000Z', allowed_endpoints: ['POST /v1/refunds'], labels: { agent: 'refunder' } });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(heard).toEqual([r0 + 1, r0 + 2, r0 + 3]);
+      await a.insertUpstreamKey({ id: 'up_1', vendor: 'stripe', state: 'standby', hint: 'sk_…1', label: null, account_sid: null, secret: null, created_at: 'x', updated_at: 'x' });
+      await a.insertUpstreamKey({ id: 'up_2', vendor: 'stripe', state: 'standby', hint: 'sk_…2', label: null, account_sid: null, secret: 's', created_at: 'y', updated_at: 'y' });
+      await a.promoteUpstreamKey('up_1', 'z1');
+      expect((await a.promoteUpstreamKey('up_2', 'z2'))?.state).toBe('active');
+      expect((await b.listUpstreamKeys({ vendor: 'stripe' })).map((u) => u.state)).toEqual(['standby', 'active']);
+      expect(await a.promoteUpstreamKey('up_none', 'z')).toBeUndefined();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('appends an audit batch in one statement and answers the damage queries', async () => {
+    const s = new PostgresStore(cluster.url, { notifications: false });
+    await s.init();
+    try {
+      await s.appendAudit(Array.from({ length: 500 }, (_, i) => row(i)));
+      await s.appendAudit([row(600, { policy_verdict: 'vault_key_revoked', vendor_status: 0, cost_usd_parsed: null }), row(0, { started_at: '2026-11-20T10:00:00.000Z' })]);
+      const page = await s.queryAudit({ vault_key_id: 'vk_id_a', from: '2026-11-22T00:00:00.000Z' }, 400, null);
+      expect(page.data).toHaveLength(400);
+      expect(page.data[0]).toMatchObject({ started_at: '2026-11-22T02:14:00.000Z', latency_ms: 3.25, vendor_status: 200 });
+      const next = await s.queryAudit({ vault_key_id: 'vk_id_a', from: '2026-11-22T00:00:00.000Z' }, 400, page.next_cursor);
+      expect(next.data).toHaveLength(101);
+      const sum = await s.summarizeAudit({ from: '2026-11-22T00:00:00.000Z' });
+      expect(sum).toMatchObject({ calls_total: 501, calls_allowed: 500, cost_usd: 750, by_verdict: { allowed: 500, vault_key_revoked: 1 } });
+      expect(sum.per_minute).toEqual([{ minute: '2026-11-22T02:14:00.000Z', calls: 501 }]);
+      expect(sum.customers).toEqual([{ customer_scope_id: 'cus_1', calls: 250, cost_usd: 375 }, { customer_scope_id: 'cus_2', calls: 250, cost_usd: 375 }]);
+      expect((await s.spendByVaultKey('2026-11-22T00:00:00.000Z')).get('vk_id_a')).toBe(750);
+      expect(await s.pruneAuditBefore('2026-11-21')).toBe(1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('reports an unreachable database as StoreUnavailableError', async () => {
+    const s = new PostgresStore('postgres://postgres@127.0.0.1:1/postgres', { notifications: false });
+    await expect(s.init()).rejects.toBeInstanceOf(StoreUnavailableError);
+    await s.close();
+  });
+});
