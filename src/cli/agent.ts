@@ -6,6 +6,7 @@ import { AgentAccountsPlatform, AgentsApiPlatform, platformRefs, readPlatformKey
 import { EXIT_CODES, missingInput, usageError } from '../core/errors.js';
 import { jwkThumbprint, parsePublicJwk, type PublicJwk } from '../core/jwk.js';
 import { parseSecretRef, readSecret } from '../core/secrets.js';
+import { appendSummary, isGithubActions, maskCommand } from '../render/github.js';
 
 /**
  * `tourniquet agent disable|archive|delete|create|deactivate|rotate-dpop-key`: one platform call,
@@ -80,7 +81,7 @@ function plan(p: Parsed, accounts: () => AgentAccountsPlatform, api: () => Agent
 
 type Outcome = Record<string, unknown> & { verified: boolean; status: string };
 
-async function act(p: Parsed, accounts: () => AgentAccountsPlatform, api: () => AgentsApiPlatform): Promise<Outcome> {
+async function act(p: Parsed, accounts: () => AgentAccountsPlatform, api: () => AgentsApiPlatform, newSecrets: string[]): Promise<Outcome> {
   switch (p.action) {
     case 'disable':
       return accounts().setStatus(p.target, 'disabled');
@@ -99,6 +100,7 @@ async function act(p: Parsed, accounts: () => AgentAccountsPlatform, api: () => 
       });
       const { secret, ...made } = await accounts().create(p.target, p.budget!);
       await writeFile(p.out!, secret + '\n', { mode: 0o600 });
+      newSecrets.push(secret);
       return { ...made, key_file: p.out! };
     }
   }
@@ -134,8 +136,22 @@ export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise
   cfg.adminKey = await readPlatformKey(platform, refs.adminKeyRef, { env: ctx.io.env, stdin: ctx.io.stdin });
   ctx.secrets.add(cfg.adminKey);
   await confirm(p, ctx);
-  const result = await act(p, accounts, api);
+  const newSecrets: string[] = [];
+  const result = await act(p, accounts, api, newSecrets);
   const report = { action, ...(p.reason ? { reason: p.reason } : {}), ...result };
+  githubReport(ctx, `agent ${action} ${p.target}`, result.verified, report, newSecrets);
   ctx.flags.json ? ctx.out.json(report) : ctx.out.data(human(p, result));
   return result.verified ? 0 : EXIT_CODES.verification;
+}
+
+/**
+ * In GitHub Actions: mask the secrets this run learned (the runner reads workflow commands on
+ * stderr too, so stdout stays pure data) and append a Markdown summary of the report.
+ */
+export function githubReport(ctx: Ctx, title: string, verified: boolean, report: Record<string, unknown>, secrets: string[]): void {
+  if (!isGithubActions(ctx.io.env)) return;
+  for (const s of secrets) ctx.io.stderr.write(maskCommand(s));
+  const cell = (v: unknown) => (typeof v === 'object' ? JSON.stringify(v) : String(v)).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const rows = Object.entries(report).map(([k, v]) => `| ${k} | ${cell(v)} |`);
+  appendSummary(ctx.io.env, ctx.secrets.scrub([`### tourniquet ${title}: ${verified ? '✅ verified' : '❌ NOT verified'}`, '', '| field | value |', '|---|---|', ...rows, ''].join('\n')));
 }

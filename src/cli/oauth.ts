@@ -6,6 +6,7 @@ import type { OAuthServerConfig, TokenTypeHint } from '../adapters/oauth/types.j
 import { EXIT_CODES, missingInput, usageError } from '../core/errors.js';
 import { parseSecretRef, readSecret } from '../core/secrets.js';
 import type { Settings } from '../core/config.js';
+import { githubReport } from './agent.js';
 
 /**
  * `tourniquet oauth revoke|introspect`: the token comes from --token-file, piped stdin or a masked
@@ -72,6 +73,7 @@ export async function run({ name, opts }: CommandInput, ctx: Ctx): Promise<numbe
   }
   await ctx.prompt.confirm('Revoke this token at the authorization server? The agent holding it is refused from now on.');
   const r = await client.revoke(token, hint);
+  githubReport(ctx, 'oauth revoke', r.verified, { ...r }, [token]);
   if (ctx.flags.json) ctx.out.json(r);
   else ctx.out.data(`token revoked at ${r.endpoint}\n${r.verified ? '  verified: introspection answers active:false' : `  NOT VERIFIED: ${r.unverified_reason ?? 'introspection still answers active:true'}`}`);
   return r.verified ? 0 : EXIT_CODES.verification;

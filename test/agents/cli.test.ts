@@ -95,6 +95,21 @@ describe('tourniquet agent … (seed 000 accounts API)', () => {
     expect(again.code).toBe(2); // never overwrites a key file
   });
 
+  it('in GitHub Actions: the new key is masked (on stderr), stdout stays JSON, a summary is appended', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'tq-gh-'));
+    const summary = join(d, 'summary.md');
+    writeFileSync(summary, '');
+    const r = await runInProcess(['agent', 'create', 'ci-agent', '--budget', '3', '--out', join(d, 'key'), '--json'], { env: { ...env, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary } });
+    expect(r.code).toBe(0);
+    const secret = readFileSync(join(d, 'key'), 'utf8').trim();
+    expect(r.stderr).toContain(`::add-mask::${secret}`);
+    expect(JSON.parse(r.stdout).status).toBe('created');
+    const md = readFileSync(summary, 'utf8');
+    expect(md).toContain('### tourniquet agent create ci-agent: ✅ verified');
+    expect(md).toContain('| budget | 3 |');
+    expect(md).not.toContain(secret);
+  });
+
   it('create without --out or with a bad budget is exit 2 before any call', async () => {
     expect((await runInProcess(['agent', 'create', 'x', '--budget', '10'], { env })).code).toBe(2);
     expect((await runInProcess(['agent', 'create', 'x', '--budget', '-1', '--out', '/tmp/x'], { env })).code).toBe(2);
