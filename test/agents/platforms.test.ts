@@ -40,6 +40,23 @@ describe('agent accounts platform (seed 000)', () => {
     expect(err.exitCode).toBe(4);
   });
 
+  it('rides out a flaky gateway (HTML 502) on the PATCH by retrying it', async () => {
+    const a = fake.addAgent('loop');
+    fake.flaky.method = 'PATCH';
+    fake.flaky.count = 2;
+    expect(await platform.setStatus(a.id, 'disabled')).toMatchObject({ status: 'disabled', verified: true });
+    expect(fake.requests.filter((r) => r.method === 'PATCH')).toHaveLength(3);
+  });
+
+  it('a gateway that stays down is exit 1 with a clear message, not a JSON parse error', async () => {
+    const a = fake.addAgent('loop');
+    fake.flaky.count = 10;
+    const err = await platform.setStatus(a.id, 'disabled').catch((e) => e);
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toMatch(/HTML page instead of JSON/);
+    fake.flaky.count = 0;
+  });
+
   it('reports verified:false when the platform says 200 but nothing changed', async () => {
     const a = fake.addAgent('stubborn');
     fake.ignorePatches = true;

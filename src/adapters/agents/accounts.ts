@@ -32,7 +32,8 @@ export class AgentAccountsPlatform {
     const before = await this.get(id);
     if (!before) throw agentNotFound(id, this.cfg.baseUrl);
     const previous = before.status;
-    if (previous !== target) await this.http.request({ method: 'PATCH', path: this.path(id), json: { status: target } });
+    // Setting a status to a fixed value is idempotent, so a 502/503 may be retried (the key enables that).
+    if (previous !== target) await this.http.request({ method: 'PATCH', path: this.path(id), json: { status: target }, idempotencyKey: true });
     const after = await this.get(id);
     const observed: AccountStatus | 'gone' = after?.status ?? 'gone';
     const verified = observed === target;

@@ -31,7 +31,8 @@ export class AgentsApiPlatform {
   async deactivate(id: string): Promise<DeactivateOutcome> {
     const before = await this.get(id);
     if (!before) throw agentNotFound(id, this.cfg.baseUrl);
-    if (before.active) await this.http.request({ method: 'PATCH', path: this.path(id), json: { active: false } });
+    // active=false is idempotent, so a 502/503 may be retried (the key enables that).
+    if (before.active) await this.http.request({ method: 'PATCH', path: this.path(id), json: { active: false }, idempotencyKey: true });
     const after = await this.get(id);
     const observed_active = after?.active ?? false;
     const verified = after !== undefined && after.active === false;

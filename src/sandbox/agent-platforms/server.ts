@@ -26,6 +26,8 @@ export interface Route {
 
 export interface FakeServer {
   url: string;
+  /** The next `count` requests with this method get a load balancer's HTML 502 (a flaky gateway). */
+  flaky: { method?: string; count: number };
   requests: Recorded[];
   unexpected: Recorded[];
   close(): Promise<void>;
@@ -46,10 +48,16 @@ function send(res: ServerResponse, reply: Reply): void {
 export async function startFakeServer(routes: Route[], port = 0): Promise<FakeServer> {
   const requests: Recorded[] = [];
   const unexpected: Recorded[] = [];
+  const flaky: FakeServer['flaky'] = { count: 0 };
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const rec: Recorded = { method: req.method ?? 'GET', path: url.pathname + url.search, headers: req.headers, body: await readBody(req) };
     requests.push(rec);
+    if (flaky.count > 0 && (!flaky.method || flaky.method === rec.method)) {
+      flaky.count--;
+      res.writeHead(502, { 'content-type': 'text/html' });
+      return res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+    }
     for (const route of routes) {
       const m = route.method === rec.method ? route.pattern.exec(url.pathname) : null;
       if (m) {
@@ -69,6 +77,7 @@ export async function startFakeServer(routes: Route[], port = 0): Promise<FakeSe
     url: `http://127.0.0.1:${bound}`,
     requests,
     unexpected,
+    flaky,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
