@@ -72,6 +72,14 @@ export async function startAgentsApiFake(opts: { adminKey: string; port?: number
   const form = (req: Recorded) => new URLSearchParams(req.body);
 
   const routes: Route[] = [
+    {
+      method: 'GET',
+      pattern: /^\/\.well-known\/oauth-authorization-server$/,
+      handle: () => {
+        const issuer = fake.url;
+        return { status: 200, json: { issuer, token_endpoint: `${issuer}/oauth/token`, revocation_endpoint: `${issuer}/oauth/revoke`, introspection_endpoint: `${issuer}/oauth/introspect`, grant_types_supported: ['client_credentials'], token_endpoint_auth_methods_supported: ['client_secret_basic'], dpop_signing_alg_values_supported: ['ES256', 'EdDSA', 'RS256'] } };
+      },
+    },
     { method: 'GET', pattern: /^\/api\/v1\/agents$/, handle: admin((_r, _p, url) => page([...agents.values()].map(view), url)) },
     { method: 'GET', pattern: /^\/api\/v1\/agents\/([^/]+)$/, handle: admin((_r, [id]) => (agents.has(id!) ? { status: 200, json: view(agents.get(id!)!) } : notFound(id!))) },
     {
