@@ -1,0 +1,130 @@
+import type { ChangeSet, InstanceInfo, ProxyStore, VaultKeyRecord } from '../store/types.js';
+import type { PolicyState } from '../state.js';
+import type { RequestLog } from '../log.js';
+
+export interface FleetOptions {
+  /** Poll the store's revision this often, so a lost notification costs at most this (default 250 ms). */
+  reconcileMs?: number;
+  /** Refuse agent traffic (503 store_unavailable) once the last good sync is older than this (default 750 ms). */
+  maxStalenessMs?: number;
+  /** Write this instance's registry row this often (default 1 s). */
+  heartbeatMs?: number;
+}
+
+export const FLEET_DEFAULTS = { reconcileMs: 250, maxStalenessMs: 750, heartbeatMs: 1_000 } as const;
+
+export interface FleetDeps {
+  store: ProxyStore;
+  state: PolicyState;
+  log: RequestLog;
+  /** This instance's registry row, minus the sync facts FleetSync adds. */
+  self: () => Omit<InstanceInfo, 'last_sync_at'>;
+  /** Called for every key another writer hard-revoked, after memory has it (cut its in-flight calls). */
+  onHardRevoked?: (rec: VaultKeyRecord) => void;
+}
+
+/**
+ * Keeps this instance's in-memory policy state in step with the shared store:
+ * - a notification (another instance's change) fetches the changes at once;
+ * - every `reconcileMs` the store's revision is polled, so a lost notification is caught
+ *   within one period plus a round trip;
+ * - `fresh()` is false once the last successful sync started more than `maxStalenessMs` ago,
+ *   which is when the data plane stops serving (fail closed) until a sync succeeds again.
+ * Syncs never overlap: a request for one while one runs makes the running loop go again.
+ */
+export class FleetSync {
+  readonly opts: Required<FleetOptions>;
+  private lastOkAt = Date.now();
+  private running: Promise<void> | null = null;
+  private again = false;
+  private wantChanges = false;
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe: () => void = () => {};
+  private beatFailing = false;
+  private syncFailing = false;
+  syncs = 0;
+
+  constructor(private readonly deps: FleetDeps, opts: FleetOptions = {}) {
+    this.opts = { ...FLEET_DEFAULTS, ...opts };
+  }
+
+  /** The time the state was last known current (ISO). */
+  get lastSyncAt(): string {
+    return new Date(this.lastOkAt).toISOString();
+  }
+
+  fresh(now = Date.now()): boolean {
+    return now - this.lastOkAt <= this.opts.maxStalenessMs;
+  }
+
+  start(): void {
+    this.unsubscribe = this.deps.store.onChange((rev) => {
+      if (rev < 0 || rev > this.deps.state.revision) this.trigger(true);
+    });
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(fn, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.opts.reconcileMs, () => this.trigger(false));
+    every(this.opts.heartbeatMs, () => void this.heartbeat());
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe();
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.running;
+  }
+
+  /** Sync now (`changes`: skip the revision poll, a notification says there is something). */
+  trigger(changes: boolean): Promise<void> {
+    this.wantChanges ||= changes;
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.loop().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      const changes = this.wantChanges;
+      this.wantChanges = false;
+      await this.once(changes);
+    } while (this.again);
+  }
+
+  private async once(changes: boolean): Promise<void> {
+    const t = Date.now();
+    try {
+      const { store, state } = this.deps;
+      if (changes || (await store.revision()) > state.revision) this.apply(await store.changesSince(state.revision));
+      this.lastOkAt = Math.max(this.lastOkAt, t);
+      this.syncs++;
+      if (this.syncFailing) this.deps.log.info('state sync recovered', { revision: state.revision });
+      this.syncFailing = false;
+    } catch (err) {
+      if (!this.syncFailing) this.deps.log.error('state sync failed; refusing agent traffic once state is stale', err);
+      this.syncFailing = true;
+    }
+  }
+
+  apply(cs: ChangeSet): void {
+    this.deps.state.apply(cs);
+    if (!this.deps.onHardRevoked) return;
+    for (const k of cs.vault_keys) if (k.status === 'revoked' && k.revoke_mode === 'hard') this.deps.onHardRevoked(k);
+  }
+
+  async heartbeat(): Promise<void> {
+    try {
+      await this.deps.store.heartbeat({ ...this.deps.self(), last_sync_at: this.lastSyncAt, revision: this.deps.state.revision } as InstanceInfo);
+      this.beatFailing = false;
+    } catch (err) {
+      if (!this.beatFailing) this.deps.log.error('heartbeat failed', err);
+      this.beatFailing = true;
+    }
+  }
+}
