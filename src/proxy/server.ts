@@ -13,6 +13,8 @@ import { createAdminPlane } from './admin/index.js';
 import { ProxyService } from './service.js';
 import { jsonLog, silentLog, type RequestLog } from './log.js';
 import type { UpstreamTimeouts } from './forward.js';
+import { FleetSync, type FleetOptions } from './fleet/sync.js';
+import { failClosed } from './fleet/gate.js';
 
 export interface ConfiguredUpstreamKey {
   /** Stable id so audit rows and pins survive restarts; derived from vendor+label when absent. */
@@ -43,6 +45,8 @@ export interface ProxyOptions {
   timeouts?: Partial<UpstreamTimeouts>;
   /** How long `stop()` lets in-flight requests finish before cutting them. */
   shutdownGraceMs?: number;
+  /** Sync cadence and the fail-closed bound for a shared store (fleet/sync.ts). */
+  fleet?: FleetOptions;
 }
 
 export interface RunningProxy {
@@ -51,6 +55,7 @@ export interface RunningProxy {
   instanceId: string;
   service: ProxyService;
   audit: AuditWriter;
+  fleet: FleetSync;
   stop(): Promise<void>;
 }
 
@@ -100,37 +105,39 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const today = new Date().toISOString().slice(0, 10) + 'T00:00:00.000Z';
   for (const [id, usd] of await store.spendByVaultKey(today)) usage.seedSpend(id, usd);
 
-  let lastSyncAt = startedAt;
-  const sync = async () => {
-    state.apply(await store.changesSince(state.revision));
-    lastSyncAt = new Date().toISOString();
-  };
-  const unsubscribe = store.onChange(() => void sync().catch((err) => log.error('state sync failed', err)));
+  let dataUrl = '';
+  let adminUrl = '';
+  // Other instances' changes (NOTIFY, and a reconcile poll for lost notifications); a shared
+  // store also gates the data plane: stale state means 503, never a forward.
+  const fleet = new FleetSync(
+    { store, state, log, self: () => ({ instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, started_at: startedAt }), onHardRevoked: (k) => void inflight.abortKey(k.id) },
+    opts.fleet ?? (store.kind === 'sqlite' ? { heartbeatMs: 10_000 } : {}),
+  );
+  const shared = store.kind !== 'sqlite';
 
   const t = opts.timeouts ?? {};
   const timeouts: UpstreamTimeouts = { connectMs: t.connectMs ?? 5_000, headersMs: t.headersMs ?? 60_000, bodyMs: t.bodyMs ?? 120_000 };
   const dispatcher = new Agent({ connect: { timeout: timeouts.connectMs }, keepAliveTimeout: 30_000, connections: 512 });
   const dataServer = createServer(
     { keepAliveTimeout: 65_000, requestTimeout: 0 },
-    createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log, inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts }),
+    failClosed(
+      () => !shared || fleet.fresh(),
+      createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log, inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts }),
+    ),
   );
-  let dataUrl = '';
-  let adminUrl = '';
-  const facts = { instanceId, dataUrl: () => dataUrl, adminUrl: () => adminUrl, startedAt, lastSyncAt: () => lastSyncAt };
+  const facts = { instanceId, dataUrl: () => dataUrl, adminUrl: () => adminUrl, startedAt, lastSyncAt: () => fleet.lastSyncAt };
   const adminServer = createServer({ keepAliveTimeout: 5_000 }, createAdminPlane(service, usage, opts.adminToken, facts, log));
   dataUrl = await listen(dataServer, opts.listen ?? '127.0.0.1:8787', 8787);
   adminUrl = await listen(adminServer, opts.adminListen ?? '127.0.0.1:8788', 8788);
-  const beat = () => store.heartbeat({ instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, started_at: startedAt, last_sync_at: lastSyncAt });
-  await beat();
-  const heartbeat = setInterval(() => void beat().catch((err) => log.error('heartbeat failed', err)), 10_000);
-  heartbeat.unref();
+  await fleet.heartbeat();
+  fleet.start();
   log.info('proxy listening', { instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, store: store.kind });
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
-      clearInterval(heartbeat);
-      unsubscribe();
+      await fleet.stop();
+      await (store as { deregister?: (id: string) => Promise<void> }).deregister?.(instanceId).catch(() => {});
       const grace = opts.shutdownGraceMs ?? 10_000;
       // Finish what is in flight, then make sure every audit row is durable, then close.
       await Promise.all([closeServer(dataServer, grace), closeServer(adminServer, 1_000)]);
@@ -139,5 +146,5 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       await dispatcher.close().catch(() => {});
       log.info('proxy stopped', { instance_id: instanceId, audit_rows: audit.rows, audit_batches: audit.batches });
     })());
-  return { dataUrl, adminUrl, instanceId, service, audit, stop };
+  return { dataUrl, adminUrl, instanceId, service, audit, fleet, stop };
 }

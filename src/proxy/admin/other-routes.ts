@@ -132,10 +132,11 @@ export function auditRoutes(svc: ProxyService, usage: UsageTracker, facts: Insta
       },
     ]),
     route('GET', '/v1/instances', async () => {
-      const rows: InstanceInfo[] = await svc.store.listInstances();
-      const self = rows.find((r) => r.instance_id === facts.instanceId);
-      const data = rows.map((r) => ({ instance_id: r.instance_id, data_plane_url: r.data_plane_url, admin_url: r.admin_url, last_sync_at: r.last_sync_at }));
-      if (!self) data.unshift({ instance_id: facts.instanceId, data_plane_url: facts.dataUrl(), admin_url: facts.adminUrl(), last_sync_at: facts.lastSyncAt() });
+      const rows: Array<InstanceInfo & { revision?: number }> = await svc.store.listInstances();
+      // This instance answers from memory (its row is up to one heartbeat old); the others from the registry.
+      const me = { instance_id: facts.instanceId, data_plane_url: facts.dataUrl(), admin_url: facts.adminUrl(), last_sync_at: facts.lastSyncAt(), revision: svc.state.revision };
+      const others = rows.filter((r) => r.instance_id !== facts.instanceId);
+      const data = [me, ...others.map((r) => ({ instance_id: r.instance_id, data_plane_url: r.data_plane_url, admin_url: r.admin_url, last_sync_at: r.last_sync_at, revision: r.revision ?? null }))];
       return [200, { data }];
     }),
   ];

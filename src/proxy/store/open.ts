@@ -1,14 +1,18 @@
 import { usageError } from '../../core/errors.js';
 import type { ProxyStore } from './types.js';
 import { SqliteStore } from './sqlite.js';
+import { PostgresStore } from './postgres.js';
 
 /**
- * A store from its `--store` spec: `sqlite:PATH` (or a bare path), `sqlite::memory:`.
- * `postgres://…` is issue 4: it registers a factory here with `registerStoreFactory`.
+ * A store from its `--store` spec: `sqlite:PATH` (or a bare path), `sqlite::memory:`, or
+ * `postgres://USER@HOST:PORT/DB` (any number of instances on one database).
  */
 export type StoreFactory = (spec: string) => ProxyStore;
 
-const factories = new Map<string, StoreFactory>([['sqlite', (spec) => new SqliteStore(spec.replace(/^sqlite:/, ''))]]);
+const factories = new Map<string, StoreFactory>([
+  ['sqlite', (spec) => new SqliteStore(spec.replace(/^sqlite:/, ''))],
+  ['postgres', (spec) => new PostgresStore(spec)],
+]);
 
 export function registerStoreFactory(scheme: string, factory: StoreFactory): void {
   factories.set(scheme, factory);
