@@ -129,7 +129,18 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'agent',
     summary: 'agent-platform actions: disable, archive, delete, create (seed 000 accounts API); deactivate, rotate-dpop-key (OAuth Agents API)',
-    subcommands: (
+    subcommands: [
+      {
+        name: 'list',
+        summary: 'the agents on a platform, with their status (follows the pagination)',
+        configure: (cmd: Command) =>
+          cmd
+            .option('--platform <platform>', 'accounts (seed 000) or agents-api (OAuth Agents API)', 'accounts')
+            .option('--base-url <url>', 'the platform base URL')
+            .option('--admin-key <ref>', 'where the admin API key is: env:NAME, file:PATH or - (never the key itself)'),
+        load: () => import('./agent.js'),
+      },
+      ...(
       [
         ['disable', 'disable an agent account (status: disabled): its next call is refused; verified by re-reading it'],
         ['archive', 'archive a retired agent (keeps its history); verified by re-reading it'],
@@ -142,7 +153,7 @@ export const COMMANDS: CommandSpec[] = [
       name,
       summary,
       configure: (cmd: Command) => {
-        cmd.argument(name === 'create' ? '<name>' : '<agent-id>');
+        cmd.argument(name === 'create' ? '<name>' : '[agent-id]', name === 'create' ? 'the new agent\'s name' : 'the agent (asked for, from a list, when omitted at a terminal)');
         cmd.option('--base-url <url>', `the ${name === 'deactivate' || name === 'rotate-dpop-key' ? 'Agents API (TOURNIQUET_AGENTS_API_URL)' : 'agent accounts API (TOURNIQUET_AGENT_ACCOUNTS_URL)'} base URL`);
         cmd.option('--admin-key <ref>', 'where the admin API key is: env:NAME, file:PATH or - (never the key itself)');
         cmd.option('--reason <text>', 'why, for the audit log and the report');
@@ -151,6 +162,7 @@ export const COMMANDS: CommandSpec[] = [
       },
       load: () => import('./agent.js'),
     })),
+    ],
   },
   {
     name: 'oauth',
@@ -176,6 +188,31 @@ export const COMMANDS: CommandSpec[] = [
       },
       load: () => import('./oauth.js'),
     })),
+  },
+  // --- the 02:14 experience (issue 7): incident, demo ---
+  {
+    name: 'incident',
+    summary: 'the guided incident (what `tourniquet` runs at a terminal): two questions, one confirmation, revoked and verified',
+    configure: (cmd) =>
+      cmd
+        .option('-s, --scenario <id>', 'what is happening (see `tourniquet scenarios`)')
+        .option('--vault-key <id>', 'the agent\'s vault key (its id, never its secret)')
+        .option('--hard', 'also cut requests already in flight')
+        .option('--since <duration>', 'damage window before now', '30m')
+        .option('--threshold <multiple>', 'calls/min above this multiple of a key\'s baseline is anomalous', '5')
+        .option('--verify-timeout <ms>', 'how long an instance may take to refuse the key before exit 5', '5000'),
+    load: () => import('./incident.js'),
+  },
+  {
+    name: 'demo',
+    summary: 'the whole 02:14 story on a loopback sandbox, no setup: revoke vs rotate, measured side by side',
+    configure: (cmd) =>
+      cmd
+        .option('--auto', 'narrated and automatic, even at a terminal')
+        .option('--time-scale <factor>', 'scale the vendor\'s propagation tail and the agent\'s 400ms interval', '0.05')
+        .option('--tail-mode <mode>', 'the vendor tail: sampled (seed 002 distribution), median or p95', 'sampled')
+        .option('--runaway-ms <ms>', 'how long the agent runs away before the page', '2000'),
+    load: () => import('./demo.js'),
   },
   // --- incident actions (revoke, rotate, issue, roll, run, resume, timeline, incidents) ---
   {

@@ -1,0 +1,46 @@
+import type { DemoStage } from './stage.js';
+import { startRefundAgent } from '../../demo/refund-agent.js';
+import { checkConsumer } from '../../demo/consumers.js';
+import { pathResult, type PathResult } from './measure.js';
+
+/**
+ * Path A of seed 002: the agent holds a vault key and calls through our proxy. `act` is the
+ * incident itself (guided at a terminal, automatic otherwise); it calls `beforeRevoke` right
+ * before the revoke, and the figures are measured from that moment.
+ */
+export interface PathAOptions {
+  intervalMs: number;
+  runawayMs: number;
+  signal: AbortSignal;
+  onEvent: (e: { at: 'runaway' | 'paged' | 'stopped' | 'consumers' }) => void;
+}
+
+export interface PathAOutcome<T> extends PathResult {
+  incident: T;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+export async function runPathA<T>(stage: DemoStage, o: PathAOptions, act: (hooks: { beforeRevoke: () => void }) => Promise<T>): Promise<PathAOutcome<T>> {
+  const agent = startRefundAgent({ key: stage.agentKey.secret, baseUrl: stage.proxy.dataUrl, intervalMs: o.intervalMs, targets: stage.targets });
+  try {
+    o.onEvent({ at: 'runaway' });
+    await sleep(o.runawayMs, o.signal);
+    o.onEvent({ at: 'paged' });
+    let since: number | null = null;
+    const incident = await act({ beforeRevoke: () => (since = performance.now()) });
+    if (since === null) throw new Error('the incident ended without revoking');
+    const first = await agent.firstRefusalAfter(since, 5000);
+    o.onEvent({ at: 'stopped' });
+    await agent.stop();
+    const checks = await Promise.all(stage.consumers.map((c) => checkConsumer(c, stage.targets[0]!.charge)));
+    o.onEvent({ at: 'consumers' });
+    return { ...pathResult({ calls: agent.calls, since, firstRefusal: first, consumers: checks, scale: 1 }), incident };
+  } finally {
+    await agent.stop();
+  }
+}
