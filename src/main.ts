@@ -106,11 +106,13 @@ export async function main(argv: readonly string[], io: Io = processIo(), signal
   try {
     refuseSecretsOnArgv(argv);
     const program = buildProgram(io, state, signal);
-    if (argv.length === 0) {
+    // No arguments: the guided incident when someone is at a terminal, help otherwise.
+    const guided = argv.length === 0 && io.stdin.isTTY === true && io.stderr.isTTY === true;
+    if (argv.length === 0 && !guided) {
       program.outputHelp();
       return 0;
     }
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(guided ? ['incident'] : [...argv], { from: 'user' });
     return state.code;
   } catch (err) {
     if (err instanceof CommanderError) {
