@@ -3,10 +3,11 @@ import type { Ctx } from './context.js';
 import type { CommandInput } from './registry.js';
 import { settingsFor } from './settings.js';
 import { AgentAccountsPlatform, AgentsApiPlatform, platformRefs, readPlatformKey, type AgentPlatformId, type PlannedCall } from '../adapters/agents/index.js';
-import { EXIT_CODES, missingInput, usageError } from '../core/errors.js';
+import { EXIT_CODES, TourniquetError, missingInput, usageError } from '../core/errors.js';
 import { jwkThumbprint, parsePublicJwk, type PublicJwk } from '../core/jwk.js';
 import { parseSecretRef, readSecret } from '../core/secrets.js';
 import { appendSummary, isGithubActions, maskCommand } from '../render/github.js';
+import { renderTable } from '../render/table.js';
 
 /**
  * `tourniquet agent disable|archive|delete|create|deactivate|rotate-dpop-key`: one platform call,
@@ -33,8 +34,10 @@ interface Parsed {
 }
 
 async function parse(action: Action, args: string[], opts: Record<string, unknown>, ctx: Ctx): Promise<Parsed> {
-  const target = args[0];
-  if (!target) throw usageError(action === 'create' ? 'name the new agent' : 'name the agent id', `e.g. tourniquet agent ${action} ${action === 'create' ? 'research-agent-v2 --budget 10 --out key.txt' : 'agt_123'}`);
+  // A missing agent id is asked for (a list to pick from) when someone is at the terminal.
+  const target = args[0] ?? '';
+  if (!target && (action === 'create' || !ctx.interactive || ctx.flags.dryRun))
+    throw usageError(action === 'create' ? 'name the new agent' : 'name the agent id', `e.g. tourniquet agent ${action} ${action === 'create' ? 'research-agent-v2 --budget 10 --out key.txt' : 'agt_123'} (tourniquet agent list shows the ids)`);
   const p: Parsed = { action, target, reason: opts.reason as string | undefined };
   if (action === 'rotate-dpop-key') {
     const file = opts.jwkFile as string | undefined;
@@ -117,7 +120,37 @@ function human(p: Parsed, r: Outcome): string {
   return lines.join('\n');
 }
 
+async function pickAgent(platform: AgentPlatformId, accounts: () => AgentAccountsPlatform, api: () => AgentsApiPlatform, ctx: Ctx): Promise<string> {
+  const agents = platform === 'accounts' ? await accounts().list() : await api().list();
+  if (agents.length === 0) throw new TourniquetError('not-found', 'the platform lists no agents');
+  const state = (a: (typeof agents)[number]) => ('status' in a ? a.status : a.active ? 'active' : 'inactive');
+  return ctx.prompt.search({
+    message: 'Which agent?',
+    flag: '<agent-id>',
+    what: 'the agent id',
+    choices: agents.map((a) => ({ name: `${a.id}  ${a.name ?? ''}  (${state(a)})`, value: a.id })),
+  });
+}
+
+async function list(opts: Record<string, unknown>, ctx: Ctx): Promise<number> {
+  const platform = (opts.platform ?? 'accounts') as AgentPlatformId;
+  if (platform !== 'accounts' && platform !== 'agents-api') throw usageError('--platform is accounts or agents-api');
+  const refs = platformRefs(platform, { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined }, await settingsFor(ctx), ctx.io.env);
+  const adminKey = await readPlatformKey(platform, refs.adminKeyRef, { env: ctx.io.env, stdin: ctx.io.stdin });
+  ctx.secrets.add(adminKey);
+  const cfg = { baseUrl: refs.baseUrl, adminKey, trace: ctx.trace };
+  const rows = (platform === 'accounts' ? await new AgentAccountsPlatform(cfg).list() : await new AgentsApiPlatform(cfg).list()).map((a) => ({
+    id: a.id,
+    name: a.name ?? '',
+    status: 'status' in a ? String(a.status) : a.active ? 'active' : 'inactive',
+  }));
+  if (ctx.flags.json) ctx.out.json({ platform, agents: rows });
+  else ctx.out.data(rows.length ? renderTable(rows, [{ header: 'ID', value: (r) => r.id }, { header: 'NAME', value: (r) => r.name, max: 40 }, { header: 'STATUS', value: (r) => r.status }]) : 'no agents');
+  return 0;
+}
+
 export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise<number> {
+  if (name === 'list') return list(opts, ctx);
   const action = name as Action;
   if (!(action in PLATFORM)) throw usageError(`unknown agent action "${name}"`);
   const p = await parse(action, args, opts, ctx);
@@ -135,6 +168,7 @@ export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise
   }
   cfg.adminKey = await readPlatformKey(platform, refs.adminKeyRef, { env: ctx.io.env, stdin: ctx.io.stdin });
   ctx.secrets.add(cfg.adminKey);
+  p.target ||= await pickAgent(platform, accounts, api, ctx);
   await confirm(p, ctx);
   const newSecrets: string[] = [];
   const result = await act(p, accounts, api, newSecrets);

@@ -110,6 +110,23 @@ describe('tourniquet agent … (seed 000 accounts API)', () => {
     expect(md).not.toContain(secret);
   });
 
+  it('list prints every agent with its status; --json too', async () => {
+    const a = fake.addAgent('one');
+    fake.addAgent('two', 5, 'disabled');
+    const r = await runInProcess(['agent', 'list'], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`${a.id}\\s+one\\s+active`));
+    expect(JSON.parse((await runInProcess(['agent', 'list', '--json'], { env })).stdout).agents).toHaveLength(2);
+    expectNoLeak(r, [ADMIN, a.api_key]);
+  });
+
+  it('no agent id and nobody at a terminal: exit 2 pointing at agent list, no call', async () => {
+    const r = await runInProcess(['agent', 'disable', '--yes'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('tourniquet agent list');
+    expect(fake.requests).toEqual([]);
+  });
+
   it('create without --out or with a bad budget is exit 2 before any call', async () => {
     expect((await runInProcess(['agent', 'create', 'x', '--budget', '10'], { env })).code).toBe(2);
     expect((await runInProcess(['agent', 'create', 'x', '--budget', '-1', '--out', '/tmp/x'], { env })).code).toBe(2);

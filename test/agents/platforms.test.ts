@@ -140,3 +140,24 @@ describe('Agents API (seed 003)', () => {
     expect(err.message).toMatch(/invalid_jwk/);
   });
 });
+
+describe('listing follows the pagination', () => {
+  it('walks cursor pages (seed 000) and numbered pages (seed 003)', async () => {
+    const acc = await startAccountsFake({ adminKey: ADMIN });
+    const api = await startAgentsApiFake({ adminKey: ADMIN });
+    try {
+      for (let i = 0; i < 230; i++) acc.addAgent(`a${i}`);
+      for (let i = 0; i < 205; i++) api.addAgent(`o${i}`);
+      const a = await new AgentAccountsPlatform({ baseUrl: acc.baseUrl, adminKey: ADMIN }).list();
+      const o = await new AgentsApiPlatform({ baseUrl: api.url, adminKey: ADMIN }).list();
+      expect(new Set(a.map((x) => x.id)).size).toBe(230);
+      expect(new Set(o.map((x) => x.id)).size).toBe(205);
+      expect(acc.requests.filter((r) => r.path.startsWith('/v1/agents?'))).toHaveLength(3);
+      expect(api.requests.filter((r) => r.path.startsWith('/api/v1/agents?'))).toHaveLength(3);
+      expect(acc.unexpected.concat(api.unexpected)).toEqual([]);
+    } finally {
+      await acc.close();
+      await api.close();
+    }
+  });
+});

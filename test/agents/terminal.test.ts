@@ -39,6 +39,19 @@ describe('agent confirmations at a real terminal (tmux, built CLI)', () => {
     expect(fake.agents.get(a.id)?.status).toBe('disabled');
   });
 
+  it('without an id at a terminal, offers the agents to pick from (type to filter)', async () => {
+    fake.addAgent('billing-bot');
+    const target = fake.addAgent('research-loop');
+    term = new Terminal(`${process.execPath} ${BIN} agent disable --yes`, env(), { width: 160, height: 40 });
+    await term.waitFor('Which agent?');
+    term.type('research');
+    await term.waitFor(/❯.*research-loop/);
+    term.send('Enter');
+    expect(await term.exitCode()).toBe(0);
+    expect(fake.agents.get(target.id)?.status).toBe('disabled');
+    expect([...fake.agents.values()].filter((a) => a.status === 'disabled')).toHaveLength(1);
+  });
+
   it('delete wants the agent id typed, not just y', async () => {
     const a = fake.addAgent('retired');
     term = new Terminal(`${process.execPath} ${BIN} agent delete ${a.id}`, env(), { width: 220, height: 40 });

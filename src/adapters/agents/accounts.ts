@@ -27,6 +27,24 @@ export class AgentAccountsPlatform {
     return res.status === 404 ? undefined : res.body;
   }
 
+  /** Every agent, following the cursor (`starting_after` = last id) while `has_more`. */
+  async list(maxPages = 50): Promise<AgentAccount[]> {
+    const all: AgentAccount[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      const res = await this.http.request<{ data: AgentAccount[]; has_more: boolean }>({
+        method: 'GET',
+        path: '/agents',
+        query: { limit: 100, starting_after: after },
+        expect: (b) => (Array.isArray(b?.data) ? undefined : 'no "data" list'),
+      });
+      all.push(...res.body.data);
+      if (!res.body.has_more || res.body.data.length === 0) break;
+      after = res.body.data.at(-1)!.id;
+    }
+    return all;
+  }
+
   /** Disable (stops it on its next call) or archive (retired, history kept). Idempotent. */
   async setStatus(id: string, target: 'disabled' | 'archived'): Promise<StatusChange> {
     const before = await this.get(id);

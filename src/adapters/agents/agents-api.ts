@@ -27,6 +27,22 @@ export class AgentsApiPlatform {
     return res.status === 404 ? undefined : res.body;
   }
 
+  /** Every agent, page by page (`page`, `per_page`) until `total` is reached. */
+  async list(maxPages = 50): Promise<OAuthAgent[]> {
+    const all: OAuthAgent[] = [];
+    for (let page = 1; page <= maxPages; page++) {
+      const res = await this.http.request<{ data: OAuthAgent[]; total?: number }>({
+        method: 'GET',
+        path: '/api/v1/agents',
+        query: { page, per_page: 100 },
+        expect: (b) => (Array.isArray(b?.data) ? undefined : 'no "data" list'),
+      });
+      all.push(...res.body.data);
+      if (res.body.data.length === 0 || all.length >= (res.body.total ?? all.length)) break;
+    }
+    return all;
+  }
+
   /** active=false: no new tokens, every existing token revoked. Verified by re-reading the agent. */
   async deactivate(id: string): Promise<DeactivateOutcome> {
     const before = await this.get(id);
