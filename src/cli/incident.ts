@@ -100,8 +100,7 @@ export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: Incide
     if (plan.leak_estimate) ctx.out.info(leakSentence(plan.leak_estimate, ratePerS));
     recordDecision(journal, plan, id, { rate_per_minute: rate?.calls_per_minute ?? null, baseline_per_minute: rate?.baseline_per_minute ?? null });
     if (!a.yes) await ctx.prompt.confirm(`Revoke ${id} now? The agent is refused on its next request; nothing else changes.`);
-    hooks.beforeRevoke?.();
-    const out = await revokeChosen({ session, journal, plan, vaultKeyId: id, hard: a.hard === true, verifyTimeoutMs: a.verifyTimeoutMs, onStep: ctx.flags.json ? undefined : liveStep(ctx) });
+    const out = await revokeChosen({ session, journal, plan, vaultKeyId: id, hard: a.hard === true, verifyTimeoutMs: a.verifyTimeoutMs, onStep: ctx.flags.json ? undefined : liveStep(ctx), beforeRevoke: hooks.beforeRevoke });
     const code = closeRun(ctx, 'incident', out.execution);
     const damage = admin ? await damageAfter(admin, id, hooks.damageFromMs ?? Date.now() - a.sinceMs, out.effective_at) : null;
     const refused = damage?.after_revoke ? damage.after_revoke.later - damage.after_revoke.later_allowed : 0;

@@ -47,7 +47,11 @@ describe('tourniquet rotate openai through the real proxy and the sandbox vendor
     expect(keys.find((k: any) => k.id === out.old_upstream_key_id).state).toBe('retired');
     const after = new Date().toISOString();
     expect((await through(h.proxy.dataUrl, 'GET', '/openai/v1/models', vk.secret)).status).toBe(200);
-    const audit = (await h.admin('GET', `/v1/audit?vault_key_id=${vk.id}&from=${after}`)).body.data;
+    let audit: any[] = [];
+    for (let i = 0; i < 40 && !audit.length; i++) {
+      if (i) await new Promise((r) => setTimeout(r, 50)); // audit rows land in batches
+      audit = (await h.admin('GET', `/v1/audit?vault_key_id=${vk.id}&from=${after}`)).body.data;
+    }
     expect(audit.map((a: any) => a.upstream_key_id)).toEqual([out.new_upstream_key_id]);
     // No secret in the output or the journal
     expect(r.stdout + r.stderr).not.toContain(h.sandbox.keys.openai.secret);

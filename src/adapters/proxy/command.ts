@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { HttpClient } from '../../core/http.js';
+import { lazyHttp } from './client.js';
 import { TourniquetError, usageError } from '../../core/errors.js';
 import { unsupported, type InstanceProbe, type ProxyAdapter, type RevokeOutcome } from './types.js';
 
@@ -69,7 +69,7 @@ export function createCommandProxy(opts: CommandProxyOptions): ProxyAdapter {
     const h = action.http;
     const url = new URL(fill(h.url, { vault_key_id: id }));
     const headers = Object.fromEntries(Object.entries(h.headers ?? {}).map(([k, v]) => [k, v.replace('{admin_token}', opts.adminToken ?? '')]));
-    const client = new HttpClient({ baseUrl: url.origin, name: `the proxy (${op})`, headers, trace: opts.trace });
+    const client = lazyHttp({ baseUrl: url.origin, name: `the proxy (${op})`, headers, trace: opts.trace });
     const res = await client.request({ method: (h.method ?? 'POST').toUpperCase() as 'POST', path: url.pathname + url.search, json: h.body, accept: [404, 409, 410, 422] });
     return res.status;
   }

@@ -1,4 +1,4 @@
-import { HttpClient } from '../../core/http.js';
+import { lazyHttp } from './client.js';
 import { unsupported, type AuditRowSummary, type IssuedKey, type ProxyAdapter, type RevokeOutcome, type VaultKeySummary } from './types.js';
 
 /**
@@ -26,7 +26,7 @@ function summary(id: string, info: any): VaultKeySummary {
 }
 
 export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
-  const http = new HttpClient({ baseUrl: opts.baseUrl, name: 'the LiteLLM proxy', headers: { authorization: `Bearer ${opts.masterKey}` }, trace: opts.trace });
+  const http = lazyHttp({ baseUrl: opts.baseUrl, name: 'the LiteLLM proxy', headers: { authorization: `Bearer ${opts.masterKey}` }, trace: opts.trace });
   const base = opts.baseUrl.replace(/\/$/, '');
   const info = async (id: string) => {
     const res = await http.get('/key/info', { query: { key: id }, accept: [404] });

@@ -1,4 +1,4 @@
-import { HttpClient } from '../../core/http.js';
+import { lazyHttp, quickDelete } from './client.js';
 import type {
   AuditRowSummary,
   InstanceProbe,
@@ -46,7 +46,7 @@ const hasSecret = (b: any) => (b && typeof b.id === 'string' && typeof b.secret 
 
 export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapter {
   const client = (baseUrl: string) =>
-    new HttpClient({
+    lazyHttp({
       baseUrl,
       name: 'the proxy admin API',
       headers: { authorization: `Bearer ${opts.adminToken}` },
@@ -82,7 +82,12 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     describe,
 
     async revokeVaultKey(id, { hard, reason }): Promise<RevokeOutcome> {
-      const res = await admin.delete(`/v1/vault-keys/${enc(id)}`, { query: { hard: hard ? 'true' : undefined, reason }, accept: [404] });
+      const query = new URLSearchParams();
+      if (hard) query.set('hard', 'true');
+      if (reason) query.set('reason', reason);
+      const url = `${base}/v1/vault-keys/${enc(id)}${query.size ? `?${query}` : ''}`;
+      const res = await quickDelete(url, { authorization: `Bearer ${opts.adminToken}` }, { name: 'the proxy admin API', timeoutMs: opts.timeoutMs ?? 5000, accept: [404], trace: opts.trace });
+      admin.warm(); // verification comes next
       if (res.status === 404) return { status: 'not-found', vault_key_id: id };
       const b = res.body ?? {};
       const effective_at = String(b.effective_at ?? b.revoked_at ?? new Date().toISOString());

@@ -148,9 +148,13 @@ function verifyAuditStep(p: RotateParams, d: RotateDeps): Step {
       return { status: 'done', detail: `proxied call HTTP ${call.status}`, outputs: { audit_probe_vault_key_id: call.vault_key_id, audit_probe_status: call.status } };
     },
     async verify(env) {
-      const rows = await d.proxy.audit({ vault_key_id: str(env, 'audit_probe_vault_key_id') });
       const want = str(env, 'new_upstream_key_id');
-      const row = rows.find((r) => r.policy_verdict === 'allowed');
+      // Audit rows are written in batches; give the batch a moment to land.
+      let row: Awaited<ReturnType<ProxyAdapter['audit']>>[number] | undefined;
+      for (let i = 0; i < 40 && !row && !env.signal.aborted; i++) {
+        if (i) await new Promise((res) => setTimeout(res, 50));
+        row = (await d.proxy.audit({ vault_key_id: str(env, 'audit_probe_vault_key_id') })).find((r) => r.policy_verdict === 'allowed');
+      }
       const ok = row?.upstream_key_id === want && okStatus(row.vendor_status);
       return { ok, detail: row ? `audit row: upstream_key_id ${row.upstream_key_id}, vendor status ${row.vendor_status}` : 'no audit row for the probe call' };
     },

@@ -1,0 +1,165 @@
+// Issue 5 benchmarks, against the real proxy (src/proxy) in front of the sandbox vendors:
+// 1. From process start of `tourniquet revoke K --yes --json` to the first request of a running
+//    agent that the proxy refuses (vault_key_revoked). Median over RUNS (default 21). Target < 300 ms.
+// 2. A whole zero-downtime rotation (`tourniquet rotate openai`) while an agent calls through the
+//    proxy back to back: wall time, the old key's propagation tail, and the agent's failed calls (target 0).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+
+const bin = fileURLToPath(new URL('../../bin/tourniquet.js', import.meta.url));
+const RUNS = Number(process.env.TOURNIQUET_BENCH_RUNS ?? 21);
+const ADMIN = 'bench-admin-token-0123456789abcdef';
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
+
+function runCli(args, env) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [bin, ...args], { env });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.resume();
+    child.on('close', (code) => resolve({ code, out, ms: performance.now() - t0, t0 }));
+    resolve.t0 = t0;
+  });
+}
+
+async function call(dataUrl, path, secret) {
+  const res = await fetch(dataUrl + path, { headers: { authorization: `Bearer ${secret}` } });
+  const text = await res.text();
+  return { status: res.status, at: performance.now(), code: res.status === 401 ? JSON.parse(text).error?.code : undefined };
+}
+
+async function setup(timeScale) {
+  const { startProxy } = await tsImport('../../src/proxy/index.ts', import.meta.url);
+  const { startSandbox } = await tsImport('../../src/sandbox/index.ts', import.meta.url);
+  const dir = mkdtempSync(join(tmpdir(), 'tq-bench-actions-'));
+  const sandbox = await startSandbox({ timeScale, tailMode: 'median' });
+  const proxy = await startProxy({
+    listen: '127.0.0.1:0',
+    adminListen: '127.0.0.1:0',
+    store: `sqlite:${join(dir, 'proxy.db')}`,
+    adminToken: ADMIN,
+    upstreams: sandbox.urls,
+    log: false,
+    upstreamKeys: [
+      { vendor: 'stripe', secret: sandbox.keys.stripe.secret, label: 'main', state: 'active' },
+      { vendor: 'openai', secret: sandbox.keys.openai.secret, label: sandbox.keys.openai.id, state: 'active' },
+    ],
+  });
+  const env = {
+    PATH: process.env.PATH,
+    HOME: dir,
+    TOURNIQUET_CONFIG_DIR: join(dir, 'config'),
+    TOURNIQUET_STATE_DIR: join(dir, 'state'),
+    TOURNIQUET_PROXY_URL: proxy.adminUrl,
+    TOURNIQUET_ADMIN_TOKEN: ADMIN,
+  };
+  const issue = async (vendor) => {
+    const r = await fetch(proxy.adminUrl + '/v1/vault-keys', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ vendor }) });
+    return r.json();
+  };
+  const stop = async () => {
+    await proxy.stop();
+    await sandbox.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { sandbox, proxy, env, dir, issue, stop };
+}
+
+/** One agent request after another until the proxy refuses; returns when it refused. */
+async function agentUntilRefused(dataUrl, secret, stopAt) {
+  for (;;) {
+    const r = await call(dataUrl, '/v1/customers', secret);
+    if (r.status === 401 && r.code === 'vault_key_revoked') return r.at;
+    if (performance.now() > stopAt) return undefined;
+  }
+}
+
+async function revokeLatency() {
+  const h = await setup(0.001);
+  try {
+    const toRefusal = [];
+    const wall = [];
+    const verifyMs = [];
+    await runCli(['--version'], h.env); // warm the page cache
+    for (let i = 0; i < RUNS; i++) {
+      const vk = await h.issue('stripe');
+      const agent = agentUntilRefused(h.proxy.dataUrl, vk.secret, performance.now() + 10000);
+      const t0 = performance.now();
+      const cli = runCli(['revoke', vk.id, '--yes', '--json'], h.env);
+      const refusedAt = await agent;
+      const res = await cli;
+      if (res.code !== 0 || refusedAt === undefined) throw new Error(`revoke run ${i} failed: exit ${res.code} ${res.out.slice(0, 300)}`);
+      toRefusal.push(refusedAt - t0);
+      wall.push(res.ms);
+      verifyMs.push(JSON.parse(res.out).results[0].instances[0].ms);
+    }
+    return [
+      { metric: 'revoke: process start → first refused agent request (median)', value: median(toRefusal), unit: 'ms', target: '< 300 ms' },
+      { metric: 'revoke: process start → first refused agent request (p90)', value: pct(toRefusal, 90), unit: 'ms' },
+      { metric: 'revoke: whole command incl. per-instance verification (median)', value: median(wall), unit: 'ms' },
+      { metric: 'revoke: revoke response → instance refuses (verification, median)', value: median(verifyMs), unit: 'ms' },
+      { metric: 'revoke: runs', value: RUNS, unit: 'runs' },
+    ];
+  } finally {
+    await h.stop();
+  }
+}
+
+async function rotation() {
+  // timeScale 0.01: OpenAI's seed-002 median tail of ~60 s becomes ~0.6 s.
+  const h = await setup(0.01);
+  try {
+    const oldKey = join(h.dir, 'old-key.txt');
+    writeFileSync(oldKey, h.sandbox.keys.openai.secret);
+    const env = {
+      ...h.env,
+      TOURNIQUET_OPENAI_BASE_URL: h.sandbox.urls.openai,
+      TOURNIQUET_OPENAI_ADMIN_KEY: 'env:BENCH_OPENAI_ADMIN',
+      TOURNIQUET_OPENAI_PROJECT_ID: h.sandbox.keys.openai.project_id,
+      BENCH_OPENAI_ADMIN: h.sandbox.keys.openai.admin_key,
+    };
+    const vk = await h.issue('openai');
+    let running = true;
+    let calls = 0;
+    let failures = 0;
+    const loop = (async () => {
+      while (running) {
+        const r = await call(h.proxy.dataUrl, '/openai/v1/models', vk.secret);
+        calls++;
+        if (r.status !== 200) failures++;
+      }
+    })();
+    const res = await runCli(['rotate', 'openai', '--yes', '--json', '--old-key-file', oldKey, '--old-key-id', h.sandbox.keys.openai.id, '--tail-timeout', '60', '--tail-interval', '50'], env);
+    running = false;
+    await loop;
+    const out = JSON.parse(res.out);
+    if (res.code !== 0) throw new Error(`rotate failed: exit ${res.code}: ${JSON.stringify(out.error ?? out)}`);
+    return [
+      { metric: 'rotate openai: probe-loop calls that failed', value: failures, unit: 'calls', target: '0' },
+      { metric: 'rotate openai: probe-loop calls during the rotation', value: calls, unit: 'calls' },
+      { metric: 'rotate openai: whole rotation (8 verified steps)', value: res.ms / 1000, unit: 's' },
+      { metric: "rotate openai: old key's propagation tail at the vendor (sandbox, timeScale 0.01)", value: out.tail_seconds, unit: 's' },
+    ];
+  } finally {
+    await h.stop();
+  }
+}
+
+export async function bench() {
+  const rows = [...(await revokeLatency()), ...(await rotation())];
+  return {
+    name: 'incident actions: revoke to refusal, zero-downtime rotation',
+    note: 'Real proxy (SQLite store) in front of the sandbox vendors, all on 127.0.0.1; the CLI is the built bin/tourniquet.js in a child process.',
+    rows,
+  };
+}
