@@ -21,6 +21,7 @@ export const usd = (n: number) => `$${n.toFixed(2)}`;
 
 export function multipleText(r: KeyRate): string {
   if (r.multiple === null) return r.calls_per_minute > 0 ? 'no baseline' : 'idle';
+  if (r.calls_per_minute === 0) return 'idle';
   return `${r.multiple >= 10 ? Math.round(r.multiple) : r.multiple}x baseline`;
 }
 
@@ -29,7 +30,7 @@ export function agentChoice(r: KeyRate, p: Paint): string {
   const who = (r.agent ?? r.agent_run_id ?? r.vault_key_id).padEnd(22);
   const rate = `${Math.round(r.calls_per_minute)}/min`.padStart(9);
   const mult = multipleText(r).padStart(16);
-  const spend = `${usd(r.spend_usd_10m)} in 10m`.padStart(15);
+  const spend = `${usd(r.spend_usd_10m)} in 10m`.padStart(17);
   const line = `${who}${rate}${mult}${spend}  ${p.dim(r.vault_key_id)}`;
   return r.anomalous ? p.red(`! ${line}`) : `  ${line}`;
 }

@@ -21,6 +21,8 @@ export interface ActInput {
   hard: boolean;
   verifyTimeoutMs: number;
   onStep?: (r: StepReport) => void;
+  /** Called right before the revoke call leaves (the demo measures from here). */
+  beforeRevoke?: () => void;
 }
 
 export interface ActOutcome {
@@ -42,6 +44,7 @@ export async function revokeChosen(input: ActInput): Promise<ActOutcome> {
   const step = steps[0]!;
   const run = step.run.bind(step);
   step.run = async (env) => {
+    if (!env.dryRun) input.beforeRevoke?.();
     const r = await run(env);
     revokedAtPerf = performance.now();
     return r;
