@@ -1,0 +1,31 @@
+import { startStage, type DemoStage } from '../../src/core/demo/stage.js';
+import { startRefundAgent, type RefundAgent } from '../../src/demo/refund-agent.js';
+import { isolatedEnv } from '../helpers/cli.js';
+
+/**
+ * Given a proxy in front of the sandbox Stripe (the demo's stage: embedded store in a temp
+ * dir, a refund agent's vault key with an hour of baseline, two other consumers), and the
+ * agent running away through it.
+ */
+export interface Fixture {
+  stage: DemoStage;
+  agent: RefundAgent;
+  env: Record<string, string | undefined>;
+  stop(): Promise<void>;
+}
+
+export async function startFixture(opts: { intervalMs?: number; warmupMs?: number } = {}): Promise<Fixture> {
+  const stage = await startStage({ timeScale: 0.001, tailMode: 'median' });
+  const agent = startRefundAgent({ key: stage.agentKey.secret, baseUrl: stage.proxy.dataUrl, intervalMs: opts.intervalMs ?? 25, targets: stage.targets });
+  await new Promise((r) => setTimeout(r, opts.warmupMs ?? 400));
+  const env = { ...isolatedEnv(), ...stage.env };
+  return {
+    stage,
+    agent,
+    env,
+    stop: async () => {
+      await agent.stop();
+      await stage.stop();
+    },
+  };
+}
