@@ -198,11 +198,13 @@ export function createDataPlane(deps: DataPlaneDeps) {
       call.vendorStatus = up.statusCode;
       contentType = String(up.headers['content-type'] ?? '');
       const headers = downstreamHeaders(up.headers, secrets);
-      if (up.statusCode >= 400) {
+      // Bodiless answers are complete at their headers, so they too wait for the audit row.
+      const bodiless = call.method === 'HEAD' || up.statusCode === 204 || up.statusCode === 304;
+      if (up.statusCode >= 400 || bodiless) {
         // Error bodies are read whole and scrubbed: a vendor may echo the key it was given.
         const raw = Buffer.from(await up.body.arrayBuffer());
         const clean = scrubBuffer(raw, secrets);
-        headers['content-length'] = clean.length;
+        if (!bodiless) headers['content-length'] = clean.length;
         kept.push(clean);
         await finish(res, call, 'allowed', up.statusCode, () => {
           res.writeHead(up.statusCode, headers);
@@ -210,21 +212,46 @@ export function createDataPlane(deps: DataPlaneDeps) {
         });
         return;
       }
-      res.writeHead(up.statusCode, headers);
+      // Small answers are held whole and sent once the audit row is durable, status line
+      // included. Streams (SSE) and bodies over KEEP_BYTES go out as they come, chunked, and
+      // their final chunk (res.end()) still waits for the row.
       const sse = contentType.includes('text/event-stream');
+      let streaming = false;
+      const startStreaming = async () => {
+        streaming = true;
+        delete headers['content-length'];
+        res.writeHead(up.statusCode, headers);
+        for (const c of kept) await writeChunk(res, c);
+      };
+      if (sse) await startStreaming();
       for await (const chunk of up.body as AsyncIterable<Buffer>) {
-        if (keptBytes + chunk.length <= KEEP_BYTES) (kept.push(chunk), (keptBytes += chunk.length));
-        else if (sse) {
+        if (!streaming) {
+          kept.push(chunk);
+          keptBytes += chunk.length;
+          if (keptBytes > KEEP_BYTES) {
+            await startStreaming();
+            truncated = true;
+            kept.length = 0;
+          }
+          continue;
+        }
+        if (sse) {
           // The usage event of a stream is at its end: keep a moving tail.
           kept.push(chunk);
           keptBytes += chunk.length;
           while (keptBytes > KEEP_BYTES && kept.length > 1) keptBytes -= kept.shift()!.length;
-        } else truncated = true;
+        }
         await writeChunk(res, chunk);
       }
-      call.cost = spec.cost({ method: call.method, path: call.path, status: up.statusCode, contentType, body: Buffer.concat(kept), truncated, requestBody: null });
+      const whole = Buffer.concat(kept);
+      call.cost = spec.cost({ method: call.method, path: call.path, status: up.statusCode, contentType, body: whole, truncated, requestBody: null });
       if (call.cost !== null) usage.recordCost(key.id, call.cost);
-      await finish(res, call, 'allowed', up.statusCode, () => res.end());
+      if (streaming) return void (await finish(res, call, 'allowed', up.statusCode, () => res.end()));
+      headers['content-length'] = whole.length;
+      await finish(res, call, 'allowed', up.statusCode, () => {
+        res.writeHead(up.statusCode, headers);
+        res.end(whole);
+      });
     } catch (err) {
       if (entry.hardRevoked) {
         if (!res.headersSent) return void (await refuse(res, call, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight', {}, 'aborted_hard_revoke'));

@@ -71,7 +71,9 @@ describe('kill -9 under load: every answered request has its audit row, every ac
     };
     const workers = Array.from({ length: 16 }, (_, w) => worker(w));
     void revoker();
-    await new Promise((r) => setTimeout(r, 250 + Math.random() * 400));
+    // Let the load build (a slow, busy machine still gets real traffic), then kill at a random moment.
+    for (let waited = 0; answered.length < 40 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, Math.random() * 400));
     p.child.kill('SIGKILL');
     stop = true;
     await Promise.all(workers);
@@ -99,8 +101,8 @@ describe('kill -9 under load: every answered request has its audit row, every ac
   it('holds over several trials at random moments', async () => {
     const results = [];
     for (let n = 0; n < 4; n++) results.push(await trial(n));
-    // The load was real: hundreds of answered calls per trial, and revokes landed before the kill.
-    expect(results.reduce((s, r) => s + r.answered, 0)).toBeGreaterThan(400);
+    // The load was real: many answered calls per trial, and revokes landed before the kill.
+    expect(results.map((r) => r.answered).every((n) => n > 20), JSON.stringify(results)).toBe(true);
     expect(results.reduce((s, r) => s + r.revokes, 0)).toBeGreaterThan(0);
   }, 120_000);
 

@@ -50,7 +50,8 @@ export class PostgresStore implements ProxyStore {
       options: '-c TimeZone=UTC',
       keepAlive: true,
     };
-    this.pool = new pg.Pool({ ...this.config, max: opts.max ?? 10, types: PG_TYPES, application_name: 'tourniquet-proxy' });
+    // Idle connections stay open: a revoke should never wait for a connection handshake.
+    this.pool = new pg.Pool({ ...this.config, max: opts.max ?? 10, idleTimeoutMillis: 0, types: PG_TYPES, application_name: 'tourniquet-proxy' });
     // An idle client whose server went away emits here; without a handler the process dies.
     this.pool.on('error', () => {});
   }
@@ -86,12 +87,17 @@ export class PostgresStore implements ProxyStore {
     return this.pool.query(text, values).catch(unavailable);
   }
 
-  /** A transaction on one pooled client; a broken connection is destroyed, not reused. */
+  /**
+   * A write transaction on one pooled client; a broken connection is destroyed, not reused.
+   * It takes the revision row's lock first, so key writers queue in one order (no deadlock)
+   * and commit in revision order.
+   */
   private async tx<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
     const c = await this.pool.connect().catch(unavailable);
     let broken: Error | undefined;
     try {
       await c.query('BEGIN');
+      await c.query('SELECT revision FROM tourniquet_meta WHERE id = 1 FOR UPDATE');
       const out = await fn(c);
       await c.query('COMMIT');
       return out;
@@ -163,9 +169,27 @@ export class PostgresStore implements ProxyStore {
     return out;
   }
 
+  /**
+   * The revoke is the latency that matters (it is what the other instances wait for), so it is
+   * one autocommitted statement, one round trip: bump the revision (taking its lock first, as
+   * every writer does), flip the rows still active, NOTIFY, and classify the ids.
+   */
   async revokeVaultKeys(ids: string[], at: string, mode: 'soft' | 'hard'): Promise<RevokeResult> {
-    if (ids.length === 0) return { revoked: [], already_revoked: [], not_found: [] };
-    return this.tx((c) => this.revokeTx(c, ids, at, mode));
+    const out: RevokeResult = { revoked: [], already_revoked: [], not_found: [] };
+    if (ids.length === 0) return out;
+    const res = await this.q(
+      `WITH m AS (UPDATE tourniquet_meta SET revision = revision + 1 WHERE id = 1 RETURNING revision),
+            before AS (SELECT id FROM vault_keys WHERE id = ANY($1::text[])),
+            u AS (UPDATE vault_keys SET status = 'revoked', revoked_at = $2, revoke_mode = $3, revision = (SELECT revision FROM m)
+                  WHERE id = ANY($1::text[]) AND status <> 'revoked' RETURNING id)
+       SELECT (SELECT revision FROM m) AS revision, pg_notify($4, (SELECT revision FROM m)::text) AS notified,
+              ARRAY(SELECT id FROM before) AS found, ARRAY(SELECT id FROM u) AS revoked`,
+      [ids, at, mode, CHANGE_CHANNEL],
+    );
+    const found = new Set<string>(res.rows[0].found);
+    const revoked = new Set<string>(res.rows[0].revoked);
+    for (const id of new Set(ids)) (revoked.has(id) ? out.revoked : found.has(id) ? out.already_revoked : out.not_found).push(id);
+    return out;
   }
 
   async rollVaultKey(oldId: string, next: VaultKeyRecord, revokeOld: boolean, at: string): Promise<void> {

@@ -15,6 +15,18 @@ import type {
 } from './types.js';
 import { SQLITE_SCHEMA } from './sqlite-schema.js';
 import { makeAppender, queryAudit, summarizeAudit, sumByKey } from './sqlite-audit.js';
+import { AuditWorker } from './sqlite-audit-worker.js';
+
+export interface SqliteOptions {
+  /**
+   * 'full' (default): every commit is fsynced, so a row survives power loss, not only a crash.
+   * 'normal': WAL without fsync per commit; a row survives SIGKILL of the proxy (it is in the
+   * OS's hands) but not the machine losing power. Faster on disks with slow fsync.
+   */
+  sync?: 'full' | 'normal';
+  /** Commit audit batches on a worker thread (default on for files; off for :memory:). */
+  auditThread?: boolean;
+}
 
 type Row = Record<string, unknown>;
 
@@ -69,8 +81,12 @@ export class SqliteStore implements ProxyStore {
   readonly kind = 'sqlite';
   private db!: Database.Database;
   private append!: (rows: AuditRow[]) => void;
+  private worker: AuditWorker | null = null;
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly opts: SqliteOptions = {},
+  ) {}
 
   async init(): Promise<void> {
     const fresh = this.path !== ':memory:' && !existsSync(this.path);
@@ -78,13 +94,16 @@ export class SqliteStore implements ProxyStore {
     // The file may hold production keys added through the admin API: owner-only.
     if (fresh) chmodSync(this.path, 0o600);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    const sync = this.opts.sync === 'normal' ? 'NORMAL' : 'FULL';
+    this.db.pragma(`synchronous = ${sync}`);
+    this.db.pragma('busy_timeout = 10000');
     this.db.exec(SQLITE_SCHEMA);
     this.append = makeAppender(this.db);
+    if (this.path !== ':memory:' && this.opts.auditThread !== false) this.worker = new AuditWorker(this.path, sync);
   }
 
   async close(): Promise<void> {
+    await this.worker?.close();
     if (this.db?.open) this.db.close();
   }
 
@@ -104,7 +123,7 @@ export class SqliteStore implements ProxyStore {
   }
 
   async insertVaultKey(rec: VaultKeyRecord): Promise<void> {
-    this.db.transaction(() => this.insertVaultKeySync(rec))();
+    this.db.transaction(() => this.insertVaultKeySync(rec)).immediate();
   }
 
   async getVaultKey(id: string): Promise<VaultKeyRecord | undefined> {
@@ -147,14 +166,14 @@ export class SqliteStore implements ProxyStore {
   }
 
   async revokeVaultKeys(ids: string[], at: string, mode: 'soft' | 'hard'): Promise<RevokeResult> {
-    return this.db.transaction(() => this.revokeSync(ids, at, mode))();
+    return this.db.transaction(() => this.revokeSync(ids, at, mode)).immediate();
   }
 
   async rollVaultKey(oldId: string, next: VaultKeyRecord, revokeOld: boolean, at: string): Promise<void> {
     this.db.transaction(() => {
       this.insertVaultKeySync(next);
       if (revokeOld) this.revokeSync([oldId], at, 'soft');
-    })();
+    }).immediate();
   }
 
   async insertUpstreamKey(rec: UpstreamKeyRecord): Promise<void> {
@@ -169,7 +188,7 @@ export class SqliteStore implements ProxyStore {
              secret = excluded.secret, revision = excluded.revision`,
         )
         .run(row);
-    })();
+    }).immediate();
   }
 
   async listUpstreamKeys(f: { vendor?: string }): Promise<UpstreamKeyRecord[]> {
@@ -194,7 +213,7 @@ export class SqliteStore implements ProxyStore {
         .run(at, rev, k.vendor, id);
       this.db.prepare(`UPDATE upstream_keys SET state = 'active', updated_at = ?, revision = ? WHERE id = ?`).run(at, rev, id);
       return this.getUpstream(id);
-    })();
+    }).immediate();
   }
 
   async retireUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
@@ -202,11 +221,13 @@ export class SqliteStore implements ProxyStore {
       if (!this.getUpstream(id)) return undefined;
       this.db.prepare(`UPDATE upstream_keys SET state = 'retired', updated_at = ?, revision = ? WHERE id = ?`).run(at, this.bump(), id);
       return this.getUpstream(id);
-    })();
+    }).immediate();
   }
 
   async appendAudit(rows: AuditRow[]): Promise<void> {
-    if (rows.length) this.append(rows);
+    if (!rows.length) return;
+    if (this.worker) await this.worker.append(rows);
+    else this.append(rows);
   }
 
   async queryAudit(filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {
