@@ -2,7 +2,10 @@ import type { CommandInput } from './registry.js';
 import type { Ctx } from './context.js';
 import { catalogFor, settingsFor } from './settings.js';
 import { TourniquetError, usageError } from '../core/errors.js';
-import { openSession, startIncident } from '../core/actions/session.js';
+import { openSession, startIncident, stepEnv, type Session } from '../core/actions/session.js';
+import { revokeSteps } from '../core/actions/revoke.js';
+import { dryRun } from '../core/steps/engine.js';
+import { renderDryRun } from '../render/steps.js';
 import { decide, type Plan } from '../core/decide.js';
 import { parseRate, parseDuration } from '../core/rate.js';
 import type { Journal } from '../core/journal.js';
@@ -71,6 +74,15 @@ function handOff(ctx: Ctx, journal: Journal, scenario: string): IncidentReport {
   return { incident_id: journal.id, scenario, vault_key_id: null, plan: null, revoke: null, damage: null, next: [cmd], status: 'handed-off', revoked_at_perf: null, exit_code: 0 };
 }
 
+function dryRunReport(ctx: Ctx, d: { session: Session; journal: Journal; plan: Plan; id: string; hard: boolean; verifyTimeoutMs: number }): Promise<IncidentReport> {
+  return d.session.proxy().then((proxy) => {
+    const planned = dryRun(revokeSteps({ ids: [d.id], hard: d.hard, verifyTimeoutMs: d.verifyTimeoutMs }, { proxy }), stepEnv(d.session));
+    if (!ctx.flags.json) ctx.out.info(renderDryRun(planned, ctx.out.errPaint));
+    d.journal.append('finished', { status: 'dry-run' });
+    return { incident_id: d.journal.id, scenario: d.plan.scenario, vault_key_id: d.id, plan: d.plan, revoke: null, damage: null, next: planned.steps.flatMap((s) => s.calls), status: 'dry-run', revoked_at_perf: null, exit_code: 0 };
+  });
+}
+
 export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: IncidentHooks = {}): Promise<IncidentReport> {
   const p = ctx.out.errPaint;
   const settings = await settingsFor(ctx);
@@ -99,6 +111,7 @@ export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: Incide
     ctx.out.info(`\n${p.bold('Plan')}  ${p.bold(p.cyan('REVOKE'))} ${id}${rate?.agent ? ` (${rate.agent})` : ''}\n${p.bold('Why')}   ${plan.reason}`);
     if (plan.leak_estimate) ctx.out.info(leakSentence(plan.leak_estimate, ratePerS));
     recordDecision(journal, plan, id, { rate_per_minute: rate?.calls_per_minute ?? null, baseline_per_minute: rate?.baseline_per_minute ?? null });
+    if (ctx.flags.dryRun) return dryRunReport(ctx, { session, journal, plan, id, hard: a.hard === true, verifyTimeoutMs: a.verifyTimeoutMs });
     if (!a.yes) await ctx.prompt.confirm(`Revoke ${id} now? The agent is refused on its next request; nothing else changes.`);
     const out = await revokeChosen({ session, journal, plan, vaultKeyId: id, hard: a.hard === true, verifyTimeoutMs: a.verifyTimeoutMs, onStep: ctx.flags.json ? undefined : liveStep(ctx), beforeRevoke: hooks.beforeRevoke });
     const code = closeRun(ctx, 'incident', out.execution);

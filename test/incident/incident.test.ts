@@ -84,6 +84,14 @@ describe('tourniquet incident from a script (every question has a flag)', () => 
     expect((await runInProcess(['incident', '-s', 'no-such-thing', '--vault-key', f.stage.agentKey.id, '--yes'], { env: f.env })).code).toBe(2);
   });
 
+  it('--dry-run prints the calls it would make and makes none', async () => {
+    const r = await runInProcess(['incident', '-s', 'runaway-loop', '--vault-key', f.stage.agentKey.id, '--dry-run'], { env: f.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/dry run/);
+    expect(r.stderr).toMatch(/DELETE http:\/\/127\.0\.0\.1:\d+\/v1\/vault-keys\/vk_id_\w+/);
+    expect((await f.stage.admin.getVaultKey(f.stage.agentKey.id))?.status).toBe('active');
+  });
+
   it('a scenario whose first move is not a vault-key revoke hands off to `tourniquet run`', async () => {
     const r = await runInProcess(['incident', '-s', 'production-key-exposed', '--json'], { env: f.env });
     expect(r.code, r.stderr).toBe(0);
