@@ -31,17 +31,30 @@ export function lazyHttp(opts: HttpClientOptions): LazyHttp {
 }
 
 /**
- * One idempotent DELETE on node:http, for the first call of `revoke` only: the call that stops
- * the agent should not wait for an HTTP library to load. Same error kinds as HttpClient
+ * One idempotent call on node:http, for the `revoke` path only (the DELETE, then the per-instance
+ * verdicts): the call that stops the agent, and the proof that it stopped, should not wait for an
+ * HTTP library to load. Same error kinds as HttpClient
  * (401/403 → auth, other failures → step-failed); `accept` statuses are answers. One retry on
  * a connection error (DELETE is idempotent).
  */
-export async function quickDelete(url: string, headers: Record<string, string>, o: { name: string; timeoutMs: number; accept: number[]; trace?: (l: string) => void }): Promise<{ status: number; body: any }> {
-  const endpoint = `DELETE ${url.replace(/\?.*$/, '')}`;
+export async function quickDelete(url: string, headers: Record<string, string>, o: QuickOptions): Promise<{ status: number; body: any }> {
+  return quickRequest('DELETE', url, headers, o);
+}
+
+export interface QuickOptions {
+  name: string;
+  timeoutMs: number;
+  accept: number[];
+  trace?: (l: string) => void;
+}
+
+/** GET or DELETE (both idempotent) on node:http; see quickDelete. */
+export async function quickRequest(method: 'GET' | 'DELETE', url: string, headers: Record<string, string>, o: QuickOptions): Promise<{ status: number; body: any }> {
+  const endpoint = `${method} ${url.replace(/\?.*$/, '')}`;
   o.trace?.(`→ ${endpoint} (authorization: [redacted])`);
   for (let attempt = 1; ; attempt++) {
     try {
-      const res = await once(url, headers, o.timeoutMs);
+      const res = await once(method, url, headers, o.timeoutMs);
       o.trace?.(`← ${res.status} ${endpoint}`);
       if ((res.status >= 200 && res.status < 300) || o.accept.includes(res.status)) return res;
       const detail = res.body?.error?.message ?? res.body?.error?.code ?? '';
@@ -55,10 +68,10 @@ export async function quickDelete(url: string, headers: Record<string, string>, 
   }
 }
 
-function once(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: any }> {
+function once(method: string, url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { method: 'DELETE', headers: { accept: 'application/json', 'user-agent': 'tourniquet', ...headers }, timeout: timeoutMs }, (res) => {
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { method, headers: { accept: 'application/json', 'user-agent': 'tourniquet', ...headers }, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -1,4 +1,4 @@
-import { lazyHttp, quickDelete } from './client.js';
+import { lazyHttp, quickRequest } from './client.js';
 import type {
   AuditRowSummary,
   InstanceProbe,
@@ -54,6 +54,8 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
       timeouts: opts.timeoutMs ? { connectMs: opts.timeoutMs, headersMs: opts.timeoutMs } : undefined,
     });
   const admin = client(opts.adminUrl);
+  const quick = (method: 'GET' | 'DELETE', url: string, accept: number[]) =>
+    quickRequest(method, url, { authorization: `Bearer ${opts.adminToken}` }, { name: 'the proxy admin API', timeoutMs: opts.timeoutMs ?? 5000, accept, trace: opts.trace });
   const base = opts.adminUrl.replace(/\/$/, '');
   const enc = encodeURIComponent;
 
@@ -86,8 +88,7 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
       if (hard) query.set('hard', 'true');
       if (reason) query.set('reason', reason);
       const url = `${base}/v1/vault-keys/${enc(id)}${query.size ? `?${query}` : ''}`;
-      const res = await quickDelete(url, { authorization: `Bearer ${opts.adminToken}` }, { name: 'the proxy admin API', timeoutMs: opts.timeoutMs ?? 5000, accept: [404], trace: opts.trace });
-      admin.warm(); // verification comes next
+      const res = await quick('DELETE', url, [404]);
       if (res.status === 404) return { status: 'not-found', vault_key_id: id };
       const b = res.body ?? {};
       const effective_at = String(b.effective_at ?? b.revoked_at ?? new Date().toISOString());
@@ -127,15 +128,16 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     },
 
     async instances(): Promise<ProxyInstance[]> {
-      const res = await admin.get('/v1/instances', { accept: [404] });
+      const res = await quick('GET', `${base}/v1/instances`, [404]);
       const rows = res.status === 404 ? [] : listOf(res.body);
       if (rows.length) return rows.map((r) => ({ instance_id: r.instance_id, data_plane_url: r.data_plane_url, admin_url: r.admin_url }));
-      const health = (await admin.get('/v1/health')).body ?? {};
+      const health = (await quick('GET', `${base}/v1/health`, [])).body ?? {};
       return [{ instance_id: health.instance_id ?? 'default', data_plane_url: health.data_plane_url ?? '', admin_url: opts.adminUrl }];
     },
 
     async probeVaultKey(id, instance): Promise<InstanceProbe> {
-      const res = await client(instance.admin_url || opts.adminUrl).get(`/v1/vault-keys/${enc(id)}/verdict`, { accept: [404] });
+      const adminBase = (instance.admin_url || opts.adminUrl).replace(/\/$/, '');
+      const res = await quick('GET', `${adminBase}/v1/vault-keys/${enc(id)}/verdict`, [404]);
       const b = res.body ?? {};
       if (res.status === 404) return { instance_id: instance.instance_id, refused: true, code: 'vault_key_unknown' };
       const code = String(b.verdict ?? b.code ?? 'unknown');
