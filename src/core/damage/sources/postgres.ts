@@ -5,6 +5,7 @@ import { assemble, buildStatements, type Dialect, type TimeStorage } from './sql
 
 const POSTGRES: Dialect = { name: 'postgres', param: (i) => `$${i}` };
 const TIMESTAMP = { kind: 'timestamp' } as const satisfies TimeStorage;
+const PARALLEL = 2;
 
 /** The URL without its password, for labels and messages. */
 export function redactUrl(url: string): string {
@@ -19,7 +20,7 @@ export function redactUrl(url: string): string {
 
 /**
  * A PostgreSQL table (the user's own agent_call_audit). Every breakdown is a GROUP BY run by
- * the server; only aggregate rows cross the wire. Session time zone is UTC so a
+ * the server, two at a time; only aggregate rows cross the wire. Session time zone is UTC so a
  * `timestamp without time zone` column is read as UTC, as audit rows are stored.
  */
 export class PostgresSource implements AuditSource {
@@ -35,31 +36,33 @@ export class PostgresSource implements AuditSource {
 
   async aggregate(query: DamageQuery): Promise<Aggregate> {
     const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000 });
     // timestamp without time zone (1114): parse as UTC, not as the operator's local time.
     const types = { getTypeParser: (oid: number, format?: string) => (oid === 1114 ? (v: string) => new Date(v + 'Z') : pg.types.getTypeParser(oid, format as 'text')) };
+    // Two connections: the breakdowns are independent scans, and the server runs them side by side.
+    const pool = new pg.Pool({ connectionString: this.url, max: PARALLEL, connectionTimeoutMillis: 10_000, options: '-c TimeZone=UTC' });
+    pool.on('error', () => {}); // an idle client dying is reported by the query that needed it
     try {
-      await client.connect();
-    } catch (err) {
-      throw new TourniquetError('step-failed', `cannot connect to ${redactUrl(this.url)}: ${(err as Error).message}`, {
-        hint: 'check the URL, that the server is up, and the credentials',
-      });
-    }
-    try {
-      await client.query("SET TIME ZONE 'UTC'");
-      const results = new Map();
-      for (const st of buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query)) {
-        const res = await client.query({ text: st.sql, values: st.params, types });
-        results.set(st.name, res.rows);
-      }
-      return assemble(results, TIMESTAMP, query);
+      await (await this.connect(pool)).release();
+      const statements = buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query);
+      const rows = await Promise.all(statements.map((st) => pool.query({ text: st.sql, values: st.params, types }).then((r) => r.rows)));
+      return assemble(new Map(statements.map((st, i) => [st.name, rows[i]!])), TIMESTAMP, query);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === '42P01' || code === '42703')
         throw usageError(`PostgreSQL audit table: ${(err as Error).message}`, 'map the table and columns with --table and --columns (or audit_table / audit_columns in config)');
       throw err;
     } finally {
-      await client.end().catch(() => {});
+      await pool.end().catch(() => {});
+    }
+  }
+
+  private async connect(pool: import('pg').Pool) {
+    try {
+      return await pool.connect();
+    } catch (err) {
+      throw new TourniquetError('step-failed', `cannot connect to ${redactUrl(this.url)}: ${(err as Error).message}`, {
+        hint: 'check the URL, that the server is up, and the credentials',
+      });
     }
   }
 }
