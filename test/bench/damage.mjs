@@ -5,17 +5,18 @@
 //   PostgreSQL, 10N rows: tourniquet vs the hand-written GROUP BY queries in psql. Target: within 1.2x.
 // TOURNIQUET_BENCH_ROWS sets N; TOURNIQUET_BENCH_DAMAGE=jsonl,memory,sqlite,postgres picks parts;
 // TOURNIQUET_BENCH_DAMAGE_RUNS (default 3) runs per side. Data is generated once into .data/.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATA_DIR, STEP_S, T0_S, ensureDataDir, jsonlFile, pgLoadSql, sqliteFile } from './damage-data.mjs';
 import { ensureTools, measure, sideBySide, startCluster } from './damage-tools.mjs';
-import { pgQueries, sqliteQueries } from './damage-sql.mjs';
+import { JQ_PROGRAM, pgQueries, sqliteQueries } from './damage-sql.mjs';
 
 const bin = fileURLToPath(new URL('../../bin/tourniquet.js', import.meta.url));
-const jqProgram = fileURLToPath(new URL('./damage.jq', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'tq-bench-damage-'));
+const jqProgram = join(home, 'damage.jq');
+writeFileSync(jqProgram, JQ_PROGRAM);
 const env = { PATH: process.env.PATH, HOME: home, TZ: 'UTC', TOURNIQUET_CONFIG_DIR: join(home, 'c'), TOURNIQUET_STATE_DIR: join(home, 's') };
 
 const N = Number(process.env.TOURNIQUET_BENCH_ROWS ?? 1_000_000);
