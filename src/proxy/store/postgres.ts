@@ -275,23 +275,19 @@ export class PostgresStore implements ProxyStore {
     ).catch(unavailable);
   }
 
-  /** One snapshot (REPEATABLE READ): the revision and exactly the rows it covers. */
+  /**
+   * One statement, so one snapshot and one round trip: the revision and exactly the rows it
+   * covers (writers hold the revision row's lock until commit, so no change ≤ it is missing).
+   */
   async changesSince(revision: number): Promise<ChangeSet> {
-    const c = await this.pool.connect().catch(unavailable);
-    let broken: Error | undefined;
-    try {
-      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const rev = Number((await c.query('SELECT revision FROM tourniquet_meta WHERE id = 1')).rows[0]?.revision ?? 0);
-      const vk = await c.query('SELECT * FROM vault_keys WHERE revision > $1', [revision]);
-      const uk = await c.query('SELECT * FROM upstream_keys WHERE revision > $1', [revision]);
-      await c.query('COMMIT');
-      return { revision: rev, vault_keys: vk.rows.map(toVaultKey), upstream_keys: uk.rows.map(toUpstreamKey) };
-    } catch (err) {
-      await c.query('ROLLBACK').catch((e: Error) => (broken = e));
-      return unavailable(err);
-    } finally {
-      c.release(broken);
-    }
+    const res = await this.q(
+      `SELECT (SELECT revision FROM tourniquet_meta WHERE id = 1) AS revision,
+              COALESCE((SELECT json_agg(v) FROM vault_keys v WHERE v.revision > $1), '[]') AS vault_keys,
+              COALESCE((SELECT json_agg(u) FROM upstream_keys u WHERE u.revision > $1), '[]') AS upstream_keys`,
+      [revision],
+    );
+    const r = res.rows[0] as { revision: number; vault_keys: Record<string, unknown>[]; upstream_keys: Record<string, unknown>[] };
+    return { revision: Number(r.revision), vault_keys: r.vault_keys.map(toVaultKey), upstream_keys: r.upstream_keys.map(toUpstreamKey) };
   }
 
   onChange(listener: (revision: number) => void): () => void {
