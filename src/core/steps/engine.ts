@@ -1,6 +1,6 @@
 import type { Journal } from '../journal.js';
 import { TourniquetError } from '../errors.js';
-import { journaledSteps } from './resume.js';
+import { entriesOf, journaledSteps } from './resume.js';
 import type { DryRunReport, RunReport, Step, StepEnv, StepReport, StepRun, Verification } from './types.js';
 
 /**
@@ -48,7 +48,7 @@ async function verifyStep(step: Step, env: StepEnv, run: StepRun, journal: Journ
 
 export async function runSteps(opts: EngineOptions): Promise<RunReport> {
   const { steps, env, journal } = opts;
-  const known = journaledSteps(journal.entries());
+  const known = journaledSteps(entriesOf(journal));
   const reports: StepReport[] = [];
   const completed: Step[] = [];
   let resumed = 0;

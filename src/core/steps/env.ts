@@ -1,5 +1,6 @@
 import type { Journal } from '../journal.js';
 import type { StepEnv } from './types.js';
+import { entriesOf } from './resume.js';
 
 /** Collects the calls a step makes from the adapters' HTTP trace lines (`→ METHOD URL (headers)`), already redacted. */
 export interface CallRecorder {
@@ -29,7 +30,7 @@ export interface StepEnvOptions {
 }
 
 export function createStepEnv(opts: StepEnvOptions): StepEnv {
-  const entries = opts.journal?.entries() ?? [];
+  const entries = entriesOf(opts.journal);
   const t0 = entries.length ? Date.parse(entries[0]!.at) : Date.now();
   return {
     state: opts.state ?? {},

@@ -1,4 +1,5 @@
-import type { JournalEntry } from '../journal.js';
+import { existsSync } from 'node:fs';
+import type { Journal, JournalEntry } from '../journal.js';
 import type { StepRun } from './types.js';
 
 /** What the journal says about one step: finished (and verified, if it has a verification). */
@@ -38,4 +39,9 @@ export function startedEntry(entries: JournalEntry[]): { command: string; params
   const e = entries.find((x) => x.type === 'started');
   if (!e || typeof e.command !== 'string') return undefined;
   return { command: e.command, params: (e.params as Record<string, unknown>) ?? {} };
+}
+
+/** A journal's entries; a journal nothing was written to yet has none. */
+export function entriesOf(journal: Journal | undefined): JournalEntry[] {
+  return journal && existsSync(journal.file) ? journal.entries() : [];
 }

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Journal } from '../../src/core/journal.js';
+import { dryRun, runSteps } from '../../src/core/steps/engine.js';
+import { callRecorder, createStepEnv } from '../../src/core/steps/env.js';
+import { stateFromJournal } from '../../src/core/steps/resume.js';
+import type { Step, StepEnv } from '../../src/core/steps/types.js';
+
+const stateDir = () => mkdtempSync(join(tmpdir(), 'tq-steps-'));
+
+function envFor(journal?: Journal, state?: Record<string, unknown>): StepEnv {
+  return createStepEnv({ journal, recorder: callRecorder(), dryRun: false, signal: new AbortController().signal, log: () => {}, confirm: async () => {}, state });
+}
+
+/** A step that counts its runs, verifications and rollbacks. */
+function counted(key: string, o: { fail?: boolean; verifyOk?: boolean; rollback?: boolean; irreversible?: boolean; enabled?: true | string; security?: boolean } = {}) {
+  const n = { run: 0, verify: 0, rollback: 0 };
+  const step: Step = {
+    key,
+    title: `step ${key}`,
+    kind: 'test',
+    enabled: o.enabled === undefined ? undefined : () => o.enabled!,
+    calls: () => [`CALL ${key}`],
+    async run(env) {
+      n.run++;
+      env.calls.push(`CALL ${key}`);
+      if (o.fail) throw new Error(`${key} broke`);
+      return { status: 'done', detail: `${key} ran`, outputs: { [`${key}.out`]: n.run } };
+    },
+    verify: o.verifyOk === undefined ? undefined : async () => (n.verify++, { ok: o.verifyOk!, detail: o.verifyOk ? 'fine' : 'still works' }),
+    rollback: o.rollback ? async () => (n.rollback++, `undid ${key}`) : undefined,
+    irreversible: o.irreversible,
+    verificationIsSecurity: o.security,
+  };
+  return { step, n };
+}
+
+describe('the step engine', () => {
+  it('runs, verifies and journals each step (flushed, with calls and offsets), in order', async () => {
+    const j = Journal.create(stateDir());
+    const a = counted('a');
+    const b = counted('b', { verifyOk: true });
+    const r = await runSteps({ steps: [a.step, b.step], env: envFor(j), journal: j });
+    expect(r.status).toBe('done');
+    expect(r.steps.map((s) => s.state)).toEqual(['done', 'done']);
+    expect(r.state).toMatchObject({ 'a.out': 1, 'b.out': 1 });
+    const e = j.entries();
+    expect(e.map((x) => `${x.type}:${x.step}:${x.phase ?? x.ok}`)).toEqual(['step:a:started', 'step:a:finished', 'step:b:started', 'step:b:finished', 'verified:b:true']);
+    expect(e[1]).toMatchObject({ calls: ['CALL a'], outcome: 'done' });
+    expect(e.every((x) => typeof x.offset_ms === 'number')).toBe(true);
+  });
+
+  it('a disabled step is skipped with its reason', async () => {
+    const j = Journal.create(stateDir());
+    const s = counted('s', { enabled: 'nothing to do' });
+    const r = await runSteps({ steps: [s.step], env: envFor(j), journal: j });
+    expect(r.steps[0]).toMatchObject({ state: 'skipped', detail: 'nothing to do' });
+    expect(s.n.run).toBe(0);
+  });
+
+  it('a failed step stops the plan; later steps are pending', async () => {
+    const j = Journal.create(stateDir());
+    const a = counted('a');
+    const b = counted('b', { fail: true });
+    const c = counted('c');
+    const r = await runSteps({ steps: [a.step, b.step, c.step], env: envFor(j), journal: j });
+    expect(r.status).toBe('failed');
+    expect(r.steps.map((s) => s.state)).toEqual(['done', 'failed', 'pending']);
+    expect(r.error?.message).toContain('b broke');
+    expect(c.n.run).toBe(0);
+  });
+
+  it('a failed security verification is "unverified" (exit 5 upstream)', async () => {
+    const j = Journal.create(stateDir());
+    const v = counted('v', { verifyOk: false, security: true });
+    const r = await runSteps({ steps: [v.step], env: envFor(j), journal: j });
+    expect(r.status).toBe('unverified');
+    expect(r.error?.kind).toBe('verification');
+  });
+
+  it('rolls back completed steps once, in reverse, stopping at an irreversible step', async () => {
+    const j = Journal.create(stateDir());
+    const a = counted('a', { rollback: true });
+    const b = counted('b', { irreversible: true });
+    const c = counted('c', { rollback: true });
+    const d = counted('d', { rollback: true, verifyOk: false });
+    const r = await runSteps({ steps: [a.step, b.step, c.step, d.step], env: envFor(j), journal: j, rollbackOnFailure: true });
+    expect(r.status).toBe('rolled-back');
+    expect([a.n.rollback, c.n.rollback, d.n.rollback]).toEqual([0, 1, 1]);
+    expect(j.entries().filter((e) => e.phase === 'rolled-back').map((e) => e.step)).toEqual(['d', 'c']);
+  });
+
+  it('resume: finished and verified steps are not run again; their outputs come back', async () => {
+    const dir = stateDir();
+    const j = Journal.create(dir);
+    const a = counted('a', { verifyOk: true });
+    const b = counted('b', { fail: true });
+    await runSteps({ steps: [a.step, b.step], env: envFor(j), journal: j });
+    // When resumed (a new process: fresh steps, journal reopened)
+    const j2 = Journal.open(dir, j.id);
+    const a2 = counted('a', { verifyOk: true });
+    const b2 = counted('b');
+    const r = await runSteps({ steps: [a2.step, b2.step], env: envFor(j2, stateFromJournal(j2.entries())), journal: j2 });
+    expect(r.status).toBe('done');
+    expect(r.resumed).toBe(1);
+    expect([a2.n.run, a2.n.verify, b2.n.run]).toEqual([0, 0, 1]);
+    expect(r.state['a.out']).toBe(1);
+  });
+
+  it('resume: a step killed after it finished but before its verification is verified, not re-run', async () => {
+    const dir = stateDir();
+    const j = Journal.create(dir);
+    j.append('step', { step: 'a', phase: 'started' });
+    j.append('step', { step: 'a', phase: 'finished', outcome: 'done', detail: 'ran', outputs: { 'a.out': 7 } });
+    const a = counted('a', { verifyOk: true });
+    const r = await runSteps({ steps: [a.step], env: envFor(j), journal: j });
+    expect([a.n.run, a.n.verify]).toEqual([0, 1]);
+    expect(r.state['a.out']).toBe(7);
+  });
+
+  it('resume: a step killed mid-run (started, never finished) runs again', async () => {
+    const dir = stateDir();
+    const j = Journal.create(dir);
+    j.append('step', { step: 'a', phase: 'started' });
+    const a = counted('a');
+    await runSteps({ steps: [a.step], env: envFor(j), journal: j });
+    expect(a.n.run).toBe(1);
+  });
+
+  it('--dry-run lists every call and runs nothing', () => {
+    const a = counted('a');
+    const b = counted('b', { enabled: 'no key' });
+    const plan = dryRun([a.step, b.step], envFor());
+    expect(plan.steps).toEqual([
+      expect.objectContaining({ key: 'a', enabled: true, calls: ['CALL a'] }),
+      expect.objectContaining({ key: 'b', enabled: 'no key', calls: ['CALL b'] }),
+    ]);
+    expect(a.n.run).toBe(0);
+  });
+
+  it('secrets never reach the journal: lines are scrubbed', async () => {
+    const dir = stateDir();
+    const secret = 'sk_live_abcdefghijklmnop1234';
+    const j = Journal.create(dir, (s) => s.split(secret).join('[redacted]'));
+    const leaky: Step = { key: 'x', title: 't', kind: 'k', calls: () => [], run: async () => ({ status: 'done', detail: `used ${secret}` }) };
+    await runSteps({ steps: [leaky], env: envFor(j), journal: j });
+    expect(JSON.stringify(j.entries())).not.toContain(secret);
+  });
+});
