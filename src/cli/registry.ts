@@ -214,6 +214,18 @@ export const COMMANDS: CommandSpec[] = [
         .option('--runaway-ms <ms>', 'how long the agent runs away before the page', '2000'),
     load: () => import('./demo.js'),
   },
+  {
+    name: 'watch',
+    summary: 'calls/min per vault key against its own baseline; flags keys above 5x (--once for cron: exit 7 on an anomaly)',
+    configure: (cmd) =>
+      cmd
+        .option('--once', 'one sample, then exit: 7 when a key is above the threshold')
+        .option('--threshold <multiple>', 'anomalous above this multiple of a key\'s baseline', '5')
+        .option('--interval <duration>', 'time between samples', '10s')
+        .option('--count <n>', 'stop after this many samples')
+        .option('--notify', 'post an alert to the profile\'s webhook_url when a key crosses the threshold'),
+    load: () => import('./watch.js'),
+  },
   // --- incident actions (revoke, rotate, issue, roll, run, resume, timeline, incidents) ---
   {
     name: 'revoke',

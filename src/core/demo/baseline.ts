@@ -4,7 +4,7 @@ import type { AuditRow } from '../../proxy/store/types.js';
 /**
  * An hour of ordinary traffic before the demo starts, written to the proxy's audit table so
  * that each key has a baseline to be measured against (the proxy's /v1/rates compares the last
- * minute with the hour before the last ten minutes). It is history, not a figure of the run:
+ * minute with the hour before the last ten minutes), one hour of it. It is history, not a figure of the run:
  * the damage summary and the comparison only count calls made during the demo.
  */
 export interface HistorySpec {
@@ -21,7 +21,7 @@ export async function seedBaseline(proxy: RunningProxy, specs: HistorySpec[], no
   const rows: AuditRow[] = [];
   for (const s of specs) {
     const gap = MINUTE / s.per_minute;
-    for (let t = now - 65 * MINUTE; t < now - 11 * MINUTE; t += gap) {
+    for (let t = now - 10 * MINUTE - gap; t > now - 70 * MINUTE + 15_000; t -= gap) {
       rows.push({
         started_at: new Date(t).toISOString(),
         finished_at: new Date(t + 40).toISOString(),
