@@ -29,9 +29,20 @@ writeFileSync(files.litellmRows, toJsonl(projectForLiteLlm(rows)));
 
 const TOKEN = 'tq_admin_test_token_0123456789';
 let proxy: TestServer;
+let realProxy: { adminUrl: string; stop(): Promise<void> };
+const proxyDb = join(dir, 'proxy.db');
 let pgc: PgCluster | undefined;
 
-/** A loopback admin API answering from the proxy store's own summary and audit queries. */
+/** The real `tourniquet proxy serve` on its own SQLite store, holding the story's audit rows. */
+async function startRealProxy() {
+  const { openStore, startProxy } = await import('../../src/proxy/index.js');
+  const store = await openStore(`sqlite:${proxyDb}`);
+  await store.appendAudit(rows.map(({ id: _id, ...r }) => ({ ...r, instance_id: 'inst_test' })) as never);
+  await store.close();
+  return startProxy({ listen: '127.0.0.1:0', adminListen: '127.0.0.1:0', store: `sqlite:${proxyDb}`, adminToken: TOKEN, log: false });
+}
+
+/** A loopback admin API answering from the proxy store's summary and audit queries (on the fixture's own schema). */
 async function startFakeProxy(): Promise<TestServer> {
   const db = new Database(files.sqlite, { readonly: true });
   return startServer((req, res) => {
@@ -46,6 +57,7 @@ async function startFakeProxy(): Promise<TestServer> {
 
 beforeAll(async () => {
   proxy = await startFakeProxy();
+  realProxy = await startRealProxy();
   if (pgAvailable()) {
     pgc = startPg();
     await loadPg(pgc.url, 'my_audit', rows);
@@ -54,13 +66,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.close();
+  await realProxy?.stop();
   pgc?.stop();
 });
 
 const env = () => isolatedEnv({ TOURNIQUET_PROXY_URL: proxy.url, TOURNIQUET_ADMIN_TOKEN: TOKEN, TZ: 'UTC' });
 
-async function summary(source: string[], query: string[], stdin?: string) {
-  const r = await runInProcess(['damage', '--json', ...source, ...query], { env: env(), stdin });
+async function summary(source: string[], query: string[], stdin?: string, extraEnv: Record<string, string> = {}) {
+  const r = await runInProcess(['damage', '--json', ...source, ...query], { env: { ...env(), ...extraEnv }, stdin });
   expect(r.stderr, r.stderr).not.toMatch(/internal error/);
   expect(r.code).toBe(0);
   const { source: _label, ...rest } = JSON.parse(r.stdout);
@@ -84,6 +97,8 @@ describe('every source gives the identical summary on the same data', () => {
       expect(await summary(['--source', '-'], query, readFileSync(files.jsonl, 'utf8'))).toEqual(expected);
       expect(await summary(['--source', '-', '--input-format', 'csv'], query, readFileSync(files.csv, 'utf8'))).toEqual(expected);
       expect(await summary(['--source', 'proxy'], query)).toEqual(expected);
+      expect(await summary(['--source', 'proxy'], query, undefined, { TOURNIQUET_PROXY_URL: realProxy.adminUrl })).toEqual(expected);
+      expect(await summary(['--source', proxyDb], query)).toEqual(expected);
       if (pgc) expect(await summary(['--source', pgc.url, '--table', 'my_audit', '--columns', PG_COLUMNS_FLAG], query)).toEqual(expected);
     }, 30_000);
   }
