@@ -8,9 +8,9 @@ import { deleteOldStep, watchTailStep } from './rotate.js';
 import type { Session } from './session.js';
 
 /**
- * The slow path, with no proxy in front of the vendor: a new key at the vendor, the operator
- * deploys it to every consumer, the old key is deleted, and the propagation tail is watched.
- * Every consumer still on the old key breaks when it dies: the operator confirms the deploy.
+ * The slow path, with no proxy in front of the vendor: a new key at the vendor (proven with a
+ * harmless call), the old key deleted, and the propagation tail watched. Every consumer still on
+ * the old key breaks when it dies; the playbook's next step has the operator deploy the new one.
  */
 const noProxy = new Proxy({} as ProxyAdapter, {
   get(_t, prop) {
@@ -50,17 +50,6 @@ export async function rotateAtVendorSteps(session: Session, p: RotateInput): Pro
       return { status: 'done', detail: `new key ${redactHint(secret)} works${p.newKeyOut && id ? `; written to ${p.newKeyOut}` : ''}`, outputs: { new_vendor_key_id: id, new_hint: redactHint(secret), old_vendor_key_id: p.oldVendorKeyId ?? null } };
     },
   };
-  const deploy: Step = {
-    key: 'vendor:deploy',
-    title: 'deploy the new key to every consumer (services, cron jobs, agents)',
-    kind: 'manual',
-    target: p.vendor,
-    calls: () => ['(a person does this)'],
-    async run(env) {
-      env.log('Every consumer of the old key breaks when it is deleted: update each one to the new key and redeploy.');
-      await env.confirm('Is the new key deployed everywhere the old one was used?');
-      return { status: 'manual-done', detail: 'confirmed by the operator' };
-    },
-  };
-  return [create, deploy, deleteOldStep(p, d), watchTailStep(p, d)];
+  // Deploying the new key to the other consumers is the playbook's next (manual) step.
+  return [create, deleteOldStep(p, d), watchTailStep(p, d)];
 }

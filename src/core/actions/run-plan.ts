@@ -34,7 +34,7 @@ function manual(i: number, ps: PlanStep, instruction: string): Step {
     calls: () => ['(a person does this; tourniquet asks for confirmation)'],
     async run(env) {
       env.log(`manual step: ${instruction}`);
-      if (ps.reason) env.log(`  why: ${ps.reason}`);
+      if (ps.reason && !instruction.startsWith(ps.reason)) env.log(`  why: ${ps.reason}`);
       await env.confirm(`Done: ${instruction}?`);
       return { status: 'manual-done', detail: 'confirmed by the operator' };
     },
@@ -152,7 +152,7 @@ async function stepsFor(i: number, ps: PlanStep, session: Session, p: RunParams)
     case 'issue-vault-key':
       return [manual(i, ps, `issue the constrained vault key and swap it into the agent: tourniquet issue --vendor ${ps.target} --cap USD --endpoint "METHOD /path" --expires-in 45m --out FILE`)];
     case 'manual':
-      return [manual(i, ps, ps.target)];
+      return [manual(i, ps, `${ps.reason} (${ps.target})`)];
     default:
       throw new TourniquetError('step-failed', `no executor for plan step kind "${String(ps.kind)}"`);
   }

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, startHarness, through, type Harness } from '../proxy/helpers.js';
+import { isolatedEnv, runInProcess } from '../helpers/cli.js';
+
+describe('tourniquet run: plans from decide, executed', () => {
+  let h: Harness;
+  let env: Record<string, string | undefined>;
+  beforeAll(async () => {
+    h = await startHarness();
+    env = isolatedEnv({
+      TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
+      TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+      TOURNIQUET_OPENAI_BASE_URL: h.sandbox.urls.openai,
+      TOURNIQUET_OPENAI_ADMIN_KEY: 'env:OPENAI_ADMIN_KEY',
+      TOURNIQUET_OPENAI_PROJECT_ID: h.sandbox.keys.openai.project_id,
+      OPENAI_ADMIN_KEY: h.sandbox.keys.openai.admin_key,
+    });
+  });
+  afterAll(async () => h.stop());
+
+  it('runaway-loop: revokes the vault key (verified) and summarises the damage', async () => {
+    const vk = await h.issue({ vendor: 'stripe' });
+    for (let i = 0; i < 3; i++) await through(h.proxy.dataUrl, 'POST', '/v1/charges', vk.secret, 'amount=1000&currency=usd&customer=cus_A');
+    const r = await runInProcess(['run', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--vault-key', vk.id, '--yes', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.steps.map((s: any) => [s.kind, s.state])).toEqual([
+      ['revoke-vault-key', 'done'],
+      ['damage-summary', 'done'],
+    ]);
+    expect(out.steps[0].verified).toBe(true);
+    expect(out.steps[1].detail).toMatch(/calls allowed/);
+    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(401);
+  });
+
+  it('vault-key-in-logs: revokes and re-issues with the same policy; the new secret is printed once', async () => {
+    const vk = await h.issue({ vendor: 'stripe', daily_usd_cap: 20 });
+    const r = await runInProcess(['run', '--scenario', 'vault-key-in-logs', '--vendor', 'stripe', '--vault-key', vk.id, '--yes', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.reissued).toHaveLength(1);
+    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', out.reissued[0].secret)).status).toBe(200);
+    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(401);
+  });
+
+  it('production-key-exposed: revoke everything under the key, rotate through the proxy, re-issue', async () => {
+    const up = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.state === 'active');
+    const a = await h.issue({ vendor: 'openai' });
+    const r = await runInProcess(['run', '--scenario', 'production-key-exposed', '--vendor', 'openai', '--upstream-key', up.id, '--old-key-id', h.sandbox.keys.openai.id, '--yes', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.status).toBe('done');
+    expect((await through(h.proxy.dataUrl, 'GET', '/openai/v1/models', a.secret)).status).toBe(401);
+    const fresh = out.reissued.find((x: any) => x.secret);
+    expect((await through(h.proxy.dataUrl, 'GET', '/openai/v1/models', fresh.secret)).status).toBe(200);
+    const keys = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data;
+    expect(keys.find((k: any) => k.id === up.id).state).toBe('retired');
+  });
+
+  it('--dry-run lists every call of the plan and makes none', async () => {
+    const vk = await h.issue({ vendor: 'stripe' });
+    const r = await runInProcess(['run', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--vault-key', vk.id, '--dry-run'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`/v1/vault-keys/${vk.id}`);
+    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(200);
+  });
+
+  it('a manual step needs a person: with no terminal and no --yes it is exit 2 naming --yes', async () => {
+    const r = await runInProcess(['run', '--scenario', 'agent-retired', '--agent', 'agt_1'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--yes');
+  });
+});
