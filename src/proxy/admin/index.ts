@@ -3,6 +3,7 @@ import type { ProxyService } from '../service.js';
 import type { UsageTracker } from '../usage.js';
 import type { RequestLog } from '../log.js';
 import { ApiError } from './validate.js';
+import { StoreUnavailableError } from '../store/types.js';
 import { bearer, sendError, sendJson, tokenMatches, type Route } from './http.js';
 import { vaultKeyRoutes } from './vault-keys.js';
 import { auditRoutes, upstreamRoutes, type InstanceFacts } from './other-routes.js';
@@ -41,6 +42,7 @@ export function createAdminPlane(svc: ProxyService, usage: UsageTracker, adminTo
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) return void res.destroy();
       if (err instanceof ApiError) return sendError(res, err);
+      if (err instanceof StoreUnavailableError) return sendError(res, new ApiError(503, 'store_unavailable', 'the proxy store is unavailable; retry shortly'));
       log.error('admin bug', err);
       sendError(res, new ApiError(500, 'internal_error', 'internal error in the admin API (a bug)'));
     });
