@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServerResponse } from 'node:http';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { isolatedEnv, runInProcess } from '../helpers/cli.js';
+import { createLiteLlmProxy } from '../../src/adapters/proxy/litellm.js';
+import { createCommandProxy } from '../../src/adapters/proxy/command.js';
+
+const MASTER = 'sk-litellm-master-0123456789';
+
+/** A loopback LiteLLM modelled on its documented key-management API; anything else is a 599. */
+async function fakeLiteLlm(): Promise<TestServer & { keys: Map<string, any> }> {
+  const keys = new Map<string, any>([['tok_agent7', { token: 'tok_agent7', key_name: 'sk-...x7', blocked: false, max_budget: 5, models: ['gpt-4o'], metadata: { agent_run_id: 'run_1' } }]]);
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const srv = await startServer((req, res) => {
+    if (req.headers.authorization !== `Bearer ${MASTER}`) return send(res, 401, { error: { message: 'Authentication Error', type: 'auth_error', code: '401' } });
+    const url = new URL(req.url, 'http://x');
+    const body = req.body ? JSON.parse(req.body) : {};
+    if (req.method === 'GET' && url.pathname === '/key/info') {
+      const k = keys.get(url.searchParams.get('key') ?? '');
+      return k ? send(res, 200, { key: k.token, info: k }) : send(res, 404, { detail: { error: 'Key not found' } });
+    }
+    if (req.method === 'POST' && url.pathname === '/key/block') {
+      const k = keys.get(body.key);
+      if (!k) return send(res, 404, { detail: { error: 'Key not found' } });
+      k.blocked = true;
+      return send(res, 200, k);
+    }
+    if (req.method === 'POST' && url.pathname === '/key/generate') {
+      const token = `tok_${keys.size + 1}`;
+      keys.set(token, { token, blocked: false, max_budget: body.max_budget, metadata: body.metadata });
+      return send(res, 200, { key: `sk-generated-${token}-abcdef`, token, expires: null });
+    }
+    const regen = /^\/key\/([^/]+)\/regenerate$/.exec(url.pathname);
+    if (req.method === 'POST' && regen) {
+      const k = keys.get(decodeURIComponent(regen[1]!));
+      if (!k) return send(res, 404, { detail: { error: 'Key not found' } });
+      return send(res, 200, { key: `sk-regenerated-${k.token}-abcdef`, token: k.token });
+    }
+    res.statusCode = 599;
+    res.end(`unexpected ${req.method} ${req.url}`);
+  });
+  return Object.assign(srv, { keys });
+}
+
+describe('LiteLLM virtual keys as vault keys', () => {
+  let lite: Awaited<ReturnType<typeof fakeLiteLlm>>;
+  beforeAll(async () => {
+    lite = await fakeLiteLlm();
+  });
+  afterAll(async () => lite.close());
+
+  it('revoke is /key/block (never /key/delete), idempotent, and verified by /key/info', async () => {
+    const p = createLiteLlmProxy({ baseUrl: lite.url, masterKey: MASTER });
+    expect(await p.revokeVaultKey('tok_agent7', { hard: false })).toMatchObject({ status: 'revoked' });
+    expect(await p.revokeVaultKey('tok_agent7', { hard: false })).toMatchObject({ status: 'already-revoked' });
+    expect(await p.revokeVaultKey('tok_missing', { hard: false })).toMatchObject({ status: 'not-found' });
+    const [inst] = await p.instances();
+    expect(await p.probeVaultKey('tok_agent7', inst!)).toMatchObject({ refused: true, code: 'key_blocked' });
+    expect(lite.requests.some((r) => r.url.startsWith('/key/delete'))).toBe(false);
+    expect(lite.keys.get('tok_agent7')).toBeDefined(); // history stays attributable
+  });
+
+  it('revoke through the CLI with proxy_kind litellm', async () => {
+    lite.keys.set('tok_b', { token: 'tok_b', blocked: false });
+    const env = isolatedEnv({ TOURNIQUET_PROXY_URL: lite.url, LITELLM_MASTER: MASTER });
+    expect((await runInProcess(['config', 'set', 'proxy_kind', 'litellm'], { env })).code).toBe(0);
+    expect((await runInProcess(['config', 'set', 'admin_token_env', 'LITELLM_MASTER'], { env })).code).toBe(0);
+    const r = await runInProcess(['revoke', 'tok_b', '--yes', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verified: true, results: [{ vault_key_id: 'tok_b', status: 'revoked', instances: [{ refused: true }] }] });
+    expect(r.stdout + r.stderr).not.toContain(MASTER);
+  });
+
+  it('issue is /key/generate and roll is /key/{key}/regenerate', async () => {
+    const p = createLiteLlmProxy({ baseUrl: lite.url, masterKey: MASTER });
+    const k = await p.issueVaultKey({ vendor: 'openai', daily_usd_cap: 10, expires_in: '45m', agent_run_id: 'run_9' });
+    expect(k.secret).toMatch(/^sk-generated-/);
+    const gen = lite.requests.find((r) => r.url === '/key/generate')!;
+    expect(JSON.parse(gen.body)).toMatchObject({ duration: '45m', max_budget: 10, budget_duration: '1d', metadata: { agent_run_id: 'run_9' } });
+    const rolled = await p.rollVaultKey(k.id, { revokeOld: true });
+    expect(rolled).toMatchObject({ id: k.id, rolled_from: k.id });
+  });
+
+  it('production-key operations are refused clearly, not faked', async () => {
+    const p = createLiteLlmProxy({ baseUrl: lite.url, masterKey: MASTER });
+    await expect(p.promoteUpstreamKey('x')).rejects.toThrow(/cannot promote/);
+  });
+});
+
+describe('the command adapter (an in-house proxy driven by configuration)', () => {
+  let srv: TestServer;
+  beforeAll(async () => {
+    srv = await startServer((req, res) => {
+      res.statusCode = req.url.includes('vk_gone') ? 404 : req.url.includes('vk_done') ? 409 : 204;
+      res.end();
+    });
+  });
+  afterAll(async () => srv.close());
+
+  it('http: fills {vault_key_id}, puts the token only in the header, maps 404/409 to outcomes', async () => {
+    const p = createCommandProxy({ adminToken: 'tok-0123456789abcdef', actions: { revoke: { http: { method: 'POST', url: `${srv.url}/keys/{vault_key_id}/disable`, headers: { authorization: 'Bearer {admin_token}' } } } } });
+    expect(await p.revokeVaultKey('vk_1', { hard: false })).toMatchObject({ status: 'revoked' });
+    expect(await p.revokeVaultKey('vk_gone', { hard: false })).toMatchObject({ status: 'not-found' });
+    expect(await p.revokeVaultKey('vk_done', { hard: false })).toMatchObject({ status: 'already-revoked' });
+    expect(srv.requests[0]).toMatchObject({ method: 'POST', url: '/keys/vk_1/disable' });
+    expect(srv.requests[0]!.headers.authorization).toBe('Bearer tok-0123456789abcdef');
+    expect(p.describe('revoke', { id: 'vk_1' })).toBe(`POST ${srv.url}/keys/vk_1/disable`);
+  });
+
+  it('shell: the id and the token travel in the environment, never on argv; probe exit 0 means refused', async () => {
+    const dir = isolatedEnv().HOME!;
+    const log = join(dir, 'calls.log');
+    const p = createCommandProxy({
+      adminToken: 'tok-0123456789abcdef',
+      actions: {
+        revoke: { shell: `echo "revoke $VAULT_KEY_ID $TOURNIQUET_ADMIN_TOKEN" >> ${log}` },
+        probe: { shell: `grep -q "revoke $VAULT_KEY_ID" ${log}` },
+      },
+    });
+    const [inst] = await p.instances();
+    expect(await p.probeVaultKey('vk_7', inst!)).toMatchObject({ refused: false });
+    expect(await p.revokeVaultKey('vk_7', { hard: false })).toMatchObject({ status: 'revoked' });
+    expect(await p.probeVaultKey('vk_7', inst!)).toMatchObject({ refused: true });
+    expect(readFileSync(log, 'utf8')).toBe('revoke vk_7 tok-0123456789abcdef\n');
+    expect(p.describe('revoke', { id: 'vk_7' })).not.toContain('tok-0123456789abcdef');
+  });
+
+  it('refuses ids that could escape into a command', async () => {
+    const dir = isolatedEnv().HOME!;
+    const p = createCommandProxy({ actions: { revoke: { shell: `touch ${join(dir, 'ran')}` } } });
+    await expect(p.revokeVaultKey('vk_1; rm -rf /', { hard: false })).rejects.toThrow(/not a vault key id/);
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+  });
+});
