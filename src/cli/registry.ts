@@ -226,6 +226,20 @@ export const COMMANDS: CommandSpec[] = [
         .option('--notify', 'post an alert to the profile\'s webhook_url when a key crosses the threshold'),
     load: () => import('./watch.js'),
   },
+  {
+    name: 'drill',
+    summary: 'a measured game day: throwaway key, synthetic calls through every instance, revoke, time to refusal and calls leaked',
+    configure: (cmd) =>
+      cmd
+        .option('--sandbox', 'drill against a loopback sandbox proxy instead of the profile\'s (staging) proxy')
+        .option('--vendor <vendor>', 'the vendor of the throwaway key', 'stripe')
+        .option('--rate <rate>', 'synthetic calls per instance, e.g. 50/s, 1/400ms', '50/s')
+        .option('--warmup <duration>', 'calls before the revoke', '1s')
+        .option('--observe <duration>', 'calls after the revoke', '1s')
+        .option('--max-refusal-ms <ms>', 'exit 7 if an instance takes longer than this to refuse the key', '1000')
+        .option('--max-leaked <n>', 'exit 7 if more calls than this get past the key after the revoke', '0'),
+    load: () => import('./drill.js'),
+  },
   // --- incident actions (revoke, rotate, issue, roll, run, resume, timeline, incidents) ---
   {
     name: 'revoke',
