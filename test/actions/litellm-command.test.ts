@@ -137,3 +137,33 @@ describe('the command adapter (an in-house proxy driven by configuration)', () =
     expect(existsSync(join(dir, 'ran'))).toBe(false);
   });
 });
+
+describe('revoke exit codes through the command adapter (flat `config set` keys)', () => {
+  it('exit 5 when the proxy still serves the key after the revoke', async () => {
+    const env = isolatedEnv();
+    for (const [k, v] of [
+      ['proxy_kind', 'command'],
+      ['proxy.commands.revoke.shell', 'true'],
+      ['proxy.commands.probe.shell', 'false'],
+    ])
+      expect((await runInProcess(['config', 'set', k!, v!], { env })).code).toBe(0);
+    const r = await runInProcess(['revoke', 'vk_stuck', '--yes', '--json', '--verify-timeout', '200'], { env });
+    expect(r.code).toBe(5);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ verified: false, results: [{ vault_key_id: 'vk_stuck', status: 'revoked', instances: [{ refused: false }] }] });
+    const timeline = await runInProcess(['timeline', out.incident_id], { env });
+    expect(timeline.stdout).toContain('NOT verified');
+  });
+
+  it('exit 1 when the revoke itself fails; nothing is claimed', async () => {
+    const env = isolatedEnv();
+    for (const [k, v] of [
+      ['proxy_kind', 'command'],
+      ['proxy.commands.revoke.shell', 'exit 7'],
+    ])
+      await runInProcess(['config', 'set', k!, v!], { env });
+    const r = await runInProcess(['revoke', 'vk_x', '--yes', '--json'], { env });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verified: false, status: 'failed' });
+  });
+});

@@ -30,11 +30,28 @@ export async function readAdminToken(settings: Settings, deps: ProxyDeps, requir
   return token;
 }
 
+/**
+ * The command adapter's table: a nested `proxy.commands` object in the profile, or flat keys as
+ * `tourniquet config set` writes them (`proxy.commands.revoke.shell`, `proxy.commands.revoke.http.url`,
+ * `proxy.commands.revoke.http.method`, `proxy.commands.revoke.http.authorization`).
+ */
+export function commandConfig(settings: Settings): unknown {
+  const nested = settings.raw('proxy') as { commands?: Record<string, unknown> } | undefined;
+  const commands: Record<string, unknown> = { ...(nested?.commands ?? {}) };
+  for (const action of ['revoke', 'probe']) {
+    const flat = (k: string) => settings.raw(`proxy.commands.${action}.${k}`) as string | undefined;
+    if (flat('shell')) commands[action] = { shell: flat('shell') };
+    else if (flat('http.url'))
+      commands[action] = { http: { url: flat('http.url'), method: flat('http.method'), headers: flat('http.authorization') ? { authorization: flat('http.authorization') } : undefined } };
+  }
+  return Object.keys(commands).length ? { commands } : undefined;
+}
+
 /** One factory for every proxy kind; the profile's proxy_kind picks one. */
 export async function createProxyAdapter(settings: Settings, deps: ProxyDeps): Promise<ProxyAdapter> {
   const kind = settings.get('proxy_kind') ?? 'tourniquet';
   if (kind === 'command') {
-    const actions = parseCommandActions(settings.raw('proxy'));
+    const actions = parseCommandActions(commandConfig(settings));
     return createCommandProxy({ actions, adminToken: await readAdminToken(settings, deps, false), trace: deps.trace });
   }
   const url = settings.get('proxy_url');
