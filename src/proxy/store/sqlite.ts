@@ -24,7 +24,7 @@ export interface SqliteOptions {
    * OS's hands) but not the machine losing power. Faster on disks with slow fsync.
    */
   sync?: 'full' | 'normal';
-  /** Commit audit batches on a worker thread (default on for files; off for :memory:). */
+  /** Commit audit batches on a worker thread (default: on with sync=full; never for :memory:). */
   auditThread?: boolean;
 }
 
@@ -99,7 +99,9 @@ export class SqliteStore implements ProxyStore {
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SQLITE_SCHEMA);
     this.append = makeAppender(this.db);
-    if (this.path !== ':memory:' && this.opts.auditThread !== false) this.worker = new AuditWorker(this.path, sync);
+    // The thread pays off only when commits wait for fsync; without it an in-thread insert is cheaper.
+    const thread = this.opts.auditThread ?? sync === 'FULL';
+    if (this.path !== ':memory:' && thread) this.worker = new AuditWorker(this.path, sync);
   }
 
   async close(): Promise<void> {
