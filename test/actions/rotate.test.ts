@@ -74,3 +74,39 @@ describe('tourniquet rotate openai through the real proxy and the sandbox vendor
     expect(r.stderr).toContain('--yes');
   });
 });
+
+describe('tourniquet rotate stripe: guided (no API to create keys)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => h.stop());
+
+  it('takes the new key from --new-key-file, proves it before changing anything, and guides the deletion', async () => {
+    const fresh = h.sandbox.stripe.createKey('rotated in the dashboard');
+    const file = join(h.dir, 'new-stripe-key.txt');
+    writeFileSync(file, fresh.secret + '\n');
+    const env = isolatedEnv({ TOURNIQUET_PROXY_URL: h.proxy.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN, TOURNIQUET_STRIPE_BASE_URL: h.sandbox.urls.stripe });
+    const vk = await h.issue({ vendor: 'stripe' });
+    const loop = probeLoop(h.proxy.dataUrl, '/v1/customers', vk.secret);
+    const r = await runInProcess(['rotate', 'stripe', '--new-key-file', file, '--yes', '--json'], { env });
+    const stats = await loop.stop();
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done', 'done', 'manual-done', 'skipped']);
+    expect(r.stderr).toContain('dashboard.stripe.com/apikeys');
+    expect(stats.failures).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(fresh.secret);
+  });
+
+  it('a new key the vendor refuses stops the rotation before the proxy changes (exit 1)', async () => {
+    const file = join(h.dir, 'bad-key.txt');
+    writeFileSync(file, 'sk_test_thisisnotarealkey0000000000\n');
+    const env = isolatedEnv({ TOURNIQUET_PROXY_URL: h.proxy.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN, TOURNIQUET_STRIPE_BASE_URL: h.sandbox.urls.stripe });
+    const before = (await h.admin('GET', '/v1/upstream-keys?vendor=stripe')).body.data;
+    const r = await runInProcess(['rotate', 'stripe', '--new-key-file', file, '--yes', '--json'], { env });
+    expect([1, 6]).toContain(r.code);
+    expect(JSON.parse(r.stdout).error.message).toMatch(/refused the new key/);
+    expect((await h.admin('GET', '/v1/upstream-keys?vendor=stripe')).body.data).toEqual(before);
+  });
+});
