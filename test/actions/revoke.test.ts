@@ -34,6 +34,16 @@ describe('tourniquet revoke against the real proxy', () => {
     expect(JSON.stringify(journal)).not.toContain(ADMIN_TOKEN);
   });
 
+  it('--hard and --reason: the reason goes to the journal, the revoke still lands', async () => {
+    const vk = await h.issue({ vendor: 'stripe' });
+    const r = await runInProcess(['revoke', vk.id, '--hard', '--reason', 'runaway loop on checkout', '--yes', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const id = JSON.parse(r.stdout).incident_id;
+    const t = await runInProcess(['timeline', id, '--json'], { env });
+    expect(JSON.parse(t.stdout).entries[0].params).toMatchObject({ hard: true, reason: 'runaway loop on checkout' });
+    expect((await h.admin('GET', `/v1/vault-keys/${vk.id}`)).body).toMatchObject({ status: 'revoked', revoke_mode: 'hard' });
+  });
+
   it('is idempotent: a revoked key is already-revoked, still verified', async () => {
     const vk = await h.issue({ vendor: 'stripe' });
     await runInProcess(['revoke', vk.id, '--yes', '--json'], { env });

@@ -83,11 +83,9 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     capabilities: { hardRevoke: true, revokeAllUnder: true, issue: true, roll: true, probe: true, upstreamKeys: true, audit: true },
     describe,
 
-    async revokeVaultKey(id, { hard, reason }): Promise<RevokeOutcome> {
-      const query = new URLSearchParams();
-      if (hard) query.set('hard', 'true');
-      if (reason) query.set('reason', reason);
-      const url = `${base}/v1/vault-keys/${enc(id)}${query.size ? `?${query}` : ''}`;
+    // The reason stays in our journal: the admin API refuses fields it does not know.
+    async revokeVaultKey(id, { hard }): Promise<RevokeOutcome> {
+      const url = `${base}/v1/vault-keys/${enc(id)}${hard ? '?hard=true' : ''}`;
       const res = await quick('DELETE', url, [404]);
       if (res.status === 404) return { status: 'not-found', vault_key_id: id };
       const b = res.body ?? {};
@@ -95,8 +93,8 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
       return { status: b.already_revoked ? 'already-revoked' : 'revoked', vault_key_id: id, effective_at };
     },
 
-    async revokeAllUnder(filter, { hard, reason }): Promise<RevokeOutcome[]> {
-      const b = (await admin.post('/v1/vault-keys/revoke-all', { json: { ...filter, hard, reason }, idempotencyKey: true })).body ?? {};
+    async revokeAllUnder(filter, { hard }): Promise<RevokeOutcome[]> {
+      const b = (await admin.post('/v1/vault-keys/revoke-all', { json: { ...filter, hard }, idempotencyKey: true })).body ?? {};
       const at = String(b.effective_at ?? new Date().toISOString());
       const ids = (k: string): string[] => (Array.isArray(b[k]) ? b[k].map((x: any) => (typeof x === 'string' ? x : String(x.id))) : []);
       return [
