@@ -240,6 +240,15 @@ export const COMMANDS: CommandSpec[] = [
         .option('--max-leaked <n>', 'exit 7 if more calls than this get past the key after the revoke', '0'),
     load: () => import('./drill.js'),
   },
+  {
+    name: 'doctor',
+    summary: 'readiness check: config, credentials, instances, a key per agent, forensic audit columns, revoke on the next request, a rate monitor',
+    configure: (cmd) =>
+      cmd
+        .option('--no-drill', 'skip the small revoke drill (it issues and revokes a throwaway key)')
+        .option('--vendor <vendor>', 'the vendor of the drill\'s throwaway key', 'stripe'),
+    load: () => import('./doctor.js'),
+  },
   // --- incident actions (revoke, rotate, issue, roll, run, resume, timeline, incidents) ---
   {
     name: 'revoke',

@@ -1,0 +1,25 @@
+import type { CommandInput } from './registry.js';
+import type { Ctx } from './context.js';
+import { settingsFor } from './settings.js';
+import { EXIT_CODES } from '../core/errors.js';
+import { createProxyAdapter } from '../adapters/proxy/index.js';
+import { adminClient } from '../core/incident/admin.js';
+import { isReady, runDoctor } from '../core/doctor.js';
+import { renderDoctor } from '../render/doctor.js';
+
+/** `doctor`: is the 2am path set up? Pass or fail per item with the fix; exit 7 when not ready. */
+export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
+  const settings = await settingsFor(ctx);
+  const deps = { io: { env: ctx.io.env, stdin: ctx.io.stdin }, trace: ctx.trace, register: (s: string) => ctx.secrets.add(s) };
+  const checks = await runDoctor({
+    settings,
+    proxy: () => createProxyAdapter(settings, deps),
+    admin: () => adminClient(settings, deps),
+    drill: opts.drill !== false,
+    vendor: String(opts.vendor ?? 'stripe'),
+  });
+  const ready = isReady(checks);
+  if (ctx.flags.json) ctx.out.json({ ready, checks });
+  else ctx.out.data(renderDoctor(checks, ready, ctx.out.paint));
+  return ready ? 0 : EXIT_CODES.check;
+}

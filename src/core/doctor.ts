@@ -1,0 +1,147 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Settings } from './config.js';
+import type { HttpClient } from './http.js';
+import type { ProxyAdapter } from '../adapters/proxy/types.js';
+import { proxyOverview } from './incident/overview.js';
+import { runDrill } from './drill.js';
+
+/**
+ * The readiness check of seed 002's "what you set up in calm hours": config, credentials and
+ * connectivity; one vault key per agent or per run; the four forensic audit columns; a revoke
+ * that takes effect on the next request (a small drill); a rate monitor. Pass or fail per item,
+ * with the fix.
+ */
+export type CheckStatus = 'pass' | 'fail' | 'skip';
+
+export interface Check {
+  id: string;
+  title: string;
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+}
+
+export interface DoctorDeps {
+  settings: Settings;
+  /** Opening the adapter reads the admin token: a failure here is the credentials check. */
+  proxy: () => Promise<ProxyAdapter>;
+  admin: () => Promise<HttpClient | undefined>;
+  drill: boolean;
+  vendor: string;
+}
+
+export const FORENSIC_COLUMNS = ['policy_verdict', 'cost_usd_parsed', 'customer_scope_id', 'agent_run_id'] as const;
+
+const pass = (id: string, title: string, detail: string): Check => ({ id, title, status: 'pass', detail });
+const fail = (id: string, title: string, detail: string, fix: string): Check => ({ id, title, status: 'fail', detail, fix });
+const skip = (id: string, title: string, why: string): Check => ({ id, title, status: 'skip', detail: why });
+
+export function checkConfig(settings: Settings): Check {
+  const t = 'config: proxy URL and state directory';
+  const url = settings.get('proxy_url');
+  if (!url) return fail('config', t, 'no proxy_url', 'tourniquet config set proxy_url https://proxy-admin.internal (or TOURNIQUET_PROXY_URL)');
+  const dir = settings.get('state_dir')!;
+  try {
+    mkdirSync(dir, { recursive: true });
+    const probe = join(dir, `.doctor-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (err) {
+    return fail('config', t, `the state directory ${dir} is not writable: ${(err as Error).message}`, 'set TOURNIQUET_STATE_DIR to a writable directory; incidents and their journals live there');
+  }
+  return pass('config', t, `proxy ${url} (${settings.get('proxy_kind') ?? 'tourniquet'}), state in ${dir}`);
+}
+
+async function checkCredentials(deps: DoctorDeps): Promise<{ check: Check; proxy?: ProxyAdapter }> {
+  const t = 'credentials: the admin token is accepted';
+  try {
+    const proxy = await deps.proxy();
+    await proxy.listVaultKeys({ status: 'active' });
+    return { check: pass('credentials', t, 'the proxy admin API answered with our token'), proxy };
+  } catch (err) {
+    return { check: fail('credentials', t, (err as Error).message, 'set TOURNIQUET_ADMIN_TOKEN_FILE to a file holding the admin token (or: tourniquet config set admin_token_file PATH)') };
+  }
+}
+
+async function checkConnectivity(proxy: ProxyAdapter): Promise<Check> {
+  const t = 'connectivity: every proxy instance answers';
+  const o = await proxyOverview(proxy, 2000);
+  const down = o.instances.filter((i) => !i.healthy).map((i) => i.instance_id);
+  if (o.instances.length === 0) return fail('connectivity', t, 'the proxy reported no instances', 'check the proxy is running: tourniquet proxy serve');
+  if (down.length) return fail('connectivity', t, `${o.healthy} of ${o.instances.length} healthy; not answering: ${down.join(', ')}`, 'restart or remove the instances that do not answer; a revoke cannot be verified on them');
+  return pass('connectivity', t, `${o.healthy} of ${o.instances.length} instance${o.instances.length === 1 ? '' : 's'} healthy`);
+}
+
+export async function checkKeyPerAgent(proxy: ProxyAdapter): Promise<Check> {
+  const t = 'one vault key per agent or per run, not one per organisation';
+  const keys = await proxy.listVaultKeys({ status: 'active' });
+  if (keys.length === 0) return fail('key-per-agent', t, 'no active vault keys: agents hold production keys directly', 'issue one per agent run: tourniquet issue --vendor stripe --run RUN_ID --agent NAME --expires-in 2h');
+  const labels = (k: (typeof keys)[number]) => (k.policy.labels ?? {}) as Record<string, string>;
+  const anonymous = keys.filter((k) => !k.agent_run_id && !labels(k).agent);
+  if (anonymous.length)
+    return fail('key-per-agent', t, `${anonymous.length} of ${keys.length} active keys name no agent and no run (${anonymous.slice(0, 3).map((k) => k.id).join(', ')}${anonymous.length > 3 ? ', …' : ''}): shared keys turn a revoke into an outage`, 'roll each shared key into one key per agent (tourniquet issue --agent NAME) and label them; then revoke the shared one');
+  const perRun = keys.filter((k) => k.agent_run_id).length;
+  return pass('key-per-agent', t, `${keys.length} active keys, each for one agent (${perRun} per run)`);
+}
+
+export async function checkAuditColumns(admin: HttpClient): Promise<Check> {
+  const t = 'audit rows carry the four forensic columns';
+  // Recent traffic is what the next incident will be read from: the last 15 minutes, else the last day.
+  let rows: Array<Record<string, unknown>> = [];
+  for (const minutes of [15, 24 * 60]) {
+    const res = await admin.get('/v1/audit', { query: { limit: 500, verdict: 'allowed', from: new Date(Date.now() - minutes * 60_000).toISOString() } });
+    rows = Array.isArray(res.body) ? res.body : (res.body?.data ?? []);
+    if (rows.length) break;
+  }
+  if (rows.length === 0) return pass('audit-columns', t, `no allowed calls yet; the proxy's audit table has ${FORENSIC_COLUMNS.join(', ')}`);
+  const missing = FORENSIC_COLUMNS.filter((c) => !rows.every((r) => c in r));
+  if (missing.length) return fail('audit-columns', t, `missing: ${missing.join(', ')}`, 'upgrade the proxy; every audit row needs policy_verdict, cost_usd_parsed, customer_scope_id, agent_run_id');
+  const empty = FORENSIC_COLUMNS.filter((c) => rows.every((r) => r[c] === null || r[c] === undefined));
+  if (empty.length)
+    return fail('audit-columns', t, `never filled in the last ${rows.length} allowed calls: ${empty.join(', ')}`, `${empty.includes('customer_scope_id') ? 'set customer_id_path on the vault keys (e.g. header.x-customer-id); ' : ''}${empty.includes('agent_run_id') ? 'issue keys per run (tourniquet issue --run RUN_ID)' : ''}`.trim());
+  return pass('audit-columns', t, `all four filled in the last ${rows.length} allowed calls`);
+}
+
+async function checkRevoke(proxy: ProxyAdapter, vendor: string): Promise<Check> {
+  const t = 'a revoke takes effect on the next request (a small drill)';
+  const r = await runDrill(proxy, { vendor, ratePerS: 50, warmupMs: 200, observeMs: 300 });
+  const never = r.instances.filter((i) => i.time_to_refusal_ms === null).map((i) => i.instance_id);
+  if (never.length || r.leaked_calls > 0)
+    return fail('revoke', t, never.length ? `never refused on ${never.join(', ')}` : `${r.leaked_calls} calls got past the key after the revoke returned`, 'the proxy must update memory and its store before answering the revoke; see tourniquet drill for details');
+  return pass('revoke', t, `refused on ${r.instances.length} instance(s) within ${r.max_time_to_refusal_ms} ms of the revoke returning; 0 calls leaked`);
+}
+
+async function checkRateMonitor(admin: HttpClient, settings: Settings): Promise<Check> {
+  const t = 'a monitor on calls per minute per key (alert at 5x baseline)';
+  await admin.get('/v1/rates');
+  if (!settings.get('webhook_url'))
+    return fail('rate-monitor', t, 'the proxy serves live rates, but no alert goes anywhere (no webhook_url)', 'set webhook_url, then run from cron every minute: tourniquet watch --once --notify');
+  return pass('rate-monitor', t, 'live rates at the proxy; alerts go to the webhook_url (tourniquet watch --notify)');
+}
+
+async function guarded(id: string, title: string, fn: () => Promise<Check>): Promise<Check> {
+  try {
+    return await fn();
+  } catch (err) {
+    return fail(id, title, (err as Error).message, 'see the message; run with --debug for the HTTP calls');
+  }
+}
+
+export async function runDoctor(deps: DoctorDeps): Promise<Check[]> {
+  const checks = [checkConfig(deps.settings)];
+  if (checks[0]!.status === 'fail') return [...checks, skip('credentials', 'credentials', 'needs config')];
+  const cred = await checkCredentials(deps);
+  checks.push(cred.check);
+  const proxy = cred.proxy;
+  const admin = proxy ? await deps.admin() : undefined;
+  const needs = (id: string, title: string, ok: unknown, fn: () => Promise<Check>) => (ok ? guarded(id, title, fn) : Promise.resolve(skip(id, title, 'needs working credentials to our proxy')));
+  checks.push(await needs('connectivity', 'connectivity', proxy, () => checkConnectivity(proxy!)));
+  checks.push(await needs('key-per-agent', 'one vault key per agent', proxy, () => checkKeyPerAgent(proxy!)));
+  checks.push(await needs('audit-columns', 'forensic audit columns', admin, () => checkAuditColumns(admin!)));
+  if (deps.drill) checks.push(await needs('revoke', 'revoke on the next request', proxy?.kind === 'tourniquet', () => checkRevoke(proxy!, deps.vendor)));
+  checks.push(await needs('rate-monitor', 'rate monitor', admin, () => checkRateMonitor(admin!, deps.settings)));
+  return checks;
+}
+
+export const isReady = (checks: readonly Check[]) => checks.every((c) => c.status === 'pass');

@@ -1,0 +1,57 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isolatedEnv, runInProcess } from '../helpers/cli.js';
+import { startFixture, type Fixture } from '../incident/fixture.js';
+
+let f: Fixture;
+beforeEach(async () => {
+  f = await startFixture();
+});
+afterEach(async () => {
+  await f.stop();
+});
+
+const byId = (j: { checks: Array<{ id: string }> }) => Object.fromEntries(j.checks.map((c) => [c.id, c]));
+
+describe('doctor', () => {
+  it('a proxy set up as seed 002 asks, with a webhook for alerts: every item passes, exit 0', async () => {
+    const r = await runInProcess(['doctor', '--json'], { env: { ...f.env, TOURNIQUET_WEBHOOK_URL: 'http://127.0.0.1:9/hook' } });
+    const j = JSON.parse(r.stdout);
+    expect(j.checks.filter((c: { status: string }) => c.status !== 'pass')).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(j.ready).toBe(true);
+    expect(Object.keys(byId(j))).toEqual(['config', 'credentials', 'connectivity', 'key-per-agent', 'audit-columns', 'revoke', 'rate-monitor']);
+    expect(byId(j).revoke.detail).toMatch(/0 calls leaked/);
+  });
+
+  it('no alert destination: the rate monitor fails with its fix; exit 7', async () => {
+    const r = await runInProcess(['doctor'], { env: f.env });
+    expect(r.code).toBe(7);
+    expect(r.stdout).toMatch(/✖ a monitor on calls per minute per key/);
+    expect(r.stdout).toMatch(/fix: set webhook_url, then run from cron every minute: tourniquet watch --once --notify/);
+    expect(r.stdout).toMatch(/not ready: 1 of 7 items to fix/);
+  });
+
+  it('a shared key that names no agent and no run fails the key-per-agent item', async () => {
+    await f.stage.admin.issueVaultKey({ vendor: 'stripe' });
+    const r = await runInProcess(['doctor', '--json', '--no-drill'], { env: f.env });
+    expect(r.code).toBe(7);
+    const c = byId(JSON.parse(r.stdout))['key-per-agent'] as { status: string; detail: string; fix: string };
+    expect(c.status).toBe('fail');
+    expect(c.detail).toMatch(/1 of 4 active keys name no agent and no run/);
+  });
+
+  it('a refused admin token fails credentials and skips what needs it', async () => {
+    const r = await runInProcess(['doctor', '--json'], { env: { ...f.env, TOURNIQUET_ADMIN_TOKEN: 'wrong-token-0123456789' } });
+    expect(r.code).toBe(7);
+    const c = byId(JSON.parse(r.stdout));
+    expect(c.credentials).toMatchObject({ status: 'fail' });
+    expect(c.connectivity).toMatchObject({ status: 'skip' });
+    expect(r.stdout).not.toContain('wrong-token-0123456789');
+  });
+
+  it('no configuration at all: config fails with the command that fixes it', async () => {
+    const r = await runInProcess(['doctor'], { env: isolatedEnv() });
+    expect(r.code).toBe(7);
+    expect(r.stdout).toMatch(/fix: tourniquet config set proxy_url/);
+  });
+});
