@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import type { Ctx } from './context.js';
 import type { CommandInput } from './registry.js';
-import { settingsFor } from './settings.js';
+// Not ./settings.js: that module also loads the playbook catalog (ajv, yaml), which these commands never need.
+import { loadSettings } from '../core/config.js';
 import { AgentAccountsPlatform, AgentsApiPlatform, platformRefs, readPlatformKey, type AgentPlatformId, type PlannedCall } from '../adapters/agents/index.js';
 import { EXIT_CODES, TourniquetError, missingInput, usageError } from '../core/errors.js';
 import { jwkThumbprint, parsePublicJwk, type PublicJwk } from '../core/jwk.js';
@@ -135,7 +136,7 @@ async function pickAgent(platform: AgentPlatformId, accounts: () => AgentAccount
 async function list(opts: Record<string, unknown>, ctx: Ctx): Promise<number> {
   const platform = (opts.platform ?? 'accounts') as AgentPlatformId;
   if (platform !== 'accounts' && platform !== 'agents-api') throw usageError('--platform is accounts or agents-api');
-  const refs = platformRefs(platform, { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined }, await settingsFor(ctx), ctx.io.env);
+  const refs = platformRefs(platform, { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined }, await loadSettings(ctx.io.env, ctx.flags.profile), ctx.io.env);
   const adminKey = await readPlatformKey(platform, refs.adminKeyRef, { env: ctx.io.env, stdin: ctx.io.stdin });
   ctx.secrets.add(adminKey);
   const cfg = { baseUrl: refs.baseUrl, adminKey, trace: ctx.trace };
@@ -155,7 +156,7 @@ export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise
   if (!(action in PLATFORM)) throw usageError(`unknown agent action "${name}"`);
   const p = await parse(action, args, opts, ctx);
   const platform = PLATFORM[action];
-  const refs = platformRefs(platform, { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined }, await settingsFor(ctx), ctx.io.env);
+  const refs = platformRefs(platform, { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined }, await loadSettings(ctx.io.env, ctx.flags.profile), ctx.io.env);
   const cfg = { baseUrl: refs.baseUrl, adminKey: '', trace: ctx.trace, onSecret: (s: string) => ctx.secrets.add(s) };
   const accounts = () => new AgentAccountsPlatform(cfg);
   const api = () => new AgentsApiPlatform(cfg);

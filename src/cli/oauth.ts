@@ -1,6 +1,7 @@
 import type { Ctx } from './context.js';
 import type { CommandInput } from './registry.js';
-import { settingsFor } from './settings.js';
+// Not ./settings.js: that module also loads the playbook catalog (ajv, yaml), which these commands never need.
+import { loadSettings } from '../core/config.js';
 import { OAuthClient } from '../adapters/oauth/client.js';
 import type { OAuthServerConfig, TokenTypeHint } from '../adapters/oauth/types.js';
 import { EXIT_CODES, missingInput, usageError } from '../core/errors.js';
@@ -54,7 +55,7 @@ async function readToken(opts: Record<string, unknown>, ctx: Ctx): Promise<strin
 export async function run({ name, opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (name !== 'revoke' && name !== 'introspect') throw usageError(`unknown oauth action "${name}"`);
   const hint = tokenHint(opts.tokenTypeHint);
-  const s = serverConfig(opts, await settingsFor(ctx), ctx.io.env);
+  const s = serverConfig(opts, await loadSettings(ctx.io.env, ctx.flags.profile), ctx.io.env);
   const cfg: OAuthServerConfig = { ...s, clientSecret: '', trace: ctx.trace };
   if (ctx.flags.dryRun) {
     const calls = await new OAuthClient(cfg).plan(name);
