@@ -209,6 +209,7 @@ export async function bench() {
     procs.push(leakProxy.proc);
 
     const rr = await revokeToRefusal(proxy, 100);
+    const rrRelaxed = await revokeToRefusal(relaxed, 100);
     const slowSoft = await leaks(leakProxy, local, { intervalMs: 400, concurrency: 1, hard: false, trials: 3 });
     const slowHard = await leaks(leakProxy, local, { intervalMs: 400, concurrency: 1, hard: true, trials: 3 });
     const fastSoft = await leaks(leakProxy, local, { intervalMs: 0, concurrency: 8, hard: false, trials: 5 });
@@ -234,15 +235,20 @@ export async function bench() {
         lat[name].push(...r.lat);
         errors += r.errors;
       }
+    // The same at 200 req/s: on a small or busy machine 1,000 req/s measures CPU starvation, not the proxy.
+    const low = { direct: [], bare: [], proxy: [], relaxed: [] };
+    for (let round = 0; round < 2; round++)
+      for (const [name, [url, auth]] of Object.entries(targets)) low[name].push(...(await openLoop(url, auth, 200, SECONDS / 2)).lat);
     const tput = { bare: [], proxy: [], relaxed: [] };
     for (let round = 0; round < 2; round++)
-      for (const name of ['bare', 'proxy', 'relaxed']) tput[name].push(await closedLoop(targets[name][0], targets[name][1], 64, SECONDS / 2));
+      for (const name of ['bare', 'proxy', 'relaxed']) tput[name].push(await closedLoop(targets[name][0], targets[name][1], 256, SECONDS / 2));
     const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const p = (name, q) => pct(lat[name], q);
     const rows = [
       { metric: 'revoke → first refusal, median (100 trials)', value: round(rr.p50), unit: 'ms', target: 'next request' },
       { metric: 'revoke → first refusal, p99', value: round(rr.p99), unit: 'ms', target: '< 5 ms' },
-      { metric: 'requests sent after the revoke returned and allowed', value: rr.allowedAfter, unit: 'calls', target: '0' },
+      { metric: 'revoke → first refusal, median / p99, sync=normal', value: `${round(rrRelaxed.p50)} / ${round(rrRelaxed.p99)}`, unit: 'ms' },
+      { metric: 'requests sent after the revoke returned and allowed', value: rr.allowedAfter + rrRelaxed.allowedAfter, unit: 'calls', target: '0' },
       { metric: 'leaked after soft revoke, 1 call/400 ms (max of 3)', value: slowSoft.max, unit: 'calls', target: `≤ in flight (${slowSoft.inflightMax})` },
       { metric: 'leaked after hard revoke, 1 call/400 ms (max of 3)', value: slowHard.max, unit: 'calls', target: '0' },
       { metric: 'leaked after soft revoke, max rate ×8 (max of 5)', value: fastSoft.max, unit: 'calls', target: `≤ in flight (${fastSoft.inflightMax})` },
@@ -250,8 +256,10 @@ export async function bench() {
       { metric: 'p50 added at 1,000 req/s (proxy − direct)', value: round(p('proxy', 50) - p('direct', 50)), unit: 'ms', target: '< 1 ms', baseline: round(p('bare', 50) - p('direct', 50)) },
       { metric: 'p99 added at 1,000 req/s (proxy − direct)', value: round(p('proxy', 99) - p('direct', 99)), unit: 'ms', baseline: round(p('bare', 99) - p('direct', 99)) },
       { metric: 'p50 / p99 added, sync=normal (survives SIGKILL, not power loss)', value: `${round(p('relaxed', 50) - p('direct', 50))} / ${round(p('relaxed', 99) - p('direct', 99))}`, unit: 'ms' },
+      { metric: 'p50 / p99 added at 200 req/s, sync=full', value: `${round(pct(low.proxy, 50) - pct(low.direct, 50))} / ${round(pct(low.proxy, 99) - pct(low.direct, 99))}`, unit: 'ms', baseline: `${round(pct(low.bare, 50) - pct(low.direct, 50))} / ${round(pct(low.bare, 99) - pct(low.direct, 99))}` },
+      { metric: 'p50 / p99 added at 200 req/s, sync=normal', value: `${round(pct(low.relaxed, 50) - pct(low.direct, 50))} / ${round(pct(low.relaxed, 99) - pct(low.direct, 99))}`, unit: 'ms' },
       { metric: 'direct p50 / p99 at 1,000 req/s', value: `${round(p('direct', 50))} / ${round(p('direct', 99))}`, unit: 'ms' },
-      { metric: 'max throughput through the proxy (64 connections)', value: Math.round(mean(tput.proxy)), unit: 'req/s', baseline: Math.round(mean(tput.bare)), ratio: round(mean(tput.proxy) / mean(tput.bare), 2), target: '≥ 0.70 of bare' },
+      { metric: 'max throughput through the proxy (256 connections)', value: Math.round(mean(tput.proxy)), unit: 'req/s', baseline: Math.round(mean(tput.bare)), ratio: round(mean(tput.proxy) / mean(tput.bare), 2), target: '≥ 0.70 of bare' },
     ];
     rows.push({ metric: 'max throughput, sync=normal', value: Math.round(mean(tput.relaxed)), unit: 'req/s', baseline: Math.round(mean(tput.bare)), ratio: round(mean(tput.relaxed) / mean(tput.bare), 2), target: '≥ 0.70 of bare' });
     if (errors) rows.push({ metric: 'errors during the overhead runs', value: errors, unit: 'calls' });
