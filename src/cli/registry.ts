@@ -249,6 +249,12 @@ export const COMMANDS: CommandSpec[] = [
         .option('--vendor <vendor>', 'the vendor of the drill\'s throwaway key', 'stripe'),
     load: () => import('./doctor.js'),
   },
+  {
+    name: 'completion',
+    summary: 'shell completion script: bash, zsh or fish (see the README to install it)',
+    configure: (cmd) => cmd.argument('<shell>', 'bash, zsh or fish'),
+    load: () => import('./completion.js'),
+  },
   // --- incident actions (revoke, rotate, issue, roll, run, resume, timeline, incidents) ---
   {
     name: 'revoke',
