@@ -125,7 +125,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log, inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts }),
     ),
   );
-  const facts = { instanceId, dataUrl: () => dataUrl, adminUrl: () => adminUrl, startedAt, lastSyncAt: () => fleet.lastSyncAt };
+  const facts = { instanceId, dataUrl: () => dataUrl, adminUrl: () => adminUrl, startedAt, lastSyncAt: () => fleet.lastSyncAt, storeFresh: () => !shared || fleet.fresh() };
   const adminServer = createServer({ keepAliveTimeout: 5_000 }, createAdminPlane(service, usage, opts.adminToken, facts, log));
   dataUrl = await listen(dataServer, opts.listen ?? '127.0.0.1:8787', 8787);
   adminUrl = await listen(adminServer, opts.adminListen ?? '127.0.0.1:8788', 8788);

@@ -11,6 +11,8 @@ export interface InstanceFacts {
   adminUrl: () => string;
   startedAt: string;
   lastSyncAt: () => string;
+  /** False while this instance fails closed (a shared store it cannot sync with). */
+  storeFresh?: () => boolean;
 }
 
 const AUDIT_FILTER_SPEC: Spec = {
@@ -120,12 +122,13 @@ export function auditRoutes(svc: ProxyService, usage: UsageTracker, facts: Insta
     route('GET', '/v1/health', async () => [
       200,
       {
-        status: 'ok',
+        status: facts.storeFresh?.() === false ? 'store_unavailable' : 'ok',
         instance_id: facts.instanceId,
         data_plane_url: facts.dataUrl(),
         admin_url: facts.adminUrl(),
         store: svc.store.kind,
         revision: svc.state.revision,
+        last_sync_at: facts.lastSyncAt(),
         revocation_state_changed_at: svc.state.revocationChangedAt,
         started_at: facts.startedAt,
         in_flight: svc.inflight.count(),
