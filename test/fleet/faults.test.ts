@@ -137,8 +137,8 @@ describe.skipIf(!pgAvailable())('a fleet under faults', () => {
     await sleep(2_000);
     // Then every instance is refusing agent traffic with 503 store_unavailable
     for (const p of inst) expect(await agentCall(p.dataUrl, keys[1]!.secret)).toEqual({ status: 503, code: 'store_unavailable' });
-    const health = await adminCall(inst[0]!.adminUrl, 'GET', '/v1/vault-keys');
-    expect(health.status).toBe(503);
+    expect((await adminCall(inst[0]!.adminUrl, 'GET', '/v1/vault-keys')).status).toBe(503);
+    expect((await adminCall(inst[1]!.adminUrl, 'GET', '/v1/health')).body).toMatchObject({ status: 'store_unavailable' });
     cluster.start();
     const upAt = performance.now();
 
