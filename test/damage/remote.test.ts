@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isolatedEnv, runInProcess } from '../helpers/cli.js';
+import { json, startServer, type TestServer } from '../helpers/server.js';
+import { REVOKED_AT, storyRows } from '../fixtures/damage/story.js';
+import { toJsonl } from '../fixtures/damage/write.js';
+import { LITELLM_API_KEY, projectForLiteLlm, toSpendLogs } from '../fixtures/damage/litellm.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tq-damage-remote-'));
+const rows = storyRows();
+const projected = join(dir, 'projected.jsonl');
+writeFileSync(projected, toJsonl(projectForLiteLlm(rows)));
+const MASTER_KEY = 'sk-litellm-master-0123456789abcdef';
+let litellm: TestServer;
+
+beforeAll(async () => {
+  litellm = await startServer((req, res) => {
+    const u = new URL(req.url, 'http://x');
+    if (req.headers.authorization !== `Bearer ${MASTER_KEY}`) return json(res, 401, { error: { message: 'Authentication Error' } });
+    if (req.method === 'GET' && u.pathname === '/spend/logs') return json(res, 200, toSpendLogs(rows));
+    json(res, 404, { error: 'unexpected request' });
+  });
+});
+afterAll(() => litellm.close());
+
+const run = (args: string[], env: Record<string, string> = {}) => runInProcess(['damage', ...args], { env: isolatedEnv({ TZ: 'UTC', ...env }) });
+
+describe('LiteLLM proxy spend logs over HTTP', () => {
+  it('reads GET /spend/logs with the admin token, filters to the minute, and matches the file source', async () => {
+    const q = ['--json', '--vault-key', 'vk_refund_agent', '--from', '2026-11-21T02:00:00Z', '--to', '2026-11-21T02:30:00Z', '--revoked-at', REVOKED_AT];
+    const r = await run(['--source', `litellm+${litellm.url}`, ...q], { TOURNIQUET_ADMIN_TOKEN: MASTER_KEY });
+    expect(r.code).toBe(0);
+    const { source, ...got } = JSON.parse(r.stdout);
+    expect(source).toBe(`litellm:${litellm.url}`);
+    const { source: _s, ...expected } = JSON.parse((await run(['--source', projected, ...q])).stdout);
+    expect(got).toEqual(expected);
+    expect(litellm.requests.at(-1)!.url).toBe('/spend/logs?start_date=2026-11-21&end_date=2026-11-22');
+    expect(r.stdout + r.stderr).not.toContain(LITELLM_API_KEY.slice(8));
+    expect(r.stdout + r.stderr).not.toContain(MASTER_KEY.slice(8));
+  });
+
+  it('a refused master key is exit 3', async () => {
+    const r = await run(['--source', `litellm+${litellm.url}`], { TOURNIQUET_ADMIN_TOKEN: 'sk-wrong-wrong-wrong-wrong' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/refused our credentials/);
+  });
+});
+
+describe('PostgreSQL that cannot be reached', () => {
+  it('is exit 1, and the password in the URL is never printed', async () => {
+    const r = await run(['--source', 'postgres://audit:Sup3rS3cretPw@127.0.0.1:1/audit']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot connect to postgres:\/\/audit:\*\*\*@127\.0\.0\.1:1\/audit/);
+    expect(r.stdout + r.stderr).not.toContain('Sup3rS3cretPw');
+  });
+});
+
+describe('--source names a profile', () => {
+  it('uses that profile\'s audit_source', async () => {
+    const env = isolatedEnv({ TZ: 'UTC' }) as Record<string, string>;
+    const set = await runInProcess(['config', 'set', '--profile', 'forensics', 'audit_source', projected], { env });
+    expect(set.code, set.stderr).toBe(0);
+    const r = await runInProcess(['damage', '--source', 'forensics', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).calls_total).toBe(rows.length);
+  });
+
+  it('an unknown profile is a usage error', async () => {
+    const r = await run(['--source', 'nosuchprofile']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no profile named "nosuchprofile"/);
+  });
+});
