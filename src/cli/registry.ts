@@ -129,6 +129,21 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'agent',
     summary: 'agent-platform actions: disable, archive, delete, create (seed 000 accounts API); deactivate, rotate-dpop-key (OAuth Agents API)',
+    help: `
+Examples:
+  tourniquet agent disable agt_123 --reason "loop: 400 calls in 6 min" --yes
+  tourniquet agent archive agt_123 --yes                  retired: stops it, keeps the history
+  tourniquet agent create research-agent-v2 --budget 10 --out new-key.txt
+  tourniquet agent deactivate agent_42 --yes              OAuth agent: all its tokens revoked
+  tourniquet agent rotate-dpop-key agent_42 --jwk-file new-public.jwk --yes
+
+Where the platforms are (flag > environment > profile):
+  accounts API     --base-url, TOURNIQUET_AGENT_ACCOUNTS_URL, agents.accounts.base_url
+  Agents API       --base-url, TOURNIQUET_AGENTS_API_URL, agents.agents_api.base_url
+  admin key        --admin-key REF, agents.<platform>.admin_key REF; by default the
+                   TOURNIQUET_AGENT_ACCOUNTS_KEY / TOURNIQUET_AGENTS_API_KEY variables
+After acting, the agent is read back: exit 5 when the platform does not show the change.
+`,
     subcommands: [
       {
         name: 'list',
@@ -167,6 +182,15 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'oauth',
     summary: 'stop an OAuth token: RFC 7009 revoke (verified by introspection), RFC 7662 introspect',
+    help: `
+Examples:
+  tourniquet oauth revoke --issuer https://auth.example.com --client-id incident-bot --token-file token.txt --yes
+  pbpaste | tourniquet oauth introspect --expect-inactive   exit 5 while the token still works
+
+The token is read from --token-file, piped stdin or a masked prompt; never from argv, never printed.
+Our client authenticates with client_secret_basic; the secret is a reference (env:NAME, file:PATH).
+Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocation_endpoint, oauth.introspection_endpoint.
+`,
     subcommands: (
       [
         ['revoke', 'revoke a token (RFC 7009), then verify introspection answers active:false'],

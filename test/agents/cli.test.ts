@@ -39,6 +39,16 @@ describe('tourniquet agent … (seed 000 accounts API)', () => {
     expectNoLeak(r, [ADMIN, a.api_key]);
   });
 
+  it('takes the platform URL and the admin-key reference from the profile (tourniquet config set)', async () => {
+    const a = fake.addAgent('profiled');
+    const bare = isolatedEnv({ ATXP_KEY: ADMIN });
+    expect((await runInProcess(['config', 'set', 'agents.accounts.base_url', fake.baseUrl], { env: bare })).code).toBe(0);
+    expect((await runInProcess(['config', 'set', 'agents.accounts.admin_key', 'env:ATXP_KEY'], { env: bare })).code).toBe(0);
+    const r = await runInProcess(['agent', 'disable', a.id, '--yes', '--json'], { env: bare });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).verified).toBe(true);
+  });
+
   it('without a terminal and without --yes: exit 2 naming --yes, and no change', async () => {
     const a = fake.addAgent('loop-agent');
     const r = await runInProcess(['agent', 'archive', a.id], { env });
