@@ -22,6 +22,8 @@ interface DamageOpts extends WindowFlags, SourceFlags {
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const o = opts as DamageOpts;
   const format = ctx.flags.json ? 'json' : (o.format ?? 'text');
+  const top = o.top === undefined ? undefined : Number(o.top);
+  if (top !== undefined && (!Number.isInteger(top) || top < 1)) throw usageError(`--top ${o.top}: not a positive whole number`);
   if (!['text', 'md', 'json'].includes(format)) throw usageError(`--format ${format}: unknown`, 'use text, md or json');
   const settings = await loadSettings(ctx.io.env, ctx.flags.profile);
   const window: WindowFlags = { ...o };
@@ -41,7 +43,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const tz = checkTimeZone(ctx.io.env.TZ);
   if (format === 'json') ctx.out.json(summary);
   else if (format === 'md') ctx.out.data(renderDamageMarkdown(summary, { tz }));
-  else ctx.out.data(renderDamageText(summary, { tz, paint: ctx.out.paint, tty: ctx.io.stdout.isTTY === true, top: o.top ? Number(o.top) : undefined }));
+  else ctx.out.data(renderDamageText(summary, { tz, paint: ctx.out.paint, tty: ctx.io.stdout.isTTY === true, top }));
   if (summary.bad_rows.count > 0 && format !== 'text') ctx.out.warn(`${summary.bad_rows.count} unreadable rows skipped (first at ${summary.bad_rows.first_lines.join(', ')})`);
   return 0;
 }

@@ -14,6 +14,7 @@ export interface TextView extends DamageView {
 }
 
 const WIDTH = 80;
+const MAX_MINUTE_ROWS = 120;
 
 function field(label: string, value: string): string {
   return `${label.padEnd(13)}${value}`;
@@ -38,12 +39,14 @@ function timeline(s: DamageSummary, v: TextView): string[] {
     const line = sparkline(calls, WIDTH - 13 - 12);
     return [field('Per minute', `${line} max ${count(Math.max(...calls))}`)];
   }
-  const rows = s.per_minute.filter((m) => m.calls > 0).slice(0, 120);
+  const busy = s.per_minute.filter((m) => m.calls > 0);
+  const rows = busy.slice(0, MAX_MINUTE_ROWS);
   const table = renderTable(rows, [
     { header: 'minute', value: (m) => formatLocal(Date.parse(m.minute), v.tz, false) + (m.minute === s.anomaly_start ? '  <- anomaly start' : '') },
     { header: 'calls', value: (m) => count(m.calls), align: 'right' },
   ]);
-  return ['', 'Calls per minute (minutes with calls)', table.trimEnd()];
+  const rest = busy.length > rows.length ? [`… ${count(busy.length - rows.length)} more minutes (--json has them all)`] : [];
+  return ['', 'Calls per minute (minutes with calls)', table.trimEnd(), ...rest];
 }
 
 /** The damage summary for people: fits 80 columns, times in the operator's zone. */
