@@ -5,7 +5,7 @@ import { Journal } from '../core/journal.js';
 import { execute, openSession, stepEnv } from '../core/actions/session.js';
 import { planFor } from '../core/actions/plans.js';
 import { startedEntry, stateFromJournal } from '../core/steps/resume.js';
-import { closeRun, liveStep, sessionInput } from '../render/steps-output.js';
+import { closeRun, freshSecrets, liveStep, sessionInput, showFreshSecretsOnce } from '../render/steps-output.js';
 
 /** Continue an incident from its journal: finished steps are skipped, the rest run in order. */
 export async function run({ args }: CommandInput, ctx: Ctx): Promise<number> {
@@ -28,7 +28,13 @@ export async function run({ args }: CommandInput, ctx: Ctx): Promise<number> {
   const steps = await planFor(session, started.command, started.params);
   journal.append('note', { message: `resumed by ${started.command} resume` });
   ctx.out.info(`resuming ${id} (${started.command})`);
-  const ex = await execute({ session, journal, steps, env: stepEnv(session, journal, stateFromJournal(entries)), rollbackOnFailure: started.command === 'rotate', onStep: ctx.flags.json ? undefined : liveStep(ctx) });
-  if (ctx.flags.json) ctx.out.json({ incident_id: id, command: started.command, status: ex.status, resumed_steps: ex.report.resumed, steps: ex.report.steps.map((s) => ({ key: s.key, state: s.state, detail: s.detail, verified: s.verification?.ok })), error: ex.report.error });
+  const env = stepEnv(session, journal, stateFromJournal(entries));
+  const ex = await execute({ session, journal, steps, env, rollbackOnFailure: started.command === 'rotate', onStep: ctx.flags.json ? undefined : liveStep(ctx) });
+  const reissued = freshSecrets(env);
+  showFreshSecretsOnce(ctx, reissued);
+  // Written raw: the re-issued secrets appear here once; everything printed later is scrubbed of them.
+  if (ctx.flags.json)
+    ctx.io.stdout.write(JSON.stringify({ incident_id: id, command: started.command, status: ex.status, resumed_steps: ex.report.resumed, steps: ex.report.steps.map((s) => ({ key: s.key, state: s.state, detail: s.detail, verified: s.verification?.ok })), reissued, error: ex.report.error }, null, 2) + '\n');
+  for (const r of reissued) ctx.secrets.add(r.secret);
   return closeRun(ctx, `resume ${started.command}`, ex);
 }

@@ -6,8 +6,7 @@ import { execute, openSession, startIncident, stepEnv } from '../core/actions/se
 import { runPlanSteps, type RunParams } from '../core/actions/run-plan.js';
 import { dryRun } from '../core/steps/engine.js';
 import { renderDryRun } from '../render/steps.js';
-import { closeRun, liveStep, sessionInput } from '../render/steps-output.js';
-import { isGithubActions, maskCommand } from '../render/github.js';
+import { closeRun, freshSecrets, liveStep, sessionInput, showFreshSecretsOnce } from '../render/steps-output.js';
 
 /** `tourniquet run --scenario ID`: decide, then execute the plan step by step. */
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
@@ -41,11 +40,10 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   journal.append('decided', { scenario: plan.scenario, action: plan.action, steps: plan.steps, leak_estimate: plan.leak_estimate, warnings: plan.warnings });
   const env = stepEnv(session, journal);
   const ex = await execute({ session, journal, steps, env, rollbackOnFailure: Boolean(rotates), onStep: ctx.flags.json ? undefined : liveStep(ctx) });
-  const reissued = [...env.secrets].filter(([k]) => k.startsWith('reissued:')).map(([k, secret]) => ({ id: k.slice('reissued:'.length), secret }));
-  for (const r of reissued) if (isGithubActions(ctx.io.env)) ctx.io.stdout.write(maskCommand(r.secret));
+  const reissued = freshSecrets(env);
+  showFreshSecretsOnce(ctx, reissued);
   if (ctx.flags.json)
     ctx.io.stdout.write(JSON.stringify({ incident_id: ex.incident_id, scenario: plan.scenario, status: ex.status, steps: ex.report.steps.map((s) => ({ key: s.key, kind: s.kind, target: s.target, state: s.state, detail: s.detail, verified: s.verification?.ok })), reissued, error: ex.report.error }, null, 2) + '\n');
-  else for (const r of reissued) ctx.io.stdout.write(`${r.id}\t${r.secret}\n`);
   for (const r of reissued) ctx.secrets.add(r.secret);
   return closeRun(ctx, `run ${plan.scenario}`, ex);
 }

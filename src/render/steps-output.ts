@@ -3,6 +3,7 @@ import { EXIT_CODES } from '../core/errors.js';
 import type { Execution, FinalStatus, SessionInput } from '../core/actions/session.js';
 import type { StepReport } from '../core/steps/types.js';
 import { appendSummary, isGithubActions, maskCommand, summaryMarkdown } from './github.js';
+import type { StepEnv } from '../core/steps/types.js';
 import { stepLine } from './steps.js';
 
 /** The plain functions an acting command hands to core: no Ctx crosses into src/core. */
@@ -50,4 +51,15 @@ export function closeRun(ctx: Ctx, title: string, ex: Execution): number {
   else ctx.out.info(`${title}: ${ex.status} ${p.dim(`(incident ${ex.incident_id}; see: tourniquet timeline ${ex.incident_id})`)}`);
   if (ctx.io.env.GITHUB_STEP_SUMMARY) appendSummary(ctx.io.env, summaryMarkdown(title, ex.incident_id, ex.status, ex.report));
   return EXIT_FOR[ex.status];
+}
+
+/** New vault keys a run made (re-issued or rolled): id and secret, to be shown exactly once. */
+export function freshSecrets(env: StepEnv): Array<{ id: string; secret: string }> {
+  return [...env.secrets].filter(([k]) => k.startsWith('reissued:')).map(([k, secret]) => ({ id: k.slice('reissued:'.length), secret }));
+}
+
+/** Print fresh secrets once, raw, on stdout (masked first under GitHub Actions); later output scrubs them. */
+export function showFreshSecretsOnce(ctx: Ctx, fresh: Array<{ id: string; secret: string }>): void {
+  for (const r of fresh) if (isGithubActions(ctx.io.env)) ctx.io.stdout.write(maskCommand(r.secret));
+  if (!ctx.flags.json) for (const r of fresh) ctx.io.stdout.write(`${r.id}\t${r.secret}\n`);
 }

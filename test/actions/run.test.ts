@@ -57,6 +57,27 @@ describe('tourniquet run: plans from decide, executed', () => {
     expect(keys.find((k: any) => k.id === up.id).state).toBe('retired');
   });
 
+  it('a plan that breaks part-way is exit 6 (journal saved), and resume finishes it', async () => {
+    const up = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.state === 'active');
+    const a = await h.issue({ vendor: 'openai' });
+    // Given a wrong OpenAI admin key: the revoke works, the rotation cannot create a key
+    const broken = { ...env, OPENAI_ADMIN_KEY: 'sk-admin-wrong-000000000000000000' };
+    const r = await runInProcess(['run', '--scenario', 'production-key-exposed', '--vendor', 'openai', '--upstream-key', up.id, '--yes', '--json'], { env: broken });
+    expect(r.code, r.stderr).toBe(6);
+    const out = JSON.parse(r.stdout);
+    expect(out.status).toBe('partial');
+    expect(r.stderr).toContain(`tourniquet resume ${out.incident_id}`);
+    expect((await through(h.proxy.dataUrl, 'GET', '/openai/v1/models', a.secret)).status).toBe(401);
+    // When the admin key is fixed and the incident resumed
+    const resumed = await runInProcess(['resume', out.incident_id, '--yes', '--json'], { env });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const done = JSON.parse(resumed.stdout);
+    expect(done).toMatchObject({ status: 'done', command: 'run' });
+    expect(done.reissued.length).toBeGreaterThan(0);
+    expect((await through(h.proxy.dataUrl, 'GET', '/openai/v1/models', done.reissued[0].secret)).status).toBe(200);
+    expect((await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.id === up.id).state).toBe('retired');
+  });
+
   it('--dry-run lists every call of the plan and makes none', async () => {
     const vk = await h.issue({ vendor: 'stripe' });
     const r = await runInProcess(['run', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--vault-key', vk.id, '--dry-run'], { env });

@@ -42,6 +42,7 @@ function inspectStep(p: RotateParams, d: RotateDeps): Step {
     key: 'rotate:inspect',
     title: `find the active ${p.vendor} production key at the proxy`,
     kind: 'inspect',
+    readOnly: true,
     target: p.vendor,
     calls: () => [d.proxy.describe('list-upstream', { vendor: p.vendor })],
     async run() {
@@ -100,6 +101,7 @@ function verifyStandbyStep(p: RotateParams, d: RotateDeps): Step {
     key: 'rotate:verify-standby',
     title: 'prove a proxied call succeeds with the new key (while it is still standby)',
     kind: 'verify-proxied-call',
+    readOnly: true,
     target: p.vendor,
     calls: () => [`${d.proxy.describe('issue')} (temporary probe key pinned to {new_upstream_key_id})`, `GET <data plane>/${p.vendor}${d.probePath}`, d.proxy.describe('revoke', { id: '{probe key}' })],
     async run(env) {
@@ -141,6 +143,7 @@ function verifyAuditStep(p: RotateParams, d: RotateDeps): Step {
     key: 'rotate:verify-audit',
     title: 'prove new audit rows carry the new key id',
     kind: 'verify-audit',
+    readOnly: true,
     target: p.vendor,
     calls: () => [`${d.proxy.describe('issue')} (temporary probe key)`, `GET <data plane>/${p.vendor}${d.probePath}`, d.proxy.describe('audit')],
     async run() {
@@ -208,6 +211,7 @@ export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
     key: 'rotate:watch-tail',
     title: `watch ${d.vendor.displayName} refuse the old key (the propagation tail)`,
     kind: 'watch-tail',
+    readOnly: true,
     target: p.vendor,
     enabled: () => (p.watchOldKey ? true : 'no old key secret to probe with (pass --old-key-file to watch the tail)'),
     calls: () => d.vendor.plan('probe').map((c) => `${c.method} ${c.url} (with the old key, every ${p.tailIntervalMs} ms)`),

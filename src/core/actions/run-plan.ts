@@ -105,6 +105,7 @@ function damageStep(i: number, ps: PlanStep, session: Session): Step {
     key: `${i + 1}.damage`,
     title: 'damage summary from the audit rows',
     kind: ps.kind,
+    readOnly: true,
     target: ps.target,
     calls: () => ['GET <proxy>/v1/audit/summary (or the configured audit source)'],
     async run(env) {

@@ -86,12 +86,16 @@ export function startIncident(session: Session, command: string, params: Record<
 
 export type FinalStatus = 'done' | 'unverified' | 'partial' | 'failed' | 'rolled-back' | 'cancelled';
 
-/** done → 0; a credential still works → 5; some steps done, journal saved → 6 (resume); nothing done → 1. */
+/**
+ * done → 0; a credential still works → 5; some lasting change made and not undone, journal
+ * saved → partial, 6 (resume); nothing done, or everything undone → 1.
+ */
 export function finalStatus(report: RunReport): FinalStatus {
-  if (report.status === 'done' || report.status === 'unverified' || report.status === 'rolled-back') return report.status;
-  const anyDone = report.steps.some((s) => ['done', 'already-done', 'manual-done', 'resumed-done'].includes(s.state));
-  if (report.status === 'cancelled') return anyDone ? 'partial' : 'cancelled';
-  return anyDone ? 'partial' : 'failed';
+  if (report.status === 'done' || report.status === 'unverified') return report.status;
+  const lasting = report.steps.some((s) => !s.read_only && ['done', 'already-done', 'manual-done', 'resumed-done'].includes(s.state));
+  if (report.status === 'rolled-back') return lasting ? 'partial' : 'rolled-back';
+  if (report.status === 'cancelled') return lasting ? 'partial' : 'cancelled';
+  return lasting ? 'partial' : 'failed';
 }
 
 export interface Execution {

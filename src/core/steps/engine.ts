@@ -26,7 +26,7 @@ export function dryRun(steps: Step[], env: StepEnv): DryRunReport {
 }
 
 function base(step: Step): Omit<StepReport, 'state' | 'detail'> {
-  return { key: step.key, title: step.title, kind: step.kind, target: step.target, calls: [] };
+  return { key: step.key, title: step.title, kind: step.kind, target: step.target, calls: [], ...(step.readOnly ? { read_only: true } : {}) };
 }
 
 function errorInfo(err: unknown): { kind: string; message: string; hint?: string } {

@@ -55,6 +55,8 @@ export interface Step {
   rollback?(env: StepEnv): Promise<string>;
   /** Once done, nothing before it may be rolled back (e.g. the old key was deleted at the vendor). */
   irreversible?: boolean;
+  /** Changes nothing that lasts (a lookup, a check): does not make a failed run "partly done". */
+  readOnly?: boolean;
   /** A failed verification of this step means "the credential still works": exit 5. */
   verificationIsSecurity?: boolean;
 }
@@ -73,6 +75,7 @@ export interface StepReport {
   calls: string[];
   verification?: Verification;
   error?: string;
+  read_only?: boolean;
 }
 
 export type RunStatus = 'done' | 'failed' | 'unverified' | 'rolled-back' | 'cancelled';
