@@ -7,7 +7,7 @@ import { runPathA } from '../core/demo/path-a.js';
 import { runPathB } from '../core/demo/path-b.js';
 import { fetchRates } from '../core/incident/rates.js';
 import type { TailMode } from '../sandbox/index.js';
-import { guidedIncident, type IncidentReport } from './incident.js';
+import { guidedIncident, type IncidentReport } from './incident-flow.js';
 import { demoJson, renderComparison } from '../render/demo.js';
 import { renderDamageText } from '../render/damage.js';
 import { multipleText, nextMovesText } from '../render/incident.js';

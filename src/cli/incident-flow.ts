@@ -1,4 +1,4 @@
-import type { CommandInput } from './registry.js';
+import type { Settings } from '../core/config.js';
 import type { Ctx } from './context.js';
 import { catalogFor, settingsFor } from './settings.js';
 import { TourniquetError, usageError } from '../core/errors.js';
@@ -41,6 +41,8 @@ export interface IncidentHooks {
   beforeRevoke?: () => void;
   /** Start of the damage window (epoch ms); default now minus --since. */
   damageFromMs?: number;
+  /** Settings already loaded (and the header already printed) by the caller. */
+  settings?: Settings;
 }
 
 export interface IncidentReport {
@@ -85,8 +87,8 @@ function dryRunReport(ctx: Ctx, d: { session: Session; journal: Journal; plan: P
 
 export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: IncidentHooks = {}): Promise<IncidentReport> {
   const p = ctx.out.errPaint;
-  const settings = await settingsFor(ctx);
-  ctx.out.info(headerLine(settings.profile, settings.get('proxy_url'), settings.get('proxy_kind') ?? 'tourniquet', p));
+  const settings = hooks.settings ?? (await settingsFor(ctx));
+  if (!hooks.settings) ctx.out.info(headerLine(settings.profile, settings.get('proxy_url'), settings.get('proxy_kind') ?? 'tourniquet', p));
   const session = await openSession(sessionInput(ctx));
   const proxy = await session.proxy();
   const admin = await adminClient(settings, { io: { env: ctx.io.env, stdin: ctx.io.stdin }, trace: ctx.trace, register: (s) => ctx.secrets.add(s) });
@@ -150,8 +152,3 @@ export function printReport(ctx: Ctx, r: IncidentReport): void {
   if (r.vault_key_id) ctx.out.data(nextMovesText(r.next, ctx.out.paint));
 }
 
-export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
-  const report = await guidedIncident(ctx, answersFrom(opts));
-  printReport(ctx, report);
-  return report.exit_code;
-}
