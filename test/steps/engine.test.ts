@@ -149,3 +149,10 @@ describe('the step engine', () => {
     expect(JSON.stringify(j.entries())).not.toContain(secret);
   });
 });
+
+describe('compressCalls', () => {
+  it('journals a poll once, with a count', async () => {
+    const { compressCalls } = await import('../../src/core/steps/engine.js');
+    expect(compressCalls(['GET a', 'GET b', 'GET b', 'GET b', 'POST c', 'GET b'])).toEqual(['GET a', 'GET b ×3', 'POST c', 'GET b']);
+  });
+});

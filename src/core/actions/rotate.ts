@@ -190,7 +190,10 @@ export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
     kind: 'delete-at-vendor',
     target: p.vendor,
     irreversible: true,
-    calls: (env) => (d.vendor.capabilities.delete ? d.vendor.plan('delete', (env.state.old_vendor_key_id as string) ?? '{old vendor key id}').map((c) => `${c.method} ${c.url}`) : ['manual: the vendor dashboard']),
+    calls: (env) =>
+      d.vendor.capabilities.delete
+        ? d.vendor.plan('delete', (env.state.old_vendor_key_id as string) ?? p.oldVendorKeyId ?? '{old vendor key id}').map((c) => `${c.method} ${decodeURIComponent(c.url)}`)
+        : ['manual: the vendor dashboard'],
     async run(env) {
       const id = env.state.old_vendor_key_id as string | null;
       let manual = [`The old key's id at ${d.vendor.displayName} is not known (pass --old-key-id); delete the old key in the dashboard.`];
@@ -223,8 +226,8 @@ export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
       for (;;) {
         const r = await d.vendor.probe({ secret: old, id: p.vendor === 'twilio' ? (env.state.old_vendor_key_id as string | undefined) : undefined });
         const waited = Date.now() - t0;
-        if (!r.accepted) return { status: 'done', detail: `refused (HTTP ${r.status}) after ${(waited / 1000).toFixed(1)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: true } };
-        if (waited >= p.tailTimeoutMs || env.signal.aborted) return { status: 'done', detail: `still accepted after ${(waited / 1000).toFixed(1)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: false } };
+        if (!r.accepted) return { status: 'done', detail: `refused (HTTP ${r.status}) after ${(waited / 1000).toFixed(2)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: true } };
+        if (waited >= p.tailTimeoutMs || env.signal.aborted) return { status: 'done', detail: `still accepted after ${(waited / 1000).toFixed(2)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: false } };
         await new Promise((res) => setTimeout(res, p.tailIntervalMs));
       }
     },

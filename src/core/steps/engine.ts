@@ -29,6 +29,26 @@ function base(step: Step): Omit<StepReport, 'state' | 'detail'> {
   return { key: step.key, title: step.title, kind: step.kind, target: step.target, calls: [], ...(step.readOnly ? { read_only: true } : {}) };
 }
 
+/** Repeated calls (a poll) are journaled once with a count: `GET https://…/v1/models ×42`. */
+export function compressCalls(calls: readonly string[]): string[] {
+  const out: string[] = [];
+  let last = '';
+  let n = 0;
+  const flush = () => {
+    if (n) out.push(n > 1 ? `${last} ×${n}` : last);
+  };
+  for (const c of calls) {
+    if (c === last) n++;
+    else {
+      flush();
+      last = c;
+      n = 1;
+    }
+  }
+  flush();
+  return out;
+}
+
 function errorInfo(err: unknown): { kind: string; message: string; hint?: string } {
   if (err instanceof TourniquetError) return { kind: err.kind, message: err.message, hint: err.hint };
   return { kind: 'bug', message: err instanceof Error ? err.message : String(err) };
@@ -42,7 +62,7 @@ async function verifyStep(step: Step, env: StepEnv, run: StepRun, journal: Journ
   } catch (err) {
     v = { ok: false, detail: `verification could not run: ${errorInfo(err).message}` };
   }
-  journal.append('verified', { step: step.key, ok: v.ok, detail: v.detail, calls: [...env.calls], ...(v.data ? { data: v.data } : {}) });
+  journal.append('verified', { step: step.key, ok: v.ok, detail: v.detail, calls: compressCalls(env.calls), ...(v.data ? { data: v.data } : {}) });
   return v;
 }
 
@@ -87,14 +107,14 @@ export async function runSteps(opts: EngineOptions): Promise<RunReport> {
         run = await step.run(env);
       } catch (err) {
         const info = errorInfo(err);
-        journal.append('step', { step: step.key, kind: step.kind, phase: 'failed', error: info.message, hint: info.hint, calls: [...env.calls] });
-        report({ ...base(step), state: 'failed', detail: info.message, error: info.message, calls: [...env.calls], started_offset_ms: started, ms: env.now() - started });
+        journal.append('step', { step: step.key, kind: step.kind, phase: 'failed', error: info.message, hint: info.hint, calls: compressCalls(env.calls) });
+        report({ ...base(step), state: 'failed', detail: info.message, error: info.message, calls: compressCalls(env.calls), started_offset_ms: started, ms: env.now() - started });
         return fail(info.kind === 'cancelled' ? 'cancelled' : 'failed', info);
       }
       Object.assign(env.state, run.outputs ?? {});
-      journal.append('step', { step: step.key, kind: step.kind, phase: 'finished', outcome: run.status, detail: run.detail, outputs: run.outputs ?? {}, calls: [...env.calls], ms: env.now() - started });
+      journal.append('step', { step: step.key, kind: step.kind, phase: 'finished', outcome: run.status, detail: run.detail, outputs: run.outputs ?? {}, calls: compressCalls(env.calls), ms: env.now() - started });
     }
-    const calls = [...env.calls];
+    const calls = compressCalls(env.calls);
     let verification: Verification | undefined;
     if (step.verify && run.status !== 'not-found' && run.status !== 'skipped') {
       verification = await verifyStep(step, env, run, journal);
@@ -129,7 +149,7 @@ export async function runSteps(opts: EngineOptions): Promise<RunReport> {
       try {
         env.calls.length = 0;
         const detail = await step.rollback(env);
-        journal.append('step', { step: step.key, kind: step.kind, phase: 'rolled-back', detail, calls: [...env.calls] });
+        journal.append('step', { step: step.key, kind: step.kind, phase: 'rolled-back', detail, calls: compressCalls(env.calls) });
         const r = reports.find((x) => x.key === step.key);
         if (r && r.state !== 'failed' && r.state !== 'unverified') r.state = 'rolled-back';
         rolledBack++;
