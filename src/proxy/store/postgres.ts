@@ -1,4 +1,3 @@
-import pg from 'pg';
 import type {
   AuditFilter,
   AuditPage,
@@ -12,22 +11,13 @@ import type {
   VaultKeyFilter,
   VaultKeyRecord,
 } from './types.js';
-import { migrate } from './postgres-schema.js';
-import { PG_TYPES, UPSTREAM_COLUMNS, VAULT_COLUMNS, toInstance, toUpstreamKey, toVaultKey, unavailable, vaultKeyValues } from './postgres-rows.js';
+import { StoreUnavailableError } from './types.js';
+import { UPSTREAM_COLUMNS, VAULT_COLUMNS, toInstance, toUpstreamKey, toVaultKey, unavailable, vaultKeyValues } from './postgres-rows.js';
 import { APPEND_SQL, appendParams, pruneAuditBefore, queryAudit, summarizeAudit, sumByKey } from './postgres-audit.js';
-import { CHANGE_CHANNEL, ChangeListener } from './postgres-listen.js';
+import { CHANGE_CHANNEL } from './postgres-listen.js';
+import { PgConnection, placeholders, type Tx } from './postgres-pool.js';
 
-export interface PostgresStoreOptions {
-  /** LISTEN for other instances' changes (default true). Off: only the reconcile loop syncs. */
-  notifications?: boolean;
-  /** Pool size (default 10). */
-  max?: number;
-  /** An instance whose heartbeat is older than this drops out of listInstances (default 5 s). */
-  instanceTtlMs?: number;
-}
-
-type Tx = pg.PoolClient;
-const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+export type { PostgresStoreOptions } from './postgres-pool.js';
 
 /**
  * The fleet store: any number of proxy instances on one PostgreSQL database. Every change to
@@ -35,87 +25,8 @@ const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) =
  * reader that has seen revision R has seen every change up to R) and NOTIFYs the revision in
  * the same transaction. Audit batches are one multi-row INSERT each, durable on COMMIT.
  */
-export class PostgresStore implements ProxyStore {
+export class PostgresStore extends PgConnection implements ProxyStore {
   readonly kind = 'postgres';
-  readonly pool: pg.Pool;
-  private readonly listeners = new Set<(revision: number) => void>();
-  private listener: ChangeListener | null = null;
-  private readonly config: pg.ClientConfig;
-
-  constructor(url: string, private readonly opts: PostgresStoreOptions = {}) {
-    this.config = {
-      connectionString: url,
-      connectionTimeoutMillis: 2_000,
-      query_timeout: 10_000,
-      options: '-c TimeZone=UTC',
-      keepAlive: true,
-    };
-    // Idle connections stay open: a revoke should never wait for a connection handshake.
-    this.pool = new pg.Pool({ ...this.config, max: opts.max ?? 10, idleTimeoutMillis: 0, types: PG_TYPES, application_name: 'tourniquet-proxy' });
-    // An idle client whose server went away emits here; without a handler the process dies.
-    this.pool.on('error', () => {});
-  }
-
-  async init(): Promise<void> {
-    const client = await this.pool.connect().catch(unavailable);
-    try {
-      await migrate(client);
-    } finally {
-      client.release();
-    }
-    if (this.opts.notifications !== false) {
-      this.listener = new ChangeListener(this.config, (rev) => this.emit(rev));
-      this.listener.start();
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.listener?.stop();
-    await this.pool.end().catch(() => {});
-  }
-
-  private emit(revision: number): void {
-    for (const l of this.listeners) l(revision);
-  }
-
-  /** Is the LISTEN connection up? (False when notifications are off.) */
-  get listening(): boolean {
-    return this.listener?.connected ?? false;
-  }
-
-  private async q(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
-    return this.pool.query(text, values).catch(unavailable);
-  }
-
-  /**
-   * A write transaction on one pooled client; a broken connection is destroyed, not reused.
-   * It takes the revision row's lock first, so key writers queue in one order (no deadlock)
-   * and commit in revision order.
-   */
-  private async tx<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect().catch(unavailable);
-    let broken: Error | undefined;
-    try {
-      await c.query('BEGIN');
-      await c.query('SELECT revision FROM tourniquet_meta WHERE id = 1 FOR UPDATE');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch((e: Error) => (broken = e));
-      return unavailable(err);
-    } finally {
-      c.release(broken);
-    }
-  }
-
-  /** Bump the revision and notify it, inside the caller's transaction. */
-  private async bump(c: Tx): Promise<number> {
-    const r = await c.query<{ revision: number }>('UPDATE tourniquet_meta SET revision = revision + 1 WHERE id = 1 RETURNING revision');
-    const rev = Number(r.rows[0]!.revision);
-    await c.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, String(rev)]);
-    return rev;
-  }
 
   async revision(): Promise<number> {
     return Number((await this.q('SELECT revision FROM tourniquet_meta WHERE id = 1')).rows[0]?.revision ?? 0);
@@ -239,9 +150,24 @@ export class PostgresStore implements ProxyStore {
     });
   }
 
-  /** One INSERT for the whole batch; autocommit, so the promise resolves after COMMIT. */
+  /**
+   * One INSERT for the whole batch; autocommit, so the promise resolves after COMMIT. These
+   * rows usually describe calls the vendor has already served: across a short outage (a
+   * database restart, a failover) keep trying for `auditRetryMs` before giving up (the
+   * requests then get 503). A commit whose acknowledgement was lost may be written twice.
+   */
   async appendAudit(rows: AuditRow[]): Promise<void> {
-    if (rows.length) await this.q(APPEND_SQL, appendParams(rows));
+    if (!rows.length) return;
+    const deadline = Date.now() + (this.opts.auditRetryMs ?? 2_000);
+    for (;;) {
+      try {
+        await this.q(APPEND_SQL, appendParams(rows));
+        return;
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError) || Date.now() >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   async queryAudit(filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {
@@ -288,11 +214,6 @@ export class PostgresStore implements ProxyStore {
     );
     const r = res.rows[0] as { revision: number; vault_keys: Record<string, unknown>[]; upstream_keys: Record<string, unknown>[] };
     return { revision: Number(r.revision), vault_keys: r.vault_keys.map(toVaultKey), upstream_keys: r.upstream_keys.map(toUpstreamKey) };
-  }
-
-  onChange(listener: (revision: number) => void): () => void {
-    this.listeners.add(listener);
-    return () => void this.listeners.delete(listener);
   }
 
   async heartbeat(info: InstanceInfo & { revision?: number }): Promise<void> {
