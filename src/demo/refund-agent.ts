@@ -34,7 +34,7 @@ export interface RefundAgentOptions {
 export interface RefundAgent {
   readonly calls: AgentCall[];
   /** Resolves with the first call that was refused, at or after `since`. */
-  firstRefusalAfter(since: number, timeoutMs: number): Promise<AgentCall | undefined>;
+  firstRefusalAfter(since: number, timeoutMs: number, signal?: AbortSignal): Promise<AgentCall | undefined>;
   stop(): Promise<void>;
 }
 
@@ -81,16 +81,18 @@ export function startRefundAgent(opts: RefundAgentOptions): RefundAgent {
   })();
   return {
     calls,
-    async firstRefusalAfter(since, timeoutMs) {
+    async firstRefusalAfter(since, timeoutMs, signal) {
       const deadline = performance.now() + timeoutMs;
       for (;;) {
         const hit = calls.find((c) => !c.ok && c.started >= since);
         if (hit) return hit;
         const left = deadline - performance.now();
-        if (left <= 0 || stopped) return undefined;
+        if (left <= 0 || stopped || signal?.aborted) return undefined;
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left);
-          waiters.push(() => (clearTimeout(timer), resolve()));
+          const done = () => (clearTimeout(timer), signal?.removeEventListener('abort', done), resolve());
+          const timer = setTimeout(done, left);
+          waiters.push(done);
+          signal?.addEventListener('abort', done, { once: true });
         });
       }
     },

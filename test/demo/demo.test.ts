@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
 import { BIN, isolatedEnv, runBuilt, runInProcess } from '../helpers/cli.js';
 import { Terminal } from '../helpers/tmux.js';
 
@@ -64,6 +65,20 @@ describe('tourniquet demo, as a script runs it (no terminal)', () => {
     const urls = [...r.stderr.matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]);
     expect(urls.length).toBeGreaterThanOrEqual(3);
     for (const u of urls) expect(await refused(u)).toBe(true);
+  }, 60_000);
+
+  it('Ctrl-C (SIGINT) in the middle of the slow path: exit 130 at once, servers stopped, temp dir gone', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'tq-demo-tmp-'));
+    const child = spawn(process.execPath, [BIN, 'demo', '--tail-mode', 'p95', '--runaway-ms', '300'], { env: isolatedEnv({ TMPDIR: tmp }) as NodeJS.ProcessEnv });
+    let err = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await new Promise<void>((resolve) => child.stderr.on('data', (d) => ((err += d), /key deleted at the vendor/.test(err) && resolve())));
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(err).toMatch(/cancelled by the operator/);
+    expect(readdirSync(tmp)).toEqual([]);
   }, 60_000);
 
   it('rejects a bad --time-scale with exit 2', async () => {

@@ -1,4 +1,5 @@
 import type { DemoStage } from './stage.js';
+import { cancelled } from '../errors.js';
 import { startRefundAgent } from '../../demo/refund-agent.js';
 import { checkConsumer } from '../../demo/consumers.js';
 import { pathResult, type PathResult } from './measure.js';
@@ -30,11 +31,12 @@ export async function runPathA<T>(stage: DemoStage, o: PathAOptions, act: (hooks
   try {
     o.onEvent({ at: 'runaway' });
     await sleep(o.runawayMs, o.signal);
+    if (o.signal.aborted) throw cancelled();
     o.onEvent({ at: 'paged' });
     let since: number | null = null;
     const incident = await act({ beforeRevoke: () => (since = performance.now()) });
     if (since === null) throw new Error('the incident ended without revoking');
-    const first = await agent.firstRefusalAfter(since, 5000);
+    const first = await agent.firstRefusalAfter(since, 5000, o.signal);
     o.onEvent({ at: 'stopped' });
     await agent.stop();
     const checks = await Promise.all(stage.consumers.map((c) => checkConsumer(c, stage.targets[0]!.charge)));

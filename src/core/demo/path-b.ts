@@ -1,4 +1,5 @@
 import type { DemoStage } from './stage.js';
+import { cancelled } from '../errors.js';
 import { startRefundAgent } from '../../demo/refund-agent.js';
 import { checkConsumer, CONSUMER_NAMES } from '../../demo/consumers.js';
 import { pathResult, type PathResult } from './measure.js';
@@ -31,11 +32,13 @@ export async function runPathB(stage: DemoStage, o: PathBOptions): Promise<PathR
   try {
     o.onEvent({ at: 'runaway' });
     await sleep(o.runawayMs, o.signal);
+    if (o.signal.aborted) throw cancelled();
     const since = performance.now();
     const deleted = stage.sandbox.stripe.deleteKey(prod.id)!;
     const tail = Date.parse(deleted.stops_working_at) - Date.parse(deleted.deleted_at);
     o.onEvent({ at: 'deleted' });
-    const first = await agent.firstRefusalAfter(since, o.maxWaitMs);
+    const first = await agent.firstRefusalAfter(since, o.maxWaitMs, o.signal);
+    if (o.signal.aborted) throw cancelled();
     o.onEvent({ at: 'stopped' });
     await agent.stop();
     const checks = await Promise.all(consumers.map((c) => checkConsumer(c, stage.targets[0]!.charge)));
