@@ -27,7 +27,8 @@ async function untilRefused(proxy: ProxyAdapter, id: string, inst: ProxyInstance
   const deadline = o.since + o.timeoutMs;
   let code = 'unknown';
   for (;;) {
-    const p = await proxy.probeVaultKey(id, inst);
+    // An instance we cannot ask is not proof of anything: keep asking until the deadline.
+    const p = await proxy.probeVaultKey(id, inst).catch((err: Error) => ({ instance_id: inst.instance_id, refused: false, code: `unreachable: ${err.message}` }));
     code = p.code;
     const ms = Math.round(performance.now() - o.since);
     if (p.refused) return { instance_id: p.instance_id, refused: true, ms, code };

@@ -51,7 +51,7 @@ function verifyRefusal(deps: RevokeDeps, key: string, p: RevokeParams) {
       const since = starts.get(key) ?? performance.now();
       const results: Record<string, InstanceRefusal[]> = {};
       for (const o of outcomes) results[o.vault_key_id] = await waitForRefusal(deps.proxy, o.vault_key_id, instances, { since, timeoutMs: p.verifyTimeoutMs, signal: env.signal });
-      const serving = Object.entries(results).flatMap(([id, rs]) => rs.filter((r) => !r.refused).map((r) => `${id} on ${r.instance_id}`));
+      const serving = Object.entries(results).flatMap(([id, rs]) => rs.filter((r) => !r.refused).map((r) => `${id} on ${r.instance_id}${r.code.startsWith('unreachable') ? ` (${r.code})` : ''}`));
       const slowest = Math.max(0, ...Object.values(results).flat().map((r) => r.ms));
       return {
         ok: serving.length === 0,
