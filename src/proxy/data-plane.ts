@@ -28,6 +28,17 @@ export interface DataPlaneDeps {
 /** Bodies we keep a copy of for cost parsing; longer ones stream through uncopied past this. */
 const KEEP_BYTES = 1 << 20;
 
+/** SHA-256 per request is measurable; an agent sends the same key over and over. Bounded. */
+const hashes = new Map<string, string>();
+function cachedHash(secret: string): string {
+  let h = hashes.get(secret);
+  if (h === undefined) {
+    if (hashes.size >= 4096) hashes.clear();
+    hashes.set(secret, (h = hashSecret(secret)));
+  }
+  return h;
+}
+
 /** ISO time of a millisecond, cached: under load many calls share one (Date formatting is not free). */
 let lastMs = 0;
 let lastIso = '';
@@ -69,9 +80,16 @@ class Call {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > max) return Promise.resolve(null);
+  // No length and not chunked: HTTP/1.1 says there is no body (most GETs).
+  if (declared === 0 && req.headers['transfer-encoding'] === undefined) {
+    req.resume();
+    return Promise.resolve(EMPTY);
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -145,7 +163,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       const where = found.misplacedIn ? ` (one was sent in the ${found.misplacedIn} header; send it as Authorization: Bearer, or Basic for Twilio)` : '';
       return refuse(res, call, 401, 'vault_key_missing', `no vault key in the Authorization header${where}`);
     }
-    const key = state.byHashLookup(hashSecret(found.secret));
+    const key = state.byHashLookup(cachedHash(found.secret));
     call.key = key;
     if (key) call.vendor = key.vendor;
     if (key && prefix && prefix !== key.vendor) {

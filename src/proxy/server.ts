@@ -145,6 +145,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       await store.close();
       await dispatcher.close().catch(() => {});
       log.info('proxy stopped', { instance_id: instanceId, audit_rows: audit.rows, audit_batches: audit.batches });
+      log.flush?.();
     })());
   return { dataUrl, adminUrl, instanceId, service, audit, fleet, stop };
 }
