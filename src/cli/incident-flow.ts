@@ -94,11 +94,13 @@ export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: Incide
   const admin = await adminClient(settings, { io: { env: ctx.io.env, stdin: ctx.io.stdin }, trace: ctx.trace, register: (s) => ctx.secrets.add(s) });
   const [overview, catalog] = await Promise.all([proxyOverview(proxy), catalogFor(ctx)]);
   ctx.out.info(healthLine(overview, p));
-  const journal = startIncident(session, 'incident', { scenario: a.scenario, vault_key: a.vaultKey, hard: a.hard === true });
+  // The journal opens once the operator has said what is happening (the postmortem reads it from
+  // there); a cancel before that leaves nothing to record, since nothing has been done.
+  const scenario = a.scenario ?? (await askScenario(ctx, catalog));
+  const pb = catalog.playbooks.get(scenario);
+  if (!pb) throw usageError(`unknown scenario "${scenario}"`, `one of: ${[...catalog.playbooks.keys()].join(', ')} (tourniquet scenarios)`);
+  const journal = startIncident(session, 'incident', { scenario, vault_key: a.vaultKey, hard: a.hard === true }, { scenario });
   try {
-    const scenario = a.scenario ?? (await askScenario(ctx, catalog));
-    const pb = catalog.playbooks.get(scenario);
-    if (!pb) throw usageError(`unknown scenario "${scenario}"`, `one of: ${[...catalog.playbooks.keys()].join(', ')} (tourniquet scenarios)`);
     if (pb.steps[0]?.kind !== 'revoke-vault-key') return handOff(ctx, journal, scenario);
     const rates = admin ? await fetchRates(admin, a.threshold) : [];
     const id = a.vaultKey ?? (await askAgent(ctx, rates));

@@ -42,6 +42,11 @@ describe('tourniquet incident from a script (every question has a flag)', () => 
     expect(types).toContain('decided');
     expect(types).toContain('revoked');
     expect(types.at(-1)).toBe('finished');
+    // The incident is kept for the write-up.
+    const pm = await runInProcess(['postmortem', j.incident_id, '--source', 'proxy'], { env: f.env });
+    expect(pm.code, pm.stderr).toBe(0);
+    expect(pm.stdout).toMatch(/\*\*Scenario:\*\* runaway-loop/);
+    expect(pm.stdout).toMatch(/revoked vk_id_\w+/);
     // No secret anywhere in what it printed.
     expect(r.stdout + r.stderr).not.toContain(f.stage.agentKey.secret);
     expect(r.stdout + r.stderr).not.toContain(f.stage.adminToken);
