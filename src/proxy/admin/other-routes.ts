@@ -135,7 +135,7 @@ export function auditRoutes(svc: ProxyService, usage: UsageTracker, facts: Insta
       },
     ]),
     route('GET', '/v1/instances', async () => {
-      const rows: Array<InstanceInfo & { revision?: number }> = await svc.store.listInstances();
+      const rows: InstanceInfo[] = await svc.store.listInstances();
       // This instance answers from memory (its row is up to one heartbeat old); the others from the registry.
       const me = { instance_id: facts.instanceId, data_plane_url: facts.dataUrl(), admin_url: facts.adminUrl(), last_sync_at: facts.lastSyncAt(), revision: svc.state.revision };
       const others = rows.filter((r) => r.instance_id !== facts.instanceId);

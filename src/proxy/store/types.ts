@@ -165,6 +165,8 @@ export interface InstanceInfo {
   admin_url: string;
   started_at: string;
   last_sync_at: string;
+  /** The store revision this instance's memory had reached at its last heartbeat. */
+  revision?: number;
 }
 
 export interface RevokeResult {
