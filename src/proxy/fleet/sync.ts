@@ -120,7 +120,7 @@ export class FleetSync {
 
   async heartbeat(): Promise<void> {
     try {
-      await this.deps.store.heartbeat({ ...this.deps.self(), last_sync_at: this.lastSyncAt, revision: this.deps.state.revision } as InstanceInfo);
+      await this.deps.store.heartbeat({ ...this.deps.self(), last_sync_at: this.lastSyncAt, revision: this.deps.state.revision });
       this.beatFailing = false;
     } catch (err) {
       if (!this.beatFailing) this.deps.log.error('heartbeat failed', err);

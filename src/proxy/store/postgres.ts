@@ -216,7 +216,7 @@ export class PostgresStore extends PgConnection implements ProxyStore {
     return { revision: Number(r.revision), vault_keys: r.vault_keys.map(toVaultKey), upstream_keys: r.upstream_keys.map(toUpstreamKey) };
   }
 
-  async heartbeat(info: InstanceInfo & { revision?: number }): Promise<void> {
+  async heartbeat(info: InstanceInfo): Promise<void> {
     await this.q(
       `INSERT INTO proxy_instances (instance_id, data_plane_url, admin_url, started_at, last_sync_at, revision, heartbeat_at)
        VALUES ($1, $2, $3, $4, $5, $6, now())
