@@ -9,6 +9,8 @@ import { jwkThumbprint, parsePublicJwk, type PublicJwk } from '../core/jwk.js';
 import { parseSecretRef, readSecret } from '../core/secrets.js';
 import { appendSummary, isGithubActions, maskCommand } from '../render/github.js';
 import { renderTable } from '../render/table.js';
+import { OAuthClient } from '../adapters/oauth/client.js';
+import { oauthRefs, type OAuthRefs } from '../adapters/oauth/settings.js';
 
 /**
  * `tourniquet agent disable|archive|delete|create|deactivate|rotate-dpop-key`: one platform call,
@@ -117,8 +119,19 @@ function human(p: Parsed, r: Outcome): string {
   else if (p.action === 'create') lines.push(`  key ${r.key_hint} written to ${r.key_file} (mode 0600)   budget: $${r.budget}`);
   else if ('observed' in r) lines.push(`  platform now says: ${r.observed}`);
   else if ('observed_active' in r) lines.push(`  platform now says: active=${r.observed_active}`);
+  if ('token_active' in r) lines.push(`  the agent's token: introspection says active=${r.token_active}`);
   lines.push(r.verified ? '  verified' : '  NOT VERIFIED: the platform does not show the change');
   return lines.join('\n');
+}
+
+/** Read our client secret and the agent's token now, so bad input stops us before anything changes. */
+async function prepareTokenCheck(refs: OAuthRefs, file: string, ctx: Ctx): Promise<{ client: OAuthClient; token: string }> {
+  const io = { env: ctx.io.env, stdin: ctx.io.stdin };
+  const clientSecret = await readSecret(parseSecretRef(refs.secretRef), io, `the OAuth client secret (${refs.secretRef})`);
+  ctx.secrets.add(clientSecret);
+  const token = await readSecret(parseSecretRef(file === '-' ? '-' : `file:${file}`), io, 'the token to verify with');
+  ctx.secrets.add(token);
+  return { client: new OAuthClient({ ...refs, clientSecret, trace: ctx.trace }), token };
 }
 
 async function pickAgent(platform: AgentPlatformId, accounts: () => AgentAccountsPlatform, api: () => AgentsApiPlatform, ctx: Ctx): Promise<string> {
@@ -156,23 +169,32 @@ export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise
   if (!(action in PLATFORM)) throw usageError(`unknown agent action "${name}"`);
   const p = await parse(action, args, opts, ctx);
   const platform = PLATFORM[action];
-  const refs = platformRefs(platform, { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined }, await loadSettings(ctx.io.env, ctx.flags.profile), ctx.io.env);
+  const settings = await loadSettings(ctx.io.env, ctx.flags.profile);
+  const refs = platformRefs(platform, { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined }, settings, ctx.io.env);
   const cfg = { baseUrl: refs.baseUrl, adminKey: '', trace: ctx.trace, onSecret: (s: string) => ctx.secrets.add(s) };
   const accounts = () => new AgentAccountsPlatform(cfg);
   const api = () => new AgentsApiPlatform(cfg);
   const extra = p.jwk ? { expected_jkt: jwkThumbprint(p.jwk) } : {};
+  // deactivate --verify-token-file: the AS defaults to the Agents API itself (seed 003 serves both).
+  const tokenRefs = action === 'deactivate' && opts.verifyTokenFile ? oauthRefs({}, settings, ctx.io.env, refs.baseUrl) : undefined;
   if (ctx.flags.dryRun) {
     const calls = plan(p, accounts, api);
+    if (tokenRefs) calls.push(...(await new OAuthClient({ ...tokenRefs, clientSecret: '' }).plan('introspect')).map((c) => ({ ...c, what: `verify: a token the agent held is inactive (${c.what})` })));
     if (ctx.flags.json) ctx.out.json({ dry_run: true, action, agent: p.target, ...extra, calls });
     else ctx.out.data([...calls.map((c) => `would call: ${c.method} ${c.url}   ${c.what}`), ...(p.jwk ? [`new key thumbprint (RFC 7638): ${extra.expected_jkt}`] : [])].join('\n'));
     return 0;
   }
   cfg.adminKey = await readPlatformKey(platform, refs.adminKeyRef, { env: ctx.io.env, stdin: ctx.io.stdin });
   ctx.secrets.add(cfg.adminKey);
+  const tokenCheck = tokenRefs ? await prepareTokenCheck(tokenRefs, String(opts.verifyTokenFile), ctx) : undefined;
   p.target ||= await pickAgent(platform, accounts, api, ctx);
   await confirm(p, ctx);
   const newSecrets: string[] = [];
   const result = await act(p, accounts, api, newSecrets);
+  if (tokenCheck) {
+    const { active } = await tokenCheck.client.introspect(tokenCheck.token);
+    Object.assign(result, { token_active: active, verified: result.verified && !active });
+  }
   const report = { action, ...(p.reason ? { reason: p.reason } : {}), ...result };
   githubReport(ctx, `agent ${action} ${p.target}`, result.verified, report, newSecrets);
   ctx.flags.json ? ctx.out.json(report) : ctx.out.data(human(p, result));

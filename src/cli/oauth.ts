@@ -6,7 +6,7 @@ import { OAuthClient } from '../adapters/oauth/client.js';
 import type { OAuthServerConfig, TokenTypeHint } from '../adapters/oauth/types.js';
 import { EXIT_CODES, missingInput, usageError } from '../core/errors.js';
 import { parseSecretRef, readSecret } from '../core/secrets.js';
-import type { Settings } from '../core/config.js';
+import { oauthRefs } from '../adapters/oauth/settings.js';
 import { githubReport } from './agent.js';
 
 /**
@@ -15,24 +15,6 @@ import { githubReport } from './agent.js';
  * by introspection answering active:false, else exit 5.
  */
 const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
-
-function profileValue(settings: Settings, key: string): string | undefined {
-  const nested = (settings.raw('oauth') as Record<string, unknown> | undefined)?.[key];
-  return str(nested) ?? str(settings.raw(`oauth.${key}`));
-}
-
-function serverConfig(opts: Record<string, unknown>, settings: Settings, env: Record<string, string | undefined>) {
-  const issuer = str(opts.issuer) ?? env.TOURNIQUET_OAUTH_ISSUER ?? profileValue(settings, 'issuer');
-  const revocationEndpoint = str(opts.revocationEndpoint) ?? profileValue(settings, 'revocation_endpoint');
-  const introspectionEndpoint = str(opts.introspectionEndpoint) ?? profileValue(settings, 'introspection_endpoint');
-  const clientId = str(opts.clientId) ?? env.TOURNIQUET_OAUTH_CLIENT_ID ?? profileValue(settings, 'client_id');
-  const secretRef = str(opts.clientSecret) ?? profileValue(settings, 'client_secret') ?? 'env:TOURNIQUET_OAUTH_CLIENT_SECRET';
-  if (!issuer && !revocationEndpoint && !introspectionEndpoint) throw missingInput('--issuer', 'the authorization server');
-  if (!clientId) throw missingInput('--client-id', 'our OAuth client id');
-  for (const [flag, url] of [['--issuer', issuer], ['--revocation-endpoint', revocationEndpoint], ['--introspection-endpoint', introspectionEndpoint]] as const)
-    if (url && !URL.canParse(url)) throw usageError(`${flag} "${url}" is not a URL`);
-  return { issuer, revocationEndpoint, introspectionEndpoint, clientId, secretRef };
-}
 
 function tokenHint(v: unknown): TokenTypeHint | undefined {
   if (v === undefined) return undefined;
@@ -55,7 +37,7 @@ async function readToken(opts: Record<string, unknown>, ctx: Ctx): Promise<strin
 export async function run({ name, opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (name !== 'revoke' && name !== 'introspect') throw usageError(`unknown oauth action "${name}"`);
   const hint = tokenHint(opts.tokenTypeHint);
-  const s = serverConfig(opts, await loadSettings(ctx.io.env, ctx.flags.profile), ctx.io.env);
+  const s = oauthRefs(opts, await loadSettings(ctx.io.env, ctx.flags.profile), ctx.io.env);
   const cfg: OAuthServerConfig = { ...s, clientSecret: '', trace: ctx.trace };
   if (ctx.flags.dryRun) {
     const calls = await new OAuthClient(cfg).plan(name);

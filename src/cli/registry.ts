@@ -173,6 +173,7 @@ After acting, the agent is read back: exit 5 when the platform does not show the
         cmd.option('--admin-key <ref>', 'where the admin API key is: env:NAME, file:PATH or - (never the key itself)');
         cmd.option('--reason <text>', 'why, for the audit log and the report');
         if (name === 'rotate-dpop-key') cmd.option('--jwk-file <file>', 'the new PUBLIC key as a JWK (EC P-256, RSA, OKP); - for stdin');
+        if (name === 'deactivate') cmd.option('--verify-token-file <file>', 'also prove a token the agent held now introspects as active:false (RFC 7662; oauth.* settings, the Agents API as issuer by default)');
         if (name === 'create') cmd.option('--budget <usd>', 'the new agent\'s budget in USD').option('--out <file>', 'write the new agent key here (mode 0600; never printed)');
       },
       load: () => import('./agent.js'),

@@ -47,6 +47,45 @@ describe('OAuth agent must stop (seed 003)', () => {
   });
 });
 
+describe('agent deactivate --verify-token-file: one command stops the agent and proves its token dead', () => {
+  const setup = async () => {
+    const agent = fake.addAgent('invoice-bot');
+    const rs = fake.addAgent('resource-server'); // whose credentials introspect
+    const file = join(mkdtempSync(join(tmpdir(), 'tq-tok-')), 'token');
+    const token = await tokenFor(agent);
+    writeFileSync(file, token);
+    const env = isolatedEnv({ TOURNIQUET_AGENTS_API_URL: fake.url, TOURNIQUET_AGENTS_API_KEY: ADMIN, TOURNIQUET_OAUTH_CLIENT_ID: rs.client_id, TOURNIQUET_OAUTH_CLIENT_SECRET: rs.client_secret });
+    return { agent, rs, file, token, env };
+  };
+
+  it('verified when the token introspects inactive (issuer defaults to the Agents API)', async () => {
+    const { agent, rs, file, token, env } = await setup();
+    const r = await runInProcess(['agent', 'deactivate', agent.id, '--verify-token-file', file, '--yes', '--json'], { env });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'deactivated', verified: true, token_active: false });
+    expect(r.stdout + r.stderr).not.toContain(token);
+    expect(r.stdout + r.stderr).not.toContain(rs.client_secret);
+  });
+
+  it('exit 5 when the platform leaves the agent and its token alive', async () => {
+    const { agent, file, env } = await setup();
+    fake.faults.ignoreDeactivate = true;
+    const r = await runInProcess(['agent', 'deactivate', agent.id, '--verify-token-file', file, '--yes', '--json'], { env });
+    expect(r.code).toBe(5);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verified: false, token_active: true });
+  });
+
+  it('--dry-run lists the introspection too, and calls nothing', async () => {
+    const { agent, file, env } = await setup();
+    const before = fake.requests.length;
+    const r = await runInProcess(['agent', 'deactivate', agent.id, '--verify-token-file', file, '--dry-run'], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`PATCH ${fake.url}/api/v1/agents/${agent.id}`);
+    expect(r.stdout).toMatch(/POST .*introspection_endpoint|POST .*\/oauth\/introspect/);
+    expect(fake.requests.length).toBe(before);
+  });
+});
+
 describe("agent's DPoP key compromised (seed 003)", () => {
   it('tokens bound to the old key die; tokens issued after the rotation carry the new key', async () => {
     const oldKey = validatePublicJwk(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }));
