@@ -156,3 +156,33 @@ describe('compressCalls', () => {
     expect(compressCalls(['GET a', 'GET b', 'GET b', 'GET b', 'POST c', 'GET b'])).toEqual(['GET a', 'GET b ×3', 'POST c', 'GET b']);
   });
 });
+
+describe('cancel (Ctrl-C)', () => {
+  it('a verification cut short by Ctrl-C is a cancel, not a failed verification', async () => {
+    const ac = new AbortController();
+    const j = Journal.create(stateDir());
+    const env = createStepEnv({ journal: j, recorder: callRecorder(), dryRun: false, signal: ac.signal, log: () => {}, confirm: async () => {} });
+    const step: Step = {
+      key: 'w',
+      title: 'wait',
+      kind: 'k',
+      calls: () => [],
+      run: async () => ({ status: 'done', detail: 'ok' }),
+      verify: async () => (ac.abort(), { ok: false, detail: 'gave up' }),
+      verificationIsSecurity: true,
+    };
+    const r = await runSteps({ steps: [step], env, journal: j });
+    expect(r.status).toBe('cancelled');
+  });
+
+  it('no step starts after Ctrl-C', async () => {
+    const ac = new AbortController();
+    const j = Journal.create(stateDir());
+    const env = createStepEnv({ journal: j, recorder: callRecorder(), dryRun: false, signal: ac.signal, log: () => {}, confirm: async () => {} });
+    const a: Step = { key: 'a', title: 'a', kind: 'k', calls: () => [], run: async () => (ac.abort(), { status: 'done', detail: '' }) };
+    const b = counted('b');
+    const r = await runSteps({ steps: [a, b.step], env, journal: j });
+    expect(r.status).toBe('cancelled');
+    expect(b.n.run).toBe(0);
+  });
+});

@@ -227,8 +227,10 @@ export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
         const r = await d.vendor.probe({ secret: old, id: p.vendor === 'twilio' ? (env.state.old_vendor_key_id as string | undefined) : undefined });
         const waited = Date.now() - t0;
         if (!r.accepted) return { status: 'done', detail: `refused (HTTP ${r.status}) after ${(waited / 1000).toFixed(2)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: true } };
-        if (waited >= p.tailTimeoutMs || env.signal.aborted) return { status: 'done', detail: `still accepted after ${(waited / 1000).toFixed(2)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: false } };
+        if (env.signal.aborted) throw new TourniquetError('cancelled', 'cancelled while watching the propagation tail');
+        if (waited >= p.tailTimeoutMs) return { status: 'done', detail: `still accepted after ${(waited / 1000).toFixed(2)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: false } };
         await new Promise((res) => setTimeout(res, p.tailIntervalMs));
+        if (env.signal.aborted) throw new TourniquetError('cancelled', 'cancelled while watching the propagation tail');
       }
     },
     async verify(env) {

@@ -118,6 +118,10 @@ export async function runSteps(opts: EngineOptions): Promise<RunReport> {
     let verification: Verification | undefined;
     if (step.verify && run.status !== 'not-found' && run.status !== 'skipped') {
       verification = await verifyStep(step, env, run, journal);
+      if (!verification.ok && env.signal.aborted) {
+        report({ ...base(step), state: 'failed', detail: 'cancelled while verifying', calls, verification, started_offset_ms: started, ms: env.now() - started });
+        return fail('cancelled', { kind: 'cancelled', message: 'cancelled by the operator while verifying' });
+      }
       if (!verification.ok) {
         report({ ...base(step), state: 'unverified', detail: run.detail, calls, verification, started_offset_ms: started, ms: env.now() - started });
         const info = { kind: step.verificationIsSecurity ? 'verification' : 'step-failed', message: `${step.title}: not verified: ${verification.detail}` };
