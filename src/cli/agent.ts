@@ -163,6 +163,13 @@ async function list(opts: Record<string, unknown>, ctx: Ctx): Promise<number> {
   return 0;
 }
 
+function printPlan(ctx: Ctx, p: Parsed, calls: PlannedCall[], extra: { expected_jkt?: string }): void {
+  if (ctx.flags.json) return ctx.out.json({ dry_run: true, action: p.action, agent: p.target, ...extra, calls });
+  const lines = calls.map((c) => `would call: ${c.method} ${c.url}   ${c.what}`);
+  if (extra.expected_jkt) lines.push(`new key thumbprint (RFC 7638): ${extra.expected_jkt}`);
+  ctx.out.data(lines.join('\n'));
+}
+
 export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (name === 'list') return list(opts, ctx);
   const action = name as Action;
@@ -180,8 +187,7 @@ export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise
   if (ctx.flags.dryRun) {
     const calls = plan(p, accounts, api);
     if (tokenRefs) calls.push(...(await new OAuthClient({ ...tokenRefs, clientSecret: '' }).plan('introspect')).map((c) => ({ ...c, what: `verify: a token the agent held is inactive (${c.what})` })));
-    if (ctx.flags.json) ctx.out.json({ dry_run: true, action, agent: p.target, ...extra, calls });
-    else ctx.out.data([...calls.map((c) => `would call: ${c.method} ${c.url}   ${c.what}`), ...(p.jwk ? [`new key thumbprint (RFC 7638): ${extra.expected_jkt}`] : [])].join('\n'));
+    printPlan(ctx, p, calls, extra);
     return 0;
   }
   cfg.adminKey = await readPlatformKey(platform, refs.adminKeyRef, { env: ctx.io.env, stdin: ctx.io.stdin });
