@@ -4,18 +4,37 @@ import type { Ctx } from './context.js';
 import { loadSettings } from '../core/config.js';
 import { usageError } from '../core/errors.js';
 import { buildQuery, computeDamage, type WindowFlags } from '../core/damage/damage.js';
-import { revokeFromJournal } from '../core/postmortem-journal.js';
+import { incidentQuery } from '../core/postmortem-journal.js';
+import { readJournal } from '../core/journal.js';
+import type { DamageQuery } from '../core/damage/types.js';
 import { refundsCsv } from '../core/damage/refunds.js';
 import { checkTimeZone } from '../core/damage/time.js';
 import { renderDamageText } from '../render/damage.js';
 import { renderDamageMarkdown } from '../render/damage-md.js';
 import { auditSourceFromFlags, type SourceFlags } from '../core/damage/resolve.js';
 
+/** Without a window, `--incident` looks this far back before the incident opened. */
+const INCIDENT_LOOKBACK_MS = 60 * 60_000;
+
 interface DamageOpts extends WindowFlags, SourceFlags {
   incident?: string;
   refunds?: string;
   format?: string;
   top?: string;
+}
+
+/**
+ * `--incident`: what the flags left open comes from the journal: the revoke time, the one
+ * vault key revoked, and (without --since/--from/--to) the window around the incident.
+ */
+function fromIncident(q: DamageQuery, o: DamageOpts, stateDir: string, ctx: Ctx): void {
+  const entries = readJournal(stateDir, o.incident!);
+  if (entries.length === 0) throw usageError(`the journal of ${o.incident} is empty`);
+  const inc = incidentQuery(entries, INCIDENT_LOOKBACK_MS);
+  if (o.since === undefined && o.from === undefined && o.to === undefined) Object.assign(q, { from: inc.from, to: inc.to });
+  q.revoked_at ??= inc.revoked_at;
+  if (o.vaultKey === undefined && o.agentRun === undefined && o.customer === undefined && inc.vault_key_id !== undefined) q.vault_key_id = inc.vault_key_id;
+  if (q.revoked_at === undefined) ctx.out.warn(`incident ${o.incident} has no revoke in its journal: no after-revoke split`);
 }
 
 /** `tourniquet damage`: one source, one window, one summary. */
@@ -26,14 +45,8 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (top !== undefined && (!Number.isInteger(top) || top < 1)) throw usageError(`--top ${o.top}: not a positive whole number`);
   if (!['text', 'md', 'json'].includes(format)) throw usageError(`--format ${format}: unknown`, 'use text, md or json');
   const settings = await loadSettings(ctx.io.env, ctx.flags.profile);
-  const window: WindowFlags = { ...o };
-  if (o.incident !== undefined) {
-    const rev = revokeFromJournal(settings.get('state_dir')!, o.incident);
-    window.revokedAt ??= rev.revoked_at ?? undefined;
-    if (window.vaultKey === undefined && rev.vault_key_ids.length === 1) window.vaultKey = rev.vault_key_ids[0];
-    if (rev.revoked_at === null && o.revokedAt === undefined) ctx.out.warn(`incident ${o.incident} has no revoke in its journal: no after-revoke split`);
-  }
-  const query = buildQuery(window, Date.now());
+  const query = buildQuery(o, Date.now());
+  if (o.incident !== undefined) fromIncident(query, o, settings.get('state_dir')!, ctx);
   const source = await auditSourceFromFlags(o, settings, { env: ctx.io.env, stdin: ctx.io.stdin, secrets: ctx.secrets, trace: ctx.trace });
   const summary = await computeDamage(source, query, ctx.signal);
   if (o.refunds !== undefined) {

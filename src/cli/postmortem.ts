@@ -5,13 +5,12 @@ import { loadSettings, type Settings } from '../core/config.js';
 import { readJournal, type JournalEntry } from '../core/journal.js';
 import { usageError } from '../core/errors.js';
 import { buildPostmortem } from '../core/postmortem.js';
-import { revokeFacts } from '../core/postmortem-journal.js';
+import { incidentQuery } from '../core/postmortem-journal.js';
 import { postWebhook } from '../core/postmortem-notify.js';
 import { computeDamage } from '../core/damage/damage.js';
-import { parseDuration } from '../core/damage/time.js';
+import { checkTimeZone, parseDuration } from '../core/damage/time.js';
 import { auditSourceFromFlags, type SourceFlags } from '../core/damage/resolve.js';
-import type { DamageQuery, DamageSummary } from '../core/damage/types.js';
-import { checkTimeZone } from '../core/damage/time.js';
+import type { DamageSummary } from '../core/damage/types.js';
 import { notifyText, renderPostmortemMarkdown } from '../render/damage-postmortem.js';
 
 interface PostmortemOpts extends SourceFlags {
@@ -20,21 +19,10 @@ interface PostmortemOpts extends SourceFlags {
   output?: string;
 }
 
-/** The damage window: from `--since` (60m) before t=0 to 5 minutes after the last entry. */
-function incidentQuery(entries: readonly JournalEntry[], since: string): DamageQuery {
-  const t0 = Date.parse(entries[0]!.at);
-  const last = Date.parse(entries[entries.length - 1]!.at);
-  const rev = revokeFacts(entries);
-  const q: DamageQuery = { from: t0 - parseDuration(since, '--since'), to: last + 5 * 60_000 };
-  if (rev.revoked_at) q.revoked_at = Date.parse(rev.revoked_at);
-  if (rev.vault_key_ids.length === 1) q.vault_key_id = rev.vault_key_ids[0];
-  return q;
-}
-
 async function damageFor(entries: readonly JournalEntry[], o: PostmortemOpts, settings: Settings, ctx: Ctx): Promise<{ damage: DamageSummary | null; note: string | null }> {
   if (!o.source && !settings.get('audit_source') && !settings.get('proxy_url'))
     return { damage: null, note: 'No audit source configured, so no damage summary: pass --source, or set audit_source in the profile.' };
-  const query = incidentQuery(entries, o.since ?? '60m');
+  const query = incidentQuery(entries, parseDuration(o.since ?? '60m', '--since'));
   try {
     const source = await auditSourceFromFlags(o, settings, { env: ctx.io.env, stdin: ctx.io.stdin, secrets: ctx.secrets, trace: ctx.trace });
     return { damage: await computeDamage(source, query, ctx.signal), note: null };

@@ -1,5 +1,6 @@
-import { readJournal, type JournalEntry } from './journal.js';
+import type { JournalEntry } from './journal.js';
 import { parseAuditTime } from './damage/time.js';
+import type { DamageQuery } from './damage/types.js';
 
 export interface RevokeFacts {
   revoked_at: string | null;
@@ -15,6 +16,20 @@ export function revokeFacts(entries: readonly JournalEntry[]): RevokeFacts {
   return { revoked_at: new Date(parseAuditTime(when)).toISOString(), vault_key_ids: ids };
 }
 
-export function revokeFromJournal(stateDir: string, id: string): RevokeFacts {
-  return revokeFacts(readJournal(stateDir, id));
+
+/** After the last journal entry, keep counting this long: the revoked agent's knocks. */
+export const AFTER_LAST_ENTRY_MS = 5 * 60_000;
+
+/**
+ * The damage query for an incident: from `lookbackMs` before t=0 to a few minutes after its
+ * last entry, the revoke time from the journal, and the vault key when exactly one was revoked.
+ */
+export function incidentQuery(entries: readonly JournalEntry[], lookbackMs: number): DamageQuery {
+  const t0 = Date.parse(entries[0]!.at);
+  const last = Date.parse(entries[entries.length - 1]!.at);
+  const rev = revokeFacts(entries);
+  const q: DamageQuery = { from: t0 - lookbackMs, to: last + AFTER_LAST_ENTRY_MS };
+  if (rev.revoked_at) q.revoked_at = Date.parse(rev.revoked_at);
+  if (rev.vault_key_ids.length === 1) q.vault_key_id = rev.vault_key_ids[0];
+  return q;
 }

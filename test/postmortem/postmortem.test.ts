@@ -71,6 +71,14 @@ describe('tourniquet postmortem', () => {
     expect(without.stderr).toMatch(/has no revoke in its journal/);
   });
 
+  it('`damage --incident` without a window looks an hour back from t=0 and 5 minutes past the last entry', async () => {
+    const s = JSON.parse((await runInProcess(['damage', '--json', '--source', db, '--incident', INCIDENT_WITH_REVOKE], { env: setup() })).stdout);
+    expect(s.window).toEqual({ from: '2026-11-21T01:19:00.000Z', to: '2026-11-21T02:25:07.000Z' });
+    const narrowed = JSON.parse((await runInProcess(['damage', '--json', '--source', db, '--incident', INCIDENT_WITH_REVOKE, '--since', '10m', '--to', '2026-11-21T02:21:00Z'], { env: setup() })).stdout);
+    expect(narrowed.window).toEqual({ from: '2026-11-21T02:11:00.000Z', to: '2026-11-21T02:21:00.000Z' });
+    expect(narrowed.after_revoke.revoked_at).toBe('2026-11-21T02:20:05.000Z');
+  });
+
   it('an unknown incident is exit 4', async () => {
     const r = await runInProcess(['postmortem', 'inc_20990101T000000Z_ffff'], { env: setup() });
     expect(r.code).toBe(4);
