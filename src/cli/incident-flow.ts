@@ -12,7 +12,8 @@ import type { Journal } from '../core/journal.js';
 import type { Catalog } from '../core/playbooks.js';
 import { adminClient } from '../core/incident/admin.js';
 import { proxyOverview } from '../core/incident/overview.js';
-import { DEFAULT_THRESHOLD, fetchRates, type KeyRate } from '../core/incident/rates.js';
+import { DEFAULT_THRESHOLD, fetchRates, toKeyRate, type KeyRate } from '../core/incident/rates.js';
+import type { ProxyAdapter } from '../adapters/proxy/types.js';
 import { damageAfter, nextMoves, recordDecision, revokeChosen } from '../core/incident/act.js';
 import type { RevokeResult } from '../core/actions/revoke.js';
 import type { DamageSummary } from '../core/damage/types.js';
@@ -56,6 +57,12 @@ export interface IncidentReport {
   status: string;
   revoked_at_perf: number | null;
   exit_code: number;
+}
+
+/** Proxies without live rates (LiteLLM, in-house): the active keys, unranked. */
+async function keysWithoutRates(proxy: ProxyAdapter): Promise<KeyRate[]> {
+  const keys = await proxy.listVaultKeys({ status: 'active' });
+  return keys.map((k) => toKeyRate({ vault_key_id: k.id, vendor: k.vendor, agent: (k.policy.labels as Record<string, string> | undefined)?.agent, agent_run_id: k.agent_run_id, status: k.status }, Infinity));
 }
 
 async function askScenario(ctx: Ctx, catalog: Catalog): Promise<string> {
@@ -102,7 +109,7 @@ export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: Incide
   const journal = startIncident(session, 'incident', { scenario, vault_key: a.vaultKey, hard: a.hard === true }, { scenario });
   try {
     if (pb.steps[0]?.kind !== 'revoke-vault-key') return handOff(ctx, journal, scenario);
-    const rates = admin ? await fetchRates(admin, a.threshold) : [];
+    const rates = admin ? await fetchRates(admin, a.threshold) : await keysWithoutRates(proxy);
     const id = a.vaultKey ?? (await askAgent(ctx, rates));
     const rate = rates.find((r) => r.vault_key_id === id);
     const key = rate ? undefined : await proxy.getVaultKey(id);

@@ -7,6 +7,7 @@ import { adminClient } from '../core/incident/admin.js';
 import { AlertState, alertText, sample, type Sample } from '../core/watch.js';
 import { postWebhook } from '../core/postmortem-notify.js';
 import { renderSample, sampleLine } from '../render/watch.js';
+import { TrendHistory } from '../render/sparkline-live.js';
 
 /**
  * `watch`: calls/min per vault key against its own baseline. A live table at a terminal, one
@@ -57,6 +58,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (webhook) ctx.secrets.add(webhook);
   const live = !o.once && !ctx.flags.json && ctx.io.stdout.isTTY === true;
   const alerts = new AlertState();
+  const trend = new TrendHistory();
   let anomalous = false;
   for (let i = 0; i < o.count && !ctx.signal.aborted; i++) {
     if (i > 0) await sleep(o.intervalMs, ctx.signal);
@@ -64,8 +66,10 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
     const s = await sample(admin, o.threshold, alerts);
     anomalous ||= s.anomalies.length > 0;
     if (o.once) ctx.flags.json ? ctx.out.json(s) : ctx.out.data(renderSample(s, ctx.out.paint));
-    else if (live) ctx.io.stdout.write('\u001b[H\u001b[2J' + renderSample(s, ctx.out.paint) + ctx.out.paint.dim(`every ${o.intervalMs / 1000}s · Ctrl-C to stop`) + '\n');
-    else ctx.out.data(sampleLine(s));
+    else if (live) {
+      for (const k of s.keys) trend.add(k.vault_key_id, k.calls_per_minute);
+      ctx.io.stdout.write(ctx.secrets.scrub('\u001b[H\u001b[2J' + renderSample(s, ctx.out.paint, trend) + ctx.out.paint.dim(`every ${o.intervalMs / 1000}s · Ctrl-C to stop`) + '\n'));
+    } else ctx.out.data(sampleLine(s));
     await alert(ctx, webhook, s);
   }
   return o.once && anomalous ? EXIT_CODES.check : 0;

@@ -2,9 +2,10 @@ import type { Paint } from './color.js';
 import type { Sample } from '../core/watch.js';
 import { renderTable } from './table.js';
 import { multipleText } from './incident.js';
+import type { TrendHistory } from './sparkline-live.js';
 
 /** The live table `watch` redraws at a terminal; anomalous keys first and marked. */
-export function renderSample(s: Sample, p: Paint): string {
+export function renderSample(s: Sample, p: Paint, trend?: TrendHistory): string {
   if (s.keys.length === 0) return `${s.at}  no active vault keys at the proxy\n`;
   const table = renderTable(s.keys, [
     { header: '', value: (k) => (k.anomalous ? p.red('!') : ' ') },
@@ -15,6 +16,7 @@ export function renderSample(s: Sample, p: Paint): string {
     { header: 'baseline', value: (k) => String(k.baseline_per_minute), align: 'right' },
     { header: 'x', value: (k) => (k.anomalous ? p.red(multipleText(k)) : multipleText(k)), align: 'right' },
     { header: 'spend 10m', value: (k) => `$${k.spend_usd_10m.toFixed(2)}`, align: 'right' },
+    ...(trend ? [{ header: 'trend', value: (k: Sample['keys'][number]) => trend.line(k.vault_key_id) }] : []),
   ]);
   const head = `${s.at}  ${s.anomalies.length ? p.red(`${s.anomalies.length} above ${s.threshold}x baseline`) : p.green(`all under ${s.threshold}x baseline`)}`;
   return `${head}\n${table}`;

@@ -95,3 +95,43 @@ describe('alert state', () => {
     expect(toKeyRate({ vault_key_id: 'vk', calls_per_minute: 500, baseline_per_minute: 1, status: 'revoked' }, 5).anomalous).toBe(false);
   });
 });
+
+describe('watch at a real terminal', () => {
+  it('redraws a live table with a trend per key (tmux)', async () => {
+    const { Terminal } = await import('../helpers/tmux.js');
+    const { BIN } = await import('../helpers/cli.js');
+    const f = await startFixture();
+    const term = new Terminal(`${process.execPath} ${BIN} watch --interval 300ms --count 4`, { ...f.env, TERM: 'xterm-256color', NO_COLOR: '1' }, { width: 140, height: 30 });
+    try {
+      const screen = await term.waitFor(/Ctrl-C to stop/);
+      expect(screen).toMatch(/1 above 5x baseline/);
+      expect(screen).toMatch(/!\s+refund-agent\s+vk_id_\w+\s+stripe\s+\d+\s+1\.\d+\s+\d+x baseline\s+\$[\d.]+\s+[▁-█]+/);
+      const end = await term.waitFor('[exit');
+      expect(end).toMatch(/\[exit 0\]/);
+      expect(end).toMatch(/refund-agent.*[▁-█]{4}/);
+      expect(end.match(/Ctrl-C to stop/g)).toHaveLength(1); // redrawn in place, not appended
+    } finally {
+      term.close();
+      await f.stop();
+    }
+  });
+
+  it('Ctrl-C (SIGINT) ends a running watch at once with exit 0', async () => {
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('../helpers/cli.js');
+    const f = await startFixture();
+    try {
+      const child = spawn(process.execPath, [BIN, 'watch', '--interval', '10s'], { env: f.env as NodeJS.ProcessEnv });
+      let out = '';
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await new Promise<void>((resolve) => child.stdout.on('data', (d) => ((out += d), resolve())));
+      const t0 = Date.now();
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(JSON.parse(out.trim().split('\n')[0]!).anomalies).toEqual([f.stage.agentKey.id]);
+    } finally {
+      await f.stop();
+    }
+  });
+});
