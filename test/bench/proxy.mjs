@@ -6,7 +6,7 @@
 //                        maximum throughput, beside a bare pass-through proxy in the same run
 // The proxy, the bare proxy and the vendor each run in their own process; the load generator here.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -167,6 +167,16 @@ async function openLoop(url, auth, rps, seconds) {
   return { lat, errors };
 }
 
+/** CPU time (ms) a process has used, from /proc (Linux; null elsewhere). 10 ms resolution. */
+function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
 /** Closed loop with `concurrency` workers for `seconds`: requests per second. */
 async function closedLoop(url, auth, concurrency, seconds) {
   const pool = new Pool(url, { connections: concurrency });
@@ -178,7 +188,7 @@ async function closedLoop(url, auth, concurrency, seconds) {
     }),
   );
   await pool.close();
-  return done / seconds;
+  return { rps: done / seconds, done };
 }
 
 export async function bench() {
@@ -240,8 +250,17 @@ export async function bench() {
     for (let round = 0; round < 2; round++)
       for (const [name, [url, auth]] of Object.entries(targets)) low[name].push(...(await openLoop(url, auth, 200, SECONDS / 2)).lat);
     const tput = { bare: [], proxy: [], relaxed: [] };
+    const cpu = { bare: [0, 0], proxy: [0, 0], relaxed: [0, 0] }; // [ms, requests]
+    const pids = { bare: bare.proc.pid, proxy: proxy.proc.pid, relaxed: relaxed.proc.pid };
     for (let round = 0; round < 2; round++)
-      for (const name of ['bare', 'proxy', 'relaxed']) tput[name].push(await closedLoop(targets[name][0], targets[name][1], 256, SECONDS / 2));
+      for (const name of ['bare', 'proxy', 'relaxed']) {
+        const c0 = cpuMs(pids[name]);
+        const r = await closedLoop(targets[name][0], targets[name][1], 256, SECONDS / 2);
+        const c1 = cpuMs(pids[name]);
+        tput[name].push(r.rps);
+        if (c0 !== null && c1 !== null) (cpu[name][0] += c1 - c0), (cpu[name][1] += r.done);
+      }
+    const usPerReq = (name) => (cpu[name][1] ? Math.round((cpu[name][0] * 1000) / cpu[name][1]) : NaN);
     const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const p = (name, q) => pct(lat[name], q);
     const rows = [
@@ -261,6 +280,8 @@ export async function bench() {
       { metric: 'direct p50 / p99 at 1,000 req/s', value: `${round(p('direct', 50))} / ${round(p('direct', 99))}`, unit: 'ms' },
       { metric: 'max throughput through the proxy (256 connections)', value: Math.round(mean(tput.proxy)), unit: 'req/s', baseline: Math.round(mean(tput.bare)), ratio: round(mean(tput.proxy) / mean(tput.bare), 2), target: '≥ 0.70 of bare' },
     ];
+    rows.push({ metric: 'CPU per request, sync=full (lower is better)', value: usPerReq('proxy'), unit: 'µs', baseline: usPerReq('bare'), ratio: round(usPerReq('bare') / usPerReq('proxy'), 2), target: '≥ 0.70 of bare (as throughput)' });
+    rows.push({ metric: 'CPU per request, sync=normal', value: usPerReq('relaxed'), unit: 'µs', baseline: usPerReq('bare'), ratio: round(usPerReq('bare') / usPerReq('relaxed'), 2) });
     rows.push({ metric: 'max throughput, sync=normal', value: Math.round(mean(tput.relaxed)), unit: 'req/s', baseline: Math.round(mean(tput.bare)), ratio: round(mean(tput.relaxed) / mean(tput.bare), 2), target: '≥ 0.70 of bare' });
     if (errors) rows.push({ metric: 'errors during the overhead runs', value: errors, unit: 'calls' });
     return {

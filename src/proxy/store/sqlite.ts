@@ -19,6 +19,7 @@ import { AuditWorker } from './sqlite-audit-worker.js';
 
 export interface SqliteOptions {
   /**
+   * For audit rows (key changes are always fsynced).
    * 'full' (default): every commit is fsynced, so a row survives power loss, not only a crash.
    * 'normal': WAL without fsync per commit; a row survives SIGKILL of the proxy (it is in the
    * OS's hands) but not the machine losing power. Faster on disks with slow fsync.
@@ -82,6 +83,7 @@ export class SqliteStore implements ProxyStore {
   private db!: Database.Database;
   private append!: (rows: AuditRow[]) => void;
   private worker: AuditWorker | null = null;
+  private auditDb: Database.Database | null = null;
 
   constructor(
     private readonly path: string,
@@ -94,18 +96,25 @@ export class SqliteStore implements ProxyStore {
     // The file may hold production keys added through the admin API: owner-only.
     if (fresh) chmodSync(this.path, 0o600);
     this.db.pragma('journal_mode = WAL');
-    const sync = this.opts.sync === 'normal' ? 'NORMAL' : 'FULL';
-    this.db.pragma(`synchronous = ${sync}`);
+    // Key changes (a revoke, a promote) are always fsynced; `sync` applies to audit rows only.
+    this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SQLITE_SCHEMA);
-    this.append = makeAppender(this.db);
+    const sync = this.opts.sync === 'normal' ? 'NORMAL' : 'FULL';
     // The thread pays off only when commits wait for fsync; without it an in-thread insert is cheaper.
-    const thread = this.opts.auditThread ?? sync === 'FULL';
-    if (this.path !== ':memory:' && thread) this.worker = new AuditWorker(this.path, sync);
+    const thread = this.path !== ':memory:' && (this.opts.auditThread ?? sync === 'FULL');
+    if (thread) this.worker = new AuditWorker(this.path, sync);
+    else if (sync === 'NORMAL' && this.path !== ':memory:') {
+      this.auditDb = new Database(this.path);
+      this.auditDb.pragma('synchronous = NORMAL');
+      this.auditDb.pragma('busy_timeout = 10000');
+      this.append = makeAppender(this.auditDb);
+    } else this.append = makeAppender(this.db);
   }
 
   async close(): Promise<void> {
     await this.worker?.close();
+    if (this.auditDb?.open) this.auditDb.close();
     if (this.db?.open) this.db.close();
   }
 
