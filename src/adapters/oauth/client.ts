@@ -12,7 +12,7 @@ export class OAuthClient {
   constructor(private readonly cfg: OAuthServerConfig) {}
 
   private basic(): string {
-    const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+    const enc = (s: string) => new URLSearchParams({ v: s }).toString().slice(2); // application/x-www-form-urlencoded
     return `Basic ${Buffer.from(`${enc(this.cfg.clientId)}:${enc(this.cfg.clientSecret)}`).toString('base64')}`;
   }
 
