@@ -108,3 +108,21 @@ describe('Resend restricted keys', () => {
     expect(await adapter.probe({ secret: k.secret })).toMatchObject({ accepted: true, status: 401 });
   });
 });
+
+describe('probe answers that are not 2xx or 401', () => {
+  it('a rate-limited key (429) is alive, not dead; a vendor outage is an error, not "dead"', async () => {
+    const { startFakeServer } = await import('../../src/sandbox/agent-platforms/server.js');
+    let status = 429;
+    const fake = await startFakeServer([{ method: 'GET', pattern: /^\/v1\/models$/, handle: () => ({ status, json: { error: { message: 'x' } }, headers: { 'retry-after': '0' } }) }]);
+    try {
+      const a = createVendorAdapter('openai', { config: { baseUrl: fake.url } });
+      expect(await a.probe({ secret: 'sk-proj-abcdefghijklmnop' })).toMatchObject({ accepted: true, status: 429 });
+      status = 500;
+      const err = await a.probe({ secret: 'sk-proj-abcdefghijklmnop' }).catch((e) => e);
+      expect(err).toBeInstanceOf(TourniquetError);
+      expect(err.exitCode).toBe(1);
+    } finally {
+      await fake.close();
+    }
+  });
+});

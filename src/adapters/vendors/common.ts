@@ -26,15 +26,16 @@ export function adminClient(facts: VendorFacts, deps: AdapterDeps, base = baseUr
   return new HttpClient({ baseUrl: base, name: `${facts.displayName} admin API`, headers: authHeader(facts, cred, deps.config), trace: deps.trace, timeouts: deps.timeouts });
 }
 
-/** A harmless authenticated read with the given key. 2xx (or a vendor's "alive but restricted") → accepted; 401/403 → refused. */
+/** A harmless authenticated read with the given key. 2xx, 429 or a vendor's "alive but restricted" → accepted; 401/403 → refused. */
 export async function probeKey(facts: VendorFacts, deps: AdapterDeps, key: KeyCredential): Promise<ProbeResult> {
   const client = new HttpClient({ baseUrl: baseUrl(facts, deps.config), name: facts.displayName, trace: deps.trace, timeouts: deps.timeouts, retries: 1 });
   const [path, search] = facts.probePath(deps.config).split('?');
   const query = Object.fromEntries(new URLSearchParams(search ?? ''));
   const started = performance.now();
-  const res = await client.request({ method: 'GET', path: path!, query, headers: authHeader(facts, key, deps.config), accept: [401, 403] });
+  // 429 is answered to keys the vendor has authenticated (rate limits are per account): alive, not proof of death.
+  const res = await client.request({ method: 'GET', path: path!, query, headers: authHeader(facts, key, deps.config), accept: [401, 403, 429] });
   const ms = Math.round(performance.now() - started);
-  const accepted = (res.status >= 200 && res.status < 300) || (facts.aliveWhen?.(res.status, res.body) ?? false);
+  const accepted = (res.status >= 200 && res.status < 300) || res.status === 429 || (facts.aliveWhen?.(res.status, res.body) ?? false);
   return { accepted, status: res.status, ms };
 }
 
