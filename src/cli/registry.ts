@@ -350,6 +350,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--new-key-file <file>', 'the new production key when a step rotates it (Stripe); - for stdin')
         .option('--old-key-file <file>', 'the old production key, to watch its propagation tail')
         .option('--old-key-id <id>', "the old key's id at the vendor")
+        .option('--new-key-out <file>', 'rotating at the vendor (no proxy): write the new key here, mode 0600, to deploy it')
         .option('--tail-timeout <seconds>', 'how long to watch for the vendor to refuse the old key', '300')
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse a revoked key', '5000'),
     load: () => import('./run.js'),

@@ -20,9 +20,10 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
       newKeyFile: opts.newKeyFile as string | undefined,
       oldKeyFile: opts.oldKeyFile as string | undefined,
       oldVendorKeyId: opts.oldKeyId as string | undefined,
+      newKeyOut: opts.newKeyOut as string | undefined,
       watchOldKey: Boolean(opts.oldKeyFile),
       tailTimeoutMs: Number(opts.tailTimeout ?? 300) * 1000,
-      tailIntervalMs: 2000,
+      tailIntervalMs: 200,
     },
   };
   const session = await openSession(sessionInput(ctx));

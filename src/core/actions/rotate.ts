@@ -35,6 +35,13 @@ export interface RotateDeps {
 }
 
 const str = (env: StepEnv, k: string) => env.state[k] as string;
+
+/**
+ * A key tourniquet added is labelled with its id at the vendor, so the next rotation can delete
+ * it there. Any other label is the operator's and is never taken for a vendor id.
+ */
+export const LABEL_PREFIX = 'tourniquet:';
+export const vendorKeyIdFromLabel = (label: string | null): string | null => (label?.startsWith(LABEL_PREFIX) ? label.slice(LABEL_PREFIX.length) : null);
 const okStatus = (s: number) => s >= 200 && s < 300;
 
 function inspectStep(p: RotateParams, d: RotateDeps): Step {
@@ -51,7 +58,7 @@ function inspectStep(p: RotateParams, d: RotateDeps): Step {
       const active = keys.filter((k) => k.vendor === p.vendor && k.state === 'active');
       if (!active.length) throw new TourniquetError('not-found', `no active ${p.vendor} production key at the proxy`, { hint: 'list them: GET /v1/upstream-keys' });
       const old: UpstreamKeySummary = active[0]!;
-      return { status: 'done', detail: `active: ${old.id} (${old.hint})`, outputs: { old_upstream_key_id: old.id, old_hint: old.hint, old_vendor_key_id: p.oldVendorKeyId ?? old.label ?? null } };
+      return { status: 'done', detail: `active: ${old.id} (${old.hint})`, outputs: { old_upstream_key_id: old.id, old_hint: old.hint, old_vendor_key_id: p.oldVendorKeyId ?? vendorKeyIdFromLabel(old.label) } };
     },
   };
 }
@@ -82,7 +89,7 @@ function newKeyStep(p: RotateParams, d: RotateDeps): Step {
       }
       const probe = await d.vendor.probe({ secret, id: sid });
       if (!probe.accepted) throw new TourniquetError('step-failed', `${d.vendor.displayName} refused the new key (HTTP ${probe.status}); nothing was changed at the proxy`, { hint: 'check you copied the whole key, from the right account and mode' });
-      const added = await d.proxy.addUpstreamKey({ vendor: p.vendor, secret, label: vendorKeyId ?? undefined, account_sid: sid });
+      const added = await d.proxy.addUpstreamKey({ vendor: p.vendor, secret, label: vendorKeyId ? `${LABEL_PREFIX}${vendorKeyId}` : undefined, account_sid: sid });
       env.secrets.set('new_key', secret);
       return { status: 'done', detail: `standby ${added.id} (${redactHint(secret)}), accepted by ${d.vendor.displayName} in ${probe.ms} ms`, outputs: { new_upstream_key_id: added.id, new_vendor_key_id: vendorKeyId, new_hint: redactHint(secret) } };
     },

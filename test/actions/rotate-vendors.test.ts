@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ADMIN_TOKEN, startHarness, through, type Harness } from '../proxy/helpers.js';
+import { isolatedEnv, runInProcess } from '../helpers/cli.js';
+import { probeLoop } from './probe-loop.js';
+
+/** Rotation through the proxy for the vendors with key APIs, and the slow no-proxy path. */
+describe('rotate twilio and resend through the proxy; rotate at the vendor with no proxy', () => {
+  let h: Harness;
+  let env: Record<string, string | undefined>;
+  beforeAll(async () => {
+    h = await startHarness();
+    env = isolatedEnv({
+      TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
+      TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+      TOURNIQUET_TWILIO_BASE_URL: h.sandbox.urls.twilio,
+      TOURNIQUET_TWILIO_ACCOUNT_SID: h.sandbox.keys.twilio.account_sid,
+      TOURNIQUET_TWILIO_ADMIN_KEY: 'env:TWILIO_AUTH',
+      TWILIO_AUTH: h.sandbox.keys.twilio.secret,
+      TOURNIQUET_RESEND_BASE_URL: h.sandbox.urls.resend,
+      TOURNIQUET_RESEND_ADMIN_KEY: 'env:RESEND_ADMIN',
+      RESEND_ADMIN: h.sandbox.resend.createKey('tourniquet admin', 'full_access').secret, // not the production key
+      TOURNIQUET_OPENAI_BASE_URL: h.sandbox.urls.openai,
+      TOURNIQUET_OPENAI_ADMIN_KEY: 'env:OPENAI_ADMIN_KEY',
+      TOURNIQUET_OPENAI_PROJECT_ID: h.sandbox.keys.openai.project_id,
+      OPENAI_ADMIN_KEY: h.sandbox.keys.openai.admin_key,
+    });
+  });
+  afterAll(async () => h.stop());
+
+  it('twilio: a new API key (SID as the Basic user) goes live with zero failed calls', async () => {
+    const vk = await h.issue({ vendor: 'twilio' });
+    const path = `/twilio/2010-04-01/Accounts/${h.sandbox.keys.twilio.account_sid}/Messages.json`;
+    const loop = probeLoop(h.proxy.dataUrl, path, vk.secret);
+    const r = await runInProcess(['rotate', 'twilio', '--yes', '--json'], { env });
+    const stats = await loop.stop();
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    // The old production key was the account's auth token (not an API key): its deletion is guided
+    expect(out.steps.find((s: any) => s.key === 'rotate:delete-old').state).toBe('manual-done');
+    expect(stats.failures, JSON.stringify([...stats.statuses])).toBe(0);
+    expect((await through(h.proxy.dataUrl, 'GET', path, vk.secret)).status).toBe(200);
+  });
+
+  it('resend: rotated twice; the second rotation deletes the first one\'s key at the vendor by its label', async () => {
+    const vk = await h.issue({ vendor: 'resend' });
+    const first = JSON.parse((await runInProcess(['rotate', 'resend', '--yes', '--json', '--old-key-id', h.sandbox.keys.resend.id], { env })).stdout);
+    expect(first.status).toBe('done');
+    const second = await runInProcess(['rotate', 'resend', '--yes', '--json'], { env });
+    expect(second.code, second.stderr).toBe(0);
+    const del = JSON.parse(second.stdout).steps.find((s: any) => s.key === 'rotate:delete-old');
+    expect(del).toMatchObject({ state: 'done' });
+    expect((await through(h.proxy.dataUrl, 'GET', '/resend/api-keys', vk.secret)).status).toBe(200);
+  });
+
+  it('no proxy: run --scenario no-proxy creates the key at the vendor, writes it 0600, deletes the old one, watches the tail', async () => {
+    const created = h.sandbox.openai.createKey('consumer key');
+    const oldFile = join(env.HOME!, 'old-openai.txt');
+    writeFileSync(oldFile, created.secret);
+    const outFile = join(env.HOME!, 'new-openai.txt');
+    const r = await runInProcess(
+      ['run', '--scenario', 'no-proxy', '--vendor', 'openai', '--no-proxy', '--old-key-id', created.id, '--old-key-file', oldFile, '--new-key-out', outFile, '--tail-timeout', '10', '--yes', '--json'],
+      { env },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.steps.map((s: any) => [s.kind, s.state])).toEqual([
+      ['rotate-at-vendor', 'done'],
+      ['delete-at-vendor', 'done'],
+      ['watch-tail', 'done'],
+      ['manual', 'manual-done'],
+    ]);
+    const fresh = readFileSync(outFile, 'utf8').trim();
+    expect(r.stdout + r.stderr).not.toContain(fresh);
+    const models = await fetch(`${h.sandbox.urls.openai}/v1/models`, { headers: { authorization: `Bearer ${fresh}` } });
+    expect(models.status).toBe(200);
+  });
+});
