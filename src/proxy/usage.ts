@@ -1,73 +1,81 @@
 /**
  * Per-vault-key counters in memory: calls in the last minute (rate limit, `/v1/rates`),
  * spend today (daily cap) and spend in the last ten minutes. Seeded from the store at start.
+ *
+ * Fixed rings of time buckets, so the cost of a call and the memory per key stay constant at
+ * any rate: 60 one-second buckets for calls, 60 ten-second buckets for spend. A bucket carries
+ * the time slot it counts, so stale buckets are skipped without being cleared.
  */
+const SLOTS = 60;
+
 interface KeyUsage {
-  /** Timestamps (ms) of calls in the last 10 minutes, oldest first. */
-  calls: number[];
-  /** [ms, usd] of costed calls in the last 10 minutes. */
-  costs: Array<[number, number]>;
-  day: string;
+  calls: Int32Array;
+  callSlot: Float64Array;
+  costs: Float64Array;
+  costSlot: Float64Array;
+  /** UTC day number (ms since epoch / 86,400,000). */
+  day: number;
   spentToday: number;
 }
-
-const TEN_MIN = 10 * 60_000;
 
 export class UsageTracker {
   private readonly keys = new Map<string, KeyUsage>();
 
   private get(id: string, now: number): KeyUsage {
     let u = this.keys.get(id);
-    const day = new Date(now).toISOString().slice(0, 10);
-    if (!u) this.keys.set(id, (u = { calls: [], costs: [], day, spentToday: 0 }));
+    const day = Math.floor(now / 86_400_000);
+    if (!u) {
+      u = { calls: new Int32Array(SLOTS), callSlot: new Float64Array(SLOTS).fill(-1), costs: new Float64Array(SLOTS), costSlot: new Float64Array(SLOTS).fill(-1), day, spentToday: 0 };
+      this.keys.set(id, u);
+    }
     if (u.day !== day) (u.day = day), (u.spentToday = 0);
     return u;
-  }
-
-  private prune(u: KeyUsage, now: number): void {
-    let i = 0;
-    while (i < u.calls.length && u.calls[i]! <= now - TEN_MIN) i++;
-    if (i) u.calls.splice(0, i);
-    let j = 0;
-    while (j < u.costs.length && u.costs[j]![0] <= now - TEN_MIN) j++;
-    if (j) u.costs.splice(0, j);
   }
 
   seedSpend(id: string, usd: number, now = Date.now()): void {
     this.get(id, now).spentToday = usd;
   }
 
-  /** Calls in the 60 s before `now`. */
+  /** Calls in the last 60 s (one-second resolution). */
   perMinute(id: string, now = Date.now()): number {
     const u = this.keys.get(id);
     if (!u) return 0;
+    const sec = Math.floor(now / 1000);
     let n = 0;
-    for (let i = u.calls.length - 1; i >= 0 && u.calls[i]! > now - 60_000; i--) n++;
+    for (let i = 0; i < SLOTS; i++) if (u.callSlot[i]! > sec - SLOTS) n += u.calls[i]!;
     return n;
   }
 
   /** Count a call that passed the policy (the rate limit counts what reaches the vendor). */
   recordCall(id: string, now = Date.now()): void {
     const u = this.get(id, now);
-    u.calls.push(now);
-    if (u.calls.length > 4096) this.prune(u, now);
+    const sec = Math.floor(now / 1000);
+    const i = sec % SLOTS;
+    if (u.callSlot[i] !== sec) (u.callSlot[i] = sec), (u.calls[i] = 0);
+    u.calls[i]!++;
   }
 
   recordCost(id: string, usd: number, now = Date.now()): void {
     const u = this.get(id, now);
     u.spentToday += usd;
-    u.costs.push([now, usd]);
+    const slot = Math.floor(now / 10_000);
+    const i = slot % SLOTS;
+    if (u.costSlot[i] !== slot) (u.costSlot[i] = slot), (u.costs[i] = 0);
+    u.costs[i]! += usd;
   }
 
   spentToday(id: string, now = Date.now()): number {
     return this.get(id, now).spentToday;
   }
 
+  /** Spend in the last ten minutes (ten-second resolution). */
   spent10m(id: string, now = Date.now()): number {
     const u = this.keys.get(id);
     if (!u) return 0;
-    this.prune(u, now);
-    return u.costs.reduce((s, [, usd]) => s + usd, 0);
+    const slot = Math.floor(now / 10_000);
+    let usd = 0;
+    for (let i = 0; i < SLOTS; i++) if (u.costSlot[i]! > slot - SLOTS) usd += u.costs[i]!;
+    return usd;
   }
 
   ids(): string[] {
