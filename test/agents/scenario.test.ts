@@ -103,3 +103,18 @@ describe("agent's DPoP key compromised (seed 003)", () => {
     expect(JSON.parse(fresh.stdout)).toMatchObject({ active: true, cnf: { jkt: jwkThumbprint(validatePublicJwk(newKey)) } });
   });
 });
+
+describe('startAgentPlatforms (for the sandbox and the demo)', () => {
+  it('starts both fakes and the env that points the CLI at them', async () => {
+    const { startAgentPlatforms } = await import('../../src/sandbox/agent-platforms/index.js');
+    const p = await startAgentPlatforms();
+    try {
+      const a = p.accounts.addAgent('demo');
+      const r = await runInProcess(['agent', 'disable', a.id, '--yes', '--json'], { env: isolatedEnv(p.env) });
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain(p.adminKey);
+    } finally {
+      await p.stop();
+    }
+  });
+});
