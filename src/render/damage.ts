@@ -32,12 +32,24 @@ function more(n: number, shown: number): string[] {
   return n > shown ? [`… ${count(n - shown)} more (--json, or --refunds FILE for every customer)`] : [];
 }
 
+/** A caret under the sparkline where the anomaly starts: `^ 02:14 UTC`, or `02:14 UTC ^` near the right edge. */
+function anomalyCaret(s: DamageSummary, v: TextView, width: number): string[] {
+  if (s.anomaly_start === null) return [];
+  const index = s.per_minute.findIndex((m) => m.minute === s.anomaly_start);
+  const per = Math.ceil(s.per_minute.length / width);
+  const col = 13 + Math.floor(index / Math.max(1, per));
+  const label = `anomaly ${formatLocal(Date.parse(s.anomaly_start), v.tz, false).slice(11)}`;
+  const text = col + 2 + label.length <= WIDTH ? ' '.repeat(col) + '^ ' + label : ' '.repeat(Math.max(0, col - label.length - 1)) + label + ' ^';
+  return [v.paint.yellow(text)];
+}
+
 function timeline(s: DamageSummary, v: TextView): string[] {
   if (s.per_minute.length === 0) return [];
   const calls = s.per_minute.map((m) => m.calls);
   if (v.tty) {
-    const line = sparkline(calls, WIDTH - 13 - 12);
-    return [field('Per minute', `${line} max ${count(Math.max(...calls))}`)];
+    const width = WIDTH - 13 - 12;
+    const line = sparkline(calls, width);
+    return [field('Per minute', `${line} max ${count(Math.max(...calls))}`), ...anomalyCaret(s, v, width)];
   }
   const busy = s.per_minute.filter((m) => m.calls > 0);
   const rows = busy.slice(0, MAX_MINUTE_ROWS);

@@ -97,6 +97,12 @@ describe('windows, zones and formats', () => {
     });
     const plain = stripAnsi(out);
     expect(plain).toMatch(/Per minute\s+[▁▂▃▄▅▆▇█]{20,} max 151/);
+    const lines = plain.split('\n');
+    const spark = lines.findIndex((l) => l.startsWith('Per minute'));
+    const caret = lines[spark + 1]!;
+    expect(caret).toMatch(/\^ anomaly 02:14 UTC$|anomaly 02:14 UTC \^$/);
+    // The caret sits under the first bar that jumps (one character per minute here: 37 minutes).
+    expect(lines[spark]![caret.indexOf('^')]).toBe('█');
     for (const line of plain.split('\n')) expect([...line].length).toBeLessThanOrEqual(80);
   });
 
