@@ -112,14 +112,14 @@ describe.skipIf(!pgAvailable())('a fleet under faults', () => {
     expect(bad).toEqual([]);
     const late = agents.outcomes.filter((o) => o.at > revokedAt + 100 && o.path.startsWith('/v1/customers/cus_a0_'));
     expect(late.length).toBeGreaterThan(0);
-    expect(late.every((o) => o.status === 401)).toBe(true);
+    expect(late.filter((o) => o.status !== 401)).toEqual([]);
     // and every answered call, C's before it died included, has its audit row
     expect(agents.outcomes.some((o) => o.target === 'C' && forwarded(o))).toBe(true);
     expect(await missingRows(url, agents.outcomes)).toEqual([]);
     // and C drops out of the instance list once its heartbeat is stale
     await sleep(1_500);
     const list = await adminCall(b.adminUrl, 'GET', '/v1/instances');
-    expect(list.body.data.map((i: any) => i.instance_id).sort()).toEqual([a.instanceId, b.instanceId].sort());
+    expect(list.body.data.map((i: any) => i.instance_id).sort(), JSON.stringify(list.body)).toEqual([a.instanceId, b.instanceId].sort());
   });
 
   it('PostgreSQL stopped under load: every instance fails closed with 503, recovers by itself, and no answered call lacks its row', async () => {

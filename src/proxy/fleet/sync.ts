@@ -34,7 +34,9 @@ export interface FleetDeps {
  */
 export class FleetSync {
   readonly opts: Required<FleetOptions>;
-  private lastOkAt = Date.now();
+  /** When the last successful sync started: monotonic for the bound, wall clock for people. Never synced: not fresh. */
+  private lastOkMono = -Infinity;
+  private lastOkWall = 0;
   private running: Promise<void> | null = null;
   private again = false;
   private wantChanges = false;
@@ -50,11 +52,11 @@ export class FleetSync {
 
   /** The time the state was last known current (ISO). */
   get lastSyncAt(): string {
-    return new Date(this.lastOkAt).toISOString();
+    return new Date(this.lastOkWall).toISOString();
   }
 
-  fresh(now = Date.now()): boolean {
-    return now - this.lastOkAt <= this.opts.maxStalenessMs;
+  fresh(now = performance.now()): boolean {
+    return now - this.lastOkMono <= this.opts.maxStalenessMs;
   }
 
   start(): void {
@@ -98,11 +100,15 @@ export class FleetSync {
   }
 
   private async once(changes: boolean): Promise<void> {
-    const t = Date.now();
+    const t = performance.now();
+    const wall = Date.now();
     try {
       const { store, state } = this.deps;
       if (changes || (await store.revision()) > state.revision) this.apply(await store.changesSince(state.revision));
-      this.lastOkAt = Math.max(this.lastOkAt, t);
+      if (t > this.lastOkMono) {
+        this.lastOkMono = t;
+        this.lastOkWall = wall;
+      }
       this.syncs++;
       if (this.syncFailing) this.deps.log.info('state sync recovered', { revision: state.revision });
       this.syncFailing = false;
