@@ -114,6 +114,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     opts.fleet ?? (store.kind === 'sqlite' ? { heartbeatMs: 10_000 } : {}),
   );
   const shared = store.kind !== 'sqlite';
+  await fleet.trigger(true); // catch up on whatever changed while this instance was starting
 
   const t = opts.timeouts ?? {};
   const timeouts: UpstreamTimeouts = { connectMs: t.connectMs ?? 5_000, headersMs: t.headersMs ?? 60_000, bodyMs: t.bodyMs ?? 120_000 };
