@@ -290,7 +290,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--hard', 'also cut requests already in flight')
         .option('--all-under <upstream-key-id>', 'every active vault key under this production key')
         .option('--vendor <vendor>', 'every active vault key for this vendor')
-        .option('--reason <text>', 'why, for the audit log and the journal')
+        .option('--reason <text>', "why, recorded in the incident's journal")
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse the key before exit 5', '5000'),
     load: () => import('./revoke.js'),
   },
