@@ -3,6 +3,8 @@ import pg from 'pg';
 import { PostgresStore } from '../../src/proxy/store/postgres.js';
 import type { AuditRow, VaultKeyRecord } from '../../src/proxy/store/types.js';
 import { StoreUnavailableError } from '../../src/proxy/store/types.js';
+import { PostgresSource } from '../../src/core/damage/sources/postgres.js';
+import { DEFAULT_TABLE, defaultColumns } from '../../src/core/damage/columns.js';
 import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
 
 const key = (id: string, extra: Partial<VaultKeyRecord> = {}): VaultKeyRecord => ({
@@ -113,6 +115,10 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
       expect(sum.per_minute).toEqual([{ minute: '2026-11-22T02:14:00.000Z', calls: 501 }]);
       expect(sum.customers).toEqual([{ customer_scope_id: 'cus_1', calls: 250, cost_usd: 375 }, { customer_scope_id: 'cus_2', calls: 250, cost_usd: 375 }]);
       expect((await s.spendByVaultKey('2026-11-22T00:00:00.000Z')).get('vk_id_a')).toBe(750);
+      // `tourniquet damage --source postgres://…` reads the fleet's table as it is (default column names)
+      const damage = new PostgresSource(cluster.url, DEFAULT_TABLE, defaultColumns());
+      const agg = await damage.aggregate({ vault_key_id: 'vk_id_a', from: Date.parse('2026-11-22T00:00:00.000Z') });
+      expect(agg).toMatchObject({ calls_total: 501, cost_micros: 750_000_000 });
       expect(await s.pruneAuditBefore('2026-11-21')).toBe(1);
     } finally {
       await s.close();
