@@ -177,6 +177,9 @@ export function createDataPlane(deps: DataPlaneDeps) {
     }
     const body = await readBody(req, deps.maxBodyBytes);
     if (body === null) return refuse(res, call, 413, 'request_too_large', `request body over ${deps.maxBodyBytes} bytes`);
+    // The vault key must never reach the vendor: not in a header (dropped), nor in the URL or body (refused).
+    if (url.search.includes(found.secret) || body.includes(found.secret))
+      return refuse(res, call, 400, 'vault_key_in_payload', 'the vault key appears in the URL or body; it would reach the vendor, so the call was not forwarded');
     const k = key!;
     const spec = deps.vendors.get(k.vendor);
     const parsed = parseBody(String(req.headers['content-type'] ?? ''), body);

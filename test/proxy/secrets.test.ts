@@ -52,6 +52,17 @@ describe('the production key never reaches the agent; the vault key never reache
     expect(got.headers['accept-encoding']).toBe('identity');
   });
 
+  it('a vault key in the URL or the body is refused (400 vault_key_in_payload), never forwarded', async () => {
+    const vk = await h.issue({ vendor: 'acme' });
+    const seen = rec.seen.length;
+    const inQuery = await through(h.proxy.dataUrl, 'GET', `/x?api_key=${vk.secret}`, vk.secret);
+    expect([inQuery.status, inQuery.json.error.code]).toEqual([400, 'vault_key_in_payload']);
+    const inBody = await through(h.proxy.dataUrl, 'POST', '/x', vk.secret, `note=${vk.secret}`);
+    expect([inBody.status, inBody.json.error.code]).toEqual([400, 'vault_key_in_payload']);
+    expect(rec.seen.length).toBe(seen);
+    expect(inBody.text).not.toContain(vk.secret);
+  });
+
   it('a stale production key that the vendor echoes in its 401 (Stripe SDK error) is redacted', async () => {
     const stale = `sk_test_${'s'.repeat(60)}0000`;
     const added = await h.admin('POST', '/v1/upstream-keys', { vendor: 'stripe', secret: stale, state: 'active' });

@@ -90,7 +90,9 @@ export type PolicyVerdict =
   | 'rate_limited'
   | 'request_too_large'
   | 'upstream_unavailable'
-  | 'aborted_hard_revoke';
+  | 'aborted_hard_revoke'
+  /** The vault key also sat in the URL or body, where it would have reached the vendor. */
+  | 'vault_key_in_payload';
 
 /** One row of `agent_call_audit`: one call that reached the proxy. */
 export interface AuditRow {
