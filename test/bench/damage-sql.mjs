@@ -30,7 +30,7 @@ SELECT count(*) FILTER (WHERE started_at >= '${rev}'), count(*) FILTER (WHERE st
 
 /** The jq program (run as `jq -s --arg rev … -f FILE`). */
 export const JQ_PROGRAM = String.raw`# The damage aggregates in jq, as a person would write them by hand: slurp, then group_by.
-# (A streaming \`reduce inputs\` version is quadratic in jq 1.6 once the customer map is large:
+# (A streaming "reduce inputs" version is quadratic in jq 1.6 once the customer map is large:
 # 20k rows took 42 s, so it cannot run at a million.) Endpoints group on the raw path, which
 # only spares jq work. Run: jq -s --arg rev 2026-11-20T06:00:00.000Z -f damage.jq audit.jsonl
 def cost: map(.cost_usd_parsed // 0) | add;
