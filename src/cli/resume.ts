@@ -29,7 +29,7 @@ export async function run({ args }: CommandInput, ctx: Ctx): Promise<number> {
   journal.append('note', { message: `resumed by ${started.command} resume` });
   ctx.out.info(`resuming ${id} (${started.command})`);
   const env = stepEnv(session, journal, stateFromJournal(entries));
-  const ex = await execute({ session, journal, steps, env, rollbackOnFailure: started.command === 'rotate', onStep: ctx.flags.json ? undefined : liveStep(ctx) });
+  const ex = await execute({ session, journal, steps, env, rollbackOnFailure: steps.some((s) => s.kind === 'rotate-via-proxy'), onStep: ctx.flags.json ? undefined : liveStep(ctx) });
   const reissued = freshSecrets(env);
   showFreshSecretsOnce(ctx, reissued);
   // Written raw: the re-issued secrets appear here once; everything printed later is scrubbed of them.
