@@ -12,6 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tq-damage-remote-'));
 const rows = storyRows();
 const projected = join(dir, 'projected.jsonl');
 writeFileSync(projected, toJsonl(projectForLiteLlm(rows)));
+writeFileSync(join(dir, 'plain.jsonl'), toJsonl(rows));
 const MASTER_KEY = 'sk-litellm-master-0123456789abcdef';
 let litellm: TestServer;
 
@@ -65,6 +66,24 @@ describe('--source names a profile', () => {
     const r = await runInProcess(['damage', '--source', 'forensics', '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).calls_total).toBe(rows.length);
+  });
+
+  it('takes the table and column names from the profile (audit_table, audit_columns)', async () => {
+    const { toSqlite } = await import('../fixtures/damage/write.js');
+    const { default: Database } = await import('better-sqlite3');
+    const db = join(dir, 'renamed.db');
+    toSqlite(db, rows);
+    const h = new Database(db);
+    h.exec('CREATE VIEW calls AS SELECT id, started_at AS ts, finished_at, vault_key_id, agent_run_id, customer_scope_id, method, path, policy_verdict, cost_usd_parsed AS usd FROM agent_call_audit');
+    h.close();
+    const env = isolatedEnv({ TZ: 'UTC' }) as Record<string, string>;
+    for (const [k, v] of [['audit_source', db], ['audit_table', 'calls'], ['audit_columns', 'started_at=ts,cost_usd_parsed=usd']])
+      expect((await runInProcess(['config', 'set', k!, v!], { env })).code).toBe(0);
+    const r = await runInProcess(['damage', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const { source: _a, ...got } = JSON.parse(r.stdout);
+    const { source: _b, ...expected } = JSON.parse((await run(['--source', projected.replace('projected.jsonl', 'plain.jsonl'), '--json'])).stdout);
+    expect(got).toEqual(expected);
   });
 
   it('an unknown profile is a usage error', async () => {
