@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { AuditRow, PolicyVerdict } from './store/types.js';
+import type { PolicyVerdict } from './store/types.js';
 import type { PolicyState, LiveVaultKey } from './state.js';
-import { hashSecret } from './state.js';
+import { Call, cachedHash, readBody } from './call.js';
 import type { UsageTracker } from './usage.js';
 import type { AuditWriter } from './audit-writer.js';
 import type { VendorSpec } from './vendors.js';
@@ -27,84 +27,6 @@ export interface DataPlaneDeps {
 
 /** Bodies we keep a copy of for cost parsing; longer ones stream through uncopied past this. */
 const KEEP_BYTES = 1 << 20;
-
-/** SHA-256 per request is measurable; an agent sends the same key over and over. Bounded. */
-const hashes = new Map<string, string>();
-function cachedHash(secret: string): string {
-  let h = hashes.get(secret);
-  if (h === undefined) {
-    if (hashes.size >= 4096) hashes.clear();
-    hashes.set(secret, (h = hashSecret(secret)));
-  }
-  return h;
-}
-
-/** ISO time of a millisecond, cached: under load many calls share one (Date formatting is not free). */
-let lastMs = 0;
-let lastIso = '';
-function isoAt(ms: number): string {
-  if (ms !== lastMs) (lastMs = ms), (lastIso = new Date(ms).toISOString());
-  return lastIso;
-}
-
-class Call {
-  readonly t0 = performance.now();
-  readonly startedMs = Date.now();
-  key: LiveVaultKey | undefined;
-  vendor: string | null = null;
-  path = '/';
-  customer: string | null = null;
-  upstreamKeyId: string | null = null;
-  vendorStatus = 0;
-  cost: number | null = null;
-
-  constructor(readonly method: string) {}
-
-  row(verdict: PolicyVerdict, instanceId: string): AuditRow {
-    return {
-      started_at: isoAt(this.startedMs),
-      finished_at: isoAt(Date.now()),
-      vault_key_id: this.key?.id ?? null,
-      agent_run_id: this.key?.agent_run_id ?? null,
-      customer_scope_id: this.customer,
-      vendor: this.vendor,
-      method: this.method,
-      path: this.path,
-      policy_verdict: verdict,
-      vendor_status: this.vendorStatus,
-      cost_usd_parsed: this.cost,
-      upstream_key_id: this.upstreamKeyId,
-      latency_ms: Math.round((performance.now() - this.t0) * 1000) / 1000,
-      instance_id: instanceId,
-    };
-  }
-}
-
-const EMPTY = Buffer.alloc(0);
-
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > max) return Promise.resolve(null);
-  // No length and not chunked: HTTP/1.1 says there is no body (most GETs).
-  if (declared === 0 && req.headers['transfer-encoding'] === undefined) {
-    req.resume();
-    return Promise.resolve(EMPTY);
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve(null);
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 export function createDataPlane(deps: DataPlaneDeps) {
   const { state, usage, audit, instanceId, log } = deps;

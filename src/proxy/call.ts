@@ -1,0 +1,84 @@
+import type { IncomingMessage } from 'node:http';
+import type { AuditRow, PolicyVerdict } from './store/types.js';
+import type { LiveVaultKey } from './state.js';
+import { hashSecret } from './state.js';
+
+/** SHA-256 per request is measurable; an agent sends the same key over and over. Bounded. */
+const hashes = new Map<string, string>();
+export function cachedHash(secret: string): string {
+  let h = hashes.get(secret);
+  if (h === undefined) {
+    if (hashes.size >= 4096) hashes.clear();
+    hashes.set(secret, (h = hashSecret(secret)));
+  }
+  return h;
+}
+
+/** ISO time of a millisecond, cached: under load many calls share one (Date formatting is not free). */
+let lastMs = 0;
+let lastIso = '';
+function isoAt(ms: number): string {
+  if (ms !== lastMs) (lastMs = ms), (lastIso = new Date(ms).toISOString());
+  return lastIso;
+}
+
+/** One call through the data plane: what its audit row will say, gathered as it goes. */
+export class Call {
+  readonly t0 = performance.now();
+  readonly startedMs = Date.now();
+  key: LiveVaultKey | undefined;
+  vendor: string | null = null;
+  path = '/';
+  customer: string | null = null;
+  upstreamKeyId: string | null = null;
+  vendorStatus = 0;
+  cost: number | null = null;
+
+  constructor(readonly method: string) {}
+
+  row(verdict: PolicyVerdict, instanceId: string): AuditRow {
+    return {
+      started_at: isoAt(this.startedMs),
+      finished_at: isoAt(Date.now()),
+      vault_key_id: this.key?.id ?? null,
+      agent_run_id: this.key?.agent_run_id ?? null,
+      customer_scope_id: this.customer,
+      vendor: this.vendor,
+      method: this.method,
+      path: this.path,
+      policy_verdict: verdict,
+      vendor_status: this.vendorStatus,
+      cost_usd_parsed: this.cost,
+      upstream_key_id: this.upstreamKeyId,
+      latency_ms: Math.round((performance.now() - this.t0) * 1000) / 1000,
+      instance_id: instanceId,
+    };
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > max) return Promise.resolve(null);
+  // No length and not chunked: HTTP/1.1 says there is no body (most GETs).
+  if (declared === 0 && req.headers['transfer-encoding'] === undefined) {
+    req.resume();
+    return Promise.resolve(EMPTY);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(null);
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
