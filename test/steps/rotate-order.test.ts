@@ -108,3 +108,26 @@ describe('rotation order and rollback', () => {
     }
   });
 });
+
+describe('an interrupted new-key step leaves nothing behind', () => {
+  it('a key created at the vendor (and added as standby) before a kill is deleted and retired on the retry', async () => {
+    const { proxy, keys, log } = memoryProxy('http://127.0.0.1:1');
+    const deleted: string[] = [];
+    const v = { ...vendor, deleteKey: async (id: string) => (deleted.push(id), { status: 'deleted' as const, id }) } as unknown as VendorAdapter;
+    const journal = Journal.create(mkdtempSync(join(tmpdir(), 'tq-leftover-')));
+    // Given a journal where the previous process created a key, added it, and was killed
+    journal.append('step', { step: 'rotate:inspect', phase: 'finished', outcome: 'done', detail: '', outputs: { old_upstream_key_id: 'up_old', old_vendor_key_id: null } });
+    journal.append('step', { step: 'rotate:new-key', phase: 'started' });
+    journal.append('note', { leftover_of: 'rotate:new-key', vendor_key_id: 'svc_orphan' });
+    keys.set('up_orphan', { id: 'up_orphan', vendor: 'openai', state: 'standby', hint: '', label: null });
+    journal.append('note', { leftover_of: 'rotate:new-key', upstream_key_id: 'up_orphan' });
+    const steps = rotateSteps({ vendor: 'openai', watchOldKey: false, tailTimeoutMs: 10, tailIntervalMs: 10 }, { proxy, vendor: v, probePath: '/v1/models', readNewKey: async () => '', register: () => {} });
+    const env = createStepEnv({ journal, recorder: callRecorder(), dryRun: false, signal: new AbortController().signal, log: () => {}, confirm: async () => {} });
+    // When the new-key step runs again
+    await steps[1]!.run(env);
+    // Then the orphan is gone at the vendor and retired at the proxy, and a fresh key was added
+    expect(deleted).toEqual(['svc_orphan']);
+    expect(keys.get('up_orphan')!.state).toBe('retired');
+    expect(log).toContain('add up_new1');
+  });
+});

@@ -72,6 +72,7 @@ function newKeyStep(p: RotateParams, d: RotateDeps): Step {
     target: p.vendor,
     calls: () => [...d.vendor.plan('create').map((c) => `${c.method} ${c.url}`), ...d.vendor.plan('probe').map((c) => `${c.method} ${c.url} (with the new key)`), d.proxy.describe('add-upstream', { vendor: p.vendor })],
     async run(env) {
+      await cleanUpInterruptedAttempt(env, d, 'rotate:new-key');
       let secret: string;
       let vendorKeyId: string | null = null;
       let sid: string | undefined;
@@ -81,7 +82,7 @@ function newKeyStep(p: RotateParams, d: RotateDeps): Step {
         vendorKeyId = created.id;
         sid = p.vendor === 'twilio' ? created.id : undefined;
         d.register(secret);
-        env.record('note', { message: `created ${d.vendor.displayName} key ${created.id} (${created.hint}); if this run dies before it reaches the proxy, delete it at the vendor`, vendor_key_id: created.id });
+        env.record('note', { message: `created ${d.vendor.displayName} key ${created.id} (${created.hint})`, leftover_of: 'rotate:new-key', vendor_key_id: created.id });
       } else {
         for (const line of d.vendor.guidance()) env.log(line);
         secret = await d.readNewKey();
@@ -90,6 +91,7 @@ function newKeyStep(p: RotateParams, d: RotateDeps): Step {
       const probe = await d.vendor.probe({ secret, id: sid });
       if (!probe.accepted) throw new TourniquetError('step-failed', `${d.vendor.displayName} refused the new key (HTTP ${probe.status}); nothing was changed at the proxy`, { hint: 'check you copied the whole key, from the right account and mode' });
       const added = await d.proxy.addUpstreamKey({ vendor: p.vendor, secret, label: vendorKeyId ? `${LABEL_PREFIX}${vendorKeyId}` : undefined, account_sid: sid });
+      env.record('note', { message: `added ${added.id} to the proxy as standby`, leftover_of: 'rotate:new-key', upstream_key_id: added.id });
       env.secrets.set('new_key', secret);
       return { status: 'done', detail: `standby ${added.id} (${redactHint(secret)}), accepted by ${d.vendor.displayName} in ${probe.ms} ms`, outputs: { new_upstream_key_id: added.id, new_vendor_key_id: vendorKeyId, new_hint: redactHint(secret) } };
     },
@@ -101,6 +103,23 @@ function newKeyStep(p: RotateParams, d: RotateDeps): Step {
       return `retired the new key ${id} at the proxy${vid ? ` and deleted ${vid} at ${d.vendor.displayName}` : ''}`;
     },
   };
+}
+
+/**
+ * A new-key step killed after it created a key at the vendor leaves that key behind, its
+ * secret lost with the process. Before trying again, delete it there (and retire it at the
+ * proxy if it got that far), so a resumed rotation does not leave live keys nobody holds.
+ */
+async function cleanUpInterruptedAttempt(env: StepEnv, d: RotateDeps, step: string): Promise<void> {
+  for (const note of env.leftovers(step)) {
+    const id = note.vendor_key_id as string | undefined;
+    if (id && d.vendor.capabilities.delete) {
+      const r = await d.vendor.deleteKey(id);
+      env.log(`deleted ${id} at ${d.vendor.displayName}, left by the interrupted attempt (${r.status})`);
+    }
+    const up = note.upstream_key_id as string | undefined;
+    if (up) await d.proxy.retireUpstreamKey(up);
+  }
 }
 
 function verifyStandbyStep(p: RotateParams, d: RotateDeps): Step {

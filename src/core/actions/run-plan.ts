@@ -57,10 +57,15 @@ function reissueStep(i: number, ps: PlanStep, session: Session): Step {
     calls: () => ['POST <proxy>/v1/vault-keys/{each revoked id}/roll'],
     async run(env) {
       const proxy = await session.proxy();
+      const key = `${i + 1}.reissue`;
+      // Keys an interrupted attempt re-issued: their secrets died with it, so nobody can use
+      // them. Revoke them and re-issue again rather than leave live keys nobody holds.
+      for (const note of env.leftovers(key)) await proxy.revokeVaultKey(String(note.vault_key_id), { hard: false });
       const ids = revokedSoFar(env);
       const rolled: Record<string, string> = {};
       for (const id of ids) {
         const k = await proxy.rollVaultKey(id, { revokeOld: false });
+        env.record('note', { message: `re-issued ${id} as ${k.id}`, leftover_of: key, vault_key_id: k.id });
         env.secrets.set(`reissued:${k.id}`, k.secret);
         rolled[id] = k.id;
       }

@@ -44,5 +44,14 @@ export function createStepEnv(opts: StepEnvOptions): StepEnv {
     record: (type, fields) => {
       opts.journal?.append(type, fields);
     },
+    leftovers: (step) => {
+      // Notes with `leftover_of: step` written after that step last finished (or ever, if it never did).
+      const all = entriesOf(opts.journal);
+      let lastFinished = -1;
+      all.forEach((e, i) => {
+        if (e.type === 'step' && e.step === step && e.phase === 'finished') lastFinished = i;
+      });
+      return all.filter((e, i) => i > lastFinished && e.type === 'note' && e.leftover_of === step) as Array<Record<string, unknown>>;
+    },
   };
 }

@@ -21,6 +21,8 @@ export interface StepEnv {
   now: () => number;
   /** Write a fact to the journal (e.g. `revoked` with vault_key_ids and effective_at). */
   record: (type: 'revoked' | 'note', fields: Record<string, unknown>) => void;
+  /** Notes an earlier, interrupted attempt at a step left (e.g. a key it created before it was killed). */
+  leftovers: (step: string) => Array<Record<string, unknown>>;
 }
 
 export type StepRunStatus = 'done' | 'already-done' | 'skipped' | 'manual-done' | 'not-found';
