@@ -3,6 +3,7 @@ import pg from 'pg';
 import { PostgresStore } from '../../src/proxy/store/postgres.js';
 import type { AuditRow, VaultKeyRecord } from '../../src/proxy/store/types.js';
 import { StoreUnavailableError } from '../../src/proxy/store/types.js';
+import { parsePayload } from '../../src/proxy/store/postgres-listen.js';
 import { PostgresSource } from '../../src/core/damage/sources/postgres.js';
 import { DEFAULT_TABLE, defaultColumns } from '../../src/core/damage/columns.js';
 import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
@@ -47,6 +48,20 @@ const row = (i: number, extra: Partial<AuditRow> = {}): AuditRow => ({
   ...extra,
 });
 
+describe('notification payloads', () => {
+  it('reads a bare revision, a revoke hint, and ignores garbage', () => {
+    expect(parsePayload('42')).toEqual({ revision: 42, hint: null });
+    expect(parsePayload('{"r":7,"k":["vk_id_a"],"m":"hard","at":"2026-11-22T02:15:00.000Z"}')).toEqual({
+      revision: 7,
+      hint: { revision: 7, ids: ['vk_id_a'], mode: 'hard', at: '2026-11-22T02:15:00.000Z' },
+    });
+    expect(parsePayload('{"r":8,"k":[],"m":"soft","at":"x"}')).toEqual({ revision: 8, hint: null });
+    expect(parsePayload('{nope')).toBeNull();
+    expect(parsePayload('abc')).toBeNull();
+    expect(parsePayload(undefined)).toBeNull();
+  });
+});
+
 describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
   let cluster: PgCluster;
   beforeAll(async () => {
@@ -73,7 +88,9 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
     await Promise.all([a.init(), b.init()]);
     try {
       const heard: number[] = [];
+      const hints: unknown[] = [];
       b.onChange((rev) => rev > 0 && heard.push(rev));
+      b.onRevoked((h) => hints.push(h));
       await new Promise((r) => setTimeout(r, 200)); // b's LISTEN connection is up
       const r0 = await a.revision();
       await a.insertVaultKey(key('vk_id_1'));
@@ -88,6 +105,8 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
       expect(changes.vault_keys[0]).toMatchObject({ id: 'vk_id_1', status: 'revoked', revoke_mode: 'hard', revoked_at: '2026-11-22T02:15:00.000Z', allowed_endpoints: ['POST /v1/refunds'], labels: { agent: 'refunder' } });
       await new Promise((r) => setTimeout(r, 100));
       expect(heard).toEqual([r0 + 1, r0 + 2, r0 + 3, r0 + 4]);
+      // the revoke's notification names the key, so other instances flip it before fetching
+      expect(hints).toEqual([{ revision: r0 + 3, ids: ['vk_id_1'], mode: 'hard', at: '2026-11-22T02:15:00.000Z' }]);
       await a.insertUpstreamKey({ id: 'up_1', vendor: 'stripe', state: 'standby', hint: 'sk_…1', label: null, account_sid: null, secret: null, created_at: 'x', updated_at: 'x' });
       await a.insertUpstreamKey({ id: 'up_2', vendor: 'stripe', state: 'standby', hint: 'sk_…2', label: null, account_sid: null, secret: 's', created_at: 'y', updated_at: 'y' });
       await a.promoteUpstreamKey('up_1', 'z1');

@@ -1,4 +1,5 @@
-import type { ChangeSet, InstanceInfo, ProxyStore, VaultKeyRecord } from '../store/types.js';
+import type { ChangeSet, InstanceInfo, ProxyStore } from '../store/types.js';
+import type { RevokeHint } from '../store/postgres-listen.js';
 import type { PolicyState } from '../state.js';
 import type { RequestLog } from '../log.js';
 
@@ -20,7 +21,12 @@ export interface FleetDeps {
   /** This instance's registry row, minus the sync facts FleetSync adds. */
   self: () => Omit<InstanceInfo, 'last_sync_at'>;
   /** Called for every key another writer hard-revoked, after memory has it (cut its in-flight calls). */
-  onHardRevoked?: (rec: VaultKeyRecord) => void;
+  onHardRevoked?: (id: string) => void;
+}
+
+/** A store that also passes on the keys a notification says were revoked (PostgreSQL does). */
+interface HintingStore {
+  onRevoked(listener: (hint: RevokeHint) => void): () => void;
 }
 
 /**
@@ -41,7 +47,7 @@ export class FleetSync {
   private again = false;
   private wantChanges = false;
   private timers: NodeJS.Timeout[] = [];
-  private unsubscribe: () => void = () => {};
+  private unsubscribe: Array<() => void> = [];
   private beatFailing = false;
   private syncFailing = false;
   syncs = 0;
@@ -60,9 +66,15 @@ export class FleetSync {
   }
 
   start(): void {
-    this.unsubscribe = this.deps.store.onChange((rev) => {
-      if (rev < 0 || rev > this.deps.state.revision) this.trigger(true);
-    });
+    const { store } = this.deps;
+    this.unsubscribe.push(
+      store.onChange((rev) => {
+        if (rev < 0 || rev > this.deps.state.revision) this.trigger(true);
+      }),
+    );
+    // A revoke's notification names its keys: flip them now, the fetch that follows confirms.
+    const hinting = store as Partial<HintingStore>;
+    if (typeof hinting.onRevoked === 'function') this.unsubscribe.push(hinting.onRevoked((h) => this.applyHint(h)));
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);
       t.unref();
@@ -73,7 +85,7 @@ export class FleetSync {
   }
 
   async stop(): Promise<void> {
-    this.unsubscribe();
+    for (const u of this.unsubscribe.splice(0)) u();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.running;
@@ -121,7 +133,15 @@ export class FleetSync {
   apply(cs: ChangeSet): void {
     this.deps.state.apply(cs);
     if (!this.deps.onHardRevoked) return;
-    for (const k of cs.vault_keys) if (k.status === 'revoked' && k.revoke_mode === 'hard') this.deps.onHardRevoked(k);
+    for (const k of cs.vault_keys) if (k.status === 'revoked' && k.revoke_mode === 'hard') this.deps.onHardRevoked(k.id);
+  }
+
+  /** Sent only on commit, so it is safe to act on; revocation is one-way, so never undone by a fetch. */
+  applyHint(h: RevokeHint): void {
+    for (const id of h.ids) {
+      this.deps.state.markRevoked(id, h.at, h.mode);
+      if (h.mode === 'hard') this.deps.onHardRevoked?.(id);
+    }
   }
 
   async heartbeat(): Promise<void> {

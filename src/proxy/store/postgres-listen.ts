@@ -3,6 +3,32 @@ import { PG_TYPES } from './postgres-rows.js';
 
 export const CHANGE_CHANNEL = 'tourniquet_changes';
 export const LISTENER_APP_NAME = 'tourniquet-listen';
+/** Largest revoke hint sent as a payload (PostgreSQL's limit is 8000 bytes); bigger ones send the revision only. */
+export const MAX_HINT = 7000;
+
+/** What a revoke's notification says beyond its revision: which keys, how, and when. */
+export interface RevokeHint {
+  revision: number;
+  ids: string[];
+  mode: 'soft' | 'hard';
+  at: string;
+}
+
+/** A payload is a revision (`42`) or a revoke hint (`{"r":42,"k":[…],"m":"hard","at":"…"}`). */
+export function parsePayload(payload: string | undefined): { revision: number; hint: RevokeHint | null } | null {
+  if (!payload) return null;
+  if (!payload.startsWith('{')) {
+    const revision = Number(payload);
+    return Number.isFinite(revision) ? { revision, hint: null } : null;
+  }
+  try {
+    const j = JSON.parse(payload) as { r: number; k: string[]; m: string; at: string };
+    const hint = Array.isArray(j.k) && j.k.length ? { revision: Number(j.r), ids: j.k.map(String), mode: j.m === 'hard' ? ('hard' as const) : ('soft' as const), at: String(j.at) } : null;
+    return Number.isFinite(Number(j.r)) ? { revision: Number(j.r), hint } : null;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * LISTEN on a dedicated connection (a pooled one would be handed to other queries). When the
@@ -19,6 +45,7 @@ export class ChangeListener {
   constructor(
     private readonly config: pg.ClientConfig,
     private readonly onRevision: (revision: number) => void,
+    private readonly onHint: (hint: RevokeHint) => void = () => {},
     private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
@@ -31,8 +58,10 @@ export class ChangeListener {
     const client = new pg.Client({ ...this.config, application_name: LISTENER_APP_NAME, types: PG_TYPES });
     this.client = client;
     client.on('notification', (msg) => {
-      const rev = Number(msg.payload);
-      if (Number.isFinite(rev)) this.onRevision(rev);
+      const p = parsePayload(msg.payload);
+      if (!p) return;
+      if (p.hint) this.onHint(p.hint);
+      this.onRevision(p.revision);
     });
     const lost = (err?: unknown) => {
       if (client !== this.client) return;

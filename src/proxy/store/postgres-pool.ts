@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { migrate } from './postgres-schema.js';
 import { PG_TYPES, unavailable } from './postgres-rows.js';
-import { CHANGE_CHANNEL, ChangeListener } from './postgres-listen.js';
+import { CHANGE_CHANNEL, ChangeListener, type RevokeHint } from './postgres-listen.js';
 
 export interface PostgresStoreOptions {
   /** LISTEN for other instances' changes (default true). Off: only the reconcile loop syncs. */
@@ -24,6 +24,7 @@ export const placeholders = (n: number, from = 1) => Array.from({ length: n }, (
 export class PgConnection {
   readonly pool: pg.Pool;
   private readonly listeners = new Set<(revision: number) => void>();
+  private readonly hintListeners = new Set<(hint: RevokeHint) => void>();
   private listener: ChangeListener | null = null;
   private readonly config: pg.ClientConfig;
 
@@ -50,7 +51,11 @@ export class PgConnection {
       client.release();
     }
     if (this.opts.notifications !== false) {
-      this.listener = new ChangeListener(this.config, (rev) => this.emit(rev));
+      this.listener = new ChangeListener(
+        this.config,
+        (rev) => this.emit(rev),
+        (hint) => this.hintListeners.forEach((l) => l(hint)),
+      );
       this.listener.start();
     }
   }
@@ -68,6 +73,12 @@ export class PgConnection {
   onChange(listener: (revision: number) => void): () => void {
     this.listeners.add(listener);
     return () => void this.listeners.delete(listener);
+  }
+
+  /** Revoke hints from notifications: keys another instance revoked, before any fetch. */
+  onRevoked(listener: (hint: RevokeHint) => void): () => void {
+    this.hintListeners.add(listener);
+    return () => void this.hintListeners.delete(listener);
   }
 
   /** Is the LISTEN connection up? (False when notifications are off.) */

@@ -14,7 +14,7 @@ import type {
 import { StoreUnavailableError } from './types.js';
 import { UPSTREAM_COLUMNS, VAULT_COLUMNS, toInstance, toUpstreamKey, toVaultKey, unavailable, vaultKeyValues } from './postgres-rows.js';
 import { APPEND_SQL, appendParams, pruneAuditBefore, queryAudit, summarizeAudit, sumByKey } from './postgres-audit.js';
-import { CHANGE_CHANNEL } from './postgres-listen.js';
+import { CHANGE_CHANNEL, MAX_HINT } from './postgres-listen.js';
 import { PgConnection, placeholders, type Tx } from './postgres-pool.js';
 
 export type { PostgresStoreOptions } from './postgres-pool.js';
@@ -83,7 +83,9 @@ export class PostgresStore extends PgConnection implements ProxyStore {
   /**
    * The revoke is the latency that matters (it is what the other instances wait for), so it is
    * one autocommitted statement, one round trip: bump the revision (taking its lock first, as
-   * every writer does), flip the rows still active, NOTIFY, and classify the ids.
+   * every writer does), flip the rows still active, NOTIFY, and classify the ids. The
+   * notification carries the revoked ids (when they fit in a payload), so the other instances
+   * flip them in memory before they even fetch the change.
    */
   async revokeVaultKeys(ids: string[], at: string, mode: 'soft' | 'hard'): Promise<RevokeResult> {
     const out: RevokeResult = { revoked: [], already_revoked: [], not_found: [] };
@@ -92,8 +94,10 @@ export class PostgresStore extends PgConnection implements ProxyStore {
       `WITH m AS (UPDATE tourniquet_meta SET revision = revision + 1 WHERE id = 1 RETURNING revision),
             before AS (SELECT id FROM vault_keys WHERE id = ANY($1::text[])),
             u AS (UPDATE vault_keys SET status = 'revoked', revoked_at = $2, revoke_mode = $3, revision = (SELECT revision FROM m)
-                  WHERE id = ANY($1::text[]) AND status <> 'revoked' RETURNING id)
-       SELECT (SELECT revision FROM m) AS revision, pg_notify($4, (SELECT revision FROM m)::text) AS notified,
+                  WHERE id = ANY($1::text[]) AND status <> 'revoked' RETURNING id),
+            hint AS (SELECT json_build_object('r', (SELECT revision FROM m), 'k', ARRAY(SELECT id FROM u), 'm', $3::text, 'at', $2::text)::text AS j)
+       SELECT (SELECT revision FROM m) AS revision,
+              pg_notify($4, CASE WHEN length((SELECT j FROM hint)) <= ${MAX_HINT} THEN (SELECT j FROM hint) ELSE (SELECT revision FROM m)::text END) AS notified,
               ARRAY(SELECT id FROM before) AS found, ARRAY(SELECT id FROM u) AS revoked`,
       [ids, at, mode, CHANGE_CHANNEL],
     );
