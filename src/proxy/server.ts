@@ -110,7 +110,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   // Other instances' changes (NOTIFY, and a reconcile poll for lost notifications); a shared
   // store also gates the data plane: stale state means 503, never a forward.
   const fleet = new FleetSync(
-    { store, state, log, self: () => ({ instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, started_at: startedAt }), onHardRevoked: (k) => void inflight.abortKey(k.id) },
+    { store, state, log, self: () => ({ instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, started_at: startedAt }), onHardRevoked: (id) => void inflight.abortKey(id) },
     opts.fleet ?? (store.kind === 'sqlite' ? { heartbeatMs: 10_000 } : {}),
   );
   const shared = store.kind !== 'sqlite';
