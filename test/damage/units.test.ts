@@ -96,3 +96,23 @@ describe('streaming lines', () => {
     expect(got).toEqual([['a€b', 1], ['zweite Zeile ü', 2], ['', 3], ['last', 4]]);
   });
 });
+
+describe('SQLite on two threads', () => {
+  it('gives the same summary as one connection', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { storyRows, REVOKED_AT } = await import('../fixtures/damage/story.js');
+    const { toSqlite } = await import('../fixtures/damage/write.js');
+    const { SqliteSource } = await import('../../src/core/damage/sources/sqlite.js');
+    const { computeDamage } = await import('../../src/core/damage/damage.js');
+    const { defaultColumns } = await import('../../src/core/damage/columns.js');
+    const db = join(mkdtempSync(join(tmpdir(), 'tq-lanes-')), 'a.db');
+    toSqlite(db, storyRows());
+    const q = { revoked_at: Date.parse(REVOKED_AT), vault_key_id: 'vk_refund_agent' };
+    const one = await computeDamage(new SqliteSource(db, 'agent_call_audit', defaultColumns()), q);
+    const two = await computeDamage(new SqliteSource(db, 'agent_call_audit', defaultColumns(), 0), q);
+    expect(two).toEqual(one);
+    expect(one.calls_total).toBeGreaterThan(900);
+  });
+});

@@ -1,7 +1,12 @@
 import type { AuditSource, DamageQuery, Aggregate } from '../types.js';
 import { quoteIdent, type ColumnMap } from '../columns.js';
 import { TourniquetError, usageError } from '../../errors.js';
-import { assemble, buildStatements, type Dialect, type TimeStorage } from './sql.js';
+import { stat } from 'node:fs/promises';
+import { assemble, buildStatements, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
+import { runInLanes } from './sqlite-lanes.js';
+
+/** Files at least this big are scanned on two threads. */
+export const PARALLEL_BYTES = 64 * 1024 * 1024;
 
 const SQLITE: Dialect = { name: 'sqlite', param: () => '?' };
 
@@ -28,6 +33,7 @@ export class SqliteSource implements AuditSource {
     private readonly path: string,
     private readonly table: string,
     private readonly cols: ColumnMap,
+    private readonly parallelBytes = PARALLEL_BYTES,
   ) {
     this.label = `sqlite:${path}`;
   }
@@ -48,15 +54,26 @@ export class SqliteSource implements AuditSource {
     const db = await this.open();
     try {
       const time = sniffSqliteTime(db, this.table, this.cols.started_at);
-      const results = new Map();
-      for (const st of buildStatements(SQLITE, this.table, this.cols, time, query)) results.set(st.name, db.prepare(st.sql).all(...st.params));
-      return assemble(results, time, query);
+      const statements = buildStatements(SQLITE, this.table, this.cols, time, query);
+      // Check every statement here (a missing column fails fast, with the hint), then run.
+      for (const st of statements) db.prepare(st.sql);
+      const results = (await this.big()) ? await runInLanes(this.path, statements) : new Map(statements.map((st) => [st.name, db.prepare(st.sql).all(...st.params)]));
+      return assemble(results as Map<SqlStatement['name'], Record<string, unknown>[]>, time, query);
     } catch (err) {
       if (err instanceof TourniquetError) throw err;
       const msg = (err as Error).message;
       if (/no such (table|column)/.test(msg))
         throw usageError(`SQLite audit file ${this.path}: ${msg}`, 'map the table and columns with --table and --columns (or audit_table / audit_columns in config)');
       throw err;
+    }
+  }
+
+  /** Worth a second thread: threads cost tens of milliseconds, a big scan seconds. */
+  private async big(): Promise<boolean> {
+    try {
+      return (await stat(this.path)).size >= this.parallelBytes;
+    } catch {
+      return false;
     }
   }
 
