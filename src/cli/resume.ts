@@ -4,7 +4,9 @@ import { TourniquetError, usageError } from '../core/errors.js';
 import { Journal } from '../core/journal.js';
 import { execute, openSession, stepEnv } from '../core/actions/session.js';
 import { planFor } from '../core/actions/plans.js';
-import { startedEntry, stateFromJournal } from '../core/steps/resume.js';
+import { journaledSteps, startedEntry, stateFromJournal } from '../core/steps/resume.js';
+import { dryRun } from '../core/steps/engine.js';
+import { renderDryRun } from '../render/steps.js';
 import { closeRun, freshSecrets, liveStep, sessionInput, showFreshSecretsOnce } from '../render/steps-output.js';
 
 /** Continue an incident from its journal: finished steps are skipped, the rest run in order. */
@@ -26,7 +28,15 @@ export async function run({ args }: CommandInput, ctx: Ctx): Promise<number> {
   if (last?.status === 'rolled-back')
     throw usageError(`incident ${id} was rolled back; nothing to resume`, `start again with: tourniquet ${started.command} …  (see tourniquet timeline ${id})`);
   const steps = await planFor(session, started.command, started.params);
-  journal.append('note', { message: `resumed by ${started.command} resume` });
+  if (ctx.flags.dryRun) {
+    // What is left, as calls; nothing is written to the journal and nothing is called.
+    const done = journaledSteps(entries);
+    const left = steps.filter((st) => !(done.get(st.key)?.run && (done.get(st.key)?.verified || !st.verify)));
+    const plan = dryRun(left, stepEnv(session, undefined, stateFromJournal(entries)));
+    ctx.flags.json ? ctx.out.json({ incident_id: id, ...plan }) : ctx.out.data(renderDryRun(plan, ctx.out.paint));
+    return 0;
+  }
+  journal.append('note', { message: `resumed (${started.command})` });
   ctx.out.info(`resuming ${id} (${started.command})`);
   const env = stepEnv(session, journal, stateFromJournal(entries));
   const ex = await execute({ session, journal, steps, env, rollbackOnFailure: steps.some((s) => s.kind === 'rotate-via-proxy'), onStep: ctx.flags.json ? undefined : liveStep(ctx) });

@@ -68,6 +68,13 @@ describe('tourniquet run: plans from decide, executed', () => {
     expect(out.status).toBe('partial');
     expect(r.stderr).toContain(`tourniquet resume ${out.incident_id}`);
     expect((await through(h.proxy.dataUrl, 'GET', '/openai/v1/models', a.secret)).status).toBe(401);
+    // resume --dry-run shows what is left and changes nothing
+    const dry = await runInProcess(['resume', out.incident_id, '--dry-run', '--json'], { env });
+    expect(dry.code, dry.stderr).toBe(0);
+    const left = JSON.parse(dry.stdout).steps.map((s: any) => s.key);
+    expect(left[0]).toBe('2.rotate:new-key');
+    expect(left).not.toContain('1.revoke-all:' + up.id);
+    expect((await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.id === up.id).state).toBe('active');
     // When the admin key is fixed and the incident resumed
     const resumed = await runInProcess(['resume', out.incident_id, '--yes', '--json'], { env });
     expect(resumed.code, resumed.stderr).toBe(0);
