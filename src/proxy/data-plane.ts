@@ -8,7 +8,7 @@ import type { AuditWriter } from './audit-writer.js';
 import type { VendorSpec } from './vendors.js';
 import { customerScope, parseBody, vaultKeyFrom } from './request-info.js';
 import { decide } from './policy.js';
-import { downstreamHeaders, scrubBuffer, sendUpstream, upstreamFailure, upstreamHeaders, writeChunk, type UpstreamTimeouts } from './forward.js';
+import { downstreamHeaders, relayBody, scrubBuffer, sendUpstream, upstreamFailure, upstreamHeaders, type UpstreamTimeouts } from './forward.js';
 import { InflightRegistry, type InflightCall } from './inflight.js';
 import type { RequestLog } from './log.js';
 
@@ -24,9 +24,6 @@ export interface DataPlaneDeps {
   maxBodyBytes: number;
   timeouts: UpstreamTimeouts;
 }
-
-/** Bodies we keep a copy of for cost parsing; longer ones stream through uncopied past this. */
-const KEEP_BYTES = 1 << 20;
 
 export function createDataPlane(deps: DataPlaneDeps) {
   const { state, usage, audit, instanceId, log } = deps;
@@ -140,9 +137,6 @@ export function createDataPlane(deps: DataPlaneDeps) {
     const onClose = () => !res.writableFinished && ac.abort(new Error('agent went away'));
     res.on('close', onClose);
     const secrets = state.upstreamSecrets();
-    const kept: Buffer[] = [];
-    let keptBytes = 0;
-    let truncated = false;
     let contentType = '';
     try {
       const up = await sendUpstream(deps.dispatcher, spec.baseUrl + call.path + search, call.method, upstreamHeaders(req.headers, spec, secret, sid, vaultSecret), body, ac.signal, deps.timeouts);
@@ -156,45 +150,14 @@ export function createDataPlane(deps: DataPlaneDeps) {
         const raw = Buffer.from(await up.body.arrayBuffer());
         const clean = scrubBuffer(raw, secrets);
         if (!bodiless) headers['content-length'] = clean.length;
-        kept.push(clean);
         await finish(res, call, 'allowed', up.statusCode, () => {
           res.writeHead(up.statusCode, headers);
           res.end(clean);
         });
         return;
       }
-      // Small answers are held whole and sent once the audit row is durable, status line
-      // included. Streams (SSE) and bodies over KEEP_BYTES go out as they come, chunked, and
-      // their final chunk (res.end()) still waits for the row.
-      const sse = contentType.includes('text/event-stream');
-      let streaming = false;
-      const startStreaming = async () => {
-        streaming = true;
-        delete headers['content-length'];
-        res.writeHead(up.statusCode, headers);
-        for (const c of kept) await writeChunk(res, c);
-      };
-      if (sse) await startStreaming();
-      for await (const chunk of up.body as AsyncIterable<Buffer>) {
-        if (!streaming) {
-          kept.push(chunk);
-          keptBytes += chunk.length;
-          if (keptBytes > KEEP_BYTES) {
-            await startStreaming();
-            truncated = true;
-            kept.length = 0;
-          }
-          continue;
-        }
-        if (sse) {
-          // The usage event of a stream is at its end: keep a moving tail.
-          kept.push(chunk);
-          keptBytes += chunk.length;
-          while (keptBytes > KEEP_BYTES && kept.length > 1) keptBytes -= kept.shift()!.length;
-        }
-        await writeChunk(res, chunk);
-      }
-      const whole = Buffer.concat(kept);
+      const relayed = await relayBody(up, res, headers, contentType.includes('text/event-stream'));
+      const { whole, truncated, streaming } = relayed;
       call.cost = spec.cost({ method: call.method, path: call.path, status: up.statusCode, contentType, body: whole, truncated, requestBody: null });
       if (call.cost !== null) usage.recordCost(key.id, call.cost);
       if (streaming) return void (await finish(res, call, 'allowed', up.statusCode, () => res.end()));

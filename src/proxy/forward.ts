@@ -115,3 +115,55 @@ export async function writeChunk(res: ServerResponse, chunk: Buffer): Promise<vo
     res.on('close', done);
   });
 }
+
+/** Bodies we keep a copy of for cost parsing; longer ones stream through uncopied past this. */
+export const KEEP_BYTES = 1 << 20;
+
+export interface Relayed {
+  /** What was kept for the cost parser: the whole body, or a stream's tail. */
+  whole: Buffer;
+  truncated: boolean;
+  /** Headers and body already went out; only res.end() is left. Otherwise nothing was sent. */
+  streaming: boolean;
+}
+
+/**
+ * Read a success body. Small answers are held whole, so the caller sends them (status line
+ * included) once the audit row is durable. Streams (SSE) and bodies over KEEP_BYTES go out as
+ * they come, chunked, so the agent's answer is complete only at the final chunk, which the
+ * caller sends (res.end()) after the row is durable.
+ */
+export async function relayBody(up: Dispatcher.ResponseData, res: ServerResponse, headers: OutgoingHttpHeaders, sse: boolean): Promise<Relayed> {
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  let truncated = false;
+  let streaming = false;
+  const startStreaming = async () => {
+    streaming = true;
+    delete headers['content-length'];
+    res.writeHead(up.statusCode, headers);
+    for (const c of kept) await writeChunk(res, c);
+  };
+  if (sse) await startStreaming();
+  for await (const chunk of up.body as AsyncIterable<Buffer>) {
+    if (!streaming) {
+      kept.push(chunk);
+      keptBytes += chunk.length;
+      if (keptBytes > KEEP_BYTES) {
+        await startStreaming();
+        truncated = true;
+        kept.length = 0;
+        keptBytes = 0;
+      }
+      continue;
+    }
+    if (sse) {
+      // The usage event of a stream is at its end: keep a moving tail.
+      kept.push(chunk);
+      keptBytes += chunk.length;
+      while (keptBytes > KEEP_BYTES && kept.length > 1) keptBytes -= kept.shift()!.length;
+    }
+    await writeChunk(res, chunk);
+  }
+  return { whole: Buffer.concat(kept), truncated, streaming };
+}

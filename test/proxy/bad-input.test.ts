@@ -9,6 +9,8 @@ async function badVendor(): Promise<{ url: string; server: Server; hits: () => n
   const server = createServer((req, res) => {
     hits++;
     if (req.url?.startsWith('/reset')) req.socket.destroy();
+    else if (req.url?.startsWith('/big')) res.end(Buffer.alloc(3 << 20, 97)); // 3 MiB of 'a'
+    else if (req.url?.startsWith('/empty')) (res.statusCode = 204), res.end();
     else if (req.url?.startsWith('/hang')) return; // never answers
     else res.end('{"ok":true}');
   });
@@ -91,8 +93,12 @@ describe('bad input keeps the proxy serving, with a clear JSON error', () => {
       expect([hang.status, hang.json.error.code]).toEqual([504, 'upstream_timeout']);
       const fine = await through(p.dataUrl, 'GET', '/fine', vk.secret);
       expect(fine.status).toBe(200);
+      const big = await through(p.dataUrl, 'GET', '/big', vk.secret);
+      expect([big.status, big.text.length, big.text.slice(-3)]).toEqual([200, 3 << 20, 'aaa']);
+      const empty = await through(p.dataUrl, 'DELETE', '/empty', vk.secret);
+      expect([empty.status, empty.text]).toEqual([204, '']);
       const rows = (await adminCall(p.adminUrl, 'GET', `/v1/audit?vault_key_id=${vk.id}`)).body.data;
-      expect(rows.map((r: any) => r.vendor_status)).toEqual([0, 0, 200]);
+      expect(rows.map((r: any) => r.vendor_status)).toEqual([0, 0, 200, 200, 204]);
     } finally {
       await p.stop();
     }
