@@ -10,7 +10,8 @@ afterEach(async () => {
   await f.stop();
 });
 
-const byId = (j: { checks: Array<{ id: string }> }) => Object.fromEntries(j.checks.map((c) => [c.id, c]));
+type Check = { id: string; status: string; detail: string; fix?: string };
+const byId = (j: { checks: Check[] }): Record<string, Check> => Object.fromEntries(j.checks.map((c) => [c.id, c]));
 
 describe('doctor', () => {
   it('a proxy set up as seed 002 asks, with a webhook for alerts: every item passes, exit 0', async () => {
@@ -20,7 +21,7 @@ describe('doctor', () => {
     expect(r.code).toBe(0);
     expect(j.ready).toBe(true);
     expect(Object.keys(byId(j))).toEqual(['config', 'credentials', 'connectivity', 'key-per-agent', 'audit-columns', 'revoke', 'rate-monitor']);
-    expect(byId(j).revoke.detail).toMatch(/0 calls leaked/);
+    expect(byId(j).revoke!.detail).toMatch(/0 calls leaked/);
   });
 
   it('no alert destination: the rate monitor fails with its fix; exit 7', async () => {
@@ -35,7 +36,7 @@ describe('doctor', () => {
     await f.stage.admin.issueVaultKey({ vendor: 'stripe' });
     const r = await runInProcess(['doctor', '--json', '--no-drill'], { env: f.env });
     expect(r.code).toBe(7);
-    const c = byId(JSON.parse(r.stdout))['key-per-agent'] as { status: string; detail: string; fix: string };
+    const c = byId(JSON.parse(r.stdout))['key-per-agent']!;
     expect(c.status).toBe('fail');
     expect(c.detail).toMatch(/1 of 4 active keys name no agent and no run/);
   });

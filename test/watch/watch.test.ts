@@ -40,7 +40,9 @@ describe('watch against a proxy with a runaway agent', () => {
   });
 
   it('not at a terminal: one JSON line per interval; --notify posts one alert per key, not one per sample', async () => {
-    const hook = await startServer((_req, res) => res.end('ok'));
+    const hook = await startServer((_req, res) => {
+      res.end('ok');
+    });
     try {
       const r = await runInProcess(['watch', '--interval', '200ms', '--count', '3', '--notify'], { env: { ...f.env, TOURNIQUET_WEBHOOK_URL: `${hook.url}/hooks/T000/B000/secret` } });
       expect(r.code, r.stderr).toBe(0);
