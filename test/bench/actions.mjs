@@ -185,8 +185,50 @@ async function rotation() {
   }
 }
 
+/**
+ * Three proxy instances on one PostgreSQL database (when a server is installed): the CLI revokes
+ * through instance A; agents on A, B and C each call until refused. The figure is the slowest
+ * instance's first refusal, from the CLI's process start.
+ */
+async function fleetRevoke() {
+  const { pgAvailable, startPg } = await tsImport('../helpers/pg.ts', import.meta.url);
+  if (!pgAvailable()) return [{ metric: 'fleet revoke: skipped (no PostgreSQL server installed)', value: 0, unit: '' }];
+  const fleet = await tsImport('../fleet/fleet.ts', import.meta.url);
+  const { startSandbox } = await tsImport('../../src/sandbox/index.ts', import.meta.url);
+  const cluster = await startPg();
+  const sandbox = await startSandbox({ timeScale: 0.001 });
+  const dir = mkdtempSync(join(tmpdir(), 'tq-bench-fleet-'));
+  const instances = [];
+  try {
+    const url = await fleet.freshDatabase(cluster.url, 'tqbench');
+    instances.push(...(await Promise.all([0, 1, 2].map(() => fleet.startInstance(url, sandbox)))));
+    const env = { PATH: process.env.PATH, HOME: dir, TOURNIQUET_CONFIG_DIR: join(dir, 'c'), TOURNIQUET_STATE_DIR: join(dir, 's'), TOURNIQUET_PROXY_URL: instances[0].adminUrl, TOURNIQUET_ADMIN_TOKEN: fleet.ADMIN_TOKEN };
+    const slowest = [];
+    const runs = Math.max(5, Math.round(RUNS / 2));
+    for (let i = 0; i < runs; i++) {
+      const key = await fleet.issueKey(instances[0]);
+      await fleet.sleep(100); // let B and C learn the new key
+      const agents = instances.map((p) => agentUntilRefused(p.dataUrl, key.secret, performance.now() + 10000));
+      const t0 = performance.now();
+      const res = await runCli(['revoke', key.id, '--yes', '--json'], env);
+      const refusedAt = await Promise.all(agents);
+      if (res.code !== 0 || refusedAt.some((t) => t === undefined)) throw new Error(`fleet revoke run ${i} failed: exit ${res.code}`);
+      slowest.push(Math.max(...refusedAt) - t0);
+    }
+    return [
+      { metric: 'fleet revoke (3 instances, PostgreSQL): process start → refused on every instance (median)', value: median(slowest), unit: 'ms' },
+      { metric: 'fleet revoke: runs', value: slowest.length, unit: 'runs' },
+    ];
+  } finally {
+    await Promise.all(instances.map((p) => p.stop()));
+    await sandbox.stop();
+    cluster.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function bench() {
-  const rows = [...(await revokeLatency()), ...(await rotation())];
+  const rows = [...(await revokeLatency()), ...(await fleetRevoke()), ...(await rotation())];
   return {
     name: 'incident actions: revoke to refusal, zero-downtime rotation',
     note: 'Real proxy (SQLite store) in front of the sandbox vendors, all on 127.0.0.1; the CLI is the built bin/tourniquet.js in a child process.',
