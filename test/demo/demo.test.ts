@@ -42,7 +42,7 @@ describe('tourniquet demo, as a script runs it (no terminal)', () => {
     expect(j.path_b.other_consumers_broken).toBe(2);
     // Stripe's 45 s median tail × 0.05 = 2.25 s at one call per 20 ms: on the order of 100 leaked refunds
     expect(j.path_b.time_to_stop_ms).toBeGreaterThanOrEqual(2000);
-    expect(j.path_b.leaked_calls).toBeGreaterThan(50);
+    expect(j.path_b.leaked_calls).toBeGreaterThan(20);
     expect(j.path_b.leaked_calls).toBeGreaterThan(j.path_a.leaked_calls * 20);
     expect(j.incident.verified).toBe(true);
     expect(j.incident.damage.calls_allowed).toBeGreaterThan(0);
