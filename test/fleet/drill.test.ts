@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import type { RunningProxy } from '../../src/proxy/index.js';
+import { isolatedEnv, runInProcess } from '../helpers/cli.js';
+import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
+import { ADMIN_TOKEN, freshDatabase, sleep, startInstance } from './fleet.js';
+
+describe.skipIf(!pgAvailable())('tourniquet drill against a fleet', () => {
+  let cluster: PgCluster;
+  let sandbox: Sandbox;
+  let fleet: RunningProxy[] = [];
+  beforeAll(async () => {
+    cluster = await startPg();
+    sandbox = await startSandbox({ timeScale: 0.001 });
+    const url = await freshDatabase(cluster.url);
+    fleet = await Promise.all([0, 1, 2].map(() => startInstance(url, sandbox)));
+    await sleep(1_200); // every instance has heartbeated into the registry
+  });
+  afterAll(async () => {
+    await Promise.all(fleet.map((p) => p.stop()));
+    await sandbox?.stop();
+    cluster?.destroy();
+  });
+
+  it('measures the refusal on every instance of the fleet, within the stated bound', async () => {
+    // Given the admin API of one instance, when the drill runs through the fleet's registry
+    const env = { ...isolatedEnv(), TOURNIQUET_PROXY_URL: fleet[0]!.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN };
+    const r = await runInProcess(['drill', '--json', '--warmup', '300ms', '--observe', '400ms', '--max-refusal-ms', '250', '--max-leaked', '50'], { env });
+    // Then all three instances refused the revoked key within 250 ms
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.instances.map((i: any) => i.instance_id).sort()).toEqual(fleet.map((p) => p.instanceId).sort());
+    for (const i of j.instances) {
+      expect(i.calls).toBeGreaterThan(5);
+      expect(i.time_to_refusal_ms).not.toBeNull();
+      expect(i.time_to_refusal_ms).toBeLessThan(250);
+    }
+  });
+});
