@@ -4,7 +4,7 @@ import { TourniquetError, usageError } from '../errors.js';
 import { redactHint } from '../secrets.js';
 import type { Step } from '../steps/types.js';
 import { rotateDeps, type RotateInput } from './plans.js';
-import { deleteOldStep, watchTailStep } from './rotate.js';
+import { deleteOldStep, watchTailStep } from './vendor-steps.js';
 import type { Session } from './session.js';
 
 /**

@@ -4,6 +4,7 @@ import { TourniquetError } from '../errors.js';
 import { redactHint } from '../secrets.js';
 import type { Step, StepEnv } from '../steps/types.js';
 import { proxiedProbeCall } from './dataplane.js';
+import { deleteOldStep, watchTailStep } from './vendor-steps.js';
 
 /**
  * Zero-downtime rotation of a production key through the proxy. The order is the safety
@@ -206,64 +207,6 @@ function retireStep(p: RotateParams, d: RotateDeps): Step {
       const k = (await d.proxy.listUpstreamKeys(p.vendor)).find((x) => x.id === str(env, 'old_upstream_key_id'));
       return { ok: !k || k.state === 'retired', detail: `the proxy lists the old key as ${k?.state ?? 'gone'}` };
     },
-  };
-}
-
-export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
-  return {
-    key: 'rotate:delete-old',
-    title: `delete the old key at ${d.vendor.displayName}`,
-    kind: 'delete-at-vendor',
-    target: p.vendor,
-    irreversible: true,
-    calls: (env) =>
-      d.vendor.capabilities.delete
-        ? d.vendor.plan('delete', (env.state.old_vendor_key_id as string) ?? p.oldVendorKeyId ?? '{old vendor key id}').map((c) => `${c.method} ${decodeURIComponent(c.url)}`)
-        : ['manual: the vendor dashboard'],
-    async run(env) {
-      const id = env.state.old_vendor_key_id as string | null;
-      let manual = [`The old key's id at ${d.vendor.displayName} is not known (pass --old-key-id); delete the old key in the dashboard.`];
-      if (id) {
-        const r = await d.vendor.deleteKey(id);
-        if (r.status !== 'manual') return { status: r.status === 'deleted' ? 'done' : 'already-done', detail: `${id}: ${r.status}` };
-        manual = r.steps;
-      }
-      for (const l of manual) env.log(l);
-      await env.confirm(`Has the old ${d.vendor.displayName} key been deleted (or expired) in the dashboard?`);
-      return { status: 'manual-done', detail: 'deleted by hand, confirmed by the operator' };
-    },
-  };
-}
-
-export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
-  return {
-    key: 'rotate:watch-tail',
-    title: `watch ${d.vendor.displayName} refuse the old key (the propagation tail)`,
-    kind: 'watch-tail',
-    readOnly: true,
-    target: p.vendor,
-    enabled: () => (p.watchOldKey ? true : 'no old key secret to probe with (pass --old-key-file to watch the tail)'),
-    calls: () => d.vendor.plan('probe').map((c) => `${c.method} ${c.url} (with the old key, every ${p.tailIntervalMs} ms)`),
-    async run(env) {
-      const old = await d.readOldKey?.();
-      if (!old) throw new TourniquetError('usage', 'the old key is needed to watch the tail', { hint: 'pass --old-key-file FILE' });
-      d.register(old);
-      const t0 = Date.now();
-      for (;;) {
-        const r = await d.vendor.probe({ secret: old, id: p.vendor === 'twilio' ? (env.state.old_vendor_key_id as string | undefined) : undefined });
-        const waited = Date.now() - t0;
-        if (!r.accepted) return { status: 'done', detail: `refused (HTTP ${r.status}) after ${(waited / 1000).toFixed(2)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: true } };
-        if (env.signal.aborted) throw new TourniquetError('cancelled', 'cancelled while watching the propagation tail');
-        if (waited >= p.tailTimeoutMs) return { status: 'done', detail: `still accepted after ${(waited / 1000).toFixed(2)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: false } };
-        await new Promise((res) => setTimeout(res, p.tailIntervalMs));
-        if (env.signal.aborted) throw new TourniquetError('cancelled', 'cancelled while watching the propagation tail');
-      }
-    },
-    async verify(env) {
-      const ok = env.state.old_key_refused === true;
-      return { ok, detail: ok ? `the vendor refuses the old key (${env.state.tail_seconds} s after deletion)` : `the vendor still accepts the old key after ${env.state.tail_seconds} s` };
-    },
-    verificationIsSecurity: true,
   };
 }
 

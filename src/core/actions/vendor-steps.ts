@@ -1,0 +1,66 @@
+import { TourniquetError } from '../errors.js';
+import type { Step } from '../steps/types.js';
+import type { RotateDeps, RotateParams } from './rotate.js';
+
+/**
+ * The vendor end of a rotation, shared by the proxy path (rotate) and the no-proxy path
+ * (rotate-at-vendor): delete the old key there (or guide the operator where there is no API),
+ * then watch the vendor refuse it and report how long its propagation tail was.
+ */
+export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
+  return {
+    key: 'rotate:delete-old',
+    title: `delete the old key at ${d.vendor.displayName}`,
+    kind: 'delete-at-vendor',
+    target: p.vendor,
+    irreversible: true,
+    calls: (env) =>
+      d.vendor.capabilities.delete
+        ? d.vendor.plan('delete', (env.state.old_vendor_key_id as string) ?? p.oldVendorKeyId ?? '{old vendor key id}').map((c) => `${c.method} ${decodeURIComponent(c.url)}`)
+        : ['manual: the vendor dashboard'],
+    async run(env) {
+      const id = env.state.old_vendor_key_id as string | null;
+      let manual = [`The old key's id at ${d.vendor.displayName} is not known (pass --old-key-id); delete the old key in the dashboard.`];
+      if (id) {
+        const r = await d.vendor.deleteKey(id);
+        if (r.status !== 'manual') return { status: r.status === 'deleted' ? 'done' : 'already-done', detail: `${id}: ${r.status}` };
+        manual = r.steps;
+      }
+      for (const l of manual) env.log(l);
+      await env.confirm(`Has the old ${d.vendor.displayName} key been deleted (or expired) in the dashboard?`);
+      return { status: 'manual-done', detail: 'deleted by hand, confirmed by the operator' };
+    },
+  };
+}
+
+export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
+  return {
+    key: 'rotate:watch-tail',
+    title: `watch ${d.vendor.displayName} refuse the old key (the propagation tail)`,
+    kind: 'watch-tail',
+    readOnly: true,
+    target: p.vendor,
+    enabled: () => (p.watchOldKey ? true : 'no old key secret to probe with (pass --old-key-file to watch the tail)'),
+    calls: () => d.vendor.plan('probe').map((c) => `${c.method} ${c.url} (with the old key, every ${p.tailIntervalMs} ms)`),
+    async run(env) {
+      const old = await d.readOldKey?.();
+      if (!old) throw new TourniquetError('usage', 'the old key is needed to watch the tail', { hint: 'pass --old-key-file FILE' });
+      d.register(old);
+      const t0 = Date.now();
+      for (;;) {
+        const r = await d.vendor.probe({ secret: old, id: p.vendor === 'twilio' ? (env.state.old_vendor_key_id as string | undefined) : undefined });
+        const waited = Date.now() - t0;
+        if (!r.accepted) return { status: 'done', detail: `refused (HTTP ${r.status}) after ${(waited / 1000).toFixed(2)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: true } };
+        if (env.signal.aborted) throw new TourniquetError('cancelled', 'cancelled while watching the propagation tail');
+        if (waited >= p.tailTimeoutMs) return { status: 'done', detail: `still accepted after ${(waited / 1000).toFixed(2)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: false } };
+        await new Promise((res) => setTimeout(res, p.tailIntervalMs));
+        if (env.signal.aborted) throw new TourniquetError('cancelled', 'cancelled while watching the propagation tail');
+      }
+    },
+    async verify(env) {
+      const ok = env.state.old_key_refused === true;
+      return { ok, detail: ok ? `the vendor refuses the old key (${env.state.tail_seconds} s after deletion)` : `the vendor still accepts the old key after ${env.state.tail_seconds} s` };
+    },
+    verificationIsSecurity: true,
+  };
+}
