@@ -3,9 +3,9 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import type { RunningProxy } from '../../src/proxy/index.js';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
-import { ADMIN_TOKEN, freshDatabase, sleep, startInstance } from './fleet.js';
+import { ADMIN_TOKEN, freshDatabase, issueKey, sleep, startInstance } from './fleet.js';
 
-describe.skipIf(!pgAvailable())('tourniquet drill against a fleet', () => {
+describe.skipIf(!pgAvailable())('the CLI against a fleet', () => {
   let cluster: PgCluster;
   let sandbox: Sandbox;
   let fleet: RunningProxy[] = [];
@@ -35,5 +35,18 @@ describe.skipIf(!pgAvailable())('tourniquet drill against a fleet', () => {
       expect(i.time_to_refusal_ms).not.toBeNull();
       expect(i.time_to_refusal_ms).toBeLessThan(250);
     }
+  });
+
+  it('tourniquet revoke verifies the refusal on every instance, not only the one that answered', async () => {
+    const env = { ...isolatedEnv(), TOURNIQUET_PROXY_URL: fleet[1]!.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN };
+    const key = await issueKey(fleet[2]!, { agent_run_id: 'run_cli' });
+    const r = await runInProcess(['revoke', key.id, '--yes', '--json'], { env });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.verified).toBe(true);
+    const probed = j.results[0].instances;
+    expect(probed.map((i: any) => i.instance_id).sort()).toEqual(fleet.map((p) => p.instanceId).sort());
+    expect(probed.every((i: any) => i.refused && i.code === 'vault_key_revoked')).toBe(true);
+    for (const p of fleet) expect(p.service.state.vaultKey(key.id)?.status).toBe('revoked');
   });
 });
