@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../proxy/helpers.js';
-import { BIN, ROOT, isolatedEnv, runBuilt } from '../helpers/cli.js';
+import { ROOT, isolatedEnv } from '../helpers/cli.js';
+import { privateCli } from './private-cli.js';
 import { probeLoop } from './probe-loop.js';
 
 const STEPS = ['rotate:inspect', 'rotate:new-key', 'rotate:verify-standby', 'rotate:promote', 'rotate:verify-audit', 'rotate:retire-old', 'rotate:delete-old', 'rotate:watch-tail'];
@@ -32,9 +33,9 @@ function completedSteps(entries: any[]): number {
 }
 
 /** Run the built CLI and SIGKILL it as soon as the journal shows `boundary` steps complete. */
-function rotateAndKillAt(boundary: number, args: string[], env: Record<string, string | undefined>): Promise<{ killed: boolean; id?: string }> {
+function rotateAndKillAt(bin: string, boundary: number, args: string[], env: Record<string, string | undefined>): Promise<{ killed: boolean; id?: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: env as NodeJS.ProcessEnv, cwd: ROOT, stdio: 'ignore' });
+    const child = spawn(process.execPath, [bin, ...args], { env: env as NodeJS.ProcessEnv, cwd: ROOT, stdio: 'ignore' });
     let killed = false;
     const timer = setInterval(() => {
       const j = journalOf(env.TOURNIQUET_STATE_DIR!);
@@ -49,10 +50,25 @@ function rotateAndKillAt(boundary: number, args: string[], env: Record<string, s
   });
 }
 
+/** The built CLI as a script runs it (the private copy), stdout and stderr captured. */
+function runCli(bin: string, args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: env as NodeJS.ProcessEnv, cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.end();
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
 describe('a rotation killed at each step boundary is finished by resume, with no failed agent call', () => {
   let h: Harness;
+  let bin: string;
   beforeAll(async () => {
     h = await startHarness({ sandbox: { timeScale: 0.002 } });
+    bin = await privateCli();
   });
   afterAll(async () => h.stop());
 
@@ -78,10 +94,10 @@ describe('a rotation killed at each step boundary is finished by resume, with no
       const vk = (await h.admin('POST', '/v1/vault-keys', { vendor: 'openai' })).body;
       const loop = probeLoop(h.proxy.dataUrl, '/openai/v1/models', vk.secret);
       // When the rotation is killed at the boundary, then resumed
-      const run = await rotateAndKillAt(boundary, args, env);
+      const run = await rotateAndKillAt(bin, boundary, args, env);
       expect(run.id).toBeDefined();
       if (boundary < STEPS.length - 1) expect(run.killed).toBe(true);
-      const resumed = await runBuilt(['resume', run.id!, '--yes', '--json'], { env, timeoutMs: 30000 });
+      const resumed = await runCli(bin, ['resume', run.id!, '--yes', '--json'], env);
       const stats = await loop.stop();
       // Then the rotation is done, the new key is active, the old one retired, and no call failed
       expect(resumed.code, resumed.stderr).toBe(0);
