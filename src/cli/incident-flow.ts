@@ -13,7 +13,8 @@ import type { Catalog } from '../core/playbooks.js';
 import { adminClient } from '../core/incident/admin.js';
 import { proxyOverview } from '../core/incident/overview.js';
 import { DEFAULT_THRESHOLD, fetchRates, toKeyRate, type KeyRate } from '../core/incident/rates.js';
-import type { ProxyAdapter } from '../adapters/proxy/types.js';
+import type { ProxyAdapter, VaultKeySummary } from '../adapters/proxy/types.js';
+import type { HttpClient } from '../core/http.js';
 import { damageAfter, nextMoves, recordDecision, revokeChosen } from '../core/incident/act.js';
 import type { RevokeResult } from '../core/actions/revoke.js';
 import type { DamageSummary } from '../core/damage/types.js';
@@ -92,6 +93,23 @@ function dryRunReport(ctx: Ctx, d: { session: Session; journal: Journal; plan: P
   });
 }
 
+interface Chosen {
+  id: string;
+  rate: KeyRate | undefined;
+  key: VaultKeySummary | undefined;
+  vendor: string;
+}
+
+/** "Which agent?": from the flag, or the searchable list (live rates where the proxy has them). */
+async function chooseKey(ctx: Ctx, proxy: ProxyAdapter, admin: HttpClient | undefined, a: IncidentAnswers): Promise<Chosen> {
+  const rates = admin ? await fetchRates(admin, a.threshold) : await keysWithoutRates(proxy);
+  const id = a.vaultKey ?? (await askAgent(ctx, rates));
+  const rate = rates.find((r) => r.vault_key_id === id);
+  const key = rate ? undefined : await proxy.getVaultKey(id);
+  if (!rate && !key) throw new TourniquetError('not-found', `no vault key ${id} at the proxy`, { hint: 'list them with: tourniquet watch --once' });
+  return { id, rate, key, vendor: rate?.vendor ?? key!.vendor };
+}
+
 export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: IncidentHooks = {}): Promise<IncidentReport> {
   const p = ctx.out.errPaint;
   const settings = hooks.settings ?? (await settingsFor(ctx));
@@ -109,12 +127,7 @@ export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: Incide
   const journal = startIncident(session, 'incident', { scenario, vault_key: a.vaultKey, hard: a.hard === true }, { scenario });
   try {
     if (pb.steps[0]?.kind !== 'revoke-vault-key') return handOff(ctx, journal, scenario);
-    const rates = admin ? await fetchRates(admin, a.threshold) : await keysWithoutRates(proxy);
-    const id = a.vaultKey ?? (await askAgent(ctx, rates));
-    const rate = rates.find((r) => r.vault_key_id === id);
-    const key = rate ? undefined : await proxy.getVaultKey(id);
-    if (!rate && !key) throw new TourniquetError('not-found', `no vault key ${id} at the proxy`, { hint: 'list them with: tourniquet watch --once' });
-    const vendor = rate?.vendor ?? key!.vendor;
+    const { id, rate, key, vendor } = await chooseKey(ctx, proxy, admin, a);
     const ratePerS = rate && rate.calls_per_minute > 0 ? rate.calls_per_minute / 60 : parseRate('1/400ms');
     const decided = decide(catalog, { scenario, facts: { vendor, vault_key: id }, proxy: true, ratePerS });
     if (decided.status !== 'plan') throw usageError(`the ${scenario} plan needs ${decided.missing.join(', ')}`, `run: tourniquet run --scenario ${scenario}`);
@@ -131,7 +144,8 @@ export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: Incide
     const next = nextMoves({ incidentId: journal.id, vaultKeyId: id, agentRunId: rate?.agent_run_id ?? key?.agent_run_id ?? null, vendor, refusedSinceRevoke: refused });
     return { incident_id: journal.id, scenario, vault_key_id: id, plan, revoke: out.revoke, damage, next, status: out.execution.status, revoked_at_perf: out.revokedAtPerf, exit_code: code };
   } catch (err) {
-    if (err instanceof TourniquetError && err.kind === 'cancelled') journal.append('finished', { status: 'cancelled' });
+    const cancel = err instanceof TourniquetError && err.kind === 'cancelled';
+    journal.append('finished', { status: cancel ? 'cancelled' : 'failed', error: cancel ? undefined : (err as Error).message });
     throw err;
   }
 }
