@@ -383,7 +383,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
           cmd
             .option('--listen <host:port>', 'data plane address (agents point their SDKs here)', '127.0.0.1:8787')
             .option('--admin-listen <host:port>', 'admin API address', '127.0.0.1:8788')
-            .option('--store <spec>', 'where state and the audit live: sqlite:PATH', 'sqlite:./tourniquet.db')
+            .option('--store <spec>', 'where state and the audit live: sqlite:PATH, or postgres://USER@HOST/DB for a fleet of instances', 'sqlite:./tourniquet.db')
             .option('--admin-token-file <file>', 'file holding the admin bearer token (or TOURNIQUET_ADMIN_TOKEN_FILE)')
             .option('--upstream <vendor=url>', 'point a vendor at another base URL (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
             .option('--config <file>', 'YAML/JSON: production keys by env var or file, vendor overrides')
