@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import type { Ctx } from './context.js';
 import type { CommandInput } from './registry.js';
 // Not ./settings.js: that module also loads the playbook catalog (ajv, yaml), which these commands never need.
@@ -104,10 +104,16 @@ async function act(p: Parsed, accounts: () => AgentAccountsPlatform, api: () => 
       await writeFile(p.out!, '', { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
         throw usageError(`cannot write the key to ${p.out}: ${err.code ?? err.message}`, 'pass a new file path to --out (an existing file is never overwritten)');
       });
-      const { secret, ...made } = await accounts().create(p.target, p.budget!);
+      const made = await accounts()
+        .create(p.target, p.budget!)
+        .catch(async (err: unknown) => {
+          await rm(p.out!, { force: true }); // nothing was created: give the path back
+          throw err;
+        });
+      const { secret, ...report } = made;
       await writeFile(p.out!, secret + '\n', { mode: 0o600 });
       newSecrets.push(secret);
-      return { ...made, key_file: p.out! };
+      return { ...report, key_file: p.out! };
     }
   }
 }

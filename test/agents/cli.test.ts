@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isolatedEnv, runInProcess, type CliResult } from '../helpers/cli.js';
@@ -135,6 +135,13 @@ describe('tourniquet agent … (seed 000 accounts API)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('tourniquet agent list');
     expect(fake.requests).toEqual([]);
+  });
+
+  it('a create the platform refuses leaves no empty key file behind', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'tq-agent-')), 'k');
+    const r = await runInProcess(['agent', 'create', 'x', '--budget', '1', '--out', out], { env: { ...env, TOURNIQUET_AGENT_ACCOUNTS_KEY: 'sk_live_wrong_key_0000000000' } });
+    expect(r.code).toBe(3);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('create without --out or with a bad budget is exit 2 before any call', async () => {
