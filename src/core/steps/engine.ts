@@ -67,85 +67,103 @@ async function verifyStep(step: Step, env: StepEnv, run: StepRun, journal: Journ
 }
 
 export async function runSteps(opts: EngineOptions): Promise<RunReport> {
-  const { steps, env, journal } = opts;
-  const known = journaledSteps(entriesOf(journal));
-  const reports: StepReport[] = [];
-  const completed: Step[] = [];
-  let resumed = 0;
-  const report = (r: StepReport) => {
-    reports.push(r);
-    opts.onStep?.(r);
-  };
+  return new EngineRun(opts).run();
+}
 
-  for (const step of steps) {
-    const prior = known.get(step.key);
-    if (prior?.run && (prior.verified || !step.verify || prior.run.status === 'not-found' || prior.run.status === 'skipped')) {
-      Object.assign(env.state, prior.run.outputs ?? {});
-      completed.push(step);
-      resumed++;
-      report({ ...base(step), state: 'resumed-done', detail: prior.run.detail });
-      continue;
+type Stop = { status: RunReport['status']; error: NonNullable<RunReport['error']> };
+const isDone = (run: StepRun) => run.status === 'not-found' || run.status === 'skipped';
+
+/** One pass over a plan; its fields are what the report is built from. */
+class EngineRun {
+  private readonly reports: StepReport[] = [];
+  private readonly completed: Step[] = [];
+  private resumed = 0;
+
+  constructor(private readonly o: EngineOptions) {}
+
+  async run(): Promise<RunReport> {
+    const known = journaledSteps(entriesOf(this.o.journal));
+    for (const step of this.o.steps) {
+      const prior = known.get(step.key);
+      if (prior?.run && (prior.verified || !step.verify || isDone(prior.run))) {
+        this.resumedDone(step, prior.run);
+        continue;
+      }
+      if (this.o.env.signal.aborted) return this.finish('cancelled', { kind: 'cancelled', message: 'cancelled by the operator' });
+      const enabled = step.enabled?.(this.o.env) ?? true;
+      if (enabled !== true) {
+        this.o.journal.append('step', { step: step.key, kind: step.kind, title: step.title, target: step.target, phase: 'finished', outcome: 'skipped', detail: enabled });
+        this.report({ ...base(step), state: 'skipped', detail: enabled });
+        continue;
+      }
+      const stop = await this.execute(step, prior?.run);
+      if (stop) return this.fail(stop);
     }
-    if (env.signal.aborted) return finish('cancelled', { kind: 'cancelled', message: 'cancelled by the operator' });
+    return this.finish('done');
+  }
 
-    const enabled = step.enabled?.(env) ?? true;
-    if (enabled !== true) {
-      journal.append('step', { step: step.key, kind: step.kind, title: step.title, target: step.target, phase: 'finished', outcome: 'skipped', detail: enabled });
-      report({ ...base(step), state: 'skipped', detail: enabled });
-      continue;
-    }
+  private report(r: StepReport): void {
+    this.reports.push(r);
+    this.o.onStep?.(r);
+  }
 
+  private resumedDone(step: Step, run: StepRun): void {
+    Object.assign(this.o.env.state, run.outputs ?? {});
+    this.completed.push(step);
+    this.resumed++;
+    this.report({ ...base(step), state: 'resumed-done', detail: run.detail });
+  }
+
+  /** Run (unless a killed process already did) and verify one step; a Stop ends the plan. */
+  private async execute(step: Step, prior: StepRun | undefined): Promise<Stop | undefined> {
+    const { env, journal } = this.o;
     const started = env.now();
-    let run: StepRun;
-    if (prior?.run) {
-      run = prior.run; // finished before a kill, not yet verified: verify only
-      Object.assign(env.state, run.outputs ?? {});
-    } else {
+    const timing = () => ({ started_offset_ms: started, ms: env.now() - started });
+    let run = prior; // finished before a kill, not yet verified: verify only
+    if (run) Object.assign(env.state, run.outputs ?? {});
+    else {
       journal.append('step', { step: step.key, kind: step.kind, title: step.title, target: step.target, phase: 'started' });
       env.calls.length = 0;
       try {
         run = await step.run(env);
       } catch (err) {
         const info = errorInfo(err);
-        journal.append('step', { step: step.key, kind: step.kind, phase: 'failed', error: info.message, hint: info.hint, calls: compressCalls(env.calls) });
-        report({ ...base(step), state: 'failed', detail: info.message, error: info.message, calls: compressCalls(env.calls), started_offset_ms: started, ms: env.now() - started });
-        return fail(info.kind === 'cancelled' ? 'cancelled' : 'failed', info);
+        const calls = compressCalls(env.calls);
+        journal.append('step', { step: step.key, kind: step.kind, phase: 'failed', error: info.message, hint: info.hint, calls });
+        this.report({ ...base(step), state: 'failed', detail: info.message, error: info.message, calls, ...timing() });
+        return { status: info.kind === 'cancelled' ? 'cancelled' : 'failed', error: info };
       }
       Object.assign(env.state, run.outputs ?? {});
       journal.append('step', { step: step.key, kind: step.kind, phase: 'finished', outcome: run.status, detail: run.detail, outputs: run.outputs ?? {}, calls: compressCalls(env.calls), ms: env.now() - started });
     }
     const calls = compressCalls(env.calls);
-    let verification: Verification | undefined;
-    if (step.verify && run.status !== 'not-found' && run.status !== 'skipped') {
-      verification = await verifyStep(step, env, run, journal);
-      if (!verification.ok && env.signal.aborted) {
-        report({ ...base(step), state: 'failed', detail: 'cancelled while verifying', calls, verification, started_offset_ms: started, ms: env.now() - started });
-        return fail('cancelled', { kind: 'cancelled', message: 'cancelled by the operator while verifying' });
+    const verification = step.verify && !isDone(run) ? await verifyStep(step, env, run, journal) : undefined;
+    if (verification && !verification.ok) {
+      if (env.signal.aborted) {
+        this.report({ ...base(step), state: 'failed', detail: 'cancelled while verifying', calls, verification, ...timing() });
+        return { status: 'cancelled', error: { kind: 'cancelled', message: 'cancelled by the operator while verifying' } };
       }
-      if (!verification.ok) {
-        report({ ...base(step), state: 'unverified', detail: run.detail, calls, verification, started_offset_ms: started, ms: env.now() - started });
-        const info = { kind: step.verificationIsSecurity ? 'verification' : 'step-failed', message: `${step.title}: not verified: ${verification.detail}` };
-        return fail(step.verificationIsSecurity ? 'unverified' : 'failed', info);
-      }
+      this.report({ ...base(step), state: 'unverified', detail: run.detail, calls, verification, ...timing() });
+      const security = step.verificationIsSecurity === true;
+      return { status: security ? 'unverified' : 'failed', error: { kind: security ? 'verification' : 'step-failed', message: `${step.title}: not verified: ${verification.detail}` } };
     }
-    completed.push(step);
-    report({ ...base(step), state: run.status, detail: run.detail, calls, verification, started_offset_ms: started, ms: env.now() - started });
-  }
-  return finish('done');
-
-  function finish(status: RunReport['status'], error?: RunReport['error']): RunReport {
-    return { status, steps: [...reports, ...pending()], resumed, state: env.state, error };
+    this.completed.push(step);
+    this.report({ ...base(step), state: run.status, detail: run.detail, calls, verification, ...timing() });
+    return undefined;
   }
 
-  function pending(): StepReport[] {
-    const seen = new Set(reports.map((r) => r.key));
-    return steps.filter((s) => !seen.has(s.key)).map((s) => ({ ...base(s), state: 'pending' as const, detail: 'not run' }));
+  private finish(status: RunReport['status'], error?: RunReport['error']): RunReport {
+    const seen = new Set(this.reports.map((r) => r.key));
+    const pending = this.o.steps.filter((s) => !seen.has(s.key)).map((s) => ({ ...base(s), state: 'pending' as const, detail: 'not run' }));
+    return { status, steps: [...this.reports, ...pending], resumed: this.resumed, state: this.o.env.state, error };
   }
 
-  async function fail(status: RunReport['status'], error: NonNullable<RunReport['error']>): Promise<RunReport> {
-    if (!opts.rollbackOnFailure || status === 'cancelled') return finish(status, error);
-    const failedStep = steps.find((s) => s.key === reports[reports.length - 1]?.key);
-    const toUndo = [...completed, ...(failedStep && !completed.includes(failedStep) ? [failedStep] : [])].reverse();
+  /** Roll back what was done, newest first, each at most once, stopping at an irreversible step. */
+  private async fail({ status, error }: Stop): Promise<RunReport> {
+    if (!this.o.rollbackOnFailure || status === 'cancelled') return this.finish(status, error);
+    const { env, journal } = this.o;
+    const failedStep = this.o.steps.find((s) => s.key === this.reports[this.reports.length - 1]?.key);
+    const toUndo = [...this.completed, ...(failedStep && !this.completed.includes(failedStep) ? [failedStep] : [])].reverse();
     let rolledBack = 0;
     for (const step of toUndo) {
       if (step.irreversible) break;
@@ -154,14 +172,14 @@ export async function runSteps(opts: EngineOptions): Promise<RunReport> {
         env.calls.length = 0;
         const detail = await step.rollback(env);
         journal.append('step', { step: step.key, kind: step.kind, phase: 'rolled-back', detail, calls: compressCalls(env.calls) });
-        const r = reports.find((x) => x.key === step.key);
+        const r = this.reports.find((x) => x.key === step.key);
         if (r && r.state !== 'failed' && r.state !== 'unverified') r.state = 'rolled-back';
         rolledBack++;
       } catch (err) {
         journal.append('step', { step: step.key, kind: step.kind, phase: 'rollback-failed', error: errorInfo(err).message });
-        return finish(status, { ...error, message: `${error.message}; rolling back "${step.title}" failed too: ${errorInfo(err).message}` });
+        return this.finish(status, { ...error, message: `${error.message}; rolling back "${step.title}" failed too: ${errorInfo(err).message}` });
       }
     }
-    return finish(rolledBack > 0 && status === 'failed' ? 'rolled-back' : status, error);
+    return this.finish(rolledBack > 0 && status === 'failed' ? 'rolled-back' : status, error);
   }
 }
