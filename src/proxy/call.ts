@@ -15,11 +15,14 @@ export function cachedHash(secret: string): string {
 }
 
 /** ISO time of a millisecond, cached: under load many calls share one (Date formatting is not free). */
-let lastMs = 0;
-let lastIso = '';
+let lastSecond = -1;
+let secondPrefix = '';
 function isoAt(ms: number): string {
-  if (ms !== lastMs) (lastMs = ms), (lastIso = new Date(ms).toISOString());
-  return lastIso;
+  const second = Math.floor(ms / 1000);
+  // `2026-11-22T02:14:07.` is formatted once a second; the milliseconds are appended.
+  if (second !== lastSecond) (lastSecond = second), (secondPrefix = new Date(second * 1000).toISOString().slice(0, 20));
+  const frac = ms - second * 1000;
+  return `${secondPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
 }
 
 /** One call through the data plane: what its audit row will say, gathered as it goes. */

@@ -17,8 +17,12 @@ const HOP_BY_HOP = new Set([
   'host',
 ]);
 
-function connectionListed(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> {
+const NONE: ReadonlySet<string> = new Set();
+
+function connectionListed(headers: IncomingHttpHeaders | Record<string, unknown>): ReadonlySet<string> {
   const c = headers.connection;
+  // The usual values name no other header: skip the parse (it runs twice per call).
+  if (c === undefined || c === 'keep-alive' || c === 'close') return NONE;
   const text = Array.isArray(c) ? c.join(',') : typeof c === 'string' ? c : '';
   return new Set(text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
 }

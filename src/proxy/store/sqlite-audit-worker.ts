@@ -17,7 +17,7 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = ' + workerData.sync);
 db.pragma('busy_timeout = 10000');
 const cols = workerData.columns;
-const insert = db.prepare('INSERT INTO agent_call_audit (' + cols.join(', ') + ') VALUES (' + cols.map((c) => '@' + c).join(', ') + ')');
+const insert = db.prepare('INSERT INTO agent_call_audit (' + cols.join(', ') + ') VALUES (' + cols.map(() => '?').join(', ') + ')');
 const write = db.transaction((rows) => { for (const r of rows) insert.run(r); });
 parentPort.on('message', (msg) => {
   if (msg.close) { db.close(); parentPort.postMessage({ closed: true }); return; }
@@ -54,11 +54,8 @@ export class AuditWorker {
   append(rows: AuditRow[]): Promise<void> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.next++;
-    const plain = rows.map((r) => {
-      const o: Record<string, unknown> = {};
-      for (const c of AUDIT_COLUMNS) o[c] = r[c];
-      return o;
-    });
+    // Arrays in column order: cheaper to clone across threads and to bind than objects.
+    const plain = rows.map((r) => AUDIT_COLUMNS.map((c) => r[c]));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ id, rows: plain });
