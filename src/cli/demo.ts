@@ -69,6 +69,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const p = ctx.out.errPaint;
   const say = (s: string) => ctx.out.info(s);
   const interval = 400 * o.timeScale;
+  const tty = ctx.io.stderr.isTTY === true;
   say(p.bold('tourniquet demo') + p.dim(` · seed 002's 02:14 story on loopback · time scale ${o.timeScale} · ${o.guided ? 'guided' : 'automatic'}`));
   const stage = await startStage({ timeScale: o.timeScale, tailMode: o.tailMode });
   try {
@@ -85,7 +86,8 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
     say(`\n${p.bold('Path B')}: the same agent on the production key itself, and no proxy. The operator deletes the key at the vendor.`);
     const b = await runPathB(stage, { intervalMs: interval, runawayMs: o.runawayMs, timeScale: o.timeScale, maxWaitMs: 60_000, signal: ctx.signal, onEvent: (e) => {
       if (e.at === 'deleted') say('key deleted at the vendor; its edge keeps honouring it for the propagation tail... the agent keeps refunding.');
-      if (e.at === 'stopped') say('the vendor refuses the key at last; so does everyone else who used it.');
+      if (e.at === 'tick' && tty) ctx.io.stderr.write(`\r  ${p.yellow(`refunds since the deletion: ${e.leaked}`)} ${p.dim(`(t+${fmtMs(e.elapsedMs! / o.timeScale)} at real scale)`)}   `);
+      if (e.at === 'stopped') say(`${tty ? '\n' : ''}the vendor refuses the key at last; so does everyone else who used it.`);
     } });
     const view = { path_a: a, path_b: b, time_scale: o.timeScale, agent_interval_ms: interval };
     if (ctx.flags.json) ctx.out.json(demoJson(view, { mode: o.guided ? 'guided' : 'auto', tail_mode: o.tailMode, incident: { id: report.incident_id, status: report.status, verified: report.revoke?.verified ?? false, damage: report.damage } }));

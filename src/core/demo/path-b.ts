@@ -2,7 +2,7 @@ import type { DemoStage } from './stage.js';
 import { cancelled } from '../errors.js';
 import { startRefundAgent } from '../../demo/refund-agent.js';
 import { checkConsumer, CONSUMER_NAMES } from '../../demo/consumers.js';
-import { pathResult, type PathResult } from './measure.js';
+import { leakedAfter, pathResult, type PathResult } from './measure.js';
 
 /**
  * Path B, the slow path of seed 002: no proxy; the agent and every other consumer hold the
@@ -16,7 +16,7 @@ export interface PathBOptions {
   /** Give up waiting for the vendor after this long (the tail is a random draw). */
   maxWaitMs: number;
   signal: AbortSignal;
-  onEvent: (e: { at: 'runaway' | 'deleted' | 'stopped' | 'consumers'; detail?: string }) => void;
+  onEvent: (e: { at: 'runaway' | 'deleted' | 'tick' | 'stopped' | 'consumers'; leaked?: number; elapsedMs?: number }) => void;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -37,7 +37,9 @@ export async function runPathB(stage: DemoStage, o: PathBOptions): Promise<PathR
     const deleted = stage.sandbox.stripe.deleteKey(prod.id)!;
     const tail = Date.parse(deleted.stops_working_at) - Date.parse(deleted.deleted_at);
     o.onEvent({ at: 'deleted' });
-    const first = await agent.firstRefusalAfter(since, o.maxWaitMs, o.signal);
+    // While the vendor's edge still honours the key: how many refunds went through, as it happens.
+    const tick = setInterval(() => o.onEvent({ at: 'tick', leaked: leakedAfter(agent.calls, since), elapsedMs: performance.now() - since }), 250);
+    const first = await agent.firstRefusalAfter(since, o.maxWaitMs, o.signal).finally(() => clearInterval(tick));
     if (o.signal.aborted) throw cancelled();
     o.onEvent({ at: 'stopped' });
     await agent.stop();
