@@ -28,6 +28,12 @@ export type { PostgresStoreOptions } from './postgres-pool.js';
 export class PostgresStore extends PgConnection implements ProxyStore {
   readonly kind = 'postgres';
 
+  override async init(): Promise<void> {
+    await super.init();
+    // Each start registers a new instance id: forget the ones silent for a day.
+    await this.q(`DELETE FROM proxy_instances WHERE heartbeat_at < now() - interval '1 day'`);
+  }
+
   async revision(): Promise<number> {
     return Number((await this.q('SELECT revision FROM tourniquet_meta WHERE id = 1')).rows[0]?.revision ?? 0);
   }
