@@ -35,7 +35,7 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
   if (params.hard && !proxy.capabilities.hardRevoke) ctx.out.warn(`the ${proxy.kind} proxy cannot cut requests in flight; --hard acts as a normal revoke`);
   const what = [...params.ids, ...(params.allUnder ? [`every vault key under ${params.allUnder}`] : []), ...(params.vendor ? [`every ${params.vendor} vault key`] : [])].join(', ');
   await ctx.prompt.confirm(`Revoke ${what} at the proxy? Agents using ${params.ids.length + (params.allUnder || params.vendor ? 2 : 0) > 1 ? 'them' : 'it'} are refused on their next request.`);
-  const journal = startIncident(session, 'revoke', { ...params }, { scenario: params.allUnder || params.vendor ? 'production-key-exposed' : undefined });
+  const journal = startIncident(session, 'revoke', { ...params }, { scenario: params.allUnder || params.vendor ? 'production-key-exposed' : undefined, reason: params.reason });
   const ex = await execute({ session, journal, steps, env: stepEnv(session, journal), onStep: ctx.flags.json ? undefined : liveStep(ctx) });
   const result = revokeResult(ex.incident_id, ex.report);
   if (ctx.flags.json) ctx.out.json({ ...result, error: ex.report.error });

@@ -35,7 +35,7 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
     return 0;
   }
   await ctx.prompt.typeToConfirm(`This replaces the ${params.vendor} production key: a new key goes live at the proxy, the old one is retired and deleted at the vendor.`, params.vendor);
-  const journal = startIncident(session, 'rotate', { ...params }, { scenario: 'scheduled-rotation' });
+  const journal = startIncident(session, 'rotate', { ...params }, { scenario: 'compliance-rotation', reason: 'replace the production key through the proxy with no downtime' });
   const ex = await execute({ session, journal, steps, env: stepEnv(session, journal), rollbackOnFailure: true, onStep: ctx.flags.json ? undefined : liveStep(ctx) });
   const s = ex.report.state;
   const result = {

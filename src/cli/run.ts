@@ -38,7 +38,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (rotates) await ctx.prompt.typeToConfirm(`This plan (${plan.title}) replaces the ${rotates.target} production key.`, rotates.target);
   else await ctx.prompt.confirm(`Run "${plan.title}": ${plan.steps.length} step(s), starting with ${plan.action}?`);
   const journal = startIncident(session, 'run', params as unknown as Record<string, unknown>, { scenario: plan.scenario });
-  journal.append('decided', { scenario: plan.scenario, action: plan.action, steps: plan.steps, leak_estimate: plan.leak_estimate, warnings: plan.warnings });
+  journal.append('decided', { scenario: plan.scenario, action: plan.action, reason: plan.reason, vault_key_id: plan.facts.vault_key, steps: plan.steps, leak_estimate: plan.leak_estimate, warnings: plan.warnings });
   const env = stepEnv(session, journal);
   const ex = await execute({ session, journal, steps, env, rollbackOnFailure: Boolean(rotates), onStep: ctx.flags.json ? undefined : liveStep(ctx) });
   const reissued = freshSecrets(env);
