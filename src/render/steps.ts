@@ -64,6 +64,8 @@ function describeEntry(e: JournalEntry, p: Paint): string {
       return `${e.ok ? p.green('verified') : p.red('NOT verified')} ${e.step}: ${String(e.detail)}`;
     case 'revoked':
       return `revoked ${(e.vault_key_ids as string[]).join(', ')} (effective ${String(e.effective_at)})`;
+    case 'decided':
+      return `decided: ${String(e.action ?? '')}${e.scenario ? ` (${String(e.scenario)})` : ''}${e.reason ? ` — ${String(e.reason)}` : ''}`;
     case 'finished':
       return p.bold(`finished: ${String(e.status)}`) + (e.error ? ` — ${String(e.error)}` : '');
     default:
