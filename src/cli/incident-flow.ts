@@ -132,7 +132,7 @@ export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: Incide
     const decided = decide(catalog, { scenario, facts: { vendor, vault_key: id }, proxy: true, ratePerS });
     if (decided.status !== 'plan') throw usageError(`the ${scenario} plan needs ${decided.missing.join(', ')}`, `run: tourniquet run --scenario ${scenario}`);
     const plan = decided.plan;
-    ctx.out.info(`\n${p.bold('Plan')}  ${p.bold(p.cyan('REVOKE'))} ${id}${rate?.agent ? ` (${rate.agent})` : ''}\n${p.bold('Why')}   ${plan.reason}`);
+    ctx.out.info(`\n${p.bold('Plan')}  ${p.bold(p.cyan('REVOKE'))} ${id}${rate?.agent ? ` (${rate.agent})` : ''}\n${p.bold('Why')}   ${plan.steps[0]?.reason ?? plan.reason}`);
     if (plan.leak_estimate) ctx.out.info(leakSentence(plan.leak_estimate, ratePerS));
     recordDecision(journal, plan, id, { rate_per_minute: rate?.calls_per_minute ?? null, baseline_per_minute: rate?.baseline_per_minute ?? null });
     if (ctx.flags.dryRun) return dryRunReport(ctx, { session, journal, plan, id, hard: a.hard === true, verifyTimeoutMs: a.verifyTimeoutMs });
