@@ -1,5 +1,5 @@
 import { closeServer } from './http.js';
-import type { KeyringOptions, TailMode } from './keyring.js';
+import type { KeyringOptions, Tail, TailMode } from './keyring.js';
 import { startStripeSandbox, type StripeSandbox } from './stripe.js';
 import { startOpenAISandbox, type OpenAISandbox } from './openai.js';
 import { startTwilioSandbox, type TwilioSandbox } from './twilio.js';
@@ -20,6 +20,8 @@ export interface SandboxOptions {
   /** Vendors put the whole key they were given in 401 messages (tests the proxy's scrubbing). */
   echoKeysInErrors?: boolean;
   random?: () => number;
+  /** Per-vendor tails instead of seed 002's (before timeScale). */
+  tails?: Partial<Record<'stripe' | 'openai' | 'twilio' | 'resend', Tail>>;
 }
 
 export interface Sandbox {
@@ -43,10 +45,10 @@ export interface Sandbox {
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const ring: KeyringOptions = { timeScale: opts.timeScale, tailMode: opts.tailMode, random: opts.random };
   const [stripe, openai, twilio, resend] = await Promise.all([
-    startStripeSandbox({ ...ring, latencyMs: opts.latencyMs, echoKeysInErrors: opts.echoKeysInErrors }),
-    startOpenAISandbox({ ...ring, latencyMs: opts.latencyMs, streamDelayMs: opts.streamDelayMs, echoKeysInErrors: opts.echoKeysInErrors }),
-    startTwilioSandbox({ ...ring, latencyMs: opts.latencyMs }),
-    startResendSandbox({ ...ring, latencyMs: opts.latencyMs }),
+    startStripeSandbox({ ...ring, tail: opts.tails?.stripe, latencyMs: opts.latencyMs, echoKeysInErrors: opts.echoKeysInErrors }),
+    startOpenAISandbox({ ...ring, tail: opts.tails?.openai, latencyMs: opts.latencyMs, streamDelayMs: opts.streamDelayMs, echoKeysInErrors: opts.echoKeysInErrors }),
+    startTwilioSandbox({ ...ring, tail: opts.tails?.twilio, latencyMs: opts.latencyMs }),
+    startResendSandbox({ ...ring, tail: opts.tails?.resend, latencyMs: opts.latencyMs }),
   ]);
   const openaiKey = openai.createKey('default');
   return {

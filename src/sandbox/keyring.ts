@@ -22,6 +22,8 @@ export const VENDOR_TAILS: Record<string, Tail> = {
 export type TailMode = 'sampled' | 'median' | 'p95' | 'none';
 
 export interface KeyringOptions {
+  /** Replace the vendor's measured tail (before timeScale). */
+  tail?: Tail;
   timeScale?: number;
   tailMode?: TailMode;
   /** Deterministic draws for tests. */
@@ -61,11 +63,14 @@ export class Keyring {
   private readonly byId = new Map<string, KeyEntry>();
   readonly timeScale: number;
 
+  readonly tail: Tail;
+
   constructor(
     readonly vendor: string,
-    readonly tail: Tail,
+    measured: Tail,
     private readonly opts: KeyringOptions = {},
   ) {
+    this.tail = opts.tail ?? measured;
     this.timeScale = opts.timeScale ?? 1;
   }
 

@@ -104,3 +104,18 @@ describe('propagation tails: sampled draws fit seed 002', () => {
     expect(draws[3800]! / 1000).toBeLessThan(215);
   });
 });
+
+describe('configurable tails', () => {
+  it('a per-vendor tail replaces the measured one', async () => {
+    const s = await startSandbox({ tails: { resend: { medianMs: 0, p95Ms: 0 } }, tailMode: 'median' });
+    try {
+      const k = s.resend.createKey('x');
+      s.resend.deleteKey(k.id);
+      const r = await fetch(`${s.urls.resend}/emails`, { method: 'POST', headers: { authorization: `Bearer ${k.secret}`, 'content-type': 'application/json' }, body: '{}' });
+      expect(r.status).toBe(403);
+      expect(s.stripe.keys.tail.medianMs).toBe(45_000);
+    } finally {
+      await s.stop();
+    }
+  });
+});
