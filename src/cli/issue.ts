@@ -4,8 +4,7 @@ import type { Ctx } from './context.js';
 import { usageError } from '../core/errors.js';
 import { openSession } from '../core/actions/session.js';
 import { issueSpec, type IssueFlags } from '../core/actions/issue.js';
-import { isGithubActions, maskCommand } from '../render/github.js';
-import { sessionInput } from '../render/steps-output.js';
+import { maskInActions, sessionInput } from '../render/steps-output.js';
 
 /**
  * An ephemeral per-run vault key. The secret is shown exactly once: on stdout (raw, or in the
@@ -18,7 +17,7 @@ export function writeSecretOnce(ctx: Ctx, secret: string, out: string | undefine
     ctx.secrets.add(secret);
     return;
   }
-  if (isGithubActions(ctx.io.env)) ctx.io.stdout.write(maskCommand(secret));
+  maskInActions(ctx, secret);
 }
 
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {

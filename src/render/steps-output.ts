@@ -27,7 +27,15 @@ export function sessionInput(ctx: Ctx, overrides: Record<string, string | undefi
 /** Register a secret for scrubbing, and mask it in a GitHub Actions log. */
 export function registerSecret(ctx: Ctx, secret: string): void {
   ctx.secrets.add(secret);
-  if (isGithubActions(ctx.io.env)) ctx.io.stdout.write(maskCommand(secret));
+  maskInActions(ctx, secret);
+}
+
+/**
+ * `::add-mask::` under GitHub Actions. The runner reads workflow commands from stderr as well as
+ * stdout; stderr keeps stdout pure data (`--json` stays parseable). Written before the secret.
+ */
+export function maskInActions(ctx: Ctx, secret: string): void {
+  if (isGithubActions(ctx.io.env)) ctx.io.stderr.write(maskCommand(secret));
 }
 
 export const liveStep = (ctx: Ctx) => (r: StepReport) => ctx.out.info(stepLine(r, ctx.out.errPaint));
@@ -60,6 +68,6 @@ export function freshSecrets(env: StepEnv): Array<{ id: string; secret: string }
 
 /** Print fresh secrets once, raw, on stdout (masked first under GitHub Actions); later output scrubs them. */
 export function showFreshSecretsOnce(ctx: Ctx, fresh: Array<{ id: string; secret: string }>): void {
-  for (const r of fresh) if (isGithubActions(ctx.io.env)) ctx.io.stdout.write(maskCommand(r.secret));
+  for (const r of fresh) maskInActions(ctx, r.secret);
   if (!ctx.flags.json) for (const r of fresh) ctx.io.stdout.write(`${r.id}\t${r.secret}\n`);
 }

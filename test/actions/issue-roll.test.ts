@@ -59,8 +59,9 @@ describe('issue and roll against the real proxy', () => {
     const old = await h.issue({ vendor: 'stripe' });
     const r = await runInProcess(['roll', old.id, '--yes', '--json'], { env: ghEnv });
     expect(r.code, r.stderr).toBe(0);
-    const masks = r.stdout.split('\n').filter((l) => l.startsWith('::add-mask::'));
-    const json = JSON.parse(r.stdout.split('\n').filter((l) => !l.startsWith('::')).join('\n'));
+    // Masks go to stderr (the runner reads commands there too), so stdout stays pure JSON
+    const masks = r.stderr.split('\n').filter((l) => l.startsWith('::add-mask::'));
+    const json = JSON.parse(r.stdout);
     expect(masks).toContain(`::add-mask::${json.secret}`);
     expect(masks).toContain(`::add-mask::${ADMIN_TOKEN}`);
     const md = readFileSync(summary, 'utf8');
