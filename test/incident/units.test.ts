@@ -66,3 +66,13 @@ describe('the watch alert', () => {
     expect(t).toMatch(/Stop it: tourniquet incident --scenario runaway-loop --vault-key vk_id_9$/);
   });
 });
+
+describe('`tourniquet` with no arguments', () => {
+  it('without a terminal prints help (exit 0) instead of starting the guided incident', async () => {
+    const { runInProcess } = await import('../helpers/cli.js');
+    const r = await runInProcess([]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: tourniquet/);
+    expect(r.stderr).toBe('');
+  });
+});
