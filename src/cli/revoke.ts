@@ -39,7 +39,8 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
   const ex = await execute({ session, journal, steps, env: stepEnv(session, journal), onStep: ctx.flags.json ? undefined : liveStep(ctx) });
   const result = revokeResult(ex.incident_id, ex.report);
   if (ctx.flags.json) ctx.out.json({ ...result, error: ex.report.error });
-  else ctx.out.data(result.results.map((r) => `${r.vault_key_id}\t${r.status}\t${r.instances.map((i) => `${i.instance_id}:${i.refused ? `refused in ${i.ms}ms` : 'STILL SERVED'}`).join(' ')}`).join('\n') || 'no vault keys matched');
+  else if (result.results.length) ctx.out.data(result.results.map((r) => `${r.vault_key_id}\t${r.status}\t${r.instances.map((i) => `${i.instance_id}:${i.refused ? `refused in ${i.ms}ms` : 'STILL SERVED'}`).join(' ')}`).join('\n'));
+  else if (ex.status === 'done') ctx.out.info('no active vault keys matched');
   const code = closeRun(ctx, 'revoke', ex);
   if (code === 0 && result.results.length > 0 && result.results.every((r) => r.status === 'not-found')) return EXIT_CODES['not-found'];
   return code;
