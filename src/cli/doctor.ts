@@ -5,6 +5,7 @@ import { EXIT_CODES } from '../core/errors.js';
 import { createProxyAdapter } from '../adapters/proxy/index.js';
 import { adminClient } from '../core/incident/admin.js';
 import { isReady, runDoctor } from '../core/doctor.js';
+import { checkAuditSource } from '../core/doctor-audit.js';
 import { renderDoctor } from '../render/doctor.js';
 
 /** `doctor`: is the 2am path set up? Pass or fail per item with the fix; exit 7 when not ready. */
@@ -17,6 +18,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
     admin: () => adminClient(settings, deps),
     drill: opts.drill !== false,
     vendor: String(opts.vendor ?? 'stripe'),
+    auditSource: () => checkAuditSource(settings, { env: ctx.io.env, stdin: ctx.io.stdin, secrets: ctx.secrets, trace: ctx.trace }),
   });
   const ready = isReady(checks);
   if (ctx.flags.json) ctx.out.json({ ready, checks });

@@ -29,6 +29,8 @@ export interface DoctorDeps {
   admin: () => Promise<HttpClient | undefined>;
   drill: boolean;
   vendor: string;
+  /** The team's own audit table, when audit_source names one; undefined when it is the proxy. */
+  auditSource?: () => Promise<Check | undefined>;
 }
 
 export const FORENSIC_COLUMNS = ['policy_verdict', 'cost_usd_parsed', 'customer_scope_id', 'agent_run_id'] as const;
@@ -139,6 +141,8 @@ export async function runDoctor(deps: DoctorDeps): Promise<Check[]> {
   checks.push(await needs('connectivity', 'connectivity', proxy, () => checkConnectivity(proxy!)));
   checks.push(await needs('key-per-agent', 'one vault key per agent', proxy, () => checkKeyPerAgent(proxy!)));
   checks.push(await needs('audit-columns', 'forensic audit columns', admin, () => checkAuditColumns(admin!)));
+  const own = await deps.auditSource?.();
+  if (own) checks.push(own);
   if (deps.drill) checks.push(await needs('revoke', 'revoke on the next request', proxy?.kind === 'tourniquet', () => checkRevoke(proxy!, deps.vendor)));
   checks.push(await needs('rate-monitor', 'rate monitor', admin, () => checkRateMonitor(admin!, deps.settings)));
   return checks;
