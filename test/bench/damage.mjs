@@ -60,7 +60,8 @@ function postgres(rows) {
   const pg = startCluster(ensureDataDir(), 25432);
   if (!pg) return rows.push({ metric: 'PostgreSQL: skipped (no /usr/lib/postgresql/15/bin)', value: 0, unit: '' });
   try {
-    const have = Number(pg.psql(['-A', '-t', '-c', "SELECT CASE WHEN to_regclass('agent_call_audit') IS NULL THEN 0 ELSE (SELECT count(*) FROM agent_call_audit) END"]).stdout.trim());
+    const exists = pg.psql(['-A', '-t', '-c', "SELECT to_regclass('agent_call_audit') IS NOT NULL"]).stdout.trim() === 't';
+    const have = exists ? Number(pg.psql(['-A', '-t', '-c', 'SELECT count(*) FROM agent_call_audit']).stdout.trim()) : 0;
     if (have !== n) pg.psql([], pgLoadSql(n));
     const sql = pgQueries(revokedAt(n));
     const r = sideBySide(RUNS, () => tourniquet(pg.url, n), () => pg.psql([], sql));
