@@ -108,6 +108,6 @@ export function pgLoadSql(n) {
 CREATE UNLOGGED TABLE agent_call_audit (id bigint, started_at timestamptz, finished_at timestamptz, vault_key_id text, agent_run_id text,
   customer_scope_id text, vendor text, method text, path text, policy_verdict text, vendor_status int,
   cost_usd_parsed numeric(12,2), upstream_key_id text, latency_ms real);
-INSERT INTO agent_call_audit (${COLUMNS}) SELECT ${rowSql(ts)} FROM generate_series(0, ${n - 1}) AS s(i);
+INSERT INTO agent_call_audit (${COLUMNS}) SELECT ${rowSql(ts)} FROM generate_series(0::bigint, ${n - 1}) AS s(i);
 VACUUM ANALYZE agent_call_audit;`;
 }
