@@ -17,7 +17,7 @@ export interface Fixture {
 export async function startFixture(opts: { intervalMs?: number; warmupMs?: number } = {}): Promise<Fixture> {
   const stage = await startStage({ timeScale: 0.001, tailMode: 'median' });
   const agent = startRefundAgent({ key: stage.agentKey.secret, baseUrl: stage.proxy.dataUrl, intervalMs: opts.intervalMs ?? 20, targets: stage.targets });
-  await new Promise((r) => setTimeout(r, opts.warmupMs ?? 600));
+  await new Promise((r) => setTimeout(r, opts.warmupMs ?? 800));
   const env = { ...isolatedEnv(), ...stage.env };
   return {
     stage,

@@ -32,7 +32,7 @@ describe('`tourniquet` with no arguments at a real terminal (tmux)', () => {
     expect(first).toMatch(/1 of 1 instance healthy/);
     term.send('Enter'); // 1: agent stuck in a loop (first)
     const agents = await term.waitFor('Which agent?');
-    expect(agents).toMatch(/! refund-agent\s+\d+\/min\s+\d+x baseline/); // anomalous, first
+    expect(agents).toMatch(/! refund-agent\s+\d+\/min\s+[\d.]+x baseline/); // anomalous, first
     term.send('Enter'); // 2: the anomalous agent
     const plan = await term.waitFor(/Revoke vk_id_\w+ now\?/);
     expect(plan).toMatch(/rotating the production key would let about \d+ more calls/);

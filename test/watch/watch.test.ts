@@ -107,7 +107,7 @@ describe('watch at a real terminal', () => {
     try {
       const screen = await term.waitFor(/Ctrl-C to stop/);
       expect(screen).toMatch(/1 above 5x baseline/);
-      expect(screen).toMatch(/!\s+refund-agent\s+vk_id_\w+\s+stripe\s+\d+\s+1\.\d+\s+\d+x baseline\s+\$[\d.]+\s+[▁-█]+/);
+      expect(screen).toMatch(/!\s+refund-agent\s+vk_id_\w+\s+stripe\s+\d+\s+1\.\d+\s+[\d.]+x baseline\s+\$[\d.]+\s+[▁-█]+/);
       const end = await term.waitFor('[exit');
       expect(end).toMatch(/\[exit 0\]/);
       expect(end).toMatch(/refund-agent.*[▁-█]{4}/);
