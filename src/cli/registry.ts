@@ -363,6 +363,11 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--old-key-file <file>', 'the old production key, to watch its propagation tail')
         .option('--old-key-id <id>', "the old key's id at the vendor")
         .option('--new-key-out <file>', 'rotating at the vendor (no proxy): write the new key here, mode 0600, to deploy it')
+        .option('--cap <usd>', 'wrapping a raw key: daily spend cap of the vault key to issue')
+        .option('--per-call-cap <usd>', 'wrapping a raw key: largest amount one call may move')
+        .option('--calls-per-minute <n>', 'wrapping a raw key: rate limit of the vault key to issue')
+        .option('--endpoint <pattern...>', 'wrapping a raw key: allowed endpoints, "METHOD /path"')
+        .option('--expires-in <duration>', 'wrapping a raw key: lifetime of the vault key, e.g. 45m, 7d')
         .option('--tail-timeout <seconds>', 'how long to watch for the vendor to refuse the old key', '300')
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse a revoked key', '5000'),
     load: () => import('./run.js'),

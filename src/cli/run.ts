@@ -26,6 +26,16 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
       tailIntervalMs: 200,
     },
   };
+  const wrap = opts.cap !== undefined || opts.endpoint !== undefined || opts.expiresIn !== undefined || opts.perCallCap !== undefined || opts.callsPerMinute !== undefined;
+  if (wrap)
+    params.issue = {
+      cap: opts.cap as string | undefined,
+      perCallCap: opts.perCallCap as string | undefined,
+      rate: opts.callsPerMinute as string | undefined,
+      endpoint: opts.endpoint as string[] | undefined,
+      expiresIn: opts.expiresIn as string | undefined,
+      agent: plan.facts.agent,
+    };
   const session = await openSession(sessionInput(ctx));
   const steps = await runPlanSteps(session, params as unknown as Record<string, unknown>);
   if (ctx.flags.dryRun) {

@@ -85,6 +85,21 @@ describe('tourniquet run: plans from decide, executed', () => {
     expect((await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.id === up.id).state).toBe('retired');
   });
 
+  it('raw-key-wrap: issues the constrained vault key from the policy flags; the secret is printed once', async () => {
+    const r = await runInProcess(
+      ['run', '--scenario', 'raw-key-wrap', '--vendor', 'stripe', '--agent', 'agt_raw', '--cap', '10', '--endpoint', 'GET /v1/customers', '--expires-in', '45m', '--yes', '--json'],
+      { env },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'manual-done', 'manual-done']);
+    const [fresh] = out.reissued;
+    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', fresh.secret)).status).toBe(200);
+    expect((await through(h.proxy.dataUrl, 'POST', '/v1/charges', fresh.secret, 'amount=100&currency=usd')).status).toBe(403);
+    expect((await h.admin('GET', `/v1/vault-keys/${fresh.id}`)).body).toMatchObject({ daily_usd_cap: 10, labels: { agent: 'agt_raw' } });
+    expect(r.stderr).not.toContain(fresh.secret);
+  });
+
   it('--dry-run lists every call of the plan and makes none', async () => {
     const vk = await h.issue({ vendor: 'stripe' });
     const r = await runInProcess(['run', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--vault-key', vk.id, '--dry-run'], { env });

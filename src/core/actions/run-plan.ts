@@ -6,6 +6,7 @@ import { TourniquetError } from '../errors.js';
 import type { SecretRegistry } from '../secrets.js';
 import type { Step, StepEnv } from '../steps/types.js';
 import { revokeSteps } from './revoke.js';
+import { issueSpec, type IssueFlags } from './issue.js';
 import { rotatePlan, type RotateInput } from './plans.js';
 import { rotateAtVendorSteps } from './rotate-at-vendor.js';
 import type { Session } from './session.js';
@@ -21,6 +22,8 @@ export interface RunParams {
   plan_steps: PlanStep[];
   rotate: Omit<RotateInput, 'vendor'>;
   verifyTimeoutMs: number;
+  /** Policy for an `issue-vault-key` step (wrapping a raw key); without it the step is manual. */
+  issue?: Omit<IssueFlags, 'vendor'>;
 }
 
 const prefixed = (i: number, steps: Step[]): Step[] => steps.map((s) => ({ ...s, key: `${i + 1}.${s.key}` }));
@@ -105,6 +108,39 @@ function agentStep(i: number, ps: PlanStep, session: Session, action: 'disabled'
   };
 }
 
+/** Wrap a raw key: a constrained vault key for the vendor; its secret is shown once at the end. */
+function issueStep(i: number, ps: PlanStep, session: Session, flags: Omit<IssueFlags, 'vendor'>): Step {
+  const spec = issueSpec({ ...flags, vendor: ps.target });
+  return {
+    key: `${i + 1}.issue:${ps.target}`,
+    title: `issue a constrained ${ps.target} vault key (${describeSpec(spec)})`,
+    kind: ps.kind,
+    target: ps.target,
+    calls: () => [`POST <proxy>/v1/vault-keys ${JSON.stringify(spec)}`],
+    async run(env) {
+      const key = `${i + 1}.issue:${ps.target}`;
+      const proxy = await session.proxy();
+      // A key an interrupted attempt issued has a secret nobody saw: revoke it before issuing again.
+      for (const note of env.leftovers(key)) await proxy.revokeVaultKey(String(note.vault_key_id), { hard: false });
+      const k = await proxy.issueVaultKey(spec);
+      env.record('note', { message: `issued ${k.id}`, leftover_of: key, vault_key_id: k.id });
+      env.secrets.set(`reissued:${k.id}`, k.secret);
+      return { status: 'done', detail: `issued ${k.id}${k.expires_at ? `, expires ${k.expires_at}` : ''} (secret printed once at the end)`, outputs: { [`${key}.vault_key_id`]: k.id } };
+    },
+  };
+}
+
+function describeSpec(spec: ReturnType<typeof issueSpec>): string {
+  const parts = [
+    spec.allowed_endpoints?.length ? `${spec.allowed_endpoints.length} endpoint(s)` : 'all endpoints',
+    spec.daily_usd_cap !== undefined ? `$${spec.daily_usd_cap}/day` : null,
+    spec.per_call_amount_cap !== undefined ? `$${spec.per_call_amount_cap}/call` : null,
+    spec.calls_per_minute !== undefined ? `${spec.calls_per_minute}/min` : null,
+    spec.expires_in ? `expires in ${spec.expires_in}` : 'no expiry',
+  ];
+  return parts.filter(Boolean).join(', ');
+}
+
 function damageStep(i: number, ps: PlanStep, session: Session): Step {
   return {
     key: `${i + 1}.damage`,
@@ -156,6 +192,7 @@ async function stepsFor(i: number, ps: PlanStep, session: Session, p: RunParams)
     case 'oauth-verify-inactive':
       return [manual(i, ps, `prove the tokens are dead: tourniquet oauth introspect --token-file FILE --expect-inactive (${ps.target})`)];
     case 'issue-vault-key':
+      if (p.issue) return [issueStep(i, ps, session, p.issue)];
       return [manual(i, ps, `issue the constrained vault key and swap it into the agent: tourniquet issue --vendor ${ps.target} --cap USD --endpoint "METHOD /path" --expires-in 45m --out FILE`)];
     case 'manual':
       return [manual(i, ps, `${ps.reason} (${ps.target})`)];
