@@ -21,7 +21,7 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
     return 0;
   }
   await ctx.prompt.confirm(`Roll ${id}: issue a new secret with the same policy${params.revokeOld ? ' and revoke the old one now' : ''}?`);
-  const journal = startIncident(session, 'roll', params, { scenario: 'vault-key-exposed' });
+  const journal = startIncident(session, 'roll', params, { scenario: 'vault-key-in-logs' });
   const runEnv = stepEnv(session, journal);
   const ex = await execute({ session, journal, steps, env: runEnv, onStep: ctx.flags.json ? undefined : liveStep(ctx) });
   const secret = runEnv.secrets.get(`rolled:${id}`);
