@@ -315,6 +315,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--new-key-file <file>', 'the new key, for a vendor without a create API (Stripe); - for stdin')
         .option('--old-key-file <file>', 'the old key, to watch the vendor refuse it (the propagation tail); - for stdin')
         .option('--old-key-id <id>', "the old key's id at the vendor (what its delete API takes)")
+        .option('--auth-token', "Twilio: rotate the account's auth token (secondary, then promote) instead of an API key")
         .option('--tail-timeout <seconds>', 'how long to watch for the vendor to refuse the old key', '300')
         .option('--tail-interval <ms>', 'how often to probe the old key', '2000'),
     load: () => import('./rotate.js'),

@@ -10,6 +10,7 @@ import { closeRun, liveStep, sessionInput } from '../render/steps-output.js';
 export function rotateParams(args: string[], opts: Record<string, unknown>): RotateInput {
   const vendor = args[0];
   if (!vendor) throw usageError('name the vendor whose production key to rotate', 'e.g. tourniquet rotate stripe --new-key-file new-key.txt');
+  if (opts.authToken === true && vendor.toLowerCase() !== 'twilio') throw usageError('--auth-token is for Twilio (its account auth token)');
   const tail = Number(opts.tailTimeout ?? 300);
   const interval = Number(opts.tailInterval ?? 2000);
   if (!Number.isFinite(tail) || tail < 0) throw usageError('--tail-timeout takes seconds');
@@ -19,7 +20,8 @@ export function rotateParams(args: string[], opts: Record<string, unknown>): Rot
     newKeyFile: opts.newKeyFile as string | undefined,
     oldKeyFile: opts.oldKeyFile as string | undefined,
     oldVendorKeyId: opts.oldKeyId as string | undefined,
-    watchOldKey: Boolean(opts.oldKeyFile),
+    authToken: opts.authToken === true,
+    watchOldKey: Boolean(opts.oldKeyFile) || opts.authToken === true,
     tailTimeoutMs: tail * 1000,
     tailIntervalMs: interval,
   };

@@ -31,11 +31,11 @@ export async function vendorFor(session: Session, vendor: string) {
   } catch {
     // a missing setting (Twilio's account_sid) surfaces when the probe call is made
   }
-  return { adapter, probePath };
+  return { adapter, probePath, adminKey };
 }
 
 export async function rotateDeps(session: Session, p: RotateInput, proxy: RotateDeps['proxy']): Promise<RotateDeps> {
-  const { adapter, probePath } = await vendorFor(session, p.vendor);
+  const { adapter, probePath, adminKey } = await vendorFor(session, p.vendor);
   const i = session.input;
   const io = { env: i.env, stdin: i.stdin };
   return {
@@ -48,7 +48,8 @@ export async function rotateDeps(session: Session, p: RotateInput, proxy: Rotate
       p.newKeyFile
         ? readSecret(parseSecretRef(p.newKeyFile), io, `the new ${adapter.displayName} key`)
         : i.askSecret({ message: `New ${adapter.displayName} secret key:`, flag: '--new-key-file', what: `the new ${adapter.displayName} key` }),
-    readOldKey: async () => (p.oldKeyFile ? readSecret(parseSecretRef(p.oldKeyFile), io, `the old ${adapter.displayName} key`) : undefined),
+    // Rotating Twilio's auth token: the old key is the admin credential we hold.
+    readOldKey: async () => (p.oldKeyFile ? readSecret(parseSecretRef(p.oldKeyFile), io, `the old ${adapter.displayName} key`) : p.authToken ? adminKey : undefined),
   };
 }
 

@@ -14,6 +14,8 @@ import { deleteOldStep, watchTailStep } from './vendor-steps.js';
  */
 export interface RotateParams {
   vendor: string;
+  /** Twilio: rotate the account's auth token (secondary, then promote) instead of an API key. */
+  authToken?: boolean;
   /** The old key's id at the vendor (what its delete API takes); default: the proxy label of the old key. */
   oldVendorKeyId?: string;
   /** Watch the old key's propagation tail with this secret (read from a file or env, never argv). */
@@ -64,44 +66,60 @@ function inspectStep(p: RotateParams, d: RotateDeps): Step {
   };
 }
 
+interface NewKey {
+  secret: string;
+  /** The key's id at the vendor, for deleting it there later (null: guided, or an auth token). */
+  vendorKeyId: string | null;
+  /** Twilio: the Basic-auth user in front of the secret. */
+  sid?: string;
+  label?: string;
+}
+
+/** The new production key: the vendor's create API, Twilio's secondary auth token, or guided (Stripe). */
+async function obtainNewKey(p: RotateParams, d: RotateDeps, env: StepEnv): Promise<NewKey> {
+  if (p.authToken) {
+    if (!d.vendor.authToken) throw new TourniquetError('usage', `${d.vendor.displayName} has no auth token to rotate; --auth-token is for Twilio`);
+    const created = await d.vendor.authToken.createSecondary();
+    d.register(created.secret);
+    env.record('note', { message: `created a secondary ${d.vendor.displayName} auth token (${created.hint})`, leftover_of: 'rotate:new-key', auth_token_secondary: true });
+    return { secret: created.secret, vendorKeyId: null, sid: created.meta?.account_sid || undefined, label: `${LABEL_PREFIX}auth_token` };
+  }
+  if (d.vendor.capabilities.create) {
+    const created = await d.vendor.createKey({ name: `tourniquet-rotation-${new Date().toISOString().slice(0, 10)}` });
+    d.register(created.secret);
+    env.record('note', { message: `created ${d.vendor.displayName} key ${created.id} (${created.hint})`, leftover_of: 'rotate:new-key', vendor_key_id: created.id });
+    return { secret: created.secret, vendorKeyId: created.id, sid: p.vendor === 'twilio' ? created.id : undefined, label: `${LABEL_PREFIX}${created.id}` };
+  }
+  for (const line of d.vendor.guidance()) env.log(line);
+  const secret = await d.readNewKey();
+  d.register(secret);
+  return { secret, vendorKeyId: null };
+}
+
 function newKeyStep(p: RotateParams, d: RotateDeps): Step {
-  const byApi = d.vendor.capabilities.create;
   return {
     key: 'rotate:new-key',
-    title: `obtain a new ${d.vendor.displayName} key, prove it at the vendor, add it to the proxy as standby`,
+    title: `obtain a new ${d.vendor.displayName} ${p.authToken ? 'auth token (secondary)' : 'key'}, prove it at the vendor, add it to the proxy as standby`,
     kind: 'rotate-via-proxy',
     target: p.vendor,
     calls: () => [...d.vendor.plan('create').map((c) => `${c.method} ${c.url}`), ...d.vendor.plan('probe').map((c) => `${c.method} ${c.url} (with the new key)`), d.proxy.describe('add-upstream', { vendor: p.vendor })],
     async run(env) {
       await cleanUpInterruptedAttempt(env, d, 'rotate:new-key');
-      let secret: string;
-      let vendorKeyId: string | null = null;
-      let sid: string | undefined;
-      if (byApi) {
-        const created = await d.vendor.createKey({ name: `tourniquet-rotation-${new Date().toISOString().slice(0, 10)}` });
-        secret = created.secret;
-        vendorKeyId = created.id;
-        sid = p.vendor === 'twilio' ? created.id : undefined;
-        d.register(secret);
-        env.record('note', { message: `created ${d.vendor.displayName} key ${created.id} (${created.hint})`, leftover_of: 'rotate:new-key', vendor_key_id: created.id });
-      } else {
-        for (const line of d.vendor.guidance()) env.log(line);
-        secret = await d.readNewKey();
-        d.register(secret);
-      }
-      const probe = await d.vendor.probe({ secret, id: sid });
+      const k = await obtainNewKey(p, d, env);
+      const probe = await d.vendor.probe({ secret: k.secret, id: k.sid });
       if (!probe.accepted) throw new TourniquetError('step-failed', `${d.vendor.displayName} refused the new key (HTTP ${probe.status}); nothing was changed at the proxy`, { hint: 'check you copied the whole key, from the right account and mode' });
-      const added = await d.proxy.addUpstreamKey({ vendor: p.vendor, secret, label: vendorKeyId ? `${LABEL_PREFIX}${vendorKeyId}` : undefined, account_sid: sid });
+      const added = await d.proxy.addUpstreamKey({ vendor: p.vendor, secret: k.secret, label: k.label, account_sid: k.sid });
       env.record('note', { message: `added ${added.id} to the proxy as standby`, leftover_of: 'rotate:new-key', upstream_key_id: added.id });
-      env.secrets.set('new_key', secret);
-      return { status: 'done', detail: `standby ${added.id} (${redactHint(secret)}), accepted by ${d.vendor.displayName} in ${probe.ms} ms`, outputs: { new_upstream_key_id: added.id, new_vendor_key_id: vendorKeyId, new_hint: redactHint(secret) } };
+      env.secrets.set('new_key', k.secret);
+      return { status: 'done', detail: `standby ${added.id} (${redactHint(k.secret)}), accepted by ${d.vendor.displayName} in ${probe.ms} ms`, outputs: { new_upstream_key_id: added.id, new_vendor_key_id: k.vendorKeyId, new_hint: redactHint(k.secret) } };
     },
     async rollback(env) {
       const id = str(env, 'new_upstream_key_id');
       if (id) await d.proxy.retireUpstreamKey(id);
       const vid = env.state.new_vendor_key_id as string | null;
       if (vid && d.vendor.capabilities.delete) await d.vendor.deleteKey(vid);
-      return `retired the new key ${id} at the proxy${vid ? ` and deleted ${vid} at ${d.vendor.displayName}` : ''}`;
+      if (p.authToken && d.vendor.authToken) await d.vendor.authToken.deleteSecondary();
+      return `retired the new key ${id} at the proxy${vid ? ` and deleted ${vid} at ${d.vendor.displayName}` : p.authToken ? ' and deleted the secondary auth token' : ''}`;
     },
   };
 }
@@ -118,6 +136,7 @@ async function cleanUpInterruptedAttempt(env: StepEnv, d: RotateDeps, step: stri
       const r = await d.vendor.deleteKey(id);
       env.log(`deleted ${id} at ${d.vendor.displayName}, left by the interrupted attempt (${r.status})`);
     }
+    if (note.auth_token_secondary && d.vendor.authToken) await d.vendor.authToken.deleteSecondary();
     const up = note.upstream_key_id as string | undefined;
     if (up) await d.proxy.retireUpstreamKey(up);
   }

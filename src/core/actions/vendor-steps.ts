@@ -10,7 +10,7 @@ import type { RotateDeps, RotateParams } from './rotate.js';
 export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
   return {
     key: 'rotate:delete-old',
-    title: `delete the old key at ${d.vendor.displayName}`,
+    title: p.authToken ? `promote the new auth token at ${d.vendor.displayName} (the old one stops working)` : `delete the old key at ${d.vendor.displayName}`,
     kind: 'delete-at-vendor',
     target: p.vendor,
     irreversible: true,
@@ -19,6 +19,11 @@ export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
         ? d.vendor.plan('delete', (env.state.old_vendor_key_id as string) ?? p.oldVendorKeyId ?? '{old vendor key id}').map((c) => `${c.method} ${decodeURIComponent(c.url)}`)
         : ['manual: the vendor dashboard'],
     async run(env) {
+      if (p.authToken && d.vendor.authToken) {
+        // Promoting the secondary makes it the primary; the old primary stops working.
+        const r = await d.vendor.authToken.promote();
+        return { status: 'done', detail: `secondary auth token promoted (${r.hint}); the old primary is no longer valid` };
+      }
       const id = env.state.old_vendor_key_id as string | null;
       let manual = [`The old key's id at ${d.vendor.displayName} is not known (pass --old-key-id); delete the old key in the dashboard.`];
       if (id) {
