@@ -1,7 +1,7 @@
 import type { AuditSource, DamageQuery, Aggregate } from '../types.js';
 import type { ColumnMap } from '../columns.js';
 import { TourniquetError, usageError } from '../../errors.js';
-import { assemble, buildStatements, type Dialect, type TimeStorage } from './sql.js';
+import { assemble, buildStatements, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
 
 const POSTGRES: Dialect = { name: 'postgres', param: (i) => `$${i}` };
 const TIMESTAMP = { kind: 'timestamp' } as const satisfies TimeStorage;
@@ -38,27 +38,35 @@ export class PostgresSource implements AuditSource {
     const { default: pg } = await import('pg');
     // timestamp without time zone (1114): parse as UTC, not as the operator's local time.
     const types = { getTypeParser: (oid: number, format?: string) => (oid === 1114 ? (v: string) => new Date(v + 'Z') : pg.types.getTypeParser(oid, format as 'text')) };
-    // Two connections: the breakdowns are independent scans, and the server runs them side by side.
-    const pool = new pg.Pool({ connectionString: this.url, max: PARALLEL, connectionTimeoutMillis: 10_000, options: '-c TimeZone=UTC' });
-    pool.on('error', () => {}); // an idle client dying is reported by the query that needed it
+    const clients: import('pg').Client[] = [];
     try {
-      await (await this.connect(pool)).release();
+      for (let i = 0; i < PARALLEL; i++) clients.push(await this.connect(pg));
       const statements = buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query);
-      const rows = await Promise.all(statements.map((st) => pool.query({ text: st.sql, values: st.params, types }).then((r) => r.rows)));
-      return assemble(new Map(statements.map((st, i) => [st.name, rows[i]!])), TIMESTAMP, query);
+      const queue = [...statements];
+      const results = new Map<SqlStatement['name'], Record<string, unknown>[]>();
+      // Each connection takes the next statement when it is free: the scans run side by side.
+      const lane = async (c: import('pg').Client) => {
+        for (let st = queue.shift(); st; st = queue.shift()) results.set(st.name, (await c.query({ text: st.sql, values: st.params, types })).rows);
+      };
+      await Promise.all(clients.map(lane));
+      return assemble(results, TIMESTAMP, query);
     } catch (err) {
+      if (err instanceof TourniquetError) throw err;
       const code = (err as { code?: string }).code;
       if (code === '42P01' || code === '42703')
         throw usageError(`PostgreSQL audit table: ${(err as Error).message}`, 'map the table and columns with --table and --columns (or audit_table / audit_columns in config)');
-      throw err;
+      throw new TourniquetError('step-failed', `PostgreSQL ${redactUrl(this.url)}: ${(err as Error).message}`);
     } finally {
-      await pool.end().catch(() => {});
+      await Promise.all(clients.map((c) => c.end().catch(() => {})));
     }
   }
 
-  private async connect(pool: import('pg').Pool) {
+  private async connect(pg: typeof import('pg').default): Promise<import('pg').Client> {
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000, options: '-c TimeZone=UTC' });
+    client.on('error', () => {}); // a dropped connection is reported by the query that needed it
     try {
-      return await pool.connect();
+      await client.connect();
+      return client;
     } catch (err) {
       throw new TourniquetError('step-failed', `cannot connect to ${redactUrl(this.url)}: ${(err as Error).message}`, {
         hint: 'check the URL, that the server is up, and the credentials',
