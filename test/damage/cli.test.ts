@@ -42,6 +42,22 @@ describe('malformed rows are counted, reported by line, never fatal', () => {
     expect(s.bad_rows).toEqual({ count: 3, first_lines: [12, 13, 16] });
   });
 
+  it('SQLite: rows with no start time are counted with their ids (they cannot belong to a window)', async () => {
+    const { toSqlite } = await import('../fixtures/damage/write.js');
+    const { default: Database } = await import('better-sqlite3');
+    const db = join(dir, 'nulls.db');
+    toSqlite(db, rows.slice(0, 30));
+    const h = new Database(db);
+    h.exec("UPDATE agent_call_audit SET started_at = NULL WHERE id IN (4, 9, 17)");
+    h.close();
+    const all = JSON.parse((await run(['--source', db, '--json'])).stdout);
+    expect(all.bad_rows).toEqual({ count: 3, first_lines: [4, 9, 17] });
+    expect(all.calls_total).toBe(27);
+    const windowed = JSON.parse((await run(['--source', db, '--json', '--since', '1d', '--to', '2026-11-21T03:00:00Z'])).stdout);
+    expect(windowed.bad_rows).toEqual({ count: 0, first_lines: [] });
+    expect(windowed.calls_total).toBe(27);
+  });
+
   it('text output says how many were skipped', async () => {
     const r = await run(['--source', '-'], { stdin: toJsonl(rows.slice(0, 5)) + 'garbage\n' });
     expect(r.stdout).toMatch(/Bad rows\s+1 unreadable, skipped \(first at 6\)/);

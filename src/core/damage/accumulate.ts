@@ -3,7 +3,7 @@ import { MINUTE_MS } from './time.js';
 import { endpointTemplate } from '../../proxy/store/audit-shared.js';
 
 /** Verdicts that mean the proxy let the call through to the vendor. */
-export const ALLOWED_VERDICTS: ReadonlySet<string> = new Set(['allow', 'allowed', 'ok', 'pass']);
+export const ALLOWED_VERDICTS: ReadonlySet<string> = new Set(['allowed', 'allow', 'ok', 'pass']);
 
 export const MAX_BAD_LINES = 5;
 

@@ -1,9 +1,16 @@
 import type { AuditSource, DamageQuery, Aggregate } from '../types.js';
 import type { ColumnMap } from '../columns.js';
 import { TourniquetError, usageError } from '../../errors.js';
-import { assemble, buildStatements, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
+import { assemble, badRowsStatement, buildStatements, hasBadRows, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
+import { toMicros } from '../accumulate.js';
 
-const POSTGRES: Dialect = { name: 'postgres', param: (i) => `$${i}` };
+/** numeric sums are exact in PostgreSQL already: sum the column as is, convert the total. */
+const POSTGRES: Dialect = {
+  name: 'postgres',
+  param: (i) => `$${i}`,
+  costSum: (col) => `SUM(${col})`,
+  micros: (v) => (v === null || v === undefined ? 0 : toMicros(Number(v))),
+};
 const TIMESTAMP = { kind: 'timestamp' } as const satisfies TimeStorage;
 const PARALLEL = 2;
 
@@ -49,7 +56,8 @@ export class PostgresSource implements AuditSource {
         for (let st = queue.shift(); st; st = queue.shift()) results.set(st.name, (await c.query({ text: st.sql, values: st.params, types })).rows);
       };
       await Promise.all(clients.map(lane));
-      return assemble(results, TIMESTAMP, query);
+      if (hasBadRows(results)) results.set('bad', (await clients[0]!.query(badRowsStatement(this.table, this.cols).sql)).rows);
+      return assemble(POSTGRES, results, TIMESTAMP, query);
     } catch (err) {
       if (err instanceof TourniquetError) throw err;
       const code = (err as { code?: string }).code;

@@ -14,10 +14,14 @@ export type TimeStorage =
 export interface Dialect {
   name: 'sqlite' | 'postgres';
   param(index: number): string;
+  /** SUM of the cost column as the server adds best: exact integers in SQLite, numeric in PostgreSQL. */
+  costSum(col: string): string;
+  /** That sum, read back, in micro-dollars. */
+  micros(v: unknown): number;
 }
 
 export interface SqlStatement {
-  name: 'verdicts' | 'customers' | 'endpoints' | 'minutes' | 'runs' | 'keys' | 'revoke' | 'badcount' | 'bad';
+  name: 'verdicts' | 'customers' | 'endpoints' | 'minutes' | 'runs' | 'keys' | 'revoke' | 'bad';
   sql: string;
   params: unknown[];
 }
@@ -34,14 +38,10 @@ function timeParam(ms: number, t: TimeStorage): unknown {
 }
 
 function minuteExpr(col: string, t: TimeStorage, d: Dialect): string {
-  if (t.kind === 'timestamp') return `floor(extract(epoch from ${col}) / 60)`;
+  if (t.kind === 'timestamp') return `date_trunc('minute', ${col})`;
   if (t.kind === 'epoch_ms') return `(${col} / 60000)`;
   if (t.kind === 'epoch_s') return `(${col} / 60)`;
   return d.name === 'sqlite' ? `substr(${col}, 1, 16)` : `left(${col}, 16)`;
-}
-
-function microsExpr(col: string, d: Dialect): string {
-  return d.name === 'sqlite' ? `CAST(ROUND(COALESCE(${col}, 0) * 1000000) AS INTEGER)` : `round(COALESCE(${col}, 0) * 1000000)::bigint`;
 }
 
 /**
@@ -52,36 +52,42 @@ export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: Time
   const col = (name: keyof ColumnMap) => quoteIdent(c[name]);
   const s = col('started_at');
   const params: unknown[] = [];
-  const where: string[] = [`${s} IS NOT NULL`];
+  const filters: string[] = [];
   const bind = (v: unknown) => (params.push(v), d.param(params.length));
-  if (q.from !== undefined) where.push(`${s} >= ${bind(timeParam(q.from, t))}`);
-  if (q.to !== undefined) where.push(`${s} < ${bind(timeParam(q.to, t))}`);
-  if (q.vault_key_id !== undefined) where.push(`${col('vault_key_id')} = ${bind(q.vault_key_id)}`);
-  if (q.agent_run_id !== undefined) where.push(`${col('agent_run_id')} = ${bind(q.agent_run_id)}`);
-  if (q.customer_scope_id !== undefined) where.push(`${col('customer_scope_id')} = ${bind(q.customer_scope_id)}`);
-  const from = `FROM ${quoteIdent(table)} WHERE ${where.join(' AND ')}`;
-  const m = microsExpr(col('cost_usd_parsed'), d);
+  const windowed = q.from !== undefined || q.to !== undefined;
+  if (q.from !== undefined) filters.push(`${s} >= ${bind(timeParam(q.from, t))}`);
+  if (q.to !== undefined) filters.push(`${s} < ${bind(timeParam(q.to, t))}`);
+  if (q.vault_key_id !== undefined) filters.push(`${col('vault_key_id')} = ${bind(q.vault_key_id)}`);
+  if (q.agent_run_id !== undefined) filters.push(`${col('agent_run_id')} = ${bind(q.agent_run_id)}`);
+  if (q.customer_scope_id !== undefined) filters.push(`${col('customer_scope_id')} = ${bind(q.customer_scope_id)}`);
+  const whereOf = (parts: string[]) => `FROM ${quoteIdent(table)}${parts.length ? ` WHERE ${parts.join(' AND ')}` : ''}`;
+  const from = whereOf([`${s} IS NOT NULL`, ...filters]);
   const allowedParams = [...params];
   const allowedFrom = `${from} AND ${col('policy_verdict')} IN (${[...ALLOWED_VERDICTS].map((v) => (allowedParams.push(v), d.param(allowedParams.length))).join(', ')})`;
+  const cost = `, ${d.costSum(col('cost_usd_parsed'))} AS cost`;
   // Totals and the timeline count every call; the breakdowns count allowed calls (money that moved).
-  const group = (name: SqlStatement['name'], keys: string[], extra = '', allowedOnly = true) => ({
+  const group = (name: SqlStatement['name'], keys: string[], extra: string, rows: 'allowed' | 'all' = 'allowed', fromClause = rows === 'allowed' ? allowedFrom : from) => ({
     name,
-    sql: `SELECT ${keys.map((k, i) => `${k} AS k${i}`).join(', ')}, COUNT(*) AS calls, SUM(${m}) AS micros${extra} ${allowedOnly ? allowedFrom : from} GROUP BY ${keys.join(', ')}`,
-    params: allowedOnly ? allowedParams : params,
+    sql: `SELECT ${keys.map((k, i) => `${k} AS k${i}`).join(', ')}, COUNT(*) AS calls${extra} ${fromClause} GROUP BY ${keys.join(', ')}`,
+    params: rows === 'allowed' ? allowedParams : params,
   });
   const out: SqlStatement[] = [
-    group('verdicts', [col('policy_verdict')], `, MIN(${s}) AS first, MAX(${s}) AS last`, false),
-    group('customers', [col('customer_scope_id')]),
-    group('endpoints', [col('method'), col('path')]),
-    group('minutes', [minuteExpr(s, t, d)], '', false),
-    group('runs', [col('agent_run_id')]),
-    group('keys', [col('vault_key_id')]),
+    group('verdicts', [col('policy_verdict')], `${cost}, MIN(${s}) AS first, MAX(${s}) AS last`, 'all'),
+    group('customers', [col('customer_scope_id')], cost),
+    group('endpoints', [col('method'), col('path')], cost),
+    // Without a window, rows with no start time land in the NULL minute: that is the bad-row count, for free.
+    group('minutes', [minuteExpr(s, t, d)], '', 'all', windowed ? from : whereOf(filters)),
+    group('runs', [col('agent_run_id')], cost),
+    group('keys', [col('vault_key_id')], cost),
   ];
   if (q.revoked_at !== undefined) out.push(revokeStatement(d, c, t, q.revoked_at, from, params));
-  const nulls = `FROM ${quoteIdent(table)} WHERE ${s} IS NULL`;
-  out.push({ name: 'badcount', sql: `SELECT COUNT(*) AS n ${nulls}`, params: [] });
-  out.push({ name: 'bad', sql: `SELECT ${col('id')} AS id ${nulls} ORDER BY ${col('id')} LIMIT ${MAX_BAD_LINES}`, params: [] });
   return out;
+}
+
+/** The first few rows with no start time, by id: asked only when the count says there are some. */
+export function badRowsStatement(table: string, c: ColumnMap): SqlStatement {
+  const id = quoteIdent(c.id);
+  return { name: 'bad', sql: `SELECT ${id} AS id FROM ${quoteIdent(table)} WHERE ${quoteIdent(c.started_at)} IS NULL ORDER BY ${id} LIMIT ${MAX_BAD_LINES}`, params: [] };
 }
 
 function revokeStatement(d: Dialect, c: ColumnMap, t: TimeStorage, at: number, from: string, base: unknown[]): SqlStatement {
@@ -106,18 +112,25 @@ const key = (v: unknown) => (v === null || v === undefined || v === '' ? null : 
 
 function minuteIndex(v: unknown, t: TimeStorage): number {
   if (t.kind === 'text') return Math.floor(parseAuditTime(`${String(v).replace(' ', 'T')}:00${t.zone ? 'Z' : ''}`) / MINUTE_MS);
-  if (t.kind === 'epoch_s' || t.kind === 'epoch_ms' || t.kind === 'timestamp') return Math.floor(num(v));
+  if (t.kind === 'timestamp') return Math.floor((v instanceof Date ? v.getTime() : parseAuditTime(v)) / MINUTE_MS);
+  if (t.kind === 'epoch_s' || t.kind === 'epoch_ms') return Math.floor(num(v));
   return NaN;
 }
 
-const counted = (r: Row): Counted => ({ calls: num(r.calls), cost_micros: num(r.micros) });
+
+
+/** True when the timeline found rows with no start time, so their ids are worth asking for. */
+export function hasBadRows(results: Map<SqlStatement['name'], Row[]>): boolean {
+  return (results.get('minutes') ?? []).some((r) => r.k0 === null || r.k0 === undefined);
+}
 
 /** Put the statements' result rows back together as the Aggregate every source returns. */
-export function assemble(results: Map<SqlStatement['name'], Row[]>, t: TimeStorage, q: DamageQuery): Aggregate {
+export function assemble(d: Dialect, results: Map<SqlStatement['name'], Row[]>, t: TimeStorage, q: DamageQuery): Aggregate {
   const a = emptyAggregate(q.revoked_at !== undefined);
+  const counted = (r: Row): Counted => ({ calls: num(r.calls), cost_micros: d.micros(r.cost) });
   for (const r of results.get('verdicts') ?? []) {
     a.calls_total += num(r.calls);
-    a.cost_micros += num(r.micros);
+    a.cost_micros += d.micros(r.cost);
     a.by_verdict.set(String(r.k0 ?? 'unknown'), num(r.calls));
     const first = parseAuditTime(r.first);
     const last = parseAuditTime(r.last);
@@ -129,12 +142,14 @@ export function assemble(results: Map<SqlStatement['name'], Row[]>, t: TimeStora
     const path = key(r.k1);
     addEndpoint(a, key(r.k0), path === null ? null : endpointTemplate(path), counted(r));
   }
-  for (const r of results.get('minutes') ?? []) a.per_minute.set(minuteIndex(r.k0, t), num(r.calls));
+  for (const r of results.get('minutes') ?? []) {
+    if (r.k0 === null || r.k0 === undefined) a.bad_rows.count += num(r.calls);
+    else a.per_minute.set(minuteIndex(r.k0, t), num(r.calls));
+  }
   for (const r of results.get('runs') ?? []) a.agent_runs.set(key(r.k0), counted(r));
   for (const r of results.get('keys') ?? []) a.vault_keys.set(key(r.k0), counted(r));
   const rev = results.get('revoke')?.[0];
   if (rev && a.after_revoke) a.after_revoke = { later: num(rev.later), later_allowed: num(rev.later_allowed), in_flight: num(rev.in_flight) };
-  const bad = results.get('bad') ?? [];
-  a.bad_rows = { count: num(results.get('badcount')?.[0]?.n), first_lines: bad.map((r) => num(r.id)) };
+  a.bad_rows.first_lines = (results.get('bad') ?? []).map((r) => num(r.id));
   return a;
 }

@@ -2,13 +2,19 @@ import type { AuditSource, DamageQuery, Aggregate } from '../types.js';
 import { quoteIdent, type ColumnMap } from '../columns.js';
 import { TourniquetError, usageError } from '../../errors.js';
 import { stat } from 'node:fs/promises';
-import { assemble, buildStatements, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
+import { assemble, badRowsStatement, buildStatements, hasBadRows, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
 import { runInLanes } from './sqlite-lanes.js';
 
 /** Files at least this big are scanned on two threads. */
 export const PARALLEL_BYTES = 64 * 1024 * 1024;
 
-const SQLITE: Dialect = { name: 'sqlite', param: () => '?' };
+/** Costs are summed as integer micro-dollars: exact, so every source adds up to the same cent. */
+const SQLITE: Dialect = {
+  name: 'sqlite',
+  param: () => '?',
+  costSum: (col) => `SUM(CAST(ROUND(COALESCE(${col}, 0) * 1000000) AS INTEGER))`,
+  micros: (v) => (v === null || v === undefined ? 0 : Number(v)),
+};
 
 type Db = import('better-sqlite3').Database;
 
@@ -57,8 +63,12 @@ export class SqliteSource implements AuditSource {
       const statements = buildStatements(SQLITE, this.table, this.cols, time, query);
       // Check every statement here (a missing column fails fast, with the hint), then run.
       for (const st of statements) db.prepare(st.sql);
-      const results = (await this.big()) ? await runInLanes(this.path, statements) : new Map(statements.map((st) => [st.name, db.prepare(st.sql).all(...st.params)]));
-      return assemble(results as Map<SqlStatement['name'], Record<string, unknown>[]>, time, query);
+      const results = ((await this.big()) ? await runInLanes(this.path, statements) : new Map(statements.map((st) => [st.name, db.prepare(st.sql).all(...st.params)]))) as Map<
+        SqlStatement['name'],
+        Record<string, unknown>[]
+      >;
+      if (hasBadRows(results)) results.set('bad', db.prepare(badRowsStatement(this.table, this.cols).sql).all() as Record<string, unknown>[]);
+      return assemble(SQLITE, results, time, query);
     } catch (err) {
       if (err instanceof TourniquetError) throw err;
       const msg = (err as Error).message;
