@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, isolatedEnv } from '../helpers/cli.js';
-import type { Terminal } from '../helpers/tmux.js';
-import { openTerminal } from './tmux-retry.js';
+import { Terminal } from '../helpers/tmux.js';
 import { startAccountsFake, type AccountsFake } from '../../src/sandbox/agent-platforms/accounts.js';
 
 const ADMIN = 'sk_live_admin_terminal_0123456789';
@@ -21,7 +20,7 @@ const env = () => isolatedEnv({ TERM: 'xterm-256color', NO_COLOR: '1', TOURNIQUE
 describe('agent confirmations at a real terminal (tmux, built CLI)', () => {
   it('disable asks y/n; "n" cancels (130) and changes nothing', async () => {
     const a = fake.addAgent('loop-agent');
-    term = openTerminal(`${process.execPath} ${BIN} agent disable ${a.id}`, env());
+    term = new Terminal(`${process.execPath} ${BIN} agent disable ${a.id}`, env());
     await term.waitFor(`Disable agent ${a.id}?`);
     term.type('n');
     term.send('Enter');
@@ -31,7 +30,7 @@ describe('agent confirmations at a real terminal (tmux, built CLI)', () => {
 
   it('disable asks y/n; "y" disables and verifies (exit 0)', async () => {
     const a = fake.addAgent('loop-agent');
-    term = openTerminal(`${process.execPath} ${BIN} agent disable ${a.id}`, env());
+    term = new Terminal(`${process.execPath} ${BIN} agent disable ${a.id}`, env());
     await term.waitFor(`Disable agent ${a.id}?`);
     term.type('y');
     term.send('Enter');
@@ -43,7 +42,7 @@ describe('agent confirmations at a real terminal (tmux, built CLI)', () => {
   it('without an id at a terminal, offers the agents to pick from (type to filter)', async () => {
     fake.addAgent('billing-bot');
     const target = fake.addAgent('research-loop');
-    term = openTerminal(`${process.execPath} ${BIN} agent disable --yes`, env(), { width: 160, height: 40 });
+    term = new Terminal(`${process.execPath} ${BIN} agent disable --yes`, env(), { width: 160, height: 40 });
     await term.waitFor('Which agent?');
     term.type('research');
     await term.waitFor(/❯.*research-loop/);
@@ -55,7 +54,7 @@ describe('agent confirmations at a real terminal (tmux, built CLI)', () => {
 
   it('delete wants the agent id typed, not just y', async () => {
     const a = fake.addAgent('retired');
-    term = openTerminal(`${process.execPath} ${BIN} agent delete ${a.id}`, env(), { width: 220, height: 40 });
+    term = new Terminal(`${process.execPath} ${BIN} agent delete ${a.id}`, env(), { width: 220, height: 40 });
     await term.waitFor(`Type "${a.id}" to go on`);
     term.type('y');
     term.send('Enter');

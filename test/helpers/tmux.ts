@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * A real terminal: the command runs in a detached tmux session; tests type with send-keys and
- * read the screen with capture-pane, as a person at the keyboard would.
+ * read the screen with capture-pane, as a person at the keyboard would. Each terminal has a tmux
+ * server of its own (-L), so test files running in parallel never share, or race, a server.
  */
 export class Terminal {
   readonly name = `tq-${randomBytes(4).toString('hex')}`;
@@ -15,20 +16,24 @@ export class Terminal {
       .join(' ');
     // The exit status is printed and the pane kept, so the test can read how the command ended.
     const script = `env -i ${exports} ${command}; echo "[exit $?]"; sleep 30`;
-    execFileSync('tmux', ['new-session', '-d', '-s', this.name, '-x', String(size.width), '-y', String(size.height), 'sh', '-c', script]);
+    this.tmux(['new-session', '-d', '-s', this.name, '-x', String(size.width), '-y', String(size.height), 'sh', '-c', script]);
+  }
+
+  private tmux(args: string[]): string {
+    return execFileSync('tmux', ['-L', this.name, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   screen(): string {
-    return execFileSync('tmux', ['capture-pane', '-p', '-t', this.name], { encoding: 'utf8' });
+    return this.tmux(['capture-pane', '-p', '-t', this.name]);
   }
 
   /** Keys as tmux names them: 'Enter', 'Down', 'C-c', or literal text. */
   send(...keys: string[]): void {
-    execFileSync('tmux', ['send-keys', '-t', this.name, ...keys]);
+    this.tmux(['send-keys', '-t', this.name, ...keys]);
   }
 
   type(text: string): void {
-    execFileSync('tmux', ['send-keys', '-t', this.name, '-l', text]);
+    this.tmux(['send-keys', '-t', this.name, '-l', text]);
   }
 
   async waitFor(pattern: RegExp | string, timeoutMs = 10000): Promise<string> {
@@ -48,7 +53,7 @@ export class Terminal {
 
   close(): void {
     try {
-      execFileSync('tmux', ['kill-session', '-t', this.name], { stdio: 'ignore' });
+      this.tmux(['kill-server']);
     } catch {
       /* already gone */
     }

@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, isolatedEnv } from '../helpers/cli.js';
-import type { Terminal } from '../helpers/tmux.js';
-import { openTerminal } from '../agents/tmux-retry.js';
+import { Terminal } from '../helpers/tmux.js';
 import { startRealAs, type RealAs } from './provider.js';
 
 let as: RealAs;
@@ -19,7 +18,7 @@ describe('oauth at a real terminal (tmux, built CLI, real oidc-provider)', () =>
   it('asks for the token with a masked prompt, never echoes it, revokes after y, verifies', async () => {
     const token = await as.issueToken();
     const env = isolatedEnv({ TERM: 'xterm-256color', NO_COLOR: '1', TOURNIQUET_OAUTH_ISSUER: as.issuer, TOURNIQUET_OAUTH_CLIENT_ID: as.clientId, TOURNIQUET_OAUTH_CLIENT_SECRET: as.clientSecret });
-    term = openTerminal(`${process.execPath} ${BIN} oauth revoke`, env, { width: 200, height: 40 });
+    term = new Terminal(`${process.execPath} ${BIN} oauth revoke`, env, { width: 200, height: 40 });
     await term.waitFor('Token (input hidden)');
     term.type(token);
     term.send('Enter');
