@@ -1,6 +1,15 @@
 #!/usr/bin/env node
 // The only place that calls process.exit. Everything else returns an exit code.
-import { main } from '../dist/main.js';
+import { setFlagsFromString } from 'node:v8';
+
+const argv = process.argv.slice(2);
+// undici parses HTTP with WebAssembly, and V8 optimises that module in the background; exit then
+// waits for the optimiser (~65 ms measured on a short command). Short-lived commands keep the
+// baseline compiler; the long-running proxy keeps the optimised parser.
+const longRunning = argv[0] === 'proxy' || argv[0] === 'sandbox';
+if (!longRunning) setFlagsFromString('--liftoff-only');
+
+const { main } = await import('../dist/main.js');
 
 // Ctrl-C outside a prompt (a prompt handles its own): ask the command to stop cleanly,
 // and leave with 130 if it has not within a few seconds, or at once on a second Ctrl-C.
@@ -17,7 +26,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 let code = 1;
 try {
-  code = await main(process.argv.slice(2), undefined, stop.signal);
+  code = await main(argv, undefined, stop.signal);
 } catch (err) {
   process.stderr.write(`tourniquet: internal error (a bug): ${err instanceof Error ? err.message : String(err)}\n`);
 }
