@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { COMMANDS, type CommandSpec } from './cli/registry.js';
+import { COMMANDS, HELP_GROUPS, type CommandSpec } from './cli/registry.js';
 import { createContext, type Ctx, type GlobalFlags } from './cli/context.js';
 import { processIo, type Io } from './cli/io.js';
 import { EXIT_CODES, TourniquetError, isPromptCancel } from './core/errors.js';
@@ -38,6 +38,15 @@ function registerCommand(parent: Command, spec: CommandSpec, io: Io, state: RunS
   });
 }
 
+/** Commands in their help groups; one not placed in a group is listed last, never lost. */
+function inHelpOrder(): Array<{ spec: CommandSpec; group: string }> {
+  const groupOf = new Map(HELP_GROUPS.flatMap(([heading, names]) => names.map((n) => [n, heading] as const)));
+  const rank = (name: string) => HELP_GROUPS.flatMap(([, names]) => names).indexOf(name);
+  const placed = COMMANDS.filter((c) => groupOf.has(c.name)).sort((a, b) => rank(a.name) - rank(b.name));
+  const rest = COMMANDS.filter((c) => !groupOf.has(c.name));
+  return [...placed.map((spec) => ({ spec, group: groupOf.get(spec.name)! })), ...rest.map((spec) => ({ spec, group: 'Other:' }))];
+}
+
 function buildProgram(io: Io, state: RunState, signal?: AbortSignal): Command {
   const program = new Command('tourniquet')
     .description('Stop a runaway AI agent or a leaked key: revoke or rotate, verified, with the damage summary.')
@@ -58,7 +67,10 @@ function buildProgram(io: Io, state: RunState, signal?: AbortSignal): Command {
     })
     .addHelpText('after', EXIT_HELP);
   program.configureHelp({ sortSubcommands: false, showGlobalOptions: true });
-  for (const spec of COMMANDS) registerCommand(program, spec, io, state, signal);
+  for (const { spec, group } of inHelpOrder()) {
+    registerCommand(program, spec, io, state, signal);
+    program.commands.at(-1)!.helpGroup(group);
+  }
   return program;
 }
 

@@ -421,3 +421,13 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
     load: () => import('./sandbox.js'),
   },
 ];
+
+/** How `--help` groups the commands, in the order an on-call engineer reaches for them. */
+export const HELP_GROUPS: Array<[heading: string, names: string[]]> = [
+  ['Stop it now:', ['incident', 'revoke', 'rotate', 'run', 'resume']],
+  ['Decide:', ['scenarios', 'decide', 'estimate']],
+  ['Afterwards:', ['damage', 'postmortem', 'timeline', 'incidents']],
+  ['Keys, agents and tokens:', ['issue', 'roll', 'agent', 'oauth']],
+  ['Calm hours:', ['demo', 'watch', 'drill', 'doctor']],
+  ['Proxy and setup:', ['proxy', 'sandbox', 'config', 'completion']],
+];
