@@ -116,3 +116,32 @@ describe('SQLite on two threads', () => {
     expect(one.calls_total).toBeGreaterThan(900);
   });
 });
+
+describe('SQLite files that store times as epoch numbers', () => {
+  it.each([
+    ['epoch milliseconds (INTEGER)', (iso: string) => Date.parse(iso)],
+    ['epoch seconds (REAL, with fractions)', (iso: string) => Date.parse(iso) / 1000],
+  ])('%s summarise like ISO text', async (_name, conv) => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { default: Database } = await import('better-sqlite3');
+    const { storyRows, REVOKED_AT } = await import('../fixtures/damage/story.js');
+    const { toSqlite, SQLITE_SCHEMA, COLUMNS } = await import('../fixtures/damage/write.js');
+    const { SqliteSource } = await import('../../src/core/damage/sources/sqlite.js');
+    const { computeDamage } = await import('../../src/core/damage/damage.js');
+    const { defaultColumns } = await import('../../src/core/damage/columns.js');
+    const d = mkdtempSync(join(tmpdir(), 'tq-epoch-'));
+    const rows = storyRows();
+    toSqlite(join(d, 'iso.db'), rows);
+    const db = new Database(join(d, 'epoch.db'));
+    db.exec(SQLITE_SCHEMA.replace('started_at TEXT, finished_at TEXT', 'started_at NUMERIC, finished_at NUMERIC'));
+    const ins = db.prepare(`INSERT INTO agent_call_audit (${COLUMNS.join(',')}) VALUES (${COLUMNS.map((c) => '@' + c).join(',')})`);
+    db.transaction(() => rows.forEach((r) => ins.run({ ...r, started_at: conv(r.started_at), finished_at: conv(r.finished_at) })))();
+    db.close();
+    const q = { revoked_at: Date.parse(REVOKED_AT), from: Date.parse('2026-11-21T02:00:00Z'), to: Date.parse('2026-11-21T02:30:00Z') };
+    const { source: _a, ...iso } = await computeDamage(new SqliteSource(join(d, 'iso.db'), 'agent_call_audit', defaultColumns()), q);
+    const { source: _b, ...epoch } = await computeDamage(new SqliteSource(join(d, 'epoch.db'), 'agent_call_audit', defaultColumns()), q);
+    expect(epoch).toEqual(iso);
+  });
+});

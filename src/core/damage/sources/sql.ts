@@ -39,8 +39,9 @@ function timeParam(ms: number, t: TimeStorage): unknown {
 
 function minuteExpr(col: string, t: TimeStorage, d: Dialect): string {
   if (t.kind === 'timestamp') return `date_trunc('minute', ${col})`;
-  if (t.kind === 'epoch_ms') return `(${col} / 60000)`;
-  if (t.kind === 'epoch_s') return `(${col} / 60)`;
+  // CAST: a REAL column divided is still REAL, and would group every row apart.
+  if (t.kind === 'epoch_ms') return `CAST(${col} / 60000 AS INTEGER)`;
+  if (t.kind === 'epoch_s') return `CAST(${col} / 60 AS INTEGER)`;
   return d.name === 'sqlite' ? `substr(${col}, 1, 16)` : `left(${col}, 16)`;
 }
 
