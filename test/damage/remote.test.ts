@@ -42,6 +42,18 @@ describe('LiteLLM proxy spend logs over HTTP', () => {
     expect(r.stdout + r.stderr).not.toContain(MASTER_KEY.slice(8));
   });
 
+  it('`--source proxy` on a profile whose proxy_kind is litellm reads its spend logs', async () => {
+    const r = await run(['--source', 'proxy', '--json'], { TOURNIQUET_PROXY_URL: litellm.url, TOURNIQUET_ADMIN_TOKEN: MASTER_KEY });
+    // proxy_kind defaults to tourniquet: the summary endpoint is not there, and the hint says what to set.
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(/config set proxy_kind litellm/);
+    const env = isolatedEnv({ TZ: 'UTC', TOURNIQUET_PROXY_URL: litellm.url, TOURNIQUET_ADMIN_TOKEN: MASTER_KEY }) as Record<string, string>;
+    expect((await runInProcess(['config', 'set', 'proxy_kind', 'litellm'], { env })).code).toBe(0);
+    const ok = await runInProcess(['damage', '--source', 'proxy', '--json'], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ source: `litellm:${litellm.url}`, calls_total: rows.length });
+  });
+
   it('a refused master key is exit 3', async () => {
     const r = await run(['--source', `litellm+${litellm.url}`], { TOURNIQUET_ADMIN_TOKEN: 'sk-wrong-wrong-wrong-wrong' });
     expect(r.code).toBe(3);

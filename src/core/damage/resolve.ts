@@ -37,17 +37,23 @@ function client(baseUrl: string, token: string, name: string, ctx: ResolveEnv): 
   return new HttpClient({ baseUrl, name, headers: { authorization: `Bearer ${token}` }, trace: ctx.trace, timeouts: { headersMs: 60_000, bodyMs: 120_000 } });
 }
 
+/** `proxy` on a profile whose proxy is LiteLLM means its spend logs. */
+function litellmProxy(spec: SourceSpec, settings: Settings): SourceSpec {
+  const url = settings.get('proxy_url');
+  return spec.kind === 'proxy' && settings.get('proxy_kind') === 'litellm' && url ? { kind: 'litellm-api', url } : spec;
+}
+
 /** Resolve `--source` (or the profile's audit_source) to a spec; a profile name is followed once. */
 async function resolveSpec(flags: SourceFlags, settings: Settings, ctx: ResolveEnv): Promise<{ spec: Exclude<SourceSpec, { kind: 'profile' }>; settings: Settings }> {
   const text = flags.source ?? settings.get('audit_source') ?? (settings.get('proxy_url') ? 'proxy' : undefined);
   if (!text) throw usageError('no audit source', 'pass --source (proxy, a postgres:// URL, a path, - for stdin) or set audit_source in the profile');
-  const spec = parseSourceSpec(text, flags.inputFormat);
+  const spec = litellmProxy(parseSourceSpec(text, flags.inputFormat), settings);
   if (spec.kind !== 'profile') return { spec, settings };
   const { loadSettings } = await import('../config.js');
   const other = await loadSettings(ctx.env, spec.name);
   const inner = other.get('audit_source') ?? (other.get('proxy_url') ? 'proxy' : undefined);
   if (!inner) throw usageError(`profile ${spec.name} has no audit_source`, `tourniquet config set --profile ${spec.name} audit_source URL-OR-PATH`);
-  const resolved = parseSourceSpec(inner, flags.inputFormat);
+  const resolved = litellmProxy(parseSourceSpec(inner, flags.inputFormat), other);
   if (resolved.kind === 'profile') throw usageError(`profile ${spec.name}'s audit_source names another profile (${resolved.name})`, 'set it to proxy, a URL or a path');
   return { spec: resolved, settings: other };
 }

@@ -1,6 +1,7 @@
 import type { Aggregate, AuditSource, Counted, DamageQuery } from '../types.js';
 import type { HttpClient } from '../../http.js';
 import { addEndpoint, emptyAggregate, toMicros } from '../accumulate.js';
+import { TourniquetError } from '../../errors.js';
 import { MINUTE_MS, parseAuditTime, toIso } from '../time.js';
 
 /** How far before a revoke to look for calls still in flight when it landed. */
@@ -44,7 +45,15 @@ export class ProxySource implements AuditSource {
   }
 
   private async summary(q: DamageQuery, from: number | undefined, to: number | undefined): Promise<any> {
-    return (await this.admin.get('/v1/audit/summary', { query: filterQuery(q, from, to), expect: isSummary })).body;
+    try {
+      return (await this.admin.get('/v1/audit/summary', { query: filterQuery(q, from, to), expect: isSummary })).body;
+    } catch (err) {
+      if (err instanceof TourniquetError && err.kind === 'not-found')
+        throw new TourniquetError('not-found', `${err.message}: no audit summary at ${this.admin.baseUrl}`, {
+          hint: 'is proxy_url a tourniquet proxy admin API? For LiteLLM: tourniquet config set proxy_kind litellm',
+        });
+      throw err;
+    }
   }
 
   async aggregate(q: DamageQuery): Promise<Aggregate> {
