@@ -110,16 +110,18 @@ export const COMMANDS: CommandSpec[] = [
         .option('--format <format>', 'text, md or json', 'text')
         .option('--top <n>', 'rows per breakdown in text output', '10'),
     help: `
-Sources: proxy (GET /v1/audit/summary, rows are never shipped), postgres://… (GROUP BY pushed down),
-an SQLite file (the proxy's store or your own), JSONL or CSV (streamed; - is stdin),
-litellm:FILE or litellm+https://HOST (LiteLLM spend logs), or a profile with audit_source.
-Cost, customers, endpoints and runs count allowed calls; the anomaly start is the first minute
-above 5x the mean of the minutes before it. Unreadable rows are counted, never fatal.
+Sources: proxy (its summary endpoint; rows are never shipped), postgres://…
+(the GROUP BYs run on the server), an SQLite file (the proxy's store or your
+own), JSONL or CSV (streamed; - is stdin), litellm:FILE or litellm+https://HOST
+(LiteLLM spend logs), or a profile with audit_source.
+Cost, customers, endpoints and runs count allowed calls. The anomaly start is
+the first minute above 5x the mean of the minutes before it. Unreadable rows
+are counted and reported, never fatal.
 
 Examples:
   tourniquet damage --source proxy --vault-key vk_refund_agent --since 30m
   tourniquet damage --incident inc_20261121T021900Z_a1b2 --refunds refunds.csv
-  tourniquet damage --source audit.jsonl --from 2026-11-21T02:00Z --to 2026-11-21T03:00Z --format md
+  tourniquet damage --source audit.jsonl --from 2026-11-21T02:00Z --format md
 `,
     load: () => import('./damage.js'),
   },
