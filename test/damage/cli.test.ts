@@ -135,6 +135,19 @@ describe('windows, zones and formats', () => {
   });
 });
 
+describe('secrets in audit rows never reach the output', () => {
+  it('an api_key or authorization column is never read, so no format can print it', async () => {
+    const secret = 'sk_live_51NqSECRETSECRETSECRET0123456789';
+    const leaky = rows.slice(0, 200).map((r) => JSON.stringify({ ...r, api_key: secret, authorization: `Bearer ${secret}` })).join('\n') + '\n';
+    const refunds = join(dir, 'leak-refunds.csv');
+    for (const format of ['text', 'md', 'json']) {
+      const r = await run(['--source', '-', '--format', format, '--refunds', refunds], { stdin: leaky });
+      expect(r.code).toBe(0);
+      expect(r.stdout + r.stderr + readFileSync(refunds, 'utf8')).not.toContain('SECRETSECRET');
+    }
+  });
+});
+
 describe('usage errors are exit 2 and name the fix', () => {
   it.each([
     [['--source', '/nope/audit.jsonl'], /does not exist/],
