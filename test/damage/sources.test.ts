@@ -10,7 +10,7 @@ import { REVOKED_AT, storyRows } from '../fixtures/damage/story.js';
 import { toCsv, toJsonl, toSqlite } from '../fixtures/damage/write.js';
 import { LITELLM_API_KEY, projectForLiteLlm, toSpendLogs } from '../fixtures/damage/litellm.js';
 import { PG_COLUMNS_FLAG, loadPg } from '../fixtures/damage/pg.js';
-import { pgAvailable, startPg, type PgCluster } from './pg-cluster.js';
+import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tq-damage-'));
 const rows = storyRows();
@@ -59,7 +59,7 @@ beforeAll(async () => {
   proxy = await startFakeProxy();
   realProxy = await startRealProxy();
   if (pgAvailable()) {
-    pgc = startPg();
+    pgc = await startPg();
     await loadPg(pgc.url, 'my_audit', rows);
   }
 }, 60_000);
@@ -67,7 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.close();
   await realProxy?.stop();
-  pgc?.stop();
+  pgc?.destroy();
 });
 
 const env = () => isolatedEnv({ TOURNIQUET_PROXY_URL: proxy.url, TOURNIQUET_ADMIN_TOKEN: TOKEN, TZ: 'UTC' });
