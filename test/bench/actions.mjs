@@ -9,16 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
+import { median, pct } from './_lib.mjs';
 
 const bin = fileURLToPath(new URL('../../bin/tourniquet.js', import.meta.url));
 const RUNS = Number(process.env.TOURNIQUET_BENCH_RUNS ?? 21);
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 
 function runCli(args, env) {
   return new Promise((resolve) => {

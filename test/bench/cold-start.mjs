@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from './_lib.mjs';
 
 const bin = fileURLToPath(new URL('../../bin/tourniquet.js', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'tq-bench-'));
@@ -17,10 +18,6 @@ const commands = {
   'tourniquet decide --scenario runaway-loop --vendor stripe --json': [bin, 'decide', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--json'],
 };
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 export async function bench() {
   const times = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));

@@ -1,10 +1,16 @@
 // Helpers for the damage benchmark: tools it needs (installed here if missing), timed runs with
 // peak memory, medians, and a throwaway PostgreSQL cluster kept under .data/ between runs.
 import { spawnSync, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { median } from './_lib.mjs';
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** The newest installed PostgreSQL server's bin directory (as test/helpers/pg.ts finds it). */
+const PG_BIN = (() => {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))) : [];
+  return join(root, versions.sort((a, b) => Number(b) - Number(a))[0] ?? '15', 'bin');
+})();
 
 /** jq, sqlite3, psql and GNU time from Debian: installed by the bench itself, never by hand. */
 export function ensureTools() {
@@ -33,10 +39,7 @@ export function measure(cmd, args, opts = {}) {
   return { seconds, rssMB: kb / 1024, stdout: r.stdout };
 }
 
-export const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+export { median };
 
 /** Run a and b alternately `runs` times (so machine noise hits both alike); medians of each. */
 export function sideBySide(runs, a, b) {

@@ -58,7 +58,7 @@ function sqlite(rows) {
 function postgres(rows) {
   const n = 10 * N;
   const pg = startCluster(ensureDataDir(), 25432);
-  if (!pg) return rows.push({ metric: 'PostgreSQL: skipped (no /usr/lib/postgresql/15/bin)', value: 0, unit: '' });
+  if (!pg) return rows.push({ metric: 'PostgreSQL: skipped (no server under /usr/lib/postgresql/*/bin)', value: 0, unit: '' });
   try {
     const exists = pg.psql(['-A', '-t', '-c', "SELECT to_regclass('agent_call_audit') IS NOT NULL"]).stdout.trim() === 't';
     const have = exists ? Number(pg.psql(['-A', '-t', '-c', 'SELECT count(*) FROM agent_call_audit']).stdout.trim()) : 0;

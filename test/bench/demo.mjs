@@ -7,13 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
+import { median } from './_lib.mjs';
 
 const bin = fileURLToPath(new URL('../../bin/tourniquet.js', import.meta.url));
 const RUNS = Number(process.env.TOURNIQUET_BENCH_DEMO_RUNS ?? 5);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function isolated(extra = {}) {
   const home = mkdtempSync(join(tmpdir(), 'tq-bench-demo-'));

@@ -11,52 +11,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
+import { pct, bundle, child, adminClient } from './_lib.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const SECONDS = Number(process.env.TOURNIQUET_BENCH_SECONDS ?? 3);
 
-const pct = (xs, p) => {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const round = (n, d = 3) => Math.round(n * 10 ** d) / 10 ** d;
 
-async function bundle(dir) {
-  const { build } = await import('esbuild');
-  await build({
-    absWorkingDir: ROOT,
-    entryPoints: { child: 'test/bench/proxy-child.ts', sandbox: 'src/sandbox/index.ts' },
-    outdir: dir,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
-}
+const bundleHere = (dir) => bundle(dir, { child: 'test/bench/proxy-child.ts', sandbox: 'src/sandbox/index.ts' });
 
-function child(dir, role, cfg) {
-  const p = spawn(process.execPath, [join(dir, 'child.js'), role], { env: { ...process.env, BENCH_CFG: JSON.stringify(cfg) }, stdio: ['ignore', 'pipe', 'ignore'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve({ proc: p, ...JSON.parse(line) });
-    });
-    p.on('exit', (code) => reject(new Error(`${role} exited ${code}`)));
-  });
-}
 
-async function admin(url, method, path, body) {
-  const r = await fetch(url + path, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
-  return r.json();
-}
+const admin = adminClient(ADMIN);
 
 /** One GET through a pool; resolves to the status. */
 async function call(pool, path, auth) {
@@ -195,7 +162,7 @@ export async function bench() {
   const dir = mkdtempSync(join(tmpdir(), 'tq-bench-proxy-'));
   const build = join(ROOT, 'node_modules', '.cache', 'tourniquet-bench-proxy');
   mkdirSync(build, { recursive: true });
-  await bundle(build);
+  await bundleHere(build);
   const { startSandbox } = await import(pathToFileURL(join(build, 'sandbox.js')).href);
   const procs = [];
   try {

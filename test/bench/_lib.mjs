@@ -1,0 +1,55 @@
+// Shared by the benchmark modules (run.mjs skips files starting with `_`).
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** The p-th percentile (nearest rank); NaN for no samples. */
+export const pct = (xs, p) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+
+/** Bundle TypeScript entry points into dir, for child processes that must not pay tsx's start. */
+export async function bundle(dir, entryPoints) {
+  const { build } = await import('esbuild');
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints,
+    outdir: dir,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+}
+
+/** Start dir/child.js in a role; resolves with the first JSON line it prints (its addresses). */
+export function child(dir, role, cfg) {
+  const p = spawn(process.execPath, [join(dir, 'child.js'), role], { env: { ...process.env, BENCH_CFG: JSON.stringify(cfg) }, stdio: ['ignore', 'pipe', 'ignore'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve({ proc: p, ...JSON.parse(line) });
+    });
+    p.on('exit', (code) => reject(new Error(`${role} exited ${code}`)));
+  });
+}
+
+/** A caller of the proxy's admin API with this token. */
+export const adminClient = (token) => async (url, method, path, body) => {
+  const r = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+  return r.json();
+};
