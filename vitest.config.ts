@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // Real servers, child processes and a PostgreSQL cluster on 2 cores: generous timeouts,
     // and a bounded number of test files at once so timings stay sane.
     testTimeout: 30_000,

@@ -21,6 +21,7 @@ export function isolatedEnv(extra: Record<string, string | undefined> = {}): Rec
   const home = mkdtempSync(join(tmpdir(), 'tq-home-'));
   return {
     PATH: process.env.PATH,
+    TMPDIR: process.env.TMPDIR,
     HOME: home,
     TOURNIQUET_CONFIG_DIR: join(home, 'config'),
     TOURNIQUET_STATE_DIR: join(home, 'state'),
