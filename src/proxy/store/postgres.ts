@@ -12,7 +12,8 @@ import type {
   VaultKeyRecord,
 } from './types.js';
 import { StoreUnavailableError } from './types.js';
-import { UPSTREAM_COLUMNS, VAULT_COLUMNS, toInstance, toUpstreamKey, toVaultKey, unavailable, vaultKeyValues } from './postgres-rows.js';
+import { UPSTREAM_COLUMNS, VAULT_COLUMNS, toInstance, toUpstreamKey, unavailable, vaultKeyValues } from './postgres-rows.js';
+import { toVaultKey } from './records.js';
 import { APPEND_SQL, appendParams, pruneAuditBefore, queryAudit, summarizeAudit, sumByKey } from './postgres-audit.js';
 import { CHANGE_CHANNEL, MAX_HINT } from './postgres-listen.js';
 import { PgConnection, placeholders, type Tx } from './postgres-pool.js';

@@ -29,7 +29,8 @@ export interface SqliteOptions {
   auditThread?: boolean;
 }
 
-import { fromVaultKey, stripRevision, toVaultKey, type Row } from './sqlite-rows.js';
+import { fromVaultKey, stripRevision } from './sqlite-rows.js';
+import { toVaultKey, type Row } from './records.js';
 
 /**
  * The embedded store: one SQLite file, WAL, synchronous=FULL, so every committed transaction
