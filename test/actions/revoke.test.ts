@@ -2,14 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_TOKEN, startHarness, through, type Harness } from '../proxy/helpers.js';
-import { isolatedEnv, runInProcess } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/cli.js';
+import { cliEnv } from './cli-env.js';
 
 describe('tourniquet revoke against the real proxy', () => {
   let h: Harness;
   let env: Record<string, string | undefined>;
   beforeAll(async () => {
     h = await startHarness();
-    env = isolatedEnv({ TOURNIQUET_PROXY_URL: h.proxy.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN });
+    env = cliEnv(h);
   });
   afterAll(async () => h.stop());
 

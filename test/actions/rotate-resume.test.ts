@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_TOKEN, startHarness, type Harness } from '../proxy/helpers.js';
-import { ROOT, isolatedEnv } from '../helpers/cli.js';
+import { startHarness, type Harness } from '../proxy/helpers.js';
+import { ROOT } from '../helpers/cli.js';
 import { privateCli } from './private-cli.js';
 import { probeLoop } from './probe-loop.js';
+import { cliEnv, openaiEnv } from './cli-env.js';
 
 const STEPS = ['rotate:inspect', 'rotate:new-key', 'rotate:verify-standby', 'rotate:promote', 'rotate:verify-audit', 'rotate:retire-old', 'rotate:delete-old', 'rotate:watch-tail'];
 const VERIFIED = new Set(['rotate:verify-standby', 'rotate:promote', 'rotate:verify-audit', 'rotate:retire-old', 'rotate:watch-tail']);
@@ -77,14 +78,7 @@ describe('a rotation killed at each step boundary is finished by resume, with no
       // Given the active OpenAI key and an agent calling through the proxy
       const active = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.state === 'active');
       const oldSecret = boundary === 1 ? h.sandbox.keys.openai.secret : undefined;
-      const env = isolatedEnv({
-        TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
-        TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
-        TOURNIQUET_OPENAI_BASE_URL: h.sandbox.urls.openai,
-        TOURNIQUET_OPENAI_ADMIN_KEY: 'env:OPENAI_ADMIN_KEY',
-        TOURNIQUET_OPENAI_PROJECT_ID: h.sandbox.keys.openai.project_id,
-        OPENAI_ADMIN_KEY: h.sandbox.keys.openai.admin_key,
-      });
+      const env = cliEnv(h, openaiEnv(h));
       const args = ['rotate', 'openai', '--yes', '--json', '--tail-timeout', '10', '--tail-interval', '20'];
       if (oldSecret) {
         const f = join(env.HOME!, 'old.txt');

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_TOKEN, startHarness, through, type Harness } from '../proxy/helpers.js';
+import { startHarness, through, type Harness } from '../proxy/helpers.js';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { probeLoop } from './probe-loop.js';
 import { startServer } from '../helpers/server.js';
+import { cliEnv, openaiEnv } from './cli-env.js';
 
 /** Rotation through the proxy for the vendors with key APIs, and the slow no-proxy path. */
 describe('rotate twilio and resend through the proxy; rotate at the vendor with no proxy', () => {
@@ -12,9 +13,7 @@ describe('rotate twilio and resend through the proxy; rotate at the vendor with 
   let env: Record<string, string | undefined>;
   beforeAll(async () => {
     h = await startHarness();
-    env = isolatedEnv({
-      TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
-      TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+    env = cliEnv(h, {
       TOURNIQUET_TWILIO_BASE_URL: h.sandbox.urls.twilio,
       TOURNIQUET_TWILIO_ACCOUNT_SID: h.sandbox.keys.twilio.account_sid,
       TOURNIQUET_TWILIO_ADMIN_KEY: 'env:TWILIO_AUTH',
@@ -22,10 +21,7 @@ describe('rotate twilio and resend through the proxy; rotate at the vendor with 
       TOURNIQUET_RESEND_BASE_URL: h.sandbox.urls.resend,
       TOURNIQUET_RESEND_ADMIN_KEY: 'env:RESEND_ADMIN',
       RESEND_ADMIN: h.sandbox.resend.createKey('tourniquet admin', 'full_access').secret, // not the production key
-      TOURNIQUET_OPENAI_BASE_URL: h.sandbox.urls.openai,
-      TOURNIQUET_OPENAI_ADMIN_KEY: 'env:OPENAI_ADMIN_KEY',
-      TOURNIQUET_OPENAI_PROJECT_ID: h.sandbox.keys.openai.project_id,
-      OPENAI_ADMIN_KEY: h.sandbox.keys.openai.admin_key,
+      ...openaiEnv(h),
     });
   });
   afterAll(async () => h.stop());
@@ -117,9 +113,7 @@ describe('rotate twilio --auth-token: secondary, switch the proxy, promote, watc
 
   it('zero failed calls, the old token refused at the end, no token printed', async () => {
     const old = h.sandbox.keys.twilio.secret;
-    const env = isolatedEnv({
-      TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
-      TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+    const env = cliEnv(h, {
       TOURNIQUET_TWILIO_BASE_URL: h.sandbox.urls.twilio,
       TOURNIQUET_TWILIO_ACCOUNTS_BASE_URL: accounts.url,
       TOURNIQUET_TWILIO_ACCOUNT_SID: h.sandbox.keys.twilio.account_sid,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ADMIN_TOKEN, startHarness, through, type Harness } from '../proxy/helpers.js';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { probeLoop } from './probe-loop.js';
+import { cliEnv, openaiEnv } from './cli-env.js';
 
 describe('tourniquet rotate openai through the real proxy and the sandbox vendor', () => {
   let h: Harness;
@@ -12,13 +13,8 @@ describe('tourniquet rotate openai through the real proxy and the sandbox vendor
     h = await startHarness();
     const oldKey = join(h.dir, 'old-key.txt');
     writeFileSync(oldKey, h.sandbox.keys.openai.secret);
-    env = isolatedEnv({
-      TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
-      TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
-      TOURNIQUET_OPENAI_BASE_URL: h.sandbox.urls.openai,
-      TOURNIQUET_OPENAI_ADMIN_KEY: 'env:OPENAI_ADMIN_KEY',
-      TOURNIQUET_OPENAI_PROJECT_ID: h.sandbox.keys.openai.project_id,
-      OPENAI_ADMIN_KEY: h.sandbox.keys.openai.admin_key,
+    env = cliEnv(h, {
+      ...openaiEnv(h),
       OLD_KEY_FILE: oldKey,
     });
   });

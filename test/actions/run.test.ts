@@ -1,20 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startHarness, through, type Harness } from '../proxy/helpers.js';
-import { isolatedEnv, runInProcess } from '../helpers/cli.js';
+import { startHarness, through, type Harness } from '../proxy/helpers.js';
+import { runInProcess } from '../helpers/cli.js';
+import { cliEnv, openaiEnv } from './cli-env.js';
 
 describe('tourniquet run: plans from decide, executed', () => {
   let h: Harness;
   let env: Record<string, string | undefined>;
   beforeAll(async () => {
     h = await startHarness();
-    env = isolatedEnv({
-      TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
-      TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
-      TOURNIQUET_OPENAI_BASE_URL: h.sandbox.urls.openai,
-      TOURNIQUET_OPENAI_ADMIN_KEY: 'env:OPENAI_ADMIN_KEY',
-      TOURNIQUET_OPENAI_PROJECT_ID: h.sandbox.keys.openai.project_id,
-      OPENAI_ADMIN_KEY: h.sandbox.keys.openai.admin_key,
-    });
+    env = cliEnv(h, openaiEnv(h));
   });
   afterAll(async () => h.stop());
 
