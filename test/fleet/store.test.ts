@@ -7,6 +7,10 @@ import { parsePayload } from '../../src/proxy/store/postgres-listen.js';
 import { PostgresSource } from '../../src/core/damage/sources/postgres.js';
 import { DEFAULT_TABLE, defaultColumns } from '../../src/core/damage/columns.js';
 import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
+import { MIGRATIONS } from '../../src/proxy/store/postgres-schema.js';
+import { SECURITY_MIGRATIONS } from '../../src/proxy/store/postgres-schema-security.js';
+import { SecretSealer } from '../../src/proxy/crypto/sealer.js';
+import { testKeyring } from '../helpers/master-key.js';
 
 const key = (id: string, extra: Partial<VaultKeyRecord> = {}): VaultKeyRecord => ({
   id,
@@ -74,11 +78,12 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
     await Promise.all(stores.map((s) => s.init()));
     const c = new pg.Client({ connectionString: cluster.url });
     await c.connect();
-    const { rows } = await c.query('SELECT version FROM tourniquet_migrations');
+    const { rows } = await c.query('SELECT version FROM tourniquet_migrations ORDER BY version');
     const idx = await c.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'agent_call_audit' ORDER BY indexname`);
     await c.end();
     await Promise.all(stores.map((s) => s.close()));
-    expect(rows).toEqual([{ version: 1 }]);
+    // every migration applied exactly once, whatever the number of instances racing
+    expect(rows.map((r) => r.version)).toEqual([...MIGRATIONS, ...SECURITY_MIGRATIONS].map((m) => m.version));
     expect(idx.rows.map((r) => r.indexname)).toEqual(expect.arrayContaining(['audit_started', 'audit_key', 'audit_run', 'audit_customer']));
   });
 
@@ -107,6 +112,7 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
       expect(heard).toEqual([r0 + 1, r0 + 2, r0 + 3, r0 + 4]);
       // the revoke's notification names the key, so other instances flip it before fetching
       expect(hints).toEqual([{ revision: r0 + 3, ids: ['vk_id_1'], mode: 'hard', at: '2026-11-22T02:15:00.000Z' }]);
+      a.useSealer(new SecretSealer(testKeyring())); // a secret is stored only sealed
       await a.insertUpstreamKey({ id: 'up_1', vendor: 'stripe', state: 'standby', hint: 'sk_…1', label: null, account_sid: null, secret: null, created_at: 'x', updated_at: 'x' });
       await a.insertUpstreamKey({ id: 'up_2', vendor: 'stripe', state: 'standby', hint: 'sk_…2', label: null, account_sid: null, secret: 's', created_at: 'y', updated_at: 'y' });
       await a.promoteUpstreamKey('up_1', 'z1');

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { SECURITY_MIGRATIONS } from './postgres-schema-security.js';
 
 /**
  * Schema for the PostgreSQL store, as numbered migrations. `migrate` runs them under a
@@ -99,7 +100,7 @@ export async function migrate(client: pg.ClientBase): Promise<number[]> {
     await client.query(`CREATE TABLE IF NOT EXISTS tourniquet_migrations (
       version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Set((await client.query<{ version: number }>('SELECT version FROM tourniquet_migrations')).rows.map((r) => r.version));
-    for (const m of MIGRATIONS) {
+    for (const m of [...MIGRATIONS, ...SECURITY_MIGRATIONS]) {
       if (done.has(m.version)) continue;
       await client.query('BEGIN');
       try {

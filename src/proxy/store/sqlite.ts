@@ -29,20 +29,27 @@ export interface SqliteOptions {
   auditThread?: boolean;
 }
 
-import { fromVaultKey, stripRevision } from './sqlite-rows.js';
-import { toVaultKey, type Row } from './records.js';
+import { fromVaultKey } from './sqlite-rows.js';
+import { toUpstreamKey, toVaultKey, type Row } from './records.js';
+import type { SecretSealer } from '../crypto/sealer.js';
+import { sealedColumns, type SealedSecretStore, type SecretsAtRest } from './sealed-columns.js';
+import { upgradeSqliteSchema } from './sqlite-schema-security.js';
+import type { AdminAuditFilter, AdminAuditRow, AdminAuditStore } from '../admin/admin-audit.js';
+import { ADMIN_AUDIT_COLUMNS, adminAuditValues, adminAuditWhere, toAdminAuditRow } from './admin-audit-sql.js';
+import { sqliteRewrap, sqliteSealPlaintext, sqliteSecretsAtRest, storeMasterKeyId } from './sqlite-sealed.js';
 
 /**
  * The embedded store: one SQLite file, WAL, synchronous=FULL, so every committed transaction
  * (a revoke, an audit batch) has been fsynced when the call returns. better-sqlite3 is
  * synchronous; the async methods exist so the PostgreSQL store can share the interface.
  */
-export class SqliteStore implements ProxyStore {
+export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditStore {
   readonly kind = 'sqlite';
   private db!: Database.Database;
   private append!: (rows: AuditRow[]) => void;
   private worker: AuditWorker | null = null;
   private auditDb: Database.Database | null = null;
+  private sealer: SecretSealer | null = null;
 
   constructor(
     private readonly path: string,
@@ -59,6 +66,7 @@ export class SqliteStore implements ProxyStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SQLITE_SCHEMA);
+    upgradeSqliteSchema(this.db);
     const sync = this.opts.sync === 'normal' ? 'NORMAL' : 'FULL';
     // The thread pays off only when commits wait for fsync; without it an in-thread insert is cheaper.
     const thread = this.path !== ':memory:' && (this.opts.auditThread ?? sync === 'FULL');
@@ -147,15 +155,18 @@ export class SqliteStore implements ProxyStore {
   }
 
   async insertUpstreamKey(rec: UpstreamKeyRecord): Promise<void> {
+    if (rec.secret !== null) await this.sealer?.prepare(storeMasterKeyId(this.db));
     this.db.transaction(() => {
-      const row = { ...rec, revision: this.bump() };
+      const { secret: _plain, ...fields } = rec;
+      const row = { ...fields, ...sealedColumns(rec, this.sealer, storeMasterKeyId(this.db)), revision: this.bump() };
       const cols = Object.keys(row);
       // Config-file keys are re-declared at every start: keep their state, refresh the rest.
       this.db
         .prepare(
           `INSERT INTO upstream_keys (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})
            ON CONFLICT(id) DO UPDATE SET hint = excluded.hint, label = excluded.label, account_sid = excluded.account_sid,
-             secret = excluded.secret, revision = excluded.revision`,
+             secret = excluded.secret, secret_ct = excluded.secret_ct, secret_dek = excluded.secret_dek,
+             master_key_id = excluded.master_key_id, revision = excluded.revision`,
         )
         .run(row);
     }).immediate();
@@ -165,12 +176,12 @@ export class SqliteStore implements ProxyStore {
     const rows = f.vendor
       ? this.db.prepare(`SELECT * FROM upstream_keys WHERE vendor = ? ORDER BY created_at, id`).all(f.vendor)
       : this.db.prepare(`SELECT * FROM upstream_keys ORDER BY created_at, id`).all();
-    return (rows as Row[]).map(stripRevision);
+    return (rows as Row[]).map((r) => toUpstreamKey(r, this.sealer));
   }
 
   private getUpstream(id: string): UpstreamKeyRecord | undefined {
     const r = this.db.prepare(`SELECT * FROM upstream_keys WHERE id = ?`).get(id) as Row | undefined;
-    return r ? stripRevision(r) : undefined;
+    return r ? toUpstreamKey(r, this.sealer) : undefined;
   }
 
   async promoteUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
@@ -230,7 +241,7 @@ export class SqliteStore implements ProxyStore {
     return this.db.transaction(() => ({
       revision: Number((this.db.prepare(`SELECT v FROM meta WHERE k = 'revision'`).get() as { v: string }).v),
       vault_keys: (this.db.prepare(`SELECT * FROM vault_keys WHERE revision > ?`).all(revision) as Row[]).map(toVaultKey),
-      upstream_keys: (this.db.prepare(`SELECT * FROM upstream_keys WHERE revision > ?`).all(revision) as Row[]).map(stripRevision),
+      upstream_keys: (this.db.prepare(`SELECT * FROM upstream_keys WHERE revision > ?`).all(revision) as Row[]).map((r) => toUpstreamKey(r, this.sealer)),
     }))();
   }
 
@@ -250,5 +261,34 @@ export class SqliteStore implements ProxyStore {
 
   async listInstances(): Promise<InstanceInfo[]> {
     return this.db.prepare(`SELECT * FROM instances ORDER BY last_sync_at DESC`).all() as InstanceInfo[];
+  }
+
+  // --- production keys at rest (sealed-columns.ts) ---------------------------------------------
+  useSealer(sealer: SecretSealer): void {
+    this.sealer = sealer;
+  }
+
+  async secretsAtRest(): Promise<SecretsAtRest> {
+    return sqliteSecretsAtRest(this.db);
+  }
+
+  async sealPlaintextSecrets(): Promise<number> {
+    if (!this.sealer) throw new Error('no sealer attached to the store');
+    return sqliteSealPlaintext(this.db, this.sealer);
+  }
+
+  async rewrapSecrets(): Promise<number> {
+    if (!this.sealer) throw new Error('no sealer attached to the store');
+    return sqliteRewrap(this.db, this.sealer);
+  }
+
+  // --- admin audit (admin/admin-audit.ts) -------------------------------------------------------
+  async appendAdminAudit(row: AdminAuditRow): Promise<void> {
+    this.db.prepare(`INSERT INTO admin_audit (${ADMIN_AUDIT_COLUMNS.join(', ')}) VALUES (${ADMIN_AUDIT_COLUMNS.map(() => '?').join(', ')})`).run(...adminAuditValues(row));
+  }
+
+  async queryAdminAudit(filter: AdminAuditFilter, limit: number): Promise<AdminAuditRow[]> {
+    const { sql, params } = adminAuditWhere(filter, () => '?', (p) => `EXISTS (SELECT 1 FROM json_each(targets) WHERE value = ${p})`);
+    return (this.db.prepare(`SELECT * FROM admin_audit ${sql} ORDER BY id LIMIT ?`).all(...params, limit) as Row[]).map(toAdminAuditRow);
   }
 }

@@ -1,0 +1,72 @@
+import { TourniquetError, usageError } from '../../core/errors.js';
+import type { ProxyStore } from '../store/types.js';
+import { isSealedSecretStore, type SealedSecretStore, type SecretsAtRest } from '../store/sealed-columns.js';
+import type { RequestLog } from '../log.js';
+import { SecretSealer, type OpenFailure } from './sealer.js';
+import { describeSource, wrongMasterKey, type MasterKeyring } from './master-key.js';
+
+/**
+ * Production keys at rest for one proxy: attaches the sealer to the store, seals what an
+ * earlier version left in plain text, checks at start that every stored key opens, and
+ * rotates the master key (re-wraps every data key; no vendor call, nothing stops serving).
+ */
+export class KeysAtRest {
+  readonly sealer: SecretSealer;
+  private readonly store: ProxyStore & SealedSecretStore;
+
+  private constructor(store: ProxyStore, readonly ring: MasterKeyring | null, log: RequestLog) {
+    if (!isSealedSecretStore(store)) throw usageError(`the ${store.kind} store cannot keep production keys sealed`, 'use the sqlite or postgres store');
+    this.store = store;
+    this.sealer = new SecretSealer(ring, (f: OpenFailure) => log.error('a stored production key does not open with this master key', `${f.id}: ${f.reason} (${f.kid})`));
+    store.useSealer(this.sealer);
+  }
+
+  /** Before the store's records are read: attach, then seal an earlier version's plain text. */
+  static async attach(store: ProxyStore, ring: MasterKeyring | null, log: RequestLog): Promise<KeysAtRest> {
+    const k = new KeysAtRest(store, ring, log);
+    const rest = await k.store.secretsAtRest();
+    if (rest.plaintext > 0) {
+      if (!ring)
+        throw usageError(`the store holds ${rest.plaintext} production key(s) in plain text, written by an earlier version, and this proxy was given no master key`, 'start it with a master key (--master-key-file, --master-key-command or TOURNIQUET_MASTER_KEY): it encrypts them at start');
+      const n = await k.store.sealPlaintextSecrets();
+      log.info('sealed production keys an earlier version stored in plain text', { count: n, master_key_id: ring.current.id });
+    }
+    return k;
+  }
+
+  /** After the first full load: every stored key must have opened, or the start fails (exit 2 or 3). */
+  checkOpened(): void {
+    const failures = this.sealer.takeFailures();
+    if (!failures.length) return;
+    const needed = [...new Set(failures.map((f) => f.kid))];
+    const err = wrongMasterKey(needed, this.ring, failures.length);
+    if (this.ring && failures.every((f) => f.reason === 'does_not_open'))
+      throw new TourniquetError('auth', `${failures.length} stored production key(s) do not open with master key ${needed.join(', ')} although the id matches: the rows were altered or the key file is damaged`, { hint: err.hint });
+    throw err;
+  }
+
+  async status(): Promise<SecretsAtRest & { master_key_id: string | null; source: string | null; held: string[] }> {
+    const rest = await this.store.secretsAtRest();
+    return { ...rest, master_key_id: this.ring?.current.id ?? null, source: this.ring?.source ? describeSource(this.ring.source) : null, held: this.ring?.ids() ?? [] };
+  }
+
+  /** Re-read the key source (SIGHUP); the first key it lists becomes current for new data keys. */
+  async reload(): Promise<boolean> {
+    return this.ring ? this.ring.refresh() : false;
+  }
+
+  /**
+   * Rotation: read the source again, then re-wrap every data key not under its first key, in one
+   * transaction. Agents are served from memory throughout, so nothing fails while it runs.
+   */
+  async rotate(): Promise<{ master_key_id: string; rewrapped: number; previous: string[] }> {
+    if (!this.ring) throw new RotateError('this proxy has no master key to rotate');
+    await this.ring.refresh();
+    const before = await this.store.secretsAtRest();
+    const rewrapped = await this.store.rewrapSecrets();
+    const current = this.ring.current.id;
+    return { master_key_id: current, rewrapped, previous: Object.keys(before.by_master_key).filter((k) => k !== current) };
+  }
+}
+
+export class RotateError extends Error {}
