@@ -15,10 +15,18 @@ export class AuditWriter {
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
   private scheduled = false;
+  private inBatch = 0;
   batches = 0;
   rows = 0;
+  /** Told how long each batch took to commit (metrics). */
+  onCommit: ((rows: number, ms: number) => void) | null = null;
 
   constructor(private readonly store: ProxyStore) {}
+
+  /** Rows waiting for their commit (queued or in the batch being written). */
+  get queued(): number {
+    return this.queue.length + this.inBatch;
+  }
 
   /** Resolves once the row is durable. */
   write(row: AuditRow): Promise<void> {
@@ -41,9 +49,12 @@ export class AuditWriter {
     if (this.flushing || this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
+    this.inBatch = batch.length;
     this.flushing = (async () => {
       try {
+        const t0 = performance.now();
         await this.store.appendAudit(batch.map((p) => p.row));
+        this.onCommit?.(batch.length, performance.now() - t0);
         this.batches++;
         this.rows += batch.length;
         for (const p of batch) p.resolve();
@@ -53,6 +64,7 @@ export class AuditWriter {
     })();
     await this.flushing;
     this.flushing = null;
+    this.inBatch = 0;
     if (this.queue.length) this.schedule();
   }
 

@@ -15,6 +15,13 @@ import { jsonLog, silentLog, type RequestLog } from './log.js';
 import type { UpstreamTimeouts } from './forward.js';
 import { FleetSync, type FleetOptions } from './fleet/sync.js';
 import { failClosed } from './fleet/gate.js';
+import type { AdminTokens } from './admin/tokens.js';
+import type { MasterKeyring, MasterKeySource } from './crypto/master-key.js';
+import type { KeysAtRest } from './crypto/at-rest.js';
+import { observedLog, type ProxyMetrics } from './metrics.js';
+import { adminExposureWarning, checkDistinctListeners, splitListen } from './exposure.js';
+import { adminSecurity, loadCredentials, openKeysAtRest, reloadSecurity, type ReloadReport } from './security.js';
+import { usageError } from '../core/errors.js';
 
 export interface ConfiguredUpstreamKey {
   /** Stable id so audit rows and pins survive restarts; derived from vendor+label when absent. */
@@ -26,6 +33,8 @@ export interface ConfiguredUpstreamKey {
   account_sid?: string;
 }
 
+export type { ReloadReport };
+
 export interface ProxyOptions {
   /** `HOST:PORT` for the data plane (agents); default 127.0.0.1:8787; port 0 picks one. */
   listen?: string;
@@ -33,7 +42,16 @@ export interface ProxyOptions {
   adminListen?: string;
   /** `sqlite:PATH` (default `sqlite:./tourniquet.db`) or a store instance. */
   store?: string | ProxyStore;
-  adminToken: string;
+  /** One full-power admin token (named `admin`); `adminTokens` gives named, scoped ones. At least one. */
+  adminToken?: string;
+  /** The token file (path) of named, scoped admin tokens, or tokens already loaded. */
+  adminTokens?: string | AdminTokens;
+  /** Seals production keys added through the admin API; without one they are refused (409 master_key_missing). */
+  masterKey?: MasterKeyring | MasterKeySource | null;
+  /** Prometheus metrics at `GET /metrics` on the admin listener (default on). */
+  metrics?: boolean;
+  /** The operator says TLS is terminated in front of the admin listener: no exposure warning. */
+  adminBehindTls?: boolean;
   /** vendor → base URL (`--upstream stripe=http://127.0.0.1:4010`). */
   upstreams?: Record<string, string>;
   vendors?: Record<string, VendorOverride>;
@@ -56,21 +74,22 @@ export interface RunningProxy {
   service: ProxyService;
   audit: AuditWriter;
   fleet: FleetSync;
+  metrics: ProxyMetrics | null;
+  keys: KeysAtRest;
+  /** SIGHUP: re-read the admin token file and the master key source. */
+  reload(): Promise<ReloadReport>;
   stop(): Promise<void>;
 }
 
-function parseListen(spec: string, fallbackPort: number): { host: string; port: number } {
-  const m = /^(?:\[?([^\]]*)\]?:)?(\d+)$/.exec(spec.trim());
-  if (!m) throw new Error(`listen address "${spec}" is not HOST:PORT`);
-  return { host: m[1] || '127.0.0.1', port: m[2] === undefined ? fallbackPort : Number(m[2]) };
-}
 
 function listen(server: Server, spec: string, fallbackPort: number): Promise<string> {
-  const { host, port } = parseListen(spec, fallbackPort);
+  const { host, port } = splitListen(spec, fallbackPort);
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES' ? usageError(`cannot listen on ${spec}: ${err.code}`, 'choose another address with --listen / --admin-listen') : err),
+    );
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       const a = server.address() as AddressInfo;
       resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
     });
@@ -89,6 +108,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const instanceId = `inst_${randomToken(12)}`;
   const startedAt = new Date().toISOString();
   const log = opts.log === false ? silentLog : (opts.log ?? jsonLog((l) => process.stderr.write(l)));
+  const dataListen = opts.listen ?? '127.0.0.1:8787';
+  const adminListen = opts.adminListen ?? '127.0.0.1:8788';
+  checkDistinctListeners(dataListen, adminListen);
+  const { tokens, ring } = await loadCredentials(opts);
   const store = typeof opts.store === 'object' ? opts.store : await openStore(opts.store ?? 'sqlite:./tourniquet.db');
   if (typeof opts.store === 'object') await store.init();
   const overrides: Record<string, VendorOverride> = { ...opts.vendors };
@@ -100,7 +123,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const audit = new AuditWriter(store);
   const service = new ProxyService(store, state, inflight, new Set(vendors.keys()));
 
-  state.apply(await store.changesSince(0));
+  const keys = await openKeysAtRest(store, ring, log, async () => state.apply(await store.changesSince(0)));
   for (const k of opts.upstreamKeys ?? []) await service.addUpstream(k, true, k.id ?? `up_cfg_${k.vendor}_${(k.label ?? 'default').replace(/[^A-Za-z0-9]/g, '_')}`);
   const today = new Date().toISOString().slice(0, 10) + 'T00:00:00.000Z';
   for (const [id, usd] of await store.spendByVaultKey(today)) usage.seedSpend(id, usd);
@@ -119,17 +142,30 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const t = opts.timeouts ?? {};
   const timeouts: UpstreamTimeouts = { connectMs: t.connectMs ?? 5_000, headersMs: t.headersMs ?? 60_000, bodyMs: t.bodyMs ?? 120_000 };
   const dispatcher = new Agent({ connect: { timeout: timeouts.connectMs }, keepAliveTimeout: 30_000, connections: 512 });
+  const sec = adminSecurity(opts, tokens, store, keys, log, {
+    instanceId,
+    revision: () => state.revision,
+    lastSyncAt: () => fleet.lastSyncAt,
+    fresh: () => !shared || fleet.fresh(),
+    inFlight: () => inflight.count(),
+    auditQueued: () => audit.queued,
+    storeRevision: () => store.revision(),
+    instances: () => store.listInstances(),
+  });
+  audit.onCommit = (rows, ms) => sec.metrics?.auditCommit.observe(ms / 1000);
   const dataServer = createServer(
     { keepAliveTimeout: 65_000, requestTimeout: 0 },
     failClosed(
       () => !shared || fleet.fresh(),
-      createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log, inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts }),
+      createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log: observedLog(log, sec.metrics), inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts }),
     ),
   );
   const facts = { instanceId, dataUrl: () => dataUrl, adminUrl: () => adminUrl, startedAt, lastSyncAt: () => fleet.lastSyncAt, storeFresh: () => !shared || fleet.fresh() };
-  const adminServer = createServer({ keepAliveTimeout: 5_000 }, createAdminPlane(service, usage, opts.adminToken, facts, log));
-  dataUrl = await listen(dataServer, opts.listen ?? '127.0.0.1:8787', 8787);
-  adminUrl = await listen(adminServer, opts.adminListen ?? '127.0.0.1:8788', 8788);
+  const adminServer = createServer({ keepAliveTimeout: 5_000 }, createAdminPlane(service, usage, sec.access, facts, log, sec.routes));
+  dataUrl = await listen(dataServer, dataListen, 8787);
+  adminUrl = await listen(adminServer, adminListen, 8788);
+  const exposed = adminExposureWarning(adminListen, opts.adminBehindTls === true);
+  if (exposed) log.warn?.(exposed);
   await fleet.heartbeat();
   fleet.start();
   log.info('proxy listening', { instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, store: store.kind });
@@ -143,10 +179,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       // Finish what is in flight, then make sure every audit row is durable, then close.
       await Promise.all([closeServer(dataServer, grace), closeServer(adminServer, 1_000)]);
       await audit.drain();
+      await sec.audit.close();
       await store.close();
       await dispatcher.close().catch(() => {});
       log.info('proxy stopped', { instance_id: instanceId, audit_rows: audit.rows, audit_batches: audit.batches });
       log.flush?.();
     })());
-  return { dataUrl, adminUrl, instanceId, service, audit, fleet, stop };
+  const reload = () => reloadSecurity(tokens, keys, log);
+  return { dataUrl, adminUrl, instanceId, service, audit, fleet, metrics: sec.metrics, keys, reload, stop };
 }
