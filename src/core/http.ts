@@ -1,6 +1,7 @@
 import { Agent, errors as undiciErrors, request as undiciRequest, type Dispatcher } from 'undici';
 import { randomUUID } from 'node:crypto';
 import { TourniquetError, type ErrorKind } from './errors.js';
+import { scopeRefusal } from './scope-refusal.js';
 
 /**
  * The one HTTP client every adapter uses. Short timeouts, bounded retries with backoff that
@@ -226,8 +227,10 @@ export class HttpClient {
   private statusError(name: string, endpoint: string, status: number, body: any): HttpError {
     const detail = errorDetail(body);
     const suffix = detail ? `: ${detail}` : '';
-    if (status === 401 || status === 403)
-      return new HttpError('auth', `${name} refused our credentials (HTTP ${status})${suffix}`, endpoint, status, 'check the admin token or API key this profile points at (tourniquet config list)');
+    if (status === 401 || status === 403) {
+      const scope = scopeRefusal(body);
+      return new HttpError('auth', `${name} refused our credentials (HTTP ${status})${scope?.message ?? suffix}`, endpoint, status, scope?.hint ?? 'check the admin token or API key this profile points at (tourniquet config list)');
+    }
     if (status === 404) return new HttpError('not-found', `${name}: not found (HTTP 404)${suffix}`, endpoint, status);
     return new HttpError('step-failed', `${name}: HTTP ${status}${suffix}`, endpoint, status);
   }

@@ -63,7 +63,7 @@ function describeEntry(e: JournalEntry, p: Paint): string {
     case 'verified':
       return `${e.ok ? p.green('verified') : p.red('NOT verified')} ${e.step}: ${String(e.detail)}`;
     case 'revoked':
-      return `revoked ${(e.vault_key_ids as string[]).join(', ')} (effective ${String(e.effective_at)})`;
+      return `revoked ${(e.vault_key_ids as string[]).join(', ')}${e.by ? ` by ${String(e.by)}` : ''} (effective ${String(e.effective_at)})`;
     case 'decided':
       return `decided: ${String(e.action ?? '')}${e.scenario ? ` (${String(e.scenario)})` : ''}${e.reason ? ` — ${String(e.reason)}` : ''}`;
     case 'finished':

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { HttpClient, HttpClientOptions, HttpRequest, HttpResponse } from '../../core/http.js';
 import { TourniquetError } from '../../core/errors.js';
+import { scopeRefusal } from '../../core/scope-refusal.js';
 
 /**
  * The shared HttpClient, loaded on first use. Loading undici costs more than a hundred
@@ -58,8 +59,10 @@ export async function quickRequest(method: 'GET' | 'DELETE', url: string, header
       o.trace?.(`← ${res.status} ${endpoint}`);
       if ((res.status >= 200 && res.status < 300) || o.accept.includes(res.status)) return res;
       const detail = res.body?.error?.message ?? res.body?.error?.code ?? '';
-      if (res.status === 401 || res.status === 403)
-        throw new TourniquetError('auth', `${o.name} (${endpoint}) refused our credentials (HTTP ${res.status})${detail ? `: ${detail}` : ''}`, { hint: 'check the admin token this profile points at (tourniquet config list)' });
+      if (res.status === 401 || res.status === 403) {
+        const scope = scopeRefusal(res.body);
+        throw new TourniquetError('auth', `${o.name} (${endpoint}) refused our credentials (HTTP ${res.status})${scope?.message ?? (detail ? `: ${detail}` : '')}`, { hint: scope?.hint ?? 'check the admin token this profile points at (tourniquet config list)' });
+      }
       throw new TourniquetError('step-failed', `${o.name} (${endpoint}): HTTP ${res.status}${detail ? `: ${detail}` : ''}`);
     } catch (err) {
       if (err instanceof TourniquetError) throw err;

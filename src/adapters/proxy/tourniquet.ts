@@ -90,16 +90,18 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
       if (res.status === 404) return { status: 'not-found', vault_key_id: id };
       const b = res.body ?? {};
       const effective_at = String(b.effective_at ?? b.revoked_at ?? new Date().toISOString());
-      return { status: b.already_revoked ? 'already-revoked' : 'revoked', vault_key_id: id, effective_at };
+      // `by`: the name of the admin token that made this call (scoped tokens), for the journal.
+      return { status: b.already_revoked ? 'already-revoked' : 'revoked', vault_key_id: id, effective_at, ...(typeof b.by === 'string' ? { by: b.by } : {}) };
     },
 
     async revokeAllUnder(filter, { hard }): Promise<RevokeOutcome[]> {
       const b = (await admin.post('/v1/vault-keys/revoke-all', { json: { ...filter, hard }, idempotencyKey: true })).body ?? {};
       const at = String(b.effective_at ?? new Date().toISOString());
+      const by = typeof b.by === 'string' ? { by: b.by } : {};
       const ids = (k: string): string[] => (Array.isArray(b[k]) ? b[k].map((x: any) => (typeof x === 'string' ? x : String(x.id))) : []);
       return [
-        ...ids('revoked').map((id) => ({ status: 'revoked' as const, vault_key_id: id, effective_at: at })),
-        ...ids('already_revoked').map((id) => ({ status: 'already-revoked' as const, vault_key_id: id, effective_at: at })),
+        ...ids('revoked').map((id) => ({ status: 'revoked' as const, vault_key_id: id, effective_at: at, ...by })),
+        ...ids('already_revoked').map((id) => ({ status: 'already-revoked' as const, vault_key_id: id, effective_at: at, ...by })),
       ];
     },
 

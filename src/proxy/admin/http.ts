@@ -64,11 +64,13 @@ export type Handler = (ctx: HandlerCtx) => Promise<[number, unknown]>;
 
 export interface Route {
   method: string;
+  /** As written (`/v1/vault-keys/{id}`): what the scope table (scopes.ts) names. */
+  path: string;
   pattern: RegExp;
   handler: Handler;
 }
 
 export function route(method: string, path: string, handler: Handler): Route {
   const pattern = new RegExp(`^${path.replace(/\{[a-z_]+\}/g, '([^/]+)')}$`);
-  return { method, pattern, handler };
+  return { method, path, pattern, handler };
 }

@@ -22,8 +22,12 @@ function asApiError(err: unknown): ApiError | null {
 }
 
 /** The admin plane: its own listener, scoped bearer tokens, JSON in and out, every change audited. */
+export function adminRoutes(svc: ProxyService, usage: UsageTracker, facts: InstanceFacts, extra: Route[] = []): Route[] {
+  return [...verdictRoutes(svc, usage, facts.instanceId), ...vaultKeyRoutes(svc), ...upstreamRoutes(svc), ...auditRoutes(svc, usage, facts), ...extra];
+}
+
 export function createAdminPlane(svc: ProxyService, usage: UsageTracker, access: AdminAccess, facts: InstanceFacts, log: RequestLog, extra: Route[] = []) {
-  const routes: Route[] = [...verdictRoutes(svc, usage, facts.instanceId), ...vaultKeyRoutes(svc), ...upstreamRoutes(svc), ...auditRoutes(svc, usage, facts), ...extra];
+  const routes = adminRoutes(svc, usage, facts, extra);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');

@@ -4,7 +4,7 @@
  *
  * - read:    health, instances, vault-key views and verdicts, audit, summaries, rates, metrics, the admin audit
  * - operate: revoke, hard revoke, revoke-all, roll
- * - admin:   issue vault keys, production keys (list, add, promote, retire, check), master-key rotation
+ * - admin:   issue vault keys, production keys (list, add, promote, retire), master-key rotation
  *
  * A route missing from this table needs `admin` (fail closed); a test checks every route is listed.
  */
@@ -38,7 +38,6 @@ export const ROUTE_SCOPES: readonly RouteScope[] = [
   { method: 'POST', path: '/v1/upstream-keys', scope: 'admin', action: 'upstream_key.add' },
   { method: 'POST', path: '/v1/upstream-keys/{id}/promote', scope: 'admin', action: 'upstream_key.promote' },
   { method: 'POST', path: '/v1/upstream-keys/{id}/retire', scope: 'admin', action: 'upstream_key.retire' },
-  { method: 'POST', path: '/v1/upstream-keys/{id}/check', scope: 'admin', action: 'upstream_key.check' },
   { method: 'GET', path: '/v1/master-key', scope: 'admin' },
   { method: 'POST', path: '/v1/master-key/rotate', scope: 'admin', action: 'master_key.rotate' },
 ];

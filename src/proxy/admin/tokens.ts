@@ -110,7 +110,8 @@ export class AdminTokens {
       this.install(await readTokenFile(this.file));
       return { ok: true, tokens: this.size };
     } catch (err) {
-      return { ok: false, error: (err as Error).message };
+      const hint = (err as { hint?: string }).hint;
+      return { ok: false, error: `${(err as Error).message}${hint ? ` (fix: ${hint})` : ''}` };
     }
   }
 }
