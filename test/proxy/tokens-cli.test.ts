@@ -86,6 +86,25 @@ describe('the admin token file: add-token, SIGHUP reload, refused when others ca
     expect(r.stderr + r.stdout + issue.stderr + issue.stdout).not.toContain(reader);
   });
 
+  it('who revoked: the operate token that did it is named in the timeline and the postmortem', async () => {
+    const p = proxy!;
+    const boss = readFileSync(join(dir, 'boss.token'), 'utf8').trim();
+    const oncall = await addToken('oncall-alice', 'operate');
+    p.child.kill('SIGHUP');
+    await until('the oncall token accepted', async () => (await get(p.adminUrl, oncall)) === 200);
+    const issued = await fetch(p.adminUrl + '/v1/vault-keys', { method: 'POST', headers: { authorization: `Bearer ${boss}`, 'content-type': 'application/json' }, body: '{"vendor":"stripe"}' });
+    const vk = (await issued.json()) as { id: string };
+    const env = isolatedEnv({ TOURNIQUET_PROXY_URL: p.adminUrl, TOURNIQUET_ADMIN_TOKEN: oncall });
+    const r = await runInProcess(['--json', 'revoke', vk.id, '--yes'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const incident = JSON.parse(r.stdout).incident_id as string;
+    const timeline = await runInProcess(['timeline', incident], { env });
+    expect(timeline.stdout).toContain(`revoked ${vk.id} by oncall-alice`);
+    const pm = await runInProcess(['--json', 'postmortem', incident], { env });
+    expect(pm.code, pm.stderr).toBe(0);
+    expect(JSON.parse(pm.stdout).revoked.by).toBe('oncall-alice');
+  });
+
   it('a token file readable by group or others is refused at start: exit 2, with the chmod that fixes it', async () => {
     const other = join(dir, 'loose-tokens');
     const { writeFileSync } = await import('node:fs');
