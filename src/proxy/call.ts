@@ -36,6 +36,8 @@ export class Call {
   upstreamKeyId: string | null = null;
   vendorStatus = 0;
   cost: number | null = null;
+  /** Time spent waiting on the vendor (sent → answer read), for forwarded calls; metrics only. */
+  vendorMs: number | null = null;
 
   constructor(readonly method: string) {}
 

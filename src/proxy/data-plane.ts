@@ -40,7 +40,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       return;
     }
     send();
-    log.request(row, status);
+    log.request(row, status, call.vendorMs);
   }
 
   function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
@@ -138,6 +138,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     res.on('close', onClose);
     const secrets = state.upstreamSecrets();
     let contentType = '';
+    const sentAt = performance.now();
     try {
       const up = await sendUpstream(deps.dispatcher, spec.baseUrl + call.path + search, call.method, upstreamHeaders(req.headers, spec, secret, sid, vaultSecret), body, ac.signal, deps.timeouts);
       call.vendorStatus = up.statusCode;
@@ -148,6 +149,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       if (up.statusCode >= 400 || bodiless) {
         // Error bodies are read whole and scrubbed: a vendor may echo the key it was given.
         const raw = Buffer.from(await up.body.arrayBuffer());
+        call.vendorMs = performance.now() - sentAt;
         const clean = scrubBuffer(raw, secrets);
         if (!bodiless) headers['content-length'] = clean.length;
         await finish(res, call, 'allowed', up.statusCode, () => {
@@ -158,6 +160,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       }
       const relayed = await relayBody(up, res, headers, contentType.includes('text/event-stream'));
       const { whole, truncated, streaming } = relayed;
+      call.vendorMs = performance.now() - sentAt;
       call.cost = spec.cost({ method: call.method, path: call.path, status: up.statusCode, contentType, body: whole, truncated, requestBody: null });
       if (call.cost !== null) usage.recordCost(key.id, call.cost);
       if (streaming) return void (await finish(res, call, 'allowed', up.statusCode, () => res.end()));
@@ -167,6 +170,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
         res.end(whole);
       });
     } catch (err) {
+      call.vendorMs ??= performance.now() - sentAt;
       if (entry.hardRevoked) {
         if (!res.headersSent) return void (await refuse(res, call, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight', {}, 'aborted_hard_revoke'));
         await finish(res, call, 'aborted_hard_revoke', 0, () => res.destroy());

@@ -40,7 +40,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 export class ProxyMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'vendor' | 'verdict' | 'status'>;
-  readonly addedLatency: Histogram<'vendor'>;
+  readonly addedLatency: Histogram<string>;
   readonly vendorLatency: Histogram<'vendor'>;
   readonly auditCommit: Histogram<string>;
   readonly revocations: Counter<'mode'>;
@@ -50,7 +50,7 @@ export class ProxyMetrics {
   constructor(private readonly src: MetricsSources) {
     const registers = [this.registry];
     this.requests = new Counter({ name: 'tourniquet_requests_total', help: 'Agent calls through the data plane, by vendor, policy verdict and HTTP status answered', labelNames: ['vendor', 'verdict', 'status'], registers });
-    this.addedLatency = new Histogram({ name: 'tourniquet_added_latency_seconds', help: 'Time the proxy added to a call (total minus time waiting on the vendor)', labelNames: ['vendor'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
+    this.addedLatency = new Histogram({ name: 'tourniquet_added_latency_seconds', help: 'Time the proxy added to a call (total minus time waiting on the vendor), every call', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
     this.vendorLatency = new Histogram({ name: 'tourniquet_vendor_latency_seconds', help: 'Time waiting on the vendor for forwarded calls', labelNames: ['vendor'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers });
     this.auditCommit = new Histogram({ name: 'tourniquet_audit_commit_seconds', help: 'Time to commit one batch of audit rows', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5], registers });
     this.revocations = new Counter({ name: 'tourniquet_revocations_total', help: 'Vault keys revoked through this instance', labelNames: ['mode'], registers });
@@ -135,7 +135,7 @@ export class ProxyMetrics {
     this.requests.inc({ vendor, verdict: row.policy_verdict, status: String(status) });
     const total = row.latency_ms / 1000;
     if (vendorMs !== null) this.vendorLatency.observe({ vendor }, vendorMs / 1000);
-    this.addedLatency.observe({ vendor }, Math.max(0, total - (vendorMs ?? 0) / 1000));
+    this.addedLatency.observe(Math.max(0, total - (vendorMs ?? 0) / 1000));
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
