@@ -45,9 +45,10 @@ function parseKey(line: string, where: string, n: number): MasterKey {
 
 export function parseKeys(text: string, where: string): MasterKey[] {
   const keys: MasterKey[] = [];
+  // One key a line (or several on a line, comma-separated: an environment variable has one line).
   text.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === '' || line.trim().startsWith('#')) return;
-    keys.push(parseKey(line, where, i + 1));
+    for (const part of line.split(',')) if (part.trim()) keys.push(parseKey(part, where, i + 1));
   });
   if (keys.length === 0) throw usageError(`${where} holds no master key`, GENERATE_HINT);
   return keys;
