@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import type { CommandInput } from './registry.js';
 import type { Ctx } from './context.js';
 import { usageError } from '../core/errors.js';
 import { parseSecretRef, readSecret } from '../core/secrets.js';
 import { loadProxyConfig, parseUpstreamFlags } from '../proxy/config.js';
 import { jsonLog } from '../proxy/log.js';
+import { defaultStateDir } from '../core/config.js';
 import { masterKeySourceFrom } from '../proxy/crypto/master-key-flags.js';
 import { adminExposureWarning, checkDistinctListeners } from '../proxy/exposure.js';
 
@@ -35,10 +37,15 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (exposed) ctx.out.warn(exposed);
 
   const { startProxy } = await import('../proxy/server.js');
+  const store = String(opts.store ?? 'sqlite:./tourniquet.db');
+  // Revokes not yet in the store: next to a SQLite file by default; for a shared store, under the state directory.
+  const stateDir = ctx.io.env.TOURNIQUET_STATE_DIR || defaultStateDir(ctx.io.env);
+  const revokeJournal = opts.revokeJournal ? String(opts.revokeJournal) : /^postgres(ql)?:/.test(store) ? join(stateDir, 'proxy-revokes') : undefined;
   const proxy = await startProxy({
     listen,
     adminListen,
-    store: String(opts.store ?? 'sqlite:./tourniquet.db'),
+    store,
+    revokeJournal,
     adminToken,
     adminTokens,
     masterKey,

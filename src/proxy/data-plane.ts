@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { PolicyVerdict } from './store/types.js';
+import { StoreUnavailableError } from './store/types.js';
 import type { PolicyState, LiveVaultKey } from './state.js';
 import { Call, cachedHash, readBody } from './call.js';
 import type { UsageTracker } from './usage.js';
@@ -26,22 +27,7 @@ export interface DataPlaneDeps {
 }
 
 export function createDataPlane(deps: DataPlaneDeps) {
-  const { state, usage, audit, instanceId, log } = deps;
-
-  /** Audit first, answer second: the row is durable before the agent sees the answer. */
-  async function finish(res: ServerResponse, call: Call, verdict: PolicyVerdict, status: number, send: () => void): Promise<void> {
-    const row = call.row(verdict, instanceId);
-    try {
-      await audit.write(row);
-    } catch (err) {
-      log.error('audit write failed', err);
-      if (!res.headersSent) json(res, 503, { error: { code: 'store_unavailable', message: 'the audit store is unavailable; call not answered' } });
-      else res.destroy();
-      return;
-    }
-    send();
-    log.request(row, status, call.vendorMs);
-  }
+  const { state, usage, audit, log } = deps;
 
   function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
@@ -49,18 +35,22 @@ export function createDataPlane(deps: DataPlaneDeps) {
     res.end(text);
   }
 
-  /** A JSON error for the agent; `verdict` defaults to the code (upstream failures were allowed calls). */
-  function refuse(
-    res: ServerResponse,
-    call: Call,
-    status: number,
-    code: string,
-    message: string,
-    extra: Record<string, string> = {},
-    verdict: PolicyVerdict = (code === 'upstream_timeout' || code === 'upstream_unreachable' ? 'allowed' : code) as PolicyVerdict,
-  ) {
-    const body = { error: { type: 'tourniquet_error', code, message } };
-    return finish(res, call, verdict, status, () => json(res, status, body, { 'x-tourniquet-verdict': String(code), ...extra }));
+  function errorBody(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
+    json(res, status, { error: { type: 'tourniquet_error', code, message } }, { 'x-tourniquet-verdict': code, ...extra });
+  }
+
+  /** A refusal never reached a vendor: answered at once, its row written without anyone waiting. */
+  function refuse(res: ServerResponse, call: Call, status: number, code: PolicyVerdict, message: string, extra: Record<string, string> = {}): void {
+    errorBody(res, status, code, message, extra);
+    const row = call.row(code);
+    audit.record(row);
+    log.request(row, status);
+  }
+
+  /** A forwarded call has ended: its outcome completes its intent row (nobody waits for that write). */
+  function ended(call: Call, verdict: PolicyVerdict, status: number): void {
+    audit.complete(call.outcome(verdict));
+    log.request(call.row(verdict), status, call.vendorMs);
   }
 
   function splitVendor(pathname: string): { prefix: string | null; path: string } {
@@ -70,7 +60,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const call = new Call(req.method ?? 'GET');
+    const call = new Call(req.method ?? 'GET', deps.instanceId);
     const url = new URL(req.url ?? '/', 'http://proxy.invalid');
     const { prefix, path } = splitVendor(url.pathname);
     call.path = path;
@@ -109,12 +99,28 @@ export function createDataPlane(deps: DataPlaneDeps) {
       body: parsed,
     });
     const amount = spec?.requestAmountUsd?.(call.method, path, parsed) ?? null;
+    call.amount = amount;
     const verdict = early ?? decide(k, call.method, path, Date.now(), amount, usage);
     if (verdict) return refuse(res, call, verdict.status, verdict.code, verdict.message, verdict.headers);
     const upstream = state.upstreamFor(k);
     if (!spec || !upstream?.value)
       return refuse(res, call, 503, 'upstream_unavailable', `no active production key for ${k.vendor} at the proxy`);
     call.upstreamKeyId = upstream.id;
+    // Write-ahead: the call's row is durable before anything reaches the vendor, or the call is not made.
+    try {
+      await audit.intent(call.intent());
+    } catch (err) {
+      const why = err instanceof StoreUnavailableError && err.reason === 'disk_full' ? 'the audit store\'s disk is full' : 'the audit store cannot be written';
+      errorBody(res, 503, 'store_unavailable', `${why}; the call was not forwarded, retry shortly`, { 'retry-after': '1' });
+      log.request(call.row('store_unavailable'), 503);
+      return;
+    }
+    // A revoke may have landed while the row was being written: decide again from memory.
+    const late = decide(k, call.method, path, Date.now(), amount, usage);
+    if (late && late.stage === 'key') {
+      errorBody(res, late.status, late.code, late.message);
+      return ended(call, late.code, late.status);
+    }
     usage.recordCall(k.id);
     await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, url.search);
   }
@@ -144,7 +150,6 @@ export function createDataPlane(deps: DataPlaneDeps) {
       call.vendorStatus = up.statusCode;
       contentType = String(up.headers['content-type'] ?? '');
       const headers = downstreamHeaders(up.headers, secrets);
-      // Bodiless answers are complete at their headers, so they too wait for the audit row.
       const bodiless = call.method === 'HEAD' || up.statusCode === 204 || up.statusCode === 304;
       if (up.statusCode >= 400 || bodiless) {
         // Error bodies are read whole and scrubbed: a vendor may echo the key it was given.
@@ -152,37 +157,34 @@ export function createDataPlane(deps: DataPlaneDeps) {
         call.vendorMs = performance.now() - sentAt;
         const clean = scrubBuffer(raw, secrets);
         if (!bodiless) headers['content-length'] = clean.length;
-        await finish(res, call, 'allowed', up.statusCode, () => {
-          res.writeHead(up.statusCode, headers);
-          res.end(clean);
-        });
-        return;
+        res.writeHead(up.statusCode, headers);
+        res.end(clean);
+        return ended(call, 'allowed', up.statusCode);
       }
-      const relayed = await relayBody(up, res, headers, contentType.includes('text/event-stream'));
-      const { whole, truncated, streaming } = relayed;
+      const { whole, truncated, streaming } = await relayBody(up, res, headers, contentType.includes('text/event-stream'));
       call.vendorMs = performance.now() - sentAt;
       call.cost = spec.cost({ method: call.method, path: call.path, status: up.statusCode, contentType, body: whole, truncated, requestBody: null });
       if (call.cost !== null) usage.recordCost(key.id, call.cost);
-      if (streaming) return void (await finish(res, call, 'allowed', up.statusCode, () => res.end()));
-      headers['content-length'] = whole.length;
-      await finish(res, call, 'allowed', up.statusCode, () => {
+      if (!streaming) {
+        headers['content-length'] = whole.length;
         res.writeHead(up.statusCode, headers);
-        res.end(whole);
-      });
+      }
+      res.end(streaming ? undefined : whole);
+      ended(call, 'allowed', up.statusCode);
     } catch (err) {
       call.vendorMs ??= performance.now() - sentAt;
       if (entry.hardRevoked) {
-        if (!res.headersSent) return void (await refuse(res, call, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight', {}, 'aborted_hard_revoke'));
-        await finish(res, call, 'aborted_hard_revoke', 0, () => res.destroy());
-        return;
+        if (!res.headersSent) errorBody(res, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight');
+        else res.destroy();
+        return ended(call, 'aborted_hard_revoke', res.headersSent ? 0 : 401);
       }
-      if (res.destroyed || ac.signal.aborted) {
-        await finish(res, call, 'allowed', 0, () => res.destroy());
-        return;
+      if (res.destroyed || ac.signal.aborted || res.headersSent) {
+        res.destroy();
+        return ended(call, 'allowed', 0);
       }
       const f = upstreamFailure(err);
-      if (!res.headersSent) await refuse(res, call, f.status, f.code, f.message);
-      else await finish(res, call, 'allowed', 0, () => res.destroy());
+      errorBody(res, f.status, f.code, f.message);
+      ended(call, 'allowed', f.status);
     } finally {
       res.off('close', onClose);
       deps.inflight.remove(key.id, entry);

@@ -28,17 +28,12 @@ export async function loadCredentials(opts: SecurityOptions): Promise<{ tokens: 
   return { tokens, ring };
 }
 
-/** Attach the sealer, seal legacy plain text, load everything, check it all opened; the store is closed on failure. */
+/** Attach the sealer, seal legacy plain text, load everything, check it all opened (the caller closes the store on failure). */
 export async function openKeysAtRest(store: ProxyStore, ring: MasterKeyring | null, log: RequestLog, load: () => Promise<void>): Promise<KeysAtRest> {
-  try {
-    const keys = await KeysAtRest.attach(store, ring, log);
-    await load();
-    keys.checkOpened();
-    return keys;
-  } catch (err) {
-    await store.close().catch(() => {});
-    throw err;
-  }
+  const keys = await KeysAtRest.attach(store, ring, log);
+  await load();
+  keys.checkOpened();
+  return keys;
 }
 
 export interface AdminSecurity {

@@ -29,7 +29,7 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
     const notifyOnly = { fleet: { reconcileMs: 30_000, maxStalenessMs: 60_000 } };
     const [a, b, c] = await Promise.all([startInstance(url, sandbox), startInstance(url, sandbox, notifyOnly), startInstance(url, sandbox, notifyOnly)]);
     running.push(a!, b!, c!);
-    expect(await sql(url, 'SELECT version FROM tourniquet_migrations')).toEqual([{ version: 1 }]);
+    expect(await sql(url, 'SELECT version FROM tourniquet_migrations ORDER BY version')).toEqual([{ version: 1 }, { version: 2 }]);
 
     // and a key issued through A that works on all three
     const key = await issueKey(a!, { agent_run_id: 'run_fleet' });

@@ -101,8 +101,14 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
       await a.insertVaultKey(key('vk_id_1'));
       await a.insertVaultKey(key('vk_id_2', { secret_hash: 'h2', labels: {} }));
       const res = await a.revokeVaultKeys(['vk_id_1', 'vk_id_1', 'vk_id_nope'], '2026-11-22T02:15:00.000Z', 'hard');
-      expect(res).toEqual({ revoked: ['vk_id_1'], already_revoked: [], not_found: ['vk_id_nope'] });
-      expect((await a.revokeVaultKeys(['vk_id_1'], '2026-11-22T02:16:00.000Z', 'soft')).already_revoked).toEqual(['vk_id_1']);
+      expect(res).toEqual({ revoked: ['vk_id_1'], already_revoked: [], not_found: ['vk_id_nope'], previous: {}, revision: r0 + 3 });
+      // a repeat says when and how the store has it revoked (the first time wins)
+      expect(await a.revokeVaultKeys(['vk_id_1'], '2026-11-22T02:16:00.000Z', 'soft')).toEqual({
+        revoked: [],
+        already_revoked: ['vk_id_1'],
+        not_found: [],
+        previous: { vk_id_1: { revoked_at: '2026-11-22T02:15:00.000Z', revoke_mode: 'hard', revision: r0 + 3 } },
+      });
       // (a repeated revoke changes nothing but may still take a revision number)
       const changes = await b.changesSince(r0 + 2);
       expect(changes.revision).toBe(r0 + 4);

@@ -11,22 +11,22 @@ export class RawBody {
   ) {}
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (body instanceof RawBody) {
-    res.writeHead(status, { 'content-type': body.contentType, 'content-length': Buffer.byteLength(body.text), 'cache-control': 'no-store' });
+    res.writeHead(status, { 'content-type': body.contentType, 'content-length': Buffer.byteLength(body.text), 'cache-control': 'no-store', ...headers });
     return void res.end(body.text);
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
   res.end(text);
 }
 
 export function sendError(res: ServerResponse, err: ApiError): void {
-  const error: Record<string, unknown> = { code: err.code, message: err.message };
+  const error: Record<string, unknown> = { ...(err.extra?.type ? { type: err.extra.type } : {}), code: err.code, message: err.message };
   if (err.field) error.field = err.field;
   // Extra machine-readable facts of some errors (`required_scope` of insufficient_scope).
   Object.assign(error, (err as { details?: Record<string, unknown> }).details);
-  sendJson(res, err.status, { error });
+  sendJson(res, err.status, { error, ...err.extra?.body }, err.extra?.headers);
 }
 
 /** The JSON body, or a 400/413 naming what is wrong. An empty body is `{}`. */

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { SecretSealer } from '../crypto/sealer.js';
+import { MasterKeyMissingError, type SecretSealer } from '../crypto/sealer.js';
 import { sealedOf, tally, type SecretsAtRest } from './sealed-columns.js';
+import { TxBuilder } from './sqlite-writer.js';
 import type { Row } from './records.js';
 
 type Db = Database.Database;
@@ -10,9 +11,7 @@ export function storeMasterKeyId(db: Db): string | null {
   return (db.prepare(`SELECT v FROM meta WHERE k = 'master_key_id'`).get() as { v: string } | undefined)?.v ?? null;
 }
 
-function setStoreMasterKeyId(db: Db, kid: string): void {
-  db.prepare(`INSERT INTO meta (k, v) VALUES ('master_key_id', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`).run(kid);
-}
+const SET_KID = `INSERT INTO meta (k, v) VALUES ('master_key_id', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`;
 
 export function sqliteSecretsAtRest(db: Db): SecretsAtRest {
   const rows = db.prepare(`SELECT master_key_id, secret IS NOT NULL AS plain FROM upstream_keys`).all() as Array<{ master_key_id: string | null; plain: number }>;
@@ -20,42 +19,35 @@ export function sqliteSecretsAtRest(db: Db): SecretsAtRest {
 }
 
 /**
- * Seal what an earlier version stored in plain text, in one transaction, then rebuild the file
- * (VACUUM) and empty the WAL, so no copy of the old plain text survives in free pages or the log.
+ * Read on the caller's connection, sealed here, written by the store's writer in one transaction.
+ * Each update names the row's old state, so a row that changed in between is left for the next pass.
  */
-export function sqliteSealPlaintext(db: Db, sealer: SecretSealer): number {
-  const n = db.transaction(() => {
-    const rows = db.prepare(`SELECT id, vendor, secret FROM upstream_keys WHERE secret IS NOT NULL AND secret_ct IS NULL`).all() as Row[];
-    const kid = storeMasterKeyId(db);
-    const upd = db.prepare(`UPDATE upstream_keys SET secret = NULL, secret_ct = ?, secret_dek = ?, master_key_id = ? WHERE id = ?`);
-    for (const r of rows) {
-      const s = sealer.seal(String(r.id), String(r.vendor), String(r.secret), kid);
-      upd.run(s.ct, s.dek, s.kid, r.id);
-    }
-    if (rows.length) setStoreMasterKeyId(db, sealer.wrappingKey(kid).id);
-    return rows.length;
-  }).immediate();
-  if (n > 0) {
-    db.exec('VACUUM');
-    db.pragma('wal_checkpoint(TRUNCATE)');
+export function sealPlaintextTx(db: Db, sealer: SecretSealer | null): { t: TxBuilder; count: number } | null {
+  const rows = db.prepare(`SELECT id, vendor, secret FROM upstream_keys WHERE secret IS NOT NULL AND secret_ct IS NULL`).all() as Row[];
+  if (!rows.length) return null;
+  if (!sealer) throw new MasterKeyMissingError();
+  const kid = storeMasterKeyId(db);
+  const t = new TxBuilder();
+  for (const r of rows) {
+    const s = sealer.seal(String(r.id), String(r.vendor), String(r.secret), kid);
+    t.add(`UPDATE upstream_keys SET secret = NULL, secret_ct = ?, secret_dek = ?, master_key_id = ? WHERE id = ? AND secret = ?`, [s.ct, s.dek, s.kid, r.id, r.secret]);
   }
-  return n;
+  t.add(SET_KID, [sealer.wrappingKey(kid).id]);
+  return { t, count: rows.length };
 }
 
-/** Every data key under the current master key, in one transaction; the store's current follows. */
-export function sqliteRewrap(db: Db, sealer: SecretSealer): number {
-  const n = db.transaction(() => {
-    const rows = db.prepare(`SELECT id, secret_ct, secret_dek, master_key_id FROM upstream_keys WHERE secret_ct IS NOT NULL`).all() as Row[];
-    const upd = db.prepare(`UPDATE upstream_keys SET secret_dek = ?, master_key_id = ? WHERE id = ?`);
-    let changed = 0;
-    for (const r of rows) {
-      const next = sealer.rewrap(String(r.id), sealedOf(r)!);
-      if (next) (upd.run(next.dek, next.kid, r.id), changed++);
-    }
-    setStoreMasterKeyId(db, sealer.wrappingKey(null).id);
-    return changed;
-  }).immediate();
-  // The old wrappings are useless without the old key, but keep the log from holding them anyway.
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  return n;
+/** Every data key not under the current master key, re-wrapped; the store's current follows. */
+export function rewrapTx(db: Db, sealer: SecretSealer | null): { t: TxBuilder; count: number } {
+  if (!sealer) throw new MasterKeyMissingError();
+  const rows = db.prepare(`SELECT id, secret_ct, secret_dek, master_key_id FROM upstream_keys WHERE secret_ct IS NOT NULL`).all() as Row[];
+  const t = new TxBuilder();
+  let count = 0;
+  for (const r of rows) {
+    const next = sealer.rewrap(String(r.id), sealedOf(r)!);
+    if (!next) continue;
+    t.add(`UPDATE upstream_keys SET secret_dek = ?, master_key_id = ? WHERE id = ? AND secret_dek = ?`, [next.dek, next.kid, r.id, r.secret_dek]);
+    count++;
+  }
+  t.add(SET_KID, [sealer.wrappingKey(null).id]);
+  return { t, count };
 }

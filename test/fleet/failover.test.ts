@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import type { ChildProxy } from '../proxy/child.js';
+import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
+import { adminCall, freshDatabase, sleep, sql } from './fleet.js';
+import { childConfigDir, spawnInstance } from './children.js';
+
+interface Revoke {
+  id: string;
+  statuses: number[];
+  codes: string[];
+  alreadyRevoked: boolean[];
+}
+
+/** Issue a key and revoke it, again and again, retrying a DELETE until it is answered 200 (as the CLI does). */
+async function churn(p: ChildProxy, until: () => boolean, out: Revoke[], errors: string[]): Promise<void> {
+  while (!until()) {
+    const issued = await adminCall(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' }).catch((e) => ({ status: 0, body: String(e) }));
+    if (issued.status !== 201) {
+      if (issued.status !== 503) errors.push(`issue ${issued.status} ${JSON.stringify(issued.body)}`);
+      await sleep(20);
+      continue;
+    }
+    const r: Revoke = { id: issued.body.id, statuses: [], codes: [], alreadyRevoked: [] };
+    out.push(r);
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const d = await adminCall(p.adminUrl, 'DELETE', `/v1/vault-keys/${r.id}`).catch(() => ({ status: 0, body: null as any }));
+      r.statuses.push(d.status);
+      r.codes.push(d.body?.error?.code ?? '');
+      if (d.status === 200) {
+        r.alreadyRevoked.push(d.body.already_revoked);
+        break;
+      }
+      if (d.status !== 503) errors.push(`delete ${d.status} ${JSON.stringify(d.body)}`);
+      await sleep(50);
+    }
+  }
+}
+
+describe.skipIf(!pgAvailable())('PostgreSQL restarted under admin writes', () => {
+  let cluster: PgCluster;
+  let sandbox: Sandbox;
+  let dir: string;
+  const children: ChildProxy[] = [];
+  beforeAll(async () => {
+    cluster = await startPg();
+    sandbox = await startSandbox({ timeScale: 0.001 });
+    dir = childConfigDir();
+  });
+  afterAll(async () => {
+    for (const c of children) c.child.kill('SIGKILL');
+    await sandbox?.stop();
+    cluster?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every instance issues and revokes back to back through restarts: no instance exits, no acknowledged revoke is lost', async () => {
+    // Given three instances, each issuing and revoking keys as fast as it answers
+    const url = await freshDatabase(cluster.url);
+    children.push(...(await Promise.all([0, 1, 2].map(() => spawnInstance(url, sandbox, dir)))));
+    const exits: string[] = [];
+    children.forEach((c, i) => void c.exited.then((code) => exits.push(`instance ${i} exited ${code}: ${c.stderr().slice(-400)}`)));
+    let done = false;
+    const revokes: Revoke[] = [];
+    const errors: string[] = [];
+    const workers = children.flatMap((c) => [0, 1, 2, 3].map(() => churn(c, () => done, revokes, errors)));
+
+    // When PostgreSQL is restarted three times mid-churn (a fast stop, then an immediate one: a crash)
+    for (const mode of ['fast', 'immediate', 'fast', 'fast', 'immediate', 'fast'] as const) {
+      const before = revokes.length;
+      for (let i = 0; revokes.length < before + 6 && i < 400; i++) await sleep(25);
+      cluster.stop(mode);
+      await sleep(300);
+      cluster.start();
+    }
+    const before = revokes.length;
+    for (let i = 0; revokes.length < before + 6 && i < 400; i++) await sleep(25);
+    done = true;
+    await Promise.all(workers);
+
+    // Then no instance exited, and every instance still answers
+    expect(exits).toEqual([]);
+    for (const c of children) expect((await adminCall(c.adminUrl, 'GET', '/v1/health')).status).toBe(200);
+    expect(errors).toEqual([]);
+    // And every revoke answered 200 is revoked in the store; none said already_revoked while the store said active
+    const acked = revokes.filter((r) => r.statuses.at(-1) === 200);
+    expect(acked.length).toBeGreaterThan(10);
+    const rows = await sql<{ id: string; status: string }>(url, 'SELECT id, status FROM vault_keys WHERE id = ANY($1)', [acked.map((r) => r.id)]);
+    const status = new Map(rows.map((r) => [r.id, r.status]));
+    expect(acked.filter((r) => status.get(r.id) !== 'revoked').map((r) => `${r.id} ${r.statuses.join(',')}`)).toEqual([]);
+    // (a key whose revoke was not durable at first, completed by a repeated DELETE)
+    expect(revokes.some((r) => r.statuses.includes(503)), JSON.stringify(revokes.map((r) => r.statuses))).toBe(true);
+  }, 120_000);
+});
