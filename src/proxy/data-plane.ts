@@ -12,6 +12,7 @@ import { decide } from './policy.js';
 import { downstreamHeaders, relayBody, scrubBuffer, sendUpstream, upstreamFailure, upstreamHeaders, type UpstreamTimeouts } from './forward.js';
 import { InflightRegistry, type InflightCall } from './inflight.js';
 import type { RequestLog } from './log.js';
+import type { Limits } from './limits/types.js';
 
 export interface DataPlaneDeps {
   state: PolicyState;
@@ -24,10 +25,12 @@ export interface DataPlaneDeps {
   inflight: InflightRegistry;
   maxBodyBytes: number;
   timeouts: UpstreamTimeouts;
+  /** Rate and spend: this instance's counters, or leases from a shared store (limits/). */
+  limits: Limits;
 }
 
 export function createDataPlane(deps: DataPlaneDeps) {
-  const { state, usage, audit, log } = deps;
+  const { state, audit, log } = deps;
 
   function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
@@ -79,7 +82,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       req.resume();
       return refuse(res, call, 403, 'endpoint_not_allowed', `this vault key is for ${key.vendor}, not ${prefix}`);
     }
-    const early = decide(key, call.method, path, Date.now(), null, usage);
+    const early = decide(key, call.method, path, Date.now(), null, deps.limits.view);
     if (early && early.stage === 'key') {
       req.resume();
       return refuse(res, call, early.status, early.code, early.message);
@@ -100,29 +103,37 @@ export function createDataPlane(deps: DataPlaneDeps) {
     });
     const amount = spec?.requestAmountUsd?.(call.method, path, parsed) ?? null;
     call.amount = amount;
-    const verdict = early ?? decide(k, call.method, path, Date.now(), amount, usage);
+    const verdict = early ?? decide(k, call.method, path, Date.now(), amount, deps.limits.view);
     if (verdict) return refuse(res, call, verdict.status, verdict.code, verdict.message, verdict.headers);
     const upstream = state.upstreamFor(k);
     if (!spec || !upstream?.value)
       return refuse(res, call, 503, 'upstream_unavailable', `no active production key for ${k.vendor} at the proxy`);
     call.upstreamKeyId = upstream.id;
+    // Rate and spend: from memory; on a fleet, against a lease from the store (fail closed without one).
+    const admission = await deps.limits.admit(k, amount);
+    if (!admission.ok) return refuse(res, call, admission.refusal.status, admission.refusal.code, admission.refusal.message, admission.refusal.headers);
     // Write-ahead: the call's row is durable before anything reaches the vendor, or the call is not made.
     try {
       await audit.intent(call.intent());
     } catch (err) {
       const why = err instanceof StoreUnavailableError && err.reason === 'disk_full' ? 'the audit store\'s disk is full' : 'the audit store cannot be written';
+      deps.limits.settle(admission.ticket, null);
       errorBody(res, 503, 'store_unavailable', `${why}; the call was not forwarded, retry shortly`, { 'retry-after': '1' });
       log.request(call.row('store_unavailable'), 503);
       return;
     }
     // A revoke may have landed while the row was being written: decide again from memory.
-    const late = decide(k, call.method, path, Date.now(), amount, usage);
+    const late = decide(k, call.method, path, Date.now(), amount, deps.limits.view);
     if (late && late.stage === 'key') {
+      deps.limits.settle(admission.ticket, null);
       errorBody(res, late.status, late.code, late.message);
       return ended(call, late.code, late.status);
     }
-    usage.recordCall(k.id);
-    await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, url.search);
+    try {
+      await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, url.search);
+    } finally {
+      deps.limits.settle(admission.ticket, call.cost);
+    }
   }
 
   async function forward(
@@ -164,7 +175,6 @@ export function createDataPlane(deps: DataPlaneDeps) {
       const { whole, truncated, streaming } = await relayBody(up, res, headers, contentType.includes('text/event-stream'));
       call.vendorMs = performance.now() - sentAt;
       call.cost = spec.cost({ method: call.method, path: call.path, status: up.statusCode, contentType, body: whole, truncated, requestBody: null });
-      if (call.cost !== null) usage.recordCost(key.id, call.cost);
       if (!streaming) {
         headers['content-length'] = whole.length;
         res.writeHead(up.statusCode, headers);

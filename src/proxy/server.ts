@@ -29,6 +29,7 @@ import { observedLog, type ProxyMetrics } from './metrics.js';
 import { adminExposureWarning, checkDistinctListeners, splitListen } from './exposure.js';
 import { adminSecurity, loadCredentials, openKeysAtRest, reloadSecurity, type ReloadReport } from './security.js';
 import { usageError } from '../core/errors.js';
+import { limitsFor, type LeaseOptions } from './limits/index.js';
 
 export interface ConfiguredUpstreamKey {
   /** Stable id so audit rows and pins survive restarts; derived from vendor+label when absent. */
@@ -59,6 +60,8 @@ export interface ProxyOptions {
   metrics?: boolean;
   /** The operator says TLS is terminated in front of the admin listener: no exposure warning. */
   adminBehindTls?: boolean;
+  /** Lease sizes and deadlines of fleet-wide limits (limits/lease-common.ts). */
+  leases?: LeaseOptions;
   /** vendor → base URL (`--upstream stripe=http://127.0.0.1:4010`). */
   upstreams?: Record<string, string>;
   vendors?: Record<string, VendorOverride>;
@@ -203,13 +206,15 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
     auditQueued: () => audit.backlog(),
     storeRevision: () => store.revision(),
     instances: () => store.listInstances(),
+    leasesHeld: () => limits.held(),
   });
+  const limits = limitsFor(store, shared, instanceId, usage, sec.metrics, opts.leases);
   audit.onCommit = (ms) => sec.metrics?.auditCommit.observe(ms / 1000);
   const status = () => healthOf({ store: health, fresh: () => !shared || fleet.fresh(), syncFailing: () => fleet.failing });
   const dataServer = createDataServer(
     gate(
       { shared, fresh: () => fleet.fresh(), resyncing: () => fleet.resyncing(), whenFresh: (ms) => fleet.whenFresh(ms), health: status },
-      createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log: observedLog(log, sec.metrics), inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts }),
+      createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log: observedLog(log, sec.metrics), limits, inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts }),
     ),
     opts.dataPlane,
   );
@@ -236,6 +241,7 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
       const grace = opts.shutdownGraceMs ?? 10_000;
       // Finish what is in flight, then write what the audit still holds (bounded), then close.
       await Promise.all([closeServer(dataServer, grace), closeServer(adminServer, 1_000)]);
+      await limits.close();
       if (!(await audit.drain(3_000))) log.error('audit rows not written at stop (the store is failing); pending rows will read as outcome unknown');
       await journal?.close();
       await sec.audit.close();

@@ -7,8 +7,7 @@ import { parsePayload } from '../../src/proxy/store/postgres-listen.js';
 import { PostgresSource } from '../../src/core/damage/sources/postgres.js';
 import { DEFAULT_TABLE, defaultColumns } from '../../src/core/damage/columns.js';
 import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
-import { MIGRATIONS } from '../../src/proxy/store/postgres-schema.js';
-import { SECURITY_MIGRATIONS } from '../../src/proxy/store/postgres-schema-security.js';
+import { allMigrations } from '../../src/proxy/store/postgres-schema.js';
 import { SecretSealer } from '../../src/proxy/crypto/sealer.js';
 import { testKeyring } from '../helpers/master-key.js';
 
@@ -83,7 +82,7 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
     await c.end();
     await Promise.all(stores.map((s) => s.close()));
     // every migration applied exactly once, whatever the number of instances racing
-    expect(rows.map((r) => r.version)).toEqual([...MIGRATIONS, ...SECURITY_MIGRATIONS].map((m) => m.version));
+    expect(rows.map((r) => r.version)).toEqual(allMigrations().map((m) => m.version));
     expect(idx.rows.map((r) => r.indexname)).toEqual(expect.arrayContaining(['audit_started', 'audit_key', 'audit_run', 'audit_customer']));
   });
 

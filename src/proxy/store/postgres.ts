@@ -21,6 +21,7 @@ import { sealedColumns, type SealedSecretStore, type SecretsAtRest } from './sea
 import { pgRewrap, pgSealPlaintext, pgSecretsAtRest, pgStoreMasterKeyId } from './postgres-sealed.js';
 import type { AdminAuditFilter, AdminAuditRow, AdminAuditStore } from '../admin/admin-audit.js';
 import { ADMIN_AUDIT_COLUMNS, adminAuditValues, adminAuditWhere, toAdminAuditRow } from './admin-audit-sql.js';
+import { pgGrantCalls, pgGrantUsd, pgReturnGrants, type BudgetStore, type CallGrant, type UsdGrant } from './postgres-budget.js';
 import { APPEND_SQL, appendParams, pruneAuditBefore, queryAudit, summarizeAudit, sumByKey } from './postgres-audit.js';
 import { CHANGE_CHANNEL, MAX_HINT } from './postgres-listen.js';
 import { PgConnection, placeholders, type Tx } from './postgres-pool.js';
@@ -33,7 +34,7 @@ export type { PostgresStoreOptions } from './postgres-pool.js';
  * reader that has seen revision R has seen every change up to R) and NOTIFYs the revision in
  * the same transaction. Audit batches are one multi-row INSERT each, durable on COMMIT.
  */
-export class PostgresStore extends PgConnection implements ProxyStore, AckingStore, SealedSecretStore, AdminAuditStore {
+export class PostgresStore extends PgConnection implements ProxyStore, AckingStore, SealedSecretStore, AdminAuditStore, BudgetStore {
   readonly kind = 'postgres';
   private sealer: SecretSealer | null = null;
 
@@ -310,5 +311,18 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
     const { sql, params } = adminAuditWhere(filter, (i) => `$${i}`, (p) => `targets ? ${p}`);
     const res = await this.q(`SELECT * FROM admin_audit ${sql} ORDER BY id LIMIT $${params.length + 1}`, [...params, limit]);
     return res.rows.map(toAdminAuditRow);
+  }
+
+  // --- fleet-wide limits (postgres-budget.ts) ---------------------------------------------------
+  grantUsd(keyId: string, instanceId: string, day: string, cap: number, want: number): Promise<UsdGrant> {
+    return pgGrantUsd((t, v) => this.q(t, v), keyId, instanceId, day, cap, want);
+  }
+
+  grantCalls(keyId: string, instanceId: string, limit: number, want: number, windowS: number): Promise<CallGrant> {
+    return pgGrantCalls((t, v) => this.q(t, v), keyId, instanceId, limit, want, windowS);
+  }
+
+  returnGrants(items: Array<{ id: number; used: number }>): Promise<void> {
+    return pgReturnGrants((t, v) => this.q(t, v), items);
   }
 }

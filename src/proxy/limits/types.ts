@@ -1,0 +1,35 @@
+import type { LiveVaultKey } from '../state.js';
+import type { Refusal } from '../policy.js';
+import type { UsageTracker } from '../usage.js';
+
+/** What `decide` reads of usage: the instance's own counters, or none when limits are fleet-wide. */
+export type UsageView = Pick<UsageTracker, 'perMinute' | 'spentToday'>;
+
+/** A call let through by the limits: what it holds until it is settled. */
+export interface Ticket {
+  keyId: string;
+  /** Dollars set aside for a call whose amount was known up front (0 otherwise). */
+  reservedUsd: number;
+  /** Admitted without knowing what it will cost: counted while in flight (fleet.ts). */
+  unknownCost: boolean;
+  /** Daily cap applies (spend is counted against a lease). */
+  capped: boolean;
+}
+
+export type Admission = { ok: true; ticket: Ticket } | { ok: false; refusal: Refusal };
+
+/**
+ * Rate and spend limits for the data plane. Two kinds:
+ * - local (one instance, the embedded store): exact, from this instance's counters (`decide` checks);
+ * - fleet (a shared store): leases of budget and calls taken from the store (fleet.ts).
+ * Every admitted call is settled exactly once, with its cost when the vendor said one.
+ */
+export interface Limits {
+  /** Given to `decide`: the counters it checks rate and spend against. */
+  readonly view: UsageView;
+  admit(key: LiveVaultKey, amountUsd: number | null): Admission | Promise<Admission>;
+  settle(ticket: Ticket, costUsd: number | null): void;
+  /** Budget held now in leases (metrics). */
+  held(): { usd: number; calls: number };
+  close(): Promise<void>;
+}

@@ -1,0 +1,184 @@
+import type { BudgetStore } from '../store/postgres-budget.js';
+import type { Refusal } from '../policy.js';
+import { storeRefusal, withDeadline, type LeaseOptions } from './lease-common.js';
+
+const today = () => new Date().toISOString().slice(0, 10);
+
+/** One key's dollars on this instance for one UTC day: the grants it holds and what it spent of them. */
+class UsdPool {
+  grants: Array<{ id: number; amount: number }> = [];
+  granted = 0;
+  used = 0;
+  /** Known amounts of calls in flight. */
+  reserved = 0;
+  /** Calls in flight whose cost is known only after they ran. */
+  unknown = 0;
+  /** The most one call of this key has cost here (0: none seen yet). */
+  maxCost = 0;
+  lastUse = performance.now();
+  fetching: Promise<number | Refusal> | null = null;
+  /** performance.now() of the last time the store said the day's cap is used up. */
+  exhaustedAt = -Infinity;
+  private waiters = new Set<() => void>();
+
+  constructor(readonly day: string) {}
+
+  get avail(): number {
+    return this.granted - this.used - this.reserved;
+  }
+
+  get idle(): boolean {
+    return this.reserved === 0 && this.unknown === 0;
+  }
+
+  /** Resolves when a call in flight settles, or after `ms`. */
+  settled(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => (clearTimeout(t), this.waiters.delete(done), resolve());
+      const t = setTimeout(done, ms);
+      this.waiters.add(done);
+    });
+  }
+
+  wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** What each grant used: filled in order, the last one takes any overrun (the store must see it). */
+  usage(): Array<{ id: number; used: number }> {
+    let left = this.used;
+    return this.grants.map((g, i) => {
+      const used = i === this.grants.length - 1 ? left : Math.min(g.amount, left);
+      left -= used;
+      return { id: g.id, used };
+    });
+  }
+}
+
+const capRefusal = (cap: number): Refusal => ({ stage: 'usage', status: 402, code: 'spend_cap_exceeded', message: `daily cap of $${cap} reached across the fleet` });
+
+/**
+ * The daily cap across the fleet. A call with a known amount reserves it from this instance's
+ * grants; a call whose cost is known only afterwards is let through while the grants cover it at
+ * the most this key has cost so far, and one at a time when they do not: so each instance can
+ * overrun the cap by at most the cost of the one call it let through last. Unused dollars go
+ * back to the store when the key has been idle for a moment; a dead instance's grants count as
+ * spent (the cap is then under-used, never overrun).
+ */
+export class UsdLeases {
+  private readonly pools = new Map<string, UsdPool>();
+
+  constructor(
+    private readonly store: BudgetStore,
+    private readonly instanceId: string,
+    private readonly opts: Required<LeaseOptions>,
+    private readonly onLease: (outcome: string) => void,
+  ) {}
+
+  private pool(keyId: string): UsdPool {
+    const day = today();
+    let p = this.pools.get(keyId);
+    if (!p || p.day !== day) {
+      if (p?.grants.length) this.giveBack(p); // yesterday's, as they stand (sent by the next sweep)
+      p = new UsdPool(day);
+      this.pools.set(keyId, p);
+    }
+    return p;
+  }
+
+  /** Null: go (with what was set aside); else the refusal. */
+  async take(keyId: string, cap: number, amount: number | null): Promise<{ refusal: Refusal } | { reserved: number; unknown: boolean; day: string }> {
+    const deadline = performance.now() + this.opts.settleWaitMs;
+    for (;;) {
+      const p = this.pool(keyId);
+      p.lastUse = performance.now();
+      const a = p.avail;
+      if (amount !== null && a >= amount) return (p.reserved += amount), { reserved: amount, unknown: false, day: p.day };
+      const concurrentOk = p.unknown === 0 || (p.maxCost > 0 && a >= (p.unknown + 1) * p.maxCost);
+      if (amount === null && a > 0 && concurrentOk) return p.unknown++, { reserved: 0, unknown: true, day: p.day };
+      const need = amount !== null ? amount - a : Math.max(0, (p.unknown + 1) * p.maxCost - a);
+      const got = await this.fetch(p, keyId, cap, need);
+      if (typeof got !== 'number') return { refusal: got };
+      if (got > 0) continue;
+      // The fleet has nothing left for today: wait for calls in flight to say what they cost.
+      if (amount === null && p.unknown > 0 && a > 0 && performance.now() < deadline) {
+        await p.settled(deadline - performance.now());
+        continue;
+      }
+      return { refusal: capRefusal(cap) };
+    }
+  }
+
+  private fetch(p: UsdPool, keyId: string, cap: number, need: number): Promise<number | Refusal> {
+    // Said "used up" a moment ago: do not ask again for every call of a runaway agent.
+    if (performance.now() - p.exhaustedAt < 500) return Promise.resolve(0);
+    return (p.fetching ??= this.ask(p, keyId, cap, need).finally(() => (p.fetching = null)));
+  }
+
+  private async ask(p: UsdPool, keyId: string, cap: number, need: number): Promise<number | Refusal> {
+    const want = Math.min(cap, Math.max(need, cap * this.opts.usdSlice, 0.01));
+    try {
+      const g = await withDeadline(this.store.grantUsd(keyId, this.instanceId, p.day, cap, want), this.opts.grantTimeoutMs);
+      if (g.id === null || g.granted <= 0) {
+        this.onLease('refused');
+        p.exhaustedAt = performance.now();
+        return 0;
+      }
+      this.onLease('granted');
+      p.grants.push({ id: g.id, amount: g.granted });
+      p.granted += g.granted;
+      return g.granted;
+    } catch (err) {
+      this.onLease('error');
+      return storeRefusal('budget', err);
+    }
+  }
+
+  settle(keyId: string, t: { reserved: number; unknown: boolean; day: string }, cost: number | null): void {
+    const p = this.pools.get(keyId);
+    if (!p || p.day !== t.day) return; // the day rolled while it ran: yesterday's grants went back as they stood
+    p.reserved -= t.reserved;
+    if (t.unknown) p.unknown--;
+    const c = cost ?? 0;
+    p.used += c;
+    if (c > p.maxCost) p.maxCost = c;
+    p.lastUse = performance.now();
+    p.wake();
+  }
+
+  /** Grants handed back that the store has not taken yet (retried; until then counted in full there). */
+  private unreturned: Array<{ id: number; used: number }> = [];
+
+  private giveBack(p: UsdPool): void {
+    this.unreturned.push(...p.usage());
+  }
+
+  /**
+   * Idle keys' dollars go back (timer); at stop, everything not in flight. A pool is swapped out
+   * before anything is awaited, so no call can spend from grants that are on their way back.
+   */
+  async sweep(all = false): Promise<void> {
+    const now = performance.now();
+    for (const [id, p] of this.pools) {
+      if (!p.grants.length || !p.idle || (!all && now - p.lastUse < this.opts.idleReturnMs)) continue;
+      const fresh = new UsdPool(p.day);
+      fresh.maxCost = p.maxCost;
+      this.pools.set(id, fresh);
+      this.giveBack(p);
+    }
+    const batch = this.unreturned.splice(0);
+    if (!batch.length) return;
+    try {
+      await withDeadline(this.store.returnGrants(batch), this.opts.grantTimeoutMs);
+      for (let i = 0; i < batch.length; i++) this.onLease('returned');
+    } catch {
+      this.unreturned.push(...batch);
+    }
+  }
+
+  held(): number {
+    let usd = 0;
+    for (const p of this.pools.values()) usd += Math.max(0, p.avail);
+    return usd;
+  }
+}
