@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresStore } from '../../src/proxy/store/postgres.js';
+import { FleetLimits } from '../../src/proxy/limits/fleet.js';
+import { UsageTracker } from '../../src/proxy/usage.js';
+import type { LiveVaultKey } from '../../src/proxy/state.js';
+import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
+import { freshDatabase, sleep, sql } from './fleet.js';
+
+const key = (id: string, policy: Partial<LiveVaultKey>) => ({ id, daily_usd_cap: null, calls_per_minute: null, per_call_amount_cap: null, ...policy }) as LiveVaultKey;
+
+describe.skipIf(!pgAvailable())('budget and rate leases against PostgreSQL', () => {
+  let cluster: PgCluster;
+  const stores: PostgresStore[] = [];
+  const limits: FleetLimits[] = [];
+  beforeAll(async () => {
+    cluster = await startPg();
+  });
+  afterAll(async () => {
+    await Promise.all(limits.map((l) => l.close().catch(() => {})));
+    await Promise.all(stores.map((s) => s.close()));
+    cluster?.destroy();
+  });
+  const instance = async (url: string, name: string) => {
+    const store = new PostgresStore(url, { notifications: false });
+    await store.init();
+    stores.push(store);
+    const l = new FleetLimits(store, name, new UsageTracker(), () => {}, { usdSlice: 0.1, idleReturnMs: 200 });
+    limits.push(l);
+    return { store, limits: l };
+  };
+
+  it('three instances, calls whose cost is known only afterwards, many at once: spend stays within $50 + one call each', async () => {
+    const url = await freshDatabase(cluster.url, 'leases_bound');
+    const fleet = await Promise.all(['i1', 'i2', 'i3'].map((n) => instance(url, n)));
+    const k = key('vk_id_bound', { daily_usd_cap: 50 });
+    let spent = 0;
+    let refused = 0;
+    const costs = [0.5, 1.25, 2, 0.75, 1.9];
+    const agent = async (i: number) => {
+      for (let n = 0; refused < 30; n++) {
+        const l = fleet[(i + n) % 3]!.limits;
+        const a = await l.admit(k, null);
+        if (!a.ok) {
+          expect(a.refusal.code).toBe('spend_cap_exceeded');
+          refused++;
+          continue;
+        }
+        await sleep(2 + (n % 5)); // the vendor at work
+        const cost = costs[(i * 7 + n) % costs.length]!;
+        spent += cost;
+        l.settle(a.ticket, cost);
+      }
+    };
+    await Promise.all(Array.from({ length: 9 }, (_, i) => agent(i)));
+    expect(spent).toBeLessThanOrEqual(50 + 3 * 2);
+    expect(spent).toBeGreaterThanOrEqual(50 - 3 * 5); // at most one slice ($5) left unused per instance
+    // the store's account agrees: what was granted and used never passes the cap by more than the overruns
+    await Promise.all(fleet.map((f) => f.limits.close()));
+    const [row] = await sql(url, `SELECT sum(COALESCE(used, amount))::float8 AS total FROM budget_grants WHERE vault_key_id = 'vk_id_bound' AND kind = 'usd'`);
+    expect(Math.abs(row.total - spent)).toBeLessThan(1e-6);
+  });
+
+  it('PostgreSQL stopped: the leases held keep serving, not one call more, and no new lease', async () => {
+    const url = await freshDatabase(cluster.url, 'leases_down');
+    const { limits: l } = await instance(url, 'solo');
+    const dollars = key('vk_id_down_usd', { daily_usd_cap: 50 });
+    const calls = key('vk_id_down_calls', { calls_per_minute: 600 });
+    for (let i = 0; i < 2; i++) {
+      const a = await l.admit(dollars, 1.5);
+      expect(a.ok).toBe(true);
+      if (a.ok) l.settle(a.ticket, 1.5);
+    }
+    for (let i = 0; i < 30; i++) expect((await l.admit(calls, null)).ok).toBe(true);
+    const held = l.held();
+    expect(held.usd).toBeCloseTo(5 - 3, 6); // one $5 slice, $3 of it spent
+    expect(held.calls).toBeGreaterThan(0);
+
+    cluster.stop('immediate');
+    try {
+      // $2 held: one more $1.50 call, then nothing; the calls lease until it runs out (or expires)
+      const first = await l.admit(dollars, 1.5);
+      expect(first.ok).toBe(true);
+      const second = await l.admit(dollars, 1.5);
+      expect(second.ok ? 'admitted' : second.refusal.code).toBe('store_unavailable');
+      let more = 0;
+      for (;;) {
+        const a = await l.admit(calls, null);
+        if (!a.ok) {
+          expect(a.refusal.code).toBe('store_unavailable');
+          break;
+        }
+        more++;
+      }
+      expect(more).toBeLessThanOrEqual(held.calls);
+    } finally {
+      cluster.start();
+    }
+  });
+});
