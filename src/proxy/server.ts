@@ -29,7 +29,7 @@ import { observedLog, type ProxyMetrics } from './metrics.js';
 import { adminExposureWarning, checkDistinctListeners, splitListen } from './exposure.js';
 import { adminSecurity, loadCredentials, openKeysAtRest, reloadSecurity, type ReloadReport } from './security.js';
 import { usageError } from '../core/errors.js';
-import { limitsFor, type LeaseOptions } from './limits/index.js';
+import { limitsFor, type LeaseOptions, type Limits } from './limits/index.js';
 
 export interface ConfiguredUpstreamKey {
   /** Stable id so audit rows and pins survive restarts; derived from vendor+label when absent. */
@@ -96,6 +96,8 @@ export interface RunningProxy {
   health: StoreHealth;
   metrics: ProxyMetrics | null;
   keys: KeysAtRest;
+  /** Rate and spend limits (fleet-wide leases on a shared store). */
+  limits: Limits;
   /** SIGHUP: re-read the admin token file and the master key source. */
   reload(): Promise<ReloadReport>;
   stop(): Promise<void>;
@@ -251,5 +253,5 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
       log.flush?.();
     })());
   const reload = () => reloadSecurity(tokens, keys, log);
-  return { dataUrl, adminUrl, instanceId, service, audit, fleet, health, metrics: sec.metrics, keys, reload, stop };
+  return { dataUrl, adminUrl, instanceId, service, audit, fleet, health, metrics: sec.metrics, keys, limits, reload, stop };
 }

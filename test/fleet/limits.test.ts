@@ -181,4 +181,27 @@ describe.skipIf(!pgAvailable())('limits that hold across a fleet of three', () =
     expect(forwarded).toBeGreaterThanOrEqual(50);
     expect(results.filter((s) => s !== 200 && s !== 429)).toEqual([]);
   });
+
+  it('PostgreSQL stopped mid-run: no new lease, nothing spent past the leases held; after it, the cap still holds', async () => {
+    const url = await freshDatabase(cluster.url, 'limits_pg_down');
+    const fleet = [await startInstance(url, sandbox), await startInstance(url, sandbox), await startInstance(url, sandbox)];
+    running.push(...fleet);
+    const key = await issueKey(fleet[0]!, { daily_usd_cap: 50 });
+    const load = spenders(fleet.map((p, i) => ({ name: String(i), url: () => p.dataUrl })), key.secret, 'cus_run_pg', [], 6);
+    await until('some spend', () => load.seen.filter((s) => s.status === 200).length >= 6);
+
+    cluster.stop('immediate');
+    const atStop = await vendorSpendUsd(sandbox, 'cus_run_pg', 'none');
+    const held = fleet.reduce((s, p) => s + p.limits.held().usd, 0);
+    await sleep(2_000);
+    const duringOutage = (await vendorSpendUsd(sandbox, 'cus_run_pg', 'none')) - atStop;
+    cluster.start();
+    await until('every instance refuses at the cap', () => ['0', '1', '2'].every((t) => load.seen.filter((s) => s.target === t && s.code === 'spend_cap_exceeded').length >= 2), 60_000);
+    await load.stop();
+
+    expect(duringOutage).toBeLessThanOrEqual(held + 3 * (CHARGE_CENTS / 100));
+    const spent = await vendorSpendUsd(sandbox, 'cus_run_pg', 'none');
+    expect(spent).toBeLessThanOrEqual(50 + 3 * (CHARGE_CENTS / 100));
+    expect(spent).toBeGreaterThanOrEqual(50 - 3 * (CHARGE_CENTS / 100) - 3 * 2.5);
+  });
 });
