@@ -12,7 +12,7 @@ import { decide } from './policy.js';
 import { downstreamHeaders, relayBody, scrubBuffer, sendUpstream, upstreamFailure, upstreamHeaders, type UpstreamTimeouts } from './forward.js';
 import { InflightRegistry, type InflightCall } from './inflight.js';
 import type { RequestLog } from './log.js';
-import type { Limits } from './limits/types.js';
+import { endpointOf, type Limits } from './limits/types.js';
 
 export interface DataPlaneDeps {
   state: PolicyState;
@@ -110,7 +110,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       return refuse(res, call, 503, 'upstream_unavailable', `no active production key for ${k.vendor} at the proxy`);
     call.upstreamKeyId = upstream.id;
     // Rate and spend: from memory; on a fleet, against a lease from the store (fail closed without one).
-    const admission = await deps.limits.admit(k, amount);
+    const admission = await deps.limits.admit(k, amount, endpointOf(call.method, path));
     if (!admission.ok) return refuse(res, call, admission.refusal.status, admission.refusal.code, admission.refusal.message, admission.refusal.headers);
     // Write-ahead: the call's row is durable before anything reaches the vendor, or the call is not made.
     try {

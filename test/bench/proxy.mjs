@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import { pct, bundle, child, adminClient } from './_lib.mjs';
+import { pct, bundle, child, adminClient, benchMasterKey } from './_lib.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN = 'bench-admin-token-0123456789abcdef';
@@ -173,6 +173,7 @@ export async function bench() {
     const cfg = (urls, keys) => ({
       store: `sqlite:${join(dir, `proxy-${procs.length}.db`)}`,
       adminToken: ADMIN,
+      masterKey: benchMasterKey(),
       upstreams: urls,
       upstreamKeys: [{ vendor: 'stripe', secret: keys.stripe.secret, state: 'active', label: 'main' }],
     });

@@ -39,7 +39,7 @@ describe.skipIf(!pgAvailable())('budget and rate leases against PostgreSQL', () 
     const agent = async (i: number) => {
       for (let n = 0; refused < 30; n++) {
         const l = fleet[(i + n) % 3]!.limits;
-        const a = await l.admit(k, null);
+        const a = await l.admit(k, null, 'POST /v1/refunds');
         if (!a.ok) {
           expect(a.refusal.code).toBe('spend_cap_exceeded');
           refused++;
@@ -60,17 +60,35 @@ describe.skipIf(!pgAvailable())('budget and rate leases against PostgreSQL', () 
     expect(Math.abs(row.total - spent)).toBeLessThan(1e-6);
   });
 
+  it('calls that cost nothing on a capped key are not held back: once one is seen to cost $0, the rest run side by side', async () => {
+    const url = await freshDatabase(cluster.url, 'leases_free');
+    const { limits: l } = await instance(url, 'free');
+    const k = key('vk_id_free', { daily_usd_cap: 50 });
+    const first = await l.admit(k, null, 'GET /v1/customers');
+    expect(first.ok).toBe(true);
+    // an endpoint never seen settle runs alone: a second one waits until the first settles
+    let secondDone = false;
+    const second = l.admit(k, null, 'GET /v1/customers').then((a) => ((secondDone = true), a));
+    await sleep(50);
+    expect(secondDone).toBe(false);
+    if (first.ok) l.settle(first.ticket, null);
+    expect((await second).ok).toBe(true);
+    // now known to cost nothing: twenty at once, all let through without waiting for one another
+    const many = await Promise.all(Array.from({ length: 20 }, () => l.admit(k, null, 'GET /v1/customers')));
+    expect(many.every((a) => a.ok)).toBe(true);
+  });
+
   it('PostgreSQL stopped: the leases held keep serving, not one call more, and no new lease', async () => {
     const url = await freshDatabase(cluster.url, 'leases_down');
     const { limits: l } = await instance(url, 'solo');
     const dollars = key('vk_id_down_usd', { daily_usd_cap: 50 });
     const calls = key('vk_id_down_calls', { calls_per_minute: 600 });
     for (let i = 0; i < 2; i++) {
-      const a = await l.admit(dollars, 1.5);
+      const a = await l.admit(dollars, 1.5, 'POST /v1/charges');
       expect(a.ok).toBe(true);
       if (a.ok) l.settle(a.ticket, 1.5);
     }
-    for (let i = 0; i < 30; i++) expect((await l.admit(calls, null)).ok).toBe(true);
+    for (let i = 0; i < 30; i++) expect((await l.admit(calls, null, 'GET /v1/customers')).ok).toBe(true);
     const held = l.held();
     expect(held.usd).toBeCloseTo(5 - 3, 6); // one $5 slice, $3 of it spent
     expect(held.calls).toBeGreaterThan(0);
@@ -78,13 +96,13 @@ describe.skipIf(!pgAvailable())('budget and rate leases against PostgreSQL', () 
     cluster.stop('immediate');
     try {
       // $2 held: one more $1.50 call, then nothing; the calls lease until it runs out (or expires)
-      const first = await l.admit(dollars, 1.5);
+      const first = await l.admit(dollars, 1.5, 'POST /v1/charges');
       expect(first.ok).toBe(true);
-      const second = await l.admit(dollars, 1.5);
+      const second = await l.admit(dollars, 1.5, 'POST /v1/charges');
       expect(second.ok ? 'admitted' : second.refusal.code).toBe('store_unavailable');
       let more = 0;
       for (;;) {
-        const a = await l.admit(calls, null);
+        const a = await l.admit(calls, null, 'GET /v1/customers');
         if (!a.ok) {
           expect(a.refusal.code).toBe('store_unavailable');
           break;

@@ -4,13 +4,13 @@ import type { BudgetStore } from '../store/postgres-budget.js';
 import type { Admission, Limits, Ticket, UsageView } from './types.js';
 import { LEASE_DEFAULTS, type LeaseOptions } from './lease-common.js';
 import { CallLeases } from './call-leases.js';
-import { UsdLeases } from './usd-leases.js';
+import { UsdLeases, type UsdTake } from './usd-leases.js';
 
 /** `decide` checks no rate or spend itself when limits are fleet-wide: the leases do. */
 const NO_LOCAL_LIMITS: UsageView = { perMinute: () => 0, spentToday: () => 0 };
 
 interface FleetTicket extends Ticket {
-  usd?: { reserved: number; unknown: boolean; day: string };
+  usd?: UsdTake;
 }
 
 /**
@@ -39,14 +39,14 @@ export class FleetLimits implements Limits {
     this.timer.unref();
   }
 
-  async admit(key: LiveVaultKey, amountUsd: number | null): Promise<Admission> {
+  async admit(key: LiveVaultKey, amountUsd: number | null, endpoint: string): Promise<Admission> {
     const ticket: FleetTicket = { keyId: key.id, reservedUsd: 0, unknownCost: false, capped: key.daily_usd_cap !== null };
     if (key.calls_per_minute !== null) {
       const refused = await this.calls.take(key.id, key.calls_per_minute);
       if (refused) return { ok: false, refusal: refused };
     }
     if (key.daily_usd_cap !== null) {
-      const got = await this.usd.take(key.id, key.daily_usd_cap, amountUsd);
+      const got = await this.usd.take(key.id, key.daily_usd_cap, amountUsd, endpoint);
       if ('refusal' in got) {
         if (key.calls_per_minute !== null) this.calls.untake(key.id);
         return { ok: false, refusal: got.refusal };

@@ -27,9 +27,15 @@ export type Admission = { ok: true; ticket: Ticket } | { ok: false; refusal: Ref
 export interface Limits {
   /** Given to `decide`: the counters it checks rate and spend against. */
   readonly view: UsageView;
-  admit(key: LiveVaultKey, amountUsd: number | null): Admission | Promise<Admission>;
+  /** `endpoint`: `METHOD /path` with ids collapsed (endpointOf), what a call's cost is learnt by. */
+  admit(key: LiveVaultKey, amountUsd: number | null, endpoint: string): Admission | Promise<Admission>;
   settle(ticket: Ticket, costUsd: number | null): void;
   /** Budget held now in leases (metrics). */
   held(): { usd: number; calls: number };
   close(): Promise<void>;
+}
+
+/** `POST /v1/refunds`, `GET /v1/customers/*`: calls to one endpoint tend to cost alike. */
+export function endpointOf(method: string, path: string): string {
+  return `${method} ${path.replace(/\/[^/]*[0-9][^/]*/g, '/*')}`;
 }

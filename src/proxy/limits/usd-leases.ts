@@ -13,8 +13,10 @@ class UsdPool {
   reserved = 0;
   /** Calls in flight whose cost is known only after they ran. */
   unknown = 0;
-  /** The most one call of this key has cost here (0: none seen yet). */
-  maxCost = 0;
+  /** Of those, what they may cost: the most each one's endpoint has cost here so far. */
+  exposure = 0;
+  /** The most a call to each endpoint of this key has cost here (absent: never seen settle). */
+  maxCost = new Map<string, number>();
   lastUse = performance.now();
   fetching: Promise<number | Refusal> | null = null;
   /** performance.now() of the last time the store said the day's cap is used up. */
@@ -65,6 +67,16 @@ const capRefusal = (cap: number): Refusal => ({ stage: 'usage', status: 402, cod
  * back to the store when the key has been idle for a moment; a dead instance's grants count as
  * spent (the cap is then under-used, never overrun).
  */
+/** What a call took from a pool; handed back when it settles. */
+export interface UsdTake {
+  reserved: number;
+  unknown: boolean;
+  /** The endpoint's most-seen cost this call was let through on (0 for a known amount). */
+  exposure: number;
+  endpoint: string;
+  day: string;
+}
+
 export class UsdLeases {
   private readonly pools = new Map<string, UsdPool>();
 
@@ -86,17 +98,26 @@ export class UsdLeases {
     return p;
   }
 
-  /** Null: go (with what was set aside); else the refusal. */
-  async take(keyId: string, cap: number, amount: number | null): Promise<{ refusal: Refusal } | { reserved: number; unknown: boolean; day: string }> {
+  /**
+   * A known amount is reserved. A call whose cost is known only afterwards goes through while the
+   * pool covers what every such call in flight may cost (the most its endpoint has cost so far);
+   * one to an endpoint never seen to cost anything goes only when no other is in flight.
+   */
+  async take(keyId: string, cap: number, amount: number | null, endpoint: string): Promise<{ refusal: Refusal } | UsdTake> {
     const deadline = performance.now() + this.opts.settleWaitMs;
     for (;;) {
       const p = this.pool(keyId);
       p.lastUse = performance.now();
       const a = p.avail;
-      if (amount !== null && a >= amount) return (p.reserved += amount), { reserved: amount, unknown: false, day: p.day };
-      const concurrentOk = p.unknown === 0 || (p.maxCost > 0 && a >= (p.unknown + 1) * p.maxCost);
-      if (amount === null && a > 0 && concurrentOk) return p.unknown++, { reserved: 0, unknown: true, day: p.day };
-      const need = amount !== null ? amount - a : Math.max(0, (p.unknown + 1) * p.maxCost - a);
+      if (amount !== null && a >= amount) return (p.reserved += amount), { reserved: amount, unknown: false, exposure: 0, endpoint, day: p.day };
+      const m = p.maxCost.get(endpoint);
+      const fits = m === undefined ? p.unknown === 0 : a >= p.exposure + m;
+      if (amount === null && a > 0 && fits) {
+        p.unknown++;
+        p.exposure += m ?? 0;
+        return { reserved: 0, unknown: true, exposure: m ?? 0, endpoint, day: p.day };
+      }
+      const need = amount !== null ? amount - a : Math.max(0, p.exposure + (m ?? 0) - a);
       const got = await this.fetch(p, keyId, cap, need);
       if (typeof got !== 'number') return { refusal: got };
       if (got > 0) continue;
@@ -134,14 +155,14 @@ export class UsdLeases {
     }
   }
 
-  settle(keyId: string, t: { reserved: number; unknown: boolean; day: string }, cost: number | null): void {
+  settle(keyId: string, t: UsdTake, cost: number | null): void {
     const p = this.pools.get(keyId);
     if (!p || p.day !== t.day) return; // the day rolled while it ran: yesterday's grants went back as they stood
     p.reserved -= t.reserved;
-    if (t.unknown) p.unknown--;
+    if (t.unknown) (p.unknown--, (p.exposure -= t.exposure));
     const c = cost ?? 0;
     p.used += c;
-    if (c > p.maxCost) p.maxCost = c;
+    if (c > (p.maxCost.get(t.endpoint) ?? -1)) p.maxCost.set(t.endpoint, c);
     p.lastUse = performance.now();
     p.wake();
   }
