@@ -24,7 +24,8 @@ export interface SecurityOptions {
 export async function loadCredentials(opts: SecurityOptions): Promise<{ tokens: AdminTokens; ring: MasterKeyring | null }> {
   const tokens = opts.adminTokens instanceof AdminTokens ? opts.adminTokens : await AdminTokens.load({ file: opts.adminTokens ?? null, single: opts.adminToken ?? null });
   const mk = opts.masterKey ?? null;
-  const ring = mk === null ? null : mk instanceof MasterKeyring ? mk : await MasterKeyring.load(mk);
+  // (a keyring by shape, not instanceof: a bundle or a loader may hold another copy of the class)
+  const ring = mk === null ? null : 'from' in mk ? await MasterKeyring.load(mk) : mk;
   return { tokens, ring };
 }
 

@@ -83,6 +83,7 @@ export async function readSourceKeys(s: MasterKeySource): Promise<MasterKey[]> {
     if (!s.value) throw usageError(`$${s.name} is empty`, GENERATE_HINT);
     return parseKeys(s.value, `$${s.name}`);
   }
+  if (s.from !== 'file' && s.from !== 'command') throw usageError(`unknown master key source "${String((s as { from?: unknown }).from)}"`);
   const text = s.from === 'file' ? await readFileSource(s.path) : await runCommand(s.command);
   return parseKeys(text, describeSource(s));
 }

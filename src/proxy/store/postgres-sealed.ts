@@ -40,8 +40,9 @@ export async function pgSealPlaintext(c: Client, sealer: SecretSealer): Promise<
   return rows.length;
 }
 
-export async function pgRewrap(c: Client, sealer: SecretSealer): Promise<number> {
-  const rows = (await c.query<Row>(`SELECT id, secret_ct, secret_dek, master_key_id FROM upstream_keys WHERE secret_ct IS NOT NULL FOR UPDATE`)).rows;
+export async function pgRewrap(c: Client, sealer: SecretSealer, limit: number): Promise<number> {
+  const current = sealer.wrappingKey(null).id;
+  const rows = (await c.query<Row>(`SELECT id, secret_ct, secret_dek, master_key_id FROM upstream_keys WHERE secret_ct IS NOT NULL AND master_key_id <> $1 LIMIT $2 FOR UPDATE`, [current, limit])).rows;
   const ids: string[] = [];
   const cts: string[] = [];
   const deks: string[] = [];

@@ -296,10 +296,10 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
   }
 
   /** No revision bump: nothing any instance serves with changes, only how it is wrapped at rest. */
-  async rewrapSecrets(): Promise<number> {
+  async rewrapSecrets(limit: number): Promise<number> {
     const sealer = this.sealer;
     if (!sealer) throw new Error('no sealer attached to the store');
-    return this.tx((c) => pgRewrap(c, sealer));
+    return this.tx((c) => pgRewrap(c, sealer, limit));
   }
 
   // --- admin audit (admin/admin-audit.ts) -------------------------------------------------------

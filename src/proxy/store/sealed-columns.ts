@@ -18,8 +18,11 @@ export interface SealedSecretStore {
   secretsAtRest(): Promise<SecretsAtRest>;
   /** Seal the plain-text secrets an earlier version stored (and scrub their old copies). */
   sealPlaintextSecrets(): Promise<number>;
-  /** Re-wrap every data key that is not under the sealer's current master key; one transaction. */
-  rewrapSecrets(): Promise<number>;
+  /**
+   * Re-wrap up to `limit` data keys that are not under the sealer's current master key (one
+   * transaction), and make that key the store's current; 0 when none is left.
+   */
+  rewrapSecrets(limit: number): Promise<number>;
 }
 
 export interface SecretsAtRest {

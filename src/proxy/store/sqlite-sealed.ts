@@ -37,9 +37,10 @@ export function sealPlaintextTx(db: Db, sealer: SecretSealer | null): { t: TxBui
 }
 
 /** Every data key not under the current master key, re-wrapped; the store's current follows. */
-export function rewrapTx(db: Db, sealer: SecretSealer | null): { t: TxBuilder; count: number } {
+export function rewrapTx(db: Db, sealer: SecretSealer | null, limit: number): { t: TxBuilder; count: number } {
   if (!sealer) throw new MasterKeyMissingError();
-  const rows = db.prepare(`SELECT id, secret_ct, secret_dek, master_key_id FROM upstream_keys WHERE secret_ct IS NOT NULL`).all() as Row[];
+  const current = sealer.wrappingKey(null).id;
+  const rows = db.prepare(`SELECT id, secret_ct, secret_dek, master_key_id FROM upstream_keys WHERE secret_ct IS NOT NULL AND master_key_id <> ? LIMIT ?`).all(current, limit) as Row[];
   const t = new TxBuilder();
   let count = 0;
   for (const r of rows) {

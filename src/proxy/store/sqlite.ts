@@ -325,8 +325,8 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     return tx.count;
   }
 
-  async rewrapSecrets(): Promise<number> {
-    const tx = this.read(() => rewrapTx(this.db, this.sealer));
+  async rewrapSecrets(limit: number): Promise<number> {
+    const tx = this.read(() => rewrapTx(this.db, this.sealer, limit));
     await this.write(tx.t);
     return tx.count;
   }
