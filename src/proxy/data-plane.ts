@@ -27,6 +27,8 @@ export interface DataPlaneDeps {
   timeouts: UpstreamTimeouts;
   /** Rate and spend: this instance's counters, or leases from a shared store (limits/). */
   limits: Limits;
+  /** A shared store: is the state still current? (After a stall, not until a fresh sync.) */
+  freshness?: { fresh(): boolean; whenFresh(ms: number): Promise<boolean> };
 }
 
 export function createDataPlane(deps: DataPlaneDeps) {
@@ -122,7 +124,13 @@ export function createDataPlane(deps: DataPlaneDeps) {
       log.request(call.row('store_unavailable'), 503);
       return;
     }
-    // A revoke may have landed while the row was being written: decide again from memory.
+    // A revoke may have landed while the row was being written (or the process paused): decide
+    // again, on state known current, at the last moment before forwarding.
+    if (deps.freshness && !deps.freshness.fresh() && !(await deps.freshness.whenFresh(750))) {
+      deps.limits.settle(admission.ticket, null);
+      errorBody(res, 503, 'store_unavailable', 'the proxy cannot confirm vault-key state with its store; not forwarded, retry shortly', { 'retry-after': '1' });
+      return ended(call, 'store_unavailable', 503);
+    }
     const late = decide(k, call.method, path, Date.now(), amount, deps.limits.view);
     if (late && late.stage === 'key') {
       deps.limits.settle(admission.ticket, null);

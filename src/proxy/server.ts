@@ -216,7 +216,7 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
   const dataServer = createDataServer(
     gate(
       { shared, fresh: () => fleet.fresh(), resyncing: () => fleet.resyncing(), whenFresh: (ms) => fleet.whenFresh(ms), health: status },
-      createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log: observedLog(log, sec.metrics), limits, inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts }),
+      createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log: observedLog(log, sec.metrics), limits, inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts, freshness: shared ? fleet : undefined }),
     ),
     opts.dataPlane,
   );

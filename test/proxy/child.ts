@@ -8,6 +8,7 @@ export interface ChildProxy {
   child: ChildProcess;
   dataUrl: string;
   adminUrl: string;
+  instanceId: string;
   stderr: () => string;
   exited: Promise<number | null>;
 }
@@ -30,8 +31,8 @@ export function spawnProxy(args: string[], env: Record<string, string>): Promise
       const line = out.split('\n').find((l) => l.startsWith('{'));
       if (!line) return;
       clearTimeout(timer);
-      const ready = JSON.parse(line) as { data_plane_url: string; admin_url: string };
-      resolve({ child, dataUrl: ready.data_plane_url, adminUrl: ready.admin_url, stderr: () => err, exited });
+      const ready = JSON.parse(line) as { data_plane_url: string; admin_url: string; instance_id: string };
+      resolve({ child, dataUrl: ready.data_plane_url, adminUrl: ready.admin_url, instanceId: ready.instance_id, stderr: () => err, exited });
     });
     child.on('exit', (code) => {
       clearTimeout(timer);

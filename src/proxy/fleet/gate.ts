@@ -14,7 +14,7 @@ export interface GateDeps {
   resyncing: () => boolean;
   whenFresh: (ms: number) => Promise<boolean>;
   health: () => { status: HealthStatus; reason: string | null };
-  /** How long a request is held for that sync (default 250 ms). */
+  /** How long a request is held for that sync (default 750 ms, the staleness bound). */
   holdMs?: number;
 }
 
@@ -47,6 +47,6 @@ export function gate(deps: GateDeps, handler: Handler): Handler {
     }
     if (!deps.shared || deps.fresh()) return handler(req, res);
     if (!deps.resyncing()) return refuse(req, res);
-    void deps.whenFresh(deps.holdMs ?? 250).then((ok) => (ok ? handler(req, res) : refuse(req, res)));
+    void deps.whenFresh(deps.holdMs ?? 750).then((ok) => (ok ? handler(req, res) : refuse(req, res)));
   };
 }

@@ -13,14 +13,16 @@ export interface FleetOptions {
   heartbeatMs?: number;
   /**
    * An event loop that did not turn for this long (SIGSTOP, a VM pause, a long GC) may have
-   * missed a revoke: nothing is decided until a sync started after it succeeds (default 100 ms).
+   * missed a revoke: nothing is decided until a sync started after it succeeds. Default 250 ms,
+   * the revoke's confirmation wait: a shorter stall cannot let a DELETE return without this
+   * instance's acknowledgement, and a busy machine's ordinary lag does not count as a pause.
    */
   stallMs?: number;
   /** How long a revoke waits for every live instance to confirm it refuses the key (default 250 ms; 0: no wait). */
   confirmMs?: number;
 }
 
-export const FLEET_DEFAULTS = { reconcileMs: 250, maxStalenessMs: 750, heartbeatMs: 1_000, stallMs: 100, confirmMs: 250 } as const;
+export const FLEET_DEFAULTS = { reconcileMs: 250, maxStalenessMs: 750, heartbeatMs: 1_000, stallMs: 250, confirmMs: 250 } as const;
 /** How often the stall detector looks at the clock. */
 const TICK_MS = 20;
 /** Rows left pending by dead instances are marked unknown every this many heartbeats. */

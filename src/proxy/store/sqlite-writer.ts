@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { StoreUnavailableError, type StoreFailure } from './types.js';
 
@@ -65,12 +67,23 @@ const FAILURES: Array<[RegExp, StoreFailure]> = [
   [/^(SQLITE_IOERR|SQLITE_READONLY|SQLITE_CANTOPEN|SQLITE_CORRUPT|SQLITE_NOTADB|SQLITE_PROTOCOL|SQLITE_PERM|EIO|EROFS|EACCES)/, 'unavailable'],
 ];
 
+/** SQLite reports some full-disk failures as I/O errors (growing the -shm file, say): look at the volume. */
+function volumeFull(path: string): boolean {
+  try {
+    const s = statfsSync(dirname(path));
+    return s.bavail * s.bsize < 256 * 1024;
+  } catch {
+    return false;
+  }
+}
+
 /** An I/O failure of the file as StoreUnavailableError (with why); anything else is returned as is. */
 export function classifySqlite(err: unknown, path: string): unknown {
   if (err instanceof StoreUnavailableError) return err;
   const code = String((err as { code?: unknown })?.code ?? '');
-  for (const [re, reason] of FAILURES)
+  for (const [re, found] of FAILURES)
     if (re.test(code)) {
+      const reason = found === 'unavailable' && /^SQLITE_IOERR/.test(code) && path !== ':memory:' && volumeFull(path) ? 'disk_full' : found;
       const what = reason === 'disk_full' ? `the disk holding ${path} is full` : reason === 'busy' ? `${path} is locked by another process` : `${path} cannot be written`;
       return new StoreUnavailableError(`SQLite store: ${what} (${code}: ${(err as Error).message})`, { cause: err, reason });
     }
