@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import type { RunningProxy } from '../../src/proxy/index.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import { keyedProxies, type KeyedProxies } from './keyed-proxies.js';
 import { SQLITE_SCHEMA } from '../../src/proxy/store/sqlite-schema.js';
 import { ADMIN_TOKEN, adminCall, through } from './helpers.js';
 import { runInProcess } from '../helpers/cli.js';
@@ -14,24 +14,17 @@ import { findSecret } from '../helpers/secret-forms.js';
 const sqliteFiles = (db: string) => [db, `${db}-wal`, `${db}-shm`];
 
 describe('production keys at rest (SQLite)', () => {
+  let env: KeyedProxies;
   let sandbox: Sandbox;
   let dir: string;
-  const running: RunningProxy[] = [];
   beforeAll(async () => {
-    sandbox = await startSandbox({ timeScale: 0.001 });
-    dir = mkdtempSync(join(tmpdir(), 'tq-at-rest-'));
+    env = await keyedProxies('tq-at-rest-');
+    ({ sandbox, dir } = env);
   });
   afterAll(async () => {
-    await Promise.all(running.map((p) => p.stop()));
-    await sandbox?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await env?.stop();
   });
-
-  const start = async (db: string, keyFile: string) => {
-    const p = await startProxy({ listen: '127.0.0.1:0', adminListen: '127.0.0.1:0', store: `sqlite:${db}`, adminToken: ADMIN_TOKEN, masterKey: { from: 'file', path: keyFile }, upstreams: sandbox.urls, log: false, shutdownGraceMs: 200 });
-    running.push(p);
-    return p;
-  };
+  const start = (db: string, keyFile: string) => env.start(db, keyFile);
   const serve = (db: string, extra: string[], env: Record<string, string> = {}) =>
     runInProcess(['proxy', 'serve', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', `sqlite:${db}`, ...extra], {
       env: { PATH: process.env.PATH, TMPDIR: process.env.TMPDIR, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN, HOME: dir, TOURNIQUET_CONFIG_DIR: join(dir, 'cfg'), ...env },
@@ -99,8 +92,7 @@ describe('production keys at rest (SQLite)', () => {
 
   it('without a master key, a production key is refused (409 master_key_missing), never stored in plain text', async () => {
     const db = join(dir, 'none.db');
-    const p = await startProxy({ listen: '127.0.0.1:0', adminListen: '127.0.0.1:0', store: `sqlite:${db}`, adminToken: ADMIN_TOKEN, upstreams: sandbox.urls, log: false });
-    running.push(p);
+    const p = await env.startBare(db);
     const known = sandbox.stripe.createKey('refused');
     const r = await adminCall(p.adminUrl, 'POST', '/v1/upstream-keys', { vendor: 'stripe', secret: known.secret });
     expect([r.status, r.body.error.code]).toEqual([409, 'master_key_missing']);

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
+import { keyedProxies, type KeyedProxies } from './keyed-proxies.js';
 import { ADMIN_TOKEN, adminCall } from './helpers.js';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { keyIdOf, newMasterKeyText, writeMasterKeyFile } from '../helpers/master-key.js';
@@ -11,23 +10,17 @@ import { findSecret } from '../helpers/secret-forms.js';
 import { agents } from '../helpers/agents.js';
 
 describe('master-key rotation under load (SQLite, through the CLI)', () => {
+  let env: KeyedProxies;
   let sandbox: Sandbox;
   let dir: string;
-  const running: RunningProxy[] = [];
   beforeAll(async () => {
-    sandbox = await startSandbox({ timeScale: 0.001 });
-    dir = mkdtempSync(join(tmpdir(), 'tq-rotate-mk-'));
+    env = await keyedProxies('tq-rotate-mk-');
+    ({ sandbox, dir } = env);
   });
   afterAll(async () => {
-    await Promise.all(running.map((p) => p.stop()));
-    await sandbox?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await env?.stop();
   });
-  const start = async (db: string, keyFile: string) => {
-    const p = await startProxy({ listen: '127.0.0.1:0', adminListen: '127.0.0.1:0', store: `sqlite:${db}`, adminToken: ADMIN_TOKEN, masterKey: { from: 'file', path: keyFile }, upstreams: sandbox.urls, log: false, shutdownGraceMs: 200 });
-    running.push(p);
-    return p;
-  };
+  const start = (db: string, keyFile: string) => env.start(db, keyFile);
 
   it('re-wraps every stored key with 0 failed calls; then the new key alone opens the store and the old one alone does not', async () => {
     const db = join(dir, 'proxy.db');
@@ -76,8 +69,7 @@ describe('master-key rotation under load (SQLite, through the CLI)', () => {
 
   it('a rotation the source cannot serve is refused with what to do: no master key (409), an unreadable source (409)', async () => {
     const db = join(dir, 'plain.db');
-    const p = await startProxy({ listen: '127.0.0.1:0', adminListen: '127.0.0.1:0', store: `sqlite:${db}`, adminToken: ADMIN_TOKEN, upstreams: sandbox.urls, log: false });
-    running.push(p);
+    const p = await env.startBare(db);
     const none = await adminCall(p.adminUrl, 'POST', '/v1/master-key/rotate', {});
     expect([none.status, none.body.error.message]).toEqual([409, 'this proxy has no master key to rotate']);
     const keyFile = join(dir, 'gone.key');
