@@ -51,6 +51,9 @@ describe('production keys at rest (SQLite)', () => {
     await servesWith(p, known.id);
     const status = (await adminCall(p.adminUrl, 'GET', '/v1/master-key')).body;
     expect(status).toMatchObject({ master_key_id: keyIdOf(mk), sealed_by_master_key: { [keyIdOf(mk)]: 1 }, plaintext: 0 });
+    expect(JSON.stringify(status)).not.toContain(mk);
+    // the production-key listing shows a hint, never the key
+    expect(JSON.stringify((await adminCall(p.adminUrl, 'GET', '/v1/upstream-keys')).body)).not.toContain(known.secret);
     expect(findSecret(sqliteFiles(db), known.secret)).toEqual([]);
     expect(findSecret(sqliteFiles(db), mk)).toEqual([]); // the master key never enters the file either
     await p.stop();

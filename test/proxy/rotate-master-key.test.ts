@@ -47,6 +47,7 @@ describe('master-key rotation under load (SQLite, through the CLI)', () => {
 
     // Then every stored key moved to the new master key, and not one call failed
     expect(r.code, r.stderr).toBe(0);
+    for (const k of [oldKey, newKey, serving.secret]) expect(r.stdout + r.stderr).not.toContain(k);
     expect(JSON.parse(r.stdout)).toMatchObject({ master_key_id: keyIdOf(newKey), rewrapped: 151, previous_master_key_ids: [keyIdOf(oldKey)], by: 'admin' });
     expect(load.failures).toEqual([]);
     expect((await adminCall(p.adminUrl, 'GET', '/v1/master-key')).body.sealed_by_master_key).toEqual({ [keyIdOf(newKey)]: 151 });
