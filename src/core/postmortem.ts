@@ -17,7 +17,7 @@ export interface Postmortem {
   timeline: TimelineItem[];
   decision: { action: string; reason: string } | null;
   /** `by`: the admin token that revoked (its name), when the proxy said. */
-  revoked: { at: string; vault_key_ids: string[]; by: string | null } | null;
+  revoked: { at: string; vault_key_ids: string[]; by?: string } | null;
   damage: DamageSummary | null;
   /** Why there is no damage section, when there is none. */
   damage_note: string | null;
@@ -81,7 +81,7 @@ export function buildPostmortem(id: string, entries: readonly JournalEntry[], da
     started_at: entries[0]?.at ?? null,
     timeline,
     decision: decisionOf(entries),
-    revoked: rev.revoked_at ? { at: rev.revoked_at, vault_key_ids: rev.vault_key_ids, by: rev.by } : null,
+    revoked: rev.revoked_at ? { at: rev.revoked_at, vault_key_ids: rev.vault_key_ids, ...(rev.by ? { by: rev.by } : {}) } : null,
     damage,
     damage_note: damageNote,
     recommendations: recommend(entries, damage, rev.revoked_at),

@@ -20,11 +20,11 @@ describe.skipIf(!pgAvailable())('budget and rate leases against PostgreSQL', () 
     await Promise.all(stores.map((s) => s.close()));
     cluster?.destroy();
   });
-  const instance = async (url: string, name: string) => {
+  const instance = async (url: string, name: string, idleReturnMs = 200, grantTimeoutMs = 1_000) => {
     const store = new PostgresStore(url, { notifications: false });
     await store.init();
     stores.push(store);
-    const l = new FleetLimits(store, name, new UsageTracker(), () => {}, { usdSlice: 0.1, idleReturnMs: 200 });
+    const l = new FleetLimits(store, name, new UsageTracker(), () => {}, { usdSlice: 0.1, idleReturnMs, grantTimeoutMs });
     limits.push(l);
     return { store, limits: l };
   };
@@ -78,9 +78,27 @@ describe.skipIf(!pgAvailable())('budget and rate leases against PostgreSQL', () 
     expect(many.every((a) => a.ok)).toBe(true);
   });
 
+  it('a grant that arrives after the instance gave up on it is given back, not lost to the limit', async () => {
+    const url = await freshDatabase(cluster.url, 'leases_late');
+    const { limits: l } = await instance(url, 'impatient', 200, 0); // every grant arrives "late"
+    for (const k of [key('vk_id_late_usd', { daily_usd_cap: 50 }), key('vk_id_late_calls', { calls_per_minute: 60 })]) {
+      const a = await l.admit(k, 1, 'POST /v1/charges');
+      expect(a.ok ? 'admitted' : a.refusal.code).toBe('store_unavailable');
+    }
+    // the grants the store made anyway go back with nothing used
+    for (let t0 = Date.now(); ; await sleep(50)) {
+      const rows = await sql(url, `SELECT kind, amount, used, returned_at IS NOT NULL AS back FROM budget_grants WHERE instance_id = 'impatient' ORDER BY kind`);
+      if (rows.length === 2 && rows.every((r) => r.back)) {
+        expect(rows.map((r) => [r.kind, r.used])).toEqual([['calls', 0], ['usd', 0]]);
+        break;
+      }
+      if (Date.now() - t0 > 10_000) throw new Error(`grants not given back: ${JSON.stringify(rows)}`);
+    }
+  });
+
   it('PostgreSQL stopped: the leases held keep serving, not one call more, and no new lease', async () => {
     const url = await freshDatabase(cluster.url, 'leases_down');
-    const { limits: l } = await instance(url, 'solo');
+    const { limits: l } = await instance(url, 'solo', 60_000); // (nothing given back while we look)
     const dollars = key('vk_id_down_usd', { daily_usd_cap: 50 });
     const calls = key('vk_id_down_calls', { calls_per_minute: 600 });
     for (let i = 0; i < 2; i++) {

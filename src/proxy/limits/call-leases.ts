@@ -69,7 +69,9 @@ export class CallLeases {
     pool.recent = pool.recent.filter((t) => t > sentAt - this.opts.callLeaseMs);
     const want = Math.max(1, Math.min(Math.ceil(pool.recent.length * 1.5) + 1, Math.floor(limit / 4)));
     try {
-      const g = await withDeadline(this.store.grantCalls(keyId, this.instanceId, limit, want, 60 + this.opts.callLeaseMs / 1000), this.opts.grantTimeoutMs);
+      const g = await withDeadline(this.store.grantCalls(keyId, this.instanceId, limit, want, 60 + this.opts.callLeaseMs / 1000), this.opts.grantTimeoutMs, (late) => {
+        if (late.id !== null) this.expired.push({ id: late.id, used: 0 });
+      });
       if (g.id === null || g.granted <= 0) {
         this.onLease('refused');
         const retry = String(Math.max(1, Math.ceil(g.retryAfterS)));

@@ -15,10 +15,16 @@ export interface LeaseOptions {
 
 export const LEASE_DEFAULTS: Required<LeaseOptions> = { callLeaseMs: 2_000, grantTimeoutMs: 1_000, idleReturnMs: 2_000, usdSlice: 0.05, settleWaitMs: 10_000 };
 
-export function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+/**
+ * `p`, or an error after `ms`. `late` gets what `p` brings if it arrives after the deadline: a grant
+ * the store made but the caller gave up on must be given back, or it would count against the limit.
+ */
+export function withDeadline<T>(p: Promise<T>, ms: number, late?: (value: T) => void): Promise<T> {
+  let timedOut = false;
+  if (late) p.then((v) => timedOut && late(v), () => {});
   let timer: NodeJS.Timeout;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer from the store within ${ms} ms`)), ms)));
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => ((timedOut = true), reject(new Error(`no answer from the store within ${ms} ms`))), ms)));
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** The store could not grant: fail closed, nothing beyond the leases already held. */

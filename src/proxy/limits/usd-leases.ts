@@ -139,7 +139,9 @@ export class UsdLeases {
   private async ask(p: UsdPool, keyId: string, cap: number, need: number): Promise<number | Refusal> {
     const want = Math.min(cap, Math.max(need, cap * this.opts.usdSlice, 0.01));
     try {
-      const g = await withDeadline(this.store.grantUsd(keyId, this.instanceId, p.day, cap, want), this.opts.grantTimeoutMs);
+      const g = await withDeadline(this.store.grantUsd(keyId, this.instanceId, p.day, cap, want), this.opts.grantTimeoutMs, (late) => {
+        if (late.id !== null) this.unreturned.push({ id: late.id, used: 0 });
+      });
       if (g.id === null || g.granted <= 0) {
         this.onLease('refused');
         p.exhaustedAt = performance.now();
