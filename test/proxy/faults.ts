@@ -41,10 +41,11 @@ export function agents(url: () => string | null, secrets: () => string[], tag: s
   let stop = false;
   let seq = 0;
   const one = async (w: number) => {
-    while (!stop) {
+    // Each worker cycles through the keys itself (a shared counter can alias: every call on one key).
+    for (let n = w; !stop; n++) {
       const u = url();
       const s = secrets();
-      if (u && s.length) outcomes.push(await agentCall(u, s[(w + seq) % s.length]!, `/v1/customers/cus_${tag}_${seq++}`));
+      if (u && s.length) outcomes.push(await agentCall(u, s[n % s.length]!, `/v1/customers/cus_${tag}_${seq++}`));
       await new Promise((r) => setTimeout(r, opts.pauseMs ?? 2));
     }
   };
