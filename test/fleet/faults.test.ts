@@ -71,7 +71,7 @@ describe.skipIf(!pgAvailable())('a fleet under faults', () => {
     // and every call that reached the vendor, C's too, has its audit row
     await Promise.all([a.audit.drain(), b.audit.drain()]);
     expect(missingRows(atVendor.seen, await auditPaths(url))).toEqual([]);
-    expect(loads[2]!.outcomes.filter(forwarded).length).toBeGreaterThan(10);
+    expect(atVendor.seen.size).toBeGreaterThanOrEqual(loads.flatMap((l) => l.outcomes).filter(forwarded).length);
     // and C drops out of the instance list once its heartbeat is stale; its pending rows read as outcome unknown
     await until('C gone from the registry', async () => !(await adminCall(b.adminUrl, 'GET', '/v1/instances')).body.data.some((i: any) => i.admin_url === c.adminUrl));
     await until('C\'s pending rows swept', async () => (await sql(url, `SELECT 1 FROM agent_call_audit WHERE outcome = 'pending' AND path LIKE '%k9c%'`)).length === 0);
@@ -130,6 +130,7 @@ describe.skipIf(!pgAvailable())('a fleet under faults', () => {
 
     // And no call reached the vendor without its row; the agents saw answers or 503s, nothing else
     expect(missingRows(atVendor.seen, await auditPaths(url))).toEqual([]);
+    expect(atVendor.seen.size).toBeGreaterThanOrEqual(loads.flatMap((l) => l.outcomes).filter(forwarded).length);
     const statuses = new Set(loads.flatMap((l) => l.outcomes).map((o) => `${o.status} ${o.code ?? ''}`.trim()));
     for (const s of statuses) expect(['404 resource_missing', '503 store_unavailable', '0']).toContain(s);
     expect(loads.flatMap((l) => l.outcomes).some((o) => o.sentAt > downAt && o.code === 'store_unavailable')).toBe(true);

@@ -43,7 +43,7 @@ describe.skipIf(!pgAvailable())('"the next request", fleet-wide: revokes against
       // Given a call to C every 10 ms with a key that works everywhere, each counted where it lands at the vendor
       const key = (await adminCall(a.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' })).body;
       await usableEverywhere(key.secret);
-      const atVendor = vendorCount(sandbox, `ps${pauseMs}`);
+      const atVendor = vendorCount(sandbox, `ps${pauseMs}_`);
       const load = openLoop(() => c.dataUrl, key.secret, `ps${pauseMs}`);
       await until('C serving', () => load.outcomes.filter(forwarded).length > 10);
 
