@@ -177,9 +177,10 @@ export function createDataPlane(deps: DataPlaneDeps) {
       ended(call, 'allowed', up.statusCode);
     } catch (err) {
       if (entry.hardRevoked) {
-        if (!res.headersSent) errorBody(res, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight');
+        const answered = !res.headersSent;
+        if (answered) errorBody(res, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight');
         else res.destroy();
-        return ended(call, 'aborted_hard_revoke', res.headersSent ? 0 : 401);
+        return ended(call, 'aborted_hard_revoke', answered ? 401 : 0);
       }
       if (res.destroyed || ac.signal.aborted || res.headersSent) {
         res.destroy();
