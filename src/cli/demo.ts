@@ -2,7 +2,7 @@ import type { CommandInput } from './registry.js';
 import { createContext, type Ctx } from './context.js';
 import { usageError } from '../core/errors.js';
 import { HttpClient } from '../core/http.js';
-import { startStage, type DemoStage } from '../core/demo/stage.js';
+import { startStage, type DemoStage, type DemoStore } from '../core/demo/stage.js';
 import { runPathA } from '../core/demo/path-a.js';
 import { runPathB } from '../core/demo/path-b.js';
 import { fetchRates } from '../core/incident/rates.js';
@@ -20,12 +20,14 @@ import { fmtMs } from '../render/steps.js';
  * vendor, with its propagation tail. Then the two side by side, every figure measured.
  */
 const TAIL_MODES: TailMode[] = ['sampled', 'median', 'p95'];
+const STORES: DemoStore[] = ['auto', 'sqlite', 'memory'];
 
 interface DemoOptions {
   guided: boolean;
   timeScale: number;
   tailMode: TailMode;
   runawayMs: number;
+  store: DemoStore;
 }
 
 function options(opts: Record<string, unknown>, ctx: Ctx): DemoOptions {
@@ -35,7 +37,9 @@ function options(opts: Record<string, unknown>, ctx: Ctx): DemoOptions {
   if (!TAIL_MODES.includes(tailMode)) throw usageError(`--tail-mode is one of ${TAIL_MODES.join(', ')}`);
   const runawayMs = Number(opts.runawayMs ?? 2000);
   if (!(runawayMs >= 200 && runawayMs <= 60_000)) throw usageError('--runaway-ms takes 200 to 60000');
-  return { guided: ctx.interactive && opts.auto !== true && !ctx.flags.json, timeScale, tailMode, runawayMs };
+  const store = String(opts.store ?? 'auto') as DemoStore;
+  if (!STORES.includes(store)) throw usageError(`--store is one of ${STORES.join(', ')}`);
+  return { guided: ctx.interactive && opts.auto !== true && !ctx.flags.json, timeScale, tailMode, runawayMs, store };
 }
 
 /** A context for the incident against the demo's own proxy: its URL, token and temp state dir, no profile. */
@@ -71,9 +75,10 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const interval = 400 * o.timeScale;
   const tty = ctx.io.stderr.isTTY === true;
   say(p.bold('tourniquet demo') + p.dim(` · seed 002's 02:14 story on loopback · time scale ${o.timeScale} · ${o.guided ? 'guided' : 'automatic'}`));
-  const stage = await startStage({ timeScale: o.timeScale, tailMode: o.tailMode });
+  const stage = await startStage({ timeScale: o.timeScale, tailMode: o.tailMode, store: o.store });
   try {
-    say(p.dim(`sandbox Stripe ${stage.sandbox.urls.stripe} · proxy ${stage.proxy.dataUrl} (admin ${stage.proxy.adminUrl}) · store in a temp dir`));
+    say(p.dim(`sandbox Stripe ${stage.sandbox.urls.stripe} · proxy ${stage.proxy.dataUrl} (admin ${stage.proxy.adminUrl}) · store: ${stage.store.kind === 'sqlite' ? 'SQLite in a temp dir' : 'in memory'}`));
+    if (stage.store.note) say(p.dim(stage.store.note));
     say(`\n${p.bold('Path A')}: the refund agent holds its own vault key and calls Stripe through the proxy.`);
     const startedAt = Date.now();
     const a = await runPathA(stage, { intervalMs: interval, runawayMs: o.runawayMs, signal: ctx.signal, onEvent: (e) => {
@@ -90,7 +95,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
       if (e.at === 'stopped') say(`${tty ? '\n' : ''}the vendor refuses the key at last; so does everyone else who used it.`);
     } });
     const view = { path_a: a, path_b: b, time_scale: o.timeScale, agent_interval_ms: interval };
-    if (ctx.flags.json) ctx.out.json(demoJson(view, { mode: o.guided ? 'guided' : 'auto', tail_mode: o.tailMode, incident: { id: report.incident_id, status: report.status, verified: report.revoke?.verified ?? false, damage: report.damage } }));
+    if (ctx.flags.json) ctx.out.json(demoJson(view, { mode: o.guided ? 'guided' : 'auto', tail_mode: o.tailMode, store: stage.store.kind, incident: { id: report.incident_id, status: report.status, verified: report.revoke?.verified ?? false, damage: report.damage } }));
     else ctx.out.data('\n' + renderComparison(view, ctx.out.paint));
     return report.exit_code;
   } finally {

@@ -250,7 +250,8 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--auto', 'narrated and automatic, even at a terminal')
         .option('--time-scale <factor>', 'scale the vendor\'s propagation tail and the agent\'s 400ms interval', '0.05')
         .option('--tail-mode <mode>', 'the vendor tail: sampled (seed 002 distribution), median or p95', 'sampled')
-        .option('--runaway-ms <ms>', 'how long the agent runs away before the page', '2000'),
+        .option('--runaway-ms <ms>', 'how long the agent runs away before the page (default: one minute at real scale)')
+        .option('--store <kind>', "the demo proxy's store: sqlite (in a temp dir) or memory; default sqlite when its native module is built", 'auto'),
     load: () => import('./demo.js'),
   },
   {
