@@ -39,6 +39,7 @@ export interface RefundAgent {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+const MAX_IN_FLIGHT = 32;
 
 export function stripeClient(key: string, baseUrl: string): Stripe {
   const u = new URL(baseUrl);
@@ -62,29 +63,40 @@ export function startRefundAgent(opts: RefundAgentOptions): RefundAgent {
   const calls: AgentCall[] = [];
   const waiters: Array<(c: AgentCall) => void> = [];
   let stopped = false;
-  const loop = (async () => {
-    for (let i = 0; !stopped; i++) {
-      const t = opts.targets[i % opts.targets.length]!;
-      const started = performance.now();
-      let call: AgentCall;
-      try {
-        await stripe.refunds.create({ charge: t.charge, amount: opts.amountCents ?? 1200 }, { headers: { 'x-customer-id': t.customer } });
-        call = { started, ended: performance.now(), ok: true, status: 200, code: null };
-      } catch (err) {
-        call = { started, ended: performance.now(), ok: false, ...refusalCode(err) };
-      }
-      calls.push(call);
-      for (const w of waiters.splice(0)) w(call);
-      // A runaway loop: no back-off, no exit condition; a refusal is just another iteration.
-      await sleep(opts.intervalMs - (performance.now() - started));
+  // A runaway on a clock: a refund starts every interval whether or not the last one has
+  // answered (up to MAX_IN_FLIGHT), so the agent keeps seed 002's rate however slow the machine
+  // is; no back-off, no exit condition, a refusal is just another tick.
+  const inFlight = new Set<Promise<void>>();
+  const one = async (i: number) => {
+    const t = opts.targets[i % opts.targets.length]!;
+    const started = performance.now();
+    let call: AgentCall;
+    try {
+      await stripe.refunds.create({ charge: t.charge, amount: opts.amountCents ?? 1200 }, { headers: { 'x-customer-id': t.customer } });
+      call = { started, ended: performance.now(), ok: true, status: 200, code: null };
+    } catch (err) {
+      call = { started, ended: performance.now(), ok: false, ...refusalCode(err) };
     }
+    calls.push(call);
+    for (const w of waiters.splice(0)) w(call);
+  };
+  const loop = (async () => {
+    const t0 = performance.now();
+    for (let i = 0; !stopped; i++) {
+      if (inFlight.size < MAX_IN_FLIGHT) {
+        const p = one(i).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      await sleep(t0 + (i + 1) * opts.intervalMs - performance.now());
+    }
+    await Promise.all(inFlight);
   })();
   return {
     calls,
     async firstRefusalAfter(since, timeoutMs, signal) {
       const deadline = performance.now() + timeoutMs;
       for (;;) {
-        const hit = calls.find((c) => !c.ok && c.started >= since);
+        const hit = calls.filter((c) => !c.ok && c.started >= since).sort((a, b) => a.started - b.started)[0];
         if (hit) return hit;
         const left = deadline - performance.now();
         if (left <= 0 || stopped || signal?.aborted) return undefined;

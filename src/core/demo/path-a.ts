@@ -16,6 +16,9 @@ export interface PathAOptions {
   onEvent: (e: { at: 'runaway' | 'paged' | 'stopped' | 'consumers' }) => void;
 }
 
+/** What leaked, from the incident's own damage summary (so the table and the summary agree). */
+export type LeakedOf<T> = (incident: T) => number | null;
+
 export interface PathAOutcome<T> extends PathResult {
   incident: T;
 }
@@ -26,7 +29,8 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
 
-export async function runPathA<T>(stage: DemoStage, o: PathAOptions, act: (hooks: { beforeRevoke: () => void }) => Promise<T>): Promise<PathAOutcome<T>> {
+export async function runPathA<T>(stage: DemoStage, o: PathAOptions, act: (hooks: { beforeRevoke: () => void; runawayStartedAt: number }) => Promise<T>, leakedOf: LeakedOf<T>): Promise<PathAOutcome<T>> {
+  const runawayStartedAt = Date.now();
   const agent = startRefundAgent({ key: stage.agentKey.secret, baseUrl: stage.proxy.dataUrl, intervalMs: o.intervalMs, targets: stage.targets });
   try {
     o.onEvent({ at: 'runaway' });
@@ -34,14 +38,14 @@ export async function runPathA<T>(stage: DemoStage, o: PathAOptions, act: (hooks
     if (o.signal.aborted) throw cancelled();
     o.onEvent({ at: 'paged' });
     let since: number | null = null;
-    const incident = await act({ beforeRevoke: () => (since = performance.now()) });
+    const incident = await act({ beforeRevoke: () => (since = performance.now()), runawayStartedAt });
     if (since === null) throw new Error('the incident ended without revoking');
     const first = await agent.firstRefusalAfter(since, 5000, o.signal);
     o.onEvent({ at: 'stopped' });
     await agent.stop();
     const checks = await Promise.all(stage.consumers.map((c) => checkConsumer(c, stage.targets[0]!.charge)));
     o.onEvent({ at: 'consumers' });
-    return { ...pathResult({ calls: agent.calls, since, firstRefusal: first, consumers: checks, scale: 1 }), incident };
+    return { ...pathResult({ calls: agent.calls, since, firstRefusal: first, consumers: checks, scale: 1 }), leaked_calls: leakedOf(incident), incident };
   } finally {
     await agent.stop();
   }

@@ -89,17 +89,18 @@ export async function startStage(opts: DemoStageOptions): Promise<DemoStage> {
     const targets = await seedCharges(sandbox, 6);
     const agent = await issue(admin, {
       vendor: 'stripe',
-      allowed_endpoints: ['POST /v1/refunds'],
+      allowed_endpoints: ['POST /v1/refunds', 'GET /v1/charges/*'],
       agent_run_id: 'run_refunds_0214',
       labels: { agent: 'refund-agent', owner: 'support-automation' },
       customer_id_path: 'header.x-customer-id',
     });
     const consumers: Consumer[] = [];
-    const history = [{ vault_key_id: agent.id, agent_run_id: 'run_refunds_0214', method: 'POST', path: '/v1/refunds', per_minute: 1.5 }];
+    // Its normal work: looking up one charge a minute before deciding on a refund.
+    const history = [{ vault_key_id: agent.id, agent_run_id: 'run_refunds_0214', method: 'GET', path: `/v1/charges/${targets[0]!.charge}` }];
     for (const name of CONSUMER_NAMES) {
       const k = await issue(admin, { vendor: 'stripe', allowed_endpoints: ['GET /v1/charges', 'GET /v1/charges/*'], labels: { agent: name } });
       consumers.push({ name, key: k.secret, baseUrl: proxy.dataUrl });
-      history.push({ vault_key_id: k.id, agent_run_id: '', method: 'GET', path: '/v1/charges', per_minute: 2 });
+      history.push({ vault_key_id: k.id, agent_run_id: '', method: 'GET', path: '/v1/charges' });
     }
     await seedBaseline(proxy, history, Date.now());
     const env = {
