@@ -45,7 +45,7 @@ export const COMMANDS: CommandSpec[] = [
         .option('--upstream-key <id>', 'the production key involved (its id at the proxy)')
         .option('--agent <id>', 'the agent involved')
         .option('--no-proxy', 'there is no proxy in front of this vendor')
-        .option('--rate <rate>', 'the agent\'s call rate for the leak estimate, e.g. 1/400ms, 150/min, 2.5/s', '1/400ms'),
+        .option('--rate <rate>', "the agent's call rate for the leak estimate, e.g. 1/400ms, 150/min, 2.5/s (none: seed 002's 1/400ms, marked assumed)"),
     load: () => import('./decide.js'),
   },
   {
@@ -54,7 +54,7 @@ export const COMMANDS: CommandSpec[] = [
     configure: (cmd) =>
       cmd
         .option('--vendor <vendor>', 'the vendor (stripe, openai, twilio, resend, ...)')
-        .option('--rate <rate>', 'the agent\'s call rate, e.g. 1/400ms, 150/min, 2.5/s')
+        .option('--rate <rate>', "the agent's call rate, e.g. 1/400ms, 150/min, 2.5/s (none: seed 002's 1/400ms, marked assumed)")
         .option('--in-flight <n>', 'requests in flight at the proxy when the revoke lands', '1'),
     load: () => import('./estimate.js'),
   },
