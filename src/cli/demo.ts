@@ -100,7 +100,7 @@ async function pathA(say: Say, ctx: Ctx, stage: DemoStage, o: DemoOptions, state
   const a = await runPathA(
     stage,
     { intervalMs: REAL_INTERVAL_MS * o.timeScale, runawayMs: o.runawayMs, signal: ctx.signal, onEvent: (e) => {
-      if (e.at === 'runaway') say('02:14  the refund agent (official stripe SDK) fires POST /v1/refunds every 400ms, 150 a minute; its baseline is 1 call a minute. PagerDuty goes off.');
+      if (e.at === 'runaway') say('02:14  the refund agent (official stripe SDK) fires POST /v1/refunds every 400ms; its baseline is 1 call a minute. PagerDuty goes off.');
       if (e.at === 'paged' && o.guided) say(p.bold('\nYou are on call. Enter takes the suggested answer; the revoke itself needs a y.'));
     } },
     (hooks) => incidentOnStage(ctx, stage, o, stateDir, hooks),

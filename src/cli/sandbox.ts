@@ -19,8 +19,8 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
     ctx.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   await sandbox.stop();
-  // Ctrl-C is the operator's cancel (130, as the exit-code table says); SIGTERM is a supervisor's stop.
+  // Ctrl-C is the operator's cancel (130, as the exit-code table says); SIGTERM is a supervisor's stop (0).
   const sig = ctx.signal.reason instanceof Error ? ctx.signal.reason.message : '';
-  ctx.out.info(sig === 'SIGTERM' ? 'sandbox stopped (SIGTERM)' : 'sandbox stopped (Ctrl-C)');
-  return sig === 'SIGTERM' ? 0 : EXIT_CODES.cancelled;
+  ctx.out.info(sig === 'SIGINT' ? 'sandbox stopped (Ctrl-C)' : `sandbox stopped${sig ? ` (${sig})` : ''}`);
+  return sig === 'SIGINT' ? EXIT_CODES.cancelled : 0;
 }

@@ -29,6 +29,12 @@ export interface RefundAgentOptions {
   intervalMs: number;
   targets: RefundTarget[];
   amountCents?: number;
+  /**
+   * 1 (default): one refund after another, each waiting for the last. More: a refund starts every
+   * interval whether or not the last has answered, up to this many at once, so the agent keeps
+   * its rate on a slow machine (the demo's runaway, on its compressed clock).
+   */
+  maxInFlight?: number;
 }
 
 export interface RefundAgent {
@@ -39,7 +45,6 @@ export interface RefundAgent {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-const MAX_IN_FLIGHT = 32;
 
 export function stripeClient(key: string, baseUrl: string): Stripe {
   const u = new URL(baseUrl);
@@ -63,9 +68,8 @@ export function startRefundAgent(opts: RefundAgentOptions): RefundAgent {
   const calls: AgentCall[] = [];
   const waiters: Array<(c: AgentCall) => void> = [];
   let stopped = false;
-  // A runaway on a clock: a refund starts every interval whether or not the last one has
-  // answered (up to MAX_IN_FLIGHT), so the agent keeps seed 002's rate however slow the machine
-  // is; no back-off, no exit condition, a refusal is just another tick.
+  // A runaway: no back-off, no exit condition, a refusal is just another tick.
+  const maxInFlight = opts.maxInFlight ?? 1;
   const inFlight = new Set<Promise<void>>();
   const one = async (i: number) => {
     const t = opts.targets[i % opts.targets.length]!;
@@ -83,7 +87,13 @@ export function startRefundAgent(opts: RefundAgentOptions): RefundAgent {
   const loop = (async () => {
     const t0 = performance.now();
     for (let i = 0; !stopped; i++) {
-      if (inFlight.size < MAX_IN_FLIGHT) {
+      if (maxInFlight === 1) {
+        const started = performance.now();
+        await one(i);
+        await sleep(opts.intervalMs - (performance.now() - started));
+        continue;
+      }
+      if (inFlight.size < maxInFlight) {
         const p = one(i).finally(() => inFlight.delete(p));
         inFlight.add(p);
       }

@@ -24,6 +24,9 @@ export interface PathResult {
   stopped: boolean;
 }
 
+/** The demo's agent keeps its clock rate with up to this many refunds in flight (both paths alike). */
+export const DEMO_IN_FLIGHT = 32;
+
 export function leakedAfter(calls: readonly AgentCall[], since: number): number {
   return calls.filter((c) => c.ok && c.ended >= since).length;
 }

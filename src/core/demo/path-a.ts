@@ -2,7 +2,7 @@ import type { DemoStage } from './stage.js';
 import { cancelled } from '../errors.js';
 import { startRefundAgent } from '../../demo/refund-agent.js';
 import { checkConsumer } from '../../demo/consumers.js';
-import { pathResult, type PathResult } from './measure.js';
+import { DEMO_IN_FLIGHT, pathResult, type PathResult } from './measure.js';
 
 /**
  * Path A of seed 002: the agent holds a vault key and calls through our proxy. `act` is the
@@ -31,7 +31,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
 
 export async function runPathA<T>(stage: DemoStage, o: PathAOptions, act: (hooks: { beforeRevoke: () => void; runawayStartedAt: number }) => Promise<T>, leakedOf: LeakedOf<T>): Promise<PathAOutcome<T>> {
   const runawayStartedAt = Date.now();
-  const agent = startRefundAgent({ key: stage.agentKey.secret, baseUrl: stage.proxy.dataUrl, intervalMs: o.intervalMs, targets: stage.targets });
+  const agent = startRefundAgent({ key: stage.agentKey.secret, baseUrl: stage.proxy.dataUrl, intervalMs: o.intervalMs, targets: stage.targets, maxInFlight: DEMO_IN_FLIGHT });
   try {
     o.onEvent({ at: 'runaway' });
     await sleep(o.runawayMs, o.signal);
