@@ -129,6 +129,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       return ended(call, late.code, late.status);
     }
     usage.recordCall(k.id);
+    usage.recordUpstreamUse(upstream.id);
     await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, url.search);
   }
 
