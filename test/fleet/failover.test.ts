@@ -1,14 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import type { ChildProxy } from '../proxy/child.js';
-import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
+import { pgAvailable } from '../helpers/pg.js';
 import { adminCall, freshDatabase, sleep, sql } from './fleet.js';
-import { childConfigDir, spawnInstance } from './children.js';
+import { childWorld, type ChildWorld } from './children.js';
 import { agents, missingRows, vendorCount } from '../proxy/faults.js';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 interface Revoke {
   id: string;
@@ -44,26 +39,17 @@ async function churn(p: ChildProxy, until: () => boolean, out: Revoke[], errors:
 }
 
 describe.skipIf(!pgAvailable())('PostgreSQL restarted under admin writes', () => {
-  let cluster: PgCluster;
-  let sandbox: Sandbox;
-  let dir: string;
-  const children: ChildProxy[] = [];
+  let world: ChildWorld;
   beforeAll(async () => {
-    cluster = await startPg();
-    sandbox = await startSandbox({ timeScale: 0.001 });
-    dir = childConfigDir();
+    world = await childWorld();
   });
-  afterAll(async () => {
-    for (const c of children) c.child.kill('SIGKILL');
-    await sandbox?.stop();
-    cluster?.destroy();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => world?.stop());
 
   it('every instance issues and revokes back to back through restarts: no instance exits, no acknowledged revoke is lost', async () => {
     // Given three instances, each issuing and revoking keys as fast as it answers
+    const { cluster, sandbox } = world;
     const url = await freshDatabase(cluster.url);
-    children.push(...(await Promise.all([0, 1, 2].map(() => spawnInstance(url, sandbox, dir, ['--revoke-journal', mkdtempSync(join(tmpdir(), 'tq-journal-'))])))));
+    const children = await Promise.all([0, 1, 2].map(() => world.spawn(url)));
     const exits: string[] = [];
     children.forEach((c, i) => void c.exited.then((code) => exits.push(`instance ${i} exited ${code}: ${c.stderr().slice(-400)}`)));
     let done = false;

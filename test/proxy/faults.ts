@@ -17,6 +17,9 @@ export interface AgentOutcome {
   at: number;
 }
 
+/** Forwarded and answered: the sandbox answers 404 for the made-up customer ids of these paths. */
+export const forwarded = (o: { status: number; code: string | null }) => o.status === 404 && o.code === 'resource_missing';
+
 export async function agentCall(url: string, secret: string, path: string): Promise<AgentOutcome> {
   const sentAt = performance.now();
   const key = secret;
