@@ -137,6 +137,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       errorBody(res, late.status, late.code, late.message);
       return ended(call, late.code, late.status);
     }
+    deps.usage.recordUpstreamUse(upstream.id);
     try {
       await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, url.search);
     } finally {
@@ -192,9 +193,10 @@ export function createDataPlane(deps: DataPlaneDeps) {
     } catch (err) {
       call.vendorMs ??= performance.now() - sentAt;
       if (entry.hardRevoked) {
-        if (!res.headersSent) errorBody(res, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight');
+        const answered = !res.headersSent;
+        if (answered) errorBody(res, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight');
         else res.destroy();
-        return ended(call, 'aborted_hard_revoke', res.headersSent ? 0 : 401);
+        return ended(call, 'aborted_hard_revoke', answered ? 401 : 0);
       }
       if (res.destroyed || ac.signal.aborted || res.headersSent) {
         res.destroy();

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { Agent } from 'undici';
 import type { ProxyStore } from './store/types.js';
-import { openStore } from './store/open.js';
+import { openStore, singleInstance } from './store/open.js';
 import { PolicyState, randomToken } from './state.js';
 import { UsageTracker } from './usage.js';
 import { AuditWriter } from './audit-writer.js';
@@ -175,7 +175,7 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
   const usage = new UsageTracker();
   const inflight = new InflightRegistry();
   const audit = new AuditWriter(store, { intentDeadlineMs: opts.auditDeadlineMs, onError: (m, e) => log.error(m, e) });
-  const shared = store.kind !== 'sqlite';
+  const shared = !singleInstance(store);
 
   let dataUrl = '';
   let adminUrl = '';

@@ -1,36 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import type { ChildProxy } from '../proxy/child.js';
-import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
+import { pgAvailable } from '../helpers/pg.js';
 import { adminCall, freshDatabase, sleep } from './fleet.js';
-import { childConfigDir, spawnInstance } from './children.js';
-import { agentCall, openLoop, until, vendorCount } from '../proxy/faults.js';
-
-const forwarded = (o: { status: number; code: string | null }) => o.status === 404 && o.code === 'resource_missing';
+import { childWorld, type ChildWorld } from './children.js';
+import { agentCall, forwarded, openLoop, until, vendorCount } from '../proxy/faults.js';
 
 describe.skipIf(!pgAvailable())('"the next request", fleet-wide: revokes against paused instances and racing requests', () => {
-  let cluster: PgCluster;
-  let sandbox: Sandbox;
-  let dir: string;
+  let world: ChildWorld;
   let fleet: ChildProxy[] = [];
   beforeAll(async () => {
-    cluster = await startPg();
-    sandbox = await startSandbox({ timeScale: 0.001 });
-    dir = childConfigDir();
-    const url = await freshDatabase(cluster.url);
+    world = await childWorld();
+    const url = await freshDatabase(world.cluster.url);
     // Three `tourniquet proxy serve` processes: one of them will be paused with SIGSTOP.
-    fleet = await Promise.all([0, 1, 2].map(() => spawnInstance(url, sandbox, dir, ['--revoke-journal', mkdtempSync(join(tmpdir(), 'tq-journal-'))])));
+    fleet = await Promise.all([0, 1, 2].map(() => world.spawn(url)));
     await until('every instance registered', async () => (await adminCall(fleet[0]!.adminUrl, 'GET', '/v1/instances')).body.data.length === 3);
   });
-  afterAll(async () => {
-    for (const c of fleet) c.child.kill('SIGKILL');
-    await sandbox?.stop();
-    cluster?.destroy();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => world?.stop());
 
   async function usableEverywhere(secret: string): Promise<void> {
     for (const p of fleet) await until('key usable', async () => forwarded(await agentCall(p.dataUrl, secret, '/v1/customers/cus_warm')));
@@ -43,7 +28,7 @@ describe.skipIf(!pgAvailable())('"the next request", fleet-wide: revokes against
       // Given a call to C every 10 ms with a key that works everywhere, each counted where it lands at the vendor
       const key = (await adminCall(a.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' })).body;
       await usableEverywhere(key.secret);
-      const atVendor = vendorCount(sandbox, `ps${pauseMs}`);
+      const atVendor = vendorCount(world.sandbox, `ps${pauseMs}_`);
       const load = openLoop(() => c.dataUrl, key.secret, `ps${pauseMs}`);
       await until('C serving', () => load.outcomes.filter(forwarded).length > 10);
 

@@ -155,6 +155,25 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
     }
   });
 
+  it('write-ahead rows: pending, completed by an outcome, idempotent on call_id; a dead instance\'s pending rows swept to unknown', async () => {
+    const s = new PostgresStore(cluster.url, { notifications: false, instanceTtlMs: 1_000 });
+    await s.init();
+    try {
+      const pending = (i: number, inst: string) => row(i, { call_id: `${inst}.${i}`, outcome: 'pending', vendor_status: 0, cost_usd_parsed: null, amount_usd_estimated: 10, agent_run_id: `run_${inst}`, instance_id: inst, started_at: new Date(Date.now() - 10_000).toISOString() });
+      await s.appendAudit([pending(1, 'inst_live'), pending(2, 'inst_live'), pending(3, 'inst_gone')]);
+      await s.heartbeat({ instance_id: 'inst_live', data_plane_url: 'http://x', admin_url: 'http://y', started_at: 'z', last_sync_at: 'z' });
+      // a batch retried after a lost acknowledgement: the rows are there once; the outcome completes one
+      await s.appendAudit([pending(1, 'inst_live')], [{ call_id: 'inst_live.1', finished_at: new Date().toISOString(), policy_verdict: 'allowed', vendor_status: 200, cost_usd_parsed: 7.5, latency_ms: 12 }]);
+      expect(await s.sweepOutcomes('inst_self')).toBe(1);
+      const rows = (await s.queryAudit({ vendor: 'stripe', from: new Date(Date.now() - 60_000).toISOString() }, 10, null)).data;
+      expect(rows.map((r) => [r.call_id, r.outcome, r.vendor_status])).toEqual([['inst_live.1', 'complete', 200], ['inst_live.2', 'pending', 0], ['inst_gone.3', 'unknown', 0]]);
+      const sum = await s.summarizeAudit({ from: new Date(Date.now() - 60_000).toISOString() });
+      expect(sum.outcome_unknown).toEqual({ calls: 2, amount_usd_estimated: 20, pending: 1 });
+    } finally {
+      await s.close();
+    }
+  });
+
   it('reports an unreachable database as StoreUnavailableError', async () => {
     const s = new PostgresStore('postgres://postgres@127.0.0.1:1/postgres', { notifications: false });
     await expect(s.init()).rejects.toBeInstanceOf(StoreUnavailableError);

@@ -17,6 +17,9 @@ export interface AgentOutcome {
   at: number;
 }
 
+/** Forwarded and answered: the sandbox answers 404 for the made-up customer ids of these paths. */
+export const forwarded = (o: { status: number; code: string | null }) => o.status === 404 && o.code === 'resource_missing';
+
 export async function agentCall(url: string, secret: string, path: string): Promise<AgentOutcome> {
   const sentAt = performance.now();
   const key = secret;
@@ -40,16 +43,15 @@ export function agents(url: () => string | null, secrets: () => string[], tag: s
   const outcomes: AgentOutcome[] = [];
   let stop = false;
   let seq = 0;
-  const one = async (w: number) => {
-    // Each worker cycles through the keys itself (a shared counter can alias: every call on one key).
-    for (let n = w; !stop; n++) {
+  const one = async () => {
+    while (!stop) {
       const u = url();
       const s = secrets();
-      if (u && s.length) outcomes.push(await agentCall(u, s[n % s.length]!, `/v1/customers/cus_${tag}_${seq++}`));
+      if (u && s.length) outcomes.push(await agentCall(u, s[Math.floor(Math.random() * s.length)]!, `/v1/customers/cus_${tag}_${seq++}`));
       await new Promise((r) => setTimeout(r, opts.pauseMs ?? 2));
     }
   };
-  const running = Array.from({ length: opts.concurrency ?? 4 }, (_, w) => one(w));
+  const running = Array.from({ length: opts.concurrency ?? 4 }, one);
   return {
     outcomes,
     stop: async () => {
@@ -82,12 +84,12 @@ export function openLoop(url: () => string, secret: string, tag: string, everyMs
   };
 }
 
-/** Every path that reached the sandbox's Stripe (its own count), for calls tagged `tag`, with when it arrived. */
+/** Every path that reached the sandbox's Stripe (its own count), for calls whose tag starts with `tag`, with when it arrived. */
 export function vendorCount(sandbox: Sandbox, tag: string) {
   const seen = new Set<string>();
   const arrivals = new Map<string, number>();
   const on = (req: { url?: string }) => {
-    if (!req.url?.includes(`cus_${tag}_`)) return;
+    if (!req.url?.includes(`cus_${tag}`)) return;
     const path = req.url.split('?')[0]!;
     seen.add(path);
     arrivals.set(path, performance.now());

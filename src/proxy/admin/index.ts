@@ -23,7 +23,7 @@ function asApiError(err: unknown): ApiError | null {
 
 /** The admin plane: its own listener, scoped bearer tokens, JSON in and out, every change audited. */
 export function adminRoutes(svc: ProxyService, usage: UsageTracker, facts: InstanceFacts, extra: Route[] = []): Route[] {
-  return [...verdictRoutes(svc, usage, facts.instanceId), ...vaultKeyRoutes(svc), ...upstreamRoutes(svc), ...auditRoutes(svc, usage, facts), ...extra];
+  return [...verdictRoutes(svc, usage, facts.instanceId), ...vaultKeyRoutes(svc), ...upstreamRoutes(svc, usage, facts.startedAt), ...auditRoutes(svc, usage, facts), ...extra];
 }
 
 export function createAdminPlane(svc: ProxyService, usage: UsageTracker, access: AdminAccess, facts: InstanceFacts, log: RequestLog, extra: Route[] = []) {

@@ -12,18 +12,20 @@ import { describeSource, wrongMasterKey, type MasterKeyring } from './master-key
  */
 export class KeysAtRest {
   readonly sealer: SecretSealer;
-  private readonly store: ProxyStore & SealedSecretStore;
+  /** Null for the in-memory store: nothing it holds is ever at rest, so there is nothing to seal. */
+  private readonly store: (ProxyStore & SealedSecretStore) | null;
 
   private constructor(store: ProxyStore, readonly ring: MasterKeyring | null, log: RequestLog) {
-    if (!isSealedSecretStore(store)) throw usageError(`the ${store.kind} store cannot keep production keys sealed`, 'use the sqlite or postgres store');
-    this.store = store;
     this.sealer = new SecretSealer(ring, (f: OpenFailure) => log.error('a stored production key does not open with this master key', `${f.id}: ${f.reason} (${f.kid})`));
-    store.useSealer(this.sealer);
+    if (isSealedSecretStore(store)) (this.store = store), store.useSealer(this.sealer);
+    else if (store.kind === 'memory') this.store = null;
+    else throw usageError(`the ${store.kind} store cannot keep production keys sealed`, 'use the sqlite or postgres store');
   }
 
   /** Before the store's records are read: attach, then seal an earlier version's plain text. */
   static async attach(store: ProxyStore, ring: MasterKeyring | null, log: RequestLog): Promise<KeysAtRest> {
     const k = new KeysAtRest(store, ring, log);
+    if (!k.store) return k;
     const rest = await k.store.secretsAtRest();
     if (rest.plaintext > 0) {
       if (!ring)
@@ -46,7 +48,7 @@ export class KeysAtRest {
   }
 
   async status(): Promise<SecretsAtRest & { master_key_id: string | null; source: string | null; held: string[] }> {
-    const rest = await this.store.secretsAtRest();
+    const rest = this.store ? await this.store.secretsAtRest() : { plaintext: 0, by_master_key: {}, current: null };
     return { ...rest, master_key_id: this.ring?.current.id ?? null, source: this.ring?.source ? describeSource(this.ring.source) : null, held: this.ring?.ids() ?? [] };
   }
 
@@ -63,13 +65,15 @@ export class KeysAtRest {
    */
   async rotate(): Promise<{ master_key_id: string; rewrapped: number; previous: string[] }> {
     if (!this.ring) throw new RotateError('this proxy has no master key to rotate');
+    if (!this.store) throw new RotateError('the in-memory store keeps no production key at rest: nothing to re-wrap');
     await this.ring.refresh();
-    const before = await this.store.secretsAtRest();
+    const store = this.store;
+    const before = await store.secretsAtRest();
     let rewrapped = 0;
     const total = Object.values(before.by_master_key).reduce((a, b) => a + b, 0);
     // (a bounded number of passes: rows changed under a pass are taken by the next one)
     for (let pass = 0, n = -1; n !== 0 && pass < total / REWRAP_BATCH + 10; pass++, rewrapped += n) {
-      n = await this.store.rewrapSecrets(REWRAP_BATCH);
+      n = await store.rewrapSecrets(REWRAP_BATCH);
       await new Promise((r) => setImmediate(r));
     }
     const current = this.ring.current.id;
