@@ -110,7 +110,10 @@ describe('every source gives the identical summary on the same data', () => {
     }
     for (const format of ['text', 'md', 'json']) {
       const r = await runInProcess(['damage', '--source', files.litellm, '--format', format, '--refunds', join(dir, `r-${format}.csv`)], { env: env() });
-      expect(r.code).toBe(0);
+      expect(r.code, r.stderr).toBe(0);
+      // Read as the LiteLLM export it is (a `.json` array), not as JSONL: the calls are there.
+      expect(r.stdout).toMatch(format === 'json' ? /"calls_total": [1-9]/ : /calls/i);
+      expect(readFileSync(join(dir, `r-${format}.csv`), 'utf8').split('\n').length).toBeGreaterThan(2);
       expect(r.stdout + r.stderr + readFileSync(join(dir, `r-${format}.csv`), 'utf8')).not.toContain(LITELLM_API_KEY.slice(8));
     }
   });

@@ -30,6 +30,21 @@ export function sniffSqliteTime(db: Db, table: string, col: string): TimeStorage
   return Number(row.v) > 1e11 ? { kind: 'epoch_ms' } : { kind: 'epoch_s' };
 }
 
+/**
+ * What went wrong reading an SQLite audit file, as the error the operator acts on: a file that
+ * is not a database, or lacks the table or a column, is bad input (exit 2); anything else a step that failed.
+ */
+function sqliteFailure(path: string, err: unknown): TourniquetError {
+  if (err instanceof TourniquetError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown }).code;
+  if (/no such (table|column)/.test(msg))
+    return usageError(`SQLite audit file ${path}: ${msg}`, 'map the table and columns with --table and --columns (or audit_table / audit_columns in config)');
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || /not a database|malformed/.test(msg))
+    return usageError(`${path} is not a readable SQLite database (${msg})`, 'check the path, or name the format: --input-format jsonl|csv');
+  return new TourniquetError('step-failed', `reading SQLite audit file ${path}: ${msg}`, { cause: err });
+}
+
 /** An SQLite file: the proxy's embedded store or the user's own. Opened read-only. */
 export class SqliteSource implements AuditSource {
   readonly label: string;
@@ -70,11 +85,7 @@ export class SqliteSource implements AuditSource {
       if (hasBadRows(results)) results.set('bad', db.prepare(badRowsStatement(this.table, this.cols).sql).all() as Record<string, unknown>[]);
       return assemble(SQLITE, results, time, query);
     } catch (err) {
-      if (err instanceof TourniquetError) throw err;
-      const msg = (err as Error).message;
-      if (/no such (table|column)/.test(msg))
-        throw usageError(`SQLite audit file ${this.path}: ${msg}`, 'map the table and columns with --table and --columns (or audit_table / audit_columns in config)');
-      throw err;
+      throw sqliteFailure(this.path, err);
     }
   }
 
