@@ -111,3 +111,27 @@ CREATE UNLOGGED TABLE agent_call_audit (id bigint, started_at timestamptz, finis
 INSERT INTO agent_call_audit (${COLUMNS}) SELECT ${rowSql(ts)} FROM generate_series(0::bigint, ${n - 1}) AS s(i);
 VACUUM ANALYZE agent_call_audit;`;
 }
+
+/** The same N rows as CSV (header first), written once and reused. */
+export function csvFile(n) {
+  const file = join(ensureDataDir(), `audit-${n}.csv`);
+  if (existsSync(file)) return file;
+  const tmp = file + '.tmp';
+  const fd = openSync(tmp, 'w');
+  const cols = COLUMNS.split(', ');
+  const cell = (v) => (v === null || v === undefined ? '' : String(v));
+  writeSync(fd, cols.join(',') + '\n');
+  let buf = [];
+  for (let i = 0; i < n; i++) {
+    const r = row(i);
+    buf.push(cols.map((c) => cell(r[c])).join(','));
+    if (buf.length === 20000) {
+      writeSync(fd, buf.join('\n') + '\n');
+      buf = [];
+    }
+  }
+  if (buf.length) writeSync(fd, buf.join('\n') + '\n');
+  closeSync(fd);
+  renameSync(tmp, file);
+  return file;
+}
