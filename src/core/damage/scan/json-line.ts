@@ -18,6 +18,12 @@ const isHex = (b: number) => isDigit(b) || (b >= 65 && b <= 70) || (b >= 97 && b
 export class JsonLineScanner {
   /** Wanted key names as bytes, grouped by length for a quick first test. */
   private readonly byLength = new Map<number, { bytes: Uint8Array; slot: number }[]>();
+  /**
+   * The keys of the last lines, by position: lines from one writer repeat their keys in the same
+   * order, so the key at position k is first compared with the one seen there before (bytes from
+   * quote to quote) and is only scanned and looked up when it differs.
+   */
+  private readonly known: { bytes: Uint8Array; slot: number }[] = [];
   // Results of the last string or number scanned (module-level state would be shared between sources).
   private strEnd = 0;
   private strAscii = true;
@@ -38,10 +44,19 @@ export class JsonLineScanner {
     if (buf[i] !== 123) return UNSURE;
     i = skipWs(buf, i + 1, end);
     if (buf[i] === 125) return skipWs(buf, i + 1, end) === end ? SURE : UNSURE;
-    for (;;) {
-      if (buf[i] !== 34 || !this.string(buf, i + 1, end) || this.strEscaped) return UNSURE;
-      const slot = this.slotOf(buf, i + 1, this.strEnd);
-      i = skipWs(buf, this.strEnd + 1, end);
+    for (let k = 0; ; k++) {
+      const known = this.known[k];
+      let slot: number;
+      if (known !== undefined && sameBytes(buf, i, end, known.bytes)) {
+        slot = known.slot;
+        i += known.bytes.length;
+      } else {
+        if (buf[i] !== 34 || !this.string(buf, i + 1, end) || this.strEscaped) return UNSURE;
+        slot = this.slotOf(buf, i + 1, this.strEnd);
+        if (k < MAX_KNOWN_KEYS) this.known[k] = { bytes: buf.slice(i, this.strEnd + 1), slot };
+        i = this.strEnd + 1;
+      }
+      i = skipWs(buf, i, end);
       if (buf[i] !== 58) return UNSURE;
       i = this.value(buf, skipWs(buf, i + 1, end), end, slot);
       if (i < 0) return UNSURE;
@@ -135,6 +150,17 @@ const BACKSLASH = 2;
 const CONTROL = 3;
 const HIGH = 4;
 const BYTE_CLASS = Uint8Array.from({ length: 256 }, (_, b) => (b === 34 ? QUOTE : b === 92 ? BACKSLASH : b < 32 ? CONTROL : b >= 128 ? HIGH : PLAIN));
+
+/** Keys remembered by position: enough for any audit row. */
+const MAX_KNOWN_KEYS = 64;
+
+/** buf[i, i + bytes.length) is bytes (and within the line). */
+function sameBytes(buf: Uint8Array, i: number, end: number, bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  if (i + n > end) return false;
+  for (let k = 0; k < n; k++) if (buf[i + k] !== bytes[k]) return false;
+  return true;
+}
 
 function skipWs(buf: Uint8Array, i: number, end: number): number {
   while (i < end && isWs(buf[i]!)) i++;
