@@ -37,9 +37,24 @@ export function addEndpoint(a: Aggregate, method: string | null, path: string | 
   } else a.endpoints.set(key, { method, path, calls: c.calls, cost_micros: c.cost_micros });
 }
 
-/** An AuditRow's fields, as RowText. */
-class TextOfRow implements RowText {
+/**
+ * One row as the Accumulator counts it. Numbers are fields, not arguments: a time passed to a
+ * function that is not inlined is boxed, an allocation on every row.
+ */
+export interface CountedRow extends RowText {
+  /** Epoch ms. */
+  started: number;
+  /** Epoch ms; NaN when unknown. */
+  finished: number;
+  micros: number;
+}
+
+/** An AuditRow, as a CountedRow. */
+class TextOfRow implements CountedRow {
   row!: AuditRow;
+  started = 0;
+  finished = NaN;
+  micros = 0;
 
   id(field: number, values: Interner): number {
     const r = this.row;
@@ -111,6 +126,10 @@ export class Accumulator {
   // Rows mostly come in time order: count a run of calls in the same minute before touching the map.
   private minute = NaN;
   private minuteCalls = 0;
+  // Plain number fields, not the aggregate's (which start as null): storing a time there would box it on every row.
+  private first = Infinity;
+  private last = -Infinity;
+  private micros = 0;
 
   constructor(private readonly query: DamageQuery) {
     this.a = emptyAggregate(query.revoked_at !== undefined);
@@ -125,17 +144,23 @@ export class Accumulator {
 
   /** Count one row given as text. Nothing keeps the row: the caller may reuse it. */
   add(row: AuditRow): void {
-    this.textOfRow.row = row;
-    this.count(row.started_at, row.finished_at, toMicros(row.cost_usd), this.textOfRow);
+    const r = this.textOfRow;
+    r.row = row;
+    r.started = row.started_at;
+    r.finished = row.finished_at ?? NaN;
+    r.micros = toMicros(row.cost_usd);
+    this.count(r);
   }
 
-  /** Count one row: its times (epoch ms), cost in micro-dollars, and its text fields. */
-  count(started: number, finished: number | null, micros: number, text: RowText): void {
+  /** Count one row. */
+  count(text: CountedRow): void {
     this.rowsRead++;
+    const started = text.started;
+    const micros = text.micros;
     if (!this.matches(started, text)) return;
     const a = this.a;
     a.calls_total++;
-    a.cost_micros += micros;
+    this.micros += micros;
     const verdict = text.id(Text.verdict, this.verdicts);
     this.byVerdict.add(verdict, 0);
     const minute = Math.floor(started / MINUTE_MS);
@@ -149,9 +174,9 @@ export class Accumulator {
       this.byKey.add(text.id(Text.key, this.keys), micros);
       this.endpoints.add(text, micros);
     }
-    if (a.first_call === null || started < a.first_call) a.first_call = started;
-    if (a.last_call === null || started > a.last_call) a.last_call = started;
-    if (a.after_revoke) this.afterRevoke(started, finished, allowed);
+    if (started < this.first) this.first = started;
+    if (started > this.last) this.last = started;
+    if (a.after_revoke) this.afterRevoke(started, text.finished, allowed);
   }
 
   private matches(started: number, text: RowText): boolean {
@@ -179,13 +204,13 @@ export class Accumulator {
     this.minuteCalls = 0;
   }
 
-  private afterRevoke(started: number, finished: number | null, allowed: boolean): void {
+  private afterRevoke(started: number, finished: number, allowed: boolean): void {
     const revokedAt = this.query.revoked_at!;
     const ar = this.a.after_revoke!;
     if (started >= revokedAt) {
       ar.later++;
       if (allowed) ar.later_allowed++;
-    } else if (finished !== null && finished > revokedAt) ar.in_flight!++;
+    } else if (finished > revokedAt) ar.in_flight!++; // NaN (unknown) is never after
   }
 
   bad(line: number): void {
@@ -205,6 +230,9 @@ export class Accumulator {
   get agg(): Aggregate {
     this.flushMinute(NaN);
     const a = this.a;
+    a.cost_micros = this.micros;
+    a.first_call = a.calls_total > 0 ? this.first : null;
+    a.last_call = a.calls_total > 0 ? this.last : null;
     a.by_verdict = new Map();
     // No verdict reads as `unknown`, as a row written with that word does: one entry for both.
     for (const [v, c] of toMap(this.verdicts, this.byVerdict)) a.by_verdict.set(v ?? 'unknown', (a.by_verdict.get(v ?? 'unknown') ?? 0) + c.calls);

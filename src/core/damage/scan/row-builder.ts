@@ -1,7 +1,8 @@
 import type { ColumnMap } from '../columns.js';
 import type { Accumulator } from '../accumulate.js';
 import { toMicros } from '../accumulate.js';
-import { Text, type Interner, type RowText } from '../intern.js';
+import type { Interner } from '../intern.js';
+import type { CountedRow } from '../accumulate.js';
 import { checkCost, readCost, readFinished } from '../rows.js';
 import { parseAuditTime } from '../time.js';
 import { isoZuluMs, latin1, simpleDecimal, text } from './bytes.js';
@@ -50,10 +51,13 @@ export const SLOW = Symbol('slow');
  * reads the same values: times and costs in their common shapes straight from bytes, the rest
  * decoded and handed to the readers rows.ts uses; text fields numbered from their bytes.
  */
-export class RowBuilder implements RowText {
-  private readonly started: number;
-  private readonly finished: number;
-  private readonly cost: number;
+export class RowBuilder implements CountedRow {
+  started = 0;
+  finished = NaN;
+  micros = 0;
+  private readonly startedSlot: number;
+  private readonly finishedSlot: number;
+  private readonly costSlot: number;
   /** Slot of each text field, in Text's numbering (-1: not read). */
   private readonly textSlot: Int32Array;
   private buf: Buffer = Buffer.alloc(0);
@@ -65,9 +69,9 @@ export class RowBuilder implements RowText {
     private readonly withFinished: boolean,
   ) {
     const slot = (f: (typeof ROW_FIELDS)[number]) => slots.names.indexOf(cols[f]);
-    this.started = slot('started_at');
-    this.finished = slot('finished_at');
-    this.cost = slot('cost_usd_parsed');
+    this.startedSlot = slot('started_at');
+    this.finishedSlot = slot('finished_at');
+    this.costSlot = slot('cost_usd_parsed');
     this.textSlot = Int32Array.from(TEXT_FIELDS, slot);
   }
 
@@ -78,13 +82,15 @@ export class RowBuilder implements RowText {
   countInto(buf: Buffer, acc: Accumulator): boolean {
     const s = this.slots;
     for (const slot of this.textSlot) if (s.kind[slot] === ValueKind.Other) throw SLOW;
-    const started = this.time(buf, this.started);
+    const started = this.time(buf, this.startedSlot);
     if (Number.isNaN(started)) return false;
-    const usd = this.readCost(buf, this.cost);
+    const usd = this.readCost(buf, this.costSlot);
     if (Number.isNaN(usd)) return false;
-    const finished = this.withFinished ? this.readFinished(buf, this.finished) : null;
+    this.started = started;
+    this.micros = toMicros(usd);
+    this.finished = this.withFinished ? (this.readFinished(buf, this.finishedSlot) ?? NaN) : NaN;
     this.buf = buf;
-    acc.count(started, finished, toMicros(usd), this);
+    acc.count(this);
     return true;
   }
 
