@@ -56,7 +56,10 @@ export class PostgresSource implements AuditSource {
         for (let st = queue.shift(); st; st = queue.shift()) results.set(st.name, (await c.query({ text: st.sql, values: st.params, types })).rows);
       };
       await Promise.all(clients.map(lane));
-      if (hasBadRows(results)) results.set('bad', (await clients[0]!.query(badRowsStatement(this.table, this.cols).sql)).rows);
+      if (hasBadRows(results)) {
+        const bad = badRowsStatement(POSTGRES, this.table, this.cols, TIMESTAMP, query);
+        results.set('bad', (await clients[0]!.query({ text: bad.sql, values: bad.params, types })).rows);
+      }
       return assemble(POSTGRES, results, TIMESTAMP, query);
     } catch (err) {
       if (err instanceof TourniquetError) throw err;

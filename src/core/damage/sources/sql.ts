@@ -3,6 +3,7 @@ import { ALLOWED_VERDICTS, MAX_BAD_LINES, addEndpoint, emptyAggregate } from '..
 import { endpointTemplate } from '../../../proxy/store/audit-shared.js';
 import { quoteIdent, type ColumnMap } from '../columns.js';
 import { MINUTE_MS, parseAuditTime } from '../time.js';
+import { MAX_CALL_COST_USD } from '../rows.js';
 
 /** How the start-time column is stored, which decides how to bucket and bound it in SQL. */
 export type TimeStorage =
@@ -52,17 +53,10 @@ function minuteExpr(col: string, t: TimeStorage, d: Dialect): string {
 export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: TimeStorage, q: DamageQuery): SqlStatement[] {
   const col = (name: keyof ColumnMap) => quoteIdent(c[name]);
   const s = col('started_at');
-  const params: unknown[] = [];
-  const filters: string[] = [];
-  const bind = (v: unknown) => (params.push(v), d.param(params.length));
-  const windowed = q.from !== undefined || q.to !== undefined;
-  if (q.from !== undefined) filters.push(`${s} >= ${bind(timeParam(q.from, t))}`);
-  if (q.to !== undefined) filters.push(`${s} < ${bind(timeParam(q.to, t))}`);
-  if (q.vault_key_id !== undefined) filters.push(`${col('vault_key_id')} = ${bind(q.vault_key_id)}`);
-  if (q.agent_run_id !== undefined) filters.push(`${col('agent_run_id')} = ${bind(q.agent_run_id)}`);
-  if (q.customer_scope_id !== undefined) filters.push(`${col('customer_scope_id')} = ${bind(q.customer_scope_id)}`);
+  const { filters, params, windowed } = scope(d, c, t, q);
+  const sane = saneCost(col('cost_usd_parsed'));
   const whereOf = (parts: string[]) => `FROM ${quoteIdent(table)}${parts.length ? ` WHERE ${parts.join(' AND ')}` : ''}`;
-  const from = whereOf([`${s} IS NOT NULL`, ...filters]);
+  const from = whereOf([`${s} IS NOT NULL`, sane, ...filters]);
   const allowedParams = [...params];
   const allowedFrom = `${from} AND ${col('policy_verdict')} IN (${[...ALLOWED_VERDICTS].map((v) => (allowedParams.push(v), d.param(allowedParams.length))).join(', ')})`;
   const cost = `, ${d.costSum(col('cost_usd_parsed'))} AS cost`;
@@ -76,8 +70,9 @@ export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: Time
     group('verdicts', [col('policy_verdict')], `${cost}, MIN(${s}) AS first, MAX(${s}) AS last`, 'all'),
     group('customers', [col('customer_scope_id')], cost),
     group('endpoints', [col('method'), col('path')], cost),
-    // Without a window, rows with no start time land in the NULL minute: that is the bad-row count, for free.
-    group('minutes', [minuteExpr(s, t, d)], '', 'all', windowed ? from : whereOf(filters)),
+    // Bad rows land in the NULL minute, counted for free: an insane cost always, no start time when there is no window
+    // (with one, such a row cannot be in it).
+    group('minutes', [`CASE WHEN ${sane} THEN ${minuteExpr(s, t, d)} END`], '', 'all', windowed ? whereOf([`${s} IS NOT NULL`, ...filters]) : whereOf(filters)),
     group('runs', [col('agent_run_id')], cost),
     group('keys', [col('vault_key_id')], cost),
   ];
@@ -85,10 +80,33 @@ export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: Time
   return out;
 }
 
-/** The first few rows with no start time, by id: asked only when the count says there are some. */
-export function badRowsStatement(table: string, c: ColumnMap): SqlStatement {
+/** The window and the filters of a query as WHERE parts, with their bound values. */
+function scope(d: Dialect, c: ColumnMap, t: TimeStorage, q: DamageQuery): { filters: string[]; params: unknown[]; windowed: boolean } {
+  const col = (name: keyof ColumnMap) => quoteIdent(c[name]);
+  const s = col('started_at');
+  const params: unknown[] = [];
+  const filters: string[] = [];
+  const bind = (v: unknown) => (params.push(v), d.param(params.length));
+  if (q.from !== undefined) filters.push(`${s} >= ${bind(timeParam(q.from, t))}`);
+  if (q.to !== undefined) filters.push(`${s} < ${bind(timeParam(q.to, t))}`);
+  if (q.vault_key_id !== undefined) filters.push(`${col('vault_key_id')} = ${bind(q.vault_key_id)}`);
+  if (q.agent_run_id !== undefined) filters.push(`${col('agent_run_id')} = ${bind(q.agent_run_id)}`);
+  if (q.customer_scope_id !== undefined) filters.push(`${col('customer_scope_id')} = ${bind(q.customer_scope_id)}`);
+  return { filters, params, windowed: q.from !== undefined || q.to !== undefined };
+}
+
+/**
+ * A cost a call can have, as the file sources read it (rows.ts): none, or 0 to MAX_CALL_COST_USD.
+ * Negative, infinite and NaN (PostgreSQL sorts NaN above every number) are not; such a row is bad.
+ */
+const saneCost = (cost: string) => `(${cost} IS NULL OR (${cost} >= 0 AND ${cost} <= ${MAX_CALL_COST_USD}))`;
+
+/** The first few bad rows (no start time, or an insane cost), by id: asked only when the count says there are some. */
+export function badRowsStatement(d: Dialect, table: string, c: ColumnMap, t: TimeStorage, q: DamageQuery): SqlStatement {
   const id = quoteIdent(c.id);
-  return { name: 'bad', sql: `SELECT ${id} AS id FROM ${quoteIdent(table)} WHERE ${quoteIdent(c.started_at)} IS NULL ORDER BY ${id} LIMIT ${MAX_BAD_LINES}`, params: [] };
+  const { filters, params } = scope(d, c, t, q);
+  const bad = `(${quoteIdent(c.started_at)} IS NULL OR NOT ${saneCost(quoteIdent(c.cost_usd_parsed))})`;
+  return { name: 'bad', sql: `SELECT ${id} AS id FROM ${quoteIdent(table)} WHERE ${[bad, ...filters].join(' AND ')} ORDER BY ${id} LIMIT ${MAX_BAD_LINES}`, params };
 }
 
 function revokeStatement(d: Dialect, c: ColumnMap, t: TimeStorage, at: number, from: string, base: unknown[]): SqlStatement {

@@ -82,7 +82,10 @@ export class SqliteSource implements AuditSource {
         SqlStatement['name'],
         Record<string, unknown>[]
       >;
-      if (hasBadRows(results)) results.set('bad', db.prepare(badRowsStatement(this.table, this.cols).sql).all() as Record<string, unknown>[]);
+      if (hasBadRows(results)) {
+        const bad = badRowsStatement(SQLITE, this.table, this.cols, time, query);
+        results.set('bad', db.prepare(bad.sql).all(...bad.params) as Record<string, unknown>[]);
+      }
       return assemble(SQLITE, results, time, query);
     } catch (err) {
       throw sqliteFailure(this.path, err);
