@@ -50,13 +50,14 @@ function minuteExpr(col: string, t: TimeStorage, d: Dialect): string {
  * The aggregation, pushed down: one GROUP BY per breakdown, each over the same WHERE.
  * Identifiers come from a checked column map; every value is a bound parameter.
  */
-export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: TimeStorage, q: DamageQuery): SqlStatement[] {
+export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: TimeStorage, q: DamageQuery, strict = false): SqlStatement[] {
   const col = (name: keyof ColumnMap) => quoteIdent(c[name]);
   const s = col('started_at');
   const { filters, params, windowed } = scope(d, c, t, q);
-  const sane = saneCost(col('cost_usd_parsed'));
+  // Costs are only checked row by row (strict) once the verdicts' MIN and MAX have shown one out of range.
+  const sane = strict ? [saneCost(col('cost_usd_parsed'))] : [];
   const whereOf = (parts: string[]) => `FROM ${quoteIdent(table)}${parts.length ? ` WHERE ${parts.join(' AND ')}` : ''}`;
-  const from = whereOf([`${s} IS NOT NULL`, sane, ...filters]);
+  const from = whereOf([`${s} IS NOT NULL`, ...sane, ...filters]);
   const allowedParams = [...params];
   const allowedFrom = `${from} AND ${col('policy_verdict')} IN (${[...ALLOWED_VERDICTS].map((v) => (allowedParams.push(v), d.param(allowedParams.length))).join(', ')})`;
   const cost = `, ${d.costSum(col('cost_usd_parsed'))} AS cost`;
@@ -67,12 +68,12 @@ export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: Time
     params: rows === 'allowed' ? allowedParams : params,
   });
   const out: SqlStatement[] = [
-    group('verdicts', [col('policy_verdict')], `${cost}, MIN(${s}) AS first, MAX(${s}) AS last`, 'all'),
+    group('verdicts', [col('policy_verdict')], `${cost}, MIN(${s}) AS first, MAX(${s}) AS last, MIN(${col('cost_usd_parsed')}) AS min_cost, MAX(${col('cost_usd_parsed')}) AS max_cost`, 'all'),
     group('customers', [col('customer_scope_id')], cost),
     group('endpoints', [col('method'), col('path')], cost),
     // Bad rows land in the NULL minute, counted for free: an insane cost always, no start time when there is no window
     // (with one, such a row cannot be in it).
-    group('minutes', [`CASE WHEN ${sane} THEN ${minuteExpr(s, t, d)} END`], '', 'all', windowed ? whereOf([`${s} IS NOT NULL`, ...filters]) : whereOf(filters)),
+    group('minutes', [strict ? `CASE WHEN ${sane[0]} THEN ${minuteExpr(s, t, d)} END` : minuteExpr(s, t, d)], '', 'all', windowed ? whereOf([`${s} IS NOT NULL`, ...filters]) : whereOf(filters)),
     group('runs', [col('agent_run_id')], cost),
     group('keys', [col('vault_key_id')], cost),
   ];
@@ -100,6 +101,18 @@ function scope(d: Dialect, c: ColumnMap, t: TimeStorage, q: DamageQuery): { filt
  * Negative, infinite and NaN (PostgreSQL sorts NaN above every number) are not; such a row is bad.
  */
 const saneCost = (cost: string) => `(${cost} IS NULL OR (${cost} >= 0 AND ${cost} <= ${MAX_CALL_COST_USD}))`;
+
+/**
+ * True when the verdicts' MIN and MAX cost show a cost no call can have: the statements must then
+ * run again strict, checking each row (rare: only a broken audit table pays for it).
+ */
+export function needsStrict(results: Map<SqlStatement['name'], Row[]>): boolean {
+  return (results.get('verdicts') ?? []).some((r) => {
+    const lo = r.min_cost === null || r.min_cost === undefined ? 0 : Number(r.min_cost);
+    const hi = r.max_cost === null || r.max_cost === undefined ? 0 : Number(r.max_cost);
+    return !(lo >= 0 && hi <= MAX_CALL_COST_USD);
+  });
+}
 
 /** The first few bad rows (no start time, or an insane cost), by id: asked only when the count says there are some. */
 export function badRowsStatement(d: Dialect, table: string, c: ColumnMap, t: TimeStorage, q: DamageQuery): SqlStatement {

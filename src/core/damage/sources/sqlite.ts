@@ -2,7 +2,7 @@ import type { AuditSource, DamageQuery, Aggregate } from '../types.js';
 import { quoteIdent, type ColumnMap } from '../columns.js';
 import { TourniquetError, usageError } from '../../errors.js';
 import { stat } from 'node:fs/promises';
-import { assemble, badRowsStatement, buildStatements, hasBadRows, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
+import { assemble, badRowsStatement, buildStatements, hasBadRows, needsStrict, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
 import { runInLanes } from './sqlite-lanes.js';
 
 /** Files at least this big are scanned on two threads. */
@@ -75,13 +75,8 @@ export class SqliteSource implements AuditSource {
     const db = await this.open();
     try {
       const time = sniffSqliteTime(db, this.table, this.cols.started_at);
-      const statements = buildStatements(SQLITE, this.table, this.cols, time, query);
-      // Check every statement here (a missing column fails fast, with the hint), then run.
-      for (const st of statements) db.prepare(st.sql);
-      const results = ((await this.big()) ? await runInLanes(this.path, statements) : new Map(statements.map((st) => [st.name, db.prepare(st.sql).all(...st.params)]))) as Map<
-        SqlStatement['name'],
-        Record<string, unknown>[]
-      >;
+      let results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query));
+      if (needsStrict(results)) results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query, true));
       if (hasBadRows(results)) {
         const bad = badRowsStatement(SQLITE, this.table, this.cols, time, query);
         results.set('bad', db.prepare(bad.sql).all(...bad.params) as Record<string, unknown>[]);
@@ -90,6 +85,13 @@ export class SqliteSource implements AuditSource {
     } catch (err) {
       throw sqliteFailure(this.path, err);
     }
+  }
+
+  private async run(db: Db, statements: SqlStatement[]): Promise<Map<SqlStatement['name'], Record<string, unknown>[]>> {
+    // Check every statement here (a missing column fails fast, with the hint), then run.
+    for (const st of statements) db.prepare(st.sql);
+    const results = (await this.big()) ? await runInLanes(this.path, statements) : new Map(statements.map((st) => [st.name, db.prepare(st.sql).all(...st.params)]));
+    return results as Map<SqlStatement['name'], Record<string, unknown>[]>;
   }
 
   /** Worth a second thread: threads cost tens of milliseconds, a big scan seconds. */
