@@ -33,12 +33,6 @@ export function simpleDecimal(buf: Uint8Array, start: number, end: number): numb
   return negative ? -value : value;
 }
 
-const digit = (buf: Uint8Array, i: number) => {
-  const d = buf[i]! - 48;
-  return d >= 0 && d <= 9 ? d : NaN;
-};
-const two = (buf: Uint8Array, i: number) => digit(buf, i) * 10 + digit(buf, i + 1);
-
 /** Days from 1970-01-01 to y-m-d (proleptic Gregorian; d past the month's end runs on, as Date.parse does). */
 function daysFromCivil(y: number, m: number, d: number): number {
   const yy = m <= 2 ? y - 1 : y;
@@ -49,6 +43,10 @@ function daysFromCivil(y: number, m: number, d: number): number {
   return era * 146097 + doe - 719468;
 }
 
+// Rows come in time order: the day of the last time read is very likely the next one's too.
+let lastDate = -1;
+let lastDays = 0;
+
 /**
  * `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ`, as the proxy writes audit times, to
  * epoch ms: the same number Date.parse gives. Out-of-range parts are NaN (left to Date.parse).
@@ -58,20 +56,31 @@ export function isoZuluMs(buf: Uint8Array, start: number, end: number): number {
   if ((len !== 20 && len !== 24) || buf[end - 1] !== 90) return NaN;
   const s = start;
   if (buf[s + 4] !== 45 || buf[s + 7] !== 45 || buf[s + 10] !== 84 || buf[s + 13] !== 58 || buf[s + 16] !== 58) return NaN;
-  const year = two(buf, s) * 100 + two(buf, s + 2);
-  const month = two(buf, s + 5);
-  const day = two(buf, s + 8);
-  const hour = two(buf, s + 11);
-  const minute = two(buf, s + 14);
-  const second = two(buf, s + 17);
+  // Digits as small integers; `bad` collects any byte that was not one (unsigned: below '0' wraps high).
+  let bad = 0;
+  const d = (i: number) => {
+    const v = buf[i]! - 48;
+    bad |= v >>> 0 > 9 ? 1 : 0;
+    return v;
+  };
+  const year = d(s) * 1000 + d(s + 1) * 100 + d(s + 2) * 10 + d(s + 3);
+  const month = d(s + 5) * 10 + d(s + 6);
+  const day = d(s + 8) * 10 + d(s + 9);
+  const hour = d(s + 11) * 10 + d(s + 12);
+  const minute = d(s + 14) * 10 + d(s + 15);
+  const second = d(s + 17) * 10 + d(s + 18);
   let ms = 0;
   if (len === 24) {
     if (buf[s + 19] !== 46) return NaN;
-    ms = digit(buf, s + 20) * 100 + two(buf, s + 21);
+    ms = d(s + 20) * 100 + d(s + 21) * 10 + d(s + 22);
   }
-  // NaN fails every comparison below, so a non-digit anywhere ends here too.
-  if (!(month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 && second <= 59 && ms >= 0 && year >= 0)) return NaN;
-  return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
+  if (bad !== 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return NaN;
+  const date = year * 10000 + month * 100 + day;
+  if (date !== lastDate) {
+    lastDays = daysFromCivil(year, month, day);
+    lastDate = date;
+  }
+  return lastDays * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
 }
 
 // Buffer's own slice decoders, which toString(encoding, start, end) calls after checking its
