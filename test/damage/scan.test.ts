@@ -7,7 +7,11 @@ import { defaultColumns } from '../../src/core/damage/columns.js';
 import type { DamageQuery } from '../../src/core/damage/types.js';
 import { summarize } from '../../src/core/damage/summary.js';
 import { scanText, type ScanOptions } from '../../src/core/damage/scan/text.js';
-import { isoZuluMs, simpleDecimal } from '../../src/core/damage/scan/bytes.js';
+import { readDecimal, readIsoZulu } from '../../src/core/damage/scan/bytes.js';
+
+const out = new Float64Array(1);
+const isoZuluMs = (b: Buffer, s: number, e: number) => (readIsoZulu(b, s, e, out, 0) ? out[0]! : NaN);
+const simpleDecimal = (b: Buffer, s: number, e: number) => (readDecimal(b, s, e, out, 0) ? out[0]! : NaN);
 import { LineSplitter } from '../../src/core/damage/scan/lines.js';
 import { REVOKED_AT, prng, storyRows } from '../fixtures/damage/story.js';
 import { toCsv, toJsonl } from '../fixtures/damage/write.js';

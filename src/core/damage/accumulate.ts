@@ -157,7 +157,7 @@ export class Accumulator {
     this.rowsRead++;
     const started = text.started;
     const micros = text.micros;
-    if (!this.matches(started, text)) return;
+    if (!this.matches(text)) return;
     const a = this.a;
     a.calls_total++;
     this.micros += micros;
@@ -176,11 +176,12 @@ export class Accumulator {
     }
     if (started < this.first) this.first = started;
     if (started > this.last) this.last = started;
-    if (a.after_revoke) this.afterRevoke(started, text.finished, allowed);
+    if (a.after_revoke) this.afterRevoke(text, allowed);
   }
 
-  private matches(started: number, text: RowText): boolean {
+  private matches(text: CountedRow): boolean {
     const q = this.query;
+    const started = text.started;
     if (q.from !== undefined && started < q.from) return false;
     if (q.to !== undefined && started >= q.to) return false;
     for (const f of this.filters) if (!f.matches(text.id(f.field, f.values))) return false;
@@ -204,7 +205,9 @@ export class Accumulator {
     this.minuteCalls = 0;
   }
 
-  private afterRevoke(started: number, finished: number, allowed: boolean): void {
+  private afterRevoke(row: CountedRow, allowed: boolean): void {
+    const started = row.started;
+    const finished = row.finished;
     const revokedAt = this.query.revoked_at!;
     const ar = this.a.after_revoke!;
     if (started >= revokedAt) {

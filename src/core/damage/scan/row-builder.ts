@@ -3,9 +3,9 @@ import type { Accumulator } from '../accumulate.js';
 import { toMicros } from '../accumulate.js';
 import type { Interner } from '../intern.js';
 import type { CountedRow } from '../accumulate.js';
-import { checkCost, readCost, readFinished } from '../rows.js';
+import { checkCost, readCost } from '../rows.js';
 import { parseAuditTime } from '../time.js';
-import { isoZuluMs, latin1, simpleDecimal, text } from './bytes.js';
+import { latin1, readDecimal, readIsoZulu, text } from './bytes.js';
 
 /** How a value sits in its slot. */
 export const ValueKind = {
@@ -61,6 +61,7 @@ export class RowBuilder implements CountedRow {
   /** Slot of each text field, in Text's numbering (-1: not read). */
   private readonly textSlot: Int32Array;
   private buf: Buffer = Buffer.alloc(0);
+  private readonly numbers = new Float64Array(3);
 
   /** withFinished: finished_at is only read when the summary needs it (the after-revoke split). */
   constructor(
@@ -81,14 +82,16 @@ export class RowBuilder implements CountedRow {
    */
   countInto(buf: Buffer, acc: Accumulator): boolean {
     const s = this.slots;
-    for (const slot of this.textSlot) if (s.kind[slot] === ValueKind.Other) throw SLOW;
-    const started = this.time(buf, this.startedSlot);
-    if (Number.isNaN(started)) return false;
-    const usd = this.readCost(buf, this.costSlot);
-    if (Number.isNaN(usd)) return false;
-    this.started = started;
-    this.micros = toMicros(usd);
-    this.finished = this.withFinished ? (this.readFinished(buf, this.finishedSlot) ?? NaN) : NaN;
+    for (let f = 0; f < this.textSlot.length; f++) if (s.kind[this.textSlot[f]!] === ValueKind.Other) throw SLOW;
+    const n = this.numbers;
+    if (!this.time(buf, this.startedSlot, STARTED)) return false;
+    if (!this.cost(buf, this.costSlot)) return false;
+    // An unreadable finished time is unknown (NaN), never a reason to drop the row.
+    if (this.withFinished) this.time(buf, this.finishedSlot, FINISHED);
+    else n[FINISHED] = NaN;
+    this.started = n[STARTED]!;
+    this.finished = n[FINISHED]!;
+    this.micros = toMicros(n[USD]!);
     this.buf = buf;
     acc.count(this);
     return true;
@@ -124,27 +127,27 @@ export class RowBuilder implements CountedRow {
     }
   }
 
-  private fastTime(buf: Buffer, slot: number): number {
-    return this.slots.kind[slot] === ValueKind.String ? isoZuluMs(buf, this.slots.start[slot]!, this.slots.end[slot]!) : NaN;
+  /** A time into numbers[at]; false when it is not one. */
+  private time(buf: Buffer, slot: number, at: number): boolean {
+    const s = this.slots;
+    if (s.kind[slot] === ValueKind.String && readIsoZulu(buf, s.start[slot]!, s.end[slot]!, this.numbers, at)) return true;
+    const ms = parseAuditTime(this.value(buf, slot));
+    this.numbers[at] = ms;
+    return !Number.isNaN(ms);
   }
 
-  private time(buf: Buffer, slot: number): number {
-    const ms = this.fastTime(buf, slot);
-    return Number.isNaN(ms) ? parseAuditTime(this.value(buf, slot)) : ms;
-  }
-
-  private readFinished(buf: Buffer, slot: number): number | null {
-    const ms = this.fastTime(buf, slot);
-    return Number.isNaN(ms) ? readFinished(this.value(buf, slot)) : ms;
-  }
-
-  private readCost(buf: Buffer, slot: number): number {
+  /** The cost into numbers[USD]; false when it is not a sane one. */
+  private cost(buf: Buffer, slot: number): boolean {
     const s = this.slots;
     const k = s.kind[slot];
-    if (k === ValueKind.Number || k === ValueKind.String) {
-      const usd = simpleDecimal(buf, s.start[slot]!, s.end[slot]!);
-      if (!Number.isNaN(usd)) return checkCost(usd);
-    }
-    return readCost(this.value(buf, slot));
+    const n = this.numbers;
+    const read = (k === ValueKind.Number || k === ValueKind.String) && readDecimal(buf, s.start[slot]!, s.end[slot]!, n, USD);
+    n[USD] = read ? checkCost(n[USD]!) : readCost(this.value(buf, slot));
+    return !Number.isNaN(n[USD]!);
   }
 }
+
+/** Where countInto puts a row's numbers before they become fields (see readIsoZulu on why an array). */
+const STARTED = 0;
+const FINISHED = 1;
+const USD = 2;
