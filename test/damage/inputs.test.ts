@@ -122,6 +122,9 @@ describe('paths that are not audit files get a clear error (exit 2), never an in
       expect(r.stderr).toMatch(/cannot write the refund candidates to .*: (it is a directory|its directory does not exist)/);
       expect(r.stdout).toBe('');
     }
+    // Checked before the source is even opened: no scan is wasted on a summary that cannot be written.
+    const first = await run(['--source', join(dir, 'missing.jsonl'), '--refunds', dir]);
+    expect(first.stderr).toMatch(/cannot write the refund candidates/);
   });
 
   it('a bad TOURNIQUET_DAMAGE_THREADS', async () => {
