@@ -6,7 +6,7 @@ import { Accumulator } from '../accumulate.js';
 import { usageError } from '../../errors.js';
 import { InvalidUtf8, LineSplitter, notUtf8, pumpStream } from './lines.js';
 import { sinkFor, type ScanSpec, type Stretch, type TextFormat } from './lane.js';
-import { scanInLanes, type LanesOutcome } from './parallel.js';
+import type { LanesOutcome } from './parallel.js';
 import { lineStretches, readCsvHead } from './stretches.js';
 
 /** A text audit source: a file (which can be read in stretches) or a stream such as stdin. */
@@ -31,6 +31,12 @@ export const PARALLEL_BYTES = 16 << 20;
 /** More threads than this add memory (each holds its own maps) for little time. */
 export const MAX_THREADS = 4;
 
+/**
+ * The lanes' module, loaded apart: it is also the worker threads' entry, and a worker should load
+ * the scanner and nothing else of the CLI (not the HTTP client, not the renderers).
+ */
+const lanes = () => import('./parallel.js');
+
 export const defaultThreads = () => Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
 
 function stretchBytes(size: number, threads: number, opts: ScanOptions): number {
@@ -53,14 +59,14 @@ async function scanFile(format: TextFormat, path: string, cols: ColumnMap, query
       parallel = { spec: { ...spec, header: head?.header }, stretches, linesBefore: head?.lines ?? 0 };
     }
     if (parallel) {
-      const outcome = await scanInLanes(parallel.spec, parallel.stretches, threads, parallel.linesBefore, signal);
+      const outcome = await (await lanes()).scanInLanes(parallel.spec, parallel.stretches, threads, parallel.linesBefore, signal);
       opts.trace?.(`${path}: ${parallel.stretches.length} stretches, taken per thread: ${outcome.taken.join(', ')}${outcome.redo ? '; read again on one thread' : ''}`);
       if (!outcome.redo) return outcome;
     }
   } finally {
     closeSync(fd);
   }
-  return scanInLanes(spec, [{ index: 0, start: 0, end: size, last: true }], 1, 0, signal);
+  return (await lanes()).scanInLanes(spec, [{ index: 0, start: 0, end: size, last: true }], 1, 0, signal);
 }
 
 async function scanStream(format: TextFormat, stream: NodeJS.ReadableStream, cols: ColumnMap, query: DamageQuery, signal?: AbortSignal): Promise<LanesOutcome> {
