@@ -40,8 +40,9 @@ const lanes = () => import('./parallel.js');
 export const defaultThreads = () => Math.max(1, Math.min(MAX_THREADS, availableParallelism()));
 
 function stretchBytes(size: number, threads: number, opts: ScanOptions): number {
-  // Several stretches per thread, so a thread slowed by a busy machine takes fewer of them.
-  return opts.stretchBytes ?? Math.min(16 << 20, Math.max(256 << 10, Math.ceil(size / (threads * 8))));
+  // Many stretches per thread: a thread slowed by a busy machine takes fewer of them, and the
+  // last one to finish waits for at most one small stretch.
+  return opts.stretchBytes ?? Math.min(4 << 20, Math.max(256 << 10, Math.ceil(size / (threads * 32))));
 }
 
 async function scanFile(format: TextFormat, path: string, cols: ColumnMap, query: DamageQuery, opts: ScanOptions, signal?: AbortSignal): Promise<LanesOutcome> {
