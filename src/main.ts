@@ -5,6 +5,7 @@ import { processIo, type Io } from './cli/io.js';
 import { EXIT_CODES, TourniquetError, isPromptCancel } from './core/errors.js';
 import { looksLikeSecret } from './core/secrets.js';
 import { itemMarker, wrapMarker } from './help-layout.js';
+import { isSqliteBindingError, sqliteBindingError } from './core/sqlite-binding.js';
 
 export const VERSION = '0.1.0';
 
@@ -75,7 +76,9 @@ function buildProgram(io: Io, state: RunState, signal?: AbortSignal): Command {
   return program;
 }
 
-function reportError(err: unknown, io: Io, ctx: Ctx | undefined, argv: readonly string[]): number {
+function reportError(thrown: unknown, io: Io, ctx: Ctx | undefined, argv: readonly string[]): number {
+  // A missing native module is an installation to finish, not a bug: say what to run.
+  const err = !(thrown instanceof TourniquetError) && isSqliteBindingError(thrown) ? sqliteBindingError(thrown) : thrown;
   const json = ctx?.flags.json ?? argv.includes('--json');
   const debug = ctx?.flags.debug ?? argv.includes('--debug');
   const scrub = (s: string) => ctx?.secrets.scrub(s) ?? s;

@@ -1,6 +1,8 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Every temp file of a test run (config homes, journals, SQLite stores, PostgreSQL clusters,
@@ -9,13 +11,17 @@ import { join } from 'node:path';
  * able to reach the clusters inside.
  */
 export default function setup(): () => void {
-  const root = mkdtempSync(join(tmpdir(), 'tq-test-run-'));
-  chmodSync(root, 0o711);
+  // The CLI tests run the built bundle; `npm test` builds it, a bare `npx vitest` after
+  // `npm ci` (which no longer builds: no install-time script) finds none.
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  if (!existsSync(join(root, 'dist', 'main.js'))) execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+  const temp = mkdtempSync(join(tmpdir(), 'tq-test-run-'));
+  chmodSync(temp, 0o711);
   const previous = process.env.TMPDIR;
-  process.env.TMPDIR = root;
+  process.env.TMPDIR = temp;
   return () => {
     if (previous === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = previous;
-    rmSync(root, { recursive: true, force: true });
+    rmSync(temp, { recursive: true, force: true });
   };
 }

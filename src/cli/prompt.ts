@@ -5,6 +5,8 @@ export interface Choice<T> {
   name: string;
   value: T;
   description?: string;
+  /** What the answered prompt shows instead of the whole name (a table row is too wide to echo). */
+  short?: string;
 }
 
 /**

@@ -45,7 +45,7 @@ export const COMMANDS: CommandSpec[] = [
         .option('--upstream-key <id>', 'the production key involved (its id at the proxy)')
         .option('--agent <id>', 'the agent involved')
         .option('--no-proxy', 'there is no proxy in front of this vendor')
-        .option('--rate <rate>', 'the agent\'s call rate for the leak estimate, e.g. 1/400ms, 150/min, 2.5/s', '1/400ms'),
+        .option('--rate <rate>', "the agent's call rate for the leak estimate, e.g. 1/400ms, 150/min, 2.5/s (none: seed 002's 1/400ms, marked assumed)"),
     load: () => import('./decide.js'),
   },
   {
@@ -54,7 +54,7 @@ export const COMMANDS: CommandSpec[] = [
     configure: (cmd) =>
       cmd
         .option('--vendor <vendor>', 'the vendor (stripe, openai, twilio, resend, ...)')
-        .option('--rate <rate>', 'the agent\'s call rate, e.g. 1/400ms, 150/min, 2.5/s')
+        .option('--rate <rate>', "the agent's call rate, e.g. 1/400ms, 150/min, 2.5/s (none: seed 002's 1/400ms, marked assumed)")
         .option('--in-flight <n>', 'requests in flight at the proxy when the revoke lands', '1'),
     load: () => import('./estimate.js'),
   },
@@ -250,7 +250,8 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--auto', 'narrated and automatic, even at a terminal')
         .option('--time-scale <factor>', 'scale the vendor\'s propagation tail and the agent\'s 400ms interval', '0.05')
         .option('--tail-mode <mode>', 'the vendor tail: sampled (seed 002 distribution), median or p95', 'sampled')
-        .option('--runaway-ms <ms>', 'how long the agent runs away before the page', '2000'),
+        .option('--runaway-ms <ms>', 'how long the agent runs away before the page (default: one minute at real scale)')
+        .option('--store <kind>', "the demo proxy's store: sqlite (in a temp dir) or memory; default sqlite when its native module is built", 'auto'),
     load: () => import('./demo.js'),
   },
   {
@@ -319,8 +320,43 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--old-key-id <id>', "the old key's id at the vendor (what its delete API takes)")
         .option('--auth-token', "Twilio: rotate the account's auth token (secondary, then promote) instead of an API key")
         .option('--tail-timeout <seconds>', 'how long to watch for the vendor to refuse the old key', '300')
-        .option('--tail-interval <ms>', 'how often to probe the old key', '2000'),
+        .option('--tail-interval <ms>', 'how often to probe the old key', '2000')
+        .option('--if-older-than <age>', 'scheduled: rotate only if the active key is older than this (90d); else exit 0, "nothing due"')
+        .option('--if-due', "scheduled: rotate only if the active key is past the profile's rotation.max_age")
+        .option('--evidence <dir>', 'scheduled: write the evidence record (JSON and Markdown) here (default: STATE_DIR/evidence)')
+        .option('--probe-interval <ms>', 'scheduled: one proxied call this often during the rotation, to prove no call failed', '500'),
+    help: `
+Scheduled (compliance) rotation: with --if-older-than or --if-due, nothing happens unless the
+vendor's active production key is due (exit 0, "nothing due", no vendor call). When it is, the
+rotation runs with a probe calling through the proxy the whole time, and leaves an evidence
+record: what was rotated, how each step was verified, and the probe's failed calls (must be 0,
+else exit 5). An interrupted scheduled rotation is resumed by the next run. Under GitHub Actions
+it also writes the step summary and the outputs status, rotated, incident, evidence.
+See docs/scheduled-rotation.md.
+`,
     load: () => import('./rotate.js'),
+  },
+  {
+    name: 'keys',
+    summary: 'production-key inventory: age, last use, vault keys served, due date, last rotation (exit 7 when one is overdue)',
+    configure: (cmd) =>
+      cmd
+        .option('--vendor <vendor>', 'only this vendor\'s keys')
+        .option('--all', 'retired keys too')
+        .option('--max-age <age>', 'judge every key against this age (90d, 12w) instead of the profile\'s rotation.max_age')
+        .option('--format <format>', 'text, md or json', 'text'),
+    help: `
+Age counts from when the proxy first held the key. Due: created + the maximum age, from
+--max-age, else the profile: rotation.max_age (every vendor), rotation.max_age.VENDOR, or
+rotation.max_age.KEY_ID (also TOURNIQUET_ROTATION_MAX_AGE). Last use is asked of every proxy
+instance. The last rotation's incident comes from the journals in the state directory.
+
+Examples:
+  tourniquet keys
+  tourniquet keys --format md >> "$GITHUB_STEP_SUMMARY"
+  tourniquet config set rotation.max_age 90d && tourniquet keys --json
+`,
+    load: () => import('./keys.js'),
   },
   {
     name: 'issue',
@@ -429,7 +465,7 @@ export const HELP_GROUPS: Array<[heading: string, names: string[]]> = [
   ['Stop it now:', ['incident', 'revoke', 'rotate', 'run', 'resume']],
   ['Decide:', ['scenarios', 'decide', 'estimate']],
   ['Afterwards:', ['damage', 'postmortem', 'timeline', 'incidents']],
-  ['Keys, agents and tokens:', ['issue', 'roll', 'agent', 'oauth']],
+  ['Keys, agents and tokens:', ['keys', 'issue', 'roll', 'agent', 'oauth']],
   ['Calm hours:', ['demo', 'watch', 'drill', 'doctor']],
   ['Proxy and setup:', ['proxy', 'sandbox', 'config', 'completion']],
 ];

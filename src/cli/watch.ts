@@ -2,6 +2,7 @@ import type { CommandInput } from './registry.js';
 import type { Ctx } from './context.js';
 import { settingsFor } from './settings.js';
 import { EXIT_CODES, usageError } from '../core/errors.js';
+import { noProxyUrl } from '../core/first-run.js';
 import { parseDuration } from '../core/rate.js';
 import { adminClient } from '../core/incident/admin.js';
 import { AlertState, alertText, sample, type Sample } from '../core/watch.js';
@@ -52,7 +53,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const o = options(opts);
   const settings = await settingsFor(ctx);
   const admin = await adminClient(settings, { io: { env: ctx.io.env, stdin: ctx.io.stdin }, trace: ctx.trace, register: (s) => ctx.secrets.add(s) });
-  if (!admin) throw usageError('watch reads live rates from our proxy (proxy_kind tourniquet, proxy_url set)', 'set TOURNIQUET_PROXY_URL, or: tourniquet config set proxy_url URL');
+  if (!admin) throw noProxyUrl('watch reads live rates from our proxy (proxy_kind tourniquet, proxy_url set)');
   const webhook = o.notify ? settings.get('webhook_url') : undefined;
   if (o.notify && !webhook) throw usageError('--notify needs a webhook', 'set TOURNIQUET_WEBHOOK_URL, or: tourniquet config set webhook_url URL');
   if (webhook) ctx.secrets.add(webhook);

@@ -25,6 +25,7 @@ export const SETTINGS: Record<string, SettingSpec> = {
   playbooks: { env: 'TOURNIQUET_PLAYBOOKS', description: 'extra playbook directories (: separated)', list: true },
   audit_source: { env: 'TOURNIQUET_AUDIT_SOURCE', description: 'where damage reads audit rows: proxy, a postgres:// URL, or a path' },
   webhook_url: { env: 'TOURNIQUET_WEBHOOK_URL', description: 'Slack-compatible incoming webhook for --notify and watch alerts' },
+  'rotation.max_age': { env: 'TOURNIQUET_ROTATION_MAX_AGE', description: 'oldest a production key may get before rotate --if-due replaces it (90d); rotation.max_age.VENDOR for one vendor' },
   timeout_ms: { env: 'TOURNIQUET_TIMEOUT_MS', description: 'HTTP connect and headers timeout in milliseconds', default: () => '5000' },
 };
 

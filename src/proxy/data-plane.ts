@@ -116,6 +116,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       return refuse(res, call, 503, 'upstream_unavailable', `no active production key for ${k.vendor} at the proxy`);
     call.upstreamKeyId = upstream.id;
     usage.recordCall(k.id);
+    usage.recordUpstreamUse(upstream.id);
     await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, url.search);
   }
 

@@ -7,8 +7,7 @@ export interface DamageView {
   tz: string | undefined;
 }
 
-export const usd = (n: number) =>
-  '$' + n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: n !== 0 && Math.abs(n) < 0.01 ? 6 : 2 });
+export { usd } from '../core/money.js';
 
 export const count = (n: number) => n.toLocaleString('en-US');
 

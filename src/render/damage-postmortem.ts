@@ -1,5 +1,6 @@
 import type { Postmortem } from '../core/postmortem.js';
 import { renderDamageMarkdown } from './damage-md.js';
+import { callsChartMermaid } from './chart-mermaid.js';
 import { at, count, usd, type DamageView } from './damage-format.js';
 
 /** t+0s, t+45s, t+6m05s, t+1h02m. */
@@ -25,6 +26,8 @@ export function renderPostmortemMarkdown(pm: Postmortem, v: DamageView): string 
   out.push(pm.decision ? `${pm.decision.action}. Why: ${pm.decision.reason}.` : 'No decision was recorded in the journal.');
   out.push('');
   if (d) out.push(renderDamageMarkdown(d, v, '##').trimEnd());
+  const chart = d ? callsChartMermaid(d, v) : null;
+  if (chart) out.push('', chart);
   else out.push('## Damage', '', pm.damage_note ?? 'No damage summary.');
   const r = pm.recommendations;
   out.push('', '## Recommendations', '');

@@ -9,7 +9,8 @@ export function renderDoctor(checks: readonly Check[], ready: boolean, p: Paint)
     `    ${c.status === 'fail' ? c.detail : p.dim(c.detail)}`,
     ...(c.fix && c.status === 'fail' ? [`    ${p.bold('fix:')} ${c.fix}`] : []),
   ]);
-  const failed = checks.filter((c) => c.status !== 'pass').length;
-  lines.push('', ready ? p.green('ready: the 2am path is set up') : p.red(`not ready: ${failed} of ${checks.length} item${checks.length === 1 ? '' : 's'} to fix`));
+  const applicable = checks.filter((c) => !c.not_applicable);
+  const failed = applicable.filter((c) => c.status !== 'pass').length;
+  lines.push('', ready ? p.green('ready: the 2am path is set up') : p.red(`not ready: ${failed} of ${applicable.length} item${applicable.length === 1 ? '' : 's'} to fix`));
   return lines.join('\n') + '\n';
 }

@@ -33,3 +33,11 @@ export function appendSummary(env: Record<string, string | undefined>, markdown:
   const file = env.GITHUB_STEP_SUMMARY;
   if (file) appendFileSync(file, markdown + '\n');
 }
+
+/** Step outputs for later steps (`steps.ID.outputs.NAME`): appended to $GITHUB_OUTPUT, one per line. */
+export function setOutputs(env: Record<string, string | undefined>, values: Record<string, string | number | boolean | null>): void {
+  const file = env.GITHUB_OUTPUT;
+  if (!file) return;
+  const lines = Object.entries(values).map(([k, v]) => `${k}=${String(v ?? '').replace(/[\r\n]+/g, ' ')}`);
+  appendFileSync(file, lines.join('\n') + '\n');
+}

@@ -2,7 +2,8 @@ import type { Paint } from './color.js';
 import type { KeyRate } from '../core/incident/rates.js';
 import type { Overview } from '../core/incident/overview.js';
 import type { LeakEstimate } from '../core/estimate.js';
-import { humanSeconds } from './format.js';
+import { humanSeconds, wrapFor } from './format.js';
+import { usd } from './damage-format.js';
 
 /** The guided incident's screens, as strings: header, agent choices, the leak comparison, next moves. */
 
@@ -16,8 +17,6 @@ export function healthLine(o: Overview, p: Paint): string {
   const slow = o.instances.filter((i) => !i.healthy).map((i) => i.instance_id);
   return (o.healthy === all && all > 0 ? p.green(text) : p.yellow(text)) + (slow.length ? p.dim(` (not answering: ${slow.join(', ')})`) : '');
 }
-
-export const usd = (n: number) => `$${n.toFixed(2)}`;
 
 export function multipleText(r: KeyRate): string {
   if (r.multiple === null) return r.calls_per_minute > 0 ? 'no baseline' : 'idle';
@@ -44,6 +43,7 @@ export function leakSentence(e: LeakEstimate, ratePerS: number): string {
   );
 }
 
-export function nextMovesText(moves: string[], p: Paint): string {
-  return [p.bold('Next'), ...moves.map((m, i) => `  ${i + 1}. ${m}`)].join('\n');
+/** The next moves, numbered; on a terminal wrapped at word boundaries under their own text. */
+export function nextMovesText(moves: string[], p: Paint, stream: { isTTY?: boolean; columns?: number } = {}): string {
+  return [p.bold('Next'), ...moves.map((m, i) => wrapFor(stream, `  ${i + 1}. ${m}`, '     '))].join('\n');
 }

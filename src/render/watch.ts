@@ -3,6 +3,7 @@ import type { Sample } from '../core/watch.js';
 import { renderTable } from './table.js';
 import { multipleText } from './incident.js';
 import type { TrendHistory } from './sparkline-live.js';
+import { usd } from '../core/money.js';
 
 /** The live table `watch` redraws at a terminal; anomalous keys first and marked. */
 export function renderSample(s: Sample, p: Paint, trend?: TrendHistory): string {
@@ -15,7 +16,7 @@ export function renderSample(s: Sample, p: Paint, trend?: TrendHistory): string 
     { header: 'calls/min', value: (k) => String(Math.round(k.calls_per_minute)), align: 'right' },
     { header: 'baseline', value: (k) => String(k.baseline_per_minute), align: 'right' },
     { header: 'x', value: (k) => (k.anomalous ? p.red(multipleText(k)) : multipleText(k)), align: 'right' },
-    { header: 'spend 10m', value: (k) => `$${k.spend_usd_10m.toFixed(2)}`, align: 'right' },
+    { header: 'spend 10m', value: (k) => usd(k.spend_usd_10m), align: 'right' },
     ...(trend ? [{ header: 'trend', value: (k: Sample['keys'][number]) => trend.line(k.vault_key_id) }] : []),
   ]);
   const head = `${s.at}  ${s.anomalies.length ? p.red(`${s.anomalies.length} above ${s.threshold}x baseline`) : p.green(`all under ${s.threshold}x baseline`)}`;

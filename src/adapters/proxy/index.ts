@@ -1,5 +1,6 @@
 import type { Settings } from '../../core/config.js';
 import { usageError } from '../../core/errors.js';
+import { noProxyUrl } from '../../core/first-run.js';
 import { readSecret, type SecretInputs } from '../../core/secrets.js';
 import { createCommandProxy, parseCommandActions } from './command.js';
 import { createLiteLlmProxy } from './litellm.js';
@@ -55,7 +56,7 @@ export async function createProxyAdapter(settings: Settings, deps: ProxyDeps): P
     return createCommandProxy({ actions, adminToken: await readAdminToken(settings, deps, false), trace: deps.trace });
   }
   const url = settings.get('proxy_url');
-  if (!url) throw usageError('no proxy URL', 'set TOURNIQUET_PROXY_URL or: tourniquet config set proxy_url URL');
+  if (!url) throw noProxyUrl();
   const token = (await readAdminToken(settings, deps, true))!;
   if (kind === 'tourniquet') {
     const timeout = Number(settings.get('timeout_ms'));

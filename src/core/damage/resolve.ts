@@ -1,4 +1,5 @@
 import type { Settings } from '../config.js';
+import { noProxyUrl } from '../first-run.js';
 import type { AuditSource } from './types.js';
 import { HttpClient } from '../http.js';
 import { usageError } from '../errors.js';
@@ -82,7 +83,7 @@ export async function auditSourceFromFlags(flags: SourceFlags, settings: Setting
     trace: ctx.trace,
     proxyClient: async () => {
       const url = s.get('proxy_url');
-      if (!url) throw usageError('--source proxy needs the proxy admin URL', 'set proxy_url in the profile or TOURNIQUET_PROXY_URL');
+      if (!url) throw noProxyUrl('--source proxy needs the proxy admin URL');
       return client(url, await adminToken(s, ctx), 'the proxy admin API', ctx);
     },
     litellmClient: async (url) => client(url, await adminToken(s, ctx), 'the LiteLLM proxy', ctx),
