@@ -14,7 +14,8 @@ import { layoutHelp } from './help-layout.js';
 import { loadSettings } from './core/config.js';
 import { loadCatalog } from './core/playbooks.js';
 import { decide, type Facts } from './core/decide.js';
-import { parseRate } from './core/rate.js';
+import { rateOption } from './core/rate.js';
+import { planJson } from './core/decide-json.js';
 
 export const HELP_TEMPLATE_FILE = 'help-template.txt';
 
@@ -71,8 +72,8 @@ async function decideJson(args: DecideArgs, env: Record<string, string | undefin
   if (rest.vaultKey) facts.vault_key = rest.vaultKey;
   if (rest.upstreamKey) facts.upstream_key = rest.upstreamKey;
   if (rest.agent) facts.agent = rest.agent;
-  const result = decide(catalog, { scenario: scenario!, facts, proxy: args.proxy, ratePerS: parseRate(rate ?? '1/400ms') });
-  return result.status === 'plan' ? JSON.stringify(result.plan, null, 2) + '\n' : null;
+  const result = decide(catalog, { scenario: scenario!, facts, proxy: args.proxy, ratePerS: rateOption(rate).per_s });
+  return result.status === 'plan' ? planJson(result.plan, rate) : null;
 }
 
 /**
