@@ -4,6 +4,7 @@ import { createContext, type Ctx, type GlobalFlags } from './cli/context.js';
 import { processIo, type Io } from './cli/io.js';
 import { EXIT_CODES, TourniquetError, isPromptCancel } from './core/errors.js';
 import { looksLikeSecret } from './core/secrets.js';
+import { itemMarker, wrapMarker } from './help-layout.js';
 import { isSqliteBindingError, sqliteBindingError } from './core/sqlite-binding.js';
 
 export const VERSION = '0.1.0';
@@ -113,6 +114,20 @@ function refuseSecretsOnArgv(argv: readonly string[]): void {
     throw new TourniquetError('usage', 'a secret was passed on the command line; tourniquet never takes secrets on argv', {
       hint: 'pass it by reference: an environment variable, a --…-file path, - for stdin, or the masked prompt. Rotate it if the shell history is shared.',
     });
+}
+
+/**
+ * The root `--help` as commander writes it, its items and description left as markers for
+ * layoutHelp: the build writes it to dist/ so `tourniquet --help` need not load commander.
+ */
+export function helpTemplate(): string {
+  let text = '';
+  const sink = { write: (s: string) => ((text += s), true) };
+  const io: Io = { stdout: sink, stderr: sink, stdin: process.stdin, env: {}, cwd: '/' };
+  const program = buildProgram(io, { code: 0 });
+  program.configureHelp({ ...program.configureHelp(), formatItem: itemMarker, boxWrap: wrapMarker });
+  program.outputHelp();
+  return text;
 }
 
 /** Run the CLI. Returns the exit code; never calls process.exit. */
