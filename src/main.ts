@@ -4,6 +4,8 @@ import { createContext, type Ctx, type GlobalFlags } from './cli/context.js';
 import { processIo, type Io } from './cli/io.js';
 import { EXIT_CODES, TourniquetError, isPromptCancel } from './core/errors.js';
 import { looksLikeSecret } from './core/secrets.js';
+import { withDeadline } from './core/deadline.js';
+import { commandDeadline } from './cli/deadline.js';
 
 export const VERSION = '0.1.0';
 
@@ -30,11 +32,17 @@ function registerCommand(parent: Command, spec: CommandSpec, io: Io, state: RunS
   const load = spec.load;
   cmd.action(async (...params: unknown[]) => {
     const command = params[params.length - 1] as Command;
-    const ctx = createContext(io, command.optsWithGlobals() as GlobalFlags, signal);
+    const flags = command.optsWithGlobals() as GlobalFlags & { deadline?: string };
+    const ctx = createContext(io, flags, signal);
     state.ctx = ctx;
-    const mod = await load();
-    const result = await mod.run({ args: command.args, opts: command.opts(), name: command.name() }, ctx);
-    state.code = typeof result === 'number' ? result : 0;
+    const deadline = commandDeadline(spec.name, spec.deadline, command.opts(), flags.deadline, io.env, flags.profile);
+    try {
+      const mod = await load();
+      const result = await withDeadline(deadline, async () => mod.run({ args: command.args, opts: command.opts(), name: command.name() }, ctx));
+      state.code = typeof result === 'number' ? result : 0;
+    } finally {
+      deadline?.dispose();
+    }
   });
 }
 
@@ -58,6 +66,7 @@ function buildProgram(io: Io, state: RunState, signal?: AbortSignal): Command {
     .addOption(new Option('--profile <name>', 'config profile to use').env('TOURNIQUET_PROFILE'))
     .option('--no-color', 'no colour (also NO_COLOR, TERM=dumb, or output that is not a terminal)')
     .option('--debug', 'trace HTTP calls (secrets redacted) and show stack traces of bugs')
+    .option('--deadline <duration>', 'the most a networked command may wait on the network in all, e.g. 20s, 2m (TOURNIQUET_DEADLINE_MS, deadline_ms)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
