@@ -25,7 +25,9 @@ export const SETTINGS: Record<string, SettingSpec> = {
   playbooks: { env: 'TOURNIQUET_PLAYBOOKS', description: 'extra playbook directories (: separated)', list: true },
   audit_source: { env: 'TOURNIQUET_AUDIT_SOURCE', description: 'where damage reads audit rows: proxy, a postgres:// URL, or a path' },
   webhook_url: { env: 'TOURNIQUET_WEBHOOK_URL', description: 'Slack-compatible incoming webhook for --notify and watch alerts' },
-  timeout_ms: { env: 'TOURNIQUET_TIMEOUT_MS', description: 'HTTP connect and headers timeout in milliseconds', default: () => '5000' },
+  timeout_ms: { env: 'TOURNIQUET_TIMEOUT_MS', description: 'the most one call to the proxy admin API may take, in milliseconds (connect to last byte)', default: () => '5000' },
+  deadline_ms: { env: 'TOURNIQUET_DEADLINE_MS', description: 'the most a networked command may wait on the network in all, in milliseconds (--deadline wins)' },
+  trusted_instances: { env: 'TOURNIQUET_TRUSTED_INSTANCES', description: 'origins of proxy instances, besides proxy_url, trusted with the admin token: https://proxy-*.internal:8788, comma-separated' },
 };
 
 export function defaultStateDir(env: Record<string, string | undefined>): string {

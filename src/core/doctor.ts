@@ -5,6 +5,7 @@ import type { HttpClient } from './http.js';
 import type { ProxyAdapter } from '../adapters/proxy/types.js';
 import { proxyOverview } from './incident/overview.js';
 import { runDrill } from './drill.js';
+import { expectRoute } from '../adapters/proxy/schemas.js';
 
 /**
  * The readiness check of seed 002's "what you set up in calm hours": config, credentials and
@@ -92,8 +93,8 @@ export async function checkAuditColumns(admin: HttpClient): Promise<Check> {
   // Recent traffic is what the next incident will be read from: the last 15 minutes, else the last day.
   let rows: Array<Record<string, unknown>> = [];
   for (const minutes of [15, 24 * 60]) {
-    const res = await admin.get('/v1/audit', { query: { limit: 500, verdict: 'allowed', from: new Date(Date.now() - minutes * 60_000).toISOString() } });
-    rows = Array.isArray(res.body) ? res.body : (res.body?.data ?? []);
+    const res = await admin.get('/v1/audit', { query: { limit: 500, verdict: 'allowed', from: new Date(Date.now() - minutes * 60_000).toISOString() }, expect: expectRoute('GET /v1/audit') });
+    rows = res.body.data;
     if (rows.length) break;
   }
   if (rows.length === 0) return pass('audit-columns', t, `no allowed calls yet; the proxy's audit table has ${FORENSIC_COLUMNS.join(', ')}`);
@@ -116,7 +117,7 @@ async function checkRevoke(proxy: ProxyAdapter, vendor: string): Promise<Check> 
 
 async function checkRateMonitor(admin: HttpClient, settings: Settings): Promise<Check> {
   const t = 'a monitor on calls per minute per key (alert at 5x baseline)';
-  await admin.get('/v1/rates');
+  await admin.get('/v1/rates', { expect: expectRoute('GET /v1/rates') });
   if (!settings.get('webhook_url'))
     return fail('rate-monitor', t, 'the proxy serves live rates, but no alert goes anywhere (no webhook_url)', 'set webhook_url, then run from cron every minute: tourniquet watch --once --notify');
   return pass('rate-monitor', t, 'live rates at the proxy; alerts go to the webhook_url (tourniquet watch --notify)');
