@@ -3,7 +3,7 @@ import { COMMANDS, HELP_GROUPS, type CommandSpec } from './cli/registry.js';
 import { createContext, type Ctx, type GlobalFlags } from './cli/context.js';
 import { processIo, type Io } from './cli/io.js';
 import { EXIT_CODES, TourniquetError, isPromptCancel } from './core/errors.js';
-import { looksLikeSecret } from './core/secrets.js';
+import { secretInText, secretOnArgv } from './core/secrets.js';
 import { withDeadline } from './core/deadline.js';
 import { commandDeadline } from './cli/deadline.js';
 
@@ -112,13 +112,13 @@ function reportError(err: unknown, io: Io, ctx: Ctx | undefined, argv: readonly 
   return code;
 }
 
-/** Secrets never go on argv: refuse one before anything else runs (it is already in shell history). */
+/**
+ * Secrets never go on argv: refuse one before anything else runs (it is already in shell
+ * history). A key anywhere in an argument counts (inside --reason, an --endpoint pattern, a
+ * label), and so does a password inside a URL: the same message as for a bare key.
+ */
 function refuseSecretsOnArgv(argv: readonly string[]): void {
-  const leaked = argv.find((a) => looksLikeSecret(a.includes('=') ? a.slice(a.indexOf('=') + 1) : a));
-  if (leaked)
-    throw new TourniquetError('usage', 'a secret was passed on the command line; tourniquet never takes secrets on argv', {
-      hint: 'pass it by reference: an environment variable, a --…-file path, - for stdin, or the masked prompt. Rotate it if the shell history is shared.',
-    });
+  if (argv.some((a) => secretInText(a) !== undefined)) throw secretOnArgv();
 }
 
 /** Run the CLI. Returns the exit code; never calls process.exit. */

@@ -6,6 +6,7 @@ import type { ProxyAdapter } from '../adapters/proxy/types.js';
 import { proxyOverview } from './incident/overview.js';
 import { runDrill } from './drill.js';
 import { expectRoute } from '../adapters/proxy/schemas.js';
+import { TourniquetError } from './errors.js';
 
 /**
  * The readiness check of seed 002's "what you set up in calm hours": config, credentials and
@@ -21,6 +22,8 @@ export interface Check {
   status: CheckStatus;
   detail: string;
   fix?: string;
+  /** The error kind behind a failure, when one was thrown (`auth`: our credentials were refused). */
+  error_kind?: string;
 }
 
 export interface DoctorDeps {
@@ -63,15 +66,18 @@ async function checkCredentials(deps: DoctorDeps): Promise<{ check: Check; proxy
     await proxy.listVaultKeys({ status: 'active' });
     return { check: pass('credentials', t, 'the proxy admin API answered with our token'), proxy };
   } catch (err) {
-    return { check: fail('credentials', t, (err as Error).message, 'set TOURNIQUET_ADMIN_TOKEN_FILE to a file holding the admin token (or: tourniquet config set admin_token_file PATH)') };
+    const check = fail('credentials', t, (err as Error).message, 'set TOURNIQUET_ADMIN_TOKEN_FILE to a file holding the admin token (or: tourniquet config set admin_token_file PATH)');
+    return { check: { ...check, ...kindOf(err) } };
   }
 }
 
 async function checkConnectivity(proxy: ProxyAdapter): Promise<Check> {
   const t = 'connectivity: every proxy instance answers';
   const o = await proxyOverview(proxy, 2000);
-  const down = o.instances.filter((i) => !i.healthy).map((i) => i.instance_id);
+  const down = o.instances.filter((i) => !i.healthy && !i.untrusted).map((i) => i.instance_id);
+  const untrusted = o.instances.filter((i) => i.untrusted).map((i) => `${i.instance_id} (${i.untrusted})`);
   if (o.instances.length === 0) return fail('connectivity', t, 'the proxy reported no instances', 'check the proxy is running: tourniquet proxy serve');
+  if (untrusted.length) return fail('connectivity', t, `not trusted, so not asked: ${untrusted.join(', ')}`, 'if these are yours, list them: tourniquet config set trusted_instances "https://proxy-*.internal:8788"; if not, someone can write to the proxy\'s instance registry');
   if (down.length) return fail('connectivity', t, `${o.healthy} of ${o.instances.length} healthy; not answering: ${down.join(', ')}`, 'restart or remove the instances that do not answer; a revoke cannot be verified on them');
   return pass('connectivity', t, `${o.healthy} of ${o.instances.length} instance${o.instances.length === 1 ? '' : 's'} healthy`);
 }
@@ -123,11 +129,13 @@ async function checkRateMonitor(admin: HttpClient, settings: Settings): Promise<
   return pass('rate-monitor', t, 'live rates at the proxy; alerts go to the webhook_url (tourniquet watch --notify)');
 }
 
+const kindOf = (err: unknown) => (err instanceof TourniquetError ? { error_kind: err.kind } : {});
+
 async function guarded(id: string, title: string, fn: () => Promise<Check>): Promise<Check> {
   try {
     return await fn();
   } catch (err) {
-    return fail(id, title, (err as Error).message, 'see the message; run with --debug for the HTTP calls');
+    return { ...fail(id, title, (err as Error).message, 'see the message; run with --debug for the HTTP calls'), ...kindOf(err) };
   }
 }
 

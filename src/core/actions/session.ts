@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { configDir, currentProfile, loadSettings, Settings, type ConfigFile } from '../config.js';
+import { loadSettings, type Settings } from '../config.js';
 import { Journal } from '../journal.js';
 import { EXIT_CODES, usageError } from '../errors.js';
 import { createProxyAdapter } from '../../adapters/proxy/index.js';
@@ -41,22 +39,8 @@ export interface Session {
   proxy(): Promise<ProxyAdapter>;
 }
 
-/**
- * Settings without loading the config library when it is not needed: no config file means
- * environment and defaults only; a readable file is plain JSON. Anything unusual (a profile
- * that is not there, a file we cannot parse) goes through loadSettings for its checks and errors.
- * This keeps ~100 ms of module loading off the 2am revoke path.
- */
+/** The profile's settings (the config file is read and checked; see core/config-file.ts). */
 export async function settingsFor(input: Pick<SessionInput, 'env' | 'profile' | 'overrides'>): Promise<Settings> {
-  const file = join(configDir(input.env), 'config.json');
-  try {
-    const parsed: ConfigFile = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ConfigFile) : {};
-    const profile = currentProfile(parsed, input.profile, input.env);
-    const values = parsed.profiles?.[profile];
-    if (values || !input.profile) return new Settings(profile, values ?? {}, input.env, input.overrides ?? {});
-  } catch {
-    // fall through to the full loader, which reports the problem properly
-  }
   return loadSettings(input.env, input.profile, input.overrides ?? {});
 }
 
