@@ -5,6 +5,7 @@ import { processIo, type Io } from './cli/io.js';
 import { EXIT_CODES, TourniquetError, isPromptCancel } from './core/errors.js';
 import { secretInText, secretOnArgv } from './core/secrets.js';
 import { withDeadline } from './core/deadline.js';
+import { inertJson, inertLines } from './core/inert.js';
 import { commandDeadline } from './cli/deadline.js';
 
 export const VERSION = '0.1.0';
@@ -105,10 +106,11 @@ function reportError(err: unknown, io: Io, ctx: Ctx | undefined, argv: readonly 
     message = `internal error (this is a bug in tourniquet): ${err instanceof Error ? err.message : String(err)}`;
     hint = debug ? undefined : 'run again with --debug for the stack trace, and report it';
   }
-  io.stderr.write(scrub(`tourniquet: ${message}\n`));
-  if (hint) io.stderr.write(scrub(`  ${hint}\n`));
-  if (kind === 'bug' && debug && err instanceof Error && err.stack) io.stderr.write(scrub(err.stack + '\n'));
-  if (json) io.stdout.write(scrub(JSON.stringify({ error: { kind, exit_code: code, message, hint, ...data } }, null, 2) + '\n'));
+  // Messages may quote a server or a file: shown, never obeyed by the terminal (core/inert.ts).
+  io.stderr.write(scrub(inertLines(`tourniquet: ${message}\n`)));
+  if (hint) io.stderr.write(scrub(inertLines(`  ${hint}\n`)));
+  if (kind === 'bug' && debug && err instanceof Error && err.stack) io.stderr.write(scrub(inertLines(err.stack + '\n')));
+  if (json) io.stdout.write(scrub(inertJson({ error: { kind, exit_code: code, message, hint, ...data } }, 2) + '\n'));
   return code;
 }
 

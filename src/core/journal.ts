@@ -2,6 +2,7 @@ import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync,
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TourniquetError } from './errors.js';
+import { inertJson } from './inert.js';
 
 /**
  * An incident's journal: append-only JSON lines in
@@ -98,7 +99,7 @@ export class Journal {
     }
     this.unsaved.push(JSON.parse(line) as JournalEntry);
     if (!this.fallback) throw new TourniquetError('partial', `the journal of ${this.id} cannot be written: ${this.problem}`);
-    this.fallback(this.scrub(JSON.stringify({ incident_id: this.id, ...entry })));
+    this.fallback(this.scrub(inertJson({ incident_id: this.id, ...entry })));
     return entry;
   }
 
