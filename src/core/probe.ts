@@ -35,9 +35,12 @@ async function askOnce(proxy: ProxyAdapter, id: string, inst: ProxyInstance) {
   }
 }
 
+/** Leave the last asking this much before the command's deadline, so the answer we report is the instance's, not the deadline's. */
+const DEADLINE_MARGIN_MS = 300;
+
 async function untilRefused(proxy: ProxyAdapter, id: string, inst: ProxyInstance, o: RefusalOptions): Promise<InstanceRefusal> {
-  const deadline = o.since + o.timeoutMs;
   const command = currentDeadline();
+  const deadline = Math.min(o.since + o.timeoutMs, command ? performance.now() + command.remainingMs() - DEADLINE_MARGIN_MS : Infinity);
   for (;;) {
     // An instance we cannot ask is not proof of anything: keep asking until the deadline.
     const p = await askOnce(proxy, id, inst);

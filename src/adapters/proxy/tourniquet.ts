@@ -89,7 +89,7 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
   function trustOf(r: { admin_url: string; data_plane_url: string }, index: number): Pick<ProxyInstance, 'untrusted' | 'data_plane_untrusted'> {
     const out: Pick<ProxyInstance, 'untrusted' | 'data_plane_untrusted'> = {};
     if (index > 0 && !trust.admin(r.admin_url)) out.untrusted = `its admin URL ${r.admin_url} is not trusted (trusted: ${trust.describe()}); it was not sent the admin token`;
-    if (r.data_plane_url && !trust.dataPlane(r.data_plane_url)) out.data_plane_untrusted = `its data-plane URL ${r.data_plane_url} is not on the host of proxy_url nor in trusted_instances`;
+    if (r.data_plane_url && !trust.dataPlane(r.data_plane_url)) out.data_plane_untrusted = `its data-plane URL ${r.data_plane_url} is not trusted (not on the host of proxy_url, not in trusted_instances)`;
     return out;
   }
 
