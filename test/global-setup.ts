@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,9 +13,16 @@ export default function setup(): () => void {
   chmodSync(root, 0o711);
   const previous = process.env.TMPDIR;
   process.env.TMPDIR = root;
+  // Where every CLI run that printed "internal error" is tallied (test/helpers/cli.ts).
+  const tally = join(root, 'internal-errors.jsonl');
+  process.env.TOURNIQUET_TEST_INTERNAL_ERRORS = tally;
   return () => {
+    const found = existsSync(tally) ? readFileSync(tally, 'utf8').trim().split('\n').filter(Boolean) : [];
     if (previous === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = previous;
     rmSync(root, { recursive: true, force: true });
+    process.stdout.write(`internal errors across the suite's CLI runs: ${found.length}\n`);
+    if (found.length) process.exitCode = 1;
+    if (found.length) throw new Error(`${found.length} CLI run(s) printed "internal error" (a bug where a clear error belongs):\n${found.join('\n')}`);
   };
 }
