@@ -66,6 +66,10 @@ describe('guided incident prompts (@inquirer/testing)', () => {
     screen.type('n');
     screen.keypress('enter');
     expect(await done).toBe(130);
-    expect((await f.stage.admin.getVaultKey(f.stage.agentKey.id))?.status).toBe('active');
+    // The key that was chosen, and every other key, are still active: nothing was revoked.
+    const keys = await f.stage.admin.listVaultKeys({});
+    const billing = keys.find((k) => (k.policy.labels as Record<string, string> | undefined)?.agent === 'billing-webhook');
+    expect(billing?.status).toBe('active');
+    expect(keys.filter((k) => k.status === 'revoked')).toEqual([]);
   });
 });
