@@ -18,7 +18,8 @@ const vendorCalls = () => stage.sandbox.stripe.keys.stats().reduce((n, k) => n +
 describe('drill against the profile\'s proxy', () => {
   it('measures time to refusal per instance and calls leaked; within thresholds is exit 0; no call reaches the vendor', async () => {
     const before = vendorCalls();
-    const r = await runInProcess(['drill', '--json', '--warmup', '300ms', '--observe', '300ms'], { env });
+    // (how fast it refuses is measured by `npm run bench -- drill`; the threshold here is generous)
+    const r = await runInProcess(['drill', '--json', '--warmup', '300ms', '--observe', '300ms', '--max-refusal-ms', '10000'], { env });
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.passed).toBe(true);
