@@ -12,7 +12,7 @@ export const VERSION = '0.1.0';
 
 const EXIT_HELP = `
 Exit codes:
-  0    done, and verified            5    verification failed: the credential still works
+  0    done, and verified            5    not verified: the credential still works, or not proven dead
   1    a step failed                 6    partly done: \`tourniquet resume <incident>\` continues
   2    bad usage or invalid input    7    a check found a problem (watch, doctor, drill)
   3    our admin credentials refused 130  cancelled by the operator
