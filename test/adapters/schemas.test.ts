@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Ajv from 'ajv';
+import AjvModule from 'ajv';
 import { ERROR_BODY, NOT_DURABLE, ROUTES, shapeProblem, type Route, type Schema } from '../../src/adapters/proxy/schemas.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { BIN } from '../helpers/cli.js';
@@ -14,6 +14,7 @@ import { BIN } from '../helpers/cli.js';
  * and the real proxy (`tourniquet proxy serve`, the built CLI) answers every route in a shape that
  * passes, so a change on either side that drifts from the other fails here.
  */
+const Ajv = AjvModule as unknown as typeof import('ajv').default;
 const ajv = new Ajv({ allErrors: true, strict: false });
 const SUPPORTED = new Set(['type', 'required', 'properties', 'additionalProperties', 'items', 'enum', 'const', 'minimum', 'description']);
 const ALL: Array<[string, Schema]> = [...Object.entries(ROUTES), ['error body', ERROR_BODY], ['revoke_not_durable', NOT_DURABLE]];
