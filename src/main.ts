@@ -6,7 +6,6 @@ import { EXIT_CODES, TourniquetError, isPromptCancel } from './core/errors.js';
 import { secretInText, secretOnArgv } from './core/secrets.js';
 import { withDeadline } from './core/deadline.js';
 import { inertJson, inertLines } from './core/inert.js';
-import { commandDeadline } from './cli/deadline.js';
 
 export const VERSION = '0.1.0';
 
@@ -36,7 +35,7 @@ function registerCommand(parent: Command, spec: CommandSpec, io: Io, state: RunS
     const flags = command.optsWithGlobals() as GlobalFlags & { deadline?: string };
     const ctx = createContext(io, flags, signal);
     state.ctx = ctx;
-    const deadline = commandDeadline(spec.name, spec.deadline, command.opts(), flags.deadline, io.env, flags.profile);
+    const deadline = spec.deadline || flags.deadline !== undefined ? (await import('./cli/deadline.js')).commandDeadline(spec.name, spec.deadline, command.opts(), flags.deadline, io.env, flags.profile) : undefined;
     try {
       const mod = await load();
       const result = await withDeadline(deadline, async () => mod.run({ args: command.args, opts: command.opts(), name: command.name() }, ctx));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Ctx } from './context.js';
-import { DEADLINES, type DeadlineSpec } from './deadline.js';
+import { DEADLINES, type DeadlineSpec } from './deadline-specs.js';
 
 /** What a command module exports: parse its inputs, call one core function, render. */
 export interface CommandModule {

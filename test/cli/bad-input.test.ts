@@ -212,6 +212,39 @@ describe('secrets inside free text: refused with the bare-key message, nothing s
   });
 });
 
+describe('the registry scrubs what goes to the proxy and to the journal', () => {
+  it('a known secret typed as a label or a reason (not shaped like a key, so argv lets it through) is sent and journaled as its hint', async () => {
+    const token = 'admin-token-label-check-0123456789';
+    const proxy = await startServer((req, res) => {
+      if (req.method === 'POST') return json(res, 201, { id: 'vk_id_new00001', secret: 'vk_' + 'n'.repeat(40), vendor: 'stripe', status: 'active', expires_at: null });
+      if (req.method === 'DELETE') return json(res, 200, { id: 'vk_id_1', status: 'revoked', effective_at: new Date().toISOString(), already_revoked: false });
+      if (req.url === '/v1/instances') return json(res, 200, { data: [{ instance_id: 'i-1', data_plane_url: proxy.url, admin_url: proxy.url }] });
+      return json(res, 200, { instance_id: 'i-1', vault_key_id: 'vk_id_1', refused: true, verdict: 'vault_key_revoked' });
+    });
+    try {
+      const env = isolatedEnv({ TOURNIQUET_PROXY_URL: proxy.url, TOURNIQUET_ADMIN_TOKEN: token });
+      expect((await runInProcess(['issue', '--vendor', 'stripe', '--agent', `bot ${token}`, '--json'], { env })).code).toBe(0);
+      const sent = JSON.parse(proxy.requests.find((r) => r.method === 'POST')!.body);
+      expect(sent.labels.agent).toBe('bot …6789');
+      const r = await runInProcess(['revoke', 'vk_id_1', '--reason', `token ${token} was in the logs`, '--yes', '--json'], { env });
+      expect(r.code, r.stderr).toBe(0);
+      const journal = readFileSync(join(env.TOURNIQUET_STATE_DIR!, 'incidents', JSON.parse(r.stdout).incident_id, 'journal.jsonl'), 'utf8');
+      expect(journal).toContain('token …6789 was in the logs');
+      expect(journal).not.toContain(token);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('--deadline', () => {
+  it('a value that is not a duration is exit 2 naming the flag', async () => {
+    const r = await runInProcess(['--deadline', 'soon', 'revoke', 'vk_id_1', '--yes'], { env: isolatedEnv() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--deadline "soon" is not a duration/);
+  });
+});
+
 describe('a secret a server echoes back is scrubbed, end to end', () => {
   it('the admin token quoted in a 401 and in a 500 never reaches the output whole', async () => {
     const token = 'admin-token-echoed-back-0123456789';

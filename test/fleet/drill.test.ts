@@ -38,7 +38,8 @@ describe.skipIf(!pgAvailable())('the CLI against a fleet', () => {
   });
 
   it('tourniquet revoke verifies the refusal on every instance, not only the one that answered', async () => {
-    const env = { ...isolatedEnv(), TOURNIQUET_PROXY_URL: fleet[1]!.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN };
+    // The other instances' admin APIs are on other ports of this host: trusted because the operator lists them.
+    const env = { ...isolatedEnv(), TOURNIQUET_PROXY_URL: fleet[1]!.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN, TOURNIQUET_TRUSTED_INSTANCES: 'http://127.0.0.1:*' };
     const key = await issueKey(fleet[2]!, { agent_run_id: 'run_cli' });
     const r = await runInProcess(['revoke', key.id, '--yes', '--json'], { env });
     expect(r.code, r.stdout + r.stderr).toBe(0);
