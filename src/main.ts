@@ -35,7 +35,8 @@ function registerCommand(parent: Command, spec: CommandSpec, io: Io, state: RunS
     const flags = command.optsWithGlobals() as GlobalFlags & { deadline?: string };
     const ctx = createContext(io, flags, signal);
     state.ctx = ctx;
-    const deadline = spec.deadline || flags.deadline !== undefined ? (await import('./cli/deadline.js')).commandDeadline(spec.name, spec.deadline, command.opts(), flags.deadline, io.env, flags.profile) : undefined;
+    // Only networked commands have a deadline; the long-running servers (proxy, sandbox, demo) never do.
+    const deadline = spec.deadline ? (await import('./cli/deadline.js')).commandDeadline(spec.name, spec.deadline, command.opts(), flags.deadline, io.env, flags.profile) : undefined;
     try {
       const mod = await load();
       const result = await withDeadline(deadline, async () => mod.run({ args: command.args, opts: command.opts(), name: command.name() }, ctx));
