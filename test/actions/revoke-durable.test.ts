@@ -46,6 +46,22 @@ async function proxyWith(failures: number): Promise<TestServer> {
   return s;
 }
 
+/**
+ * A tmpfs mounted with these options (unmount it when done). Mounting needs root: CI runs as
+ * root, so there it must work; on a developer's machine without root the test is skipped (the
+ * state-directory-is-a-file test covers the same path).
+ */
+function tmpfs(options: string, ctx: { skip: () => void }): string {
+  const mnt = mkdtempSync(join(tmpdir(), 'tq-tmpfs-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', mnt], { stdio: 'ignore' });
+  } catch {
+    if (process.env.CI) throw new Error('CI runs as root: mounting a tmpfs must work there');
+    ctx.skip();
+  }
+  return mnt;
+}
+
 const env = (extra: Record<string, string> = {}) => isolatedEnv({ TOURNIQUET_PROXY_URL: srv!.url, TOURNIQUET_ADMIN_TOKEN: TOKEN, ...extra });
 const deletes = () => srv!.requests.filter((r) => r.method === 'DELETE').length;
 
@@ -93,14 +109,7 @@ describe('the action comes first: a state directory that cannot be written', () 
 
   it('on a read-only file system (a tmpfs mounted read-only) the same', async (ctx) => {
     srv = await proxyWith(0);
-    const mnt = mkdtempSync(join(tmpdir(), 'tq-rofs-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', mnt], { stdio: 'ignore' });
-    } catch {
-      if (process.env.CI) throw new Error('CI runs as root: mounting a tmpfs must work there');
-      ctx.skip(); // not root on a developer machine: the test above covers the same path
-      return;
-    }
+    const mnt = tmpfs('ro,size=1m', ctx);
     try {
       const r = await runInProcess(['revoke', ID, '--yes', '--json'], { env: env({ TOURNIQUET_STATE_DIR: join(mnt, 'state') }) });
       expect(deletes()).toBe(1);
@@ -113,14 +122,7 @@ describe('the action comes first: a state directory that cannot be written', () 
 
   it('a journal that stops being writable half-way (a full disk) keeps the rest on stderr', async (ctx) => {
     srv = await proxyWith(0);
-    const mnt = mkdtempSync(join(tmpdir(), 'tq-full-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { stdio: 'ignore' });
-    } catch {
-      if (process.env.CI) throw new Error('CI runs as root: mounting a tmpfs must work there');
-      ctx.skip();
-      return;
-    }
+    const mnt = tmpfs('size=64k', ctx);
     try {
       const state = join(mnt, 'state');
       mkdirSync(state);

@@ -28,19 +28,11 @@ function run(args, env) {
 export async function bench() {
   const dir = mkdtempSync(join(tmpdir(), 'tq-bench-hostile-'));
   await bundle(dir, { hostile: 'test/helpers/hostile.ts' });
-  const { HOSTILE_MODES, HOSTILE_TOKEN, KEY_ID, startHostile } = await import(pathToFileURL(join(dir, 'hostile.js')).href);
+  const { HOSTILE_MODES, HOSTILE_TOKEN, hostileCommands, startHostile } = await import(pathToFileURL(join(dir, 'hostile.js')).href);
   const newKey = join(dir, 'new-key.txt');
   writeFileSync(newKey, 'sk_test_' + 'n'.repeat(30) + '\n');
-  const commands = {
-    revoke: ['revoke', KEY_ID, '--yes', '--json'],
-    rotate: ['rotate', 'stripe', '--yes', '--json', '--new-key-file', newKey, '--tail-timeout', '0'],
-    issue: ['issue', '--vendor', 'stripe', '--json'],
-    doctor: ['doctor', '--json'],
-    'watch --once': ['watch', '--once', '--json'],
-    'damage --source proxy': ['damage', '--source', 'proxy', '--json', '--since', '30m'],
-    drill: ['drill', '--json', '--warmup', '200ms', '--observe', '200ms'],
-    'incident --yes': ['incident', '--yes', '--json', '--scenario', 'runaway-loop', '--vault-key', KEY_ID],
-  };
+  const commands = hostileCommands(newKey);
+
   const envFor = (url, extra = {}) => {
     const home = mkdtempSync(join(dir, 'home-'));
     return { PATH: process.env.PATH, HOME: home, TOURNIQUET_CONFIG_DIR: join(home, 'c'), TOURNIQUET_STATE_DIR: join(home, 's'), TOURNIQUET_PROXY_URL: url, TOURNIQUET_ADMIN_TOKEN: HOSTILE_TOKEN, ...extra };

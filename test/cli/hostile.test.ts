@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isolatedEnv, runInProcess, type CliResult } from '../helpers/cli.js';
-import { HOSTILE_MODES, HOSTILE_TOKEN, KEY_ID, startHostile, type Hostile, type HostileMode } from '../helpers/hostile.js';
+import { HOSTILE_MODES, HOSTILE_TOKEN, hostileCommands, startHostile, type Hostile, type HostileMode } from '../helpers/hostile.js';
 
 /**
  * Every networked command against a hostile admin API (test/helpers/hostile.ts), in every mode:
@@ -16,16 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tq-hostile-'));
 const newKeyFile = join(dir, 'new-key.txt');
 writeFileSync(newKeyFile, 'sk_test_' + 'n'.repeat(30) + '\n');
 
-export const COMMANDS: Record<string, string[]> = {
-  revoke: ['revoke', KEY_ID, '--yes', '--json'],
-  rotate: ['rotate', 'stripe', '--yes', '--json', '--new-key-file', newKeyFile, '--tail-timeout', '0'],
-  issue: ['issue', '--vendor', 'stripe', '--json'],
-  doctor: ['doctor', '--json'],
-  'watch --once': ['watch', '--once', '--json'],
-  'damage --source proxy': ['damage', '--source', 'proxy', '--json', '--since', '30m'],
-  drill: ['drill', '--json', '--warmup', '200ms', '--observe', '200ms'],
-  'incident --yes': ['incident', '--yes', '--json', '--scenario', 'runaway-loop', '--vault-key', KEY_ID],
-};
+export const COMMANDS = hostileCommands(newKeyFile);
 type Cmd = keyof typeof COMMANDS;
 
 /** A step failed (1); doctor reports it as a check that found a problem (7). */

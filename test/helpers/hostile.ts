@@ -186,3 +186,17 @@ export async function startHostile(mode: HostileMode): Promise<Hostile> {
     },
   };
 }
+
+/** The networked commands the hostile matrix runs, by name (the new key file is for rotate). */
+export function hostileCommands(newKeyFile: string): Record<string, string[]> {
+  return {
+    revoke: ['revoke', KEY_ID, '--yes', '--json'],
+    rotate: ['rotate', 'stripe', '--yes', '--json', '--new-key-file', newKeyFile, '--tail-timeout', '0'],
+    issue: ['issue', '--vendor', 'stripe', '--json'],
+    doctor: ['doctor', '--json'],
+    'watch --once': ['watch', '--once', '--json'],
+    'damage --source proxy': ['damage', '--source', 'proxy', '--json', '--since', '30m'],
+    drill: ['drill', '--json', '--warmup', '200ms', '--observe', '200ms'],
+    'incident --yes': ['incident', '--yes', '--json', '--scenario', 'runaway-loop', '--vault-key', KEY_ID],
+  };
+}
