@@ -91,7 +91,7 @@ export function parsePublicJwk(text: string): PublicJwk {
   if (text.length > MAX_JWK_CHARS) throw invalid(`${text.length} characters; a public JWK is at most ${MAX_JWK_CHARS}`);
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text.replace(/^\uFEFF/, '')); // a byte-order mark from an editor is fine
   } catch {
     throw invalid('not valid JSON');
   }
