@@ -54,6 +54,23 @@ describe('guided incident prompts (@inquirer/testing)', () => {
     expect((await f.stage.admin.getVaultKey(f.stage.agentKey.id))?.status).toBe('revoked');
   });
 
+  it('time spent reading at a prompt does not count against --deadline: a slow reader still gets the revoke done', async () => {
+    const { io, out } = terminalIo(f.env);
+    const done = main(['--deadline', '5s', 'incident'], io);
+    await until('What is happening?');
+    // The operator takes longer over the two questions than the whole deadline.
+    await new Promise((r) => setTimeout(r, 3000));
+    screen.keypress('enter');
+    await until('Which agent?');
+    await new Promise((r) => setTimeout(r, 3000));
+    screen.keypress('enter');
+    await until(/Revoke vk_id_\w+ now\?/);
+    screen.type('y');
+    screen.keypress('enter');
+    expect(await done, out.stderr).toBe(0);
+    expect((await f.stage.admin.getVaultKey(f.stage.agentKey.id))?.status).toBe('revoked');
+  }, 30_000);
+
   it('typing filters the agent list; answering "no" to the confirmation cancels (130) and revokes nothing', async () => {
     const { io } = terminalIo(f.env);
     const done = main(['incident', '--scenario', 'runaway-loop'], io);
