@@ -15,7 +15,8 @@ export async function run({ args }: CommandInput, ctx: Ctx): Promise<number> {
   const id = args[0];
   if (!id) throw usageError('name the incident to resume', 'list them with: tourniquet incidents');
   const session = await openSession(sessionInput(ctx));
-  const journal = Journal.open(session.stateDir, id, ctx.secrets.scrub.bind(ctx.secrets));
+  // A journal that can no longer be written (a full disk) goes on, to stderr: the action comes first.
+  const journal = Journal.open(session.stateDir, id, ctx.secrets.scrub.bind(ctx.secrets), session.input.journalFallback);
   const entries = journal.entries();
   const started = startedEntry(entries);
   if (!started) throw new TourniquetError('usage', `incident ${id} has no record of what it was running; it cannot be resumed`);
