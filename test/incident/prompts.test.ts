@@ -26,7 +26,8 @@ function terminalIo(env: Record<string, string | undefined>) {
   return { io, out };
 }
 
-async function until(text: string | RegExp, timeoutMs = 5000): Promise<string> {
+/** Poll the screen until it shows `text` (bounded generously: a loaded machine draws slowly). */
+async function until(text: string | RegExp, timeoutMs = 30_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = screen.getScreen();
@@ -36,7 +37,7 @@ async function until(text: string | RegExp, timeoutMs = 5000): Promise<string> {
   }
 }
 
-describe('guided incident prompts (@inquirer/testing)', () => {
+describe('guided incident prompts (@inquirer/testing)', { timeout: 60_000 }, () => {
   it('defaults are right: Enter, Enter, y, Enter revokes the anomalous agent', async () => {
     const { io, out } = terminalIo(f.env);
     const done = main([], io);
@@ -69,7 +70,7 @@ describe('guided incident prompts (@inquirer/testing)', () => {
     screen.keypress('enter');
     expect(await done, out.stderr).toBe(0);
     expect((await f.stage.admin.getVaultKey(f.stage.agentKey.id))?.status).toBe('revoked');
-  }, 30_000);
+  });
 
   it('typing filters the agent list; answering "no" to the confirmation cancels (130) and revokes nothing', async () => {
     const { io } = terminalIo(f.env);
