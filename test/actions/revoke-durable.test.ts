@@ -86,6 +86,28 @@ describe('revoke_not_durable (C1)', () => {
   });
 });
 
+describe('roll with revoke_old, not durable at first (C1)', () => {
+  it('repeats the same request with the same Idempotency-Key, so no second key is made; then verified', async () => {
+    let rolls = 0;
+    srv = await startServer((req, res) => {
+      if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(res, 401, { error: { code: 'unauthorized' } });
+      if (req.method === 'POST' && req.url === `/v1/vault-keys/${ID}/roll`) {
+        if (++rolls <= 2) return send(res, 503, { error: { code: 'revoke_not_durable', message: 'not stored' }, ids: [ID], refused_here: true }, { 'retry-after': '0' });
+        return send(res, 201, { id: 'vk_id_rolled0001', secret: 'vk_' + 'r'.repeat(40), vendor: 'stripe', status: 'active', expires_at: null, rolled_from: ID });
+      }
+      if (req.url === '/v1/instances') return send(res, 200, { data: [{ instance_id: 'i-1', data_plane_url: srv!.url, admin_url: srv!.url }] });
+      if (req.url === `/v1/vault-keys/${ID}/verdict`) return send(res, 200, { instance_id: 'i-1', vault_key_id: ID, refused: rolls > 2, verdict: rolls > 2 ? 'vault_key_revoked' : 'allowed' });
+      send(res, 404, { error: { code: 'not_found', message: req.url } });
+    });
+    const r = await runInProcess(['roll', ID, '--yes', '--json'], { env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verified: true, new_id: 'vk_id_rolled0001' });
+    const keys = srv.requests.filter((q) => q.method === 'POST').map((q) => q.headers['idempotency-key']);
+    expect(keys).toHaveLength(3);
+    expect(new Set(keys).size).toBe(1);
+  });
+});
+
 describe('the action comes first: a state directory that cannot be written', () => {
   it('still revokes; the journal goes to stderr as JSON lines; the JSON says so; exit 6 with the reason', async () => {
     srv = await proxyWith(0);
