@@ -67,7 +67,7 @@ describe('tourniquet demo, as a script runs it (no terminal)', () => {
     for (const u of urls) expect(await refused(u)).toBe(true);
   }, 60_000);
 
-  it('Ctrl-C (SIGINT) in the middle of the slow path: exit 130, servers stopped, temp dir gone (how fast: npm run bench -- limits)', async () => {
+  it('Ctrl-C (SIGINT) in the middle of the slow path: exit 130, servers stopped, temp dir gone (how fast: npm run bench -- timing)', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'tq-demo-tmp-'));
     const child = spawn(process.execPath, [BIN, 'demo', '--tail-mode', 'p95', '--runaway-ms', '300'], { env: isolatedEnv({ TMPDIR: tmp }) as NodeJS.ProcessEnv });
     let err = '';
