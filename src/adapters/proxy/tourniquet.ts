@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { lazyHttp, quickRequest, type QuickAnswer } from './client.js';
 import { expectRoute, type Route } from './schemas.js';
 import { instanceTrust } from './trust.js';
@@ -99,7 +100,6 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     describe,
 
     // The reason stays in our journal: the admin API refuses fields it does not know.
-    // The reason stays in our journal: the admin API refuses fields it does not know.
     async revokeVaultKey(id, { hard }): Promise<RevokeOutcome> {
       const url = `${base}/v1/vault-keys/${enc(id)}${hard ? '?hard=true' : ''}`;
       // C1: a 503 revoke_not_durable means the instance refuses the key but could not store the
@@ -111,7 +111,9 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     },
 
     async revokeAllUnder(filter, { hard }): Promise<RevokeOutcome[]> {
-      const call = () => admin.post('/v1/vault-keys/revoke-all', { json: { ...filter, hard }, idempotencyKey: true, accept: [503], retries: 0, ...shape('POST /v1/vault-keys/revoke-all') });
+      // Repeated until durable (C1) with one idempotency key: it is the same request each time.
+      const key = randomUUID();
+      const call = () => admin.post('/v1/vault-keys/revoke-all', { json: { ...filter, hard }, idempotencyKey: key, accept: [503], retries: 0, ...shape('POST /v1/vault-keys/revoke-all') });
       const b = (await untilDurable(base, call, opts.trace)).body;
       return [
         ...b.revoked.map((id: string) => ({ status: 'revoked' as const, vault_key_id: id, effective_at: b.effective_at })),
@@ -136,7 +138,9 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     },
 
     async rollVaultKey(id, { revokeOld }): Promise<IssuedKey> {
-      const call = () => admin.post(`/v1/vault-keys/${enc(id)}/roll`, { json: { revoke_old: revokeOld }, idempotencyKey: true, accept: [503], retries: 0, ...shape('POST /v1/vault-keys/{id}/roll') });
+      // One idempotency key for every repeat: a roll repeated after a 503 must not make a second key.
+      const key = randomUUID();
+      const call = () => admin.post(`/v1/vault-keys/${enc(id)}/roll`, { json: { revoke_old: revokeOld }, idempotencyKey: key, accept: [503], retries: 0, ...shape('POST /v1/vault-keys/{id}/roll') });
       const b = (await untilDurable(base, call, opts.trace)).body;
       return { id: b.id, secret: b.secret, vendor: b.vendor, expires_at: b.expires_at, rolled_from: b.rolled_from ?? id };
     },
