@@ -1,6 +1,7 @@
 import type { Ctx } from '../cli/context.js';
 import { exitCodeOf, type Execution, type SessionInput } from '../core/actions/session.js';
 import { EXIT_CODES } from '../core/errors.js';
+import { inertLines } from '../core/inert.js';
 import type { StepReport } from '../core/steps/types.js';
 import { appendSummary, isGithubActions, maskCommand, summaryMarkdown } from './github.js';
 import type { StepEnv } from '../core/steps/types.js';
@@ -50,7 +51,8 @@ export function closeRun(ctx: Ctx, title: string, ex: Execution, o: { missing?: 
   const missing = ex.status === 'done' && o.missing?.length ? o.missing : undefined;
   const p = ctx.out.errPaint;
   const err = ex.report.error;
-  if (err) ctx.out.info(p.red(`${title}: ${err.message}`) + (err.hint ? `\n  ${err.hint}` : ''));
+  // A step's error often quotes a server: inert, so it cannot colour or move anything (core/inert.ts).
+  if (err) ctx.out.info(p.red(`${title}: ${inertLines(err.message)}`) + (err.hint ? `\n  ${inertLines(err.hint)}` : ''));
   if (ex.journal_problem)
     ctx.out.info(p.red(`${title}: the journal could not be written (${ex.journal_problem}); every entry is on stderr above as a JSON line. Keep them: they are the incident's record.`));
   if (ex.status === 'partial') ctx.out.info(`partly done; ${ex.journal_problem ? 'the journal is NOT saved' : 'the journal is saved'}. Continue with: ${p.bold(`tourniquet resume ${ex.incident_id}`)}`);
