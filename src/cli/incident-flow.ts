@@ -21,6 +21,7 @@ import type { DamageSummary } from '../core/damage/types.js';
 import { closeRun, liveStep, sessionInput } from '../render/steps-output.js';
 import { agentChoice, headerLine, healthLine, leakSentence, nextMovesText } from '../render/incident.js';
 import { renderDamageText } from '../render/damage.js';
+import { inertLines } from '../core/inert.js';
 
 /**
  * The 02:14 path: `tourniquet` at a terminal. Something on screen at once, two questions
@@ -115,7 +116,7 @@ async function damageOrWarn(ctx: Ctx, read: () => Promise<DamageSummary>): Promi
   try {
     return await read();
   } catch (err) {
-    ctx.out.warn(`no damage summary: ${(err as Error).message}; later, run: tourniquet damage --source proxy`);
+    ctx.out.warn(`no damage summary: ${inertLines((err as Error).message)}; later, run: tourniquet damage --source proxy`);
     return null;
   }
 }
