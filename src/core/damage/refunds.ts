@@ -1,8 +1,10 @@
 import type { DamageSummary } from './types.js';
 import { usageError } from '../errors.js';
+import { inert } from '../inert.js';
 
 function cell(v: string | number | null): string {
-  let s = v === null ? '' : String(v);
+  // Agent-controlled text: control characters shown, never obeyed by a terminal (core/inert.ts).
+  let s = v === null ? '' : inert(String(v));
   if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n']/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

@@ -35,7 +35,7 @@ async function adminToken(settings: Settings, ctx: ResolveEnv): Promise<string> 
 }
 
 function client(baseUrl: string, token: string, name: string, ctx: ResolveEnv): HttpClient {
-  return new HttpClient({ baseUrl, name, headers: { authorization: `Bearer ${token}` }, trace: ctx.trace, timeouts: { headersMs: 60_000, bodyMs: 120_000 } });
+  return new HttpClient({ baseUrl, name, headers: { authorization: `Bearer ${token}` }, trace: ctx.trace, timeouts: { headersMs: 60_000, bodyMs: 120_000, totalMs: 60_000 } });
 }
 
 /** `proxy` on a profile whose proxy is LiteLLM means its spend logs. */
