@@ -7,7 +7,7 @@ export function scopeRefusal(body: unknown): { message: string; hint: string } |
   if (!e || e.code !== 'insufficient_scope' || typeof e.required_scope !== 'string') return null;
   const has = typeof e.token_scope === 'string' ? ` (this token has "${e.token_scope}")` : '';
   return {
-    message: `: this needs an admin token with the "${e.required_scope}" scope${has}`,
+    message: `: insufficient_scope: this needs an admin token with the "${e.required_scope}" scope${has}`,
     hint: `use a token with the ${e.required_scope} scope: tourniquet proxy add-token NAME --scope ${e.required_scope} --tokens-file FILE on the proxy host, then point admin_token_file at it`,
   };
 }
