@@ -71,6 +71,7 @@ describe.skipIf(!pgAvailable())('budget and rate leases against PostgreSQL', () 
     const second = l.admit(k, null, 'GET /v1/customers').then((a) => ((secondDone = true), a));
     await sleep(50);
     expect(secondDone).toBe(false);
+    expect(l.held().usd).toBeLessThanOrEqual(5); // waiting, not asking the store for more budget meanwhile
     if (first.ok) l.settle(first.ticket, null);
     expect((await second).ok).toBe(true);
     // now known to cost nothing: twenty at once, all let through without waiting for one another

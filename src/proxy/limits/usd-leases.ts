@@ -57,6 +57,14 @@ class UsdPool {
   }
 }
 
+const aloneRefusal = (): Refusal => ({
+  stage: 'usage',
+  status: 429,
+  code: 'rate_limited',
+  message: 'the first call to this endpoint on this instance is still in flight (its cost is not known yet, and a daily cap applies); retry',
+  headers: { 'retry-after': '1' },
+});
+
 const capRefusal = (cap: number): Refusal => ({ stage: 'usage', status: 402, code: 'spend_cap_exceeded', message: `daily cap of $${cap} reached across the fleet` });
 
 /**
@@ -111,13 +119,19 @@ export class UsdLeases {
       const a = p.avail;
       if (amount !== null && a >= amount) return (p.reserved += amount), { reserved: amount, unknown: false, exposure: 0, endpoint, day: p.day };
       const m = p.maxCost.get(endpoint);
-      const fits = m === undefined ? p.unknown === 0 : a >= p.exposure + m;
-      if (amount === null && a > 0 && fits) {
+      // A call to an endpoint never seen to cost anything goes alone: more budget would not change that.
+      const alone = m === undefined && p.unknown > 0;
+      if (amount === null && a > 0 && !alone && a >= p.exposure + (m ?? 0)) {
         p.unknown++;
         p.exposure += m ?? 0;
         return { reserved: 0, unknown: true, exposure: m ?? 0, endpoint, day: p.day };
       }
-      const need = amount !== null ? amount - a : Math.max(0, p.exposure + (m ?? 0) - a);
+      if (amount === null && a > 0 && alone) {
+        if (performance.now() >= deadline) return { refusal: aloneRefusal() };
+        await p.settled(deadline - performance.now());
+        continue;
+      }
+      const need = amount !== null ? amount - a : Math.max(p.exposure + (m ?? 0) - a, 0.01);
       const got = await this.fetch(p, keyId, cap, need);
       if (typeof got !== 'number') return { refusal: got };
       if (got > 0) continue;
