@@ -1,5 +1,5 @@
-import { noCost, openaiCost, resendCost, stripeCost, twilioCost, type CostParser } from './cost.js';
-import { stripeAmountUsd } from './prices.js';
+import { noCost, openaiCost, resendCost, stripeCost, twilioCost, type CostParser } from '../vendors/cost.js';
+import { stripeAmountUsd } from '../vendors/prices.js';
 
 /**
  * What the proxy needs to know about a vendor, as data: where it lives, where the production

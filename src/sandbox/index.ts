@@ -1,9 +1,9 @@
 import { closeServer } from './http.js';
 import type { KeyringOptions, Tail, TailMode } from './keyring.js';
-import { startStripeSandbox, type StripeSandbox } from './stripe.js';
-import { startOpenAISandbox, type OpenAISandbox } from './openai.js';
-import { startTwilioSandbox, type TwilioSandbox } from './twilio.js';
-import { startResendSandbox, type ResendSandbox } from './resend.js';
+import { startStripeSandbox, type StripeSandbox } from '../vendors/stripe/sandbox.js';
+import { startOpenAISandbox, type OpenAISandbox } from '../vendors/openai/sandbox.js';
+import { startTwilioSandbox, type TwilioSandbox } from '../vendors/twilio/sandbox.js';
+import { startResendSandbox, type ResendSandbox } from '../vendors/resend/sandbox.js';
 
 export { VENDOR_TAILS, Keyring, type Tail, type TailMode } from './keyring.js';
 export { startStripeSandbox, startOpenAISandbox, startTwilioSandbox, startResendSandbox };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { createVendorAdapter, type AdapterDeps, type KeyCredential, type VendorAdapter } from '../../src/adapters/vendors/index.js';
+import { createVendorAdapter, type AdapterDeps, type KeyCredential, type VendorAdapter } from '../../src/vendors/index.js';
 import { TourniquetError } from '../../src/core/errors.js';
 
 let sb: Sandbox;

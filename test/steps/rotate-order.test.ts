@@ -9,7 +9,7 @@ import { callRecorder, createStepEnv } from '../../src/core/steps/env.js';
 import { rotateSteps } from '../../src/core/actions/rotate.js';
 import { finalStatus } from '../../src/core/actions/session.js';
 import type { ProxyAdapter, UpstreamKeySummary } from '../../src/adapters/proxy/types.js';
-import type { VendorAdapter } from '../../src/adapters/vendors/types.js';
+import type { VendorAdapter } from '../../src/vendors/types.js';
 
 /** An in-memory proxy that records every change, so the order of a rotation can be asserted. */
 function memoryProxy(dataPlaneUrl: string) {

@@ -1,4 +1,4 @@
-import { createVendorAdapter, readAdminKey, vendorConfig, VENDOR_FACTS, isVendorId } from '../../adapters/vendors/index.js';
+import { createVendorAdapter, readAdminKey, vendorConfig, VENDOR_FACTS, isVendorId } from '../../vendors/index.js';
 import { usageError } from '../errors.js';
 import { parseSecretRef, readSecret } from '../secrets.js';
 import type { Step } from '../steps/types.js';

@@ -1,5 +1,5 @@
 import type { ProxyAdapter, UpstreamKeySummary } from '../../adapters/proxy/types.js';
-import type { VendorAdapter } from '../../adapters/vendors/types.js';
+import type { VendorAdapter } from '../../vendors/types.js';
 import { TourniquetError } from '../errors.js';
 import { redactHint } from '../secrets.js';
 import type { Step, StepEnv } from '../steps/types.js';

@@ -1,6 +1,6 @@
 import type { Server, ServerResponse } from 'node:http';
-import { Keyring, VENDOR_TAILS, token, type KeyringOptions } from './keyring.js';
-import { bearerAuth, nowSec, serveRoutes, sroute, type Reply, type SandboxRequest } from './http.js';
+import { Keyring, VENDOR_TAILS, token, type KeyringOptions } from '../../sandbox/keyring.js';
+import { bearerAuth, nowSec, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
 
 /**
  * OpenAI, as documented: chat completions with `usage` (and SSE streaming with

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
-import { Keyring, VENDOR_TAILS, token, type KeyringOptions } from './keyring.js';
-import { basicAuth, bearerAuth, nowSec, serveRoutes, sroute, type Reply, type SandboxRequest } from './http.js';
+import { Keyring, VENDOR_TAILS, token, type KeyringOptions } from '../../sandbox/keyring.js';
+import { basicAuth, bearerAuth, nowSec, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
 
 /**
  * Stripe, as documented: form-encoded requests, JSON objects with `object`, errors as

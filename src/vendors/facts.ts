@@ -1,4 +1,4 @@
-import { usageError } from '../../core/errors.js';
+import { usageError } from '../core/errors.js';
 import type { KeyCredential, VendorCapabilities, VendorConfig, VendorId } from './types.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { Keyring, VENDOR_TAILS, token, type KeyringOptions } from './keyring.js';
-import { bearerAuth, serveRoutes, sroute, type Reply, type SandboxRequest } from './http.js';
+import { Keyring, VENDOR_TAILS, token, type KeyringOptions } from '../../sandbox/keyring.js';
+import { bearerAuth, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
 
 /**
  * Resend, as documented: JSON `POST /emails` (and `/emails/batch`), `/api-keys` create, list,

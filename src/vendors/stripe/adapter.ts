@@ -1,7 +1,7 @@
 import { usageError } from '../../core/errors.js';
-import { baseUrl, call, probeKey, type AdapterDeps } from './common.js';
-import { VENDOR_FACTS } from './table.js';
-import type { VendorAdapter } from './types.js';
+import { baseUrl, call, probeKey, type AdapterDeps } from '../shared/adapter.js';
+import { VENDOR_FACTS } from '../facts.js';
+import type { VendorAdapter } from '../types.js';
 
 const facts = VENDOR_FACTS.stripe;
 const manual = facts.manual!;

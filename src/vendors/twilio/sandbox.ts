@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
-import { Keyring, VENDOR_TAILS, hex, type KeyringOptions } from './keyring.js';
-import { basicAuth, serveRoutes, sroute, type Reply, type SandboxRequest } from './http.js';
+import { Keyring, VENDOR_TAILS, hex, type KeyringOptions } from '../../sandbox/keyring.js';
+import { basicAuth, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
 
 /**
  * Twilio, as documented: HTTP Basic (Account SID + auth token, or API key SID + secret),

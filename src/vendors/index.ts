@@ -1,15 +1,15 @@
-import { usageError } from '../../core/errors.js';
-import { parseSecretRef, readSecret, type SecretInputs } from '../../core/secrets.js';
-import type { AdapterDeps } from './common.js';
-import { openaiAdapter } from './openai.js';
-import { resendAdapter } from './resend.js';
-import { stripeAdapter } from './stripe.js';
-import { twilioAdapter } from './twilio.js';
+import { usageError } from '../core/errors.js';
+import { parseSecretRef, readSecret, type SecretInputs } from '../core/secrets.js';
+import type { AdapterDeps } from './shared/adapter.js';
+import { openaiAdapter } from './openai/adapter.js';
+import { resendAdapter } from './resend/adapter.js';
+import { stripeAdapter } from './stripe/adapter.js';
+import { twilioAdapter } from './twilio/adapter.js';
 import { VENDOR_IDS, type VendorAdapter, type VendorConfig, type VendorId } from './types.js';
 
-export type { AdapterDeps } from './common.js';
+export type { AdapterDeps } from './shared/adapter.js';
 export * from './types.js';
-export { VENDOR_FACTS } from './table.js';
+export { VENDOR_FACTS } from './facts.js';
 
 const BUILDERS: Record<VendorId, (deps: AdapterDeps) => VendorAdapter> = {
   stripe: stripeAdapter,

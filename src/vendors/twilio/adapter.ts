@@ -1,7 +1,7 @@
 import { HttpClient } from '../../core/http.js';
-import { adminClient, baseUrl, call, created, deleteIdempotent, need, probeKey, type AdapterDeps } from './common.js';
-import { requireField, VENDOR_FACTS } from './table.js';
-import type { AuthTokenRotation, DeleteResult, VendorAdapter } from './types.js';
+import { adminClient, baseUrl, call, created, deleteIdempotent, need, probeKey, type AdapterDeps } from '../shared/adapter.js';
+import { requireField, VENDOR_FACTS } from '../facts.js';
+import type { AuthTokenRotation, DeleteResult, VendorAdapter } from '../types.js';
 
 const facts = VENDOR_FACTS.twilio;
 const ACCOUNTS_URL = 'https://accounts.twilio.com';

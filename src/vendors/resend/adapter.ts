@@ -1,6 +1,6 @@
-import { adminClient, baseUrl, call, created, deleteIdempotent, need, probeKey, type AdapterDeps } from './common.js';
-import { VENDOR_FACTS } from './table.js';
-import type { VendorAdapter } from './types.js';
+import { adminClient, baseUrl, call, created, deleteIdempotent, need, probeKey, type AdapterDeps } from '../shared/adapter.js';
+import { VENDOR_FACTS } from '../facts.js';
+import type { VendorAdapter } from '../types.js';
 
 const facts = VENDOR_FACTS.resend;
 

@@ -1,8 +1,8 @@
 import { HttpClient, type Timeouts } from '../../core/http.js';
 import { usageError } from '../../core/errors.js';
 import { redactHint } from '../../core/secrets.js';
-import { authHeader, type VendorFacts } from './table.js';
-import type { CreatedKey, DeleteResult, KeyCredential, PlannedCall, ProbeResult, VendorConfig } from './types.js';
+import { authHeader, type VendorFacts } from '../facts.js';
+import type { CreatedKey, DeleteResult, KeyCredential, PlannedCall, ProbeResult, VendorConfig } from '../types.js';
 
 /** What every vendor adapter is built from. */
 export interface AdapterDeps {
