@@ -6,6 +6,7 @@ import { Call, cachedHash, readBody } from './call.js';
 import type { UsageTracker } from './usage.js';
 import type { AuditWriter } from './audit-writer.js';
 import type { VendorSpec } from './vendors.js';
+import type { Metering } from '../vendors/shared/meter.js';
 import { customerScope, parseBody, vaultKeyFrom } from './request-info.js';
 import { decide } from './policy.js';
 import { downstreamHeaders, relayBody, scrubBuffer, sendUpstream, upstreamFailure, upstreamHeaders, type UpstreamTimeouts } from './forward.js';
@@ -116,7 +117,8 @@ export function createDataPlane(deps: DataPlaneDeps) {
       return refuse(res, call, 503, 'upstream_unavailable', `no active production key for ${k.vendor} at the proxy`);
     call.upstreamKeyId = upstream.id;
     usage.recordCall(k.id);
-    await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, url.search);
+    const metering = spec.meter({ method: call.method, path, query: url.searchParams, body: parsed, raw: body });
+    await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, url.search, metering);
   }
 
   async function forward(
@@ -130,6 +132,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     vaultSecret: string,
     body: Buffer,
     search: string,
+    metering: Metering,
   ): Promise<void> {
     const ac = new AbortController();
     const entry: InflightCall = { hardRevoked: false, abort: () => ac.abort(new Error('hard revoke')) };
@@ -158,7 +161,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       }
       const relayed = await relayBody(up, res, headers, contentType.includes('text/event-stream'));
       const { whole, truncated, streaming } = relayed;
-      call.cost = spec.cost({ method: call.method, path: call.path, status: up.statusCode, contentType, body: whole, truncated, requestBody: null });
+      call.cost = metering.cost({ status: up.statusCode, headers: up.headers, contentType, body: whole, truncated });
       if (call.cost !== null) usage.recordCost(key.id, call.cost);
       if (streaming) return void (await finish(res, call, 'allowed', up.statusCode, () => res.end()));
       headers['content-length'] = whole.length;

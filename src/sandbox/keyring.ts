@@ -11,14 +11,6 @@ export interface Tail {
   p95Ms: number;
 }
 
-/** Seed 002's table: rotate (delete at the vendor) to last accepted call. */
-export const VENDOR_TAILS: Record<string, Tail> = {
-  stripe: { medianMs: 45_000, p95Ms: 192_000 },
-  twilio: { medianMs: 30_000, p95Ms: 120_000 },
-  openai: { medianMs: 60_000, p95Ms: 300_000 },
-  resend: { medianMs: 500, p95Ms: 5_000 },
-};
-
 export type TailMode = 'sampled' | 'median' | 'p95' | 'none';
 
 export interface KeyringOptions {

@@ -1,66 +1,31 @@
 import { usageError } from '../core/errors.js';
-import { parseSecretRef, readSecret, type SecretInputs } from '../core/secrets.js';
 import type { AdapterDeps } from './shared/adapter.js';
-import { openaiAdapter } from './openai/adapter.js';
-import { resendAdapter } from './resend/adapter.js';
-import { stripeAdapter } from './stripe/adapter.js';
-import { twilioAdapter } from './twilio/adapter.js';
-import { VENDOR_IDS, type VendorAdapter, type VendorConfig, type VendorId } from './types.js';
+import type { VendorFacts } from './shared/facts.js';
+import { KEY_VENDOR_IDS, vendorModule } from './registry.js';
+import type { VendorAdapter } from './types.js';
 
 export type { AdapterDeps } from './shared/adapter.js';
+export type { VendorFacts } from './shared/facts.js';
 export * from './types.js';
-export { VENDOR_FACTS } from './facts.js';
+export { readAdminKey, vendorConfig, type RawSettings } from './shared/config.js';
+export { KEY_VENDOR_IDS } from './registry.js';
 
-const BUILDERS: Record<VendorId, (deps: AdapterDeps) => VendorAdapter> = {
-  stripe: stripeAdapter,
-  openai: openaiAdapter,
-  twilio: twilioAdapter,
-  resend: resendAdapter,
-};
+/** A vendor whose keys tourniquet can create, delete or check. */
+export function isVendorId(v: string): boolean {
+  return KEY_VENDOR_IDS.includes(v);
+}
 
-export function isVendorId(v: string): v is VendorId {
-  return (VENDOR_IDS as readonly string[]).includes(v);
+function keysOf(vendor: string) {
+  const keys = vendorModule(vendor.toLowerCase())?.keys;
+  if (!keys) throw usageError(`unknown vendor "${vendor}"`, `known vendors: ${KEY_VENDOR_IDS.join(', ')}`);
+  return keys;
 }
 
 /** The one factory: a vendor id and its settings in, an adapter out. */
 export function createVendorAdapter(vendor: string, deps: AdapterDeps): VendorAdapter {
-  const id = vendor.toLowerCase();
-  if (!isVendorId(id)) throw usageError(`unknown vendor "${vendor}"`, `known vendors: ${VENDOR_IDS.join(', ')}`);
-  return BUILDERS[id](deps);
+  return keysOf(vendor).adapter(deps);
 }
 
-/** The part of Settings we read: nested `vendors` table or flat `vendors.<id>.<key>` entries. */
-export interface RawSettings {
-  raw(key: string): unknown;
-}
-
-const FIELDS: Record<keyof VendorConfig, string> = {
-  baseUrl: 'base_url',
-  adminKeyRef: 'admin_key',
-  accountSid: 'account_sid',
-  adminKeySid: 'admin_key_sid',
-  accountsBaseUrl: 'accounts_base_url',
-  projectId: 'project_id',
-};
-
-/**
- * A vendor's config. Precedence: TOURNIQUET_<VENDOR>_<FIELD> environment variables, then the
- * profile's `vendors.<id>.<field>` (nested table or flat key). admin_key is a reference, never a secret.
- */
-export function vendorConfig(vendor: VendorId, settings: RawSettings | undefined, env: Record<string, string | undefined>): VendorConfig {
-  const nested = (settings?.raw('vendors') as Record<string, Record<string, unknown>> | undefined)?.[vendor] ?? {};
-  const cfg: VendorConfig = {};
-  for (const [field, key] of Object.entries(FIELDS) as [keyof VendorConfig, string][]) {
-    const fromEnv = env[`TOURNIQUET_${vendor.toUpperCase()}_${key.toUpperCase()}`];
-    const fromProfile = nested[key] ?? settings?.raw(`vendors.${vendor}.${key}`);
-    const value = fromEnv || (typeof fromProfile === 'string' ? fromProfile : undefined);
-    if (value) cfg[field] = value;
-  }
-  return cfg;
-}
-
-/** Read the admin credential a config points at (env:NAME / file:PATH / -), or undefined when none is configured. */
-export async function readAdminKey(vendor: VendorId, cfg: VendorConfig, io: SecretInputs): Promise<string | undefined> {
-  if (!cfg.adminKeyRef) return undefined;
-  return readSecret(parseSecretRef(cfg.adminKeyRef), io, `the ${vendor} admin key`);
+export function vendorFacts(vendor: string): VendorFacts {
+  return keysOf(vendor).facts;
 }

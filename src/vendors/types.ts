@@ -1,11 +1,10 @@
 /**
  * One small interface for every vendor whose production key we create, delete or check.
- * What differs between vendors is data (see table.ts); the adapter is the same shape for all.
+ * What differs between vendors is data (each vendor's facts.ts); the adapter is the same shape for all.
  * Expected outcomes are values; an adapter throws only to abort (auth refused, vendor down).
  */
-export type VendorId = 'stripe' | 'openai' | 'twilio' | 'resend';
-
-export const VENDOR_IDS: readonly VendorId[] = ['stripe', 'openai', 'twilio', 'resend'];
+/** A vendor whose keys we manage: one of the registry's KEY_VENDOR_IDS. */
+export type VendorId = string;
 
 export interface VendorCapabilities {
   /** The vendor has an API that creates a new secret key. False: the step is guided (Stripe). */

@@ -1,8 +1,9 @@
 import { adminClient, baseUrl, call, created, deleteIdempotent, need, probeKey, type AdapterDeps } from '../shared/adapter.js';
-import { requireField, VENDOR_FACTS } from '../facts.js';
+import { requireField } from '../shared/facts.js';
+import { openaiFacts } from './facts.js';
 import type { VendorAdapter } from '../types.js';
 
-const facts = VENDOR_FACTS.openai;
+const facts = openaiFacts;
 
 /**
  * OpenAI admin API (Bearer admin key). A new production key is a new project service account,

@@ -1,5 +1,7 @@
-import type { Server, ServerResponse } from 'node:http';
-import { Keyring, VENDOR_TAILS, token, type KeyringOptions } from '../../sandbox/keyring.js';
+import type { ServerResponse } from 'node:http';
+import type { SandboxVendor, SandboxVendorOptions } from '../module.js';
+import { Keyring, token } from '../../sandbox/keyring.js';
+import { openaiTail } from './facts.js';
 import { bearerAuth, nowSec, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
 
 /**
@@ -7,21 +9,10 @@ import { bearerAuth, nowSec, serveRoutes, sroute, type Reply, type SandboxReques
  * `stream_options.include_usage`), and the admin API for project service accounts and keys.
  * Admin calls need the admin key (`sk-admin-…`); model calls need a project or service-account key.
  */
-export interface OpenAISandbox {
-  url: string;
-  keys: Keyring;
+export interface OpenAISandbox extends SandboxVendor {
   adminKey: string;
   projectId: string;
-  createKey(name?: string): { id: string; secret: string };
-  deleteKey(idOrSecret: string): ReturnType<Keyring['delete']>;
-  server: Server;
-}
-
-export interface OpenAISandboxOptions extends KeyringOptions {
-  latencyMs?: number;
-  /** Pause between streamed chunks, so a test can cut a stream in the middle. */
-  streamDelayMs?: number;
-  echoKeysInErrors?: boolean;
+  defaultKey: { id: string; secret: string; admin_key: string; project_id: string };
 }
 
 const err = (status: number, message: string, type: string, code: string | null, param: string | null = null): Reply => ({
@@ -31,8 +22,8 @@ const err = (status: number, message: string, type: string, code: string | null,
 
 const tokensOf = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
-export async function startOpenAISandbox(opts: OpenAISandboxOptions = {}): Promise<OpenAISandbox> {
-  const keys = new Keyring('openai', VENDOR_TAILS.openai!, opts);
+export async function startOpenAISandbox(opts: SandboxVendorOptions = {}): Promise<OpenAISandbox> {
+  const keys = new Keyring('openai', openaiTail, opts);
   const adminKey = `sk-admin-${token(48)}`;
   const projectId = `proj_${token(24)}`;
   const serviceAccounts = new Map<string, { id: string; name: string; created_at: number; keyId: string }>();
@@ -158,5 +149,6 @@ export async function startOpenAISandbox(opts: OpenAISandboxOptions = {}): Promi
     notFound: (r) => err(404, `Invalid URL (${r.method} ${r.path})`, 'invalid_request_error', null),
     badBody: () => err(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null),
   });
-  return { url, keys, adminKey, projectId, createKey, deleteKey: (k) => keys.delete(k), server };
+  const defaultKey = { ...createKey('default'), admin_key: adminKey, project_id: projectId };
+  return { url, keys, adminKey, projectId, createKey, deleteKey: (k) => keys.delete(k), server, defaultKey };
 }

@@ -1,8 +1,8 @@
 import { adminClient, baseUrl, call, created, deleteIdempotent, need, probeKey, type AdapterDeps } from '../shared/adapter.js';
-import { VENDOR_FACTS } from '../facts.js';
+import { resendFacts } from './facts.js';
 import type { VendorAdapter } from '../types.js';
 
-const facts = VENDOR_FACTS.resend;
+const facts = resendFacts;
 
 /** Resend api-keys (Bearer full-access key): POST /api-keys returns {id, token} once; DELETE /api-keys/{id}. */
 export function resendAdapter(deps: AdapterDeps): VendorAdapter {

@@ -1,24 +1,21 @@
-import type { Server } from 'node:http';
+import type { SandboxVendor, SandboxVendorOptions } from '../module.js';
 import { randomUUID } from 'node:crypto';
-import { Keyring, VENDOR_TAILS, token, type KeyringOptions } from '../../sandbox/keyring.js';
+import { Keyring, token } from '../../sandbox/keyring.js';
+import { resendTail } from './facts.js';
 import { bearerAuth, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
 
 /**
  * Resend, as documented: JSON `POST /emails` (and `/emails/batch`), `/api-keys` create, list,
  * delete; errors as `{"statusCode", "message", "name"}`. Managing keys needs a full-access key.
  */
-export interface ResendSandbox {
-  url: string;
-  keys: Keyring;
+export interface ResendSandbox extends SandboxVendor {
   createKey(name?: string, permission?: 'full_access' | 'sending_access'): { id: string; secret: string };
-  deleteKey(idOrSecret: string): ReturnType<Keyring['delete']>;
-  server: Server;
 }
 
 const rerr = (statusCode: number, name: string, message: string): Reply => ({ status: statusCode, body: { statusCode, message, name } });
 
-export async function startResendSandbox(opts: KeyringOptions & { latencyMs?: number } = {}): Promise<ResendSandbox> {
-  const keys = new Keyring('resend', VENDOR_TAILS.resend!, opts);
+export async function startResendSandbox(opts: SandboxVendorOptions = {}): Promise<ResendSandbox> {
+  const keys = new Keyring('resend', resendTail, opts);
   const emails = new Map<string, Record<string, unknown>>();
 
   const createKey = (name = 'tourniquet', permission: 'full_access' | 'sending_access' = 'full_access') => {
@@ -79,5 +76,5 @@ export async function startResendSandbox(opts: KeyringOptions & { latencyMs?: nu
     notFound: () => rerr(404, 'not_found', 'The requested endpoint does not exist.'),
     badBody: () => rerr(422, 'validation_error', 'Invalid JSON body.'),
   });
-  return { url, keys, createKey, deleteKey: (k) => keys.delete(k), server };
+  return { url, keys, createKey, deleteKey: (k) => keys.delete(k), server, defaultKey: createKey('default') };
 }

@@ -1,7 +1,7 @@
 import { HttpClient, type Timeouts } from '../../core/http.js';
 import { usageError } from '../../core/errors.js';
 import { redactHint } from '../../core/secrets.js';
-import { authHeader, type VendorFacts } from '../facts.js';
+import { authHeader, type VendorFacts } from './facts.js';
 import type { CreatedKey, DeleteResult, KeyCredential, PlannedCall, ProbeResult, VendorConfig } from '../types.js';
 
 /** What every vendor adapter is built from. */

@@ -1,9 +1,9 @@
 import { usageError } from '../../core/errors.js';
 import { baseUrl, call, probeKey, type AdapterDeps } from '../shared/adapter.js';
-import { VENDOR_FACTS } from '../facts.js';
+import { stripeFacts } from './facts.js';
 import type { VendorAdapter } from '../types.js';
 
-const facts = VENDOR_FACTS.stripe;
+const facts = stripeFacts;
 const manual = facts.manual!;
 
 /**

@@ -1,5 +1,6 @@
-import type { Server } from 'node:http';
-import { Keyring, VENDOR_TAILS, token, type KeyringOptions } from '../../sandbox/keyring.js';
+import type { SandboxVendor, SandboxVendorOptions } from '../module.js';
+import { Keyring, token } from '../../sandbox/keyring.js';
+import { stripeTail } from './facts.js';
 import { basicAuth, bearerAuth, nowSec, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
 
 /**
@@ -7,13 +8,7 @@ import { basicAuth, bearerAuth, nowSec, serveRoutes, sroute, type Reply, type Sa
  * `{"error": {"type", "code", "message", "param"}}`, Idempotency-Key replays.
  * There is no public API for secret keys, so keys are created and deleted programmatically.
  */
-export interface StripeSandbox {
-  url: string;
-  keys: Keyring;
-  createKey(name?: string): { id: string; secret: string };
-  deleteKey(idOrSecret: string): ReturnType<Keyring['delete']>;
-  server: Server;
-}
+export type StripeSandbox = SandboxVendor;
 
 const err = (status: number, type: string, code: string | undefined, message: string, param?: string): Reply => ({
   status,
@@ -26,8 +21,8 @@ function redacted(key: string): string {
   return `${key.slice(0, 8)}${'*'.repeat(Math.max(0, key.length - 12))}${key.slice(-4)}`;
 }
 
-export async function startStripeSandbox(opts: KeyringOptions & { latencyMs?: number; echoKeysInErrors?: boolean } = {}): Promise<StripeSandbox> {
-  const keys = new Keyring('stripe', VENDOR_TAILS.stripe!, opts);
+export async function startStripeSandbox(opts: SandboxVendorOptions = {}): Promise<StripeSandbox> {
+  const keys = new Keyring('stripe', stripeTail, opts);
   const objects = new Map<string, Record<string, unknown>>();
   const idempotent = new Map<string, Reply>();
 
@@ -136,5 +131,5 @@ export async function startStripeSandbox(opts: KeyringOptions & { latencyMs?: nu
     keys.add(secret, id, name);
     return { id, secret };
   };
-  return { url, keys, createKey, deleteKey: (k) => keys.delete(k), server };
+  return { url, keys, createKey, deleteKey: (k) => keys.delete(k), server, defaultKey: createKey('default') };
 }

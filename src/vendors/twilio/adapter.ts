@@ -1,9 +1,10 @@
 import { HttpClient } from '../../core/http.js';
 import { adminClient, baseUrl, call, created, deleteIdempotent, need, probeKey, type AdapterDeps } from '../shared/adapter.js';
-import { requireField, VENDOR_FACTS } from '../facts.js';
+import { requireField } from '../shared/facts.js';
+import { twilioFacts } from './facts.js';
 import type { AuthTokenRotation, DeleteResult, VendorAdapter } from '../types.js';
 
-const facts = VENDOR_FACTS.twilio;
+const facts = twilioFacts;
 const ACCOUNTS_URL = 'https://accounts.twilio.com';
 
 /**

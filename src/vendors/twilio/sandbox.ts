@@ -1,19 +1,16 @@
-import type { Server } from 'node:http';
-import { Keyring, VENDOR_TAILS, hex, type KeyringOptions } from '../../sandbox/keyring.js';
+import type { SandboxVendor, SandboxVendorOptions } from '../module.js';
+import { Keyring, hex } from '../../sandbox/keyring.js';
+import { twilioTail } from './facts.js';
 import { basicAuth, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
 
 /**
  * Twilio, as documented: HTTP Basic (Account SID + auth token, or API key SID + secret),
  * form-encoded Messages with a `price`, and API Keys created and deleted under the account.
  */
-export interface TwilioSandbox {
-  url: string;
+export interface TwilioSandbox extends SandboxVendor {
+  defaultKey: { id: string; secret: string; account_sid: string };
   accountSid: string;
   authToken: string;
-  keys: Keyring;
-  createKey(name?: string): { id: string; secret: string };
-  deleteKey(idOrSecret: string): ReturnType<Keyring['delete']>;
-  server: Server;
 }
 
 const twerr = (status: number, code: number, message: string): Reply => ({
@@ -23,8 +20,8 @@ const twerr = (status: number, code: number, message: string): Reply => ({
 
 const rfc2822 = () => new Date().toUTCString().replace('GMT', '+0000');
 
-export async function startTwilioSandbox(opts: KeyringOptions & { latencyMs?: number; pricePerSegment?: string } = {}): Promise<TwilioSandbox> {
-  const keys = new Keyring('twilio', VENDOR_TAILS.twilio!, opts);
+export async function startTwilioSandbox(opts: SandboxVendorOptions & { pricePerSegment?: string } = {}): Promise<TwilioSandbox> {
+  const keys = new Keyring('twilio', twilioTail, opts);
   const accountSid = `AC${hex(32)}`;
   const authToken = hex(32);
   keys.add(authToken, 'auth_token', 'primary auth token', { sid: accountSid });
@@ -92,5 +89,6 @@ export async function startTwilioSandbox(opts: KeyringOptions & { latencyMs?: nu
     notFound: (r) => twerr(404, 20404, `The requested resource ${r.path} was not found`),
     badBody: () => twerr(400, 20001, 'Invalid request body'),
   });
-  return { url, accountSid, authToken, keys, createKey, deleteKey: (k) => keys.delete(k), server };
+  const defaultKey = { id: 'auth_token', secret: authToken, account_sid: accountSid };
+  return { url, accountSid, authToken, keys, createKey, deleteKey: (k) => keys.delete(k), server, defaultKey };
 }

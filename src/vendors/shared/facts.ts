@@ -1,0 +1,35 @@
+import { usageError } from '../../core/errors.js';
+import type { KeyCredential, VendorCapabilities, VendorConfig, VendorId } from '../types.js';
+
+/**
+ * What differs between vendors, as data: where their API lives, what it can do, how a key
+ * authenticates, and which harmless call proves a key works. Each vendor's facts.ts fills one in.
+ */
+export interface VendorFacts {
+  id: VendorId;
+  displayName: string;
+  defaultBaseUrl: string;
+  capabilities: VendorCapabilities;
+  /** How a key authenticates: a bearer token, or Basic with an id (Twilio). */
+  auth: 'bearer' | 'basic';
+  /** The harmless read that proves a key works. */
+  probePath: (cfg: VendorConfig) => string;
+  /**
+   * Statuses that mean "the vendor knows this key" even though the call was not allowed
+   * (a restricted key without permission for the probe's resource).
+   */
+  aliveWhen?: (status: number, body: any) => boolean;
+  /** Where to do by hand what the API cannot do. */
+  manual?: { create: string[]; delete: string[] };
+}
+
+export function authHeader(facts: VendorFacts, key: KeyCredential, cfg: VendorConfig): Record<string, string> {
+  if (facts.auth === 'bearer') return { authorization: `Bearer ${key.secret}` };
+  const user = key.id ?? cfg.accountSid ?? '';
+  return { authorization: `Basic ${Buffer.from(`${user}:${key.secret}`).toString('base64')}` };
+}
+
+export function requireField(value: string | undefined, vendor: VendorId, setting: string): string {
+  if (!value) throw usageError(`${vendor}: ${setting} is not set`, `set it: tourniquet config set vendors.${vendor}.${setting} VALUE`);
+  return value;
+}
