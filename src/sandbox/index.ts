@@ -1,4 +1,3 @@
-import { closeServer } from './http.js';
 import type { Tail, TailMode } from './keyring.js';
 import { VENDORS, VENDOR_MODULES, type SandboxedVendorId } from '../vendors/registry.js';
 import type { SandboxVendorOptions } from '../vendors/module.js';
@@ -51,7 +50,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   out.urls = Object.fromEntries(started.map(([id, s]) => [id, s.url]));
   out.keys = Object.fromEntries(started.map(([id, s]) => [id, s.defaultKey]));
   out.stop = async () => {
-    await Promise.all(started.map(([, s]) => closeServer(s.server)));
+    await Promise.all(started.map(([, s]) => s.stop()));
   };
   return out as Sandbox;
 }

@@ -113,6 +113,12 @@ export class Keyring {
     return this.byId.get(idOrSecret) ?? this.keys.get(idOrSecret);
   }
 
+  /** Not deleted at the control plane (a deleted key's id answers 404 there, whatever its edge still accepts). */
+  live(idOrSecret: string): boolean {
+    const e = this.get(idOrSecret);
+    return e !== undefined && e.deletedAt === null;
+  }
+
   /** Listed keys: those not deleted at the control plane. */
   list(): KeyEntry[] {
     return [...this.byId.values()].filter((e) => e.deletedAt === null);

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { SandboxFaults } from '../sandbox/http.js';
 import type { Keyring, KeyringOptions, Tail } from '../sandbox/keyring.js';
 import type { MeterRequest, Metering } from './shared/meter.js';
 import type { PriceTable } from './shared/prices.js';
@@ -67,4 +68,7 @@ export interface SandboxVendor {
   defaultKey: { id: string; secret: string; account_sid?: string };
   createKey(name?: string): { id: string; secret: string };
   deleteKey(idOrSecret: string): ReturnType<Keyring['delete']>;
+  /** Faults a test can inject (slow, or failing after acting). */
+  faults: SandboxFaults;
+  stop(): Promise<void>;
 }

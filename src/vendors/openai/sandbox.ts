@@ -2,12 +2,14 @@ import type { ServerResponse } from 'node:http';
 import type { SandboxVendor, SandboxVendorOptions } from '../module.js';
 import { Keyring, token } from '../../sandbox/keyring.js';
 import { openaiTail } from './facts.js';
-import { bearerAuth, nowSec, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
+import { closeServer, bearerAuth, noFaults, nowSec, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
+import { chat, embeddings, responses, type ErrorReply } from './sandbox-models.js';
 
 /**
- * OpenAI, as documented: chat completions with `usage` (and SSE streaming with
- * `stream_options.include_usage`), and the admin API for project service accounts and keys.
- * Admin calls need the admin key (`sk-admin-…`); model calls need a project or service-account key.
+ * OpenAI, as openai.yaml documents it: the model endpoints (sandbox-models.ts) and the admin
+ * API for a project's service accounts and API keys. Admin calls need the admin key
+ * (`sk-admin-…`); model calls need a project or service-account key. A service account's key
+ * cannot be deleted on its own (400: delete the service account); a deleted key or account is 404.
  */
 export interface OpenAISandbox extends SandboxVendor {
   adminKey: string;
@@ -15,18 +17,33 @@ export interface OpenAISandbox extends SandboxVendor {
   defaultKey: { id: string; secret: string; admin_key: string; project_id: string };
 }
 
-const err = (status: number, message: string, type: string, code: string | null, param: string | null = null): Reply => ({
-  status,
-  body: { error: { message, type, param, code } },
-});
+const err: ErrorReply = (status, message, type, code, param = null) => ({ status, body: { error: { message, type, param, code } } });
+const notFound = (what: string, id: string) => err(404, `No such ${what}: ${id}`, 'invalid_request_error', 'not_found');
 
-const tokensOf = (text: string) => Math.max(1, Math.ceil(text.length / 4));
+interface ServiceAccount {
+  object: 'organization.project.service_account';
+  id: string;
+  name: string;
+  role: 'member';
+  created_at: number;
+}
+
+/** One page of a list, as every admin list answers (`limit`, `after`; `has_more`, `first_id`, `last_id`). */
+function page<T extends { id: string }>(r: SandboxRequest, all: T[]): Reply {
+  const limit = Math.min(100, Math.max(1, Number(r.query.get('limit') ?? 20)));
+  const after = r.query.get('after');
+  const from = after ? all.findIndex((x) => x.id === after) + 1 : 0;
+  const data = all.slice(from, from + limit);
+  return { status: 200, body: { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: from + limit < all.length } };
+}
 
 export async function startOpenAISandbox(opts: SandboxVendorOptions = {}): Promise<OpenAISandbox> {
   const keys = new Keyring('openai', openaiTail, opts);
+  const faults = noFaults();
   const adminKey = `sk-admin-${token(48)}`;
   const projectId = `proj_${token(24)}`;
-  const serviceAccounts = new Map<string, { id: string; name: string; created_at: number; keyId: string }>();
+  const accounts = new Map<string, ServiceAccount & { keyId: string }>();
+  const view = ({ keyId: _k, ...sa }: ServiceAccount & { keyId: string }): ServiceAccount => sa;
 
   function model(handler: (r: SandboxRequest, res: ServerResponse) => Reply | Promise<Reply>) {
     return (r: SandboxRequest, res: ServerResponse) => {
@@ -43,112 +60,74 @@ export async function startOpenAISandbox(opts: SandboxVendorOptions = {}): Promi
   function admin(handler: (r: SandboxRequest) => Reply) {
     return (r: SandboxRequest) => {
       if (bearerAuth(r.headers) !== adminKey) return err(401, 'Invalid admin key.', 'invalid_request_error', 'invalid_api_key');
-      if (r.params[0] !== projectId) return err(404, `No such project: ${r.params[0]}`, 'invalid_request_error', 'not_found');
+      if (r.params[0] !== projectId) return notFound('project', r.params[0]!);
       return handler(r);
     };
   }
 
-  async function chat(r: SandboxRequest, res: ServerResponse): Promise<Reply> {
-    const messages = r.body.messages;
-    if (!Array.isArray(messages) || messages.length === 0) return err(400, "Missing required parameter: 'messages'.", 'invalid_request_error', 'missing_required_parameter', 'messages');
-    const modelName = typeof r.body.model === 'string' ? r.body.model : '';
-    if (!modelName) return err(400, "Missing required parameter: 'model'.", 'invalid_request_error', 'missing_required_parameter', 'model');
-    const prompt = messages.map((m) => String((m as { content?: unknown }).content ?? '')).join(' ');
-    const reply = `Sandbox reply to: ${prompt.slice(0, 60)}`;
-    const usage = { prompt_tokens: tokensOf(prompt), completion_tokens: tokensOf(reply), total_tokens: tokensOf(prompt) + tokensOf(reply) };
-    const id = `chatcmpl-${token(24)}`;
-    const created = nowSec();
-    if (r.body.stream !== true) {
-      return {
-        status: 200,
-        body: { id, object: 'chat.completion', created, model: modelName, choices: [{ index: 0, message: { role: 'assistant', content: reply, refusal: null }, logprobs: null, finish_reason: 'stop' }], usage },
-        headers: { 'x-request-id': `req_${token(16)}` },
-      };
-    }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': `req_${token(16)}` });
-    const base = { id, object: 'chat.completion.chunk', created, model: modelName };
-    const send = (obj: unknown) => res.write(`data: ${JSON.stringify(obj)}\n\n`);
-    const includeUsage = (r.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-    send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
-    for (const word of reply.split(/(?<= )/)) {
-      if (res.destroyed) return 'stream-handled';
-      if (opts.streamDelayMs) await new Promise((resolve) => setTimeout(resolve, opts.streamDelayMs));
-      send({ ...base, choices: [{ index: 0, delta: { content: word }, finish_reason: null }] });
-    }
-    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
-    if (includeUsage) send({ ...base, choices: [], usage });
-    res.end('data: [DONE]\n\n');
-    return 'stream-handled';
+  const apiKeyView = (id: string) => {
+    const k = keys.get(id)!;
+    const sa = typeof k.meta.service_account === 'string' ? accounts.get(k.meta.service_account) : undefined;
+    const created_at = Math.floor(k.createdAt / 1000);
+    const owner = sa
+      ? { type: 'service_account', service_account: { id: sa.id, name: sa.name, created_at: sa.created_at, role: sa.role } }
+      : { type: 'user', user: { id: 'user_sandbox', email: 'owner@example.com', name: 'Sandbox Owner', created_at, role: 'owner' } };
+    return { object: 'organization.project.api_key', id: k.id, name: k.name, redacted_value: `${k.secret.slice(0, 8)}...${k.secret.slice(-4)}`, created_at, last_used_at: null, owner };
+  };
+
+  function createAccount(r: SandboxRequest): Reply {
+    if (typeof r.body.name !== 'string') return err(400, "Missing required parameter: 'name'.", 'invalid_request_error', 'missing_required_parameter', 'name');
+    const id = `svc_acct_${token(24)}`;
+    const secret = `sk-svcacct-${token(64)}`;
+    const keyId = `key_${token(16)}`;
+    const created_at = nowSec();
+    keys.add(secret, keyId, 'Secret Key', { service_account: id });
+    accounts.set(id, { object: 'organization.project.service_account', id, name: r.body.name, role: 'member', created_at, keyId });
+    const api_key = { object: 'organization.project.service_account.api_key', value: secret, name: 'Secret Key', created_at, id: keyId };
+    return { status: 200, body: { object: 'organization.project.service_account', id, name: r.body.name, role: 'member', created_at, api_key } };
   }
 
+  function deleteApiKey(r: SandboxRequest): Reply {
+    const id = r.params[1]!;
+    if (!keys.live(id)) return notFound('API key', id);
+    if (keys.get(id)!.meta.service_account)
+      return err(400, 'API keys owned by service accounts cannot be deleted; delete the service account instead.', 'invalid_request_error', 'invalid_request');
+    keys.delete(id);
+    return { status: 200, body: { object: 'organization.project.api_key.deleted', id, deleted: true } };
+  }
+
+  const P = '/v1/organization/projects/{project_id}';
+  const routes = [
+    sroute('POST', '/v1/chat/completions', model((r, res) => chat(r, res, err, opts.streamDelayMs))),
+    sroute('POST', '/v1/responses', model((r, res) => responses(r, res, err, opts.streamDelayMs))),
+    sroute('POST', '/v1/embeddings', model((r) => embeddings(r, err))),
+    sroute('GET', '/v1/models', model(() => ({ status: 200, body: { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' }] } }))),
+    sroute('POST', `${P}/service_accounts`, admin(createAccount)),
+    sroute('GET', `${P}/service_accounts`, admin((r) => page(r, [...accounts.values()].map(view)))),
+    sroute('GET', `${P}/service_accounts/{id}`, admin((r) => (accounts.has(r.params[1]!) ? { status: 200, body: view(accounts.get(r.params[1]!)!) } : notFound('service account', r.params[1]!)))),
+    sroute('DELETE', `${P}/service_accounts/{id}`, admin((r) => {
+      const sa = accounts.get(r.params[1]!);
+      if (!sa) return notFound('service account', r.params[1]!);
+      accounts.delete(sa.id);
+      keys.delete(sa.keyId);
+      return { status: 200, body: { object: 'organization.project.service_account.deleted', id: sa.id, deleted: true } };
+    })),
+    sroute('GET', `${P}/api_keys`, admin((r) => page(r, keys.list().map((k) => apiKeyView(k.id))))),
+    sroute('GET', `${P}/api_keys/{key_id}`, admin((r) => (keys.live(r.params[1]!) ? { status: 200, body: apiKeyView(r.params[1]!) } : notFound('API key', r.params[1]!)))),
+    sroute('DELETE', `${P}/api_keys/{key_id}`, admin(deleteApiKey)),
+  ];
+  const { server, url } = await serveRoutes(routes, {
+    latencyMs: opts.latencyMs,
+    faults,
+    notFound: (r) => err(404, `Invalid URL (${r.method} ${r.path})`, 'invalid_request_error', null),
+    badBody: () => err(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null),
+  });
   const createKey = (name = 'Secret Key') => {
     const secret = `sk-proj-${token(64)}`;
     const id = `key_${token(16)}`;
     keys.add(secret, id, name);
     return { id, secret };
   };
-
-  const routes = [
-    sroute('POST', '/v1/chat/completions', model(chat)),
-    sroute('GET', '/v1/models', model(() => ({ status: 200, body: { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' }] } }))),
-    sroute(
-      'POST',
-      '/v1/organization/projects/{project_id}/service_accounts',
-      admin((r) => {
-        if (typeof r.body.name !== 'string') return err(400, "Missing required parameter: 'name'.", 'invalid_request_error', 'missing_required_parameter', 'name');
-        const id = `svc_acct_${token(24)}`;
-        const secret = `sk-svcacct-${token(64)}`;
-        const keyId = `key_${token(16)}`;
-        keys.add(secret, keyId, 'Secret Key', { service_account: id });
-        const created_at = nowSec();
-        serviceAccounts.set(id, { id, name: r.body.name, created_at, keyId });
-        return {
-          status: 200,
-          body: {
-            object: 'organization.project.service_account', id, name: r.body.name, role: 'member', created_at,
-            api_key: { object: 'organization.project.service_account.api_key', value: secret, name: 'Secret Key', created_at, id: keyId },
-          },
-        };
-      }),
-    ),
-    sroute(
-      'DELETE',
-      '/v1/organization/projects/{project_id}/service_accounts/{id}',
-      admin((r) => {
-        const sa = serviceAccounts.get(r.params[1]!);
-        if (!sa) return err(404, `No such service account: ${r.params[1]}`, 'invalid_request_error', 'not_found');
-        serviceAccounts.delete(sa.id);
-        keys.delete(sa.keyId);
-        return { status: 200, body: { object: 'organization.project.service_account.deleted', id: sa.id, deleted: true } };
-      }),
-    ),
-    sroute(
-      'GET',
-      '/v1/organization/projects/{project_id}/api_keys',
-      admin(() => ({
-        status: 200,
-        body: {
-          object: 'list',
-          data: keys.list().map((k) => ({ object: 'organization.project.api_key', id: k.id, name: k.name, redacted_value: `${k.secret.slice(0, 8)}...${k.secret.slice(-4)}`, created_at: Math.floor(k.createdAt / 1000) })),
-          has_more: false,
-        },
-      })),
-    ),
-    sroute(
-      'DELETE',
-      '/v1/organization/projects/{project_id}/api_keys/{key_id}',
-      admin((r) => {
-        const gone = keys.delete(r.params[1]!);
-        if (!gone) return err(404, `No such API key: ${r.params[1]}`, 'invalid_request_error', 'not_found');
-        return { status: 200, body: { object: 'organization.project.api_key.deleted', id: r.params[1], deleted: true } };
-      }),
-    ),
-  ];
-  const { server, url } = await serveRoutes(routes, {
-    latencyMs: opts.latencyMs,
-    notFound: (r) => err(404, `Invalid URL (${r.method} ${r.path})`, 'invalid_request_error', null),
-    badBody: () => err(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null),
-  });
   const defaultKey = { ...createKey('default'), admin_key: adminKey, project_id: projectId };
-  return { url, keys, adminKey, projectId, createKey, deleteKey: (k) => keys.delete(k), server, defaultKey };
+  return { url, keys, adminKey, projectId, createKey, deleteKey: (k) => keys.delete(k), server, defaultKey, faults, stop: () => closeServer(server) };
 }

@@ -1,7 +1,7 @@
 import type { SandboxVendor, SandboxVendorOptions } from '../module.js';
 import { Keyring, token } from '../../sandbox/keyring.js';
 import { stripeTail } from './facts.js';
-import { basicAuth, bearerAuth, nowSec, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
+import { closeServer, basicAuth, bearerAuth, noFaults, nowSec, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
 
 /**
  * Stripe, as documented: form-encoded requests, JSON objects with `object`, errors as
@@ -46,7 +46,9 @@ export async function startStripeSandbox(opts: SandboxVendorOptions = {}): Promi
       }
       const idem = r.method === 'POST' ? r.headers['idempotency-key'] : undefined;
       const cacheKey = typeof idem === 'string' ? `${key}:${idem}` : null;
-      if (cacheKey && idempotent.has(cacheKey)) return idempotent.get(cacheKey)!;
+      const replay = cacheKey ? idempotent.get(cacheKey) : undefined;
+      // Stripe marks a replayed answer: the request was not carried out again.
+      if (replay && replay !== 'stream-handled') return { ...replay, headers: { ...replay.headers, 'idempotent-replayed': 'true' } };
       const reply = handler(r);
       if (cacheKey) idempotent.set(cacheKey, reply);
       return reply;
@@ -119,8 +121,10 @@ export async function startStripeSandbox(opts: SandboxVendorOptions = {}): Promi
     sroute('GET', '/v1/customers', authed(() => list('customer', '/v1/customers'))),
     sroute('GET', '/v1/customers/{id}', authed((r) => get('customer', r.params[0]!))),
   ];
+  const faults = noFaults();
   const { server, url } = await serveRoutes(routes, {
     latencyMs: opts.latencyMs,
+    faults,
     notFound: (r) => err(404, 'invalid_request_error', undefined, `Unrecognized request URL (${r.method}: ${r.path}).`),
     badBody: () => err(400, 'invalid_request_error', undefined, 'Invalid request body.'),
   });
@@ -131,5 +135,5 @@ export async function startStripeSandbox(opts: SandboxVendorOptions = {}): Promi
     keys.add(secret, id, name);
     return { id, secret };
   };
-  return { url, keys, createKey, deleteKey: (k) => keys.delete(k), server, defaultKey: createKey('default') };
+  return { url, keys, createKey, deleteKey: (k) => keys.delete(k), server, defaultKey: createKey('default'), faults, stop: () => closeServer(server) };
 }
