@@ -1,5 +1,6 @@
 import { VENDOR_MODULES, vendorModule } from '../vendors/registry.js';
-import type { KeyPlacement, ProxyFacts } from '../vendors/module.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { KeyPlacement, ProxyFacts, VaultKeyPlace } from '../vendors/module.js';
 import type { MeterRequest, Metering } from '../vendors/shared/meter.js';
 import { mergePrices, type PriceTable } from '../vendors/shared/prices.js';
 
@@ -61,4 +62,22 @@ export function upstreamAuthHeader(spec: VendorSpec, secret: string, accountSid:
     case 'header':
       return [spec.key.header, spec.key.template.replace('{key}', secret)];
   }
+}
+
+/** Every place any vendor's SDK puts its key (where the data plane looks for a vault key). */
+export function vaultKeyPlaces(vendors: Map<string, VendorSpec>): VaultKeyPlace[] {
+  const out = new Map<string, VaultKeyPlace>();
+  for (const spec of vendors.values()) for (const p of spec.vaultKeyIn) out.set(JSON.stringify(p), p);
+  return [...out.values()];
+}
+
+/**
+ * The vendor a refusal speaks for: the vault key's (or the `/vendor` prefix's), else the first
+ * vendor that recognises the request (a missing or unknown key), else the proxy's own dialect.
+ */
+export function refusalVendor(vendors: Map<string, VendorSpec>, known: string | null, req: { path: string; headers: IncomingHttpHeaders }): VendorSpec {
+  const named = known ? vendors.get(known) : undefined;
+  if (named) return named;
+  for (const spec of vendors.values()) if (spec.recognises?.(req)) return spec;
+  return vendors.get('generic')!;
 }

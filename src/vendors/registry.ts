@@ -1,4 +1,6 @@
 import type { VendorModule } from './module.js';
+import { anthropic } from './anthropic/index.js';
+import { gemini } from './gemini/index.js';
 import { generic } from './generic/index.js';
 import { openai } from './openai/index.js';
 import { resend } from './resend/index.js';
@@ -10,7 +12,7 @@ import { twilio } from './twilio/index.js';
  * and a line here; the proxy, the CLI and the sandbox read this list. The order matters where a
  * request could belong to more than one (a refusal's dialect is the first that recognises it).
  */
-export const VENDORS = { stripe, openai, twilio, resend, generic } as const;
+export const VENDORS = { stripe, anthropic, gemini, openai, twilio, resend, generic } as const;
 
 export type KnownVendorId = keyof typeof VENDORS;
 

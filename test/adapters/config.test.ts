@@ -30,7 +30,7 @@ describe('vendor settings', () => {
       }
     })();
     expect(err?.exitCode).toBe(2);
-    expect(err?.hint).toContain('stripe, openai, twilio, resend');
+    expect(err?.hint).toContain('stripe, anthropic, gemini, openai, twilio, resend');
   });
 });
 

@@ -68,14 +68,14 @@ describe('refusals: each has its own status and code, is never forwarded, and is
     expect([r.status, r.json.error.code]).toEqual([403, 'endpoint_not_allowed']);
   });
 
-  it('per-call amount cap and daily cap → 402 spend_cap_exceeded', async () => {
+  it('per-call amount cap and daily cap → spend_cap_exceeded (403 in the Stripe dialect: 402 would be a card decline)', async () => {
     const vk = await h.issue({ vendor: 'stripe', per_call_amount_cap: 20, daily_usd_cap: 30 });
     const big = await through(h.proxy.dataUrl, 'POST', '/v1/charges', vk.secret, charge(2500));
-    expect([big.status, big.json.error.code]).toEqual([402, 'spend_cap_exceeded']);
+    expect([big.status, big.json.error.code]).toEqual([403, 'spend_cap_exceeded']);
     expect((await through(h.proxy.dataUrl, 'POST', '/v1/charges', vk.secret, charge(1500))).status).toBe(200);
     expect((await through(h.proxy.dataUrl, 'POST', '/v1/charges', vk.secret, charge(1500))).status).toBe(200);
     const over = await through(h.proxy.dataUrl, 'POST', '/v1/charges', vk.secret, charge(100));
-    expect([over.status, over.json.error.code]).toEqual([402, 'spend_cap_exceeded']);
+    expect([over.status, over.json.error.code]).toEqual([403, 'spend_cap_exceeded']);
   });
 
   it('calls per minute → 429 rate_limited with Retry-After', async () => {

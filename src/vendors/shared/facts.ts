@@ -10,8 +10,8 @@ export interface VendorFacts {
   displayName: string;
   defaultBaseUrl: string;
   capabilities: VendorCapabilities;
-  /** How a key authenticates: a bearer token, or Basic with an id (Twilio). */
-  auth: 'bearer' | 'basic';
+  /** How a key authenticates: a bearer token, Basic with an id (Twilio), or a header of the vendor's own (with fixed companions). */
+  auth: 'bearer' | 'basic' | { header: string; with?: Record<string, string> };
   /** The harmless read that proves a key works. */
   probePath: (cfg: VendorConfig) => string;
   /**
@@ -25,6 +25,7 @@ export interface VendorFacts {
 
 export function authHeader(facts: VendorFacts, key: KeyCredential, cfg: VendorConfig): Record<string, string> {
   if (facts.auth === 'bearer') return { authorization: `Bearer ${key.secret}` };
+  if (typeof facts.auth === 'object') return { ...facts.auth.with, [facts.auth.header]: key.secret };
   const user = key.id ?? cfg.accountSid ?? '';
   return { authorization: `Basic ${Buffer.from(`${user}:${key.secret}`).toString('base64')}` };
 }

@@ -13,6 +13,7 @@ export interface MeterRequest {
   /** The vendor's path (any `/vendor` prefix removed), without the query. */
   path: string;
   query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
   /** The JSON or form body as an object; null when there is none or it is not one. */
   body: Record<string, unknown> | null;
   raw: Buffer;
@@ -64,3 +65,59 @@ export function header(res: MeterResponse, name: string): string | undefined {
 }
 
 export const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/** A meter for calls that are never charged (reads, deletes, free endpoints). */
+export const notCharged: Metering = { cost: () => 0 };
+/** A meter for calls whose cost cannot be known from the answer. */
+export const unknownCost: Metering = { cost: () => null };
+
+/** Keeps the last `bytes` of a body as it passes (a large JSON answer ends with its usage). */
+export function tailKeeper(bytes = 64 * 1024): { tap: (chunk: Buffer) => Buffer; tail: () => Buffer } {
+  const kept: Buffer[] = [];
+  let size = 0;
+  return {
+    tap(chunk) {
+      kept.push(chunk);
+      size += chunk.length;
+      while (kept.length > 1 && size - kept[0]!.length >= bytes) size -= kept.shift()!.length;
+      return chunk;
+    },
+    tail: () => Buffer.concat(kept),
+  };
+}
+
+/** The JSON object that follows the last `"key":` in a text (a truncated body's tail), or undefined. */
+export function lastObjectAfter(text: string, key: string): Record<string, unknown> | undefined {
+  const at = text.lastIndexOf(`"${key}"`);
+  if (at < 0) return undefined;
+  const start = text.indexOf('{', at);
+  if (start < 0) return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) {
+      try {
+        return JSON.parse(text.slice(start, i + 1)) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A text field of a multipart/form-data body (`model` of an audio upload), or undefined. */
+export function formField(raw: Buffer, name: string): string | undefined {
+  const at = raw.indexOf(`name="${name}"`);
+  if (at < 0) return undefined;
+  const start = raw.indexOf('\r\n\r\n', at);
+  if (start < 0) return undefined;
+  const end = raw.indexOf('\r\n', start + 4);
+  return raw.subarray(start + 4, end < 0 ? undefined : end).toString('utf8');
+}

@@ -12,6 +12,8 @@ export interface ModelPrice {
   cached_input?: number;
   /** USD per million input tokens written to the prompt cache (Anthropic). */
   cache_write?: number;
+  /** USD per million image input tokens (OpenAI image models); default: `input`. */
+  image_input?: number;
   /** Above this many prompt tokens, the `above` prices apply to the whole call (Gemini 2.5 Pro). */
   tier_tokens?: number;
   above?: { input: number; output: number };
@@ -54,12 +56,16 @@ export function mergePrices(base: PriceTable, override: Partial<PriceTable> | un
 }
 
 /** Token counts times a model's prices, in USD; null when a count is billed but has no price. */
-export function tokenUsd(price: ModelPrice, t: { input: number; output: number; cachedInput?: number; cacheWrite?: number }): number | null {
+export function tokenUsd(
+  price: ModelPrice,
+  t: { input: number; output: number; cachedInput?: number; cacheWrite?: number; imageInput?: number },
+): number | null {
   const tiered = price.above && price.tier_tokens !== undefined && t.input + (t.cachedInput ?? 0) > price.tier_tokens;
   const inRate = tiered ? price.above!.input : price.input;
   const outRate = tiered ? price.above!.output : price.output;
   if ((t.input > 0 && inRate === undefined) || (t.output > 0 && outRate === undefined)) return null;
   const cached = (t.cachedInput ?? 0) * (price.cached_input ?? inRate ?? 0);
   const written = (t.cacheWrite ?? 0) * (price.cache_write ?? inRate ?? 0);
-  return (t.input * (inRate ?? 0) + t.output * (outRate ?? 0) + cached + written) / 1e6;
+  const images = (t.imageInput ?? 0) * (price.image_input ?? inRate ?? 0);
+  return (t.input * (inRate ?? 0) + t.output * (outRate ?? 0) + cached + written + images) / 1e6;
 }

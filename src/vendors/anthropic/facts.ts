@@ -1,0 +1,31 @@
+import type { VendorFacts } from '../shared/facts.js';
+import type { Tail } from '../../sandbox/keyring.js';
+
+/** The API version every request names; the Messages API's current one. */
+export const ANTHROPIC_VERSION = '2023-06-01';
+
+export const anthropicFacts: VendorFacts = {
+  id: 'anthropic',
+  displayName: 'Anthropic',
+  defaultBaseUrl: 'https://api.anthropic.com',
+  // The Admin API lists and disables keys but cannot create one: rotation is guided.
+  capabilities: { create: false, delete: false, verify: true },
+  auth: { header: 'x-api-key', with: { 'anthropic-version': ANTHROPIC_VERSION } },
+  probePath: () => '/v1/models?limit=1',
+  manual: {
+    create: [
+      'Anthropic has no API to create an API key; do it in the Console:',
+      '  1. Open https://console.anthropic.com/settings/keys (Settings → API keys), in the right workspace.',
+      '  2. "Create Key", name it after this incident (e.g. tourniquet-<incident id>).',
+      '  3. Copy the key, then paste it at the masked prompt, or pass it with --new-key-file FILE or --new-key-file - (stdin).',
+    ],
+    delete: [
+      'Delete the old key in the Console (or disable it with the Admin API):',
+      '  1. Open https://console.anthropic.com/settings/keys.',
+      '  2. On the old key row, open ⋯ → "Delete API key".',
+    ],
+  },
+};
+
+/** Not measured in seed 002; a deleted Anthropic key is refused within seconds in our experience. */
+export const anthropicTail: Tail = { medianMs: 2_000, p95Ms: 10_000 };
