@@ -57,7 +57,13 @@ export interface PlannedCall {
 export type VendorAction = 'create' | 'delete' | 'probe';
 
 export interface CreateKeyOptions {
-  /** Name / friendly name recorded at the vendor, e.g. `tourniquet-rotation-2026-11-22`. */
+  /** Name / friendly name recorded at the vendor: `tourniquet-<incident id>`, so the run can find it again. */
+  name: string;
+}
+
+/** A key as the vendor lists it: never its secret. */
+export interface ListedKey {
+  id: string;
   name: string;
 }
 
@@ -70,8 +76,15 @@ export interface VendorAdapter {
    * For the others, one line saying what createKey will call.
    */
   guidance(): string[];
-  /** Create a new secret key. Throws a usage error when capabilities.create is false. */
+  /**
+   * Create a new secret key, in one attempt: vendors do not honour idempotency keys on their
+   * key APIs, so a retried create would make a second key. A failed or timed-out create may
+   * still have made one; `listKeys` finds it by name. Throws a usage error when
+   * capabilities.create is false.
+   */
   createKey(opts: CreateKeyOptions): Promise<CreatedKey>;
+  /** Every key (all pages) whose name starts with `prefix`, for vendors whose keys we create. */
+  listKeys?(prefix: string): Promise<ListedKey[]>;
   /** Delete a key by its vendor id; an unknown id is `already-deleted`, not an error. */
   deleteKey(id: string): Promise<DeleteResult>;
   /** A harmless authenticated call with the given key: proves it works, or proves it is dead. */

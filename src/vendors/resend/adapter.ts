@@ -1,29 +1,47 @@
-import { adminClient, baseUrl, call, created, deleteIdempotent, need, probeKey, type AdapterDeps } from '../shared/adapter.js';
+import type { HttpClient } from '../../core/http.js';
+import { adminClient, allPages, baseUrl, call, CREATE_TIMEOUTS, created, deleteIdempotent, need, probeKey, type AdapterDeps } from '../shared/adapter.js';
+import type { ListedKey, VendorAdapter } from '../types.js';
 import { resendFacts } from './facts.js';
-import type { VendorAdapter } from '../types.js';
 
 const facts = resendFacts;
 
-/** Resend api-keys (Bearer full-access key): POST /api-keys returns {id, token} once; DELETE /api-keys/{id}. */
+interface KeyPage {
+  data: Array<{ id: string; name: string }>;
+  has_more?: boolean;
+}
+
+/** Resend api-keys (Bearer full-access key): POST /api-keys returns {id, token} once; GET lists (paged); DELETE /api-keys/{id}. */
 export function resendAdapter(deps: AdapterDeps): VendorAdapter {
   const base = baseUrl(facts, deps.config);
   const keyPath = (id: string) => `/api-keys/${encodeURIComponent(id)}`;
+  const admin = (): HttpClient => adminClient(facts, deps);
+
+  const listPage = async (after?: string) => {
+    const res = await admin().request<KeyPage>({ method: 'GET', path: '/api-keys', query: { limit: 100, after }, expect: (b) => (Array.isArray(b?.data) ? undefined : 'no data list') });
+    const last = res.body.data.at(-1)?.id;
+    return { items: res.body.data, next: res.body.has_more && last ? () => listPage(last) : null };
+  };
+
   return {
     vendor: 'resend',
     displayName: facts.displayName,
     capabilities: facts.capabilities,
     guidance: () => [`tourniquet creates a key with POST ${base}/api-keys`],
     async createKey({ name }) {
-      const res = await adminClient(facts, deps).request({
+      const res = await admin().request<{ id: string; token: string }>({
         method: 'POST',
         path: '/api-keys',
         json: { name, permission: 'full_access' },
-        idempotencyKey: true,
+        timeouts: CREATE_TIMEOUTS,
         expect: (b) => need(b, 'id', 'token'),
       });
       return created(res.body.id, res.body.token, deps);
     },
-    deleteKey: (id) => deleteIdempotent(adminClient(facts, deps), keyPath(id), id),
+    async listKeys(prefix): Promise<ListedKey[]> {
+      const keys = await allPages(() => listPage());
+      return keys.filter((k) => k.name.startsWith(prefix)).map((k) => ({ id: k.id, name: k.name }));
+    },
+    deleteKey: (id) => deleteIdempotent(admin(), keyPath(id), id),
     probe: (key) => probeKey(facts, deps, key),
     plan(action, id = '{api_key_id}') {
       if (action === 'create') return [call(base, 'POST', '/api-keys', 'create an API key')];

@@ -1,5 +1,5 @@
 import { HttpClient, type Timeouts } from '../../core/http.js';
-import { usageError } from '../../core/errors.js';
+import { TourniquetError, usageError } from '../../core/errors.js';
 import { redactHint } from '../../core/secrets.js';
 import { authHeader, type VendorFacts } from './facts.js';
 import type { CreatedKey, DeleteResult, KeyCredential, PlannedCall, ProbeResult, VendorConfig } from '../types.js';
@@ -37,6 +37,24 @@ export async function probeKey(facts: VendorFacts, deps: AdapterDeps, key: KeyCr
   const ms = Math.round(performance.now() - started);
   const accepted = (res.status >= 200 && res.status < 300) || res.status === 429 || (facts.aliveWhen?.(res.status, res.body) ?? false);
   return { accepted, status: res.status, ms };
+}
+
+/**
+ * How long a key create may take: vendors can be slow to make a key, and a create is never
+ * retried (a retry would make another), so it gets longer than the usual 5 s.
+ */
+export const CREATE_TIMEOUTS = { headersMs: 20_000, bodyMs: 20_000 };
+
+/** Every page of a list, following the vendor's cursor until it says there is no more (bounded). */
+export async function allPages<T>(first: () => Promise<{ items: T[]; next: (() => Promise<unknown>) | null }>, maxPages = 100): Promise<T[]> {
+  const out: T[] = [];
+  let page: { items: T[]; next: (() => Promise<unknown>) | null } = await first();
+  for (let i = 1; ; i++) {
+    out.push(...page.items);
+    if (!page.next) return out;
+    if (i >= maxPages) throw new TourniquetError('step-failed', `a key list ran past ${maxPages} pages; stopped rather than guess`);
+    page = (await page.next()) as typeof page;
+  }
 }
 
 export function created(id: string, secret: string, deps: AdapterDeps, meta?: Record<string, string>): CreatedKey {

@@ -21,6 +21,14 @@ export interface VendorFacts {
   aliveWhen?: (status: number, body: any) => boolean;
   /** Where to do by hand what the API cannot do. */
   manual?: { create: string[]; delete: string[] };
+  /** The shape of a key id the delete API takes (Twilio: `SK` + 32 hex); anything else is not one. */
+  keyIdPattern?: RegExp;
+}
+
+/** A key id, if it has the shape the vendor's delete API takes; null otherwise. */
+export function vendorKeyId(facts: VendorFacts, id: string | null | undefined): string | null {
+  if (!id) return null;
+  return !facts.keyIdPattern || facts.keyIdPattern.test(id) ? id : null;
 }
 
 export function authHeader(facts: VendorFacts, key: KeyCredential, cfg: VendorConfig): Record<string, string> {
