@@ -4,7 +4,7 @@ import {
   allPages,
   baseUrl,
   call,
-  CREATE_TIMEOUTS,
+  createTimeouts,
   created,
   deleteIdempotent,
   need,
@@ -69,7 +69,7 @@ export function openaiAdapter(deps: AdapterDeps): VendorAdapter {
         method: 'POST',
         path: `${project()}/service_accounts`,
         json: { name },
-        timeouts: CREATE_TIMEOUTS,
+        timeouts: createTimeouts(deps),
         expect: (b) => need(b, 'id', 'api_key.value'),
       });
       return created(res.body.id, res.body.api_key.value, deps, { service_account_id: res.body.id, api_key_id: String(res.body.api_key.id ?? '') });

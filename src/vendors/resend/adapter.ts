@@ -1,5 +1,5 @@
 import type { HttpClient } from '../../core/http.js';
-import { adminClient, allPages, baseUrl, call, CREATE_TIMEOUTS, created, deleteIdempotent, need, probeKey, type AdapterDeps } from '../shared/adapter.js';
+import { adminClient, allPages, baseUrl, call, createTimeouts, created, deleteIdempotent, need, probeKey, type AdapterDeps } from '../shared/adapter.js';
 import type { ListedKey, VendorAdapter } from '../types.js';
 import { resendFacts } from './facts.js';
 
@@ -32,7 +32,7 @@ export function resendAdapter(deps: AdapterDeps): VendorAdapter {
         method: 'POST',
         path: '/api-keys',
         json: { name, permission: 'full_access' },
-        timeouts: CREATE_TIMEOUTS,
+        timeouts: createTimeouts(deps),
         expect: (b) => need(b, 'id', 'token'),
       });
       return created(res.body.id, res.body.token, deps);

@@ -43,7 +43,9 @@ export async function probeKey(facts: VendorFacts, deps: AdapterDeps, key: KeyCr
  * How long a key create may take: vendors can be slow to make a key, and a create is never
  * retried (a retry would make another), so it gets longer than the usual 5 s.
  */
-export const CREATE_TIMEOUTS = { headersMs: 20_000, bodyMs: 20_000 };
+const CREATE_TIMEOUTS = { headersMs: 20_000, bodyMs: 20_000 };
+/** A create's timeouts: the long defaults, unless the caller set its own. */
+export const createTimeouts = (deps: AdapterDeps): Partial<Timeouts> => ({ ...CREATE_TIMEOUTS, ...deps.timeouts });
 
 /** Every page of a list, following the vendor's cursor until it says there is no more (bounded). */
 export async function allPages<T>(first: () => Promise<{ items: T[]; next: (() => Promise<unknown>) | null }>, maxPages = 100): Promise<T[]> {

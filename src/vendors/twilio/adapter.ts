@@ -1,6 +1,6 @@
 import { usageError } from '../../core/errors.js';
 import type { HttpClient } from '../../core/http.js';
-import { adminClient, allPages, baseUrl, call, CREATE_TIMEOUTS, created, deleteIdempotent, need, probeKey, type AdapterDeps } from '../shared/adapter.js';
+import { adminClient, allPages, baseUrl, call, createTimeouts, created, deleteIdempotent, need, probeKey, type AdapterDeps } from '../shared/adapter.js';
 import { requireField, vendorKeyId } from '../shared/facts.js';
 import type { AuthTokenRotation, DeleteResult, ListedKey, VendorAdapter, VendorConfig } from '../types.js';
 import { twilioFacts } from './facts.js';
@@ -45,7 +45,7 @@ export function twilioAdapter(deps: AdapterDeps): VendorAdapter {
         method: 'POST',
         path: keysPath(),
         form: { FriendlyName: name.slice(0, 64) },
-        timeouts: CREATE_TIMEOUTS,
+        timeouts: createTimeouts(deps),
         expect: (b) => need(b, 'sid', 'secret'),
       });
       return created(res.body.sid, res.body.secret, deps, { account_sid: sid(), key_sid: res.body.sid });
@@ -76,7 +76,7 @@ function authTokenRotation(deps: AdapterDeps, accountsBase: string): AuthTokenRo
       const res = await client().request<{ secondary_auth_token: string; account_sid?: string }>({
         method: 'POST',
         path: '/v1/AuthTokens/Secondary',
-        timeouts: CREATE_TIMEOUTS,
+        timeouts: createTimeouts(deps),
         expect: (b) => need(b, 'secondary_auth_token'),
       });
       return created('secondary', res.body.secondary_auth_token, deps, { account_sid: String(res.body.account_sid ?? deps.config.accountSid ?? '') });
