@@ -4,6 +4,7 @@ import type { Keyring, KeyringOptions, Tail } from '../sandbox/keyring.js';
 import type { MeterRequest, Metering } from './shared/meter.js';
 import type { PriceTable } from './shared/prices.js';
 import type { Dialect } from './shared/refusal.js';
+import type { Contract } from './shared/contract.js';
 import type { AdapterDeps } from './shared/adapter.js';
 import type { VendorFacts } from './shared/facts.js';
 import type { VendorAdapter } from './types.js';
@@ -24,6 +25,8 @@ export interface VendorModule {
   sandbox?: (opts: SandboxVendorOptions) => Promise<SandboxVendor>;
   /** Seed 002's propagation tail: how long a deleted key keeps working at the vendor's edge. */
   tail?: Tail;
+  /** What our requests and the sandbox's answers are checked against. */
+  contract?: Contract;
 }
 
 /** Where the production key goes in a forwarded request. */

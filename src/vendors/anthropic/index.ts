@@ -1,4 +1,5 @@
 import type { SandboxVendorOptions, VendorModule } from '../module.js';
+import { anthropicContract } from './contract.js';
 import { anthropicAdapter } from './adapter.js';
 import { anthropicFacts, anthropicTail } from './facts.js';
 import { ANTHROPIC_PRICES } from './prices.js';
@@ -11,5 +12,6 @@ export const anthropic = {
   prices: ANTHROPIC_PRICES,
   keys: { facts: anthropicFacts, adapter: anthropicAdapter },
   sandbox: async (opts: SandboxVendorOptions) => (await import('./sandbox.js')).startAnthropicSandbox(opts),
+  contract: anthropicContract,
   tail: anthropicTail,
 } satisfies VendorModule;

@@ -1,4 +1,5 @@
 import type { SandboxVendorOptions, VendorModule } from '../module.js';
+import { openaiContract } from './contract.js';
 import { openaiAdapter } from './adapter.js';
 import { openaiFacts, openaiTail } from './facts.js';
 import { OPENAI_PRICES } from './prices.js';
@@ -11,5 +12,6 @@ export const openai = {
   prices: OPENAI_PRICES,
   keys: { facts: openaiFacts, adapter: openaiAdapter },
   sandbox: async (opts: SandboxVendorOptions) => (await import('./sandbox.js')).startOpenAISandbox(opts),
+  contract: openaiContract,
   tail: openaiTail,
 } satisfies VendorModule;

@@ -57,10 +57,12 @@ function inputText(input: unknown): string {
 /** A Response object with every field openai.yaml requires. */
 function responseObject(model: string, text: string | null, usage: Record<string, unknown> | null, status: string) {
   const id = `resp_${token(32)}`;
-  const output = text === null ? [] : [{ type: 'message', id: `msg_${token(32)}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }];
+  const output = text === null ? [] : [{ type: 'message', id: `msg_${token(32)}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] }];
   return {
     id, object: 'response', created_at: nowSec(), status, error: null, incomplete_details: null, instructions: null, model, output,
-    parallel_tool_calls: true, metadata: {}, tool_choice: 'auto', tools: [], temperature: 1, top_p: 1, usage,
+    parallel_tool_calls: true, metadata: {}, tool_choice: 'auto', tools: [], temperature: 1, top_p: 1,
+    // An unfinished response has no usage yet: the field is left out (the document does not allow null).
+    ...(usage ? { usage } : {}),
   };
 }
 
@@ -70,7 +72,7 @@ export async function responses(r: SandboxRequest, res: ServerResponse, err: Err
   const prompt = inputText(r.body.input);
   const text = `Sandbox reply to: ${prompt.slice(0, 60)}`;
   const usage = {
-    input_tokens: tokensOf(prompt), input_tokens_details: { cached_tokens: 0 }, output_tokens: tokensOf(text),
+    input_tokens: tokensOf(prompt), input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens: tokensOf(text),
     output_tokens_details: { reasoning_tokens: 0 }, total_tokens: tokensOf(prompt) + tokensOf(text),
   };
   const done = responseObject(model, text, usage, 'completed');

@@ -72,7 +72,7 @@ export async function startOpenAISandbox(opts: SandboxVendorOptions = {}): Promi
     const owner = sa
       ? { type: 'service_account', service_account: { id: sa.id, name: sa.name, created_at: sa.created_at, role: sa.role } }
       : { type: 'user', user: { id: 'user_sandbox', email: 'owner@example.com', name: 'Sandbox Owner', created_at, role: 'owner' } };
-    return { object: 'organization.project.api_key', id: k.id, name: k.name, redacted_value: `${k.secret.slice(0, 8)}...${k.secret.slice(-4)}`, created_at, last_used_at: null, owner };
+    return { object: 'organization.project.api_key', id: k.id, name: k.name, redacted_value: `${k.secret.slice(0, 8)}...${k.secret.slice(-4)}`, created_at, last_used_at: null, owner_project_access: 'active', owner };
   };
 
   function createAccount(r: SandboxRequest): Reply {

@@ -1,4 +1,5 @@
 import type { SandboxVendorOptions, VendorModule } from '../module.js';
+import { resendContract } from './contract.js';
 import { resendAdapter } from './adapter.js';
 import { resendFacts, resendTail } from './facts.js';
 import { RESEND_PRICES } from './prices.js';
@@ -11,5 +12,6 @@ export const resend = {
   prices: RESEND_PRICES,
   keys: { facts: resendFacts, adapter: resendAdapter },
   sandbox: async (opts: SandboxVendorOptions) => (await import('./sandbox.js')).startResendSandbox(opts),
+  contract: resendContract,
   tail: resendTail,
 } satisfies VendorModule;

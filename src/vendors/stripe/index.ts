@@ -1,4 +1,5 @@
 import type { SandboxVendorOptions, VendorModule } from '../module.js';
+import { stripeContract } from './contract.js';
 import { stripeAdapter } from './adapter.js';
 import { stripeFacts, stripeTail } from './facts.js';
 import { STRIPE_PRICES } from './prices.js';
@@ -11,5 +12,6 @@ export const stripe = {
   prices: STRIPE_PRICES,
   keys: { facts: stripeFacts, adapter: stripeAdapter },
   sandbox: async (opts: SandboxVendorOptions) => (await import('./sandbox.js')).startStripeSandbox(opts),
+  contract: stripeContract,
   tail: stripeTail,
 } satisfies VendorModule;
