@@ -1,5 +1,9 @@
+import type Anthropic from '@anthropic-ai/sdk';
 import type { VendorFacts } from '../shared/facts.js';
 import type { Tail } from '../../sandbox/keyring.js';
+
+/** The probe's query, as @anthropic-ai/sdk types it (its types are Anthropic's contract here). */
+const PROBE_QUERY: Anthropic.ModelListParams = { limit: 1 };
 
 /** The API version every request names; the Messages API's current one. */
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -11,7 +15,7 @@ export const anthropicFacts: VendorFacts = {
   // The Admin API lists and disables keys but cannot create one: rotation is guided.
   capabilities: { create: false, delete: false, verify: true },
   auth: { header: 'x-api-key', with: { 'anthropic-version': ANTHROPIC_VERSION } },
-  probePath: () => '/v1/models?limit=1',
+  probePath: () => `/v1/models?limit=${PROBE_QUERY.limit}`,
   manual: {
     create: [
       'Anthropic has no API to create an API key; do it in the Console:',

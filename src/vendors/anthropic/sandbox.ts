@@ -1,4 +1,6 @@
 import type { ServerResponse } from 'node:http';
+// Types only (erased from the build): @anthropic-ai/sdk's types are this fake's contract.
+import type Anthropic from '@anthropic-ai/sdk';
 import type { SandboxVendor, SandboxVendorOptions } from '../module.js';
 import { Keyring, token } from '../../sandbox/keyring.js';
 import { closeServer, bearerAuth, noFaults, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
@@ -24,21 +26,33 @@ function promptOf(messages: unknown[]): string {
     .join(' ');
 }
 
-async function stream(res: ServerResponse, msg: Record<string, unknown>, text: string, delayMs: number): Promise<Reply> {
+function usageOf(input: number, output: number): Anthropic.Usage {
+  return {
+    input_tokens: input, output_tokens: output, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: null,
+    server_tool_use: null, service_tier: 'standard', inference_geo: null, output_tokens_details: null, speed: null,
+  };
+}
+
+async function stream(res: ServerResponse, msg: Anthropic.Message, delayMs: number): Promise<Reply> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': `req_${token(24)}` });
-  const send = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
-  const usage = msg.usage as Record<string, number>;
-  send('message_start', { message: { ...msg, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } });
-  send('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
-  send('ping', {});
+  const send = (event: Anthropic.RawMessageStreamEvent | { type: 'ping' }) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+  const text = msg.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+  send({ type: 'message_start', message: { ...msg, content: [], stop_reason: null, usage: { ...msg.usage, output_tokens: 1 } } });
+  send({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '', citations: null } });
+  send({ type: 'ping' });
   for (const word of text.split(/(?<= )/)) {
     if (res.destroyed) return 'stream-handled';
     if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-    send('content_block_delta', { index: 0, delta: { type: 'text_delta', text: word } });
+    send({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: word } });
   }
-  send('content_block_stop', { index: 0 });
-  send('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
-  send('message_stop', {});
+  send({ type: 'content_block_stop', index: 0 });
+  const u = msg.usage;
+  send({
+    type: 'message_delta',
+    delta: { stop_reason: 'end_turn', stop_sequence: null, container: null, stop_details: null },
+    usage: { output_tokens: u.output_tokens, input_tokens: u.input_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, server_tool_use: null, output_tokens_details: null },
+  });
+  send({ type: 'message_stop' });
   res.end();
   return 'stream-handled';
 }
@@ -63,13 +77,20 @@ export async function startAnthropicSandbox(opts: SandboxVendorOptions = {}): Pr
     if (!Array.isArray(b.messages) || b.messages.length === 0) return err(400, 'invalid_request_error', 'messages: Field required');
     const prompt = promptOf(b.messages);
     const text = `Sandbox reply to: ${prompt.slice(0, 60)}`;
-    const usage = { input_tokens: tokensOf(prompt), output_tokens: tokensOf(text), cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
-    const msg = { id: `msg_${token(24)}`, type: 'message', role: 'assistant', model: b.model, stop_sequence: null, usage };
-    if (b.stream === true) return stream(res, msg, text, opts.streamDelayMs ?? 0);
-    return { status: 200, body: { ...msg, content: [{ type: 'text', text }], stop_reason: 'end_turn' }, headers: { 'request-id': `req_${token(24)}` } };
+    const msg: Anthropic.Message = {
+      id: `msg_${token(24)}`, type: 'message', role: 'assistant', model: b.model, content: [{ type: 'text', text, citations: null }],
+      stop_reason: 'end_turn', stop_sequence: null, stop_details: null, container: null, diagnostics: null, usage: usageOf(tokensOf(prompt), tokensOf(text)),
+    };
+    if (b.stream === true) return stream(res, msg, opts.streamDelayMs ?? 0);
+    return { status: 200, body: msg, headers: { 'request-id': `req_${token(24)}` } };
   }
 
-  const models = [{ type: 'model', id: 'claude-sonnet-4-5-20250929', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' }];
+  const models: Anthropic.ModelInfo[] = [
+    {
+      type: 'model', id: 'claude-sonnet-4-5-20250929', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z', capabilities: null,
+      deprecated_at: null, lifecycle: 'active', line: null, max_input_tokens: 200_000, max_tokens: 64_000, retires_at: null,
+    },
+  ];
   const routes = [
     sroute('POST', '/v1/messages', authed(messages)),
     sroute('POST', '/v1/messages/count_tokens', authed((r) => ({ status: 200, body: { input_tokens: tokensOf(promptOf((r.body.messages as unknown[]) ?? [])) } }))),

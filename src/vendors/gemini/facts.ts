@@ -1,5 +1,9 @@
+import type { ListModelsConfig } from '@google/genai';
 import type { VendorFacts } from '../shared/facts.js';
 import type { Tail } from '../../sandbox/keyring.js';
+
+/** The probe's query, as @google/genai types it (its types are Gemini's contract here). */
+const PROBE_QUERY: ListModelsConfig = { pageSize: 1 };
 
 export const geminiFacts: VendorFacts = {
   id: 'gemini',
@@ -8,7 +12,7 @@ export const geminiFacts: VendorFacts = {
   // Gemini API keys are Google Cloud API keys: made and deleted in AI Studio or the Cloud console.
   capabilities: { create: false, delete: false, verify: true },
   auth: { header: 'x-goog-api-key' },
-  probePath: () => '/v1beta/models?pageSize=1',
+  probePath: () => `/v1beta/models?pageSize=${PROBE_QUERY.pageSize}`,
   manual: {
     create: [
       'Gemini API keys are made in Google AI Studio (or the Cloud console); no API is used here:',

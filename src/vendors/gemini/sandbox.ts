@@ -1,4 +1,6 @@
 import type { ServerResponse } from 'node:http';
+// Types only (erased from the build): @google/genai's types are this fake's contract.
+import type { FinishReason, GenerateContentResponse, GenerateContentResponseUsageMetadata, Model } from '@google/genai';
 import type { SandboxVendor, SandboxVendorOptions } from '../module.js';
 import { Keyring, token } from '../../sandbox/keyring.js';
 import { closeServer, noFaults, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
@@ -33,9 +35,12 @@ function promptOf(body: Record<string, unknown>): string {
     .join(' ');
 }
 
-function chunk(model: string, text: string, usage: Record<string, number>, last: boolean) {
+/** The JSON fields of a GenerateContentResponse (the SDK's class adds getters over them). */
+type GenerateContentJson = Pick<GenerateContentResponse, 'candidates' | 'usageMetadata' | 'modelVersion' | 'responseId'>;
+
+function chunk(model: string, text: string, usage: GenerateContentResponseUsageMetadata, last: boolean): GenerateContentJson {
   return {
-    candidates: [{ content: { parts: [{ text }], role: 'model' }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) }],
+    candidates: [{ content: { parts: [{ text }], role: 'model' }, index: 0, ...(last ? { finishReason: 'STOP' as FinishReason } : {}) }],
     usageMetadata: usage,
     modelVersion: model,
     responseId: token(20),
@@ -80,7 +85,10 @@ export async function startGeminiSandbox(opts: SandboxVendorOptions = {}): Promi
     return 'stream-handled';
   }
 
-  const models = [{ name: 'models/gemini-2.5-flash', displayName: 'Gemini 2.5 Flash', supportedGenerationMethods: ['generateContent', 'countTokens'] }];
+  // The REST field is supportedGenerationMethods; the SDK renames it supportedActions when it reads the list.
+  const models: Array<Pick<Model, 'name' | 'displayName'> & { supportedGenerationMethods: string[] }> = [
+    { name: 'models/gemini-2.5-flash', displayName: 'Gemini 2.5 Flash', supportedGenerationMethods: ['generateContent', 'countTokens'] },
+  ];
   const M = '/v1beta/models/{model}';
   const routes = [
     sroute('POST', `${M}:generateContent`, authed((r, res) => generate(r, res, false))),

@@ -1,5 +1,9 @@
-import { type VendorFacts } from '../shared/facts.js';
+import type Stripe from 'stripe';
+import type { VendorFacts } from '../shared/facts.js';
 import type { Tail } from '../../sandbox/keyring.js';
+
+/** The probe's query, as stripe-node types it (the SDK's types are Stripe's contract here). */
+const PROBE_QUERY: Stripe.CustomerListParams = { limit: 1 };
 
 export const stripeFacts: VendorFacts = {
   id: 'stripe',
@@ -8,7 +12,7 @@ export const stripeFacts: VendorFacts = {
   capabilities: { create: false, delete: false, verify: true },
   auth: 'bearer',
   // A one-row list: harmless, and answered by every Stripe-compatible sandbox we test against.
-  probePath: () => '/v1/customers?limit=1',
+  probePath: () => `/v1/customers?limit=${PROBE_QUERY.limit}`,
   // 403 is a permission error: the key authenticated, it is only restricted.
   aliveWhen: (status) => status === 403,
   manual: {

@@ -1,3 +1,4 @@
+import type Stripe from 'stripe';
 import type { SandboxVendor, SandboxVendorOptions } from '../module.js';
 import { Keyring, token } from '../../sandbox/keyring.js';
 import { stripeTail } from './facts.js';
@@ -14,6 +15,14 @@ const err = (status: number, type: string, code: string | undefined, message: st
   status,
   body: { error: { type, ...(code ? { code } : {}), message, ...(param ? { param } : {}) } },
 });
+
+/**
+ * The fields of a stripe-node type the fake answers with: stripe-node is generated from Stripe's
+ * OpenAPI document, so its types are this fake's contract (type-checked, erased from the build).
+ */
+type StripeObject<T, K extends keyof T> = Pick<T, K | Extract<keyof T, 'id' | 'object' | 'created' | 'livemode' | 'metadata'>>;
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+const optional = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 const missing = (param: string) => err(400, 'invalid_request_error', 'parameter_missing', `Missing required param: ${param}.`, param);
 
@@ -60,13 +69,12 @@ export async function startStripeSandbox(opts: SandboxVendorOptions = {}): Promi
     if (!r.body.currency) return missing('currency');
     const amount = amountOf(r);
     if (!Number.isInteger(amount) || amount < 50) return err(400, 'invalid_request_error', 'amount_too_small', 'Amount must be at least 50 cents.', 'amount');
-    return ok(
-      save({
-        id: `ch_${token(24)}`, object: 'charge', amount, amount_captured: amount, amount_refunded: 0, currency: String(r.body.currency).toLowerCase(),
-        customer: r.body.customer ?? null, description: r.body.description ?? null, captured: true, paid: true, refunded: false,
-        status: 'succeeded', livemode: false, created: nowSec(), metadata: {},
-      }),
-    );
+    const c: StripeObject<Stripe.Charge, 'amount' | 'amount_captured' | 'amount_refunded' | 'currency' | 'customer' | 'description' | 'captured' | 'paid' | 'refunded' | 'status'> = {
+      id: `ch_${token(24)}`, object: 'charge', amount, amount_captured: amount, amount_refunded: 0, currency: text(r.body.currency).toLowerCase(),
+      customer: optional(r.body.customer), description: optional(r.body.description), captured: true, paid: true, refunded: false,
+      status: 'succeeded', livemode: false, created: nowSec(), metadata: {},
+    };
+    return ok(save(c));
   };
 
   const paymentIntent = (r: SandboxRequest): Reply => {
@@ -74,13 +82,12 @@ export async function startStripeSandbox(opts: SandboxVendorOptions = {}): Promi
     if (!r.body.currency) return missing('currency');
     const confirmed = r.body.confirm === 'true';
     const id = `pi_${token(24)}`;
-    return ok(
-      save({
-        id, object: 'payment_intent', amount: amountOf(r), amount_received: confirmed ? amountOf(r) : 0, currency: String(r.body.currency).toLowerCase(),
-        customer: r.body.customer ?? null, status: confirmed ? 'succeeded' : 'requires_payment_method', client_secret: `${id}_secret_${token(24)}`,
-        livemode: false, created: nowSec(), metadata: {},
-      }),
-    );
+    const pi: StripeObject<Stripe.PaymentIntent, 'amount' | 'amount_received' | 'currency' | 'customer' | 'status' | 'client_secret'> = {
+      id, object: 'payment_intent', amount: amountOf(r), amount_received: confirmed ? amountOf(r) : 0, currency: text(r.body.currency).toLowerCase(),
+      customer: optional(r.body.customer), status: confirmed ? 'succeeded' : 'requires_payment_method', client_secret: `${id}_secret_${token(24)}`,
+      livemode: false, created: nowSec(), metadata: {},
+    };
+    return ok(save(pi));
   };
 
   const confirm = (r: SandboxRequest): Reply => {
@@ -97,16 +104,17 @@ export async function startStripeSandbox(opts: SandboxVendorOptions = {}): Promi
     if (!target) return err(404, 'invalid_request_error', 'resource_missing', `No such charge: '${String(r.body.charge ?? r.body.payment_intent)}'`, 'charge');
     const amount = r.body.amount ? amountOf(r) : Number(target.amount);
     if (target.object === 'charge') target.amount_refunded = Number(target.amount_refunded) + amount;
-    return ok(
-      save({
-        id: `re_${token(24)}`, object: 'refund', amount, currency: target.currency, status: 'succeeded', created: nowSec(),
-        charge: target.object === 'charge' ? target.id : null, payment_intent: target.object === 'payment_intent' ? target.id : null, metadata: {},
-      }),
-    );
+    const re: StripeObject<Stripe.Refund, 'amount' | 'currency' | 'status' | 'charge' | 'payment_intent'> = {
+      id: `re_${token(24)}`, object: 'refund', amount, currency: text(target.currency), status: 'succeeded', created: nowSec(),
+      charge: target.object === 'charge' ? text(target.id) : null, payment_intent: target.object === 'payment_intent' ? text(target.id) : null, metadata: {},
+    };
+    return ok(save(re));
   };
 
-  const customer = (r: SandboxRequest): Reply =>
-    ok(save({ id: `cus_${token(14)}`, object: 'customer', email: r.body.email ?? null, name: r.body.name ?? null, created: nowSec(), livemode: false, metadata: {} }));
+  const customer = (r: SandboxRequest): Reply => {
+    const c: StripeObject<Stripe.Customer, 'email' | 'name'> = { id: `cus_${token(14)}`, object: 'customer', email: optional(r.body.email), name: optional(r.body.name), created: nowSec(), livemode: false, metadata: {} };
+    return ok(save(c));
+  };
 
   const routes = [
     sroute('POST', '/v1/charges', authed(charge)),
