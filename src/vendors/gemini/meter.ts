@@ -44,7 +44,8 @@ export function geminiMeter(req: MeterRequest, prices: PriceTable): Metering {
   if (method === 'countTokens') return notCharged;
   if (method !== 'generateContent' && method !== 'streamGenerateContent') return unknownCost;
   let last: Obj | undefined;
-  const watcher = new SseWatcher([Buffer.from('"usageMetadata"')], (d) => (last = d.usageMetadata as Obj | undefined));
+  // Every chunk carries the usage so far: only the last is read.
+  const watcher = new SseWatcher([Buffer.from('"usageMetadata"')], (d) => (last = d.usageMetadata as Obj | undefined), true);
   const keeper = tailKeeper();
   return {
     tap: (chunk) => watcher.push(keeper.tap(chunk)),

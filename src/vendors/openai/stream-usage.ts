@@ -1,6 +1,6 @@
 import { ok, type MeterRequest, type Metering } from '../shared/meter.js';
 import type { PriceTable } from '../shared/prices.js';
-import { eventData, SseEventEditor, SseWatcher } from '../shared/sse.js';
+import { eventData, replaceBytes, SseEventEditor, SseWatcher } from '../shared/sse.js';
 
 type UsageUsd = (prices: PriceTable, usage: unknown, model: string | undefined) => number | null;
 
@@ -22,6 +22,10 @@ export function withIncludeUsage(req: MeterRequest): Buffer | undefined {
 
 /** A chunk with `"usage":null` as OpenAI sends it once include_usage is on, without that field. */
 const stripNullUsage = (event: string) => event.replace(/,"usage":null(?=[,}])/g, '').replace(/\{"usage":null,/g, '{');
+const NULL_USAGE = Buffer.from(',"usage":null}');
+const NULL_USAGE_FIRST = Buffer.from('{"usage":null,');
+/** The same on bytes, for the chunks without the usage (no decoding): OpenAI puts the field last. */
+const stripNullUsageBytes = (events: Buffer) => replaceBytes(replaceBytes(events, NULL_USAGE, Buffer.from('}')), NULL_USAGE_FIRST, Buffer.from('{'));
 
 /**
  * A streamed chat completion's cost. Without `stream_options.include_usage` (the SDKs' default)
@@ -41,13 +45,17 @@ export function chatStreamMeter(req: MeterRequest, prices: PriceTable, usd: Usag
     const watcher = new SseWatcher([Buffer.from('"usage":{')], record);
     return { tap: watcher.push, cost: (res) => (watcher.end(), cost(res.status)) };
   }
-  const editor = new SseEventEditor(Buffer.from('"usage"'), (event) => {
-    if (!event.includes('"usage":{')) return stripNullUsage(event);
-    const d = eventData(event);
-    if (!d) return event;
-    record(d);
-    // The usage chunk the proxy asked for: no choices, only usage. Anything else is the agent's.
-    return Array.isArray(d.choices) && d.choices.length === 0 ? null : event;
-  });
+  const editor = new SseEventEditor(
+    Buffer.from('"usage":{'),
+    (event) => {
+      if (!event.includes('"usage":{')) return stripNullUsage(event);
+      const d = eventData(event);
+      if (!d) return event;
+      record(d);
+      // The usage chunk the proxy asked for: no choices, only usage. Anything else is the agent's.
+      return Array.isArray(d.choices) && d.choices.length === 0 ? null : event;
+    },
+    stripNullUsageBytes,
+  );
   return { upstreamBody, tap: editor.push, flush: editor.flush, cost: (res) => cost(res.status) };
 }

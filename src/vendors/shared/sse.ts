@@ -20,12 +20,16 @@ function parseData(line: string): unknown {
 /** Watches a stream without changing it: `push` returns the chunk it was given. */
 export class SseWatcher {
   private held: Buffer | null = null;
+  /** lastOnly: the last matching line seen, parsed only at the end. */
+  private last: Buffer | null = null;
   /** A line was too long to hold: what it carried is lost. */
   overflowed = false;
 
+  /** `lastOnly`: every event repeats the figure (Gemini's running usage), so only the last one is read. */
   constructor(
     private readonly markers: readonly Buffer[],
     private readonly onData: (data: Record<string, unknown>) => void,
+    private readonly lastOnly = false,
   ) {}
 
   push = (chunk: Buffer): Buffer => {
@@ -43,6 +47,13 @@ export class SseWatcher {
   end(): void {
     if (this.held) this.scan(this.held);
     this.held = null;
+    if (this.last) this.deliver(this.last.toString('utf8'));
+    this.last = null;
+  }
+
+  private deliver(line: string): void {
+    const data = parseData(line.trim());
+    if (data && typeof data === 'object') this.onData(data as Record<string, unknown>);
   }
 
   private hold(chunk: Buffer): void {
@@ -54,12 +65,18 @@ export class SseWatcher {
   }
 
   private scan(lines: Buffer): void {
+    if (this.lastOnly) return this.keepLast(lines);
     if (!this.markers.some((m) => lines.includes(m))) return;
-    for (const line of lines.toString('utf8').split('\n')) {
-      if (!this.markers.some((m) => line.includes(m.toString()))) continue;
-      const data = parseData(line.trim());
-      if (data && typeof data === 'object') this.onData(data as Record<string, unknown>);
-    }
+    for (const line of lines.toString('utf8').split('\n')) if (this.markers.some((m) => line.includes(m.toString()))) this.deliver(line);
+  }
+
+  /** The line around the last marker in these bytes, copied (nothing is decoded until the end). */
+  private keepLast(lines: Buffer): void {
+    const at = Math.max(...this.markers.map((m) => lines.lastIndexOf(m)));
+    if (at < 0) return;
+    const start = lines.lastIndexOf(10, at) + 1;
+    const nl = lines.indexOf(10, at);
+    this.last = Buffer.from(lines.subarray(start, nl < 0 ? lines.length : nl));
   }
 }
 
@@ -71,9 +88,11 @@ export class SseWatcher {
 export class SseEventEditor {
   private held: Buffer | null = null;
 
+  /** `fast`: what to do, without decoding, to bytes that hold no marker (most of a stream). */
   constructor(
     private readonly marker: Buffer,
     private readonly edit: (event: string) => string | null,
+    private readonly fast: (events: Buffer) => Buffer = (b) => b,
   ) {}
 
   push = (chunk: Buffer): Buffer => {
@@ -85,13 +104,13 @@ export class SseEventEditor {
     }
     this.held = cut < all.length ? Buffer.from(all.subarray(cut)) : null;
     const events = all.subarray(0, cut);
-    return events.includes(this.marker) ? Buffer.from(this.rewrite(events.toString('utf8'))) : events;
+    return events.includes(this.marker) ? Buffer.from(this.rewrite(events.toString('utf8'))) : this.fast(events);
   };
 
   flush = (): Buffer => {
     const rest = this.held ?? EMPTY;
     this.held = null;
-    return rest.length && rest.includes(this.marker) ? Buffer.from(this.rewrite(rest.toString('utf8'))) : rest;
+    return rest.length && rest.includes(this.marker) ? Buffer.from(this.rewrite(rest.toString('utf8'))) : this.fast(rest);
   };
 
   private rewrite(text: string): string {
@@ -99,11 +118,26 @@ export class SseEventEditor {
     const out: string[] = [];
     for (const ev of text.split(sep)) {
       if (ev === '') continue;
-      const edited = ev.includes(this.marker.toString()) ? this.edit(ev) : ev;
+      const edited = ev.includes(this.marker.toString()) ? this.edit(ev) : this.fast(Buffer.from(ev)).toString('utf8');
       if (edited !== null) out.push(edited + sep);
     }
     return out.join('');
   }
+}
+
+/** The bytes with every occurrence of `needle` replaced by `by` (no decoding; the input itself when there is none). */
+export function replaceBytes(buf: Buffer, needle: Buffer, by: Buffer = EMPTY): Buffer {
+  let at = buf.indexOf(needle);
+  if (at < 0) return buf;
+  const parts: Buffer[] = [];
+  let from = 0;
+  while (at >= 0) {
+    parts.push(buf.subarray(from, at), by);
+    from = at + needle.length;
+    at = buf.indexOf(needle, from);
+  }
+  parts.push(buf.subarray(from));
+  return Buffer.concat(parts);
 }
 
 /** The offset just past the last event separator (a blank line), or -1. */
