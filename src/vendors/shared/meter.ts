@@ -121,3 +121,11 @@ export function formField(raw: Buffer, name: string): string | undefined {
   const end = raw.indexOf('\r\n', start + 4);
   return raw.subarray(start + 4, end < 0 ? undefined : end).toString('utf8');
 }
+
+/**
+ * Is an audit row a call of unknown cost? It reached the vendor (allowed, or cut in flight by a
+ * hard revoke) and no cost could be read: 0 means "known not charged", null means "unknown".
+ * Refused calls never reached the vendor, so their null is not unknown.
+ */
+export const costUnknown = (row: { policy_verdict: string; cost_usd_parsed: number | null }): boolean =>
+  (row.policy_verdict === 'allowed' || row.policy_verdict === 'aborted_hard_revoke') && row.cost_usd_parsed === null;
