@@ -31,5 +31,5 @@ export const anthropicFacts: VendorFacts = {
   },
 };
 
-/** Not measured in seed 002; a deleted Anthropic key is refused within seconds in our experience. */
+/** Not measured (seed 002 has no Anthropic figure): an assumption for the sandbox only, not used by estimate. */
 export const anthropicTail: Tail = { medianMs: 2_000, p95Ms: 10_000 };

@@ -28,5 +28,5 @@ export const geminiFacts: VendorFacts = {
   },
 };
 
-/** Not measured in seed 002; Google documents that key changes can take minutes to propagate. */
+/** Not measured (seed 002 has no Gemini figure): an assumption for the sandbox only, not used by estimate. */
 export const geminiTail: Tail = { medianMs: 60_000, p95Ms: 300_000 };
