@@ -49,7 +49,12 @@ export interface ProxyFacts {
   /** Where the customer id usually sits (request-info.ts's syntax), in order. */
   customerIdPaths: string[];
   /** USD a request asks to move (for `per_call_amount_cap`), or null. */
-  requestAmountUsd?: (method: string, path: string, body: Record<string, unknown> | null, prices: PriceTable) => number | null;
+  requestAmountUsd?: (
+    method: string,
+    path: string,
+    body: Record<string, unknown> | null,
+    prices: PriceTable,
+  ) => number | null;
   meter: (req: MeterRequest, prices: PriceTable) => Metering;
   refusal: Dialect;
 }

@@ -26,4 +26,6 @@ export function vendorModule(id: string): VendorModule | undefined {
 export const KEY_VENDOR_IDS = VENDOR_MODULES.filter((m) => m.keys).map((m) => m.id);
 
 /** Vendors with a loopback fake. */
-export type SandboxedVendorId = { [K in KnownVendorId]: (typeof VENDORS)[K] extends { sandbox: unknown } ? K : never }[KnownVendorId];
+export type SandboxedVendorId = {
+  [K in KnownVendorId]: (typeof VENDORS)[K] extends { sandbox: unknown } ? K : never;
+}[KnownVendorId];

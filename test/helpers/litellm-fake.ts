@@ -12,7 +12,13 @@ import { startServer, type TestServer } from './server.js';
  * - `GET /key/info?key=` answers `{key, info}`; the info has no `duration` (a generate parameter).
  * Anything else is a 599, so a test sees any request the real proxy would not understand.
  */
-export type SpendLog = Record<string, unknown> & { startTime: string; spend: number; api_key: string; user?: string; model?: string };
+export type SpendLog = Record<string, unknown> & {
+  startTime: string;
+  spend: number;
+  api_key: string;
+  user?: string;
+  model?: string;
+};
 
 const send = (res: ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -28,7 +34,10 @@ export function spendLogsAnswer(logs: SpendLog[], q: URLSearchParams): unknown {
   const to = Date.parse(`${end}T00:00:00Z`);
   const within = logs.filter((l) => Date.parse(l.startTime) >= from && Date.parse(l.startTime) <= to);
   if (q.get('summarize') === 'false') return within;
-  const days = new Map<string, { startTime: string; spend: number; users: Record<string, number>; models: Record<string, number> }>();
+  const days = new Map<
+    string,
+    { startTime: string; spend: number; users: Record<string, number>; models: Record<string, number> }
+  >();
   for (const l of within) {
     const day = l.startTime.slice(0, 10);
     const d = days.get(day) ?? { startTime: day, spend: 0, users: {}, models: {} };
@@ -47,7 +56,8 @@ export interface LiteLlmFake extends TestServer {
 export async function startLiteLlmFake(master: string, logs: SpendLog[] = []): Promise<LiteLlmFake> {
   const keys = new Map<string, Record<string, any>>();
   const srv = await startServer((req, res) => {
-    if (req.headers.authorization !== `Bearer ${master}`) return send(res, 401, { error: { message: 'Authentication Error', type: 'auth_error', code: '401' } });
+    if (req.headers.authorization !== `Bearer ${master}`)
+      return send(res, 401, { error: { message: 'Authentication Error', type: 'auth_error', code: '401' } });
     const url = new URL(req.url, 'http://x');
     const body = req.body ? JSON.parse(req.body) : {};
     const route = `${req.method} ${url.pathname}`;
@@ -65,20 +75,42 @@ export async function startLiteLlmFake(master: string, logs: SpendLog[] = []): P
     if (route === 'POST /key/generate') {
       const token = `tok_${keys.size + 1}_${Math.random().toString(16).slice(2, 8)}`;
       const expires = typeof body.duration === 'string' ? new Date(Date.now() + 3_600_000).toISOString() : null;
-      keys.set(token, { token, blocked: false, max_budget: body.max_budget ?? null, budget_duration: body.budget_duration ?? null, rpm_limit: body.rpm_limit ?? null, models: body.models ?? [], metadata: body.metadata ?? {}, expires });
+      keys.set(token, {
+        token,
+        blocked: false,
+        max_budget: body.max_budget ?? null,
+        budget_duration: body.budget_duration ?? null,
+        rpm_limit: body.rpm_limit ?? null,
+        models: body.models ?? [],
+        metadata: body.metadata ?? {},
+        expires,
+      });
       return send(res, 200, { key: `sk-generated-${token}-abcdef`, token, expires });
     }
     if (route === 'GET /key/list') {
       const page = Number(url.searchParams.get('page') ?? 1);
       const size = Number(url.searchParams.get('size') ?? 10);
-      if (!(page >= 1) || !(size >= 1 && size <= 100)) return send(res, 422, { detail: [{ msg: 'invalid page or size' }] });
+      if (!(page >= 1) || !(size >= 1 && size <= 100))
+        return send(res, 422, { detail: [{ msg: 'invalid page or size' }] });
       const all = [...keys.values()];
       const items = all.slice((page - 1) * size, page * size);
       const full = url.searchParams.get('return_full_object') === 'true';
-      return send(res, 200, { keys: full ? items : items.map((k) => k.token), total_count: all.length, current_page: page, total_pages: Math.ceil(all.length / size) });
+      return send(res, 200, {
+        keys: full ? items : items.map((k) => k.token),
+        total_count: all.length,
+        current_page: page,
+        total_pages: Math.ceil(all.length / size),
+      });
     }
     if (req.method === 'POST' && /^\/key\/[^/]+\/regenerate$/.test(url.pathname))
-      return send(res, 500, { error: { message: 'Regenerating Virtual Keys is an Enterprise feature, You must be a LiteLLM Enterprise user to use this feature.', type: 'internal_server_error', code: '500' } });
+      return send(res, 500, {
+        error: {
+          message:
+            'Regenerating Virtual Keys is an Enterprise feature, You must be a LiteLLM Enterprise user to use this feature.',
+          type: 'internal_server_error',
+          code: '500',
+        },
+      });
     res.statusCode = 599;
     res.end(`unexpected ${req.method} ${req.url}`);
   });

@@ -12,7 +12,12 @@ describe('key-management adapters, as the vendors document them', () => {
   let trace: string[];
   const twilio = (extra: Record<string, string> = {}): VendorAdapter =>
     createVendorAdapter('twilio', {
-      config: { baseUrl: sb.urls.twilio, accountSid: sb.keys.twilio.account_sid, accountsBaseUrl: sb.twilio.accountsUrl, ...extra },
+      config: {
+        baseUrl: sb.urls.twilio,
+        accountSid: sb.keys.twilio.account_sid,
+        accountsBaseUrl: sb.twilio.accountsUrl,
+        ...extra,
+      },
       adminKey: sb.twilio.authToken,
       trace: (l) => trace.push(l),
     });
@@ -23,7 +28,9 @@ describe('key-management adapters, as the vendors document them', () => {
 
   it('Twilio: only SK… sids are deleted through the Keys API; "auth_token" never becomes a DELETE', async () => {
     trace = [];
-    const err = (await twilio().deleteKey('auth_token').catch((e: unknown) => e)) as { exitCode: number; message: string };
+    const err = (await twilio()
+      .deleteKey('auth_token')
+      .catch((e: unknown) => e)) as { exitCode: number; message: string };
     expect(err.exitCode).toBe(2);
     expect(err.message).toContain('not a Twilio API key sid');
     expect(trace.filter((l) => l.startsWith('→ DELETE'))).toEqual([]);
@@ -36,7 +43,9 @@ describe('key-management adapters, as the vendors document them', () => {
   it('Twilio: AuthTokens live on accounts.twilio.com, whatever the API base URL says', () => {
     // Nothing may call a real vendor: the adapter's answer to "where", not a request.
     expect(twilioAccountsBase({ baseUrl: sb.urls.twilio })).toBe('https://accounts.twilio.com');
-    expect(twilioAccountsBase({ baseUrl: sb.urls.twilio, accountsBaseUrl: sb.twilio.accountsUrl })).toBe(sb.twilio.accountsUrl);
+    expect(twilioAccountsBase({ baseUrl: sb.urls.twilio, accountsBaseUrl: sb.twilio.accountsUrl })).toBe(
+      sb.twilio.accountsUrl,
+    );
   });
 
   it('Twilio: the sandbox rotates auth tokens like the real Accounts API (secondary, promote, old one dies)', async () => {
@@ -46,14 +55,25 @@ describe('key-management adapters, as the vendors document them', () => {
     expect(await a.probe({ secret: secondary.secret })).toMatchObject({ accepted: true });
     await a.authToken!.promote();
     expect(sb.twilio.authToken).toBe(secondary.secret);
-    const fresh = createVendorAdapter('twilio', { config: { baseUrl: sb.urls.twilio, accountSid: sb.keys.twilio.account_sid, accountsBaseUrl: sb.twilio.accountsUrl }, adminKey: secondary.secret });
+    const fresh = createVendorAdapter('twilio', {
+      config: {
+        baseUrl: sb.urls.twilio,
+        accountSid: sb.keys.twilio.account_sid,
+        accountsBaseUrl: sb.twilio.accountsUrl,
+      },
+      adminKey: secondary.secret,
+    });
     expect(await fresh.authToken!.deleteSecondary()).toEqual({ status: 'already-deleted', id: 'secondary' });
-    for (let i = 0; i < 200 && (await fresh.probe({ secret: before })).accepted; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 200 && (await fresh.probe({ secret: before })).accepted; i++)
+      await new Promise((r) => setTimeout(r, 5));
     expect((await fresh.probe({ secret: before })).accepted).toBe(false);
   });
 
   it('OpenAI: a key that belongs to a service account is deleted with its account (the API refuses to delete it alone)', async () => {
-    const a = createVendorAdapter('openai', { config: { baseUrl: sb.urls.openai, projectId: sb.keys.openai.project_id }, adminKey: sb.keys.openai.admin_key });
+    const a = createVendorAdapter('openai', {
+      config: { baseUrl: sb.urls.openai, projectId: sb.keys.openai.project_id },
+      adminKey: sb.keys.openai.admin_key,
+    });
     const made = await a.createKey({ name: 'tourniquet-test-sa' });
     const keyId = made.meta!.api_key_id!;
     expect(await a.deleteKey(keyId)).toEqual({ status: 'deleted', id: keyId });
@@ -62,8 +82,14 @@ describe('key-management adapters, as the vendors document them', () => {
   });
 
   it('listKeys finds every key of a name across pages (OpenAI, Twilio, Resend)', async () => {
-    const openai = createVendorAdapter('openai', { config: { baseUrl: sb.urls.openai, projectId: sb.keys.openai.project_id }, adminKey: sb.keys.openai.admin_key });
-    const resend = createVendorAdapter('resend', { config: { baseUrl: sb.urls.resend }, adminKey: sb.keys.resend.secret });
+    const openai = createVendorAdapter('openai', {
+      config: { baseUrl: sb.urls.openai, projectId: sb.keys.openai.project_id },
+      adminKey: sb.keys.openai.admin_key,
+    });
+    const resend = createVendorAdapter('resend', {
+      config: { baseUrl: sb.urls.resend },
+      adminKey: sb.keys.resend.secret,
+    });
     for (const a of [openai, twilio(), resend]) {
       const made = [];
       for (let i = 0; i < 3; i++) made.push((await a.createKey({ name: `tourniquet-paging-${a.vendor}` })).id);
@@ -89,15 +115,24 @@ describe('rotate twilio after rotate twilio --auth-token', () => {
       TOURNIQUET_TWILIO_ADMIN_KEY: 'env:TWILIO_AUTH',
       TWILIO_AUTH: h.sandbox.twilio.authToken,
     });
-    const first = await runInProcess(['rotate', 'twilio', '--auth-token', '--yes', '--json', '--tail-timeout', '5', '--tail-interval', '20'], { env });
+    const first = await runInProcess(
+      ['rotate', 'twilio', '--auth-token', '--yes', '--json', '--tail-timeout', '5', '--tail-interval', '20'],
+      { env },
+    );
     expect(first.code, first.stderr).toBe(0);
-    const active = (await h.admin('GET', '/v1/upstream-keys?vendor=twilio')).body.data.find((k: any) => k.state === 'active');
+    const active = (await h.admin('GET', '/v1/upstream-keys?vendor=twilio')).body.data.find(
+      (k: any) => k.state === 'active',
+    );
     expect(active.label).toBe('tourniquet:auth-token');
-    const second = await runInProcess(['rotate', 'twilio', '--yes', '--json'], { env: { ...env, TWILIO_AUTH: h.sandbox.twilio.authToken } });
+    const second = await runInProcess(['rotate', 'twilio', '--yes', '--json'], {
+      env: { ...env, TWILIO_AUTH: h.sandbox.twilio.authToken },
+    });
     // A step failed (exit 1), before anything changed, saying what to run instead.
     expect(second.code, second.stderr).toBe(1);
     expect(second.stderr).toContain("is the account's auth token");
     expect(second.stderr).toContain('tourniquet rotate twilio --auth-token');
-    expect((await h.admin('GET', '/v1/upstream-keys?vendor=twilio')).body.data.filter((k: any) => k.state !== 'retired')).toHaveLength(1);
+    expect(
+      (await h.admin('GET', '/v1/upstream-keys?vendor=twilio')).body.data.filter((k: any) => k.state !== 'retired'),
+    ).toHaveLength(1);
   });
 });

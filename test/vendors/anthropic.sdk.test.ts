@@ -7,7 +7,8 @@ import { auditOf, vendorHarness } from './harness.js';
 describe('Anthropic SDK through the proxy', () => {
   let h: Harness;
   const client = (key: string, maxRetries = 0) => new Anthropic({ apiKey: key, baseURL: h.proxy.dataUrl, maxRetries });
-  const sonnet = (u: { input_tokens: number; output_tokens: number }) => (u.input_tokens * 3 + u.output_tokens * 15) / 1e6;
+  const sonnet = (u: { input_tokens: number; output_tokens: number }) =>
+    (u.input_tokens * 3 + u.output_tokens * 15) / 1e6;
   beforeAll(async () => {
     h = await vendorHarness();
   });
@@ -15,7 +16,11 @@ describe('Anthropic SDK through the proxy', () => {
 
   it('a message, with the vault key as the SDK sends it (Bearer), reaches Anthropic with the production key in x-api-key; cost from usage', async () => {
     const vk = await h.issue({ vendor: 'anthropic' });
-    const msg = await client(vk.secret).messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hello there' }] });
+    const msg = await client(vk.secret).messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 64,
+      messages: [{ role: 'user', content: 'hello there' }],
+    });
     expect(msg.content[0]).toMatchObject({ type: 'text' });
     const [row] = await auditOf(h, vk.id);
     expect([row.vendor, row.vendor_status]).toEqual(['anthropic', 200]);
@@ -34,16 +39,32 @@ describe('Anthropic SDK through the proxy', () => {
 
   it('a stream is metered from message_start and message_delta, and passes through unchanged', async () => {
     const vk = await h.issue({ vendor: 'anthropic' });
-    const stream = client(vk.secret).messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'stream please' }] });
+    const stream = client(vk.secret).messages.stream({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 64,
+      messages: [{ role: 'user', content: 'stream please' }],
+    });
     const final = await stream.finalMessage();
-    expect(final.content[0]).toMatchObject({ type: 'text', text: expect.stringContaining('Sandbox reply to: stream please') });
+    expect(final.content[0]).toMatchObject({
+      type: 'text',
+      text: expect.stringContaining('Sandbox reply to: stream please'),
+    });
     const [row] = await auditOf(h, vk.id);
     expect(row.cost_usd_parsed).toBeCloseTo(sonnet(final.usage), 12);
   });
 
   it('refusals: revoked → AuthenticationError, endpoint → PermissionDeniedError, cap → PaymentRequiredError, rate → RateLimitError; errorCode is the verdict', async () => {
-    const caught = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as InstanceType<typeof Anthropic.APIError>);
-    const ask = (key: string, retries = 0) => client(key, retries).messages.create({ model: 'claude-sonnet-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] });
+    const caught = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+      );
+    const ask = (key: string, retries = 0) =>
+      client(key, retries).messages.create({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 8,
+        messages: [{ role: 'user', content: 'x' }],
+      });
     const revoked = await h.issue({ vendor: 'anthropic' });
     await h.admin('DELETE', `/v1/vault-keys/${revoked.id}`);
     const e1 = await caught(ask(revoked.secret));
@@ -71,7 +92,9 @@ describe('Anthropic SDK through the proxy', () => {
   });
 
   it('a missing or unknown key is refused in Anthropic’s dialect too (the request says whose it is)', async () => {
-    const e = await client('vk_unknown00000000000000000000').messages.create({ model: 'claude-sonnet-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }).catch((x: unknown) => x);
+    const e = await client('vk_unknown00000000000000000000')
+      .messages.create({ model: 'claude-sonnet-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] })
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(Anthropic.AuthenticationError);
     expect((e as InstanceType<typeof Anthropic.APIError>).errorCode).toBe('vault_key_unknown');
   });

@@ -18,18 +18,24 @@ import { check, checkEvents, findSpecsDir, loadDocument, type Finding } from './
  * by the type check (the sandbox builds its answers as those types).
  */
 const specs = findSpecsDir();
-if (!specs && process.env.CI) throw new Error('the vendors\' OpenAPI documents (../shared/vendor-specs/) are missing: the contract suite cannot run, and in CI that is a failure');
+if (!specs && process.env.CI)
+  throw new Error(
+    "the vendors' OpenAPI documents (../shared/vendor-specs/) are missing: the contract suite cannot run, and in CI that is a failure",
+  );
 const suite = specs ? describe : describe.skip;
-if (!specs) console.warn('contract suite skipped: no ../shared/vendor-specs/ beside the repository (set TOURNIQUET_VENDOR_SPECS to its path)');
+if (!specs)
+  console.warn(
+    'contract suite skipped: no ../shared/vendor-specs/ beside the repository (set TOURNIQUET_VENDOR_SPECS to its path)',
+  );
 
 const docOf = (vendor: 'openai' | 'twilio' | 'resend', host: ContractDocument['host']): ContractDocument => {
-  const c = VENDORS[vendor].contract as Contract;
+  const c: Contract = VENDORS[vendor].contract;
   if (c?.kind !== 'openapi') throw new Error(`${vendor} has no OpenAPI contract`);
   return c.documents.find((d) => d.host === host)!;
 };
 const report = (f: Finding[]) => f.map((x) => `${x.exchange}: ${x.problem}`).join('\n');
 
-suite('vendor contracts (the vendors\' OpenAPI documents)', () => {
+suite("vendor contracts (the vendors' OpenAPI documents)", () => {
   let sb: Sandbox;
   const relays: Recorder[] = [];
   const relay = async (url: string) => {
@@ -45,7 +51,7 @@ suite('vendor contracts (the vendors\' OpenAPI documents)', () => {
     await sb.stop();
   });
 
-  it('OpenAI: the adapter\'s admin calls and the SDK\'s model calls, answers and stream events', async () => {
+  it("OpenAI: the adapter's admin calls and the SDK's model calls, answers and stream events", async () => {
     const rec = await relay(sb.urls.openai);
     const config = { baseUrl: rec.url, projectId: sb.keys.openai.project_id };
     const adapter = createVendorAdapter('openai', { config, adminKey: sb.keys.openai.admin_key });
@@ -58,18 +64,31 @@ suite('vendor contracts (the vendors\' OpenAPI documents)', () => {
     await adapter.deleteProjectKey!(user.id);
     // The document's own error: a service account's key cannot be deleted alone.
     const sa = await adapter.createKey({ name: 'tourniquet-contract-2' });
-    await fetch(`${rec.url}/v1/organization/projects/${config.projectId}/api_keys/${sa.meta!.api_key_id}`, { method: 'DELETE', headers: { authorization: `Bearer ${sb.keys.openai.admin_key}` } });
+    await fetch(`${rec.url}/v1/organization/projects/${config.projectId}/api_keys/${sa.meta!.api_key_id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${sb.keys.openai.admin_key}` },
+    });
     const client = new OpenAI({ apiKey: sb.keys.openai.secret, baseURL: `${rec.url}/v1`, maxRetries: 0 });
     await client.models.list();
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
-    for await (const _ of await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] }));
-    for await (const _ of await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+    for await (const _ of await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'hi' }],
+    }));
+    for await (const _ of await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'hi' }],
+    }));
     await client.responses.create({ model: 'gpt-4.1-mini', input: 'hi' });
     for await (const _ of await client.responses.create({ model: 'gpt-4.1-mini', input: 'hi', stream: true }));
     await client.embeddings.create({ model: 'text-embedding-3-small', input: ['a', 'b'] });
 
     const loaded = await loadDocument(specs!, docOf('openai', 'api'));
-    const streams = (p: string) => rec.exchanges.filter((e) => e.path === p && String(e.responseHeaders['content-type']).includes('event-stream'));
+    const streams = (p: string) =>
+      rec.exchanges.filter((e) => e.path === p && String(e.responseHeaders['content-type']).includes('event-stream'));
     const findings = [
       ...check(loaded, rec.exchanges),
       ...streams('/v1/chat/completions').flatMap((e) => checkEvents(loaded, e, 'CreateChatCompletionStreamResponse')),
@@ -77,7 +96,7 @@ suite('vendor contracts (the vendors\' OpenAPI documents)', () => {
     ];
     expect(rec.exchanges.length).toBeGreaterThan(15);
     expect(findings, report(findings)).toEqual([]);
-  });
+  }, 180_000); // parsing openai.yaml (3 MB) alone takes seconds on a loaded machine
 
   it('Twilio: Keys and Messages against the 2010-04-01 document, AuthTokens against Accounts v1 (its own host)', async () => {
     const api = await relay(sb.urls.twilio);
@@ -105,7 +124,10 @@ suite('vendor contracts (the vendors\' OpenAPI documents)', () => {
     await adapter.authToken!.promote();
     expect(secondary.secret).not.toBe(sb.twilio.authToken);
 
-    const findings = [...check(await loadDocument(specs!, docOf('twilio', 'api')), api.exchanges), ...check(await loadDocument(specs!, docOf('twilio', 'accounts')), accounts.exchanges)];
+    const findings = [
+      ...check(await loadDocument(specs!, docOf('twilio', 'api')), api.exchanges),
+      ...check(await loadDocument(specs!, docOf('twilio', 'accounts')), accounts.exchanges),
+    ];
     expect(accounts.exchanges.map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual([
       'POST /v1/AuthTokens/Secondary 201',
       'DELETE /v1/AuthTokens/Secondary 204',
@@ -113,7 +135,7 @@ suite('vendor contracts (the vendors\' OpenAPI documents)', () => {
       'POST /v1/AuthTokens/Promote 200',
     ]);
     expect(findings, report(findings)).toEqual([]);
-  });
+  }, 180_000); // parsing openai.yaml (3 MB) alone takes seconds on a loaded machine
 
   it('Resend: api-keys (create, paged list, delete, a second delete) and emails (send, batch, get)', async () => {
     const rec = await relay(sb.urls.resend);
@@ -124,30 +146,54 @@ suite('vendor contracts (the vendors\' OpenAPI documents)', () => {
     await adapter.deleteKey(made.id);
     await adapter.deleteKey(made.id);
     const resend = new Resend(sb.keys.resend.secret, { baseUrl: rec.url });
-    const sent = await resend.emails.send({ from: 'a@example.dev', to: ['b@example.com'], subject: 's', html: '<p>x</p>' });
+    const sent = await resend.emails.send({
+      from: 'a@example.dev',
+      to: ['b@example.com'],
+      subject: 's',
+      html: '<p>x</p>',
+    });
     await resend.batch.send([{ from: 'a@example.dev', to: ['c@example.com'], subject: 's', html: '<p>y</p>' }]);
     await resend.emails.get(sent.data!.id);
     const findings = check(await loadDocument(specs!, docOf('resend', 'api')), rec.exchanges);
     expect(findings, report(findings)).toEqual([]);
-  });
+  }, 180_000); // parsing openai.yaml (3 MB) alone takes seconds on a loaded machine
 
   it('the checker is not vacuous: a broken answer, an unknown route and a wrong sid are each caught', async () => {
     const twilioApi = await loadDocument(specs!, docOf('twilio', 'api'));
     const openai = await loadDocument(specs!, docOf('openai', 'api'));
     const resend = await loadDocument(specs!, docOf('resend', 'api'));
     const ex = (method: string, path: string, status: number, response: unknown, body = ''): Exchange => ({
-      method, path, query: new URLSearchParams(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(body),
-      status, responseHeaders: { 'content-type': 'application/json' }, response: Buffer.from(JSON.stringify(response)),
+      method,
+      path,
+      query: new URLSearchParams(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from(body),
+      status,
+      responseHeaders: { 'content-type': 'application/json' },
+      response: Buffer.from(JSON.stringify(response)),
     });
     const sid = sb.keys.twilio.account_sid;
-    expect(check(twilioApi, [ex('DELETE', `/2010-04-01/Accounts/${sid}/Keys/auth_token.json`, 204, '')])).not.toEqual([]);
-    expect(check(openai, [ex('POST', '/v1/organization/projects/p/service_accounts', 200, { id: 'svc_1', name: 'x', role: 'member', created_at: 1, api_key: null })])).not.toEqual([]);
+    expect(check(twilioApi, [ex('DELETE', `/2010-04-01/Accounts/${sid}/Keys/auth_token.json`, 204, '')])).not.toEqual(
+      [],
+    );
+    expect(
+      check(openai, [
+        ex('POST', '/v1/organization/projects/p/service_accounts', 200, {
+          id: 'svc_1',
+          name: 'x',
+          role: 'member',
+          created_at: 1,
+          api_key: null,
+        }),
+      ]),
+    ).not.toEqual([]);
     expect(check(resend, [ex('GET', '/api-keyz', 200, {})])).not.toEqual([]);
-  });
+  }, 180_000); // parsing openai.yaml (3 MB) alone takes seconds on a loaded machine
 });
 
 describe('vendors whose SDK types are the contract', () => {
   it('Stripe, Anthropic and Gemini name their SDK as the reference (enforced by the type check of their sandboxes)', () => {
-    for (const v of ['stripe', 'anthropic', 'gemini'] as const) expect(VENDORS[v].contract as Contract).toMatchObject({ kind: 'sdk-types' });
+    for (const v of ['stripe', 'anthropic', 'gemini'] as const)
+      expect(VENDORS[v].contract).toMatchObject({ kind: 'sdk-types' });
   });
 });

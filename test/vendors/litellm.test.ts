@@ -7,8 +7,28 @@ import { startServer, type TestServer } from '../helpers/server.js';
 /** LiteLLM's /spend/logs as its source answers it: per-day totals for a date range unless summarize=false. */
 const MASTER = 'sk-litellm-master-abcdef0123456789';
 const logs: SpendLog[] = [
-  { request_id: 'r1', api_key: 'hashed1', startTime: '2026-11-21T02:14:00Z', endTime: '2026-11-21T02:14:01Z', spend: 1.5, model: 'gpt-4o', user: 'u', call_type: 'acompletion', metadata: { user_api_key_alias: 'vk_refund_agent', agent_run_id: 'run_7' } },
-  { request_id: 'r2', api_key: 'hashed1', startTime: '2026-11-21T02:15:00Z', endTime: '2026-11-21T02:15:01Z', spend: 2.5, model: 'gpt-4o', user: 'u', call_type: 'acompletion', metadata: { user_api_key_alias: 'vk_other', agent_run_id: 'run_8' } },
+  {
+    request_id: 'r1',
+    api_key: 'hashed1',
+    startTime: '2026-11-21T02:14:00Z',
+    endTime: '2026-11-21T02:14:01Z',
+    spend: 1.5,
+    model: 'gpt-4o',
+    user: 'u',
+    call_type: 'acompletion',
+    metadata: { user_api_key_alias: 'vk_refund_agent', agent_run_id: 'run_7' },
+  },
+  {
+    request_id: 'r2',
+    api_key: 'hashed1',
+    startTime: '2026-11-21T02:15:00Z',
+    endTime: '2026-11-21T02:15:01Z',
+    spend: 2.5,
+    model: 'gpt-4o',
+    user: 'u',
+    call_type: 'acompletion',
+    metadata: { user_api_key_alias: 'vk_other', agent_run_id: 'run_8' },
+  },
 ];
 const query = { from: Date.parse('2026-11-21T02:00:00Z'), to: Date.parse('2026-11-21T03:00:00Z') } as never;
 
@@ -28,7 +48,10 @@ describe('damage from a LiteLLM proxy', () => {
     await old.close();
   });
 
-  const source = (url: string) => new LiteLlmApiSource(new HttpClient({ baseUrl: url, name: 'LiteLLM', headers: { authorization: `Bearer ${MASTER}` } }));
+  const source = (url: string) =>
+    new LiteLlmApiSource(
+      new HttpClient({ baseUrl: url, name: 'LiteLLM', headers: { authorization: `Bearer ${MASTER}` } }),
+    );
 
   it('asks for individual logs (summarize=false), so each call keeps its vault key and run', async () => {
     const agg = await source(lite.url).aggregate(query);
@@ -38,7 +61,9 @@ describe('damage from a LiteLLM proxy', () => {
   });
 
   it('a LiteLLM that answers per-day totals anyway is an error that says so, never a summary with no attribution', async () => {
-    const err = (await source(old.url).aggregate(query).catch((e: unknown) => e)) as Error;
+    const err = (await source(old.url)
+      .aggregate(query)
+      .catch((e: unknown) => e)) as Error;
     expect(err.message).toContain('per-day totals');
   });
 });

@@ -15,7 +15,11 @@ describe('OpenAI SDK through the proxy', () => {
   it('a stream without include_usage (the SDK default) is metered, and the agent sees exactly the stream it asked for', async () => {
     const vk = await h.issue({ vendor: 'openai' });
     const chunks: any[] = [];
-    const stream = await client(vk.secret).chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'count to three' }] });
+    const stream = await client(vk.secret).chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'count to three' }],
+    });
     for await (const c of stream) chunks.push(c);
     // No usage chunk (choices: []) and no `usage` field: what OpenAI sends when include_usage is off.
     expect(chunks.every((c) => c.choices.length === 1 && !('usage' in c))).toBe(true);
@@ -57,7 +61,10 @@ describe('OpenAI SDK through the proxy', () => {
 
   it('embeddings are priced at the embedding model list price, not a chat default', async () => {
     const vk = await h.issue({ vendor: 'openai' });
-    const e = await client(vk.secret).embeddings.create({ model: 'text-embedding-3-small', input: ['a refund of $15', 'another text'] });
+    const e = await client(vk.secret).embeddings.create({
+      model: 'text-embedding-3-small',
+      input: ['a refund of $15', 'another text'],
+    });
     expect(e.data).toHaveLength(2);
     const [row] = await auditOf(h, vk.id);
     expect(row.cost_usd_parsed).toBeCloseTo((e.usage.prompt_tokens * 0.02) / 1e6, 12);
@@ -76,7 +83,11 @@ describe('OpenAI SDK through the proxy', () => {
   });
 
   it('refusals: revoked → AuthenticationError, endpoint → PermissionDeniedError, cap → RateLimitError insufficient_quota (not retried), rate → RateLimitError with a truthful Retry-After', async () => {
-    const caught = async (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+    const caught = async (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+      );
     const revoked = await h.issue({ vendor: 'openai' });
     await h.admin('DELETE', `/v1/vault-keys/${revoked.id}`);
     const e1 = await caught(client(revoked.secret).models.list());
@@ -90,8 +101,16 @@ describe('OpenAI SDK through the proxy', () => {
     expect(e2!.code).toBe('endpoint_not_allowed');
 
     const capped = await h.issue({ vendor: 'openai', daily_usd_cap: 0.000001 });
-    await client(capped.secret).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'spend a little' }] });
-    const e3 = await caught(new OpenAI({ apiKey: capped.secret, baseURL: `${h.proxy.dataUrl}/v1`, maxRetries: 2 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }));
+    await client(capped.secret).chat.completions.create({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'spend a little' }],
+    });
+    const e3 = await caught(
+      new OpenAI({ apiKey: capped.secret, baseURL: `${h.proxy.dataUrl}/v1`, maxRetries: 2 }).chat.completions.create({
+        model: 'gpt-4o',
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    );
     expect(e3).toBeInstanceOf(OpenAI.RateLimitError);
     expect([e3!.type, e3!.code]).toEqual(['insufficient_quota', 'spend_cap_exceeded']);
     // maxRetries: 2, yet one refusal: x-should-retry: false kept the SDK from retrying a cap.

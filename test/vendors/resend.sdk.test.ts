@@ -7,7 +7,12 @@ import { auditOf, vendorHarness } from './harness.js';
 describe('Resend SDK through the proxy', () => {
   let h: Harness;
   const client = (key: string) => new Resend(key, { baseUrl: h.proxy.dataUrl });
-  const email = { from: 'agent@example.dev', to: ['c_42@example.com'], subject: 'your refund', html: '<p>on its way</p>' };
+  const email = {
+    from: 'agent@example.dev',
+    to: ['c_42@example.com'],
+    subject: 'your refund',
+    html: '<p>on its way</p>',
+  };
   beforeAll(async () => {
     h = await vendorHarness();
   });

@@ -51,7 +51,9 @@ describe('rotation faults leave no orphaned key at the vendor', () => {
   /** Keys made during the test: all of them (deleted too), and those still alive at the vendor. */
   const made = () => h.sandbox.twilio.keys.stats().filter((k) => k.id.startsWith('SK') && !before.has(k.id));
   const activeKeyId = async () => {
-    const active = (await h.admin('GET', '/v1/upstream-keys?vendor=twilio')).body.data.find((k: any) => k.state === 'active');
+    const active = (await h.admin('GET', '/v1/upstream-keys?vendor=twilio')).body.data.find(
+      (k: any) => k.state === 'active',
+    );
     return String(active.label ?? '').replace('tourniquet:', '');
   };
   const journalText = (stateDir: string) => {
@@ -64,15 +66,26 @@ describe('rotation faults leave no orphaned key at the vendor', () => {
   async function expectNoOrphans(stateDir: string): Promise<void> {
     const inUse = await activeKeyId();
     const alive = made().filter((k) => !k.deleted);
-    expect(alive.map((k) => k.id).filter((id) => id !== inUse), 'live keys the proxy does not use').toEqual([]);
+    expect(
+      alive.map((k) => k.id).filter((id) => id !== inUse),
+      'live keys the proxy does not use',
+    ).toEqual([]);
     const journaled = new Set(journalText(stateDir).match(SK) ?? []);
-    expect(made().map((k) => k.id).filter((id) => !journaled.has(id)), 'keys the journal does not name').toEqual([]);
+    expect(
+      made()
+        .map((k) => k.id)
+        .filter((id) => !journaled.has(id)),
+      'keys the journal does not name',
+    ).toEqual([]);
   }
 
   it('a vendor slow to create (6 s, past the usual 5 s timeout) gets one create, not three', async () => {
     await given();
     Object.assign(h.sandbox.twilio.faults, { match: KEYS, delayMs: 6000 });
-    const r = await runInProcess(['rotate', 'twilio', '--yes', '--json', '--tail-timeout', '5', '--tail-interval', '20'], { env });
+    const r = await runInProcess(
+      ['rotate', 'twilio', '--yes', '--json', '--tail-timeout', '5', '--tail-interval', '20'],
+      { env },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(made()).toHaveLength(1);
     await expectNoOrphans(env.TOURNIQUET_STATE_DIR!);
@@ -94,12 +107,21 @@ describe('rotation faults leave no orphaned key at the vendor', () => {
     Object.assign(h.sandbox.twilio.faults, { match: KEYS, delayMs: 1500 });
     const bin = await privateCli();
     const incidents = join(env.TOURNIQUET_STATE_DIR!, 'incidents');
-    const child = spawn(process.execPath, [bin, 'rotate', 'twilio', '--yes', '--json', '--tail-timeout', '5', '--tail-interval', '20'], { env: env as NodeJS.ProcessEnv, cwd: ROOT, stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [bin, 'rotate', 'twilio', '--yes', '--json', '--tail-timeout', '5', '--tail-interval', '20'],
+      { env, cwd: ROOT, stdio: 'ignore' },
+    );
     const exited = new Promise((resolve) => child.on('exit', resolve));
     // Kill it once the journal shows the create was about to be sent (the vendor is still working on it).
     for (let i = 0; i < 400; i++) {
       const ids = existsSync(incidents) ? readdirSync(incidents) : [];
-      if (ids.length && journalText(env.TOURNIQUET_STATE_DIR!).includes('"rotate:new-key"') && h.sandbox.twilio.faults.match) break;
+      if (
+        ids.length &&
+        journalText(env.TOURNIQUET_STATE_DIR!).includes('"rotate:new-key"') &&
+        h.sandbox.twilio.faults.match
+      )
+        break;
       await new Promise((r) => setTimeout(r, 10));
     }
     await new Promise((r) => setTimeout(r, 300));
@@ -119,12 +141,30 @@ describe('rotation faults leave no orphaned key at the vendor', () => {
     const journal = Journal.create(stateDir);
     const proxy = createTourniquetProxy({ adminUrl: h.proxy.adminUrl, adminToken: ADMIN_TOKEN });
     const config = { baseUrl: h.sandbox.urls.twilio, accountSid: h.sandbox.keys.twilio.account_sid };
-    const vendor = createVendorAdapter('twilio', { config, adminKey: h.sandbox.twilio.authToken, timeouts: { headersMs: 400 } });
+    const vendor = createVendorAdapter('twilio', {
+      config,
+      adminKey: h.sandbox.twilio.authToken,
+      timeouts: { headersMs: 400 },
+    });
     const steps = rotateSteps(
       { vendor: 'twilio', watchOldKey: false, tailTimeoutMs: 10, tailIntervalMs: 10 },
-      { proxy, vendor, probePath: `/2010-04-01/Accounts/${config.accountSid}/Messages.json`, readNewKey: async () => '', register: () => {}, settleMs: 5000 },
+      {
+        proxy,
+        vendor,
+        probePath: `/2010-04-01/Accounts/${config.accountSid}/Messages.json`,
+        readNewKey: () => Promise.resolve(''),
+        register: () => {},
+        settleMs: 5000,
+      },
     );
-    const stepEnv = createStepEnv({ journal, recorder: callRecorder(), dryRun: false, signal: new AbortController().signal, log: () => {}, confirm: async () => {} });
+    const stepEnv = createStepEnv({
+      journal,
+      recorder: callRecorder(),
+      dryRun: false,
+      signal: new AbortController().signal,
+      log: () => {},
+      confirm: async () => {},
+    });
     const report = await runSteps({ steps, env: stepEnv, journal, rollbackOnFailure: true });
     expect(report.status).toBe('rolled-back');
     expect(report.error?.message).toContain('was found by its name');

@@ -19,8 +19,14 @@ describe('Stripe SDK through the proxy', () => {
     const vk = await h.issue({ vendor: 'stripe' });
     const stripe = client(vk.secret);
     const charge = await stripe.charges.create({ amount: 5000, currency: 'usd', source: 'tok_visa' });
-    const first = await stripe.refunds.create({ charge: charge.id, amount: 1500 }, { idempotencyKey: 'refund-order-42' });
-    const again = await stripe.refunds.create({ charge: charge.id, amount: 1500 }, { idempotencyKey: 'refund-order-42' });
+    const first = await stripe.refunds.create(
+      { charge: charge.id, amount: 1500 },
+      { idempotencyKey: 'refund-order-42' },
+    );
+    const again = await stripe.refunds.create(
+      { charge: charge.id, amount: 1500 },
+      { idempotencyKey: 'refund-order-42' },
+    );
     expect(again.id).toBe(first.id);
     const rows = await auditOf(h, vk.id);
     expect(rows.map((r) => r.cost_usd_parsed)).toEqual([50, 15, 0]);
@@ -39,7 +45,11 @@ describe('Stripe SDK through the proxy', () => {
   });
 
   it('refusals: revoked → StripeAuthenticationError, endpoint and spend cap → StripePermissionError (never StripeCardError), rate → StripeRateLimitError', async () => {
-    const caught = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as Stripe.errors.StripeError);
+    const caught = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e as Stripe.errors.StripeError,
+      );
     const revoked = await h.issue({ vendor: 'stripe' });
     await h.admin('DELETE', `/v1/vault-keys/${revoked.id}`);
     const e1 = await caught(client(revoked.secret).customers.list());
@@ -47,7 +57,9 @@ describe('Stripe SDK through the proxy', () => {
     expect([e1!.statusCode, e1!.code]).toEqual([401, 'vault_key_revoked']);
 
     const narrow = await h.issue({ vendor: 'stripe', allowed_endpoints: ['GET /v1/customers'] });
-    const e2 = await caught(client(narrow.secret).charges.create({ amount: 1000, currency: 'usd', source: 'tok_visa' }));
+    const e2 = await caught(
+      client(narrow.secret).charges.create({ amount: 1000, currency: 'usd', source: 'tok_visa' }),
+    );
     expect(e2).toBeInstanceOf(Stripe.errors.StripePermissionError);
     expect(e2!.code).toBe('endpoint_not_allowed');
 

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
+import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type { Harness } from '../proxy/helpers.js';
 import { auditOf, vendorHarness } from './harness.js';
 
@@ -13,7 +14,7 @@ class ProxyRequestClient extends twilio.RequestClient {
     super({ timeout: 10_000 });
   }
 
-  override request<T>(opts: Parameters<InstanceType<typeof twilio.RequestClient>['request']>[0]) {
+  override request<T>(opts: RequestClient.RequestOptions<T>) {
     const u = new URL(opts.uri);
     return super.request<T>({ ...opts, uri: `${this.proxyUrl}${u.pathname}${u.search}` });
   }
@@ -22,7 +23,8 @@ class ProxyRequestClient extends twilio.RequestClient {
 describe('Twilio SDK through the proxy (a RequestClient subclass, the production Account SID)', () => {
   let h: Harness;
   let sid: string;
-  const client = (vaultKey: string) => twilio(sid, vaultKey, { httpClient: new ProxyRequestClient(`${h.proxy.dataUrl}/twilio`) });
+  const client = (vaultKey: string) =>
+    twilio(sid, vaultKey, { httpClient: new ProxyRequestClient(`${h.proxy.dataUrl}/twilio`) });
   beforeAll(async () => {
     h = await vendorHarness();
     sid = h.sandbox.keys.twilio.account_sid;
@@ -38,7 +40,11 @@ describe('Twilio SDK through the proxy (a RequestClient subclass, the production
     process.env.TWILIO_EDGE = 'dublin';
     const vk = await h.issue({ vendor: 'twilio' });
     const c = client(vk.secret);
-    const msg = await c.messages.create({ to: '+15555550100', from: '+15555550199', body: 'your refund is on its way' });
+    const msg = await c.messages.create({
+      to: '+15555550100',
+      from: '+15555550199',
+      body: 'your refund is on its way',
+    });
     expect(msg.sid).toMatch(/^SM/);
     for (let i = 0; i < 3; i++) expect((await c.messages(msg.sid).fetch()).status).toBe('queued');
     const rows = await auditOf(h, vk.id);
@@ -52,7 +58,11 @@ describe('Twilio SDK through the proxy (a RequestClient subclass, the production
   });
 
   it('refusals are RestExceptions with a Twilio code and a message that says why (String(e) is not "Error")', async () => {
-    const caught = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as InstanceType<typeof twilio.RestException>);
+    const caught = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e as InstanceType<typeof twilio.RestException>,
+      );
     const send = (key: string) => client(key).messages.create({ to: '+15555550100', from: '+15555550199', body: 'x' });
     const revoked = await h.issue({ vendor: 'twilio' });
     await h.admin('DELETE', `/v1/vault-keys/${revoked.id}`);

@@ -54,7 +54,12 @@ const mayHaveActed = (err: unknown) => !(err instanceof HttpError) || err.status
  * After a create that may have acted, the key can appear at the vendor later than our timeout:
  * look for it for `settleMs` before concluding, then delete what was found.
  */
-async function cleanUpFailedCreate(env: StepEnv, vendor: VendorAdapter, step: string, settleMs: number): Promise<string> {
+async function cleanUpFailedCreate(
+  env: StepEnv,
+  vendor: VendorAdapter,
+  step: string,
+  settleMs: number,
+): Promise<string> {
   const name = runKeyName(env);
   const deadline = Date.now() + settleMs;
   let deleted = await sweepRunKeys(env, vendor, { step });
@@ -62,7 +67,8 @@ async function cleanUpFailedCreate(env: StepEnv, vendor: VendorAdapter, step: st
     await wait(Math.min(500, Math.max(0, deadline - Date.now())));
     deleted = await sweepRunKeys(env, vendor, { step });
   }
-  if (deleted.length) return `; the key it made anyway (${deleted.join(', ')}) was found by its name ${name} and deleted`;
+  if (deleted.length)
+    return `; the key it made anyway (${deleted.join(', ')}) was found by its name ${name} and deleted`;
   env.record('note', { vendor_key_unknown: name, vendor: vendor.vendor, step });
   return `; no key named ${name} appeared at ${vendor.displayName} within ${settleMs / 1000} s: if one appears later, \`tourniquet resume\` deletes it`;
 }
@@ -71,7 +77,12 @@ async function cleanUpFailedCreate(env: StepEnv, vendor: VendorAdapter, step: st
  * Create the run's key at the vendor: the intent is journaled first (a process killed during
  * the call leaves a journal that says a key of that name may exist), the result right after.
  */
-export async function createRunKey(env: StepEnv, vendor: VendorAdapter, step: string, settleMs = 10_000): Promise<CreatedKey> {
+export async function createRunKey(
+  env: StepEnv,
+  vendor: VendorAdapter,
+  step: string,
+  settleMs = 10_000,
+): Promise<CreatedKey> {
   const name = runKeyName(env);
   env.record('note', { intent: 'create-vendor-key', name, vendor: vendor.vendor, leftover_of: step });
   let key: CreatedKey;
@@ -83,6 +94,12 @@ export async function createRunKey(env: StepEnv, vendor: VendorAdapter, step: st
     const e = err as TourniquetError;
     throw new TourniquetError(e.kind ?? 'step-failed', `${e.message}${detail}`, { hint: e.hint });
   }
-  env.record('note', { message: `created ${vendor.displayName} key ${key.id} (${key.hint})`, vendor_key_id: key.id, name, vendor: vendor.vendor, leftover_of: step });
+  env.record('note', {
+    message: `created ${vendor.displayName} key ${key.id} (${key.hint})`,
+    vendor_key_id: key.id,
+    name,
+    vendor: vendor.vendor,
+    leftover_of: step,
+  });
   return key;
 }

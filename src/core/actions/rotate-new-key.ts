@@ -18,18 +18,41 @@ interface NewKey {
 /** The new production key: the vendor's create API (named after the incident), Twilio's secondary auth token, or guided (Stripe). */
 async function obtainNewKey(p: RotateParams, d: RotateDeps, env: StepEnv): Promise<NewKey> {
   if (p.authToken) {
-    if (!d.vendor.authToken) throw new TourniquetError('usage', `${d.vendor.displayName} has no auth token to rotate; --auth-token is for Twilio`);
-    env.record('note', { intent: 'create-secondary-auth-token', vendor: p.vendor, leftover_of: STEP, auth_token_secondary: true });
+    if (!d.vendor.authToken)
+      throw new TourniquetError(
+        'usage',
+        `${d.vendor.displayName} has no auth token to rotate; --auth-token is for Twilio`,
+      );
+    env.record('note', {
+      intent: 'create-secondary-auth-token',
+      vendor: p.vendor,
+      leftover_of: STEP,
+      auth_token_secondary: true,
+    });
     const created = await d.vendor.authToken.createSecondary();
     d.register(created.secret);
-    env.record('note', { message: `created a secondary ${d.vendor.displayName} auth token (${created.hint})`, leftover_of: STEP, auth_token_secondary: true });
+    env.record('note', {
+      message: `created a secondary ${d.vendor.displayName} auth token (${created.hint})`,
+      leftover_of: STEP,
+      auth_token_secondary: true,
+    });
     // An auth token has no id at the Keys API: its label says what it is, never a key id.
-    return { secret: created.secret, vendorKeyId: null, sid: created.meta?.account_sid || undefined, label: AUTH_TOKEN_LABEL };
+    return {
+      secret: created.secret,
+      vendorKeyId: null,
+      sid: created.meta?.account_sid || undefined,
+      label: AUTH_TOKEN_LABEL,
+    };
   }
   if (d.vendor.capabilities.create) {
     const created = await createRunKey(env, d.vendor, STEP, d.settleMs);
     d.register(created.secret);
-    return { secret: created.secret, vendorKeyId: created.id, sid: p.vendor === 'twilio' ? created.id : undefined, label: `${LABEL_PREFIX}${created.id}` };
+    return {
+      secret: created.secret,
+      vendorKeyId: created.id,
+      sid: p.vendor === 'twilio' ? created.id : undefined,
+      label: `${LABEL_PREFIX}${created.id}`,
+    };
   }
   for (const line of d.vendor.guidance()) env.log(line);
   const secret = await d.readNewKey();
@@ -68,7 +91,10 @@ async function rollbackNewKey(p: RotateParams, d: RotateDeps, env: StepEnv): Pro
   await cleanUpEarlierAttempts(env, d);
   const deleted = await sweepRunKeys(env, d.vendor, { step: STEP });
   const vid = env.state.new_vendor_key_id as string | null | undefined;
-  if (vid && !deleted.includes(vid) && d.vendor.capabilities.delete) (await d.vendor.deleteKey(vid), deleted.push(vid));
+  if (vid && !deleted.includes(vid) && d.vendor.capabilities.delete) {
+    await d.vendor.deleteKey(vid);
+    deleted.push(vid);
+  }
   if (deleted.length) done.push(`deleted ${deleted.join(', ')} at ${d.vendor.displayName}`);
   if (p.authToken && d.vendor.authToken) {
     await d.vendor.authToken.deleteSecondary();
@@ -93,9 +119,22 @@ export function newKeyStep(p: RotateParams, d: RotateDeps): Step {
       const k = await obtainNewKey(p, d, env);
       const probe = await d.vendor.probe({ secret: k.secret, id: k.sid });
       if (!probe.accepted)
-        throw new TourniquetError('step-failed', `${d.vendor.displayName} refused the new key (HTTP ${probe.status}); nothing was changed at the proxy`, { hint: 'check you copied the whole key, from the right account and mode' });
-      const added = await d.proxy.addUpstreamKey({ vendor: p.vendor, secret: k.secret, label: k.label, account_sid: k.sid });
-      env.record('note', { message: `added ${added.id} to the proxy as standby`, leftover_of: STEP, upstream_key_id: added.id });
+        throw new TourniquetError(
+          'step-failed',
+          `${d.vendor.displayName} refused the new key (HTTP ${probe.status}); nothing was changed at the proxy`,
+          { hint: 'check you copied the whole key, from the right account and mode' },
+        );
+      const added = await d.proxy.addUpstreamKey({
+        vendor: p.vendor,
+        secret: k.secret,
+        label: k.label,
+        account_sid: k.sid,
+      });
+      env.record('note', {
+        message: `added ${added.id} to the proxy as standby`,
+        leftover_of: STEP,
+        upstream_key_id: added.id,
+      });
       env.secrets.set('new_key', k.secret);
       return {
         status: 'done',

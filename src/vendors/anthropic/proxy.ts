@@ -20,7 +20,10 @@ function errorType(status: number): string {
  */
 const refusal: Dialect = (r) => {
   const headers = { ...retryHeaders(r), ...(r.status === 429 && !isCap(r) ? {} : { 'x-should-retry': 'false' }) };
-  const body = { type: 'error', error: { type: errorType(r.status), message: r.message, details: { error_code: r.code } } };
+  const body = {
+    type: 'error',
+    error: { type: errorType(r.status), message: r.message, details: { error_code: r.code } },
+  };
   return { status: r.status, headers, body };
 };
 

@@ -1,9 +1,21 @@
-import { jsonBody, lastObjectAfter, notCharged, num, ok, tailKeeper, unknownCost, type MeterRequest, type MeterResponse, type Metering } from '../shared/meter.js';
+import {
+  jsonBody,
+  lastObjectAfter,
+  notCharged,
+  num,
+  ok,
+  tailKeeper,
+  unknownCost,
+  type MeterRequest,
+  type MeterResponse,
+  type Metering,
+} from '../shared/meter.js';
 import { modelPrice, tokenUsd, type PriceTable } from '../shared/prices.js';
 import { SseWatcher } from '../shared/sse.js';
 
 type Obj = Record<string, unknown>;
-const GENERATE = /^\/v1(beta|alpha)?\/(?:models|tunedModels)\/([^/:]+):(generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents)$/;
+const GENERATE =
+  /^\/v1(beta|alpha)?\/(?:models|tunedModels)\/([^/:]+):(generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents)$/;
 
 /** `usageMetadata` times the model's prices: cached prompt tokens at the cache rate, thinking as output. */
 export function geminiUsd(prices: PriceTable, usage: Obj | undefined, model: string): number | null {
@@ -45,7 +57,11 @@ export function geminiMeter(req: MeterRequest, prices: PriceTable): Metering {
   if (method !== 'generateContent' && method !== 'streamGenerateContent') return unknownCost;
   let last: Obj | undefined;
   // Every chunk carries the usage so far: only the last is read.
-  const watcher = new SseWatcher([Buffer.from('"usageMetadata"')], (d) => (last = d.usageMetadata as Obj | undefined), true);
+  const watcher = new SseWatcher(
+    [Buffer.from('"usageMetadata"')],
+    (d) => (last = d.usageMetadata as Obj | undefined),
+    true,
+  );
   const keeper = tailKeeper();
   return {
     tap: (chunk) => watcher.push(keeper.tap(chunk)),

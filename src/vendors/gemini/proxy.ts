@@ -22,9 +22,24 @@ const STATUS_NAMES: Record<number, string> = {
  */
 const refusal: Dialect = (r) => {
   const status = r.code === 'spend_cap_exceeded' ? 429 : r.status;
-  const details: unknown[] = [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: r.code.toUpperCase(), domain: 'tourniquet', metadata: { verdict: r.code } }];
-  if (r.retryAfterS !== undefined) details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${Math.ceil(r.retryAfterS)}s` });
-  const body = { error: { code: status, message: r.message, status: STATUS_NAMES[status] ?? (status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION'), details } };
+  const details: unknown[] = [
+    {
+      '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+      reason: r.code.toUpperCase(),
+      domain: 'tourniquet',
+      metadata: { verdict: r.code },
+    },
+  ];
+  if (r.retryAfterS !== undefined)
+    details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${Math.ceil(r.retryAfterS)}s` });
+  const body = {
+    error: {
+      code: status,
+      message: r.message,
+      status: STATUS_NAMES[status] ?? (status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION'),
+      details,
+    },
+  };
   return { status, headers: retryHeaders(r), body };
 };
 
@@ -33,7 +48,10 @@ export const geminiProxy: ProxyFacts = {
   key: { kind: 'header', header: 'x-goog-api-key', template: '{key}' },
   // @google/genai sends `x-goog-api-key`; REST examples and older clients use `?key=`.
   vaultKeyIn: [{ header: 'x-goog-api-key' }, { query: 'key' }],
-  recognises: ({ path, headers }) => headers['x-goog-api-key'] !== undefined || /^\/(upload\/)?v1(beta|alpha)\//.test(path) || /^\/v1\/models\/[^/]+:/.test(path),
+  recognises: ({ path, headers }) =>
+    headers['x-goog-api-key'] !== undefined ||
+    /^\/(upload\/)?v1(beta|alpha)\//.test(path) ||
+    /^\/v1\/models\/[^/]+:/.test(path),
   customerIdPaths: ['header.x-customer-id'],
   meter: geminiMeter,
   refusal,

@@ -22,25 +22,42 @@ const err = (code: number, message: string, reason?: string): Reply => ({
       code,
       message,
       status: STATUS[code] ?? 'INTERNAL',
-      ...(reason ? { details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain: 'googleapis.com' }] } : {}),
+      ...(reason
+        ? { details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain: 'googleapis.com' }] }
+        : {}),
     },
   },
 });
+const textOf = (v: unknown): string => (typeof v === 'string' ? v : '');
 const tokensOf = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
 function promptOf(body: Record<string, unknown>): string {
   const contents = Array.isArray(body.contents) ? body.contents : [];
   return contents
-    .flatMap((c) => ((c as { parts?: unknown[] }).parts ?? []).map((p) => String((p as { text?: unknown }).text ?? '')))
+    .flatMap((c) => ((c as { parts?: unknown[] }).parts ?? []).map((p) => textOf((p as { text?: unknown }).text)))
     .join(' ');
 }
 
 /** The JSON fields of a GenerateContentResponse (the SDK's class adds getters over them). */
-type GenerateContentJson = Pick<GenerateContentResponse, 'candidates' | 'usageMetadata' | 'modelVersion' | 'responseId'>;
+type GenerateContentJson = Pick<
+  GenerateContentResponse,
+  'candidates' | 'usageMetadata' | 'modelVersion' | 'responseId'
+>;
 
-function chunk(model: string, text: string, usage: GenerateContentResponseUsageMetadata, last: boolean): GenerateContentJson {
+function chunk(
+  model: string,
+  text: string,
+  usage: GenerateContentResponseUsageMetadata,
+  last: boolean,
+): GenerateContentJson {
   return {
-    candidates: [{ content: { parts: [{ text }], role: 'model' }, index: 0, ...(last ? { finishReason: 'STOP' as FinishReason } : {}) }],
+    candidates: [
+      {
+        content: { parts: [{ text }], role: 'model' },
+        index: 0,
+        ...(last ? { finishReason: 'STOP' as FinishReason } : {}),
+      },
+    ],
     usageMetadata: usage,
     modelVersion: model,
     responseId: token(20),
@@ -54,7 +71,10 @@ export async function startGeminiSandbox(opts: SandboxVendorOptions = {}): Promi
     return (r: SandboxRequest, res: ServerResponse) => {
       const given = r.headers['x-goog-api-key'] ?? r.query.get('key');
       if (typeof given !== 'string' || !given)
-        return err(403, 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.');
+        return err(
+          403,
+          "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+        );
       if (!keys.accept(given)) return err(400, 'API key not valid. Please pass a valid API key.', 'API_KEY_INVALID');
       return handler(r, res);
     };
@@ -62,7 +82,8 @@ export async function startGeminiSandbox(opts: SandboxVendorOptions = {}): Promi
 
   async function generate(r: SandboxRequest, res: ServerResponse, streamed: boolean): Promise<Reply> {
     const model = r.params[0]!;
-    if (!Array.isArray(r.body.contents) || r.body.contents.length === 0) return err(400, '* GenerateContentRequest.contents: contents is not specified');
+    if (!Array.isArray(r.body.contents) || r.body.contents.length === 0)
+      return err(400, '* GenerateContentRequest.contents: contents is not specified');
     const prompt = promptOf(r.body);
     const text = `Sandbox reply to: ${prompt.slice(0, 60)}`;
     const words = text.split(/(?<= )/);
@@ -87,14 +108,34 @@ export async function startGeminiSandbox(opts: SandboxVendorOptions = {}): Promi
 
   // The REST field is supportedGenerationMethods; the SDK renames it supportedActions when it reads the list.
   const models: Array<Pick<Model, 'name' | 'displayName'> & { supportedGenerationMethods: string[] }> = [
-    { name: 'models/gemini-2.5-flash', displayName: 'Gemini 2.5 Flash', supportedGenerationMethods: ['generateContent', 'countTokens'] },
+    {
+      name: 'models/gemini-2.5-flash',
+      displayName: 'Gemini 2.5 Flash',
+      supportedGenerationMethods: ['generateContent', 'countTokens'],
+    },
   ];
   const M = '/v1beta/models/{model}';
   const routes = [
-    sroute('POST', `${M}:generateContent`, authed((r, res) => generate(r, res, false))),
-    sroute('POST', `${M}:streamGenerateContent`, authed((r, res) => generate(r, res, true))),
-    sroute('POST', `${M}:countTokens`, authed((r) => ({ status: 200, body: { totalTokens: tokensOf(promptOf(r.body)) } }))),
-    sroute('GET', '/v1beta/models', authed(() => ({ status: 200, body: { models } }))),
+    sroute(
+      'POST',
+      `${M}:generateContent`,
+      authed((r, res) => generate(r, res, false)),
+    ),
+    sroute(
+      'POST',
+      `${M}:streamGenerateContent`,
+      authed((r, res) => generate(r, res, true)),
+    ),
+    sroute(
+      'POST',
+      `${M}:countTokens`,
+      authed((r) => ({ status: 200, body: { totalTokens: tokensOf(promptOf(r.body)) } })),
+    ),
+    sroute(
+      'GET',
+      '/v1beta/models',
+      authed(() => ({ status: 200, body: { models } })),
+    ),
   ];
   const faults = noFaults();
   const { server, url } = await serveRoutes(routes, {
@@ -109,5 +150,14 @@ export async function startGeminiSandbox(opts: SandboxVendorOptions = {}): Promi
     keys.add(secret, id, name);
     return { id, secret };
   };
-  return { url, keys, server, createKey, deleteKey: (k) => keys.delete(k), defaultKey: createKey('default'), faults, stop: () => closeServer(server) };
+  return {
+    url,
+    keys,
+    server,
+    createKey,
+    deleteKey: (k) => keys.delete(k),
+    defaultKey: createKey('default'),
+    faults,
+    stop: () => closeServer(server),
+  };
 }

@@ -2,6 +2,7 @@ import type { HttpClient } from '../../core/http.js';
 import {
   adminClient,
   allPages,
+  listIn,
   baseUrl,
   call,
   createTimeouts,
@@ -39,7 +40,8 @@ interface ApiKeyOwner {
  */
 export function openaiAdapter(deps: AdapterDeps): VendorAdapter {
   const cfg = deps.config;
-  const project = () => `/v1/organization/projects/${encodeURIComponent(requireField(cfg.projectId, 'openai', 'project_id'))}`;
+  const project = () =>
+    `/v1/organization/projects/${encodeURIComponent(requireField(cfg.projectId, 'openai', 'project_id'))}`;
   const saPath = (id: string) => `${project()}/service_accounts/${encodeURIComponent(id)}`;
   const keyPath = (id: string) => `${project()}/api_keys/${encodeURIComponent(id)}`;
   const base = baseUrl(facts, cfg);
@@ -54,7 +56,12 @@ export function openaiAdapter(deps: AdapterDeps): VendorAdapter {
   }
 
   const listPage = async (after?: string) => {
-    const res = await admin().request<Page<ServiceAccount>>({ method: 'GET', path: `${project()}/service_accounts`, query: { limit: 100, after }, expect: (b) => (Array.isArray(b?.data) ? undefined : 'no data list') });
+    const res = await admin().request<Page<ServiceAccount>>({
+      method: 'GET',
+      path: `${project()}/service_accounts`,
+      query: { limit: 100, after },
+      expect: listIn('data'),
+    });
     const last = res.body.data.at(-1)?.id;
     return { items: res.body.data, next: res.body.has_more && last ? () => listPage(last) : null };
   };
@@ -63,7 +70,9 @@ export function openaiAdapter(deps: AdapterDeps): VendorAdapter {
     vendor: 'openai',
     displayName: facts.displayName,
     capabilities: facts.capabilities,
-    guidance: () => [`tourniquet creates a project service account (its key comes back once) with POST ${base}${project()}/service_accounts`],
+    guidance: () => [
+      `tourniquet creates a project service account (its key comes back once) with POST ${base}${project()}/service_accounts`,
+    ],
     async createKey({ name }) {
       const res = await admin().request<{ id: string; api_key: { value: string; id?: string } }>({
         method: 'POST',
@@ -72,7 +81,10 @@ export function openaiAdapter(deps: AdapterDeps): VendorAdapter {
         timeouts: createTimeouts(deps),
         expect: (b) => need(b, 'id', 'api_key.value'),
       });
-      return created(res.body.id, res.body.api_key.value, deps, { service_account_id: res.body.id, api_key_id: String(res.body.api_key.id ?? '') });
+      return created(res.body.id, res.body.api_key.value, deps, {
+        service_account_id: res.body.id,
+        api_key_id: String(res.body.api_key.id ?? ''),
+      });
     },
     async listKeys(prefix): Promise<ListedKey[]> {
       const accounts = await allPages(() => listPage());
@@ -82,9 +94,13 @@ export function openaiAdapter(deps: AdapterDeps): VendorAdapter {
     deleteProjectKey: deleteApiKey,
     probe: (key) => probeKey(facts, deps, key),
     plan(action, id = '{service_account_id}') {
-      if (action === 'create') return [call(base, 'POST', `${project()}/service_accounts`, 'create a service account and its key')];
+      if (action === 'create')
+        return [call(base, 'POST', `${project()}/service_accounts`, 'create a service account and its key')];
       if (action === 'delete' && id.startsWith('key_'))
-        return [call(base, 'GET', keyPath(id), `find who owns API key ${id}`), call(base, 'DELETE', keyPath(id), `delete API key ${id} (its service account instead, when it has one)`)];
+        return [
+          call(base, 'GET', keyPath(id), `find who owns API key ${id}`),
+          call(base, 'DELETE', keyPath(id), `delete API key ${id} (its service account instead, when it has one)`),
+        ];
       if (action === 'delete') return [call(base, 'DELETE', saPath(id), `delete service account ${id} (and its key)`)];
       return [call(base, 'GET', facts.probePath(cfg), 'probe: list models with the key')];
     },

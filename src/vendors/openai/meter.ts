@@ -28,7 +28,12 @@ export function usageUsd(prices: PriceTable, usage: unknown, model: string | und
   const cached = num(inDetails.cached_tokens);
   const images = num(inDetails.image_tokens);
   const input = num(u.prompt_tokens ?? u.input_tokens) - cached - images;
-  return tokenUsd(price, { input, cachedInput: cached, imageInput: images, output: num(u.completion_tokens ?? u.output_tokens) });
+  return tokenUsd(price, {
+    input,
+    cachedInput: cached,
+    imageInput: images,
+    output: num(u.completion_tokens ?? u.output_tokens),
+  });
 }
 
 /** Usage and model from a JSON answer, whole or (when it was too large to keep) from its tail. */
@@ -103,12 +108,22 @@ function transcriptionMeter(req: MeterRequest, prices: PriceTable): Metering {
 function speechMeter(req: MeterRequest, prices: PriceTable): Metering {
   const price = modelPrice(prices, str(req.body?.model));
   const input = str(req.body?.input);
-  return { cost: (res) => (!ok(res.status) ? 0 : price?.per_mchar !== undefined && input !== undefined ? (input.length * price.per_mchar) / 1e6 : null) };
+  return {
+    cost: (res) =>
+      !ok(res.status)
+        ? 0
+        : price?.per_mchar !== undefined && input !== undefined
+          ? (input.length * price.per_mchar) / 1e6
+          : null,
+  };
 }
 
 type Route = (req: MeterRequest, prices: PriceTable) => Metering;
 const ROUTES: Array<[RegExp, Route]> = [
-  [/^\/v1\/(chat\/)?completions$/, (req, prices) => (req.body?.stream === true ? chatStreamMeter(req, prices, usageUsd) : jsonUsageMeter(req, prices))],
+  [
+    /^\/v1\/(chat\/)?completions$/,
+    (req, prices) => (req.body?.stream === true ? chatStreamMeter(req, prices, usageUsd) : jsonUsageMeter(req, prices)),
+  ],
   [/^\/v1\/responses$/, responsesMeter],
   [/^\/v1\/embeddings$/, jsonUsageMeter],
   [/^\/v1\/images\/(generations|edits|variations)$/, imagesMeter],

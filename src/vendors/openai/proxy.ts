@@ -11,7 +11,13 @@ import { openaiMeter } from './meter.js';
 const refusal: Dialect = (r) => {
   const cap = isCap(r);
   const status = cap ? 429 : r.status;
-  const type = cap ? 'insufficient_quota' : r.status >= 500 ? 'server_error' : r.status === 429 ? 'rate_limit_error' : 'invalid_request_error';
+  const type = cap
+    ? 'insufficient_quota'
+    : r.status >= 500
+      ? 'server_error'
+      : r.status === 429
+        ? 'rate_limit_error'
+        : 'invalid_request_error';
   const headers = { ...retryHeaders(r), ...(r.status === 429 ? {} : { 'x-should-retry': 'false' }) };
   return { status, headers, body: { error: { message: r.message, type, param: null, code: r.code } } };
 };
@@ -20,7 +26,10 @@ export const openaiProxy: ProxyFacts = {
   baseUrl: 'https://api.openai.com',
   key: { kind: 'bearer' },
   vaultKeyIn: ['bearer'],
-  recognises: ({ path }) => /^\/v1\/(chat|responses|embeddings|completions|images|audio|moderations|models|files|batches|organization)/.test(path),
+  recognises: ({ path }) =>
+    /^\/v1\/(chat|responses|embeddings|completions|images|audio|moderations|models|files|batches|organization)/.test(
+      path,
+    ),
   customerIdPaths: ['body.user', 'body.safety_identifier', 'header.x-customer-id'],
   meter: openaiMeter,
   refusal,

@@ -11,11 +11,13 @@ type UsageUsd = (prices: PriceTable, usage: unknown, model: string | undefined) 
  */
 export function withIncludeUsage(req: MeterRequest): Buffer | undefined {
   const opts = req.body?.stream_options;
-  if (opts && typeof opts === 'object' && (opts as { include_usage?: unknown }).include_usage === true) return undefined;
+  if (opts && typeof opts === 'object' && (opts as { include_usage?: unknown }).include_usage === true)
+    return undefined;
   if (opts === undefined) {
     const text = req.raw.toString('utf8');
     const at = text.indexOf('{');
-    if (at >= 0) return Buffer.from(`${text.slice(0, at + 1)}"stream_options":{"include_usage":true},${text.slice(at + 1)}`);
+    if (at >= 0)
+      return Buffer.from(`${text.slice(0, at + 1)}"stream_options":{"include_usage":true},${text.slice(at + 1)}`);
   }
   return Buffer.from(JSON.stringify({ ...req.body, stream_options: { ...(opts as object), include_usage: true } }));
 }
@@ -25,7 +27,8 @@ const stripNullUsage = (event: string) => event.replace(/,"usage":null(?=[,}])/g
 const NULL_USAGE = Buffer.from(',"usage":null}');
 const NULL_USAGE_FIRST = Buffer.from('{"usage":null,');
 /** The same on bytes, for the chunks without the usage (no decoding): OpenAI puts the field last. */
-const stripNullUsageBytes = (events: Buffer) => replaceBytes(replaceBytes(events, NULL_USAGE, Buffer.from('}')), NULL_USAGE_FIRST, Buffer.from('{'));
+const stripNullUsageBytes = (events: Buffer) =>
+  replaceBytes(replaceBytes(events, NULL_USAGE, Buffer.from('}')), NULL_USAGE_FIRST, Buffer.from('{'));
 
 /**
  * A streamed chat completion's cost. Without `stream_options.include_usage` (the SDKs' default)
@@ -37,7 +40,9 @@ export function chatStreamMeter(req: MeterRequest, prices: PriceTable, usd: Usag
   let usage: unknown;
   let model = typeof req.body?.model === 'string' ? req.body.model : undefined;
   const record = (d: Record<string, unknown>) => {
-    if (d.usage && typeof d.usage === 'object') (usage = d.usage), (model = typeof d.model === 'string' ? d.model : model);
+    if (!d.usage || typeof d.usage !== 'object') return;
+    usage = d.usage;
+    if (typeof d.model === 'string') model = d.model;
   };
   const cost = (status: number) => (!ok(status) ? 0 : usage ? usd(prices, usage, model) : null);
   const upstreamBody = withIncludeUsage(req);

@@ -1,5 +1,17 @@
 import type { HttpClient } from '../../core/http.js';
-import { adminClient, allPages, baseUrl, call, createTimeouts, created, deleteIdempotent, need, probeKey, type AdapterDeps } from '../shared/adapter.js';
+import {
+  adminClient,
+  allPages,
+  listIn,
+  baseUrl,
+  call,
+  createTimeouts,
+  created,
+  deleteIdempotent,
+  need,
+  probeKey,
+  type AdapterDeps,
+} from '../shared/adapter.js';
 import type { ListedKey, VendorAdapter } from '../types.js';
 import { resendFacts } from './facts.js';
 
@@ -17,7 +29,12 @@ export function resendAdapter(deps: AdapterDeps): VendorAdapter {
   const admin = (): HttpClient => adminClient(facts, deps);
 
   const listPage = async (after?: string) => {
-    const res = await admin().request<KeyPage>({ method: 'GET', path: '/api-keys', query: { limit: 100, after }, expect: (b) => (Array.isArray(b?.data) ? undefined : 'no data list') });
+    const res = await admin().request<KeyPage>({
+      method: 'GET',
+      path: '/api-keys',
+      query: { limit: 100, after },
+      expect: listIn('data'),
+    });
     const last = res.body.data.at(-1)?.id;
     return { items: res.body.data, next: res.body.has_more && last ? () => listPage(last) : null };
   };

@@ -9,7 +9,8 @@ export const resendFacts: VendorFacts = {
   auth: 'bearer',
   // Lists key metadata (never secrets). A sending-only key is refused with restricted_api_key: it is alive.
   probePath: () => '/api-keys',
-  aliveWhen: (status, body) => status === 401 && body?.name === 'restricted_api_key',
+  aliveWhen: (status, body) =>
+    status === 401 && (body as { name?: unknown } | undefined)?.name === 'restricted_api_key',
 };
 
 /** Seed 002: a deleted key keeps working at the edge for this long (median, p95). */

@@ -28,7 +28,8 @@ function resendMeter(req: MeterRequest, prices: PriceTable): Metering {
   if (req.method !== 'POST') return notCharged;
   const each = prices.units.per_email;
   // A broadcast goes to an audience whose size the answer does not say.
-  if (req.path !== '/emails' && req.path !== '/emails/batch') return /^\/broadcasts\/[^/]+\/send$/.test(req.path) ? unknownCost : notCharged;
+  if (req.path !== '/emails' && req.path !== '/emails/batch')
+    return /^\/broadcasts\/[^/]+\/send$/.test(req.path) ? unknownCost : notCharged;
   return {
     cost(res) {
       if (!ok(res.status) || isReplay(req)) return 0;
@@ -57,7 +58,11 @@ function resendError(status: number, code: string): [number, string] {
  */
 const refusal: Dialect = (r) => {
   const [statusCode, name] = resendError(r.status, r.code);
-  return { status: statusCode, headers: retryHeaders(r), body: { statusCode, message: `${r.code}: ${r.message}`, name } };
+  return {
+    status: statusCode,
+    headers: retryHeaders(r),
+    body: { statusCode, message: `${r.code}: ${r.message}`, name },
+  };
 };
 
 export const resendProxy: ProxyFacts = {

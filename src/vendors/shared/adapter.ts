@@ -21,21 +21,44 @@ export function baseUrl(facts: VendorFacts, cfg: VendorConfig): string {
 
 export function adminClient(facts: VendorFacts, deps: AdapterDeps, base = baseUrl(facts, deps.config)): HttpClient {
   const key = deps.adminKey;
-  if (!key) throw usageError(`${facts.displayName}: no admin credential`, `set vendors.${facts.id}.admin_key to a reference (env:NAME or file:PATH)`);
+  if (!key)
+    throw usageError(
+      `${facts.displayName}: no admin credential`,
+      `set vendors.${facts.id}.admin_key to a reference (env:NAME or file:PATH)`,
+    );
   const cred: KeyCredential = { secret: key, id: deps.config.adminKeySid ?? deps.config.accountSid };
-  return new HttpClient({ baseUrl: base, name: `${facts.displayName} admin API`, headers: authHeader(facts, cred, deps.config), trace: deps.trace, timeouts: deps.timeouts });
+  return new HttpClient({
+    baseUrl: base,
+    name: `${facts.displayName} admin API`,
+    headers: authHeader(facts, cred, deps.config),
+    trace: deps.trace,
+    timeouts: deps.timeouts,
+  });
 }
 
 /** A harmless authenticated read with the given key. 2xx, 429 or a vendor's "alive but restricted" → accepted; 401/403 → refused. */
 export async function probeKey(facts: VendorFacts, deps: AdapterDeps, key: KeyCredential): Promise<ProbeResult> {
-  const client = new HttpClient({ baseUrl: baseUrl(facts, deps.config), name: facts.displayName, trace: deps.trace, timeouts: deps.timeouts, retries: 1 });
+  const client = new HttpClient({
+    baseUrl: baseUrl(facts, deps.config),
+    name: facts.displayName,
+    trace: deps.trace,
+    timeouts: deps.timeouts,
+    retries: 1,
+  });
   const [path, search] = facts.probePath(deps.config).split('?');
   const query = Object.fromEntries(new URLSearchParams(search ?? ''));
   const started = performance.now();
   // 429 is answered to keys the vendor has authenticated (rate limits are per account): alive, not proof of death.
-  const res = await client.request({ method: 'GET', path: path!, query, headers: authHeader(facts, key, deps.config), accept: [401, 403, 429] });
+  const res = await client.request({
+    method: 'GET',
+    path: path!,
+    query,
+    headers: authHeader(facts, key, deps.config),
+    accept: [401, 403, 429],
+  });
   const ms = Math.round(performance.now() - started);
-  const accepted = (res.status >= 200 && res.status < 300) || res.status === 429 || (facts.aliveWhen?.(res.status, res.body) ?? false);
+  const accepted =
+    (res.status >= 200 && res.status < 300) || res.status === 429 || (facts.aliveWhen?.(res.status, res.body) ?? false);
   return { accepted, status: res.status, ms };
 }
 
@@ -48,16 +71,28 @@ const CREATE_TIMEOUTS = { headersMs: 20_000, bodyMs: 20_000 };
 export const createTimeouts = (deps: AdapterDeps): Partial<Timeouts> => ({ ...CREATE_TIMEOUTS, ...deps.timeouts });
 
 /** Every page of a list, following the vendor's cursor until it says there is no more (bounded). */
-export async function allPages<T>(first: () => Promise<{ items: T[]; next: (() => Promise<unknown>) | null }>, maxPages = 100): Promise<T[]> {
+export async function allPages<T>(
+  first: () => Promise<{ items: T[]; next: (() => Promise<unknown>) | null }>,
+  maxPages = 100,
+): Promise<T[]> {
   const out: T[] = [];
   let page: { items: T[]; next: (() => Promise<unknown>) | null } = await first();
   for (let i = 1; ; i++) {
     out.push(...page.items);
     if (!page.next) return out;
-    if (i >= maxPages) throw new TourniquetError('step-failed', `a key list ran past ${maxPages} pages; stopped rather than guess`);
+    if (i >= maxPages)
+      throw new TourniquetError('step-failed', `a key list ran past ${maxPages} pages; stopped rather than guess`);
     page = (await page.next()) as typeof page;
   }
 }
+
+/** The HTTP client's shape check for a list answer: the field must be an array. */
+export const listIn =
+  (field: string) =>
+  (body: unknown): string | undefined =>
+    body && typeof body === 'object' && Array.isArray((body as Record<string, unknown>)[field])
+      ? undefined
+      : `no ${field} list`;
 
 export function created(id: string, secret: string, deps: AdapterDeps, meta?: Record<string, string>): CreatedKey {
   deps.onSecret?.(secret);
@@ -71,14 +106,19 @@ export async function deleteIdempotent(client: HttpClient, path: string, id: str
 }
 
 export function call(client: HttpClient | string, method: string, path: string, what: string): PlannedCall {
-  const url = typeof client === 'string' ? new URL(path.replace(/^\//, ''), client.endsWith('/') ? client : client + '/').toString() : client.url(path);
+  const url =
+    typeof client === 'string'
+      ? new URL(path.replace(/^\//, ''), client.endsWith('/') ? client : client + '/').toString()
+      : client.url(path);
   return { method, url, what };
 }
 
 /** A string field of a response body, or a clear complaint for the HTTP client's shape check. */
-export function need(body: any, ...paths: string[]): string | undefined {
+export function need(body: unknown, ...paths: string[]): string | undefined {
   for (const p of paths) {
-    const v = p.split('.').reduce((o, k) => (o == null ? undefined : o[k]), body);
+    const v = p
+      .split('.')
+      .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), body);
     if (typeof v !== 'string' || v === '') return `missing ${p}`;
   }
   return undefined;

@@ -19,7 +19,11 @@ const FIELDS: Record<keyof VendorConfig, string> = {
  * A vendor's config. Precedence: TOURNIQUET_<VENDOR>_<FIELD> environment variables, then the
  * profile's `vendors.<id>.<field>` (nested table or flat key). admin_key is a reference, never a secret.
  */
-export function vendorConfig(vendor: VendorId, settings: RawSettings | undefined, env: Record<string, string | undefined>): VendorConfig {
+export function vendorConfig(
+  vendor: VendorId,
+  settings: RawSettings | undefined,
+  env: Record<string, string | undefined>,
+): VendorConfig {
   const nested = (settings?.raw('vendors') as Record<string, Record<string, unknown>> | undefined)?.[vendor] ?? {};
   const cfg: VendorConfig = {};
   for (const [field, key] of Object.entries(FIELDS) as [keyof VendorConfig, string][]) {

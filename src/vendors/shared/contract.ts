@@ -6,8 +6,7 @@
  * check fails on any difference.
  */
 export type Contract =
-  | { kind: 'openapi'; documents: ContractDocument[] }
-  | { kind: 'sdk-types'; sdk: string; note: string };
+  { kind: 'openapi'; documents: ContractDocument[] } | { kind: 'sdk-types'; sdk: string; note: string };
 
 export interface ContractDocument {
   /** File name in vendor-specs/ (SOURCES.md there gives its repository and commit). */

@@ -18,7 +18,7 @@ export interface VendorFacts {
    * Statuses that mean "the vendor knows this key" even though the call was not allowed
    * (a restricted key without permission for the probe's resource).
    */
-  aliveWhen?: (status: number, body: any) => boolean;
+  aliveWhen?: (status: number, body: unknown) => boolean;
   /** Where to do by hand what the API cannot do. */
   manual?: { create: string[]; delete: string[] };
   /** The shape of a key id the delete API takes (Twilio: `SK` + 32 hex); anything else is not one. */
@@ -39,6 +39,10 @@ export function authHeader(facts: VendorFacts, key: KeyCredential, cfg: VendorCo
 }
 
 export function requireField(value: string | undefined, vendor: VendorId, setting: string): string {
-  if (!value) throw usageError(`${vendor}: ${setting} is not set`, `set it: tourniquet config set vendors.${vendor}.${setting} VALUE`);
+  if (!value)
+    throw usageError(
+      `${vendor}: ${setting} is not set`,
+      `set it: tourniquet config set vendors.${vendor}.${setting} VALUE`,
+    );
   return value;
 }

@@ -25,15 +25,13 @@ export function guidedAdapter(facts: VendorFacts, deps: AdapterDeps, words: Guid
     displayName: facts.displayName,
     capabilities: facts.capabilities,
     guidance: () => manual.create,
-    async createKey() {
-      throw usageError(`${facts.displayName} has no API to create a secret key`, manual.create.join('\n'));
-    },
-    async deleteKey(id) {
-      return { status: 'manual', id, steps: manual.delete };
-    },
+    createKey: () =>
+      Promise.reject(usageError(`${facts.displayName} has no API to create a secret key`, manual.create.join('\n'))),
+    deleteKey: (id) => Promise.resolve({ status: 'manual', id, steps: manual.delete }),
     probe: (key) => probeKey(facts, deps, key),
     plan(action) {
-      if (action === 'probe') return [call(base, 'GET', facts.probePath(deps.config), `probe: ${words.probe} with the key`)];
+      if (action === 'probe')
+        return [call(base, 'GET', facts.probePath(deps.config), `probe: ${words.probe} with the key`)];
       return [{ method: 'MANUAL', url: words.dashboard, what: action === 'create' ? words.create : words.delete }];
     },
   };

@@ -27,7 +27,9 @@ export const USD_PER_UNIT: Record<string, number> = {
 };
 
 /** FX figures as price-table units (`fx_<currency>`), so config can override them like any price. */
-export const FX_UNITS: Record<string, number> = Object.fromEntries(Object.entries(USD_PER_UNIT).map(([c, r]) => [`fx_${c}`, r]));
+export const FX_UNITS: Record<string, number> = Object.fromEntries(
+  Object.entries(USD_PER_UNIT).map(([c, r]) => [`fx_${c}`, r]),
+);
 
 /** An amount in a currency's major unit as USD, from a table's `fx_<currency>` units; null when unknown. */
 export function toUsd(units: Record<string, number>, amount: number, currency: string): number | null {

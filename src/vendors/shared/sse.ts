@@ -67,7 +67,8 @@ export class SseWatcher {
   private scan(lines: Buffer): void {
     if (this.lastOnly) return this.keepLast(lines);
     if (!this.markers.some((m) => lines.includes(m))) return;
-    for (const line of lines.toString('utf8').split('\n')) if (this.markers.some((m) => line.includes(m.toString()))) this.deliver(line);
+    for (const line of lines.toString('utf8').split('\n'))
+      if (this.markers.some((m) => line.includes(m.toString()))) this.deliver(line);
   }
 
   /** The line around the last marker in these bytes, copied (nothing is decoded until the end). */
@@ -110,7 +111,9 @@ export class SseEventEditor {
   flush = (): Buffer => {
     const rest = this.held ?? EMPTY;
     this.held = null;
-    return rest.length && rest.includes(this.marker) ? Buffer.from(this.rewrite(rest.toString('utf8'))) : this.fast(rest);
+    return rest.length && rest.includes(this.marker)
+      ? Buffer.from(this.rewrite(rest.toString('utf8')))
+      : this.fast(rest);
   };
 
   private rewrite(text: string): string {

@@ -13,7 +13,12 @@ export function stripeAmountUsd(prices: PriceTable, amount: number, currency: st
 
 const MOVES_MONEY = /^\/v1\/(charges|payment_intents|refunds)(\/[^/]+(\/(capture|confirm))?)?$/;
 
-function requestAmountUsd(method: string, path: string, body: Record<string, unknown> | null, prices: PriceTable): number | null {
+function requestAmountUsd(
+  method: string,
+  path: string,
+  body: Record<string, unknown> | null,
+  prices: PriceTable,
+): number | null {
   if (method !== 'POST' || !body || !MOVES_MONEY.test(path)) return null;
   const amount = Number(body.amount ?? body.amount_to_capture);
   if (!Number.isFinite(amount)) return null;
@@ -73,7 +78,10 @@ export const stripeProxy: ProxyFacts = {
   baseUrl: 'https://api.stripe.com',
   key: { kind: 'bearer' },
   vaultKeyIn: ['bearer', 'basic'],
-  recognises: ({ path }) => /^\/v1\/(charges|customers|payment_intents|refunds|payouts|transfers|balance|invoices|subscriptions|checkout)/.test(path),
+  recognises: ({ path }) =>
+    /^\/v1\/(charges|customers|payment_intents|refunds|payouts|transfers|balance|invoices|subscriptions|checkout)/.test(
+      path,
+    ),
   customerIdPaths: ['body.customer', 'query.customer', 'after.customers'],
   requestAmountUsd,
   meter: stripeMeter,

@@ -1,6 +1,18 @@
 import { usageError } from '../../core/errors.js';
 import type { HttpClient } from '../../core/http.js';
-import { adminClient, allPages, baseUrl, call, createTimeouts, created, deleteIdempotent, need, probeKey, type AdapterDeps } from '../shared/adapter.js';
+import {
+  adminClient,
+  allPages,
+  listIn,
+  baseUrl,
+  call,
+  createTimeouts,
+  created,
+  deleteIdempotent,
+  need,
+  probeKey,
+  type AdapterDeps,
+} from '../shared/adapter.js';
 import { requireField, vendorKeyId } from '../shared/facts.js';
 import type { AuthTokenRotation, DeleteResult, ListedKey, VendorAdapter, VendorConfig } from '../types.js';
 import { twilioFacts } from './facts.js';
@@ -30,7 +42,12 @@ export function twilioAdapter(deps: AdapterDeps): VendorAdapter {
   const admin = (): HttpClient => adminClient(facts, deps);
 
   const listPage = async (path: string, query?: Record<string, number>) => {
-    const res = await admin().request<KeyPage>({ method: 'GET', path, query, expect: (b) => (Array.isArray(b?.keys) ? undefined : 'no keys list') });
+    const res = await admin().request<KeyPage>({
+      method: 'GET',
+      path,
+      query,
+      expect: listIn('keys'),
+    });
     const next = res.body.next_page_uri;
     return { items: res.body.keys, next: next ? () => listPage(next) : null };
   };
@@ -52,11 +69,17 @@ export function twilioAdapter(deps: AdapterDeps): VendorAdapter {
     },
     async listKeys(prefix): Promise<ListedKey[]> {
       const keys = await allPages(() => listPage(keysPath(), { PageSize: 1000 }));
-      return keys.filter((k) => (k.friendly_name ?? '').startsWith(prefix)).map((k) => ({ id: k.sid, name: k.friendly_name ?? '' }));
+      return keys
+        .filter((k) => (k.friendly_name ?? '').startsWith(prefix))
+        .map((k) => ({ id: k.sid, name: k.friendly_name ?? '' }));
     },
     async deleteKey(id): Promise<DeleteResult> {
       // Only an API key (SK…) can be deleted here; the auth token is rotated with --auth-token.
-      if (!vendorKeyId(facts, id)) throw usageError(`"${id}" is not a Twilio API key sid (SK followed by 32 hex digits)`, 'the account auth token is rotated with: tourniquet rotate twilio --auth-token');
+      if (!vendorKeyId(facts, id))
+        throw usageError(
+          `"${id}" is not a Twilio API key sid (SK followed by 32 hex digits)`,
+          'the account auth token is rotated with: tourniquet rotate twilio --auth-token',
+        );
       return deleteIdempotent(admin(), keyPath(id), id);
     },
     probe: (key) => probeKey(facts, deps, { ...key, id: vendorKeyId(facts, key.id) ?? undefined }),
@@ -79,7 +102,9 @@ function authTokenRotation(deps: AdapterDeps, accountsBase: string): AuthTokenRo
         timeouts: createTimeouts(deps),
         expect: (b) => need(b, 'secondary_auth_token'),
       });
-      return created('secondary', res.body.secondary_auth_token, deps, { account_sid: String(res.body.account_sid ?? deps.config.accountSid ?? '') });
+      return created('secondary', res.body.secondary_auth_token, deps, {
+        account_sid: String(res.body.account_sid ?? deps.config.accountSid ?? ''),
+      });
     },
     async promote() {
       const res = await client().request<{ auth_token?: unknown }>({ method: 'POST', path: '/v1/AuthTokens/Promote' });

@@ -11,11 +11,15 @@ const CALLS = /^\/2010-04-01\/Accounts\/[^/]+\/Calls\.json$/;
 function messageUsd(obj: Record<string, unknown>, prices: PriceTable): number | null {
   if (obj.price !== null && obj.price !== undefined && obj.price !== '') {
     const price = Math.abs(Number(obj.price));
-    return Number.isFinite(price) ? toUsd(prices.units, price, typeof obj.price_unit === 'string' ? obj.price_unit : 'usd') : null;
+    return Number.isFinite(price)
+      ? toUsd(prices.units, price, typeof obj.price_unit === 'string' ? obj.price_unit : 'usd')
+      : null;
   }
   const perSegment = prices.units.sms_segment_us;
   const segments = num(Number(obj.num_segments));
-  return typeof obj.to === 'string' && obj.to.startsWith('+1') && segments > 0 && perSegment !== undefined ? segments * perSegment : null;
+  return typeof obj.to === 'string' && obj.to.startsWith('+1') && segments > 0 && perSegment !== undefined
+    ? segments * perSegment
+    : null;
 }
 
 /**
@@ -52,7 +56,13 @@ function twilioCode(status: number, code: string): number {
 const refusal: Dialect = (r) => {
   const status = r.code === 'spend_cap_exceeded' ? 403 : r.status;
   const code = twilioCode(status, r.code);
-  const body = { code, message: `${r.code}: ${r.message}`, more_info: `https://www.twilio.com/docs/errors/${code}`, status, details: { tourniquet_code: r.code } };
+  const body = {
+    code,
+    message: `${r.code}: ${r.message}`,
+    more_info: `https://www.twilio.com/docs/errors/${code}`,
+    status,
+    details: { tourniquet_code: r.code },
+  };
   return { status, headers: retryHeaders(r), body };
 };
 

@@ -1,6 +1,13 @@
 import type { Server } from 'node:http';
 import { hex, type Keyring } from '../../sandbox/keyring.js';
-import { basicAuth, serveRoutes, sroute, type Reply, type SandboxFaults, type SandboxRequest } from '../../sandbox/http.js';
+import {
+  basicAuth,
+  serveRoutes,
+  sroute,
+  type Reply,
+  type SandboxFaults,
+  type SandboxRequest,
+} from '../../sandbox/http.js';
 
 /**
  * accounts.twilio.com's AuthTokens API, as twilio_accounts_v1.json documents it, on its own
@@ -21,7 +28,10 @@ const twerr = (status: number, code: number, message: string): Reply => ({
   body: { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status },
 });
 
-export async function startAccountsSandbox(t: AuthTokens, opts: { latencyMs?: number; faults?: SandboxFaults }): Promise<{ server: Server; url: string }> {
+export async function startAccountsSandbox(
+  t: AuthTokens,
+  opts: { latencyMs?: number; faults?: SandboxFaults },
+): Promise<{ server: Server; url: string }> {
   const url = (p: string) => `https://accounts.twilio.com${p}`;
   const iso = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -29,7 +39,8 @@ export async function startAccountsSandbox(t: AuthTokens, opts: { latencyMs?: nu
     return (r: SandboxRequest) => {
       const auth = basicAuth(r.headers);
       const token = auth?.user === t.accountSid ? auth.pass : undefined;
-      if (!token || (token !== t.primary && token !== t.secondary) || !t.keys.accept(token)) return twerr(401, 20003, 'Authenticate');
+      if (!token || (token !== t.primary && token !== t.secondary) || !t.keys.accept(token))
+        return twerr(401, 20003, 'Authenticate');
       return handler(r);
     };
   }
@@ -38,7 +49,16 @@ export async function startAccountsSandbox(t: AuthTokens, opts: { latencyMs?: nu
     if (t.secondary) t.keys.delete(t.secondary);
     t.secondary = hex(32);
     t.keys.add(t.secondary, `auth_token_${hex(8)}`, 'secondary auth token', { auth_token: true });
-    return { status: 201, body: { account_sid: t.accountSid, date_created: iso(), date_updated: iso(), secondary_auth_token: t.secondary, url: url('/v1/AuthTokens/Secondary') } };
+    return {
+      status: 201,
+      body: {
+        account_sid: t.accountSid,
+        date_created: iso(),
+        date_updated: iso(),
+        secondary_auth_token: t.secondary,
+        url: url('/v1/AuthTokens/Secondary'),
+      },
+    };
   };
 
   const promote = (): Reply => {
@@ -46,7 +66,16 @@ export async function startAccountsSandbox(t: AuthTokens, opts: { latencyMs?: nu
     t.keys.delete(t.primary);
     t.primary = t.secondary;
     t.secondary = null;
-    return { status: 200, body: { account_sid: t.accountSid, auth_token: t.primary, date_created: iso(), date_updated: iso(), url: url('/v1/AuthTokens') } };
+    return {
+      status: 200,
+      body: {
+        account_sid: t.accountSid,
+        auth_token: t.primary,
+        date_created: iso(),
+        date_updated: iso(),
+        url: url('/v1/AuthTokens'),
+      },
+    };
   };
 
   const deleteSecondary = (): Reply => {

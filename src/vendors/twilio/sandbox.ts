@@ -2,7 +2,15 @@ import type { Server } from 'node:http';
 import type { SandboxVendor, SandboxVendorOptions } from '../module.js';
 import { Keyring, hex } from '../../sandbox/keyring.js';
 import { twilioTail } from './facts.js';
-import { basicAuth, closeServer, noFaults, serveRoutes, sroute, type Reply, type SandboxRequest } from '../../sandbox/http.js';
+import {
+  basicAuth,
+  closeServer,
+  noFaults,
+  serveRoutes,
+  sroute,
+  type Reply,
+  type SandboxRequest,
+} from '../../sandbox/http.js';
 import { startAccountsSandbox, type AuthTokens } from './sandbox-accounts.js';
 
 /**
@@ -35,13 +43,22 @@ function page(r: SandboxRequest, key: string, all: unknown[]): Reply {
   const items = all.slice(n * size, (n + 1) * size);
   const uri = (p: number) => `${r.path}?PageSize=${size}&Page=${p}`;
   const body = {
-    [key]: items, start: n * size, end: n * size + Math.max(0, items.length - 1), page: n, page_size: size, uri: uri(n),
-    first_page_uri: uri(0), next_page_uri: (n + 1) * size < all.length ? uri(n + 1) : null, previous_page_uri: n > 0 ? uri(n - 1) : null,
+    [key]: items,
+    start: n * size,
+    end: n * size + Math.max(0, items.length - 1),
+    page: n,
+    page_size: size,
+    uri: uri(n),
+    first_page_uri: uri(0),
+    next_page_uri: (n + 1) * size < all.length ? uri(n + 1) : null,
+    previous_page_uri: n > 0 ? uri(n - 1) : null,
   };
   return { status: 200, body };
 }
 
-export async function startTwilioSandbox(opts: SandboxVendorOptions & { pricePerSegment?: string } = {}): Promise<TwilioSandbox> {
+export async function startTwilioSandbox(
+  opts: SandboxVendorOptions & { pricePerSegment?: string } = {},
+): Promise<TwilioSandbox> {
   const keys = new Keyring('twilio', twilioTail, opts);
   const faults = noFaults();
   const accountSid = `AC${hex(32)}`;
@@ -71,39 +88,96 @@ export async function startTwilioSandbox(opts: SandboxVendorOptions & { pricePer
     const segments = Math.max(1, Math.ceil(body.length / 160));
     const price = (-Number(opts.pricePerSegment ?? '0.00790') * segments).toFixed(5);
     const msg = {
-      sid, account_sid: accountSid, to: r.body.To, from: r.body.From ?? null, messaging_service_sid: r.body.MessagingServiceSid ?? null, body,
-      status: 'queued', num_segments: String(segments), num_media: '0', direction: 'outbound-api', api_version: '2010-04-01',
-      price, price_unit: 'USD', error_code: null, error_message: null, date_created: rfc2822(), date_updated: rfc2822(), date_sent: null,
-      uri: `${base}/Messages/${sid}.json`, subresource_uris: { media: `${base}/Messages/${sid}/Media.json` },
+      sid,
+      account_sid: accountSid,
+      to: r.body.To,
+      from: r.body.From ?? null,
+      messaging_service_sid: r.body.MessagingServiceSid ?? null,
+      body,
+      status: 'queued',
+      num_segments: String(segments),
+      num_media: '0',
+      direction: 'outbound-api',
+      api_version: '2010-04-01',
+      price,
+      price_unit: 'USD',
+      error_code: null,
+      error_message: null,
+      date_created: rfc2822(),
+      date_updated: rfc2822(),
+      date_sent: null,
+      uri: `${base}/Messages/${sid}.json`,
+      subresource_uris: { media: `${base}/Messages/${sid}/Media.json` },
     };
     messages.set(sid, msg);
     return { status: 201, body: msg };
   };
 
-  const keyView = (k: { id: string; name: string; createdAt: number }) => ({ sid: k.id, friendly_name: k.name, date_created: rfc2822(k.createdAt), date_updated: rfc2822(k.createdAt) });
+  const keyView = (k: { id: string; name: string; createdAt: number }) => ({
+    sid: k.id,
+    friendly_name: k.name,
+    date_created: rfc2822(k.createdAt),
+    date_updated: rfc2822(k.createdAt),
+  });
   const createKey = (name = 'tourniquet') => {
     const id = `SK${hex(32)}`;
     const secret = hex(32);
     keys.add(secret, id, name);
     return { id, secret };
   };
-  const apiKey = (r: SandboxRequest) => (/^SK[0-9a-fA-F]{32}$/.test(r.params[1]!) && keys.live(r.params[1]!) ? keys.get(r.params[1]!) : undefined);
+  const apiKey = (r: SandboxRequest) =>
+    /^SK[0-9a-fA-F]{32}$/.test(r.params[1]!) && keys.live(r.params[1]!) ? keys.get(r.params[1]!) : undefined;
 
   const A = '/2010-04-01/Accounts/{sid}';
   const routes = [
     sroute('POST', `${A}/Messages.json`, authed(send)),
-    sroute('GET', `${A}/Messages.json`, authed((r) => page(r, 'messages', [...messages.values()].reverse()))),
-    sroute('GET', `${A}/Messages/{msg}.json`, authed((r) => (messages.has(r.params[1]!) ? { status: 200, body: messages.get(r.params[1]!) } : notFound(r.path)))),
-    sroute('POST', `${A}/Keys.json`, authed((r) => {
-      const k = createKey(typeof r.body.FriendlyName === 'string' ? r.body.FriendlyName : '');
-      return { status: 201, body: { ...keyView(keys.get(k.id)!), secret: k.secret } };
-    })),
-    sroute('GET', `${A}/Keys.json`, authed((r) => page(r, 'keys', keys.list().filter((k) => k.id.startsWith('SK')).map(keyView)))),
-    sroute('GET', `${A}/Keys/{key}.json`, authed((r) => {
-      const k = apiKey(r);
-      return k ? { status: 200, body: keyView(k) } : notFound(r.path);
-    })),
-    sroute('DELETE', `${A}/Keys/{key}.json`, authed((r) => (apiKey(r) && keys.delete(r.params[1]!) ? { status: 204 } : notFound(r.path)))),
+    sroute(
+      'GET',
+      `${A}/Messages.json`,
+      authed((r) => page(r, 'messages', [...messages.values()].reverse())),
+    ),
+    sroute(
+      'GET',
+      `${A}/Messages/{msg}.json`,
+      authed((r) =>
+        messages.has(r.params[1]!) ? { status: 200, body: messages.get(r.params[1]!) } : notFound(r.path),
+      ),
+    ),
+    sroute(
+      'POST',
+      `${A}/Keys.json`,
+      authed((r) => {
+        const k = createKey(typeof r.body.FriendlyName === 'string' ? r.body.FriendlyName : '');
+        return { status: 201, body: { ...keyView(keys.get(k.id)!), secret: k.secret } };
+      }),
+    ),
+    sroute(
+      'GET',
+      `${A}/Keys.json`,
+      authed((r) =>
+        page(
+          r,
+          'keys',
+          keys
+            .list()
+            .filter((k) => k.id.startsWith('SK'))
+            .map(keyView),
+        ),
+      ),
+    ),
+    sroute(
+      'GET',
+      `${A}/Keys/{key}.json`,
+      authed((r) => {
+        const k = apiKey(r);
+        return k ? { status: 200, body: keyView(k) } : notFound(r.path);
+      }),
+    ),
+    sroute(
+      'DELETE',
+      `${A}/Keys/{key}.json`,
+      authed((r) => (apiKey(r) && keys.delete(r.params[1]!) ? { status: 204 } : notFound(r.path))),
+    ),
   ];
   const { server, url } = await serveRoutes(routes, {
     latencyMs: opts.latencyMs,
@@ -114,7 +188,13 @@ export async function startTwilioSandbox(opts: SandboxVendorOptions & { pricePer
   const accounts = await startAccountsSandbox(tokens, { latencyMs: opts.latencyMs, faults });
   const defaultKey = { id: 'auth_token', secret: tokens.primary, account_sid: accountSid };
   return {
-    url, accountSid, keys, createKey, deleteKey: (k) => keys.delete(k), defaultKey, faults,
+    url,
+    accountSid,
+    keys,
+    createKey,
+    deleteKey: (k) => keys.delete(k),
+    defaultKey,
+    faults,
     get authToken() {
       return tokens.primary;
     },

@@ -32,16 +32,28 @@ export async function startRecorder(target: string): Promise<Recorder> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const up = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        const out: Buffer[] = [];
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.on('data', (c: Buffer) => (out.push(c), res.write(c)));
-        answer.on('end', () => {
-          res.end();
-          const u = new URL(req.url ?? '/', 'http://recorder.invalid');
-          exchanges.push({ method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, headers: req.headers, body, status: answer.statusCode ?? 0, responseHeaders: answer.headers, response: Buffer.concat(out) });
-        });
-      });
+      const up = request(
+        { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          const out: Buffer[] = [];
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.on('data', (c: Buffer) => (out.push(c), res.write(c)));
+          answer.on('end', () => {
+            res.end();
+            const u = new URL(req.url ?? '/', 'http://recorder.invalid');
+            exchanges.push({
+              method: req.method ?? 'GET',
+              path: u.pathname,
+              query: u.searchParams,
+              headers: req.headers,
+              body,
+              status: answer.statusCode ?? 0,
+              responseHeaders: answer.headers,
+              response: Buffer.concat(out),
+            });
+          });
+        },
+      );
       up.on('error', () => res.destroy());
       up.end(body);
     });

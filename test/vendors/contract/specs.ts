@@ -7,7 +7,8 @@ import type { ContractDocument } from '../../../src/vendors/shared/contract.js';
 import type { Exchange } from './recorder.js';
 
 type Backend = InstanceType<typeof import('openapi-backend').OpenAPIBackend>;
-const OpenAPIBackend = ((OpenAPIBackendModule as unknown as { default?: unknown }).default ?? OpenAPIBackendModule) as typeof import('openapi-backend').OpenAPIBackend;
+const OpenAPIBackend = ((OpenAPIBackendModule as unknown as { default?: unknown }).default ??
+  OpenAPIBackendModule) as typeof import('openapi-backend').OpenAPIBackend;
 
 /**
  * The vendors' published documents live beside the repository (`../shared/vendor-specs/` from
@@ -15,7 +16,8 @@ const OpenAPIBackend = ((OpenAPIBackendModule as unknown as { default?: unknown 
  * copied in. None found: the suite fails in CI, and skips with the reason elsewhere.
  */
 export function findSpecsDir(): string | undefined {
-  if (process.env.TOURNIQUET_VENDOR_SPECS) return existsSync(process.env.TOURNIQUET_VENDOR_SPECS) ? process.env.TOURNIQUET_VENDOR_SPECS : undefined;
+  if (process.env.TOURNIQUET_VENDOR_SPECS)
+    return existsSync(process.env.TOURNIQUET_VENDOR_SPECS) ? process.env.TOURNIQUET_VENDOR_SPECS : undefined;
   for (let dir = resolve(ROOT), i = 0; i < 4; i++, dir = dirname(dir)) {
     const candidate = join(dir, '..', 'shared', 'vendor-specs');
     if (existsSync(join(candidate, 'SOURCES.md'))) return resolve(candidate);
@@ -35,7 +37,10 @@ function normalise(node: unknown): void {
     delete o.nullable;
     if (Array.isArray(o.oneOf)) o.oneOf.push({ type: 'null' });
     else if (Array.isArray(o.anyOf)) o.anyOf.push({ type: 'null' });
-    else if (typeof o.$ref === 'string') (o.anyOf = [{ $ref: o.$ref }, { type: 'null' }]), delete o.$ref;
+    else if (typeof o.$ref === 'string') {
+      o.anyOf = [{ $ref: o.$ref }, { type: 'null' }];
+      delete o.$ref;
+    }
   }
   // `nullable` with an `enum` that does not list null meant "or null" (OpenAPI 3.0.3's clarification).
   if (o.nullable === true && Array.isArray(o.enum) && !o.enum.includes(null)) o.enum.push(null);
@@ -57,7 +62,13 @@ export function loadDocument(dir: string, doc: ContractDocument): Promise<Loaded
       const text = readFileSync(join(dir, doc.file), 'utf8');
       const definition = (doc.file.endsWith('.json') ? JSON.parse(text) : parse(text)) as Record<string, any>;
       normalise(definition);
-      const api = new OpenAPIBackend({ definition: definition as never, quick: true, strict: false, validate: true, ajvOpts: { strict: false, validateFormats: false, logger: false } });
+      const api = new OpenAPIBackend({
+        definition: definition as never,
+        quick: true,
+        strict: false,
+        validate: true,
+        ajvOpts: { strict: false, validateFormats: false, logger: false },
+      });
       await api.init();
       return { doc, api, definition };
     })();
@@ -82,17 +93,31 @@ const jsonOf = (b: Buffer): unknown => {
 /** The request body as the document describes it: JSON, or a form as an object (arrays for repeated fields). */
 function requestBody(e: Exchange): unknown {
   const type = String(e.headers['content-type'] ?? '');
-  if (type.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(e.body.toString('utf8')));
+  if (type.includes('application/x-www-form-urlencoded'))
+    return Object.fromEntries(new URLSearchParams(e.body.toString('utf8')));
   return e.body.length ? jsonOf(e.body) : undefined;
 }
 
 /** Every recorded exchange checked: the request against its operation, the answer against its documented status. */
-export function check(loaded: LoadedDocument, exchanges: Exchange[], answers: 'check' | 'requests-only' = 'check'): Finding[] {
+export function check(
+  loaded: LoadedDocument,
+  exchanges: Exchange[],
+  answers: 'check' | 'requests-only' = 'check',
+): Finding[] {
   const findings: Finding[] = [];
   for (const e of exchanges) {
     const label = `${e.method} ${e.path} → ${e.status}`;
-    const path = loaded.doc.stripPrefix && e.path.startsWith(loaded.doc.stripPrefix) ? e.path.slice(loaded.doc.stripPrefix.length) : e.path;
-    const req = { method: e.method.toLowerCase(), path, query: Object.fromEntries(e.query), headers: e.headers as Record<string, string>, body: requestBody(e) };
+    const path =
+      loaded.doc.stripPrefix && e.path.startsWith(loaded.doc.stripPrefix)
+        ? e.path.slice(loaded.doc.stripPrefix.length)
+        : e.path;
+    const req = {
+      method: e.method.toLowerCase(),
+      path,
+      query: Object.fromEntries(e.query),
+      headers: e.headers as Record<string, string>,
+      body: requestBody(e),
+    };
     const op = loaded.api.matchOperation(req);
     if (!op) {
       findings.push({ exchange: label, problem: `no such operation in ${loaded.doc.file}` });
@@ -100,11 +125,13 @@ export function check(loaded: LoadedDocument, exchanges: Exchange[], answers: 'c
     }
     const v = loaded.api.validator.validateRequest(req, op);
     if (!v.valid) findings.push({ exchange: label, problem: `request: ${JSON.stringify(v.errors)}` });
-    if (answers === 'requests-only' || String(e.responseHeaders['content-type'] ?? '').includes('text/event-stream')) continue;
+    if (answers === 'requests-only' || String(e.responseHeaders['content-type'] ?? '').includes('text/event-stream'))
+      continue;
     const documented = (op.responses ?? {}) as Record<string, unknown>;
     if (!documented[String(e.status)] && !documented.default) {
       // Statuses the document does not list (most 4xx) are the vendor's error envelope: nothing to check against.
-      if (e.status < 400) findings.push({ exchange: label, problem: `status ${e.status} is not documented for ${op.operationId}` });
+      if (e.status < 400)
+        findings.push({ exchange: label, problem: `status ${e.status} is not documented for ${op.operationId}` });
       continue;
     }
     if (e.response.length === 0) continue;
@@ -119,10 +146,15 @@ export function check(loaded: LoadedDocument, exchanges: Exchange[], answers: 'c
  * finding says what is wrong with it, not with every other kind of event), or the schema itself.
  */
 function branchFor(definition: Record<string, any>, schema: string, type: unknown): string {
-  const union = definition.components.schemas[schema] as { anyOf?: Array<{ $ref?: string }>; oneOf?: Array<{ $ref?: string }> };
+  const union = definition.components.schemas[schema] as {
+    anyOf?: Array<{ $ref?: string }>;
+    oneOf?: Array<{ $ref?: string }>;
+  };
   for (const branch of union.anyOf ?? union.oneOf ?? []) {
     const name = branch.$ref?.split('/').pop();
-    const enumOf = name ? (definition.components.schemas[name]?.properties?.type?.enum as unknown[] | undefined) : undefined;
+    const enumOf = name
+      ? (definition.components.schemas[name]?.properties?.type?.enum as unknown[] | undefined)
+      : undefined;
     if (name && enumOf?.includes(type)) return name;
   }
   return schema;
@@ -137,8 +169,12 @@ export function checkEvents(loaded: LoadedDocument, e: Exchange, schema: string)
     const data = JSON.parse(line.slice(6)) as { type?: unknown };
     const name = branchFor(loaded.definition, schema, data.type);
     const validate = ajv.compile({ $ref: `#/components/schemas/${name}`, components: loaded.definition.components });
-    const kind = String(data.type ?? '');
-    if (!validate(data)) findings.push({ exchange: `${e.method} ${e.path} (event ${kind})`, problem: `${name}: ${JSON.stringify(validate.errors)}` });
+    const kind = typeof data.type === 'string' ? data.type : '';
+    if (!validate(data))
+      findings.push({
+        exchange: `${e.method} ${e.path} (event ${kind})`,
+        problem: `${name}: ${JSON.stringify(validate.errors)}`,
+      });
   }
   return findings;
 }
