@@ -9,6 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     maxWorkers: 2,
-    reporters: ['default'],
+    // The default report, then every skipped test with its reason (test/skip-reasons.ts).
+    reporters: ['default', './test/skip-reasons.ts'],
   },
 });

@@ -3,9 +3,10 @@ import type { CommandInput } from './registry.js';
 import { catalogFor } from './settings.js';
 import { askFact } from './facts.js';
 import { decide, type Facts, type Plan } from '../core/decide.js';
-import { parseRate } from '../core/rate.js';
+import { rateOption } from '../core/rate.js';
 import type { Catalog } from '../core/playbooks.js';
 import { renderPlan } from '../render/plan.js';
+import { planJson } from '../core/decide-json.js';
 
 function factsFrom(opts: Record<string, unknown>): Facts {
   const facts: Facts = {};
@@ -29,7 +30,7 @@ function askScenario(ctx: Ctx, catalog: Catalog): Promise<string> {
 export async function planFor(ctx: Ctx, catalog: Catalog, opts: Record<string, unknown>): Promise<Plan> {
   const scenario = (opts.scenario as string | undefined) ?? (await askScenario(ctx, catalog));
   const facts = factsFrom(opts);
-  const ratePerS = parseRate(String(opts.rate ?? '1/400ms'));
+  const ratePerS = rateOption(opts.rate).per_s;
   for (;;) {
     const result = decide(catalog, { scenario, facts, proxy: opts.proxy !== false, ratePerS });
     if (result.status === 'plan') return result.plan;
@@ -41,7 +42,8 @@ export async function planFor(ctx: Ctx, catalog: Catalog, opts: Record<string, u
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const catalog = await catalogFor(ctx);
   const plan = await planFor(ctx, catalog, opts);
-  if (ctx.flags.json) ctx.out.json(plan);
-  else ctx.out.data(renderPlan(plan, plan.facts.vendor ? catalog.vendors.get(plan.facts.vendor)?.title : undefined, ctx.out.paint));
+  const rate = rateOption(opts.rate);
+  if (ctx.flags.json) ctx.out.data(planJson(plan, opts.rate));
+  else ctx.out.data(renderPlan(plan, plan.facts.vendor ? catalog.vendors.get(plan.facts.vendor)?.title : undefined, ctx.out.paint, rate.assumed));
   return 0;
 }

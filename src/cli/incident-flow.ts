@@ -21,6 +21,8 @@ import type { DamageSummary } from '../core/damage/types.js';
 import { closeRun, liveStep, sessionInput } from '../render/steps-output.js';
 import { agentChoice, headerLine, healthLine, leakSentence, nextMovesText } from '../render/incident.js';
 import { renderDamageText } from '../render/damage.js';
+import { wrapFor } from '../render/format.js';
+import { inertLines } from '../core/inert.js';
 
 /**
  * The 02:14 path: `tourniquet` at a terminal. Something on screen at once, two questions
@@ -45,6 +47,8 @@ export interface IncidentHooks {
   damageFromMs?: number;
   /** Settings already loaded (and the header already printed) by the caller. */
   settings?: Settings;
+  /** Live rates from elsewhere than GET /v1/rates (the demo measures them on its own clock). */
+  rates?: (threshold: number) => Promise<KeyRate[]>;
 }
 
 export interface IncidentReport {
@@ -74,7 +78,7 @@ async function askScenario(ctx: Ctx, catalog: Catalog): Promise<string> {
 async function askAgent(ctx: Ctx, rates: KeyRate[]): Promise<string> {
   if (!rates.length) throw new TourniquetError('not-found', 'the proxy has no active vault keys to revoke', { hint: 'check the profile points at the right proxy (tourniquet config list)' });
   const p = ctx.out.errPaint;
-  return ctx.prompt.search({ message: 'Which agent? (anomalous first; type to filter)', flag: '--vault-key', what: 'vault key id', choices: rates.map((r) => ({ name: agentChoice(r, p), value: r.vault_key_id })) });
+  return ctx.prompt.search({ message: 'Which agent? (anomalous first; type to filter)', flag: '--vault-key', what: 'vault key id', choices: rates.map((r) => ({ name: agentChoice(r, p), value: r.vault_key_id, short: `${r.agent ?? r.agent_run_id ?? r.vault_key_id} (${r.vault_key_id})` })) });
 }
 
 function handOff(ctx: Ctx, journal: Journal, scenario: string): IncidentReport {
@@ -101,13 +105,23 @@ interface Chosen {
 }
 
 /** "Which agent?": from the flag, or the searchable list (live rates where the proxy has them). */
-async function chooseKey(ctx: Ctx, proxy: ProxyAdapter, admin: HttpClient | undefined, a: IncidentAnswers): Promise<Chosen> {
-  const rates = admin ? await fetchRates(admin, a.threshold) : await keysWithoutRates(proxy);
+async function chooseKey(ctx: Ctx, proxy: ProxyAdapter, admin: HttpClient | undefined, a: IncidentAnswers, hooks: IncidentHooks): Promise<Chosen> {
+  const rates = hooks.rates ? await hooks.rates(a.threshold) : admin ? await fetchRates(admin, a.threshold) : await keysWithoutRates(proxy);
   const id = a.vaultKey ?? (await askAgent(ctx, rates));
   const rate = rates.find((r) => r.vault_key_id === id);
   const key = rate ? undefined : await proxy.getVaultKey(id);
   if (!rate && !key) throw new TourniquetError('not-found', `no vault key ${id} at the proxy`, { hint: 'list them with: tourniquet watch --once' });
   return { id, rate, key, vendor: rate?.vendor ?? key!.vendor };
+}
+
+/** The damage comes after the action: a failure to read it is said, and never changes how the revoke went. */
+async function damageOrWarn(ctx: Ctx, read: () => Promise<DamageSummary>): Promise<DamageSummary | null> {
+  try {
+    return await read();
+  } catch (err) {
+    ctx.out.warn(`no damage summary: ${inertLines((err as Error).message)}; later, run: tourniquet damage --source proxy`);
+    return null;
+  }
 }
 
 export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: IncidentHooks = {}): Promise<IncidentReport> {
@@ -127,19 +141,19 @@ export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: Incide
   const journal = startIncident(session, 'incident', { scenario, vault_key: a.vaultKey, hard: a.hard === true }, { scenario });
   try {
     if (pb.steps[0]?.kind !== 'revoke-vault-key') return handOff(ctx, journal, scenario);
-    const { id, rate, key, vendor } = await chooseKey(ctx, proxy, admin, a);
+    const { id, rate, key, vendor } = await chooseKey(ctx, proxy, admin, a, hooks);
     const ratePerS = rate && rate.calls_per_minute > 0 ? rate.calls_per_minute / 60 : parseRate('1/400ms');
     const decided = decide(catalog, { scenario, facts: { vendor, vault_key: id }, proxy: true, ratePerS });
     if (decided.status !== 'plan') throw usageError(`the ${scenario} plan needs ${decided.missing.join(', ')}`, `run: tourniquet run --scenario ${scenario}`);
     const plan = decided.plan;
-    ctx.out.info(`\n${p.bold('Plan')}  ${p.bold(p.cyan('REVOKE'))} ${id}${rate?.agent ? ` (${rate.agent})` : ''}\n${p.bold('Why')}   ${plan.steps[0]?.reason ?? plan.reason}`);
-    if (plan.leak_estimate) ctx.out.info(leakSentence(plan.leak_estimate, ratePerS));
+    ctx.out.info(wrapFor(ctx.io.stderr, `\n${p.bold('Plan')}  ${p.bold(p.cyan('REVOKE'))} ${id}${rate?.agent ? ` (${rate.agent})` : ''}\n${p.bold('Why')}   ${plan.steps[0]?.reason ?? plan.reason}`, '      '));
+    if (plan.leak_estimate) ctx.out.info(wrapFor(ctx.io.stderr, leakSentence(plan.leak_estimate, ratePerS)));
     recordDecision(journal, plan, id, { rate_per_minute: rate?.calls_per_minute ?? null, baseline_per_minute: rate?.baseline_per_minute ?? null });
     if (ctx.flags.dryRun) return dryRunReport(ctx, { session, journal, plan, id, hard: a.hard === true, verifyTimeoutMs: a.verifyTimeoutMs });
     if (!a.yes) await ctx.prompt.confirm(`Revoke ${id} now? The agent is refused on its next request; nothing else changes.`);
     const out = await revokeChosen({ session, journal, plan, vaultKeyId: id, hard: a.hard === true, verifyTimeoutMs: a.verifyTimeoutMs, onStep: ctx.flags.json ? undefined : liveStep(ctx), beforeRevoke: hooks.beforeRevoke });
     const code = closeRun(ctx, 'incident', out.execution);
-    const damage = admin ? await damageAfter(admin, id, hooks.damageFromMs ?? Date.now() - a.sinceMs, out.effective_at) : null;
+    const damage = admin ? await damageOrWarn(ctx, () => damageAfter(admin, id, hooks.damageFromMs ?? Date.now() - a.sinceMs, out.effective_at)) : null;
     const refused = damage?.after_revoke ? damage.after_revoke.later - damage.after_revoke.later_allowed : 0;
     const next = nextMoves({ incidentId: journal.id, vaultKeyId: id, agentRunId: rate?.agent_run_id ?? key?.agent_run_id ?? null, vendor, refusedSinceRevoke: refused });
     return { incident_id: journal.id, scenario, vault_key_id: id, plan, revoke: out.revoke, damage, next, status: out.execution.status, revoked_at_perf: out.revokedAtPerf, exit_code: code };
@@ -172,6 +186,6 @@ export function printReport(ctx: Ctx, r: IncidentReport): void {
     return;
   }
   if (r.damage) ctx.out.data(renderDamageText(r.damage, { tz: ctx.io.env.TZ, paint: ctx.out.paint, tty: ctx.io.stdout.isTTY === true }));
-  if (r.vault_key_id) ctx.out.data(nextMovesText(r.next, ctx.out.paint));
+  if (r.vault_key_id) ctx.out.data(nextMovesText(r.next, ctx.out.paint, ctx.io.stdout));
 }
 

@@ -5,7 +5,7 @@ import { loadSettings, type Settings } from '../core/config.js';
 import { readJournal, type JournalEntry } from '../core/journal.js';
 import { usageError } from '../core/errors.js';
 import { buildPostmortem } from '../core/postmortem.js';
-import { incidentQuery } from '../core/postmortem-journal.js';
+import { incidentQuery, journalAuditSource } from '../core/postmortem-journal.js';
 import { postWebhook } from '../core/postmortem-notify.js';
 import { computeDamage } from '../core/damage/damage.js';
 import { checkTimeZone, parseDuration } from '../core/damage/time.js';
@@ -19,7 +19,9 @@ interface PostmortemOpts extends SourceFlags {
   output?: string;
 }
 
-async function damageFor(entries: readonly JournalEntry[], o: PostmortemOpts, settings: Settings, ctx: Ctx): Promise<{ damage: DamageSummary | null; note: string | null }> {
+async function damageFor(entries: readonly JournalEntry[], flags: PostmortemOpts, settings: Settings, ctx: Ctx): Promise<{ damage: DamageSummary | null; note: string | null }> {
+  // --source, else the rows the incident kept itself (the demo's), else the profile's source.
+  const o = { ...flags, source: flags.source ?? journalAuditSource(entries) };
   if (!o.source && !settings.get('audit_source') && !settings.get('proxy_url'))
     return { damage: null, note: 'No audit source configured, so no damage summary: pass --source, or set audit_source in the profile.' };
   const query = incidentQuery(entries, parseDuration(o.since ?? '60m', '--since'));

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Ctx } from './context.js';
+import { DEADLINES, type DeadlineSpec } from './deadline-specs.js';
 
 /** What a command module exports: parse its inputs, call one core function, render. */
 export interface CommandModule {
@@ -25,6 +26,8 @@ export interface CommandSpec {
   subcommands?: CommandSpec[];
   /** Extra help text shown after the options. */
   help?: string;
+  /** Networked commands: the default overall deadline, from the command's options (cli/deadline.ts). */
+  deadline?: DeadlineSpec;
 }
 
 /** Every command, in the order `--help` lists them. Add new commands here. */
@@ -45,7 +48,7 @@ export const COMMANDS: CommandSpec[] = [
         .option('--upstream-key <id>', 'the production key involved (its id at the proxy)')
         .option('--agent <id>', 'the agent involved')
         .option('--no-proxy', 'there is no proxy in front of this vendor')
-        .option('--rate <rate>', 'the agent\'s call rate for the leak estimate, e.g. 1/400ms, 150/min, 2.5/s', '1/400ms'),
+        .option('--rate <rate>', "the agent's call rate for the leak estimate, e.g. 1/400ms, 150/min, 2.5/s (none: seed 002's 1/400ms, marked assumed)"),
     load: () => import('./decide.js'),
   },
   {
@@ -54,7 +57,7 @@ export const COMMANDS: CommandSpec[] = [
     configure: (cmd) =>
       cmd
         .option('--vendor <vendor>', 'the vendor (stripe, openai, twilio, resend, ...)')
-        .option('--rate <rate>', 'the agent\'s call rate, e.g. 1/400ms, 150/min, 2.5/s')
+        .option('--rate <rate>', "the agent's call rate, e.g. 1/400ms, 150/min, 2.5/s (none: seed 002's 1/400ms, marked assumed)")
         .option('--in-flight <n>', 'requests in flight at the proxy when the revoke lands', '1'),
     load: () => import('./estimate.js'),
   },
@@ -124,6 +127,7 @@ Examples:
   tourniquet damage --source audit.jsonl --from 2026-11-21T02:00Z --format md
 `,
     load: () => import('./damage.js'),
+    deadline: DEADLINES.reading,
   },
   {
     name: 'postmortem',
@@ -139,6 +143,7 @@ Examples:
         .option('--notify', 'post the summary to the webhook_url of the profile (Slack-compatible)')
         .option('-o, --output <file>', 'write the Markdown to a file instead of stdout'),
     load: () => import('./postmortem.js'),
+    deadline: DEADLINES.reading,
   },
   {
     name: 'agent',
@@ -168,6 +173,7 @@ After acting, the agent is read back: exit 5 when the platform does not show the
             .option('--base-url <url>', 'the platform base URL')
             .option('--admin-key <ref>', 'where the admin API key is: env:NAME, file:PATH or - (never the key itself)'),
         load: () => import('./agent.js'),
+        deadline: DEADLINES.plain,
       },
       ...(
       [
@@ -191,6 +197,7 @@ After acting, the agent is read back: exit 5 when the platform does not show the
         if (name === 'create') cmd.option('--budget <usd>', 'the new agent\'s budget in USD').option('--out <file>', 'write the new agent key here (mode 0600; never printed)');
       },
       load: () => import('./agent.js'),
+      deadline: DEADLINES.plain,
     })),
     ],
   },
@@ -226,6 +233,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         if (name === 'introspect') cmd.option('--expect-inactive', 'exit 5 unless the token is inactive');
       },
       load: () => import('./oauth.js'),
+      deadline: DEADLINES.plain,
     })),
   },
   // --- the 02:14 experience (issue 7): incident, demo ---
@@ -241,6 +249,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--threshold <multiple>', 'calls/min above this multiple of a key\'s baseline is anomalous', '5')
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse the key before exit 5', '5000'),
     load: () => import('./incident.js'),
+    deadline: DEADLINES.verifying,
   },
   {
     name: 'demo',
@@ -250,7 +259,8 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--auto', 'narrated and automatic, even at a terminal')
         .option('--time-scale <factor>', 'scale the vendor\'s propagation tail and the agent\'s 400ms interval', '0.05')
         .option('--tail-mode <mode>', 'the vendor tail: sampled (seed 002 distribution), median or p95', 'sampled')
-        .option('--runaway-ms <ms>', 'how long the agent runs away before the page', '2000'),
+        .option('--runaway-ms <ms>', 'how long the agent runs away before the page (default: one minute at real scale)')
+        .option('--store <kind>', "the demo proxy's store: sqlite (in a temp dir) or memory; default sqlite when its native module is built", 'auto'),
     load: () => import('./demo.js'),
   },
   {
@@ -264,6 +274,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--count <n>', 'stop after this many samples')
         .option('--notify', 'post an alert to the profile\'s webhook_url when a key crosses the threshold'),
     load: () => import('./watch.js'),
+    deadline: DEADLINES.watch,
   },
   {
     name: 'drill',
@@ -278,6 +289,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--max-refusal-ms <ms>', 'exit 7 if an instance takes longer than this to refuse the key', '1000')
         .option('--max-leaked <n>', 'exit 7 if more calls than this get past the key after the revoke', '0'),
     load: () => import('./drill.js'),
+    deadline: DEADLINES.drill,
   },
   {
     name: 'doctor',
@@ -287,6 +299,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--no-drill', 'skip the small revoke drill (it issues and revokes a throwaway key)')
         .option('--vendor <vendor>', 'the vendor of the drill\'s throwaway key', 'stripe'),
     load: () => import('./doctor.js'),
+    deadline: DEADLINES.reading,
   },
   {
     name: 'completion',
@@ -307,6 +320,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--reason <text>', "why, recorded in the incident's journal")
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse the key before exit 5', '5000'),
     load: () => import('./revoke.js'),
+    deadline: DEADLINES.verifying,
   },
   {
     name: 'rotate',
@@ -319,8 +333,44 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--old-key-id <id>', "the old key's id at the vendor (what its delete API takes)")
         .option('--auth-token', "Twilio: rotate the account's auth token (secondary, then promote) instead of an API key")
         .option('--tail-timeout <seconds>', 'how long to watch for the vendor to refuse the old key', '300')
-        .option('--tail-interval <ms>', 'how often to probe the old key', '2000'),
+        .option('--tail-interval <ms>', 'how often to probe the old key', '2000')
+        .option('--if-older-than <age>', 'scheduled: rotate only if the active key is older than this (90d); else exit 0, "nothing due"')
+        .option('--if-due', "scheduled: rotate only if the active key is past the profile's rotation.max_age")
+        .option('--evidence <dir>', 'scheduled: write the evidence record (JSON and Markdown) here (default: STATE_DIR/evidence)')
+        .option('--probe-interval <ms>', 'scheduled: one proxied call this often during the rotation, to prove no call failed', '500'),
+    help: `
+Scheduled (compliance) rotation: with --if-older-than or --if-due, nothing happens unless the
+vendor's active production key is due (exit 0, "nothing due", no vendor call). When it is, the
+rotation runs with a probe calling through the proxy the whole time, and leaves an evidence
+record: what was rotated, how each step was verified, and the probe's failed calls (must be 0,
+else exit 5). An interrupted scheduled rotation is resumed by the next run. Under GitHub Actions
+it also writes the step summary and the outputs status, rotated, incident, evidence.
+See docs/scheduled-rotation.md.
+`,
     load: () => import('./rotate.js'),
+    deadline: DEADLINES.rotating,
+  },
+  {
+    name: 'keys',
+    summary: 'production-key inventory: age, last use, vault keys served, due date, last rotation (exit 7 when one is overdue)',
+    configure: (cmd) =>
+      cmd
+        .option('--vendor <vendor>', 'only this vendor\'s keys')
+        .option('--all', 'retired keys too')
+        .option('--max-age <age>', 'judge every key against this age (90d, 12w) instead of the profile\'s rotation.max_age')
+        .option('--format <format>', 'text, md or json', 'text'),
+    help: `
+Age counts from when the proxy first held the key. Due: created + the maximum age, from
+--max-age, else the profile: rotation.max_age (every vendor), rotation.max_age.VENDOR, or
+rotation.max_age.KEY_ID (also TOURNIQUET_ROTATION_MAX_AGE). Last use is asked of every proxy
+instance. The last rotation's incident comes from the journals in the state directory.
+
+Examples:
+  tourniquet keys
+  tourniquet keys --format md >> "$GITHUB_STEP_SUMMARY"
+  tourniquet config set rotation.max_age 90d && tourniquet keys --json
+`,
+    load: () => import('./keys.js'),
   },
   {
     name: 'issue',
@@ -338,6 +388,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--upstream-key <id>', 'pin to one production key')
         .option('--out <file>', 'write the secret here (mode 0600) instead of stdout'),
     load: () => import('./issue.js'),
+    deadline: DEADLINES.plain,
   },
   {
     name: 'roll',
@@ -349,6 +400,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--out <file>', 'write the new secret here (mode 0600) instead of stdout')
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse the old key', '5000'),
     load: () => import('./roll.js'),
+    deadline: DEADLINES.verifying,
   },
   {
     name: 'run',
@@ -374,12 +426,14 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--tail-timeout <seconds>', 'how long to watch for the vendor to refuse the old key', '300')
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse a revoked key', '5000'),
     load: () => import('./run.js'),
+    deadline: DEADLINES.rotating,
   },
   {
     name: 'resume',
     summary: 'continue an incident that stopped part-way, from its journal',
     configure: (cmd) => cmd.argument('<incident-id>'),
     load: () => import('./resume.js'),
+    deadline: DEADLINES.rotating,
   },
   {
     name: 'timeline',
@@ -429,7 +483,7 @@ export const HELP_GROUPS: Array<[heading: string, names: string[]]> = [
   ['Stop it now:', ['incident', 'revoke', 'rotate', 'run', 'resume']],
   ['Decide:', ['scenarios', 'decide', 'estimate']],
   ['Afterwards:', ['damage', 'postmortem', 'timeline', 'incidents']],
-  ['Keys, agents and tokens:', ['issue', 'roll', 'agent', 'oauth']],
+  ['Keys, agents and tokens:', ['keys', 'issue', 'roll', 'agent', 'oauth']],
   ['Calm hours:', ['demo', 'watch', 'drill', 'doctor']],
   ['Proxy and setup:', ['proxy', 'sandbox', 'config', 'completion']],
 ];

@@ -29,6 +29,8 @@ export function rotateParams(args: string[], opts: Record<string, unknown>): Rot
 
 export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<number> {
   const params = rotateParams(args, opts);
+  const scheduled = await import('./rotate-scheduled.js');
+  if (scheduled.isScheduled(opts)) return scheduled.runScheduled(params, opts, ctx);
   const session = await openSession(sessionInput(ctx));
   const steps = await rotatePlan(session, params);
   if (ctx.flags.dryRun) {

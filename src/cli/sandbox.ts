@@ -1,6 +1,6 @@
 import type { CommandInput } from './registry.js';
 import type { Ctx } from './context.js';
-import { usageError } from '../core/errors.js';
+import { EXIT_CODES, usageError } from '../core/errors.js';
 
 /** `tourniquet sandbox`: loopback vendors for demos and drills; prints URLs and keys, runs until Ctrl-C. */
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
@@ -19,5 +19,8 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
     ctx.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   await sandbox.stop();
-  return 0;
+  // Ctrl-C is the operator's cancel (130, as the exit-code table says); SIGTERM is a supervisor's stop (0).
+  const sig = ctx.signal.reason instanceof Error ? ctx.signal.reason.message : '';
+  ctx.out.info(sig === 'SIGINT' ? 'sandbox stopped (Ctrl-C)' : `sandbox stopped${sig ? ` (${sig})` : ''}`);
+  return sig === 'SIGINT' ? EXIT_CODES.cancelled : 0;
 }

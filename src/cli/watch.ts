@@ -2,6 +2,7 @@ import type { CommandInput } from './registry.js';
 import type { Ctx } from './context.js';
 import { settingsFor } from './settings.js';
 import { EXIT_CODES, usageError } from '../core/errors.js';
+import { noProxyUrl } from '../core/first-run.js';
 import { parseDuration } from '../core/rate.js';
 import { adminClient } from '../core/incident/admin.js';
 import { AlertState, alertText, sample, type Sample } from '../core/watch.js';
@@ -52,7 +53,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const o = options(opts);
   const settings = await settingsFor(ctx);
   const admin = await adminClient(settings, { io: { env: ctx.io.env, stdin: ctx.io.stdin }, trace: ctx.trace, register: (s) => ctx.secrets.add(s) });
-  if (!admin) throw usageError('watch reads live rates from our proxy (proxy_kind tourniquet, proxy_url set)', 'set TOURNIQUET_PROXY_URL, or: tourniquet config set proxy_url URL');
+  if (!admin) throw noProxyUrl('watch reads live rates from our proxy (proxy_kind tourniquet, proxy_url set)');
   const webhook = o.notify ? settings.get('webhook_url') : undefined;
   if (o.notify && !webhook) throw usageError('--notify needs a webhook', 'set TOURNIQUET_WEBHOOK_URL, or: tourniquet config set webhook_url URL');
   if (webhook) ctx.secrets.add(webhook);
@@ -71,6 +72,11 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
       ctx.io.stdout.write(ctx.secrets.scrub('\u001b[H\u001b[2J' + renderSample(s, ctx.out.paint, trend) + ctx.out.paint.dim(`every ${o.intervalMs / 1000}s · Ctrl-C to stop`) + '\n'));
     } else ctx.out.data(sampleLine(s));
     await alert(ctx, webhook, s);
+  }
+  // Ctrl-C is how a running watch ends: the operator cancelled it (130), as for every command.
+  if (ctx.signal.aborted) {
+    ctx.out.info('watch: stopped (Ctrl-C)');
+    return EXIT_CODES.cancelled;
   }
   return o.once && anomalous ? EXIT_CODES.check : 0;
 }

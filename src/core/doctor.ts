@@ -5,6 +5,9 @@ import type { HttpClient } from './http.js';
 import type { ProxyAdapter } from '../adapters/proxy/types.js';
 import { proxyOverview } from './incident/overview.js';
 import { runDrill } from './drill.js';
+import { GET_A_PROXY } from './first-run.js';
+import { expectRoute } from '../adapters/proxy/schemas.js';
+import { TourniquetError } from './errors.js';
 
 /**
  * The readiness check of seed 002's "what you set up in calm hours": config, credentials and
@@ -20,6 +23,10 @@ export interface Check {
   status: CheckStatus;
   detail: string;
   fix?: string;
+  /** A skip that is no gap: the operator turned it off (--no-drill), or it does not apply to this setup. */
+  not_applicable?: boolean;
+  /** The error kind behind a failure, when one was thrown (`auth`: our credentials were refused). */
+  error_kind?: string;
 }
 
 export interface DoctorDeps {
@@ -38,11 +45,25 @@ export const FORENSIC_COLUMNS = ['policy_verdict', 'cost_usd_parsed', 'customer_
 const pass = (id: string, title: string, detail: string): Check => ({ id, title, status: 'pass', detail });
 const fail = (id: string, title: string, detail: string, fix: string): Check => ({ id, title, status: 'fail', detail, fix });
 const skip = (id: string, title: string, why: string): Check => ({ id, title, status: 'skip', detail: why });
+const notApplicable = (id: string, title: string, why: string): Check => ({ id, title, status: 'skip', detail: why, not_applicable: true });
+
+/** Every item doctor checks, in order, each listed with its state whatever happens to the others. */
+export const ITEMS: Array<[id: string, title: string]> = [
+  ['config', 'config: proxy URL and state directory'],
+  ['credentials', 'credentials: the admin token is accepted'],
+  ['connectivity', 'connectivity: every proxy instance answers'],
+  ['key-per-agent', 'one vault key per agent or per run, not one per organisation'],
+  ['audit-columns', 'audit rows carry the four forensic columns'],
+  ['audit-source', "the team's own audit table has the four forensic columns, filled"],
+  ['revoke', 'a revoke takes effect on the next request (a small drill)'],
+  ['rate-monitor', 'a monitor on calls per minute per key (alert at 5x baseline)'],
+];
+const title = (id: string) => ITEMS.find(([i]) => i === id)![1];
 
 export function checkConfig(settings: Settings): Check {
   const t = 'config: proxy URL and state directory';
   const url = settings.get('proxy_url');
-  if (!url) return fail('config', t, 'no proxy_url', 'tourniquet config set proxy_url https://proxy-admin.internal (or TOURNIQUET_PROXY_URL)');
+  if (!url) return fail('config', t, 'no proxy_url', `tourniquet config set proxy_url https://proxy-admin.internal (or TOURNIQUET_PROXY_URL); ${GET_A_PROXY}`);
   const dir = settings.get('state_dir')!;
   try {
     mkdirSync(dir, { recursive: true });
@@ -62,15 +83,18 @@ async function checkCredentials(deps: DoctorDeps): Promise<{ check: Check; proxy
     await proxy.listVaultKeys({ status: 'active' });
     return { check: pass('credentials', t, 'the proxy admin API answered with our token'), proxy };
   } catch (err) {
-    return { check: fail('credentials', t, (err as Error).message, 'set TOURNIQUET_ADMIN_TOKEN_FILE to a file holding the admin token (or: tourniquet config set admin_token_file PATH)') };
+    const check = fail('credentials', t, (err as Error).message, 'set TOURNIQUET_ADMIN_TOKEN_FILE to a file holding the admin token (or: tourniquet config set admin_token_file PATH)');
+    return { check: { ...check, ...kindOf(err) } };
   }
 }
 
 async function checkConnectivity(proxy: ProxyAdapter): Promise<Check> {
   const t = 'connectivity: every proxy instance answers';
   const o = await proxyOverview(proxy, 2000);
-  const down = o.instances.filter((i) => !i.healthy).map((i) => i.instance_id);
+  const down = o.instances.filter((i) => !i.healthy && !i.untrusted).map((i) => i.instance_id);
+  const untrusted = o.instances.filter((i) => i.untrusted).map((i) => `${i.instance_id} (${i.untrusted})`);
   if (o.instances.length === 0) return fail('connectivity', t, 'the proxy reported no instances', 'check the proxy is running: tourniquet proxy serve');
+  if (untrusted.length) return fail('connectivity', t, `not trusted, so not asked: ${untrusted.join(', ')}`, 'if these are yours, list them: tourniquet config set trusted_instances "https://proxy-*.internal:8788"; if not, someone can write to the proxy\'s instance registry');
   if (down.length) return fail('connectivity', t, `${o.healthy} of ${o.instances.length} healthy; not answering: ${down.join(', ')}`, 'restart or remove the instances that do not answer; a revoke cannot be verified on them');
   return pass('connectivity', t, `${o.healthy} of ${o.instances.length} instance${o.instances.length === 1 ? '' : 's'} healthy`);
 }
@@ -92,8 +116,8 @@ export async function checkAuditColumns(admin: HttpClient): Promise<Check> {
   // Recent traffic is what the next incident will be read from: the last 15 minutes, else the last day.
   let rows: Array<Record<string, unknown>> = [];
   for (const minutes of [15, 24 * 60]) {
-    const res = await admin.get('/v1/audit', { query: { limit: 500, verdict: 'allowed', from: new Date(Date.now() - minutes * 60_000).toISOString() } });
-    rows = Array.isArray(res.body) ? res.body : (res.body?.data ?? []);
+    const res = await admin.get('/v1/audit', { query: { limit: 500, verdict: 'allowed', from: new Date(Date.now() - minutes * 60_000).toISOString() }, expect: expectRoute('GET /v1/audit') });
+    rows = res.body.data;
     if (rows.length) break;
   }
   if (rows.length === 0) return pass('audit-columns', t, `no allowed calls yet; the proxy's audit table has ${FORENSIC_COLUMNS.join(', ')}`);
@@ -116,36 +140,40 @@ async function checkRevoke(proxy: ProxyAdapter, vendor: string): Promise<Check> 
 
 async function checkRateMonitor(admin: HttpClient, settings: Settings): Promise<Check> {
   const t = 'a monitor on calls per minute per key (alert at 5x baseline)';
-  await admin.get('/v1/rates');
+  await admin.get('/v1/rates', { expect: expectRoute('GET /v1/rates') });
   if (!settings.get('webhook_url'))
     return fail('rate-monitor', t, 'the proxy serves live rates, but no alert goes anywhere (no webhook_url)', 'set webhook_url, then run from cron every minute: tourniquet watch --once --notify');
   return pass('rate-monitor', t, 'live rates at the proxy; alerts go to the webhook_url (tourniquet watch --notify)');
 }
 
+const kindOf = (err: unknown) => (err instanceof TourniquetError ? { error_kind: err.kind } : {});
+
 async function guarded(id: string, title: string, fn: () => Promise<Check>): Promise<Check> {
   try {
     return await fn();
   } catch (err) {
-    return fail(id, title, (err as Error).message, 'see the message; run with --debug for the HTTP calls');
+    return { ...fail(id, title, (err as Error).message, 'see the message; run with --debug for the HTTP calls'), ...kindOf(err) };
   }
 }
 
 export async function runDoctor(deps: DoctorDeps): Promise<Check[]> {
-  const checks = [checkConfig(deps.settings)];
-  if (checks[0]!.status === 'fail') return [...checks, skip('credentials', 'credentials', 'needs config')];
+  const config = checkConfig(deps.settings);
+  if (config.status === 'fail') return [config, ...ITEMS.slice(1).map(([id]) => skip(id, title(id), 'needs config: a proxy URL and a writable state directory'))];
   const cred = await checkCredentials(deps);
-  checks.push(cred.check);
   const proxy = cred.proxy;
   const admin = proxy ? await deps.admin() : undefined;
-  const needs = (id: string, title: string, ok: unknown, fn: () => Promise<Check>) => (ok ? guarded(id, title, fn) : Promise.resolve(skip(id, title, 'needs working credentials to our proxy')));
-  checks.push(await needs('connectivity', 'connectivity', proxy, () => checkConnectivity(proxy!)));
-  checks.push(await needs('key-per-agent', 'one vault key per agent', proxy, () => checkKeyPerAgent(proxy!)));
-  checks.push(await needs('audit-columns', 'forensic audit columns', admin, () => checkAuditColumns(admin!)));
-  const own = await deps.auditSource?.();
-  if (own) checks.push(own);
-  if (deps.drill) checks.push(await needs('revoke', 'revoke on the next request', proxy?.kind === 'tourniquet', () => checkRevoke(proxy!, deps.vendor)));
-  checks.push(await needs('rate-monitor', 'rate monitor', admin, () => checkRateMonitor(admin!, deps.settings)));
+  const needs = (id: string, ok: unknown, fn: () => Promise<Check>) => (ok ? guarded(id, title(id), fn) : Promise.resolve(skip(id, title(id), 'needs working credentials to our proxy')));
+  const checks = [config, cred.check];
+  checks.push(await needs('connectivity', proxy, () => checkConnectivity(proxy!)));
+  checks.push(await needs('key-per-agent', proxy, () => checkKeyPerAgent(proxy!)));
+  checks.push(await needs('audit-columns', admin, () => checkAuditColumns(admin!)));
+  checks.push((await deps.auditSource?.()) ?? notApplicable('audit-source', title('audit-source'), 'no audit_source of its own: incidents read the proxy\'s table, checked above'));
+  if (!deps.drill) checks.push(notApplicable('revoke', title('revoke'), 'skipped: --no-drill (tourniquet drill runs it on its own)'));
+  else if (proxy && proxy.kind !== 'tourniquet') checks.push(skip('revoke', title('revoke'), `the ${proxy.kind} proxy cannot be drilled from here: run a drill against it by hand, or tourniquet drill --sandbox`));
+  else checks.push(await needs('revoke', proxy, () => checkRevoke(proxy!, deps.vendor)));
+  checks.push(await needs('rate-monitor', admin, () => checkRateMonitor(admin!, deps.settings)));
   return checks;
 }
 
-export const isReady = (checks: readonly Check[]) => checks.every((c) => c.status === 'pass');
+/** Ready: every item that applies passed (a skip for a missing prerequisite is not a pass). */
+export const isReady = (checks: readonly Check[]) => checks.every((c) => c.status === 'pass' || c.not_applicable === true);

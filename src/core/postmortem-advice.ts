@@ -1,6 +1,7 @@
 import type { JournalEntry } from './journal.js';
 import type { DamageSummary } from './damage/types.js';
 import { ANOMALY_FACTOR } from './damage/anomaly.js';
+import { usd } from './money.js';
 
 export interface Recommendation {
   /** Which rule produced it, for tests and for the reader who wants to know why this one. */
@@ -10,7 +11,7 @@ export interface Recommendation {
   because: string;
 }
 
-const money = (n: number) => `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const money = usd;
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
 
 const peakOf = (d: DamageSummary) => d.per_minute.reduce((m, x) => Math.max(m, x.calls), 0);

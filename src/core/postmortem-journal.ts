@@ -33,3 +33,9 @@ export function incidentQuery(entries: readonly JournalEntry[], lookbackMs: numb
   if (rev.vault_key_ids.length === 1) q.vault_key_id = rev.vault_key_ids[0];
   return q;
 }
+
+/** The audit source an incident's journal names (the demo keeps its rows beside its journal), if any. */
+export function journalAuditSource(entries: readonly JournalEntry[]): string | undefined {
+  const e = [...entries].reverse().find((x) => typeof x.audit_source === 'string');
+  return e?.audit_source as string | undefined;
+}

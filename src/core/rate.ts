@@ -15,6 +15,18 @@ export function parseRate(text: string): number {
   return (calls * 1000) / per;
 }
 
+/** Seed 002's runaway agent, one call every 400 ms: the rate a leak estimate assumes when given none. */
+export const ASSUMED_RATE = '1/400ms';
+
+/**
+ * `--rate` for decide and estimate alike: the flag's rate, or seed 002's when there is none,
+ * marked as assumed so the output can say so (a figure built on an assumption is never silent).
+ */
+export function rateOption(flag: unknown): { per_s: number; text: string; assumed: boolean } {
+  const text = flag === undefined || flag === null || flag === '' ? undefined : String(flag);
+  return { per_s: parseRate(text ?? ASSUMED_RATE), text: text ?? ASSUMED_RATE, assumed: text === undefined };
+}
+
 /** Durations for windows and expiries: `90s`, `30m`, `2h`, `1d`, or plain seconds. Returns milliseconds. */
 export function parseDuration(text: string, flag: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);

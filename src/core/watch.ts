@@ -1,5 +1,6 @@
 import type { HttpClient } from './http.js';
 import { fetchRates, type KeyRate } from './incident/rates.js';
+import { usd } from './money.js';
 
 /**
  * `watch`: calls per minute per vault key against that key's own baseline, sampled from the
@@ -38,7 +39,7 @@ export async function sample(admin: HttpClient, threshold: number, alerts: Alert
 export function alertText(keys: readonly KeyRate[], threshold: number): string {
   const lines = keys.map(
     (k) =>
-      `• ${k.agent ?? k.vault_key_id} (${k.vault_key_id}, ${k.vendor}): ${Math.round(k.calls_per_minute)} calls/min, ${k.multiple}x its baseline of ${k.baseline_per_minute}/min; $${k.spend_usd_10m.toFixed(2)} in 10 min`,
+      `• ${k.agent ?? k.vault_key_id} (${k.vault_key_id}, ${k.vendor}): ${Math.round(k.calls_per_minute)} calls/min, ${k.multiple}x its baseline of ${k.baseline_per_minute}/min; ${usd(k.spend_usd_10m)} in 10 min`,
   );
   const stop = keys.map((k) => `tourniquet incident --scenario runaway-loop --vault-key ${k.vault_key_id}`);
   return [`tourniquet watch: ${keys.length} vault key${keys.length === 1 ? '' : 's'} above ${threshold}x baseline`, ...lines, `Stop it: ${stop[0]}`].join('\n');

@@ -29,6 +29,12 @@ export interface RefundAgentOptions {
   intervalMs: number;
   targets: RefundTarget[];
   amountCents?: number;
+  /**
+   * 1 (default): one refund after another, each waiting for the last. More: a refund starts every
+   * interval whether or not the last has answered, up to this many at once, so the agent keeps
+   * its rate on a slow machine (the demo's runaway, on its compressed clock).
+   */
+  maxInFlight?: number;
 }
 
 export interface RefundAgent {
@@ -62,29 +68,45 @@ export function startRefundAgent(opts: RefundAgentOptions): RefundAgent {
   const calls: AgentCall[] = [];
   const waiters: Array<(c: AgentCall) => void> = [];
   let stopped = false;
-  const loop = (async () => {
-    for (let i = 0; !stopped; i++) {
-      const t = opts.targets[i % opts.targets.length]!;
-      const started = performance.now();
-      let call: AgentCall;
-      try {
-        await stripe.refunds.create({ charge: t.charge, amount: opts.amountCents ?? 1200 }, { headers: { 'x-customer-id': t.customer } });
-        call = { started, ended: performance.now(), ok: true, status: 200, code: null };
-      } catch (err) {
-        call = { started, ended: performance.now(), ok: false, ...refusalCode(err) };
-      }
-      calls.push(call);
-      for (const w of waiters.splice(0)) w(call);
-      // A runaway loop: no back-off, no exit condition; a refusal is just another iteration.
-      await sleep(opts.intervalMs - (performance.now() - started));
+  // A runaway: no back-off, no exit condition, a refusal is just another tick.
+  const maxInFlight = opts.maxInFlight ?? 1;
+  const inFlight = new Set<Promise<void>>();
+  const one = async (i: number) => {
+    const t = opts.targets[i % opts.targets.length]!;
+    const started = performance.now();
+    let call: AgentCall;
+    try {
+      await stripe.refunds.create({ charge: t.charge, amount: opts.amountCents ?? 1200 }, { headers: { 'x-customer-id': t.customer } });
+      call = { started, ended: performance.now(), ok: true, status: 200, code: null };
+    } catch (err) {
+      call = { started, ended: performance.now(), ok: false, ...refusalCode(err) };
     }
+    calls.push(call);
+    for (const w of waiters.splice(0)) w(call);
+  };
+  const loop = (async () => {
+    const t0 = performance.now();
+    for (let i = 0; !stopped; i++) {
+      if (maxInFlight === 1) {
+        const started = performance.now();
+        await one(i);
+        await sleep(opts.intervalMs - (performance.now() - started));
+        continue;
+      }
+      if (inFlight.size < maxInFlight) {
+        const p = one(i).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      await sleep(t0 + (i + 1) * opts.intervalMs - performance.now());
+    }
+    await Promise.all(inFlight);
   })();
   return {
     calls,
     async firstRefusalAfter(since, timeoutMs, signal) {
       const deadline = performance.now() + timeoutMs;
       for (;;) {
-        const hit = calls.find((c) => !c.ok && c.started >= since);
+        const hit = calls.filter((c) => !c.ok && c.started >= since).sort((a, b) => a.started - b.started)[0];
         if (hit) return hit;
         const left = deadline - performance.now();
         if (left <= 0 || stopped || signal?.aborted) return undefined;

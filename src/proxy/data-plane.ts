@@ -140,6 +140,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       return refuse(res, call, 503, 'upstream_unavailable', `no active production key for ${k.vendor} at the proxy`);
     call.upstreamKeyId = upstream.id;
     usage.recordCall(k.id);
+    usage.recordUpstreamUse(upstream.id);
     const metering = spec.meter({ method: call.method, path, query: url.searchParams, headers: req.headers, body: parsed, raw: body });
     await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, search, metering);
   }

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import type { ProxyStore } from './store/types.js';
-import { openStore } from './store/open.js';
+import { openStore, singleInstance } from './store/open.js';
 import { PolicyState, randomToken } from './state.js';
 import { UsageTracker } from './usage.js';
 import { AuditWriter } from './audit-writer.js';
@@ -111,9 +111,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   // store also gates the data plane: stale state means 503, never a forward.
   const fleet = new FleetSync(
     { store, state, log, self: () => ({ instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, started_at: startedAt }), onHardRevoked: (id) => void inflight.abortKey(id) },
-    opts.fleet ?? (store.kind === 'sqlite' ? { heartbeatMs: 10_000 } : {}),
+    opts.fleet ?? (singleInstance(store) ? { heartbeatMs: 10_000 } : {}),
   );
-  const shared = store.kind !== 'sqlite';
+  const shared = !singleInstance(store);
   await fleet.trigger(true); // catch up on whatever changed while this instance was starting
 
   const t = opts.timeouts ?? {};

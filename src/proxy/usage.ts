@@ -20,6 +20,18 @@ interface KeyUsage {
 
 export class UsageTracker {
   private readonly keys = new Map<string, KeyUsage>();
+  /** Production key id → epoch ms of the last call forwarded with it (this instance, since it started). */
+  private readonly upstreamUse = new Map<string, number>();
+
+  recordUpstreamUse(id: string, now = Date.now()): void {
+    this.upstreamUse.set(id, now);
+  }
+
+  /** When this instance last forwarded a call with the production key; null: not since it started. */
+  upstreamLastUsed(id: string): string | null {
+    const at = this.upstreamUse.get(id);
+    return at === undefined ? null : new Date(at).toISOString();
+  }
 
   private get(id: string, now: number): KeyUsage {
     let u = this.keys.get(id);

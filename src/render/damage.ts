@@ -3,7 +3,8 @@ import type { Paint } from './color.js';
 import { renderTable } from './table.js';
 import { sparkline } from './sparkline.js';
 import { formatLocal } from '../core/damage/time.js';
-import { afterRevokeLine, anomalyLine, at, badRowsLine, count, emptyLine, orNone, scopeLine, usd, verdictLine, type DamageView } from './damage-format.js';
+import { afterRevokeLine, anomalyLine, at, badRowsLine, count, emptyLine, endpointText, orNone, scopeLine, usd, verdictLine, type DamageView } from './damage-format.js';
+import { inert } from '../core/inert.js';
 
 export interface TextView extends DamageView {
   paint: Paint;
@@ -32,16 +33,35 @@ function more(n: number, shown: number): string[] {
   return n > shown ? [`… ${count(n - shown)} more (--json, or --refunds FILE for every customer)`] : [];
 }
 
-/** A caret under the sparkline where the anomaly starts: `^ 02:14 UTC`, or `02:14 UTC ^` near the right edge. */
-function anomalyCaret(s: DamageSummary, v: TextView, width: number): string[] {
-  if (s.anomaly_start === null) return [];
-  const index = s.per_minute.findIndex((m) => m.minute === s.anomaly_start);
-  const per = Math.ceil(s.per_minute.length / width);
-  const col = 13 + Math.floor(index / Math.max(1, per));
-  const label = `anomaly ${formatLocal(Date.parse(s.anomaly_start), v.tz, false).slice(11)}`;
-  const text = col + 2 + label.length <= WIDTH ? ' '.repeat(col) + '^ ' + label : ' '.repeat(Math.max(0, col - label.length - 1)) + label + ' ^';
-  return [v.paint.yellow(text)];
+/** The sparkline column of a minute (several minutes share one when the series is bucketed). */
+function column(s: DamageSummary, minuteMs: number, width: number): number | null {
+  const first = Date.parse(s.per_minute[0]!.minute);
+  const index = Math.floor((minuteMs - first) / 60_000);
+  if (index < 0 || index >= s.per_minute.length) return null;
+  return 13 + Math.floor(index / Math.max(1, Math.ceil(s.per_minute.length / width)));
 }
+
+/**
+ * Carets under the sparkline: where the anomaly starts and where the revoke landed (the same
+ * two marks as the postmortem's chart): `^ anomaly 02:14`, or `02:14 anomaly ^` near the right edge.
+ */
+function markers(s: DamageSummary, v: TextView, width: number): string[] {
+  const marks: Array<{ col: number; label: string }> = [];
+  const hhmm = (ms: number) => formatLocal(ms, v.tz, false).slice(11);
+  if (s.anomaly_start !== null) {
+    const col = column(s, Date.parse(s.anomaly_start), width);
+    if (col !== null) marks.push({ col, label: `anomaly ${hhmm(Date.parse(s.anomaly_start))}` });
+  }
+  if (s.after_revoke) {
+    const at = Date.parse(s.after_revoke.revoked_at);
+    const col = column(s, Math.floor(at / 60_000) * 60_000, width);
+    if (col !== null) marks.push({ col, label: `revoke ${hhmm(at)}` });
+  }
+  return marks.map(({ col, label }) => v.paint.yellow(col + 2 + label.length <= WIDTH ? ' '.repeat(col) + '^ ' + label : ' '.repeat(Math.max(0, col - label.length - 1)) + label + ' ^'));
+}
+
+const revokeMinute = (s: DamageSummary) => (s.after_revoke ? new Date(Math.floor(Date.parse(s.after_revoke.revoked_at) / 60_000) * 60_000).toISOString() : null);
+const minuteNote = (s: DamageSummary, minute: string) => [minute === s.anomaly_start ? '  <- anomaly start' : '', minute === revokeMinute(s) ? '  <- revoke' : ''].join('');
 
 function timeline(s: DamageSummary, v: TextView): string[] {
   if (s.per_minute.length === 0) return [];
@@ -49,12 +69,12 @@ function timeline(s: DamageSummary, v: TextView): string[] {
   if (v.tty) {
     const width = WIDTH - 13 - 12;
     const line = sparkline(calls, width);
-    return [field('Per minute', `${line} max ${count(Math.max(...calls))}`), ...anomalyCaret(s, v, width)];
+    return [field('Per minute', `${line} max ${count(Math.max(...calls))}`), ...markers(s, v, width)];
   }
   const busy = s.per_minute.filter((m) => m.calls > 0);
   const rows = busy.slice(0, MAX_MINUTE_ROWS);
   const table = renderTable(rows, [
-    { header: 'minute', value: (m) => formatLocal(Date.parse(m.minute), v.tz, false) + (m.minute === s.anomaly_start ? '  <- anomaly start' : '') },
+    { header: 'minute', value: (m) => formatLocal(Date.parse(m.minute), v.tz, false) + minuteNote(s, m.minute) },
     { header: 'calls', value: (m) => count(m.calls), align: 'right' },
   ]);
   const rest = busy.length > rows.length ? [`… ${count(busy.length - rows.length)} more minutes (--json has them all)`] : [];
@@ -86,9 +106,9 @@ export function renderDamageText(s: DamageSummary, v: TextView): string {
   lines.push('', `Customers, refund candidates (${count(s.customers.length)})`);
   lines.push(renderTable(s.customers.slice(0, top), [{ header: 'customer', value: (c) => orNone(c.customer_scope_id), max: 44 }, cols.calls, cols.cost]).trimEnd(), ...more(s.customers.length, top));
   lines.push('', 'Endpoints');
-  lines.push(renderTable(s.endpoints.slice(0, top), [{ header: 'endpoint', value: (e) => `${e.method ?? '?'} ${e.path ?? '?'}`, max: 52 }, cols.calls, cols.cost]).trimEnd(), ...more(s.endpoints.length, top));
+  lines.push(renderTable(s.endpoints.slice(0, top), [{ header: 'endpoint', value: endpointText, max: 52 }, cols.calls, cols.cost]).trimEnd(), ...more(s.endpoints.length, top));
   lines.push('', 'Agent runs');
   lines.push(renderTable(s.agent_runs.slice(0, top), [{ header: 'agent run', value: (r) => orNone(r.agent_run_id), max: 44 }, cols.calls, cols.cost]).trimEnd(), ...more(s.agent_runs.length, top));
-  lines.push('', p.dim('Cost, customers, endpoints and runs count allowed calls.'), p.dim(field('Source', fitMiddle(s.source, WIDTH - 13))));
+  lines.push('', p.dim('Cost, customers, endpoints and runs count allowed calls.'), p.dim(field('Source', fitMiddle(inert(s.source), WIDTH - 13))));
   return lines.join('\n') + '\n';
 }

@@ -15,3 +15,37 @@ export function humanRate(perSecond: number): string {
 }
 
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+const visible = (s: string) => [...s.replace(/\u001b\[[0-9;]*m/g, '')].length;
+
+/**
+ * Prose to a terminal width at word boundaries: a line breaks only at a space, so an id, a URL
+ * or a command is never split (one longer than the width gets a line of its own). Continuation
+ * lines take `indent`. Lines already shorter than the width, and newlines, are kept.
+ */
+export function wrap(text: string, width: number, indent = ''): string {
+  if (!(width > 20)) return text;
+  return text
+    .split('\n')
+    .map((line) => {
+      if (visible(line) <= width) return line;
+      const lead = /^\s*/.exec(line)![0];
+      const out: string[] = [];
+      let cur = lead;
+      for (const word of line.slice(lead.length).split(' ')) {
+        const start = cur === lead || cur === indent;
+        if (!start && visible(cur) + 1 + visible(word) > width) {
+          out.push(cur);
+          cur = indent + word;
+        } else cur += (start ? '' : ' ') + word;
+      }
+      out.push(cur);
+      return out.join('\n');
+    })
+    .join('\n');
+}
+
+/** `wrap` for a stream: to its width on a terminal, untouched in a pipe (one fact per line for grep). */
+export function wrapFor(stream: { isTTY?: boolean; columns?: number }, text: string, indent = ''): string {
+  return stream.isTTY === true && stream.columns ? wrap(text, stream.columns - 1, indent) : text;
+}

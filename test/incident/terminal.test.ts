@@ -31,7 +31,8 @@ describe('`tourniquet` with no arguments at a real terminal (tmux)', () => {
     expect(first).toMatch(/profile default · proxy http:\/\/127\.0\.0\.1:\d+/);
     expect(first).toMatch(/1 of 1 instance healthy/);
     term.send('Enter'); // 1: agent stuck in a loop (first)
-    const agents = await term.waitFor('Which agent?');
+    // The question and its list may reach the screen in two frames: wait for the list itself.
+    const agents = await term.waitFor(/Which agent\?[\s\S]*refund-agent/);
     expect(agents).toMatch(/! refund-agent\s+\d+\/min\s+[\d.]+x baseline/); // anomalous, first
     term.send('Enter'); // 2: the anomalous agent
     const plan = await term.waitFor(/Revoke vk_id_\w+ now\?/);

@@ -18,7 +18,7 @@ describe('which agent comes first', () => {
 
   it('a list line says rate, multiple of baseline and spend; anomalous lines are marked', () => {
     const line = agentChoice(rate('vk_id_1', 150, 1.5, { agent: 'refund-agent', spend_usd_10m: 1234.5 }), plain);
-    expect(line).toMatch(/^! refund-agent\s+150\/min\s+100x baseline\s+\$1234\.50 in 10m\s+vk_id_1$/);
+    expect(line).toMatch(/^! refund-agent\s+150\/min\s+100x baseline\s+\$1,234\.50 in 10m\s+vk_id_1$/);
     expect(multipleText(rate('x', 0, 2))).toBe('idle');
     expect(multipleText(rate('x', 30, 0))).toBe('no baseline');
     expect(multipleText(rate('x', 6, 2))).toBe('3x baseline');

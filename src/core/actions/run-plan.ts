@@ -10,6 +10,7 @@ import { issueSpec, type IssueFlags } from './issue.js';
 import { rotatePlan, type RotateInput } from './plans.js';
 import { rotateAtVendorSteps } from './rotate-at-vendor.js';
 import type { Session } from './session.js';
+import { usd } from '../money.js';
 
 /**
  * `tourniquet run`: a plan from `decide` (kept in the journal's `started` entry) turned into
@@ -156,7 +157,7 @@ function damageStep(i: number, ps: PlanStep, session: Session): Step {
       const source = await auditSourceFromFlags({}, session.settings, { env: i2.env, stdin: i2.stdin, secrets, trace: session.recorder.trace });
       const vaultKey = ps.target && !ps.target.startsWith('<') && ps.target.startsWith('vk') ? ps.target : undefined;
       const d = await computeDamage(source, buildQuery({ since: '24h', vaultKey }, Date.now()), env.signal);
-      return { status: 'done', detail: `${d.calls_allowed} calls allowed of ${d.calls_total}, $${d.cost_usd.toFixed(2)}, ${d.customers.length} customer(s)`, outputs: { damage: { calls_total: d.calls_total, calls_allowed: d.calls_allowed, cost_usd: d.cost_usd, customers: d.customers.length } } };
+      return { status: 'done', detail: `${d.calls_allowed} calls allowed of ${d.calls_total}, ${usd(d.cost_usd)}, ${d.customers.length} customer(s)`, outputs: { damage: { calls_total: d.calls_total, calls_allowed: d.calls_allowed, cost_usd: d.cost_usd, customers: d.customers.length } } };
     },
   };
 }

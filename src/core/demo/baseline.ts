@@ -2,26 +2,31 @@ import type { RunningProxy } from '../../proxy/index.js';
 import type { AuditRow } from '../../proxy/store/types.js';
 
 /**
- * An hour of ordinary traffic before the demo starts, written to the proxy's audit table so
- * that each key has a baseline to be measured against (the proxy's /v1/rates compares the last
- * minute with the hour before the last ten minutes), one hour of it. It is history, not a figure of the run:
- * the damage summary and the comparison only count calls made during the demo.
+ * The hour before the demo, written to the proxy's audit table so that each key has a baseline
+ * to be measured against: one call a minute, at half past each minute, up to the moment the demo
+ * starts. Both definitions of "baseline" then read the same 1/min: the proxy's live rates (calls
+ * per minute over the hour before the last ten minutes) and the damage summary's anomaly rule
+ * (the mean of the minutes before the one judged). Reads (GET), no customer, no cost: history,
+ * not damage; the damage summary shows them as ordinary traffic before the anomaly.
  */
 export interface HistorySpec {
   vault_key_id: string;
   agent_run_id: string;
   method: string;
   path: string;
-  per_minute: number;
 }
 
 const MINUTE = 60_000;
+export const BASELINE_PER_MINUTE = 1;
+export const HISTORY_MINUTES = 70;
 
 export async function seedBaseline(proxy: RunningProxy, specs: HistorySpec[], now: number): Promise<number> {
   const rows: AuditRow[] = [];
+  const thisMinute = Math.floor(now / MINUTE) * MINUTE;
   for (const s of specs) {
-    const gap = MINUTE / s.per_minute;
-    for (let t = now - 10 * MINUTE - gap; t > now - 70 * MINUTE + 15_000; t -= gap) {
+    for (let m = thisMinute - HISTORY_MINUTES * MINUTE; m <= thisMinute; m += MINUTE) {
+      const t = m + MINUTE / 2;
+      if (t >= now) break;
       rows.push({
         started_at: new Date(t).toISOString(),
         finished_at: new Date(t + 40).toISOString(),

@@ -10,14 +10,22 @@ export interface PathResult {
   time_to_stop_ms: number | null;
   /** The same, divided by the time scale where the vendor's tail was scaled (path B). */
   time_to_stop_real_ms: number | null;
-  /** Refunds the vendor made that finished after the stop action began (including the one in flight). */
-  leaked_calls: number;
+  /**
+   * Refunds that went through after the stop took effect: one definition for both paths. A: the
+   * damage summary's calls in flight when the revoke landed (a soft revoke lets them finish) plus
+   * any allowed after it, from the proxy's audit rows (null: the rows could not say). B: refunds
+   * the vendor made after the key's deletion, from the agent's own record.
+   */
+  leaked_calls: number | null;
   other_consumers_broken: number;
   other_consumers: ConsumerCheck[];
   /** Refunds made before the stop action, during the runaway. */
   calls_before_stop: number;
   stopped: boolean;
 }
+
+/** The demo's agent keeps its clock rate with up to this many refunds in flight (both paths alike). */
+export const DEMO_IN_FLIGHT = 32;
 
 export function leakedAfter(calls: readonly AgentCall[], since: number): number {
   return calls.filter((c) => c.ok && c.ended >= since).length;

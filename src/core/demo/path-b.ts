@@ -2,7 +2,7 @@ import type { DemoStage } from './stage.js';
 import { cancelled } from '../errors.js';
 import { startRefundAgent } from '../../demo/refund-agent.js';
 import { checkConsumer, CONSUMER_NAMES } from '../../demo/consumers.js';
-import { leakedAfter, pathResult, type PathResult } from './measure.js';
+import { DEMO_IN_FLIGHT, leakedAfter, pathResult, type PathResult } from './measure.js';
 
 /**
  * Path B, the slow path of seed 002: no proxy; the agent and every other consumer hold the
@@ -28,7 +28,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export async function runPathB(stage: DemoStage, o: PathBOptions): Promise<PathResult & { tail_drawn_ms: number }> {
   const prod = stage.sandbox.stripe.createKey('path-b production key');
   const consumers = CONSUMER_NAMES.map((name) => ({ name, key: prod.secret, baseUrl: stage.sandbox.urls.stripe }));
-  const agent = startRefundAgent({ key: prod.secret, baseUrl: stage.sandbox.urls.stripe, intervalMs: o.intervalMs, targets: stage.targets });
+  const agent = startRefundAgent({ key: prod.secret, baseUrl: stage.sandbox.urls.stripe, intervalMs: o.intervalMs, targets: stage.targets, maxInFlight: DEMO_IN_FLIGHT });
   try {
     o.onEvent({ at: 'runaway' });
     await sleep(o.runawayMs, o.signal);

@@ -11,7 +11,7 @@ import { verdictRoutes } from './verdict.js';
 
 /** The admin plane: its own listener, a bearer admin token, JSON in and out. */
 export function createAdminPlane(svc: ProxyService, usage: UsageTracker, adminToken: string, facts: InstanceFacts, log: RequestLog) {
-  const routes: Route[] = [...verdictRoutes(svc, usage, facts.instanceId), ...vaultKeyRoutes(svc), ...upstreamRoutes(svc), ...auditRoutes(svc, usage, facts)];
+  const routes: Route[] = [...verdictRoutes(svc, usage, facts.instanceId), ...vaultKeyRoutes(svc), ...upstreamRoutes(svc, usage, facts.startedAt), ...auditRoutes(svc, usage, facts)];
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');

@@ -38,7 +38,7 @@ function auditFilter(q: Record<string, unknown>): AuditFilter {
   };
 }
 
-export function upstreamRoutes(svc: ProxyService): Route[] {
+export function upstreamRoutes(svc: ProxyService, usage: UsageTracker, startedAt: string): Route[] {
   return [
     route('POST', '/v1/upstream-keys', async ({ req }) => {
       const body = validate<{ vendor: string; secret: string; state?: 'active' | 'standby'; label?: string; account_sid?: string }>(await readJson(req), {
@@ -52,7 +52,9 @@ export function upstreamRoutes(svc: ProxyService): Route[] {
     }),
     route('GET', '/v1/upstream-keys', async ({ url }) => {
       const q = validateQuery<{ vendor?: string }>(url.searchParams, { vendor: { type: 'string' } });
-      return [200, { data: (await svc.store.listUpstreamKeys(q)).map(upstreamView) }];
+      // last_used_at is this instance's memory since usage_since (its start): `tourniquet keys` asks every instance.
+      const data = (await svc.store.listUpstreamKeys(q)).map((u) => ({ ...upstreamView(u), last_used_at: usage.upstreamLastUsed(u.id) }));
+      return [200, { data, usage_since: startedAt }];
     }),
     route('POST', '/v1/upstream-keys/{id}/promote', async ({ req, params }) => {
       validate(await readJson(req), {});

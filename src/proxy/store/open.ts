@@ -28,6 +28,9 @@ const factories = new Map<string, StoreFactory>([
   ['postgres', (spec) => new PostgresStore(spec)],
 ]);
 
+/** SQLite and the demo's memory store have one writer, this process: no fleet to keep in step with. */
+export const singleInstance = (store: ProxyStore): boolean => store.kind === 'sqlite' || store.kind === 'memory';
+
 export function registerStoreFactory(scheme: string, factory: StoreFactory): void {
   factories.set(scheme, factory);
 }

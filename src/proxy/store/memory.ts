@@ -1,0 +1,211 @@
+import type {
+  AuditFilter,
+  AuditPage,
+  AuditRow,
+  AuditSummary,
+  ChangeSet,
+  InstanceInfo,
+  ProxyStore,
+  RevokeResult,
+  UpstreamKeyRecord,
+  VaultKeyFilter,
+  VaultKeyRecord,
+} from './types.js';
+import { pageOf, perVaultKey, summaryOf } from './memory-audit.js';
+
+/**
+ * A store that lives in the proxy's memory and dies with it: for `tourniquet demo`, which is
+ * ephemeral and must run where better-sqlite3's native module was never built (npm skips a
+ * dependency's install script unless allowed). It keeps every rule of ProxyStore but one on
+ * purpose: "durable" means durable for the life of the process. It answers every query
+ * exactly as the SQLite store does (test/proxy/store-contract.test.ts runs both side by side).
+ * Records are copied in and out, so a caller can never change stored state by mutating one.
+ */
+type Stamped<T> = { rec: T; revision: number };
+
+const copyKey = (k: VaultKeyRecord): VaultKeyRecord => ({
+  ...k,
+  // The SQLite schema keeps these two labels and nothing else.
+  labels: { ...(k.labels.agent ? { agent: k.labels.agent } : {}), ...(k.labels.owner ? { owner: k.labels.owner } : {}) },
+  allowed_endpoints: k.allowed_endpoints ? [...k.allowed_endpoints] : null,
+});
+const byCreation = <T extends { created_at: string; id: string }>(a: T, b: T) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+export class MemoryStore implements ProxyStore {
+  readonly kind = 'memory';
+  private rev = 0;
+  private readonly vault = new Map<string, Stamped<VaultKeyRecord>>();
+  private readonly hashes = new Set<string>();
+  private readonly upstream = new Map<string, Stamped<UpstreamKeyRecord>>();
+  private readonly audit: AuditRow[] = [];
+  private readonly instances = new Map<string, InstanceInfo>();
+  private closed = false;
+
+  async init(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private open(): void {
+    if (this.closed) throw new Error('the memory store is closed');
+  }
+
+  private bump(): number {
+    return ++this.rev;
+  }
+
+  async revision(): Promise<number> {
+    return this.rev;
+  }
+
+  private checkNew(rec: VaultKeyRecord): void {
+    this.open();
+    if (this.vault.has(rec.id)) throw new Error(`UNIQUE constraint failed: vault_keys.id (${rec.id})`);
+    if (this.hashes.has(rec.secret_hash)) throw new Error('UNIQUE constraint failed: vault_keys.secret_hash');
+  }
+
+  private put(rec: VaultKeyRecord, revision: number): void {
+    this.vault.set(rec.id, { rec: copyKey(rec), revision });
+    this.hashes.add(rec.secret_hash);
+  }
+
+  async insertVaultKey(rec: VaultKeyRecord): Promise<void> {
+    this.checkNew(rec);
+    this.put(rec, this.bump());
+  }
+
+  async getVaultKey(id: string): Promise<VaultKeyRecord | undefined> {
+    this.open();
+    const s = this.vault.get(id);
+    return s ? copyKey(s.rec) : undefined;
+  }
+
+  async listVaultKeys(f: VaultKeyFilter): Promise<VaultKeyRecord[]> {
+    this.open();
+    const ids = f.ids ? new Set(f.ids) : null;
+    return [...this.vault.values()]
+      .map((s) => s.rec)
+      .filter(
+        (k) =>
+          (f.vendor === undefined || k.vendor === f.vendor) &&
+          (f.status === undefined || k.status === f.status) &&
+          (f.agent === undefined || k.labels.agent === f.agent) &&
+          (f.agent_run_id === undefined || k.agent_run_id === f.agent_run_id) &&
+          (f.upstream_key_id === undefined || k.upstream_key_id === f.upstream_key_id) &&
+          (ids === null || ids.has(k.id)),
+      )
+      .sort(byCreation)
+      .map(copyKey);
+  }
+
+  async revokeVaultKeys(ids: string[], at: string, mode: 'soft' | 'hard'): Promise<RevokeResult> {
+    this.open();
+    const out: RevokeResult = { revoked: [], already_revoked: [], not_found: [] };
+    let revision = 0;
+    for (const id of ids) {
+      const s = this.vault.get(id);
+      if (!s) out.not_found.push(id);
+      else if (s.rec.status === 'revoked') out.already_revoked.push(id);
+      else {
+        revision ||= this.bump();
+        this.vault.set(id, { rec: { ...s.rec, status: 'revoked', revoked_at: at, revoke_mode: mode }, revision });
+        out.revoked.push(id);
+      }
+    }
+    return out;
+  }
+
+  async rollVaultKey(oldId: string, next: VaultKeyRecord, revokeOld: boolean, at: string): Promise<void> {
+    // Checked before anything changes: the two writes happen together or not at all.
+    this.checkNew(next);
+    this.put(next, this.bump());
+    if (revokeOld) await this.revokeVaultKeys([oldId], at, 'soft');
+  }
+
+  async insertUpstreamKey(rec: UpstreamKeyRecord): Promise<void> {
+    this.open();
+    const revision = this.bump();
+    const had = this.upstream.get(rec.id)?.rec;
+    // Config-file keys are re-declared at every start: keep their state, refresh the rest.
+    const next = had ? { ...had, hint: rec.hint, label: rec.label, account_sid: rec.account_sid, secret: rec.secret } : { ...rec };
+    this.upstream.set(rec.id, { rec: next, revision });
+  }
+
+  async listUpstreamKeys(f: { vendor?: string }): Promise<UpstreamKeyRecord[]> {
+    this.open();
+    return [...this.upstream.values()]
+      .map((s) => s.rec)
+      .filter((k) => f.vendor === undefined || k.vendor === f.vendor)
+      .sort(byCreation)
+      .map((k) => ({ ...k }));
+  }
+
+  async promoteUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
+    this.open();
+    const target = this.upstream.get(id)?.rec;
+    if (!target) return undefined;
+    const revision = this.bump();
+    for (const s of this.upstream.values())
+      if (s.rec.vendor === target.vendor && s.rec.state === 'active' && s.rec.id !== id) this.upstream.set(s.rec.id, { rec: { ...s.rec, state: 'standby', updated_at: at }, revision });
+    this.upstream.set(id, { rec: { ...target, state: 'active', updated_at: at }, revision });
+    return { ...this.upstream.get(id)!.rec };
+  }
+
+  async retireUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
+    this.open();
+    const k = this.upstream.get(id)?.rec;
+    if (!k) return undefined;
+    this.upstream.set(id, { rec: { ...k, state: 'retired', updated_at: at }, revision: this.bump() });
+    return { ...this.upstream.get(id)!.rec };
+  }
+
+  async appendAudit(rows: AuditRow[]): Promise<void> {
+    this.open();
+    for (const r of rows) this.audit.push({ ...r, id: this.audit.length + 1 });
+  }
+
+  async queryAudit(filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {
+    this.open();
+    return pageOf(this.audit, filter, limit, cursor);
+  }
+
+  async summarizeAudit(filter: AuditFilter): Promise<AuditSummary> {
+    this.open();
+    return summaryOf(this.audit, filter);
+  }
+
+  async spendByVaultKey(from: string): Promise<Map<string, number>> {
+    this.open();
+    return perVaultKey(this.audit, (r) => r.started_at >= from && r.policy_verdict === 'allowed', (r) => r.cost_usd_parsed);
+  }
+
+  async callsByVaultKey(from: string, to: string): Promise<Map<string, number>> {
+    this.open();
+    return perVaultKey(this.audit, (r) => r.started_at >= from && r.started_at < to, () => 1);
+  }
+
+  async changesSince(revision: number): Promise<ChangeSet> {
+    this.open();
+    // In revision order, as the SQLite store's revision index returns them.
+    const newer = <T>(m: Map<string, Stamped<T>>) => [...m.values()].filter((s) => s.revision > revision).sort((a, b) => a.revision - b.revision).map((s) => s.rec);
+    return { revision: this.rev, vault_keys: newer(this.vault).map(copyKey), upstream_keys: newer(this.upstream).map((k) => ({ ...k })) };
+  }
+
+  onChange(): () => void {
+    // One process, one writer: nobody else can change this store.
+    return () => {};
+  }
+
+  async heartbeat(info: InstanceInfo): Promise<void> {
+    this.open();
+    const had = this.instances.get(info.instance_id);
+    const { instance_id, data_plane_url, admin_url, started_at, last_sync_at } = info;
+    this.instances.set(instance_id, had ? { ...had, last_sync_at, data_plane_url } : { instance_id, data_plane_url, admin_url, started_at, last_sync_at });
+  }
+
+  async listInstances(): Promise<InstanceInfo[]> {
+    this.open();
+    return [...this.instances.values()].sort((a, b) => (a.last_sync_at > b.last_sync_at ? -1 : a.last_sync_at < b.last_sync_at ? 1 : 0)).map((i) => ({ ...i }));
+  }
+}
