@@ -127,8 +127,8 @@ describe('rotate twilio after rotate twilio --auth-token', () => {
     const second = await runInProcess(['rotate', 'twilio', '--yes', '--json'], {
       env: { ...env, TWILIO_AUTH: h.sandbox.twilio.authToken },
     });
-    // A step failed (exit 1), before anything changed, saying what to run instead.
-    expect(second.code, second.stderr).toBe(1);
+    // Refused as bad usage (exit 2) before anything changed, saying what to run instead.
+    expect(second.code, second.stderr).toBe(2);
     expect(second.stderr).toContain("is the account's auth token");
     expect(second.stderr).toContain('tourniquet rotate twilio --auth-token');
     expect(

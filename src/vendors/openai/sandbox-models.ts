@@ -15,6 +15,9 @@ export type ErrorReply = (
   param?: string | null,
 ) => Reply;
 
+/** OpenAI's answer to a request without a required parameter. */
+const missing = (err: ErrorReply, param: string): Reply =>
+  err(400, `Missing required parameter: '${param}'.`, 'invalid_request_error', 'missing_required_parameter', param);
 const tokensOf = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 const pause = (ms: number | undefined) => (ms ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
@@ -26,23 +29,9 @@ function contentText(c: unknown): string {
 
 export async function chat(r: SandboxRequest, res: ServerResponse, err: ErrorReply, delayMs?: number): Promise<Reply> {
   const messages = r.body.messages;
-  if (!Array.isArray(messages) || messages.length === 0)
-    return err(
-      400,
-      "Missing required parameter: 'messages'.",
-      'invalid_request_error',
-      'missing_required_parameter',
-      'messages',
-    );
+  if (!Array.isArray(messages) || messages.length === 0) return missing(err, 'messages');
   const model = typeof r.body.model === 'string' ? r.body.model : '';
-  if (!model)
-    return err(
-      400,
-      "Missing required parameter: 'model'.",
-      'invalid_request_error',
-      'missing_required_parameter',
-      'model',
-    );
+  if (!model) return missing(err, 'model');
   const prompt = messages.map((m) => contentText((m as { content?: unknown }).content)).join(' ');
   const reply = `Sandbox reply to: ${prompt.slice(0, 60)}`;
   const usage = {
@@ -136,14 +125,7 @@ export async function responses(
   delayMs?: number,
 ): Promise<Reply> {
   const model = typeof r.body.model === 'string' ? r.body.model : '';
-  if (!model)
-    return err(
-      400,
-      "Missing required parameter: 'model'.",
-      'invalid_request_error',
-      'missing_required_parameter',
-      'model',
-    );
+  if (!model) return missing(err, 'model');
   const prompt = inputText(r.body.input);
   const text = `Sandbox reply to: ${prompt.slice(0, 60)}`;
   const usage = {
@@ -175,22 +157,8 @@ export async function responses(
 export function embeddings(r: SandboxRequest, err: ErrorReply): Reply {
   const model = typeof r.body.model === 'string' ? r.body.model : '';
   const input = typeof r.body.input === 'string' ? [r.body.input] : r.body.input;
-  if (!model)
-    return err(
-      400,
-      "Missing required parameter: 'model'.",
-      'invalid_request_error',
-      'missing_required_parameter',
-      'model',
-    );
-  if (!Array.isArray(input) || input.length === 0)
-    return err(
-      400,
-      "Missing required parameter: 'input'.",
-      'invalid_request_error',
-      'missing_required_parameter',
-      'input',
-    );
+  if (!model) return missing(err, 'model');
+  if (!Array.isArray(input) || input.length === 0) return missing(err, 'input');
   const tokens = input.reduce<number>((n, t) => n + tokensOf(String(t)), 0);
   const data = input.map((t, index) => ({
     object: 'embedding',
