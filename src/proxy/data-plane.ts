@@ -5,8 +5,9 @@ import type { PolicyState, LiveVaultKey } from './state.js';
 import { Call, cachedHash, readBody } from './call.js';
 import type { UsageTracker } from './usage.js';
 import type { AuditWriter } from './audit-writer.js';
-import type { VendorSpec } from './vendors.js';
-import { customerScope, parseBody, vaultKeyFrom } from './request-info.js';
+import { refusalVendor, vaultKeyPlaces, type VendorSpec } from './vendors.js';
+import type { Metering } from '../vendors/shared/meter.js';
+import { customerScope, parseBody, placeName, vaultKeyFrom } from './request-info.js';
 import { decide } from './policy.js';
 import { downstreamHeaders, relayBody, scrubBuffer, sendUpstream, upstreamFailure, upstreamHeaders, type UpstreamTimeouts } from './forward.js';
 import { InflightRegistry, type InflightCall } from './inflight.js';
@@ -27,6 +28,9 @@ export interface DataPlaneDeps {
 
 export function createDataPlane(deps: DataPlaneDeps) {
   const { state, usage, audit, instanceId, log } = deps;
+  const keyPlaces = vaultKeyPlaces(deps.vendors);
+  /** Each call's request headers, for the refusal's dialect when the key does not name the vendor. */
+  const requestHeaders = new WeakMap<Call, IncomingMessage['headers']>();
 
   /** Audit first, answer second: the row is durable before the agent sees the answer. */
   async function finish(res: ServerResponse, call: Call, verdict: PolicyVerdict, status: number, send: () => void): Promise<void> {
@@ -49,7 +53,11 @@ export function createDataPlane(deps: DataPlaneDeps) {
     res.end(text);
   }
 
-  /** A JSON error for the agent; `verdict` defaults to the code (upstream failures were allowed calls). */
+  /**
+   * A refusal in the vendor's own error dialect (so its SDK raises its usual exception), with
+   * `x-tourniquet-verdict` for every vendor. `verdict` defaults to the code (upstream failures
+   * were allowed calls).
+   */
   function refuse(
     res: ServerResponse,
     call: Call,
@@ -59,8 +67,11 @@ export function createDataPlane(deps: DataPlaneDeps) {
     extra: Record<string, string> = {},
     verdict: PolicyVerdict = (code === 'upstream_timeout' || code === 'upstream_unreachable' ? 'allowed' : code) as PolicyVerdict,
   ) {
-    const body = { error: { type: 'tourniquet_error', code, message } };
-    return finish(res, call, verdict, status, () => json(res, status, body, { 'x-tourniquet-verdict': String(code), ...extra }));
+    const { ['retry-after']: retryAfter, ...rest } = extra;
+    const spec = refusalVendor(deps.vendors, call.vendor, { path: call.path, headers: requestHeaders.get(call) ?? {} });
+    const answer = spec.refusal({ status, code, message, retryAfterS: retryAfter === undefined ? undefined : Number(retryAfter) });
+    const headers = { ...answer.headers, ...rest, 'x-tourniquet-verdict': String(code) };
+    return finish(res, call, verdict, answer.status, () => json(res, answer.status, answer.body, headers));
   }
 
   function splitVendor(pathname: string): { prefix: string | null; path: string } {
@@ -76,15 +87,28 @@ export function createDataPlane(deps: DataPlaneDeps) {
     call.path = path;
     call.vendor = prefix;
 
-    const found = vaultKeyFrom(req.headers);
+    requestHeaders.set(call, req.headers);
+    const found = vaultKeyFrom(req.headers, url.searchParams, keyPlaces);
     if (!found.found) {
       req.resume();
-      const where = found.misplacedIn ? ` (one was sent in the ${found.misplacedIn} header; send it as Authorization: Bearer, or Basic for Twilio)` : '';
-      return refuse(res, call, 401, 'vault_key_missing', `no vault key in the Authorization header${where}`);
+      const where = found.misplacedIn ? ` (one was sent in the ${found.misplacedIn} header; send it where the vendor's SDK sends its key)` : '';
+      return refuse(res, call, 401, 'vault_key_missing', `no vault key where the vendor's SDK sends its key${where}`);
     }
     const key = state.byHashLookup(cachedHash(found.secret));
     call.key = key;
     if (key) call.vendor = key.vendor;
+    const keySpec = key ? deps.vendors.get(key.vendor) : undefined;
+    if (keySpec && !keySpec.vaultKeyIn.some((p) => placeName(p) === found.place)) {
+      req.resume();
+      const where = keySpec.vaultKeyIn.map(placeName).join(' or ');
+      return refuse(res, call, 401, 'vault_key_missing', `this vault key is for ${key!.vendor}, whose SDK sends its key as ${where}, not ${found.place}`);
+    }
+    // A key in the query (Gemini's ?key=) is taken out: the vendor gets the production key instead.
+    let search = url.search;
+    if (found.place.startsWith('query:')) {
+      url.searchParams.delete(found.place.slice('query:'.length));
+      search = url.searchParams.size ? `?${url.searchParams.toString()}` : '';
+    }
     if (key && prefix && prefix !== key.vendor) {
       req.resume();
       return refuse(res, call, 403, 'endpoint_not_allowed', `this vault key is for ${key.vendor}, not ${prefix}`);
@@ -97,7 +121,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     const body = await readBody(req, deps.maxBodyBytes);
     if (body === null) return refuse(res, call, 413, 'request_too_large', `request body over ${deps.maxBodyBytes} bytes`);
     // The vault key must never reach the vendor: not in a header (dropped), nor in the URL or body (refused).
-    if (url.search.includes(found.secret) || body.includes(found.secret))
+    if (search.includes(found.secret) || body.includes(found.secret))
       return refuse(res, call, 400, 'vault_key_in_payload', 'the vault key appears in the URL or body; it would reach the vendor, so the call was not forwarded');
     const k = key!;
     const spec = deps.vendors.get(k.vendor);
@@ -117,7 +141,8 @@ export function createDataPlane(deps: DataPlaneDeps) {
     call.upstreamKeyId = upstream.id;
     usage.recordCall(k.id);
     usage.recordUpstreamUse(upstream.id);
-    await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, url.search);
+    const metering = spec.meter({ method: call.method, path, query: url.searchParams, headers: req.headers, body: parsed, raw: body });
+    await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, search, metering);
   }
 
   async function forward(
@@ -131,6 +156,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     vaultSecret: string,
     body: Buffer,
     search: string,
+    metering: Metering,
   ): Promise<void> {
     const ac = new AbortController();
     const entry: InflightCall = { hardRevoked: false, abort: () => ac.abort(new Error('hard revoke')) };
@@ -140,7 +166,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     const secrets = state.upstreamSecrets();
     let contentType = '';
     try {
-      const up = await sendUpstream(deps.dispatcher, spec.baseUrl + call.path + search, call.method, upstreamHeaders(req.headers, spec, secret, sid, vaultSecret), body, ac.signal, deps.timeouts);
+      const up = await sendUpstream(deps.dispatcher, spec.baseUrl + call.path + search, call.method, upstreamHeaders(req.headers, spec, secret, sid, vaultSecret), metering.upstreamBody ?? body, ac.signal, deps.timeouts);
       call.vendorStatus = up.statusCode;
       contentType = String(up.headers['content-type'] ?? '');
       const headers = downstreamHeaders(up.headers, secrets);
@@ -150,6 +176,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
         // Error bodies are read whole and scrubbed: a vendor may echo the key it was given.
         const raw = Buffer.from(await up.body.arrayBuffer());
         const clean = scrubBuffer(raw, secrets);
+        call.cost = metering.cost({ status: up.statusCode, headers: up.headers, contentType, body: raw, truncated: false });
         if (!bodiless) headers['content-length'] = clean.length;
         await finish(res, call, 'allowed', up.statusCode, () => {
           res.writeHead(up.statusCode, headers);
@@ -157,9 +184,9 @@ export function createDataPlane(deps: DataPlaneDeps) {
         });
         return;
       }
-      const relayed = await relayBody(up, res, headers, contentType.includes('text/event-stream'));
+      const relayed = await relayBody(up, res, headers, contentType.includes('text/event-stream'), metering);
       const { whole, truncated, streaming } = relayed;
-      call.cost = spec.cost({ method: call.method, path: call.path, status: up.statusCode, contentType, body: whole, truncated, requestBody: null });
+      call.cost = metering.cost({ status: up.statusCode, headers: up.headers, contentType, body: whole, truncated });
       if (call.cost !== null) usage.recordCost(key.id, call.cost);
       if (streaming) return void (await finish(res, call, 'allowed', up.statusCode, () => res.end()));
       headers['content-length'] = whole.length;
