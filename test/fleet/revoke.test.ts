@@ -7,6 +7,7 @@ import type { RunningProxy } from '../../src/proxy/index.js';
 import { LISTENER_APP_NAME } from '../../src/proxy/store/postgres-listen.js';
 import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
 import { adminCall, agentCall, freshDatabase, issueKey, sleep, sql, startInstance, untilRefused } from './fleet.js';
+import { until } from '../proxy/faults.js';
 
 describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused everywhere', () => {
   let cluster: PgCluster;
@@ -41,13 +42,14 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
     const r = await adminCall(a!.adminUrl, 'DELETE', `/v1/vault-keys/${key.id}`);
     expect(r.status).toBe(200);
 
-    // Then B and C refuse it at once, and A too. (The 100 ms p99 target is measured by
-    // `npm run bench -- fleet` over hundreds of revokes; a test on a shared 2-core machine
-    // asserts a looser figure so that it cannot flake.)
-    const [onB, onC] = await Promise.all([untilRefused(b!.dataUrl, key.secret, t0), untilRefused(c!.dataUrl, key.secret, t0)]);
-    expect(onB).toBeLessThan(500);
-    expect(onC).toBeLessThan(500);
-    expect(await agentCall(a!.dataUrl, key.secret)).toEqual({ status: 401, code: 'vault_key_revoked' });
+    // Then every instance the answer lists as confirmed refuses it at once (A too), and any it
+    // lists as unconfirmed refuses it by notification, long before its 30 s poll. (How fast is
+    // measured by `npm run bench -- fleet` over hundreds of revokes, not asserted here.)
+    const { confirmed, unconfirmed } = r.body.fleet;
+    expect([...confirmed, ...unconfirmed].sort()).toEqual([a!.instanceId, b!.instanceId, c!.instanceId].sort());
+    expect(confirmed[0]).toBe(a!.instanceId);
+    for (const p of [a!, b!, c!].filter((x) => confirmed.includes(x.instanceId))) expect(await agentCall(p.dataUrl, key.secret)).toEqual({ status: 401, code: 'vault_key_revoked' });
+    for (const p of [b!, c!].filter((x) => unconfirmed.includes(x.instanceId))) await untilRefused(p.dataUrl, key.secret, t0);
 
     // And every instance lists the other two with its addresses, last sync and revision
     await sleep(1_100);
@@ -78,15 +80,13 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
     running.push(a, b);
     const key = await issueKey(a);
     await sleep(50);
-    const t0 = performance.now();
     const inflight = agentCall(b.dataUrl, key.secret);
     await sleep(150);
     // When A hard-revokes the key
     const r = await adminCall(a.adminUrl, 'DELETE', `/v1/vault-keys/${key.id}?hard=true`);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    // Then B cuts its call at once rather than letting the vendor answer
+    // Then B cuts its call rather than letting the vendor answer (the vendor would have said 200)
     expect(await inflight).toEqual({ status: 401, code: 'vault_key_revoked' });
-    expect(performance.now() - t0).toBeLessThan(1_500);
     expect(await agentCall(b.dataUrl, key.secret)).toEqual({ status: 401, code: 'vault_key_revoked' });
     const rows = await sql(url, `SELECT policy_verdict FROM agent_call_audit WHERE vault_key_id = $1 ORDER BY id`, [key.id]);
     expect(rows.map((x) => x.policy_verdict)).toEqual(['aborted_hard_revoke', 'vault_key_revoked']);
@@ -94,14 +94,13 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
     slow.close();
   });
 
-  it('with NOTIFY lost (one instance not listening, another whose listener is killed) the reconcile converges within the bound', async () => {
+  it('with NOTIFY lost (one instance not listening, another whose listener is killed) the reconcile converges; the revoke says who had not confirmed', async () => {
     const url = await freshDatabase(cluster.url);
     const a = await startInstance(url, sandbox);
     const deaf = await startInstance(url, sandbox, { store: { notifications: false } });
     const cut = await startInstance(url, sandbox);
     running.push(a, deaf, cut);
     const bound = deaf.fleet.opts.reconcileMs;
-    const lags: number[] = [];
     for (let i = 0; i < 5; i++) {
       const key = await issueKey(a);
       await sleep(bound + 50);
@@ -111,17 +110,19 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
       await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [LISTENER_APP_NAME]);
       await c.end();
       const t0 = performance.now();
-      await adminCall(a.adminUrl, 'DELETE', `/v1/vault-keys/${key.id}`);
-      lags.push(await untilRefused(deaf.dataUrl, key.secret, t0), await untilRefused(cut.dataUrl, key.secret, t0));
+      const r = await adminCall(a.adminUrl, 'DELETE', `/v1/vault-keys/${key.id}`);
+      expect(r.status).toBe(200);
+      // Every instance refuses it (by its reconcile poll: no notification reached it); one the
+      // answer lists as confirmed refuses it at once. (The lag is measured by the fleet bench.)
+      for (const p of [deaf, cut]) {
+        if (r.body.fleet.confirmed.includes(p.instanceId)) expect(await agentCall(p.dataUrl, key.secret)).toEqual({ status: 401, code: 'vault_key_revoked' });
+        else await untilRefused(p.dataUrl, key.secret, t0);
+      }
     }
-    // The bound: one reconcile period plus a round trip; past maxStalenessMs an instance would
-    // refuse everything, so no lag can exceed that (margins for a loaded 2-core machine).
-    const sorted = [...lags].sort((x, y) => x - y);
-    expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(bound + 100);
-    expect(sorted[sorted.length - 1]).toBeLessThan(deaf.fleet.opts.maxStalenessMs);
-    // and the killed listener came back by itself
-    await sleep(2_500);
-    const listeners = await sql(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [LISTENER_APP_NAME]);
-    expect(listeners[0].n).toBe(2);
+    // and the killed listeners came back by themselves
+    await until('both listeners back', async () => {
+      const listeners = await sql(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [LISTENER_APP_NAME]);
+      return listeners[0].n === 2;
+    });
   });
 });
