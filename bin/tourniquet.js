@@ -1,13 +1,44 @@
 #!/usr/bin/env node
 // The only place that calls process.exit. Everything else returns an exit code.
-import { setFlagsFromString } from 'node:v8';
+import { fstatSync, writeSync } from 'node:fs';
 
 const argv = process.argv.slice(2);
+
+// `--help` and `decide … --json` are answered by a small module without commander (the same
+// output; see src/fast-path.ts), unless TOURNIQUET_NO_FAST_PATH is set. It returns null for
+// anything it does not recognise exactly, and the full CLI below runs.
+if ((argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'decide') && !process.env.TOURNIQUET_NO_FAST_PATH) {
+  const { fastPath } = await import('../dist/fast-path.js');
+  const text = await fastPath(argv, process.env, helpWidth);
+  if (text !== null) writeAndExit(text);
+}
+
+/** Commander's help width: the terminal's columns; none (80) for a pipe or a file, told by fstat without making the stdout stream. */
+function helpWidth() {
+  if (!fstatSync(1).isCharacterDevice()) return undefined;
+  return process.stdout.isTTY ? process.stdout.columns : undefined;
+}
+
+/** All of it to fd 1, then exit 0; a full non-blocking pipe (EAGAIN) hands the rest to the stream. */
+function writeAndExit(text) {
+  const buf = Buffer.from(text);
+  for (let off = 0; off < buf.length; ) {
+    try {
+      off += writeSync(1, buf, off);
+    } catch (err) {
+      if (err.code !== 'EAGAIN') process.exit(1);
+      process.stdout.write(buf.subarray(off), () => process.exit(0));
+      return;
+    }
+  }
+  process.exit(0);
+}
+
 // undici parses HTTP with WebAssembly, and V8 optimises that module in the background; exit then
 // waits for the optimiser (~65 ms measured on a short command). Short-lived commands keep the
 // baseline compiler; the long-running proxy keeps the optimised parser.
 const longRunning = argv[0] === 'proxy' || argv[0] === 'sandbox';
-if (!longRunning) setFlagsFromString('--liftoff-only');
+if (!longRunning) (await import('node:v8')).setFlagsFromString('--liftoff-only');
 
 const { main } = await import('../dist/main.js');
 

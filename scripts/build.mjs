@@ -29,6 +29,22 @@ await build({
   logLevel: 'warning',
 });
 
+// The cold-start fast path (src/fast-path.ts): one small file of its own, no chunks, so `--help`
+// and `decide --json` load neither commander nor the registry. Its --help layout comes from the
+// template the full CLI writes below.
+await build({
+  absWorkingDir: root,
+  entryPoints: { 'fast-path': 'src/fast-path.ts' },
+  outdir: 'dist',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external,
+  minify: true,
+  logLevel: 'warning',
+});
+
 // Validate the built-in playbooks now and cache them as JSON for a fast start.
 await build({
   absWorkingDir: root,
@@ -43,3 +59,6 @@ await build({
 });
 const { execFileSync } = await import('node:child_process');
 execFileSync(process.execPath, [`${root}/dist/build-catalog.js`], { stdio: 'inherit' });
+const { writeFile } = await import('node:fs/promises');
+const { helpTemplate } = await import(`${root}/dist/main.js`);
+await writeFile(`${root}/dist/help-template.txt`, helpTemplate());

@@ -3,14 +3,17 @@ import { COMMANDS, HELP_GROUPS, type CommandSpec } from './cli/registry.js';
 import { createContext, type Ctx, type GlobalFlags } from './cli/context.js';
 import { processIo, type Io } from './cli/io.js';
 import { EXIT_CODES, TourniquetError, isPromptCancel } from './core/errors.js';
-import { looksLikeSecret } from './core/secrets.js';
+import { itemMarker, wrapMarker } from './help-layout.js';
 import { isSqliteBindingError, sqliteBindingError } from './core/sqlite-binding.js';
+import { secretInText, secretOnArgv } from './core/secrets.js';
+import { withDeadline } from './core/deadline.js';
+import { inertJson, inertLines } from './core/inert.js';
 
 export const VERSION = '0.1.0';
 
 const EXIT_HELP = `
 Exit codes:
-  0    done, and verified            5    verification failed: the credential still works
+  0    done, and verified            5    not verified: the credential still works, or not proven dead
   1    a step failed                 6    partly done: \`tourniquet resume <incident>\` continues
   2    bad usage or invalid input    7    a check found a problem (watch, doctor, drill)
   3    our admin credentials refused 130  cancelled by the operator
@@ -31,11 +34,18 @@ function registerCommand(parent: Command, spec: CommandSpec, io: Io, state: RunS
   const load = spec.load;
   cmd.action(async (...params: unknown[]) => {
     const command = params[params.length - 1] as Command;
-    const ctx = createContext(io, command.optsWithGlobals() as GlobalFlags, signal);
+    const flags = command.optsWithGlobals() as GlobalFlags & { deadline?: string };
+    const ctx = createContext(io, flags, signal);
     state.ctx = ctx;
-    const mod = await load();
-    const result = await mod.run({ args: command.args, opts: command.opts(), name: command.name() }, ctx);
-    state.code = typeof result === 'number' ? result : 0;
+    // Only networked commands have a deadline; the long-running servers (proxy, sandbox, demo) never do.
+    const deadline = spec.deadline ? (await import('./cli/deadline.js')).commandDeadline(spec.name, spec.deadline, command.opts(), flags.deadline, io.env, flags.profile) : undefined;
+    try {
+      const mod = await load();
+      const result = await withDeadline(deadline, async () => mod.run({ args: command.args, opts: command.opts(), name: command.name() }, ctx));
+      state.code = typeof result === 'number' ? result : 0;
+    } finally {
+      deadline?.dispose();
+    }
   });
 }
 
@@ -59,6 +69,7 @@ function buildProgram(io: Io, state: RunState, signal?: AbortSignal): Command {
     .addOption(new Option('--profile <name>', 'config profile to use').env('TOURNIQUET_PROFILE'))
     .option('--no-color', 'no colour (also NO_COLOR, TERM=dumb, or output that is not a terminal)')
     .option('--debug', 'trace HTTP calls (secrets redacted) and show stack traces of bugs')
+    .option('--deadline <duration>', 'the most a networked command may wait on the network in all, e.g. 20s, 2m (TOURNIQUET_DEADLINE_MS, deadline_ms)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -99,20 +110,35 @@ function reportError(thrown: unknown, io: Io, ctx: Ctx | undefined, argv: readon
     message = `internal error (this is a bug in tourniquet): ${err instanceof Error ? err.message : String(err)}`;
     hint = debug ? undefined : 'run again with --debug for the stack trace, and report it';
   }
-  io.stderr.write(scrub(`tourniquet: ${message}\n`));
-  if (hint) io.stderr.write(scrub(`  ${hint}\n`));
-  if (kind === 'bug' && debug && err instanceof Error && err.stack) io.stderr.write(scrub(err.stack + '\n'));
-  if (json) io.stdout.write(scrub(JSON.stringify({ error: { kind, exit_code: code, message, hint, ...data } }, null, 2) + '\n'));
+  // Messages may quote a server or a file: shown, never obeyed by the terminal (core/inert.ts).
+  io.stderr.write(scrub(inertLines(`tourniquet: ${message}\n`)));
+  if (hint) io.stderr.write(scrub(inertLines(`  ${hint}\n`)));
+  if (kind === 'bug' && debug && err instanceof Error && err.stack) io.stderr.write(scrub(inertLines(err.stack + '\n')));
+  if (json) io.stdout.write(scrub(inertJson({ error: { kind, exit_code: code, message, hint, ...data } }, 2) + '\n'));
   return code;
 }
 
-/** Secrets never go on argv: refuse one before anything else runs (it is already in shell history). */
+/**
+ * Secrets never go on argv: refuse one before anything else runs (it is already in shell
+ * history). A key anywhere in an argument counts (inside --reason, an --endpoint pattern, a
+ * label), and so does a password inside a URL: the same message as for a bare key.
+ */
 function refuseSecretsOnArgv(argv: readonly string[]): void {
-  const leaked = argv.find((a) => looksLikeSecret(a.includes('=') ? a.slice(a.indexOf('=') + 1) : a));
-  if (leaked)
-    throw new TourniquetError('usage', 'a secret was passed on the command line; tourniquet never takes secrets on argv', {
-      hint: 'pass it by reference: an environment variable, a --…-file path, - for stdin, or the masked prompt. Rotate it if the shell history is shared.',
-    });
+  if (argv.some((a) => secretInText(a) !== undefined)) throw secretOnArgv();
+}
+
+/**
+ * The root `--help` as commander writes it, its items and description left as markers for
+ * layoutHelp: the build writes it to dist/ so `tourniquet --help` need not load commander.
+ */
+export function helpTemplate(): string {
+  let text = '';
+  const sink = { write: (s: string) => ((text += s), true) };
+  const io: Io = { stdout: sink, stderr: sink, stdin: process.stdin, env: {}, cwd: '/' };
+  const program = buildProgram(io, { code: 0 });
+  program.configureHelp({ ...program.configureHelp(), formatItem: itemMarker, boxWrap: wrapMarker });
+  program.outputHelp();
+  return text;
 }
 
 /** Run the CLI. Returns the exit code; never calls process.exit. */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +19,16 @@ export default function setup(): () => void {
   chmodSync(temp, 0o711);
   const previous = process.env.TMPDIR;
   process.env.TMPDIR = temp;
+  // Where every CLI run that printed "internal error" is tallied (test/helpers/cli.ts).
+  const tally = join(temp, 'internal-errors.jsonl');
+  process.env.TOURNIQUET_TEST_INTERNAL_ERRORS = tally;
   return () => {
+    const found = existsSync(tally) ? readFileSync(tally, 'utf8').trim().split('\n').filter(Boolean) : [];
     if (previous === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = previous;
     rmSync(temp, { recursive: true, force: true });
+    process.stdout.write(`internal errors across the suite's CLI runs: ${found.length}\n`);
+    if (found.length) process.exitCode = 1;
+    if (found.length) throw new Error(`${found.length} CLI run(s) printed "internal error" (a bug where a clear error belongs):\n${found.join('\n')}`);
   };
 }

@@ -1,4 +1,5 @@
 import { rm, writeFile } from 'node:fs/promises';
+import { inert } from '../core/inert.js';
 import type { Ctx } from './context.js';
 import type { CommandInput } from './registry.js';
 // Not ./settings.js: that module also loads the playbook catalog (ajv, yaml), which these commands never need.
@@ -220,7 +221,7 @@ export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise
 export function githubReport(ctx: Ctx, title: string, verified: boolean, report: Record<string, unknown>, secrets: string[]): void {
   if (!isGithubActions(ctx.io.env)) return;
   for (const s of secrets) ctx.io.stderr.write(maskCommand(s));
-  const cell = (v: unknown) => (typeof v === 'object' ? JSON.stringify(v) : String(v)).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const cell = (v: unknown) => inert(typeof v === 'object' ? (JSON.stringify(v) ?? '') : String(v)).replace(/\|/g, '\\|');
   const rows = Object.entries(report).map(([k, v]) => `| ${k} | ${cell(v)} |`);
   appendSummary(ctx.io.env, ctx.secrets.scrub([`### tourniquet ${title}: ${verified ? '✅ verified' : '❌ NOT verified'}`, '', '| field | value |', '|---|---|', ...rows, ''].join('\n')));
 }

@@ -12,10 +12,10 @@ async function list(ctx: Ctx): Promise<number> {
   const settings = await settingsFor(ctx);
   const rows = settings.all();
   if (ctx.flags.json) {
-    ctx.out.json({ profile: settings.profile, file: await configPath(ctx.io.env), settings: rows });
+    ctx.out.json({ profile: settings.profile, file: configPath(ctx.io.env), settings: rows });
     return 0;
   }
-  ctx.out.info(`profile: ${settings.profile}   file: ${await configPath(ctx.io.env)}`);
+  ctx.out.info(`profile: ${settings.profile}   file: ${configPath(ctx.io.env)}`);
   ctx.out.data(
     renderTable(rows, [
       { header: 'SETTING', value: (r) => r.key },

@@ -1,6 +1,7 @@
 import type { Io } from './io.js';
 import { colorEnabled, paint, type Paint } from '../render/color.js';
 import { SecretRegistry } from '../core/secrets.js';
+import { inertJson, inertTerminal } from '../core/inert.js';
 import { Prompter } from './prompt.js';
 
 /** The options every command shares, as commander parses them on the root program. */
@@ -28,18 +29,19 @@ export class Output {
     this.errPaint = paint(colorEnabled(io.stderr, io.env, colorFlag));
   }
 
-  /** Data for stdout: a table, a plan, a report. */
+  /** Data for stdout: a table, a plan, a report. Control characters are shown, never obeyed (core/inert.ts). */
   data(text: string): void {
-    this.io.stdout.write(this.secrets.scrub(text.endsWith('\n') ? text : text + '\n'));
+    this.io.stdout.write(this.secrets.scrub(inertTerminal(text.endsWith('\n') ? text : text + '\n')));
   }
 
+  /** JSON on stdout: the data intact (it parses back the same), inert on a terminal. */
   json(value: unknown): void {
-    this.data(JSON.stringify(value, null, 2));
+    this.io.stdout.write(this.secrets.scrub(inertJson(value, 2) + '\n'));
   }
 
   /** Progress and explanations for the person at the terminal: stderr. */
   info(text: string): void {
-    this.io.stderr.write(this.secrets.scrub(text.endsWith('\n') ? text : text + '\n'));
+    this.io.stderr.write(this.secrets.scrub(inertTerminal(text.endsWith('\n') ? text : text + '\n')));
   }
 
   warn(text: string): void {

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import type { CommandInput } from './registry.js';
 import type { Ctx } from './context.js';
 import { loadSettings } from '../core/config.js';
@@ -7,7 +6,7 @@ import { buildQuery, computeDamage, type WindowFlags } from '../core/damage/dama
 import { incidentQuery } from '../core/postmortem-journal.js';
 import { readJournal } from '../core/journal.js';
 import type { DamageQuery } from '../core/damage/types.js';
-import { refundsCsv } from '../core/damage/refunds.js';
+import { checkRefundsPath, writeRefunds } from '../core/damage/refunds.js';
 import { checkTimeZone } from '../core/damage/time.js';
 import { renderDamageText } from '../render/damage.js';
 import { renderDamageMarkdown } from '../render/damage-md.js';
@@ -46,11 +45,12 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (!['text', 'md', 'json'].includes(format)) throw usageError(`--format ${format}: unknown`, 'use text, md or json');
   const settings = await loadSettings(ctx.io.env, ctx.flags.profile);
   const query = buildQuery(o, Date.now());
+  if (o.refunds !== undefined) await checkRefundsPath(o.refunds);
   if (o.incident !== undefined) fromIncident(query, o, settings.get('state_dir')!, ctx);
   const source = await auditSourceFromFlags(o, settings, { env: ctx.io.env, stdin: ctx.io.stdin, secrets: ctx.secrets, trace: ctx.trace });
   const summary = await computeDamage(source, query, ctx.signal);
   if (o.refunds !== undefined) {
-    await writeFile(o.refunds, refundsCsv(summary), { mode: 0o600 });
+    await writeRefunds(o.refunds, summary);
     ctx.out.info(`refund candidates: ${summary.customers.length} customers written to ${o.refunds}`);
   }
   const tz = checkTimeZone(ctx.io.env.TZ);

@@ -6,6 +6,7 @@ import { decide, type Facts, type Plan } from '../core/decide.js';
 import { rateOption } from '../core/rate.js';
 import type { Catalog } from '../core/playbooks.js';
 import { renderPlan } from '../render/plan.js';
+import { planJson } from '../core/decide-json.js';
 
 function factsFrom(opts: Record<string, unknown>): Facts {
   const facts: Facts = {};
@@ -42,7 +43,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const catalog = await catalogFor(ctx);
   const plan = await planFor(ctx, catalog, opts);
   const rate = rateOption(opts.rate);
-  if (ctx.flags.json) ctx.out.json({ ...plan, rate: { text: rate.text, per_s: rate.per_s, assumed: rate.assumed } });
+  if (ctx.flags.json) ctx.out.data(planJson(plan, opts.rate));
   else ctx.out.data(renderPlan(plan, plan.facts.vendor ? catalog.vendors.get(plan.facts.vendor)?.title : undefined, ctx.out.paint, rate.assumed));
   return 0;
 }

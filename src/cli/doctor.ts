@@ -23,5 +23,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const ready = isReady(checks);
   if (ctx.flags.json) ctx.out.json({ ready, checks });
   else ctx.out.data(renderDoctor(checks, ready, ctx.out.paint));
+  // Refused credentials are exit 3 everywhere (README, exit codes), here too: the fix is the token.
+  if (checks.some((c) => c.error_kind === 'auth')) return EXIT_CODES.auth;
   return ready ? 0 : EXIT_CODES.check;
 }

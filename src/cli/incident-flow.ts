@@ -22,6 +22,7 @@ import { closeRun, liveStep, sessionInput } from '../render/steps-output.js';
 import { agentChoice, headerLine, healthLine, leakSentence, nextMovesText } from '../render/incident.js';
 import { renderDamageText } from '../render/damage.js';
 import { wrapFor } from '../render/format.js';
+import { inertLines } from '../core/inert.js';
 
 /**
  * The 02:14 path: `tourniquet` at a terminal. Something on screen at once, two questions
@@ -113,6 +114,16 @@ async function chooseKey(ctx: Ctx, proxy: ProxyAdapter, admin: HttpClient | unde
   return { id, rate, key, vendor: rate?.vendor ?? key!.vendor };
 }
 
+/** The damage comes after the action: a failure to read it is said, and never changes how the revoke went. */
+async function damageOrWarn(ctx: Ctx, read: () => Promise<DamageSummary>): Promise<DamageSummary | null> {
+  try {
+    return await read();
+  } catch (err) {
+    ctx.out.warn(`no damage summary: ${inertLines((err as Error).message)}; later, run: tourniquet damage --source proxy`);
+    return null;
+  }
+}
+
 export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: IncidentHooks = {}): Promise<IncidentReport> {
   const p = ctx.out.errPaint;
   const settings = hooks.settings ?? (await settingsFor(ctx));
@@ -142,7 +153,7 @@ export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: Incide
     if (!a.yes) await ctx.prompt.confirm(`Revoke ${id} now? The agent is refused on its next request; nothing else changes.`);
     const out = await revokeChosen({ session, journal, plan, vaultKeyId: id, hard: a.hard === true, verifyTimeoutMs: a.verifyTimeoutMs, onStep: ctx.flags.json ? undefined : liveStep(ctx), beforeRevoke: hooks.beforeRevoke });
     const code = closeRun(ctx, 'incident', out.execution);
-    const damage = admin ? await damageAfter(admin, id, hooks.damageFromMs ?? Date.now() - a.sinceMs, out.effective_at) : null;
+    const damage = admin ? await damageOrWarn(ctx, () => damageAfter(admin, id, hooks.damageFromMs ?? Date.now() - a.sinceMs, out.effective_at)) : null;
     const refused = damage?.after_revoke ? damage.after_revoke.later - damage.after_revoke.later_allowed : 0;
     const next = nextMoves({ incidentId: journal.id, vaultKeyId: id, agentRunId: rate?.agent_run_id ?? key?.agent_run_id ?? null, vendor, refusedSinceRevoke: refused });
     return { incident_id: journal.id, scenario, vault_key_id: id, plan, revoke: out.revoke, damage, next, status: out.execution.status, revoked_at_perf: out.revokedAtPerf, exit_code: code };

@@ -1,4 +1,5 @@
 import { writeFileSync, chmodSync } from 'node:fs';
+import { inertJson } from '../core/inert.js';
 import type { CommandInput } from './registry.js';
 import type { Ctx } from './context.js';
 import { usageError } from '../core/errors.js';
@@ -34,7 +35,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   writeSecretOnce(ctx, key.secret, out);
   const info = { id: key.id, vendor: key.vendor, expires_at: key.expires_at, agent_run_id: spec.agent_run_id ?? null, ...(out ? { secret_file: out } : { secret: key.secret }) };
   // Written straight to stdout: this is the one place the secret is meant to appear.
-  if (ctx.flags.json) ctx.io.stdout.write(JSON.stringify(info, null, 2) + '\n');
+  if (ctx.flags.json) ctx.io.stdout.write(inertJson(info, 2) + '\n');
   else if (!out) ctx.io.stdout.write(key.secret + '\n');
   ctx.secrets.add(key.secret);
   ctx.out.info(`issued ${key.id} for ${key.vendor}${key.expires_at ? `, expires ${key.expires_at}` : ''}${out ? `; secret written to ${out} (mode 0600)` : '; the secret above is shown once'}`);

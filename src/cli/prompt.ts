@@ -1,5 +1,6 @@
 import type { Io } from './io.js';
 import { cancelled, isPromptCancel, missingInput } from '../core/errors.js';
+import { pausedDeadline } from '../core/deadline.js';
 
 export interface Choice<T> {
   name: string;
@@ -28,7 +29,8 @@ export class Prompter {
   private async ask<T>(flag: string, what: string, run: () => Promise<T>): Promise<T> {
     if (!this.interactive) throw missingInput(flag, what);
     try {
-      return await run();
+      // Time a person spends reading and answering is not time waiting on the network.
+      return await pausedDeadline(run);
     } catch (err) {
       if (isPromptCancel(err)) throw cancelled();
       throw err;

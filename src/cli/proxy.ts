@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { CommandInput } from './registry.js';
+import { inertJson } from '../core/inert.js';
 import type { Ctx } from './context.js';
 import { usageError } from '../core/errors.js';
 import { parseSecretRef, readSecret } from '../core/secrets.js';
@@ -43,7 +44,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
     shutdownGraceMs: 3_500,
   });
   const ready = { data_plane_url: proxy.dataUrl, admin_url: proxy.adminUrl, instance_id: proxy.instanceId };
-  if (ctx.flags.json) ctx.out.data(JSON.stringify(ready));
+  if (ctx.flags.json) ctx.out.data(inertJson(ready));
   else ctx.out.data(`data plane ${proxy.dataUrl}\nadmin API  ${proxy.adminUrl}\ninstance   ${proxy.instanceId}`);
 
   await new Promise<void>((resolve) => {

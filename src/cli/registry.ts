@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Ctx } from './context.js';
+import { DEADLINES, type DeadlineSpec } from './deadline-specs.js';
 
 /** What a command module exports: parse its inputs, call one core function, render. */
 export interface CommandModule {
@@ -25,6 +26,8 @@ export interface CommandSpec {
   subcommands?: CommandSpec[];
   /** Extra help text shown after the options. */
   help?: string;
+  /** Networked commands: the default overall deadline, from the command's options (cli/deadline.ts). */
+  deadline?: DeadlineSpec;
 }
 
 /** Every command, in the order `--help` lists them. Add new commands here. */
@@ -124,6 +127,7 @@ Examples:
   tourniquet damage --source audit.jsonl --from 2026-11-21T02:00Z --format md
 `,
     load: () => import('./damage.js'),
+    deadline: DEADLINES.reading,
   },
   {
     name: 'postmortem',
@@ -139,6 +143,7 @@ Examples:
         .option('--notify', 'post the summary to the webhook_url of the profile (Slack-compatible)')
         .option('-o, --output <file>', 'write the Markdown to a file instead of stdout'),
     load: () => import('./postmortem.js'),
+    deadline: DEADLINES.reading,
   },
   {
     name: 'agent',
@@ -168,6 +173,7 @@ After acting, the agent is read back: exit 5 when the platform does not show the
             .option('--base-url <url>', 'the platform base URL')
             .option('--admin-key <ref>', 'where the admin API key is: env:NAME, file:PATH or - (never the key itself)'),
         load: () => import('./agent.js'),
+        deadline: DEADLINES.plain,
       },
       ...(
       [
@@ -191,6 +197,7 @@ After acting, the agent is read back: exit 5 when the platform does not show the
         if (name === 'create') cmd.option('--budget <usd>', 'the new agent\'s budget in USD').option('--out <file>', 'write the new agent key here (mode 0600; never printed)');
       },
       load: () => import('./agent.js'),
+      deadline: DEADLINES.plain,
     })),
     ],
   },
@@ -226,6 +233,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         if (name === 'introspect') cmd.option('--expect-inactive', 'exit 5 unless the token is inactive');
       },
       load: () => import('./oauth.js'),
+      deadline: DEADLINES.plain,
     })),
   },
   // --- the 02:14 experience (issue 7): incident, demo ---
@@ -241,6 +249,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--threshold <multiple>', 'calls/min above this multiple of a key\'s baseline is anomalous', '5')
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse the key before exit 5', '5000'),
     load: () => import('./incident.js'),
+    deadline: DEADLINES.verifying,
   },
   {
     name: 'demo',
@@ -265,6 +274,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--count <n>', 'stop after this many samples')
         .option('--notify', 'post an alert to the profile\'s webhook_url when a key crosses the threshold'),
     load: () => import('./watch.js'),
+    deadline: DEADLINES.watch,
   },
   {
     name: 'drill',
@@ -279,6 +289,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--max-refusal-ms <ms>', 'exit 7 if an instance takes longer than this to refuse the key', '1000')
         .option('--max-leaked <n>', 'exit 7 if more calls than this get past the key after the revoke', '0'),
     load: () => import('./drill.js'),
+    deadline: DEADLINES.drill,
   },
   {
     name: 'doctor',
@@ -288,6 +299,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--no-drill', 'skip the small revoke drill (it issues and revokes a throwaway key)')
         .option('--vendor <vendor>', 'the vendor of the drill\'s throwaway key', 'stripe'),
     load: () => import('./doctor.js'),
+    deadline: DEADLINES.reading,
   },
   {
     name: 'completion',
@@ -308,6 +320,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--reason <text>', "why, recorded in the incident's journal")
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse the key before exit 5', '5000'),
     load: () => import('./revoke.js'),
+    deadline: DEADLINES.verifying,
   },
   {
     name: 'rotate',
@@ -335,6 +348,7 @@ it also writes the step summary and the outputs status, rotated, incident, evide
 See docs/scheduled-rotation.md.
 `,
     load: () => import('./rotate.js'),
+    deadline: DEADLINES.rotating,
   },
   {
     name: 'keys',
@@ -374,6 +388,7 @@ Examples:
         .option('--upstream-key <id>', 'pin to one production key')
         .option('--out <file>', 'write the secret here (mode 0600) instead of stdout'),
     load: () => import('./issue.js'),
+    deadline: DEADLINES.plain,
   },
   {
     name: 'roll',
@@ -385,6 +400,7 @@ Examples:
         .option('--out <file>', 'write the new secret here (mode 0600) instead of stdout')
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse the old key', '5000'),
     load: () => import('./roll.js'),
+    deadline: DEADLINES.verifying,
   },
   {
     name: 'run',
@@ -410,12 +426,14 @@ Examples:
         .option('--tail-timeout <seconds>', 'how long to watch for the vendor to refuse the old key', '300')
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse a revoked key', '5000'),
     load: () => import('./run.js'),
+    deadline: DEADLINES.rotating,
   },
   {
     name: 'resume',
     summary: 'continue an incident that stopped part-way, from its journal',
     configure: (cmd) => cmd.argument('<incident-id>'),
     load: () => import('./resume.js'),
+    deadline: DEADLINES.rotating,
   },
   {
     name: 'timeline',

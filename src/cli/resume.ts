@@ -1,4 +1,5 @@
 import type { CommandInput } from './registry.js';
+import { inertJson } from '../core/inert.js';
 import type { Ctx } from './context.js';
 import { TourniquetError, usageError } from '../core/errors.js';
 import { Journal } from '../core/journal.js';
@@ -14,7 +15,8 @@ export async function run({ args }: CommandInput, ctx: Ctx): Promise<number> {
   const id = args[0];
   if (!id) throw usageError('name the incident to resume', 'list them with: tourniquet incidents');
   const session = await openSession(sessionInput(ctx));
-  const journal = Journal.open(session.stateDir, id, ctx.secrets.scrub.bind(ctx.secrets));
+  // A journal that can no longer be written (a full disk) goes on, to stderr: the action comes first.
+  const journal = Journal.open(session.stateDir, id, ctx.secrets.scrub.bind(ctx.secrets), session.input.journalFallback);
   const entries = journal.entries();
   const started = startedEntry(entries);
   if (!started) throw new TourniquetError('usage', `incident ${id} has no record of what it was running; it cannot be resumed`);
@@ -44,7 +46,7 @@ export async function run({ args }: CommandInput, ctx: Ctx): Promise<number> {
   showFreshSecretsOnce(ctx, reissued);
   // Written raw: the re-issued secrets appear here once; everything printed later is scrubbed of them.
   if (ctx.flags.json)
-    ctx.io.stdout.write(JSON.stringify({ incident_id: id, command: started.command, status: ex.status, resumed_steps: ex.report.resumed, steps: ex.report.steps.map((s) => ({ key: s.key, state: s.state, detail: s.detail, verified: s.verification?.ok })), reissued, error: ex.report.error }, null, 2) + '\n');
+    ctx.io.stdout.write(inertJson({ incident_id: id, command: started.command, status: ex.status, resumed_steps: ex.report.resumed, steps: ex.report.steps.map((s) => ({ key: s.key, state: s.state, detail: s.detail, verified: s.verification?.ok })), reissued, error: ex.report.error }, 2) + '\n');
   for (const r of reissued) ctx.secrets.add(r.secret);
   return closeRun(ctx, `resume ${started.command}`, ex);
 }

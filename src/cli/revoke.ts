@@ -1,8 +1,8 @@
 import type { CommandInput } from './registry.js';
 import type { Ctx } from './context.js';
-import { usageError, EXIT_CODES } from '../core/errors.js';
+import { usageError } from '../core/errors.js';
 import { execute, openSession, startIncident, stepEnv } from '../core/actions/session.js';
-import { revokeResult, revokeSteps, type RevokeParams } from '../core/actions/revoke.js';
+import { revokeResult, revokeSteps, type RevokeParams, type RevokeResult } from '../core/actions/revoke.js';
 import { dryRun } from '../core/steps/engine.js';
 import { renderDryRun } from '../render/steps.js';
 import { closeRun, liveStep, sessionInput } from '../render/steps-output.js';
@@ -38,10 +38,14 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
   const journal = startIncident(session, 'revoke', { ...params }, { scenario: params.allUnder || params.vendor ? 'production-key-exposed' : undefined, reason: params.reason });
   const ex = await execute({ session, journal, steps, env: stepEnv(session, journal), onStep: ctx.flags.json ? undefined : liveStep(ctx) });
   const result = revokeResult(ex.incident_id, ex.report);
-  if (ctx.flags.json) ctx.out.json({ ...result, error: ex.report.error });
-  else if (result.results.length) ctx.out.data(result.results.map((r) => `${r.vault_key_id}\t${r.status}\t${r.instances.map((i) => `${i.instance_id}:${i.refused ? `refused in ${i.ms}ms` : 'STILL SERVED'}`).join(' ')}`).join('\n'));
+  const missing = result.results.filter((r) => r.status === 'not-found').map((r) => r.vault_key_id);
+  if (ctx.flags.json) ctx.out.json({ ...result, journal: { saved: !ex.journal_problem, problem: ex.journal_problem ?? null }, error: ex.report.error });
+  else if (result.results.length) ctx.out.data(result.results.map(resultLine).join('\n'));
   else if (ex.status === 'done') ctx.out.info('no active vault keys matched');
-  const code = closeRun(ctx, 'revoke', ex);
-  if (code === 0 && result.results.length > 0 && result.results.every((r) => r.status === 'not-found')) return EXIT_CODES['not-found'];
-  return code;
+  return closeRun(ctx, 'revoke', ex, { missing: missing.map((id) => `vault key ${id}`) });
+}
+
+function resultLine(r: RevokeResult['results'][number]): string {
+  const instances = r.instances.map((i) => `${i.instance_id}:${i.refused ? `refused in ${i.ms}ms` : `NOT PROVEN (${i.code})`}`);
+  return `${r.vault_key_id}\t${r.status}\t${instances.join(' ')}`;
 }

@@ -7,6 +7,7 @@ import { dryRun } from '../core/steps/engine.js';
 import { renderDryRun } from '../render/steps.js';
 import { closeRun, liveStep, sessionInput } from '../render/steps-output.js';
 import { writeSecretOnce } from './issue.js';
+import { inertJson } from '../core/inert.js';
 
 export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<number> {
   const id = args[0];
@@ -27,7 +28,9 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
   const secret = runEnv.secrets.get(`rolled:${id}`);
   const newId = ex.report.state[`rolled:${id}`] as string | undefined;
   if (secret) writeSecretOnce(ctx, secret, opts.out as string | undefined);
-  if (ctx.flags.json) ctx.io.stdout.write(JSON.stringify({ incident_id: ex.incident_id, status: ex.status, old_id: id, new_id: newId ?? null, old_revoked: params.revokeOld, ...(secret && !opts.out ? { secret } : {}), ...(opts.out ? { secret_file: opts.out } : {}) }, null, 2) + '\n');
+  // verified: the new key was made and, when asked, every instance explicitly refuses the old one.
+  const result = { incident_id: ex.incident_id, status: ex.status, verified: ex.status === 'done', old_id: id, new_id: newId ?? null, old_revoked: params.revokeOld, journal: { saved: !ex.journal_problem, problem: ex.journal_problem ?? null } };
+  if (ctx.flags.json) ctx.io.stdout.write(inertJson({ ...result, ...(secret && !opts.out ? { secret } : {}), ...(opts.out ? { secret_file: opts.out } : {}), error: ex.report.error }, 2) + '\n');
   else if (secret && !opts.out) ctx.io.stdout.write(secret + '\n');
   if (secret) ctx.secrets.add(secret);
   return closeRun(ctx, 'roll', ex);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Ctx } from './context.js';
 import { EXIT_CODES, usageError } from '../core/errors.js';
-import { openSession } from '../core/actions/session.js';
+import { exitCodeOf, openSession } from '../core/actions/session.js';
 import type { RotateInput } from '../core/actions/plans.js';
 import { adminClient } from '../core/incident/admin.js';
 import { noProxyUrl } from '../core/first-run.js';
@@ -10,7 +10,7 @@ import { scheduledRotation } from '../core/rotation/scheduled.js';
 import { buildEvidence, writeEvidence } from '../core/rotation/evidence.js';
 import { renderEvidenceMarkdown } from '../render/rotation-evidence.js';
 import { appendSummary, setOutputs } from '../render/github.js';
-import { EXIT_FOR, liveStep, sessionInput } from '../render/steps-output.js';
+import { liveStep, sessionInput } from '../render/steps-output.js';
 import { VERSION } from '../main.js';
 
 /**
@@ -40,7 +40,7 @@ export async function runScheduled(params: RotateInput, opts: Record<string, unk
   const evidence = buildEvidence(outcome, { version: VERSION, env: ctx.io.env });
   const markdown = ctx.secrets.scrub(renderEvidenceMarkdown(evidence));
   const files = writeEvidence(String(opts.evidence ?? join(session.stateDir, 'evidence')), JSON.parse(ctx.secrets.scrub(JSON.stringify(evidence))), markdown);
-  const code = outcome.kind === 'nothing-due' ? 0 : outcome.execution.status === 'done' && outcome.probe.failed > 0 ? EXIT_CODES.verification : EXIT_FOR[outcome.execution.status];
+  const code = outcome.kind === 'nothing-due' ? 0 : outcome.execution.status === 'done' && outcome.probe.failed > 0 ? EXIT_CODES.verification : exitCodeOf(outcome.execution);
   const p = ctx.out.errPaint;
   if (outcome.kind === 'nothing-due') ctx.out.info(`nothing due: ${params.vendor} key ${outcome.key.id} is ${evidence.key_checked.age_days} days old; due ${outcome.due.due_at?.slice(0, 10)} (max age ${outcome.policy.max_age}, ${outcome.policy.source})`);
   else ctx.out.info((code === 0 ? p.green : p.red)(`rotation ${outcome.execution.status}: ${outcome.probe.calls} probe calls through the proxy, ${outcome.probe.failed} failed (incident ${outcome.execution.incident_id})`));

@@ -1,4 +1,5 @@
 import type { CommandInput } from './registry.js';
+import { inertJson } from '../core/inert.js';
 import type { Ctx } from './context.js';
 import { catalogFor } from './settings.js';
 import { planFor as decidePlan } from './decide.js';
@@ -54,7 +55,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const reissued = freshSecrets(env);
   showFreshSecretsOnce(ctx, reissued);
   if (ctx.flags.json)
-    ctx.io.stdout.write(JSON.stringify({ incident_id: ex.incident_id, scenario: plan.scenario, status: ex.status, steps: ex.report.steps.map((s) => ({ key: s.key, kind: s.kind, target: s.target, state: s.state, detail: s.detail, verified: s.verification?.ok })), reissued, error: ex.report.error }, null, 2) + '\n');
+    ctx.io.stdout.write(inertJson({ incident_id: ex.incident_id, scenario: plan.scenario, status: ex.status, steps: ex.report.steps.map((s) => ({ key: s.key, kind: s.kind, target: s.target, state: s.state, detail: s.detail, verified: s.verification?.ok })), reissued, error: ex.report.error }, 2) + '\n');
   for (const r of reissued) ctx.secrets.add(r.secret);
   return closeRun(ctx, `run ${plan.scenario}`, ex);
 }

@@ -73,5 +73,10 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
     } else ctx.out.data(sampleLine(s));
     await alert(ctx, webhook, s);
   }
+  // Ctrl-C is how a running watch ends: the operator cancelled it (130), as for every command.
+  if (ctx.signal.aborted) {
+    ctx.out.info('watch: stopped (Ctrl-C)');
+    return EXIT_CODES.cancelled;
+  }
   return o.once && anomalous ? EXIT_CODES.check : 0;
 }

@@ -1,37 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { usageError } from './errors.js';
-import { looksLikeSecret } from './secrets.js';
+import { secretInText, secretOnArgv } from './secrets.js';
+import { SETTINGS, checkSetting, isKnownKey } from './config-values.js';
+import { configFilePath, readConfigFile, writeConfigFile, type ConfigFile } from './config-file.js';
 
 /**
  * Settings, their environment variables, and where a value came from.
  * Precedence: flags > TOURNIQUET_* environment > the profile > defaults.
  * Secrets are never stored here: only references to them (a file path, an env var name).
  */
-export interface SettingSpec {
-  env?: string;
-  description: string;
-  list?: boolean;
-  default?: (env: Record<string, string | undefined>) => string | undefined;
-}
-
-export const SETTINGS: Record<string, SettingSpec> = {
-  proxy_url: { env: 'TOURNIQUET_PROXY_URL', description: "the proxy's admin API base URL" },
-  admin_token_file: { env: 'TOURNIQUET_ADMIN_TOKEN_FILE', description: 'file holding the proxy admin token' },
-  admin_token_env: { description: 'name of the environment variable holding the proxy admin token', default: () => 'TOURNIQUET_ADMIN_TOKEN' },
-  proxy_kind: { description: 'the proxy in front of the vendors: tourniquet, litellm or command', default: () => 'tourniquet' },
-  state_dir: { env: 'TOURNIQUET_STATE_DIR', description: 'where incidents and their journals are kept', default: defaultStateDir },
-  playbooks: { env: 'TOURNIQUET_PLAYBOOKS', description: 'extra playbook directories (: separated)', list: true },
-  audit_source: { env: 'TOURNIQUET_AUDIT_SOURCE', description: 'where damage reads audit rows: proxy, a postgres:// URL, or a path' },
-  webhook_url: { env: 'TOURNIQUET_WEBHOOK_URL', description: 'Slack-compatible incoming webhook for --notify and watch alerts' },
-  'rotation.max_age': { env: 'TOURNIQUET_ROTATION_MAX_AGE', description: 'oldest a production key may get before rotate --if-due replaces it (90d); rotation.max_age.VENDOR for one vendor' },
-  timeout_ms: { env: 'TOURNIQUET_TIMEOUT_MS', description: 'HTTP connect and headers timeout in milliseconds', default: () => '5000' },
-};
-
-export function defaultStateDir(env: Record<string, string | undefined>): string {
-  return join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'tourniquet');
-}
+export { SETTINGS, defaultStateDir, type SettingSpec } from './config-values.js';
+export { configDir, readConfigFile, type ConfigFile } from './config-file.js';
 
 export type Source = 'flag' | 'env' | 'profile' | 'default' | 'unset';
 
@@ -41,11 +19,6 @@ export interface Resolved {
   source: Source;
   /** The env var name or profile name the value came from. */
   origin?: string;
-}
-
-export interface ConfigFile {
-  current?: string;
-  profiles?: Record<string, Record<string, unknown>>;
 }
 
 /** Read-only view of one profile, with the precedence rules applied. */
@@ -61,7 +34,13 @@ export class Settings {
     const spec = SETTINGS[key];
     const flag = this.flags[key];
     if (flag !== undefined) return { key, value: flag, source: 'flag' };
-    if (spec?.env && this.env[spec.env]) return { key, value: this.env[spec.env], source: 'env', origin: spec.env };
+    if (spec?.env && this.env[spec.env]) {
+      // The environment is a place for secrets (a database URL with its password), so only the value's kind is checked.
+      const value = this.env[spec.env]!;
+      const problem = spec.check?.(value);
+      if (problem) throw usageError(`${spec.env} is "${value}": ${problem}`, `fix or unset ${spec.env}`);
+      return { key, value, source: 'env', origin: spec.env };
+    }
     const stored = this.values[key];
     if (stored !== undefined) return { key, value: Array.isArray(stored) ? stored.join(':') : String(stored), source: 'profile', origin: this.profile };
     const fallback = spec?.default?.(this.env);
@@ -87,37 +66,8 @@ export class Settings {
   }
 }
 
-export function configDir(env: Record<string, string | undefined>): string {
-  return env.TOURNIQUET_CONFIG_DIR || join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'tourniquet');
-}
-
-/** conf is loaded only when a command needs the profile: it is not on the --help path. */
-async function openStore(env: Record<string, string | undefined>) {
-  const { default: Conf } = await import('conf');
-  return new Conf<ConfigFile>({ projectName: 'tourniquet', cwd: configDir(env), configFileMode: 0o600, defaults: { profiles: {} } });
-}
-
 export function currentProfile(file: ConfigFile, flag: string | undefined, env: Record<string, string | undefined>): string {
   return flag || env.TOURNIQUET_PROFILE || file.current || 'default';
-}
-
-/**
- * Reads go straight to the JSON file conf writes (no conf, no ajv on the 2am path);
- * writes go through conf, which keeps the file mode at 0600 and writes atomically.
- */
-export function readConfigFile(env: Record<string, string | undefined>): ConfigFile {
-  const file = join(configDir(env), 'config.json');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return {};
-  }
-  try {
-    return JSON.parse(text) as ConfigFile;
-  } catch {
-    throw usageError(`the config file ${file} is not valid JSON`, 'fix it by hand, or move it away to start over');
-  }
 }
 
 export async function loadSettings(
@@ -132,28 +82,36 @@ export async function loadSettings(
   return new Settings(profile, values ?? {}, env, flags);
 }
 
-/** Writes go to one profile; a value that looks like a secret is refused. */
+/**
+ * Writes go to one profile, after the same checks as a read: an unknown key, a value of the wrong
+ * kind or one carrying a secret is refused (exit 2) and nothing is written.
+ */
 export async function writeSetting(env: Record<string, string | undefined>, profileFlag: string | undefined, key: string, value: string | undefined): Promise<string> {
   if (!/^[a-z][a-z0-9_.]*$/.test(key)) throw usageError(`"${key}" is not a setting name (lowercase, digits, _ and .)`);
-  if (value !== undefined && looksLikeSecret(value))
-    throw usageError('that value looks like a secret; tourniquet stores only references to secrets', 'store a file path (admin_token_file) or an environment variable name instead');
-  const store = await openStore(env);
-  const profile = currentProfile(store.store, profileFlag, env);
-  const profiles = { ...(store.get('profiles') ?? {}) };
+  const file = readConfigFile(env);
+  const profile = currentProfile(file, profileFlag, env);
+  if (value !== undefined) {
+    if (secretInText(value)) throw secretOnArgv();
+    const stored = SETTINGS[key]?.list ? value.split(':').filter(Boolean) : value;
+    const problem = checkSetting(key, stored);
+    if (problem) throw usageError(problem, isKnownKey(key) ? undefined : 'see them all: tourniquet config list');
+  } else if (!isKnownKey(key) && file.profiles?.[profile]?.[key] === undefined) throw usageError(`unknown setting "${key}"`, 'see them all: tourniquet config list');
+  const profiles = { ...(file.profiles ?? {}) };
   const current = { ...(profiles[profile] ?? {}) };
   if (value === undefined) delete current[key];
   else current[key] = SETTINGS[key]?.list ? value.split(':').filter(Boolean) : value;
   profiles[profile] = current;
-  store.set('profiles', profiles);
+  writeConfigFile(env, { ...file, profiles });
   return profile;
 }
 
 export async function useProfile(env: Record<string, string | undefined>, profile: string): Promise<void> {
-  const store = await openStore(env);
-  if (!store.get('profiles')?.[profile]) throw usageError(`no profile named "${profile}"`, `create it first: tourniquet config set --profile ${profile} proxy_url URL`);
-  store.set('current', profile);
+  const file = readConfigFile(env);
+  if (!file.profiles?.[profile]) throw usageError(`no profile named "${profile}"`, `create it first: tourniquet config set --profile ${profile} proxy_url URL`);
+  writeConfigFile(env, { ...file, current: profile });
 }
 
-export async function configPath(env: Record<string, string | undefined>): Promise<string> {
-  return (await openStore(env)).path;
+/** Where the config file is (reading never writes: nothing is created to answer this). */
+export function configPath(env: Record<string, string | undefined>): string {
+  return configFilePath(env);
 }

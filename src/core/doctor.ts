@@ -6,6 +6,8 @@ import type { ProxyAdapter } from '../adapters/proxy/types.js';
 import { proxyOverview } from './incident/overview.js';
 import { runDrill } from './drill.js';
 import { GET_A_PROXY } from './first-run.js';
+import { expectRoute } from '../adapters/proxy/schemas.js';
+import { TourniquetError } from './errors.js';
 
 /**
  * The readiness check of seed 002's "what you set up in calm hours": config, credentials and
@@ -23,6 +25,8 @@ export interface Check {
   fix?: string;
   /** A skip that is no gap: the operator turned it off (--no-drill), or it does not apply to this setup. */
   not_applicable?: boolean;
+  /** The error kind behind a failure, when one was thrown (`auth`: our credentials were refused). */
+  error_kind?: string;
 }
 
 export interface DoctorDeps {
@@ -79,15 +83,18 @@ async function checkCredentials(deps: DoctorDeps): Promise<{ check: Check; proxy
     await proxy.listVaultKeys({ status: 'active' });
     return { check: pass('credentials', t, 'the proxy admin API answered with our token'), proxy };
   } catch (err) {
-    return { check: fail('credentials', t, (err as Error).message, 'set TOURNIQUET_ADMIN_TOKEN_FILE to a file holding the admin token (or: tourniquet config set admin_token_file PATH)') };
+    const check = fail('credentials', t, (err as Error).message, 'set TOURNIQUET_ADMIN_TOKEN_FILE to a file holding the admin token (or: tourniquet config set admin_token_file PATH)');
+    return { check: { ...check, ...kindOf(err) } };
   }
 }
 
 async function checkConnectivity(proxy: ProxyAdapter): Promise<Check> {
   const t = 'connectivity: every proxy instance answers';
   const o = await proxyOverview(proxy, 2000);
-  const down = o.instances.filter((i) => !i.healthy).map((i) => i.instance_id);
+  const down = o.instances.filter((i) => !i.healthy && !i.untrusted).map((i) => i.instance_id);
+  const untrusted = o.instances.filter((i) => i.untrusted).map((i) => `${i.instance_id} (${i.untrusted})`);
   if (o.instances.length === 0) return fail('connectivity', t, 'the proxy reported no instances', 'check the proxy is running: tourniquet proxy serve');
+  if (untrusted.length) return fail('connectivity', t, `not trusted, so not asked: ${untrusted.join(', ')}`, 'if these are yours, list them: tourniquet config set trusted_instances "https://proxy-*.internal:8788"; if not, someone can write to the proxy\'s instance registry');
   if (down.length) return fail('connectivity', t, `${o.healthy} of ${o.instances.length} healthy; not answering: ${down.join(', ')}`, 'restart or remove the instances that do not answer; a revoke cannot be verified on them');
   return pass('connectivity', t, `${o.healthy} of ${o.instances.length} instance${o.instances.length === 1 ? '' : 's'} healthy`);
 }
@@ -109,8 +116,8 @@ export async function checkAuditColumns(admin: HttpClient): Promise<Check> {
   // Recent traffic is what the next incident will be read from: the last 15 minutes, else the last day.
   let rows: Array<Record<string, unknown>> = [];
   for (const minutes of [15, 24 * 60]) {
-    const res = await admin.get('/v1/audit', { query: { limit: 500, verdict: 'allowed', from: new Date(Date.now() - minutes * 60_000).toISOString() } });
-    rows = Array.isArray(res.body) ? res.body : (res.body?.data ?? []);
+    const res = await admin.get('/v1/audit', { query: { limit: 500, verdict: 'allowed', from: new Date(Date.now() - minutes * 60_000).toISOString() }, expect: expectRoute('GET /v1/audit') });
+    rows = res.body.data;
     if (rows.length) break;
   }
   if (rows.length === 0) return pass('audit-columns', t, `no allowed calls yet; the proxy's audit table has ${FORENSIC_COLUMNS.join(', ')}`);
@@ -133,17 +140,19 @@ async function checkRevoke(proxy: ProxyAdapter, vendor: string): Promise<Check> 
 
 async function checkRateMonitor(admin: HttpClient, settings: Settings): Promise<Check> {
   const t = 'a monitor on calls per minute per key (alert at 5x baseline)';
-  await admin.get('/v1/rates');
+  await admin.get('/v1/rates', { expect: expectRoute('GET /v1/rates') });
   if (!settings.get('webhook_url'))
     return fail('rate-monitor', t, 'the proxy serves live rates, but no alert goes anywhere (no webhook_url)', 'set webhook_url, then run from cron every minute: tourniquet watch --once --notify');
   return pass('rate-monitor', t, 'live rates at the proxy; alerts go to the webhook_url (tourniquet watch --notify)');
 }
 
+const kindOf = (err: unknown) => (err instanceof TourniquetError ? { error_kind: err.kind } : {});
+
 async function guarded(id: string, title: string, fn: () => Promise<Check>): Promise<Check> {
   try {
     return await fn();
   } catch (err) {
-    return fail(id, title, (err as Error).message, 'see the message; run with --debug for the HTTP calls');
+    return { ...fail(id, title, (err as Error).message, 'see the message; run with --debug for the HTTP calls'), ...kindOf(err) };
   }
 }
 

@@ -1,5 +1,6 @@
 import { request, Agent } from 'undici';
 import type { ProxyAdapter, ProxyInstance } from '../adapters/proxy/types.js';
+import { TourniquetError } from './errors.js';
 
 /**
  * A measured game day: issue a throwaway vault key, drive synthetic calls through every proxy
@@ -40,6 +41,8 @@ export interface DrillResult {
   max_time_to_refusal_ms: number | null;
   leaked_calls: number;
   cleaned_up: boolean;
+  /** Listed instances not drilled: their data plane is not trusted with the throwaway key (trust.ts). */
+  untrusted: Array<{ instance_id: string; reason: string }>;
 }
 
 interface Probe {
@@ -90,8 +93,13 @@ export function measureInstance(inst: ProxyInstance, probes: Probe[], revokedAt:
 }
 
 export async function runDrill(proxy: ProxyAdapter, o: DrillOptions): Promise<DrillResult> {
-  const instances = (await proxy.instances()).filter((i) => i.data_plane_url);
-  if (!instances.length) throw new Error('the proxy reported no instance with a data-plane URL');
+  const listed = (await proxy.instances()).filter((i) => i.data_plane_url);
+  const untrusted = listed.filter((i) => i.data_plane_untrusted).map((i) => ({ instance_id: i.instance_id, reason: i.data_plane_untrusted! }));
+  const instances = listed.filter((i) => !i.data_plane_untrusted);
+  if (!instances.length)
+    throw new TourniquetError('step-failed', `the proxy reported no instance with a trusted data-plane URL${untrusted.length ? ` (${untrusted.map((u) => `${u.instance_id}: ${u.reason}`).join('; ')})` : ''}`, {
+      hint: 'list the instances\' hosts in trusted_instances (tourniquet config set trusted_instances URL-PATTERN)',
+    });
   const key = await proxy.issueVaultKey({ vendor: o.vendor, allowed_endpoints: [`GET ${DRILL_PATH}/allowed`], expires_in: '15m', labels: { agent: 'tourniquet-drill', owner: 'tourniquet' } });
   const dispatcher = new Agent({ connections: 4 });
   let stopped = false;
@@ -117,6 +125,7 @@ export async function runDrill(proxy: ProxyAdapter, o: DrillOptions): Promise<Dr
       max_time_to_refusal_ms: times.some((t) => t === null) ? null : Math.max(...(times as number[])),
       leaked_calls: per.reduce((n, p) => n + p.leaked_calls, 0),
       cleaned_up: cleaned,
+      untrusted,
     };
   } finally {
     stopped = true;
@@ -132,7 +141,7 @@ export interface DrillThresholds {
 
 /** What is over the thresholds, in words; empty when the drill passed. */
 export function overThresholds(r: DrillResult, t: DrillThresholds): string[] {
-  const out: string[] = [];
+  const out: string[] = r.untrusted.map((u) => `${u.instance_id} was not drilled: ${u.reason}`);
   for (const i of r.instances) {
     if (i.time_to_refusal_ms === null) out.push(`${i.instance_id} never refused the revoked key`);
     else if (i.time_to_refusal_ms > t.maxRefusalMs) out.push(`${i.instance_id} took ${i.time_to_refusal_ms} ms to refuse it (threshold ${t.maxRefusalMs} ms)`);

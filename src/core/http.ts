@@ -1,20 +1,36 @@
 import { Agent, errors as undiciErrors, request as undiciRequest, type Dispatcher } from 'undici';
 import { randomUUID } from 'node:crypto';
-import { TourniquetError, type ErrorKind } from './errors.js';
+import { currentDeadline, sleepWithin, type Deadline } from './deadline.js';
+import { AttemptTimeout, HttpError, IDEMPOTENT, attemptSignal, interpretAnswer, timeoutError } from './http-answer.js';
+
+export { HttpError, errorDetail, retryAfterMs } from './http-answer.js';
 
 /**
  * The one HTTP client every adapter uses. Short timeouts, bounded retries with backoff that
  * honour Retry-After (only for idempotent requests, or POSTs carrying an idempotency key),
  * and one error for every way a response can be wrong: an HTML page from a load balancer,
  * truncated JSON, a timeout, a 200 of the wrong shape. Each names the endpoint.
+ *
+ * Every attempt has a total deadline (`totalMs`, from sending to the last byte), not only idle
+ * timeouts: a server that drips a byte every second never trips an idle timeout. Every attempt
+ * and every backoff also stays inside the command's ambient deadline (core/deadline.ts). A timed
+ * out attempt is not retried: the server had its chance, and the operator is waiting.
  */
 export interface Timeouts {
   connectMs: number;
   headersMs: number;
+  /** Idle time between two chunks of the body. */
   bodyMs: number;
+  /** The whole attempt, from sending the request to the last byte of the answer. */
+  totalMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 3000, headersMs: 5000, bodyMs: 10000 };
+export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 3000, headersMs: 5000, bodyMs: 10000, totalMs: 10000 };
+
+/** Per-call timeouts from one figure (the `timeout_ms` setting): every phase and the total within it. */
+export function timeoutsWithin(ms: number): Timeouts {
+  return { connectMs: ms, headersMs: ms, bodyMs: ms, totalMs: ms };
+}
 
 export interface HttpClientOptions {
   baseUrl: string;
@@ -42,8 +58,10 @@ export interface HttpRequest {
   idempotencyKey?: string | true;
   /** Statuses that are answers, not failures (e.g. 404 for "already deleted"). */
   accept?: number[];
-  /** Shape check of a successful body: return what is wrong, or undefined. */
-  expect?: (body: any) => string | undefined;
+  /** Shape check of an accepted answer (2xx, or a status in `accept`): what is wrong, or undefined. */
+  expect?: (body: any, status: number) => string | undefined;
+  /** Extra attempts for this call (default: the client's). */
+  retries?: number;
   /** Per-call timeout override. */
   timeouts?: Partial<Timeouts>;
 }
@@ -54,21 +72,6 @@ export interface HttpResponse<T = any> {
   body: T;
 }
 
-export class HttpError extends TourniquetError {
-  constructor(
-    kind: ErrorKind,
-    message: string,
-    readonly endpoint: string,
-    readonly status?: number,
-    hint?: string,
-  ) {
-    super(kind, message, { hint, data: { endpoint, status } });
-    this.name = 'HttpError';
-  }
-}
-
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
-const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 const SECRET_HEADERS = /^(authorization|x-api-key|api-key|cookie|x-admin-token|proxy-authorization)$/i;
 const sharedAgents = new Map<string, Agent>();
 
@@ -81,17 +84,6 @@ function agentFor(t: Timeouts): Agent {
   }
   return agent;
 }
-
-/** Seconds from a Retry-After header (delta seconds or an HTTP date), capped. */
-export function retryAfterMs(value: string | string[] | undefined, capMs = 10000): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (!v) return undefined;
-  const secs = Number(v);
-  const ms = Number.isFinite(secs) ? secs * 1000 : Date.parse(v) - Date.now();
-  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), capMs) : undefined;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class HttpClient {
   private readonly timeouts: Timeouts;
@@ -116,14 +108,17 @@ export class HttpClient {
     const endpoint = `${req.method} ${url.replace(/\?.*$/, '')}`;
     const idempotencyKey = req.idempotencyKey === true ? randomUUID() : req.idempotencyKey;
     const retriable = IDEMPOTENT.has(req.method) || idempotencyKey !== undefined;
-    const attempts = 1 + (retriable ? (this.opts.retries ?? 2) : 0);
+    const attempts = 1 + (retriable ? (req.retries ?? this.opts.retries ?? 2) : 0);
+    const deadline = currentDeadline();
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.once<T>(req, url, endpoint, idempotencyKey);
       if ('response' in outcome) return outcome.response;
       if (attempt >= attempts || !outcome.retry) throw outcome.error;
       const backoff = outcome.waitMs ?? Math.min(200 * 2 ** (attempt - 1), 2000) * (0.5 + Math.random());
+      // A retry that cannot finish before the command's deadline is not worth starting.
+      if (deadline && deadline.remainingMs() < backoff + 100) throw outcome.error;
       this.opts.trace?.(`retrying ${endpoint} in ${Math.round(backoff)} ms (attempt ${attempt + 1} of ${attempts})`);
-      await sleep(backoff);
+      await sleepWithin(backoff);
     }
   }
 
@@ -164,24 +159,27 @@ export class HttpClient {
     const t = { ...this.timeouts, ...req.timeouts };
     const started = performance.now();
     this.opts.trace?.(`→ ${endpoint} (${this.traceHeaders(headers)})`);
+    const deadline = currentDeadline();
+    if (deadline?.expired) return { error: timeoutError(this.opts.name, endpoint, undefined, deadline)!, retry: false };
+    const cut = attemptSignal(t.totalMs, deadline);
     let res: Dispatcher.ResponseData;
-    try {
-      res = await undiciRequest(url, { method: req.method, headers, body, dispatcher: this.opts.dispatcher ?? agentFor(t) });
-    } catch (err) {
-      return { error: this.networkError(err, endpoint, t), retry: true };
-    }
     let text: string;
     try {
+      res = await undiciRequest(url, { method: req.method, headers, body, signal: cut.signal, dispatcher: this.opts.dispatcher ?? agentFor(t) });
       text = await res.body.text();
     } catch (err) {
-      return { error: this.networkError(err, endpoint, t), retry: true };
+      return { error: this.networkError(err, endpoint, t, deadline), retry: !isTimeout(err) };
+    } finally {
+      cut.dispose();
     }
     this.opts.trace?.(`← ${res.statusCode} ${endpoint} in ${Math.round(performance.now() - started)} ms (${text.length} bytes)`);
-    return this.interpret<T>(req, endpoint, res.statusCode, res.headers, text);
+    return interpretAnswer<T>(this.opts.name, endpoint, req, res.statusCode, res.headers, text);
   }
 
-  private networkError(err: unknown, endpoint: string, t: Timeouts): HttpError {
+  private networkError(err: unknown, endpoint: string, t: Timeouts, deadline: Deadline | undefined): HttpError {
     const name = `${this.opts.name} (${endpoint})`;
+    const cut = timeoutError(this.opts.name, endpoint, err, deadline);
+    if (cut) return cut;
     if (err instanceof undiciErrors.ConnectTimeoutError)
       return new HttpError('step-failed', `${name}: no connection within ${t.connectMs / 1000} s`, endpoint, undefined, 'is the address right and the service up?');
     if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError)
@@ -190,54 +188,7 @@ export class HttpClient {
     const detail = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ENOTFOUND' ? 'host not found' : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'connection reset' : (err as Error).message;
     return new HttpError('step-failed', `${name}: ${detail}`, endpoint, undefined, code === 'ECONNREFUSED' ? 'is the service running at that address?' : undefined);
   }
-
-  private interpret<T>(
-    req: HttpRequest,
-    endpoint: string,
-    status: number,
-    headers: Record<string, string | string[] | undefined>,
-    text: string,
-  ): { response: HttpResponse<T> } | { error: HttpError; retry: boolean; waitMs?: number } {
-    const name = `${this.opts.name} (${endpoint})`;
-    const contentType = String(headers['content-type'] ?? '');
-    const looksHtml = contentType.includes('text/html') || /^\s*<(!doctype|html)/i.test(text);
-    const ok = (status >= 200 && status < 300) || (req.accept ?? []).includes(status);
-    if (looksHtml) {
-      const error = new HttpError('step-failed', `${name}: HTTP ${status} with an HTML page instead of JSON; probably a load balancer or gateway in front of the service`, endpoint, status, 'the service behind it may be down or restarting; check it, then run the command again');
-      return { error, retry: RETRYABLE_STATUS.has(status) };
-    }
-    let body: any = undefined;
-    if (text.length > 0 && req.method !== 'HEAD') {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        const error = new HttpError('step-failed', `${name}: HTTP ${status} body is not valid JSON (${text.length} bytes${text.trimEnd().endsWith('}') ? '' : ', looks truncated'})`, endpoint, status);
-        return { error, retry: ok && IDEMPOTENT.has(req.method) };
-      }
-    }
-    if (ok) {
-      const problem = req.expect?.(body);
-      if (problem) return { error: new HttpError('step-failed', `${name}: unexpected response shape: ${problem}`, endpoint, status), retry: false };
-      return { response: { status, headers, body } };
-    }
-    return { error: this.statusError(name, endpoint, status, body), retry: RETRYABLE_STATUS.has(status), waitMs: retryAfterMs(headers['retry-after']) };
-  }
-
-  private statusError(name: string, endpoint: string, status: number, body: any): HttpError {
-    const detail = errorDetail(body);
-    const suffix = detail ? `: ${detail}` : '';
-    if (status === 401 || status === 403)
-      return new HttpError('auth', `${name} refused our credentials (HTTP ${status})${suffix}`, endpoint, status, 'check the admin token or API key this profile points at (tourniquet config list)');
-    if (status === 404) return new HttpError('not-found', `${name}: not found (HTTP 404)${suffix}`, endpoint, status);
-    return new HttpError('step-failed', `${name}: HTTP ${status}${suffix}`, endpoint, status);
-  }
 }
 
-/** The message in the error bodies vendors use: {error:{message}}, {error:"..."}, {message}, {detail}. */
-export function errorDetail(body: any): string | undefined {
-  if (!body || typeof body !== 'object') return undefined;
-  const e = body.error;
-  if (typeof e === 'string') return body.error_description ? `${e}: ${body.error_description}` : e;
-  if (e && typeof e === 'object') return [e.code, e.message].filter(Boolean).join(': ') || undefined;
-  return body.message ?? body.detail ?? undefined;
-}
+const isTimeout = (err: unknown) =>
+  err instanceof AttemptTimeout || (err instanceof Error && err.name === 'DeadlineExpired') || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError;

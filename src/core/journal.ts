@@ -2,6 +2,7 @@ import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync,
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TourniquetError } from './errors.js';
+import { inertJson } from './inert.js';
 
 /**
  * An incident's journal: append-only JSON lines in
@@ -37,15 +38,26 @@ export function newIncidentId(now = new Date()): string {
 
 export const incidentsDir = (stateDir: string) => join(stateDir, 'incidents');
 
+/**
+ * Where the journal goes when its file cannot be written (a read-only or full disk): the action
+ * comes first, so the run goes on and each entry is written here instead, as one JSON line.
+ */
+export type JournalFallback = (line: string) => void;
+
 export class Journal {
   private seq: number;
   private readonly t0: number;
+  /** Why the file could not be written, once it could not; entries then go to the fallback. */
+  problem: string | undefined;
+  /** Entries this process could only write to the fallback (the file has the rest). */
+  private readonly unsaved: JournalEntry[] = [];
 
   private constructor(
     readonly id: string,
     readonly dir: string,
     entries: JournalEntry[],
     private readonly scrub: (s: string) => string,
+    private readonly fallback: JournalFallback | undefined,
   ) {
     this.seq = entries.length;
     this.t0 = entries.length ? Date.parse(entries[0]!.at) : Date.now();
@@ -55,33 +67,60 @@ export class Journal {
     return join(this.dir, 'journal.jsonl');
   }
 
-  static create(stateDir: string, scrub: (s: string) => string = (s) => s, id = newIncidentId()): Journal {
+  /** A new incident's journal. Never throws for an unwritable state directory: see `problem`. */
+  static create(stateDir: string, scrub: (s: string) => string = (s) => s, id = newIncidentId(), fallback?: JournalFallback): Journal {
     const dir = join(incidentsDir(stateDir), id);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return new Journal(id, dir, [], scrub);
+    const journal = new Journal(id, dir, [], scrub, fallback);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      journal.fail(err);
+    }
+    return journal;
   }
 
-  static open(stateDir: string, id: string, scrub: (s: string) => string = (s) => s): Journal {
+  static open(stateDir: string, id: string, scrub: (s: string) => string = (s) => s, fallback?: JournalFallback): Journal {
     const entries = readJournal(stateDir, id);
-    return new Journal(id, join(incidentsDir(stateDir), id), entries, scrub);
+    return new Journal(id, join(incidentsDir(stateDir), id), entries, scrub, fallback);
   }
 
-  /** Append one entry and fsync it before returning. */
+  /** Append one entry and fsync it before returning; if the file cannot be written, to the fallback. */
   append(type: EntryType, fields: Record<string, unknown> = {}): JournalEntry {
     const now = Date.now();
     const entry: JournalEntry = { seq: ++this.seq, at: new Date(now).toISOString(), offset_ms: now - this.t0, type, ...fields };
-    const fd = openSync(this.file, 'a', 0o600);
-    try {
-      appendFileSync(fd, this.scrub(JSON.stringify(entry)) + '\n');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    const line = this.scrub(JSON.stringify(entry));
+    if (this.problem === undefined) {
+      try {
+        writeSynced(this.file, line + '\n');
+        return entry;
+      } catch (err) {
+        this.fail(err);
+      }
     }
+    this.unsaved.push(JSON.parse(line) as JournalEntry);
+    if (!this.fallback) throw new TourniquetError('partial', `the journal of ${this.id} cannot be written: ${this.problem}`);
+    this.fallback(this.scrub(inertJson({ incident_id: this.id, ...entry })));
     return entry;
   }
 
   entries(): JournalEntry[] {
-    return parseJournal(readFileSync(this.file, 'utf8'), this.id);
+    const saved = existsSync(this.file) ? parseJournal(readFileSync(this.file, 'utf8'), this.id) : [];
+    return [...saved, ...this.unsaved];
+  }
+
+  private fail(err: unknown): void {
+    const e = err as NodeJS.ErrnoException;
+    this.problem ??= `${e.code ?? 'error'} writing ${e.path ?? this.file}${e.code ? '' : `: ${e.message}`}`;
+  }
+}
+
+function writeSynced(file: string, text: string): void {
+  const fd = openSync(file, 'a', 0o600);
+  try {
+    appendFileSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { usageError } from './errors.js';
 
 /**
@@ -39,6 +39,7 @@ export function validatePublicJwk(input: unknown): PublicJwk {
       if (jwk.crv !== 'P-256') throw invalid(`EC curve "${String(jwk.crv)}" is not supported; use P-256`);
       checkLength(jwk.x, 'x', 32);
       checkLength(jwk.y, 'y', 32);
+      onCurve(jwk);
       return jwk as PublicJwk;
     case 'RSA': {
       const n = b64urlBytes(jwk.n, 'n');
@@ -70,11 +71,27 @@ export function jwkThumbprint(jwk: PublicJwk): string {
   return createHash('sha256').update(canonical, 'utf8').digest('base64url');
 }
 
+/**
+ * The point (x, y) must lie on P-256: a point off the curve is no key at all (and the classic
+ * invalid-curve attack). Node's key import runs OpenSSL's check; only the verdict is used.
+ */
+function onCurve(jwk: Record<string, unknown>): void {
+  try {
+    createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk.x as string, y: jwk.y as string }, format: 'jwk' });
+  } catch {
+    throw invalid('the point (x, y) is not on the P-256 curve');
+  }
+}
+
+/** A public JWK is well under a kilobyte (RSA 4096: about 750 bytes); anything this big is not one. */
+export const MAX_JWK_CHARS = 16 * 1024;
+
 /** Parse JWK text (a bare JWK, or a JWKS with exactly one key); errors are exit 2. */
 export function parsePublicJwk(text: string): PublicJwk {
+  if (text.length > MAX_JWK_CHARS) throw invalid(`${text.length} characters; a public JWK is at most ${MAX_JWK_CHARS}`);
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text.replace(/^\uFEFF/, '')); // a byte-order mark from an editor is fine
   } catch {
     throw invalid('not valid JSON');
   }

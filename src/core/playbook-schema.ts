@@ -47,6 +47,8 @@ export const playbookSchema = {
       },
     },
     warnings: { type: 'array', items: text },
+    /** A team playbook with a built-in's id replaces it only when it says so. */
+    override: { type: 'boolean' },
     then: text,
     recommend: text,
     seeds: { type: 'array', items: { type: 'string' } },
@@ -89,6 +91,8 @@ export const vendorsSchema = {
           },
           key_prefixes: { type: 'array', items: text },
           rotation_guide: text,
+          /** A team file's entry for a built-in vendor replaces it only when it says so. */
+          override: { type: 'boolean' },
         },
       },
     },

@@ -4,6 +4,7 @@ import { TourniquetError, usageError } from './errors.js';
 import { packageRoot } from './paths.js';
 import { readCachedCatalog } from './catalog-cache.js';
 import { FACTS, playbookSchema, vendorsSchema, type Fact, type StepKind } from './playbook-schema.js';
+import { decodeUtf8, firstBadUtf8Line } from './text-input.js';
 
 /**
  * The scenario table and the vendor facts, loaded from YAML files and validated on load.
@@ -92,14 +93,47 @@ function describe(err: { message?: string; params: Record<string, unknown> }): s
   return err.message ?? 'invalid';
 }
 
+/**
+ * Limits on what a playbook file may be: a real one is a few kilobytes, so a cap far above that
+ * stops a 50 MB file (or a YAML alias bomb) from eating seconds and memory before anyone is
+ * told. UTF-8 only (a byte-order mark is fine): Latin-1 bytes would silently become U+FFFD.
+ */
+export const MAX_PLAYBOOK_BYTES = 256 * 1024;
+export const MAX_YAML_ALIASES = 50;
+
+/** The file's text, or the problem with it (not a file, unreadable, too large, not UTF-8). */
+function readPlaybookText(file: string): { text?: string; problem?: Problem } {
+  const problem = (message: string, line?: number) => ({ problem: { file, field: '', line, message } });
+  let bytes: Buffer;
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) return problem('is a directory, not a playbook file');
+    if (!st.isFile()) return problem('is not a regular file');
+    if (st.size > MAX_PLAYBOOK_BYTES) return problem(`is ${st.size} bytes; a playbook may be at most ${MAX_PLAYBOOK_BYTES}`);
+    bytes = readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return problem(code === 'ELOOP' ? 'is a symbolic link that loops' : `cannot be read (${code ?? (err as Error).message})`);
+  }
+  const text = decodeUtf8(bytes);
+  return text === undefined ? problem('is not UTF-8 text', firstBadUtf8Line(bytes)) : { text };
+}
+
 async function parseFile(file: string, validate: (data: unknown) => boolean, v: Validators): Promise<{ data?: any; problems: Problem[] }> {
   const { parseDocument, LineCounter } = await import('yaml');
   const lineCounter = new LineCounter();
-  const text = readFileSync(file, 'utf8');
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const { text, problem } = readPlaybookText(file);
+  if (problem) return { problems: [problem] };
+  const doc = parseDocument(text!, { lineCounter, prettyErrors: false });
   if (doc.errors.length)
     return { problems: doc.errors.map((e) => ({ file, field: '', line: lineCounter.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` })) };
-  const data = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (err) {
+    // yaml throws a ReferenceError for an alias bomb (and for an alias to nothing).
+    return { problems: [{ file, field: '', line: 1, message: `YAML: ${(err as Error).message} (at most ${MAX_YAML_ALIASES} aliases)` }] };
+  }
   if (validate(data)) return { data, problems: [] };
   const problems = v.errors(validate).map((err) => {
     const path = err.instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
@@ -140,6 +174,35 @@ function crossCheck(catalog: Catalog, problems: Problem[]): void {
   }
 }
 
+/**
+ * A team's vendors file may add vendors; replacing a built-in one (its latency tail decides the
+ * leak estimate) needs `override: true` on that entry, so it never happens by accident.
+ */
+function addVendors(catalog: Catalog, data: any, file: string, builtin: Set<string> | undefined, problems: Problem[]): void {
+  for (const [id, facts] of Object.entries(data.vendors as Record<string, Omit<VendorFacts, 'id'> & { override?: boolean }>)) {
+    if (!builtin && catalog.vendors.has(id) && facts.override !== true) {
+      problems.push({ file, field: `vendors.${id}`, message: `vendor "${id}" is built in; add "override: true" to replace it` });
+      continue;
+    }
+    const { override: _, ...rest } = facts;
+    catalog.vendors.set(id, { ...rest, key_prefixes: rest.key_prefixes ?? [], id });
+    builtin?.add(id);
+  }
+}
+
+/** A playbook whose id is taken is an error, unless it replaces a built-in one and says `override: true`. */
+function addPlaybook(catalog: Catalog, data: any, file: string, builtinIds: Set<string> | undefined, problems: Problem[]): void {
+  const clash = catalog.playbooks.get(data.id);
+  const ofBuiltin = builtinIds?.has(data.id) === true;
+  if (clash && !(ofBuiltin && data.override === true)) {
+    const hint = ofBuiltin ? '; add "override: true" to replace the built-in one' : '';
+    problems.push({ file, field: 'id', line: 1, message: `id "${data.id}" is already defined by ${clash.file}${hint}` });
+    return;
+  }
+  const { override: _, ...rest } = data;
+  catalog.playbooks.set(data.id, { needs: [], warnings: [], seeds: [], ...rest, file });
+}
+
 export const catalogCacheFile = () => join(packageRoot(), 'dist', 'catalog.json');
 
 /** Load the built-in playbooks plus the teams' own directories. An id clash is an error. */
@@ -155,23 +218,18 @@ async function loadAndValidate(dirs: string[]): Promise<Catalog> {
   const v = await validators();
   const catalog: Catalog = { playbooks: new Map(), vendors: new Map() };
   const problems: Problem[] = [];
-  for (const file of dirs.flatMap(listFiles)) {
-    const vendorFile = isVendorFile(file);
-    const { data, problems: found } = await parseFile(file, vendorFile ? v.vendors : v.playbook, v);
-    problems.push(...found);
-    if (!data) continue;
-    if (vendorFile) {
-      for (const [id, facts] of Object.entries(data.vendors as Record<string, Omit<VendorFacts, 'id'>>))
-        catalog.vendors.set(id, { ...facts, key_prefixes: facts.key_prefixes ?? [], id });
-      continue;
+  // The first directory is the built-in one; what it defines, a team file replaces only with override: true.
+  const builtin = { vendors: new Set<string>(), playbooks: new Set<string>() };
+  for (const [i, dir] of dirs.entries())
+    for (const file of listFiles(dir)) {
+      const vendorFile = isVendorFile(file);
+      const { data, problems: found } = await parseFile(file, vendorFile ? v.vendors : v.playbook, v);
+      problems.push(...found);
+      if (!data) continue;
+      if (vendorFile) addVendors(catalog, data, file, i === 0 ? builtin.vendors : undefined, problems);
+      else addPlaybook(catalog, data, file, i === 0 ? undefined : builtin.playbooks, problems);
+      if (!vendorFile && i === 0) builtin.playbooks.add(data.id);
     }
-    const clash = catalog.playbooks.get(data.id);
-    if (clash) {
-      problems.push({ file, field: 'id', line: 1, message: `id "${data.id}" is already defined by ${clash.file}` });
-      continue;
-    }
-    catalog.playbooks.set(data.id, { needs: [], warnings: [], seeds: [], ...data, file });
-  }
   crossCheck(catalog, problems);
   if (problems.length) throw new PlaybookError(problems);
   const sorted = [...catalog.playbooks.values()].sort((a, b) => (a.order ?? Infinity) - (b.order ?? Infinity) || a.id.localeCompare(b.id));

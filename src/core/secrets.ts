@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { usageError } from './errors.js';
+import { TourniquetError, usageError } from './errors.js';
 
 /**
  * A secret is shown only as a hint: its vendor prefix and last four characters
@@ -78,7 +78,46 @@ export async function readSecret(source: SecretSource, io: SecretInputs, what: s
   return trimmed;
 }
 
-/** Look for a secret-looking value on argv, so we can refuse it before anything else happens. */
+/**
+ * What keys look like: Stripe (sk_/rk_ live and test), OpenAI and Anthropic (sk-…), our vault
+ * keys (vk_ + 40 characters; ids are vk_id_…), Resend (re_), Google (AIza), GitHub (gh?_),
+ * Slack (xox?-) and AWS access key ids. Not anchored: a key inside free text counts, as long as
+ * it starts a word (so `task-force-…` is not `sk-…`).
+ */
+const KEY_SHAPES = [
+  '(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}',
+  'sk-[A-Za-z0-9_-]{10,}',
+  'vk_[A-Za-z0-9]{10,}',
+  're_[A-Za-z0-9_]{10,}',
+  'AIza[0-9A-Za-z_-]{30,}',
+  'gh[pousr]_[A-Za-z0-9]{30,}',
+  'xox[abpr]-[A-Za-z0-9-]{10,}',
+  'AKIA[0-9A-Z]{16}',
+];
+const KEY_IN_TEXT = new RegExp(`(?<![A-Za-z0-9])(?:${KEY_SHAPES.join('|')})`);
+const KEY_AT_START = new RegExp(`^(?:${KEY_SHAPES.join('|')})`);
+
+/** A value that is a key (it starts with one). */
 export function looksLikeSecret(value: string): boolean {
-  return /^((sk|rk)_(live|test)_[A-Za-z0-9]{8,}|sk-[A-Za-z0-9_-]{10,}|vk_[A-Za-z0-9]{10,}|re_[A-Za-z0-9_]{10,})/.test(value);
+  return KEY_AT_START.test(value);
+}
+
+/** A password in a URL anywhere in the text: `postgres://user:pw@host`, `https://u:p@proxy`. */
+const URL_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]+@/i;
+
+/**
+ * Free text that carries a secret: a key anywhere in it (a `--reason`, an `--endpoint` pattern,
+ * a label) or a password inside a URL. What it found, for the message, or undefined.
+ */
+export function secretInText(text: string): 'a key' | 'a password in a URL' | undefined {
+  if (KEY_IN_TEXT.test(text)) return 'a key';
+  if (URL_PASSWORD.test(text)) return 'a password in a URL';
+  return undefined;
+}
+
+/** The one message for a secret found where only references belong (argv, a config value). */
+export function secretOnArgv(): TourniquetError {
+  return new TourniquetError('usage', 'a secret was passed on the command line; tourniquet never takes secrets on argv', {
+    hint: 'pass it by reference: an environment variable, a --…-file path, - for stdin, or the masked prompt (a database password: PGPASSWORD or ~/.pgpass). Rotate it if the shell history is shared.',
+  });
 }

@@ -1,5 +1,6 @@
 import type { DamageSummary } from '../core/damage/types.js';
 import { formatLocal } from '../core/damage/time.js';
+import { inert, inertOr } from '../core/inert.js';
 
 /** Shared formatting for the damage renderers (text and Markdown). */
 export interface DamageView {
@@ -13,18 +14,23 @@ export const count = (n: number) => n.toLocaleString('en-US');
 
 export const at = (iso: string | null, v: DamageView, seconds = true) => (iso === null ? '—' : formatLocal(Date.parse(iso), v.tz, seconds));
 
-export const orNone = (s: string | null) => s ?? '(none)';
+/** An audited value (the agent controls it): inert, or "(none)". */
+export const orNone = (s: string | null) => inertOr(s, '(none)');
+
+/** `POST /v1/refunds`, from audited (agent-controlled) parts. */
+export const endpointText = (e: { method: string | null; path: string | null }) => `${inertOr(e.method, '?')} ${inertOr(e.path, '?')}`;
 
 export function scopeLine(s: DamageSummary, v: DamageView): string {
+  const f = s.filter;
   const who =
-    s.filter.vault_key_id !== undefined
-      ? `vault key ${s.filter.vault_key_id}`
-      : s.filter.agent_run_id !== undefined
-        ? `agent run ${s.filter.agent_run_id}`
-        : s.filter.customer_scope_id !== undefined
-          ? `customer ${s.filter.customer_scope_id}`
+    f.vault_key_id !== undefined
+      ? `vault key ${inert(f.vault_key_id)}`
+      : f.agent_run_id !== undefined
+        ? `agent run ${inert(f.agent_run_id)}`
+        : f.customer_scope_id !== undefined
+          ? `customer ${inert(f.customer_scope_id)}`
           : 'all calls';
-  const extra = [s.filter.agent_run_id !== undefined && s.filter.vault_key_id !== undefined ? `run ${s.filter.agent_run_id}` : null].filter(Boolean);
+  const extra = [f.agent_run_id !== undefined && f.vault_key_id !== undefined ? `run ${inert(f.agent_run_id)}` : null].filter(Boolean);
   const from = s.window.from ? at(s.window.from, v, false) : 'the first row';
   const to = s.window.to ? at(s.window.to, v, false) : 'the last row';
   return `${[who, ...extra].join(', ')}, ${from} to ${to}`;
@@ -33,7 +39,7 @@ export function scopeLine(s: DamageSummary, v: DamageView): string {
 export function verdictLine(s: DamageSummary): string {
   const rest = Object.entries(s.by_verdict)
     .filter(([k]) => k !== 'allowed' && k !== 'allow')
-    .map(([k, n]) => `${count(n)} ${k}`);
+    .map(([k, n]) => `${count(n)} ${inert(k)}`);
   return [`${count(s.calls_total)} total`, `${count(s.calls_allowed)} allowed`, ...rest].join(', ');
 }
 

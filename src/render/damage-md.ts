@@ -1,8 +1,10 @@
 import type { DamageSummary } from '../core/damage/types.js';
 import { sparkline } from './sparkline.js';
-import { afterRevokeLine, anomalyLine, at, badRowsLine, count, emptyLine, orNone, scopeLine, usd, verdictLine, type DamageView } from './damage-format.js';
+import { afterRevokeLine, anomalyLine, at, badRowsLine, count, emptyLine, endpointText, orNone, scopeLine, usd, verdictLine, type DamageView } from './damage-format.js';
 
-const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/`/g, "'");
+/** A table cell or inline text: Markdown's own characters escaped (the values are inert already). */
+export const mdEscape = (s: string) => s.replace(/[|`<>[\]]/g, (c) => (c === '`' ? "'" : `\\${c}`));
+const esc = mdEscape;
 
 function table(headers: string[], rows: string[][]): string[] {
   return [`| ${headers.join(' | ')} |`, `|${headers.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)];
@@ -14,7 +16,7 @@ export function renderDamageMarkdown(s: DamageSummary, v: DamageView, heading = 
   const out = [
     `${heading} Damage: ${esc(scopeLine(s, v))}`,
     '',
-    `- **Calls:** ${verdictLine(s)}`,
+    `- **Calls:** ${esc(verdictLine(s))}`,
     `- **Cost (allowed calls):** ${usd(s.cost_usd)}`,
     `- **First / last call:** ${at(s.first_call, v)} / ${at(s.last_call, v)}`,
     `- **Anomaly:** ${anomalyLine(s, v)}`,
@@ -27,7 +29,7 @@ export function renderDamageMarkdown(s: DamageSummary, v: DamageView, heading = 
   out.push('', `**Customers (refund candidates, ${count(s.customers.length)})**`, '');
   out.push(...table(['customer', 'calls', 'cost'], s.customers.slice(0, top).map((c) => [orNone(c.customer_scope_id), count(c.calls), usd(c.cost_usd)])));
   out.push('', '**Endpoints**', '');
-  out.push(...table(['endpoint', 'calls', 'cost'], s.endpoints.slice(0, top).map((e) => [`${e.method ?? '?'} ${e.path ?? '?'}`, count(e.calls), usd(e.cost_usd)])));
+  out.push(...table(['endpoint', 'calls', 'cost'], s.endpoints.slice(0, top).map((e) => [endpointText(e), count(e.calls), usd(e.cost_usd)])));
   out.push('', `**Agent runs:** ${s.agent_runs.map((r) => `\`${esc(orNone(r.agent_run_id))}\` (${count(r.calls)})`).join(', ') || 'none'}`);
   return out.join('\n') + '\n';
 }

@@ -1,6 +1,7 @@
 import type { Postmortem } from '../core/postmortem.js';
-import { renderDamageMarkdown } from './damage-md.js';
 import { callsChartMermaid } from './chart-mermaid.js';
+import { mdEscape, renderDamageMarkdown } from './damage-md.js';
+import { inert } from '../core/inert.js';
 import { at, count, usd, type DamageView } from './damage-format.js';
 
 /** t+0s, t+45s, t+6m05s, t+1h02m. */
@@ -12,7 +13,7 @@ export function offset(ms: number): string {
   return `t+${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
-const esc = (s: string) => s.replace(/\|/g, '\\|');
+const esc = (s: string) => mdEscape(inert(s));
 
 /** The postmortem draft as Markdown. Times in the operator's zone; offsets from t=0. */
 export function renderPostmortemMarkdown(pm: Postmortem, v: DamageView): string {
@@ -23,12 +24,13 @@ export function renderPostmortemMarkdown(pm: Postmortem, v: DamageView): string 
   out.push('## Timeline', '', '| t+ | time | what |', '| --- | --- | --- |');
   for (const item of pm.timeline) out.push(`| ${offset(item.offset_ms)} | ${at(item.at, v)} | ${esc(item.what)} |`);
   out.push('', '## Decision', '');
-  out.push(pm.decision ? `${pm.decision.action}. Why: ${pm.decision.reason}.` : 'No decision was recorded in the journal.');
+  out.push(pm.decision ? `${esc(pm.decision.action)}. Why: ${esc(pm.decision.reason)}.` : 'No decision was recorded in the journal.');
   out.push('');
-  if (d) out.push(renderDamageMarkdown(d, v, '##').trimEnd());
-  const chart = d ? callsChartMermaid(d, v) : null;
-  if (chart) out.push('', chart);
-  else out.push('## Damage', '', pm.damage_note ?? 'No damage summary.');
+  if (d) {
+    out.push(renderDamageMarkdown(d, v, '##').trimEnd());
+    const chart = callsChartMermaid(d, v);
+    if (chart) out.push('', chart);
+  } else out.push('## Damage', '', pm.damage_note ?? 'No damage summary.');
   const r = pm.recommendations;
   out.push('', '## Recommendations', '');
   out.push(`1. **Prevent this failure:** ${r.prevent.text} _(${r.prevent.because})_`);
@@ -40,7 +42,7 @@ export function renderPostmortemMarkdown(pm: Postmortem, v: DamageView): string 
 export function notifyText(pm: Postmortem, v: DamageView): string {
   const d = pm.damage;
   const lines = [`*Postmortem draft ${pm.incident_id}* (${pm.status})`];
-  if (pm.revoked) lines.push(`Revoked ${pm.revoked.vault_key_ids.join(', ') || 'vault key'} at ${at(pm.revoked.at, v)}`);
+  if (pm.revoked) lines.push(`Revoked ${inert(pm.revoked.vault_key_ids.join(', ')) || 'vault key'} at ${at(pm.revoked.at, v)}`);
   if (d && !d.empty) {
     lines.push(`${count(d.calls_total)} calls (${count(d.calls_allowed)} allowed), ${usd(d.cost_usd)} across ${count(d.customers.length)} customers`);
     if (d.after_revoke) lines.push(`After the revoke: ${d.after_revoke.in_flight ?? '?'} in flight, ${count(d.after_revoke.later)} later (${count(d.after_revoke.later_allowed)} allowed)`);

@@ -3,7 +3,8 @@ import type { Paint } from './color.js';
 import { renderTable } from './table.js';
 import { sparkline } from './sparkline.js';
 import { formatLocal } from '../core/damage/time.js';
-import { afterRevokeLine, anomalyLine, at, badRowsLine, count, emptyLine, orNone, scopeLine, usd, verdictLine, type DamageView } from './damage-format.js';
+import { afterRevokeLine, anomalyLine, at, badRowsLine, count, emptyLine, endpointText, orNone, scopeLine, usd, verdictLine, type DamageView } from './damage-format.js';
+import { inert } from '../core/inert.js';
 
 export interface TextView extends DamageView {
   paint: Paint;
@@ -105,9 +106,9 @@ export function renderDamageText(s: DamageSummary, v: TextView): string {
   lines.push('', `Customers, refund candidates (${count(s.customers.length)})`);
   lines.push(renderTable(s.customers.slice(0, top), [{ header: 'customer', value: (c) => orNone(c.customer_scope_id), max: 44 }, cols.calls, cols.cost]).trimEnd(), ...more(s.customers.length, top));
   lines.push('', 'Endpoints');
-  lines.push(renderTable(s.endpoints.slice(0, top), [{ header: 'endpoint', value: (e) => `${e.method ?? '?'} ${e.path ?? '?'}`, max: 52 }, cols.calls, cols.cost]).trimEnd(), ...more(s.endpoints.length, top));
+  lines.push(renderTable(s.endpoints.slice(0, top), [{ header: 'endpoint', value: endpointText, max: 52 }, cols.calls, cols.cost]).trimEnd(), ...more(s.endpoints.length, top));
   lines.push('', 'Agent runs');
   lines.push(renderTable(s.agent_runs.slice(0, top), [{ header: 'agent run', value: (r) => orNone(r.agent_run_id), max: 44 }, cols.calls, cols.cost]).trimEnd(), ...more(s.agent_runs.length, top));
-  lines.push('', p.dim('Cost, customers, endpoints and runs count allowed calls.'), p.dim(field('Source', fitMiddle(s.source, WIDTH - 13))));
+  lines.push('', p.dim('Cost, customers, endpoints and runs count allowed calls.'), p.dim(field('Source', fitMiddle(inert(s.source), WIDTH - 13))));
   return lines.join('\n') + '\n';
 }

@@ -1,5 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import type { RunReport } from '../core/steps/types.js';
+import { inert } from '../core/inert.js';
+import { mdEscape } from './damage-md.js';
 
 /**
  * GitHub Actions: a Markdown summary appended to $GITHUB_STEP_SUMMARY, and `::add-mask::`
@@ -13,7 +15,7 @@ export function maskCommand(secret: string): string {
   return `::add-mask::${secret.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`;
 }
 
-const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const cell = (s: string) => mdEscape(inert(s));
 
 export function summaryMarkdown(title: string, incidentId: string, status: string, report: RunReport): string {
   const rows = report.steps.map((s) => `| ${cell(s.title)} | ${s.state} | ${cell(s.verification ? `${s.verification.ok ? '✅' : '❌'} ${s.verification.detail}` : s.detail)} |`);

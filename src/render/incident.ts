@@ -4,6 +4,7 @@ import type { Overview } from '../core/incident/overview.js';
 import type { LeakEstimate } from '../core/estimate.js';
 import { humanSeconds, wrapFor } from './format.js';
 import { usd } from './damage-format.js';
+import { inert } from '../core/inert.js';
 
 /** The guided incident's screens, as strings: header, agent choices, the leak comparison, next moves. */
 
@@ -14,7 +15,7 @@ export function headerLine(profile: string, proxyUrl: string | undefined, kind: 
 export function healthLine(o: Overview, p: Paint): string {
   const all = o.instances.length;
   const text = `${o.healthy} of ${all} instance${all === 1 ? '' : 's'} healthy`;
-  const slow = o.instances.filter((i) => !i.healthy).map((i) => i.instance_id);
+  const slow = o.instances.filter((i) => !i.healthy).map((i) => inert(i.instance_id));
   return (o.healthy === all && all > 0 ? p.green(text) : p.yellow(text)) + (slow.length ? p.dim(` (not answering: ${slow.join(', ')})`) : '');
 }
 
@@ -26,11 +27,11 @@ export function multipleText(r: KeyRate): string {
 
 /** One line per key in the "Which agent?" list: name, live rate, multiple of baseline, spend. */
 export function agentChoice(r: KeyRate, p: Paint): string {
-  const who = (r.agent ?? r.agent_run_id ?? r.vault_key_id).padEnd(22);
+  const who = inert(r.agent ?? r.agent_run_id ?? r.vault_key_id).padEnd(22);
   const rate = `${Math.round(r.calls_per_minute)}/min`.padStart(9);
   const mult = multipleText(r).padStart(16);
   const spend = `${usd(r.spend_usd_10m)} in 10m`.padStart(17);
-  const line = `${who}${rate}${mult}${spend}  ${p.dim(r.vault_key_id)}`;
+  const line = `${who}${rate}${mult}${spend}  ${p.dim(inert(r.vault_key_id))}`;
   return r.anomalous ? p.red(`! ${line}`) : `  ${line}`;
 }
 

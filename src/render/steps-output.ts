@@ -1,6 +1,7 @@
 import type { Ctx } from '../cli/context.js';
+import { exitCodeOf, type Execution, type SessionInput } from '../core/actions/session.js';
 import { EXIT_CODES } from '../core/errors.js';
-import type { Execution, FinalStatus, SessionInput } from '../core/actions/session.js';
+import { inertLines } from '../core/inert.js';
 import type { StepReport } from '../core/steps/types.js';
 import { appendSummary, isGithubActions, maskCommand, summaryMarkdown } from './github.js';
 import type { StepEnv } from '../core/steps/types.js';
@@ -21,6 +22,7 @@ export function sessionInput(ctx: Ctx, overrides: Record<string, string | undefi
     register: (secret) => registerSecret(ctx, secret),
     scrub: (text) => ctx.secrets.scrub(text),
     overrides,
+    journalFallback: (line) => ctx.io.stderr.write(line + '\n'),
   };
 }
 
@@ -40,25 +42,27 @@ export function maskInActions(ctx: Ctx, secret: string): void {
 
 export const liveStep = (ctx: Ctx) => (r: StepReport) => ctx.out.info(stepLine(r, ctx.out.errPaint));
 
-export const EXIT_FOR: Record<FinalStatus, number> = {
-  done: EXIT_CODES.ok,
-  unverified: EXIT_CODES.verification,
-  partial: EXIT_CODES.partial,
-  failed: EXIT_CODES['step-failed'],
-  'rolled-back': EXIT_CODES['step-failed'],
-  cancelled: EXIT_CODES.cancelled,
-};
-
-/** The closing lines every acting command prints, the GitHub summary, and the exit code. */
-export function closeRun(ctx: Ctx, title: string, ex: Execution): number {
+/**
+ * The closing lines every acting command prints, the GitHub summary, and the exit code.
+ * `missing`: things the operator named that do not exist; a run that found some is not "done
+ * and verified" but exit 4 (nothing was done for them).
+ */
+export function closeRun(ctx: Ctx, title: string, ex: Execution, o: { missing?: string[] } = {}): number {
+  const missing = ex.status === 'done' && o.missing?.length ? o.missing : undefined;
   const p = ctx.out.errPaint;
   const err = ex.report.error;
-  if (err) ctx.out.info(p.red(`${title}: ${err.message}`) + (err.hint ? `\n  ${err.hint}` : ''));
-  if (ex.status === 'partial') ctx.out.info(`partly done; the journal is saved. Continue with: ${p.bold(`tourniquet resume ${ex.incident_id}`)}`);
-  else if (ex.status === 'done') ctx.out.info(p.green(`${title}: done and verified`) + p.dim(` (incident ${ex.incident_id})`));
+  // A step's error often quotes a server: inert, so it cannot colour or move anything (core/inert.ts).
+  if (err) ctx.out.info(p.red(`${title}: ${inertLines(err.message)}`) + (err.hint ? `\n  ${inertLines(err.hint)}` : ''));
+  if (ex.journal_problem)
+    ctx.out.info(p.red(`${title}: the journal could not be written (${ex.journal_problem}); every entry is on stderr above as a JSON line. Keep them: they are the incident's record.`));
+  if (ex.status === 'partial') ctx.out.info(`partly done; ${ex.journal_problem ? 'the journal is NOT saved' : 'the journal is saved'}. Continue with: ${p.bold(`tourniquet resume ${ex.incident_id}`)}`);
+  else if (missing) ctx.out.info(`${title}: no ${missing.join(', ')}: nothing done for ${missing.length === 1 ? 'it' : 'them'} ${p.dim(`(incident ${ex.incident_id})`)}`);
+  else if (ex.status === 'done' && !ex.journal_problem) ctx.out.info(p.green(`${title}: done and verified`) + p.dim(` (incident ${ex.incident_id})`));
+  else if (ex.status === 'done') ctx.out.info(`${title}: done and verified, but not journaled: exit 6`);
   else ctx.out.info(`${title}: ${ex.status} ${p.dim(`(incident ${ex.incident_id}; see: tourniquet timeline ${ex.incident_id})`)}`);
   if (ctx.io.env.GITHUB_STEP_SUMMARY) appendSummary(ctx.io.env, summaryMarkdown(title, ex.incident_id, ex.status, ex.report));
-  return EXIT_FOR[ex.status];
+  const code = exitCodeOf(ex);
+  return missing && code === EXIT_CODES.ok ? EXIT_CODES['not-found'] : code;
 }
 
 /** New vault keys a run made (re-issued or rolled): id and secret, to be shown exactly once. */

@@ -1,6 +1,7 @@
 import type { Paint } from './color.js';
 import type { DryRunReport, StepReport } from '../core/steps/types.js';
 import type { JournalEntry } from '../core/journal.js';
+import { inert } from '../core/inert.js';
 
 /** One line per step as it finishes, for the person at the terminal. */
 export function stepLine(r: StepReport, p: Paint): string {
@@ -18,9 +19,10 @@ export function stepLine(r: StepReport, p: Paint): string {
   };
   const offset = r.started_offset_ms !== undefined ? p.dim(` [t+${fmtMs(r.started_offset_ms)}]`) : '';
   const state = r.state === 'done' ? '' : p.dim(` (${r.state})`);
-  const verified = r.verification ? `\n    ${r.verification.ok ? p.green('verified:') : p.red('NOT verified:')} ${r.verification.detail}` : '';
-  const detail = r.detail && r.state !== 'pending' ? `\n    ${r.state === 'failed' ? p.red(r.detail) : r.detail}` : '';
-  return `${mark[r.state] ?? '·'} ${r.title}${state}${offset}${detail}${verified}`;
+  // Details quote servers and instance ids: inert (core/inert.ts).
+  const verified = r.verification ? `\n    ${r.verification.ok ? p.green('verified:') : p.red('NOT verified:')} ${inert(r.verification.detail)}` : '';
+  const detail = r.detail && r.state !== 'pending' ? `\n    ${r.state === 'failed' ? p.red(inert(r.detail)) : inert(r.detail)}` : '';
+  return `${mark[r.state] ?? '·'} ${inert(r.title)}${state}${offset}${detail}${verified}`;
 }
 
 export function fmtMs(ms: number): string {
@@ -44,31 +46,33 @@ export function renderTimeline(entries: JournalEntry[], p: Paint): string {
   for (const e of entries) {
     const t = p.dim(`t+${fmtMs(e.offset_ms).padStart(7)}`);
     lines.push(`${t}  ${describeEntry(e, p)}`);
-    for (const c of (e.calls as string[] | undefined) ?? []) lines.push(`${' '.repeat(11)}${p.cyan(c)}`);
+    for (const c of (e.calls as string[] | undefined) ?? []) lines.push(`${' '.repeat(11)}${p.cyan(inert(String(c)))}`);
   }
   return lines.join('\n') + '\n';
 }
 
+/** A journal entry in words; its values (ids, details, server messages) made inert. */
 function describeEntry(e: JournalEntry, p: Paint): string {
+  const t = (v: unknown) => inert(typeof v === 'string' ? v : JSON.stringify(v) ?? '');
   switch (e.type) {
     case 'started':
-      return p.bold(`started ${String(e.command ?? e.scenario ?? '')}`) + (e.params ? p.dim(` ${JSON.stringify(e.params)}`) : '');
+      return p.bold(`started ${t(e.command ?? e.scenario ?? '')}`) + (e.params ? p.dim(` ${t(e.params)}`) : '');
     case 'step': {
-      const what = String(e.title ?? e.step);
+      const what = t(e.title ?? e.step);
       if (e.phase === 'started') return `→ ${what}`;
-      if (e.phase === 'finished') return `${e.outcome === 'skipped' ? '–' : '✔'} ${e.step}: ${String(e.outcome)}${e.detail ? ` — ${String(e.detail)}` : ''}`;
-      if (e.phase === 'failed') return p.red(`✖ ${e.step}: ${String(e.error)}`);
-      return `${String(e.phase)} ${e.step}${e.detail ? ` — ${String(e.detail)}` : ''}`;
+      if (e.phase === 'finished') return `${e.outcome === 'skipped' ? '–' : '✔'} ${t(e.step)}: ${t(e.outcome)}${e.detail ? ` — ${t(e.detail)}` : ''}`;
+      if (e.phase === 'failed') return p.red(`✖ ${t(e.step)}: ${t(e.error)}`);
+      return `${t(e.phase)} ${t(e.step)}${e.detail ? ` — ${t(e.detail)}` : ''}`;
     }
     case 'verified':
-      return `${e.ok ? p.green('verified') : p.red('NOT verified')} ${e.step}: ${String(e.detail)}`;
+      return `${e.ok ? p.green('verified') : p.red('NOT verified')} ${t(e.step)}: ${t(e.detail)}`;
     case 'revoked':
-      return `revoked ${(e.vault_key_ids as string[]).join(', ')} (effective ${String(e.effective_at)})`;
+      return `revoked ${t((e.vault_key_ids as string[]).join(', '))} (effective ${t(e.effective_at)})`;
     case 'decided':
-      return `decided: ${String(e.action ?? '')}${e.scenario ? ` (${String(e.scenario)})` : ''}${e.reason ? ` — ${String(e.reason)}` : ''}`;
+      return `decided: ${t(e.action ?? '')}${e.scenario ? ` (${t(e.scenario)})` : ''}${e.reason ? ` — ${t(e.reason)}` : ''}`;
     case 'finished':
-      return p.bold(`finished: ${String(e.status)}`) + (e.error ? ` — ${String(e.error)}` : '');
+      return p.bold(`finished: ${t(e.status)}`) + (e.error ? ` — ${t(e.error)}` : '');
     default:
-      return `${e.type}${e.message ? `: ${String(e.message)}` : ''}`;
+      return `${t(e.type)}${e.message ? `: ${t(e.message)}` : ''}`;
   }
 }

@@ -53,20 +53,65 @@ describe('tourniquet revoke against the real proxy', () => {
     expect(JSON.parse(again.stdout).results[0]).toMatchObject({ status: 'already-revoked', instances: [{ refused: true }] });
   });
 
-  it('an unknown key is exit 4, not a fake success', async () => {
+  it('an unknown key is exit 4 with --json, not a fake success: verified false, nothing "done and verified"', async () => {
     const r = await runInProcess(['revoke', 'vk_nope_000', '--yes', '--json'], { env });
     expect(r.code).toBe(4);
-    expect(JSON.parse(r.stdout).results[0]).toMatchObject({ status: 'not-found' });
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ verified: false, results: [{ vault_key_id: 'vk_nope_000', status: 'not-found', verified: false }] });
+    expect(r.stderr).toMatch(/no vault key vk_nope_000: nothing done for it/);
+    expect(r.stderr).not.toMatch(/done and verified/);
   });
 
-  it('--all-under revokes every vault key under a production key', async () => {
+  it('a known and an unknown key: the known one is revoked and verified, the run is still exit 4', async () => {
+    const vk = await h.issue({ vendor: 'stripe' });
+    const r = await runInProcess(['revoke', vk.id, 'vk_nope_001', '--yes', '--json'], { env });
+    expect(r.code).toBe(4);
+    const byId = Object.fromEntries(JSON.parse(r.stdout).results.map((x: any) => [x.vault_key_id, x]));
+    expect(byId[vk.id]).toMatchObject({ status: 'revoked', verified: true });
+    expect(byId.vk_nope_001).toMatchObject({ status: 'not-found', verified: false });
+    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(401);
+  });
+
+  it('refused admin credentials: exit 3 with --json, the error on stdout, the key untouched', async () => {
+    const vk = await h.issue({ vendor: 'stripe' });
+    const r = await runInProcess(['revoke', vk.id, '--yes', '--json'], { env: { ...env, TOURNIQUET_ADMIN_TOKEN: 'wrong-admin-token-0123456789' } });
+    expect(r.code, r.stderr).toBe(3);
+    const out = JSON.parse(r.stdout);
+    expect(out.verified).toBe(false);
+    expect(out.error).toMatchObject({ kind: 'auth', message: expect.stringMatching(/refused our credentials \(HTTP 401\)/) });
+    expect(r.stdout + r.stderr).not.toContain('wrong-admin-token-0123456789');
+    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(200);
+  });
+
+  it('--vendor revokes every vault key of that vendor, and no other vendor\'s', async () => {
     const a = await h.issue({ vendor: 'openai' });
     const b = await h.issue({ vendor: 'openai' });
+    const other = await h.issue({ vendor: 'resend' });
     const r = await runInProcess(['revoke', '--vendor', 'openai', '--yes', '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
     const ids = JSON.parse(r.stdout).results.map((x: any) => x.vault_key_id);
     expect(ids).toEqual(expect.arrayContaining([a.id, b.id]));
+    expect(ids).not.toContain(other.id);
     for (const k of [a, b]) expect((await through(h.proxy.dataUrl, 'GET', '/openai/v1/models', k.secret)).status).toBe(401);
+    expect((await h.admin('GET', `/v1/vault-keys/${other.id}`)).body.status).toBe('active');
+  });
+
+  it('--all-under revokes every vault key under one production key, and only those', async () => {
+    // Given two Twilio production keys, keys pinned to each, and one following the active key
+    const added = await h.admin('POST', '/v1/upstream-keys', { vendor: 'twilio', secret: h.sandbox.keys.twilio.secret, account_sid: h.sandbox.keys.twilio.account_sid, state: 'standby', label: 'second' });
+    const active = (await h.admin('GET', '/v1/upstream-keys?vendor=twilio')).body.data.find((k: any) => k.state === 'active');
+    const pinned = await h.issue({ vendor: 'twilio', upstream_key_id: active.id });
+    const follower = await h.issue({ vendor: 'twilio' });
+    const elsewhere = await h.issue({ vendor: 'twilio', upstream_key_id: added.body.id });
+    // When we revoke everything under the active one
+    const r = await runInProcess(['revoke', '--all-under', active.id, '--yes', '--json'], { env });
+    // Then the pinned key and the follower are revoked and verified; the key on the other production key is untouched
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.verified).toBe(true);
+    expect(out.results.map((x: any) => x.vault_key_id).sort()).toEqual([pinned.id, follower.id].sort());
+    for (const k of [pinned, follower]) expect((await h.admin('GET', `/v1/vault-keys/${k.id}`)).body.status).toBe('revoked');
+    expect((await h.admin('GET', `/v1/vault-keys/${elsewhere.id}`)).body.status).toBe('active');
   });
 
   it('--dry-run prints the calls and makes none', async () => {

@@ -27,6 +27,14 @@ function journalOf(stateDir: string): { id: string; entries: any[] } | undefined
   return { id, entries };
 }
 
+/** Where the kill landed: the steps done and verified, and the one in flight (started, not finished). */
+function killPoint(entries: any[]): { completed: number; inFlight: string | null; last: string } {
+  const started = entries.filter((e) => e.type === 'step' && e.phase === 'started').map((e) => e.step);
+  const ended = new Set(entries.filter((e) => e.type === 'step' && (e.phase === 'finished' || e.phase === 'failed')).map((e) => e.step));
+  const last = entries.at(-1);
+  return { completed: completedSteps(entries), inFlight: started.find((s) => !ended.has(s)) ?? null, last: last ? `${last.type}${last.step ? ` ${last.step}` : ''}${last.phase ? ` ${last.phase}` : ''}` : '(empty)' };
+}
+
 function completedSteps(entries: any[]): number {
   const finished = new Set(entries.filter((e) => e.type === 'step' && e.phase === 'finished').map((e) => e.step));
   const verified = new Set(entries.filter((e) => e.type === 'verified' && e.ok).map((e) => e.step));
@@ -74,7 +82,7 @@ describe('a rotation killed at each step boundary is finished by resume, with no
   afterAll(async () => h.stop());
 
   for (let boundary = 1; boundary < STEPS.length; boundary++) {
-    it(`killed after ${STEPS[boundary - 1]}`, async () => {
+    it(`killed after ${STEPS[boundary - 1]}`, async ({ annotate }) => {
       // Given the active OpenAI key and an agent calling through the proxy
       const active = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.state === 'active');
       const oldSecret = boundary === 1 ? h.sandbox.keys.openai.secret : undefined;
@@ -91,13 +99,18 @@ describe('a rotation killed at each step boundary is finished by resume, with no
       const run = await rotateAndKillAt(bin, boundary, args, env);
       expect(run.id).toBeDefined();
       if (boundary < STEPS.length - 1) expect(run.killed).toBe(true);
+      // Which step the kill hit: at least the boundary was done; the next one may have been under way.
+      const hit = killPoint(journalOf(env.TOURNIQUET_STATE_DIR!)!.entries);
+      await annotate(`SIGKILL after ${hit.completed} of ${STEPS.length} steps; in flight: ${hit.inFlight ?? 'none'}; last journal line: ${hit.last}`);
+      expect(hit.completed).toBeGreaterThanOrEqual(boundary);
       const resumed = await runCli(bin, ['resume', run.id!, '--yes', '--json'], env);
       const stats = await loop.stop();
       // Then the rotation is done, the new key is active, the old one retired, and no call failed
       expect(resumed.code, resumed.stderr).toBe(0);
       const out = JSON.parse(resumed.stdout);
       expect(out.status).toBe('done');
-      if (run.killed && !out.already_finished) expect(out.resumed_steps).toBeGreaterThanOrEqual(boundary);
+      // Resume skipped exactly the steps the journal shows done and verified, and ran the rest.
+      if (run.killed && !out.already_finished) expect(out.resumed_steps).toBe(hit.completed);
       const keys = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data;
       expect(keys.find((k: any) => k.id === active.id).state).toBe('retired');
       expect(keys.filter((k: any) => k.state === 'active')).toHaveLength(1);

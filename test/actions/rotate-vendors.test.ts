@@ -135,7 +135,13 @@ describe('rotate twilio --auth-token: secondary, switch the proxy, promote, watc
     expect(r.stdout + r.stderr).not.toContain(state.primary);
   });
 
-  it('--auth-token is refused for other vendors (exit 2)', async () => {
-    expect((await runInProcess(['rotate', 'openai', '--auth-token', '--yes'], { env: isolatedEnv() })).code).toBe(2);
+  it('--auth-token is refused for other vendors (exit 2), before any call, naming the flag', async () => {
+    const before = JSON.stringify(h.sandbox.openai.keys.stats());
+    const r = await runInProcess(['rotate', 'openai', '--auth-token', '--yes', '--json'], { env: cliEnv(h, openaiEnv(h)) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--auth-token is for Twilio/);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ kind: 'usage', exit_code: 2 });
+    expect(JSON.stringify(h.sandbox.openai.keys.stats())).toBe(before);
+    expect((await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.filter((k: any) => k.state === 'active')).toHaveLength(1);
   });
 });

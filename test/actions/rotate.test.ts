@@ -36,6 +36,10 @@ describe('tourniquet rotate openai through the real proxy and the sandbox vendor
     expect(out).toMatchObject({ verified: true, status: 'done' });
     expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done', 'done', 'done', 'done']);
     expect(out.tail_seconds).toBeGreaterThanOrEqual(0);
+    // The old key, asked at the vendor itself (not through the proxy): deleted there, and refused
+    const old = await fetch(`${h.sandbox.urls.openai}/v1/models`, { headers: { authorization: `Bearer ${h.sandbox.keys.openai.secret}` } });
+    expect(old.status).toBe(401);
+    expect(h.sandbox.openai.keys.stats().find((k) => k.id === h.sandbox.keys.openai.id)).toMatchObject({ deleted: true });
     expect(stats.calls).toBeGreaterThan(5); // the agent kept calling throughout
     expect(stats.failures, JSON.stringify([...stats.statuses])).toBe(0);
     const keys = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data;

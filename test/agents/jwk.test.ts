@@ -47,6 +47,7 @@ describe('public JWK validation', () => {
     expect(validatePublicJwk(ed()).kty).toBe('OKP');
     expect(validatePublicJwk(x25519()).kty).toBe('OKP');
     expect(parsePublicJwk(JSON.stringify({ keys: [RFC7638_KEY] })).kty).toBe('RSA');
+    expect(parsePublicJwk('\uFEFF' + JSON.stringify(ec())).kty).toBe('EC'); // saved by an editor with a BOM
   });
 
   const p256 = ec();

@@ -47,13 +47,17 @@ describe('no secret in any output of `tourniquet agent …`', () => {
         ['agent', 'disable', 'agt_unknown', '--yes'],
       ];
       const secrets = () => [ADMIN, a.api_key, o.client_secret, String(jwk.privateKey.export({ format: 'jwk' }).d), ...[...accounts.agents.values()].map((x) => x.api_key)];
+      const codes: number[] = [];
       for (const args of runs) {
         const r = await runInProcess([...args, ...mode], { env: env() });
+        codes.push(r.code);
         for (const s of secrets()) {
           expect(r.stdout, `${args.join(' ')} ${mode.join(' ')}`).not.toContain(s);
           expect(r.stderr, `${args.join(' ')} ${mode.join(' ')}`).not.toContain(s);
         }
       }
+      // Each run did what it says (0), the unknown agent is "does not exist" (4); a dry run calls nothing and exits 0.
+      expect(codes, mode.join(' ')).toEqual(mode.includes('--dry-run') ? [0, 0, 0, 0, 0, 0, 0] : [0, 0, 0, 0, 0, 0, 4]);
     });
 });
 

@@ -38,15 +38,15 @@ export function row(i) {
   };
 }
 
-/** N rows of JSONL, written once and reused. */
-export function jsonlFile(n) {
-  const file = join(ensureDataDir(), `audit-${n}.jsonl`);
+/** N generated lines into file (once: an existing file is reused), written in batches. */
+function writeLines(file, n, header, line) {
   if (existsSync(file)) return file;
   const tmp = file + '.tmp';
   const fd = openSync(tmp, 'w');
+  if (header) writeSync(fd, header + '\n');
   let buf = [];
   for (let i = 0; i < n; i++) {
-    buf.push(JSON.stringify(row(i)));
+    buf.push(line(i));
     if (buf.length === 20000) {
       writeSync(fd, buf.join('\n') + '\n');
       buf = [];
@@ -57,6 +57,9 @@ export function jsonlFile(n) {
   renameSync(tmp, file);
   return file;
 }
+
+/** N rows of JSONL, written once and reused. */
+export const jsonlFile = (n) => writeLines(join(ensureDataDir(), `audit-${n}.jsonl`), n, null, (i) => JSON.stringify(row(i)));
 
 /** The same rows as SQL, over a generated series `i` (0-based). `ts(expr)` turns epoch seconds into the column type. */
 export function rowSql(ts, concat = (...parts) => parts.join(' || ')) {
@@ -110,4 +113,14 @@ CREATE UNLOGGED TABLE agent_call_audit (id bigint, started_at timestamptz, finis
   cost_usd_parsed numeric(12,2), upstream_key_id text, latency_ms real);
 INSERT INTO agent_call_audit (${COLUMNS}) SELECT ${rowSql(ts)} FROM generate_series(0::bigint, ${n - 1}) AS s(i);
 VACUUM ANALYZE agent_call_audit;`;
+}
+
+/** The same N rows as CSV (header first), written once and reused. */
+export function csvFile(n) {
+  const cols = COLUMNS.split(', ');
+  const cell = (v) => (v === null || v === undefined ? '' : String(v));
+  return writeLines(join(ensureDataDir(), `audit-${n}.csv`), n, cols.join(','), (i) => {
+    const r = row(i);
+    return cols.map((c) => cell(r[c])).join(',');
+  });
 }

@@ -108,10 +108,21 @@ describe('config and profiles', () => {
     expect((await runBuilt(['config', 'use', 'staging'], { env })).code).toBe(2);
   });
 
-  it('refuses to store a secret, even one that does not start like a known key', async () => {
+  it('refuses to store a secret that does not start like a key: one inside a value, a password in a URL', async () => {
     const env = isolatedEnv();
-    const r = await runBuilt(['config', 'set', 'admin_token_file', 'sk_live_abcdefghijklmnop'], { env });
-    expect(r.code).toBe(2);
+    const bare = await runBuilt(['config', 'set', 'admin_token_file', 'sk_live_abcdefghijklmnop'], { env });
+    const cases = [
+      ['admin_token_file', '/etc/tq/old-sk_live_abcdefghijklmnop.txt'],
+      ['proxy_url', 'https://ops:Hunter2Hunter2@proxy.internal:8788'],
+      ['audit_source', 'postgres://audit:Sup3rS3cretPw@db.internal/audit'],
+    ];
+    for (const [key, value] of cases) {
+      const r = await runBuilt(['config', 'set', key!, value!], { env });
+      expect(r.code, `${key} ${value}`).toBe(2);
+      // The same message as for a bare key, and the value never echoed.
+      expect(r.stderr).toBe(bare.stderr);
+      expect(r.stdout + r.stderr).not.toContain(value!.includes('Hunter2') ? 'Hunter2' : 'Sup3rS3cret');
+    }
     const file = join(env.TOURNIQUET_CONFIG_DIR!, 'config.json');
     let text = '';
     try {
@@ -119,6 +130,6 @@ describe('config and profiles', () => {
     } catch {
       /* never written: fine */
     }
-    expect(text).not.toContain('abcdefghijklmnop');
+    for (const leaked of ['abcdefghijklmnop', 'Hunter2', 'Sup3rS3cretPw']) expect(text).not.toContain(leaked);
   });
 });

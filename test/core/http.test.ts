@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient, HttpError } from '../../src/core/http.js';
+import { Deadline, withDeadline } from '../../src/core/deadline.js';
 import { startServer, json, type TestServer } from '../helpers/server.js';
 
 let server: TestServer | undefined;
@@ -50,17 +51,50 @@ describe('HttpClient', () => {
   it('reports a 200 of the wrong shape', async () => {
     server = await startServer((_req, res) => json(res, 200, { items: [] }));
     const err = await failure(client(server.url).get('/v1/vault-keys', { expect: (b) => (Array.isArray(b?.data) ? undefined : 'no "data" array') }));
-    expect(err.message).toMatch(/unexpected response shape: no "data" array/);
+    expect(err.message).toMatch(/unexpected answer: no "data" array/);
     expect(server.requests).toHaveLength(1);
   });
 
-  it('times out waiting for headers, and retries an idempotent request a bounded number of times', async () => {
+  it('times out waiting for headers, and does not retry a request that timed out', async () => {
     server = await startServer(() => {
       /* never answers */
     });
-    const err = await failure(client(server.url, { retries: 1 }).get('/slow'));
+    const err = await failure(client(server.url, { retries: 2 }).get('/slow'));
     expect(err.message).toMatch(/no response within 0.3 s/);
-    expect(server.requests).toHaveLength(2);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('ends a slow drip at the total deadline, though no idle timeout ever trips', async () => {
+    server = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{');
+      const t = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(t));
+    });
+    const err = await failure(client(server.url, { timeouts: { connectMs: 500, headersMs: 300, bodyMs: 300, totalMs: 600 } }).get('/v1/rates'));
+    expect(err.message).toMatch(/\(GET http:\/\/127\.0\.0\.1:\d+\/v1\/rates\): no complete answer within 600 ms/);
+    expect(err.data).toMatchObject({ timeout: true });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('ends a call at the command\'s deadline and says which limit it was', async () => {
+    server = await startServer(() => {});
+    const deadline = new Deadline(400, '--deadline');
+    const err = await failure(withDeadline(deadline, () => client(server!.url, { timeouts: { connectMs: 5000, headersMs: 5000, bodyMs: 5000, totalMs: 5000 } }).get('/v1/health')));
+    expect(err.message).toMatch(/\(GET http:\/\/127\.0\.0\.1:\d+\/v1\/health\): the command's deadline of 400 ms \(--deadline\) passed while waiting for it/);
+    deadline.dispose();
+  });
+
+  it('never follows a redirect (the credentials stay with the configured address)', async () => {
+    const elsewhere = await startServer((_req, res) => json(res, 200, {}));
+    server = await startServer((_req, res) => {
+      res.writeHead(307, { location: `${elsewhere.url}/v1/health` });
+      res.end();
+    });
+    const err = await failure(client(server.url, { headers: { authorization: 'Bearer admin-token-1234567' } }).get('/v1/health'));
+    expect(err.message).toMatch(/redirected \(HTTP 307\) to http:\/\/127\.0\.0\.1:\d+\/v1\/health; not followed/);
+    expect(elsewhere.requests).toHaveLength(0);
+    await elsewhere.close();
   });
 
   it('honours Retry-After on a 503 and then succeeds', async () => {

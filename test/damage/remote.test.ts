@@ -62,11 +62,15 @@ describe('LiteLLM proxy spend logs over HTTP', () => {
 });
 
 describe('PostgreSQL that cannot be reached', () => {
-  it('is exit 1, and the password in the URL is never printed', async () => {
+  it('a password in the URL on argv is refused (exit 2) and never printed; from the environment it is scrubbed', async () => {
     const r = await run(['--source', 'postgres://audit:Sup3rS3cretPw@127.0.0.1:1/audit']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/cannot connect to postgres:\/\/audit:\*\*\*@127\.0\.0\.1:1\/audit/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/never takes secrets on argv/);
     expect(r.stdout + r.stderr).not.toContain('Sup3rS3cretPw');
+    const viaEnv = await run([], { TOURNIQUET_AUDIT_SOURCE: 'postgres://audit:Sup3rS3cretPw@127.0.0.1:1/audit' });
+    expect(viaEnv.code).toBe(1);
+    expect(viaEnv.stderr).toMatch(/cannot connect to postgres:\/\/audit:\*\*\*@127\.0\.0\.1:1\/audit/);
+    expect(viaEnv.stdout + viaEnv.stderr).not.toContain('Sup3rS3cretPw');
   });
 });
 

@@ -110,10 +110,35 @@ describe('every source gives the identical summary on the same data', () => {
     }
     for (const format of ['text', 'md', 'json']) {
       const r = await runInProcess(['damage', '--source', files.litellm, '--format', format, '--refunds', join(dir, `r-${format}.csv`)], { env: env() });
-      expect(r.code).toBe(0);
+      expect(r.code, r.stderr).toBe(0);
+      // Read as the LiteLLM export it is (a `.json` array), not as JSONL: the calls are there.
+      expect(r.stdout).toMatch(format === 'json' ? /"calls_total": [1-9]/ : /calls/i);
+      expect(readFileSync(join(dir, `r-${format}.csv`), 'utf8').split('\n').length).toBeGreaterThan(2);
       expect(r.stdout + r.stderr + readFileSync(join(dir, `r-${format}.csv`), 'utf8')).not.toContain(LITELLM_API_KEY.slice(8));
     }
   });
+
+  it('costs no call can have are bad rows in every source, by line or id, and never summed', async () => {
+    const insane = new Map([[3, -5], [9, 2e9], [12, -1e308]]);
+    const broken = rows.map((r) => (insane.has(r.id) ? { ...r, policy_verdict: 'allowed', cost_usd_parsed: insane.get(r.id)! } : r));
+    const f = { jsonl: join(dir, 'insane.jsonl'), csv: join(dir, 'insane.csv'), sqlite: join(dir, 'insane.db') };
+    writeFileSync(f.jsonl, toJsonl(broken));
+    writeFileSync(f.csv, toCsv(broken));
+    toSqlite(f.sqlite, broken);
+    const query = ['--revoked-at', REVOKED_AT];
+    const expected = await summary(['--source', f.jsonl], query);
+    expect(expected.bad_rows).toEqual({ count: 3, first_lines: [3, 9, 12] });
+    expect(expected.calls_total).toBe(rows.length - 3);
+    // CSV numbers lines from its header, one more.
+    expect(await summary(['--source', f.csv], query)).toEqual({ ...expected, bad_rows: { count: 3, first_lines: [4, 10, 13] } });
+    expect(await summary(['--source', f.sqlite], query)).toEqual(expected);
+    const windowed = ['--from', '2026-11-21T00:00:00Z', '--to', '2026-11-22T00:00:00Z', ...query];
+    expect(await summary(['--source', f.sqlite], windowed)).toEqual(await summary(['--source', f.jsonl], windowed));
+    if (pgc) {
+      await loadPg(pgc.url, 'my_audit_insane', broken, 'double precision');
+      expect(await summary(['--source', pgc.url, '--table', 'my_audit_insane', '--columns', PG_COLUMNS_FLAG], query)).toEqual(expected);
+    }
+  }, 30_000);
 
   it('the story reads as the story', async () => {
     const s = await summary(['--source', files.sqlite], QUERIES.everything!);

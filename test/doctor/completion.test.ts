@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInProcess } from '../helpers/cli.js';
 
-const has = (shell: string) => spawnSync('sh', ['-c', `command -v ${shell}`]).status === 0;
+/**
+ * Whether a shell is installed. Missing, its test is skipped on a developer's machine; under `CI`
+ * that is an error, as for PostgreSQL: CI installs zsh and fish (`.ci/run`), so their absence is
+ * a broken setup, not a reason to pass without checking.
+ */
+function has(shell: string): boolean {
+  if (spawnSync('sh', ['-c', `command -v ${shell}`]).status === 0) return true;
+  if (process.env.CI) throw new Error(`${shell} not found, and CI must test its completions (.ci/run installs it)`);
+  return false;
+}
 
 /** A shell this machine lacks: skipped with the reason on a developer's machine; in CI (which installs it: .ci/run) a failure. */
 function needShell(ctx: { skip: (condition: boolean, note?: string) => void }, shell: string): void {

@@ -42,11 +42,11 @@ describe('doctor', () => {
     expect(c.detail).toMatch(/1 of 4 active keys name no agent and no run/);
   });
 
-  it('a refused admin token fails credentials and skips what needs it', async () => {
+  it('a refused admin token fails credentials, skips what needs it, and exits 3 (credentials refused)', async () => {
     const r = await runInProcess(['doctor', '--json'], { env: { ...f.env, TOURNIQUET_ADMIN_TOKEN: 'wrong-token-0123456789' } });
-    expect(r.code).toBe(7);
+    expect(r.code).toBe(3);
     const c = byId(JSON.parse(r.stdout));
-    expect(c.credentials).toMatchObject({ status: 'fail' });
+    expect(c.credentials).toMatchObject({ status: 'fail', error_kind: 'auth' });
     expect(c.connectivity).toMatchObject({ status: 'skip' });
     expect(r.stdout).not.toContain('wrong-token-0123456789');
   });

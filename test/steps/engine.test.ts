@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { isolatedEnv } from '../helpers/cli.js';
+import type { Io } from '../../src/cli/io.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal } from '../../src/core/journal.js';
@@ -140,13 +143,23 @@ describe('the step engine', () => {
     expect(a.n.run).toBe(0);
   });
 
-  it('secrets never reach the journal: lines are scrubbed', async () => {
-    const dir = stateDir();
-    const secret = 'sk_live_abcdefghijklmnop1234';
-    const j = Journal.create(dir, (s) => s.split(secret).join('[redacted]'));
-    const leaky: Step = { key: 'x', title: 't', kind: 'k', calls: () => [], run: async () => ({ status: 'done', detail: `used ${secret}` }) };
-    await runSteps({ steps: [leaky], env: envFor(j), journal: j });
-    expect(JSON.stringify(j.entries())).not.toContain(secret);
+  it('secrets never reach the journal: the session\'s own registry scrubs every line it writes', async () => {
+    // The journal as a command opens it: context → session input → session → incident.
+    const { createContext } = await import('../../src/cli/context.js');
+    const { sessionInput } = await import('../../src/render/steps-output.js');
+    const { openSession, startIncident, stepEnv } = await import('../../src/core/actions/session.js');
+    const io = { stdout: { write: () => true }, stderr: { write: () => true }, stdin: Readable.from([]), env: isolatedEnv(), cwd: process.cwd() } as unknown as Io;
+    const ctx = createContext(io, {});
+    const session = await openSession(sessionInput(ctx));
+    const journal = startIncident(session, 'test', { reason: 'x' });
+    // A secret the run learns after the journal is open (a token read, a key created), not shaped like a key.
+    const secret = 'admin-token-not-key-shaped-0123456789';
+    ctx.secrets.add(secret);
+    const leaky: Step = { key: 'x', title: 't', kind: 'k', calls: () => [], run: async () => ({ status: 'done', detail: `used ${secret}`, outputs: { token: secret } }) };
+    await runSteps({ steps: [leaky], env: stepEnv(session, journal), journal });
+    const text = readFileSync(journal.file, 'utf8');
+    expect(text).not.toContain(secret);
+    expect(text).toContain('used …6789');
   });
 });
 

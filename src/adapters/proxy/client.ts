@@ -1,7 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { HttpClient, HttpClientOptions, HttpRequest, HttpResponse } from '../../core/http.js';
-import { TourniquetError } from '../../core/errors.js';
+import { currentDeadline } from '../../core/deadline.js';
+import { HttpError, attemptSignal, interpretAnswer, timeoutError } from '../../core/http-answer.js';
 
 /**
  * The shared HttpClient, loaded on first use. Loading undici costs more than a hundred
@@ -33,61 +34,64 @@ export function lazyHttp(opts: HttpClientOptions): LazyHttp {
 /**
  * One idempotent call on node:http, for the `revoke` path only (the DELETE, then the per-instance
  * verdicts): the call that stops the agent, and the proof that it stopped, should not wait for an
- * HTTP library to load. Same error kinds as HttpClient
- * (401/403 → auth, other failures → step-failed); `accept` statuses are answers. One retry on
- * a connection error (DELETE is idempotent).
+ * HTTP library to load. Answers are read exactly as HttpClient reads them (core/http-answer.ts):
+ * the same errors, the same shape check, the same total deadline per attempt within the
+ * command's. One retry on a connection error (GET and DELETE are idempotent); none on a timeout.
  */
-export async function quickDelete(url: string, headers: Record<string, string>, o: QuickOptions): Promise<{ status: number; body: any }> {
-  return quickRequest('DELETE', url, headers, o);
-}
-
 export interface QuickOptions {
   name: string;
+  /** Total deadline of one attempt, from sending to the last byte. */
   timeoutMs: number;
   accept: number[];
+  expect?: (body: any, status: number) => string | undefined;
   trace?: (l: string) => void;
 }
 
-/** GET or DELETE (both idempotent) on node:http; see quickDelete. */
-export async function quickRequest(method: 'GET' | 'DELETE', url: string, headers: Record<string, string>, o: QuickOptions): Promise<{ status: number; body: any }> {
+export interface QuickAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+}
+
+/** GET or DELETE (both idempotent) on node:http; see above. */
+export async function quickRequest(method: 'GET' | 'DELETE', url: string, headers: Record<string, string>, o: QuickOptions): Promise<QuickAnswer> {
   const endpoint = `${method} ${url.replace(/\?.*$/, '')}`;
   o.trace?.(`→ ${endpoint} (authorization: [redacted])`);
   for (let attempt = 1; ; attempt++) {
+    const deadline = currentDeadline();
+    const cut = attemptSignal(o.timeoutMs, deadline);
+    let raw: { status: number; headers: QuickAnswer['headers']; text: string };
     try {
-      const res = await once(method, url, headers, o.timeoutMs);
-      o.trace?.(`← ${res.status} ${endpoint}`);
-      if ((res.status >= 200 && res.status < 300) || o.accept.includes(res.status)) return res;
-      const detail = res.body?.error?.message ?? res.body?.error?.code ?? '';
-      if (res.status === 401 || res.status === 403)
-        throw new TourniquetError('auth', `${o.name} (${endpoint}) refused our credentials (HTTP ${res.status})${detail ? `: ${detail}` : ''}`, { hint: 'check the admin token this profile points at (tourniquet config list)' });
-      throw new TourniquetError('step-failed', `${o.name} (${endpoint}): HTTP ${res.status}${detail ? `: ${detail}` : ''}`);
+      if (deadline?.expired) throw deadline.signal.reason;
+      raw = await once(method, url, headers, cut.signal);
     } catch (err) {
-      if (err instanceof TourniquetError) throw err;
-      if (attempt >= 2) throw new TourniquetError('step-failed', `${o.name} (${endpoint}): ${(err as Error).message}`, { hint: 'is the proxy admin API running at that address?' });
+      const timedOut = timeoutError(o.name, endpoint, err, deadline);
+      if (timedOut) throw timedOut;
+      if (attempt < 2) continue;
+      const code = (err as NodeJS.ErrnoException).code;
+      const detail = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ECONNRESET' ? 'connection reset' : (err as Error).message;
+      throw new HttpError('step-failed', `${o.name} (${endpoint}): ${detail}`, endpoint, undefined, 'is the proxy admin API running at that address?');
+    } finally {
+      cut.dispose();
     }
+    o.trace?.(`← ${raw.status} ${endpoint}`);
+    const read = interpretAnswer(o.name, endpoint, { method, accept: o.accept, expect: o.expect }, raw.status, raw.headers, raw.text);
+    if ('error' in read) throw read.error;
+    return read.response;
   }
 }
 
-function once(method: string, url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: any }> {
+function once(method: string, url: string, headers: Record<string, string>, signal: AbortSignal): Promise<{ status: number; headers: QuickAnswer['headers']; text: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { method, headers: { accept: 'application/json', 'user-agent': 'tourniquet', ...headers }, timeout: timeoutMs }, (res) => {
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { method, headers: { accept: 'application/json', 'user-agent': 'tourniquet', ...headers }, signal }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: any;
-        try {
-          body = text ? JSON.parse(text) : undefined;
-        } catch {
-          return reject(new Error(`HTTP ${res.statusCode} body is not JSON`));
-        }
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', (e) => reject(signal.aborted ? signal.reason : e));
     });
-    req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs / 1000} s`)));
-    req.on('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'ECONNREFUSED' ? 'connection refused' : e.message)));
+    // An abort rejects with the signal's reason, so the caller can tell whose deadline it was.
+    req.on('error', (e) => reject(signal.aborted ? signal.reason : e));
     req.end();
   });
 }

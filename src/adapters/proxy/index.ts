@@ -16,6 +16,8 @@ export interface ProxyDeps {
   trace?: (line: string) => void;
   /** Every secret read is registered here so output and journal lines are scrubbed of it. */
   register?: (secret: string) => void;
+  /** Scrubs registered secrets from text sent to the proxy (labels). */
+  scrub?: (text: string) => string;
 }
 
 /** The admin token: the file named by admin_token_file wins over the environment variable. */
@@ -48,6 +50,12 @@ export function commandConfig(settings: Settings): unknown {
   return Object.keys(commands).length ? { commands } : undefined;
 }
 
+/** The total deadline of one admin API call (timeout_ms; validated when the settings are read). */
+export function timeoutMs(settings: Settings): number {
+  const ms = Number(settings.get('timeout_ms'));
+  return Number.isFinite(ms) && ms > 0 ? ms : 5000;
+}
+
 /** One factory for every proxy kind; the profile's proxy_kind picks one. */
 export async function createProxyAdapter(settings: Settings, deps: ProxyDeps): Promise<ProxyAdapter> {
   const kind = settings.get('proxy_kind') ?? 'tourniquet';
@@ -58,10 +66,8 @@ export async function createProxyAdapter(settings: Settings, deps: ProxyDeps): P
   const url = settings.get('proxy_url');
   if (!url) throw noProxyUrl();
   const token = (await readAdminToken(settings, deps, true))!;
-  if (kind === 'tourniquet') {
-    const timeout = Number(settings.get('timeout_ms'));
-    return createTourniquetProxy({ adminUrl: url, adminToken: token, trace: deps.trace, timeoutMs: Number.isFinite(timeout) ? timeout : undefined });
-  }
+  if (kind === 'tourniquet')
+    return createTourniquetProxy({ adminUrl: url, adminToken: token, trace: deps.trace, timeoutMs: timeoutMs(settings), trustedInstances: settings.get('trusted_instances'), scrub: deps.scrub });
   if (kind === 'litellm') return createLiteLlmProxy({ baseUrl: url, masterKey: token, trace: deps.trace });
   throw usageError(`unknown proxy_kind "${kind}"`, `use one of: ${PROXY_KINDS.join(', ')}`);
 }

@@ -1,4 +1,8 @@
-import { lazyHttp, quickRequest } from './client.js';
+import { randomUUID } from 'node:crypto';
+import { lazyHttp, quickRequest, type QuickAnswer } from './client.js';
+import { expectRoute, type Route } from './schemas.js';
+import { instanceTrust } from './trust.js';
+import { untilDurable } from './durable.js';
 import type {
   AuditRowSummary,
   InstanceProbe,
@@ -20,7 +24,12 @@ export interface TourniquetProxyOptions {
   adminUrl: string;
   adminToken: string;
   trace?: (line: string) => void;
+  /** Total deadline of one admin API call (timeout_ms). */
   timeoutMs?: number;
+  /** Origin patterns of instances trusted with the admin token (trusted_instances; see trust.ts). */
+  trustedInstances?: string;
+  /** Scrubs registered secrets from the labels sent to the proxy. */
+  scrub?: (text: string) => string;
 }
 
 const POLICY_FIELDS = ['allowed_endpoints', 'daily_usd_cap', 'per_call_amount_cap', 'calls_per_minute', 'customer_id_path', 'labels', 'agent_run_id', 'upstream_key_id'];
@@ -40,24 +49,24 @@ export function toVaultKeySummary(r: any): VaultKeySummary {
 }
 
 const toUpstream = (r: any): UpstreamKeySummary => ({ id: String(r.id), vendor: String(r.vendor), state: String(r.state), hint: String(r.hint ?? ''), label: r.label ?? null });
-const listOf = (body: any): any[] => (Array.isArray(body) ? body : Array.isArray(body?.data) ? body.data : []);
-const hasId = (b: any) => (b && typeof b.id === 'string' ? undefined : 'no "id" in the response');
-const hasSecret = (b: any) => (b && typeof b.id === 'string' && typeof b.secret === 'string' ? undefined : 'no "id" and "secret" in the response');
+const shape = (route: Route) => ({ expect: expectRoute(route) });
 
 export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapter {
-  const client = (baseUrl: string) =>
-    lazyHttp({
-      baseUrl,
-      name: 'the proxy admin API',
-      headers: { authorization: `Bearer ${opts.adminToken}` },
-      trace: opts.trace,
-      timeouts: opts.timeoutMs ? { connectMs: opts.timeoutMs, headersMs: opts.timeoutMs } : undefined,
-    });
-  const admin = client(opts.adminUrl);
-  const quick = (method: 'GET' | 'DELETE', url: string, accept: number[]) =>
-    quickRequest(method, url, { authorization: `Bearer ${opts.adminToken}` }, { name: 'the proxy admin API', timeoutMs: opts.timeoutMs ?? 5000, accept, trace: opts.trace });
+  const ms = opts.timeoutMs ?? 5000;
+  const admin = lazyHttp({
+    baseUrl: opts.adminUrl,
+    name: 'the proxy admin API',
+    headers: { authorization: `Bearer ${opts.adminToken}` },
+    trace: opts.trace,
+    timeouts: { connectMs: ms, headersMs: ms, bodyMs: ms, totalMs: ms },
+  });
+  const quick = (method: 'GET' | 'DELETE', url: string, accept: number[], route: Route) =>
+    quickRequest(method, url, { authorization: `Bearer ${opts.adminToken}` }, { name: 'the proxy admin API', timeoutMs: ms, accept, trace: opts.trace, expect: expectRoute(route) });
   const base = opts.adminUrl.replace(/\/$/, '');
   const enc = encodeURIComponent;
+  const trust = instanceTrust(opts.adminUrl, opts.trustedInstances);
+  const scrubLabels = (labels: Record<string, string> | undefined) =>
+    labels && opts.scrub ? Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, opts.scrub!(v)])) : labels;
 
   const describe = (op: string, a: Record<string, string | undefined> = {}): string => {
     const calls: Record<string, string> = {
@@ -78,6 +87,13 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     return calls[op] ?? `${op} at ${base}`;
   };
 
+  function trustOf(r: { admin_url: string; data_plane_url: string }, index: number): Pick<ProxyInstance, 'untrusted' | 'data_plane_untrusted'> {
+    const out: Pick<ProxyInstance, 'untrusted' | 'data_plane_untrusted'> = {};
+    if (index > 0 && !trust.admin(r.admin_url)) out.untrusted = `its admin URL ${r.admin_url} is not trusted (trusted: ${trust.describe()}); it was not sent the admin token`;
+    if (r.data_plane_url && !trust.dataPlane(r.data_plane_url)) out.data_plane_untrusted = `its data-plane URL ${r.data_plane_url} is not trusted (not on the host of proxy_url, not in trusted_instances)`;
+    return out;
+  }
+
   return {
     kind: 'tourniquet',
     capabilities: { hardRevoke: true, revokeAllUnder: true, issue: true, roll: true, probe: true, upstreamKeys: true, audit: true },
@@ -86,88 +102,97 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     // The reason stays in our journal: the admin API refuses fields it does not know.
     async revokeVaultKey(id, { hard }): Promise<RevokeOutcome> {
       const url = `${base}/v1/vault-keys/${enc(id)}${hard ? '?hard=true' : ''}`;
-      const res = await quick('DELETE', url, [404]);
+      // C1: a 503 revoke_not_durable means the instance refuses the key but could not store the
+      // revoke; the DELETE is idempotent, so it is repeated (bounded) until it is durable.
+      const res: QuickAnswer = await untilDurable(base, () => quick('DELETE', url, [404, 503], 'DELETE /v1/vault-keys/{id}'), opts.trace);
       if (res.status === 404) return { status: 'not-found', vault_key_id: id };
-      const b = res.body ?? {};
-      const effective_at = String(b.effective_at ?? b.revoked_at ?? new Date().toISOString());
-      return { status: b.already_revoked ? 'already-revoked' : 'revoked', vault_key_id: id, effective_at };
+      const b = res.body;
+      return { status: b.already_revoked ? 'already-revoked' : 'revoked', vault_key_id: id, effective_at: b.effective_at };
     },
 
     async revokeAllUnder(filter, { hard }): Promise<RevokeOutcome[]> {
-      const b = (await admin.post('/v1/vault-keys/revoke-all', { json: { ...filter, hard }, idempotencyKey: true })).body ?? {};
-      const at = String(b.effective_at ?? new Date().toISOString());
-      const ids = (k: string): string[] => (Array.isArray(b[k]) ? b[k].map((x: any) => (typeof x === 'string' ? x : String(x.id))) : []);
+      // Repeated until durable (C1) with one idempotency key: it is the same request each time.
+      const key = randomUUID();
+      const call = () => admin.post('/v1/vault-keys/revoke-all', { json: { ...filter, hard }, idempotencyKey: key, accept: [503], retries: 0, ...shape('POST /v1/vault-keys/revoke-all') });
+      const b = (await untilDurable(base, call, opts.trace)).body;
       return [
-        ...ids('revoked').map((id) => ({ status: 'revoked' as const, vault_key_id: id, effective_at: at })),
-        ...ids('already_revoked').map((id) => ({ status: 'already-revoked' as const, vault_key_id: id, effective_at: at })),
+        ...b.revoked.map((id: string) => ({ status: 'revoked' as const, vault_key_id: id, effective_at: b.effective_at })),
+        ...(b.already_revoked ?? []).map((id: string) => ({ status: 'already-revoked' as const, vault_key_id: id, effective_at: b.effective_at })),
       ];
     },
 
     async listVaultKeys(filter) {
-      const res = await admin.get('/v1/vault-keys', { query: filter });
-      return listOf(res.body).map(toVaultKeySummary);
+      const res = await admin.get('/v1/vault-keys', { query: filter, ...shape('GET /v1/vault-keys') });
+      return (res.body.data as any[]).map(toVaultKeySummary);
     },
 
     async getVaultKey(id) {
-      const res = await admin.get(`/v1/vault-keys/${enc(id)}`, { accept: [404] });
+      const res = await admin.get(`/v1/vault-keys/${enc(id)}`, { accept: [404], ...shape('GET /v1/vault-keys/{id}') });
       return res.status === 404 ? undefined : toVaultKeySummary(res.body);
     },
 
     async issueVaultKey(spec: IssueSpec): Promise<IssuedKey> {
-      const res = await admin.post('/v1/vault-keys', { json: spec, idempotencyKey: true, expect: hasSecret });
+      const res = await admin.post('/v1/vault-keys', { json: { ...spec, labels: scrubLabels(spec.labels) }, idempotencyKey: true, ...shape('POST /v1/vault-keys') });
       const b = res.body;
-      return { id: b.id, secret: b.secret, vendor: b.vendor ?? spec.vendor, expires_at: b.expires_at ?? null };
+      return { id: b.id, secret: b.secret, vendor: b.vendor, expires_at: b.expires_at };
     },
 
     async rollVaultKey(id, { revokeOld }): Promise<IssuedKey> {
-      const res = await admin.post(`/v1/vault-keys/${enc(id)}/roll`, { json: { revoke_old: revokeOld }, idempotencyKey: true, expect: hasSecret });
-      const b = res.body;
-      return { id: b.id, secret: b.secret, vendor: b.vendor ?? '', expires_at: b.expires_at ?? null, rolled_from: b.rolled_from ?? id };
+      // One idempotency key for every repeat: a roll repeated after a 503 must not make a second key.
+      const key = randomUUID();
+      const call = () => admin.post(`/v1/vault-keys/${enc(id)}/roll`, { json: { revoke_old: revokeOld }, idempotencyKey: key, accept: [503], retries: 0, ...shape('POST /v1/vault-keys/{id}/roll') });
+      const b = (await untilDurable(base, call, opts.trace)).body;
+      return { id: b.id, secret: b.secret, vendor: b.vendor, expires_at: b.expires_at, rolled_from: b.rolled_from ?? id };
     },
 
     async instances(): Promise<ProxyInstance[]> {
-      const res = await quick('GET', `${base}/v1/instances`, [404]);
-      const rows = res.status === 404 ? [] : listOf(res.body);
-      if (rows.length) return rows.map((r) => ({ instance_id: r.instance_id, data_plane_url: r.data_plane_url, admin_url: r.admin_url }));
-      const health = (await quick('GET', `${base}/v1/health`, [])).body ?? {};
-      return [{ instance_id: health.instance_id ?? 'default', data_plane_url: health.data_plane_url ?? '', admin_url: opts.adminUrl }];
+      const res = await quick('GET', `${base}/v1/instances`, [], 'GET /v1/instances');
+      const rows: Array<{ instance_id: string; data_plane_url: string; admin_url: string }> = res.body.data;
+      if (!rows.length) {
+        const health = (await quick('GET', `${base}/v1/health`, [], 'GET /v1/health')).body;
+        return [{ instance_id: health.instance_id, data_plane_url: health.data_plane_url ?? '', admin_url: opts.adminUrl }];
+      }
+      // The instance that answered lists itself first: asked through proxy_url, it needs no trust of its own.
+      return rows.map((r, i) => ({ instance_id: r.instance_id, data_plane_url: r.data_plane_url, admin_url: i === 0 ? opts.adminUrl : r.admin_url, ...trustOf(r, i) }));
     },
 
     async probeVaultKey(id, instance): Promise<InstanceProbe> {
+      if (instance.untrusted) return { instance_id: instance.instance_id, refused: false, code: `untrusted_instance: ${instance.untrusted}`, final: true };
       const adminBase = (instance.admin_url || opts.adminUrl).replace(/\/$/, '');
-      const res = await quick('GET', `${adminBase}/v1/vault-keys/${enc(id)}/verdict`, [404]);
-      const b = res.body ?? {};
-      if (res.status === 404) return { instance_id: instance.instance_id, refused: true, code: 'vault_key_unknown' };
-      const code = String(b.verdict ?? b.code ?? 'unknown');
-      return { instance_id: String(b.instance_id ?? instance.instance_id), refused: b.refused ?? code !== 'allowed', code };
+      const res = await quick('GET', `${adminBase}/v1/vault-keys/${enc(id)}/verdict`, [], 'GET /v1/vault-keys/{id}/verdict');
+      const b = res.body;
+      // An answer about another key, or from another instance, proves nothing about this one.
+      if (b.vault_key_id !== id) return { instance_id: instance.instance_id, refused: false, code: `wrong_answer: the verdict is about ${b.vault_key_id}` };
+      if (b.instance_id !== instance.instance_id) return { instance_id: instance.instance_id, refused: false, code: `wrong_answer: answered by instance ${b.instance_id}` };
+      return { instance_id: instance.instance_id, refused: b.refused === true, code: b.verdict };
     },
 
     async listUpstreamKeys(vendor) {
-      const res = await admin.get('/v1/upstream-keys', { query: { vendor } });
-      return listOf(res.body).map(toUpstream);
+      const res = await admin.get('/v1/upstream-keys', { query: { vendor }, ...shape('GET /v1/upstream-keys') });
+      return (res.body.data as any[]).map(toUpstream);
     },
 
     async addUpstreamKey(input) {
-      const res = await admin.post('/v1/upstream-keys', { json: { ...input, state: 'standby' }, idempotencyKey: true, expect: hasId });
+      const res = await admin.post('/v1/upstream-keys', { json: { ...input, state: 'standby' }, idempotencyKey: true, ...shape('POST /v1/upstream-keys') });
       return toUpstream(res.body);
     },
 
     async promoteUpstreamKey(id) {
-      return toUpstream((await admin.post(`/v1/upstream-keys/${enc(id)}/promote`, { idempotencyKey: true, expect: hasId })).body);
+      return toUpstream((await admin.post(`/v1/upstream-keys/${enc(id)}/promote`, { idempotencyKey: true, ...shape('POST /v1/upstream-keys/{id}/promote') })).body);
     },
 
     async retireUpstreamKey(id) {
-      return toUpstream((await admin.post(`/v1/upstream-keys/${enc(id)}/retire`, { idempotencyKey: true, expect: hasId })).body);
+      return toUpstream((await admin.post(`/v1/upstream-keys/${enc(id)}/retire`, { idempotencyKey: true, ...shape('POST /v1/upstream-keys/{id}/retire') })).body);
     },
 
     async checkUpstreamKey(id): Promise<UpstreamCheck> {
-      const b = (await admin.post(`/v1/upstream-keys/${enc(id)}/check`, { idempotencyKey: true })).body ?? {};
-      return { upstream_key_id: id, works: b.works === true, vendor_status: Number(b.vendor_status ?? 0) };
+      const b = (await admin.post(`/v1/upstream-keys/${enc(id)}/check`, { idempotencyKey: true, ...shape('POST /v1/upstream-keys/{id}/check') })).body;
+      return { upstream_key_id: id, works: b.works === true, vendor_status: b.vendor_status };
     },
 
     async audit(filter): Promise<AuditRowSummary[]> {
-      const res = await admin.get('/v1/audit', { query: filter });
-      return listOf(res.body) as AuditRowSummary[];
+      const res = await admin.get('/v1/audit', { query: filter, ...shape('GET /v1/audit') });
+      return res.body.data as AuditRowSummary[];
     },
   };
 }

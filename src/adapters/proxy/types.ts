@@ -51,14 +51,24 @@ export interface ProxyInstance {
   data_plane_url: string;
   /** This instance's own admin API (its in-memory state answers probes); absent: the configured one. */
   admin_url?: string;
+  /**
+   * Why this instance's admin URL is not trusted with the admin token (adapters/proxy/trust.ts),
+   * if it is not: it is reported, counts as not verified, and is never asked.
+   */
+  untrusted?: string;
+  /** Why its data-plane URL is not trusted with a vault key's secret, if it is not. */
+  data_plane_untrusted?: string;
 }
 
 /** One instance's answer to "would you serve this vault key now?". */
 export interface InstanceProbe {
   instance_id: string;
+  /** True only when the instance explicitly answered that it refuses the key. */
   refused: boolean;
-  /** The refusal code the instance gave (`vault_key_revoked`), or the status it would serve with. */
+  /** The refusal code the instance gave (`vault_key_revoked`), or why there is no proof. */
   code: string;
+  /** Asking again cannot change the answer (an untrusted instance): stop polling it. */
+  final?: boolean;
 }
 
 export interface UpstreamKeySummary {

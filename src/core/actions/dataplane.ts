@@ -1,4 +1,5 @@
 import { HttpClient } from '../http.js';
+import { TourniquetError } from '../errors.js';
 import type { IssuedKey, ProxyAdapter } from '../../adapters/proxy/types.js';
 
 /**
@@ -26,8 +27,9 @@ export interface ProbeCallInput {
 const ANY_STATUS = [400, 401, 402, 403, 404, 409, 429, 500, 502, 503, 504];
 
 export async function proxiedProbeCall(i: ProbeCallInput): Promise<ProxiedCall> {
-  const [instance] = await i.proxy.instances();
-  if (!instance?.data_plane_url) throw new Error('the proxy reports no data plane URL to call through');
+  // The temporary key works with the new production key: only a trusted data plane gets it.
+  const instance = (await i.proxy.instances()).find((x) => x.data_plane_url && !x.data_plane_untrusted);
+  if (!instance) throw new TourniquetError('step-failed', 'the proxy reports no trusted data-plane URL to call through', { hint: 'list the instances\' hosts in trusted_instances' });
   const key: IssuedKey = await i.proxy.issueVaultKey({
     vendor: i.vendor,
     expires_in: '10m',

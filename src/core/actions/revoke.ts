@@ -51,11 +51,11 @@ function verifyRefusal(deps: RevokeDeps, key: string, p: RevokeParams) {
       const since = starts.get(key) ?? performance.now();
       const results: Record<string, InstanceRefusal[]> = {};
       for (const o of outcomes) results[o.vault_key_id] = await waitForRefusal(deps.proxy, o.vault_key_id, instances, { since, timeoutMs: p.verifyTimeoutMs, signal: env.signal });
-      const serving = Object.entries(results).flatMap(([id, rs]) => rs.filter((r) => !r.refused).map((r) => `${id} on ${r.instance_id}${r.code.startsWith('unreachable') ? ` (${r.code})` : ''}`));
+      const unproven = Object.entries(results).flatMap(([id, rs]) => rs.filter((r) => !r.refused).map((r) => `${id} on ${r.instance_id} (${r.code})`));
       const slowest = Math.max(0, ...Object.values(results).flat().map((r) => r.ms));
       return {
-        ok: serving.length === 0,
-        detail: serving.length ? `still served after ${p.verifyTimeoutMs} ms: ${serving.join(', ')}` : `refused by ${instances.length} instance(s) within ${slowest} ms`,
+        ok: unproven.length === 0 && instances.length > 0,
+        detail: unproven.length ? `not proven refused within ${p.verifyTimeoutMs} ms: ${unproven.join(', ')}` : `refused by ${instances.length} instance(s) within ${slowest} ms`,
         data: { instances: results },
       };
     },
@@ -119,9 +119,10 @@ async function revokeEach(proxy: ProxyAdapter, filter: { upstream_key_id?: strin
 /** The documented `--json` shape of `revoke`. */
 export interface RevokeResult {
   incident_id: string;
+  /** True only when every key named was revoked and every instance explicitly refused it. */
   verified: boolean;
   status: RunReport['status'];
-  results: Array<{ vault_key_id: string; status: string; effective_at?: string; instances: Array<{ instance_id: string; refused: boolean; ms: number; code?: string }> }>;
+  results: Array<{ vault_key_id: string; status: string; verified: boolean; effective_at?: string; instances: Array<{ instance_id: string; refused: boolean; ms: number; code?: string }> }>;
 }
 
 export function revokeResult(incidentId: string, report: RunReport): RevokeResult {
@@ -129,14 +130,13 @@ export function revokeResult(incidentId: string, report: RunReport): RevokeResul
   for (const s of report.steps) {
     const outcomes = (report.state[`${s.key}.outcomes`] as RevokeOutcome[] | undefined) ?? [];
     const instances = (s.verification?.data?.instances as Record<string, InstanceRefusal[]> | undefined) ?? {};
-    for (const o of outcomes)
-      results.push({
-        vault_key_id: o.vault_key_id,
-        status: o.status,
-        effective_at: 'effective_at' in o ? o.effective_at : undefined,
-        instances: (instances[o.vault_key_id] ?? []).map((r) => ({ instance_id: r.instance_id, refused: r.refused, ms: r.ms, code: r.code })),
-      });
+    for (const o of outcomes) {
+      const asked = (instances[o.vault_key_id] ?? []).map((r) => ({ instance_id: r.instance_id, refused: r.refused, ms: r.ms, code: r.code }));
+      // A key that does not exist was not revoked by us: nothing about it is verified.
+      const verified = s.verification?.ok === true && o.status !== 'not-found' && asked.length > 0 && asked.every((i) => i.refused === true);
+      results.push({ vault_key_id: o.vault_key_id, status: o.status, verified, effective_at: 'effective_at' in o ? o.effective_at : undefined, instances: asked });
+    }
   }
-  const verified = report.status === 'done' && results.every((r) => r.status === 'not-found' || (r.instances.length > 0 && r.instances.every((i) => i.refused)));
+  const verified = report.status === 'done' && results.every((r) => r.verified);
   return { incident_id: incidentId, verified, status: report.status, results };
 }

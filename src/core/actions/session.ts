@@ -1,8 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { configDir, currentProfile, loadSettings, Settings, type ConfigFile } from '../config.js';
+import { loadSettings, type Settings } from '../config.js';
 import { Journal } from '../journal.js';
-import { usageError } from '../errors.js';
+import { EXIT_CODES, usageError } from '../errors.js';
 import { createProxyAdapter } from '../../adapters/proxy/index.js';
 import type { ProxyAdapter } from '../../adapters/proxy/types.js';
 import { callRecorder, createStepEnv, type CallRecorder } from '../steps/env.js';
@@ -29,6 +27,8 @@ export interface SessionInput {
   scrub: (text: string) => string;
   /** Setting overrides from flags (e.g. --proxy-url). */
   overrides?: Record<string, string | undefined>;
+  /** Where journal entries go, as JSON lines, when the state directory cannot be written. */
+  journalFallback?: (line: string) => void;
 }
 
 export interface Session {
@@ -39,22 +39,8 @@ export interface Session {
   proxy(): Promise<ProxyAdapter>;
 }
 
-/**
- * Settings without loading the config library when it is not needed: no config file means
- * environment and defaults only; a readable file is plain JSON. Anything unusual (a profile
- * that is not there, a file we cannot parse) goes through loadSettings for its checks and errors.
- * This keeps ~100 ms of module loading off the 2am revoke path.
- */
+/** The profile's settings (the config file is read and checked; see core/config-file.ts). */
 export async function settingsFor(input: Pick<SessionInput, 'env' | 'profile' | 'overrides'>): Promise<Settings> {
-  const file = join(configDir(input.env), 'config.json');
-  try {
-    const parsed: ConfigFile = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ConfigFile) : {};
-    const profile = currentProfile(parsed, input.profile, input.env);
-    const values = parsed.profiles?.[profile];
-    if (values || !input.profile) return new Settings(profile, values ?? {}, input.env, input.overrides ?? {});
-  } catch {
-    // fall through to the full loader, which reports the problem properly
-  }
   return loadSettings(input.env, input.profile, input.overrides ?? {});
 }
 
@@ -69,7 +55,7 @@ export async function openSession(input: SessionInput): Promise<Session> {
     settings,
     recorder,
     stateDir,
-    proxy: () => (proxy ??= createProxyAdapter(settings, { io: { env: input.env, stdin: input.stdin }, trace: recorder.trace, register: input.register })),
+    proxy: () => (proxy ??= createProxyAdapter(settings, { io: { env: input.env, stdin: input.stdin }, trace: recorder.trace, register: input.register, scrub: input.scrub })),
   };
 }
 
@@ -78,8 +64,9 @@ export function stepEnv(session: Session, journal?: Journal, state?: Record<stri
   return createStepEnv({ journal, recorder: session.recorder, dryRun: i.dryRun, signal: i.signal, log: i.log, confirm: i.confirm, state });
 }
 
+/** A new incident's journal; one that cannot be written falls back to session.input.journalFallback (the action comes first). */
 export function startIncident(session: Session, command: string, params: Record<string, unknown>, extra: Record<string, unknown> = {}): Journal {
-  const journal = Journal.create(session.stateDir, session.input.scrub);
+  const journal = Journal.create(session.stateDir, session.input.scrub, undefined, session.input.journalFallback);
   journal.append('started', { command, params, profile: session.settings.profile, ...extra });
   return journal;
 }
@@ -92,6 +79,8 @@ export type FinalStatus = 'done' | 'unverified' | 'partial' | 'failed' | 'rolled
  */
 export function finalStatus(report: RunReport): FinalStatus {
   if (report.status === 'done' || report.status === 'unverified') return report.status;
+  // A step that did part of its work and said so (a revoke refused but not durable, C1).
+  if (report.error?.kind === 'partial') return 'partial';
   const lasting = report.steps.some((s) => !s.read_only && ['done', 'already-done', 'manual-done', 'resumed-done'].includes(s.state));
   if (report.status === 'rolled-back') return lasting ? 'partial' : 'rolled-back';
   if (report.status === 'cancelled') return lasting ? 'partial' : 'cancelled';
@@ -102,11 +91,31 @@ export interface Execution {
   incident_id: string;
   report: RunReport;
   status: FinalStatus;
+  /** Why the journal could not be written (its entries went to stderr instead); undefined when it was. */
+  journal_problem?: string;
 }
 
 export async function execute(opts: { session: Session; journal: Journal; steps: Step[]; env: StepEnv; rollbackOnFailure?: boolean; onStep?: (r: StepReport) => void }): Promise<Execution> {
   const report = await runSteps({ steps: opts.steps, env: opts.env, journal: opts.journal, rollbackOnFailure: opts.rollbackOnFailure, onStep: opts.onStep });
   const status = finalStatus(report);
   opts.journal.append('finished', { status, error: report.error?.message });
-  return { incident_id: opts.journal.id, report, status };
+  return { incident_id: opts.journal.id, report, status, journal_problem: opts.journal.problem };
+}
+
+/**
+ * The exit code of a run (README, "Exit codes"), the one place it is decided for acting commands.
+ * A run that changed nothing lasting exits with its error's own code (401/403 → 3, a missing
+ * thing → 4, bad input → 2); a verification stopped by refused credentials is 3, not 5; a run
+ * whose journal could not be written is never 0: it is 6, with the reason.
+ */
+export function exitCodeOf(ex: Pick<Execution, 'status' | 'report' | 'journal_problem'>): number {
+  const kind = ex.report.error?.kind;
+  const own = kind === 'auth' || kind === 'usage' || kind === 'not-found' ? EXIT_CODES[kind] : undefined;
+  let code: number;
+  if (ex.status === 'done') code = EXIT_CODES.ok;
+  else if (ex.status === 'partial') code = EXIT_CODES.partial;
+  else if (ex.status === 'cancelled') code = EXIT_CODES.cancelled;
+  else if (ex.status === 'unverified') code = kind === 'auth' ? EXIT_CODES.auth : EXIT_CODES.verification;
+  else code = own ?? EXIT_CODES['step-failed'];
+  return code === EXIT_CODES.ok && ex.journal_problem ? EXIT_CODES.partial : code;
 }

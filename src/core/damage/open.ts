@@ -2,7 +2,7 @@ import type { AuditSource } from './types.js';
 import type { SourceSpec } from './spec.js';
 import type { HttpClient } from '../http.js';
 import { DEFAULT_TABLE, checkIdent, type ColumnMap } from './columns.js';
-import { fileOpener } from './sources/lines.js';
+import { fileOpener, textInput } from './sources/lines.js';
 import { JsonlSource } from './sources/jsonl.js';
 import { CsvSource } from './sources/csv.js';
 import { SqliteSource } from './sources/sqlite.js';
@@ -18,6 +18,10 @@ export interface SourceDeps {
   proxyClient?: () => Promise<HttpClient>;
   /** A client for a LiteLLM proxy at this URL (master key included). */
   litellmClient?: (url: string) => Promise<HttpClient>;
+  /** Threads to read a big JSONL or CSV file on (default: by its size and the cores). */
+  threads?: number;
+  /** --debug lines. */
+  trace?: (line: string) => void;
 }
 
 /** One factory: a resolved --source to the AuditSource that reads it. */
@@ -33,10 +37,10 @@ export async function openAuditSource(spec: Exclude<SourceSpec, { kind: 'profile
     case 'file': {
       const label = spec.path === '-' ? `${spec.format}:stdin` : `${spec.format}:${spec.path}`;
       if (spec.format === 'sqlite') return new SqliteSource(spec.path, table, deps.columns);
-      const open = await fileOpener(spec.path, deps.stdin);
-      if (spec.format === 'csv') return new CsvSource(label, open, deps.columns);
-      if (spec.format === 'litellm') return new LiteLlmFileSource(label, open);
-      return new JsonlSource(label, open, deps.columns);
+      if (spec.format === 'litellm') return new LiteLlmFileSource(label, await fileOpener(spec.path, deps.stdin));
+      const input = await textInput(spec.path, deps.stdin, label);
+      const opts = { threads: deps.threads, trace: deps.trace };
+      return spec.format === 'csv' ? new CsvSource(input, deps.columns, opts) : new JsonlSource(input, deps.columns, opts);
     }
   }
 }

@@ -35,7 +35,7 @@ async function adminToken(settings: Settings, ctx: ResolveEnv): Promise<string> 
 }
 
 function client(baseUrl: string, token: string, name: string, ctx: ResolveEnv): HttpClient {
-  return new HttpClient({ baseUrl, name, headers: { authorization: `Bearer ${token}` }, trace: ctx.trace, timeouts: { headersMs: 60_000, bodyMs: 120_000 } });
+  return new HttpClient({ baseUrl, name, headers: { authorization: `Bearer ${token}` }, trace: ctx.trace, timeouts: { headersMs: 60_000, bodyMs: 120_000, totalMs: 60_000 } });
 }
 
 /** `proxy` on a profile whose proxy is LiteLLM means its spend logs. */
@@ -59,6 +59,15 @@ async function resolveSpec(flags: SourceFlags, settings: Settings, ctx: ResolveE
   return { spec: resolved, settings: other };
 }
 
+/** TOURNIQUET_DAMAGE_THREADS: how many threads read a big JSONL/CSV file (1: this one only). */
+export function threadsFromEnv(env: Record<string, string | undefined>): number | undefined {
+  const text = env.TOURNIQUET_DAMAGE_THREADS;
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw usageError(`TOURNIQUET_DAMAGE_THREADS=${text}: not a whole number from 1 to 64`, 'unset it to let the file size and the cores decide');
+  return n;
+}
+
 /** `--source` and friends to an open AuditSource. Secrets come from the profile, never argv. */
 export async function auditSourceFromFlags(flags: SourceFlags, settings: Settings, ctx: ResolveEnv): Promise<AuditSource> {
   const { spec, settings: s } = await resolveSpec(flags, settings, ctx);
@@ -70,6 +79,8 @@ export async function auditSourceFromFlags(flags: SourceFlags, settings: Setting
     stdin: ctx.stdin,
     columns,
     table,
+    threads: threadsFromEnv(ctx.env),
+    trace: ctx.trace,
     proxyClient: async () => {
       const url = s.get('proxy_url');
       if (!url) throw noProxyUrl('--source proxy needs the proxy admin URL');

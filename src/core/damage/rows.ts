@@ -2,33 +2,54 @@ import type { AuditRow } from './types.js';
 import type { ColumnMap } from './columns.js';
 import { parseAuditTime } from './time.js';
 
-const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
+/**
+ * No single call moves a billion dollars: a cost beyond this (or negative, or not a finite
+ * number) is a broken row, counted as bad, never added to the damage.
+ */
+export const MAX_CALL_COST_USD = 1e9;
 
-function cost(v: unknown): number {
+export const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** A cost column's value in dollars; NaN when it is not a sane cost (the row is then bad). Empty is 0. */
+export function readCost(v: unknown): number {
   if (v === null || v === undefined || v === '') return 0;
-  return typeof v === 'number' ? v : Number(v);
+  const n = typeof v === 'number' ? v : typeof v === 'string' && DECIMAL.test(v.trim()) ? Number(v) : NaN;
+  return checkCost(n);
+}
+
+/** NaN unless 0 ≤ usd ≤ MAX_CALL_COST_USD (NaN and ±Infinity fail both tests). */
+export const checkCost = (usd: number): number => (usd >= 0 && usd <= MAX_CALL_COST_USD ? usd : NaN);
+
+/** A finished time: unreadable is unknown (null), never a reason to drop the row. */
+export function readFinished(v: unknown): number | null {
+  if (v === null || v === undefined || v === '') return null;
+  const t = parseAuditTime(v);
+  return Number.isNaN(t) ? null : t;
 }
 
 /**
  * A record (JSON object, CSV row) to an AuditRow, or null when it cannot be read: no start time,
- * or a cost that is not a number. Such rows are counted as bad, never guessed at.
+ * or a cost that is not a sane number. Such rows are counted as bad, never guessed at.
+ * The fast paths (scan/) produce exactly this for every line they accept.
  */
 export function normalizeRecord(rec: Record<string, unknown>, cols: ColumnMap): AuditRow | null {
-  const started = parseAuditTime(rec[cols.started_at]);
+  // Own keys only: a column named `constructor` must not read Object's.
+  const get = (col: string) => (Object.hasOwn(rec, col) ? rec[col] : undefined);
+  const started = parseAuditTime(get(cols.started_at));
   if (Number.isNaN(started)) return null;
-  const usd = cost(rec[cols.cost_usd_parsed]);
-  if (!Number.isFinite(usd)) return null;
-  const finishedRaw = rec[cols.finished_at];
-  const finished = finishedRaw === null || finishedRaw === undefined || finishedRaw === '' ? null : parseAuditTime(finishedRaw);
+  const usd = readCost(get(cols.cost_usd_parsed));
+  if (Number.isNaN(usd)) return null;
   return {
     started_at: started,
-    finished_at: finished === null || Number.isNaN(finished) ? null : finished,
-    vault_key_id: str(rec[cols.vault_key_id]),
-    agent_run_id: str(rec[cols.agent_run_id]),
-    customer_scope_id: str(rec[cols.customer_scope_id]),
-    method: str(rec[cols.method]),
-    path: str(rec[cols.path]),
-    policy_verdict: str(rec[cols.policy_verdict]) ?? 'unknown',
+    finished_at: readFinished(get(cols.finished_at)),
+    vault_key_id: str(get(cols.vault_key_id)),
+    agent_run_id: str(get(cols.agent_run_id)),
+    customer_scope_id: str(get(cols.customer_scope_id)),
+    method: str(get(cols.method)),
+    path: str(get(cols.path)),
+    policy_verdict: str(get(cols.policy_verdict)) ?? 'unknown',
     cost_usd: usd,
   };
 }

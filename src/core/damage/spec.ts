@@ -1,4 +1,4 @@
-import { openSync, readSync, closeSync, existsSync } from 'node:fs';
+import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import { usageError } from '../errors.js';
 
 export type FileFormat = 'jsonl' | 'csv' | 'sqlite' | 'litellm';
@@ -12,10 +12,12 @@ export type SourceSpec =
   | { kind: 'file'; format: FileFormat; path: string }
   | { kind: 'profile'; name: string };
 
-const EXT: Record<string, FileFormat> = { jsonl: 'jsonl', ndjson: 'jsonl', json: 'jsonl', log: 'jsonl', csv: 'csv', db: 'sqlite', sqlite: 'sqlite', sqlite3: 'sqlite' };
+// `.json` is left to the content: a JSON array is a LiteLLM export, one object per line is JSONL.
+const EXT: Record<string, FileFormat> = { jsonl: 'jsonl', ndjson: 'jsonl', log: 'jsonl', csv: 'csv', db: 'sqlite', sqlite: 'sqlite', sqlite3: 'sqlite' };
 
-/** The first bytes decide when the extension does not: SQLite's magic, JSON, or CSV. */
-function sniff(path: string): FileFormat {
+/** The first bytes decide when the extension does not: SQLite's magic, JSON, or CSV. A pipe is not read ahead: JSONL. */
+function sniff(path: string, regular: boolean): FileFormat {
+  if (!regular) return 'jsonl';
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(16);
@@ -27,6 +29,15 @@ function sniff(path: string): FileFormat {
     return first === '{' ? 'jsonl' : 'csv';
   } finally {
     closeSync(fd);
+  }
+}
+
+/** A filesystem call on an audit path; its failure (a loop of links, no permission) is a usage error naming the path. */
+function fsCheck<T>(path: string, call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    throw usageError(`cannot read audit source ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check the path and its permissions');
   }
 }
 
@@ -44,7 +55,9 @@ export function parseSourceSpec(text: string, format?: string): SourceSpec {
   if (prefixed) return { kind: 'file', format: prefixed[1] as FileFormat, path: prefixed[2]! };
   if (text === '-') return { kind: 'file', format: (format as FileFormat) ?? 'jsonl', path: '-' };
   const ext = /\.([a-z0-9]+)$/i.exec(text)?.[1]?.toLowerCase();
-  if (existsSync(text)) return { kind: 'file', format: (format as FileFormat) ?? (ext && EXT[ext]) ?? sniff(text), path: text };
+  const st = fsCheck(text, () => statSync(text, { throwIfNoEntry: false }));
+  if (st?.isDirectory()) throw usageError(`audit source ${text} is a directory`, 'name the audit file in it');
+  if (st) return { kind: 'file', format: (format as FileFormat) ?? (ext && EXT[ext]) ?? fsCheck(text, () => sniff(text, st.isFile())), path: text };
   if (text.includes('/') || (ext && EXT[ext]))
     throw usageError(`audit file ${text} does not exist`, 'check the path, or name a profile, a postgres:// URL, or proxy');
   return { kind: 'profile', name: text };

@@ -1,6 +1,6 @@
-import { HttpClient } from '../http.js';
+import { HttpClient, timeoutsWithin } from '../http.js';
 import type { Settings } from '../config.js';
-import { readAdminToken, type ProxyDeps } from '../../adapters/proxy/index.js';
+import { readAdminToken, timeoutMs, type ProxyDeps } from '../../adapters/proxy/index.js';
 
 /**
  * A client for the parts of our proxy's admin API that the adapter interface does not cover
@@ -11,7 +11,5 @@ export async function adminClient(settings: Settings, deps: ProxyDeps): Promise<
   const url = settings.get('proxy_url');
   if (!url) return undefined;
   const token = await readAdminToken(settings, deps, true);
-  const timeout = Number(settings.get('timeout_ms'));
-  const ms = Number.isFinite(timeout) && timeout > 0 ? timeout : 5000;
-  return new HttpClient({ baseUrl: url, name: 'the proxy admin API', headers: { authorization: `Bearer ${token}` }, trace: deps.trace, timeouts: { connectMs: ms, headersMs: ms } });
+  return new HttpClient({ baseUrl: url, name: 'the proxy admin API', headers: { authorization: `Bearer ${token}` }, trace: deps.trace, timeouts: timeoutsWithin(timeoutMs(settings)) });
 }

@@ -11,6 +11,8 @@ export interface InstanceHealth {
   data_plane_url: string;
   healthy: boolean;
   ms: number;
+  /** Why it was not asked (its data plane is not trusted); it counts as not healthy. */
+  untrusted?: string;
 }
 
 export interface Overview {
@@ -33,6 +35,8 @@ export async function instanceHealth(url: string, id: string, timeoutMs: number)
 
 export async function proxyOverview(proxy: ProxyAdapter, timeoutMs = 1000): Promise<Overview> {
   const list = await proxy.instances();
-  const instances = await Promise.all(list.map((i) => instanceHealth(i.data_plane_url, i.instance_id, timeoutMs)));
+  const instances = await Promise.all(
+    list.map((i) => (i.data_plane_untrusted ? { instance_id: i.instance_id, data_plane_url: i.data_plane_url, healthy: false, ms: 0, untrusted: i.data_plane_untrusted } : instanceHealth(i.data_plane_url, i.instance_id, timeoutMs))),
+  );
   return { instances, healthy: instances.filter((i) => i.healthy).length };
 }

@@ -1,4 +1,5 @@
 import type { HttpClient } from '../http.js';
+import { expectRoute } from '../../adapters/proxy/schemas.js';
 
 /**
  * Live calls per minute per vault key against that key's own baseline (the proxy's
@@ -52,6 +53,6 @@ export function rankRates(rates: KeyRate[]): KeyRate[] {
 }
 
 export async function fetchRates(admin: HttpClient, threshold = DEFAULT_THRESHOLD): Promise<KeyRate[]> {
-  const res = await admin.get('/v1/rates', { expect: (b) => (Array.isArray(b?.data) ? undefined : 'no "data" list in the response') });
+  const res = await admin.get('/v1/rates', { expect: expectRoute('GET /v1/rates') });
   return rankRates((res.body.data as any[]).map((r) => toKeyRate(r, threshold)));
 }

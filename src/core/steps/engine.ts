@@ -54,13 +54,13 @@ function errorInfo(err: unknown): { kind: string; message: string; hint?: string
   return { kind: 'bug', message: err instanceof Error ? err.message : String(err) };
 }
 
-async function verifyStep(step: Step, env: StepEnv, run: StepRun, journal: Journal): Promise<Verification> {
+async function verifyStep(step: Step, env: StepEnv, run: StepRun, journal: Journal): Promise<Verification & { errorKind?: string }> {
   env.calls.length = 0;
-  let v: Verification;
+  let v: Verification & { errorKind?: string };
   try {
     v = await step.verify!(env, run);
   } catch (err) {
-    v = { ok: false, detail: `verification could not run: ${errorInfo(err).message}` };
+    v = { ok: false, detail: `verification could not run: ${errorInfo(err).message}`, errorKind: errorInfo(err).kind };
   }
   journal.append('verified', { step: step.key, ok: v.ok, detail: v.detail, calls: compressCalls(env.calls), ...(v.data ? { data: v.data } : {}) });
   return v;
@@ -143,9 +143,12 @@ class EngineRun {
         this.report({ ...base(step), state: 'failed', detail: 'cancelled while verifying', calls, verification, ...timing() });
         return { status: 'cancelled', error: { kind: 'cancelled', message: 'cancelled by the operator while verifying' } };
       }
-      this.report({ ...base(step), state: 'unverified', detail: run.detail, calls, verification, ...timing() });
+      const { errorKind, ...shown } = verification;
+      this.report({ ...base(step), state: 'unverified', detail: run.detail, calls, verification: shown, ...timing() });
       const security = step.verificationIsSecurity === true;
-      return { status: security ? 'unverified' : 'failed', error: { kind: security ? 'verification' : 'step-failed', message: `${step.title}: not verified: ${verification.detail}` } };
+      // Refused credentials are their own failure (exit 3), whatever the verification was for.
+      const kind = errorKind === 'auth' ? 'auth' : security ? 'verification' : 'step-failed';
+      return { status: security ? 'unverified' : 'failed', error: { kind, message: `${step.title}: not verified: ${verification.detail}` } };
     }
     this.completed.push(step);
     this.report({ ...base(step), state: run.status, detail: run.detail, calls, verification, ...timing() });

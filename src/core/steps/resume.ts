@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { Journal, JournalEntry } from '../journal.js';
 import type { StepRun } from './types.js';
 
@@ -43,5 +42,5 @@ export function startedEntry(entries: JournalEntry[]): { command: string; params
 
 /** A journal's entries; a journal nothing was written to yet has none. */
 export function entriesOf(journal: Journal | undefined): JournalEntry[] {
-  return journal && existsSync(journal.file) ? journal.entries() : [];
+  return journal ? journal.entries() : [];
 }

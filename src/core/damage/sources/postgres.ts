@@ -1,7 +1,7 @@
 import type { AuditSource, DamageQuery, Aggregate } from '../types.js';
 import type { ColumnMap } from '../columns.js';
 import { TourniquetError, usageError } from '../../errors.js';
-import { assemble, badRowsStatement, buildStatements, hasBadRows, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
+import { assemble, badRowsStatement, buildStatements, hasBadRows, needsStrict, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
 import { toMicros } from '../accumulate.js';
 
 /** numeric sums are exact in PostgreSQL already: sum the column as is, convert the total. */
@@ -48,15 +48,22 @@ export class PostgresSource implements AuditSource {
     const clients: import('pg').Client[] = [];
     try {
       for (let i = 0; i < PARALLEL; i++) clients.push(await this.connect(pg));
-      const statements = buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query);
-      const queue = [...statements];
-      const results = new Map<SqlStatement['name'], Record<string, unknown>[]>();
-      // Each connection takes the next statement when it is free: the scans run side by side.
-      const lane = async (c: import('pg').Client) => {
-        for (let st = queue.shift(); st; st = queue.shift()) results.set(st.name, (await c.query({ text: st.sql, values: st.params, types })).rows);
+      const run = async (statements: SqlStatement[]) => {
+        const queue = [...statements];
+        const results = new Map<SqlStatement['name'], Record<string, unknown>[]>();
+        // Each connection takes the next statement when it is free: the scans run side by side.
+        const lane = async (c: import('pg').Client) => {
+          for (let st = queue.shift(); st; st = queue.shift()) results.set(st.name, (await c.query({ text: st.sql, values: st.params, types })).rows);
+        };
+        await Promise.all(clients.map(lane));
+        return results;
       };
-      await Promise.all(clients.map(lane));
-      if (hasBadRows(results)) results.set('bad', (await clients[0]!.query(badRowsStatement(this.table, this.cols).sql)).rows);
+      let results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query));
+      if (needsStrict(results)) results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query, true));
+      if (hasBadRows(results)) {
+        const bad = badRowsStatement(POSTGRES, this.table, this.cols, TIMESTAMP, query);
+        results.set('bad', (await clients[0]!.query({ text: bad.sql, values: bad.params, types })).rows);
+      }
       return assemble(POSTGRES, results, TIMESTAMP, query);
     } catch (err) {
       if (err instanceof TourniquetError) throw err;

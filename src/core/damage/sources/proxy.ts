@@ -2,6 +2,7 @@ import type { Aggregate, AuditSource, Counted, DamageQuery } from '../types.js';
 import type { HttpClient } from '../../http.js';
 import { addEndpoint, emptyAggregate, toMicros } from '../accumulate.js';
 import { TourniquetError } from '../../errors.js';
+import { expectRoute } from '../../../adapters/proxy/schemas.js';
 import { MINUTE_MS, parseAuditTime, toIso } from '../time.js';
 
 /** How far before a revoke to look for calls still in flight when it landed. */
@@ -10,7 +11,7 @@ const MAX_IN_FLIGHT_PAGES = 20;
 
 type CountCost = { calls: number; cost_usd: number };
 
-const isSummary = (b: any) => (b && typeof b.calls_total === 'number' && b.by_verdict ? undefined : 'not an audit summary (no calls_total, by_verdict)');
+const isSummary = expectRoute('GET /v1/audit/summary');
 const counted = (c: CountCost): Counted => ({ calls: Number(c.calls), cost_micros: toMicros(Number(c.cost_usd ?? 0)) });
 
 function filterQuery(q: DamageQuery, from: number | undefined, to: number | undefined) {
@@ -73,8 +74,8 @@ export class ProxySource implements AuditSource {
     let n = 0;
     try {
       for (let page = 0; page < MAX_IN_FLIGHT_PAGES; page++) {
-        const res = await this.admin.get('/v1/audit', { query: { ...filterQuery(q, from, revokedAt), limit: 1000, cursor } });
-        const rows: any[] = Array.isArray(res.body) ? res.body : (res.body?.data ?? []);
+        const res = await this.admin.get('/v1/audit', { query: { ...filterQuery(q, from, revokedAt), limit: 1000, cursor }, expect: expectRoute('GET /v1/audit') });
+        const rows: any[] = res.body.data;
         n += rows.filter((r) => parseAuditTime(r.finished_at) > revokedAt).length;
         cursor = res.body?.next_cursor ?? undefined;
         if (!cursor) return n;

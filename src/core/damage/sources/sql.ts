@@ -3,6 +3,7 @@ import { ALLOWED_VERDICTS, MAX_BAD_LINES, addEndpoint, emptyAggregate } from '..
 import { endpointTemplate } from '../../../proxy/store/audit-shared.js';
 import { quoteIdent, type ColumnMap } from '../columns.js';
 import { MINUTE_MS, parseAuditTime } from '../time.js';
+import { MAX_CALL_COST_USD } from '../rows.js';
 
 /** How the start-time column is stored, which decides how to bucket and bound it in SQL. */
 export type TimeStorage =
@@ -49,20 +50,14 @@ function minuteExpr(col: string, t: TimeStorage, d: Dialect): string {
  * The aggregation, pushed down: one GROUP BY per breakdown, each over the same WHERE.
  * Identifiers come from a checked column map; every value is a bound parameter.
  */
-export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: TimeStorage, q: DamageQuery): SqlStatement[] {
+export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: TimeStorage, q: DamageQuery, strict = false): SqlStatement[] {
   const col = (name: keyof ColumnMap) => quoteIdent(c[name]);
   const s = col('started_at');
-  const params: unknown[] = [];
-  const filters: string[] = [];
-  const bind = (v: unknown) => (params.push(v), d.param(params.length));
-  const windowed = q.from !== undefined || q.to !== undefined;
-  if (q.from !== undefined) filters.push(`${s} >= ${bind(timeParam(q.from, t))}`);
-  if (q.to !== undefined) filters.push(`${s} < ${bind(timeParam(q.to, t))}`);
-  if (q.vault_key_id !== undefined) filters.push(`${col('vault_key_id')} = ${bind(q.vault_key_id)}`);
-  if (q.agent_run_id !== undefined) filters.push(`${col('agent_run_id')} = ${bind(q.agent_run_id)}`);
-  if (q.customer_scope_id !== undefined) filters.push(`${col('customer_scope_id')} = ${bind(q.customer_scope_id)}`);
+  const { filters, params, windowed } = scope(d, c, t, q);
+  // Costs are only checked row by row (strict) once the verdicts' MIN and MAX have shown one out of range.
+  const sane = strict ? [saneCost(col('cost_usd_parsed'))] : [];
   const whereOf = (parts: string[]) => `FROM ${quoteIdent(table)}${parts.length ? ` WHERE ${parts.join(' AND ')}` : ''}`;
-  const from = whereOf([`${s} IS NOT NULL`, ...filters]);
+  const from = whereOf([`${s} IS NOT NULL`, ...sane, ...filters]);
   const allowedParams = [...params];
   const allowedFrom = `${from} AND ${col('policy_verdict')} IN (${[...ALLOWED_VERDICTS].map((v) => (allowedParams.push(v), d.param(allowedParams.length))).join(', ')})`;
   const cost = `, ${d.costSum(col('cost_usd_parsed'))} AS cost`;
@@ -73,11 +68,12 @@ export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: Time
     params: rows === 'allowed' ? allowedParams : params,
   });
   const out: SqlStatement[] = [
-    group('verdicts', [col('policy_verdict')], `${cost}, MIN(${s}) AS first, MAX(${s}) AS last`, 'all'),
+    group('verdicts', [col('policy_verdict')], `${cost}, MIN(${s}) AS first, MAX(${s}) AS last, MIN(${col('cost_usd_parsed')}) AS min_cost, MAX(${col('cost_usd_parsed')}) AS max_cost`, 'all'),
     group('customers', [col('customer_scope_id')], cost),
     group('endpoints', [col('method'), col('path')], cost),
-    // Without a window, rows with no start time land in the NULL minute: that is the bad-row count, for free.
-    group('minutes', [minuteExpr(s, t, d)], '', 'all', windowed ? from : whereOf(filters)),
+    // Bad rows land in the NULL minute, counted for free: an insane cost always, no start time when there is no window
+    // (with one, such a row cannot be in it).
+    group('minutes', [strict ? `CASE WHEN ${sane[0]} THEN ${minuteExpr(s, t, d)} END` : minuteExpr(s, t, d)], '', 'all', windowed ? whereOf([`${s} IS NOT NULL`, ...filters]) : whereOf(filters)),
     group('runs', [col('agent_run_id')], cost),
     group('keys', [col('vault_key_id')], cost),
   ];
@@ -85,10 +81,45 @@ export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: Time
   return out;
 }
 
-/** The first few rows with no start time, by id: asked only when the count says there are some. */
-export function badRowsStatement(table: string, c: ColumnMap): SqlStatement {
+/** The window and the filters of a query as WHERE parts, with their bound values. */
+function scope(d: Dialect, c: ColumnMap, t: TimeStorage, q: DamageQuery): { filters: string[]; params: unknown[]; windowed: boolean } {
+  const col = (name: keyof ColumnMap) => quoteIdent(c[name]);
+  const s = col('started_at');
+  const params: unknown[] = [];
+  const filters: string[] = [];
+  const bind = (v: unknown) => (params.push(v), d.param(params.length));
+  if (q.from !== undefined) filters.push(`${s} >= ${bind(timeParam(q.from, t))}`);
+  if (q.to !== undefined) filters.push(`${s} < ${bind(timeParam(q.to, t))}`);
+  if (q.vault_key_id !== undefined) filters.push(`${col('vault_key_id')} = ${bind(q.vault_key_id)}`);
+  if (q.agent_run_id !== undefined) filters.push(`${col('agent_run_id')} = ${bind(q.agent_run_id)}`);
+  if (q.customer_scope_id !== undefined) filters.push(`${col('customer_scope_id')} = ${bind(q.customer_scope_id)}`);
+  return { filters, params, windowed: q.from !== undefined || q.to !== undefined };
+}
+
+/**
+ * A cost a call can have, as the file sources read it (rows.ts): none, or 0 to MAX_CALL_COST_USD.
+ * Negative, infinite and NaN (PostgreSQL sorts NaN above every number) are not; such a row is bad.
+ */
+const saneCost = (cost: string) => `(${cost} IS NULL OR (${cost} >= 0 AND ${cost} <= ${MAX_CALL_COST_USD}))`;
+
+/**
+ * True when the verdicts' MIN and MAX cost show a cost no call can have: the statements must then
+ * run again strict, checking each row (rare: only a broken audit table pays for it).
+ */
+export function needsStrict(results: Map<SqlStatement['name'], Row[]>): boolean {
+  return (results.get('verdicts') ?? []).some((r) => {
+    const lo = r.min_cost === null || r.min_cost === undefined ? 0 : Number(r.min_cost);
+    const hi = r.max_cost === null || r.max_cost === undefined ? 0 : Number(r.max_cost);
+    return !(lo >= 0 && hi <= MAX_CALL_COST_USD);
+  });
+}
+
+/** The first few bad rows (no start time, or an insane cost), by id: asked only when the count says there are some. */
+export function badRowsStatement(d: Dialect, table: string, c: ColumnMap, t: TimeStorage, q: DamageQuery): SqlStatement {
   const id = quoteIdent(c.id);
-  return { name: 'bad', sql: `SELECT ${id} AS id FROM ${quoteIdent(table)} WHERE ${quoteIdent(c.started_at)} IS NULL ORDER BY ${id} LIMIT ${MAX_BAD_LINES}`, params: [] };
+  const { filters, params } = scope(d, c, t, q);
+  const bad = `(${quoteIdent(c.started_at)} IS NULL OR NOT ${saneCost(quoteIdent(c.cost_usd_parsed))})`;
+  return { name: 'bad', sql: `SELECT ${id} AS id FROM ${quoteIdent(table)} WHERE ${[bad, ...filters].join(' AND ')} ORDER BY ${id} LIMIT ${MAX_BAD_LINES}`, params };
 }
 
 function revokeStatement(d: Dialect, c: ColumnMap, t: TimeStorage, at: number, from: string, base: unknown[]): SqlStatement {

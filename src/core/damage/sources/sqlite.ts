@@ -2,7 +2,7 @@ import type { AuditSource, DamageQuery, Aggregate } from '../types.js';
 import { quoteIdent, type ColumnMap } from '../columns.js';
 import { TourniquetError, usageError } from '../../errors.js';
 import { stat } from 'node:fs/promises';
-import { assemble, badRowsStatement, buildStatements, hasBadRows, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
+import { assemble, badRowsStatement, buildStatements, hasBadRows, needsStrict, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
 import { runInLanes } from './sqlite-lanes.js';
 
 /** Files at least this big are scanned on two threads. */
@@ -28,6 +28,21 @@ export function sniffSqliteTime(db: Db, table: string, col: string): TimeStorage
     return { kind: 'text', sep: v.includes('T') ? 'T' : ' ', zone: /Z$/i.test(v) };
   }
   return Number(row.v) > 1e11 ? { kind: 'epoch_ms' } : { kind: 'epoch_s' };
+}
+
+/**
+ * What went wrong reading an SQLite audit file, as the error the operator acts on: a file that
+ * is not a database, or lacks the table or a column, is bad input (exit 2); anything else a step that failed.
+ */
+function sqliteFailure(path: string, err: unknown): TourniquetError {
+  if (err instanceof TourniquetError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown }).code;
+  if (/no such (table|column)/.test(msg))
+    return usageError(`SQLite audit file ${path}: ${msg}`, 'map the table and columns with --table and --columns (or audit_table / audit_columns in config)');
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || /not a database|malformed/.test(msg))
+    return usageError(`${path} is not a readable SQLite database (${msg})`, 'check the path, or name the format: --input-format jsonl|csv');
+  return new TourniquetError('step-failed', `reading SQLite audit file ${path}: ${msg}`, { cause: err });
 }
 
 /** An SQLite file: the proxy's embedded store or the user's own. Opened read-only. */
@@ -60,22 +75,23 @@ export class SqliteSource implements AuditSource {
     const db = await this.open();
     try {
       const time = sniffSqliteTime(db, this.table, this.cols.started_at);
-      const statements = buildStatements(SQLITE, this.table, this.cols, time, query);
-      // Check every statement here (a missing column fails fast, with the hint), then run.
-      for (const st of statements) db.prepare(st.sql);
-      const results = ((await this.big()) ? await runInLanes(this.path, statements) : new Map(statements.map((st) => [st.name, db.prepare(st.sql).all(...st.params)]))) as Map<
-        SqlStatement['name'],
-        Record<string, unknown>[]
-      >;
-      if (hasBadRows(results)) results.set('bad', db.prepare(badRowsStatement(this.table, this.cols).sql).all() as Record<string, unknown>[]);
+      let results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query));
+      if (needsStrict(results)) results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query, true));
+      if (hasBadRows(results)) {
+        const bad = badRowsStatement(SQLITE, this.table, this.cols, time, query);
+        results.set('bad', db.prepare(bad.sql).all(...bad.params) as Record<string, unknown>[]);
+      }
       return assemble(SQLITE, results, time, query);
     } catch (err) {
-      if (err instanceof TourniquetError) throw err;
-      const msg = (err as Error).message;
-      if (/no such (table|column)/.test(msg))
-        throw usageError(`SQLite audit file ${this.path}: ${msg}`, 'map the table and columns with --table and --columns (or audit_table / audit_columns in config)');
-      throw err;
+      throw sqliteFailure(this.path, err);
     }
+  }
+
+  private async run(db: Db, statements: SqlStatement[]): Promise<Map<SqlStatement['name'], Record<string, unknown>[]>> {
+    // Check every statement here (a missing column fails fast, with the hint), then run.
+    for (const st of statements) db.prepare(st.sql);
+    const results = (await this.big()) ? await runInLanes(this.path, statements) : new Map(statements.map((st) => [st.name, db.prepare(st.sql).all(...st.params)]));
+    return results as Map<SqlStatement['name'], Record<string, unknown>[]>;
   }
 
   /** Worth a second thread: threads cost tens of milliseconds, a big scan seconds. */

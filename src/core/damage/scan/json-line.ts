@@ -1,0 +1,197 @@
+/**
+ * The fast path for one JSONL line: check that it is a JSON object and note where the values of
+ * the wanted keys sit, without building the object. It only ever says "sure" for a flat object
+ * of strings, numbers, booleans and nulls; anything else (nesting, an escaped key or wanted
+ * value, a byte out of place) is UNSURE and the caller runs JSON.parse on the line instead, so
+ * what the fast path accepts is always exactly what JSON.parse would have produced.
+ */
+
+import { ValueKind, type FieldSlots } from './row-builder.js';
+
+const SURE = true;
+const UNSURE = false;
+
+const isWs = (b: number) => b === 32 || b === 9 || b === 13;
+const isDigit = (b: number) => b >= 48 && b <= 57;
+const isHex = (b: number) => isDigit(b) || (b >= 65 && b <= 70) || (b >= 97 && b <= 102);
+
+export class JsonLineScanner {
+  /** Wanted key names as bytes, grouped by length for a quick first test. */
+  private readonly byLength = new Map<number, { bytes: Uint8Array; slot: number }[]>();
+  /**
+   * The keys of the last lines, by position: lines from one writer repeat their keys in the same
+   * order, so the key at position k is first compared with the one seen there before (bytes from
+   * quote to quote) and is only scanned and looked up when it differs.
+   */
+  private readonly known: { bytes: Uint8Array; slot: number }[] = [];
+  // Results of the last string or number scanned (module-level state would be shared between sources).
+  private strEnd = 0;
+  private strAscii = true;
+  private strEscaped = false;
+
+  constructor(readonly slots: FieldSlots) {
+    slots.names.forEach((name, slot) => {
+      const list = this.byLength.get(name.length) ?? [];
+      list.push({ bytes: Buffer.from(name, 'latin1'), slot });
+      this.byLength.set(name.length, list);
+    });
+  }
+
+  /** Scan buf[start, end): SURE when the slots now describe the line, UNSURE to take JSON.parse. */
+  scan(buf: Uint8Array, start: number, end: number): boolean {
+    this.slots.kind.fill(ValueKind.Absent);
+    let i = skipWs(buf, start, end);
+    if (buf[i] !== 123) return UNSURE;
+    i = skipWs(buf, i + 1, end);
+    if (buf[i] === 125) return skipWs(buf, i + 1, end) === end ? SURE : UNSURE;
+    for (let k = 0; ; k++) {
+      const known = this.known[k];
+      let slot: number;
+      if (known !== undefined && sameBytes(buf, i, end, known.bytes)) {
+        slot = known.slot;
+        i += known.bytes.length;
+      } else {
+        if (buf[i] !== 34 || !this.string(buf, i + 1, end) || this.strEscaped) return UNSURE;
+        slot = this.slotOf(buf, i + 1, this.strEnd);
+        if (k < MAX_KNOWN_KEYS) this.known[k] = { bytes: buf.slice(i, this.strEnd + 1), slot };
+        i = this.strEnd + 1;
+      }
+      i = skipWs(buf, i, end);
+      if (buf[i] !== 58) return UNSURE;
+      i = this.value(buf, skipWs(buf, i + 1, end), end, slot);
+      if (i < 0) return UNSURE;
+      i = skipWs(buf, i, end);
+      if (buf[i] === 44) {
+        i = skipWs(buf, i + 1, end);
+        continue;
+      }
+      if (buf[i] !== 125) return UNSURE;
+      return skipWs(buf, i + 1, end) === end ? SURE : UNSURE;
+    }
+  }
+
+  /** The slot of the key at buf[start, end), or -1 when it is not wanted. */
+  private slotOf(buf: Uint8Array, start: number, end: number): number {
+    const list = this.byLength.get(end - start);
+    if (list === undefined) return -1;
+    outer: for (const { bytes, slot } of list) {
+      for (let k = 0; k < bytes.length; k++) if (buf[start + k] !== bytes[k]) continue outer;
+      return slot;
+    }
+    return -1;
+  }
+
+  /** One value; returns the index after it, or -1 when unsure. Records it in `slot` when wanted. */
+  private value(buf: Uint8Array, i: number, end: number, slot: number): number {
+    const b = buf[i];
+    let kind: number;
+    let vStart = i;
+    let vEnd: number;
+    if (b === 34) {
+      if (!this.string(buf, i + 1, end)) return -1;
+      vStart = i + 1;
+      vEnd = this.strEnd;
+      kind = this.strEscaped ? ValueKind.Other : ValueKind.String;
+      i = vEnd + 1;
+    } else if (b === 45 || (b !== undefined && isDigit(b))) {
+      vEnd = number(buf, i, end);
+      if (vEnd < 0) return -1;
+      kind = ValueKind.Number;
+      i = vEnd;
+    } else {
+      const lit = literal(buf, i, end);
+      if (lit === 0) return -1;
+      kind = lit === 1 ? ValueKind.Null : ValueKind.Other;
+      vEnd = i + (lit === 1 || lit === 2 ? 4 : 5);
+      i = vEnd;
+    }
+    if (slot >= 0) {
+      const s = this.slots;
+      s.kind[slot] = kind;
+      s.start[slot] = vStart;
+      s.end[slot] = vEnd;
+      s.ascii[slot] = this.strAscii ? 1 : 0;
+    }
+    return i;
+  }
+
+  /** A string body from i (after the opening quote). Sets strEnd (the closing quote), strAscii, strEscaped. */
+  private string(buf: Uint8Array, i: number, end: number): boolean {
+    let ascii = true;
+    let escaped = false;
+    for (; i < end; i++) {
+      const c = BYTE_CLASS[buf[i]!]!;
+      if (c === PLAIN) continue;
+      if (c === QUOTE) {
+        this.strEnd = i;
+        this.strAscii = ascii;
+        this.strEscaped = escaped;
+        return true;
+      }
+      if (c === HIGH) ascii = false;
+      else if (c === CONTROL) return false;
+      else {
+        escaped = true;
+        const e = buf[++i];
+        if (e === 117) {
+          if (i + 4 >= end || !isHex(buf[i + 1]!) || !isHex(buf[i + 2]!) || !isHex(buf[i + 3]!) || !isHex(buf[i + 4]!)) return false;
+          i += 4;
+        } else if (e !== 34 && e !== 92 && e !== 47 && e !== 98 && e !== 102 && e !== 110 && e !== 114 && e !== 116) return false;
+      }
+    }
+    return false;
+  }
+}
+
+// What a byte means inside a JSON string: one table lookup per byte in the common case.
+const PLAIN = 0;
+const QUOTE = 1;
+const BACKSLASH = 2;
+const CONTROL = 3;
+const HIGH = 4;
+const BYTE_CLASS = Uint8Array.from({ length: 256 }, (_, b) => (b === 34 ? QUOTE : b === 92 ? BACKSLASH : b < 32 ? CONTROL : b >= 128 ? HIGH : PLAIN));
+
+/** Keys remembered by position: enough for any audit row. */
+const MAX_KNOWN_KEYS = 64;
+
+/** buf[i, i + bytes.length) is bytes (and within the line). */
+function sameBytes(buf: Uint8Array, i: number, end: number, bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  if (i + n > end) return false;
+  for (let k = 0; k < n; k++) if (buf[i + k] !== bytes[k]) return false;
+  return true;
+}
+
+function skipWs(buf: Uint8Array, i: number, end: number): number {
+  while (i < end && isWs(buf[i]!)) i++;
+  return i;
+}
+
+/** JSON's number grammar from i; the index after it, or -1. */
+function number(buf: Uint8Array, i: number, end: number): number {
+  if (buf[i] === 45) i++;
+  if (buf[i] === 48) i++;
+  else if (i < end && buf[i]! >= 49 && buf[i]! <= 57) while (i < end && isDigit(buf[i]!)) i++;
+  else return -1;
+  if (buf[i] === 46) {
+    i++;
+    if (!(i < end && isDigit(buf[i]!))) return -1;
+    while (i < end && isDigit(buf[i]!)) i++;
+  }
+  if (buf[i] === 101 || buf[i] === 69) {
+    i++;
+    if (buf[i] === 43 || buf[i] === 45) i++;
+    if (!(i < end && isDigit(buf[i]!))) return -1;
+    while (i < end && isDigit(buf[i]!)) i++;
+  }
+  return i;
+}
+
+/** null → 1, true → 2, false → 3, anything else → 0. */
+function literal(buf: Uint8Array, i: number, end: number): number {
+  const b = buf[i];
+  if (b === 110 && i + 4 <= end && buf[i + 1] === 117 && buf[i + 2] === 108 && buf[i + 3] === 108) return 1;
+  if (b === 116 && i + 4 <= end && buf[i + 1] === 114 && buf[i + 2] === 117 && buf[i + 3] === 101) return 2;
+  if (b === 102 && i + 5 <= end && buf[i + 1] === 97 && buf[i + 2] === 108 && buf[i + 3] === 115 && buf[i + 4] === 101) return 3;
+  return 0;
+}

@@ -1,0 +1,48 @@
+import type { Aggregate, BadRows, Counted } from '../types.js';
+import { MAX_BAD_LINES, addEndpoint } from '../accumulate.js';
+
+function addCounts<K>(into: Map<K, number>, from: Map<K, number>): void {
+  for (const [k, n] of from) into.set(k, (into.get(k) ?? 0) + n);
+}
+
+function addCounted<K>(into: Map<K, Counted>, from: Map<K, Counted>): void {
+  for (const [k, c] of from) {
+    const t = into.get(k);
+    if (t) {
+      t.calls += c.calls;
+      t.cost_micros += c.cost_micros;
+    } else into.set(k, { calls: c.calls, cost_micros: c.cost_micros });
+  }
+}
+
+const min = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
+const max = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+
+/**
+ * Add one stretch's aggregate to another's. Every part is a count or an integer sum, so the
+ * order stretches are added in does not change the result. Bad rows are merged by the caller,
+ * who knows where each stretch starts.
+ */
+export function mergeAggregate(into: Aggregate, from: Aggregate): void {
+  into.calls_total += from.calls_total;
+  into.cost_micros += from.cost_micros;
+  addCounts(into.by_verdict, from.by_verdict);
+  addCounts(into.per_minute, from.per_minute);
+  addCounted(into.customers, from.customers);
+  addCounted(into.agent_runs, from.agent_runs);
+  addCounted(into.vault_keys, from.vault_keys);
+  for (const e of from.endpoints.values()) addEndpoint(into, e.method, e.path, e);
+  into.first_call = min(into.first_call, from.first_call);
+  into.last_call = max(into.last_call, from.last_call);
+  if (into.after_revoke && from.after_revoke) {
+    into.after_revoke.later += from.after_revoke.later;
+    into.after_revoke.later_allowed += from.after_revoke.later_allowed;
+    into.after_revoke.in_flight = (into.after_revoke.in_flight ?? 0) + (from.after_revoke.in_flight ?? 0);
+  }
+}
+
+/** One stretch's bad rows, numbered within it, added after those of the stretches before it. */
+export function appendBadRows(into: BadRows, stretch: BadRows, linesBefore: number): void {
+  into.count += stretch.count;
+  for (const line of stretch.first_lines) if (into.first_lines.length < MAX_BAD_LINES) into.first_lines.push(linesBefore + line);
+}
