@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { CommandInput } from './registry.js';
 import { inertJson } from '../core/inert.js';
 import type { Ctx } from './context.js';
@@ -5,6 +6,7 @@ import { usageError } from '../core/errors.js';
 import { parseSecretRef, readSecret } from '../core/secrets.js';
 import { loadProxyConfig, parseUpstreamFlags } from '../proxy/config.js';
 import { jsonLog } from '../proxy/log.js';
+import { defaultStateDir } from '../core/config.js';
 
 /** `tourniquet proxy serve`: run the vault-key proxy until SIGINT/SIGTERM, then drain and flush. */
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
@@ -23,10 +25,15 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (!Number.isInteger(maxBody) || maxBody < 1024) throw usageError('--max-body-bytes must be an integer of at least 1024');
 
   const { startProxy } = await import('../proxy/server.js');
+  const store = String(opts.store ?? 'sqlite:./tourniquet.db');
+  // Revokes not yet in the store: next to a SQLite file by default; for a shared store, under the state directory.
+  const stateDir = ctx.io.env.TOURNIQUET_STATE_DIR || defaultStateDir(ctx.io.env);
+  const revokeJournal = opts.revokeJournal ? String(opts.revokeJournal) : /^postgres(ql)?:/.test(store) ? join(stateDir, 'proxy-revokes') : undefined;
   const proxy = await startProxy({
     listen: String(opts.listen ?? '127.0.0.1:8787'),
     adminListen: String(opts.adminListen ?? '127.0.0.1:8788'),
-    store: String(opts.store ?? 'sqlite:./tourniquet.db'),
+    store,
+    revokeJournal,
     adminToken,
     upstreams,
     vendors: config.vendors,

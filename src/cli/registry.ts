@@ -461,7 +461,8 @@ Examples:
             .option('--admin-token-file <file>', 'file holding the admin bearer token (or TOURNIQUET_ADMIN_TOKEN_FILE)')
             .option('--upstream <vendor=url>', 'point a vendor at another base URL (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
             .option('--config <file>', 'YAML/JSON: production keys by env var or file, vendor overrides')
-            .option('--max-body-bytes <n>', 'largest request body an agent may send', String(1 << 20)),
+            .option('--max-body-bytes <n>', 'largest request body an agent may send', String(1 << 20))
+            .option('--revoke-journal <dir>', 'where revokes not yet in the store are kept (default: STORE.revokes next to a SQLite file; $TOURNIQUET_STATE_DIR/proxy-revokes for PostgreSQL)'),
         load: () => import('./proxy.js'),
       },
     ],

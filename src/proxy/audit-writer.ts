@@ -1,35 +1,96 @@
-import type { AuditRow, ProxyStore } from './store/types.js';
+import type { AuditOutcome, AuditRow, ProxyStore } from './store/types.js';
+import { StoreUnavailableError } from './store/types.js';
 
-interface Pending {
+interface Intent {
   row: AuditRow;
+  settled: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
+  timer: NodeJS.Timeout;
 }
 
+export interface AuditWriterOptions {
+  /** How long a call waits for its intent row before it is refused (default 2 s). */
+  intentDeadlineMs?: number;
+  /** Refusal rows and outcomes kept for retry while the store fails; beyond it they are dropped and counted (default 100,000). */
+  maxBacklog?: number;
+  onError?: (msg: string, err: unknown) => void;
+}
+
+const sleepFor = (attempt: number) => Math.min(50 * 2 ** attempt, 1_000);
+
 /**
- * Group commit: rows queued during one turn of the event loop are written in one transaction,
- * and each request waits for its row's commit before it is answered. While one batch commits,
- * the next one gathers, so a slow fsync raises batch size rather than latency per row.
+ * Write-ahead audit with group commit. Three kinds of write go into one transaction per batch:
+ * - intents: the row of a call about to be forwarded; the call waits until it is durable and is
+ *   refused (never forwarded) if it cannot be;
+ * - refusals: complete rows of calls that never reached a vendor; nobody waits for them;
+ * - outcomes: what completes an intent once the vendor answered; nobody waits for them either.
+ * A batch starts as soon as the writer is free (the next turn of the event loop), never on a
+ * timer: while one batch commits the next gathers, so a slow fsync raises batch size, not
+ * latency per call. When a batch fails its intents are refused; refusals and outcomes stay
+ * queued (bounded) and go with the next batch, retried with backoff until the store is back.
  */
 export class AuditWriter {
-  private queue: Pending[] = [];
+  private intents: Intent[] = [];
+  private rowsLater: AuditRow[] = [];
+  private outcomes: AuditOutcome[] = [];
   private flushing: Promise<void> | null = null;
   private scheduled = false;
+  private retry: NodeJS.Timeout | null = null;
+  private failures = 0;
   batches = 0;
   rows = 0;
+  /** Refusal rows and outcomes dropped because the store stayed down past the backlog. */
+  dropped = 0;
 
-  constructor(private readonly store: ProxyStore) {}
+  constructor(
+    private readonly store: ProxyStore,
+    private readonly opts: AuditWriterOptions = {},
+  ) {}
 
-  /** Resolves once the row is durable. */
-  write(row: AuditRow): Promise<void> {
+  /** Resolves once the intent row is durable; rejects (StoreUnavailableError) when it cannot be, within the deadline. */
+  intent(row: AuditRow): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
+      const ms = this.opts.intentDeadlineMs ?? 2_000;
+      const entry: Intent = { row, settled: false, resolve, reject, timer: undefined as unknown as NodeJS.Timeout };
+      entry.timer = setTimeout(() => this.settle(entry, new StoreUnavailableError(`the audit row was not durable within ${ms} ms`, { reason: 'timeout' })), ms);
+      this.intents.push(entry);
       this.schedule();
     });
   }
 
+  /** A refusal: recorded without making anyone wait. */
+  record(row: AuditRow): void {
+    if (this.backlog() >= (this.opts.maxBacklog ?? 100_000)) return void this.dropped++;
+    this.rowsLater.push(row);
+    this.schedule();
+  }
+
+  /** The outcome of a forwarded call: completes its intent row; nobody waits. */
+  complete(outcome: AuditOutcome): void {
+    if (this.backlog() >= (this.opts.maxBacklog ?? 100_000)) return void this.dropped++;
+    this.outcomes.push(outcome);
+    this.schedule();
+  }
+
+  /** Rows and outcomes waiting to be written. */
+  backlog(): number {
+    return this.intents.length + this.rowsLater.length + this.outcomes.length;
+  }
+
+  private settle(e: Intent, err?: unknown): void {
+    if (e.settled) return;
+    e.settled = true;
+    clearTimeout(e.timer);
+    if (err === undefined) return e.resolve();
+    // Refused, not forwarded. The row may still commit (a late answer): then say so on it.
+    this.outcomes.push({ call_id: e.row.call_id!, finished_at: new Date().toISOString(), policy_verdict: 'store_unavailable', vendor_status: 0, cost_usd_parsed: null, latency_ms: e.row.latency_ms });
+    this.schedule();
+    e.reject(err);
+  }
+
   private schedule(): void {
-    if (this.scheduled || this.flushing) return;
+    if (this.scheduled || this.flushing || this.retry) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -38,30 +99,49 @@ export class AuditWriter {
   }
 
   private async flush(): Promise<void> {
-    if (this.flushing || this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
-    this.flushing = (async () => {
-      try {
-        await this.store.appendAudit(batch.map((p) => p.row));
-        this.batches++;
-        this.rows += batch.length;
-        for (const p of batch) p.resolve();
-      } catch (err) {
-        for (const p of batch) p.reject(err);
-      }
-    })();
+    if (this.flushing || this.backlog() === 0) return;
+    const intents = this.intents.filter((e) => !e.settled);
+    const later = this.rowsLater;
+    const outcomes = this.outcomes;
+    this.intents = [];
+    this.rowsLater = [];
+    this.outcomes = [];
+    this.flushing = this.commit(intents, later, outcomes);
     await this.flushing;
     this.flushing = null;
-    if (this.queue.length) this.schedule();
+    if (this.backlog() && !this.retry) this.schedule();
   }
 
-  /** Wait until everything queued so far is durable (graceful shutdown). */
-  async drain(): Promise<void> {
-    while (this.queue.length || this.flushing || this.scheduled) {
-      if (this.flushing) await this.flushing;
-      else await new Promise((r) => setImmediate(r));
-      if (!this.flushing && !this.scheduled && this.queue.length) await this.flush();
+  private async commit(intents: Intent[], later: AuditRow[], outcomes: AuditOutcome[]): Promise<void> {
+    try {
+      await this.store.appendAudit([...intents.map((e) => e.row), ...later], outcomes);
+      this.batches++;
+      this.rows += intents.length + later.length;
+      this.failures = 0;
+      for (const e of intents) this.settle(e);
+    } catch (err) {
+      if (this.failures++ === 0) this.opts.onError?.('audit write failed; calls are refused until the store is back', err);
+      for (const e of intents) this.settle(e, err instanceof StoreUnavailableError ? err : new StoreUnavailableError(String((err as Error)?.message ?? err), { cause: err }));
+      // What nobody waits for is kept (oldest first) and tried again after a pause.
+      this.rowsLater = [...later, ...this.rowsLater];
+      this.outcomes = [...outcomes, ...this.outcomes];
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        this.schedule();
+      }, sleepFor(this.failures));
+      this.retry.unref();
     }
+  }
+
+  /** Wait until everything queued so far is written, or `timeoutMs` has passed (graceful shutdown). */
+  async drain(timeoutMs = 5_000): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    while (this.backlog() || this.flushing || this.scheduled) {
+      if (Date.now() > end) return false;
+      if (this.flushing) await this.flushing;
+      else if (this.retry) await new Promise((r) => setTimeout(r, 20));
+      else await this.flush();
+    }
+    return true;
   }
 }

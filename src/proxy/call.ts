@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { AuditRow, PolicyVerdict } from './store/types.js';
+import type { AuditOutcome, AuditRow, PolicyVerdict } from './store/types.js';
 import type { LiveVaultKey } from './state.js';
 import { hashSecret } from './state.js';
 
@@ -25,10 +25,14 @@ function isoAt(ms: number): string {
   return `${secondPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
 }
 
+/** Calls of this process are numbered; with the instance id that makes a call_id unique in a shared store. */
+let sequence = 0;
+
 /** One call through the data plane: what its audit row will say, gathered as it goes. */
 export class Call {
   readonly t0 = performance.now();
   readonly startedMs = Date.now();
+  readonly id: string;
   key: LiveVaultKey | undefined;
   vendor: string | null = null;
   path = '/';
@@ -36,10 +40,32 @@ export class Call {
   upstreamKeyId: string | null = null;
   vendorStatus = 0;
   cost: number | null = null;
+  /** What the request asks to move, when the vendor module can tell before forwarding. */
+  amount: number | null = null;
 
-  constructor(readonly method: string) {}
+  constructor(
+    readonly method: string,
+    readonly instanceId: string,
+  ) {
+    this.id = `${instanceId}.${(++sequence).toString(36)}`;
+  }
 
-  row(verdict: PolicyVerdict, instanceId: string): AuditRow {
+  private latency(): number {
+    return Math.round((performance.now() - this.t0) * 1000) / 1000;
+  }
+
+  /** The write-ahead row of a call about to be forwarded: `pending` until its outcome completes it. */
+  intent(): AuditRow {
+    return { ...this.row('allowed'), finished_at: isoAt(this.startedMs), latency_ms: 0, outcome: 'pending' };
+  }
+
+  /** What completes the intent row once the call has ended (answered, failed, or cut). */
+  outcome(verdict: PolicyVerdict): AuditOutcome {
+    return { call_id: this.id, finished_at: isoAt(Date.now()), policy_verdict: verdict, vendor_status: this.vendorStatus, cost_usd_parsed: this.cost, latency_ms: this.latency() };
+  }
+
+  /** The whole row: a refusal's (complete at once), or a forwarded call's for the request log. */
+  row(verdict: PolicyVerdict): AuditRow {
     return {
       started_at: isoAt(this.startedMs),
       finished_at: isoAt(Date.now()),
@@ -53,8 +79,11 @@ export class Call {
       vendor_status: this.vendorStatus,
       cost_usd_parsed: this.cost,
       upstream_key_id: this.upstreamKeyId,
-      latency_ms: Math.round((performance.now() - this.t0) * 1000) / 1000,
-      instance_id: instanceId,
+      latency_ms: this.latency(),
+      instance_id: this.instanceId,
+      call_id: this.id,
+      outcome: 'complete',
+      amount_usd_estimated: this.amount,
     };
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { PolicyVerdict } from './store/types.js';
+import { StoreUnavailableError } from './store/types.js';
 import type { PolicyState, LiveVaultKey } from './state.js';
 import { Call, cachedHash, readBody } from './call.js';
 import type { UsageTracker } from './usage.js';
@@ -24,28 +25,15 @@ export interface DataPlaneDeps {
   inflight: InflightRegistry;
   maxBodyBytes: number;
   timeouts: UpstreamTimeouts;
+  /** A shared store: is the state still current? (After a stall, not until a fresh sync.) */
+  freshness?: { fresh(): boolean; whenFresh(ms: number): Promise<boolean> };
 }
 
 export function createDataPlane(deps: DataPlaneDeps) {
-  const { state, usage, audit, instanceId, log } = deps;
+  const { state, usage, audit, log } = deps;
   const keyPlaces = vaultKeyPlaces(deps.vendors);
   /** Each call's request headers, for the refusal's dialect when the key does not name the vendor. */
   const requestHeaders = new WeakMap<Call, IncomingMessage['headers']>();
-
-  /** Audit first, answer second: the row is durable before the agent sees the answer. */
-  async function finish(res: ServerResponse, call: Call, verdict: PolicyVerdict, status: number, send: () => void): Promise<void> {
-    const row = call.row(verdict, instanceId);
-    try {
-      await audit.write(row);
-    } catch (err) {
-      log.error('audit write failed', err);
-      if (!res.headersSent) json(res, 503, { error: { code: 'store_unavailable', message: 'the audit store is unavailable; call not answered' } });
-      else res.destroy();
-      return;
-    }
-    send();
-    log.request(row, status);
-  }
 
   function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
@@ -54,24 +42,29 @@ export function createDataPlane(deps: DataPlaneDeps) {
   }
 
   /**
-   * A refusal in the vendor's own error dialect (so its SDK raises its usual exception), with
-   * `x-tourniquet-verdict` for every vendor. `verdict` defaults to the code (upstream failures
-   * were allowed calls).
+   * An error answered by the proxy itself, in the vendor's own dialect (so its SDK raises its
+   * usual exception), with `x-tourniquet-verdict` for every vendor. Returns the status sent.
    */
-  function refuse(
-    res: ServerResponse,
-    call: Call,
-    status: number,
-    code: string,
-    message: string,
-    extra: Record<string, string> = {},
-    verdict: PolicyVerdict = (code === 'upstream_timeout' || code === 'upstream_unreachable' ? 'allowed' : code) as PolicyVerdict,
-  ) {
+  function errorBody(res: ServerResponse, call: Call, status: number, code: string, message: string, extra: Record<string, string> = {}): number {
     const { ['retry-after']: retryAfter, ...rest } = extra;
     const spec = refusalVendor(deps.vendors, call.vendor, { path: call.path, headers: requestHeaders.get(call) ?? {} });
     const answer = spec.refusal({ status, code, message, retryAfterS: retryAfter === undefined ? undefined : Number(retryAfter) });
-    const headers = { ...answer.headers, ...rest, 'x-tourniquet-verdict': String(code) };
-    return finish(res, call, verdict, answer.status, () => json(res, answer.status, answer.body, headers));
+    json(res, answer.status, answer.body, { ...answer.headers, ...rest, 'x-tourniquet-verdict': code });
+    return answer.status;
+  }
+
+  /** A refusal never reached a vendor: answered at once, its row written without anyone waiting. */
+  function refuse(res: ServerResponse, call: Call, status: number, code: PolicyVerdict, message: string, extra: Record<string, string> = {}): void {
+    const sent = errorBody(res, call, status, code, message, extra);
+    const row = call.row(code);
+    audit.record(row);
+    log.request(row, sent);
+  }
+
+  /** A forwarded call has ended: its outcome completes its intent row (nobody waits for that write). */
+  function ended(call: Call, verdict: PolicyVerdict, status: number): void {
+    audit.complete(call.outcome(verdict));
+    log.request(call.row(verdict), status);
   }
 
   function splitVendor(pathname: string): { prefix: string | null; path: string } {
@@ -81,7 +74,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const call = new Call(req.method ?? 'GET');
+    const call = new Call(req.method ?? 'GET', deps.instanceId);
     const url = new URL(req.url ?? '/', 'http://proxy.invalid');
     const { prefix, path } = splitVendor(url.pathname);
     call.path = path;
@@ -133,12 +126,31 @@ export function createDataPlane(deps: DataPlaneDeps) {
       body: parsed,
     });
     const amount = spec?.requestAmountUsd?.(call.method, path, parsed) ?? null;
+    call.amount = amount;
     const verdict = early ?? decide(k, call.method, path, Date.now(), amount, usage);
     if (verdict) return refuse(res, call, verdict.status, verdict.code, verdict.message, verdict.headers);
     const upstream = state.upstreamFor(k);
     if (!spec || !upstream?.value)
       return refuse(res, call, 503, 'upstream_unavailable', `no active production key for ${k.vendor} at the proxy`);
     call.upstreamKeyId = upstream.id;
+    // Write-ahead: the call's row is durable before anything reaches the vendor, or the call is not made.
+    try {
+      await audit.intent(call.intent());
+    } catch (err) {
+      const why = err instanceof StoreUnavailableError && err.reason === 'disk_full' ? 'the audit store\'s disk is full' : 'the audit store cannot be written';
+      const sent = errorBody(res, call, 503, 'store_unavailable', `${why}; the call was not forwarded, retry shortly`, { 'retry-after': '1' });
+      log.request(call.row('store_unavailable'), sent);
+      return;
+    }
+    // A revoke may have landed while the row was being written (or the process paused): decide
+    // again, on state known current, at the last moment before forwarding.
+    if (deps.freshness && !deps.freshness.fresh() && !(await deps.freshness.whenFresh(750))) {
+      return ended(call, 'store_unavailable', errorBody(res, call, 503, 'store_unavailable', 'the proxy cannot confirm vault-key state with its store; not forwarded, retry shortly', { 'retry-after': '1' }));
+    }
+    const late = decide(k, call.method, path, Date.now(), amount, usage);
+    if (late && late.stage === 'key') {
+      return ended(call, late.code, errorBody(res, call, late.status, late.code, late.message));
+    }
     usage.recordCall(k.id);
     usage.recordUpstreamUse(upstream.id);
     const metering = spec.meter({ method: call.method, path, query: url.searchParams, headers: req.headers, body: parsed, raw: body });
@@ -170,7 +182,6 @@ export function createDataPlane(deps: DataPlaneDeps) {
       call.vendorStatus = up.statusCode;
       contentType = String(up.headers['content-type'] ?? '');
       const headers = downstreamHeaders(up.headers, secrets);
-      // Bodiless answers are complete at their headers, so they too wait for the audit row.
       const bodiless = call.method === 'HEAD' || up.statusCode === 204 || up.statusCode === 304;
       if (up.statusCode >= 400 || bodiless) {
         // Error bodies are read whole and scrubbed: a vendor may echo the key it was given.
@@ -178,35 +189,32 @@ export function createDataPlane(deps: DataPlaneDeps) {
         const clean = scrubBuffer(raw, secrets);
         call.cost = metering.cost({ status: up.statusCode, headers: up.headers, contentType, body: raw, truncated: false });
         if (!bodiless) headers['content-length'] = clean.length;
-        await finish(res, call, 'allowed', up.statusCode, () => {
-          res.writeHead(up.statusCode, headers);
-          res.end(clean);
-        });
-        return;
+        res.writeHead(up.statusCode, headers);
+        res.end(clean);
+        return ended(call, 'allowed', up.statusCode);
       }
-      const relayed = await relayBody(up, res, headers, contentType.includes('text/event-stream'), metering);
-      const { whole, truncated, streaming } = relayed;
+      const { whole, truncated, streaming } = await relayBody(up, res, headers, contentType.includes('text/event-stream'), metering);
       call.cost = metering.cost({ status: up.statusCode, headers: up.headers, contentType, body: whole, truncated });
       if (call.cost !== null) usage.recordCost(key.id, call.cost);
-      if (streaming) return void (await finish(res, call, 'allowed', up.statusCode, () => res.end()));
-      headers['content-length'] = whole.length;
-      await finish(res, call, 'allowed', up.statusCode, () => {
+      if (!streaming) {
+        headers['content-length'] = whole.length;
         res.writeHead(up.statusCode, headers);
-        res.end(whole);
-      });
+      }
+      res.end(streaming ? undefined : whole);
+      ended(call, 'allowed', up.statusCode);
     } catch (err) {
       if (entry.hardRevoked) {
-        if (!res.headersSent) return void (await refuse(res, call, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight', {}, 'aborted_hard_revoke'));
-        await finish(res, call, 'aborted_hard_revoke', 0, () => res.destroy());
-        return;
+        const answered = !res.headersSent;
+        if (!answered) res.destroy();
+        const sent = answered ? errorBody(res, call, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight') : 0;
+        return ended(call, 'aborted_hard_revoke', sent);
       }
-      if (res.destroyed || ac.signal.aborted) {
-        await finish(res, call, 'allowed', 0, () => res.destroy());
-        return;
+      if (res.destroyed || ac.signal.aborted || res.headersSent) {
+        res.destroy();
+        return ended(call, 'allowed', 0);
       }
       const f = upstreamFailure(err);
-      if (!res.headersSent) await refuse(res, call, f.status, f.code, f.message);
-      else await finish(res, call, 'allowed', 0, () => res.destroy());
+      ended(call, 'allowed', errorBody(res, call, f.status, f.code, f.message));
     } finally {
       res.off('close', onClose);
       deps.inflight.remove(key.id, entry);

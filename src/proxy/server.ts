@@ -1,5 +1,7 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, resolve } from 'node:path';
 import { Agent } from 'undici';
 import type { ProxyStore } from './store/types.js';
 import { openStore, singleInstance } from './store/open.js';
@@ -14,7 +16,12 @@ import { ProxyService } from './service.js';
 import { jsonLog, silentLog, type RequestLog } from './log.js';
 import type { UpstreamTimeouts } from './forward.js';
 import { FleetSync, type FleetOptions } from './fleet/sync.js';
-import { failClosed } from './fleet/gate.js';
+import { gate } from './fleet/gate.js';
+import { StoreHealth, healthOf } from './health.js';
+import { RevokeJournal } from './revoke-journal.js';
+import { Revoker } from './revoke.js';
+import { createDataServer, type DataServerLimits } from './data-server.js';
+import { startupError } from './startup.js';
 
 export interface ConfiguredUpstreamKey {
   /** Stable id so audit rows and pins survive restarts; derived from vendor+label when absent. */
@@ -47,6 +54,15 @@ export interface ProxyOptions {
   shutdownGraceMs?: number;
   /** Sync cadence and the fail-closed bound for a shared store (fleet/sync.ts). */
   fleet?: FleetOptions;
+  /**
+   * Directory of the local journal of revokes not yet in the store (revoke-journal.ts). Default:
+   * `PATH.revokes` next to a SQLite file; none for other stores unless given (the CLI gives one).
+   */
+  revokeJournal?: string | false;
+  /** Header/request deadlines and connection caps of the data plane (data-server.ts). */
+  dataPlane?: DataServerLimits;
+  /** How long a call waits for its write-ahead audit row before it is refused (default 2 s). */
+  auditDeadlineMs?: number;
 }
 
 export interface RunningProxy {
@@ -56,6 +72,7 @@ export interface RunningProxy {
   service: ProxyService;
   audit: AuditWriter;
   fleet: FleetSync;
+  health: StoreHealth;
   stop(): Promise<void>;
 }
 
@@ -85,68 +102,116 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
   });
 }
 
+/** The journal directory: given, or next to the SQLite file. */
+function journalDir(opts: ProxyOptions, store: ProxyStore): string | null {
+  if (opts.revokeJournal === false) return null;
+  if (opts.revokeJournal) return opts.revokeJournal;
+  const path = (store as { path?: string }).path;
+  return store.kind === 'sqlite' && path && path !== ':memory:' ? resolve(dirname(path), `${path.split('/').pop()}.revokes`) : null;
+}
+
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const instanceId = `inst_${randomToken(12)}`;
   const startedAt = new Date().toISOString();
   const log = opts.log === false ? silentLog : (opts.log ?? jsonLog((l) => process.stderr.write(l)));
-  const store = typeof opts.store === 'object' ? opts.store : await openStore(opts.store ?? 'sqlite:./tourniquet.db');
-  if (typeof opts.store === 'object') await store.init();
+  const health = new StoreHealth();
+  let raw: ProxyStore | undefined;
+  let journal: RevokeJournal | null = null;
+  try {
+    raw = typeof opts.store === 'object' ? opts.store : await openStore(opts.store ?? 'sqlite:./tourniquet.db');
+    if (typeof opts.store === 'object') await raw.init();
+    const dir = journalDir(opts, raw);
+    if (dir) journal = await RevokeJournal.open(dir, instanceId);
+    return await assemble(opts, { instanceId, startedAt, log, health, store: health.observe(raw), journal });
+  } catch (err) {
+    await journal?.close().catch(() => {});
+    if (raw && typeof opts.store !== 'object') await raw.close().catch(() => {});
+    throw startupError(err, opts.store);
+  }
+}
+
+interface Basics {
+  instanceId: string;
+  startedAt: string;
+  log: RequestLog;
+  health: StoreHealth;
+  store: ProxyStore;
+  journal: RevokeJournal | null;
+}
+
+async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
+  const { instanceId, startedAt, log, health, store, journal } = b;
   const overrides: Record<string, VendorOverride> = { ...opts.vendors };
   for (const [v, url] of Object.entries(opts.upstreams ?? {})) overrides[v] = { ...overrides[v], baseUrl: url };
   const vendors = buildVendorTable(overrides);
   const state = new PolicyState();
   const usage = new UsageTracker();
   const inflight = new InflightRegistry();
-  const audit = new AuditWriter(store);
-  const service = new ProxyService(store, state, inflight, new Set(vendors.keys()));
-
-  state.apply(await store.changesSince(0));
-  for (const k of opts.upstreamKeys ?? []) await service.addUpstream(k, true, k.id ?? `up_cfg_${k.vendor}_${(k.label ?? 'default').replace(/[^A-Za-z0-9]/g, '_')}`);
-  const today = new Date().toISOString().slice(0, 10) + 'T00:00:00.000Z';
-  for (const [id, usd] of await store.spendByVaultKey(today)) usage.seedSpend(id, usd);
+  const audit = new AuditWriter(store, { intentDeadlineMs: opts.auditDeadlineMs, onError: (m, e) => log.error(m, e) });
+  const shared = !singleInstance(store);
 
   let dataUrl = '';
   let adminUrl = '';
   // Other instances' changes (NOTIFY, and a reconcile poll for lost notifications); a shared
   // store also gates the data plane: stale state means 503, never a forward.
   const fleet = new FleetSync(
-    { store, state, log, self: () => ({ instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, started_at: startedAt }), onHardRevoked: (id) => void inflight.abortKey(id) },
-    opts.fleet ?? (singleInstance(store) ? { heartbeatMs: 10_000 } : {}),
+    { store, state, log, shared, self: () => ({ instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, started_at: startedAt }), onHardRevoked: (id) => void inflight.abortKey(id) },
+    opts.fleet ?? (shared ? {} : { heartbeatMs: 10_000 }),
   );
-  const shared = !singleInstance(store);
+  const revoker = new Revoker({ store, state, inflight, journal, fleet, log });
+  const service = new ProxyService(store, state, inflight, new Set(vendors.keys()), revoker);
+
+  state.apply(await store.changesSince(0));
+  revoker.restore(); // revokes refused before a restart stay refused, whatever the store says
+  for (const k of opts.upstreamKeys ?? []) await service.addUpstream(k, true, k.id ?? `up_cfg_${k.vendor}_${(k.label ?? 'default').replace(/[^A-Za-z0-9]/g, '_')}`);
+  if (!shared) await store.sweepOutcomes(instanceId); // the previous process's pending rows: outcome unknown
+  const today = new Date().toISOString().slice(0, 10) + 'T00:00:00.000Z';
+  for (const [id, usd] of await store.spendByVaultKey(today)) usage.seedSpend(id, usd);
   await fleet.trigger(true); // catch up on whatever changed while this instance was starting
 
   const t = opts.timeouts ?? {};
   const timeouts: UpstreamTimeouts = { connectMs: t.connectMs ?? 5_000, headersMs: t.headersMs ?? 60_000, bodyMs: t.bodyMs ?? 120_000 };
   const dispatcher = new Agent({ connect: { timeout: timeouts.connectMs }, keepAliveTimeout: 30_000, connections: 512 });
-  const dataServer = createServer(
-    { keepAliveTimeout: 65_000, requestTimeout: 0 },
-    failClosed(
-      () => !shared || fleet.fresh(),
-      createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log, inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts }),
+  const status = () => healthOf({ store: health, fresh: () => !shared || fleet.fresh(), syncFailing: () => fleet.failing });
+  const dataServer = createDataServer(
+    gate(
+      { shared, fresh: () => fleet.fresh(), resyncing: () => fleet.resyncing(), whenFresh: (ms) => fleet.whenFresh(ms), health: status },
+      createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log, inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts, freshness: shared ? fleet : undefined }),
     ),
+    opts.dataPlane,
   );
-  const facts = { instanceId, dataUrl: () => dataUrl, adminUrl: () => adminUrl, startedAt, lastSyncAt: () => fleet.lastSyncAt, storeFresh: () => !shared || fleet.fresh() };
-  const adminServer = createServer({ keepAliveTimeout: 5_000 }, createAdminPlane(service, usage, opts.adminToken, facts, log));
+  const facts = { instanceId, dataUrl: () => dataUrl, adminUrl: () => adminUrl, startedAt, lastSyncAt: () => fleet.lastSyncAt, status, extra: () => ({ pending_revokes: revoker.pendingCount, audit_backlog: audit.backlog(), audit_dropped: audit.dropped, stalls: fleet.stalls }) };
+  const adminServer = createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 }, createAdminPlane(service, usage, opts.adminToken, facts, log));
   dataUrl = await listen(dataServer, opts.listen ?? '127.0.0.1:8787', 8787);
   adminUrl = await listen(adminServer, opts.adminListen ?? '127.0.0.1:8788', 8788);
   await fleet.heartbeat();
   fleet.start();
+  // While the store fails, probe it twice a second, so health turns ok without waiting for traffic.
+  let probing = false;
+  const probe = setInterval(() => {
+    if (!health.failure || probing) return;
+    probing = true;
+    void fleet.heartbeat().finally(() => (probing = false));
+  }, 500);
+  probe.unref();
   log.info('proxy listening', { instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, store: store.kind });
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
+      clearInterval(probe);
+      revoker.stop();
       await fleet.stop();
       await (store as { deregister?: (id: string) => Promise<void> }).deregister?.(instanceId).catch(() => {});
       const grace = opts.shutdownGraceMs ?? 10_000;
-      // Finish what is in flight, then make sure every audit row is durable, then close.
+      // Finish what is in flight, then write what the audit still holds (bounded), then close.
       await Promise.all([closeServer(dataServer, grace), closeServer(adminServer, 1_000)]);
-      await audit.drain();
+      if (!(await audit.drain(3_000))) log.error('audit rows not written at stop (the store is failing); pending rows will read as outcome unknown');
+      await journal?.close();
       await store.close();
       await dispatcher.close().catch(() => {});
-      log.info('proxy stopped', { instance_id: instanceId, audit_rows: audit.rows, audit_batches: audit.batches });
+      log.info('proxy stopped', { instance_id: instanceId, audit_rows: audit.rows, audit_batches: audit.batches, audit_dropped: audit.dropped });
       log.flush?.();
     })());
-  return { dataUrl, adminUrl, instanceId, service, audit, fleet, stop };
+  return { dataUrl, adminUrl, instanceId, service, audit, fleet, health, stop };
 }

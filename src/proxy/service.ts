@@ -4,6 +4,8 @@ import { PolicyState, hashSecret, newUpstreamKeyId, newVaultKeyId, newVaultSecre
 import type { InflightRegistry } from './inflight.js';
 import { redactHint } from '../core/secrets.js';
 import { ApiError } from './admin/validate.js';
+import type { DurableRevoke, Revoker } from './revoke.js';
+import type { FleetConfirmation } from './fleet/confirm.js';
 
 export interface IssueInput extends Partial<VaultKeyPolicy> {
   vendor: string;
@@ -11,15 +13,6 @@ export interface IssueInput extends Partial<VaultKeyPolicy> {
   agent_run_id?: string | null;
   labels?: { agent?: string; owner?: string };
   upstream_key_id?: string | null;
-}
-
-export interface RevokeOutcome {
-  id: string;
-  status: 'revoked';
-  effective_at: string;
-  already_revoked: boolean;
-  mode: 'soft' | 'hard';
-  in_flight_aborted: number;
 }
 
 /** What the admin API shows of a vault key: never the hash, never the secret. */
@@ -66,13 +59,15 @@ export class ProxyService {
     readonly state: PolicyState,
     readonly inflight: InflightRegistry,
     readonly vendors: Set<string>,
+    readonly revoker: Revoker,
   ) {}
 
   private checkVendor(vendor: string): void {
     if (!this.vendors.has(vendor)) throw new ApiError(400, 'invalid_request', `unknown vendor "${vendor}" (known: ${[...this.vendors].join(', ')})`, 'vendor');
   }
 
-  async issue(input: IssueInput, rolledFrom: string | null = null): Promise<{ record: VaultKeyRecord; secret: string }> {
+  /** A new record (and its secret) from the input; nothing stored yet. */
+  private newKey(input: IssueInput, rolledFrom: string | null): { record: VaultKeyRecord; secret: string } {
     this.checkVendor(input.vendor);
     if (input.upstream_key_id) {
       const u = this.state.upstreamKey(input.upstream_key_id);
@@ -101,25 +96,19 @@ export class ProxyService {
       revoke_mode: null,
       rolled_from: rolledFrom,
     };
-    await durable(this.store.insertVaultKey(record));
-    this.state.applyVaultKey(record);
     return { record, secret };
   }
 
-  /** Memory first (the next request is refused even while the store commits), then the store. */
-  async revoke(ids: string[], hard: boolean): Promise<RevokeOutcome[]> {
-    const at = new Date().toISOString();
-    const mode = hard ? 'hard' : 'soft';
-    const outcomes: RevokeOutcome[] = [];
-    for (const id of ids) {
-      const k = this.state.vaultKey(id);
-      if (!k) continue;
-      const fresh = this.state.markRevoked(id, at, mode);
-      const aborted = hard ? this.inflight.abortKey(id) : 0;
-      outcomes.push({ id, status: 'revoked', effective_at: fresh ? at : (k.revoked_at ?? at), already_revoked: !fresh, mode: k.revoke_mode ?? mode, in_flight_aborted: aborted });
-    }
-    await durable(this.store.revokeVaultKeys(outcomes.filter((o) => !o.already_revoked).map((o) => o.id), at, mode));
-    return outcomes;
+  async issue(input: IssueInput): Promise<{ record: VaultKeyRecord; secret: string }> {
+    const made = this.newKey(input, null);
+    await durable(this.store.insertVaultKey(made.record));
+    this.state.applyVaultKey(made.record);
+    return made;
+  }
+
+  /** C1: see revoke.ts. Throws 503 revoke_not_durable while the store cannot take it. */
+  revoke(ids: string[], hard: boolean): Promise<DurableRevoke> {
+    return this.revoker.revoke(ids, hard);
   }
 
   /** Vault keys under a production key: pinned to it, or following it as the vendor's active key. */
@@ -136,11 +125,12 @@ export class ProxyService {
     return out;
   }
 
-  async roll(id: string, revokeOld: boolean): Promise<{ record: VaultKeyRecord; secret: string }> {
+  /** Old and new in one transaction; with revoke_old the old key is refused here first (C1 when not durable). */
+  async roll(id: string, revokeOld: boolean): Promise<{ record: VaultKeyRecord; secret: string; fleet?: FleetConfirmation }> {
     const old = this.state.vaultKey(id);
     if (!old) throw new ApiError(404, 'not_found', `no vault key ${id}`);
     const remaining = old.expires_at ? Math.max(1, (Date.parse(old.expires_at) - Date.parse(old.created_at)) / 1000) : undefined;
-    const next = await this.issue(
+    const next = this.newKey(
       {
         vendor: old.vendor,
         allowed_endpoints: old.allowed_endpoints,
@@ -155,8 +145,9 @@ export class ProxyService {
       },
       old.id,
     );
-    if (revokeOld) await this.revoke([id], false);
-    return next;
+    const fleet = revokeOld ? await this.revoker.roll(id, next.record) : await durable(this.store.rollVaultKey(id, next.record, false, next.record.created_at)).then(() => undefined);
+    this.state.applyVaultKey(next.record);
+    return { ...next, fleet };
   }
 
   async addUpstream(input: { vendor: string; secret: string; state?: 'active' | 'standby'; label?: string; account_sid?: string }, fromConfig = false, id?: string): Promise<UpstreamKeyRecord> {

@@ -37,12 +37,16 @@ export class PolicyState {
   private readonly upstream = new Map<string, LiveUpstreamKey>();
   /** Secrets of config-file keys, by id; never stored. */
   readonly configSecrets = new Map<string, string>();
+  /** Keys revoked here before this memory knew them: whatever record arrives later arrives revoked. */
+  private readonly tombstones = new Map<string, { at: string; mode: 'soft' | 'hard' }>();
   revision = 0;
   revocationChangedAt: string = new Date().toISOString();
 
-  applyVaultKey(rec: VaultKeyRecord): LiveVaultKey {
-    const prev = this.byId.get(rec.id);
-    if (prev && prev.status === 'revoked' && rec.status === 'active') return prev; // revocation is one-way
+  applyVaultKey(incoming: VaultKeyRecord): LiveVaultKey {
+    const prev = this.byId.get(incoming.id);
+    if (prev && prev.status === 'revoked' && incoming.status === 'active') return prev; // revocation is one-way
+    const t = incoming.status === 'active' ? this.tombstones.get(incoming.id) : undefined;
+    const rec: VaultKeyRecord = t ? { ...incoming, status: 'revoked', revoked_at: t.at, revoke_mode: t.mode } : incoming;
     const live: LiveVaultKey = {
       ...rec,
       endpointAllowed: rec.allowed_endpoints?.length ? compileEndpoints(rec.allowed_endpoints) : null,
@@ -57,12 +61,22 @@ export class PolicyState {
   /** Flip in memory first: the very next request sees it, even before the store answers. */
   markRevoked(id: string, at: string, mode: 'soft' | 'hard'): boolean {
     const k = this.byId.get(id);
-    if (!k || k.status === 'revoked') return false;
+    if (!k) {
+      this.tombstones.set(id, { at, mode });
+      return false;
+    }
+    if (k.status === 'revoked') return false;
     k.status = 'revoked';
     k.revoked_at = at;
     k.revoke_mode = mode;
     this.revocationChangedAt = at;
     return true;
+  }
+
+  /** The store had it revoked earlier than this instance thought: take the store's time and mode. */
+  alignRevoked(id: string, at: string, mode: 'soft' | 'hard'): void {
+    const k = this.byId.get(id);
+    if (k?.status === 'revoked') (k.revoked_at = at), (k.revoke_mode = mode);
   }
 
   applyUpstreamKey(rec: UpstreamKeyRecord): void {

@@ -18,10 +18,10 @@ export const pct = (xs, p) => {
 };
 
 /** Bundle TypeScript entry points into dir, for child processes that must not pay tsx's start. */
-export async function bundle(dir, entryPoints) {
+export async function bundle(dir, entryPoints, from = ROOT) {
   const { build } = await import('esbuild');
   await build({
-    absWorkingDir: ROOT,
+    absWorkingDir: from,
     entryPoints,
     outdir: dir,
     bundle: true,
@@ -41,7 +41,8 @@ export function child(dir, role, cfg) {
     let out = '';
     p.stdout.on('data', (d) => {
       out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
+      // Whole lines only: a chunk may end in the middle of the JSON line.
+      const line = out.split('\n').slice(0, -1).find((l) => l.startsWith('{'));
       if (line) resolve({ proc: p, ...JSON.parse(line) });
     });
     p.on('exit', (code) => reject(new Error(`${role} exited ${code}`)));

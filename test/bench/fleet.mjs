@@ -4,7 +4,9 @@
 //                        and the same with NOTIFY lost (every LISTEN connection killed first)
 //   leaked calls         an agent's calls spread over A, B, C; calls that reached the vendor after the
 //                        revoke returned, soft and hard, at 1 call/400 ms and at maximum rate
-//   audit throughput     rows/s with group commit (one INSERT per batch) against one commit per row
+//   revoke call          how long the DELETE takes, waiting (≤ 250 ms) for every instance to confirm,
+//                        against a fleet that does not wait (confirmMs 0): the cost of "the next request"
+//   audit throughput     intent rows/s with group commit (one INSERT per batch) against one commit per row
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,7 +45,11 @@ async function call(pool, auth) {
 
 /** Until the key works on every pool (a new key reaches the other instances by NOTIFY too). */
 async function untilAllow(pools, auth) {
-  for (const p of pools) for (let i = 0; (await call(p, auth)) !== 'ok'; i++) if (i > 500) throw new Error('key never became usable');
+  for (const p of pools)
+    for (let i = 0, last = ''; (last = await call(p, auth)) !== 'ok'; i++) {
+      if (i > 500) throw new Error(`key never became usable (last answer: ${last})`);
+      if (last !== 'other 401') await sleep(10); // 401: not yet known there; anything else: give it a moment
+    }
 }
 
 // ---- revoke → refusal across instances --------------------------------------------------------
@@ -53,6 +59,7 @@ async function crossRevoke(a, others, trials, beforeRevoke) {
   const fromReturn = [];
   const fromSend = [];
   const revokeCall = [];
+  let unconfirmed = 0;
   for (let i = 0; i < trials; i++) {
     const vk = await admin(a.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: `bench_fleet_${i}` });
     const auth = `Bearer ${vk.secret}`;
@@ -72,16 +79,17 @@ async function crossRevoke(a, others, trials, beforeRevoke) {
     });
     await sleep(3 + Math.random() * 5);
     sentAt = performance.now();
-    await admin(a.adminUrl, 'DELETE', `/v1/vault-keys/${vk.id}`);
+    const del = await admin(a.adminUrl, 'DELETE', `/v1/vault-keys/${vk.id}`);
     returnedAt = performance.now();
     revokeCall.push(returnedAt - sentAt);
+    unconfirmed += del.fleet?.unconfirmed?.length ?? 0;
     for (const refusedAt of await Promise.all(probes)) {
       fromReturn.push(Math.max(0, refusedAt - returnedAt));
       fromSend.push(refusedAt - sentAt);
     }
   }
   await Promise.all(pools.map((p) => p.close()));
-  return { fromReturn, fromSend, revokeCall };
+  return { fromReturn, fromSend, revokeCall, unconfirmed };
 }
 
 // ---- leaked calls -----------------------------------------------------------------------------
@@ -132,9 +140,11 @@ async function leaks(instances, sandbox, { intervalMs, concurrency, hard, trials
 
 // ---- audit throughput -------------------------------------------------------------------------
 
+let callSeq = 0;
 function auditRow(i) {
   const now = new Date().toISOString();
   return {
+    call_id: `inst_bench.${++callSeq}`, outcome: 'pending', amount_usd_estimated: null,
     started_at: now, finished_at: now, vault_key_id: `vk_id_bench${i % 50}`, agent_run_id: 'bench', customer_scope_id: `cus_${i % 200}`,
     vendor: 'stripe', method: 'POST', path: '/v1/refunds', policy_verdict: 'allowed', vendor_status: 200, cost_usd_parsed: 1.25,
     upstream_key_id: 'up_bench', latency_ms: 2.5, instance_id: 'inst_bench',
@@ -188,6 +198,13 @@ export async function bench() {
     await crossRevoke(a, [b, c], 10); // warm up
     const rr = await crossRevoke(a, [b, c], REVOKES);
     const lost = await crossRevoke(a, [b, c], Math.max(20, Math.round(REVOKES / 4)), () => killListeners(cluster.url));
+    for (const p of [a, b, c]) p.proc.kill('SIGTERM'); // (they leave the registry; the vendor stays)
+    await Promise.all([a, b, c].map((p) => new Promise((r) => (p.proc.exitCode === null ? p.proc.once('exit', r) : r()))));
+    // The same fleet not waiting for confirmations: what the wait costs the revoke call.
+    const [a0, b0, c0] = await fleetOf(build, { ...cfg1, fleet: { confirmMs: 0 } }, 3);
+    procs.push(a0.proc, b0.proc, c0.proc);
+    await crossRevoke(a0, [b0, c0], 5);
+    const noWait = await crossRevoke(a0, [b0, c0], Math.max(20, Math.round(REVOKES / 4)));
     kill();
 
     // 2. Leaked calls: vendor here (arrivals timed exactly), 20 ms vendor latency.
@@ -209,7 +226,7 @@ export async function bench() {
     const tput = { group: [], single: [] };
     for (let r = 0; r < 2; r++) {
       tput.single.push(await auditThroughput((row) => store.appendAudit([row]), 64, SECONDS / 2));
-      tput.group.push(await auditThroughput((row) => writer.write(row), 64, SECONDS / 2));
+      tput.group.push(await auditThroughput((row) => writer.intent(row), 64, SECONDS / 2));
     }
     await store.close();
 
@@ -220,18 +237,20 @@ export async function bench() {
       { metric: 'revoke through A → refused by B and C, p99', value: round(pct(rr.fromReturn, 99)), unit: 'ms', target: '< 100 ms' },
       { metric: 'revoke through A → refused by B and C, max', value: round(Math.max(...rr.fromReturn)), unit: 'ms', target: bound },
       { metric: 'same, counted from the revoke call being sent: median / p99', value: `${round(pct(rr.fromSend, 50))} / ${round(pct(rr.fromSend, 99))}`, unit: 'ms' },
-      { metric: 'the revoke call itself on A: median / p99', value: `${round(pct(rr.revokeCall, 50))} / ${round(pct(rr.revokeCall, 99))}`, unit: 'ms' },
+      { metric: 'the revoke call itself on A, waiting for B and C to confirm: median / p99', value: `${round(pct(rr.revokeCall, 50))} / ${round(pct(rr.revokeCall, 99))}`, unit: 'ms', baseline: `${round(pct(noWait.revokeCall, 50))} / ${round(pct(noWait.revokeCall, 99))}` },
+      { metric: 'revokes answered with an instance unconfirmed (of B, C × revokes)', value: rr.unconfirmed, unit: 'instances', target: '0 on a healthy fleet' },
+      { metric: 'without the wait (confirmMs 0): refused by B and C after the call returned, median / p99', value: `${round(pct(noWait.fromReturn, 50))} / ${round(pct(noWait.fromReturn, 99))}`, unit: 'ms' },
       { metric: `NOTIFY lost (all LISTEN connections killed) → refused: median / p99 / max (${lost.fromReturn.length / 2} revokes)`, value: `${round(pct(lost.fromReturn, 50))} / ${round(pct(lost.fromReturn, 99))} / ${round(Math.max(...lost.fromReturn))}`, unit: 'ms', target: bound },
       { metric: 'leaked after soft revoke, 1 call/400 ms over 3 instances (max of 3)', value: slowSoft.max, unit: 'calls', target: `≤ in flight (${slowSoft.inflightMax})` },
       { metric: 'leaked after hard revoke, 1 call/400 ms over 3 instances (max of 3)', value: slowHard.max, unit: 'calls', target: '0' },
       { metric: 'leaked after soft revoke, max rate ×8 over 3 instances (max of 5)', value: fastSoft.max, unit: 'calls', target: `≤ in flight (${fastSoft.inflightMax}) + propagation` },
       { metric: 'leaked after hard revoke, max rate ×8 over 3 instances (max of 5)', value: fastHard.max, unit: 'calls', target: 'calls admitted before B, C heard' },
-      { metric: 'audit rows/s, group commit (one INSERT per batch), 64 writers', value: Math.round(mean(tput.group)), unit: 'rows/s', baseline: Math.round(mean(tput.single)), ratio: round(mean(tput.group) / mean(tput.single), 2) },
+      { metric: 'intent rows/s, group commit (one INSERT per batch), 64 writers', value: Math.round(mean(tput.group)), unit: 'rows/s', baseline: Math.round(mean(tput.single)), ratio: round(mean(tput.group) / mean(tput.single), 2) },
       { metric: 'audit rows/s, one commit per row, 64 writers (pool of 10)', value: Math.round(mean(tput.single)), unit: 'rows/s' },
     ];
     return {
       name: 'proxy fleet on PostgreSQL (issue 4)',
-      note: 'Three proxy processes, one PostgreSQL 15 cluster (fsync on), sandbox vendor; all on this machine. Refusal times are counted from the revoke call\'s return on A (0 when B or C refused first), probing each of B and C with two back-to-back callers. Leak runs: vendor latency 20 ms, the agent\'s calls round-robin over the 3 instances. Baseline column of the audit rows: one commit per row.',
+      note: 'Three proxy processes, one PostgreSQL 15 cluster (fsync on), sandbox vendor; all on this machine. Baseline of the revoke call: the same fleet with confirmMs 0 (no wait for confirmations). Refusal times are counted from the revoke call\'s return on A (0 when B or C refused first), probing each of B and C with two back-to-back callers. Leak runs: vendor latency 20 ms, the agent\'s calls round-robin over the 3 instances. Baseline column of the audit rows: one commit per row.',
       rows,
     };
   } finally {

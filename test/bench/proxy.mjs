@@ -1,17 +1,21 @@
-// The vault-key proxy benchmarks (issue 3), run by test/bench/run.mjs or alone: `node test/bench/proxy.mjs`.
+// The vault-key proxy benchmarks (issues 3 and 10), run by test/bench/run.mjs or alone: `node test/bench/proxy.mjs`.
 //   revoke → refusal     an agent loop through the proxy; from the revoke call's return to the first refusal
 //   leaked calls         calls that reached the vendor after the revoke returned, soft and hard,
 //                        at one call per 400 ms and at the agent's maximum rate
-//   overhead             latency added over calling the vendor directly at 1,000 req/s (p50, p99), and
-//                        maximum throughput, beside a bare pass-through proxy in the same run
-// The proxy, the bare proxy and the vendor each run in their own process; the load generator here.
-import { spawn } from 'node:child_process';
+//   overhead             latency added over calling the vendor directly at 1,000 req/s (p50, p99)
+//   refusal latency      a revoked key's calls at 1,000 req/s: p50 / p99 of the 401 (target p99 < 2 ms)
+//   throughput           maximum req/s (autocannon, 256 connections) and CPU per request
+// Side by side in one run: this design (write-ahead audit), the previous one (answer after the
+// audit commit, built from the base commit), a bare Node pass-through, and nginx as a bare reverse
+// proxy before the same upstream. Every proxy and the vendor run in their own processes.
 import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
+import autocannon from 'autocannon';
 import { pct, bundle, child, adminClient } from './_lib.mjs';
+import { buildBase, startNginx } from './_targets.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN = 'bench-admin-token-0123456789abcdef';
@@ -19,10 +23,6 @@ const SECONDS = Number(process.env.TOURNIQUET_BENCH_SECONDS ?? 3);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const round = (n, d = 3) => Math.round(n * 10 ** d) / 10 ** d;
-
-const bundleHere = (dir) => bundle(dir, { child: 'test/bench/proxy-child.ts', sandbox: 'src/sandbox/index.ts' });
-
-
 const admin = adminClient(ADMIN);
 
 /** One GET through a pool; resolves to the status. */
@@ -64,11 +64,12 @@ async function revokeToRefusal(proxy, trials) {
 
 async function leaks(proxy, sandbox, { intervalMs, concurrency, hard, trials }) {
   const arrivals = new Map(); // production key → arrival times at the vendor
-  sandbox.stripe.server.prependListener('request', (req) => {
+  const onReq = (req) => {
     const k = (req.headers.authorization ?? '').replace(/^Bearer /, '');
     if (!arrivals.has(k)) arrivals.set(k, []);
     arrivals.get(k).push(performance.now());
-  });
+  };
+  sandbox.stripe.server.prependListener('request', onReq);
   const leaked = [];
   const inflightAtRevoke = [];
   const pool = new Pool(proxy.dataUrl, { connections: concurrency });
@@ -103,14 +104,15 @@ async function leaks(proxy, sandbox, { intervalMs, concurrency, hard, trials }) 
     await sleep(100);
     leaked.push((arrivals.get(prod.secret) ?? []).filter((at) => at > revokedAt).length);
   }
+  sandbox.stripe.server.off('request', onReq);
   await pool.close();
   return { max: Math.max(...leaked), mean: leaked.reduce((a, b) => a + b, 0) / leaked.length, inflightMax: Math.max(...inflightAtRevoke) };
 }
 
-// ---- overhead and throughput -----------------------------------------------------------------
+// ---- latency, refusals and throughput --------------------------------------------------------
 
 /** Open loop at `rps` for `seconds`: latency from the intended send time (no coordinated omission). */
-async function openLoop(url, auth, rps, seconds) {
+async function openLoop(url, auth, rps, seconds, expect = 200) {
   const pool = new Pool(url, { connections: 64 });
   const lat = [];
   let errors = 0;
@@ -124,7 +126,7 @@ async function openLoop(url, auth, rps, seconds) {
     while (performance.now() < due) await new Promise((r) => setImmediate(r));
     pending.push(
       call(pool, '/v1/customers', auth).then(
-        (s) => (s === 200 ? lat.push(performance.now() - due) : errors++),
+        (s) => (s === expect ? lat.push(performance.now() - due) : errors++),
         () => errors++,
       ),
     );
@@ -134,136 +136,159 @@ async function openLoop(url, auth, rps, seconds) {
   return { lat, errors };
 }
 
-/** CPU time (ms) a process has used, from /proc (Linux; null elsewhere). 10 ms resolution. */
+/** CPU time (ms) a process and its children (nginx's worker) have used, from /proc (Linux; null elsewhere). 10 ms resolution. */
 function cpuMs(pid) {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10;
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    return (Number(f[11]) + Number(f[12])) * 10 + kids.reduce((sum, k) => sum + (cpuMs(Number(k)) ?? 0), 0);
   } catch {
     return null;
   }
 }
 
-/** Closed loop with `concurrency` workers for `seconds`: requests per second. */
-async function closedLoop(url, auth, concurrency, seconds) {
-  const pool = new Pool(url, { connections: concurrency });
-  let done = 0;
-  const end = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) if ((await call(pool, '/v1/customers', auth)) === 200) done++;
-    }),
-  );
-  await pool.close();
-  return { rps: done / seconds, done };
+/** Maximum throughput: autocannon, closed loop, 256 connections, for `seconds`. */
+async function maxRate(url, auth, seconds) {
+  const r = await autocannon({ url: `${url}/v1/customers`, connections: 256, duration: seconds, headers: { authorization: auth } });
+  return { rps: r['2xx'] / seconds, done: r['2xx'], errors: r.errors + r.non2xx };
+}
+
+async function startAll(build, base, dir, vendor) {
+  const procs = [];
+  const cfg = (name, extra = '') => ({
+    store: `sqlite:${join(dir, `${name}.db`)}${extra}`,
+    adminToken: ADMIN,
+    log: false,
+    upstreams: vendor.urls,
+    upstreamKeys: [{ vendor: 'stripe', secret: vendor.keys.stripe.secret, state: 'active', label: 'main' }],
+  });
+  const add = async (p) => (procs.push(p.proc), p);
+  const t = {
+    proxy: await add(await child(build, 'proxy', cfg('proxy'))),
+    relaxed: await add(await child(build, 'proxy', cfg('relaxed', '?sync=normal'))),
+    bare: await add(await child(build, 'bare', { upstream: vendor.urls.stripe })),
+  };
+  if (base) t.base = await add(await child(base.dir, 'proxy', cfg('base')));
+  const nginx = await startNginx(vendor.urls.stripe);
+  if (nginx) (t.nginx = nginx), procs.push(nginx.proc);
+  return { t, procs, nginx };
 }
 
 export async function bench() {
   const dir = mkdtempSync(join(tmpdir(), 'tq-bench-proxy-'));
   const build = join(ROOT, 'node_modules', '.cache', 'tourniquet-bench-proxy');
   mkdirSync(build, { recursive: true });
-  await bundleHere(build);
+  await bundle(build, { child: 'test/bench/proxy-child.ts', sandbox: 'src/sandbox/index.ts' });
+  const base = await buildBase(join(build, 'base'));
   const { startSandbox } = await import(pathToFileURL(join(build, 'sandbox.js')).href);
   const procs = [];
+  let nginxStop = null;
   try {
     // Vendor for overhead: its own process. Vendor for leaks: here, so arrivals are timed exactly.
     const vendor = await child(build, 'sandbox', {});
     procs.push(vendor.proc);
+    const started = await startAll(build, base, dir, vendor);
+    procs.push(...started.procs);
+    nginxStop = started.nginx?.stop ?? null;
+    const { t } = started;
     const local = await startSandbox({ timeScale: 0.001, latencyMs: 20 });
-    const cfg = (urls, keys) => ({
-      store: `sqlite:${join(dir, `proxy-${procs.length}.db`)}`,
-      adminToken: ADMIN,
-      upstreams: urls,
-      upstreamKeys: [{ vendor: 'stripe', secret: keys.stripe.secret, state: 'active', label: 'main' }],
-    });
-    const proxy = await child(build, 'proxy', cfg(vendor.urls, vendor.keys));
-    procs.push(proxy.proc);
-    const relaxed = await child(build, 'proxy', { ...cfg(vendor.urls, vendor.keys), store: `sqlite:${join(dir, 'relaxed.db')}?sync=normal` });
-    procs.push(relaxed.proc);
-    const bare = await child(build, 'bare', { upstream: vendor.urls.stripe });
-    procs.push(bare.proc);
-    const leakProxy = await child(build, 'proxy', cfg(local.urls, local.keys));
+    const leakCfg = (name) => ({ store: `sqlite:${join(dir, `${name}.db`)}`, adminToken: ADMIN, log: false, upstreams: local.urls, upstreamKeys: [{ vendor: 'stripe', secret: local.keys.stripe.secret, state: 'active', label: 'main' }] });
+    const leakProxy = await child(build, 'proxy', leakCfg('leak'));
     procs.push(leakProxy.proc);
+    const leakBase = base ? await child(base.dir, 'proxy', leakCfg('leak-base')) : null;
+    if (leakBase) procs.push(leakBase.proc);
 
-    const rr = await revokeToRefusal(proxy, 100);
-    const rrRelaxed = await revokeToRefusal(relaxed, 100);
+    const rr = await revokeToRefusal(t.proxy, 60);
+    const rrBase = t.base ? await revokeToRefusal(t.base, 60) : null;
     const slowSoft = await leaks(leakProxy, local, { intervalMs: 400, concurrency: 1, hard: false, trials: 3 });
     const slowHard = await leaks(leakProxy, local, { intervalMs: 400, concurrency: 1, hard: true, trials: 3 });
     const fastSoft = await leaks(leakProxy, local, { intervalMs: 0, concurrency: 8, hard: false, trials: 5 });
     const fastHard = await leaks(leakProxy, local, { intervalMs: 0, concurrency: 8, hard: true, trials: 5 });
+    const fastSoftBase = leakBase ? await leaks(leakBase, local, { intervalMs: 0, concurrency: 8, hard: false, trials: 5 }) : null;
     await local.stop();
 
-    // Overhead at 1,000 req/s, interleaved so machine noise hits all three alike.
-    const vk = await admin(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: 'bench_overhead' });
+    // Overhead at 1,000 req/s, interleaved so machine noise hits every target alike.
     const prodAuth = `Bearer ${vendor.keys.stripe.secret}`;
-    const vk2 = await admin(relaxed.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: 'bench_overhead' });
-    const targets = {
-      direct: [vendor.urls.stripe, prodAuth],
-      bare: [bare.url, prodAuth],
-      proxy: [proxy.dataUrl, `Bearer ${vk.secret}`],
-      relaxed: [relaxed.dataUrl, `Bearer ${vk2.secret}`],
-    };
-    const lat = { direct: [], bare: [], proxy: [], relaxed: [] };
+    const targets = { direct: [vendor.urls.stripe, prodAuth] };
+    const revoked = {};
+    for (const [name, p] of Object.entries(t)) {
+      if (!p.adminUrl) {
+        targets[name] = [p.url, prodAuth];
+        continue;
+      }
+      const vk = await admin(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: 'bench_overhead' });
+      targets[name] = [p.dataUrl, `Bearer ${vk.secret}`];
+      const gone = await admin(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: 'bench_refusal' });
+      await admin(p.adminUrl, 'DELETE', `/v1/vault-keys/${gone.id}`);
+      revoked[name] = [p.dataUrl, `Bearer ${gone.secret}`];
+    }
+    const lat = Object.fromEntries(Object.keys(targets).map((n) => [n, []]));
+    const refusals = Object.fromEntries(Object.keys(revoked).map((n) => [n, []]));
     let errors = 0;
-    for (const [name, [url, auth]] of Object.entries(targets)) await openLoop(url, auth, 500, 0.5); // warm up
-    for (let round = 0; round < 2; round++)
+    for (const [url, auth] of Object.values(targets)) await openLoop(url, auth, 500, 0.5); // warm up
+    for (let r = 0; r < 2; r++) {
       for (const [name, [url, auth]] of Object.entries(targets)) {
-        const r = await openLoop(url, auth, 1000, SECONDS / 2);
-        lat[name].push(...r.lat);
-        errors += r.errors;
+        const o = await openLoop(url, auth, 1000, SECONDS / 2);
+        lat[name].push(...o.lat);
+        errors += o.errors;
       }
-    // The same at 200 req/s: on a small or busy machine 1,000 req/s measures CPU starvation, not the proxy.
-    const low = { direct: [], bare: [], proxy: [], relaxed: [] };
-    for (let round = 0; round < 2; round++)
-      for (const [name, [url, auth]] of Object.entries(targets)) low[name].push(...(await openLoop(url, auth, 200, SECONDS / 2)).lat);
-    const tput = { bare: [], proxy: [], relaxed: [] };
-    const cpu = { bare: [0, 0], proxy: [0, 0], relaxed: [0, 0] }; // [ms, requests]
-    const pids = { bare: bare.proc.pid, proxy: proxy.proc.pid, relaxed: relaxed.proc.pid };
-    for (let round = 0; round < 2; round++)
-      for (const name of ['bare', 'proxy', 'relaxed']) {
-        const c0 = cpuMs(pids[name]);
-        const r = await closedLoop(targets[name][0], targets[name][1], 256, SECONDS / 2);
-        const c1 = cpuMs(pids[name]);
-        tput[name].push(r.rps);
-        if (c0 !== null && c1 !== null) (cpu[name][0] += c1 - c0), (cpu[name][1] += r.done);
+      for (const [name, [url, auth]] of Object.entries(revoked)) refusals[name].push(...(await openLoop(url, auth, 1000, SECONDS / 4, 401)).lat);
+    }
+    const tput = Object.fromEntries(Object.keys(t).map((n) => [n, []]));
+    const cpu = Object.fromEntries(Object.keys(t).map((n) => [n, [0, 0]])); // [ms, requests]
+    for (let r = 0; r < 2; r++)
+      for (const [name, p] of Object.entries(t)) {
+        const c0 = cpuMs(p.proc.pid);
+        const o = await maxRate(targets[name][0], targets[name][1], Math.max(1, Math.round(SECONDS / 2)));
+        const c1 = cpuMs(p.proc.pid);
+        tput[name].push(o.rps);
+        errors += o.errors;
+        if (c0 !== null && c1 !== null) (cpu[name][0] += c1 - c0), (cpu[name][1] += o.done);
       }
-    const usPerReq = (name) => (cpu[name][1] ? Math.round((cpu[name][0] * 1000) / cpu[name][1]) : NaN);
-    const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const p = (name, q) => pct(lat[name], q);
-    const rows = [
-      { metric: 'revoke → first refusal, median (100 trials)', value: round(rr.p50), unit: 'ms', target: 'next request' },
-      { metric: 'revoke → first refusal, p99', value: round(rr.p99), unit: 'ms', target: '< 5 ms' },
-      { metric: 'revoke → first refusal, median / p99, sync=normal', value: `${round(rrRelaxed.p50)} / ${round(rrRelaxed.p99)}`, unit: 'ms' },
-      { metric: 'requests sent after the revoke returned and allowed', value: rr.allowedAfter + rrRelaxed.allowedAfter, unit: 'calls', target: '0' },
-      { metric: 'leaked after soft revoke, 1 call/400 ms (max of 3)', value: slowSoft.max, unit: 'calls', target: `≤ in flight (${slowSoft.inflightMax})` },
-      { metric: 'leaked after hard revoke, 1 call/400 ms (max of 3)', value: slowHard.max, unit: 'calls', target: '0' },
-      { metric: 'leaked after soft revoke, max rate ×8 (max of 5)', value: fastSoft.max, unit: 'calls', target: `≤ in flight (${fastSoft.inflightMax})` },
-      { metric: 'leaked after hard revoke, max rate ×8 (max of 5)', value: fastHard.max, unit: 'calls', target: '0' },
-      { metric: 'p50 added at 1,000 req/s (proxy − direct)', value: round(p('proxy', 50) - p('direct', 50)), unit: 'ms', target: '< 1 ms', baseline: round(p('bare', 50) - p('direct', 50)) },
-      { metric: 'p99 added at 1,000 req/s (proxy − direct)', value: round(p('proxy', 99) - p('direct', 99)), unit: 'ms', baseline: round(p('bare', 99) - p('direct', 99)) },
-      { metric: 'p50 / p99 added, sync=normal (survives SIGKILL, not power loss)', value: `${round(p('relaxed', 50) - p('direct', 50))} / ${round(p('relaxed', 99) - p('direct', 99))}`, unit: 'ms' },
-      { metric: 'p50 / p99 added at 200 req/s, sync=full', value: `${round(pct(low.proxy, 50) - pct(low.direct, 50))} / ${round(pct(low.proxy, 99) - pct(low.direct, 99))}`, unit: 'ms', baseline: `${round(pct(low.bare, 50) - pct(low.direct, 50))} / ${round(pct(low.bare, 99) - pct(low.direct, 99))}` },
-      { metric: 'p50 / p99 added at 200 req/s, sync=normal', value: `${round(pct(low.relaxed, 50) - pct(low.direct, 50))} / ${round(pct(low.relaxed, 99) - pct(low.direct, 99))}`, unit: 'ms' },
-      { metric: 'direct p50 / p99 at 1,000 req/s', value: `${round(p('direct', 50))} / ${round(p('direct', 99))}`, unit: 'ms' },
-      { metric: 'max throughput through the proxy (256 connections)', value: Math.round(mean(tput.proxy)), unit: 'req/s', baseline: Math.round(mean(tput.bare)), ratio: round(mean(tput.proxy) / mean(tput.bare), 2), target: '≥ 0.70 of bare' },
-    ];
-    rows.push({ metric: 'CPU per request, sync=full (lower is better)', value: usPerReq('proxy'), unit: 'µs', baseline: usPerReq('bare'), ratio: round(usPerReq('bare') / usPerReq('proxy'), 2), target: '≥ 0.70 of bare (as throughput)' });
-    rows.push({ metric: 'CPU per request, sync=normal', value: usPerReq('relaxed'), unit: 'µs', baseline: usPerReq('bare'), ratio: round(usPerReq('bare') / usPerReq('relaxed'), 2) });
-    rows.push({ metric: 'max throughput, sync=normal', value: Math.round(mean(tput.relaxed)), unit: 'req/s', baseline: Math.round(mean(tput.bare)), ratio: round(mean(tput.relaxed) / mean(tput.bare), 2), target: '≥ 0.70 of bare' });
-    if (errors) rows.push({ metric: 'errors during the overhead runs', value: errors, unit: 'calls' });
-    return {
-      name: 'vault-key proxy (issue 3)',
-      note: 'Baseline column: the bare pass-through proxy (same undici forwarding, no policy, no audit, no log). Every tourniquet call waits for its audit row to be fsynced (SQLite WAL, synchronous=FULL, group commit) before it is answered. Leak runs: vendor latency 20 ms.',
-      rows,
-    };
+    return report({ rr, rrBase, slowSoft, slowHard, fastSoft, fastHard, fastSoftBase, lat, refusals, tput, cpu, errors, base });
   } finally {
     for (const p of procs) p.kill('SIGKILL');
+    nginxStop?.();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+function report(m) {
+  const mean = (xs) => (xs?.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  const added = (name, q) => (m.lat[name]?.length ? round(pct(m.lat[name], q) - pct(m.lat.direct, q)) : 'n/a');
+  const both = (name) => `${added(name, 50)} / ${added(name, 99)}`;
+  const us = (name) => (m.cpu[name]?.[1] ? Math.round((m.cpu[name][0] * 1000) / m.cpu[name][1]) : 'n/a');
+  const rps = (name) => (m.tput[name]?.length ? Math.round(mean(m.tput[name])) : 'n/a');
+  const refusal = (name) => (m.refusals[name]?.length ? `${round(pct(m.refusals[name], 50))} / ${round(pct(m.refusals[name], 99))}` : 'n/a');
+  const rows = [
+    { metric: 'revoke → first refusal, median / p99 (60 trials)', value: `${round(m.rr.p50)} / ${round(m.rr.p99)}`, unit: 'ms', baseline: m.rrBase ? `${round(m.rrBase.p50)} / ${round(m.rrBase.p99)}` : 'n/a', target: 'next request' },
+    { metric: 'requests sent after the revoke returned and allowed', value: m.rr.allowedAfter, unit: 'calls', baseline: m.rrBase?.allowedAfter ?? 'n/a', target: '0' },
+    { metric: 'leaked after soft revoke, 1 call/400 ms (max of 3)', value: m.slowSoft.max, unit: 'calls', target: `≤ in flight (${m.slowSoft.inflightMax})` },
+    { metric: 'leaked after hard revoke, 1 call/400 ms (max of 3)', value: m.slowHard.max, unit: 'calls', target: '0' },
+    { metric: 'leaked after soft revoke, max rate ×8 (max of 5)', value: m.fastSoft.max, unit: 'calls', baseline: m.fastSoftBase?.max ?? 'n/a', target: `≤ in flight (${m.fastSoft.inflightMax})` },
+    { metric: 'leaked after hard revoke, max rate ×8 (max of 5)', value: m.fastHard.max, unit: 'calls', target: '0' },
+    { metric: 'p50 / p99 added at 1,000 req/s: write-ahead, sync=full', value: both('proxy'), unit: 'ms', baseline: both('base'), target: 'p50 < 1 ms' },
+    { metric: 'p50 / p99 added at 1,000 req/s: write-ahead, sync=normal', value: both('relaxed'), unit: 'ms' },
+    { metric: 'p50 / p99 added at 1,000 req/s: nginx (bare reverse proxy)', value: both('nginx'), unit: 'ms' },
+    { metric: 'p50 / p99 added at 1,000 req/s: bare Node pass-through', value: both('bare'), unit: 'ms' },
+    { metric: 'direct p50 / p99 at 1,000 req/s', value: `${round(pct(m.lat.direct, 50))} / ${round(pct(m.lat.direct, 99))}`, unit: 'ms' },
+    { metric: 'refusal (revoked key) p50 / p99 at 1,000 req/s, write-ahead', value: refusal('proxy'), unit: 'ms', baseline: refusal('base'), target: 'p99 < 2 ms' },
+    { metric: 'max throughput (autocannon, 256 connections): write-ahead, sync=full', value: rps('proxy'), unit: 'req/s', baseline: rps('base'), ratio: rps('base') > 0 ? round(rps('proxy') / rps('base'), 2) : 'n/a' },
+    { metric: 'max throughput: write-ahead, sync=normal', value: rps('relaxed'), unit: 'req/s' },
+    { metric: 'max throughput: nginx / bare Node pass-through', value: `${rps('nginx')} / ${rps('bare')}`, unit: 'req/s' },
+    { metric: 'CPU per request: write-ahead full / normal', value: `${us('proxy')} / ${us('relaxed')}`, unit: 'µs', baseline: us('base') },
+    { metric: 'CPU per request: nginx / bare Node pass-through', value: `${us('nginx')} / ${us('bare')}`, unit: 'µs' },
+  ];
+  if (m.errors) rows.push({ metric: 'errors during the overhead and throughput runs', value: m.errors, unit: 'calls' });
+  return {
+    name: 'vault-key proxy (issues 3, 10)',
+    note: `Baseline column: the previous design, answer after the audit commit (base commit ${m.base?.sha?.slice(0, 10) ?? 'unavailable'}), in the same harness. Write-ahead: a forwarded call's audit row is fsynced (SQLite WAL, synchronous=FULL, group commit on the writer thread) before the call leaves; its outcome and refusal rows are written after the answer. nginx: one worker, keep-alive to the upstream, no logging. Leak runs: vendor latency 20 ms.`,
+    rows,
+  };
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const r = await bench();
-  for (const row of r.rows) console.log(`${row.metric}: ${row.value} ${row.unit ?? ''}${row.baseline !== undefined ? ` (bare ${row.baseline})` : ''}${row.ratio !== undefined ? ` ratio ${row.ratio}` : ''}${row.target ? ` [target ${row.target}]` : ''}`);
+  for (const row of r.rows) console.log(`${row.metric}: ${row.value} ${row.unit ?? ''}${row.baseline !== undefined ? ` (previous ${row.baseline})` : ''}${row.ratio !== undefined ? ` ratio ${row.ratio}` : ''}${row.target ? ` [target ${row.target}]` : ''}`);
   process.exit(0);
 }

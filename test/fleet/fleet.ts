@@ -5,6 +5,7 @@ import type { FleetOptions } from '../../src/proxy/fleet/sync.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { silentLog } from '../../src/proxy/log.js';
 import { ADMIN_TOKEN, adminCall } from '../proxy/helpers.js';
+import { agentCall as callAs } from '../proxy/faults.js';
 
 export { ADMIN_TOKEN, adminCall };
 
@@ -64,19 +65,8 @@ export async function issueKey(p: RunningProxy, body: Record<string, unknown> = 
 
 /** One agent call; never throws (a connection error is status 0). */
 export async function agentCall(dataUrl: string, secret: string, path = '/v1/customers'): Promise<{ status: number; code: string | null }> {
-  try {
-    const res = await fetch(dataUrl + path, { headers: { authorization: `Bearer ${secret}` } });
-    const text = await res.text();
-    let code: string | null = null;
-    try {
-      code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? null;
-    } catch {
-      code = null;
-    }
-    return { status: res.status, code };
-  } catch {
-    return { status: 0, code: null };
-  }
+  const { status, code } = await callAs(dataUrl, secret, path);
+  return { status, code };
 }
 
 /** Poll until the key is refused on this instance; returns ms from `t0` (performance.now()). */

@@ -74,11 +74,11 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
     await Promise.all(stores.map((s) => s.init()));
     const c = new pg.Client({ connectionString: cluster.url });
     await c.connect();
-    const { rows } = await c.query('SELECT version FROM tourniquet_migrations');
+    const { rows } = await c.query('SELECT version FROM tourniquet_migrations ORDER BY version');
     const idx = await c.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'agent_call_audit' ORDER BY indexname`);
     await c.end();
     await Promise.all(stores.map((s) => s.close()));
-    expect(rows).toEqual([{ version: 1 }]);
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
     expect(idx.rows.map((r) => r.indexname)).toEqual(expect.arrayContaining(['audit_started', 'audit_key', 'audit_run', 'audit_customer']));
   });
 
@@ -96,8 +96,14 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
       await a.insertVaultKey(key('vk_id_1'));
       await a.insertVaultKey(key('vk_id_2', { secret_hash: 'h2', labels: {} }));
       const res = await a.revokeVaultKeys(['vk_id_1', 'vk_id_1', 'vk_id_nope'], '2026-11-22T02:15:00.000Z', 'hard');
-      expect(res).toEqual({ revoked: ['vk_id_1'], already_revoked: [], not_found: ['vk_id_nope'] });
-      expect((await a.revokeVaultKeys(['vk_id_1'], '2026-11-22T02:16:00.000Z', 'soft')).already_revoked).toEqual(['vk_id_1']);
+      expect(res).toEqual({ revoked: ['vk_id_1'], already_revoked: [], not_found: ['vk_id_nope'], previous: {}, revision: r0 + 3 });
+      // a repeat says when and how the store has it revoked (the first time wins)
+      expect(await a.revokeVaultKeys(['vk_id_1'], '2026-11-22T02:16:00.000Z', 'soft')).toEqual({
+        revoked: [],
+        already_revoked: ['vk_id_1'],
+        not_found: [],
+        previous: { vk_id_1: { revoked_at: '2026-11-22T02:15:00.000Z', revoke_mode: 'hard', revision: r0 + 3 } },
+      });
       // (a repeated revoke changes nothing but may still take a revision number)
       const changes = await b.changesSince(r0 + 2);
       expect(changes.revision).toBe(r0 + 4);
@@ -139,6 +145,25 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
       const agg = await damage.aggregate({ vault_key_id: 'vk_id_a', from: Date.parse('2026-11-22T00:00:00.000Z') });
       expect(agg).toMatchObject({ calls_total: 501, cost_micros: 750_000_000 });
       expect(await s.pruneAuditBefore('2026-11-21')).toBe(1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('write-ahead rows: pending, completed by an outcome, idempotent on call_id; a dead instance\'s pending rows swept to unknown', async () => {
+    const s = new PostgresStore(cluster.url, { notifications: false, instanceTtlMs: 1_000 });
+    await s.init();
+    try {
+      const pending = (i: number, inst: string) => row(i, { call_id: `${inst}.${i}`, outcome: 'pending', vendor_status: 0, cost_usd_parsed: null, amount_usd_estimated: 10, agent_run_id: `run_${inst}`, instance_id: inst, started_at: new Date(Date.now() - 10_000).toISOString() });
+      await s.appendAudit([pending(1, 'inst_live'), pending(2, 'inst_live'), pending(3, 'inst_gone')]);
+      await s.heartbeat({ instance_id: 'inst_live', data_plane_url: 'http://x', admin_url: 'http://y', started_at: 'z', last_sync_at: 'z' });
+      // a batch retried after a lost acknowledgement: the rows are there once; the outcome completes one
+      await s.appendAudit([pending(1, 'inst_live')], [{ call_id: 'inst_live.1', finished_at: new Date().toISOString(), policy_verdict: 'allowed', vendor_status: 200, cost_usd_parsed: 7.5, latency_ms: 12 }]);
+      expect(await s.sweepOutcomes('inst_self')).toBe(1);
+      const rows = (await s.queryAudit({ vendor: 'stripe', from: new Date(Date.now() - 60_000).toISOString() }, 10, null)).data;
+      expect(rows.map((r) => [r.call_id, r.outcome, r.vendor_status])).toEqual([['inst_live.1', 'complete', 200], ['inst_live.2', 'pending', 0], ['inst_gone.3', 'unknown', 0]]);
+      const sum = await s.summarizeAudit({ from: new Date(Date.now() - 60_000).toISOString() });
+      expect(sum.outcome_unknown).toEqual({ calls: 2, amount_usd_estimated: 20, pending: 1 });
     } finally {
       await s.close();
     }

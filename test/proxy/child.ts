@@ -8,6 +8,7 @@ export interface ChildProxy {
   child: ChildProcess;
   dataUrl: string;
   adminUrl: string;
+  instanceId: string;
   stderr: () => string;
   exited: Promise<number | null>;
 }
@@ -24,14 +25,15 @@ export function spawnProxy(args: string[], env: Record<string, string>): Promise
   child.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`proxy did not start: ${err}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`proxy did not start: ${err}`)), 60_000);
     child.stdout!.on('data', (d) => {
       out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
+      // Whole lines only: a chunk may end in the middle of the JSON line.
+      const line = out.split('\n').slice(0, -1).find((l) => l.startsWith('{'));
       if (!line) return;
       clearTimeout(timer);
-      const ready = JSON.parse(line) as { data_plane_url: string; admin_url: string };
-      resolve({ child, dataUrl: ready.data_plane_url, adminUrl: ready.admin_url, stderr: () => err, exited });
+      const ready = JSON.parse(line) as { data_plane_url: string; admin_url: string; instance_id: string };
+      resolve({ child, dataUrl: ready.data_plane_url, adminUrl: ready.admin_url, instanceId: ready.instance_id, stderr: () => err, exited });
     });
     child.on('exit', (code) => {
       clearTimeout(timer);

@@ -50,8 +50,13 @@ export async function startHarness(opts: { sandbox?: SandboxOptions; proxy?: Par
     ],
     ...opts.proxy,
   });
-  const admin = (method: string, path: string, body?: unknown) => adminCall(proxy.adminUrl, method, path, body);
-  return {
+  // Refusal rows and outcomes are written after the answer (write-ahead audit): a test reading
+  // the audit waits until they are, as a reader a moment later would find them.
+  const admin = async (method: string, path: string, body?: unknown) => {
+    if (path.startsWith('/v1/audit')) await harness.proxy.audit.drain();
+    return adminCall(harness.proxy.adminUrl, method, path, body);
+  };
+  const harness: Harness = {
     sandbox,
     proxy,
     dir,
@@ -64,11 +69,12 @@ export async function startHarness(opts: { sandbox?: SandboxOptions; proxy?: Par
       return r.body;
     },
     stop: async () => {
-      await proxy.stop();
+      await harness.proxy.stop();
       await sandbox.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return harness;
 }
 
 /** A raw call through the data plane. */

@@ -147,6 +147,18 @@ describe('MemoryStore answers as the SQLite store does', () => {
     for (const s of both()) await expect(s.queryAudit({}, 10, 'bm9wZQ')).rejects.toBeInstanceOf(RangeError);
   });
 
+  it('write-ahead rows: pending intents, outcomes completing them, a retried batch written once, a dead instance\'s rows swept', async () => {
+    const intent = (n: number, inst: string): AuditRow => ({
+      ...rows()[1]!, started_at: `2026-11-22T02:20:0${n}.000Z`, agent_run_id: 'run_wa', call_id: `${inst}.${n}`, outcome: 'pending', amount_usd_estimated: 10 * n, instance_id: inst, vendor_status: 0, cost_usd_parsed: null,
+    });
+    await same((s) => s.appendAudit([intent(1, 'inst_a'), intent(2, 'inst_a'), intent(3, 'inst_b')]));
+    await same((s) => s.appendAudit([intent(1, 'inst_a')], [{ call_id: 'inst_a.1', finished_at: '2026-11-22T02:20:01.300Z', policy_verdict: 'allowed', vendor_status: 200, cost_usd_parsed: 7.5, latency_ms: 300 }]));
+    await same((s) => s.summarizeAudit({ agent_run_id: 'run_wa' }));
+    await same((s) => s.sweepOutcomes('inst_a'));
+    await same((s) => s.queryAudit({ agent_run_id: 'run_wa' }, 10, null));
+    await same((s) => s.summarizeAudit({ agent_run_id: 'run_wa' }));
+  });
+
   it('instances: heartbeat upserts keep the first admin URL and start, newest sync first', async () => {
     const at = (s: number) => `2026-11-22T02:00:0${s}.000Z`;
     await same((s) => s.heartbeat({ instance_id: 'a', data_plane_url: 'http://a', admin_url: 'http://a-admin', started_at: at(0), last_sync_at: at(1) }));

@@ -4,16 +4,16 @@ import { ApiError } from './validate.js';
 
 export const ADMIN_MAX_BODY = 64 * 1024;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
   res.end(text);
 }
 
 export function sendError(res: ServerResponse, err: ApiError): void {
-  const error: Record<string, string> = { code: err.code, message: err.message };
+  const error: Record<string, string> = { ...(err.extra?.type ? { type: err.extra.type } : {}), code: err.code, message: err.message };
   if (err.field) error.field = err.field;
-  sendJson(res, err.status, { error });
+  sendJson(res, err.status, { error, ...err.extra?.body }, err.extra?.headers);
 }
 
 /** The JSON body, or a 400/413 naming what is wrong. An empty body is `{}`. */

@@ -4,6 +4,7 @@ import type { UsageTracker } from '../usage.js';
 import type { AuditFilter, InstanceInfo } from '../store/types.js';
 import { ApiError, isoTime, validate, validateQuery, type Spec } from './validate.js';
 import { readJson, route, type Route } from './http.js';
+import type { HealthStatus } from '../health.js';
 
 export interface InstanceFacts {
   instanceId: string;
@@ -11,8 +12,10 @@ export interface InstanceFacts {
   adminUrl: () => string;
   startedAt: string;
   lastSyncAt: () => string;
-  /** False while this instance fails closed (a shared store it cannot sync with). */
-  storeFresh?: () => boolean;
+  /** C2: ok, store_unavailable, disk_full or stale, and why. */
+  status: () => { status: HealthStatus; reason: string | null };
+  /** Counters worth watching: pending revokes, audit backlog and drops, stalls. */
+  extra?: () => Record<string, number>;
 }
 
 const AUDIT_FILTER_SPEC: Spec = {
@@ -121,10 +124,11 @@ export function auditRoutes(svc: ProxyService, usage: UsageTracker, facts: Insta
       }
       return [200, { data, at: new Date(now).toISOString() }];
     }),
-    route('GET', '/v1/health', async () => [
-      200,
-      {
-        status: facts.storeFresh?.() === false ? 'store_unavailable' : 'ok',
+    route('GET', '/v1/health', async () => {
+      const h = facts.status();
+      return [h.status === 'ok' ? 200 : 503, {
+        status: h.status,
+        reason: h.reason,
         instance_id: facts.instanceId,
         data_plane_url: facts.dataUrl(),
         admin_url: facts.adminUrl(),
@@ -134,8 +138,9 @@ export function auditRoutes(svc: ProxyService, usage: UsageTracker, facts: Insta
         revocation_state_changed_at: svc.state.revocationChangedAt,
         started_at: facts.startedAt,
         in_flight: svc.inflight.count(),
-      },
-    ]),
+        ...facts.extra?.(),
+      }];
+    }),
     route('GET', '/v1/instances', async () => {
       const rows: InstanceInfo[] = await svc.store.listInstances();
       // This instance answers from memory (its row is up to one heartbeat old); the others from the registry.

@@ -8,6 +8,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly field?: string,
+    /** Fields beside `error` in the answer, and headers (e.g. `Retry-After`). */
+    readonly extra?: { body?: Record<string, unknown>; headers?: Record<string, string>; type?: string },
   ) {
     super(message);
   }

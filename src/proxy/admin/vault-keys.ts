@@ -68,8 +68,9 @@ export function vaultKeyRoutes(svc: ProxyService): Route[] {
       });
       if (!body.vendor === !body.upstream_key_id) throw new ApiError(400, 'invalid_request', 'give exactly one of vendor or upstream_key_id', body.vendor ? 'upstream_key_id' : 'vendor');
       const ids = svc.keysUnder(body).map((k) => k.id);
-      const outcomes = await svc.revoke(ids, body.hard === true);
-      return [200, { revoked: outcomes.filter((o) => !o.already_revoked).map((o) => o.id), effective_at: outcomes[0]?.effective_at ?? new Date().toISOString() }];
+      const r = await svc.revoke(ids, body.hard === true);
+      const revoked = r.outcomes.filter((o) => !o.already_revoked);
+      return [200, { revoked: revoked.map((o) => o.id), effective_at: revoked[0]?.effective_at ?? new Date().toISOString(), durable: true, fleet: r.fleet }];
     }),
     route('GET', '/v1/vault-keys/{id}', async ({ params }) => {
       const rec = await svc.store.getVaultKey(params[0]!);
@@ -79,14 +80,15 @@ export function vaultKeyRoutes(svc: ProxyService): Route[] {
     route('DELETE', '/v1/vault-keys/{id}', async ({ url, params }) => {
       const q = validateQuery<{ hard?: boolean }>(url.searchParams, { hard: { type: 'boolean' } });
       const id = params[0]!;
-      const [outcome] = await svc.revoke([id], q.hard === true);
+      const r = await svc.revoke([id], q.hard === true);
+      const [outcome] = r.outcomes;
       if (!outcome) throw notFound(id);
-      return [200, outcome];
+      return [200, { ...outcome, durable: true, fleet: r.fleet }];
     }),
     route('POST', '/v1/vault-keys/{id}/roll', async ({ req, params }) => {
       const body = validate<{ revoke_old?: boolean }>(await readJson(req), { revoke_old: { type: 'boolean' } });
-      const { record, secret } = await svc.roll(params[0]!, body.revoke_old === true);
-      return [201, { ...vaultKeyView(record), secret }];
+      const { record, secret, fleet } = await svc.roll(params[0]!, body.revoke_old === true);
+      return [201, { ...vaultKeyView(record), secret, ...(fleet ? { revoked_old: { id: params[0], durable: true, fleet } } : {}) }];
     }),
   ];
 }

@@ -1,7 +1,8 @@
-import type { ChangeSet, InstanceInfo, ProxyStore } from '../store/types.js';
+import type { AckingStore, ChangeSet, InstanceInfo, ProxyStore } from '../store/types.js';
 import type { RevokeHint } from '../store/postgres-listen.js';
 import type { PolicyState } from '../state.js';
 import type { RequestLog } from '../log.js';
+import { AckBook, type FleetConfirmation } from './confirm.js';
 
 export interface FleetOptions {
   /** Poll the store's revision this often, so a lost notification costs at most this (default 250 ms). */
@@ -10,9 +11,22 @@ export interface FleetOptions {
   maxStalenessMs?: number;
   /** Write this instance's registry row this often (default 1 s). */
   heartbeatMs?: number;
+  /**
+   * An event loop that did not turn for this long (SIGSTOP, a VM pause, a long GC) may have
+   * missed a revoke: nothing is decided until a sync started after it succeeds. Default 250 ms,
+   * the revoke's confirmation wait: a shorter stall cannot let a DELETE return without this
+   * instance's acknowledgement, and a busy machine's ordinary lag does not count as a pause.
+   */
+  stallMs?: number;
+  /** How long a revoke waits for every live instance to confirm it refuses the key (default 250 ms; 0: no wait). */
+  confirmMs?: number;
 }
 
-export const FLEET_DEFAULTS = { reconcileMs: 250, maxStalenessMs: 750, heartbeatMs: 1_000 } as const;
+export const FLEET_DEFAULTS = { reconcileMs: 250, maxStalenessMs: 750, heartbeatMs: 1_000, stallMs: 250, confirmMs: 250 } as const;
+/** How often the stall detector looks at the clock. */
+const TICK_MS = 20;
+/** Rows left pending by dead instances are marked unknown every this many heartbeats. */
+const SWEEP_EVERY = 5;
 
 export interface FleetDeps {
   store: ProxyStore;
@@ -22,6 +36,8 @@ export interface FleetDeps {
   self: () => Omit<InstanceInfo, 'last_sync_at'>;
   /** Called for every key another writer hard-revoked, after memory has it (cut its in-flight calls). */
   onHardRevoked?: (id: string) => void;
+  /** A shared store: staleness, stalls and acknowledgements matter (one instance on SQLite: its memory is the truth). */
+  shared: boolean;
 }
 
 /** A store that also passes on the keys a notification says were revoked (PostgreSQL does). */
@@ -35,7 +51,13 @@ interface HintingStore {
  * - every `reconcileMs` the store's revision is polled, so a lost notification is caught
  *   within one period plus a round trip;
  * - `fresh()` is false once the last successful sync started more than `maxStalenessMs` ago,
- *   which is when the data plane stops serving (fail closed) until a sync succeeds again.
+ *   which is when the data plane stops serving (fail closed) until a sync succeeds again;
+ * - `fresh()` is also false after a stall (the event loop did not turn for `stallMs`: the
+ *   process was paused, or starved) until a sync that started after the stall succeeds. The
+ *   check runs at decision time against the clock, so a request read right after SIGCONT,
+ *   before any timer fires, is held for that sync rather than decided on pre-pause state;
+ * - every applied revision (and revoke hint) is acknowledged through the store, so a revoke
+ *   can wait until every live instance refuses its keys (`confirm`).
  * Syncs never overlap: a request for one while one runs makes the running loop go again.
  */
 export class FleetSync {
@@ -50,7 +72,14 @@ export class FleetSync {
   private unsubscribe: Array<() => void> = [];
   private beatFailing = false;
   private syncFailing = false;
+  private lastTick = performance.now();
+  /** When a stall was noticed; fresh again once a sync that started after it succeeds. */
+  private stalledAt = -Infinity;
+  private beats = 0;
+  private readonly acks = new AckBook();
+  private readonly freshWaiters = new Set<() => void>();
   syncs = 0;
+  stalls = 0;
 
   constructor(private readonly deps: FleetDeps, opts: FleetOptions = {}) {
     this.opts = { ...FLEET_DEFAULTS, ...opts };
@@ -62,7 +91,55 @@ export class FleetSync {
   }
 
   fresh(now = performance.now()): boolean {
-    return now - this.lastOkMono <= this.opts.maxStalenessMs;
+    if (this.deps.shared && now - this.lastTick > this.opts.stallMs) this.stalled(now);
+    return now - this.lastOkMono <= this.opts.maxStalenessMs && this.lastOkMono > this.stalledAt;
+  }
+
+  /** True when the instance is only waiting for the sync that follows a stall (worth holding a request for). */
+  resyncing(): boolean {
+    return this.stalledAt >= this.lastOkMono && !this.syncFailing;
+  }
+
+  /** Resolves true as soon as `fresh()`, false after `ms`. */
+  whenFresh(ms: number): Promise<boolean> {
+    if (this.fresh()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.freshWaiters.delete(check);
+        resolve(ok);
+      };
+      const check = () => this.fresh() && done(true);
+      const timer = setTimeout(() => done(this.fresh()), ms);
+      this.freshWaiters.add(check);
+    });
+  }
+
+  private stalled(now: number): void {
+    if (this.stalledAt < this.lastOkMono) this.stalls++;
+    this.stalledAt = now;
+    this.lastTick = now;
+    void this.trigger(true);
+  }
+
+  get stale(): boolean {
+    return !this.fresh();
+  }
+
+  get failing(): boolean {
+    return this.syncFailing;
+  }
+
+  /** Wait until every live instance refuses what `revision` revoked (at most `confirmMs`). */
+  confirm(revision: number): Promise<FleetConfirmation> {
+    const self = this.deps.self().instance_id;
+    if (!this.deps.shared || this.opts.confirmMs <= 0) return Promise.resolve({ confirmed: [self], unconfirmed: [], waited_ms: 0 });
+    return this.acks.confirm(this.deps.store, self, revision, this.opts.confirmMs);
+  }
+
+  private ack(revision: number, hint: boolean): void {
+    const store = this.deps.store as Partial<AckingStore>;
+    if (this.deps.shared && typeof store.ack === 'function') store.ack(this.deps.self().instance_id, revision, hint).catch(() => {});
   }
 
   start(): void {
@@ -75,6 +152,8 @@ export class FleetSync {
     // A revoke's notification names its keys: flip them now, the fetch that follows confirms.
     const hinting = store as Partial<HintingStore>;
     if (typeof hinting.onRevoked === 'function') this.unsubscribe.push(hinting.onRevoked((h) => this.applyHint(h)));
+    const acking = store as Partial<AckingStore>;
+    if (typeof acking.onAck === 'function') this.unsubscribe.push(acking.onAck((a) => this.acks.note(a.instance_id, a.revision, a.hint)));
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);
       t.unref();
@@ -82,6 +161,12 @@ export class FleetSync {
     };
     every(this.opts.reconcileMs, () => this.trigger(false));
     every(this.opts.heartbeatMs, () => void this.heartbeat());
+    if (this.deps.shared)
+      every(TICK_MS, () => {
+        const now = performance.now();
+        if (now - this.lastTick > this.opts.stallMs) this.stalled(now);
+        this.lastTick = now;
+      });
   }
 
   async stop(): Promise<void> {
@@ -116,11 +201,14 @@ export class FleetSync {
     const wall = Date.now();
     try {
       const { store, state } = this.deps;
+      const before = state.revision;
       if (changes || (await store.revision()) > state.revision) this.apply(await store.changesSince(state.revision));
+      if (state.revision > before) this.ack(state.revision, false);
       if (t > this.lastOkMono) {
         this.lastOkMono = t;
         this.lastOkWall = wall;
       }
+      for (const w of this.freshWaiters) w();
       this.syncs++;
       if (this.syncFailing) this.deps.log.info('state sync recovered', { revision: state.revision });
       this.syncFailing = false;
@@ -142,10 +230,12 @@ export class FleetSync {
       this.deps.state.markRevoked(id, h.at, h.mode);
       if (h.mode === 'hard') this.deps.onHardRevoked?.(id);
     }
+    this.ack(h.revision, true);
   }
 
   async heartbeat(): Promise<void> {
     try {
+      if (this.deps.shared && ++this.beats % SWEEP_EVERY === 0) await this.deps.store.sweepOutcomes(this.deps.self().instance_id);
       await this.deps.store.heartbeat({ ...this.deps.self(), last_sync_at: this.lastSyncAt, revision: this.deps.state.revision });
       this.beatFailing = false;
     } catch (err) {

@@ -80,7 +80,14 @@ export function summaryOf(all: readonly AuditRow[], filter: AuditFilter): AuditS
     last_call: last,
     agent_runs: named('agent_run_id', (r) => r.agent_run_id),
     vault_keys: named('vault_key_id', (r) => r.vault_key_id),
+    outcome_unknown: outcomeUnknown(rows),
   };
+}
+
+function outcomeUnknown(rows: readonly AuditRow[]): AuditSummary['outcome_unknown'] {
+  const open = rows.filter((r) => r.outcome !== undefined && r.outcome !== 'complete');
+  const amount = open.reduce<number | null>((s, r) => (r.amount_usd_estimated == null ? s : (s ?? 0) + r.amount_usd_estimated), null);
+  return { calls: open.length, amount_usd_estimated: roundUsd(amount), pending: open.filter((r) => r.outcome === 'pending').length };
 }
 
 /** SUM or COUNT per vault key over the rows that pass `keep` (keys without a vault key left out). */

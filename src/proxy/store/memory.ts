@@ -1,5 +1,6 @@
 import type {
   AuditFilter,
+  AuditOutcome,
   AuditPage,
   AuditRow,
   AuditSummary,
@@ -38,6 +39,7 @@ export class MemoryStore implements ProxyStore {
   private readonly hashes = new Set<string>();
   private readonly upstream = new Map<string, Stamped<UpstreamKeyRecord>>();
   private readonly audit: AuditRow[] = [];
+  private readonly byCallId = new Map<string, AuditRow>();
   private readonly instances = new Map<string, InstanceInfo>();
   private closed = false;
 
@@ -101,26 +103,31 @@ export class MemoryStore implements ProxyStore {
 
   async revokeVaultKeys(ids: string[], at: string, mode: 'soft' | 'hard'): Promise<RevokeResult> {
     this.open();
-    const out: RevokeResult = { revoked: [], already_revoked: [], not_found: [] };
+    if (ids.length === 0) return { revoked: [], already_revoked: [], not_found: [] };
+    const out: RevokeResult = { revoked: [], already_revoked: [], not_found: [], previous: {} };
     let revision = 0;
-    for (const id of ids) {
+    for (const id of new Set(ids)) {
       const s = this.vault.get(id);
       if (!s) out.not_found.push(id);
-      else if (s.rec.status === 'revoked') out.already_revoked.push(id);
-      else {
+      else if (s.rec.status === 'revoked') {
+        out.already_revoked.push(id);
+        out.previous![id] = { revoked_at: s.rec.revoked_at, revoke_mode: s.rec.revoke_mode, revision: s.revision };
+      } else {
         revision ||= this.bump();
         this.vault.set(id, { rec: { ...s.rec, status: 'revoked', revoked_at: at, revoke_mode: mode }, revision });
         out.revoked.push(id);
       }
     }
+    if (revision) out.revision = revision;
     return out;
   }
 
-  async rollVaultKey(oldId: string, next: VaultKeyRecord, revokeOld: boolean, at: string): Promise<void> {
+  async rollVaultKey(oldId: string, next: VaultKeyRecord, revokeOld: boolean, at: string): Promise<number> {
     // Checked before anything changes: the two writes happen together or not at all.
     this.checkNew(next);
     this.put(next, this.bump());
     if (revokeOld) await this.revokeVaultKeys([oldId], at, 'soft');
+    return this.rev;
   }
 
   async insertUpstreamKey(rec: UpstreamKeyRecord): Promise<void> {
@@ -160,9 +167,25 @@ export class MemoryStore implements ProxyStore {
     return { ...this.upstream.get(id)!.rec };
   }
 
-  async appendAudit(rows: AuditRow[]): Promise<void> {
+  async appendAudit(rows: AuditRow[], outcomes: AuditOutcome[] = []): Promise<void> {
     this.open();
-    for (const r of rows) this.audit.push({ ...r, id: this.audit.length + 1 });
+    for (const r of rows) {
+      if (r.call_id && this.byCallId.has(r.call_id)) continue; // a retried batch: written once
+      const row: AuditRow = { call_id: null, outcome: 'complete', amount_usd_estimated: null, ...r, id: this.audit.length + 1 };
+      this.audit.push(row);
+      if (row.call_id) this.byCallId.set(row.call_id, row);
+    }
+    for (const o of outcomes) {
+      const row = this.byCallId.get(o.call_id);
+      if (row) Object.assign(row, { ...o, outcome: 'complete' });
+    }
+  }
+
+  async sweepOutcomes(selfId: string): Promise<number> {
+    this.open();
+    let n = 0;
+    for (const r of this.audit) if (r.outcome === 'pending' && r.instance_id !== selfId) (r.outcome = 'unknown'), n++;
+    return n;
   }
 
   async queryAudit(filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {

@@ -9,18 +9,17 @@ import { PostgresStore } from './postgres.js';
  */
 export type StoreFactory = (spec: string) => ProxyStore;
 
-/** `sqlite:PATH[?sync=full|normal&audit_thread=on|off]` (see SqliteOptions). */
+/** `sqlite:PATH[?sync=full|normal]` (see SqliteOptions). */
 function sqliteFromSpec(spec: string): SqliteStore {
   const rest = spec.replace(/^sqlite:/, '');
   const q = rest.indexOf('?');
   const path = q < 0 ? rest : rest.slice(0, q);
   const params = new URLSearchParams(q < 0 ? '' : rest.slice(q + 1));
-  for (const k of params.keys()) if (k !== 'sync' && k !== 'audit_thread') throw usageError(`--store: unknown option "${k}"`, 'known: sync=full|normal, audit_thread=on|off');
+  for (const k of params.keys()) if (k !== 'sync') throw usageError(`--store: unknown option "${k}"`, 'known: sync=full|normal');
   const sync = params.get('sync') ?? 'full';
   if (sync !== 'full' && sync !== 'normal') throw usageError('--store: sync must be full or normal');
   if (!path) throw usageError('--store sqlite: needs a path, e.g. sqlite:./tourniquet.db');
-  const thread = params.get('audit_thread');
-  return new SqliteStore(path, { sync, auditThread: thread === null ? undefined : thread !== 'off' });
+  return new SqliteStore(path, { sync });
 }
 
 const factories = new Map<string, StoreFactory>([

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { AuditFilter, AuditPage, AuditRow, AuditSummary } from './types.js';
+import type { AuditFilter, AuditOutcome, AuditPage, AuditRow, AuditSummary } from './types.js';
 import { auditWhere, decodeCursor, encodeCursor, mergeEndpoints, minuteIso, normalizeCountCost, roundUsd, toDollarParams } from './audit-shared.js';
 import { toAuditRow } from './postgres-rows.js';
 
@@ -20,14 +20,39 @@ const COLS: ReadonlyArray<[keyof AuditRow, string]> = [
   ['upstream_key_id', 'text'],
   ['latency_ms', 'float8'],
   ['instance_id', 'text'],
+  ['call_id', 'text'],
+  ['outcome', 'text'],
+  ['amount_usd_estimated', 'float8'],
 ];
 
-/** One statement per batch whatever its size: one array parameter per column, unnested. */
-export const APPEND_SQL = `INSERT INTO agent_call_audit (${COLS.map(([c]) => c).join(', ')})
-  SELECT * FROM unnest(${COLS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})`;
+const OUTCOME_COLS: ReadonlyArray<[keyof AuditOutcome, string]> = [
+  ['call_id', 'text'],
+  ['finished_at', 'timestamptz'],
+  ['policy_verdict', 'text'],
+  ['vendor_status', 'int'],
+  ['cost_usd_parsed', 'float8'],
+  ['latency_ms', 'float8'],
+];
 
-export function appendParams(rows: AuditRow[]): unknown[][] {
-  return COLS.map(([c]) => rows.map((r) => r[c] ?? null));
+const unnest = (cols: ReadonlyArray<[string, string]>, from: number) => `unnest(${cols.map(([, t], i) => `$${i + from}::${t}[]`).join(', ')})`;
+
+/**
+ * One statement per batch whatever its size (one array parameter per column, unnested), so one
+ * round trip and one commit: the new rows (a call_id already there is skipped, so a batch
+ * retried after a lost acknowledgement is not written twice), then the outcomes completing
+ * earlier rows (never rows of the same batch: an outcome is only made after its row committed).
+ */
+export const APPEND_SQL = `WITH ins AS (
+    INSERT INTO agent_call_audit (${COLS.map(([c]) => c).join(', ')})
+    SELECT * FROM ${unnest(COLS, 1)} ON CONFLICT (call_id) DO NOTHING RETURNING 1)
+  UPDATE agent_call_audit a SET outcome = 'complete', finished_at = o.finished_at, policy_verdict = o.policy_verdict,
+    vendor_status = o.vendor_status, cost_usd_parsed = o.cost_usd_parsed, latency_ms = o.latency_ms
+  FROM ${unnest(OUTCOME_COLS, COLS.length + 1)} AS o(${OUTCOME_COLS.map(([c]) => c).join(', ')})
+  WHERE a.call_id = o.call_id`;
+
+export function appendParams(rows: AuditRow[], outcomes: AuditOutcome[]): unknown[][] {
+  const filled = rows.map((r) => ({ ...r, outcome: r.outcome ?? 'complete' }));
+  return [...COLS.map(([c]) => filled.map((r) => r[c] ?? null)), ...OUTCOME_COLS.map(([c]) => outcomes.map((o) => o[c] ?? null))];
 }
 
 export async function queryAudit(db: Q, filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {
@@ -59,6 +84,10 @@ export async function summarizeAudit(db: Q, filter: AuditFilter): Promise<AuditS
     `SELECT to_char(date_trunc('minute', started_at), 'YYYY-MM-DD"T"HH24:MI') AS m, COUNT(*) AS calls
      FROM agent_call_audit ${sql} GROUP BY m ORDER BY m`,
   );
+  const [unknown] = await all<{ n: number; amount: number | null; pending: number | null }>(
+    `SELECT COUNT(*) AS n, SUM(amount_usd_estimated) AS amount, COUNT(*) FILTER (WHERE outcome = 'pending') AS pending
+     FROM agent_call_audit ${sql ? `${sql} AND` : 'WHERE'} outcome <> 'complete'`,
+  );
   const by_verdict: Record<string, number> = {};
   for (const r of byVerdict) by_verdict[r.v] = Number(r.n);
   return {
@@ -73,6 +102,7 @@ export async function summarizeAudit(db: Q, filter: AuditFilter): Promise<AuditS
     last_call: totals?.last ?? null,
     agent_runs: normalizeCountCost((await group('agent_run_id')) as never),
     vault_keys: normalizeCountCost((await group('vault_key_id')) as never),
+    outcome_unknown: { calls: Number(unknown?.n ?? 0), amount_usd_estimated: roundUsd(unknown?.amount), pending: Number(unknown?.pending ?? 0) },
   };
 }
 

@@ -2,6 +2,8 @@ import pg from 'pg';
 import { PG_TYPES } from './postgres-rows.js';
 
 export const CHANGE_CHANNEL = 'tourniquet_changes';
+/** Instances acknowledge here what they have applied (`{"i": instance, "r": revision, "h": 1 if only a revoke hint}`). */
+export const ACK_CHANNEL = 'tourniquet_acks';
 export const LISTENER_APP_NAME = 'tourniquet-listen';
 /** Largest revoke hint sent as a payload (PostgreSQL's limit is 8000 bytes); bigger ones send the revision only. */
 export const MAX_HINT = 7000;
@@ -12,6 +14,29 @@ export interface RevokeHint {
   ids: string[];
   mode: 'soft' | 'hard';
   at: string;
+}
+
+export interface Ack {
+  instance_id: string;
+  revision: number;
+  /** Only the keys named by the revoke hint of `revision` (not every change up to it). */
+  hint: boolean;
+}
+
+export function parseAck(payload: string | undefined): Ack | null {
+  try {
+    const j = JSON.parse(payload ?? '') as { i?: unknown; r?: unknown; h?: unknown };
+    return typeof j.i === 'string' && Number.isFinite(Number(j.r)) ? { instance_id: j.i, revision: Number(j.r), hint: j.h === 1 } : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface ListenHandlers {
+  onRevision(revision: number): void;
+  onHint?(hint: RevokeHint): void;
+  onAck?(ack: Ack): void;
+  onError?(err: unknown): void;
 }
 
 /** A payload is a revision (`42`) or a revoke hint (`{"r":42,"k":[…],"m":"hard","at":"…"}`). */
@@ -44,9 +69,7 @@ export class ChangeListener {
 
   constructor(
     private readonly config: pg.ClientConfig,
-    private readonly onRevision: (revision: number) => void,
-    private readonly onHint: (hint: RevokeHint) => void = () => {},
-    private readonly onError: (err: unknown) => void = () => {},
+    private readonly on: ListenHandlers,
   ) {}
 
   start(): void {
@@ -58,16 +81,21 @@ export class ChangeListener {
     const client = new pg.Client({ ...this.config, application_name: LISTENER_APP_NAME, types: PG_TYPES });
     this.client = client;
     client.on('notification', (msg) => {
+      if (msg.channel === ACK_CHANNEL) {
+        const a = parseAck(msg.payload);
+        if (a) this.on.onAck?.(a);
+        return;
+      }
       const p = parsePayload(msg.payload);
       if (!p) return;
-      if (p.hint) this.onHint(p.hint);
-      this.onRevision(p.revision);
+      if (p.hint) this.on.onHint?.(p.hint);
+      this.on.onRevision(p.revision);
     });
     const lost = (err?: unknown) => {
       if (client !== this.client) return;
       this.connected = false;
       this.client = null;
-      if (err) this.onError(err);
+      if (err) this.on.onError?.(err);
       client.end().catch(() => {});
       this.retry();
     };
@@ -75,11 +103,11 @@ export class ChangeListener {
     client.on('end', () => lost());
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+      await client.query(`LISTEN ${CHANGE_CHANNEL}; LISTEN ${ACK_CHANNEL}`);
       this.connected = true;
       this.backoffMs = 100;
       // Whatever was notified while we were away: let the owner catch up now.
-      this.onRevision(-1);
+      this.on.onRevision(-1);
     } catch (err) {
       lost(err);
     }
@@ -93,6 +121,17 @@ export class ChangeListener {
     }, this.backoffMs);
     this.timer.unref();
     this.backoffMs = Math.min(this.backoffMs * 2, 2_000);
+  }
+
+  /**
+   * Send a notification on this connection (it is idle between notifications), so an
+   * acknowledgement never queues behind the pool's audit writes. False when not connected.
+   */
+  async notify(channel: string, payload: string): Promise<boolean> {
+    const c = this.client;
+    if (!c || !this.connected) return false;
+    await c.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    return true;
   }
 
   async stop(): Promise<void> {

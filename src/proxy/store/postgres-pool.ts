@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { migrate } from './postgres-schema.js';
 import { PG_TYPES, unavailable } from './postgres-rows.js';
-import { CHANGE_CHANNEL, ChangeListener, type RevokeHint } from './postgres-listen.js';
+import { ACK_CHANNEL, CHANGE_CHANNEL, ChangeListener, type Ack, type RevokeHint } from './postgres-listen.js';
+import { StoreUnavailableError } from './types.js';
 
 export interface PostgresStoreOptions {
   /** LISTEN for other instances' changes (default true). Off: only the reconcile loop syncs. */
@@ -10,21 +11,34 @@ export interface PostgresStoreOptions {
   max?: number;
   /** An instance whose heartbeat is older than this drops out of listInstances (default 5 s). */
   instanceTtlMs?: number;
-  /** How long an audit batch keeps retrying through an outage before its requests get 503 (default 2 s). */
+  /** How long an audit batch keeps retrying through an outage before its calls are refused (default 2 s). */
   auditRetryMs?: number;
+  /** How long a key change keeps retrying through a failover before it is a 503 (default 3 s). */
+  writeRetryMs?: number;
 }
 
 export type Tx = pg.PoolClient;
 export const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A client checked out of the pool has no error listener of the pool's: without one, a dying connection kills the process. */
+function guard(client: pg.ClientBase): () => void {
+  const ignore = () => {};
+  client.on('error', ignore);
+  return () => void client.removeListener('error', ignore);
+}
 
 /**
  * The connection side of the PostgreSQL store: the pool, the LISTEN connection, queries and
- * transactions that turn connection failures into StoreUnavailableError.
+ * transactions that turn connection failures into StoreUnavailableError. No connection error
+ * ever reaches the process as an unhandled 'error' event: idle clients (the pool's handler),
+ * checked-out ones (guard), the LISTEN one (postgres-listen.ts).
  */
 export class PgConnection {
   readonly pool: pg.Pool;
   private readonly listeners = new Set<(revision: number) => void>();
   private readonly hintListeners = new Set<(hint: RevokeHint) => void>();
+  private readonly ackListeners = new Set<(ack: Ack) => void>();
   private listener: ChangeListener | null = null;
   private readonly config: pg.ClientConfig;
 
@@ -32,7 +46,9 @@ export class PgConnection {
     this.config = {
       connectionString: url,
       connectionTimeoutMillis: 2_000,
-      query_timeout: 10_000,
+      // Every statement has a deadline, on the client and on the server.
+      query_timeout: 5_000,
+      statement_timeout: 5_000,
       options: '-c TimeZone=UTC',
       keepAlive: true,
     };
@@ -45,17 +61,20 @@ export class PgConnection {
   /** Migrate (under the advisory lock), then start listening. */
   async init(): Promise<void> {
     const client = await this.pool.connect().catch(unavailable);
+    const unguard = guard(client);
+    let broken: Error | undefined;
     try {
-      await migrate(client);
+      await migrate(client).catch((err: Error) => ((broken = err), unavailable(err)));
     } finally {
-      client.release();
+      unguard();
+      client.release(broken);
     }
     if (this.opts.notifications !== false) {
-      this.listener = new ChangeListener(
-        this.config,
-        (rev) => this.emit(rev),
-        (hint) => this.hintListeners.forEach((l) => l(hint)),
-      );
+      this.listener = new ChangeListener(this.config, {
+        onRevision: (rev) => this.emit(rev),
+        onHint: (hint) => this.hintListeners.forEach((l) => l(hint)),
+        onAck: (ack) => this.ackListeners.forEach((l) => l(ack)),
+      });
       this.listener.start();
     }
   }
@@ -81,6 +100,19 @@ export class PgConnection {
     return () => void this.hintListeners.delete(listener);
   }
 
+  /** Acknowledgements from every instance (this one's included): the revision, or the revoke hint, it has applied. */
+  onAck(listener: (ack: Ack) => void): () => void {
+    this.ackListeners.add(listener);
+    return () => void this.ackListeners.delete(listener);
+  }
+
+  /** On the LISTEN connection when it is up (never behind queued audit writes), else through the pool. */
+  async ack(instanceId: string, revision: number, hintOnly: boolean): Promise<void> {
+    const payload = JSON.stringify({ i: instanceId, r: revision, h: hintOnly ? 1 : 0 });
+    if (await this.listener?.notify(ACK_CHANNEL, payload).catch(() => false)) return;
+    await this.q('SELECT pg_notify($1, $2)', [ACK_CHANNEL, payload]);
+  }
+
   /** Is the LISTEN connection up? (False when notifications are off.) */
   get listening(): boolean {
     return this.listener?.connected ?? false;
@@ -91,12 +123,33 @@ export class PgConnection {
   }
 
   /**
+   * An idempotent write, retried through a failover (the connection dropped, the server
+   * restarting) until `writeRetryMs` has passed; then the StoreUnavailableError stands.
+   */
+  protected async retrying<T>(fn: () => Promise<T>, budgetMs = this.opts.writeRetryMs ?? 3_000): Promise<T> {
+    const deadline = Date.now() + budgetMs;
+    for (let wait = 50; ; wait = Math.min(wait * 2, 400)) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError) || Date.now() + wait >= deadline) throw err;
+        await sleep(wait);
+      }
+    }
+  }
+
+  /**
    * A write transaction on one pooled client; a broken connection is destroyed, not reused.
    * It takes the revision row's lock first, so key writers queue in one order (no deadlock)
-   * and commit in revision order.
+   * and commit in revision order. Every caller's transaction is idempotent, so it is retried.
    */
-  protected async tx<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
+  protected tx<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
+    return this.retrying(() => this.txOnce(fn));
+  }
+
+  private async txOnce<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
     const c = await this.pool.connect().catch(unavailable);
+    const unguard = guard(c);
     let broken: Error | undefined;
     try {
       await c.query('BEGIN');
@@ -108,6 +161,7 @@ export class PgConnection {
       await c.query('ROLLBACK').catch((e: Error) => (broken = e));
       return unavailable(err);
     } finally {
+      unguard();
       c.release(broken);
     }
   }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { AuditRow, InstanceInfo, UpstreamKeyRecord, VaultKeyRecord } from './types.js';
-import { StoreUnavailableError } from './types.js';
+import { StoreUnavailableError, type StoreFailure } from './types.js';
 
 import type { Row } from './records.js';
 
@@ -67,8 +67,13 @@ export function toInstance(r: Row): InstanceInfo & { revision: number } {
   };
 }
 
-/** SQLSTATE classes that mean "the database is not there" rather than "the query is wrong". */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
+/**
+ * SQLSTATEs that mean "the database cannot do it now" rather than "the query is wrong": connection
+ * exceptions (08), insufficient resources (53: disk full, out of memory, too many connections),
+ * operator intervention (57: shutdown, statement timeout), a read-only standby after a failover
+ * (25006), a lock not available (55P03), system errors (58).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57|58|25006|55P03)/;
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export function isUnavailable(err: unknown): boolean {
@@ -77,9 +82,16 @@ export function isUnavailable(err: unknown): boolean {
   return /Connection terminated|timeout exceeded|Client has encountered a connection error|not queryable|Query read timeout/i.test(e?.message ?? '');
 }
 
+function reasonOf(err: unknown): StoreFailure {
+  const e = err as { code?: string; message?: string };
+  if (e?.code === '53100') return 'disk_full';
+  if (e?.code === '57014' || e?.code === '55P03' || /timeout/i.test(e?.message ?? '')) return 'timeout';
+  return 'unavailable';
+}
+
 /** Map connection-level failures to StoreUnavailableError (the proxy answers 503); rethrow the rest. */
 export function unavailable(err: unknown): never {
   if (err instanceof StoreUnavailableError) throw err;
-  if (isUnavailable(err)) throw new StoreUnavailableError(`PostgreSQL unavailable: ${(err as Error).message}`, { cause: err });
+  if (isUnavailable(err)) throw new StoreUnavailableError(`PostgreSQL unavailable: ${(err as Error).message}`, { cause: err, reason: reasonOf(err) });
   throw err;
 }

@@ -87,6 +87,17 @@ CREATE TABLE IF NOT EXISTS proxy_instances (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'write-ahead audit: call_id, outcome, amount_usd_estimated',
+    sql: `
+ALTER TABLE agent_call_audit ADD COLUMN IF NOT EXISTS call_id text;
+ALTER TABLE agent_call_audit ADD COLUMN IF NOT EXISTS outcome text NOT NULL DEFAULT 'complete';
+ALTER TABLE agent_call_audit ADD COLUMN IF NOT EXISTS amount_usd_estimated double precision;
+CREATE UNIQUE INDEX IF NOT EXISTS audit_call ON agent_call_audit (call_id);
+CREATE INDEX IF NOT EXISTS audit_pending ON agent_call_audit (instance_id) WHERE outcome <> 'complete';
+`,
+  },
 ];
 
 /** Any fixed 64-bit number; only tourniquet's migrations take this lock. */

@@ -1,5 +1,7 @@
 import type {
+  AckingStore,
   AuditFilter,
+  AuditOutcome,
   AuditPage,
   AuditRow,
   AuditSummary,
@@ -26,7 +28,7 @@ export type { PostgresStoreOptions } from './postgres-pool.js';
  * reader that has seen revision R has seen every change up to R) and NOTIFYs the revision in
  * the same transaction. Audit batches are one multi-row INSERT each, durable on COMMIT.
  */
-export class PostgresStore extends PgConnection implements ProxyStore {
+export class PostgresStore extends PgConnection implements ProxyStore, AckingStore {
   readonly kind = 'postgres';
 
   override async init(): Promise<void> {
@@ -41,7 +43,8 @@ export class PostgresStore extends PgConnection implements ProxyStore {
 
   private async insertVaultKeyTx(c: Tx, rec: VaultKeyRecord): Promise<void> {
     const values = vaultKeyValues(rec, await this.bump(c));
-    await c.query(`INSERT INTO vault_keys (${VAULT_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)})`, values);
+    // (a retry after a lost COMMIT acknowledgement finds its own row: nothing to do)
+    await c.query(`INSERT INTO vault_keys (${VAULT_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)}) ON CONFLICT (id) DO NOTHING`, values);
   }
 
   async insertVaultKey(rec: VaultKeyRecord): Promise<void> {
@@ -95,29 +98,40 @@ export class PostgresStore extends PgConnection implements ProxyStore {
    * flip them in memory before they even fetch the change.
    */
   async revokeVaultKeys(ids: string[], at: string, mode: 'soft' | 'hard'): Promise<RevokeResult> {
-    const out: RevokeResult = { revoked: [], already_revoked: [], not_found: [] };
+    const out: RevokeResult = { revoked: [], already_revoked: [], not_found: [], previous: {} };
     if (ids.length === 0) return out;
-    const res = await this.q(
-      `WITH m AS (UPDATE tourniquet_meta SET revision = revision + 1 WHERE id = 1 RETURNING revision),
-            before AS (SELECT id FROM vault_keys WHERE id = ANY($1::text[])),
-            u AS (UPDATE vault_keys SET status = 'revoked', revoked_at = $2, revoke_mode = $3, revision = (SELECT revision FROM m)
-                  WHERE id = ANY($1::text[]) AND status <> 'revoked' RETURNING id),
-            hint AS (SELECT json_build_object('r', (SELECT revision FROM m), 'k', ARRAY(SELECT id FROM u), 'm', $3::text, 'at', $2::text)::text AS j)
-       SELECT (SELECT revision FROM m) AS revision,
-              pg_notify($4, CASE WHEN length((SELECT j FROM hint)) <= ${MAX_HINT} THEN (SELECT j FROM hint) ELSE (SELECT revision FROM m)::text END) AS notified,
-              ARRAY(SELECT id FROM before) AS found, ARRAY(SELECT id FROM u) AS revoked`,
-      [ids, at, mode, CHANGE_CHANNEL],
+    // Idempotent (rows already revoked keep their first revoked_at), so retried through a failover.
+    const res = await this.retrying(() =>
+      this.q(
+        `WITH m AS (UPDATE tourniquet_meta SET revision = revision + 1 WHERE id = 1 RETURNING revision),
+              before AS (SELECT id, status, revoked_at, revoke_mode, revision FROM vault_keys WHERE id = ANY($1::text[])),
+              u AS (UPDATE vault_keys SET status = 'revoked', revoked_at = $2, revoke_mode = $3, revision = (SELECT revision FROM m)
+                    WHERE id = ANY($1::text[]) AND status <> 'revoked' RETURNING id),
+              hint AS (SELECT json_build_object('r', (SELECT revision FROM m), 'k', ARRAY(SELECT id FROM u), 'm', $3::text, 'at', $2::text)::text AS j)
+         SELECT (SELECT revision FROM m) AS revision,
+                pg_notify($4, CASE WHEN length((SELECT j FROM hint)) <= ${MAX_HINT} THEN (SELECT j FROM hint) ELSE (SELECT revision FROM m)::text END) AS notified,
+                COALESCE((SELECT json_agg(before) FROM before), '[]') AS found, ARRAY(SELECT id FROM u) AS revoked`,
+        [ids, at, mode, CHANGE_CHANNEL],
+      ),
     );
-    const found = new Set<string>(res.rows[0].found);
-    const revoked = new Set<string>(res.rows[0].revoked);
-    for (const id of new Set(ids)) (revoked.has(id) ? out.revoked : found.has(id) ? out.already_revoked : out.not_found).push(id);
+    const row = res.rows[0] as { revision: number; found: Array<{ id: string; revoked_at: string | null; revoke_mode: 'soft' | 'hard' | null; revision: number }>; revoked: string[] };
+    const found = new Map(row.found.map((f) => [f.id, f]));
+    const revoked = new Set<string>(row.revoked);
+    for (const id of new Set(ids)) {
+      const f = found.get(id);
+      if (revoked.has(id)) out.revoked.push(id);
+      else if (!f) out.not_found.push(id);
+      else (out.already_revoked.push(id), (out.previous![id] = { revoked_at: f.revoked_at, revoke_mode: f.revoke_mode, revision: Number(f.revision) }));
+    }
+    if (out.revoked.length) out.revision = Number(row.revision);
     return out;
   }
 
-  async rollVaultKey(oldId: string, next: VaultKeyRecord, revokeOld: boolean, at: string): Promise<void> {
-    await this.tx(async (c) => {
+  async rollVaultKey(oldId: string, next: VaultKeyRecord, revokeOld: boolean, at: string): Promise<number> {
+    return this.tx(async (c) => {
       await this.insertVaultKeyTx(c, next);
       if (revokeOld) await this.revokeTx(c, [oldId], at, 'soft');
+      return Number((await c.query('SELECT revision FROM tourniquet_meta WHERE id = 1')).rows[0]!.revision);
     });
   }
 
@@ -162,23 +176,26 @@ export class PostgresStore extends PgConnection implements ProxyStore {
   }
 
   /**
-   * One INSERT for the whole batch; autocommit, so the promise resolves after COMMIT. These
-   * rows usually describe calls the vendor has already served: across a short outage (a
-   * database restart, a failover) keep trying for `auditRetryMs` before giving up (the
-   * requests then get 503). A commit whose acknowledgement was lost may be written twice.
+   * One statement for the whole batch (new rows and outcomes); autocommit, so the promise
+   * resolves after COMMIT. Across a short outage (a database restart, a failover) it keeps
+   * trying for `auditRetryMs`: the batch is idempotent (call_id), so a commit whose
+   * acknowledgement was lost is not written twice.
    */
-  async appendAudit(rows: AuditRow[]): Promise<void> {
-    if (!rows.length) return;
-    const deadline = Date.now() + (this.opts.auditRetryMs ?? 2_000);
-    for (;;) {
-      try {
-        await this.q(APPEND_SQL, appendParams(rows));
-        return;
-      } catch (err) {
-        if (!(err instanceof StoreUnavailableError) || Date.now() >= deadline) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+  async appendAudit(rows: AuditRow[], outcomes: AuditOutcome[] = []): Promise<void> {
+    if (!rows.length && !outcomes.length) return;
+    await this.retrying(() => this.q(APPEND_SQL, appendParams(rows, outcomes)), this.opts.auditRetryMs ?? 2_000);
+  }
+
+  /** Rows left pending by instances no longer in the registry: forwarded, outcome unknown. */
+  async sweepOutcomes(selfId: string): Promise<number> {
+    const ttl = (this.opts.instanceTtlMs ?? 5_000) / 1000;
+    const res = await this.q(
+      `UPDATE agent_call_audit SET outcome = 'unknown'
+       WHERE outcome = 'pending' AND instance_id <> $1 AND started_at < now() - make_interval(secs => $2)
+         AND instance_id NOT IN (SELECT instance_id FROM proxy_instances WHERE heartbeat_at > now() - make_interval(secs => $2))`,
+      [selfId, ttl],
+    );
+    return res.rowCount ?? 0;
   }
 
   async queryAudit(filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {

@@ -1,21 +1,47 @@
 import type Database from 'better-sqlite3';
-import type { AuditFilter, AuditPage, AuditRow, AuditSummary } from './types.js';
+import type { AuditFilter, AuditOutcome, AuditPage, AuditRow, AuditSummary } from './types.js';
 import { AUDIT_COLUMNS } from './sqlite-schema.js';
 import { auditWhere, decodeCursor, encodeCursor, mergeEndpoints, minuteIso, normalizeCountCost, roundUsd } from './audit-shared.js';
+import { TxBuilder } from './sqlite-writer.js';
 
 type Db = Database.Database;
 
-/** Insert a batch in one transaction: with synchronous=FULL the commit is the fsync (group commit). */
-export function makeAppender(db: Db): (rows: AuditRow[]) => void {
-  // Positional parameters: binding by name costs more than the insert itself.
-  const insert = db.prepare(`INSERT INTO agent_call_audit (${AUDIT_COLUMNS.join(', ')}) VALUES (${AUDIT_COLUMNS.map(() => '?').join(', ')})`);
-  return db.transaction((rows: AuditRow[]) => {
-    for (const r of rows)
-      insert.run(
-        r.started_at, r.finished_at, r.vault_key_id, r.agent_run_id, r.customer_scope_id, r.vendor, r.method, r.path,
-        r.policy_verdict, r.vendor_status, r.cost_usd_parsed, r.upstream_key_id, r.latency_ms, r.instance_id,
-      );
-  });
+/** Positional parameters: binding by name costs more than the insert itself. A repeated call_id is skipped. */
+const INSERT_SQL = `INSERT OR IGNORE INTO agent_call_audit (${AUDIT_COLUMNS.join(', ')}) VALUES (${AUDIT_COLUMNS.map(() => '?').join(', ')})`;
+const OUTCOME_SQL = `UPDATE agent_call_audit SET outcome = 'complete', finished_at = ?, policy_verdict = ?, vendor_status = ?,
+  cost_usd_parsed = ?, latency_ms = ? WHERE call_id = ?`;
+
+/** One transaction: the batch's new rows, then the outcomes completing earlier rows (group commit). */
+export function appendTx(rows: AuditRow[], outcomes: AuditOutcome[]): TxBuilder {
+  const t = new TxBuilder();
+  for (const r of rows)
+    t.add(INSERT_SQL, [
+      r.started_at, r.finished_at, r.vault_key_id, r.agent_run_id, r.customer_scope_id, r.vendor, r.method, r.path,
+      r.policy_verdict, r.vendor_status, r.cost_usd_parsed, r.upstream_key_id, r.latency_ms, r.instance_id,
+      r.call_id ?? null, r.outcome ?? 'complete', r.amount_usd_estimated ?? null,
+    ]);
+  for (const o of outcomes) t.add(OUTCOME_SQL, [o.finished_at, o.policy_verdict, o.vendor_status, o.cost_usd_parsed, o.latency_ms, o.call_id]);
+  return t;
+}
+
+/** A table from before write-ahead audit (a damage fixture, an old export) has no outcome column. */
+const hasOutcome = new WeakMap<Db, boolean>();
+function outcomeKnown(db: Db): boolean {
+  let v = hasOutcome.get(db);
+  if (v === undefined) {
+    v = (db.prepare(`PRAGMA table_info(agent_call_audit)`).all() as Array<{ name: string }>).some((c) => c.name === 'outcome');
+    hasOutcome.set(db, v);
+  }
+  return v;
+}
+
+function outcomeUnknown(db: Db, sql: string, params: unknown[]): AuditSummary['outcome_unknown'] {
+  if (!outcomeKnown(db)) return { calls: 0, amount_usd_estimated: 0, pending: 0 };
+  const where = sql ? `${sql} AND outcome <> 'complete'` : `WHERE outcome <> 'complete'`;
+  const r = db
+    .prepare(`SELECT COUNT(*) AS n, SUM(amount_usd_estimated) AS amount, SUM(outcome = 'pending') AS pending FROM agent_call_audit ${where}`)
+    .get(...params) as { n: number; amount: number | null; pending: number | null };
+  return { calls: r.n, amount_usd_estimated: roundUsd(r.amount), pending: r.pending ?? 0 };
 }
 
 export function queryAudit(db: Db, filter: AuditFilter, limit: number, cursor: string | null): AuditPage {
@@ -60,6 +86,7 @@ export function summarizeAudit(db: Db, filter: AuditFilter): AuditSummary {
     last_call: totals.last,
     agent_runs: normalizeCountCost(group('agent_run_id') as never),
     vault_keys: normalizeCountCost(group('vault_key_id') as never),
+    outcome_unknown: outcomeUnknown(db, sql, params),
   };
 }
 

@@ -56,7 +56,10 @@ CREATE TABLE IF NOT EXISTS agent_call_audit (
   cost_usd_parsed REAL,
   upstream_key_id TEXT,
   latency_ms REAL NOT NULL,
-  instance_id TEXT NOT NULL
+  instance_id TEXT NOT NULL,
+  call_id TEXT,
+  outcome TEXT NOT NULL DEFAULT 'complete',
+  amount_usd_estimated REAL
 );
 CREATE INDEX IF NOT EXISTS audit_started ON agent_call_audit (started_at);
 CREATE INDEX IF NOT EXISTS audit_key ON agent_call_audit (vault_key_id, started_at);
@@ -70,6 +73,25 @@ CREATE TABLE IF NOT EXISTS instances (
   last_sync_at TEXT NOT NULL
 );
 `;
+
+/** Write-ahead audit (issue 10): columns a file from before it lacks, and the indexes on them. */
+const WRITE_AHEAD_COLUMNS: ReadonlyArray<[string, string]> = [
+  ['call_id', 'TEXT'],
+  ['outcome', "TEXT NOT NULL DEFAULT 'complete'"],
+  ['amount_usd_estimated', 'REAL'],
+];
+
+export const SQLITE_INDEXES = `
+CREATE UNIQUE INDEX IF NOT EXISTS audit_call ON agent_call_audit (call_id);
+CREATE INDEX IF NOT EXISTS audit_pending ON agent_call_audit (instance_id) WHERE outcome <> 'complete';
+`;
+
+/** Bring a file written by an earlier version up to this schema (adds columns; never rewrites rows). */
+export function migrateSqlite(db: { prepare(sql: string): { all(): unknown[] }; exec(sql: string): unknown }): void {
+  const have = new Set((db.prepare(`PRAGMA table_info(agent_call_audit)`).all() as Array<{ name: string }>).map((c) => c.name));
+  for (const [name, decl] of WRITE_AHEAD_COLUMNS) if (!have.has(name)) db.exec(`ALTER TABLE agent_call_audit ADD COLUMN ${name} ${decl}`);
+  db.exec(SQLITE_INDEXES);
+}
 
 export const AUDIT_COLUMNS = [
   'started_at',
@@ -86,4 +108,7 @@ export const AUDIT_COLUMNS = [
   'upstream_key_id',
   'latency_ms',
   'instance_id',
+  'call_id',
+  'outcome',
+  'amount_usd_estimated',
 ] as const;

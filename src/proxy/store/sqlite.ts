@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, existsSync } from 'node:fs';
 import type {
   AuditFilter,
+  AuditOutcome,
   AuditPage,
   AuditRow,
   AuditSummary,
@@ -13,9 +14,12 @@ import type {
   VaultKeyFilter,
   VaultKeyRecord,
 } from './types.js';
-import { SQLITE_SCHEMA } from './sqlite-schema.js';
-import { makeAppender, queryAudit, summarizeAudit, sumByKey } from './sqlite-audit.js';
-import { AuditWorker } from './sqlite-audit-worker.js';
+import { SQLITE_SCHEMA, migrateSqlite } from './sqlite-schema.js';
+import { appendTx, queryAudit, summarizeAudit, sumByKey } from './sqlite-audit.js';
+import { InlineWriter, ThreadWriter, TxBuilder, classifySqlite, type SqliteWriter } from './sqlite-writer.js';
+import { stripRevision } from './sqlite-rows.js';
+import { BUMP, REV, addRevoke, addVaultKey, marks, revokeResult } from './sqlite-keys.js';
+import { toVaultKey, type Row } from './records.js';
 
 export interface SqliteOptions {
   /**
@@ -25,79 +29,76 @@ export interface SqliteOptions {
    * OS's hands) but not the machine losing power. Faster on disks with slow fsync.
    */
   sync?: 'full' | 'normal';
-  /** Commit audit batches on a worker thread (default: on with sync=full; never for :memory:). */
-  auditThread?: boolean;
+  /** How long a write may take before it fails with StoreUnavailableError (default 3 s). */
+  deadlineMs?: number;
 }
 
-import { fromVaultKey, stripRevision } from './sqlite-rows.js';
-import { toVaultKey, type Row } from './records.js';
+/** Reads on the event loop wait at most this for a lock (in WAL mode readers rarely wait at all). */
+const READ_BUSY_MS = 250;
 
 /**
- * The embedded store: one SQLite file, WAL, synchronous=FULL, so every committed transaction
- * (a revoke, an audit batch) has been fsynced when the call returns. better-sqlite3 is
- * synchronous; the async methods exist so the PostgreSQL store can share the interface.
+ * The embedded store: one SQLite file, WAL, synchronous=FULL for key changes. Reads run on the
+ * caller's connection (WAL readers are not blocked by a writer); every write goes through one
+ * writer thread (sqlite-writer.ts) with a deadline, so a file locked by another process or a
+ * full disk is a StoreUnavailableError after a bounded wait, never a stalled event loop.
  */
 export class SqliteStore implements ProxyStore {
   readonly kind = 'sqlite';
   private db!: Database.Database;
-  private append!: (rows: AuditRow[]) => void;
-  private worker: AuditWorker | null = null;
-  private auditDb: Database.Database | null = null;
+  private writer!: SqliteWriter;
 
   constructor(
-    private readonly path: string,
+    readonly path: string,
     private readonly opts: SqliteOptions = {},
   ) {}
 
   async init(): Promise<void> {
-    const fresh = this.path !== ':memory:' && !existsSync(this.path);
-    this.db = new Database(this.path);
-    // The file may hold production keys added through the admin API: owner-only.
-    if (fresh) chmodSync(this.path, 0o600);
-    this.db.pragma('journal_mode = WAL');
-    // Key changes (a revoke, a promote) are always fsynced; `sync` applies to audit rows only.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 10000');
-    this.db.exec(SQLITE_SCHEMA);
-    const sync = this.opts.sync === 'normal' ? 'NORMAL' : 'FULL';
-    // The thread pays off only when commits wait for fsync; without it an in-thread insert is cheaper.
-    const thread = this.path !== ':memory:' && (this.opts.auditThread ?? sync === 'FULL');
-    if (thread) this.worker = new AuditWorker(this.path, sync);
-    else if (sync === 'NORMAL' && this.path !== ':memory:') {
-      this.auditDb = new Database(this.path);
-      this.auditDb.pragma('synchronous = NORMAL');
-      this.auditDb.pragma('busy_timeout = 10000');
-      this.append = makeAppender(this.auditDb);
-    } else this.append = makeAppender(this.db);
+    try {
+      const fresh = this.path !== ':memory:' && !existsSync(this.path);
+      this.db = new Database(this.path, { timeout: 2_000 });
+      // The file may hold production keys added through the admin API: owner-only.
+      if (fresh) chmodSync(this.path, 0o600);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.exec(SQLITE_SCHEMA);
+      migrateSqlite(this.db);
+      this.db.pragma(`busy_timeout = ${READ_BUSY_MS}`);
+    } catch (err) {
+      if (this.db?.open) this.db.close();
+      throw classifySqlite(err, this.path);
+    }
+    this.writer = this.path === ':memory:' ? new InlineWriter(this.db) : new ThreadWriter(this.path);
   }
 
   async close(): Promise<void> {
-    await this.worker?.close();
-    if (this.auditDb?.open) this.auditDb.close();
+    await this.writer?.close();
     if (this.db?.open) this.db.close();
   }
 
-  private bump(): number {
-    const row = this.db.prepare(`UPDATE meta SET v = CAST(v AS INTEGER) + 1 WHERE k = 'revision' RETURNING v`).get() as { v: string };
-    return Number(row.v);
+  private read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw classifySqlite(err, this.path);
+    }
+  }
+
+  private write(t: TxBuilder, sync: 'FULL' | 'NORMAL' = 'FULL'): Promise<unknown[]> {
+    return this.writer.write(t.tx(sync), this.opts.deadlineMs ?? 3_000);
   }
 
   async revision(): Promise<number> {
-    return Number((this.db.prepare(`SELECT v FROM meta WHERE k = 'revision'`).get() as { v: string }).v);
-  }
-
-  private insertVaultKeySync(rec: VaultKeyRecord): void {
-    const row = fromVaultKey(rec, this.bump());
-    const cols = Object.keys(row);
-    this.db.prepare(`INSERT INTO vault_keys (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`).run(row);
+    return this.read(() => Number((this.db.prepare(`SELECT v FROM meta WHERE k = 'revision'`).get() as { v: string }).v));
   }
 
   async insertVaultKey(rec: VaultKeyRecord): Promise<void> {
-    this.db.transaction(() => this.insertVaultKeySync(rec)).immediate();
+    const t = new TxBuilder();
+    addVaultKey(t, rec);
+    await this.write(t);
   }
 
   async getVaultKey(id: string): Promise<VaultKeyRecord | undefined> {
-    const r = this.db.prepare(`SELECT * FROM vault_keys WHERE id = ?`).get(id) as Row | undefined;
+    const r = this.read(() => this.db.prepare(`SELECT * FROM vault_keys WHERE id = ?`).get(id) as Row | undefined);
     return r ? toVaultKey(r) : undefined;
   }
 
@@ -114,124 +115,123 @@ export class SqliteStore implements ProxyStore {
     eq('upstream_key_id', f.upstream_key_id);
     if (f.ids) (parts.push(`id IN (${f.ids.map(() => '?').join(',') || 'NULL'})`), params.push(...f.ids));
     const where = parts.length ? `WHERE ${parts.join(' AND ')}` : '';
-    return (this.db.prepare(`SELECT * FROM vault_keys ${where} ORDER BY created_at, id`).all(...params) as Row[]).map(toVaultKey);
-  }
-
-  private revokeSync(ids: string[], at: string, mode: 'soft' | 'hard'): RevokeResult {
-    const out: RevokeResult = { revoked: [], already_revoked: [], not_found: [] };
-    const get = this.db.prepare(`SELECT status FROM vault_keys WHERE id = ?`);
-    const upd = this.db.prepare(`UPDATE vault_keys SET status = 'revoked', revoked_at = ?, revoke_mode = ?, revision = ? WHERE id = ?`);
-    let revision = 0;
-    for (const id of ids) {
-      const r = get.get(id) as { status: string } | undefined;
-      if (!r) out.not_found.push(id);
-      else if (r.status === 'revoked') out.already_revoked.push(id);
-      else {
-        revision ||= this.bump();
-        upd.run(at, mode, revision, id);
-        out.revoked.push(id);
-      }
-    }
-    return out;
+    return this.read(() => (this.db.prepare(`SELECT * FROM vault_keys ${where} ORDER BY created_at, id`).all(...params) as Row[]).map(toVaultKey));
   }
 
   async revokeVaultKeys(ids: string[], at: string, mode: 'soft' | 'hard'): Promise<RevokeResult> {
-    return this.db.transaction(() => this.revokeSync(ids, at, mode)).immediate();
+    if (ids.length === 0) return { revoked: [], already_revoked: [], not_found: [] };
+    const t = new TxBuilder();
+    const steps = addRevoke(t, ids, at, mode);
+    return revokeResult(ids, await this.write(t), steps);
   }
 
-  async rollVaultKey(oldId: string, next: VaultKeyRecord, revokeOld: boolean, at: string): Promise<void> {
-    this.db.transaction(() => {
-      this.insertVaultKeySync(next);
-      if (revokeOld) this.revokeSync([oldId], at, 'soft');
-    }).immediate();
+  async rollVaultKey(oldId: string, next: VaultKeyRecord, revokeOld: boolean, at: string): Promise<number> {
+    const t = new TxBuilder();
+    addVaultKey(t, next);
+    if (revokeOld) addRevoke(t, [oldId], at, 'soft');
+    const rev = t.add(`SELECT CAST(v AS INTEGER) AS v FROM meta WHERE k = 'revision'`, [], 'get');
+    return Number(((await this.write(t))[rev] as { v: number }).v);
   }
 
   async insertUpstreamKey(rec: UpstreamKeyRecord): Promise<void> {
-    this.db.transaction(() => {
-      const row = { ...rec, revision: this.bump() };
-      const cols = Object.keys(row);
-      // Config-file keys are re-declared at every start: keep their state, refresh the rest.
-      this.db
-        .prepare(
-          `INSERT INTO upstream_keys (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})
-           ON CONFLICT(id) DO UPDATE SET hint = excluded.hint, label = excluded.label, account_sid = excluded.account_sid,
-             secret = excluded.secret, revision = excluded.revision`,
-        )
-        .run(row);
-    }).immediate();
+    const t = new TxBuilder();
+    const cols = Object.keys(rec) as Array<keyof UpstreamKeyRecord>;
+    t.add(BUMP);
+    // Config-file keys are re-declared at every start: keep their state, refresh the rest.
+    t.add(
+      `INSERT INTO upstream_keys (${cols.join(', ')}, revision) VALUES (${marks(cols.length)}, ${REV})
+       ON CONFLICT(id) DO UPDATE SET hint = excluded.hint, label = excluded.label, account_sid = excluded.account_sid,
+         secret = excluded.secret, revision = excluded.revision`,
+      cols.map((c) => rec[c]),
+    );
+    await this.write(t);
   }
 
   async listUpstreamKeys(f: { vendor?: string }): Promise<UpstreamKeyRecord[]> {
-    const rows = f.vendor
-      ? this.db.prepare(`SELECT * FROM upstream_keys WHERE vendor = ? ORDER BY created_at, id`).all(f.vendor)
-      : this.db.prepare(`SELECT * FROM upstream_keys ORDER BY created_at, id`).all();
+    const rows = this.read(() =>
+      f.vendor
+        ? this.db.prepare(`SELECT * FROM upstream_keys WHERE vendor = ? ORDER BY created_at, id`).all(f.vendor)
+        : this.db.prepare(`SELECT * FROM upstream_keys ORDER BY created_at, id`).all(),
+    );
     return (rows as Row[]).map(stripRevision);
   }
 
   private getUpstream(id: string): UpstreamKeyRecord | undefined {
-    const r = this.db.prepare(`SELECT * FROM upstream_keys WHERE id = ?`).get(id) as Row | undefined;
+    const r = this.read(() => this.db.prepare(`SELECT * FROM upstream_keys WHERE id = ?`).get(id) as Row | undefined);
+    return r ? stripRevision(r) : undefined;
+  }
+
+  /** Bump only when the key exists; `then` adds the updates; the key as it is after them. */
+  private async upstreamChange(id: string, then: (t: TxBuilder) => void): Promise<UpstreamKeyRecord | undefined> {
+    const t = new TxBuilder();
+    t.add(`${BUMP} AND EXISTS (SELECT 1 FROM upstream_keys WHERE id = ?)`, [id]);
+    then(t);
+    const after = t.add(`SELECT * FROM upstream_keys WHERE id = ?`, [id], 'get');
+    const r = (await this.write(t))[after] as Row | undefined;
     return r ? stripRevision(r) : undefined;
   }
 
   async promoteUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
-    return this.db.transaction(() => {
-      const k = this.getUpstream(id);
-      if (!k) return undefined;
-      const rev = this.bump();
-      this.db
-        .prepare(`UPDATE upstream_keys SET state = 'standby', updated_at = ?, revision = ? WHERE vendor = ? AND state = 'active' AND id <> ?`)
-        .run(at, rev, k.vendor, id);
-      this.db.prepare(`UPDATE upstream_keys SET state = 'active', updated_at = ?, revision = ? WHERE id = ?`).run(at, rev, id);
-      return this.getUpstream(id);
-    }).immediate();
+    return this.upstreamChange(id, (t) => {
+      t.add(`UPDATE upstream_keys SET state = 'standby', updated_at = ?, revision = ${REV}
+             WHERE vendor = (SELECT vendor FROM upstream_keys WHERE id = ?) AND state = 'active' AND id <> ?`, [at, id, id]);
+      t.add(`UPDATE upstream_keys SET state = 'active', updated_at = ?, revision = ${REV} WHERE id = ?`, [at, id]);
+    });
   }
 
   async retireUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
-    return this.db.transaction(() => {
-      if (!this.getUpstream(id)) return undefined;
-      this.db.prepare(`UPDATE upstream_keys SET state = 'retired', updated_at = ?, revision = ? WHERE id = ?`).run(at, this.bump(), id);
-      return this.getUpstream(id);
-    }).immediate();
+    return this.upstreamChange(id, (t) => t.add(`UPDATE upstream_keys SET state = 'retired', updated_at = ?, revision = ${REV} WHERE id = ?`, [at, id]));
   }
 
-  async appendAudit(rows: AuditRow[]): Promise<void> {
-    if (!rows.length) return;
-    if (this.worker) await this.worker.append(rows);
-    else this.append(rows);
+  async appendAudit(rows: AuditRow[], outcomes: AuditOutcome[] = []): Promise<void> {
+    if (!rows.length && !outcomes.length) return;
+    await this.write(appendTx(rows, outcomes), this.opts.sync === 'normal' ? 'NORMAL' : 'FULL');
+  }
+
+  async sweepOutcomes(selfId: string): Promise<number> {
+    const t = new TxBuilder();
+    t.add(`UPDATE agent_call_audit SET outcome = 'unknown' WHERE outcome = 'pending' AND instance_id <> ?`, [selfId]);
+    return Number((await this.write(t, 'NORMAL'))[0]);
   }
 
   async queryAudit(filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {
-    return queryAudit(this.db, filter, limit, cursor);
+    return this.read(() => queryAudit(this.db, filter, limit, cursor));
   }
 
   async summarizeAudit(filter: AuditFilter): Promise<AuditSummary> {
-    return summarizeAudit(this.db, filter);
+    return this.read(() => summarizeAudit(this.db, filter));
   }
 
   async spendByVaultKey(from: string): Promise<Map<string, number>> {
-    return sumByKey(
-      this.db,
-      `SELECT vault_key_id AS k, SUM(cost_usd_parsed) AS v FROM agent_call_audit
-       WHERE started_at >= ? AND policy_verdict = 'allowed' AND vault_key_id IS NOT NULL GROUP BY vault_key_id`,
-      [from],
+    return this.read(() =>
+      sumByKey(
+        this.db,
+        `SELECT vault_key_id AS k, SUM(cost_usd_parsed) AS v FROM agent_call_audit
+         WHERE started_at >= ? AND policy_verdict = 'allowed' AND vault_key_id IS NOT NULL GROUP BY vault_key_id`,
+        [from],
+      ),
     );
   }
 
   async callsByVaultKey(from: string, to: string): Promise<Map<string, number>> {
-    return sumByKey(
-      this.db,
-      `SELECT vault_key_id AS k, COUNT(*) AS v FROM agent_call_audit
-       WHERE started_at >= ? AND started_at < ? AND vault_key_id IS NOT NULL GROUP BY vault_key_id`,
-      [from, to],
+    return this.read(() =>
+      sumByKey(
+        this.db,
+        `SELECT vault_key_id AS k, COUNT(*) AS v FROM agent_call_audit
+         WHERE started_at >= ? AND started_at < ? AND vault_key_id IS NOT NULL GROUP BY vault_key_id`,
+        [from, to],
+      ),
     );
   }
 
   async changesSince(revision: number): Promise<ChangeSet> {
-    return this.db.transaction(() => ({
-      revision: Number((this.db.prepare(`SELECT v FROM meta WHERE k = 'revision'`).get() as { v: string }).v),
-      vault_keys: (this.db.prepare(`SELECT * FROM vault_keys WHERE revision > ?`).all(revision) as Row[]).map(toVaultKey),
-      upstream_keys: (this.db.prepare(`SELECT * FROM upstream_keys WHERE revision > ?`).all(revision) as Row[]).map(stripRevision),
-    }))();
+    return this.read(() =>
+      this.db.transaction(() => ({
+        revision: Number((this.db.prepare(`SELECT v FROM meta WHERE k = 'revision'`).get() as { v: string }).v),
+        vault_keys: (this.db.prepare(`SELECT * FROM vault_keys WHERE revision > ?`).all(revision) as Row[]).map(toVaultKey),
+        upstream_keys: (this.db.prepare(`SELECT * FROM upstream_keys WHERE revision > ?`).all(revision) as Row[]).map(stripRevision),
+      }))(),
+    );
   }
 
   onChange(): () => void {
@@ -239,16 +239,16 @@ export class SqliteStore implements ProxyStore {
   }
 
   async heartbeat(info: InstanceInfo): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO instances (instance_id, data_plane_url, admin_url, started_at, last_sync_at)
-         VALUES (@instance_id, @data_plane_url, @admin_url, @started_at, @last_sync_at)
-         ON CONFLICT(instance_id) DO UPDATE SET last_sync_at = excluded.last_sync_at, data_plane_url = excluded.data_plane_url`,
-      )
-      .run(info);
+    const t = new TxBuilder();
+    t.add(
+      `INSERT INTO instances (instance_id, data_plane_url, admin_url, started_at, last_sync_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(instance_id) DO UPDATE SET last_sync_at = excluded.last_sync_at, data_plane_url = excluded.data_plane_url`,
+      [info.instance_id, info.data_plane_url, info.admin_url, info.started_at, info.last_sync_at],
+    );
+    await this.write(t, 'NORMAL');
   }
 
   async listInstances(): Promise<InstanceInfo[]> {
-    return this.db.prepare(`SELECT * FROM instances ORDER BY last_sync_at DESC`).all() as InstanceInfo[];
+    return this.read(() => this.db.prepare(`SELECT * FROM instances ORDER BY last_sync_at DESC`).all() as InstanceInfo[]);
   }
 }

@@ -4,8 +4,9 @@
  * Two implementations: SQLite (one instance, the default; `store/sqlite.ts`) and PostgreSQL
  * (several instances; issue 4). The proxy keeps the policy state it decides on in memory and
  * only asks the store to (a) persist every change before the admin call that made it returns,
- * (b) persist every audit row before the request it describes is answered, and (c) tell it
- * what changed since a revision, so another instance's revoke reaches this instance's memory.
+ * (b) persist a call's audit row (its intent) before the call is forwarded to the vendor, then
+ * complete it with the outcome, and (c) tell it what changed since a revision, so another
+ * instance's revoke reaches this instance's memory.
  *
  * Rules every implementation keeps:
  * - Every write is durable when its promise resolves (a SIGKILL after that loses nothing).
@@ -92,12 +93,28 @@ export type PolicyVerdict =
   | 'upstream_unavailable'
   | 'aborted_hard_revoke'
   /** The vault key also sat in the URL or body, where it would have reached the vendor. */
-  | 'vault_key_in_payload';
+  | 'vault_key_in_payload'
+  /** The call's intent row could not be made durable, so it was not forwarded. */
+  | 'store_unavailable';
+
+/**
+ * Whether a row's outcome is known. A forwarded call's row is written as `pending` before the
+ * call leaves for the vendor (write-ahead) and becomes `complete` when the vendor's answer is
+ * recorded; a row left `pending` by an instance that died (or could not write the outcome) is
+ * marked `unknown`: forwarded, outcome unknown. Refusals are written `complete` at once.
+ */
+export type AuditOutcomeState = 'pending' | 'complete' | 'unknown';
 
 /** One row of `agent_call_audit`: one call that reached the proxy. */
 export interface AuditRow {
   /** Assigned by the store (monotonic within one store); absent when appending. */
   id?: number;
+  /** Unique per call (`<instance_id>.<n>`); how an outcome finds its intent row. Null on rows from before write-ahead. */
+  call_id?: string | null;
+  /** Absent when appending: `complete`. */
+  outcome?: AuditOutcomeState;
+  /** What the request asked to move (USD), when the vendor module can tell before the call. */
+  amount_usd_estimated?: number | null;
   started_at: string;
   finished_at: string;
   vault_key_id: string | null;
@@ -114,6 +131,16 @@ export interface AuditRow {
   upstream_key_id: string | null;
   latency_ms: number;
   instance_id: string;
+}
+
+/** What completes a pending row once the vendor has answered (or the call ended without an answer). */
+export interface AuditOutcome {
+  call_id: string;
+  finished_at: string;
+  policy_verdict: PolicyVerdict;
+  vendor_status: number;
+  cost_usd_parsed: number | null;
+  latency_ms: number;
 }
 
 export interface AuditFilter {
@@ -152,6 +179,12 @@ export interface AuditSummary {
   last_call: string | null;
   agent_runs: Array<{ agent_run_id: string | null } & CountCost>;
   vault_keys: Array<{ vault_key_id: string | null } & CountCost>;
+  /**
+   * Forwarded calls whose outcome was never recorded (`outcome` pending or unknown): they may
+   * have moved money. `amount_usd_estimated` sums what they asked to move, where known;
+   * `pending` counts those still pending (in flight, or on an instance not yet known dead).
+   */
+  outcome_unknown: { calls: number; amount_usd_estimated: number; pending: number };
 }
 
 /** What changed since a revision: whole records, so applying them is idempotent. */
@@ -178,6 +211,10 @@ export interface RevokeResult {
   already_revoked: string[];
   /** Ids that do not exist. */
   not_found: string[];
+  /** The revision the revoke committed at (when it revoked something). */
+  revision?: number;
+  /** For ids already revoked: when and how, as the store has it, and the revision that did it. */
+  previous?: Record<string, { revoked_at: string | null; revoke_mode: 'soft' | 'hard' | null; revision: number }>;
 }
 
 export interface ProxyStore {
@@ -194,8 +231,8 @@ export interface ProxyStore {
   listVaultKeys(filter: VaultKeyFilter): Promise<VaultKeyRecord[]>;
   /** Mark keys revoked (keeps the records). One transaction; already revoked keys keep their first revoked_at. */
   revokeVaultKeys(ids: string[], at: string, mode: 'soft' | 'hard'): Promise<RevokeResult>;
-  /** Roll: insert `next` (same policy, new secret) and, if `revokeOld`, revoke `oldId`, in one transaction. */
-  rollVaultKey(oldId: string, next: VaultKeyRecord, revokeOld: boolean, at: string): Promise<void>;
+  /** Roll: insert `next` (same policy, new secret) and, if `revokeOld`, revoke `oldId`, in one transaction; the revision it committed at. */
+  rollVaultKey(oldId: string, next: VaultKeyRecord, revokeOld: boolean, at: string): Promise<number>;
 
   // --- upstream (production) keys -----------------------------------------------------------
   insertUpstreamKey(rec: UpstreamKeyRecord): Promise<void>;
@@ -206,8 +243,12 @@ export interface ProxyStore {
   retireUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined>;
 
   // --- audit ------------------------------------------------------------------------------
-  /** Append rows in one durable transaction (group commit); resolves when all are durable. */
-  appendAudit(rows: AuditRow[]): Promise<void>;
+  /**
+   * Insert `rows` and complete `outcomes` (of rows written earlier) in one durable transaction
+   * (group commit); resolves when all are durable. Idempotent: a row whose `call_id` is already
+   * there is skipped, so a batch retried after a lost acknowledgement is not written twice.
+   */
+  appendAudit(rows: AuditRow[], outcomes?: AuditOutcome[]): Promise<void>;
   queryAudit(filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage>;
   summarizeAudit(filter: AuditFilter): Promise<AuditSummary>;
   /** Allowed spend per vault key since `from` (daily caps survive a restart). */
@@ -228,12 +269,29 @@ export interface ProxyStore {
   /** Record this instance as alive (and its last sync). */
   heartbeat(info: InstanceInfo): Promise<void>;
   listInstances(): Promise<InstanceInfo[]>;
+  /** Mark `pending` rows of instances that are gone as `unknown`; returns how many. */
+  sweepOutcomes(selfId: string): Promise<number>;
 }
 
-/** Raised by a store when it cannot reach its database; the proxy answers 503 `store_unavailable`. */
+/**
+ * A shared store (PostgreSQL) also carries acknowledgements: each instance says which revision
+ * (or which revoke hint) it has applied, so the instance taking a revoke can wait until every
+ * live instance refuses the key.
+ */
+export interface AckingStore {
+  ack(instanceId: string, revision: number, hintOnly: boolean): Promise<void>;
+  onAck(listener: (ack: { instance_id: string; revision: number; hint: boolean }) => void): () => void;
+}
+
+/** Why the store could not do what was asked (health reports it; disk_full has its own status). */
+export type StoreFailure = 'disk_full' | 'busy' | 'timeout' | 'unavailable';
+
+/** Raised by a store when it cannot reach or write its database; the proxy answers 503 `store_unavailable`. */
 export class StoreUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly reason: StoreFailure;
+  constructor(message: string, options?: { cause?: unknown; reason?: StoreFailure }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
+    this.reason = options?.reason ?? 'unavailable';
   }
 }
