@@ -1,8 +1,15 @@
 #!/usr/bin/env node
 // The only place that calls process.exit. Everything else returns an exit code.
-import { fstatSync, writeSync } from 'node:fs';
+import { existsSync, fstatSync, writeSync } from 'node:fs';
 
 const argv = process.argv.slice(2);
+
+// A git checkout runs from the bundle `npm run build` writes (npm test, npm run demo and npm pack
+// build it first); the published package carries it. Without it, say so rather than a module error.
+if (!existsSync(new URL('../dist/main.js', import.meta.url))) {
+  process.stderr.write('tourniquet: dist/ is missing: this checkout has not been built. Run: npm run build\n');
+  process.exit(1);
+}
 
 // `--help` and `decide … --json` are answered by a small module without commander (the same
 // output; see src/fast-path.ts), unless TOURNIQUET_NO_FAST_PATH is set. It returns null for

@@ -29,7 +29,7 @@ function valueWords(scenarios: string[]): Record<string, string[]> {
   return {
     '--scenario': scenarios,
     '-s': scenarios,
-    '--vendor': ['stripe', 'openai', 'twilio', 'resend'],
+    '--vendor': ['stripe', 'openai', 'anthropic', 'gemini', 'twilio', 'resend'],
     '--tail-mode': ['sampled', 'median', 'p95'],
     '--format': ['text', 'md', 'json'],
     '--input-format': ['jsonl', 'csv', 'sqlite', 'litellm'],

@@ -327,7 +327,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
     summary: 'zero-downtime production-key rotation through the proxy (new key verified before the old is retired)',
     configure: (cmd) =>
       cmd
-        .argument('<vendor>', 'stripe, openai, twilio or resend')
+        .argument('<vendor>', 'stripe, openai, anthropic, gemini, twilio or resend')
         .option('--new-key-file <file>', 'the new key, for a vendor without a create API (Stripe); - for stdin')
         .option('--old-key-file <file>', 'the old key, to watch the vendor refuse it (the propagation tail); - for stdin')
         .option('--old-key-id <id>', "the old key's id at the vendor (what its delete API takes)")
@@ -491,7 +491,7 @@ Examples:
   },
   {
     name: 'sandbox',
-    summary: 'loopback Stripe, OpenAI, Twilio and Resend with real-world propagation tails; prints URLs and keys',
+    summary: 'loopback Stripe, OpenAI, Anthropic, Gemini, Twilio and Resend with real-world propagation tails; prints URLs and keys',
     configure: (cmd) =>
       cmd
         .option('--time-scale <x>', 'multiply propagation tails (1 = seed 002 timings, 0.01 for demos)', '1')

@@ -8,7 +8,8 @@ import type { VendorFacts } from './playbooks.js';
 export interface LeakEstimate {
   vendor: string;
   rate_per_s: number;
-  rotate: { median_s: number; p95_s: number; median_calls: number; p95_calls: number };
+  /** Null when nobody has measured the vendor's tail: the leak is unknown, never assumed small. */
+  rotate: { median_s: number; p95_s: number; median_calls: number; p95_calls: number } | null;
   revoke: { max_calls: number; hard_max_calls: number };
 }
 
@@ -16,11 +17,11 @@ export interface LeakEstimate {
 const calls = (ratePerS: number, seconds: number) => Math.floor(ratePerS * seconds + 1e-9);
 
 export function estimateLeak(vendor: VendorFacts, ratePerS: number, inFlight = 1): LeakEstimate {
-  const { median, p95 } = vendor.rotation_latency_s;
+  const tail = vendor.rotation_latency_s;
   return {
     vendor: vendor.id,
     rate_per_s: ratePerS,
-    rotate: { median_s: median, p95_s: p95, median_calls: calls(ratePerS, median), p95_calls: calls(ratePerS, p95) },
+    rotate: tail && { median_s: tail.median, p95_s: tail.p95, median_calls: calls(ratePerS, tail.median), p95_calls: calls(ratePerS, tail.p95) },
     revoke: { max_calls: inFlight, hard_max_calls: 0 },
   };
 }

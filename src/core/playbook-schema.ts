@@ -73,7 +73,8 @@ export const vendorsSchema = {
         properties: {
           title: text,
           rotation_latency_s: {
-            type: 'object',
+            // null: nobody has measured this vendor's tail (the estimate then says so).
+            type: ['object', 'null'],
             additionalProperties: false,
             required: ['median', 'p95'],
             properties: { median: seconds, p95: seconds },

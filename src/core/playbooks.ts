@@ -38,7 +38,8 @@ export interface Playbook {
 export interface VendorFacts {
   id: string;
   title: string;
-  rotation_latency_s: { median: number; p95: number };
+  /** How long a deleted key keeps working at the vendor's edge; null: not measured. */
+  rotation_latency_s: { median: number; p95: number } | null;
   keys: { create: 'api' | 'manual' | 'none'; delete: 'api' | 'manual' | 'none'; roll?: 'api' | 'manual' | 'none' };
   auth: { scheme: 'bearer' | 'basic' | 'header'; header?: string; username?: string; template?: string };
   key_prefixes: string[];

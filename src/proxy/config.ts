@@ -5,13 +5,15 @@ import { usageError } from '../core/errors.js';
 import { readSecret } from '../core/secrets.js';
 import type { ConfiguredUpstreamKey } from './server.js';
 import type { VendorOverride } from './vendors.js';
+import type { PriceTable } from '../vendors/shared/prices.js';
 
 /**
  * The proxy's config file (YAML or JSON). Production keys are named by where they live
  * (`secret_env`, `secret_file`), never written in it:
  *
  *   upstreams: { stripe: "http://127.0.0.1:4010" }
- *   vendors:   { acme: { base_url: "https://api.acme.dev", header: "X-Api-Key", template: "{key}" } }
+ *   vendors:   { acme: { base_url: "https://api.acme.dev", header: "X-Api-Key", template: "{key}" },
+ *                openai: { prices: { as_of: "2026-01-01", source: "our contract", models: { "gpt-4o": { input: 2, output: 8 } } } } }
  *   upstream_keys:
  *     - { vendor: stripe, id: up_stripe_main, label: main, state: active, secret_env: STRIPE_SECRET_KEY }
  *     - { vendor: twilio, account_sid: AC…, secret_file: /run/secrets/twilio }
@@ -28,6 +30,20 @@ function obj(v: unknown, where: string): Record<string, unknown> {
   if (v === undefined || v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v)) throw usageError(`config: ${where} must be a mapping`);
   return v as Record<string, unknown>;
+}
+
+/** `vendors.<id>.prices`: `{as_of, source, models: {prefix: {input, output, …}}, units: {name: usd}}`, every figure a number ≥ 0. */
+function priceOverride(v: unknown, where: string): Partial<PriceTable> {
+  const p = obj(v, where);
+  for (const k of Object.keys(p)) if (!['as_of', 'source', 'models', 'units'].includes(k)) throw usageError(`config: ${where}.${k} is not a known field`, 'known: as_of, source, models, units');
+  const figure = (x: unknown, at: string) => {
+    if (typeof x !== 'number' || !(x >= 0)) throw usageError(`config: ${at} must be a number of USD, 0 or more`);
+  };
+  const models = obj(p.models, `${where}.models`);
+  for (const [m, price] of Object.entries(models)) for (const [k, x] of Object.entries(obj(price, `${where}.models.${m}`))) if (typeof x !== 'object') figure(x, `${where}.models.${m}.${k}`);
+  const units = obj(p.units, `${where}.units`);
+  for (const [k, x] of Object.entries(units)) figure(x, `${where}.units.${k}`);
+  return { as_of: typeof p.as_of === 'string' ? p.as_of : undefined, source: typeof p.source === 'string' ? p.source : undefined, models: models as PriceTable['models'], units: units as PriceTable['units'] };
 }
 
 export async function loadProxyConfig(path: string, env: Record<string, string | undefined>): Promise<ProxyConfig> {
@@ -47,7 +63,7 @@ export async function loadProxyConfig(path: string, env: Record<string, string |
   const vendors: Record<string, VendorOverride> = {};
   for (const [v, spec] of Object.entries(obj(root.vendors, 'vendors'))) {
     const s = obj(spec, `vendors.${v}`);
-    vendors[v] = { baseUrl: s.base_url as string | undefined, header: s.header as string | undefined, template: s.template as string | undefined };
+    vendors[v] = { baseUrl: s.base_url as string | undefined, header: s.header as string | undefined, template: s.template as string | undefined, prices: s.prices === undefined ? undefined : priceOverride(s.prices, `vendors.${v}.prices`) };
     if (vendors[v]!.template && !vendors[v]!.template!.includes('{key}')) throw usageError(`config: vendors.${v}.template must contain {key}`);
   }
   const list = root.upstream_keys ?? [];

@@ -6,8 +6,9 @@ import type { PolicyState, LiveVaultKey } from './state.js';
 import { Call, cachedHash, readBody } from './call.js';
 import type { UsageTracker } from './usage.js';
 import type { AuditWriter } from './audit-writer.js';
-import type { VendorSpec } from './vendors.js';
-import { customerScope, parseBody, vaultKeyFrom } from './request-info.js';
+import { refusalVendor, vaultKeyPlaces, type VendorSpec } from './vendors.js';
+import type { Metering } from '../vendors/shared/meter.js';
+import { customerScope, parseBody, placeName, vaultKeyFrom } from './request-info.js';
 import { decide } from './policy.js';
 import { downstreamHeaders, relayBody, scrubBuffer, sendUpstream, upstreamFailure, upstreamHeaders, type UpstreamTimeouts } from './forward.js';
 import { InflightRegistry, type InflightCall } from './inflight.js';
@@ -33,6 +34,9 @@ export interface DataPlaneDeps {
 
 export function createDataPlane(deps: DataPlaneDeps) {
   const { state, audit, log } = deps;
+  const keyPlaces = vaultKeyPlaces(deps.vendors);
+  /** Each call's request headers, for the refusal's dialect when the key does not name the vendor. */
+  const requestHeaders = new WeakMap<Call, IncomingMessage['headers']>();
 
   function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
@@ -40,16 +44,24 @@ export function createDataPlane(deps: DataPlaneDeps) {
     res.end(text);
   }
 
-  function errorBody(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
-    json(res, status, { error: { type: 'tourniquet_error', code, message } }, { 'x-tourniquet-verdict': code, ...extra });
+  /**
+   * An error answered by the proxy itself, in the vendor's own dialect (so its SDK raises its
+   * usual exception), with `x-tourniquet-verdict` for every vendor. Returns the status sent.
+   */
+  function errorBody(res: ServerResponse, call: Call, status: number, code: string, message: string, extra: Record<string, string> = {}): number {
+    const { ['retry-after']: retryAfter, ...rest } = extra;
+    const spec = refusalVendor(deps.vendors, call.vendor, { path: call.path, headers: requestHeaders.get(call) ?? {} });
+    const answer = spec.refusal({ status, code, message, retryAfterS: retryAfter === undefined ? undefined : Number(retryAfter) });
+    json(res, answer.status, answer.body, { ...answer.headers, ...rest, 'x-tourniquet-verdict': code });
+    return answer.status;
   }
 
   /** A refusal never reached a vendor: answered at once, its row written without anyone waiting. */
   function refuse(res: ServerResponse, call: Call, status: number, code: PolicyVerdict, message: string, extra: Record<string, string> = {}): void {
-    errorBody(res, status, code, message, extra);
+    const sent = errorBody(res, call, status, code, message, extra);
     const row = call.row(code);
     audit.record(row);
-    log.request(row, status);
+    log.request(row, sent);
   }
 
   /** A forwarded call has ended: its outcome completes its intent row (nobody waits for that write). */
@@ -71,15 +83,28 @@ export function createDataPlane(deps: DataPlaneDeps) {
     call.path = path;
     call.vendor = prefix;
 
-    const found = vaultKeyFrom(req.headers);
+    requestHeaders.set(call, req.headers);
+    const found = vaultKeyFrom(req.headers, url.searchParams, keyPlaces);
     if (!found.found) {
       req.resume();
-      const where = found.misplacedIn ? ` (one was sent in the ${found.misplacedIn} header; send it as Authorization: Bearer, or Basic for Twilio)` : '';
-      return refuse(res, call, 401, 'vault_key_missing', `no vault key in the Authorization header${where}`);
+      const where = found.misplacedIn ? ` (one was sent in the ${found.misplacedIn} header; send it where the vendor's SDK sends its key)` : '';
+      return refuse(res, call, 401, 'vault_key_missing', `no vault key where the vendor's SDK sends its key${where}`);
     }
     const key = state.byHashLookup(cachedHash(found.secret));
     call.key = key;
     if (key) call.vendor = key.vendor;
+    const keySpec = key ? deps.vendors.get(key.vendor) : undefined;
+    if (keySpec && !keySpec.vaultKeyIn.some((p) => placeName(p) === found.place)) {
+      req.resume();
+      const where = keySpec.vaultKeyIn.map(placeName).join(' or ');
+      return refuse(res, call, 401, 'vault_key_missing', `this vault key is for ${key!.vendor}, whose SDK sends its key as ${where}, not ${found.place}`);
+    }
+    // A key in the query (Gemini's ?key=) is taken out: the vendor gets the production key instead.
+    let search = url.search;
+    if (found.place.startsWith('query:')) {
+      url.searchParams.delete(found.place.slice('query:'.length));
+      search = url.searchParams.size ? `?${url.searchParams.toString()}` : '';
+    }
     if (key && prefix && prefix !== key.vendor) {
       req.resume();
       return refuse(res, call, 403, 'endpoint_not_allowed', `this vault key is for ${key.vendor}, not ${prefix}`);
@@ -92,7 +117,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     const body = await readBody(req, deps.maxBodyBytes);
     if (body === null) return refuse(res, call, 413, 'request_too_large', `request body over ${deps.maxBodyBytes} bytes`);
     // The vault key must never reach the vendor: not in a header (dropped), nor in the URL or body (refused).
-    if (url.search.includes(found.secret) || body.includes(found.secret))
+    if (search.includes(found.secret) || body.includes(found.secret))
       return refuse(res, call, 400, 'vault_key_in_payload', 'the vault key appears in the URL or body; it would reach the vendor, so the call was not forwarded');
     const k = key!;
     const spec = deps.vendors.get(k.vendor);
@@ -118,28 +143,27 @@ export function createDataPlane(deps: DataPlaneDeps) {
     try {
       await audit.intent(call.intent());
     } catch (err) {
-      const why = err instanceof StoreUnavailableError && err.reason === 'disk_full' ? 'the audit store\'s disk is full' : 'the audit store cannot be written';
       deps.limits.settle(admission.ticket, null);
-      errorBody(res, 503, 'store_unavailable', `${why}; the call was not forwarded, retry shortly`, { 'retry-after': '1' });
-      log.request(call.row('store_unavailable'), 503);
+      const why = err instanceof StoreUnavailableError && err.reason === 'disk_full' ? 'the audit store\'s disk is full' : 'the audit store cannot be written';
+      const sent = errorBody(res, call, 503, 'store_unavailable', `${why}; the call was not forwarded, retry shortly`, { 'retry-after': '1' });
+      log.request(call.row('store_unavailable'), sent);
       return;
     }
     // A revoke may have landed while the row was being written (or the process paused): decide
     // again, on state known current, at the last moment before forwarding.
     if (deps.freshness && !deps.freshness.fresh() && !(await deps.freshness.whenFresh(750))) {
       deps.limits.settle(admission.ticket, null);
-      errorBody(res, 503, 'store_unavailable', 'the proxy cannot confirm vault-key state with its store; not forwarded, retry shortly', { 'retry-after': '1' });
-      return ended(call, 'store_unavailable', 503);
+      return ended(call, 'store_unavailable', errorBody(res, call, 503, 'store_unavailable', 'the proxy cannot confirm vault-key state with its store; not forwarded, retry shortly', { 'retry-after': '1' }));
     }
     const late = decide(k, call.method, path, Date.now(), amount, deps.limits.view);
     if (late && late.stage === 'key') {
       deps.limits.settle(admission.ticket, null);
-      errorBody(res, late.status, late.code, late.message);
-      return ended(call, late.code, late.status);
+      return ended(call, late.code, errorBody(res, call, late.status, late.code, late.message));
     }
     deps.usage.recordUpstreamUse(upstream.id);
+    const metering = spec.meter({ method: call.method, path, query: url.searchParams, headers: req.headers, body: parsed, raw: body });
     try {
-      await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, url.search);
+      await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, search, metering);
     } finally {
       deps.limits.settle(admission.ticket, call.cost);
     }
@@ -156,6 +180,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     vaultSecret: string,
     body: Buffer,
     search: string,
+    metering: Metering,
   ): Promise<void> {
     const ac = new AbortController();
     const entry: InflightCall = { hardRevoked: false, abort: () => ac.abort(new Error('hard revoke')) };
@@ -166,7 +191,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     let contentType = '';
     const sentAt = performance.now();
     try {
-      const up = await sendUpstream(deps.dispatcher, spec.baseUrl + call.path + search, call.method, upstreamHeaders(req.headers, spec, secret, sid, vaultSecret), body, ac.signal, deps.timeouts);
+      const up = await sendUpstream(deps.dispatcher, spec.baseUrl + call.path + search, call.method, upstreamHeaders(req.headers, spec, secret, sid, vaultSecret), metering.upstreamBody ?? body, ac.signal, deps.timeouts);
       call.vendorStatus = up.statusCode;
       contentType = String(up.headers['content-type'] ?? '');
       const headers = downstreamHeaders(up.headers, secrets);
@@ -176,14 +201,15 @@ export function createDataPlane(deps: DataPlaneDeps) {
         const raw = Buffer.from(await up.body.arrayBuffer());
         call.vendorMs = performance.now() - sentAt;
         const clean = scrubBuffer(raw, secrets);
+        call.cost = metering.cost({ status: up.statusCode, headers: up.headers, contentType, body: raw, truncated: false });
         if (!bodiless) headers['content-length'] = clean.length;
         res.writeHead(up.statusCode, headers);
         res.end(clean);
         return ended(call, 'allowed', up.statusCode);
       }
-      const { whole, truncated, streaming } = await relayBody(up, res, headers, contentType.includes('text/event-stream'));
+      const { whole, truncated, streaming } = await relayBody(up, res, headers, contentType.includes('text/event-stream'), metering);
       call.vendorMs = performance.now() - sentAt;
-      call.cost = spec.cost({ method: call.method, path: call.path, status: up.statusCode, contentType, body: whole, truncated, requestBody: null });
+      call.cost = metering.cost({ status: up.statusCode, headers: up.headers, contentType, body: whole, truncated });
       if (!streaming) {
         headers['content-length'] = whole.length;
         res.writeHead(up.statusCode, headers);
@@ -194,17 +220,16 @@ export function createDataPlane(deps: DataPlaneDeps) {
       call.vendorMs ??= performance.now() - sentAt;
       if (entry.hardRevoked) {
         const answered = !res.headersSent;
-        if (answered) errorBody(res, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight');
-        else res.destroy();
-        return ended(call, 'aborted_hard_revoke', answered ? 401 : 0);
+        if (!answered) res.destroy();
+        const sent = answered ? errorBody(res, call, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight') : 0;
+        return ended(call, 'aborted_hard_revoke', sent);
       }
       if (res.destroyed || ac.signal.aborted || res.headersSent) {
         res.destroy();
         return ended(call, 'allowed', 0);
       }
       const f = upstreamFailure(err);
-      errorBody(res, f.status, f.code, f.message);
-      ended(call, 'allowed', f.status);
+      ended(call, 'allowed', errorBody(res, call, f.status, f.code, f.message));
     } finally {
       res.off('close', onClose);
       deps.inflight.remove(key.id, entry);

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'n
 import { request, type Dispatcher } from 'undici';
 import type { VendorSpec } from './vendors.js';
 import { upstreamAuthHeader } from './vendors.js';
+import type { Metering } from '../vendors/shared/meter.js';
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus what the proxy sets itself. */
 const HOP_BY_HOP = new Set([
@@ -135,9 +136,16 @@ export interface Relayed {
  * Read a success body. Small answers are held whole, so the caller sends them (status line
  * included) once the audit row is durable. Streams (SSE) and bodies over KEEP_BYTES go out as
  * they come, chunked, so the agent's answer is complete only at the final chunk, which the
- * caller sends (res.end()) after the row is durable.
+ * caller sends (res.end()) after the row is durable. Every chunk passes the vendor's meter
+ * (`tap`) first: it reads the usage as it goes, and may hold back what it asked the vendor to add.
  */
-export async function relayBody(up: Dispatcher.ResponseData, res: ServerResponse, headers: OutgoingHttpHeaders, sse: boolean): Promise<Relayed> {
+export async function relayBody(
+  up: Dispatcher.ResponseData,
+  res: ServerResponse,
+  headers: OutgoingHttpHeaders,
+  sse: boolean,
+  meter: Pick<Metering, 'tap' | 'flush'> = {},
+): Promise<Relayed> {
   const kept: Buffer[] = [];
   let keptBytes = 0;
   let truncated = false;
@@ -148,8 +156,8 @@ export async function relayBody(up: Dispatcher.ResponseData, res: ServerResponse
     res.writeHead(up.statusCode, headers);
     for (const c of kept) await writeChunk(res, c);
   };
-  if (sse) await startStreaming();
-  for await (const chunk of up.body as AsyncIterable<Buffer>) {
+  const take = async (chunk: Buffer) => {
+    if (chunk.length === 0) return;
     if (!streaming) {
       kept.push(chunk);
       keptBytes += chunk.length;
@@ -159,15 +167,18 @@ export async function relayBody(up: Dispatcher.ResponseData, res: ServerResponse
         kept.length = 0;
         keptBytes = 0;
       }
-      continue;
+      return;
     }
-    if (sse) {
+    if (sse && !meter.tap) {
       // The usage event of a stream is at its end: keep a moving tail.
       kept.push(chunk);
       keptBytes += chunk.length;
       while (keptBytes > KEEP_BYTES && kept.length > 1) keptBytes -= kept.shift()!.length;
     }
     await writeChunk(res, chunk);
-  }
+  };
+  if (sse) await startStreaming();
+  for await (const chunk of up.body as AsyncIterable<Buffer>) await take(meter.tap ? meter.tap(chunk) : chunk);
+  if (meter.flush) await take(meter.flush());
   return { whole: Buffer.concat(kept), truncated, streaming };
 }

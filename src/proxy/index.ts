@@ -2,5 +2,5 @@
 export { startProxy, type ProxyOptions, type RunningProxy, type ConfiguredUpstreamKey } from './server.js';
 export { openStore, registerStoreFactory } from './store/open.js';
 export type * from './store/types.js';
-export { VENDORS, buildVendorTable } from './vendors.js';
+export { buildVendorTable } from './vendors.js';
 export { jsonLog, silentLog, type RequestLog } from './log.js';

@@ -19,6 +19,9 @@ const r = (stage: Refusal['stage'], status: number, code: PolicyVerdict, message
   headers,
 });
 
+/** The daily cap resets at 00:00 UTC (the spend counter's day). */
+export const secondsToUtcMidnight = (now: number) => Math.max(1, Math.ceil((86_400_000 - (now % 86_400_000)) / 1000));
+
 /**
  * The policy decision for one call, from memory only. Null: allowed. Order matters: the key's
  * own state first (so a revoked key is always told it is revoked), then the endpoint, then
@@ -38,13 +41,15 @@ export function decide(
   if (key.endpointAllowed && !key.endpointAllowed(method, path))
     return r('key', 403, 'endpoint_not_allowed', `${method} ${path} is not in this vault key's allowed endpoints`);
   if (key.calls_per_minute !== null && usage.perMinute(key.id, now) >= key.calls_per_minute)
-    return r('usage', 429, 'rate_limited', `over ${key.calls_per_minute} calls per minute`, { 'retry-after': '60' });
+    return r('usage', 429, 'rate_limited', `over ${key.calls_per_minute} calls per minute`, { 'retry-after': String(usage.retryAfterS(key.id, key.calls_per_minute, now)) });
   if (amountUsd !== null && key.per_call_amount_cap !== null && amountUsd > key.per_call_amount_cap)
     return r('usage', 402, 'spend_cap_exceeded', `this call moves $${amountUsd.toFixed(2)}, over the per-call cap of $${key.per_call_amount_cap}`);
   if (key.daily_usd_cap !== null) {
     const spent = usage.spentToday(key.id, now);
     if (spent >= key.daily_usd_cap || (amountUsd !== null && spent + amountUsd > key.daily_usd_cap))
-      return r('usage', 402, 'spend_cap_exceeded', `daily cap of $${key.daily_usd_cap} reached ($${spent.toFixed(2)} spent today)`);
+      return r('usage', 402, 'spend_cap_exceeded', `daily cap of $${key.daily_usd_cap} reached ($${spent.toFixed(2)} spent today)`, {
+        'retry-after': String(secondsToUtcMidnight(now)),
+      });
   }
   return null;
 }

@@ -1,26 +1,44 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { VaultKeyPlace } from '../vendors/module.js';
 
 /**
  * Reading a request for policy: the vault key (where the agent's SDK put it), the parsed
  * body, the customer id, endpoint patterns.
  */
 
-export type KeyLookup = { found: true; secret: string } | { found: false; misplacedIn?: string };
+export type KeyLookup = { found: true; secret: string; place: string } | { found: false; misplacedIn?: string };
 
-/** Bearer (Stripe, OpenAI, Resend) or Basic with the key as password or user (Twilio, Stripe's old style). */
-export function vaultKeyFrom(headers: IncomingHttpHeaders): KeyLookup {
-  const auth = headers.authorization;
-  if (auth) {
-    const [scheme, value = ''] = auth.split(/\s+/, 2);
-    if (/^bearer$/i.test(scheme ?? '') && value.startsWith('vk_')) return { found: true, secret: value };
-    if (/^basic$/i.test(scheme ?? '')) {
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
-      const i = decoded.indexOf(':');
-      const user = i < 0 ? decoded : decoded.slice(0, i);
-      const pass = i < 0 ? '' : decoded.slice(i + 1);
-      if (pass.startsWith('vk_')) return { found: true, secret: pass };
-      if (user.startsWith('vk_')) return { found: true, secret: user };
-    }
+/** A place's name, as `found.place` gives it and messages show it: `bearer`, `basic`, `header:x-api-key`, `query:key`. */
+export const placeName = (p: VaultKeyPlace): string => (typeof p === 'string' ? p : 'header' in p ? `header:${p.header}` : `query:${p.query}`);
+
+function fromAuthorization(auth: string | undefined, places: ReadonlySet<string>): string | undefined {
+  if (!auth) return undefined;
+  const [scheme, value = ''] = auth.split(/\s+/, 2);
+  if (places.has('bearer') && /^bearer$/i.test(scheme ?? '') && value.startsWith('vk_')) return value;
+  if (places.has('basic') && /^basic$/i.test(scheme ?? '')) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    const user = i < 0 ? decoded : decoded.slice(0, i);
+    const pass = i < 0 ? '' : decoded.slice(i + 1);
+    if (pass.startsWith('vk_')) return pass;
+    if (user.startsWith('vk_')) return user;
+  }
+  return undefined;
+}
+
+/**
+ * The vault key, from wherever an SDK of one of the vendors puts its key: Authorization (Bearer;
+ * Basic with the key as password or user, Twilio and Stripe's old style), a vendor's own header
+ * (`x-api-key`, `x-goog-api-key`) or query parameter (`?key=`). `places` is every vendor's list.
+ */
+export function vaultKeyFrom(headers: IncomingHttpHeaders, query: URLSearchParams, places: readonly VaultKeyPlace[]): KeyLookup {
+  const names = new Set(places.map(placeName));
+  const auth = fromAuthorization(headers.authorization, names);
+  if (auth) return { found: true, secret: auth, place: /^basic/i.test(headers.authorization ?? '') ? 'basic' : 'bearer' };
+  for (const p of places) {
+    if (typeof p === 'string') continue;
+    const v = 'header' in p ? headers[p.header] : query.get(p.query);
+    if (typeof v === 'string' && v.startsWith('vk_')) return { found: true, secret: v, place: placeName(p) };
   }
   // A vault key anywhere else is named (never echoed), so the agent's author can move it.
   for (const [name, v] of Object.entries(headers)) {

@@ -229,7 +229,12 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
   await fleet.heartbeat();
   fleet.start();
   // While the store fails, probe it twice a second, so health turns ok without waiting for traffic.
-  const probe = setInterval(() => health.failure && void fleet.heartbeat(), 500);
+  let probing = false;
+  const probe = setInterval(() => {
+    if (!health.failure || probing) return;
+    probing = true;
+    void fleet.heartbeat().finally(() => (probing = false));
+  }, 500);
   probe.unref();
   log.info('proxy listening', { instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, store: store.kind });
 

@@ -58,6 +58,22 @@ export class UsageTracker {
     return n;
   }
 
+  /** Seconds until a call fits under `limit` per minute again: when enough of the oldest calls leave the window. */
+  retryAfterS(id: string, limit: number, now = Date.now()): number {
+    const u = this.keys.get(id);
+    if (!u) return 1;
+    const sec = Math.floor(now / 1000);
+    const live: Array<[slot: number, calls: number]> = [];
+    let n = 0;
+    for (let i = 0; i < SLOTS; i++) if (u.callSlot[i]! > sec - SLOTS) live.push([u.callSlot[i]!, u.calls[i]!]), (n += u.calls[i]!);
+    live.sort((a, b) => a[0] - b[0]);
+    for (const [slot, calls] of live) {
+      n -= calls;
+      if (n < limit) return Math.max(1, Math.ceil(slot + SLOTS - now / 1000));
+    }
+    return SLOTS;
+  }
+
   /** Count a call that passed the policy (the rate limit counts what reaches the vendor). */
   recordCall(id: string, now = Date.now()): void {
     const u = this.get(id, now);

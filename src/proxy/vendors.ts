@@ -1,87 +1,48 @@
-import { noCost, openaiCost, resendCost, stripeCost, twilioCost, type CostParser } from './cost.js';
-import { stripeAmountUsd } from './prices.js';
+import { VENDOR_MODULES, vendorModule } from '../vendors/registry.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { KeyPlacement, ProxyFacts, VaultKeyPlace } from '../vendors/module.js';
+import type { MeterRequest, Metering } from '../vendors/shared/meter.js';
+import { mergePrices, type PriceTable } from '../vendors/shared/prices.js';
+
+export type { KeyPlacement } from '../vendors/module.js';
 
 /**
- * What the proxy needs to know about a vendor, as data: where it lives, where the production
- * key goes, how to read a call's cost and customer, and what a call asks to move.
+ * The proxy's table of vendors: each vendor module's proxy facts (src/vendors/<id>/), with the
+ * config's base URLs, key headers and prices applied. The data plane asks a vendor's spec for a
+ * call's cost and for its refusals; it knows no vendor by name.
  */
-export type KeyPlacement =
-  | { kind: 'bearer' }
-  /** Twilio: HTTP Basic with the Account SID (or API key SID) as user and the secret as password. */
-  | { kind: 'basic-sid' }
-  /** Generic: one header, `{key}` replaced by the production key (`Authorization: Token {key}`, `X-Api-Key: {key}`). */
-  | { kind: 'header'; header: string; template: string };
-
-export interface VendorSpec {
+export interface VendorSpec extends Omit<ProxyFacts, 'meter' | 'requestAmountUsd'> {
   id: string;
-  baseUrl: string;
-  key: KeyPlacement;
-  cost: CostParser;
-  /** Where the customer id usually sits (see customer.ts for the syntax), in order. */
-  customerIdPaths: string[];
-  /** USD a request asks to move (for `per_call_amount_cap`), or null. */
+  prices: PriceTable;
+  meter: (req: MeterRequest) => Metering;
   requestAmountUsd?: (method: string, path: string, body: Record<string, unknown> | null) => number | null;
 }
-
-function stripeRequestAmount(method: string, path: string, body: Record<string, unknown> | null): number | null {
-  if (method !== 'POST' || !body) return null;
-  if (!/^\/v1\/(charges|payment_intents|refunds)(\/[^/]+(\/(capture|confirm))?)?$/.test(path)) return null;
-  const amount = Number(body.amount ?? body.amount_to_capture);
-  if (!Number.isFinite(amount)) return null;
-  return stripeAmountUsd(amount, typeof body.currency === 'string' ? body.currency : 'usd');
-}
-
-export const VENDORS: Record<string, VendorSpec> = {
-  stripe: {
-    id: 'stripe',
-    baseUrl: 'https://api.stripe.com',
-    key: { kind: 'bearer' },
-    cost: stripeCost,
-    customerIdPaths: ['body.customer', 'query.customer', 'after.customers'],
-    requestAmountUsd: stripeRequestAmount,
-  },
-  openai: {
-    id: 'openai',
-    baseUrl: 'https://api.openai.com',
-    key: { kind: 'bearer' },
-    cost: openaiCost,
-    customerIdPaths: ['body.user', 'body.safety_identifier', 'header.x-customer-id'],
-  },
-  twilio: {
-    id: 'twilio',
-    baseUrl: 'https://api.twilio.com',
-    key: { kind: 'basic-sid' },
-    cost: twilioCost,
-    customerIdPaths: ['body.To'],
-  },
-  resend: {
-    id: 'resend',
-    baseUrl: 'https://api.resend.com',
-    key: { kind: 'bearer' },
-    cost: resendCost,
-    customerIdPaths: ['body.to'],
-  },
-  generic: {
-    id: 'generic',
-    baseUrl: 'http://127.0.0.1:1',
-    key: { kind: 'header', header: 'authorization', template: 'Bearer {key}' },
-    cost: noCost,
-    customerIdPaths: ['header.x-customer-id'],
-  },
-};
 
 export interface VendorOverride {
   baseUrl?: string;
   header?: string;
   template?: string;
+  prices?: Partial<PriceTable>;
+}
+
+function specOf(id: string, facts: ProxyFacts, prices: PriceTable): VendorSpec {
+  const amount = facts.requestAmountUsd;
+  return {
+    ...facts,
+    id,
+    prices,
+    meter: (req) => facts.meter(req, prices),
+    requestAmountUsd: amount ? (m, p, b) => amount(m, p, b, prices) : undefined,
+  };
 }
 
 /** The vendor table with `--upstream` URLs and config-file overrides applied. */
 export function buildVendorTable(overrides: Record<string, VendorOverride> = {}): Map<string, VendorSpec> {
   const table = new Map<string, VendorSpec>();
-  for (const [id, spec] of Object.entries(VENDORS)) table.set(id, { ...spec });
+  for (const m of VENDOR_MODULES) table.set(m.id, specOf(m.id, m.proxy, mergePrices(m.prices, overrides[m.id]?.prices)));
   for (const [id, o] of Object.entries(overrides)) {
-    const base = table.get(id) ?? { ...VENDORS.generic!, id };
+    const mod = vendorModule(id) ?? vendorModule('generic')!;
+    const base = table.get(id) ?? specOf(id, mod.proxy, mergePrices(mod.prices, o.prices));
     const key: KeyPlacement =
       o.header !== undefined || o.template !== undefined
         ? { kind: 'header', header: (o.header ?? 'authorization').toLowerCase(), template: o.template ?? 'Bearer {key}' }
@@ -101,4 +62,22 @@ export function upstreamAuthHeader(spec: VendorSpec, secret: string, accountSid:
     case 'header':
       return [spec.key.header, spec.key.template.replace('{key}', secret)];
   }
+}
+
+/** Every place any vendor's SDK puts its key (where the data plane looks for a vault key). */
+export function vaultKeyPlaces(vendors: Map<string, VendorSpec>): VaultKeyPlace[] {
+  const out = new Map<string, VaultKeyPlace>();
+  for (const spec of vendors.values()) for (const p of spec.vaultKeyIn) out.set(JSON.stringify(p), p);
+  return [...out.values()];
+}
+
+/**
+ * The vendor a refusal speaks for: the vault key's (or the `/vendor` prefix's), else the first
+ * vendor that recognises the request (a missing or unknown key), else the proxy's own dialect.
+ */
+export function refusalVendor(vendors: Map<string, VendorSpec>, known: string | null, req: { path: string; headers: IncomingHttpHeaders }): VendorSpec {
+  const named = known ? vendors.get(known) : undefined;
+  if (named) return named;
+  for (const spec of vendors.values()) if (spec.recognises?.(req)) return spec;
+  return vendors.get('generic')!;
 }

@@ -38,6 +38,8 @@ export function agentChoice(r: KeyRate, p: Paint): string {
 /** "rotating would let about 480 more calls through at this rate; revoking lets through at most the one in flight". */
 export function leakSentence(e: LeakEstimate, ratePerS: number): string {
   const inFlight = e.revoke.max_calls === 1 ? 'the one in flight' : `the ${e.revoke.max_calls} in flight`;
+  if (!e.rotate)
+    return `At ${Math.round(ratePerS * 60)} calls/min, rotating the production key would let calls through for as long as the vendor's edge honours it (never measured for this vendor); revoking lets through at most ${inFlight}.`;
   return (
     `At ${Math.round(ratePerS * 60)} calls/min, rotating the production key would let about ${e.rotate.p95_calls} more calls through ` +
     `(the vendor's p95 propagation tail, ${humanSeconds(e.rotate.p95_s)}; ${e.rotate.median_calls} at the median); revoking lets through at most ${inFlight}.`

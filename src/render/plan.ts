@@ -7,8 +7,12 @@ export function renderLeak(e: LeakEstimate, vendorTitle: string, p: Paint, rateA
   return [
     `What each path leaks (${vendorTitle}, at ${humanRate(e.rate_per_s)}${rateAssumed ? `, ${p.yellow('assumed')}: seed 002's runaway agent; pass --rate for yours` : ''})`,
     `  ${p.green('revoke at the proxy ')}  at most ${plural(e.revoke.max_calls, 'call')} (in flight when it lands); ${e.revoke.hard_max_calls} with --hard`,
-    `  ${p.red('rotate at the vendor')}  about ${plural(e.rotate.median_calls, 'call')} at the median tail (${humanSeconds(e.rotate.median_s)}),`,
-    `                        about ${plural(e.rotate.p95_calls, 'call')} at the p95 tail (${humanSeconds(e.rotate.p95_s)})`,
+    ...(e.rotate
+      ? [
+          `  ${p.red('rotate at the vendor')}  about ${plural(e.rotate.median_calls, 'call')} at the median tail (${humanSeconds(e.rotate.median_s)}),`,
+          `                        about ${plural(e.rotate.p95_calls, 'call')} at the p95 tail (${humanSeconds(e.rotate.p95_s)})`,
+        ]
+      : [`  ${p.red('rotate at the vendor')}  unknown: ${vendorTitle}'s propagation tail has not been measured; every call until its edge drops the key`]),
   ].join('\n');
 }
 

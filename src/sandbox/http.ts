@@ -55,9 +55,23 @@ export function bearerAuth(headers: IncomingMessage['headers']): string | null {
   return m ? m[1]! : null;
 }
 
+/**
+ * Faults a test injects into a running fake (set the fields at any time): calls matching `match`
+ * (`POST /path`) are answered `delayMs` late, and the next `failAfterActing` of them act and then
+ * answer 500, as a vendor that created a key but lost the answer would.
+ */
+export interface SandboxFaults {
+  match: RegExp | null;
+  delayMs: number;
+  failAfterActing: number;
+}
+
+export const noFaults = (): SandboxFaults => ({ match: null, delayMs: 0, failAfterActing: 0 });
+
 export interface ServeOptions {
   /** Added before every answer: a vendor is never instant. */
   latencyMs?: number;
+  faults?: SandboxFaults;
   notFound: (req: SandboxRequest) => Reply;
   badBody: (req: SandboxRequest) => Reply;
 }
@@ -80,7 +94,7 @@ export async function serveRoutes(routes: SandboxRoute[], opts: ServeOptions): P
             const m = r.re.exec(url.pathname);
             if (!m || r.method !== sreq.method) continue;
             sreq.params = m.slice(1).map(decodeURIComponent);
-            reply = await r.handler(sreq, res);
+            reply = await withFaults(opts.faults, sreq, () => r.handler(sreq, res));
             break;
           }
         if (reply === 'stream-handled') return;
@@ -96,6 +110,15 @@ export async function serveRoutes(routes: SandboxRoute[], opts: ServeOptions): P
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const a = server.address() as AddressInfo;
   return { server, url: `http://127.0.0.1:${a.port}` };
+}
+
+async function withFaults(f: SandboxFaults | undefined, req: SandboxRequest, handle: () => Promise<Reply> | Reply): Promise<Reply> {
+  if (!f?.match || !f.match.test(`${req.method} ${req.path}`)) return handle();
+  if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
+  const reply = await handle();
+  if (f.failAfterActing <= 0 || reply === 'stream-handled') return reply;
+  f.failAfterActing--;
+  return { status: 500, body: { error: { message: 'sandbox: the vendor acted, then failed to answer (injected fault)' } } };
 }
 
 export function closeServer(server: Server): Promise<void> {

@@ -1,13 +1,15 @@
-import { closeServer } from './http.js';
-import type { KeyringOptions, Tail, TailMode } from './keyring.js';
-import { startStripeSandbox, type StripeSandbox } from './stripe.js';
-import { startOpenAISandbox, type OpenAISandbox } from './openai.js';
-import { startTwilioSandbox, type TwilioSandbox } from './twilio.js';
-import { startResendSandbox, type ResendSandbox } from './resend.js';
+import type { Tail, TailMode } from './keyring.js';
+import { VENDORS, VENDOR_MODULES, type SandboxedVendorId } from '../vendors/registry.js';
+import type { SandboxVendorOptions } from '../vendors/module.js';
 
-export { VENDOR_TAILS, Keyring, type Tail, type TailMode } from './keyring.js';
-export { startStripeSandbox, startOpenAISandbox, startTwilioSandbox, startResendSandbox };
-export type { StripeSandbox, OpenAISandbox, TwilioSandbox, ResendSandbox };
+export { Keyring, type Tail, type TailMode } from './keyring.js';
+export type { StripeSandbox } from '../vendors/stripe/sandbox.js';
+export type { OpenAISandbox } from '../vendors/openai/sandbox.js';
+export type { TwilioSandbox } from '../vendors/twilio/sandbox.js';
+export type { ResendSandbox } from '../vendors/resend/sandbox.js';
+
+/** Seed 002's propagation tails, by vendor (from each vendor's module). */
+export const VENDOR_TAILS: Record<string, Tail> = Object.fromEntries(VENDOR_MODULES.flatMap((m) => (m.tail ? [[m.id, m.tail]] : [])));
 
 export interface SandboxOptions {
   /** Multiplies every propagation tail: 1 is seed 002's real-world timing, 0.001 shrinks 45 s to 45 ms. */
@@ -15,56 +17,40 @@ export interface SandboxOptions {
   tailMode?: TailMode;
   /** Added to every vendor answer. */
   latencyMs?: number;
-  /** Pause between OpenAI stream chunks. */
+  /** Pause between streamed chunks. */
   streamDelayMs?: number;
   /** Vendors put the whole key they were given in 401 messages (tests the proxy's scrubbing). */
   echoKeysInErrors?: boolean;
   random?: () => number;
   /** Per-vendor tails instead of seed 002's (before timeScale). */
-  tails?: Partial<Record<'stripe' | 'openai' | 'twilio' | 'resend', Tail>>;
+  tails?: Partial<Record<SandboxedVendorId, Tail>>;
 }
 
-export interface Sandbox {
-  stripe: StripeSandbox;
-  openai: OpenAISandbox;
-  twilio: TwilioSandbox;
-  resend: ResendSandbox;
+type Starter<K extends SandboxedVendorId> = Extract<(typeof VENDORS)[K], { sandbox: unknown }>['sandbox'];
+type SandboxOf<K extends SandboxedVendorId> = Awaited<ReturnType<Starter<K>>>;
+
+export type Sandbox = { [K in SandboxedVendorId]: SandboxOf<K> } & {
   /** vendor → base URL, ready for `--upstream` / `startProxy({upstreams})`. */
-  urls: Record<'stripe' | 'openai' | 'twilio' | 'resend', string>;
+  urls: Record<SandboxedVendorId, string>;
   /** The first production key of each vendor, created at start. */
-  keys: {
-    stripe: { id: string; secret: string };
-    openai: { id: string; secret: string; admin_key: string; project_id: string };
-    twilio: { id: string; secret: string; account_sid: string };
-    resend: { id: string; secret: string };
-  };
+  keys: { [K in SandboxedVendorId]: SandboxOf<K>['defaultKey'] };
   stop(): Promise<void>;
-}
+};
 
-/** Four loopback vendors, each with one production key, for tests, `demo` and `tourniquet sandbox`. */
+/** Every vendor with a fake in the registry on loopback, each with one production key, for tests, `demo` and `tourniquet sandbox`. */
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
-  const ring: KeyringOptions = { timeScale: opts.timeScale, tailMode: opts.tailMode, random: opts.random };
-  const [stripe, openai, twilio, resend] = await Promise.all([
-    startStripeSandbox({ ...ring, tail: opts.tails?.stripe, latencyMs: opts.latencyMs, echoKeysInErrors: opts.echoKeysInErrors }),
-    startOpenAISandbox({ ...ring, tail: opts.tails?.openai, latencyMs: opts.latencyMs, streamDelayMs: opts.streamDelayMs, echoKeysInErrors: opts.echoKeysInErrors }),
-    startTwilioSandbox({ ...ring, tail: opts.tails?.twilio, latencyMs: opts.latencyMs }),
-    startResendSandbox({ ...ring, tail: opts.tails?.resend, latencyMs: opts.latencyMs }),
-  ]);
-  const openaiKey = openai.createKey('default');
-  return {
-    stripe,
-    openai,
-    twilio,
-    resend,
-    urls: { stripe: stripe.url, openai: openai.url, twilio: twilio.url, resend: resend.url },
-    keys: {
-      stripe: stripe.createKey('default'),
-      openai: { ...openaiKey, admin_key: openai.adminKey, project_id: openai.projectId },
-      twilio: { id: 'auth_token', secret: twilio.authToken, account_sid: twilio.accountSid },
-      resend: resend.createKey('default'),
-    },
-    stop: async () => {
-      await Promise.all([stripe.server, openai.server, twilio.server, resend.server].map(closeServer));
-    },
+  const started = await Promise.all(
+    VENDOR_MODULES.flatMap((m) => {
+      if (!m.sandbox) return [];
+      const o: SandboxVendorOptions = { ...opts, tail: opts.tails?.[m.id as SandboxedVendorId] };
+      return [m.sandbox(o).then((s) => [m.id, s] as const)];
+    }),
+  );
+  const out: Record<string, unknown> = Object.fromEntries(started);
+  out.urls = Object.fromEntries(started.map(([id, s]) => [id, s.url]));
+  out.keys = Object.fromEntries(started.map(([id, s]) => [id, s.defaultKey]));
+  out.stop = async () => {
+    await Promise.all(started.map(([, s]) => s.stop()));
   };
+  return out as Sandbox;
 }

@@ -11,14 +11,6 @@ export interface Tail {
   p95Ms: number;
 }
 
-/** Seed 002's table: rotate (delete at the vendor) to last accepted call. */
-export const VENDOR_TAILS: Record<string, Tail> = {
-  stripe: { medianMs: 45_000, p95Ms: 192_000 },
-  twilio: { medianMs: 30_000, p95Ms: 120_000 },
-  openai: { medianMs: 60_000, p95Ms: 300_000 },
-  resend: { medianMs: 500, p95Ms: 5_000 },
-};
-
 export type TailMode = 'sampled' | 'median' | 'p95' | 'none';
 
 export interface KeyringOptions {
@@ -119,6 +111,12 @@ export class Keyring {
 
   get(idOrSecret: string): KeyEntry | undefined {
     return this.byId.get(idOrSecret) ?? this.keys.get(idOrSecret);
+  }
+
+  /** Not deleted at the control plane (a deleted key's id answers 404 there, whatever its edge still accepts). */
+  live(idOrSecret: string): boolean {
+    const e = this.get(idOrSecret);
+    return e !== undefined && e.deletedAt === null;
   }
 
   /** Listed keys: those not deleted at the control plane. */

@@ -1,50 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServerResponse } from 'node:http';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { startLiteLlmFake, type LiteLlmFake } from '../helpers/litellm-fake.js';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { createLiteLlmProxy } from '../../src/adapters/proxy/litellm.js';
 import { createCommandProxy } from '../../src/adapters/proxy/command.js';
 
 const MASTER = 'sk-litellm-master-0123456789';
 
-/** A loopback LiteLLM modelled on its documented key-management API; anything else is a 599. */
-async function fakeLiteLlm(): Promise<TestServer & { keys: Map<string, any> }> {
-  const keys = new Map<string, any>([['tok_agent7', { token: 'tok_agent7', key_name: 'sk-...x7', blocked: false, max_budget: 5, models: ['gpt-4o'], metadata: { agent_run_id: 'run_1' } }]]);
-  const send = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
-  const srv = await startServer((req, res) => {
-    if (req.headers.authorization !== `Bearer ${MASTER}`) return send(res, 401, { error: { message: 'Authentication Error', type: 'auth_error', code: '401' } });
-    const url = new URL(req.url, 'http://x');
-    const body = req.body ? JSON.parse(req.body) : {};
-    if (req.method === 'GET' && url.pathname === '/key/info') {
-      const k = keys.get(url.searchParams.get('key') ?? '');
-      return k ? send(res, 200, { key: k.token, info: k }) : send(res, 404, { detail: { error: 'Key not found' } });
-    }
-    if (req.method === 'POST' && url.pathname === '/key/block') {
-      const k = keys.get(body.key);
-      if (!k) return send(res, 404, { detail: { error: 'Key not found' } });
-      k.blocked = true;
-      return send(res, 200, k);
-    }
-    if (req.method === 'POST' && url.pathname === '/key/generate') {
-      const token = `tok_${keys.size + 1}`;
-      keys.set(token, { token, blocked: false, max_budget: body.max_budget, metadata: body.metadata });
-      return send(res, 200, { key: `sk-generated-${token}-abcdef`, token, expires: null });
-    }
-    const regen = /^\/key\/([^/]+)\/regenerate$/.exec(url.pathname);
-    if (req.method === 'POST' && regen) {
-      const k = keys.get(decodeURIComponent(regen[1]!));
-      if (!k) return send(res, 404, { detail: { error: 'Key not found' } });
-      return send(res, 200, { key: `sk-regenerated-${k.token}-abcdef`, token: k.token });
-    }
-    res.statusCode = 599;
-    res.end(`unexpected ${req.method} ${req.url}`);
-  });
-  return Object.assign(srv, { keys });
+/** The LiteLLM fake (test/helpers/litellm-fake.ts) with one agent key. */
+async function fakeLiteLlm(): Promise<LiteLlmFake> {
+  const lite = await startLiteLlmFake(MASTER);
+  lite.keys.set('tok_agent7', { token: 'tok_agent7', key_name: 'sk-...x7', blocked: false, max_budget: 5, models: ['gpt-4o'], metadata: { agent_run_id: 'run_1' } });
+  return lite;
 }
 
 describe('LiteLLM virtual keys as vault keys', () => {
@@ -76,14 +45,26 @@ describe('LiteLLM virtual keys as vault keys', () => {
     expect(r.stdout + r.stderr).not.toContain(MASTER);
   });
 
-  it('issue is /key/generate and roll is /key/{key}/regenerate', async () => {
+  it('issue is /key/generate; roll is a new /key/generate with the old limits (regenerate is Enterprise-only), the old key blocked', async () => {
     const p = createLiteLlmProxy({ baseUrl: lite.url, masterKey: MASTER });
     const k = await p.issueVaultKey({ vendor: 'openai', daily_usd_cap: 10, expires_in: '45m', agent_run_id: 'run_9' });
     expect(k.secret).toMatch(/^sk-generated-/);
     const gen = lite.requests.find((r) => r.url === '/key/generate')!;
     expect(JSON.parse(gen.body)).toMatchObject({ duration: '45m', max_budget: 10, budget_duration: '1d', metadata: { agent_run_id: 'run_9' } });
     const rolled = await p.rollVaultKey(k.id, { revokeOld: true });
-    expect(rolled).toMatchObject({ id: k.id, rolled_from: k.id });
+    expect(rolled.id).not.toBe(k.id);
+    expect(rolled).toMatchObject({ rolled_from: k.id, vendor: 'openai' });
+    expect(lite.keys.get(rolled.id)).toMatchObject({ max_budget: 10, budget_duration: '1d', metadata: { agent_run_id: 'run_9', rolled_from: k.id } });
+    expect(lite.keys.get(k.id)!.blocked).toBe(true);
+    expect(lite.requests.some((r) => r.url.includes('/regenerate'))).toBe(false);
+  });
+
+  it('lists every key, past the 10 a page /key/list gives by default; no `duration` read from key info', async () => {
+    const p = createLiteLlmProxy({ baseUrl: lite.url, masterKey: MASTER });
+    for (let i = 0; i < 130; i++) lite.keys.set(`tok_many_${i}`, { token: `tok_many_${i}`, blocked: false, metadata: {} });
+    const all = await p.listVaultKeys({});
+    expect(all.length).toBe(lite.keys.size);
+    expect(all.every((k) => !('duration' in k.policy))).toBe(true);
   });
 
   it('production-key operations are refused clearly, not faked', async () => {

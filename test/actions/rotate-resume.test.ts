@@ -8,8 +8,8 @@ import { privateCli } from './private-cli.js';
 import { probeLoop } from './probe-loop.js';
 import { cliEnv, openaiEnv } from './cli-env.js';
 
-const STEPS = ['rotate:inspect', 'rotate:new-key', 'rotate:verify-standby', 'rotate:promote', 'rotate:verify-audit', 'rotate:retire-old', 'rotate:delete-old', 'rotate:watch-tail'];
-const VERIFIED = new Set(['rotate:verify-standby', 'rotate:promote', 'rotate:verify-audit', 'rotate:retire-old', 'rotate:watch-tail']);
+const STEPS = ['rotate:inspect', 'rotate:new-key', 'rotate:verify-standby', 'rotate:promote', 'rotate:verify-audit', 'rotate:retire-old', 'rotate:sweep', 'rotate:delete-old', 'rotate:watch-tail'];
+const VERIFIED = new Set(['rotate:verify-standby', 'rotate:promote', 'rotate:verify-audit', 'rotate:retire-old', 'rotate:sweep', 'rotate:watch-tail']);
 
 function journalOf(stateDir: string): { id: string; entries: any[] } | undefined {
   const root = join(stateDir, 'incidents');

@@ -34,7 +34,7 @@ describe('tourniquet rotate openai through the real proxy and the sandbox vendor
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ verified: true, status: 'done' });
-    expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done', 'done', 'done', 'done']);
+    expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done', 'done', 'already-done', 'done', 'done']);
     expect(out.tail_seconds).toBeGreaterThanOrEqual(0);
     // The old key, asked at the vendor itself (not through the proxy): deleted there, and refused
     const old = await fetch(`${h.sandbox.urls.openai}/v1/models`, { headers: { authorization: `Bearer ${h.sandbox.keys.openai.secret}` } });
@@ -93,7 +93,7 @@ describe('tourniquet rotate stripe: guided (no API to create keys)', () => {
     const stats = await loop.stop();
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done', 'done', 'manual-done', 'skipped']);
+    expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done', 'done', 'skipped', 'manual-done', 'skipped']);
     expect(r.stderr).toContain('dashboard.stripe.com/apikeys');
     expect(stats.failures).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(fresh.secret);

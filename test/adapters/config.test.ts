@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readAdminKey, vendorConfig } from '../../src/adapters/vendors/index.js';
+import { readAdminKey, vendorConfig } from '../../src/vendors/index.js';
 import { platformRefs } from '../../src/adapters/agents/index.js';
 import { Readable } from 'node:stream';
 
@@ -21,7 +21,7 @@ describe('vendor settings', () => {
   });
 
   it('an unknown vendor is exit 2 naming the known ones', async () => {
-    const { createVendorAdapter } = await import('../../src/adapters/vendors/index.js');
+    const { createVendorAdapter } = await import('../../src/vendors/index.js');
     const err = (() => {
       try {
         createVendorAdapter('paypal', { config: {} });
@@ -30,7 +30,7 @@ describe('vendor settings', () => {
       }
     })();
     expect(err?.exitCode).toBe(2);
-    expect(err?.hint).toContain('stripe, openai, twilio, resend');
+    expect(err?.hint).toContain('stripe, anthropic, gemini, openai, twilio, resend');
   });
 });
 

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../proxy/helpers.js';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
-import { createVendorAdapter } from '../../src/adapters/vendors/index.js';
+import { createVendorAdapter } from '../../src/vendors/index.js';
 
 /**
  * The vendor adapters under `tourniquet rotate` (the step engine is the other half of issue 5):

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeServer, type FakeServer, type Recorded } from '../../src/sandbox/agent-platforms/server.js';
-import { createVendorAdapter } from '../../src/adapters/vendors/index.js';
+import { createVendorAdapter } from '../../src/vendors/index.js';
 
 /**
  * accounts.twilio.com's AuthTokens API, as documented: POST /v1/AuthTokens/Secondary (201,

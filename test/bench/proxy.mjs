@@ -136,11 +136,12 @@ async function openLoop(url, auth, rps, seconds, expect = 200) {
   return { lat, errors };
 }
 
-/** CPU time (ms) a process has used, from /proc (Linux; null elsewhere). 10 ms resolution. */
+/** CPU time (ms) a process and its children (nginx's worker) have used, from /proc (Linux; null elsewhere). 10 ms resolution. */
 function cpuMs(pid) {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10;
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    return (Number(f[11]) + Number(f[12])) * 10 + kids.reduce((sum, k) => sum + (cpuMs(Number(k)) ?? 0), 0);
   } catch {
     return null;
   }

@@ -7,7 +7,7 @@ import { TourniquetError } from '../../src/core/errors.js';
 describe('estimate', () => {
   it('reproduces seed 002: calls leaked by a rotation at one call per 400 ms', async () => {
     const catalog = await loadCatalog();
-    const p95 = (v: string) => estimateLeak(catalog.vendors.get(v)!, parseRate('1/400ms')).rotate.p95_calls;
+    const p95 = (v: string) => estimateLeak(catalog.vendors.get(v)!, parseRate('1/400ms')).rotate!.p95_calls;
     expect({ stripe: p95('stripe'), twilio: p95('twilio'), openai: p95('openai'), resend: p95('resend') }).toEqual({
       stripe: 480,
       twilio: 300,
@@ -19,8 +19,17 @@ describe('estimate', () => {
   it('gives the median tail too, and a revoke leaks at most what is in flight', async () => {
     const catalog = await loadCatalog();
     const e = estimateLeak(catalog.vendors.get('stripe')!, 2.5, 3);
-    expect(e.rotate.median_calls).toBe(112);
+    expect(e.rotate!.median_calls).toBe(112);
     expect(e.revoke).toEqual({ max_calls: 3, hard_max_calls: 0 });
+  });
+
+  it('says unknown, never a figure, for a vendor whose tail nobody measured (Anthropic, Gemini)', async () => {
+    const catalog = await loadCatalog();
+    for (const v of ['anthropic', 'gemini']) {
+      const e = estimateLeak(catalog.vendors.get(v)!, 2.5);
+      expect(e.rotate).toBeNull();
+      expect(e.revoke.max_calls).toBe(1);
+    }
   });
 
   it.each([

@@ -7,6 +7,7 @@ import { json, startServer, type TestServer } from '../helpers/server.js';
 import { REVOKED_AT, storyRows } from '../fixtures/damage/story.js';
 import { toJsonl } from '../fixtures/damage/write.js';
 import { LITELLM_API_KEY, projectForLiteLlm, toSpendLogs } from '../fixtures/damage/litellm.js';
+import { spendLogsAnswer, type SpendLog } from '../helpers/litellm-fake.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tq-damage-remote-'));
 const rows = storyRows();
@@ -20,7 +21,8 @@ beforeAll(async () => {
   litellm = await startServer((req, res) => {
     const u = new URL(req.url, 'http://x');
     if (req.headers.authorization !== `Bearer ${MASTER_KEY}`) return json(res, 401, { error: { message: 'Authentication Error' } });
-    if (req.method === 'GET' && u.pathname === '/spend/logs') return json(res, 200, toSpendLogs(rows));
+    // As LiteLLM answers: per-day totals for a date range unless summarize=false.
+    if (req.method === 'GET' && u.pathname === '/spend/logs') return json(res, 200, spendLogsAnswer(toSpendLogs(rows) as SpendLog[], u.searchParams));
     json(res, 404, { error: 'unexpected request' });
   });
 });
@@ -37,7 +39,7 @@ describe('LiteLLM proxy spend logs over HTTP', () => {
     expect(source).toBe(`litellm:${litellm.url}`);
     const { source: _s, ...expected } = JSON.parse((await run(['--source', projected, ...q])).stdout);
     expect(got).toEqual(expected);
-    expect(litellm.requests.at(-1)!.url).toBe('/spend/logs?start_date=2026-11-21&end_date=2026-11-22');
+    expect(litellm.requests.at(-1)!.url).toBe('/spend/logs?start_date=2026-11-21&end_date=2026-11-22&summarize=false');
     expect(r.stdout + r.stderr).not.toContain(LITELLM_API_KEY.slice(8));
     expect(r.stdout + r.stderr).not.toContain(MASTER_KEY.slice(8));
   });
@@ -49,7 +51,8 @@ describe('LiteLLM proxy spend logs over HTTP', () => {
     expect(r.stderr).toMatch(/config set proxy_kind litellm/);
     const env = isolatedEnv({ TZ: 'UTC', TOURNIQUET_PROXY_URL: litellm.url, TOURNIQUET_ADMIN_TOKEN: MASTER_KEY }) as Record<string, string>;
     expect((await runInProcess(['config', 'set', 'proxy_kind', 'litellm'], { env })).code).toBe(0);
-    const ok = await runInProcess(['damage', '--source', 'proxy', '--json'], { env });
+    // LiteLLM filters /spend/logs by date (the story is on 2026-11-21), so the range is named.
+    const ok = await runInProcess(['damage', '--source', 'proxy', '--json', '--from', '2026-11-21T00:00:00Z', '--to', '2026-11-21T23:59:00Z'], { env });
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ source: `litellm:${litellm.url}`, calls_total: rows.length });
   });

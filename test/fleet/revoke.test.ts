@@ -8,7 +8,7 @@ import { LISTENER_APP_NAME } from '../../src/proxy/store/postgres-listen.js';
 import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
 import { allMigrations } from '../../src/proxy/store/postgres-schema.js';
 import { adminCall, agentCall, freshDatabase, issueKey, sleep, sql, startInstance, untilRefused } from './fleet.js';
-import { pollUntil } from '../helpers/poll.js';
+import { until } from '../proxy/faults.js';
 
 describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused everywhere', () => {
   let cluster: PgCluster;
@@ -35,17 +35,21 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
 
     // and a key issued through A that works on all three
     const key = await issueKey(a!, { agent_run_id: 'run_fleet' });
-    for (const p of [a!, b!, c!]) await pollUntil(`the key served by ${p.instanceId}`, async () => (await agentCall(p.dataUrl, key.secret)).status === 200);
+    for (const p of [a!, b!, c!]) await until(`the key served by ${p.instanceId}`, async () => (await agentCall(p.dataUrl, key.secret)).status === 200);
 
     // When A revokes it
     const t0 = performance.now();
     const r = await adminCall(a!.adminUrl, 'DELETE', `/v1/vault-keys/${key.id}`);
     expect(r.status).toBe(200);
 
-    // Then B and C refuse it, and A too. (How fast — the 100 ms p99 target — is measured by
-    // `npm run bench -- fleet` over hundreds of revokes, not timed here.)
-    await Promise.all([untilRefused(b!.dataUrl, key.secret, t0), untilRefused(c!.dataUrl, key.secret, t0)]);
-    expect(await agentCall(a!.dataUrl, key.secret)).toEqual({ status: 401, code: 'vault_key_revoked' });
+    // Then every instance the answer lists as confirmed refuses it at once (A too), and any it
+    // lists as unconfirmed refuses it by notification, long before its 30 s poll. (How fast is
+    // measured by `npm run bench -- fleet` over hundreds of revokes, not asserted here.)
+    const { confirmed, unconfirmed } = r.body.fleet;
+    expect([...confirmed, ...unconfirmed].sort()).toEqual([a!.instanceId, b!.instanceId, c!.instanceId].sort());
+    expect(confirmed[0]).toBe(a!.instanceId);
+    for (const p of [a!, b!, c!].filter((x) => confirmed.includes(x.instanceId))) expect(await agentCall(p.dataUrl, key.secret)).toEqual({ status: 401, code: 'vault_key_revoked' });
+    for (const p of [b!, c!].filter((x) => unconfirmed.includes(x.instanceId))) await untilRefused(p.dataUrl, key.secret, t0);
 
     // And every instance lists the other two with its addresses, last sync and revision
     await sleep(1_100);
@@ -76,13 +80,12 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
     running.push(a, b);
     const key = await issueKey(a);
     await sleep(50);
-    const t0 = performance.now();
     const inflight = agentCall(b.dataUrl, key.secret);
     await sleep(150);
     // When A hard-revokes the key
     const r = await adminCall(a.adminUrl, 'DELETE', `/v1/vault-keys/${key.id}?hard=true`);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    // Then B cuts its call at once rather than letting the vendor answer
+    // Then B cuts its call rather than letting the vendor answer (the vendor would have said 200)
     expect(await inflight).toEqual({ status: 401, code: 'vault_key_revoked' });
     expect(await agentCall(b.dataUrl, key.secret)).toEqual({ status: 401, code: 'vault_key_revoked' });
     const rows = await sql(url, `SELECT policy_verdict FROM agent_call_audit WHERE vault_key_id = $1 ORDER BY id`, [key.id]);
@@ -91,14 +94,13 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
     slow.close();
   });
 
-  it('with NOTIFY lost (one instance not listening, another whose listener is killed) the reconcile converges within the bound', async () => {
+  it('with NOTIFY lost (one instance not listening, another whose listener is killed) the reconcile converges; the revoke says who had not confirmed', async () => {
     const url = await freshDatabase(cluster.url);
     const a = await startInstance(url, sandbox);
     const deaf = await startInstance(url, sandbox, { store: { notifications: false } });
     const cut = await startInstance(url, sandbox);
     running.push(a, deaf, cut);
     const bound = deaf.fleet.opts.reconcileMs;
-    const lags: number[] = [];
     for (let i = 0; i < 5; i++) {
       const key = await issueKey(a);
       await sleep(bound + 50);
@@ -108,16 +110,19 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
       await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [LISTENER_APP_NAME]);
       await c.end();
       const t0 = performance.now();
-      await adminCall(a.adminUrl, 'DELETE', `/v1/vault-keys/${key.id}`);
-      lags.push(await untilRefused(deaf.dataUrl, key.secret, t0), await untilRefused(cut.dataUrl, key.secret, t0));
+      const r = await adminCall(a.adminUrl, 'DELETE', `/v1/vault-keys/${key.id}`);
+      expect(r.status).toBe(200);
+      // Every instance refuses it (by its reconcile poll: no notification reached it); one the
+      // answer lists as confirmed refuses it at once. (The lag is measured by the fleet bench.)
+      for (const p of [deaf, cut]) {
+        if (r.body.fleet.confirmed.includes(p.instanceId)) expect(await agentCall(p.dataUrl, key.secret)).toEqual({ status: 401, code: 'vault_key_revoked' });
+        else await untilRefused(p.dataUrl, key.secret, t0);
+      }
     }
-    // The bound: one reconcile period plus a round trip; past maxStalenessMs an instance would
-    // refuse everything, so no lag can exceed that (margins for a loaded 2-core machine).
-    // (How fast, against the bound: `npm run bench -- fleet`, "notifications lost".) Every revoke converged.
-    expect(lags).toHaveLength(10);
-    // and the killed listener came back by itself
-    await sleep(2_500);
-    const listeners = await sql(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [LISTENER_APP_NAME]);
-    expect(listeners[0].n).toBe(2);
+    // and the killed listeners came back by themselves
+    await until('both listeners back', async () => {
+      const listeners = await sql(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [LISTENER_APP_NAME]);
+      return listeners[0].n === 2;
+    });
   });
 });

@@ -79,7 +79,8 @@ describe('audit API: filters, paging, the summary the damage report reads, rates
     });
     try {
       const r = await through(p.dataUrl, 'POST', '/v1/charges', b.secret, 'amount=600&currency=usd&customer=cus_3');
-      expect([r.status, r.json.error.code]).toEqual([402, 'spend_cap_exceeded']);
+      // Stripe's dialect: a cap is a permission refusal (403), never 402 (StripeCardError).
+      expect([r.status, r.json.error.code]).toEqual([403, 'spend_cap_exceeded']);
     } finally {
       h.proxy = p as any;
     }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { pollUntil } from '../helpers/poll.js';
 
 /**
  * Shared by the fault tests: agents whose every call has a unique path, the vendor's own count
@@ -125,11 +126,7 @@ export async function lockSqlite(path: string): Promise<{ release(): Promise<voi
   };
 }
 
-/** Poll `fn` until it returns true (a test's only way to wait for something to happen). */
+/** Poll until `fn` says true (the shared poll helper, with a generous bound for a loaded machine). */
 export async function until(what: string, fn: () => boolean | Promise<boolean>, limitMs = 20_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await pollUntil(what, fn, { timeoutMs: limitMs, everyMs: 25 });
 }

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { startHarness, through } from './helpers.js';
 import { SqliteStore } from '../../src/proxy/store/sqlite.js';
+import { pollUntil } from '../helpers/poll.js';
 
 describe('graceful stop', () => {
   it('finishes the call in flight, makes its audit row durable, then refuses new connections', async () => {
     const h = await startHarness({ sandbox: { latencyMs: 300 } });
     const vk = await h.issue({ vendor: 'stripe' });
     const inFlight = through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret);
-    await new Promise((r) => setTimeout(r, 50));
+    await pollUntil('the call in flight at the vendor', () => h.proxy.service.inflight.count() === 1);
     const stopping = h.proxy.stop();
     const r = await inFlight;
     expect(r.status).toBe(200);

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startProxy } from '../../src/proxy/index.js';
 import { startHarness, through, ADMIN_TOKEN, adminCall, type Harness } from './helpers.js';
 import { agents, lockSqlite, missingRows, until, vendorCount } from './faults.js';
@@ -61,7 +63,14 @@ describe('the SQLite file write-locked by another process', () => {
     await until('calls refused while locked', () => load.outcomes.some((o) => o.sentAt > lockedAt && o.code === 'store_unavailable'));
     const health = await h.admin('GET', '/v1/health');
     expect([health.status, health.body.status, health.body.pending_revokes]).toEqual([503, 'store_unavailable', 1]);
-    expect((await fetch(`${h.proxy.dataUrl}/_tourniquet/ready`)).status).toBe(503);
+    const ready = await fetch(`${h.proxy.dataUrl}/_tourniquet/ready`);
+    const readyText = await ready.text();
+    expect(ready.status).toBe(503);
+    // The journal holds the key's id and when, never a secret; nor do the failure answers
+    const journal = readdirSync(`${h.dbPath}.revokes`).map((f) => readFileSync(join(`${h.dbPath}.revokes`, f), 'utf8')).join('');
+    expect(journal).toContain(`R ${target.id} `);
+    for (const text of [journal, JSON.stringify(health.body), readyText, JSON.stringify(first.body)])
+      for (const secret of [target.secret, h.sandbox.keys.stripe.secret, ADMIN_TOKEN]) expect(text).not.toContain(secret);
 
     // When the lock is released
     await lock.release();

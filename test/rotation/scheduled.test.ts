@@ -49,11 +49,15 @@ let workspace: string;
 let stateDir: string;
 const DAY = 86_400_000;
 
-/** The production key as if the proxy had held it for `days` (and an earlier rotation had made it: its vendor id in the label). */
+/**
+ * The production key as if the proxy had held it for `days` (and an earlier rotation had made it:
+ * its vendor id in the label, a key that is live at the vendor, so deleting it is a real DELETE).
+ */
 function age(days: number): void {
   const db = new Database(h.dbPath);
   try {
-    db.prepare(`UPDATE upstream_keys SET created_at = ?, label = ? WHERE vendor = 'openai' AND state = 'active'`).run(new Date(Date.now() - days * DAY).toISOString(), `tourniquet:${h.sandbox.keys.openai.id}`);
+    const live = h.sandbox.openai.createKey('made by an earlier rotation');
+    db.prepare(`UPDATE upstream_keys SET created_at = ?, label = ? WHERE vendor = 'openai' AND state = 'active'`).run(new Date(Date.now() - days * DAY).toISOString(), `tourniquet:${live.id}`);
   } finally {
     db.close();
   }

@@ -9,7 +9,7 @@ import { callRecorder, createStepEnv } from '../../src/core/steps/env.js';
 import { rotateSteps } from '../../src/core/actions/rotate.js';
 import { finalStatus } from '../../src/core/actions/session.js';
 import type { ProxyAdapter, UpstreamKeySummary } from '../../src/adapters/proxy/types.js';
-import type { VendorAdapter } from '../../src/adapters/vendors/types.js';
+import type { VendorAdapter } from '../../src/vendors/types.js';
 
 /** An in-memory proxy that records every change, so the order of a rotation can be asserted. */
 function memoryProxy(dataPlaneUrl: string) {
@@ -81,7 +81,7 @@ describe('rotation order and rollback', () => {
     expect(finalStatus(report)).toBe('rolled-back');
     expect(log).toEqual(['add up_new1', 'retire up_new1']);
     expect(keys.get('up_old')!.state).toBe('active');
-    expect(report.steps.map((s) => s.state)).toEqual(['done', 'rolled-back', 'unverified', 'pending', 'pending', 'pending', 'pending', 'pending']);
+    expect(report.steps.map((s) => s.state)).toEqual(['done', 'rolled-back', 'unverified', 'pending', 'pending', 'pending', 'pending', 'pending', 'pending']);
   });
 
   it('audit rows that do not carry the new key after the promote: the old key is re-promoted, the new one retired', async () => {

@@ -1,6 +1,6 @@
 import { usageError } from '../../core/errors.js';
 import { parseSecretRef, readSecret, type SecretInputs } from '../../core/secrets.js';
-import type { RawSettings } from '../vendors/index.js';
+import type { RawSettings } from '../../vendors/index.js';
 import type { AgentPlatformId } from './types.js';
 
 export * from './types.js';

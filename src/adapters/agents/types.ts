@@ -1,4 +1,4 @@
-import type { PlannedCall } from '../vendors/types.js';
+import type { PlannedCall } from '../../vendors/types.js';
 
 /**
  * Agent platforms: the agent-accounts API of seed 000 (`accounts`: status disabled/archived,

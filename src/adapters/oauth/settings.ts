@@ -1,5 +1,5 @@
 import { missingInput, usageError } from '../../core/errors.js';
-import type { RawSettings } from '../vendors/index.js';
+import type { RawSettings } from '../../vendors/index.js';
 
 /**
  * Where the authorization server and our client are. Flags win over TOURNIQUET_OAUTH_* variables,

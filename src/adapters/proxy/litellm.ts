@@ -1,10 +1,14 @@
+import { TourniquetError } from '../../core/errors.js';
 import { lazyHttp } from './client.js';
 import { unsupported, type AuditRowSummary, type IssuedKey, type ProxyAdapter, type RevokeOutcome, type VaultKeySummary } from './types.js';
 
 /**
- * LiteLLM's virtual keys as vault keys. A "revoke" is `/key/block`, never `/key/delete`: the key
- * and its spend logs stay, so history remains attributable. The vault key id is the key's
- * token (LiteLLM's hashed id), which `/key/block` and `/key/info` accept in place of the key.
+ * LiteLLM's virtual keys as vault keys, as its source has them (BerriAI/litellm,
+ * key_management_endpoints.py and spend_management_endpoints.py). A "revoke" is `/key/block`,
+ * never `/key/delete`: the key and its spend logs stay, so history remains attributable. The
+ * vault key id is the key's token (LiteLLM's hashed id), which `/key/block` and `/key/info`
+ * accept in place of the key. A roll is a new `/key/generate` with the old key's limits:
+ * `/key/{key}/regenerate` is an Enterprise feature (an open-source proxy answers 500).
  * LiteLLM keeps no per-instance state we can ask, so a probe reads `/key/info` once.
  */
 export interface LiteLlmOptions {
@@ -21,8 +25,15 @@ function summary(id: string, info: any): VaultKeySummary {
     upstream_key_id: null,
     agent_run_id: info?.metadata?.agent_run_id ?? null,
     expires_at: info?.expires ?? null,
-    policy: { max_budget: info?.max_budget ?? null, models: info?.models ?? [], duration: info?.duration ?? null, metadata: info?.metadata ?? {} },
+    // A key's info has its limits and `expires`; `duration` is only a parameter of /key/generate.
+    policy: { max_budget: info?.max_budget ?? null, budget_duration: info?.budget_duration ?? null, rpm_limit: info?.rpm_limit ?? null, models: info?.models ?? [], metadata: info?.metadata ?? {} },
   };
+}
+
+/** LiteLLM's `duration` for what is left of an expiry (`"3600s"`), or undefined for a key that does not expire. */
+function remaining(expires: unknown): string | undefined {
+  const at = typeof expires === 'string' ? Date.parse(expires) : NaN;
+  return Number.isFinite(at) ? `${Math.max(1, Math.ceil((at - Date.now()) / 1000))}s` : undefined;
 }
 
 export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
@@ -43,9 +54,9 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
     describe: (op, a = {}) =>
       ({
         revoke: `POST ${base}/key/block {"key":"${a.id}"}`,
-        list: `GET ${base}/key/list`,
+        list: `GET ${base}/key/list?return_full_object=true&page=1&size=100 (every page)`,
         issue: `POST ${base}/key/generate`,
-        roll: `POST ${base}/key/${a.id}/regenerate`,
+        roll: `GET ${base}/key/info?key=${a.id}, then POST ${base}/key/generate with its limits`,
         probe: `GET ${base}/key/info?key=${a.id}`,
         audit: `GET ${base}/spend/logs`,
       })[op] ?? `${op}: not supported by the LiteLLM adapter`,
@@ -59,8 +70,13 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
     },
 
     async listVaultKeys() {
-      const res = await http.get('/key/list', { query: { return_full_object: true } });
-      const keys: any[] = res.body?.keys ?? [];
+      // /key/list answers 10 keys a page unless asked; follow `total_pages` (bounded).
+      const keys: any[] = [];
+      for (let page = 1, pages = 1; page <= pages && page <= 1000; page++) {
+        const res = await http.get('/key/list', { query: { return_full_object: true, page, size: 100 }, expect: (b) => (Array.isArray(b?.keys) ? undefined : 'no "keys" list') });
+        keys.push(...(res.body.keys as any[]));
+        pages = Number(res.body.total_pages ?? 1);
+      }
       return keys.map((k) => (typeof k === 'string' ? summary(k, {}) : summary(idOf(k), k)));
     },
 
@@ -75,10 +91,21 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
       return { id: idOf(b), secret: b.key, vendor: spec.vendor, expires_at: b.expires ?? null };
     },
 
-    async rollVaultKey(id): Promise<IssuedKey> {
-      // LiteLLM's regenerate replaces the secret in place: the old secret stops working at once.
-      const b = (await http.post(`/key/${encodeURIComponent(id)}/regenerate`, { json: {}, idempotencyKey: true, expect: (x) => (typeof x?.key === 'string' ? undefined : 'no "key"') })).body;
-      return { id: idOf(b), secret: b.key, vendor: 'litellm', expires_at: b.expires ?? null, rolled_from: id };
+    async rollVaultKey(id, { revokeOld }): Promise<IssuedKey> {
+      const old = await info(id);
+      if (!old) throw new TourniquetError('not-found', `LiteLLM has no key ${id}`);
+      const body = {
+        max_budget: old.max_budget ?? undefined,
+        budget_duration: old.budget_duration ?? undefined,
+        rpm_limit: old.rpm_limit ?? undefined,
+        tpm_limit: old.tpm_limit ?? undefined,
+        models: old.models ?? undefined,
+        duration: remaining(old.expires),
+        metadata: { ...(old.metadata ?? {}), rolled_from: id },
+      };
+      const b = (await http.post('/key/generate', { json: body, expect: (x) => (typeof x?.key === 'string' ? undefined : 'no "key"') })).body;
+      if (revokeOld) await http.post('/key/block', { json: { key: id }, idempotencyKey: true });
+      return { id: idOf(b), secret: b.key, vendor: String(old.metadata?.vendor ?? 'litellm'), expires_at: b.expires ?? null, rolled_from: id };
     },
 
     revokeAllUnder: async () => {
@@ -100,7 +127,10 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
     checkUpstreamKey: no('check a production key'),
 
     async audit(filter): Promise<AuditRowSummary[]> {
-      const res = await http.get('/spend/logs', { query: { api_key: filter.vault_key_id, start_date: filter.from?.slice(0, 10) } });
+      // With a date range LiteLLM sums per day unless told `summarize=false`.
+      const from = filter.from?.slice(0, 10);
+      const to = from ? new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) : undefined;
+      const res = await http.get('/spend/logs', { query: { api_key: filter.vault_key_id, start_date: from, end_date: to, summarize: from ? false : undefined } });
       const rows: any[] = Array.isArray(res.body) ? res.body : (res.body?.data ?? []);
       return rows.map((r) => ({ started_at: r.startTime, vault_key_id: r.api_key ?? null, upstream_key_id: null, policy_verdict: 'allowed', vendor_status: r.status === 'failure' ? 500 : 200, method: 'POST', path: String(r.call_type ?? '') }));
     },

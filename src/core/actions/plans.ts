@@ -1,4 +1,4 @@
-import { createVendorAdapter, readAdminKey, vendorConfig, VENDOR_FACTS, isVendorId } from '../../adapters/vendors/index.js';
+import { createVendorAdapter, readAdminKey, vendorConfig, vendorFacts, isVendorId, KEY_VENDOR_IDS } from '../../vendors/index.js';
 import { usageError } from '../errors.js';
 import { parseSecretRef, readSecret } from '../secrets.js';
 import type { Step } from '../steps/types.js';
@@ -19,7 +19,7 @@ export interface RotateInput extends RotateParams {
 }
 
 export async function vendorFor(session: Session, vendor: string) {
-  if (!isVendorId(vendor)) throw usageError(`unknown vendor "${vendor}"`, 'known vendors: stripe, openai, twilio, resend');
+  if (!isVendorId(vendor)) throw usageError(`unknown vendor "${vendor}"`, `known vendors: ${KEY_VENDOR_IDS.join(', ')}`);
   const i = session.input;
   const config = vendorConfig(vendor, session.settings, i.env);
   const adminKey = await readAdminKey(vendor, config, { env: i.env, stdin: i.stdin });
@@ -27,7 +27,7 @@ export async function vendorFor(session: Session, vendor: string) {
   const adapter = createVendorAdapter(vendor, { config, adminKey, trace: session.recorder.trace, onSecret: i.register });
   let probePath = '/';
   try {
-    probePath = VENDOR_FACTS[vendor].probePath(config);
+    probePath = vendorFacts(vendor).probePath(config);
   } catch {
     // a missing setting (Twilio's account_sid) surfaces when the probe call is made
   }

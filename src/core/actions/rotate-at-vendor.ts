@@ -4,7 +4,8 @@ import { TourniquetError, usageError } from '../errors.js';
 import { redactHint } from '../secrets.js';
 import type { Step } from '../steps/types.js';
 import { rotateDeps, type RotateInput } from './plans.js';
-import { deleteOldStep, watchTailStep } from './vendor-steps.js';
+import { deleteOldStep, sweepStep, watchTailStep } from './vendor-steps.js';
+import { createRunKey, sweepRunKeys } from './rotate-keys.js';
 import type { Session } from './session.js';
 
 /**
@@ -30,12 +31,12 @@ export async function rotateAtVendorSteps(session: Session, p: RotateInput): Pro
     kind: 'rotate-at-vendor',
     target: p.vendor,
     calls: () => [...v.plan('create').map((c) => `${c.method} ${c.url}`), ...v.plan('probe').map((c) => `${c.method} ${c.url} (with the new key)`)],
-    async run() {
+    async run(env) {
       let secret: string;
       let id: string | null = null;
       if (v.capabilities.create) {
         if (!p.newKeyOut) throw usageError('the new key has to go somewhere you can deploy it from: pass --new-key-out FILE (written with mode 0600)');
-        const k = await v.createKey({ name: `tourniquet-rotation-${new Date().toISOString().slice(0, 10)}` });
+        const k = await createRunKey(env, v, 'vendor:new-key', d.settleMs);
         d.register(k.secret);
         secret = k.secret;
         id = k.id;
@@ -49,7 +50,12 @@ export async function rotateAtVendorSteps(session: Session, p: RotateInput): Pro
       if (!probe.accepted) throw new TourniquetError('step-failed', `${v.displayName} refused the new key (HTTP ${probe.status})`);
       return { status: 'done', detail: `new key ${redactHint(secret)} works${p.newKeyOut && id ? `; written to ${p.newKeyOut}` : ''}`, outputs: { new_vendor_key_id: id, new_hint: redactHint(secret), old_vendor_key_id: p.oldVendorKeyId ?? null } };
     },
+    async rollback(env) {
+      // Nothing uses the new key yet: every key this incident made at the vendor goes.
+      const deleted = await sweepRunKeys(env, v, { step: 'vendor:new-key' });
+      return deleted.length ? `deleted ${deleted.join(', ')} at ${v.displayName}` : 'no key of this incident at the vendor';
+    },
   };
   // Deploying the new key to the other consumers is the playbook's next (manual) step.
-  return [create, deleteOldStep(p, d), watchTailStep(p, d)];
+  return [create, sweepStep(p, d), deleteOldStep(p, d), watchTailStep(p, d)];
 }

@@ -1,10 +1,13 @@
 import type { ProxyAdapter, UpstreamKeySummary } from '../../adapters/proxy/types.js';
-import type { VendorAdapter } from '../../adapters/vendors/types.js';
+import type { VendorAdapter } from '../../vendors/types.js';
 import { TourniquetError } from '../errors.js';
-import { redactHint } from '../secrets.js';
 import type { Step, StepEnv } from '../steps/types.js';
 import { proxiedProbeCall } from './dataplane.js';
-import { deleteOldStep, watchTailStep } from './vendor-steps.js';
+import { deleteOldStep, sweepStep, watchTailStep } from './vendor-steps.js';
+import { newKeyStep } from './rotate-new-key.js';
+import { AUTH_TOKEN_LABEL, LABEL_PREFIX, vendorKeyIdFromLabel } from './rotate-keys.js';
+import { vendorFacts } from '../../vendors/index.js';
+import { vendorKeyId } from '../../vendors/shared/facts.js';
 
 /**
  * Zero-downtime rotation of a production key through the proxy. The order is the safety
@@ -35,16 +38,23 @@ export interface RotateDeps {
   readOldKey?: () => Promise<string | undefined>;
   register: (secret: string) => void;
   trace?: (line: string) => void;
+  /** How long to look for a key a failed create may still make (default 10 s). */
+  settleMs?: number;
 }
 
 const str = (env: StepEnv, k: string) => env.state[k] as string;
 
-/**
- * A key tourniquet added is labelled with its id at the vendor, so the next rotation can delete
- * it there. Any other label is the operator's and is never taken for a vendor id.
- */
-export const LABEL_PREFIX = 'tourniquet:';
-export const vendorKeyIdFromLabel = (label: string | null): string | null => (label?.startsWith(LABEL_PREFIX) ? label.slice(LABEL_PREFIX.length) : null);
+export { LABEL_PREFIX, AUTH_TOKEN_LABEL, vendorKeyIdFromLabel } from './rotate-keys.js';
+
+/** The old key's id at the vendor: given, or from its label, and only if it has the shape the vendor's delete API takes. */
+function oldVendorKeyId(p: RotateParams, old: UpstreamKeySummary): string | null {
+  const facts = vendorFacts(p.vendor);
+  const id = p.oldVendorKeyId ?? vendorKeyIdFromLabel(old.label);
+  return vendorKeyId(facts, id);
+}
+
+/** The active key is an auth token (Twilio): deleting API keys cannot retire it. */
+const isAuthToken = (k: UpstreamKeySummary) => k.label === AUTH_TOKEN_LABEL || k.label === `${LABEL_PREFIX}auth_token`;
 const okStatus = (s: number) => s >= 200 && s < 300;
 
 function inspectStep(p: RotateParams, d: RotateDeps): Step {
@@ -61,85 +71,11 @@ function inspectStep(p: RotateParams, d: RotateDeps): Step {
       const active = keys.filter((k) => k.vendor === p.vendor && k.state === 'active');
       if (!active.length) throw new TourniquetError('not-found', `no active ${p.vendor} production key at the proxy`, { hint: 'list them: GET /v1/upstream-keys' });
       const old: UpstreamKeySummary = active[0]!;
-      return { status: 'done', detail: `active: ${old.id} (${old.hint})`, outputs: { old_upstream_key_id: old.id, old_hint: old.hint, old_vendor_key_id: p.oldVendorKeyId ?? vendorKeyIdFromLabel(old.label) } };
+      if (isAuthToken(old) && !p.authToken && !p.oldVendorKeyId)
+        throw new TourniquetError('usage', `the active ${p.vendor} key ${old.id} is the account's auth token; deleting API keys cannot retire it`, { hint: `rotate it with: tourniquet rotate ${p.vendor} --auth-token` });
+      return { status: 'done', detail: `active: ${old.id} (${old.hint})`, outputs: { old_upstream_key_id: old.id, old_hint: old.hint, old_vendor_key_id: oldVendorKeyId(p, old) } };
     },
   };
-}
-
-interface NewKey {
-  secret: string;
-  /** The key's id at the vendor, for deleting it there later (null: guided, or an auth token). */
-  vendorKeyId: string | null;
-  /** Twilio: the Basic-auth user in front of the secret. */
-  sid?: string;
-  label?: string;
-}
-
-/** The new production key: the vendor's create API, Twilio's secondary auth token, or guided (Stripe). */
-async function obtainNewKey(p: RotateParams, d: RotateDeps, env: StepEnv): Promise<NewKey> {
-  if (p.authToken) {
-    if (!d.vendor.authToken) throw new TourniquetError('usage', `${d.vendor.displayName} has no auth token to rotate; --auth-token is for Twilio`);
-    const created = await d.vendor.authToken.createSecondary();
-    d.register(created.secret);
-    env.record('note', { message: `created a secondary ${d.vendor.displayName} auth token (${created.hint})`, leftover_of: 'rotate:new-key', auth_token_secondary: true });
-    return { secret: created.secret, vendorKeyId: null, sid: created.meta?.account_sid || undefined, label: `${LABEL_PREFIX}auth_token` };
-  }
-  if (d.vendor.capabilities.create) {
-    const created = await d.vendor.createKey({ name: `tourniquet-rotation-${new Date().toISOString().slice(0, 10)}` });
-    d.register(created.secret);
-    env.record('note', { message: `created ${d.vendor.displayName} key ${created.id} (${created.hint})`, leftover_of: 'rotate:new-key', vendor_key_id: created.id });
-    return { secret: created.secret, vendorKeyId: created.id, sid: p.vendor === 'twilio' ? created.id : undefined, label: `${LABEL_PREFIX}${created.id}` };
-  }
-  for (const line of d.vendor.guidance()) env.log(line);
-  const secret = await d.readNewKey();
-  d.register(secret);
-  return { secret, vendorKeyId: null };
-}
-
-function newKeyStep(p: RotateParams, d: RotateDeps): Step {
-  return {
-    key: 'rotate:new-key',
-    title: `obtain a new ${d.vendor.displayName} ${p.authToken ? 'auth token (secondary)' : 'key'}, prove it at the vendor, add it to the proxy as standby`,
-    kind: 'rotate-via-proxy',
-    target: p.vendor,
-    calls: () => [...d.vendor.plan('create').map((c) => `${c.method} ${c.url}`), ...d.vendor.plan('probe').map((c) => `${c.method} ${c.url} (with the new key)`), d.proxy.describe('add-upstream', { vendor: p.vendor })],
-    async run(env) {
-      await cleanUpInterruptedAttempt(env, d, 'rotate:new-key');
-      const k = await obtainNewKey(p, d, env);
-      const probe = await d.vendor.probe({ secret: k.secret, id: k.sid });
-      if (!probe.accepted) throw new TourniquetError('step-failed', `${d.vendor.displayName} refused the new key (HTTP ${probe.status}); nothing was changed at the proxy`, { hint: 'check you copied the whole key, from the right account and mode' });
-      const added = await d.proxy.addUpstreamKey({ vendor: p.vendor, secret: k.secret, label: k.label, account_sid: k.sid });
-      env.record('note', { message: `added ${added.id} to the proxy as standby`, leftover_of: 'rotate:new-key', upstream_key_id: added.id });
-      env.secrets.set('new_key', k.secret);
-      return { status: 'done', detail: `standby ${added.id} (${redactHint(k.secret)}), accepted by ${d.vendor.displayName} in ${probe.ms} ms`, outputs: { new_upstream_key_id: added.id, new_vendor_key_id: k.vendorKeyId, new_hint: redactHint(k.secret) } };
-    },
-    async rollback(env) {
-      const id = str(env, 'new_upstream_key_id');
-      if (id) await d.proxy.retireUpstreamKey(id);
-      const vid = env.state.new_vendor_key_id as string | null;
-      if (vid && d.vendor.capabilities.delete) await d.vendor.deleteKey(vid);
-      if (p.authToken && d.vendor.authToken) await d.vendor.authToken.deleteSecondary();
-      return `retired the new key ${id} at the proxy${vid ? ` and deleted ${vid} at ${d.vendor.displayName}` : p.authToken ? ' and deleted the secondary auth token' : ''}`;
-    },
-  };
-}
-
-/**
- * A new-key step killed after it created a key at the vendor leaves that key behind, its
- * secret lost with the process. Before trying again, delete it there (and retire it at the
- * proxy if it got that far), so a resumed rotation does not leave live keys nobody holds.
- */
-async function cleanUpInterruptedAttempt(env: StepEnv, d: RotateDeps, step: string): Promise<void> {
-  for (const note of env.leftovers(step)) {
-    const id = note.vendor_key_id as string | undefined;
-    if (id && d.vendor.capabilities.delete) {
-      const r = await d.vendor.deleteKey(id);
-      env.log(`deleted ${id} at ${d.vendor.displayName}, left by the interrupted attempt (${r.status})`);
-    }
-    if (note.auth_token_secondary && d.vendor.authToken) await d.vendor.authToken.deleteSecondary();
-    const up = note.upstream_key_id as string | undefined;
-    if (up) await d.proxy.retireUpstreamKey(up);
-  }
 }
 
 function verifyStandbyStep(p: RotateParams, d: RotateDeps): Step {
@@ -230,5 +166,5 @@ function retireStep(p: RotateParams, d: RotateDeps): Step {
 }
 
 export function rotateSteps(p: RotateParams, d: RotateDeps): Step[] {
-  return [inspectStep(p, d), newKeyStep(p, d), verifyStandbyStep(p, d), promoteStep(p, d), verifyAuditStep(p, d), retireStep(p, d), deleteOldStep(p, d), watchTailStep(p, d)];
+  return [inspectStep(p, d), newKeyStep(p, d), verifyStandbyStep(p, d), promoteStep(p, d), verifyAuditStep(p, d), retireStep(p, d), sweepStep(p, d), deleteOldStep(p, d), watchTailStep(p, d)];
 }

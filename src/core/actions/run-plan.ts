@@ -1,5 +1,5 @@
 import { AgentAccountsPlatform, AgentsApiPlatform, platformRefs, readPlatformKey, type AgentPlatformId } from '../../adapters/agents/index.js';
-import { isVendorId } from '../../adapters/vendors/index.js';
+import { isVendorId } from '../../vendors/index.js';
 import type { RevokeOutcome } from '../../adapters/proxy/types.js';
 import type { PlanStep } from '../decide.js';
 import { TourniquetError } from '../errors.js';

@@ -1,6 +1,7 @@
 import { TourniquetError } from '../errors.js';
 import type { Step } from '../steps/types.js';
 import type { RotateDeps, RotateParams } from './rotate.js';
+import { runKeyName, sweepRunKeys } from './rotate-keys.js';
 
 /**
  * The vendor end of a rotation, shared by the proxy path (rotate) and the no-proxy path
@@ -67,5 +68,31 @@ export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
       return { ok, detail: ok ? `the vendor refuses the old key (${env.state.tail_seconds} s after deletion)` : `the vendor still accepts the old key after ${env.state.tail_seconds} s` };
     },
     verificationIsSecurity: true,
+  };
+}
+
+/**
+ * Every key this incident made at the vendor and does not use is deleted (a create the vendor
+ * finished after our timeout, a killed attempt's key), and the vendor's list is read again to
+ * prove only the new key is left. It runs before the old key is deleted: the old key may be the
+ * admin credential the listing needs (Resend, a Twilio auth token).
+ */
+export function sweepStep(p: RotateParams, d: RotateDeps): Step {
+  return {
+    key: 'rotate:sweep',
+    title: `delete every key this incident made at ${d.vendor.displayName} and does not use`,
+    kind: 'sweep-vendor-keys',
+    target: p.vendor,
+    enabled: () => (d.vendor.listKeys && !p.authToken ? true : `${d.vendor.displayName} keys are not made by tourniquet here`),
+    calls: (env) => [...d.vendor.plan('delete', `{keys named ${runKeyName(env)}}`).map((c) => `${c.method} ${decodeURIComponent(c.url)}`)],
+    async run(env) {
+      const keep = new Set([env.state.new_vendor_key_id].filter((x): x is string => typeof x === 'string'));
+      const deleted = await sweepRunKeys(env, d.vendor, { keep, step: 'rotate:sweep' });
+      return { status: deleted.length ? 'done' : 'already-done', detail: deleted.length ? `deleted ${deleted.join(', ')}` : 'no other key of this incident at the vendor' };
+    },
+    async verify(env) {
+      const left = (await d.vendor.listKeys!(runKeyName(env))).map((k) => k.id).filter((id) => id !== env.state.new_vendor_key_id);
+      return { ok: left.length === 0, detail: left.length ? `still at the vendor: ${left.join(', ')}` : `only the new key is named ${runKeyName(env)}` };
+    },
   };
 }

@@ -33,6 +33,7 @@ export function createStepEnv(opts: StepEnvOptions): StepEnv {
   const entries = entriesOf(opts.journal);
   const t0 = entries.length ? Date.parse(entries[0]!.at) : Date.now();
   return {
+    incidentId: opts.journal?.id,
     state: opts.state ?? {},
     secrets: new Map(),
     dryRun: opts.dryRun,

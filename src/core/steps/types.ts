@@ -5,6 +5,8 @@
  * to the journal and come back on resume; secrets live only in `StepEnv.secrets` (memory).
  */
 export interface StepEnv {
+  /** The incident this run belongs to (undefined when nothing is journaled, e.g. a dry run). */
+  incidentId?: string;
   /** Outputs of earlier steps (ids, times, counts; never secrets), restored from the journal on resume. */
   state: Record<string, unknown>;
   /** Secrets held by this process only; a resumed run does not have them and must ask again. */

@@ -7,7 +7,7 @@ import { CallLeases } from './call-leases.js';
 import { UsdLeases, type UsdTake } from './usd-leases.js';
 
 /** `decide` checks no rate or spend itself when limits are fleet-wide: the leases do. */
-const NO_LOCAL_LIMITS: UsageView = { perMinute: () => 0, spentToday: () => 0 };
+const NO_LOCAL_LIMITS: UsageView = { perMinute: () => 0, spentToday: () => 0, retryAfterS: () => 1 };
 
 interface FleetTicket extends Ticket {
   usd?: UsdTake;

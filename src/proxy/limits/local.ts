@@ -16,6 +16,7 @@ export class LocalLimits implements Limits {
     this.view = {
       perMinute: (id, now) => usage.perMinute(id, now),
       spentToday: (id, now) => usage.spentToday(id, now) + (this.reserved.get(id) ?? 0),
+      retryAfterS: (id, limit, now) => usage.retryAfterS(id, limit, now),
     };
   }
 

@@ -3,7 +3,7 @@ import type { Refusal } from '../policy.js';
 import type { UsageTracker } from '../usage.js';
 
 /** What `decide` reads of usage: the instance's own counters, or none when limits are fleet-wide. */
-export type UsageView = Pick<UsageTracker, 'perMinute' | 'spentToday'>;
+export type UsageView = Pick<UsageTracker, 'perMinute' | 'spentToday' | 'retryAfterS'>;
 
 /** A call let through by the limits: what it holds until it is settled. */
 export interface Ticket {

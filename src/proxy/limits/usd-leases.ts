@@ -1,5 +1,5 @@
 import type { BudgetStore } from '../store/postgres-budget.js';
-import type { Refusal } from '../policy.js';
+import { secondsToUtcMidnight, type Refusal } from '../policy.js';
 import { storeRefusal, withDeadline, type LeaseOptions } from './lease-common.js';
 
 const today = () => new Date().toISOString().slice(0, 10);
@@ -65,7 +65,13 @@ const aloneRefusal = (): Refusal => ({
   headers: { 'retry-after': '1' },
 });
 
-const capRefusal = (cap: number): Refusal => ({ stage: 'usage', status: 402, code: 'spend_cap_exceeded', message: `daily cap of $${cap} reached across the fleet` });
+const capRefusal = (cap: number): Refusal => ({
+  stage: 'usage',
+  status: 402,
+  code: 'spend_cap_exceeded',
+  message: `daily cap of $${cap} reached across the fleet`,
+  headers: { 'retry-after': String(secondsToUtcMidnight(Date.now())) },
+});
 
 /**
  * The daily cap across the fleet. A call with a known amount reserves it from this instance's

@@ -123,6 +123,17 @@ export class ChangeListener {
     this.backoffMs = Math.min(this.backoffMs * 2, 2_000);
   }
 
+  /**
+   * Send a notification on this connection (it is idle between notifications), so an
+   * acknowledgement never queues behind the pool's audit writes. False when not connected.
+   */
+  async notify(channel: string, payload: string): Promise<boolean> {
+    const c = this.client;
+    if (!c || !this.connected) return false;
+    await c.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    return true;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

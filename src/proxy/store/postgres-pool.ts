@@ -106,8 +106,11 @@ export class PgConnection {
     return () => void this.ackListeners.delete(listener);
   }
 
+  /** On the LISTEN connection when it is up (never behind queued audit writes), else through the pool. */
   async ack(instanceId: string, revision: number, hintOnly: boolean): Promise<void> {
-    await this.q('SELECT pg_notify($1, $2)', [ACK_CHANNEL, JSON.stringify({ i: instanceId, r: revision, h: hintOnly ? 1 : 0 })]);
+    const payload = JSON.stringify({ i: instanceId, r: revision, h: hintOnly ? 1 : 0 });
+    if (await this.listener?.notify(ACK_CHANNEL, payload).catch(() => false)) return;
+    await this.q('SELECT pg_notify($1, $2)', [ACK_CHANNEL, payload]);
   }
 
   /** Is the LISTEN connection up? (False when notifications are off.) */

@@ -17,7 +17,7 @@ import type {
 import { SQLITE_SCHEMA, migrateSqlite } from './sqlite-schema.js';
 import { appendTx, queryAudit, summarizeAudit, sumByKey } from './sqlite-audit.js';
 import { InlineWriter, ThreadWriter, TxBuilder, classifySqlite, type SqliteWriter } from './sqlite-writer.js';
-import { fromVaultKey } from './sqlite-rows.js';
+import { BUMP, REV, addRevoke, addVaultKey, marks, revokeResult } from './sqlite-keys.js';
 import { toUpstreamKey, toVaultKey, type Row } from './records.js';
 import type { SecretSealer } from '../crypto/sealer.js';
 import { sealedColumns, type SealedSecretStore, type SecretsAtRest } from './sealed-columns.js';
@@ -38,10 +38,6 @@ export interface SqliteOptions {
   deadlineMs?: number;
 }
 
-/** The revision just bumped, inside the same transaction. */
-const REV = `(SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'revision')`;
-const BUMP = `UPDATE meta SET v = CAST(v AS INTEGER) + 1 WHERE k = 'revision'`;
-const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 /** Reads on the event loop wait at most this for a lock (in WAL mode readers rarely wait at all). */
 const READ_BUSY_MS = 250;
 
@@ -102,16 +98,9 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     return this.read(() => Number((this.db.prepare(`SELECT v FROM meta WHERE k = 'revision'`).get() as { v: string }).v));
   }
 
-  private addVaultKey(t: TxBuilder, rec: VaultKeyRecord): void {
-    const { revision: _r, ...row } = fromVaultKey(rec, 0);
-    const cols = Object.keys(row);
-    t.add(BUMP);
-    t.add(`INSERT INTO vault_keys (${cols.join(', ')}, revision) VALUES (${marks(cols.length)}, ${REV})`, Object.values(row));
-  }
-
   async insertVaultKey(rec: VaultKeyRecord): Promise<void> {
     const t = new TxBuilder();
-    this.addVaultKey(t, rec);
+    addVaultKey(t, rec);
     await this.write(t);
   }
 
@@ -136,44 +125,17 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     return this.read(() => (this.db.prepare(`SELECT * FROM vault_keys ${where} ORDER BY created_at, id`).all(...params) as Row[]).map(toVaultKey));
   }
 
-  /** Steps: what the ids were before, the bump (only if one is still active), the flip, the revision. */
-  private addRevoke(t: TxBuilder, ids: string[], at: string, mode: 'soft' | 'hard'): { before: number; flipped: number; rev: number } {
-    const q = marks(ids.length);
-    const before = t.add(`SELECT id, status, revoked_at, revoke_mode, revision FROM vault_keys WHERE id IN (${q})`, ids, 'all');
-    t.add(`${BUMP} AND EXISTS (SELECT 1 FROM vault_keys WHERE id IN (${q}) AND status <> 'revoked')`, ids);
-    const flipped = t.add(`UPDATE vault_keys SET status = 'revoked', revoked_at = ?, revoke_mode = ?, revision = ${REV} WHERE id IN (${q}) AND status <> 'revoked' RETURNING id`, [at, mode, ...ids], 'all');
-    const rev = t.add(`SELECT CAST(v AS INTEGER) AS v FROM meta WHERE k = 'revision'`, [], 'get');
-    return { before, flipped, rev };
-  }
-
-  private static revokeResult(ids: string[], results: unknown[], at: { before: number; flipped: number; rev: number }): RevokeResult {
-    const out: RevokeResult = { revoked: [], already_revoked: [], not_found: [], previous: {} };
-    const before = new Map((results[at.before] as Row[]).map((r) => [String(r.id), r]));
-    const flipped = new Set((results[at.flipped] as Row[]).map((r) => String(r.id)));
-    for (const id of new Set(ids)) {
-      const b = before.get(id);
-      if (!b) out.not_found.push(id);
-      else if (flipped.has(id)) out.revoked.push(id);
-      else {
-        out.already_revoked.push(id);
-        out.previous![id] = { revoked_at: (b.revoked_at as string | null) ?? null, revoke_mode: (b.revoke_mode as 'soft' | 'hard' | null) ?? null, revision: Number(b.revision) };
-      }
-    }
-    if (out.revoked.length) out.revision = Number((results[at.rev] as { v: number }).v);
-    return out;
-  }
-
   async revokeVaultKeys(ids: string[], at: string, mode: 'soft' | 'hard'): Promise<RevokeResult> {
     if (ids.length === 0) return { revoked: [], already_revoked: [], not_found: [] };
     const t = new TxBuilder();
-    const steps = this.addRevoke(t, ids, at, mode);
-    return SqliteStore.revokeResult(ids, await this.write(t), steps);
+    const steps = addRevoke(t, ids, at, mode);
+    return revokeResult(ids, await this.write(t), steps);
   }
 
   async rollVaultKey(oldId: string, next: VaultKeyRecord, revokeOld: boolean, at: string): Promise<number> {
     const t = new TxBuilder();
-    this.addVaultKey(t, next);
-    if (revokeOld) this.addRevoke(t, [oldId], at, 'soft');
+    addVaultKey(t, next);
+    if (revokeOld) addRevoke(t, [oldId], at, 'soft');
     const rev = t.add(`SELECT CAST(v AS INTEGER) AS v FROM meta WHERE k = 'revision'`, [], 'get');
     return Number(((await this.write(t))[rev] as { v: number }).v);
   }

@@ -1,7 +1,7 @@
 import type { Aggregate, AuditRow, AuditSource, DamageQuery } from '../types.js';
 import type { HttpClient } from '../../http.js';
 import { Accumulator } from '../accumulate.js';
-import { usageError } from '../../errors.js';
+import { TourniquetError, usageError } from '../../errors.js';
 import { parseAuditTime } from '../time.js';
 import { forEachLine, type StreamOpener } from './lines.js';
 
@@ -82,7 +82,17 @@ export class LiteLlmFileSource implements AuditSource {
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-/** A LiteLLM proxy's `GET /spend/logs` (day granularity there; filtered to the minute here). */
+/**
+ * A day total rather than a log: what /spend/logs answers for a date range unless asked for
+ * `summarize=false` (a LiteLLM too old to know the parameter still answers these).
+ */
+const isDaySummary = (e: unknown) => !!e && typeof e === 'object' && 'users' in e && 'models' in e && !('request_id' in e);
+
+/**
+ * A LiteLLM proxy's `GET /spend/logs` for a date range (day granularity there; filtered to the
+ * minute here), as individual logs (`summarize=false`): per-day totals would lose the vault
+ * key, run and endpoint of every call.
+ */
 export class LiteLlmApiSource implements AuditSource {
   readonly label: string;
 
@@ -93,9 +103,13 @@ export class LiteLlmApiSource implements AuditSource {
   async aggregate(query: DamageQuery): Promise<Aggregate> {
     const now = Date.now();
     const res = await this.client.get('/spend/logs', {
-      query: { start_date: day(query.from ?? now - 86_400_000), end_date: day((query.to ?? now) + 86_400_000) },
+      query: { start_date: day(query.from ?? now - 86_400_000), end_date: day((query.to ?? now) + 86_400_000), summarize: 'false' },
       expect: (b) => (Array.isArray(b) ? undefined : 'not a list of spend logs'),
     });
+    if ((res.body as unknown[]).some(isDaySummary))
+      throw new TourniquetError('step-failed', `${this.label}: /spend/logs answered per-day totals, not individual logs; this LiteLLM ignores summarize=false`, {
+        hint: 'upgrade LiteLLM, or export the spend logs (GET /spend/logs without dates) and pass the file with --source litellm:FILE',
+      });
     const acc = new Accumulator(query);
     addAll(acc, res.body as unknown[], (i) => i + 1);
     return acc.agg;
