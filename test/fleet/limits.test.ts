@@ -73,7 +73,6 @@ function spenders(targets: Target[], secret: string, run: string, refundable: st
   const running = Array.from({ length: agents }, (_, i) => one(i));
   return {
     seen,
-    capped: () => seen.filter((s) => s.status === 402 && s.code === 'spend_cap_exceeded').length,
     stop: async () => {
       stop = true;
       await Promise.all(running);

@@ -18,7 +18,8 @@ describe('limits on one instance (the embedded store): exact, even when calls ra
     const body = 'amount=150&currency=usd&source=tok_visa';
     const results = await Promise.all(Array.from({ length: 10 }, () => through(h.proxy.dataUrl, 'POST', '/v1/charges', vk.secret, body)));
     expect(results.filter((r) => r.status === 200)).toHaveLength(3);
-    expect(results.filter((r) => r.status === 402).map((r) => r.json.error.code)).toEqual(Array(7).fill('spend_cap_exceeded'));
+    // (refused in Stripe's own dialect, the code saying why)
+    expect(results.filter((r) => r.status !== 200).map((r) => r.json.error.code)).toEqual(Array(7).fill('spend_cap_exceeded'));
     expect(vendorCalls(h) - before).toBe(3);
   });
 
@@ -27,7 +28,7 @@ describe('limits on one instance (the embedded store): exact, even when calls ra
     const before = vendorCalls(h);
     const results = await Promise.all(Array.from({ length: 20 }, () => through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)));
     expect(results.filter((r) => r.status === 200)).toHaveLength(5);
-    expect(results.filter((r) => r.status === 429)).toHaveLength(15);
+    expect(results.filter((r) => r.status !== 200).map((r) => r.json.error.code)).toEqual(Array(15).fill('rate_limited'));
     expect(vendorCalls(h) - before).toBe(5);
   });
 });
