@@ -458,12 +458,34 @@ Examples:
             .option('--listen <host:port>', 'data plane address (agents point their SDKs here)', '127.0.0.1:8787')
             .option('--admin-listen <host:port>', 'admin API address', '127.0.0.1:8788')
             .option('--store <spec>', 'where state and the audit live: sqlite:PATH, or postgres://USER@HOST/DB for a fleet of instances', 'sqlite:./tourniquet.db')
-            .option('--admin-token-file <file>', 'file holding the admin bearer token (or TOURNIQUET_ADMIN_TOKEN_FILE)')
+            .option('--admin-tokens <file>', 'named, scoped admin tokens (hashes; mode 0600; reloaded on SIGHUP; or TOURNIQUET_ADMIN_TOKENS)')
+            .option('--admin-token-file <file>', 'one full-power admin token, named "admin" (or TOURNIQUET_ADMIN_TOKEN_FILE)')
+            .option('--master-key-file <file>', 'seals stored production keys: 32 random bytes, base64, mode 0600 (or TOURNIQUET_MASTER_KEY_FILE / TOURNIQUET_MASTER_KEY)')
+            .option('--master-key-command <cmd>', 'a command that prints the master key (a KMS or vault CLI), instead of a file')
+            .option('--admin-behind-tls', 'TLS is terminated in front of a non-loopback admin listener (no exposure warning)')
+            .option('--no-metrics', 'no Prometheus metrics at GET /metrics on the admin listener')
             .option('--upstream <vendor=url>', 'point a vendor at another base URL (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
             .option('--config <file>', 'YAML/JSON: production keys by env var or file, vendor overrides')
             .option('--max-body-bytes <n>', 'largest request body an agent may send', String(1 << 20))
             .option('--revoke-journal <dir>', 'where revokes not yet in the store are kept (default: STORE.revokes next to a SQLite file; $TOURNIQUET_STATE_DIR/proxy-revokes for PostgreSQL)'),
         load: () => import('./proxy.js'),
+      },
+      {
+        name: 'rotate-master-key',
+        summary: "re-wrap every stored production key under the first key of the proxy's master key source (no vendor call, no restart)",
+        configure: (cmd) => cmd.option('--proxy-url <url>', "the proxy's admin API (default: the profile's proxy_url)"),
+        load: () => import('./proxy-master-key.js'),
+      },
+      {
+        name: 'add-token',
+        summary: 'add a named admin token with a scope (read, operate, admin) to a token file; the token is shown once',
+        configure: (cmd) =>
+          cmd
+            .argument('<name>', 'who or what holds it: oncall, grafana, ci-rotation')
+            .requiredOption('--scope <scope>', 'read, operate or admin')
+            .option('--tokens-file <file>', 'the token file proxy serve reads (--admin-tokens; or TOURNIQUET_ADMIN_TOKENS)')
+            .option('--token-out <file>', 'write the token here (mode 0600) instead of printing it'),
+        load: () => import('./proxy-add-token.js'),
       },
     ],
   },

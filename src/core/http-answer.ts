@@ -1,5 +1,6 @@
 import { TourniquetError, type ErrorKind } from './errors.js';
 import { formatMs, type Deadline } from './deadline.js';
+import { scopeRefusal } from './scope-refusal.js';
 
 /**
  * What an HTTP answer means, shared by the undici client (core/http.ts) and the node:http fast
@@ -104,8 +105,11 @@ function statusError(who: string, endpoint: string, status: number, body: any, h
   // Never followed: the credentials in our headers go only to the address the operator configured.
   if (status >= 300 && status < 400)
     return new HttpError('step-failed', `${who}: redirected (HTTP ${status}) to ${String(headers.location ?? 'nowhere')}; not followed, our credentials go only to the configured address`, endpoint, status, 'point the profile at the address the service really answers on (tourniquet config set proxy_url URL)');
-  if (status === 401 || status === 403)
-    return new HttpError('auth', `${who} refused our credentials (HTTP ${status})${suffix}`, endpoint, status, 'check the admin token or API key this profile points at (tourniquet config list)', code);
+  if (status === 401 || status === 403) {
+    // Our proxy names the scope a call needs (403 insufficient_scope): say it, and how to get one.
+    const scope = scopeRefusal(body);
+    return new HttpError('auth', `${who} refused our credentials (HTTP ${status})${scope?.message ?? suffix}`, endpoint, status, scope?.hint ?? 'check the admin token or API key this profile points at (tourniquet config list)', { ...code, ...(scope ? { required_scope: body.error.required_scope } : {}) });
+  }
   if (status === 404) return new HttpError('not-found', `${who}: not found (HTTP 404)${suffix}`, endpoint, status, undefined, code);
   return new HttpError('step-failed', `${who}: HTTP ${status}${suffix}`, endpoint, status, undefined, code);
 }

@@ -16,7 +16,8 @@ export interface Postmortem {
   started_at: string | null;
   timeline: TimelineItem[];
   decision: { action: string; reason: string } | null;
-  revoked: { at: string; vault_key_ids: string[] } | null;
+  /** `by`: the admin token that revoked (its name), when the proxy said. */
+  revoked: { at: string; vault_key_ids: string[]; by?: string } | null;
   damage: DamageSummary | null;
   /** Why there is no damage section, when there is none. */
   damage_note: string | null;
@@ -36,7 +37,7 @@ export function describeEntry(e: JournalEntry): string | null {
       return `decided: ${str(e.action)}${e.reason ? ` (${str(e.reason)})` : ''}`;
     case 'revoked': {
       const ids = Array.isArray(e.vault_key_ids) ? e.vault_key_ids.join(', ') : str(e.vault_key_id);
-      return `revoked ${ids || 'vault key'}${e.effective_at ? `, effective ${str(e.effective_at)}` : ''}`;
+      return `revoked ${ids || 'vault key'}${e.by ? ` by ${str(e.by)}` : ''}${e.effective_at ? `, effective ${str(e.effective_at)}` : ''}`;
     }
     case 'verified':
       return `${e.ok === false ? 'verification FAILED' : 'verified'}${e.step ? ` (${str(e.step)})` : ''}${e.detail ? `: ${str(e.detail)}` : ''}`;
@@ -80,7 +81,7 @@ export function buildPostmortem(id: string, entries: readonly JournalEntry[], da
     started_at: entries[0]?.at ?? null,
     timeline,
     decision: decisionOf(entries),
-    revoked: rev.revoked_at ? { at: rev.revoked_at, vault_key_ids: rev.vault_key_ids } : null,
+    revoked: rev.revoked_at ? { at: rev.revoked_at, vault_key_ids: rev.vault_key_ids, ...(rev.by ? { by: rev.by } : {}) } : null,
     damage,
     damage_note: damageNote,
     recommendations: recommend(entries, damage, rev.revoked_at),

@@ -42,6 +42,8 @@ export class AuditWriter {
   rows = 0;
   /** Refusal rows and outcomes dropped because the store stayed down past the backlog. */
   dropped = 0;
+  /** Told how long each batch took to commit (metrics). */
+  onCommit: ((ms: number) => void) | null = null;
 
   constructor(
     private readonly store: ProxyStore,
@@ -114,7 +116,9 @@ export class AuditWriter {
 
   private async commit(intents: Intent[], later: AuditRow[], outcomes: AuditOutcome[]): Promise<void> {
     try {
+      const t0 = performance.now();
       await this.store.appendAudit([...intents.map((e) => e.row), ...later], outcomes);
+      this.onCommit?.(performance.now() - t0);
       this.batches++;
       this.rows += intents.length + later.length;
       this.failures = 0;

@@ -42,6 +42,8 @@ export class Call {
   cost: number | null = null;
   /** What the request asks to move, when the vendor module can tell before forwarding. */
   amount: number | null = null;
+  /** Time spent waiting on the vendor (sent → answer read), for forwarded calls; metrics only. */
+  vendorMs: number | null = null;
 
   constructor(
     readonly method: string,

@@ -13,6 +13,7 @@ import { decide } from './policy.js';
 import { downstreamHeaders, relayBody, scrubBuffer, sendUpstream, upstreamFailure, upstreamHeaders, type UpstreamTimeouts } from './forward.js';
 import { InflightRegistry, type InflightCall } from './inflight.js';
 import type { RequestLog } from './log.js';
+import { endpointOf, type Limits } from './limits/types.js';
 
 export interface DataPlaneDeps {
   state: PolicyState;
@@ -25,12 +26,14 @@ export interface DataPlaneDeps {
   inflight: InflightRegistry;
   maxBodyBytes: number;
   timeouts: UpstreamTimeouts;
+  /** Rate and spend: this instance's counters, or leases from a shared store (limits/). */
+  limits: Limits;
   /** A shared store: is the state still current? (After a stall, not until a fresh sync.) */
   freshness?: { fresh(): boolean; whenFresh(ms: number): Promise<boolean> };
 }
 
 export function createDataPlane(deps: DataPlaneDeps) {
-  const { state, usage, audit, log } = deps;
+  const { state, audit, log } = deps;
   const keyPlaces = vaultKeyPlaces(deps.vendors);
   /** Each call's request headers, for the refusal's dialect when the key does not name the vendor. */
   const requestHeaders = new WeakMap<Call, IncomingMessage['headers']>();
@@ -64,7 +67,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
   /** A forwarded call has ended: its outcome completes its intent row (nobody waits for that write). */
   function ended(call: Call, verdict: PolicyVerdict, status: number): void {
     audit.complete(call.outcome(verdict));
-    log.request(call.row(verdict), status);
+    log.request(call.row(verdict), status, call.vendorMs);
   }
 
   function splitVendor(pathname: string): { prefix: string | null; path: string } {
@@ -106,7 +109,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       req.resume();
       return refuse(res, call, 403, 'endpoint_not_allowed', `this vault key is for ${key.vendor}, not ${prefix}`);
     }
-    const early = decide(key, call.method, path, Date.now(), null, usage);
+    const early = decide(key, call.method, path, Date.now(), null, deps.limits.view);
     if (early && early.stage === 'key') {
       req.resume();
       return refuse(res, call, early.status, early.code, early.message);
@@ -127,16 +130,20 @@ export function createDataPlane(deps: DataPlaneDeps) {
     });
     const amount = spec?.requestAmountUsd?.(call.method, path, parsed) ?? null;
     call.amount = amount;
-    const verdict = early ?? decide(k, call.method, path, Date.now(), amount, usage);
+    const verdict = early ?? decide(k, call.method, path, Date.now(), amount, deps.limits.view);
     if (verdict) return refuse(res, call, verdict.status, verdict.code, verdict.message, verdict.headers);
     const upstream = state.upstreamFor(k);
     if (!spec || !upstream?.value)
       return refuse(res, call, 503, 'upstream_unavailable', `no active production key for ${k.vendor} at the proxy`);
     call.upstreamKeyId = upstream.id;
+    // Rate and spend: from memory; on a fleet, against a lease from the store (fail closed without one).
+    const admission = await deps.limits.admit(k, amount, endpointOf(call.method, path));
+    if (!admission.ok) return refuse(res, call, admission.refusal.status, admission.refusal.code, admission.refusal.message, admission.refusal.headers);
     // Write-ahead: the call's row is durable before anything reaches the vendor, or the call is not made.
     try {
       await audit.intent(call.intent());
     } catch (err) {
+      deps.limits.settle(admission.ticket, null);
       const why = err instanceof StoreUnavailableError && err.reason === 'disk_full' ? 'the audit store\'s disk is full' : 'the audit store cannot be written';
       const sent = errorBody(res, call, 503, 'store_unavailable', `${why}; the call was not forwarded, retry shortly`, { 'retry-after': '1' });
       log.request(call.row('store_unavailable'), sent);
@@ -145,16 +152,21 @@ export function createDataPlane(deps: DataPlaneDeps) {
     // A revoke may have landed while the row was being written (or the process paused): decide
     // again, on state known current, at the last moment before forwarding.
     if (deps.freshness && !deps.freshness.fresh() && !(await deps.freshness.whenFresh(750))) {
+      deps.limits.settle(admission.ticket, null);
       return ended(call, 'store_unavailable', errorBody(res, call, 503, 'store_unavailable', 'the proxy cannot confirm vault-key state with its store; not forwarded, retry shortly', { 'retry-after': '1' }));
     }
-    const late = decide(k, call.method, path, Date.now(), amount, usage);
+    const late = decide(k, call.method, path, Date.now(), amount, deps.limits.view);
     if (late && late.stage === 'key') {
+      deps.limits.settle(admission.ticket, null);
       return ended(call, late.code, errorBody(res, call, late.status, late.code, late.message));
     }
-    usage.recordCall(k.id);
-    usage.recordUpstreamUse(upstream.id);
+    deps.usage.recordUpstreamUse(upstream.id);
     const metering = spec.meter({ method: call.method, path, query: url.searchParams, headers: req.headers, body: parsed, raw: body });
-    await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, search, metering);
+    try {
+      await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, search, metering);
+    } finally {
+      deps.limits.settle(admission.ticket, call.cost);
+    }
   }
 
   async function forward(
@@ -177,6 +189,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     res.on('close', onClose);
     const secrets = state.upstreamSecrets();
     let contentType = '';
+    const sentAt = performance.now();
     try {
       const up = await sendUpstream(deps.dispatcher, spec.baseUrl + call.path + search, call.method, upstreamHeaders(req.headers, spec, secret, sid, vaultSecret), metering.upstreamBody ?? body, ac.signal, deps.timeouts);
       call.vendorStatus = up.statusCode;
@@ -186,6 +199,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       if (up.statusCode >= 400 || bodiless) {
         // Error bodies are read whole and scrubbed: a vendor may echo the key it was given.
         const raw = Buffer.from(await up.body.arrayBuffer());
+        call.vendorMs = performance.now() - sentAt;
         const clean = scrubBuffer(raw, secrets);
         call.cost = metering.cost({ status: up.statusCode, headers: up.headers, contentType, body: raw, truncated: false });
         if (!bodiless) headers['content-length'] = clean.length;
@@ -194,8 +208,8 @@ export function createDataPlane(deps: DataPlaneDeps) {
         return ended(call, 'allowed', up.statusCode);
       }
       const { whole, truncated, streaming } = await relayBody(up, res, headers, contentType.includes('text/event-stream'), metering);
+      call.vendorMs = performance.now() - sentAt;
       call.cost = metering.cost({ status: up.statusCode, headers: up.headers, contentType, body: whole, truncated });
-      if (call.cost !== null) usage.recordCost(key.id, call.cost);
       if (!streaming) {
         headers['content-length'] = whole.length;
         res.writeHead(up.statusCode, headers);
@@ -203,6 +217,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
       res.end(streaming ? undefined : whole);
       ended(call, 'allowed', up.statusCode);
     } catch (err) {
+      call.vendorMs ??= performance.now() - sentAt;
       if (entry.hardRevoked) {
         const answered = !res.headersSent;
         if (!answered) res.destroy();

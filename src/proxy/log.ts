@@ -5,8 +5,11 @@ import type { AuditRow } from './store/types.js';
  * body or secret ever goes into it.
  */
 export interface RequestLog {
-  request(row: AuditRow, status: number): void;
+  /** `vendorMs`: time spent waiting on the vendor, for forwarded calls (metrics). */
+  request(row: AuditRow, status: number, vendorMs?: number | null): void;
   info(msg: string, fields?: Record<string, unknown>): void;
+  /** Something the operator should fix (an exposed admin listener). */
+  warn?(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, err?: unknown): void;
   /** Write out what is buffered (at shutdown). */
   flush?(): void;
@@ -50,6 +53,9 @@ export function jsonLog(write: (line: string) => void, scrub: (s: string) => str
     },
     info(msg, fields = {}) {
       emit({ t: new Date().toISOString(), level: 'info', msg, ...fields });
+    },
+    warn(msg, fields = {}) {
+      emit({ t: new Date().toISOString(), level: 'warn', msg, ...fields });
     },
     error(msg, err) {
       const detail = err instanceof Error ? `${err.name}: ${err.message}` : err === undefined ? undefined : String(err);

@@ -1,6 +1,6 @@
 import type { PolicyVerdict } from './store/types.js';
 import type { LiveVaultKey } from './state.js';
-import type { UsageTracker } from './usage.js';
+import type { UsageView } from './limits/types.js';
 
 export interface Refusal {
   /** 'key': decided from the key alone (before the body is read); 'usage': rate and spend. */
@@ -33,7 +33,7 @@ export function decide(
   path: string,
   now: number,
   amountUsd: number | null,
-  usage: UsageTracker,
+  usage: UsageView,
 ): Refusal | null {
   if (!key) return r('key', 401, 'vault_key_unknown', 'this vault key is not known to the proxy');
   if (key.status === 'revoked') return r('key', 401, 'vault_key_revoked', `vault key ${key.id} was revoked at ${key.revoked_at}`);

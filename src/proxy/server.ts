@@ -22,6 +22,14 @@ import { RevokeJournal } from './revoke-journal.js';
 import { Revoker } from './revoke.js';
 import { createDataServer, type DataServerLimits } from './data-server.js';
 import { startupError } from './startup.js';
+import type { AdminTokens } from './admin/tokens.js';
+import type { MasterKeyring, MasterKeySource } from './crypto/master-key.js';
+import type { KeysAtRest } from './crypto/at-rest.js';
+import { observedLog, type ProxyMetrics } from './metrics.js';
+import { adminExposureWarning, checkDistinctListeners, splitListen } from './exposure.js';
+import { adminSecurity, loadCredentials, openKeysAtRest, reloadSecurity, type ReloadReport } from './security.js';
+import { usageError } from '../core/errors.js';
+import { limitsFor, type LeaseOptions, type Limits } from './limits/index.js';
 
 export interface ConfiguredUpstreamKey {
   /** Stable id so audit rows and pins survive restarts; derived from vendor+label when absent. */
@@ -33,6 +41,8 @@ export interface ConfiguredUpstreamKey {
   account_sid?: string;
 }
 
+export type { ReloadReport };
+
 export interface ProxyOptions {
   /** `HOST:PORT` for the data plane (agents); default 127.0.0.1:8787; port 0 picks one. */
   listen?: string;
@@ -40,7 +50,18 @@ export interface ProxyOptions {
   adminListen?: string;
   /** `sqlite:PATH` (default `sqlite:./tourniquet.db`) or a store instance. */
   store?: string | ProxyStore;
-  adminToken: string;
+  /** One full-power admin token (named `admin`); `adminTokens` gives named, scoped ones. At least one. */
+  adminToken?: string;
+  /** The token file (path) of named, scoped admin tokens, or tokens already loaded. */
+  adminTokens?: string | AdminTokens;
+  /** Seals production keys added through the admin API; without one they are refused (409 master_key_missing). */
+  masterKey?: MasterKeyring | MasterKeySource | null;
+  /** Prometheus metrics at `GET /metrics` on the admin listener (default on). */
+  metrics?: boolean;
+  /** The operator says TLS is terminated in front of the admin listener: no exposure warning. */
+  adminBehindTls?: boolean;
+  /** Lease sizes and deadlines of fleet-wide limits (limits/lease-common.ts). */
+  leases?: LeaseOptions;
   /** vendor → base URL (`--upstream stripe=http://127.0.0.1:4010`). */
   upstreams?: Record<string, string>;
   vendors?: Record<string, VendorOverride>;
@@ -73,21 +94,23 @@ export interface RunningProxy {
   audit: AuditWriter;
   fleet: FleetSync;
   health: StoreHealth;
+  metrics: ProxyMetrics | null;
+  keys: KeysAtRest;
+  /** Rate and spend limits (fleet-wide leases on a shared store). */
+  limits: Limits;
+  /** SIGHUP: re-read the admin token file and the master key source. */
+  reload(): Promise<ReloadReport>;
   stop(): Promise<void>;
 }
 
-function parseListen(spec: string, fallbackPort: number): { host: string; port: number } {
-  const m = /^(?:\[?([^\]]*)\]?:)?(\d+)$/.exec(spec.trim());
-  if (!m) throw new Error(`listen address "${spec}" is not HOST:PORT`);
-  return { host: m[1] || '127.0.0.1', port: m[2] === undefined ? fallbackPort : Number(m[2]) };
-}
-
 function listen(server: Server, spec: string, fallbackPort: number): Promise<string> {
-  const { host, port } = parseListen(spec, fallbackPort);
+  const { host, port } = splitListen(spec, fallbackPort);
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES' ? usageError(`cannot listen on ${spec}: ${err.code}`, 'choose another address with --listen / --admin-listen') : err),
+    );
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       const a = server.address() as AddressInfo;
       resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
     });
@@ -115,6 +138,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const startedAt = new Date().toISOString();
   const log = opts.log === false ? silentLog : (opts.log ?? jsonLog((l) => process.stderr.write(l)));
   const health = new StoreHealth();
+  checkDistinctListeners(opts.listen ?? '127.0.0.1:8787', opts.adminListen ?? '127.0.0.1:8788');
+  const credentials = await loadCredentials(opts);
   let raw: ProxyStore | undefined;
   let journal: RevokeJournal | null = null;
   try {
@@ -122,7 +147,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     if (typeof opts.store === 'object') await raw.init();
     const dir = journalDir(opts, raw);
     if (dir) journal = await RevokeJournal.open(dir, instanceId);
-    return await assemble(opts, { instanceId, startedAt, log, health, store: health.observe(raw), journal });
+    return await assemble(opts, { instanceId, startedAt, log, health, store: health.observe(raw), journal, ...credentials });
   } catch (err) {
     await journal?.close().catch(() => {});
     if (raw && typeof opts.store !== 'object') await raw.close().catch(() => {});
@@ -137,10 +162,12 @@ interface Basics {
   health: StoreHealth;
   store: ProxyStore;
   journal: RevokeJournal | null;
+  tokens: AdminTokens;
+  ring: MasterKeyring | null;
 }
 
 async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
-  const { instanceId, startedAt, log, health, store, journal } = b;
+  const { instanceId, startedAt, log, health, store, journal, tokens } = b;
   const overrides: Record<string, VendorOverride> = { ...opts.vendors };
   for (const [v, url] of Object.entries(opts.upstreams ?? {})) overrides[v] = { ...overrides[v], baseUrl: url };
   const vendors = buildVendorTable(overrides);
@@ -161,7 +188,7 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
   const revoker = new Revoker({ store, state, inflight, journal, fleet, log });
   const service = new ProxyService(store, state, inflight, new Set(vendors.keys()), revoker);
 
-  state.apply(await store.changesSince(0));
+  const keys = await openKeysAtRest(store, b.ring, log, async () => state.apply(await store.changesSince(0)));
   revoker.restore(); // revokes refused before a restart stay refused, whatever the store says
   for (const k of opts.upstreamKeys ?? []) await service.addUpstream(k, true, k.id ?? `up_cfg_${k.vendor}_${(k.label ?? 'default').replace(/[^A-Za-z0-9]/g, '_')}`);
   if (!shared) await store.sweepOutcomes(instanceId); // the previous process's pending rows: outcome unknown
@@ -172,18 +199,33 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
   const t = opts.timeouts ?? {};
   const timeouts: UpstreamTimeouts = { connectMs: t.connectMs ?? 5_000, headersMs: t.headersMs ?? 60_000, bodyMs: t.bodyMs ?? 120_000 };
   const dispatcher = new Agent({ connect: { timeout: timeouts.connectMs }, keepAliveTimeout: 30_000, connections: 512 });
+  const sec = adminSecurity(opts, tokens, store, keys, log, {
+    instanceId,
+    revision: () => state.revision,
+    lastSyncAt: () => fleet.lastSyncAt,
+    fresh: () => (!shared || fleet.fresh()) && !health.failure,
+    inFlight: () => inflight.count(),
+    auditQueued: () => audit.backlog(),
+    storeRevision: () => store.revision(),
+    instances: () => store.listInstances(),
+    leasesHeld: () => limits.held(),
+  });
+  const limits = limitsFor(store, shared, instanceId, usage, sec.metrics, opts.leases);
+  audit.onCommit = (ms) => sec.metrics?.auditCommit.observe(ms / 1000);
   const status = () => healthOf({ store: health, fresh: () => !shared || fleet.fresh(), syncFailing: () => fleet.failing });
   const dataServer = createDataServer(
     gate(
       { shared, fresh: () => fleet.fresh(), resyncing: () => fleet.resyncing(), whenFresh: (ms) => fleet.whenFresh(ms), health: status },
-      createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log, inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts, freshness: shared ? fleet : undefined }),
+      createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log: observedLog(log, sec.metrics), limits, inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts, freshness: shared ? fleet : undefined }),
     ),
     opts.dataPlane,
   );
   const facts = { instanceId, dataUrl: () => dataUrl, adminUrl: () => adminUrl, startedAt, lastSyncAt: () => fleet.lastSyncAt, status, extra: () => ({ pending_revokes: revoker.pendingCount, audit_backlog: audit.backlog(), audit_dropped: audit.dropped, stalls: fleet.stalls }) };
-  const adminServer = createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 }, createAdminPlane(service, usage, opts.adminToken, facts, log));
+  const adminServer = createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 }, createAdminPlane(service, usage, sec.access, facts, log, sec.routes));
   dataUrl = await listen(dataServer, opts.listen ?? '127.0.0.1:8787', 8787);
   adminUrl = await listen(adminServer, opts.adminListen ?? '127.0.0.1:8788', 8788);
+  const exposed = adminExposureWarning(opts.adminListen ?? '127.0.0.1:8788', opts.adminBehindTls === true);
+  if (exposed) log.warn?.(exposed);
   await fleet.heartbeat();
   fleet.start();
   // While the store fails, probe it twice a second, so health turns ok without waiting for traffic.
@@ -206,12 +248,15 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
       const grace = opts.shutdownGraceMs ?? 10_000;
       // Finish what is in flight, then write what the audit still holds (bounded), then close.
       await Promise.all([closeServer(dataServer, grace), closeServer(adminServer, 1_000)]);
+      await limits.close();
       if (!(await audit.drain(3_000))) log.error('audit rows not written at stop (the store is failing); pending rows will read as outcome unknown');
       await journal?.close();
+      await sec.audit.close();
       await store.close();
       await dispatcher.close().catch(() => {});
       log.info('proxy stopped', { instance_id: instanceId, audit_rows: audit.rows, audit_batches: audit.batches, audit_dropped: audit.dropped });
       log.flush?.();
     })());
-  return { dataUrl, adminUrl, instanceId, service, audit, fleet, health, stop };
+  const reload = () => reloadSecurity(tokens, keys, log);
+  return { dataUrl, adminUrl, instanceId, service, audit, fleet, health, metrics: sec.metrics, keys, limits, reload, stop };
 }

@@ -42,7 +42,7 @@ export function renderPostmortemMarkdown(pm: Postmortem, v: DamageView): string 
 export function notifyText(pm: Postmortem, v: DamageView): string {
   const d = pm.damage;
   const lines = [`*Postmortem draft ${pm.incident_id}* (${pm.status})`];
-  if (pm.revoked) lines.push(`Revoked ${inert(pm.revoked.vault_key_ids.join(', ')) || 'vault key'} at ${at(pm.revoked.at, v)}`);
+  if (pm.revoked) lines.push(`Revoked ${inert(pm.revoked.vault_key_ids.join(', ')) || 'vault key'}${pm.revoked.by ? ` by ${inert(pm.revoked.by)}` : ''} at ${at(pm.revoked.at, v)}`);
   if (d && !d.empty) {
     lines.push(`${count(d.calls_total)} calls (${count(d.calls_allowed)} allowed), ${usd(d.cost_usd)} across ${count(d.customers.length)} customers`);
     if (d.after_revoke) lines.push(`After the revoke: ${d.after_revoke.in_flight ?? '?'} in flight, ${count(d.after_revoke.later)} later (${count(d.after_revoke.later_allowed)} allowed)`);

@@ -67,7 +67,7 @@ function describeEntry(e: JournalEntry, p: Paint): string {
     case 'verified':
       return `${e.ok ? p.green('verified') : p.red('NOT verified')} ${t(e.step)}: ${t(e.detail)}`;
     case 'revoked':
-      return `revoked ${t((e.vault_key_ids as string[]).join(', '))} (effective ${t(e.effective_at)})`;
+      return `revoked ${t((e.vault_key_ids as string[]).join(', '))}${e.by ? ` by ${t(e.by)}` : ''} (effective ${t(e.effective_at)})`;
     case 'decided':
       return `decided: ${t(e.action ?? '')}${e.scenario ? ` (${t(e.scenario)})` : ''}${e.reason ? ` — ${t(e.reason)}` : ''}`;
     case 'finished':

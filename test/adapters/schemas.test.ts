@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,7 +74,8 @@ describe('against the real proxy (tourniquet proxy serve, built)', () => {
     writeFileSync(join(dir, 'token'), token);
     writeFileSync(join(dir, 'proxy.yaml'), 'upstream_keys:\n  - { vendor: stripe, id: up_stripe_main, label: main, state: active, secret_env: STRIPE_KEY }\n');
     child = spawn(process.execPath, [BIN, '--json', 'proxy', 'serve', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', `sqlite:${join(dir, 'p.db')}`, '--admin-token-file', join(dir, 'token'), '--config', join(dir, 'proxy.yaml'), '--upstream', `stripe=${sandbox.urls.stripe}`], {
-      env: { PATH: process.env.PATH ?? '', HOME: dir, STRIPE_KEY: sandbox.keys.stripe.secret },
+      // (a master key, so production keys can be stored: sealed)
+      env: { PATH: process.env.PATH ?? '', HOME: dir, STRIPE_KEY: sandbox.keys.stripe.secret, TOURNIQUET_MASTER_KEY: randomBytes(32).toString('base64') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let data = '';

@@ -1,5 +1,6 @@
 // Shared by the benchmark modules (run.mjs skips files starting with `_`).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -54,3 +55,6 @@ export const adminClient = (token) => async (url, method, path, body) => {
   const r = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
   return r.json();
 };
+
+/** A throwaway master key for a benchmark's proxies (they seal production keys added through the admin API). */
+export const benchMasterKey = () => ({ from: 'env', name: 'BENCH_MASTER_KEY', value: randomBytes(32).toString('base64') });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
-import { median, pct } from './_lib.mjs';
+import { median, pct, benchMasterKey } from './_lib.mjs';
 
 const bin = fileURLToPath(new URL('../../bin/tourniquet.js', import.meta.url));
 const RUNS = Number(process.env.TOURNIQUET_BENCH_RUNS ?? 21);
@@ -44,6 +44,7 @@ async function setup(timeScale) {
     adminListen: '127.0.0.1:0',
     store: `sqlite:${join(dir, 'proxy.db')}`,
     adminToken: ADMIN,
+    masterKey: benchMasterKey(),
     upstreams: sandbox.urls,
     log: false,
     upstreamKeys: [

@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import { pct, bundle, child, adminClient } from './_lib.mjs';
+import { pct, bundle, child, adminClient, benchMasterKey } from './_lib.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN = 'bench-admin-token-0123456789abcdef';
@@ -188,7 +188,7 @@ export async function bench() {
   const procs = [];
   const kill = () => procs.splice(0).forEach((p) => p.kill('SIGKILL'));
   try {
-    const base = { store: cluster.url, adminToken: ADMIN, log: false };
+    const base = { store: cluster.url, adminToken: ADMIN, masterKey: benchMasterKey(), log: false };
     // 1. Revoke → refusal: vendor in its own process, no added latency, so probes are fast.
     const vendor = await child(build, 'sandbox', {});
     procs.push(vendor.proc);

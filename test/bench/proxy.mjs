@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import autocannon from 'autocannon';
-import { pct, bundle, child, adminClient } from './_lib.mjs';
+import { pct, bundle, child, adminClient, benchMasterKey } from './_lib.mjs';
 import { buildBase, startNginx } from './_targets.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -192,7 +192,7 @@ export async function bench() {
     nginxStop = started.nginx?.stop ?? null;
     const { t } = started;
     const local = await startSandbox({ timeScale: 0.001, latencyMs: 20 });
-    const leakCfg = (name) => ({ store: `sqlite:${join(dir, `${name}.db`)}`, adminToken: ADMIN, log: false, upstreams: local.urls, upstreamKeys: [{ vendor: 'stripe', secret: local.keys.stripe.secret, state: 'active', label: 'main' }] });
+    const leakCfg = (name) => ({ store: `sqlite:${join(dir, `${name}.db`)}`, adminToken: ADMIN, masterKey: benchMasterKey(), log: false, upstreams: local.urls, upstreamKeys: [{ vendor: 'stripe', secret: local.keys.stripe.secret, state: 'active', label: 'main' }] });
     const leakProxy = await child(build, 'proxy', leakCfg('leak'));
     procs.push(leakProxy.proc);
     const leakBase = base ? await child(base.dir, 'proxy', leakCfg('leak-base')) : null;

@@ -6,6 +6,11 @@ import type { Sandbox } from '../../src/sandbox/index.js';
 import { silentLog } from '../../src/proxy/log.js';
 import { ADMIN_TOKEN, adminCall } from '../proxy/helpers.js';
 import { agentCall as callAs } from '../proxy/faults.js';
+import { MasterKeyring } from '../../src/proxy/crypto/master-key.js';
+import { testKeyring } from '../helpers/master-key.js';
+
+/** One master key for every instance of a test run (they share a database). */
+export const FLEET_KEYRING: MasterKeyring = testKeyring();
 
 export { ADMIN_TOKEN, adminCall };
 
@@ -49,6 +54,7 @@ export function startInstance(url: string, sandbox: Sandbox, spec: InstanceSpec 
     adminListen: '127.0.0.1:0',
     store: new PostgresStore(url, { instanceTtlMs: 2_000, ...spec.store }),
     adminToken: ADMIN_TOKEN,
+    masterKey: FLEET_KEYRING,
     upstreams: { ...sandbox.urls, ...spec.upstreams },
     log: silentLog,
     fleet: spec.fleet,

@@ -7,6 +7,9 @@ import { parsePayload } from '../../src/proxy/store/postgres-listen.js';
 import { PostgresSource } from '../../src/core/damage/sources/postgres.js';
 import { DEFAULT_TABLE, defaultColumns } from '../../src/core/damage/columns.js';
 import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
+import { allMigrations } from '../../src/proxy/store/postgres-schema.js';
+import { SecretSealer } from '../../src/proxy/crypto/sealer.js';
+import { testKeyring } from '../helpers/master-key.js';
 
 const key = (id: string, extra: Partial<VaultKeyRecord> = {}): VaultKeyRecord => ({
   id,
@@ -78,7 +81,8 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
     const idx = await c.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'agent_call_audit' ORDER BY indexname`);
     await c.end();
     await Promise.all(stores.map((s) => s.close()));
-    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
+    // every migration applied exactly once, whatever the number of instances racing
+    expect(rows.map((r) => r.version)).toEqual(allMigrations().map((m) => m.version));
     expect(idx.rows.map((r) => r.indexname)).toEqual(expect.arrayContaining(['audit_started', 'audit_key', 'audit_run', 'audit_customer']));
   });
 
@@ -113,6 +117,7 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
       expect(heard).toEqual([r0 + 1, r0 + 2, r0 + 3, r0 + 4]);
       // the revoke's notification names the key, so other instances flip it before fetching
       expect(hints).toEqual([{ revision: r0 + 3, ids: ['vk_id_1'], mode: 'hard', at: '2026-11-22T02:15:00.000Z' }]);
+      a.useSealer(new SecretSealer(testKeyring())); // a secret is stored only sealed
       await a.insertUpstreamKey({ id: 'up_1', vendor: 'stripe', state: 'standby', hint: 'sk_…1', label: null, account_sid: null, secret: null, created_at: 'x', updated_at: 'x' });
       await a.insertUpstreamKey({ id: 'up_2', vendor: 'stripe', state: 'standby', hint: 'sk_…2', label: null, account_sid: null, secret: 's', created_at: 'y', updated_at: 'y' });
       await a.promoteUpstreamKey('up_1', 'z1');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/proxy/index.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
+import { testKeyring } from '../helpers/master-key.js';
 
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 
@@ -40,6 +41,7 @@ export async function startHarness(opts: { sandbox?: SandboxOptions; proxy?: Par
     adminListen: '127.0.0.1:0',
     store: `sqlite:${dbPath}`,
     adminToken: ADMIN_TOKEN,
+    masterKey: testKeyring(),
     upstreams: sandbox.urls,
     log: jsonLog((l) => logs.push(l)),
     upstreamKeys: [

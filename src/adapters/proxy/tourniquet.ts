@@ -51,6 +51,9 @@ export function toVaultKeySummary(r: any): VaultKeySummary {
 const toUpstream = (r: any): UpstreamKeySummary => ({ id: String(r.id), vendor: String(r.vendor), state: String(r.state), hint: String(r.hint ?? ''), label: r.label ?? null });
 const shape = (route: Route) => ({ expect: expectRoute(route) });
 
+/** The admin token that made a change, as the proxy names it (`by`), when it does. */
+const byOf = (b: any): { by?: string } => (typeof b?.by === 'string' ? { by: b.by } : {});
+
 export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapter {
   const ms = opts.timeoutMs ?? 5000;
   const admin = lazyHttp({
@@ -107,7 +110,8 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
       const res: QuickAnswer = await untilDurable(base, () => quick('DELETE', url, [404, 503], 'DELETE /v1/vault-keys/{id}'), opts.trace);
       if (res.status === 404) return { status: 'not-found', vault_key_id: id };
       const b = res.body;
-      return { status: b.already_revoked ? 'already-revoked' : 'revoked', vault_key_id: id, effective_at: b.effective_at };
+      // `by`: the name of the admin token that made this call (scoped tokens), for the journal.
+      return { status: b.already_revoked ? 'already-revoked' : 'revoked', vault_key_id: id, effective_at: b.effective_at, ...byOf(b) };
     },
 
     async revokeAllUnder(filter, { hard }): Promise<RevokeOutcome[]> {
@@ -116,8 +120,8 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
       const call = () => admin.post('/v1/vault-keys/revoke-all', { json: { ...filter, hard }, idempotencyKey: key, accept: [503], retries: 0, ...shape('POST /v1/vault-keys/revoke-all') });
       const b = (await untilDurable(base, call, opts.trace)).body;
       return [
-        ...b.revoked.map((id: string) => ({ status: 'revoked' as const, vault_key_id: id, effective_at: b.effective_at })),
-        ...(b.already_revoked ?? []).map((id: string) => ({ status: 'already-revoked' as const, vault_key_id: id, effective_at: b.effective_at })),
+        ...b.revoked.map((id: string) => ({ status: 'revoked' as const, vault_key_id: id, effective_at: b.effective_at, ...byOf(b) })),
+        ...(b.already_revoked ?? []).map((id: string) => ({ status: 'already-revoked' as const, vault_key_id: id, effective_at: b.effective_at, ...byOf(b) })),
       ];
     },
 

@@ -10,8 +10,8 @@ import { TourniquetError } from '../../core/errors.js';
  * for aborting (network, auth, a body of the wrong shape).
  */
 export type RevokeOutcome =
-  | { status: 'revoked'; vault_key_id: string; effective_at: string }
-  | { status: 'already-revoked'; vault_key_id: string; effective_at: string }
+  | { status: 'revoked'; vault_key_id: string; effective_at: string; by?: string }
+  | { status: 'already-revoked'; vault_key_id: string; effective_at: string; by?: string }
   | { status: 'not-found'; vault_key_id: string };
 
 export interface VaultKeySummary {

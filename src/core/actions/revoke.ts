@@ -28,7 +28,9 @@ function runOutputs(key: string, outcomes: RevokeOutcome[]): Record<string, unkn
 
 function record(env: StepEnv, outcomes: RevokeOutcome[]): void {
   const done = outcomes.filter((o) => o.status !== 'not-found') as Array<Extract<RevokeOutcome, { effective_at: string }>>;
-  if (done.length) env.record('revoked', { vault_key_ids: done.map((o) => o.vault_key_id), effective_at: done.map((o) => o.effective_at).sort()[0], statuses: Object.fromEntries(done.map((o) => [o.vault_key_id, o.status])) });
+  // `by`: the admin token's name the proxy reports (who revoked, for timeline and postmortem).
+  const by = done.find((o) => o.by)?.by;
+  if (done.length) env.record('revoked', { vault_key_ids: done.map((o) => o.vault_key_id), effective_at: done.map((o) => o.effective_at).sort()[0], statuses: Object.fromEntries(done.map((o) => [o.vault_key_id, o.status])), ...(by ? { by } : {}) });
 }
 
 function describeOutcomes(outcomes: RevokeOutcome[]): string {

@@ -1,18 +1,31 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { ApiError } from './validate.js';
 
 export const ADMIN_MAX_BODY = 64 * 1024;
 
+/** A body that is not JSON (the Prometheus text format of `/metrics`). */
+export class RawBody {
+  constructor(
+    readonly contentType: string,
+    readonly text: string,
+  ) {}
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (body instanceof RawBody) {
+    res.writeHead(status, { 'content-type': body.contentType, 'content-length': Buffer.byteLength(body.text), 'cache-control': 'no-store', ...headers });
+    return void res.end(body.text);
+  }
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
   res.end(text);
 }
 
 export function sendError(res: ServerResponse, err: ApiError): void {
-  const error: Record<string, string> = { ...(err.extra?.type ? { type: err.extra.type } : {}), code: err.code, message: err.message };
+  const error: Record<string, unknown> = { ...(err.extra?.type ? { type: err.extra.type } : {}), code: err.code, message: err.message };
   if (err.field) error.field = err.field;
+  // Extra machine-readable facts of some errors (`required_scope` of insufficient_scope).
+  Object.assign(error, (err as { details?: Record<string, unknown> }).details);
   sendJson(res, err.status, { error, ...err.extra?.body }, err.extra?.headers);
 }
 
@@ -34,27 +47,30 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** Constant-time: compare digests, so neither length nor content leaks through timing. */
-export function tokenMatches(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
 export function bearer(req: IncomingMessage): string | null {
   const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
   return m ? m[1]! : null;
 }
 
-export type Handler = (ctx: { req: IncomingMessage; url: URL; params: string[] }) => Promise<[number, unknown]>;
+export interface HandlerCtx {
+  req: IncomingMessage;
+  url: URL;
+  params: string[];
+  /** The admin token's name and scope (for answers that say who did something). */
+  caller: { name: string; scope: string };
+}
+
+export type Handler = (ctx: HandlerCtx) => Promise<[number, unknown]>;
 
 export interface Route {
   method: string;
+  /** As written (`/v1/vault-keys/{id}`): what the scope table (scopes.ts) names. */
+  path: string;
   pattern: RegExp;
   handler: Handler;
 }
 
 export function route(method: string, path: string, handler: Handler): Route {
   const pattern = new RegExp(`^${path.replace(/\{[a-z_]+\}/g, '([^/]+)')}$`);
-  return { method, pattern, handler };
+  return { method, path, pattern, handler };
 }

@@ -4,23 +4,35 @@ import type { UsageTracker } from '../usage.js';
 import type { RequestLog } from '../log.js';
 import { ApiError } from './validate.js';
 import { StoreUnavailableError } from '../store/types.js';
-import { bearer, sendError, sendJson, tokenMatches, type Route } from './http.js';
+import { MasterKeyMissingError, MasterKeyOutdatedError } from '../crypto/sealer.js';
+import { sendError, sendJson, type Route } from './http.js';
 import { vaultKeyRoutes } from './vault-keys.js';
 import { auditRoutes, upstreamRoutes, type InstanceFacts } from './other-routes.js';
 import { verdictRoutes } from './verdict.js';
+import type { AdminAccess } from './access.js';
 
-/** The admin plane: its own listener, a bearer admin token, JSON in and out. */
-export function createAdminPlane(svc: ProxyService, usage: UsageTracker, adminToken: string, facts: InstanceFacts, log: RequestLog) {
-  const routes: Route[] = [...verdictRoutes(svc, usage, facts.instanceId), ...vaultKeyRoutes(svc), ...upstreamRoutes(svc, usage, facts.startedAt), ...auditRoutes(svc, usage, facts)];
+/** Errors of the layers below, as admin API answers. */
+function asApiError(err: unknown): ApiError | null {
+  if (err instanceof ApiError) return err;
+  if (err instanceof StoreUnavailableError) return new ApiError(503, 'store_unavailable', 'the proxy store is unavailable; retry shortly');
+  if (err instanceof MasterKeyMissingError)
+    return new ApiError(409, 'master_key_missing', `${err.message}: start the proxy with --master-key-file, --master-key-command or TOURNIQUET_MASTER_KEY, or name the key in the config file (secret_env, secret_file)`);
+  if (err instanceof MasterKeyOutdatedError) return new ApiError(503, 'master_key_outdated', `${err.message}: put the new key first in this instance's master key source, then SIGHUP it`);
+  return null;
+}
+
+/** The admin plane: its own listener, scoped bearer tokens, JSON in and out, every change audited. */
+export function adminRoutes(svc: ProxyService, usage: UsageTracker, facts: InstanceFacts, extra: Route[] = []): Route[] {
+  return [...verdictRoutes(svc, usage, facts.instanceId), ...vaultKeyRoutes(svc), ...upstreamRoutes(svc, usage, facts.startedAt), ...auditRoutes(svc, usage, facts), ...extra];
+}
+
+export function createAdminPlane(svc: ProxyService, usage: UsageTracker, access: AdminAccess, facts: InstanceFacts, log: RequestLog, extra: Route[] = []) {
+  const routes = adminRoutes(svc, usage, facts, extra);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
-    const token = bearer(req);
-    if (!token || !tokenMatches(token, adminToken)) {
-      req.resume();
-      const message = token?.startsWith('vk_') ? 'a vault key never works on the admin API; use the admin token' : 'missing or wrong admin token';
-      throw new ApiError(401, 'unauthorized', message);
-    }
+    const remote = req.socket?.remoteAddress ?? null;
+    const caller = access.authenticate(req);
     const method = req.method ?? 'GET';
     let pathMatched = false;
     for (const r of routes) {
@@ -29,7 +41,22 @@ export function createAdminPlane(svc: ProxyService, usage: UsageTracker, adminTo
       pathMatched = true;
       if (r.method !== method) continue;
       const params = m.slice(1).map((p) => decodeURIComponent(p));
-      const [status, body] = await r.handler({ req, url, params });
+      const scope = await access.authorize(req, url, caller, params);
+      const call = { req, url, caller, route: scope, params, remote };
+      let status: number;
+      let body: unknown;
+      try {
+        [status, body] = await r.handler({ req, url, params, caller });
+      } catch (err) {
+        const api = asApiError(err);
+        if (scope.action) await access.record(call, api?.status ?? 500, { error: { code: api?.code ?? 'internal_error' } });
+        throw api ?? err;
+      }
+      if (scope.action) {
+        // Every answer to a change names who made it; the admin audit keeps the rest.
+        if (body && typeof body === 'object' && !Array.isArray(body)) body = { ...(body as object), by: caller.name };
+        await access.record(call, status, body);
+      }
       sendJson(res, status, body);
       return;
     }
@@ -41,8 +68,8 @@ export function createAdminPlane(svc: ProxyService, usage: UsageTracker, adminTo
   return (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) return void res.destroy();
-      if (err instanceof ApiError) return sendError(res, err);
-      if (err instanceof StoreUnavailableError) return sendError(res, new ApiError(503, 'store_unavailable', 'the proxy store is unavailable; retry shortly'));
+      const api = asApiError(err);
+      if (api) return sendError(res, api);
       log.error('admin bug', err);
       sendError(res, new ApiError(500, 'internal_error', 'internal error in the admin API (a bug)'));
     });

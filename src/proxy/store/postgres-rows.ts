@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { AuditRow, InstanceInfo, UpstreamKeyRecord, VaultKeyRecord } from './types.js';
+import type { AuditRow, InstanceInfo, VaultKeyRecord } from './types.js';
 import { StoreUnavailableError, type StoreFailure } from './types.js';
 
 import type { Row } from './records.js';
@@ -36,21 +36,7 @@ export function vaultKeyValues(k: VaultKeyRecord, revision: number): unknown[] {
   return VAULT_COLUMNS.map((c) => row[c] ?? null);
 }
 
-export const UPSTREAM_COLUMNS = ['id', 'vendor', 'state', 'hint', 'label', 'account_sid', 'secret', 'created_at', 'updated_at', 'revision'] as const;
-
-export function toUpstreamKey(r: Row): UpstreamKeyRecord {
-  return {
-    id: String(r.id),
-    vendor: String(r.vendor),
-    state: r.state as UpstreamKeyRecord['state'],
-    hint: String(r.hint),
-    label: (r.label as string | null) ?? null,
-    account_sid: (r.account_sid as string | null) ?? null,
-    secret: (r.secret as string | null) ?? null,
-    created_at: String(r.created_at),
-    updated_at: String(r.updated_at),
-  };
-}
+export const UPSTREAM_COLUMNS = ['id', 'vendor', 'state', 'hint', 'label', 'account_sid', 'secret', 'secret_ct', 'secret_dek', 'master_key_id', 'created_at', 'updated_at', 'revision'] as const;
 
 export function toAuditRow(r: Row): AuditRow {
   return { ...(r as unknown as AuditRow), id: Number(r.id) };

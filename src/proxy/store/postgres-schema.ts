@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { SECURITY_MIGRATIONS } from './postgres-schema-security.js';
+import { BUDGET_MIGRATIONS } from './postgres-budget.js';
 
 /**
  * Schema for the PostgreSQL store, as numbered migrations. `migrate` runs them under a
@@ -100,6 +102,9 @@ CREATE INDEX IF NOT EXISTS audit_pending ON agent_call_audit (instance_id) WHERE
   },
 ];
 
+/** The core schema's migrations, then issue 14's (101+: sealed keys, admin audit, budget grants). */
+export const allMigrations = () => [...MIGRATIONS, ...SECURITY_MIGRATIONS, ...BUDGET_MIGRATIONS];
+
 /** Any fixed 64-bit number; only tourniquet's migrations take this lock. */
 const MIGRATION_LOCK = 7_301_994_210_042;
 
@@ -110,7 +115,7 @@ export async function migrate(client: pg.ClientBase): Promise<number[]> {
     await client.query(`CREATE TABLE IF NOT EXISTS tourniquet_migrations (
       version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Set((await client.query<{ version: number }>('SELECT version FROM tourniquet_migrations')).rows.map((r) => r.version));
-    for (const m of MIGRATIONS) {
+    for (const m of allMigrations()) {
       if (done.has(m.version)) continue;
       await client.query('BEGIN');
       try {

@@ -14,8 +14,14 @@ import type {
   VaultKeyRecord,
 } from './types.js';
 import { StoreUnavailableError } from './types.js';
-import { UPSTREAM_COLUMNS, VAULT_COLUMNS, toInstance, toUpstreamKey, unavailable, vaultKeyValues } from './postgres-rows.js';
-import { toVaultKey } from './records.js';
+import { UPSTREAM_COLUMNS, VAULT_COLUMNS, toInstance, unavailable, vaultKeyValues } from './postgres-rows.js';
+import { toUpstreamKey, toVaultKey } from './records.js';
+import type { SecretSealer } from '../crypto/sealer.js';
+import { sealedColumns, type SealedSecretStore, type SecretsAtRest } from './sealed-columns.js';
+import { pgRewrap, pgSealPlaintext, pgSecretsAtRest, pgStoreMasterKeyId } from './postgres-sealed.js';
+import type { AdminAuditFilter, AdminAuditRow, AdminAuditStore } from '../admin/admin-audit.js';
+import { ADMIN_AUDIT_COLUMNS, adminAuditValues, adminAuditWhere, toAdminAuditRow } from './admin-audit-sql.js';
+import { pgGrantCalls, pgGrantUsd, pgReturnGrants, type BudgetStore, type CallGrant, type UsdGrant } from './postgres-budget.js';
 import { APPEND_SQL, appendParams, pruneAuditBefore, queryAudit, summarizeAudit, sumByKey } from './postgres-audit.js';
 import { CHANGE_CHANNEL, MAX_HINT } from './postgres-listen.js';
 import { PgConnection, placeholders, type Tx } from './postgres-pool.js';
@@ -28,8 +34,9 @@ export type { PostgresStoreOptions } from './postgres-pool.js';
  * reader that has seen revision R has seen every change up to R) and NOTIFYs the revision in
  * the same transaction. Audit batches are one multi-row INSERT each, durable on COMMIT.
  */
-export class PostgresStore extends PgConnection implements ProxyStore, AckingStore {
+export class PostgresStore extends PgConnection implements ProxyStore, AckingStore, SealedSecretStore, AdminAuditStore, BudgetStore {
   readonly kind = 'postgres';
+  private sealer: SecretSealer | null = null;
 
   override async init(): Promise<void> {
     await super.init();
@@ -136,14 +143,18 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
   }
 
   async insertUpstreamKey(rec: UpstreamKeyRecord): Promise<void> {
+    if (rec.secret !== null) await this.sealer?.prepare(await pgStoreMasterKeyId(this.pool).catch(unavailable));
     await this.tx(async (c) => {
-      const row: Record<string, unknown> = { ...rec, revision: await this.bump(c) };
+      const { secret: _plain, ...fields } = rec;
+      const sealed = sealedColumns(rec, this.sealer, rec.secret === null ? null : await pgStoreMasterKeyId(c));
+      const row: Record<string, unknown> = { ...fields, ...sealed, revision: await this.bump(c) };
       const values = UPSTREAM_COLUMNS.map((k) => row[k] ?? null);
       // Config-file keys are re-declared at every start (by every instance): keep their state.
       await c.query(
         `INSERT INTO upstream_keys (${UPSTREAM_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)})
          ON CONFLICT (id) DO UPDATE SET hint = excluded.hint, label = excluded.label, account_sid = excluded.account_sid,
-           secret = excluded.secret, revision = excluded.revision`,
+           secret = excluded.secret, secret_ct = excluded.secret_ct, secret_dek = excluded.secret_dek,
+           master_key_id = excluded.master_key_id, revision = excluded.revision`,
         values,
       );
     });
@@ -153,7 +164,7 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
     const res = f.vendor
       ? await this.q('SELECT * FROM upstream_keys WHERE vendor = $1 ORDER BY created_at, id', [f.vendor])
       : await this.q('SELECT * FROM upstream_keys ORDER BY created_at, id');
-    return res.rows.map(toUpstreamKey);
+    return res.rows.map((r) => toUpstreamKey(r, this.sealer));
   }
 
   async promoteUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
@@ -163,7 +174,7 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
       const rev = await this.bump(c);
       await c.query(`UPDATE upstream_keys SET state = 'standby', updated_at = $1, revision = $2 WHERE vendor = $3 AND state = 'active' AND id <> $4`, [at, rev, k.vendor, id]);
       const r = await c.query(`UPDATE upstream_keys SET state = 'active', updated_at = $1, revision = $2 WHERE id = $3 RETURNING *`, [at, rev, id]);
-      return toUpstreamKey(r.rows[0]!);
+      return toUpstreamKey(r.rows[0]!, this.sealer);
     });
   }
 
@@ -171,7 +182,7 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
     return this.tx(async (c) => {
       if ((await c.query('SELECT 1 FROM upstream_keys WHERE id = $1 FOR UPDATE', [id])).rowCount === 0) return undefined;
       const r = await c.query(`UPDATE upstream_keys SET state = 'retired', updated_at = $1, revision = $2 WHERE id = $3 RETURNING *`, [at, await this.bump(c), id]);
-      return toUpstreamKey(r.rows[0]!);
+      return toUpstreamKey(r.rows[0]!, this.sealer);
     });
   }
 
@@ -241,7 +252,7 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
       [revision],
     );
     const r = res.rows[0] as { revision: number; vault_keys: Record<string, unknown>[]; upstream_keys: Record<string, unknown>[] };
-    return { revision: Number(r.revision), vault_keys: r.vault_keys.map(toVaultKey), upstream_keys: r.upstream_keys.map(toUpstreamKey) };
+    return { revision: Number(r.revision), vault_keys: r.vault_keys.map(toVaultKey), upstream_keys: r.upstream_keys.map((u) => toUpstreamKey(u, this.sealer)) };
   }
 
   async heartbeat(info: InstanceInfo): Promise<void> {
@@ -267,5 +278,51 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
   /** A stopping instance leaves the registry at once rather than after its TTL. */
   async deregister(instanceId: string): Promise<void> {
     await this.q('DELETE FROM proxy_instances WHERE instance_id = $1', [instanceId]);
+  }
+
+  // --- production keys at rest (sealed-columns.ts) ---------------------------------------------
+  useSealer(sealer: SecretSealer): void {
+    this.sealer = sealer;
+  }
+
+  async secretsAtRest(): Promise<SecretsAtRest> {
+    return pgSecretsAtRest(this.pool).catch(unavailable);
+  }
+
+  async sealPlaintextSecrets(): Promise<number> {
+    const sealer = this.sealer;
+    if (!sealer) throw new Error('no sealer attached to the store');
+    return this.tx((c) => pgSealPlaintext(c, sealer));
+  }
+
+  /** No revision bump: nothing any instance serves with changes, only how it is wrapped at rest. */
+  async rewrapSecrets(limit: number): Promise<number> {
+    const sealer = this.sealer;
+    if (!sealer) throw new Error('no sealer attached to the store');
+    return this.tx((c) => pgRewrap(c, sealer, limit));
+  }
+
+  // --- admin audit (admin/admin-audit.ts) -------------------------------------------------------
+  async appendAdminAudit(row: AdminAuditRow): Promise<void> {
+    await this.q(`INSERT INTO admin_audit (${ADMIN_AUDIT_COLUMNS.join(', ')}) VALUES (${placeholders(ADMIN_AUDIT_COLUMNS.length)})`, adminAuditValues(row));
+  }
+
+  async queryAdminAudit(filter: AdminAuditFilter, limit: number): Promise<AdminAuditRow[]> {
+    const { sql, params } = adminAuditWhere(filter, (i) => `$${i}`, (p) => `targets ? ${p}`);
+    const res = await this.q(`SELECT * FROM admin_audit ${sql} ORDER BY id LIMIT $${params.length + 1}`, [...params, limit]);
+    return res.rows.map(toAdminAuditRow);
+  }
+
+  // --- fleet-wide limits (postgres-budget.ts) ---------------------------------------------------
+  grantUsd(keyId: string, instanceId: string, day: string, cap: number, want: number): Promise<UsdGrant> {
+    return pgGrantUsd((t, v) => this.q(t, v), keyId, instanceId, day, cap, want);
+  }
+
+  grantCalls(keyId: string, instanceId: string, limit: number, want: number, windowS: number): Promise<CallGrant> {
+    return pgGrantCalls((t, v) => this.q(t, v), keyId, instanceId, limit, want, windowS);
+  }
+
+  returnGrants(items: Array<{ id: number; used: number }>): Promise<void> {
+    return pgReturnGrants((t, v) => this.q(t, v), items);
   }
 }

@@ -1,4 +1,6 @@
-import type { VaultKeyRecord } from './types.js';
+import type { UpstreamKeyRecord, VaultKeyRecord } from './types.js';
+import type { SecretSealer } from '../crypto/sealer.js';
+import { openedSecret } from './sealed-columns.js';
 
 /** A row as a driver returns it; both stores map rows to records here. */
 export type Row = Record<string, unknown>;
@@ -32,5 +34,20 @@ export function toVaultKey(r: Row): VaultKeyRecord {
     revoked_at: (r.revoked_at as string | null) ?? null,
     revoke_mode: (r.revoke_mode as 'soft' | 'hard' | null) ?? null,
     rolled_from: (r.rolled_from as string | null) ?? null,
+  };
+}
+
+/** A production-key row as a record, its secret opened from the sealed columns (null: from the config file, or not opened). */
+export function toUpstreamKey(r: Row, sealer: SecretSealer | null): UpstreamKeyRecord {
+  return {
+    id: String(r.id),
+    vendor: String(r.vendor),
+    state: r.state as UpstreamKeyRecord['state'],
+    hint: String(r.hint),
+    label: (r.label as string | null) ?? null,
+    account_sid: (r.account_sid as string | null) ?? null,
+    secret: openedSecret(r, sealer),
+    created_at: String(r.created_at),
+    updated_at: String(r.updated_at),
   };
 }

@@ -1,9 +1,7 @@
 import type { Row } from './records.js';
-import type { UpstreamKeyRecord, VaultKeyRecord } from './types.js';
+import type { VaultKeyRecord } from './types.js';
 
 /** Records to rows of the SQLite tables (rows to records: records.ts). */
-
-
 export function fromVaultKey(k: VaultKeyRecord, revision: number): Row {
   const { labels, allowed_endpoints, ...rest } = k;
   return {
@@ -14,9 +12,3 @@ export function fromVaultKey(k: VaultKeyRecord, revision: number): Row {
     revision,
   };
 }
-
-export const stripRevision = (r: Row) => {
-  const { revision: _r, ...rest } = r;
-  return rest as unknown as UpstreamKeyRecord;
-};
-

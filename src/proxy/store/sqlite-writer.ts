@@ -39,6 +39,7 @@ db.pragma('journal_mode = WAL');
 let sync = 'FULL';
 db.pragma('synchronous = FULL');
 db.pragma('journal_size_limit = ' + workerData.walLimit);
+db.pragma('secure_delete = ON'); // overwritten and deleted content is zeroed: no old copy of a sealed key's row lingers
 const cache = new Map();
 const prep = (sql) => { let s = cache.get(sql); if (!s) cache.set(sql, (s = db.prepare(sql))); return s; };
 const exec = db.transaction((sqls, steps) => steps.map(([i, mode, params]) => {

@@ -17,9 +17,14 @@ import type {
 import { SQLITE_SCHEMA, migrateSqlite } from './sqlite-schema.js';
 import { appendTx, queryAudit, summarizeAudit, sumByKey } from './sqlite-audit.js';
 import { InlineWriter, ThreadWriter, TxBuilder, classifySqlite, type SqliteWriter } from './sqlite-writer.js';
-import { stripRevision } from './sqlite-rows.js';
 import { BUMP, REV, addRevoke, addVaultKey, marks, revokeResult } from './sqlite-keys.js';
-import { toVaultKey, type Row } from './records.js';
+import { toUpstreamKey, toVaultKey, type Row } from './records.js';
+import type { SecretSealer } from '../crypto/sealer.js';
+import { sealedColumns, type SealedSecretStore, type SecretsAtRest } from './sealed-columns.js';
+import { upgradeSqliteSchema } from './sqlite-schema-security.js';
+import { rewrapTx, sealPlaintextTx, sqliteSecretsAtRest, storeMasterKeyId } from './sqlite-sealed.js';
+import type { AdminAuditFilter, AdminAuditRow, AdminAuditStore } from '../admin/admin-audit.js';
+import { ADMIN_AUDIT_COLUMNS, adminAuditValues, adminAuditWhere, toAdminAuditRow } from './admin-audit-sql.js';
 
 export interface SqliteOptions {
   /**
@@ -42,10 +47,11 @@ const READ_BUSY_MS = 250;
  * writer thread (sqlite-writer.ts) with a deadline, so a file locked by another process or a
  * full disk is a StoreUnavailableError after a bounded wait, never a stalled event loop.
  */
-export class SqliteStore implements ProxyStore {
+export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditStore {
   readonly kind = 'sqlite';
   private db!: Database.Database;
   private writer!: SqliteWriter;
+  private sealer: SecretSealer | null = null;
 
   constructor(
     readonly path: string,
@@ -62,6 +68,7 @@ export class SqliteStore implements ProxyStore {
       this.db.pragma('synchronous = FULL');
       this.db.exec(SQLITE_SCHEMA);
       migrateSqlite(this.db);
+      upgradeSqliteSchema(this.db);
       this.db.pragma(`busy_timeout = ${READ_BUSY_MS}`);
     } catch (err) {
       if (this.db?.open) this.db.close();
@@ -134,15 +141,20 @@ export class SqliteStore implements ProxyStore {
   }
 
   async insertUpstreamKey(rec: UpstreamKeyRecord): Promise<void> {
+    const kid = rec.secret === null ? null : this.read(() => storeMasterKeyId(this.db));
+    if (rec.secret !== null) await this.sealer?.prepare(kid);
+    const { secret: _plain, ...fields } = rec;
+    const row: Record<string, unknown> = { ...fields, ...sealedColumns(rec, this.sealer, kid) };
+    const cols = Object.keys(row);
     const t = new TxBuilder();
-    const cols = Object.keys(rec) as Array<keyof UpstreamKeyRecord>;
     t.add(BUMP);
     // Config-file keys are re-declared at every start: keep their state, refresh the rest.
     t.add(
       `INSERT INTO upstream_keys (${cols.join(', ')}, revision) VALUES (${marks(cols.length)}, ${REV})
        ON CONFLICT(id) DO UPDATE SET hint = excluded.hint, label = excluded.label, account_sid = excluded.account_sid,
-         secret = excluded.secret, revision = excluded.revision`,
-      cols.map((c) => rec[c]),
+         secret = excluded.secret, secret_ct = excluded.secret_ct, secret_dek = excluded.secret_dek,
+         master_key_id = excluded.master_key_id, revision = excluded.revision`,
+      cols.map((c) => row[c]),
     );
     await this.write(t);
   }
@@ -153,12 +165,12 @@ export class SqliteStore implements ProxyStore {
         ? this.db.prepare(`SELECT * FROM upstream_keys WHERE vendor = ? ORDER BY created_at, id`).all(f.vendor)
         : this.db.prepare(`SELECT * FROM upstream_keys ORDER BY created_at, id`).all(),
     );
-    return (rows as Row[]).map(stripRevision);
+    return (rows as Row[]).map((r) => toUpstreamKey(r, this.sealer));
   }
 
   private getUpstream(id: string): UpstreamKeyRecord | undefined {
     const r = this.read(() => this.db.prepare(`SELECT * FROM upstream_keys WHERE id = ?`).get(id) as Row | undefined);
-    return r ? stripRevision(r) : undefined;
+    return r ? toUpstreamKey(r, this.sealer) : undefined;
   }
 
   /** Bump only when the key exists; `then` adds the updates; the key as it is after them. */
@@ -168,7 +180,7 @@ export class SqliteStore implements ProxyStore {
     then(t);
     const after = t.add(`SELECT * FROM upstream_keys WHERE id = ?`, [id], 'get');
     const r = (await this.write(t))[after] as Row | undefined;
-    return r ? stripRevision(r) : undefined;
+    return r ? toUpstreamKey(r, this.sealer) : undefined;
   }
 
   async promoteUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
@@ -229,7 +241,7 @@ export class SqliteStore implements ProxyStore {
       this.db.transaction(() => ({
         revision: Number((this.db.prepare(`SELECT v FROM meta WHERE k = 'revision'`).get() as { v: string }).v),
         vault_keys: (this.db.prepare(`SELECT * FROM vault_keys WHERE revision > ?`).all(revision) as Row[]).map(toVaultKey),
-        upstream_keys: (this.db.prepare(`SELECT * FROM upstream_keys WHERE revision > ?`).all(revision) as Row[]).map(stripRevision),
+        upstream_keys: (this.db.prepare(`SELECT * FROM upstream_keys WHERE revision > ?`).all(revision) as Row[]).map((r) => toUpstreamKey(r, this.sealer)),
       }))(),
     );
   }
@@ -250,5 +262,46 @@ export class SqliteStore implements ProxyStore {
 
   async listInstances(): Promise<InstanceInfo[]> {
     return this.read(() => this.db.prepare(`SELECT * FROM instances ORDER BY last_sync_at DESC`).all() as InstanceInfo[]);
+  }
+
+  // --- production keys at rest (sealed-columns.ts) ---------------------------------------------
+  useSealer(sealer: SecretSealer): void {
+    this.sealer = sealer;
+  }
+
+  async secretsAtRest(): Promise<SecretsAtRest> {
+    return this.read(() => sqliteSecretsAtRest(this.db));
+  }
+
+  /** Then the file is rebuilt (VACUUM) and the WAL emptied: no old copy of the plain text stays in free pages. */
+  async sealPlaintextSecrets(): Promise<number> {
+    const tx = this.read(() => sealPlaintextTx(this.db, this.sealer));
+    if (!tx) return 0;
+    await this.write(tx.t);
+    this.read(() => {
+      this.db.pragma('busy_timeout = 10000');
+      this.db.exec('VACUUM');
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.pragma(`busy_timeout = ${READ_BUSY_MS}`);
+    });
+    return tx.count;
+  }
+
+  async rewrapSecrets(limit: number): Promise<number> {
+    const tx = this.read(() => rewrapTx(this.db, this.sealer, limit));
+    await this.write(tx.t);
+    return tx.count;
+  }
+
+  // --- admin audit (admin/admin-audit.ts) -------------------------------------------------------
+  async appendAdminAudit(row: AdminAuditRow): Promise<void> {
+    const t = new TxBuilder();
+    t.add(`INSERT INTO admin_audit (${ADMIN_AUDIT_COLUMNS.join(', ')}) VALUES (${marks(ADMIN_AUDIT_COLUMNS.length)})`, adminAuditValues(row));
+    await this.write(t);
+  }
+
+  async queryAdminAudit(filter: AdminAuditFilter, limit: number): Promise<AdminAuditRow[]> {
+    const { sql, params } = adminAuditWhere(filter, () => '?', (p) => `EXISTS (SELECT 1 FROM json_each(targets) WHERE value = ${p})`);
+    return this.read(() => (this.db.prepare(`SELECT * FROM admin_audit ${sql} ORDER BY id LIMIT ?`).all(...params, limit) as Row[]).map(toAdminAuditRow));
   }
 }
