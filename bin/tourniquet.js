@@ -29,7 +29,7 @@ function helpWidth() {
 /** All of it to fd 1, then exit 0; a full non-blocking pipe (EAGAIN) hands the rest to the stream. */
 function writeAndExit(text) {
   const buf = Buffer.from(text);
-  for (let off = 0; off < buf.length; ) {
+  for (let off = 0; off < buf.length;) {
     try {
       off += writeSync(1, buf, off);
     } catch (err) {

@@ -9,7 +9,9 @@ const pkg = JSON.parse(await readFile(`${root}/package.json`, 'utf8'));
 // commander is bundled: importing a CommonJS package from ESM makes Node lex it at every start.
 // Everything else stays in node_modules and loads only when a command needs it.
 const BUNDLED = new Set(['commander']);
-const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})].filter((d) => !BUNDLED.has(d));
+const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})].filter(
+  (d) => !BUNDLED.has(d),
+);
 await rm(`${root}/dist`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
@@ -25,7 +27,9 @@ await build({
   minify: true,
   sourcemap: 'linked',
   chunkNames: 'chunks/[name]-[hash]',
-  banner: { js: "import { createRequire as __tqCreateRequire } from 'node:module'; const require = __tqCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __tqCreateRequire } from 'node:module'; const require = __tqCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });
 

@@ -25,7 +25,15 @@ const SECRETISH = /(?:sk|rk)_(?:live|test)_|sk-[A-Za-z0-9_-]{10,}|vk_[A-Za-z0-9]
 const PLAIN_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
 
 /** decide's options with a value, by the name commander gives them, and its flags. */
-const DECIDE_VALUES: Record<string, string> = { '--scenario': 'scenario', '-s': 'scenario', '--vendor': 'vendor', '--vault-key': 'vaultKey', '--upstream-key': 'upstreamKey', '--agent': 'agent', '--rate': 'rate' };
+const DECIDE_VALUES: Record<string, string> = {
+  '--scenario': 'scenario',
+  '-s': 'scenario',
+  '--vendor': 'vendor',
+  '--vault-key': 'vaultKey',
+  '--upstream-key': 'upstreamKey',
+  '--agent': 'agent',
+  '--rate': 'rate',
+};
 /** Global flags that change nothing in decide's JSON. */
 const QUIET_FLAGS = new Set(['--no-input', '--no-color', '--yes', '-y']);
 
@@ -80,7 +88,11 @@ async function decideJson(args: DecideArgs, env: Record<string, string | undefin
  * What to print for argv, or null to run the full CLI. `helpWidth` is asked only for --help:
  * the terminal's columns, or undefined when the output is not a terminal (commander's rule).
  */
-export async function fastPath(argv: readonly string[], env: Record<string, string | undefined>, helpWidth: () => number | undefined): Promise<string | null> {
+export async function fastPath(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  helpWidth: () => number | undefined,
+): Promise<string | null> {
   try {
     if (argv.some((a) => SECRETISH.test(a))) return null;
     if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {

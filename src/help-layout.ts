@@ -10,7 +10,8 @@ const WRAP = '\u0000W';
 const END = '\u0000';
 
 /** A marker for one item (term, the terms' column width, description). JSON escapes any NUL inside. */
-export const itemMarker = (term: string, termWidth: number, description: string) => `${ITEM}${JSON.stringify([term, termWidth, description])}${END}`;
+export const itemMarker = (term: string, termWidth: number, description: string) =>
+  `${ITEM}${JSON.stringify([term, termWidth, description])}${END}`;
 
 /** A marker for a text to wrap to the full width (the command's description). */
 export const wrapMarker = (text: string) => `${WRAP}${JSON.stringify(text)}${END}`;

@@ -38,10 +38,21 @@ function registerCommand(parent: Command, spec: CommandSpec, io: Io, state: RunS
     const ctx = createContext(io, flags, signal);
     state.ctx = ctx;
     // Only networked commands have a deadline; the long-running servers (proxy, sandbox, demo) never do.
-    const deadline = spec.deadline ? (await import('./cli/deadline.js')).commandDeadline(spec.name, spec.deadline, command.opts(), flags.deadline, io.env, flags.profile) : undefined;
+    const deadline = spec.deadline
+      ? (await import('./cli/deadline.js')).commandDeadline(
+          spec.name,
+          spec.deadline,
+          command.opts(),
+          flags.deadline,
+          io.env,
+          flags.profile,
+        )
+      : undefined;
     try {
       const mod = await load();
-      const result = await withDeadline(deadline, async () => mod.run({ args: command.args, opts: command.opts(), name: command.name() }, ctx));
+      const result = await withDeadline(deadline, async () =>
+        mod.run({ args: command.args, opts: command.opts(), name: command.name() }, ctx),
+      );
       state.code = typeof result === 'number' ? result : 0;
     } finally {
       deadline?.dispose();
@@ -55,7 +66,10 @@ function inHelpOrder(): Array<{ spec: CommandSpec; group: string }> {
   const rank = (name: string) => HELP_GROUPS.flatMap(([, names]) => names).indexOf(name);
   const placed = COMMANDS.filter((c) => groupOf.has(c.name)).sort((a, b) => rank(a.name) - rank(b.name));
   const rest = COMMANDS.filter((c) => !groupOf.has(c.name));
-  return [...placed.map((spec) => ({ spec, group: groupOf.get(spec.name)! })), ...rest.map((spec) => ({ spec, group: 'Other:' }))];
+  return [
+    ...placed.map((spec) => ({ spec, group: groupOf.get(spec.name)! })),
+    ...rest.map((spec) => ({ spec, group: 'Other:' })),
+  ];
 }
 
 function buildProgram(io: Io, state: RunState, signal?: AbortSignal): Command {
@@ -69,7 +83,10 @@ function buildProgram(io: Io, state: RunState, signal?: AbortSignal): Command {
     .addOption(new Option('--profile <name>', 'config profile to use').env('TOURNIQUET_PROFILE'))
     .option('--no-color', 'no colour (also NO_COLOR, TERM=dumb, or output that is not a terminal)')
     .option('--debug', 'trace HTTP calls (secrets redacted) and show stack traces of bugs')
-    .option('--deadline <duration>', 'the most a networked command may wait on the network in all, e.g. 20s, 2m (TOURNIQUET_DEADLINE_MS, deadline_ms)')
+    .option(
+      '--deadline <duration>',
+      'the most a networked command may wait on the network in all, e.g. 20s, 2m (TOURNIQUET_DEADLINE_MS, deadline_ms)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -88,7 +105,8 @@ function buildProgram(io: Io, state: RunState, signal?: AbortSignal): Command {
 
 function reportError(thrown: unknown, io: Io, ctx: Ctx | undefined, argv: readonly string[]): number {
   // A missing native module is an installation to finish, not a bug: say what to run.
-  const err = !(thrown instanceof TourniquetError) && isSqliteBindingError(thrown) ? sqliteBindingError(thrown) : thrown;
+  const err =
+    !(thrown instanceof TourniquetError) && isSqliteBindingError(thrown) ? sqliteBindingError(thrown) : thrown;
   const json = ctx?.flags.json ?? argv.includes('--json');
   const debug = ctx?.flags.debug ?? argv.includes('--debug');
   const scrub = (s: string) => ctx?.secrets.scrub(s) ?? s;
@@ -113,7 +131,8 @@ function reportError(thrown: unknown, io: Io, ctx: Ctx | undefined, argv: readon
   // Messages may quote a server or a file: shown, never obeyed by the terminal (core/inert.ts).
   io.stderr.write(scrub(inertLines(`tourniquet: ${message}\n`)));
   if (hint) io.stderr.write(scrub(inertLines(`  ${hint}\n`)));
-  if (kind === 'bug' && debug && err instanceof Error && err.stack) io.stderr.write(scrub(inertLines(err.stack + '\n')));
+  if (kind === 'bug' && debug && err instanceof Error && err.stack)
+    io.stderr.write(scrub(inertLines(err.stack + '\n')));
   if (json) io.stdout.write(scrub(inertJson({ error: { kind, exit_code: code, message, hint, ...data } }, 2) + '\n'));
   return code;
 }
@@ -157,7 +176,8 @@ export async function main(argv: readonly string[], io: Io = processIo(), signal
     return state.code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return 0;
       return EXIT_CODES.usage;
     }
     return reportError(err, io, state.ctx, argv);

@@ -14,7 +14,8 @@ export default function setup(): () => void {
   // The CLI tests run the built bundle; `npm test` builds it, a bare `npx vitest` after
   // `npm ci` (which no longer builds: no install-time script) finds none.
   const root = fileURLToPath(new URL('..', import.meta.url));
-  if (!existsSync(join(root, 'dist', 'main.js'))) execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+  if (!existsSync(join(root, 'dist', 'main.js')))
+    execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
   const temp = mkdtempSync(join(tmpdir(), 'tq-test-run-'));
   chmodSync(temp, 0o711);
   const previous = process.env.TMPDIR;
@@ -29,6 +30,9 @@ export default function setup(): () => void {
     rmSync(temp, { recursive: true, force: true });
     process.stdout.write(`internal errors across the suite's CLI runs: ${found.length}\n`);
     if (found.length) process.exitCode = 1;
-    if (found.length) throw new Error(`${found.length} CLI run(s) printed "internal error" (a bug where a clear error belongs):\n${found.join('\n')}`);
+    if (found.length)
+      throw new Error(
+        `${found.length} CLI run(s) printed "internal error" (a bug where a clear error belongs):\n${found.join('\n')}`,
+      );
   };
 }

@@ -4,7 +4,14 @@ import type { Ctx } from './context.js';
 import type { CommandInput } from './registry.js';
 // Not ./settings.js: that module also loads the playbook catalog (ajv, yaml), which these commands never need.
 import { loadSettings } from '../core/config.js';
-import { AgentAccountsPlatform, AgentsApiPlatform, platformRefs, readPlatformKey, type AgentPlatformId, type PlannedCall } from '../adapters/agents/index.js';
+import {
+  AgentAccountsPlatform,
+  AgentsApiPlatform,
+  platformRefs,
+  readPlatformKey,
+  type AgentPlatformId,
+  type PlannedCall,
+} from '../adapters/agents/index.js';
 import { EXIT_CODES, TourniquetError, missingInput, usageError } from '../core/errors.js';
 import { jwkThumbprint, parsePublicJwk, type PublicJwk } from '../core/jwk.js';
 import { parseSecretRef, readSecret } from '../core/secrets.js';
@@ -41,19 +48,30 @@ async function parse(action: Action, args: string[], opts: Record<string, unknow
   // A missing agent id is asked for (a list to pick from) when someone is at the terminal.
   const target = args[0] ?? '';
   if (!target && (action === 'create' || !ctx.interactive || ctx.flags.dryRun))
-    throw usageError(action === 'create' ? 'name the new agent' : 'name the agent id', `e.g. tourniquet agent ${action} ${action === 'create' ? 'research-agent-v2 --budget 10 --out key.txt' : 'agt_123'} (tourniquet agent list shows the ids)`);
+    throw usageError(
+      action === 'create' ? 'name the new agent' : 'name the agent id',
+      `e.g. tourniquet agent ${action} ${action === 'create' ? 'research-agent-v2 --budget 10 --out key.txt' : 'agt_123'} (tourniquet agent list shows the ids)`,
+    );
   const p: Parsed = { action, target, reason: opts.reason as string | undefined };
   if (action === 'rotate-dpop-key') {
     const file = opts.jwkFile as string | undefined;
     if (!file) throw missingInput('--jwk-file', 'the new public JWK');
     // Invalid input is exit 2 before any call is made.
-    p.jwk = parsePublicJwk(await readSecret(parseSecretRef(file === '-' ? '-' : `file:${file}`), { env: ctx.io.env, stdin: ctx.io.stdin }, 'the JWK'));
+    p.jwk = parsePublicJwk(
+      await readSecret(
+        parseSecretRef(file === '-' ? '-' : `file:${file}`),
+        { env: ctx.io.env, stdin: ctx.io.stdin },
+        'the JWK',
+      ),
+    );
   }
   if (action === 'create') {
     p.budget = Number(opts.budget);
-    if (opts.budget === undefined || !Number.isFinite(p.budget) || p.budget <= 0) throw usageError('--budget takes a positive amount in USD', 'e.g. --budget 10');
+    if (opts.budget === undefined || !Number.isFinite(p.budget) || p.budget <= 0)
+      throw usageError('--budget takes a positive amount in USD', 'e.g. --budget 10');
     p.out = opts.out as string | undefined;
-    if (!p.out) throw missingInput('--out', 'a file for the new agent key (written with mode 0600; the key is never printed)');
+    if (!p.out)
+      throw missingInput('--out', 'a file for the new agent key (written with mode 0600; the key is never printed)');
   }
   return p;
 }
@@ -77,7 +95,11 @@ function confirmText(p: Parsed): string {
 async function confirm(p: Parsed, ctx: Ctx): Promise<void> {
   if (p.action === 'create') return;
   // Deleting is irreversible: the operator types the id.
-  if (p.action === 'delete') return ctx.prompt.typeToConfirm(`Delete agent ${p.target}? This cannot be undone (archive keeps the history).`, p.target);
+  if (p.action === 'delete')
+    return ctx.prompt.typeToConfirm(
+      `Delete agent ${p.target}? This cannot be undone (archive keeps the history).`,
+      p.target,
+    );
   return ctx.prompt.confirm(confirmText(p));
 }
 
@@ -88,7 +110,12 @@ function plan(p: Parsed, accounts: () => AgentAccountsPlatform, api: () => Agent
 
 type Outcome = Record<string, unknown> & { verified: boolean; status: string };
 
-async function act(p: Parsed, accounts: () => AgentAccountsPlatform, api: () => AgentsApiPlatform, newSecrets: string[]): Promise<Outcome> {
+async function act(
+  p: Parsed,
+  accounts: () => AgentAccountsPlatform,
+  api: () => AgentsApiPlatform,
+  newSecrets: string[],
+): Promise<Outcome> {
   switch (p.action) {
     case 'disable':
       return accounts().setStatus(p.target, 'disabled');
@@ -103,7 +130,10 @@ async function act(p: Parsed, accounts: () => AgentAccountsPlatform, api: () => 
     case 'create': {
       // Claim the file first (fails if it exists or cannot be written), so a new key is never lost.
       await writeFile(p.out!, '', { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-        throw usageError(`cannot write the key to ${p.out}: ${err.code ?? err.message}`, 'pass a new file path to --out (an existing file is never overwritten)');
+        throw usageError(
+          `cannot write the key to ${p.out}: ${err.code ?? err.message}`,
+          'pass a new file path to --out (an existing file is never overwritten)',
+        );
       });
       const made = await accounts()
         .create(p.target, p.budget!)
@@ -122,8 +152,13 @@ async function act(p: Parsed, accounts: () => AgentAccountsPlatform, api: () => 
 function human(p: Parsed, r: Outcome): string {
   const lines = [`agent ${String(r.agent_id)}: ${r.status}`];
   if (p.action === 'rotate-dpop-key')
-    lines.push(`  old_jkt ${r.old_jkt || '(none)'}`, `  new_jkt ${r.new_jkt}${r.verified ? ' (matches our RFC 7638 thumbprint)' : ` (EXPECTED ${r.expected_jkt})`}`, `  revoked tokens: ${r.revoked_token_count}   audit event: ${r.audit_event_id}`);
-  else if (p.action === 'create') lines.push(`  key ${r.key_hint} written to ${r.key_file} (mode 0600)   budget: $${r.budget}`);
+    lines.push(
+      `  old_jkt ${r.old_jkt || '(none)'}`,
+      `  new_jkt ${r.new_jkt}${r.verified ? ' (matches our RFC 7638 thumbprint)' : ` (EXPECTED ${r.expected_jkt})`}`,
+      `  revoked tokens: ${r.revoked_token_count}   audit event: ${r.audit_event_id}`,
+    );
+  else if (p.action === 'create')
+    lines.push(`  key ${r.key_hint} written to ${r.key_file} (mode 0600)   budget: $${r.budget}`);
   else if ('observed' in r) lines.push(`  platform now says: ${r.observed}`);
   else if ('observed_active' in r) lines.push(`  platform now says: active=${r.observed_active}`);
   if ('token_active' in r) lines.push(`  the agent's token: introspection says active=${r.token_active}`);
@@ -132,16 +167,29 @@ function human(p: Parsed, r: Outcome): string {
 }
 
 /** Read our client secret and the agent's token now, so bad input stops us before anything changes. */
-async function prepareTokenCheck(refs: OAuthRefs, file: string, ctx: Ctx): Promise<{ client: OAuthClient; token: string }> {
+async function prepareTokenCheck(
+  refs: OAuthRefs,
+  file: string,
+  ctx: Ctx,
+): Promise<{ client: OAuthClient; token: string }> {
   const io = { env: ctx.io.env, stdin: ctx.io.stdin };
-  const clientSecret = await readSecret(parseSecretRef(refs.secretRef), io, `the OAuth client secret (${refs.secretRef})`);
+  const clientSecret = await readSecret(
+    parseSecretRef(refs.secretRef),
+    io,
+    `the OAuth client secret (${refs.secretRef})`,
+  );
   ctx.secrets.add(clientSecret);
   const token = await readSecret(parseSecretRef(file === '-' ? '-' : `file:${file}`), io, 'the token to verify with');
   ctx.secrets.add(token);
   return { client: new OAuthClient({ ...refs, clientSecret, trace: ctx.trace }), token };
 }
 
-async function pickAgent(platform: AgentPlatformId, accounts: () => AgentAccountsPlatform, api: () => AgentsApiPlatform, ctx: Ctx): Promise<string> {
+async function pickAgent(
+  platform: AgentPlatformId,
+  accounts: () => AgentAccountsPlatform,
+  api: () => AgentsApiPlatform,
+  ctx: Ctx,
+): Promise<string> {
   const agents = platform === 'accounts' ? await accounts().list() : await api().list();
   if (agents.length === 0) throw new TourniquetError('not-found', 'the platform lists no agents');
   const state = (a: (typeof agents)[number]) => ('status' in a ? a.status : a.active ? 'active' : 'inactive');
@@ -156,17 +204,33 @@ async function pickAgent(platform: AgentPlatformId, accounts: () => AgentAccount
 async function list(opts: Record<string, unknown>, ctx: Ctx): Promise<number> {
   const platform = (opts.platform ?? 'accounts') as AgentPlatformId;
   if (platform !== 'accounts' && platform !== 'agents-api') throw usageError('--platform is accounts or agents-api');
-  const refs = platformRefs(platform, { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined }, await loadSettings(ctx.io.env, ctx.flags.profile), ctx.io.env);
+  const refs = platformRefs(
+    platform,
+    { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined },
+    await loadSettings(ctx.io.env, ctx.flags.profile),
+    ctx.io.env,
+  );
   const adminKey = await readPlatformKey(platform, refs.adminKeyRef, { env: ctx.io.env, stdin: ctx.io.stdin });
   ctx.secrets.add(adminKey);
   const cfg = { baseUrl: refs.baseUrl, adminKey, trace: ctx.trace };
-  const rows = (platform === 'accounts' ? await new AgentAccountsPlatform(cfg).list() : await new AgentsApiPlatform(cfg).list()).map((a) => ({
+  const rows = (
+    platform === 'accounts' ? await new AgentAccountsPlatform(cfg).list() : await new AgentsApiPlatform(cfg).list()
+  ).map((a) => ({
     id: a.id,
     name: a.name ?? '',
     status: 'status' in a ? String(a.status) : a.active ? 'active' : 'inactive',
   }));
   if (ctx.flags.json) ctx.out.json({ platform, agents: rows });
-  else ctx.out.data(rows.length ? renderTable(rows, [{ header: 'ID', value: (r) => r.id }, { header: 'NAME', value: (r) => r.name, max: 40 }, { header: 'STATUS', value: (r) => r.status }]) : 'no agents');
+  else
+    ctx.out.data(
+      rows.length
+        ? renderTable(rows, [
+            { header: 'ID', value: (r) => r.id },
+            { header: 'NAME', value: (r) => r.name, max: 40 },
+            { header: 'STATUS', value: (r) => r.status },
+          ])
+        : 'no agents',
+    );
   return 0;
 }
 
@@ -184,16 +248,28 @@ export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise
   const p = await parse(action, args, opts, ctx);
   const platform = PLATFORM[action];
   const settings = await loadSettings(ctx.io.env, ctx.flags.profile);
-  const refs = platformRefs(platform, { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined }, settings, ctx.io.env);
+  const refs = platformRefs(
+    platform,
+    { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined },
+    settings,
+    ctx.io.env,
+  );
   const cfg = { baseUrl: refs.baseUrl, adminKey: '', trace: ctx.trace, onSecret: (s: string) => ctx.secrets.add(s) };
   const accounts = () => new AgentAccountsPlatform(cfg);
   const api = () => new AgentsApiPlatform(cfg);
   const extra = p.jwk ? { expected_jkt: jwkThumbprint(p.jwk) } : {};
   // deactivate --verify-token-file: the AS defaults to the Agents API itself (seed 003 serves both).
-  const tokenRefs = action === 'deactivate' && opts.verifyTokenFile ? oauthRefs({}, settings, ctx.io.env, refs.baseUrl) : undefined;
+  const tokenRefs =
+    action === 'deactivate' && opts.verifyTokenFile ? oauthRefs({}, settings, ctx.io.env, refs.baseUrl) : undefined;
   if (ctx.flags.dryRun) {
     const calls = plan(p, accounts, api);
-    if (tokenRefs) calls.push(...(await new OAuthClient({ ...tokenRefs, clientSecret: '' }).plan('introspect')).map((c) => ({ ...c, what: `verify: a token the agent held is inactive (${c.what})` })));
+    if (tokenRefs)
+      calls.push(
+        ...(await new OAuthClient({ ...tokenRefs, clientSecret: '' }).plan('introspect')).map((c) => ({
+          ...c,
+          what: `verify: a token the agent held is inactive (${c.what})`,
+        })),
+      );
     printPlan(ctx, p, calls, extra);
     return 0;
   }
@@ -218,10 +294,29 @@ export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise
  * In GitHub Actions: mask the secrets this run learned (the runner reads workflow commands on
  * stderr too, so stdout stays pure data) and append a Markdown summary of the report.
  */
-export function githubReport(ctx: Ctx, title: string, verified: boolean, report: Record<string, unknown>, secrets: string[]): void {
+export function githubReport(
+  ctx: Ctx,
+  title: string,
+  verified: boolean,
+  report: Record<string, unknown>,
+  secrets: string[],
+): void {
   if (!isGithubActions(ctx.io.env)) return;
   for (const s of secrets) ctx.io.stderr.write(maskCommand(s));
-  const cell = (v: unknown) => inert(typeof v === 'object' ? (JSON.stringify(v) ?? '') : String(v)).replace(/\|/g, '\\|');
+  const cell = (v: unknown) =>
+    inert(typeof v === 'object' ? (JSON.stringify(v) ?? '') : String(v)).replace(/\|/g, '\\|');
   const rows = Object.entries(report).map(([k, v]) => `| ${k} | ${cell(v)} |`);
-  appendSummary(ctx.io.env, ctx.secrets.scrub([`### tourniquet ${title}: ${verified ? '✅ verified' : '❌ NOT verified'}`, '', '| field | value |', '|---|---|', ...rows, ''].join('\n')));
+  appendSummary(
+    ctx.io.env,
+    ctx.secrets.scrub(
+      [
+        `### tourniquet ${title}: ${verified ? '✅ verified' : '❌ NOT verified'}`,
+        '',
+        '| field | value |',
+        '|---|---|',
+        ...rows,
+        '',
+      ].join('\n'),
+    ),
+  );
 }

@@ -19,11 +19,28 @@ interface Node {
 function toNode(spec: CommandSpec): Node {
   const cmd = new Command(spec.name);
   spec.configure?.(cmd);
-  const options = cmd.options.map((o) => ({ flags: [o.short, o.long].filter((f): f is string => !!f), description: o.description, takesValue: o.required || o.optional }));
+  const options = cmd.options.map((o) => ({
+    flags: [o.short, o.long].filter((f): f is string => !!f),
+    description: o.description,
+    takesValue: o.required || o.optional,
+  }));
   return { name: spec.name, summary: spec.summary, options, subs: (spec.subcommands ?? []).map(toNode) };
 }
 
-const GLOBAL = ['--json', '--no-input', '--yes', '-y', '--dry-run', '--profile', '--no-color', '--debug', '--help', '-h', '--version', '-V'];
+const GLOBAL = [
+  '--json',
+  '--no-input',
+  '--yes',
+  '-y',
+  '--dry-run',
+  '--profile',
+  '--no-color',
+  '--debug',
+  '--help',
+  '-h',
+  '--version',
+  '-V',
+];
 
 function valueWords(scenarios: string[]): Record<string, string[]> {
   return {
@@ -50,9 +67,14 @@ function table(tree: Node[]): Array<{ key: string; words: string[] }> {
 }
 
 function bash(tree: Node[], values: Record<string, string[]>): string {
-  const withSubs = tree.filter((n) => n.subs.length).map((n) => n.name).join('|');
+  const withSubs = tree
+    .filter((n) => n.subs.length)
+    .map((n) => n.name)
+    .join('|');
   const cases = table(tree).map((r) => `    ${quote(r.key)}) words=${quote(r.words.join(' '))} ;;`);
-  const vcases = Object.entries(values).map(([f, w]) => `    ${f}) COMPREPLY=( $(compgen -W ${quote(w.join(' '))} -- "$cur") ); return ;;`);
+  const vcases = Object.entries(values).map(
+    ([f, w]) => `    ${f}) COMPREPLY=( $(compgen -W ${quote(w.join(' '))} -- "$cur") ); return ;;`,
+  );
   return `# tourniquet completion for bash: source <(tourniquet completion bash)
 _tourniquet() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" cmd="" sub="" w words
@@ -77,7 +99,10 @@ complete -F _tourniquet tourniquet
 }
 
 function zsh(tree: Node[], values: Record<string, string[]>): string {
-  const withSubs = tree.filter((n) => n.subs.length).map((n) => n.name).join('|');
+  const withSubs = tree
+    .filter((n) => n.subs.length)
+    .map((n) => n.name)
+    .join('|');
   const cases = table(tree).map((r) => `    ${quote(r.key)}) words=(${r.words.map(quote).join(' ')}) ;;`);
   const vcases = Object.entries(values).map(([f, w]) => `    ${f}) compadd -- ${w.map(quote).join(' ')}; return ;;`);
   return `#compdef tourniquet
@@ -109,7 +134,10 @@ if [[ "\${funcstack[1]}" == _tourniquet ]]; then _tourniquet "$@"; else compdef 
 
 function fish(tree: Node[], values: Record<string, string[]>): string {
   const d = (s: string) => quote(s.length > 80 ? s.slice(0, 79) + '…' : s);
-  const out = ['# tourniquet completion for fish: tourniquet completion fish > ~/.config/fish/completions/tourniquet.fish', 'complete -c tourniquet -f'];
+  const out = [
+    '# tourniquet completion for fish: tourniquet completion fish > ~/.config/fish/completions/tourniquet.fish',
+    'complete -c tourniquet -f',
+  ];
   const opt = (cond: string, o: Node['options'][number]) => {
     const parts = o.flags.map((f) => (f.startsWith('--') ? `-l ${f.slice(2)}` : `-s ${f.slice(1)}`));
     const vals = o.flags.map((f) => values[f]).find((v) => v);
@@ -120,8 +148,11 @@ function fish(tree: Node[], values: Record<string, string[]>): string {
     const seen = `-n '__fish_seen_subcommand_from ${n.name}'`;
     const subNames = n.subs.map((s) => s.name).join(' ');
     for (const s of n.subs) {
-      out.push(`complete -c tourniquet -n '__fish_seen_subcommand_from ${n.name}; and not __fish_seen_subcommand_from ${subNames}' -a ${s.name} -d ${d(s.summary)}`);
-      for (const o of s.options) out.push(opt(`-n '__fish_seen_subcommand_from ${n.name}; and __fish_seen_subcommand_from ${s.name}'`, o));
+      out.push(
+        `complete -c tourniquet -n '__fish_seen_subcommand_from ${n.name}; and not __fish_seen_subcommand_from ${subNames}' -a ${s.name} -d ${d(s.summary)}`,
+      );
+      for (const o of s.options)
+        out.push(opt(`-n '__fish_seen_subcommand_from ${n.name}; and __fish_seen_subcommand_from ${s.name}'`, o));
     }
     for (const o of n.options) out.push(opt(seen, o));
   }

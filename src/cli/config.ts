@@ -29,7 +29,8 @@ async function list(ctx: Ctx): Promise<number> {
 async function get(ctx: Ctx, key: string): Promise<number> {
   const settings = await settingsFor(ctx);
   const r = settings.resolve(key);
-  if (r.source === 'unset' && !(key in SETTINGS)) throw usageError(`unknown setting "${key}"`, `known settings: ${Object.keys(SETTINGS).join(', ')}`);
+  if (r.source === 'unset' && !(key in SETTINGS))
+    throw usageError(`unknown setting "${key}"`, `known settings: ${Object.keys(SETTINGS).join(', ')}`);
   if (ctx.flags.json) ctx.out.json(r);
   else if (r.value !== undefined) ctx.out.data(r.value);
   else ctx.out.info(`${key} is not set`);
@@ -46,7 +47,9 @@ export async function run({ name, args }: CommandInput, ctx: Ctx): Promise<numbe
     case 'set':
     case 'unset': {
       const value = name === 'set' ? args[1] : undefined;
-      const profile = ctx.flags.dryRun ? ctx.flags.profile ?? '(current)' : await writeSetting(env, ctx.flags.profile, args[0]!, value);
+      const profile = ctx.flags.dryRun
+        ? (ctx.flags.profile ?? '(current)')
+        : await writeSetting(env, ctx.flags.profile, args[0]!, value);
       const verb = ctx.flags.dryRun ? 'would set' : name === 'set' ? 'set' : 'unset';
       if (ctx.flags.json) ctx.out.json({ profile, key: args[0], value: value ?? null, dry_run: ctx.flags.dryRun });
       else ctx.out.info(`${verb} ${args[0]} in profile ${profile}`);

@@ -32,4 +32,3 @@ export const DEADLINES = {
   drill: ((o) => BASE_DEADLINE_MS + dur(o.warmup, 1000) + dur(o.observe, 1000)) as DeadlineSpec,
   watch: ((o) => (o.once === true ? BASE_DEADLINE_MS : undefined)) as DeadlineSpec,
 };
-

@@ -9,22 +9,39 @@ import type { DeadlineSpec } from './deadline-specs.js';
  * TOURNIQUET_DEADLINE_MS, else the profile's `deadline_ms`, else the command's default
  * (cli/deadline-specs.ts). Loaded only when a command has one.
  */
-function fromSettings(env: Record<string, string | undefined>, profileFlag: string | undefined): { ms: number; source: string } | undefined {
+function fromSettings(
+  env: Record<string, string | undefined>,
+  profileFlag: string | undefined,
+): { ms: number; source: string } | undefined {
   const raw = env.TOURNIQUET_DEADLINE_MS;
-  if (raw !== undefined && raw !== '') return { ms: positive(raw, 'TOURNIQUET_DEADLINE_MS'), source: 'TOURNIQUET_DEADLINE_MS' };
+  if (raw !== undefined && raw !== '')
+    return { ms: positive(raw, 'TOURNIQUET_DEADLINE_MS'), source: 'TOURNIQUET_DEADLINE_MS' };
   const file = readConfigFile(env);
   const profile = currentProfile(file, profileFlag, env);
   const stored = file.profiles?.[profile]?.deadline_ms;
-  return stored === undefined ? undefined : { ms: positive(String(stored), `deadline_ms in profile ${profile}`), source: `deadline_ms in profile ${profile}` };
+  return stored === undefined
+    ? undefined
+    : {
+        ms: positive(String(stored), `deadline_ms in profile ${profile}`),
+        source: `deadline_ms in profile ${profile}`,
+      };
 }
 
 function positive(text: string, where: string): number {
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw usageError(`${where} is "${text}": not a number of milliseconds above zero`, 'e.g. 60000 for a minute');
+  if (!Number.isFinite(n) || n <= 0)
+    throw usageError(`${where} is "${text}": not a number of milliseconds above zero`, 'e.g. 60000 for a minute');
   return n;
 }
 
-export function commandDeadline(name: string, spec: DeadlineSpec | undefined, opts: Record<string, unknown>, flag: string | undefined, env: Record<string, string | undefined>, profile: string | undefined): Deadline | undefined {
+export function commandDeadline(
+  name: string,
+  spec: DeadlineSpec | undefined,
+  opts: Record<string, unknown>,
+  flag: string | undefined,
+  env: Record<string, string | undefined>,
+  profile: string | undefined,
+): Deadline | undefined {
   if (flag !== undefined) return new Deadline(parseDuration(flag, '--deadline'), '--deadline');
   const own = spec?.(opts);
   if (own === undefined) return undefined;

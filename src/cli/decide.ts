@@ -44,6 +44,14 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const plan = await planFor(ctx, catalog, opts);
   const rate = rateOption(opts.rate);
   if (ctx.flags.json) ctx.out.data(planJson(plan, opts.rate));
-  else ctx.out.data(renderPlan(plan, plan.facts.vendor ? catalog.vendors.get(plan.facts.vendor)?.title : undefined, ctx.out.paint, rate.assumed));
+  else
+    ctx.out.data(
+      renderPlan(
+        plan,
+        plan.facts.vendor ? catalog.vendors.get(plan.facts.vendor)?.title : undefined,
+        ctx.out.paint,
+        rate.assumed,
+      ),
+    );
   return 0;
 }

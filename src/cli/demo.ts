@@ -39,7 +39,8 @@ interface DemoOptions {
 
 function options(opts: Record<string, unknown>, ctx: Ctx): DemoOptions {
   const timeScale = Number(opts.timeScale ?? 0.05);
-  if (!(timeScale > 0 && timeScale <= 1)) throw usageError('--time-scale takes a number above 0 and at most 1, e.g. 0.05');
+  if (!(timeScale > 0 && timeScale <= 1))
+    throw usageError('--time-scale takes a number above 0 and at most 1, e.g. 0.05');
   const tailMode = String(opts.tailMode ?? 'sampled') as TailMode;
   if (!TAIL_MODES.includes(tailMode)) throw usageError(`--tail-mode is one of ${TAIL_MODES.join(', ')}`);
   // By default the agent runs away for one minute at real scale before the page.
@@ -56,25 +57,60 @@ function stageCtx(ctx: Ctx, stage: DemoStage, guided: boolean, stateDir: string)
   delete env.TOURNIQUET_PROFILE;
   delete env.TOURNIQUET_ADMIN_TOKEN_FILE;
   const io = { ...ctx.io, env };
-  return createContext(io, { json: ctx.flags.json, yes: !guided || ctx.flags.yes, input: guided, color: ctx.flags.color, debug: ctx.flags.debug }, ctx.signal);
+  return createContext(
+    io,
+    {
+      json: ctx.flags.json,
+      yes: !guided || ctx.flags.yes,
+      input: guided,
+      color: ctx.flags.color,
+      debug: ctx.flags.debug,
+    },
+    ctx.signal,
+  );
 }
 
-const adminOf = (stage: DemoStage) => new HttpClient({ baseUrl: stage.proxy.adminUrl, name: 'the demo proxy', headers: { authorization: `Bearer ${stage.adminToken}` } });
+const adminOf = (stage: DemoStage) =>
+  new HttpClient({
+    baseUrl: stage.proxy.adminUrl,
+    name: 'the demo proxy',
+    headers: { authorization: `Bearer ${stage.adminToken}` },
+  });
 
-async function incidentOnStage(ctx: Ctx, stage: DemoStage, o: DemoOptions, stateDir: string, hooks: { beforeRevoke: () => void; runawayStartedAt: number }): Promise<IncidentReport> {
+async function incidentOnStage(
+  ctx: Ctx,
+  stage: DemoStage,
+  o: DemoOptions,
+  stateDir: string,
+  hooks: { beforeRevoke: () => void; runawayStartedAt: number },
+): Promise<IncidentReport> {
   const admin = adminOf(stage);
   // Measured once, when the page comes in: the auto answer, the picker and the plan's estimate all read this one.
   let measured: ReturnType<typeof ratesOnDemoClock> | undefined;
-  const rates = (threshold: number) => (measured ??= ratesOnDemoClock(admin, { timeScale: o.timeScale, runawayStartedAt: hooks.runawayStartedAt, threshold }));
+  const rates = (threshold: number) =>
+    (measured ??= ratesOnDemoClock(admin, {
+      timeScale: o.timeScale,
+      runawayStartedAt: hooks.runawayStartedAt,
+      threshold,
+    }));
   let vaultKey: string | undefined;
   if (!o.guided) {
     const top = (await rates(5))[0]!;
-    ctx.out.info(`${ctx.out.errPaint.dim('auto:')} What is happening? → agent stuck in a loop. Which agent? → ${top.agent} (${Math.round(top.calls_per_minute)}/min, ${multipleText(top)})`);
+    ctx.out.info(
+      `${ctx.out.errPaint.dim('auto:')} What is happening? → agent stuck in a loop. Which agent? → ${top.agent} (${Math.round(top.calls_per_minute)}/min, ${multipleText(top)})`,
+    );
     vaultKey = top.vault_key_id;
   }
   return guidedIncident(
     stageCtx(ctx, stage, o.guided, stateDir),
-    { scenario: o.guided ? undefined : 'runaway-loop', vaultKey, yes: !o.guided, sinceMs: 30 * 60_000, threshold: 5, verifyTimeoutMs: 5000 },
+    {
+      scenario: o.guided ? undefined : 'runaway-loop',
+      vaultKey,
+      yes: !o.guided,
+      sinceMs: 30 * 60_000,
+      threshold: 5,
+      verifyTimeoutMs: 5000,
+    },
     { beforeRevoke: hooks.beforeRevoke, rates },
   );
 }
@@ -88,9 +124,17 @@ type Say = (s: string, indent?: string) => void;
 
 function intro(say: Say, ctx: Ctx, stage: DemoStage, o: DemoOptions): void {
   const p = ctx.out.errPaint;
-  say(p.dim(`sandbox Stripe ${stage.sandbox.urls.stripe} · proxy ${stage.proxy.dataUrl} (admin ${stage.proxy.adminUrl}) · store: ${stage.store.kind === 'sqlite' ? 'SQLite in a temp dir' : 'in memory'}`));
+  say(
+    p.dim(
+      `sandbox Stripe ${stage.sandbox.urls.stripe} · proxy ${stage.proxy.dataUrl} (admin ${stage.proxy.adminUrl}) · store: ${stage.store.kind === 'sqlite' ? 'SQLite in a temp dir' : 'in memory'}`,
+    ),
+  );
   if (stage.store.note) say(p.dim(stage.store.note));
-  say(p.dim(`The story runs ${Math.round(1 / o.timeScale)}x faster than real time (time scale ${o.timeScale}): the agent's 400ms take ${fmtMs(REAL_INTERVAL_MS * o.timeScale)} here and the vendor's tail is scaled the same. Figures are at real scale; the proxy is never scaled.`));
+  say(
+    p.dim(
+      `The story runs ${Math.round(1 / o.timeScale)}x faster than real time (time scale ${o.timeScale}): the agent's 400ms take ${fmtMs(REAL_INTERVAL_MS * o.timeScale)} here and the vendor's tail is scaled the same. Figures are at real scale; the proxy is never scaled.`,
+    ),
+  );
   say(`\n${p.bold('Path A')}: the refund agent holds its own vault key and calls Stripe through the proxy.`);
 }
 
@@ -99,17 +143,35 @@ async function pathA(say: Say, ctx: Ctx, stage: DemoStage, o: DemoOptions, state
   const p = ctx.out.errPaint;
   const a = await runPathA(
     stage,
-    { intervalMs: REAL_INTERVAL_MS * o.timeScale, runawayMs: o.runawayMs, signal: ctx.signal, onEvent: (e) => {
-      if (e.at === 'runaway') say('02:14  the refund agent (official stripe SDK) fires POST /v1/refunds every 400ms; its baseline is 1 call a minute. PagerDuty goes off.');
-      if (e.at === 'paged' && o.guided) say(p.bold('\nYou are on call. Enter takes the suggested answer; the revoke itself needs a y.'));
-    } },
+    {
+      intervalMs: REAL_INTERVAL_MS * o.timeScale,
+      runawayMs: o.runawayMs,
+      signal: ctx.signal,
+      onEvent: (e) => {
+        if (e.at === 'runaway')
+          say(
+            '02:14  the refund agent (official stripe SDK) fires POST /v1/refunds every 400ms; its baseline is 1 call a minute. PagerDuty goes off.',
+          );
+        if (e.at === 'paged' && o.guided)
+          say(p.bold('\nYou are on call. Enter takes the suggested answer; the revoke itself needs a y.'));
+      },
+    },
     (hooks) => incidentOnStage(ctx, stage, o, stateDir, hooks),
     leakedOf,
   );
   const report = a.incident;
   const journal = Journal.open(stateDir, report.incident_id);
   const kept = await keepAuditRows(adminOf(stage), journal, stage.agentKey.id, Date.now() - 2 * 60 * 60_000);
-  if (report.damage) say('\n' + renderDamageText(report.damage, { tz: ctx.io.env.TZ, paint: p, tty: ctx.io.stderr.isTTY === true, top: 5 }).trimEnd());
+  if (report.damage)
+    say(
+      '\n' +
+        renderDamageText(report.damage, {
+          tz: ctx.io.env.TZ,
+          paint: p,
+          tty: ctx.io.stderr.isTTY === true,
+          top: 5,
+        }).trimEnd(),
+    );
   ctx.out.info(nextMovesText(report.next, p, ctx.io.stderr));
   say(p.dim(`The incident is kept for that: its journal and ${kept.rows} audit rows in ${journal.dir}`));
   return { a, report, kept: { journal: journal.file, audit: kept.file } };
@@ -118,12 +180,28 @@ async function pathA(say: Say, ctx: Ctx, stage: DemoStage, o: DemoOptions, state
 async function pathB(say: Say, ctx: Ctx, stage: DemoStage, o: DemoOptions) {
   const p = ctx.out.errPaint;
   const tty = ctx.io.stderr.isTTY === true;
-  say(`\n${p.bold('Path B')}: the same agent on the production key itself, and no proxy. The operator deletes the key at the vendor.`);
-  return runPathB(stage, { intervalMs: REAL_INTERVAL_MS * o.timeScale, runawayMs: o.runawayMs, timeScale: o.timeScale, maxWaitMs: 60_000, signal: ctx.signal, onEvent: (e) => {
-    if (e.at === 'deleted') say('key deleted at the vendor; its edge keeps honouring it for the propagation tail... the agent keeps refunding.');
-    if (e.at === 'tick' && tty) ctx.io.stderr.write(`\r  ${p.yellow(`refunds since the deletion: ${e.leaked}`)} ${p.dim(`(t+${fmtMs(e.elapsedMs! / o.timeScale)} at real scale)`)}   `);
-    if (e.at === 'stopped') say(`${tty ? '\n' : ''}the vendor refuses the key at last; so does everyone else who used it.`);
-  } });
+  say(
+    `\n${p.bold('Path B')}: the same agent on the production key itself, and no proxy. The operator deletes the key at the vendor.`,
+  );
+  return runPathB(stage, {
+    intervalMs: REAL_INTERVAL_MS * o.timeScale,
+    runawayMs: o.runawayMs,
+    timeScale: o.timeScale,
+    maxWaitMs: 60_000,
+    signal: ctx.signal,
+    onEvent: (e) => {
+      if (e.at === 'deleted')
+        say(
+          'key deleted at the vendor; its edge keeps honouring it for the propagation tail... the agent keeps refunding.',
+        );
+      if (e.at === 'tick' && tty)
+        ctx.io.stderr.write(
+          `\r  ${p.yellow(`refunds since the deletion: ${e.leaked}`)} ${p.dim(`(t+${fmtMs(e.elapsedMs! / o.timeScale)} at real scale)`)}   `,
+        );
+      if (e.at === 'stopped')
+        say(`${tty ? '\n' : ''}the vendor refuses the key at last; so does everyone else who used it.`);
+    },
+  });
 }
 
 function incidentJson(report: IncidentReport, kept: { journal: string; audit: string }) {
@@ -144,14 +222,26 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const o = options(opts, ctx);
   const say: Say = (s, indent = '') => ctx.out.info(wrapFor(ctx.io.stderr, s, indent));
   const stateDir = (await settingsFor(ctx)).get('state_dir')!;
-  say(ctx.out.errPaint.bold('tourniquet demo') + ctx.out.errPaint.dim(` · seed 002's 02:14 story on loopback · ${o.guided ? 'guided' : 'automatic'}`));
+  say(
+    ctx.out.errPaint.bold('tourniquet demo') +
+      ctx.out.errPaint.dim(` · seed 002's 02:14 story on loopback · ${o.guided ? 'guided' : 'automatic'}`),
+  );
   const stage = await startStage({ timeScale: o.timeScale, tailMode: o.tailMode, store: o.store });
   try {
     intro(say, ctx, stage, o);
     const { a, report, kept } = await pathA(say, ctx, stage, o, stateDir);
     const b = await pathB(say, ctx, stage, o);
     const view = { path_a: a, path_b: b, time_scale: o.timeScale, agent_interval_ms: REAL_INTERVAL_MS * o.timeScale };
-    if (ctx.flags.json) ctx.out.json(demoJson(view, { mode: o.guided ? 'guided' : 'auto', tail_mode: o.tailMode, store: stage.store.kind, agent_rate_per_minute: 60_000 / REAL_INTERVAL_MS, incident: incidentJson(report, kept) }));
+    if (ctx.flags.json)
+      ctx.out.json(
+        demoJson(view, {
+          mode: o.guided ? 'guided' : 'auto',
+          tail_mode: o.tailMode,
+          store: stage.store.kind,
+          agent_rate_per_minute: 60_000 / REAL_INTERVAL_MS,
+          incident: incidentJson(report, kept),
+        }),
+      );
     else ctx.out.data('\n' + renderComparison(view, ctx.out.paint, ctx.io.stdout));
     return report.exit_code;
   } finally {

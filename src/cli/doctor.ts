@@ -11,14 +11,19 @@ import { renderDoctor } from '../render/doctor.js';
 /** `doctor`: is the 2am path set up? Pass or fail per item with the fix; exit 7 when not ready. */
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const settings = await settingsFor(ctx);
-  const deps = { io: { env: ctx.io.env, stdin: ctx.io.stdin }, trace: ctx.trace, register: (s: string) => ctx.secrets.add(s) };
+  const deps = {
+    io: { env: ctx.io.env, stdin: ctx.io.stdin },
+    trace: ctx.trace,
+    register: (s: string) => ctx.secrets.add(s),
+  };
   const checks = await runDoctor({
     settings,
     proxy: () => createProxyAdapter(settings, deps),
     admin: () => adminClient(settings, deps),
     drill: opts.drill !== false,
     vendor: String(opts.vendor ?? 'stripe'),
-    auditSource: () => checkAuditSource(settings, { env: ctx.io.env, stdin: ctx.io.stdin, secrets: ctx.secrets, trace: ctx.trace }),
+    auditSource: () =>
+      checkAuditSource(settings, { env: ctx.io.env, stdin: ctx.io.stdin, secrets: ctx.secrets, trace: ctx.trace }),
   });
   const ready = isReady(checks);
   if (ctx.flags.json) ctx.out.json({ ready, checks });

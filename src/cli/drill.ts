@@ -19,7 +19,15 @@ function options(opts: Record<string, unknown>, signal: AbortSignal): DrillOptio
   const warmupMs = parseDuration(String(opts.warmup ?? '1s'), '--warmup');
   const observeMs = parseDuration(String(opts.observe ?? '1s'), '--observe');
   if (warmupMs > 600_000 || observeMs > 600_000) throw usageError('--warmup and --observe are at most 10m');
-  return { vendor: String(opts.vendor ?? 'stripe'), ratePerS: parseRate(String(opts.rate ?? '50/s')), warmupMs, observeMs, signal, maxRefusalMs, maxLeaked };
+  return {
+    vendor: String(opts.vendor ?? 'stripe'),
+    ratePerS: parseRate(String(opts.rate ?? '50/s')),
+    warmupMs,
+    observeMs,
+    signal,
+    maxRefusalMs,
+    maxLeaked,
+  };
 }
 
 async function withProxy<T>(ctx: Ctx, sandbox: boolean, fn: (proxy: ProxyAdapter) => Promise<T>): Promise<T> {
@@ -39,16 +47,29 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const o = options(opts, ctx.signal);
   const sandbox = opts.sandbox === true;
   if (ctx.flags.dryRun) {
-    ctx.out.info(`dry run: would issue a throwaway ${o.vendor} vault key at ${sandbox ? 'the sandbox proxy' : 'the profile\'s proxy'}, call GET /__tourniquet_drill/probe on every instance at ${o.ratePerS}/s for ${o.warmupMs} ms, revoke the key, and keep calling for ${o.observeMs} ms`);
+    ctx.out.info(
+      `dry run: would issue a throwaway ${o.vendor} vault key at ${sandbox ? 'the sandbox proxy' : "the profile's proxy"}, call GET /__tourniquet_drill/probe on every instance at ${o.ratePerS}/s for ${o.warmupMs} ms, revoke the key, and keep calling for ${o.observeMs} ms`,
+    );
     return 0;
   }
-  ctx.out.info(ctx.out.errPaint.dim(`drill against ${sandbox ? 'the loopback sandbox' : 'the profile\'s proxy'}: synthetic calls at ${o.ratePerS}/s per instance; the proxy answers them itself, nothing reaches a vendor`));
+  ctx.out.info(
+    ctx.out.errPaint.dim(
+      `drill against ${sandbox ? 'the loopback sandbox' : "the profile's proxy"}: synthetic calls at ${o.ratePerS}/s per instance; the proxy answers them itself, nothing reaches a vendor`,
+    ),
+  );
   const result = await withProxy(ctx, sandbox, (proxy) => {
-    if (proxy.kind !== 'tourniquet') throw usageError(`drill needs our proxy's instances and refusal codes (proxy_kind is ${proxy.kind})`);
+    if (proxy.kind !== 'tourniquet')
+      throw usageError(`drill needs our proxy's instances and refusal codes (proxy_kind is ${proxy.kind})`);
     return runDrill(proxy, o);
   });
   const problems = overThresholds(result, o);
-  if (ctx.flags.json) ctx.out.json({ ...result, thresholds: { max_refusal_ms: o.maxRefusalMs, max_leaked: o.maxLeaked }, passed: problems.length === 0, problems });
+  if (ctx.flags.json)
+    ctx.out.json({
+      ...result,
+      thresholds: { max_refusal_ms: o.maxRefusalMs, max_leaked: o.maxLeaked },
+      passed: problems.length === 0,
+      problems,
+    });
   else ctx.out.data(renderDrill(result, problems, ctx.out.paint));
   return problems.length ? EXIT_CODES.check : 0;
 }

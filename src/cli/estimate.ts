@@ -14,9 +14,11 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (!vendor) throw usageError(`unknown vendor "${vendorId}"`, `one of: ${[...catalog.vendors.keys()].join(', ')}`);
   const rate = rateOption(opts.rate);
   const inFlight = Number(opts.inFlight ?? 1);
-  if (!Number.isInteger(inFlight) || inFlight < 0) throw usageError(`--in-flight must be a whole number, not "${String(opts.inFlight)}"`);
+  if (!Number.isInteger(inFlight) || inFlight < 0)
+    throw usageError(`--in-flight must be a whole number, not "${String(opts.inFlight)}"`);
   const estimate = estimateLeak(vendor, rate.per_s, inFlight);
-  if (ctx.flags.json) ctx.out.json({ ...estimate, rate: { text: rate.text, per_s: rate.per_s, assumed: rate.assumed } });
+  if (ctx.flags.json)
+    ctx.out.json({ ...estimate, rate: { text: rate.text, per_s: rate.per_s, assumed: rate.assumed } });
   else ctx.out.data(renderLeak(estimate, vendor.title, ctx.out.paint, rate.assumed));
   return 0;
 }

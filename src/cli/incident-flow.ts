@@ -67,33 +67,96 @@ export interface IncidentReport {
 /** Proxies without live rates (LiteLLM, in-house): the active keys, unranked. */
 async function keysWithoutRates(proxy: ProxyAdapter): Promise<KeyRate[]> {
   const keys = await proxy.listVaultKeys({ status: 'active' });
-  return keys.map((k) => toKeyRate({ vault_key_id: k.id, vendor: k.vendor, agent: (k.policy.labels as Record<string, string> | undefined)?.agent, agent_run_id: k.agent_run_id, status: k.status }, Infinity));
+  return keys.map((k) =>
+    toKeyRate(
+      {
+        vault_key_id: k.id,
+        vendor: k.vendor,
+        agent: (k.policy.labels as Record<string, string> | undefined)?.agent,
+        agent_run_id: k.agent_run_id,
+        status: k.status,
+      },
+      Infinity,
+    ),
+  );
 }
 
 async function askScenario(ctx: Ctx, catalog: Catalog): Promise<string> {
-  const choices = [...catalog.playbooks.values()].map((pb) => ({ name: pb.title, value: pb.id, description: pb.summary }));
-  return ctx.prompt.select({ message: 'What is happening?', flag: '--scenario', what: 'scenario', choices, default: choices[0]?.value });
+  const choices = [...catalog.playbooks.values()].map((pb) => ({
+    name: pb.title,
+    value: pb.id,
+    description: pb.summary,
+  }));
+  return ctx.prompt.select({
+    message: 'What is happening?',
+    flag: '--scenario',
+    what: 'scenario',
+    choices,
+    default: choices[0]?.value,
+  });
 }
 
 async function askAgent(ctx: Ctx, rates: KeyRate[]): Promise<string> {
-  if (!rates.length) throw new TourniquetError('not-found', 'the proxy has no active vault keys to revoke', { hint: 'check the profile points at the right proxy (tourniquet config list)' });
+  if (!rates.length)
+    throw new TourniquetError('not-found', 'the proxy has no active vault keys to revoke', {
+      hint: 'check the profile points at the right proxy (tourniquet config list)',
+    });
   const p = ctx.out.errPaint;
-  return ctx.prompt.search({ message: 'Which agent? (anomalous first; type to filter)', flag: '--vault-key', what: 'vault key id', choices: rates.map((r) => ({ name: agentChoice(r, p), value: r.vault_key_id, short: `${r.agent ?? r.agent_run_id ?? r.vault_key_id} (${r.vault_key_id})` })) });
+  return ctx.prompt.search({
+    message: 'Which agent? (anomalous first; type to filter)',
+    flag: '--vault-key',
+    what: 'vault key id',
+    choices: rates.map((r) => ({
+      name: agentChoice(r, p),
+      value: r.vault_key_id,
+      short: `${r.agent ?? r.agent_run_id ?? r.vault_key_id} (${r.vault_key_id})`,
+    })),
+  });
 }
 
 function handOff(ctx: Ctx, journal: Journal, scenario: string): IncidentReport {
   const cmd = `tourniquet run --scenario ${scenario}`;
-  ctx.out.info(`This scenario's first move is not a vault-key revoke. See the plan with ${ctx.out.errPaint.bold(`tourniquet decide --scenario ${scenario}`)} and run it with ${ctx.out.errPaint.bold(cmd)}.`);
+  ctx.out.info(
+    `This scenario's first move is not a vault-key revoke. See the plan with ${ctx.out.errPaint.bold(`tourniquet decide --scenario ${scenario}`)} and run it with ${ctx.out.errPaint.bold(cmd)}.`,
+  );
   journal.append('finished', { status: 'handed-off', next: cmd });
-  return { incident_id: journal.id, scenario, vault_key_id: null, plan: null, revoke: null, damage: null, next: [cmd], status: 'handed-off', revoked_at_perf: null, exit_code: 0 };
+  return {
+    incident_id: journal.id,
+    scenario,
+    vault_key_id: null,
+    plan: null,
+    revoke: null,
+    damage: null,
+    next: [cmd],
+    status: 'handed-off',
+    revoked_at_perf: null,
+    exit_code: 0,
+  };
 }
 
-function dryRunReport(ctx: Ctx, d: { session: Session; journal: Journal; plan: Plan; id: string; hard: boolean; verifyTimeoutMs: number }): Promise<IncidentReport> {
+function dryRunReport(
+  ctx: Ctx,
+  d: { session: Session; journal: Journal; plan: Plan; id: string; hard: boolean; verifyTimeoutMs: number },
+): Promise<IncidentReport> {
   return d.session.proxy().then((proxy) => {
-    const planned = dryRun(revokeSteps({ ids: [d.id], hard: d.hard, verifyTimeoutMs: d.verifyTimeoutMs }, { proxy }), stepEnv(d.session));
+    const planned = dryRun(
+      revokeSteps({ ids: [d.id], hard: d.hard, verifyTimeoutMs: d.verifyTimeoutMs }, { proxy }),
+      stepEnv(d.session),
+    );
     if (!ctx.flags.json) ctx.out.info(renderDryRun(planned, ctx.out.errPaint));
     d.journal.append('finished', { status: 'dry-run' });
-    return { incident_id: d.journal.id, scenario: d.plan.scenario, vault_key_id: d.id, plan: d.plan, revoke: null, damage: null, next: planned.steps.flatMap((s) => s.calls), status: 'dry-run', revoked_at_perf: null, exit_code: 0 };
+    return {
+      incident_id: d.journal.id,
+      scenario: d.plan.scenario,
+      vault_key_id: d.id,
+      plan: d.plan,
+      revoke: null,
+      damage: null,
+      next: planned.steps.flatMap((s) => s.calls),
+      status: 'dry-run',
+      revoked_at_perf: null,
+      exit_code: 0,
+    };
   });
 }
 
@@ -105,12 +168,25 @@ interface Chosen {
 }
 
 /** "Which agent?": from the flag, or the searchable list (live rates where the proxy has them). */
-async function chooseKey(ctx: Ctx, proxy: ProxyAdapter, admin: HttpClient | undefined, a: IncidentAnswers, hooks: IncidentHooks): Promise<Chosen> {
-  const rates = hooks.rates ? await hooks.rates(a.threshold) : admin ? await fetchRates(admin, a.threshold) : await keysWithoutRates(proxy);
+async function chooseKey(
+  ctx: Ctx,
+  proxy: ProxyAdapter,
+  admin: HttpClient | undefined,
+  a: IncidentAnswers,
+  hooks: IncidentHooks,
+): Promise<Chosen> {
+  const rates = hooks.rates
+    ? await hooks.rates(a.threshold)
+    : admin
+      ? await fetchRates(admin, a.threshold)
+      : await keysWithoutRates(proxy);
   const id = a.vaultKey ?? (await askAgent(ctx, rates));
   const rate = rates.find((r) => r.vault_key_id === id);
   const key = rate ? undefined : await proxy.getVaultKey(id);
-  if (!rate && !key) throw new TourniquetError('not-found', `no vault key ${id} at the proxy`, { hint: 'list them with: tourniquet watch --once' });
+  if (!rate && !key)
+    throw new TourniquetError('not-found', `no vault key ${id} at the proxy`, {
+      hint: 'list them with: tourniquet watch --once',
+    });
   return { id, rate, key, vendor: rate?.vendor ?? key!.vendor };
 }
 
@@ -119,7 +195,9 @@ async function damageOrWarn(ctx: Ctx, read: () => Promise<DamageSummary>): Promi
   try {
     return await read();
   } catch (err) {
-    ctx.out.warn(`no damage summary: ${inertLines((err as Error).message)}; later, run: tourniquet damage --source proxy`);
+    ctx.out.warn(
+      `no damage summary: ${inertLines((err as Error).message)}; later, run: tourniquet damage --source proxy`,
+    );
     return null;
   }
 }
@@ -127,39 +205,110 @@ async function damageOrWarn(ctx: Ctx, read: () => Promise<DamageSummary>): Promi
 export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: IncidentHooks = {}): Promise<IncidentReport> {
   const p = ctx.out.errPaint;
   const settings = hooks.settings ?? (await settingsFor(ctx));
-  if (!hooks.settings) ctx.out.info(headerLine(settings.profile, settings.get('proxy_url'), settings.get('proxy_kind') ?? 'tourniquet', p));
+  if (!hooks.settings)
+    ctx.out.info(
+      headerLine(settings.profile, settings.get('proxy_url'), settings.get('proxy_kind') ?? 'tourniquet', p),
+    );
   const session = await openSession(sessionInput(ctx));
   const proxy = await session.proxy();
-  const admin = await adminClient(settings, { io: { env: ctx.io.env, stdin: ctx.io.stdin }, trace: ctx.trace, register: (s) => ctx.secrets.add(s) });
+  const admin = await adminClient(settings, {
+    io: { env: ctx.io.env, stdin: ctx.io.stdin },
+    trace: ctx.trace,
+    register: (s) => ctx.secrets.add(s),
+  });
   const [overview, catalog] = await Promise.all([proxyOverview(proxy), catalogFor(ctx)]);
   ctx.out.info(healthLine(overview, p));
   // The journal opens once the operator has said what is happening (the postmortem reads it from
   // there); a cancel before that leaves nothing to record, since nothing has been done.
   const scenario = a.scenario ?? (await askScenario(ctx, catalog));
   const pb = catalog.playbooks.get(scenario);
-  if (!pb) throw usageError(`unknown scenario "${scenario}"`, `one of: ${[...catalog.playbooks.keys()].join(', ')} (tourniquet scenarios)`);
-  const journal = startIncident(session, 'incident', { scenario, vault_key: a.vaultKey, hard: a.hard === true }, { scenario });
+  if (!pb)
+    throw usageError(
+      `unknown scenario "${scenario}"`,
+      `one of: ${[...catalog.playbooks.keys()].join(', ')} (tourniquet scenarios)`,
+    );
+  const journal = startIncident(
+    session,
+    'incident',
+    { scenario, vault_key: a.vaultKey, hard: a.hard === true },
+    { scenario },
+  );
   try {
     if (pb.steps[0]?.kind !== 'revoke-vault-key') return handOff(ctx, journal, scenario);
     const { id, rate, key, vendor } = await chooseKey(ctx, proxy, admin, a, hooks);
     const ratePerS = rate && rate.calls_per_minute > 0 ? rate.calls_per_minute / 60 : parseRate('1/400ms');
     const decided = decide(catalog, { scenario, facts: { vendor, vault_key: id }, proxy: true, ratePerS });
-    if (decided.status !== 'plan') throw usageError(`the ${scenario} plan needs ${decided.missing.join(', ')}`, `run: tourniquet run --scenario ${scenario}`);
+    if (decided.status !== 'plan')
+      throw usageError(
+        `the ${scenario} plan needs ${decided.missing.join(', ')}`,
+        `run: tourniquet run --scenario ${scenario}`,
+      );
     const plan = decided.plan;
-    ctx.out.info(wrapFor(ctx.io.stderr, `\n${p.bold('Plan')}  ${p.bold(p.cyan('REVOKE'))} ${id}${rate?.agent ? ` (${rate.agent})` : ''}\n${p.bold('Why')}   ${plan.steps[0]?.reason ?? plan.reason}`, '      '));
+    ctx.out.info(
+      wrapFor(
+        ctx.io.stderr,
+        `\n${p.bold('Plan')}  ${p.bold(p.cyan('REVOKE'))} ${id}${rate?.agent ? ` (${rate.agent})` : ''}\n${p.bold('Why')}   ${plan.steps[0]?.reason ?? plan.reason}`,
+        '      ',
+      ),
+    );
     if (plan.leak_estimate) ctx.out.info(wrapFor(ctx.io.stderr, leakSentence(plan.leak_estimate, ratePerS)));
-    recordDecision(journal, plan, id, { rate_per_minute: rate?.calls_per_minute ?? null, baseline_per_minute: rate?.baseline_per_minute ?? null });
-    if (ctx.flags.dryRun) return dryRunReport(ctx, { session, journal, plan, id, hard: a.hard === true, verifyTimeoutMs: a.verifyTimeoutMs });
-    if (!a.yes) await ctx.prompt.confirm(`Revoke ${id} now? The agent is refused on its next request; nothing else changes.`);
-    const out = await revokeChosen({ session, journal, plan, vaultKeyId: id, hard: a.hard === true, verifyTimeoutMs: a.verifyTimeoutMs, onStep: ctx.flags.json ? undefined : liveStep(ctx), beforeRevoke: hooks.beforeRevoke });
+    recordDecision(journal, plan, id, {
+      rate_per_minute: rate?.calls_per_minute ?? null,
+      baseline_per_minute: rate?.baseline_per_minute ?? null,
+    });
+    if (ctx.flags.dryRun)
+      return dryRunReport(ctx, {
+        session,
+        journal,
+        plan,
+        id,
+        hard: a.hard === true,
+        verifyTimeoutMs: a.verifyTimeoutMs,
+      });
+    if (!a.yes)
+      await ctx.prompt.confirm(`Revoke ${id} now? The agent is refused on its next request; nothing else changes.`);
+    const out = await revokeChosen({
+      session,
+      journal,
+      plan,
+      vaultKeyId: id,
+      hard: a.hard === true,
+      verifyTimeoutMs: a.verifyTimeoutMs,
+      onStep: ctx.flags.json ? undefined : liveStep(ctx),
+      beforeRevoke: hooks.beforeRevoke,
+    });
     const code = closeRun(ctx, 'incident', out.execution);
-    const damage = admin ? await damageOrWarn(ctx, () => damageAfter(admin, id, hooks.damageFromMs ?? Date.now() - a.sinceMs, out.effective_at)) : null;
+    const damage = admin
+      ? await damageOrWarn(ctx, () =>
+          damageAfter(admin, id, hooks.damageFromMs ?? Date.now() - a.sinceMs, out.effective_at),
+        )
+      : null;
     const refused = damage?.after_revoke ? damage.after_revoke.later - damage.after_revoke.later_allowed : 0;
-    const next = nextMoves({ incidentId: journal.id, vaultKeyId: id, agentRunId: rate?.agent_run_id ?? key?.agent_run_id ?? null, vendor, refusedSinceRevoke: refused });
-    return { incident_id: journal.id, scenario, vault_key_id: id, plan, revoke: out.revoke, damage, next, status: out.execution.status, revoked_at_perf: out.revokedAtPerf, exit_code: code };
+    const next = nextMoves({
+      incidentId: journal.id,
+      vaultKeyId: id,
+      agentRunId: rate?.agent_run_id ?? key?.agent_run_id ?? null,
+      vendor,
+      refusedSinceRevoke: refused,
+    });
+    return {
+      incident_id: journal.id,
+      scenario,
+      vault_key_id: id,
+      plan,
+      revoke: out.revoke,
+      damage,
+      next,
+      status: out.execution.status,
+      revoked_at_perf: out.revokedAtPerf,
+      exit_code: code,
+    };
   } catch (err) {
     const cancel = err instanceof TourniquetError && err.kind === 'cancelled';
-    journal.append('finished', { status: cancel ? 'cancelled' : 'failed', error: cancel ? undefined : (err as Error).message });
+    journal.append('finished', {
+      status: cancel ? 'cancelled' : 'failed',
+      error: cancel ? undefined : (err as Error).message,
+    });
     throw err;
   }
 }
@@ -185,7 +334,9 @@ export function printReport(ctx: Ctx, r: IncidentReport): void {
     ctx.out.json(rest);
     return;
   }
-  if (r.damage) ctx.out.data(renderDamageText(r.damage, { tz: ctx.io.env.TZ, paint: ctx.out.paint, tty: ctx.io.stdout.isTTY === true }));
+  if (r.damage)
+    ctx.out.data(
+      renderDamageText(r.damage, { tz: ctx.io.env.TZ, paint: ctx.out.paint, tty: ctx.io.stdout.isTTY === true }),
+    );
   if (r.vault_key_id) ctx.out.data(nextMovesText(r.next, ctx.out.paint, ctx.io.stdout));
 }
-

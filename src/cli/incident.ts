@@ -9,7 +9,14 @@ import { headerLine } from '../render/incident.js';
  */
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const settings = await settingsFor(ctx);
-  ctx.out.info(headerLine(settings.profile, settings.get('proxy_url'), settings.get('proxy_kind') ?? 'tourniquet', ctx.out.errPaint));
+  ctx.out.info(
+    headerLine(
+      settings.profile,
+      settings.get('proxy_url'),
+      settings.get('proxy_kind') ?? 'tourniquet',
+      ctx.out.errPaint,
+    ),
+  );
   const flow = await import('./incident-flow.js');
   const report = await flow.guidedIncident(ctx, flow.answersFrom(opts), { settings });
   flow.printReport(ctx, report);

@@ -33,11 +33,19 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (!proxy.capabilities.issue) throw usageError(`the ${proxy.kind} proxy cannot issue vault keys`);
   const key = await proxy.issueVaultKey(spec);
   writeSecretOnce(ctx, key.secret, out);
-  const info = { id: key.id, vendor: key.vendor, expires_at: key.expires_at, agent_run_id: spec.agent_run_id ?? null, ...(out ? { secret_file: out } : { secret: key.secret }) };
+  const info = {
+    id: key.id,
+    vendor: key.vendor,
+    expires_at: key.expires_at,
+    agent_run_id: spec.agent_run_id ?? null,
+    ...(out ? { secret_file: out } : { secret: key.secret }),
+  };
   // Written straight to stdout: this is the one place the secret is meant to appear.
   if (ctx.flags.json) ctx.io.stdout.write(inertJson(info, 2) + '\n');
   else if (!out) ctx.io.stdout.write(key.secret + '\n');
   ctx.secrets.add(key.secret);
-  ctx.out.info(`issued ${key.id} for ${key.vendor}${key.expires_at ? `, expires ${key.expires_at}` : ''}${out ? `; secret written to ${out} (mode 0600)` : '; the secret above is shown once'}`);
+  ctx.out.info(
+    `issued ${key.id} for ${key.vendor}${key.expires_at ? `, expires ${key.expires_at}` : ''}${out ? `; secret written to ${out} (mode 0600)` : '; the secret above is shown once'}`,
+  );
   return 0;
 }

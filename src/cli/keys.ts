@@ -23,12 +23,27 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const maxAge = opts.maxAge as string | undefined;
   if (maxAge !== undefined) parseMaxAge(maxAge, '--max-age');
   const settings = await settingsFor(ctx);
-  if ((settings.get('proxy_kind') ?? 'tourniquet') !== 'tourniquet') throw usageError('keys reads production keys from our proxy (proxy_kind tourniquet)', 'LiteLLM and in-house proxies keep their keys elsewhere');
+  if ((settings.get('proxy_kind') ?? 'tourniquet') !== 'tourniquet')
+    throw usageError(
+      'keys reads production keys from our proxy (proxy_kind tourniquet)',
+      'LiteLLM and in-house proxies keep their keys elsewhere',
+    );
   const url = settings.get('proxy_url');
   if (!url) throw noProxyUrl();
-  const token = (await readAdminToken(settings, { io: { env: ctx.io.env, stdin: ctx.io.stdin }, register: (s) => ctx.secrets.add(s) }, true))!;
+  const token = (await readAdminToken(
+    settings,
+    { io: { env: ctx.io.env, stdin: ctx.io.stdin }, register: (s) => ctx.secrets.add(s) },
+    true,
+  ))!;
   const ms = Number(settings.get('timeout_ms')) || 5000;
-  const clientFor = (baseUrl: string) => new HttpClient({ baseUrl, name: 'the proxy admin API', headers: { authorization: `Bearer ${token}` }, trace: ctx.trace, timeouts: { connectMs: ms, headersMs: ms } });
+  const clientFor = (baseUrl: string) =>
+    new HttpClient({
+      baseUrl,
+      name: 'the proxy admin API',
+      headers: { authorization: `Bearer ${token}` },
+      trace: ctx.trace,
+      timeouts: { connectMs: ms, headersMs: ms },
+    });
   const inv = await buildInventory({
     admin: clientFor(url),
     clientFor,

@@ -41,23 +41,40 @@ export async function run({ name, opts }: CommandInput, ctx: Ctx): Promise<numbe
   const cfg: OAuthServerConfig = { ...s, clientSecret: '', trace: ctx.trace };
   if (ctx.flags.dryRun) {
     const calls = await new OAuthClient(cfg).plan(name);
-    ctx.flags.json ? ctx.out.json({ dry_run: true, action: name, calls }) : ctx.out.data(calls.map((c) => `would call: ${c.method} ${c.url}   ${c.what}`).join('\n'));
+    ctx.flags.json
+      ? ctx.out.json({ dry_run: true, action: name, calls })
+      : ctx.out.data(calls.map((c) => `would call: ${c.method} ${c.url}   ${c.what}`).join('\n'));
     return 0;
   }
-  cfg.clientSecret = await readSecret(parseSecretRef(s.secretRef), { env: ctx.io.env, stdin: ctx.io.stdin }, `the client secret (${s.secretRef})`);
+  cfg.clientSecret = await readSecret(
+    parseSecretRef(s.secretRef),
+    { env: ctx.io.env, stdin: ctx.io.stdin },
+    `the client secret (${s.secretRef})`,
+  );
   ctx.secrets.add(cfg.clientSecret);
   const token = await readToken(opts, ctx);
   ctx.secrets.add(token);
   const client = new OAuthClient(cfg);
   if (name === 'introspect') {
     const r = await client.introspect(token, hint);
-    ctx.flags.json ? ctx.out.json(r) : ctx.out.data(Object.entries(r).map(([k, v]) => `${k}\t${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n'));
+    ctx.flags.json
+      ? ctx.out.json(r)
+      : ctx.out.data(
+          Object.entries(r)
+            .map(([k, v]) => `${k}\t${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+            .join('\n'),
+        );
     return opts.expectInactive === true && r.active ? EXIT_CODES.verification : 0;
   }
-  await ctx.prompt.confirm('Revoke this token at the authorization server? The agent holding it is refused from now on.');
+  await ctx.prompt.confirm(
+    'Revoke this token at the authorization server? The agent holding it is refused from now on.',
+  );
   const r = await client.revoke(token, hint);
   githubReport(ctx, 'oauth revoke', r.verified, { ...r }, [token]);
   if (ctx.flags.json) ctx.out.json(r);
-  else ctx.out.data(`token revoked at ${r.endpoint}\n${r.verified ? '  verified: introspection answers active:false' : `  NOT VERIFIED: ${r.unverified_reason ?? 'introspection still answers active:true'}`}`);
+  else
+    ctx.out.data(
+      `token revoked at ${r.endpoint}\n${r.verified ? '  verified: introspection answers active:false' : `  NOT VERIFIED: ${r.unverified_reason ?? 'introspection still answers active:true'}`}`,
+    );
   return r.verified ? 0 : EXIT_CODES.verification;
 }

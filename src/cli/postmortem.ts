@@ -19,14 +19,27 @@ interface PostmortemOpts extends SourceFlags {
   output?: string;
 }
 
-async function damageFor(entries: readonly JournalEntry[], flags: PostmortemOpts, settings: Settings, ctx: Ctx): Promise<{ damage: DamageSummary | null; note: string | null }> {
+async function damageFor(
+  entries: readonly JournalEntry[],
+  flags: PostmortemOpts,
+  settings: Settings,
+  ctx: Ctx,
+): Promise<{ damage: DamageSummary | null; note: string | null }> {
   // --source, else the rows the incident kept itself (the demo's), else the profile's source.
   const o = { ...flags, source: flags.source ?? journalAuditSource(entries) };
   if (!o.source && !settings.get('audit_source') && !settings.get('proxy_url'))
-    return { damage: null, note: 'No audit source configured, so no damage summary: pass --source, or set audit_source in the profile.' };
+    return {
+      damage: null,
+      note: 'No audit source configured, so no damage summary: pass --source, or set audit_source in the profile.',
+    };
   const query = incidentQuery(entries, parseDuration(o.since ?? '60m', '--since'));
   try {
-    const source = await auditSourceFromFlags(o, settings, { env: ctx.io.env, stdin: ctx.io.stdin, secrets: ctx.secrets, trace: ctx.trace });
+    const source = await auditSourceFromFlags(o, settings, {
+      env: ctx.io.env,
+      stdin: ctx.io.stdin,
+      secrets: ctx.secrets,
+      trace: ctx.trace,
+    });
     return { damage: await computeDamage(source, query, ctx.signal), note: null };
   } catch (err) {
     // The write-up is still worth having without the numbers; say why they are missing.

@@ -37,7 +37,13 @@ export class Prompter {
     }
   }
 
-  async select<T>(opts: { message: string; flag: string; what: string; choices: Choice<T>[]; default?: T }): Promise<T> {
+  async select<T>(opts: {
+    message: string;
+    flag: string;
+    what: string;
+    choices: Choice<T>[];
+    default?: T;
+  }): Promise<T> {
     const { select } = await import('@inquirer/prompts');
     return this.ask(opts.flag, opts.what, () =>
       select<T>({ message: opts.message, choices: opts.choices, default: opts.default, loop: false }, this.context),
@@ -60,7 +66,13 @@ export class Prompter {
     );
   }
 
-  async input(opts: { message: string; flag: string; what: string; default?: string; validate?: (v: string) => true | string }): Promise<string> {
+  async input(opts: {
+    message: string;
+    flag: string;
+    what: string;
+    default?: string;
+    validate?: (v: string) => true | string;
+  }): Promise<string> {
     const { input } = await import('@inquirer/prompts');
     return this.ask(opts.flag, opts.what, () =>
       input({ message: opts.message, default: opts.default, validate: opts.validate }, this.context),
@@ -88,7 +100,13 @@ export class Prompter {
     if (this.yes) return;
     const { input } = await import('@inquirer/prompts');
     await this.ask('--yes', 'confirmation', () =>
-      input({ message: `${message} Type "${word}" to go on:`, validate: (v) => (v.trim() === word ? true : `type ${word}`) }, this.context),
+      input(
+        {
+          message: `${message} Type "${word}" to go on:`,
+          validate: (v) => (v.trim() === word ? true : `type ${word}`),
+        },
+        this.context,
+      ),
     );
   }
 }

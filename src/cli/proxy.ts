@@ -13,8 +13,11 @@ import { adminExposureWarning, checkDistinctListeners } from '../proxy/exposure.
 /** The single full-power token of `--admin-token-file` (or the environment), if one is given. */
 async function singleToken(opts: Record<string, unknown>, ctx: Ctx): Promise<string | undefined> {
   const tokenRef = (opts.adminTokenFile as string | undefined) ?? ctx.io.env.TOURNIQUET_ADMIN_TOKEN_FILE;
-  const token = tokenRef ? await readSecret(parseSecretRef(tokenRef), { env: ctx.io.env, stdin: ctx.io.stdin }, 'the admin token') : ctx.io.env.TOURNIQUET_ADMIN_TOKEN;
-  if (token !== undefined && token.length < 16) throw usageError('the admin token is too short (16 characters at least)');
+  const token = tokenRef
+    ? await readSecret(parseSecretRef(tokenRef), { env: ctx.io.env, stdin: ctx.io.stdin }, 'the admin token')
+    : ctx.io.env.TOURNIQUET_ADMIN_TOKEN;
+  if (token !== undefined && token.length < 16)
+    throw usageError('the admin token is too short (16 characters at least)');
   if (token) ctx.secrets.add(token);
   return token;
 }
@@ -26,14 +29,21 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   checkDistinctListeners(listen, adminListen);
   const adminToken = await singleToken(opts, ctx);
   const adminTokens = (opts.adminTokens as string | undefined) ?? ctx.io.env.TOURNIQUET_ADMIN_TOKENS;
-  if (!adminToken && !adminTokens) throw usageError('no admin token', 'pass --admin-tokens FILE (named, scoped tokens; tourniquet proxy add-token makes them) or --admin-token-file FILE');
+  if (!adminToken && !adminTokens)
+    throw usageError(
+      'no admin token',
+      'pass --admin-tokens FILE (named, scoped tokens; tourniquet proxy add-token makes them) or --admin-token-file FILE',
+    );
   const masterKey = masterKeySourceFrom(opts, ctx.io.env);
 
-  const config = opts.config ? await loadProxyConfig(String(opts.config), ctx.io.env) : { upstreams: {}, vendors: {}, upstreamKeys: [] };
+  const config = opts.config
+    ? await loadProxyConfig(String(opts.config), ctx.io.env)
+    : { upstreams: {}, vendors: {}, upstreamKeys: [] };
   for (const k of config.upstreamKeys) ctx.secrets.add(k.secret);
   const upstreams = { ...config.upstreams, ...parseUpstreamFlags((opts.upstream as string[] | undefined) ?? []) };
   const maxBody = Number(opts.maxBodyBytes ?? 1 << 20);
-  if (!Number.isInteger(maxBody) || maxBody < 1024) throw usageError('--max-body-bytes must be an integer of at least 1024');
+  if (!Number.isInteger(maxBody) || maxBody < 1024)
+    throw usageError('--max-body-bytes must be an integer of at least 1024');
   const exposed = adminExposureWarning(adminListen, opts.adminBehindTls === true);
   if (exposed) ctx.out.warn(exposed);
 
@@ -41,7 +51,11 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const store = String(opts.store ?? 'sqlite:./tourniquet.db');
   // Revokes not yet in the store: next to a SQLite file by default; for a shared store, under the state directory.
   const stateDir = ctx.io.env.TOURNIQUET_STATE_DIR || defaultStateDir(ctx.io.env);
-  const revokeJournal = opts.revokeJournal ? String(opts.revokeJournal) : /^postgres(ql)?:/.test(store) ? join(stateDir, 'proxy-revokes') : undefined;
+  const revokeJournal = opts.revokeJournal
+    ? String(opts.revokeJournal)
+    : /^postgres(ql)?:/.test(store)
+      ? join(stateDir, 'proxy-revokes')
+      : undefined;
   const proxy = await startProxy({
     listen,
     adminListen,
@@ -55,7 +69,10 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
     upstreams,
     vendors: config.vendors,
     upstreamKeys: config.upstreamKeys,
-    log: jsonLog((line) => ctx.io.stderr.write(line), (s) => ctx.secrets.scrub(s)),
+    log: jsonLog(
+      (line) => ctx.io.stderr.write(line),
+      (s) => ctx.secrets.scrub(s),
+    ),
     maxBodyBytes: maxBody,
     // bin/tourniquet.js leaves 5 s after SIGTERM: finish in-flight calls well within that.
     shutdownGraceMs: 3_500,

@@ -48,7 +48,10 @@ export const COMMANDS: CommandSpec[] = [
         .option('--upstream-key <id>', 'the production key involved (its id at the proxy)')
         .option('--agent <id>', 'the agent involved')
         .option('--no-proxy', 'there is no proxy in front of this vendor')
-        .option('--rate <rate>', "the agent's call rate for the leak estimate, e.g. 1/400ms, 150/min, 2.5/s (none: seed 002's 1/400ms, marked assumed)"),
+        .option(
+          '--rate <rate>',
+          "the agent's call rate for the leak estimate, e.g. 1/400ms, 150/min, 2.5/s (none: seed 002's 1/400ms, marked assumed)",
+        ),
     load: () => import('./decide.js'),
   },
   {
@@ -57,7 +60,10 @@ export const COMMANDS: CommandSpec[] = [
     configure: (cmd) =>
       cmd
         .option('--vendor <vendor>', 'the vendor (stripe, openai, twilio, resend, ...)')
-        .option('--rate <rate>', "the agent's call rate, e.g. 1/400ms, 150/min, 2.5/s (none: seed 002's 1/400ms, marked assumed)")
+        .option(
+          '--rate <rate>',
+          "the agent's call rate, e.g. 1/400ms, 150/min, 2.5/s (none: seed 002's 1/400ms, marked assumed)",
+        )
         .option('--in-flight <n>', 'requests in flight at the proxy when the revoke lands', '1'),
     load: () => import('./estimate.js'),
   },
@@ -65,10 +71,14 @@ export const COMMANDS: CommandSpec[] = [
     name: 'config',
     summary: 'profiles and settings: list (with where each value came from), get, set, unset, use',
     subcommands: [
-      { name: 'list', summary: 'every setting of the profile and where its value came from', load: () => import('./config.js') },
+      {
+        name: 'list',
+        summary: 'every setting of the profile and where its value came from',
+        load: () => import('./config.js'),
+      },
       {
         name: 'get',
-        summary: 'one setting\'s value',
+        summary: "one setting's value",
         configure: (cmd) => cmd.argument('<key>'),
         load: () => import('./config.js'),
       },
@@ -94,10 +104,14 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'damage',
-    summary: 'the damage summary from an audit source: calls, cost, customers (refunds), endpoints, anomaly start, after-revoke',
+    summary:
+      'the damage summary from an audit source: calls, cost, customers (refunds), endpoints, anomaly start, after-revoke',
     configure: (cmd) =>
       cmd
-        .option('--source <source>', 'proxy, a postgres:// URL, a path (.jsonl .csv .db; - for stdin), litellm+https://HOST, or a profile (default: audit_source)')
+        .option(
+          '--source <source>',
+          'proxy, a postgres:// URL, a path (.jsonl .csv .db; - for stdin), litellm+https://HOST, or a profile (default: audit_source)',
+        )
         .option('--input-format <fmt>', 'force the file format: jsonl, csv, sqlite, litellm')
         .option('--table <name>', 'the audit table for SQL sources (default agent_call_audit; config audit_table)')
         .option('--columns <map>', 'column names, e.g. started_at=ts,cost_usd_parsed=cost (config audit_columns)')
@@ -108,7 +122,7 @@ export const COMMANDS: CommandSpec[] = [
         .option('--from <time>', 'window start (ISO-8601; no zone means UTC)')
         .option('--to <time>', 'window end, exclusive')
         .option('--revoked-at <time>', 'when the revoke took effect: splits later calls into in flight and after')
-        .option('--incident <id>', 'take the revoke time (and vault key) from this incident\'s journal')
+        .option('--incident <id>', "take the revoke time (and vault key) from this incident's journal")
         .option('--refunds <file>', 'also write the refund candidates (customers, calls, cost) as CSV')
         .option('--format <format>', 'text, md or json', 'text')
         .option('--top <n>', 'rows per breakdown in text output', '10'),
@@ -147,7 +161,8 @@ Examples:
   },
   {
     name: 'agent',
-    summary: 'agent-platform actions: disable, archive, delete, create (seed 000 accounts API); deactivate, rotate-dpop-key (OAuth Agents API)',
+    summary:
+      'agent-platform actions: disable, archive, delete, create (seed 000 accounts API); deactivate, rotate-dpop-key (OAuth Agents API)',
     help: `
 Examples:
   tourniquet agent disable agt_123 --reason "loop: 400 calls in 6 min" --yes
@@ -176,29 +191,57 @@ After acting, the agent is read back: exit 5 when the platform does not show the
         deadline: DEADLINES.plain,
       },
       ...(
-      [
-        ['disable', 'disable an agent account (status: disabled): its next call is refused; verified by re-reading it'],
-        ['archive', 'archive a retired agent (keeps its history); verified by re-reading it'],
-        ['delete', 'delete an agent account (irreversible; prefer archive); verified by a 404'],
-        ['create', 'create a replacement agent with its own key and a budget; the key goes to --out FILE (0600)'],
-        ['deactivate', 'set active=false on an OAuth agent: every token revoked, no new ones; verified by re-reading it'],
-        ['rotate-dpop-key', 'rotate an agent\'s DPoP key to a new public JWK; tokens bound to the old key are revoked'],
-      ] as const
-    ).map(([name, summary]) => ({
-      name,
-      summary,
-      configure: (cmd: Command) => {
-        cmd.argument(name === 'create' ? '<name>' : '[agent-id]', name === 'create' ? 'the new agent\'s name' : 'the agent (asked for, from a list, when omitted at a terminal)');
-        cmd.option('--base-url <url>', `the ${name === 'deactivate' || name === 'rotate-dpop-key' ? 'Agents API (TOURNIQUET_AGENTS_API_URL)' : 'agent accounts API (TOURNIQUET_AGENT_ACCOUNTS_URL)'} base URL`);
-        cmd.option('--admin-key <ref>', 'where the admin API key is: env:NAME, file:PATH or - (never the key itself)');
-        cmd.option('--reason <text>', 'why, for the audit log and the report');
-        if (name === 'rotate-dpop-key') cmd.option('--jwk-file <file>', 'the new PUBLIC key as a JWK (EC P-256, RSA, OKP); - for stdin');
-        if (name === 'deactivate') cmd.option('--verify-token-file <file>', 'also prove a token the agent held now introspects as active:false (RFC 7662; oauth.* settings, the Agents API as issuer by default)');
-        if (name === 'create') cmd.option('--budget <usd>', 'the new agent\'s budget in USD').option('--out <file>', 'write the new agent key here (mode 0600; never printed)');
-      },
-      load: () => import('./agent.js'),
-      deadline: DEADLINES.plain,
-    })),
+        [
+          [
+            'disable',
+            'disable an agent account (status: disabled): its next call is refused; verified by re-reading it',
+          ],
+          ['archive', 'archive a retired agent (keeps its history); verified by re-reading it'],
+          ['delete', 'delete an agent account (irreversible; prefer archive); verified by a 404'],
+          ['create', 'create a replacement agent with its own key and a budget; the key goes to --out FILE (0600)'],
+          [
+            'deactivate',
+            'set active=false on an OAuth agent: every token revoked, no new ones; verified by re-reading it',
+          ],
+          [
+            'rotate-dpop-key',
+            "rotate an agent's DPoP key to a new public JWK; tokens bound to the old key are revoked",
+          ],
+        ] as const
+      ).map(([name, summary]) => ({
+        name,
+        summary,
+        configure: (cmd: Command) => {
+          cmd.argument(
+            name === 'create' ? '<name>' : '[agent-id]',
+            name === 'create'
+              ? "the new agent's name"
+              : 'the agent (asked for, from a list, when omitted at a terminal)',
+          );
+          cmd.option(
+            '--base-url <url>',
+            `the ${name === 'deactivate' || name === 'rotate-dpop-key' ? 'Agents API (TOURNIQUET_AGENTS_API_URL)' : 'agent accounts API (TOURNIQUET_AGENT_ACCOUNTS_URL)'} base URL`,
+          );
+          cmd.option(
+            '--admin-key <ref>',
+            'where the admin API key is: env:NAME, file:PATH or - (never the key itself)',
+          );
+          cmd.option('--reason <text>', 'why, for the audit log and the report');
+          if (name === 'rotate-dpop-key')
+            cmd.option('--jwk-file <file>', 'the new PUBLIC key as a JWK (EC P-256, RSA, OKP); - for stdin');
+          if (name === 'deactivate')
+            cmd.option(
+              '--verify-token-file <file>',
+              'also prove a token the agent held now introspects as active:false (RFC 7662; oauth.* settings, the Agents API as issuer by default)',
+            );
+          if (name === 'create')
+            cmd
+              .option('--budget <usd>', "the new agent's budget in USD")
+              .option('--out <file>', 'write the new agent key here (mode 0600; never printed)');
+        },
+        load: () => import('./agent.js'),
+        deadline: DEADLINES.plain,
+      })),
     ],
   },
   {
@@ -223,12 +266,21 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
       summary,
       configure: (cmd: Command) => {
         cmd
-          .option('--issuer <url>', 'the authorization server; endpoints come from its metadata (TOURNIQUET_OAUTH_ISSUER)')
+          .option(
+            '--issuer <url>',
+            'the authorization server; endpoints come from its metadata (TOURNIQUET_OAUTH_ISSUER)',
+          )
           .option('--revocation-endpoint <url>', 'the RFC 7009 endpoint (instead of discovery)')
           .option('--introspection-endpoint <url>', 'the RFC 7662 endpoint (instead of discovery)')
           .option('--client-id <id>', 'our client id (TOURNIQUET_OAUTH_CLIENT_ID)')
-          .option('--client-secret <ref>', 'where our client secret is: env:NAME, file:PATH (default env:TOURNIQUET_OAUTH_CLIENT_SECRET)')
-          .option('--token-file <file>', 'the token to act on; - for stdin (default: stdin when piped, else a masked prompt)')
+          .option(
+            '--client-secret <ref>',
+            'where our client secret is: env:NAME, file:PATH (default env:TOURNIQUET_OAUTH_CLIENT_SECRET)',
+          )
+          .option(
+            '--token-file <file>',
+            'the token to act on; - for stdin (default: stdin when piped, else a masked prompt)',
+          )
           .option('--token-type-hint <hint>', 'access_token or refresh_token');
         if (name === 'introspect') cmd.option('--expect-inactive', 'exit 5 unless the token is inactive');
       },
@@ -239,14 +291,15 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
   // --- the 02:14 experience (issue 7): incident, demo ---
   {
     name: 'incident',
-    summary: 'the guided incident (what `tourniquet` runs at a terminal): two questions, one confirmation, revoked and verified',
+    summary:
+      'the guided incident (what `tourniquet` runs at a terminal): two questions, one confirmation, revoked and verified',
     configure: (cmd) =>
       cmd
         .option('-s, --scenario <id>', 'what is happening (see `tourniquet scenarios`)')
-        .option('--vault-key <id>', 'the agent\'s vault key (its id, never its secret)')
+        .option('--vault-key <id>', "the agent's vault key (its id, never its secret)")
         .option('--hard', 'also cut requests already in flight')
         .option('--since <duration>', 'damage window before now', '30m')
-        .option('--threshold <multiple>', 'calls/min above this multiple of a key\'s baseline is anomalous', '5')
+        .option('--threshold <multiple>', "calls/min above this multiple of a key's baseline is anomalous", '5')
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse the key before exit 5', '5000'),
     load: () => import('./incident.js'),
     deadline: DEADLINES.verifying,
@@ -257,31 +310,37 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
     configure: (cmd) =>
       cmd
         .option('--auto', 'narrated and automatic, even at a terminal')
-        .option('--time-scale <factor>', 'scale the vendor\'s propagation tail and the agent\'s 400ms interval', '0.05')
+        .option('--time-scale <factor>', "scale the vendor's propagation tail and the agent's 400ms interval", '0.05')
         .option('--tail-mode <mode>', 'the vendor tail: sampled (seed 002 distribution), median or p95', 'sampled')
         .option('--runaway-ms <ms>', 'how long the agent runs away before the page (default: one minute at real scale)')
-        .option('--store <kind>', "the demo proxy's store: sqlite (in a temp dir) or memory; default sqlite when its native module is built", 'auto'),
+        .option(
+          '--store <kind>',
+          "the demo proxy's store: sqlite (in a temp dir) or memory; default sqlite when its native module is built",
+          'auto',
+        ),
     load: () => import('./demo.js'),
   },
   {
     name: 'watch',
-    summary: 'calls/min per vault key against its own baseline; flags keys above 5x (--once for cron: exit 7 on an anomaly)',
+    summary:
+      'calls/min per vault key against its own baseline; flags keys above 5x (--once for cron: exit 7 on an anomaly)',
     configure: (cmd) =>
       cmd
         .option('--once', 'one sample, then exit: 7 when a key is above the threshold')
-        .option('--threshold <multiple>', 'anomalous above this multiple of a key\'s baseline', '5')
+        .option('--threshold <multiple>', "anomalous above this multiple of a key's baseline", '5')
         .option('--interval <duration>', 'time between samples', '10s')
         .option('--count <n>', 'stop after this many samples')
-        .option('--notify', 'post an alert to the profile\'s webhook_url when a key crosses the threshold'),
+        .option('--notify', "post an alert to the profile's webhook_url when a key crosses the threshold"),
     load: () => import('./watch.js'),
     deadline: DEADLINES.watch,
   },
   {
     name: 'drill',
-    summary: 'a measured game day: throwaway key, synthetic calls through every instance, revoke, time to refusal and calls leaked',
+    summary:
+      'a measured game day: throwaway key, synthetic calls through every instance, revoke, time to refusal and calls leaked',
     configure: (cmd) =>
       cmd
-        .option('--sandbox', 'drill against a loopback sandbox proxy instead of the profile\'s (staging) proxy')
+        .option('--sandbox', "drill against a loopback sandbox proxy instead of the profile's (staging) proxy")
         .option('--vendor <vendor>', 'the vendor of the throwaway key', 'stripe')
         .option('--rate <rate>', 'synthetic calls per instance, e.g. 50/s, 1/400ms', '50/s')
         .option('--warmup <duration>', 'calls before the revoke', '1s')
@@ -293,11 +352,12 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
   },
   {
     name: 'doctor',
-    summary: 'readiness check: config, credentials, instances, a key per agent, forensic audit columns, revoke on the next request, a rate monitor',
+    summary:
+      'readiness check: config, credentials, instances, a key per agent, forensic audit columns, revoke on the next request, a rate monitor',
     configure: (cmd) =>
       cmd
         .option('--no-drill', 'skip the small revoke drill (it issues and revokes a throwaway key)')
-        .option('--vendor <vendor>', 'the vendor of the drill\'s throwaway key', 'stripe'),
+        .option('--vendor <vendor>', "the vendor of the drill's throwaway key", 'stripe'),
     load: () => import('./doctor.js'),
     deadline: DEADLINES.reading,
   },
@@ -329,15 +389,31 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
       cmd
         .argument('<vendor>', 'stripe, openai, anthropic, gemini, twilio or resend')
         .option('--new-key-file <file>', 'the new key, for a vendor without a create API (Stripe); - for stdin')
-        .option('--old-key-file <file>', 'the old key, to watch the vendor refuse it (the propagation tail); - for stdin')
+        .option(
+          '--old-key-file <file>',
+          'the old key, to watch the vendor refuse it (the propagation tail); - for stdin',
+        )
         .option('--old-key-id <id>', "the old key's id at the vendor (what its delete API takes)")
-        .option('--auth-token', "Twilio: rotate the account's auth token (secondary, then promote) instead of an API key")
+        .option(
+          '--auth-token',
+          "Twilio: rotate the account's auth token (secondary, then promote) instead of an API key",
+        )
         .option('--tail-timeout <seconds>', 'how long to watch for the vendor to refuse the old key', '300')
         .option('--tail-interval <ms>', 'how often to probe the old key', '2000')
-        .option('--if-older-than <age>', 'scheduled: rotate only if the active key is older than this (90d); else exit 0, "nothing due"')
+        .option(
+          '--if-older-than <age>',
+          'scheduled: rotate only if the active key is older than this (90d); else exit 0, "nothing due"',
+        )
         .option('--if-due', "scheduled: rotate only if the active key is past the profile's rotation.max_age")
-        .option('--evidence <dir>', 'scheduled: write the evidence record (JSON and Markdown) here (default: STATE_DIR/evidence)')
-        .option('--probe-interval <ms>', 'scheduled: one proxied call this often during the rotation, to prove no call failed', '500'),
+        .option(
+          '--evidence <dir>',
+          'scheduled: write the evidence record (JSON and Markdown) here (default: STATE_DIR/evidence)',
+        )
+        .option(
+          '--probe-interval <ms>',
+          'scheduled: one proxied call this often during the rotation, to prove no call failed',
+          '500',
+        ),
     help: `
 Scheduled (compliance) rotation: with --if-older-than or --if-due, nothing happens unless the
 vendor's active production key is due (exit 0, "nothing due", no vendor call). When it is, the
@@ -352,12 +428,16 @@ See docs/scheduled-rotation.md.
   },
   {
     name: 'keys',
-    summary: 'production-key inventory: age, last use, vault keys served, due date, last rotation (exit 7 when one is overdue)',
+    summary:
+      'production-key inventory: age, last use, vault keys served, due date, last rotation (exit 7 when one is overdue)',
     configure: (cmd) =>
       cmd
-        .option('--vendor <vendor>', 'only this vendor\'s keys')
+        .option('--vendor <vendor>', "only this vendor's keys")
         .option('--all', 'retired keys too')
-        .option('--max-age <age>', 'judge every key against this age (90d, 12w) instead of the profile\'s rotation.max_age')
+        .option(
+          '--max-age <age>',
+          "judge every key against this age (90d, 12w) instead of the profile's rotation.max_age",
+        )
         .option('--format <format>', 'text, md or json', 'text'),
     help: `
 Age counts from when the proxy first held the key. Due: created + the maximum age, from
@@ -417,7 +497,10 @@ Examples:
         .option('--new-key-file <file>', 'the new production key when a step rotates it (Stripe); - for stdin')
         .option('--old-key-file <file>', 'the old production key, to watch its propagation tail')
         .option('--old-key-id <id>', "the old key's id at the vendor")
-        .option('--new-key-out <file>', 'rotating at the vendor (no proxy): write the new key here, mode 0600, to deploy it')
+        .option(
+          '--new-key-out <file>',
+          'rotating at the vendor (no proxy): write the new key here, mode 0600, to deploy it',
+        )
         .option('--cap <usd>', 'wrapping a raw key: daily spend cap of the vault key to issue')
         .option('--per-call-cap <usd>', 'wrapping a raw key: largest amount one call may move')
         .option('--calls-per-minute <n>', 'wrapping a raw key: rate limit of the vault key to issue')
@@ -457,22 +540,49 @@ Examples:
           cmd
             .option('--listen <host:port>', 'data plane address (agents point their SDKs here)', '127.0.0.1:8787')
             .option('--admin-listen <host:port>', 'admin API address', '127.0.0.1:8788')
-            .option('--store <spec>', 'where state and the audit live: sqlite:PATH, or postgres://USER@HOST/DB for a fleet of instances', 'sqlite:./tourniquet.db')
-            .option('--admin-tokens <file>', 'named, scoped admin tokens (hashes; mode 0600; reloaded on SIGHUP; or TOURNIQUET_ADMIN_TOKENS)')
-            .option('--admin-token-file <file>', 'one full-power admin token, named "admin" (or TOURNIQUET_ADMIN_TOKEN_FILE)')
-            .option('--master-key-file <file>', 'seals stored production keys: 32 random bytes, base64, mode 0600 (or TOURNIQUET_MASTER_KEY_FILE / TOURNIQUET_MASTER_KEY)')
-            .option('--master-key-command <cmd>', 'a command that prints the master key (a KMS or vault CLI), instead of a file')
-            .option('--admin-behind-tls', 'TLS is terminated in front of a non-loopback admin listener (no exposure warning)')
+            .option(
+              '--store <spec>',
+              'where state and the audit live: sqlite:PATH, or postgres://USER@HOST/DB for a fleet of instances',
+              'sqlite:./tourniquet.db',
+            )
+            .option(
+              '--admin-tokens <file>',
+              'named, scoped admin tokens (hashes; mode 0600; reloaded on SIGHUP; or TOURNIQUET_ADMIN_TOKENS)',
+            )
+            .option(
+              '--admin-token-file <file>',
+              'one full-power admin token, named "admin" (or TOURNIQUET_ADMIN_TOKEN_FILE)',
+            )
+            .option(
+              '--master-key-file <file>',
+              'seals stored production keys: 32 random bytes, base64, mode 0600 (or TOURNIQUET_MASTER_KEY_FILE / TOURNIQUET_MASTER_KEY)',
+            )
+            .option(
+              '--master-key-command <cmd>',
+              'a command that prints the master key (a KMS or vault CLI), instead of a file',
+            )
+            .option(
+              '--admin-behind-tls',
+              'TLS is terminated in front of a non-loopback admin listener (no exposure warning)',
+            )
             .option('--no-metrics', 'no Prometheus metrics at GET /metrics on the admin listener')
-            .option('--upstream <vendor=url>', 'point a vendor at another base URL (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+            .option(
+              '--upstream <vendor=url>',
+              'point a vendor at another base URL (repeatable)',
+              (v: string, prev: string[] = []) => [...prev, v],
+            )
             .option('--config <file>', 'YAML/JSON: production keys by env var or file, vendor overrides')
             .option('--max-body-bytes <n>', 'largest request body an agent may send', String(1 << 20))
-            .option('--revoke-journal <dir>', 'where revokes not yet in the store are kept (default: STORE.revokes next to a SQLite file; $TOURNIQUET_STATE_DIR/proxy-revokes for PostgreSQL)'),
+            .option(
+              '--revoke-journal <dir>',
+              'where revokes not yet in the store are kept (default: STORE.revokes next to a SQLite file; $TOURNIQUET_STATE_DIR/proxy-revokes for PostgreSQL)',
+            ),
         load: () => import('./proxy.js'),
       },
       {
         name: 'rotate-master-key',
-        summary: "re-wrap every stored production key under the first key of the proxy's master key source (no vendor call, no restart)",
+        summary:
+          "re-wrap every stored production key under the first key of the proxy's master key source (no vendor call, no restart)",
         configure: (cmd) => cmd.option('--proxy-url <url>', "the proxy's admin API (default: the profile's proxy_url)"),
         load: () => import('./proxy-master-key.js'),
       },
@@ -483,7 +593,10 @@ Examples:
           cmd
             .argument('<name>', 'who or what holds it: oncall, grafana, ci-rotation')
             .requiredOption('--scope <scope>', 'read, operate or admin')
-            .option('--tokens-file <file>', 'the token file proxy serve reads (--admin-tokens; or TOURNIQUET_ADMIN_TOKENS)')
+            .option(
+              '--tokens-file <file>',
+              'the token file proxy serve reads (--admin-tokens; or TOURNIQUET_ADMIN_TOKENS)',
+            )
             .option('--token-out <file>', 'write the token here (mode 0600) instead of printing it'),
         load: () => import('./proxy-add-token.js'),
       },
@@ -491,7 +604,8 @@ Examples:
   },
   {
     name: 'sandbox',
-    summary: 'loopback Stripe, OpenAI, Anthropic, Gemini, Twilio and Resend with real-world propagation tails; prints URLs and keys',
+    summary:
+      'loopback Stripe, OpenAI, Anthropic, Gemini, Twilio and Resend with real-world propagation tails; prints URLs and keys',
     configure: (cmd) =>
       cmd
         .option('--time-scale <x>', 'multiply propagation tails (1 = seed 002 timings, 0.01 for demos)', '1')

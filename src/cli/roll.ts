@@ -21,16 +21,43 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
     ctx.flags.json ? ctx.out.json(plan) : ctx.out.data(renderDryRun(plan, ctx.out.paint));
     return 0;
   }
-  await ctx.prompt.confirm(`Roll ${id}: issue a new secret with the same policy${params.revokeOld ? ' and revoke the old one now' : ''}?`);
+  await ctx.prompt.confirm(
+    `Roll ${id}: issue a new secret with the same policy${params.revokeOld ? ' and revoke the old one now' : ''}?`,
+  );
   const journal = startIncident(session, 'roll', params, { scenario: 'vault-key-in-logs' });
   const runEnv = stepEnv(session, journal);
-  const ex = await execute({ session, journal, steps, env: runEnv, onStep: ctx.flags.json ? undefined : liveStep(ctx) });
+  const ex = await execute({
+    session,
+    journal,
+    steps,
+    env: runEnv,
+    onStep: ctx.flags.json ? undefined : liveStep(ctx),
+  });
   const secret = runEnv.secrets.get(`rolled:${id}`);
   const newId = ex.report.state[`rolled:${id}`] as string | undefined;
   if (secret) writeSecretOnce(ctx, secret, opts.out as string | undefined);
   // verified: the new key was made and, when asked, every instance explicitly refuses the old one.
-  const result = { incident_id: ex.incident_id, status: ex.status, verified: ex.status === 'done', old_id: id, new_id: newId ?? null, old_revoked: params.revokeOld, journal: { saved: !ex.journal_problem, problem: ex.journal_problem ?? null } };
-  if (ctx.flags.json) ctx.io.stdout.write(inertJson({ ...result, ...(secret && !opts.out ? { secret } : {}), ...(opts.out ? { secret_file: opts.out } : {}), error: ex.report.error }, 2) + '\n');
+  const result = {
+    incident_id: ex.incident_id,
+    status: ex.status,
+    verified: ex.status === 'done',
+    old_id: id,
+    new_id: newId ?? null,
+    old_revoked: params.revokeOld,
+    journal: { saved: !ex.journal_problem, problem: ex.journal_problem ?? null },
+  };
+  if (ctx.flags.json)
+    ctx.io.stdout.write(
+      inertJson(
+        {
+          ...result,
+          ...(secret && !opts.out ? { secret } : {}),
+          ...(opts.out ? { secret_file: opts.out } : {}),
+          error: ex.report.error,
+        },
+        2,
+      ) + '\n',
+    );
   else if (secret && !opts.out) ctx.io.stdout.write(secret + '\n');
   if (secret) ctx.secrets.add(secret);
   return closeRun(ctx, 'roll', ex);

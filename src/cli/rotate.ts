@@ -9,8 +9,13 @@ import { closeRun, liveStep, sessionInput } from '../render/steps-output.js';
 
 export function rotateParams(args: string[], opts: Record<string, unknown>): RotateInput {
   const vendor = args[0];
-  if (!vendor) throw usageError('name the vendor whose production key to rotate', 'e.g. tourniquet rotate stripe --new-key-file new-key.txt');
-  if (opts.authToken === true && vendor.toLowerCase() !== 'twilio') throw usageError('--auth-token is for Twilio (its account auth token)');
+  if (!vendor)
+    throw usageError(
+      'name the vendor whose production key to rotate',
+      'e.g. tourniquet rotate stripe --new-key-file new-key.txt',
+    );
+  if (opts.authToken === true && vendor.toLowerCase() !== 'twilio')
+    throw usageError('--auth-token is for Twilio (its account auth token)');
   const tail = Number(opts.tailTimeout ?? 300);
   const interval = Number(opts.tailInterval ?? 2000);
   if (!Number.isFinite(tail) || tail < 0) throw usageError('--tail-timeout takes seconds');
@@ -38,9 +43,24 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
     ctx.flags.json ? ctx.out.json(plan) : ctx.out.data(renderDryRun(plan, ctx.out.paint));
     return 0;
   }
-  await ctx.prompt.typeToConfirm(`This replaces the ${params.vendor} production key: a new key goes live at the proxy, the old one is retired and deleted at the vendor.`, params.vendor);
-  const journal = startIncident(session, 'rotate', { ...params }, { scenario: 'compliance-rotation', reason: 'replace the production key through the proxy with no downtime' });
-  const ex = await execute({ session, journal, steps, env: stepEnv(session, journal), rollbackOnFailure: true, onStep: ctx.flags.json ? undefined : liveStep(ctx) });
+  await ctx.prompt.typeToConfirm(
+    `This replaces the ${params.vendor} production key: a new key goes live at the proxy, the old one is retired and deleted at the vendor.`,
+    params.vendor,
+  );
+  const journal = startIncident(
+    session,
+    'rotate',
+    { ...params },
+    { scenario: 'compliance-rotation', reason: 'replace the production key through the proxy with no downtime' },
+  );
+  const ex = await execute({
+    session,
+    journal,
+    steps,
+    env: stepEnv(session, journal),
+    rollbackOnFailure: true,
+    onStep: ctx.flags.json ? undefined : liveStep(ctx),
+  });
   const s = ex.report.state;
   const result = {
     incident_id: ex.incident_id,
@@ -51,10 +71,20 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
     new_upstream_key_id: s.new_upstream_key_id ?? null,
     new_key_hint: s.new_hint ?? null,
     tail_seconds: s.tail_seconds ?? null,
-    steps: ex.report.steps.map((r) => ({ key: r.key, title: r.title, state: r.state, detail: r.detail, verified: r.verification?.ok, ms: r.ms })),
+    steps: ex.report.steps.map((r) => ({
+      key: r.key,
+      title: r.title,
+      state: r.state,
+      detail: r.detail,
+      verified: r.verification?.ok,
+      ms: r.ms,
+    })),
     error: ex.report.error,
   };
   if (ctx.flags.json) ctx.out.json(result);
-  else ctx.out.data(`${params.vendor}: ${result.old_upstream_key_id ?? '?'} → ${result.new_upstream_key_id ?? '?'} (${ex.status})${result.tail_seconds !== null ? `; old key refused by the vendor after ${result.tail_seconds} s` : ''}`);
+  else
+    ctx.out.data(
+      `${params.vendor}: ${result.old_upstream_key_id ?? '?'} → ${result.new_upstream_key_id ?? '?'} (${ex.status})${result.tail_seconds !== null ? `; old key refused by the vendor after ${result.tail_seconds} s` : ''}`,
+    );
   return closeRun(ctx, 'rotate', ex);
 }

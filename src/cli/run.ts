@@ -27,7 +27,12 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
       tailIntervalMs: 200,
     },
   };
-  const wrap = opts.cap !== undefined || opts.endpoint !== undefined || opts.expiresIn !== undefined || opts.perCallCap !== undefined || opts.callsPerMinute !== undefined;
+  const wrap =
+    opts.cap !== undefined ||
+    opts.endpoint !== undefined ||
+    opts.expiresIn !== undefined ||
+    opts.perCallCap !== undefined ||
+    opts.callsPerMinute !== undefined;
   if (wrap)
     params.issue = {
       cap: opts.cap as string | undefined,
@@ -46,16 +51,56 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   }
   for (const w of plan.warnings) ctx.out.warn(w);
   const rotates = plan.steps.find((s) => s.kind === 'rotate-via-proxy' || s.kind === 'rotate-at-vendor');
-  if (rotates) await ctx.prompt.typeToConfirm(`This plan (${plan.title}) replaces the ${rotates.target} production key.`, rotates.target);
+  if (rotates)
+    await ctx.prompt.typeToConfirm(
+      `This plan (${plan.title}) replaces the ${rotates.target} production key.`,
+      rotates.target,
+    );
   else await ctx.prompt.confirm(`Run "${plan.title}": ${plan.steps.length} step(s), starting with ${plan.action}?`);
-  const journal = startIncident(session, 'run', params as unknown as Record<string, unknown>, { scenario: plan.scenario });
-  journal.append('decided', { scenario: plan.scenario, action: plan.action, reason: plan.reason, vault_key_id: plan.facts.vault_key, steps: plan.steps, leak_estimate: plan.leak_estimate, warnings: plan.warnings });
+  const journal = startIncident(session, 'run', params as unknown as Record<string, unknown>, {
+    scenario: plan.scenario,
+  });
+  journal.append('decided', {
+    scenario: plan.scenario,
+    action: plan.action,
+    reason: plan.reason,
+    vault_key_id: plan.facts.vault_key,
+    steps: plan.steps,
+    leak_estimate: plan.leak_estimate,
+    warnings: plan.warnings,
+  });
   const env = stepEnv(session, journal);
-  const ex = await execute({ session, journal, steps, env, rollbackOnFailure: Boolean(rotates), onStep: ctx.flags.json ? undefined : liveStep(ctx) });
+  const ex = await execute({
+    session,
+    journal,
+    steps,
+    env,
+    rollbackOnFailure: Boolean(rotates),
+    onStep: ctx.flags.json ? undefined : liveStep(ctx),
+  });
   const reissued = freshSecrets(env);
   showFreshSecretsOnce(ctx, reissued);
   if (ctx.flags.json)
-    ctx.io.stdout.write(inertJson({ incident_id: ex.incident_id, scenario: plan.scenario, status: ex.status, steps: ex.report.steps.map((s) => ({ key: s.key, kind: s.kind, target: s.target, state: s.state, detail: s.detail, verified: s.verification?.ok })), reissued, error: ex.report.error }, 2) + '\n');
+    ctx.io.stdout.write(
+      inertJson(
+        {
+          incident_id: ex.incident_id,
+          scenario: plan.scenario,
+          status: ex.status,
+          steps: ex.report.steps.map((s) => ({
+            key: s.key,
+            kind: s.kind,
+            target: s.target,
+            state: s.state,
+            detail: s.detail,
+            verified: s.verification?.ok,
+          })),
+          reissued,
+          error: ex.report.error,
+        },
+        2,
+      ) + '\n',
+    );
   for (const r of reissued) ctx.secrets.add(r.secret);
   return closeRun(ctx, `run ${plan.scenario}`, ex);
 }

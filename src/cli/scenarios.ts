@@ -23,7 +23,11 @@ export async function run(_input: CommandInput, ctx: Ctx): Promise<number> {
     renderTable(rows, [
       { header: 'SCENARIO', value: (r) => p.bold(r.id) },
       { header: 'FIRST MOVE', value: (r) => r.action },
-      { header: 'WHAT IS HAPPENING', value: (r) => r.title, max: ctx.io.stdout.isTTY ? Math.max(20, ctx.out.stdoutColumns - 57) : undefined },
+      {
+        header: 'WHAT IS HAPPENING',
+        value: (r) => r.title,
+        max: ctx.io.stdout.isTTY ? Math.max(20, ctx.out.stdoutColumns - 57) : undefined,
+      },
     ]),
   );
   return 0;

@@ -30,7 +30,13 @@ function options(opts: Record<string, unknown>): WatchOptions {
   if (!(intervalMs >= 200)) throw usageError('--interval must be at least 200ms');
   const count = opts.count === undefined ? Infinity : Number(opts.count);
   if (!(count >= 1)) throw usageError('--count takes a whole number of samples, at least 1');
-  return { once: opts.once === true, threshold, intervalMs, count: opts.once === true ? 1 : count, notify: opts.notify === true };
+  return {
+    once: opts.once === true,
+    threshold,
+    intervalMs,
+    count: opts.once === true ? 1 : count,
+    notify: opts.notify === true,
+  };
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -52,10 +58,18 @@ async function alert(ctx: Ctx, url: string | undefined, s: Sample): Promise<void
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const o = options(opts);
   const settings = await settingsFor(ctx);
-  const admin = await adminClient(settings, { io: { env: ctx.io.env, stdin: ctx.io.stdin }, trace: ctx.trace, register: (s) => ctx.secrets.add(s) });
+  const admin = await adminClient(settings, {
+    io: { env: ctx.io.env, stdin: ctx.io.stdin },
+    trace: ctx.trace,
+    register: (s) => ctx.secrets.add(s),
+  });
   if (!admin) throw noProxyUrl('watch reads live rates from our proxy (proxy_kind tourniquet, proxy_url set)');
   const webhook = o.notify ? settings.get('webhook_url') : undefined;
-  if (o.notify && !webhook) throw usageError('--notify needs a webhook', 'set TOURNIQUET_WEBHOOK_URL, or: tourniquet config set webhook_url URL');
+  if (o.notify && !webhook)
+    throw usageError(
+      '--notify needs a webhook',
+      'set TOURNIQUET_WEBHOOK_URL, or: tourniquet config set webhook_url URL',
+    );
   if (webhook) ctx.secrets.add(webhook);
   const live = !o.once && !ctx.flags.json && ctx.io.stdout.isTTY === true;
   const alerts = new AlertState();
@@ -69,7 +83,14 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
     if (o.once) ctx.flags.json ? ctx.out.json(s) : ctx.out.data(renderSample(s, ctx.out.paint));
     else if (live) {
       for (const k of s.keys) trend.add(k.vault_key_id, k.calls_per_minute);
-      ctx.io.stdout.write(ctx.secrets.scrub('\u001b[H\u001b[2J' + renderSample(s, ctx.out.paint, trend) + ctx.out.paint.dim(`every ${o.intervalMs / 1000}s · Ctrl-C to stop`) + '\n'));
+      ctx.io.stdout.write(
+        ctx.secrets.scrub(
+          '\u001b[H\u001b[2J' +
+            renderSample(s, ctx.out.paint, trend) +
+            ctx.out.paint.dim(`every ${o.intervalMs / 1000}s · Ctrl-C to stop`) +
+            '\n',
+        ),
+      );
     } else ctx.out.data(sampleLine(s));
     await alert(ctx, webhook, s);
   }

@@ -20,12 +20,19 @@ const stamp = (file: string) => {
 
 export function sourceStamps(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort()) out[name] = stamp(join(dir, name));
+  for (const name of readdirSync(dir)
+    .filter((n) => /\.ya?ml$/.test(n))
+    .sort())
+    out[name] = stamp(join(dir, name));
   return out;
 }
 
 export function serializeCatalog(catalog: Catalog, dir: string): string {
-  const cache: CacheFile = { sources: sourceStamps(dir), playbooks: [...catalog.playbooks.values()], vendors: [...catalog.vendors.values()] };
+  const cache: CacheFile = {
+    sources: sourceStamps(dir),
+    playbooks: [...catalog.playbooks.values()],
+    vendors: [...catalog.vendors.values()],
+  };
   return JSON.stringify(cache);
 }
 
@@ -39,7 +46,8 @@ export function readCachedCatalog(cacheFile: string, dir: string): Catalog | und
   }
   const now = sourceStamps(dir);
   const keys = Object.keys(now);
-  if (keys.length !== Object.keys(cache.sources).length || keys.some((k) => cache.sources[k] !== now[k])) return undefined;
+  if (keys.length !== Object.keys(cache.sources).length || keys.some((k) => cache.sources[k] !== now[k]))
+    return undefined;
   return {
     playbooks: new Map(cache.playbooks.map((pb) => [pb.id, pb])),
     vendors: new Map(cache.vendors.map((v) => [v.id, v])),

@@ -1,4 +1,14 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync, chmodSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+  chmodSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { TourniquetError, usageError } from './errors.js';
@@ -27,7 +37,11 @@ export function configDir(env: Record<string, string | undefined>): string {
 
 export const configFilePath = (env: Record<string, string | undefined>) => join(configDir(env), 'config.json');
 
-const bad = (file: string, what: string) => usageError(`the config file ${file} ${what}`, 'fix it by hand, or move it away to start over (tourniquet config set writes a new one)');
+const bad = (file: string, what: string) =>
+  usageError(
+    `the config file ${file} ${what}`,
+    'fix it by hand, or move it away to start over (tourniquet config set writes a new one)',
+  );
 
 function readText(file: string): string | undefined {
   let bytes: Buffer;
@@ -64,13 +78,18 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 export function checkConfigFile(file: string, data: unknown): ConfigFile {
   if (!isObject(data)) throw bad(file, 'is not a JSON object');
-  if (data.current !== undefined && typeof data.current !== 'string') throw bad(file, `has "current": ${JSON.stringify(data.current)}, not a profile name`);
+  if (data.current !== undefined && typeof data.current !== 'string')
+    throw bad(file, `has "current": ${JSON.stringify(data.current)}, not a profile name`);
   if (data.profiles !== undefined && !isObject(data.profiles)) throw bad(file, 'has "profiles" that is not an object');
   for (const [name, values] of Object.entries(data.profiles ?? {})) {
     if (!isObject(values)) throw bad(file, `has profile "${name}" that is not an object`);
     for (const [key, value] of Object.entries(values)) {
       const problem = checkSetting(key, value);
-      if (problem) throw usageError(`the config file ${file}, profile "${name}": ${problem}`, `fix it by hand, or: tourniquet config ${problem.startsWith('unknown') ? 'unset' : 'set'} --profile ${name} ${key}${problem.startsWith('unknown') ? '' : ' VALUE'}`);
+      if (problem)
+        throw usageError(
+          `the config file ${file}, profile "${name}": ${problem}`,
+          `fix it by hand, or: tourniquet config ${problem.startsWith('unknown') ? 'unset' : 'set'} --profile ${name} ${key}${problem.startsWith('unknown') ? '' : ' VALUE'}`,
+        );
     }
   }
   return data as ConfigFile;
@@ -94,9 +113,13 @@ export function writeConfigFile(env: Record<string, string | undefined>, config:
     renameSync(tmp, file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new TourniquetError('step-failed', `cannot write the config file ${file}: ${code === 'EISDIR' ? 'it is a directory' : (code ?? (err as Error).message)}`, {
-      hint: 'check the directory and its permissions, or point TOURNIQUET_CONFIG_DIR somewhere writable',
-    });
+    throw new TourniquetError(
+      'step-failed',
+      `cannot write the config file ${file}: ${code === 'EISDIR' ? 'it is a directory' : (code ?? (err as Error).message)}`,
+      {
+        hint: 'check the directory and its permissions, or point TOURNIQUET_CONFIG_DIR somewhere writable',
+      },
+    );
   }
   return file;
 }

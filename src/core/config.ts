@@ -42,9 +42,17 @@ export class Settings {
       return { key, value, source: 'env', origin: spec.env };
     }
     const stored = this.values[key];
-    if (stored !== undefined) return { key, value: Array.isArray(stored) ? stored.join(':') : String(stored), source: 'profile', origin: this.profile };
+    if (stored !== undefined)
+      return {
+        key,
+        value: Array.isArray(stored) ? stored.join(':') : String(stored),
+        source: 'profile',
+        origin: this.profile,
+      };
     const fallback = spec?.default?.(this.env);
-    return fallback !== undefined ? { key, value: fallback, source: 'default' } : { key, value: undefined, source: 'unset' };
+    return fallback !== undefined
+      ? { key, value: fallback, source: 'default' }
+      : { key, value: undefined, source: 'unset' };
   }
 
   get(key: string): string | undefined {
@@ -66,7 +74,11 @@ export class Settings {
   }
 }
 
-export function currentProfile(file: ConfigFile, flag: string | undefined, env: Record<string, string | undefined>): string {
+export function currentProfile(
+  file: ConfigFile,
+  flag: string | undefined,
+  env: Record<string, string | undefined>,
+): string {
   return flag || env.TOURNIQUET_PROFILE || file.current || 'default';
 }
 
@@ -78,7 +90,11 @@ export async function loadSettings(
   const file = readConfigFile(env);
   const profile = currentProfile(file, profileFlag, env);
   const values = file.profiles?.[profile];
-  if (profileFlag && !values) throw usageError(`no profile named "${profile}"`, `create it with: tourniquet config set --profile ${profile} proxy_url URL`);
+  if (profileFlag && !values)
+    throw usageError(
+      `no profile named "${profile}"`,
+      `create it with: tourniquet config set --profile ${profile} proxy_url URL`,
+    );
   return new Settings(profile, values ?? {}, env, flags);
 }
 
@@ -86,7 +102,12 @@ export async function loadSettings(
  * Writes go to one profile, after the same checks as a read: an unknown key, a value of the wrong
  * kind or one carrying a secret is refused (exit 2) and nothing is written.
  */
-export async function writeSetting(env: Record<string, string | undefined>, profileFlag: string | undefined, key: string, value: string | undefined): Promise<string> {
+export async function writeSetting(
+  env: Record<string, string | undefined>,
+  profileFlag: string | undefined,
+  key: string,
+  value: string | undefined,
+): Promise<string> {
   if (!/^[a-z][a-z0-9_.]*$/.test(key)) throw usageError(`"${key}" is not a setting name (lowercase, digits, _ and .)`);
   const file = readConfigFile(env);
   const profile = currentProfile(file, profileFlag, env);
@@ -95,7 +116,8 @@ export async function writeSetting(env: Record<string, string | undefined>, prof
     const stored = SETTINGS[key]?.list ? value.split(':').filter(Boolean) : value;
     const problem = checkSetting(key, stored);
     if (problem) throw usageError(problem, isKnownKey(key) ? undefined : 'see them all: tourniquet config list');
-  } else if (!isKnownKey(key) && file.profiles?.[profile]?.[key] === undefined) throw usageError(`unknown setting "${key}"`, 'see them all: tourniquet config list');
+  } else if (!isKnownKey(key) && file.profiles?.[profile]?.[key] === undefined)
+    throw usageError(`unknown setting "${key}"`, 'see them all: tourniquet config list');
   const profiles = { ...(file.profiles ?? {}) };
   const current = { ...(profiles[profile] ?? {}) };
   if (value === undefined) delete current[key];
@@ -107,7 +129,11 @@ export async function writeSetting(env: Record<string, string | undefined>, prof
 
 export async function useProfile(env: Record<string, string | undefined>, profile: string): Promise<void> {
   const file = readConfigFile(env);
-  if (!file.profiles?.[profile]) throw usageError(`no profile named "${profile}"`, `create it first: tourniquet config set --profile ${profile} proxy_url URL`);
+  if (!file.profiles?.[profile])
+    throw usageError(
+      `no profile named "${profile}"`,
+      `create it first: tourniquet config set --profile ${profile} proxy_url URL`,
+    );
   writeConfigFile(env, { ...file, current: profile });
 }
 

@@ -8,5 +8,7 @@ import { rateOption } from './rate.js';
  */
 export function planJson(plan: Plan, rateFlag: unknown): string {
   const rate = rateOption(rateFlag);
-  return JSON.stringify({ ...plan, rate: { text: rate.text, per_s: rate.per_s, assumed: rate.assumed } }, null, 2) + '\n';
+  return (
+    JSON.stringify({ ...plan, rate: { text: rate.text, per_s: rate.per_s, assumed: rate.assumed } }, null, 2) + '\n'
+  );
 }

@@ -69,7 +69,10 @@ export function referencedFacts(pb: Playbook): Fact[] {
 export function findPlaybook(catalog: Catalog, id: string): Playbook {
   const pb = catalog.playbooks.get(id);
   if (!pb)
-    throw usageError(`unknown scenario "${id}"`, `one of: ${[...catalog.playbooks.keys()].join(', ')} (tourniquet scenarios)`);
+    throw usageError(
+      `unknown scenario "${id}"`,
+      `one of: ${[...catalog.playbooks.keys()].join(', ')} (tourniquet scenarios)`,
+    );
   return pb;
 }
 
@@ -88,10 +91,14 @@ export function decide(catalog: Catalog, input: DecideInput): DecideResult {
   const vendorId = input.facts.vendor;
   const vendor = vendorId ? catalog.vendors.get(vendorId) : undefined;
   if (vendorId && !vendor)
-    throw new TourniquetError('usage', `unknown vendor "${vendorId}"`, { hint: `one of: ${[...catalog.vendors.keys()].join(', ')}, or add it in a vendors.yaml of your own playbooks` });
+    throw new TourniquetError('usage', `unknown vendor "${vendorId}"`, {
+      hint: `one of: ${[...catalog.vendors.keys()].join(', ')}, or add it in a vendors.yaml of your own playbooks`,
+    });
   const warnings = [...pb.warnings];
   if (pb !== requested)
-    warnings.unshift(`There is no proxy in front of ${vendor?.title ?? 'this vendor'}, so "${requested.title}" cannot start with a revoke at the proxy; this is the slow path.`);
+    warnings.unshift(
+      `There is no proxy in front of ${vendor?.title ?? 'this vendor'}, so "${requested.title}" cannot start with a revoke at the proxy; this is the slow path.`,
+    );
   return {
     status: 'plan',
     plan: {

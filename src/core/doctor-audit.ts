@@ -28,8 +28,19 @@ export function judgeSummary(s: DamageSummary, label: string): Check {
   if (s.calls_allowed > 0 && s.cost_usd === 0) empty.push('cost_usd_parsed');
   if (Object.keys(s.by_verdict).every((v) => v === '' || v === 'null')) empty.push('policy_verdict');
   if (empty.length)
-    return { id, title: TITLE, status: 'fail', detail: `${label}: ${s.calls_total} rows in the last day, never filled: ${empty.join(', ')}`, fix: 'write them on every call (the proxy does), or map your column names with audit_columns (e.g. customer_scope_id=customer)' };
-  return { id, title: TITLE, status: 'pass', detail: `${label}: ${s.calls_total} rows in the last day, all four filled` };
+    return {
+      id,
+      title: TITLE,
+      status: 'fail',
+      detail: `${label}: ${s.calls_total} rows in the last day, never filled: ${empty.join(', ')}`,
+      fix: 'write them on every call (the proxy does), or map your column names with audit_columns (e.g. customer_scope_id=customer)',
+    };
+  return {
+    id,
+    title: TITLE,
+    status: 'pass',
+    detail: `${label}: ${s.calls_total} rows in the last day, all four filled`,
+  };
 }
 
 export async function checkAuditSource(settings: Settings, ctx: AuditSourceEnv): Promise<Check | undefined> {
@@ -40,6 +51,12 @@ export async function checkAuditSource(settings: Settings, ctx: AuditSourceEnv):
     const now = Date.now();
     return judgeSummary(await computeDamage(source, { from: now - 24 * 3600_000, to: now + 60_000 }), source.label);
   } catch (err) {
-    return { id: 'audit-source', title: TITLE, status: 'fail', detail: (err as Error).message, fix: 'check audit_source, audit_table and audit_columns (tourniquet config list); the table needs policy_verdict, cost_usd_parsed, customer_scope_id, agent_run_id' };
+    return {
+      id: 'audit-source',
+      title: TITLE,
+      status: 'fail',
+      detail: (err as Error).message,
+      fix: 'check audit_source, audit_table and audit_columns (tourniquet config list); the table needs policy_verdict, cost_usd_parsed, customer_scope_id, agent_run_id',
+    };
   }
 }

@@ -57,7 +57,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
 async function probe(dispatcher: Agent, url: string, secret: string): Promise<Probe> {
   const started = performance.now();
   try {
-    const res = await request(`${url.replace(/\/$/, '')}${DRILL_PATH}/probe`, { dispatcher, headers: { authorization: `Bearer ${secret}` }, headersTimeout: 5000, bodyTimeout: 5000 });
+    const res = await request(`${url.replace(/\/$/, '')}${DRILL_PATH}/probe`, {
+      dispatcher,
+      headers: { authorization: `Bearer ${secret}` },
+      headersTimeout: 5000,
+      bodyTimeout: 5000,
+    });
     const body = (await res.body.json().catch(() => ({}))) as { error?: { code?: string } };
     return { started, ended: performance.now(), code: body.error?.code ?? `http_${res.statusCode}` };
   } catch {
@@ -65,7 +70,13 @@ async function probe(dispatcher: Agent, url: string, secret: string): Promise<Pr
   }
 }
 
-function loop(dispatcher: Agent, inst: ProxyInstance, secret: string, gapMs: number, stop: () => boolean): Promise<Probe[]> {
+function loop(
+  dispatcher: Agent,
+  inst: ProxyInstance,
+  secret: string,
+  gapMs: number,
+  stop: () => boolean,
+): Promise<Probe[]> {
   return (async () => {
     const out: Probe[] = [];
     while (!stop()) {
@@ -94,19 +105,32 @@ export function measureInstance(inst: ProxyInstance, probes: Probe[], revokedAt:
 
 export async function runDrill(proxy: ProxyAdapter, o: DrillOptions): Promise<DrillResult> {
   const listed = (await proxy.instances()).filter((i) => i.data_plane_url);
-  const untrusted = listed.filter((i) => i.data_plane_untrusted).map((i) => ({ instance_id: i.instance_id, reason: i.data_plane_untrusted! }));
+  const untrusted = listed
+    .filter((i) => i.data_plane_untrusted)
+    .map((i) => ({ instance_id: i.instance_id, reason: i.data_plane_untrusted! }));
   const instances = listed.filter((i) => !i.data_plane_untrusted);
   if (!instances.length)
-    throw new TourniquetError('step-failed', `the proxy reported no instance with a trusted data-plane URL${untrusted.length ? ` (${untrusted.map((u) => `${u.instance_id}: ${u.reason}`).join('; ')})` : ''}`, {
-      hint: 'list the instances\' hosts in trusted_instances (tourniquet config set trusted_instances URL-PATTERN)',
-    });
-  const key = await proxy.issueVaultKey({ vendor: o.vendor, allowed_endpoints: [`GET ${DRILL_PATH}/allowed`], expires_in: '15m', labels: { agent: 'tourniquet-drill', owner: 'tourniquet' } });
+    throw new TourniquetError(
+      'step-failed',
+      `the proxy reported no instance with a trusted data-plane URL${untrusted.length ? ` (${untrusted.map((u) => `${u.instance_id}: ${u.reason}`).join('; ')})` : ''}`,
+      {
+        hint: "list the instances' hosts in trusted_instances (tourniquet config set trusted_instances URL-PATTERN)",
+      },
+    );
+  const key = await proxy.issueVaultKey({
+    vendor: o.vendor,
+    allowed_endpoints: [`GET ${DRILL_PATH}/allowed`],
+    expires_in: '15m',
+    labels: { agent: 'tourniquet-drill', owner: 'tourniquet' },
+  });
   const dispatcher = new Agent({ connections: 4 });
   let stopped = false;
   let cleaned = false;
   try {
     const gap = 1000 / o.ratePerS;
-    const loops = instances.map((i) => loop(dispatcher, i, key.secret, gap, () => stopped || o.signal?.aborted === true));
+    const loops = instances.map((i) =>
+      loop(dispatcher, i, key.secret, gap, () => stopped || o.signal?.aborted === true),
+    );
     await sleep(o.warmupMs);
     const t0 = performance.now();
     await proxy.revokeVaultKey(key.id, { hard: false });
@@ -144,8 +168,10 @@ export function overThresholds(r: DrillResult, t: DrillThresholds): string[] {
   const out: string[] = r.untrusted.map((u) => `${u.instance_id} was not drilled: ${u.reason}`);
   for (const i of r.instances) {
     if (i.time_to_refusal_ms === null) out.push(`${i.instance_id} never refused the revoked key`);
-    else if (i.time_to_refusal_ms > t.maxRefusalMs) out.push(`${i.instance_id} took ${i.time_to_refusal_ms} ms to refuse it (threshold ${t.maxRefusalMs} ms)`);
+    else if (i.time_to_refusal_ms > t.maxRefusalMs)
+      out.push(`${i.instance_id} took ${i.time_to_refusal_ms} ms to refuse it (threshold ${t.maxRefusalMs} ms)`);
   }
-  if (r.leaked_calls > t.maxLeaked) out.push(`${r.leaked_calls} calls got past the key check after the revoke returned (threshold ${t.maxLeaked})`);
+  if (r.leaked_calls > t.maxLeaked)
+    out.push(`${r.leaked_calls} calls got past the key check after the revoke returned (threshold ${t.maxLeaked})`);
   return out;
 }

@@ -4,14 +4,7 @@
  * Anything else that escapes is a bug and is reported as one.
  */
 export type ErrorKind =
-  | 'step-failed'
-  | 'usage'
-  | 'auth'
-  | 'not-found'
-  | 'verification'
-  | 'partial'
-  | 'check'
-  | 'cancelled';
+  'step-failed' | 'usage' | 'auth' | 'not-found' | 'verification' | 'partial' | 'check' | 'cancelled';
 
 export const EXIT_CODES: Record<ErrorKind | 'ok' | 'bug', number> = {
   ok: 0,
@@ -57,9 +50,13 @@ export const usageError = (message: string, hint?: string, data?: Record<string,
 
 /** A value the command needs and nobody is at a terminal to give it. */
 export const missingInput = (flag: string, what: string) =>
-  usageError(`missing ${what}: pass ${flag}`, `no terminal to ask on (--no-input, CI, or piped stdin); ${flag} supplies it`, {
-    flag,
-  });
+  usageError(
+    `missing ${what}: pass ${flag}`,
+    `no terminal to ask on (--no-input, CI, or piped stdin); ${flag} supplies it`,
+    {
+      flag,
+    },
+  );
 
 export const cancelled = () => new TourniquetError('cancelled', 'cancelled by the operator');
 

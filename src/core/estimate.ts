@@ -21,7 +21,12 @@ export function estimateLeak(vendor: VendorFacts, ratePerS: number, inFlight = 1
   return {
     vendor: vendor.id,
     rate_per_s: ratePerS,
-    rotate: tail && { median_s: tail.median, p95_s: tail.p95, median_calls: calls(ratePerS, tail.median), p95_calls: calls(ratePerS, tail.p95) },
+    rotate: tail && {
+      median_s: tail.median,
+      p95_s: tail.p95,
+      median_calls: calls(ratePerS, tail.median),
+      p95_calls: calls(ratePerS, tail.p95),
+    },
     revoke: { max_calls: inFlight, hard_max_calls: 0 },
   };
 }

@@ -42,7 +42,10 @@ export class AttemptTimeout extends Error {
 }
 
 /** One attempt's abort signal: its own total deadline, or the command's, whichever comes first. */
-export function attemptSignal(totalMs: number, deadline: Deadline | undefined): { signal: AbortSignal; dispose(): void } {
+export function attemptSignal(
+  totalMs: number,
+  deadline: Deadline | undefined,
+): { signal: AbortSignal; dispose(): void } {
   const own = new AbortController();
   // When the command's deadline comes first, its own signal ends the attempt and names the cause.
   const ownFirst = !deadline || totalMs <= deadline.remainingMs();
@@ -51,13 +54,29 @@ export function attemptSignal(totalMs: number, deadline: Deadline | undefined): 
   return { signal, dispose: () => clearTimeout(timer) };
 }
 
-export const SLOW_HINT = 'the service is too slow or not answering; if it is only slow, raise timeout_ms (one call) or --deadline (the command)';
+export const SLOW_HINT =
+  'the service is too slow or not answering; if it is only slow, raise timeout_ms (one call) or --deadline (the command)';
 
 /** The error for an attempt cut short, naming the endpoint and which limit ended it. */
-export function timeoutError(name: string, endpoint: string, err: unknown, deadline: Deadline | undefined): HttpError | undefined {
-  if (err instanceof AttemptTimeout) return new HttpError('step-failed', `${name} (${endpoint}): ${err.message}`, endpoint, undefined, SLOW_HINT, { timeout: true });
+export function timeoutError(
+  name: string,
+  endpoint: string,
+  err: unknown,
+  deadline: Deadline | undefined,
+): HttpError | undefined {
+  if (err instanceof AttemptTimeout)
+    return new HttpError('step-failed', `${name} (${endpoint}): ${err.message}`, endpoint, undefined, SLOW_HINT, {
+      timeout: true,
+    });
   if (deadline?.expired || (err instanceof Error && err.name === 'DeadlineExpired'))
-    return new HttpError('step-failed', `${name} (${endpoint}): ${deadline?.describe() ?? "the command's deadline"} passed while waiting for it`, endpoint, undefined, SLOW_HINT, { timeout: true });
+    return new HttpError(
+      'step-failed',
+      `${name} (${endpoint}): ${deadline?.describe() ?? "the command's deadline"} passed while waiting for it`,
+      endpoint,
+      undefined,
+      SLOW_HINT,
+      { timeout: true },
+    );
   return undefined;
 }
 
@@ -69,16 +88,31 @@ export interface AnswerRequest {
   expect?: (body: any, status: number) => string | undefined;
 }
 
-export type Interpreted<T> = { response: { status: number; headers: Record<string, string | string[] | undefined>; body: T } } | { error: HttpError; retry: boolean; waitMs?: number };
+export type Interpreted<T> =
+  | { response: { status: number; headers: Record<string, string | string[] | undefined>; body: T } }
+  | { error: HttpError; retry: boolean; waitMs?: number };
 
 /** One answer, read: the response, or the error naming the endpoint and whether a retry may help. */
-export function interpretAnswer<T>(name: string, endpoint: string, req: AnswerRequest, status: number, headers: Record<string, string | string[] | undefined>, text: string): Interpreted<T> {
+export function interpretAnswer<T>(
+  name: string,
+  endpoint: string,
+  req: AnswerRequest,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  text: string,
+): Interpreted<T> {
   const who = `${name} (${endpoint})`;
   const contentType = String(headers['content-type'] ?? '');
   const looksHtml = contentType.includes('text/html') || /^\s*<(!doctype|html)/i.test(text);
   const ok = (status >= 200 && status < 300) || (req.accept ?? []).includes(status);
   if (looksHtml) {
-    const error = new HttpError('step-failed', `${who}: HTTP ${status} with an HTML page instead of JSON; probably a load balancer or gateway in front of the service`, endpoint, status, 'the service behind it may be down or restarting; check it, then run the command again');
+    const error = new HttpError(
+      'step-failed',
+      `${who}: HTTP ${status} with an HTML page instead of JSON; probably a load balancer or gateway in front of the service`,
+      endpoint,
+      status,
+      'the service behind it may be down or restarting; check it, then run the command again',
+    );
     return { error, retry: RETRYABLE_STATUS.has(status) };
   }
   let body: any = undefined;
@@ -86,31 +120,71 @@ export function interpretAnswer<T>(name: string, endpoint: string, req: AnswerRe
     try {
       body = JSON.parse(text);
     } catch {
-      const error = new HttpError('step-failed', `${who}: HTTP ${status} body is not valid JSON (${text.length} bytes${text.trimEnd().endsWith('}') ? '' : ', looks truncated'})`, endpoint, status);
+      const error = new HttpError(
+        'step-failed',
+        `${who}: HTTP ${status} body is not valid JSON (${text.length} bytes${text.trimEnd().endsWith('}') ? '' : ', looks truncated'})`,
+        endpoint,
+        status,
+      );
       return { error, retry: ok && IDEMPOTENT.has(req.method) };
     }
   }
   if (ok) {
     const problem = req.expect?.(body, status);
-    if (problem) return { error: new HttpError('step-failed', `${who}: unexpected answer: ${problem}`, endpoint, status, 'the service answered, but not with what this route documents; is proxy_url the right service and version?', { shape: problem }), retry: false };
+    if (problem)
+      return {
+        error: new HttpError(
+          'step-failed',
+          `${who}: unexpected answer: ${problem}`,
+          endpoint,
+          status,
+          'the service answered, but not with what this route documents; is proxy_url the right service and version?',
+          { shape: problem },
+        ),
+        retry: false,
+      };
     return { response: { status, headers, body } };
   }
-  return { error: statusError(who, endpoint, status, body, headers), retry: RETRYABLE_STATUS.has(status), waitMs: retryAfterMs(headers['retry-after']) };
+  return {
+    error: statusError(who, endpoint, status, body, headers),
+    retry: RETRYABLE_STATUS.has(status),
+    waitMs: retryAfterMs(headers['retry-after']),
+  };
 }
 
-function statusError(who: string, endpoint: string, status: number, body: any, headers: Record<string, string | string[] | undefined>): HttpError {
+function statusError(
+  who: string,
+  endpoint: string,
+  status: number,
+  body: any,
+  headers: Record<string, string | string[] | undefined>,
+): HttpError {
   const detail = errorDetail(body);
   const suffix = detail ? `: ${detail}` : '';
   const code = typeof body?.error?.code === 'string' ? { code: body.error.code } : {};
   // Never followed: the credentials in our headers go only to the address the operator configured.
   if (status >= 300 && status < 400)
-    return new HttpError('step-failed', `${who}: redirected (HTTP ${status}) to ${String(headers.location ?? 'nowhere')}; not followed, our credentials go only to the configured address`, endpoint, status, 'point the profile at the address the service really answers on (tourniquet config set proxy_url URL)');
+    return new HttpError(
+      'step-failed',
+      `${who}: redirected (HTTP ${status}) to ${String(headers.location ?? 'nowhere')}; not followed, our credentials go only to the configured address`,
+      endpoint,
+      status,
+      'point the profile at the address the service really answers on (tourniquet config set proxy_url URL)',
+    );
   if (status === 401 || status === 403) {
     // Our proxy names the scope a call needs (403 insufficient_scope): say it, and how to get one.
     const scope = scopeRefusal(body);
-    return new HttpError('auth', `${who} refused our credentials (HTTP ${status})${scope?.message ?? suffix}`, endpoint, status, scope?.hint ?? 'check the admin token or API key this profile points at (tourniquet config list)', { ...code, ...(scope ? { required_scope: body.error.required_scope } : {}) });
+    return new HttpError(
+      'auth',
+      `${who} refused our credentials (HTTP ${status})${scope?.message ?? suffix}`,
+      endpoint,
+      status,
+      scope?.hint ?? 'check the admin token or API key this profile points at (tourniquet config list)',
+      { ...code, ...(scope ? { required_scope: body.error.required_scope } : {}) },
+    );
   }
-  if (status === 404) return new HttpError('not-found', `${who}: not found (HTTP 404)${suffix}`, endpoint, status, undefined, code);
+  if (status === 404)
+    return new HttpError('not-found', `${who}: not found (HTTP 404)${suffix}`, endpoint, status, undefined, code);
   return new HttpError('step-failed', `${who}: HTTP ${status}${suffix}`, endpoint, status, undefined, code);
 }
 

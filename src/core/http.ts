@@ -122,10 +122,14 @@ export class HttpClient {
     }
   }
 
-  get = <T = any>(path: string, extra: Omit<HttpRequest, 'method' | 'path'> = {}) => this.request<T>({ ...extra, method: 'GET', path });
-  post = <T = any>(path: string, extra: Omit<HttpRequest, 'method' | 'path'> = {}) => this.request<T>({ ...extra, method: 'POST', path });
-  patch = <T = any>(path: string, extra: Omit<HttpRequest, 'method' | 'path'> = {}) => this.request<T>({ ...extra, method: 'PATCH', path });
-  delete = <T = any>(path: string, extra: Omit<HttpRequest, 'method' | 'path'> = {}) => this.request<T>({ ...extra, method: 'DELETE', path });
+  get = <T = any>(path: string, extra: Omit<HttpRequest, 'method' | 'path'> = {}) =>
+    this.request<T>({ ...extra, method: 'GET', path });
+  post = <T = any>(path: string, extra: Omit<HttpRequest, 'method' | 'path'> = {}) =>
+    this.request<T>({ ...extra, method: 'POST', path });
+  patch = <T = any>(path: string, extra: Omit<HttpRequest, 'method' | 'path'> = {}) =>
+    this.request<T>({ ...extra, method: 'PATCH', path });
+  delete = <T = any>(path: string, extra: Omit<HttpRequest, 'method' | 'path'> = {}) =>
+    this.request<T>({ ...extra, method: 'DELETE', path });
 
   private buildBody(req: HttpRequest, headers: Record<string, string>): string | undefined {
     if (req.json !== undefined) {
@@ -153,7 +157,12 @@ export class HttpClient {
     endpoint: string,
     idempotencyKey: string | undefined,
   ): Promise<{ response: HttpResponse<T> } | { error: HttpError; retry: boolean; waitMs?: number }> {
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'tourniquet', ...this.opts.headers, ...req.headers };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': 'tourniquet',
+      ...this.opts.headers,
+      ...req.headers,
+    };
     if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
     const body = this.buildBody(req, headers);
     const t = { ...this.timeouts, ...req.timeouts };
@@ -165,14 +174,22 @@ export class HttpClient {
     let res: Dispatcher.ResponseData;
     let text: string;
     try {
-      res = await undiciRequest(url, { method: req.method, headers, body, signal: cut.signal, dispatcher: this.opts.dispatcher ?? agentFor(t) });
+      res = await undiciRequest(url, {
+        method: req.method,
+        headers,
+        body,
+        signal: cut.signal,
+        dispatcher: this.opts.dispatcher ?? agentFor(t),
+      });
       text = await res.body.text();
     } catch (err) {
       return { error: this.networkError(err, endpoint, t, deadline), retry: !isTimeout(err) };
     } finally {
       cut.dispose();
     }
-    this.opts.trace?.(`← ${res.statusCode} ${endpoint} in ${Math.round(performance.now() - started)} ms (${text.length} bytes)`);
+    this.opts.trace?.(
+      `← ${res.statusCode} ${endpoint} in ${Math.round(performance.now() - started)} ms (${text.length} bytes)`,
+    );
     return interpretAnswer<T>(this.opts.name, endpoint, req, res.statusCode, res.headers, text);
   }
 
@@ -181,14 +198,41 @@ export class HttpClient {
     const cut = timeoutError(this.opts.name, endpoint, err, deadline);
     if (cut) return cut;
     if (err instanceof undiciErrors.ConnectTimeoutError)
-      return new HttpError('step-failed', `${name}: no connection within ${t.connectMs / 1000} s`, endpoint, undefined, 'is the address right and the service up?');
+      return new HttpError(
+        'step-failed',
+        `${name}: no connection within ${t.connectMs / 1000} s`,
+        endpoint,
+        undefined,
+        'is the address right and the service up?',
+      );
     if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError)
-      return new HttpError('step-failed', `${name}: no response within ${(err instanceof undiciErrors.BodyTimeoutError ? t.bodyMs : t.headersMs) / 1000} s`, endpoint);
+      return new HttpError(
+        'step-failed',
+        `${name}: no response within ${(err instanceof undiciErrors.BodyTimeoutError ? t.bodyMs : t.headersMs) / 1000} s`,
+        endpoint,
+      );
     const code = (err as NodeJS.ErrnoException).code ?? (err as { cause?: NodeJS.ErrnoException }).cause?.code;
-    const detail = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ENOTFOUND' ? 'host not found' : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'connection reset' : (err as Error).message;
-    return new HttpError('step-failed', `${name}: ${detail}`, endpoint, undefined, code === 'ECONNREFUSED' ? 'is the service running at that address?' : undefined);
+    const detail =
+      code === 'ECONNREFUSED'
+        ? 'connection refused'
+        : code === 'ENOTFOUND'
+          ? 'host not found'
+          : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+            ? 'connection reset'
+            : (err as Error).message;
+    return new HttpError(
+      'step-failed',
+      `${name}: ${detail}`,
+      endpoint,
+      undefined,
+      code === 'ECONNREFUSED' ? 'is the service running at that address?' : undefined,
+    );
   }
 }
 
 const isTimeout = (err: unknown) =>
-  err instanceof AttemptTimeout || (err instanceof Error && err.name === 'DeadlineExpired') || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError;
+  err instanceof AttemptTimeout ||
+  (err instanceof Error && err.name === 'DeadlineExpired') ||
+  err instanceof undiciErrors.HeadersTimeoutError ||
+  err instanceof undiciErrors.BodyTimeoutError ||
+  err instanceof undiciErrors.ConnectTimeoutError;

@@ -32,7 +32,8 @@ export function inertLines(text: string): string {
 }
 
 /** `inert` for a value that may be missing. */
-export const inertOr = (value: string | null | undefined, none: string) => (value === null || value === undefined ? none : inert(value));
+export const inertOr = (value: string | null | undefined, none: string) =>
+  value === null || value === undefined ? none : inert(value);
 
 /**
  * A block of text for a terminal (what Output prints): newlines and tabs stay, our own SGR colour
@@ -65,5 +66,8 @@ export function inertTerminal(text: string): string {
  * and `JSON.parse` gives back exactly the same data.
  */
 export function inertJson(value: unknown, indent?: number): string {
-  return (JSON.stringify(value, null, indent) ?? 'null').replace(/[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return (JSON.stringify(value, null, indent) ?? 'null').replace(
+    /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -1,4 +1,13 @@
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  existsSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TourniquetError } from './errors.js';
@@ -32,7 +41,10 @@ export interface IncidentInfo {
 const ID_PATTERN = /^inc_\d{8}T\d{6}Z_[0-9a-f]{4}$/;
 
 export function newIncidentId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `inc_${stamp}_${randomBytes(2).toString('hex')}`;
 }
 
@@ -68,7 +80,12 @@ export class Journal {
   }
 
   /** A new incident's journal. Never throws for an unwritable state directory: see `problem`. */
-  static create(stateDir: string, scrub: (s: string) => string = (s) => s, id = newIncidentId(), fallback?: JournalFallback): Journal {
+  static create(
+    stateDir: string,
+    scrub: (s: string) => string = (s) => s,
+    id = newIncidentId(),
+    fallback?: JournalFallback,
+  ): Journal {
     const dir = join(incidentsDir(stateDir), id);
     const journal = new Journal(id, dir, [], scrub, fallback);
     try {
@@ -79,7 +96,12 @@ export class Journal {
     return journal;
   }
 
-  static open(stateDir: string, id: string, scrub: (s: string) => string = (s) => s, fallback?: JournalFallback): Journal {
+  static open(
+    stateDir: string,
+    id: string,
+    scrub: (s: string) => string = (s) => s,
+    fallback?: JournalFallback,
+  ): Journal {
     const entries = readJournal(stateDir, id);
     return new Journal(id, join(incidentsDir(stateDir), id), entries, scrub, fallback);
   }
@@ -87,7 +109,13 @@ export class Journal {
   /** Append one entry and fsync it before returning; if the file cannot be written, to the fallback. */
   append(type: EntryType, fields: Record<string, unknown> = {}): JournalEntry {
     const now = Date.now();
-    const entry: JournalEntry = { seq: ++this.seq, at: new Date(now).toISOString(), offset_ms: now - this.t0, type, ...fields };
+    const entry: JournalEntry = {
+      seq: ++this.seq,
+      at: new Date(now).toISOString(),
+      offset_ms: now - this.t0,
+      type,
+      ...fields,
+    };
     const line = this.scrub(JSON.stringify(entry));
     if (this.problem === undefined) {
       try {
@@ -98,7 +126,8 @@ export class Journal {
       }
     }
     this.unsaved.push(JSON.parse(line) as JournalEntry);
-    if (!this.fallback) throw new TourniquetError('partial', `the journal of ${this.id} cannot be written: ${this.problem}`);
+    if (!this.fallback)
+      throw new TourniquetError('partial', `the journal of ${this.id} cannot be written: ${this.problem}`);
     this.fallback(this.scrub(inertJson({ incident_id: this.id, ...entry })));
     return entry;
   }
@@ -143,7 +172,9 @@ export function readJournal(stateDir: string, id: string): JournalEntry[] {
   if (!ID_PATTERN.test(id) && id.includes('/')) throw new TourniquetError('usage', `"${id}" is not an incident id`);
   const file = join(incidentsDir(stateDir), id, 'journal.jsonl');
   if (!existsSync(file))
-    throw new TourniquetError('not-found', `no incident ${id} in ${incidentsDir(stateDir)}`, { hint: 'list them with: tourniquet incidents' });
+    throw new TourniquetError('not-found', `no incident ${id} in ${incidentsDir(stateDir)}`, {
+      hint: 'list them with: tourniquet incidents',
+    });
   return parseJournal(readFileSync(file, 'utf8'), id);
 }
 

@@ -20,7 +20,11 @@ function b64urlBytes(value: unknown, member: string): Buffer {
   return Buffer.from(value, 'base64url');
 }
 
-const invalid = (why: string) => usageError(`invalid JWK: ${why}`, 'pass a public key as a JWK: EC P-256 (x, y), RSA (n, e) or OKP Ed25519/X25519 (x); never a private key');
+const invalid = (why: string) =>
+  usageError(
+    `invalid JWK: ${why}`,
+    'pass a public key as a JWK: EC P-256 (x, y), RSA (n, e) or OKP Ed25519/X25519 (x); never a private key',
+  );
 
 function checkLength(value: unknown, member: string, bytes: number): void {
   const got = b64urlBytes(value, member).length;
@@ -32,8 +36,12 @@ export function validatePublicJwk(input: unknown): PublicJwk {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('not a JSON object');
   const jwk = input as Record<string, unknown>;
   const priv = PRIVATE_MEMBERS.filter((m) => m in jwk);
-  if (priv.length) throw invalid(`it contains private key material (${priv.map((m) => `"${m}"`).join(', ')}); send only the public key`);
-  if (jwk.use !== undefined && jwk.use !== 'sig') throw invalid(`"use" is "${String(jwk.use)}"; a DPoP key signs ("sig")`);
+  if (priv.length)
+    throw invalid(
+      `it contains private key material (${priv.map((m) => `"${m}"`).join(', ')}); send only the public key`,
+    );
+  if (jwk.use !== undefined && jwk.use !== 'sig')
+    throw invalid(`"use" is "${String(jwk.use)}"; a DPoP key signs ("sig")`);
   switch (jwk.kty) {
     case 'EC':
       if (jwk.crv !== 'P-256') throw invalid(`EC curve "${String(jwk.crv)}" is not supported; use P-256`);
@@ -50,7 +58,8 @@ export function validatePublicJwk(input: unknown): PublicJwk {
       return jwk as PublicJwk;
     }
     case 'OKP':
-      if (jwk.crv !== 'Ed25519' && jwk.crv !== 'X25519') throw invalid(`OKP curve "${String(jwk.crv)}" is not supported; use Ed25519 or X25519`);
+      if (jwk.crv !== 'Ed25519' && jwk.crv !== 'X25519')
+        throw invalid(`OKP curve "${String(jwk.crv)}" is not supported; use Ed25519 or X25519`);
       checkLength(jwk.x, 'x', 32);
       return jwk as PublicJwk;
     case undefined:
@@ -61,7 +70,11 @@ export function validatePublicJwk(input: unknown): PublicJwk {
 }
 
 /** Only the required members, per RFC 7638 §3.2, §3.3 (and RFC 8037 §2 for OKP). */
-const REQUIRED: Record<PublicJwk['kty'], string[]> = { EC: ['crv', 'kty', 'x', 'y'], RSA: ['e', 'kty', 'n'], OKP: ['crv', 'kty', 'x'] };
+const REQUIRED: Record<PublicJwk['kty'], string[]> = {
+  EC: ['crv', 'kty', 'x', 'y'],
+  RSA: ['e', 'kty', 'n'],
+  OKP: ['crv', 'kty', 'x'],
+};
 
 /** RFC 7638 SHA-256 thumbprint: required members in lexicographic order, no whitespace, base64url. */
 export function jwkThumbprint(jwk: PublicJwk): string {

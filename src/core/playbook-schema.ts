@@ -88,7 +88,12 @@ export const vendorsSchema = {
           auth: {
             type: 'object',
             required: ['scheme'],
-            properties: { scheme: { enum: ['bearer', 'basic', 'header'] }, header: text, username: text, template: text },
+            properties: {
+              scheme: { enum: ['bearer', 'basic', 'header'] },
+              header: text,
+              username: text,
+              template: text,
+            },
           },
           key_prefixes: { type: 'array', items: text },
           rotation_guide: text,

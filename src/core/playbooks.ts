@@ -60,7 +60,9 @@ export interface Problem {
 
 export class PlaybookError extends TourniquetError {
   constructor(readonly problems: Problem[]) {
-    const lines = problems.map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.message}`);
+    const lines = problems.map(
+      (p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.message}`,
+    );
     super('usage', `invalid playbook${problems.length > 1 ? 's' : ''}:\n  ${lines.join('\n  ')}`, {
       hint: 'fix the file, or remove its directory from the playbooks setting',
       data: { problems },
@@ -76,7 +78,9 @@ const FILE_PATTERN = /\.ya?ml$/;
 interface Validators {
   playbook: (data: unknown) => boolean;
   vendors: (data: unknown) => boolean;
-  errors: (v: (data: unknown) => boolean) => { instancePath: string; message?: string; params: Record<string, unknown> }[];
+  errors: (
+    v: (data: unknown) => boolean,
+  ) => { instancePath: string; message?: string; params: Record<string, unknown> }[];
 }
 
 async function validators(): Promise<Validators> {
@@ -110,38 +114,63 @@ function readPlaybookText(file: string): { text?: string; problem?: Problem } {
     const st = statSync(file);
     if (st.isDirectory()) return problem('is a directory, not a playbook file');
     if (!st.isFile()) return problem('is not a regular file');
-    if (st.size > MAX_PLAYBOOK_BYTES) return problem(`is ${st.size} bytes; a playbook may be at most ${MAX_PLAYBOOK_BYTES}`);
+    if (st.size > MAX_PLAYBOOK_BYTES)
+      return problem(`is ${st.size} bytes; a playbook may be at most ${MAX_PLAYBOOK_BYTES}`);
     bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return problem(code === 'ELOOP' ? 'is a symbolic link that loops' : `cannot be read (${code ?? (err as Error).message})`);
+    return problem(
+      code === 'ELOOP' ? 'is a symbolic link that loops' : `cannot be read (${code ?? (err as Error).message})`,
+    );
   }
   const text = decodeUtf8(bytes);
   return text === undefined ? problem('is not UTF-8 text', firstBadUtf8Line(bytes)) : { text };
 }
 
-async function parseFile(file: string, validate: (data: unknown) => boolean, v: Validators): Promise<{ data?: any; problems: Problem[] }> {
+async function parseFile(
+  file: string,
+  validate: (data: unknown) => boolean,
+  v: Validators,
+): Promise<{ data?: any; problems: Problem[] }> {
   const { parseDocument, LineCounter } = await import('yaml');
   const lineCounter = new LineCounter();
   const { text, problem } = readPlaybookText(file);
   if (problem) return { problems: [problem] };
   const doc = parseDocument(text!, { lineCounter, prettyErrors: false });
   if (doc.errors.length)
-    return { problems: doc.errors.map((e) => ({ file, field: '', line: lineCounter.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` })) };
+    return {
+      problems: doc.errors.map((e) => ({
+        file,
+        field: '',
+        line: lineCounter.linePos(e.pos[0]).line,
+        message: `YAML: ${e.message.split('\n')[0]}`,
+      })),
+    };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
     // yaml throws a ReferenceError for an alias bomb (and for an alias to nothing).
-    return { problems: [{ file, field: '', line: 1, message: `YAML: ${(err as Error).message} (at most ${MAX_YAML_ALIASES} aliases)` }] };
+    return {
+      problems: [
+        { file, field: '', line: 1, message: `YAML: ${(err as Error).message} (at most ${MAX_YAML_ALIASES} aliases)` },
+      ],
+    };
   }
   if (validate(data)) return { data, problems: [] };
   const problems = v.errors(validate).map((err) => {
-    const path = err.instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    const path = err.instancePath
+      .split('/')
+      .slice(1)
+      .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
     const missing = err.params.missingProperty !== undefined;
     const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
     const where = node?.range ?? (doc.contents as { range?: [number, number] } | null)?.range;
-    const field = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') || (missing ? '(top level)' : '');
+    const field =
+      path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+        .join('')
+        .replace(/^\./, '') || (missing ? '(top level)' : '');
     return { file, field, line: where ? lineCounter.linePos(where[0]).line : undefined, message: describe(err) };
   });
   return { problems };
@@ -154,9 +183,15 @@ function listFiles(dir: string): string[] {
     names = readdirSync(dir);
   } catch (err) {
     if (err instanceof TourniquetError) throw err;
-    throw usageError(`cannot read playbook directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? err}`, 'check the playbooks setting (tourniquet config list)');
+    throw usageError(
+      `cannot read playbook directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      'check the playbooks setting (tourniquet config list)',
+    );
   }
-  return names.filter((n) => FILE_PATTERN.test(n)).sort().map((n) => join(dir, n));
+  return names
+    .filter((n) => FILE_PATTERN.test(n))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 const isVendorFile = (file: string) => /^vendors\.ya?ml$/.test(basename(file));
@@ -166,11 +201,20 @@ function crossCheck(catalog: Catalog, problems: Problem[]): void {
   for (const pb of catalog.playbooks.values()) {
     const refs = [pb.without_proxy, ...pb.steps.map((s) => s.continue_as)].filter((r): r is string => r !== undefined);
     for (const ref of refs)
-      if (!catalog.playbooks.has(ref)) problems.push({ file: pb.file, field: 'without_proxy/continue_as', message: `names scenario "${ref}", which no playbook defines` });
+      if (!catalog.playbooks.has(ref))
+        problems.push({
+          file: pb.file,
+          field: 'without_proxy/continue_as',
+          message: `names scenario "${ref}", which no playbook defines`,
+        });
     pb.steps.forEach((s, i) => {
       for (const [, fact] of s.target.matchAll(PLACEHOLDER))
         if (!(FACTS as readonly string[]).includes(fact!))
-          problems.push({ file: pb.file, field: `steps[${i}].target`, message: `unknown placeholder {${fact}}; use one of ${FACTS.map((f) => `{${f}}`).join(', ')}` });
+          problems.push({
+            file: pb.file,
+            field: `steps[${i}].target`,
+            message: `unknown placeholder {${fact}}; use one of ${FACTS.map((f) => `{${f}}`).join(', ')}`,
+          });
     });
   }
 }
@@ -179,10 +223,22 @@ function crossCheck(catalog: Catalog, problems: Problem[]): void {
  * A team's vendors file may add vendors; replacing a built-in one (its latency tail decides the
  * leak estimate) needs `override: true` on that entry, so it never happens by accident.
  */
-function addVendors(catalog: Catalog, data: any, file: string, builtin: Set<string> | undefined, problems: Problem[]): void {
-  for (const [id, facts] of Object.entries(data.vendors as Record<string, Omit<VendorFacts, 'id'> & { override?: boolean }>)) {
+function addVendors(
+  catalog: Catalog,
+  data: any,
+  file: string,
+  builtin: Set<string> | undefined,
+  problems: Problem[],
+): void {
+  for (const [id, facts] of Object.entries(
+    data.vendors as Record<string, Omit<VendorFacts, 'id'> & { override?: boolean }>,
+  )) {
     if (!builtin && catalog.vendors.has(id) && facts.override !== true) {
-      problems.push({ file, field: `vendors.${id}`, message: `vendor "${id}" is built in; add "override: true" to replace it` });
+      problems.push({
+        file,
+        field: `vendors.${id}`,
+        message: `vendor "${id}" is built in; add "override: true" to replace it`,
+      });
       continue;
     }
     const { override: _, ...rest } = facts;
@@ -192,12 +248,23 @@ function addVendors(catalog: Catalog, data: any, file: string, builtin: Set<stri
 }
 
 /** A playbook whose id is taken is an error, unless it replaces a built-in one and says `override: true`. */
-function addPlaybook(catalog: Catalog, data: any, file: string, builtinIds: Set<string> | undefined, problems: Problem[]): void {
+function addPlaybook(
+  catalog: Catalog,
+  data: any,
+  file: string,
+  builtinIds: Set<string> | undefined,
+  problems: Problem[],
+): void {
   const clash = catalog.playbooks.get(data.id);
   const ofBuiltin = builtinIds?.has(data.id) === true;
   if (clash && !(ofBuiltin && data.override === true)) {
     const hint = ofBuiltin ? '; add "override: true" to replace the built-in one' : '';
-    problems.push({ file, field: 'id', line: 1, message: `id "${data.id}" is already defined by ${clash.file}${hint}` });
+    problems.push({
+      file,
+      field: 'id',
+      line: 1,
+      message: `id "${data.id}" is already defined by ${clash.file}${hint}`,
+    });
     return;
   }
   const { override: _, ...rest } = data;
@@ -233,7 +300,9 @@ async function loadAndValidate(dirs: string[]): Promise<Catalog> {
     }
   crossCheck(catalog, problems);
   if (problems.length) throw new PlaybookError(problems);
-  const sorted = [...catalog.playbooks.values()].sort((a, b) => (a.order ?? Infinity) - (b.order ?? Infinity) || a.id.localeCompare(b.id));
+  const sorted = [...catalog.playbooks.values()].sort(
+    (a, b) => (a.order ?? Infinity) - (b.order ?? Infinity) || a.id.localeCompare(b.id),
+  );
   catalog.playbooks = new Map(sorted.map((pb) => [pb.id, pb]));
   return catalog;
 }

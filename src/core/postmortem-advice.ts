@@ -19,7 +19,9 @@ const peakOf = (d: DamageSummary) => d.per_minute.reduce((m, x) => Math.max(m, x
 const namedRuns = (d: DamageSummary) => d.agent_runs.filter((r) => r.agent_run_id !== null);
 
 function usedRotate(entries: readonly JournalEntry[]): boolean {
-  return entries.some((e) => /rotat/i.test(`${String(e.action ?? '')} ${String(e.kind ?? '')} ${String(e.command ?? '')}`));
+  return entries.some((e) =>
+    /rotat/i.test(`${String(e.action ?? '')} ${String(e.kind ?? '')} ${String(e.command ?? '')}`),
+  );
 }
 
 function hadExpiry(entries: readonly JournalEntry[]): boolean | null {
@@ -34,7 +36,9 @@ export function preventRecommendation(entries: readonly JournalEntry[], d: Damag
     return {
       rule: 'shared-key',
       text: `Give every agent run its own vault key (\`tourniquet issue\` per run): ${d.filter.vault_key_id} was shared by ${namedRuns(d).length} runs, so stopping one stopped all of them.`,
-      because: `allowed calls came from runs ${namedRuns(d).map((r) => r.agent_run_id).join(', ')}`,
+      because: `allowed calls came from runs ${namedRuns(d)
+        .map((r) => r.agent_run_id)
+        .join(', ')}`,
     };
   if (d && d.anomaly_start !== null && d.baseline_per_minute !== null) {
     const cap = Math.max(1, Math.round(Math.max(d.baseline_per_minute, 1) * 3));
@@ -45,20 +49,30 @@ export function preventRecommendation(entries: readonly JournalEntry[], d: Damag
     };
   }
   if (hadExpiry(entries) === false)
-    return { rule: 'no-expiry', text: 'Give vault keys an expiry (a run-length TTL): this one had none, so it could keep spending long after its job.', because: 'the key had no expires_at' };
+    return {
+      rule: 'no-expiry',
+      text: 'Give vault keys an expiry (a run-length TTL): this one had none, so it could keep spending long after its job.',
+      because: 'the key had no expires_at',
+    };
   return {
     rule: 'caps',
     text: 'Put a rate cap, an amount cap and an expiry on every vault key an agent holds, so a loop hits a wall before anyone is paged.',
-    because: d ? `${d.calls_allowed} calls were allowed in the window` : 'no audit rows were available to be more specific',
+    because: d
+      ? `${d.calls_allowed} calls were allowed in the window`
+      : 'no audit rows were available to be more specific',
   };
 }
 
 /** One change that makes the next incident shorter. */
-export function fasterRecommendation(entries: readonly JournalEntry[], d: DamageSummary | null, revokedAt: string | null): Recommendation {
+export function fasterRecommendation(
+  entries: readonly JournalEntry[],
+  d: DamageSummary | null,
+  revokedAt: string | null,
+): Recommendation {
   if (usedRotate(entries))
     return {
       rule: 'revoke-not-rotate',
-      text: 'Put a proxy with per-agent vault keys in front of this vendor and revoke there: a rotation waits out the vendor\'s cache (minutes) and breaks every other consumer of the key.',
+      text: "Put a proxy with per-agent vault keys in front of this vendor and revoke there: a rotation waits out the vendor's cache (minutes) and breaks every other consumer of the key.",
       because: 'this incident rotated the production key',
     };
   if (d && d.anomaly_start !== null && revokedAt !== null) {
@@ -70,7 +84,10 @@ export function fasterRecommendation(entries: readonly JournalEntry[], d: Damage
         because: `anomaly from ${d.anomaly_start}, revoked ${revokedAt}`,
       };
   }
-  if (d && d.customers.some((c) => c.customer_scope_id === null) || (d && d.agent_runs.some((r) => r.agent_run_id === null) && d.calls_allowed > 0))
+  if (
+    (d && d.customers.some((c) => c.customer_scope_id === null)) ||
+    (d && d.agent_runs.some((r) => r.agent_run_id === null) && d.calls_allowed > 0)
+  )
     return {
       rule: 'forensic-columns',
       text: 'Record the four forensic columns on every call (policy_verdict, cost_usd_parsed, customer_scope_id, agent_run_id): some allowed calls have no customer or run, so refunds for them are reconciled by hand.',

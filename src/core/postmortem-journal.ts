@@ -13,11 +13,19 @@ export interface RevokeFacts {
 export function revokeFacts(entries: readonly JournalEntry[]): RevokeFacts {
   const rev = entries.find((e) => e.type === 'revoked');
   if (!rev) return { revoked_at: null, vault_key_ids: [], by: null };
-  const when = typeof rev.effective_at === 'string' && !Number.isNaN(parseAuditTime(rev.effective_at)) ? rev.effective_at : rev.at;
-  const ids = Array.isArray(rev.vault_key_ids) ? rev.vault_key_ids.map(String) : typeof rev.vault_key_id === 'string' ? [rev.vault_key_id] : [];
-  return { revoked_at: new Date(parseAuditTime(when)).toISOString(), vault_key_ids: ids, by: typeof rev.by === 'string' ? rev.by : null };
+  const when =
+    typeof rev.effective_at === 'string' && !Number.isNaN(parseAuditTime(rev.effective_at)) ? rev.effective_at : rev.at;
+  const ids = Array.isArray(rev.vault_key_ids)
+    ? rev.vault_key_ids.map(String)
+    : typeof rev.vault_key_id === 'string'
+      ? [rev.vault_key_id]
+      : [];
+  return {
+    revoked_at: new Date(parseAuditTime(when)).toISOString(),
+    vault_key_ids: ids,
+    by: typeof rev.by === 'string' ? rev.by : null,
+  };
 }
-
 
 /** After the last journal entry, keep counting this long: the revoked agent's knocks. */
 export const AFTER_LAST_ENTRY_MS = 5 * 60_000;

@@ -62,11 +62,19 @@ function decisionOf(entries: readonly JournalEntry[]): Postmortem['decision'] {
   if (d) return { action: str(d.action), reason: str(d.reason) };
   const started = entries.find((e) => e.type === 'started');
   if (!started?.command) return null;
-  return { action: `tourniquet ${str(started.command)}`, reason: started.reason ? str(started.reason) : 'not recorded in the journal' };
+  return {
+    action: `tourniquet ${str(started.command)}`,
+    reason: started.reason ? str(started.reason) : 'not recorded in the journal',
+  };
 }
 
 /** The postmortem as data: the journal's timeline, the decision, the damage, two recommendations. */
-export function buildPostmortem(id: string, entries: readonly JournalEntry[], damage: DamageSummary | null, damageNote: string | null): Postmortem {
+export function buildPostmortem(
+  id: string,
+  entries: readonly JournalEntry[],
+  damage: DamageSummary | null,
+  damageNote: string | null,
+): Postmortem {
   const started = entries.find((e) => e.type === 'started');
   const finished = [...entries].reverse().find((e) => e.type === 'finished');
   const rev = revokeFacts(entries);
@@ -81,7 +89,9 @@ export function buildPostmortem(id: string, entries: readonly JournalEntry[], da
     started_at: entries[0]?.at ?? null,
     timeline,
     decision: decisionOf(entries),
-    revoked: rev.revoked_at ? { at: rev.revoked_at, vault_key_ids: rev.vault_key_ids, ...(rev.by ? { by: rev.by } : {}) } : null,
+    revoked: rev.revoked_at
+      ? { at: rev.revoked_at, vault_key_ids: rev.vault_key_ids, ...(rev.by ? { by: rev.by } : {}) }
+      : null,
     damage,
     damage_note: damageNote,
     recommendations: recommend(entries, damage, rev.revoked_at),

@@ -31,26 +31,45 @@ async function askOnce(proxy: ProxyAdapter, id: string, inst: ProxyInstance) {
   } catch (err) {
     // Our credentials refused is not a slow instance: stop, and say so (exit 3).
     if (err instanceof TourniquetError && err.kind === 'auth') throw err;
-    return { instance_id: inst.instance_id, refused: false, code: `unreachable: ${(err as Error).message}`, final: false };
+    return {
+      instance_id: inst.instance_id,
+      refused: false,
+      code: `unreachable: ${(err as Error).message}`,
+      final: false,
+    };
   }
 }
 
 /** Leave the last asking this much before the command's deadline, so the answer we report is the instance's, not the deadline's. */
 const DEADLINE_MARGIN_MS = 300;
 
-async function untilRefused(proxy: ProxyAdapter, id: string, inst: ProxyInstance, o: RefusalOptions): Promise<InstanceRefusal> {
+async function untilRefused(
+  proxy: ProxyAdapter,
+  id: string,
+  inst: ProxyInstance,
+  o: RefusalOptions,
+): Promise<InstanceRefusal> {
   const command = currentDeadline();
-  const deadline = Math.min(o.since + o.timeoutMs, command ? performance.now() + command.remainingMs() - DEADLINE_MARGIN_MS : Infinity);
+  const deadline = Math.min(
+    o.since + o.timeoutMs,
+    command ? performance.now() + command.remainingMs() - DEADLINE_MARGIN_MS : Infinity,
+  );
   for (;;) {
     // An instance we cannot ask is not proof of anything: keep asking until the deadline.
     const p = await askOnce(proxy, id, inst);
     const ms = Math.round(performance.now() - o.since);
     if (p.refused) return { instance_id: inst.instance_id, refused: true, ms, code: p.code };
-    if (p.final || performance.now() >= deadline || o.signal?.aborted || command?.expired) return { instance_id: inst.instance_id, refused: false, ms, code: p.code };
+    if (p.final || performance.now() >= deadline || o.signal?.aborted || command?.expired)
+      return { instance_id: inst.instance_id, refused: false, ms, code: p.code };
     await sleepWithin(Math.min(o.intervalMs ?? 20, Math.max(0, deadline - performance.now())), o.signal);
   }
 }
 
-export async function waitForRefusal(proxy: ProxyAdapter, id: string, instances: ProxyInstance[], o: RefusalOptions): Promise<InstanceRefusal[]> {
+export async function waitForRefusal(
+  proxy: ProxyAdapter,
+  id: string,
+  instances: ProxyInstance[],
+  o: RefusalOptions,
+): Promise<InstanceRefusal[]> {
   return Promise.all(instances.map((inst) => untilRefused(proxy, id, inst, o)));
 }

@@ -7,7 +7,9 @@ import { TourniquetError, usageError } from './errors.js';
  */
 export function redactHint(secret: string): string {
   if (secret.length < 12) return '…';
-  const prefix = /^([a-z]+_(?:(?:live|test|proj|svcacct|admin)[_-])?|sk-(?:proj-|svcacct-|admin-)?|re_|SK|AC)/i.exec(secret)?.[0] ?? '';
+  const prefix =
+    /^([a-z]+_(?:(?:live|test|proj|svcacct|admin)[_-])?|sk-(?:proj-|svcacct-|admin-)?|re_|SK|AC)/i.exec(secret)?.[0] ??
+    '';
   return `${prefix}…${secret.slice(-4)}`;
 }
 
@@ -30,10 +32,7 @@ export class SecretRegistry {
 }
 
 /** Where a secret comes from: never argv. */
-export type SecretSource =
-  | { from: 'env'; name: string }
-  | { from: 'file'; path: string }
-  | { from: 'stdin' };
+export type SecretSource = { from: 'env'; name: string } | { from: 'file'; path: string } | { from: 'stdin' };
 
 /** Parse `env:NAME`, `file:PATH`, a bare path, or `-` (stdin). */
 export function parseSecretRef(ref: string): SecretSource {
@@ -67,7 +66,10 @@ export async function readSecret(source: SecretSource, io: SecretInputs, what: s
       value = await readFile(source.path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw usageError(`cannot read ${what} from ${where}: ${code ?? String(err)}`, 'check the path and its permissions');
+      throw usageError(
+        `cannot read ${what} from ${where}: ${code ?? String(err)}`,
+        'check the path and its permissions',
+      );
     }
   } else {
     where = 'standard input';
@@ -117,7 +119,11 @@ export function secretInText(text: string): 'a key' | 'a password in a URL' | un
 
 /** The one message for a secret found where only references belong (argv, a config value). */
 export function secretOnArgv(): TourniquetError {
-  return new TourniquetError('usage', 'a secret was passed on the command line; tourniquet never takes secrets on argv', {
-    hint: 'pass it by reference: an environment variable, a --…-file path, - for stdin, or the masked prompt (a database password: PGPASSWORD or ~/.pgpass). Rotate it if the shell history is shared.',
-  });
+  return new TourniquetError(
+    'usage',
+    'a secret was passed on the command line; tourniquet never takes secrets on argv',
+    {
+      hint: 'pass it by reference: an environment variable, a --…-file path, - for stdin, or the masked prompt (a database password: PGPASSWORD or ~/.pgpass). Rotate it if the shell history is shared.',
+    },
+  );
 }

@@ -12,7 +12,11 @@ import { TourniquetError } from './errors.js';
 const BINDING_MESSAGES = [/Could not locate the bindings file/, /better_sqlite3\.node/, /NODE_MODULE_VERSION/];
 
 export function isSqliteBindingError(err: unknown): boolean {
-  return err instanceof Error && BINDING_MESSAGES.some((re) => re.test(err.message)) && /better[-_]sqlite3|bindings file/.test(err.message);
+  return (
+    err instanceof Error &&
+    BINDING_MESSAGES.some((re) => re.test(err.message)) &&
+    /better[-_]sqlite3|bindings file/.test(err.message)
+  );
 }
 
 /** Where npm must rebuild it: the folder whose node_modules holds better-sqlite3. */
@@ -33,11 +37,15 @@ export function rebuildCommand(): string {
 }
 
 export function sqliteBindingError(err: unknown): TourniquetError {
-  return new TourniquetError('step-failed', "SQLite is not available here: better-sqlite3's native module was never built (npm skipped its install script)", {
-    hint: `build it: ${rebuildCommand()} (a C++ toolchain, or network access for its prebuilt binary); or install with its script allowed: npm install -g tourniquet-cli --allow-scripts=better-sqlite3`,
-    data: { rebuild: rebuildCommand() },
-    cause: err,
-  });
+  return new TourniquetError(
+    'step-failed',
+    "SQLite is not available here: better-sqlite3's native module was never built (npm skipped its install script)",
+    {
+      hint: `build it: ${rebuildCommand()} (a C++ toolchain, or network access for its prebuilt binary); or install with its script allowed: npm install -g tourniquet-cli --allow-scripts=better-sqlite3`,
+      data: { rebuild: rebuildCommand() },
+      cause: err,
+    },
+  );
 }
 
 let probed: boolean | undefined;

@@ -42,5 +42,9 @@ export function alertText(keys: readonly KeyRate[], threshold: number): string {
       `• ${k.agent ?? k.vault_key_id} (${k.vault_key_id}, ${k.vendor}): ${Math.round(k.calls_per_minute)} calls/min, ${k.multiple}x its baseline of ${k.baseline_per_minute}/min; ${usd(k.spend_usd_10m)} in 10 min`,
   );
   const stop = keys.map((k) => `tourniquet incident --scenario runaway-loop --vault-key ${k.vault_key_id}`);
-  return [`tourniquet watch: ${keys.length} vault key${keys.length === 1 ? '' : 's'} above ${threshold}x baseline`, ...lines, `Stop it: ${stop[0]}`].join('\n');
+  return [
+    `tourniquet watch: ${keys.length} vault key${keys.length === 1 ? '' : 's'} above ${threshold}x baseline`,
+    ...lines,
+    `Stop it: ${stop[0]}`,
+  ].join('\n');
 }

@@ -76,7 +76,10 @@ export function startRefundAgent(opts: RefundAgentOptions): RefundAgent {
     const started = performance.now();
     let call: AgentCall;
     try {
-      await stripe.refunds.create({ charge: t.charge, amount: opts.amountCents ?? 1200 }, { headers: { 'x-customer-id': t.customer } });
+      await stripe.refunds.create(
+        { charge: t.charge, amount: opts.amountCents ?? 1200 },
+        { headers: { 'x-customer-id': t.customer } },
+      );
       call = { started, ended: performance.now(), ok: true, status: 200, code: null };
     } catch (err) {
       call = { started, ended: performance.now(), ok: false, ...refusalCode(err) };

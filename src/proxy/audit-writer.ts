@@ -55,7 +55,14 @@ export class AuditWriter {
     return new Promise((resolve, reject) => {
       const ms = this.opts.intentDeadlineMs ?? 2_000;
       const entry: Intent = { row, settled: false, resolve, reject, timer: undefined as unknown as NodeJS.Timeout };
-      entry.timer = setTimeout(() => this.settle(entry, new StoreUnavailableError(`the audit row was not durable within ${ms} ms`, { reason: 'timeout' })), ms);
+      entry.timer = setTimeout(
+        () =>
+          this.settle(
+            entry,
+            new StoreUnavailableError(`the audit row was not durable within ${ms} ms`, { reason: 'timeout' }),
+          ),
+        ms,
+      );
       this.intents.push(entry);
       this.schedule();
     });
@@ -86,7 +93,14 @@ export class AuditWriter {
     clearTimeout(e.timer);
     if (err === undefined) return e.resolve();
     // Refused, not forwarded. The row may still commit (a late answer): then say so on it.
-    this.outcomes.push({ call_id: e.row.call_id!, finished_at: new Date().toISOString(), policy_verdict: 'store_unavailable', vendor_status: 0, cost_usd_parsed: null, latency_ms: e.row.latency_ms });
+    this.outcomes.push({
+      call_id: e.row.call_id!,
+      finished_at: new Date().toISOString(),
+      policy_verdict: 'store_unavailable',
+      vendor_status: 0,
+      cost_usd_parsed: null,
+      latency_ms: e.row.latency_ms,
+    });
     this.schedule();
     e.reject(err);
   }
@@ -124,8 +138,15 @@ export class AuditWriter {
       this.failures = 0;
       for (const e of intents) this.settle(e);
     } catch (err) {
-      if (this.failures++ === 0) this.opts.onError?.('audit write failed; calls are refused until the store is back', err);
-      for (const e of intents) this.settle(e, err instanceof StoreUnavailableError ? err : new StoreUnavailableError(String((err as Error)?.message ?? err), { cause: err }));
+      if (this.failures++ === 0)
+        this.opts.onError?.('audit write failed; calls are refused until the store is back', err);
+      for (const e of intents)
+        this.settle(
+          e,
+          err instanceof StoreUnavailableError
+            ? err
+            : new StoreUnavailableError(String((err as Error)?.message ?? err), { cause: err }),
+        );
       // What nobody waits for is kept (oldest first) and tried again after a pause.
       this.rowsLater = [...later, ...this.rowsLater];
       this.outcomes = [...outcomes, ...this.outcomes];

@@ -20,7 +20,8 @@ let secondPrefix = '';
 function isoAt(ms: number): string {
   const second = Math.floor(ms / 1000);
   // `2026-11-22T02:14:07.` is formatted once a second; the milliseconds are appended.
-  if (second !== lastSecond) (lastSecond = second), (secondPrefix = new Date(second * 1000).toISOString().slice(0, 20));
+  if (second !== lastSecond)
+    ((lastSecond = second), (secondPrefix = new Date(second * 1000).toISOString().slice(0, 20)));
   const frac = ms - second * 1000;
   return `${secondPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
 }
@@ -63,7 +64,14 @@ export class Call {
 
   /** What completes the intent row once the call has ended (answered, failed, or cut). */
   outcome(verdict: PolicyVerdict): AuditOutcome {
-    return { call_id: this.id, finished_at: isoAt(Date.now()), policy_verdict: verdict, vendor_status: this.vendorStatus, cost_usd_parsed: this.cost, latency_ms: this.latency() };
+    return {
+      call_id: this.id,
+      finished_at: isoAt(Date.now()),
+      policy_verdict: verdict,
+      vendor_status: this.vendorStatus,
+      cost_usd_parsed: this.cost,
+      latency_ms: this.latency(),
+    };
   }
 
   /** The whole row: a refusal's (complete at once), or a forwarded call's for the request log. */
@@ -115,4 +123,3 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer | nu
     req.on('error', reject);
   });
 }
-

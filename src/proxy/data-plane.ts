@@ -10,7 +10,15 @@ import { refusalVendor, vaultKeyPlaces, type VendorSpec } from './vendors.js';
 import type { Metering } from '../vendors/shared/meter.js';
 import { customerScope, parseBody, placeName, vaultKeyFrom } from './request-info.js';
 import { decide } from './policy.js';
-import { downstreamHeaders, relayBody, scrubBuffer, sendUpstream, upstreamFailure, upstreamHeaders, type UpstreamTimeouts } from './forward.js';
+import {
+  downstreamHeaders,
+  relayBody,
+  scrubBuffer,
+  sendUpstream,
+  upstreamFailure,
+  upstreamHeaders,
+  type UpstreamTimeouts,
+} from './forward.js';
 import { InflightRegistry, type InflightCall } from './inflight.js';
 import type { RequestLog } from './log.js';
 import { endpointOf, type Limits } from './limits/types.js';
@@ -48,16 +56,35 @@ export function createDataPlane(deps: DataPlaneDeps) {
    * An error answered by the proxy itself, in the vendor's own dialect (so its SDK raises its
    * usual exception), with `x-tourniquet-verdict` for every vendor. Returns the status sent.
    */
-  function errorBody(res: ServerResponse, call: Call, status: number, code: string, message: string, extra: Record<string, string> = {}): number {
+  function errorBody(
+    res: ServerResponse,
+    call: Call,
+    status: number,
+    code: string,
+    message: string,
+    extra: Record<string, string> = {},
+  ): number {
     const { ['retry-after']: retryAfter, ...rest } = extra;
     const spec = refusalVendor(deps.vendors, call.vendor, { path: call.path, headers: requestHeaders.get(call) ?? {} });
-    const answer = spec.refusal({ status, code, message, retryAfterS: retryAfter === undefined ? undefined : Number(retryAfter) });
+    const answer = spec.refusal({
+      status,
+      code,
+      message,
+      retryAfterS: retryAfter === undefined ? undefined : Number(retryAfter),
+    });
     json(res, answer.status, answer.body, { ...answer.headers, ...rest, 'x-tourniquet-verdict': code });
     return answer.status;
   }
 
   /** A refusal never reached a vendor: answered at once, its row written without anyone waiting. */
-  function refuse(res: ServerResponse, call: Call, status: number, code: PolicyVerdict, message: string, extra: Record<string, string> = {}): void {
+  function refuse(
+    res: ServerResponse,
+    call: Call,
+    status: number,
+    code: PolicyVerdict,
+    message: string,
+    extra: Record<string, string> = {},
+  ): void {
     const sent = errorBody(res, call, status, code, message, extra);
     const row = call.row(code);
     audit.record(row);
@@ -87,7 +114,9 @@ export function createDataPlane(deps: DataPlaneDeps) {
     const found = vaultKeyFrom(req.headers, url.searchParams, keyPlaces);
     if (!found.found) {
       req.resume();
-      const where = found.misplacedIn ? ` (one was sent in the ${found.misplacedIn} header; send it where the vendor's SDK sends its key)` : '';
+      const where = found.misplacedIn
+        ? ` (one was sent in the ${found.misplacedIn} header; send it where the vendor's SDK sends its key)`
+        : '';
       return refuse(res, call, 401, 'vault_key_missing', `no vault key where the vendor's SDK sends its key${where}`);
     }
     const key = state.byHashLookup(cachedHash(found.secret));
@@ -97,7 +126,13 @@ export function createDataPlane(deps: DataPlaneDeps) {
     if (keySpec && !keySpec.vaultKeyIn.some((p) => placeName(p) === found.place)) {
       req.resume();
       const where = keySpec.vaultKeyIn.map(placeName).join(' or ');
-      return refuse(res, call, 401, 'vault_key_missing', `this vault key is for ${key!.vendor}, whose SDK sends its key as ${where}, not ${found.place}`);
+      return refuse(
+        res,
+        call,
+        401,
+        'vault_key_missing',
+        `this vault key is for ${key!.vendor}, whose SDK sends its key as ${where}, not ${found.place}`,
+      );
     }
     // A key in the query (Gemini's ?key=) is taken out: the vendor gets the production key instead.
     let search = url.search;
@@ -115,10 +150,17 @@ export function createDataPlane(deps: DataPlaneDeps) {
       return refuse(res, call, early.status, early.code, early.message);
     }
     const body = await readBody(req, deps.maxBodyBytes);
-    if (body === null) return refuse(res, call, 413, 'request_too_large', `request body over ${deps.maxBodyBytes} bytes`);
+    if (body === null)
+      return refuse(res, call, 413, 'request_too_large', `request body over ${deps.maxBodyBytes} bytes`);
     // The vault key must never reach the vendor: not in a header (dropped), nor in the URL or body (refused).
     if (search.includes(found.secret) || body.includes(found.secret))
-      return refuse(res, call, 400, 'vault_key_in_payload', 'the vault key appears in the URL or body; it would reach the vendor, so the call was not forwarded');
+      return refuse(
+        res,
+        call,
+        400,
+        'vault_key_in_payload',
+        'the vault key appears in the URL or body; it would reach the vendor, so the call was not forwarded',
+      );
     const k = key!;
     const spec = deps.vendors.get(k.vendor);
     const parsed = parseBody(String(req.headers['content-type'] ?? ''), body);
@@ -138,14 +180,27 @@ export function createDataPlane(deps: DataPlaneDeps) {
     call.upstreamKeyId = upstream.id;
     // Rate and spend: from memory; on a fleet, against a lease from the store (fail closed without one).
     const admission = await deps.limits.admit(k, amount, endpointOf(call.method, path));
-    if (!admission.ok) return refuse(res, call, admission.refusal.status, admission.refusal.code, admission.refusal.message, admission.refusal.headers);
+    if (!admission.ok)
+      return refuse(
+        res,
+        call,
+        admission.refusal.status,
+        admission.refusal.code,
+        admission.refusal.message,
+        admission.refusal.headers,
+      );
     // Write-ahead: the call's row is durable before anything reaches the vendor, or the call is not made.
     try {
       await audit.intent(call.intent());
     } catch (err) {
       deps.limits.settle(admission.ticket, null);
-      const why = err instanceof StoreUnavailableError && err.reason === 'disk_full' ? 'the audit store\'s disk is full' : 'the audit store cannot be written';
-      const sent = errorBody(res, call, 503, 'store_unavailable', `${why}; the call was not forwarded, retry shortly`, { 'retry-after': '1' });
+      const why =
+        err instanceof StoreUnavailableError && err.reason === 'disk_full'
+          ? "the audit store's disk is full"
+          : 'the audit store cannot be written';
+      const sent = errorBody(res, call, 503, 'store_unavailable', `${why}; the call was not forwarded, retry shortly`, {
+        'retry-after': '1',
+      });
       log.request(call.row('store_unavailable'), sent);
       return;
     }
@@ -153,7 +208,18 @@ export function createDataPlane(deps: DataPlaneDeps) {
     // again, on state known current, at the last moment before forwarding.
     if (deps.freshness && !deps.freshness.fresh() && !(await deps.freshness.whenFresh(750))) {
       deps.limits.settle(admission.ticket, null);
-      return ended(call, 'store_unavailable', errorBody(res, call, 503, 'store_unavailable', 'the proxy cannot confirm vault-key state with its store; not forwarded, retry shortly', { 'retry-after': '1' }));
+      return ended(
+        call,
+        'store_unavailable',
+        errorBody(
+          res,
+          call,
+          503,
+          'store_unavailable',
+          'the proxy cannot confirm vault-key state with its store; not forwarded, retry shortly',
+          { 'retry-after': '1' },
+        ),
+      );
     }
     const late = decide(k, call.method, path, Date.now(), amount, deps.limits.view);
     if (late && late.stage === 'key') {
@@ -161,9 +227,28 @@ export function createDataPlane(deps: DataPlaneDeps) {
       return ended(call, late.code, errorBody(res, call, late.status, late.code, late.message));
     }
     deps.usage.recordUpstreamUse(upstream.id);
-    const metering = spec.meter({ method: call.method, path, query: url.searchParams, headers: req.headers, body: parsed, raw: body });
+    const metering = spec.meter({
+      method: call.method,
+      path,
+      query: url.searchParams,
+      headers: req.headers,
+      body: parsed,
+      raw: body,
+    });
     try {
-      await forward(req, res, call, k, spec, upstream.value, upstream.account_sid, found.secret, body, search, metering);
+      await forward(
+        req,
+        res,
+        call,
+        k,
+        spec,
+        upstream.value,
+        upstream.account_sid,
+        found.secret,
+        body,
+        search,
+        metering,
+      );
     } finally {
       deps.limits.settle(admission.ticket, call.cost);
     }
@@ -191,7 +276,15 @@ export function createDataPlane(deps: DataPlaneDeps) {
     let contentType = '';
     const sentAt = performance.now();
     try {
-      const up = await sendUpstream(deps.dispatcher, spec.baseUrl + call.path + search, call.method, upstreamHeaders(req.headers, spec, secret, sid, vaultSecret), metering.upstreamBody ?? body, ac.signal, deps.timeouts);
+      const up = await sendUpstream(
+        deps.dispatcher,
+        spec.baseUrl + call.path + search,
+        call.method,
+        upstreamHeaders(req.headers, spec, secret, sid, vaultSecret),
+        metering.upstreamBody ?? body,
+        ac.signal,
+        deps.timeouts,
+      );
       call.vendorStatus = up.statusCode;
       contentType = String(up.headers['content-type'] ?? '');
       const headers = downstreamHeaders(up.headers, secrets);
@@ -201,13 +294,25 @@ export function createDataPlane(deps: DataPlaneDeps) {
         const raw = Buffer.from(await up.body.arrayBuffer());
         call.vendorMs = performance.now() - sentAt;
         const clean = scrubBuffer(raw, secrets);
-        call.cost = metering.cost({ status: up.statusCode, headers: up.headers, contentType, body: raw, truncated: false });
+        call.cost = metering.cost({
+          status: up.statusCode,
+          headers: up.headers,
+          contentType,
+          body: raw,
+          truncated: false,
+        });
         if (!bodiless) headers['content-length'] = clean.length;
         res.writeHead(up.statusCode, headers);
         res.end(clean);
         return ended(call, 'allowed', up.statusCode);
       }
-      const { whole, truncated, streaming } = await relayBody(up, res, headers, contentType.includes('text/event-stream'), metering);
+      const { whole, truncated, streaming } = await relayBody(
+        up,
+        res,
+        headers,
+        contentType.includes('text/event-stream'),
+        metering,
+      );
       call.vendorMs = performance.now() - sentAt;
       call.cost = metering.cost({ status: up.statusCode, headers: up.headers, contentType, body: whole, truncated });
       if (!streaming) {
@@ -221,7 +326,15 @@ export function createDataPlane(deps: DataPlaneDeps) {
       if (entry.hardRevoked) {
         const answered = !res.headersSent;
         if (!answered) res.destroy();
-        const sent = answered ? errorBody(res, call, 401, 'vault_key_revoked', 'this vault key was revoked (hard) while the call was in flight') : 0;
+        const sent = answered
+          ? errorBody(
+              res,
+              call,
+              401,
+              'vault_key_revoked',
+              'this vault key was revoked (hard) while the call was in flight',
+            )
+          : 0;
         return ended(call, 'aborted_hard_revoke', sent);
       }
       if (res.destroyed || ac.signal.aborted || res.headersSent) {

@@ -26,7 +26,10 @@ export function checkDistinctListeners(data: string, admin: string): void {
   const a = splitListen(admin, 8788);
   if (d.port === 0 || a.port !== d.port) return;
   if (d.host === a.host || WILDCARD.has(d.host) || WILDCARD.has(a.host))
-    throw usageError(`the admin API and the data plane both ask for port ${a.port} (--listen ${data}, --admin-listen ${admin})`, 'give the admin API its own port, e.g. --admin-listen 127.0.0.1:8788');
+    throw usageError(
+      `the admin API and the data plane both ask for port ${a.port} (--listen ${data}, --admin-listen ${admin})`,
+      'give the admin API its own port, e.g. --admin-listen 127.0.0.1:8788',
+    );
 }
 
 /** The warning to print at start, or null when the admin listener is on loopback (or TLS is in front). */

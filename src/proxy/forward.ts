@@ -25,7 +25,12 @@ function connectionListed(headers: IncomingHttpHeaders | Record<string, unknown>
   // The usual values name no other header: skip the parse (it runs twice per call).
   if (c === undefined || c === 'keep-alive' || c === 'close') return NONE;
   const text = Array.isArray(c) ? c.join(',') : typeof c === 'string' ? c : '';
-  return new Set(text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    text
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 /** The request headers the vendor gets: no hop-by-hop, no vault key, the production key in its place. */
@@ -53,7 +58,10 @@ export function upstreamHeaders(
 }
 
 /** The response headers the agent gets: no hop-by-hop, no secret in any value. */
-export function downstreamHeaders(incoming: Record<string, string | string[] | undefined>, secrets: string[]): OutgoingHttpHeaders {
+export function downstreamHeaders(
+  incoming: Record<string, string | string[] | undefined>,
+  secrets: string[],
+): OutgoingHttpHeaders {
   const listed = connectionListed(incoming);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
@@ -103,8 +111,13 @@ export function sendUpstream(
 /** Which upstream failure this is, for the agent's error and the status we answer with. */
 export function upstreamFailure(err: unknown): { status: number; code: string; message: string } {
   const code = (err as { code?: string }).code ?? '';
-  if (/TIMEOUT/.test(code)) return { status: 504, code: 'upstream_timeout', message: `the vendor did not answer in time (${code})` };
-  return { status: 502, code: 'upstream_unreachable', message: `the vendor could not be reached (${code || 'connection failed'})` };
+  if (/TIMEOUT/.test(code))
+    return { status: 504, code: 'upstream_timeout', message: `the vendor did not answer in time (${code})` };
+  return {
+    status: 502,
+    code: 'upstream_unreachable',
+    message: `the vendor could not be reached (${code || 'connection failed'})`,
+  };
 }
 
 /** Write one chunk, waiting for the socket to drain when the agent reads slower than the vendor sends. */

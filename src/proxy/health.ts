@@ -4,7 +4,17 @@ import { StoreUnavailableError } from './store/types.js';
 /** C2: `ok` is the only status in which agent calls are forwarded. */
 export type HealthStatus = 'ok' | 'store_unavailable' | 'disk_full' | 'stale';
 
-const WRITES = new Set(['insertVaultKey', 'revokeVaultKeys', 'rollVaultKey', 'insertUpstreamKey', 'promoteUpstreamKey', 'retireUpstreamKey', 'appendAudit', 'heartbeat', 'sweepOutcomes']);
+const WRITES = new Set([
+  'insertVaultKey',
+  'revokeVaultKeys',
+  'rollVaultKey',
+  'insertUpstreamKey',
+  'promoteUpstreamKey',
+  'retireUpstreamKey',
+  'appendAudit',
+  'heartbeat',
+  'sweepOutcomes',
+]);
 
 /**
  * Whether the store takes writes, as the last write found it: a write that fails with
@@ -57,6 +67,9 @@ export interface HealthInputs {
 export function healthOf(h: HealthInputs): { status: HealthStatus; reason: string | null } {
   const f = h.store.failure;
   if (f) return { status: f.reason === 'disk_full' ? 'disk_full' : 'store_unavailable', reason: f.message };
-  if (!h.fresh()) return h.syncFailing() ? { status: 'store_unavailable', reason: 'cannot sync with the shared store' } : { status: 'stale', reason: 'state not confirmed current since a pause; resyncing' };
+  if (!h.fresh())
+    return h.syncFailing()
+      ? { status: 'store_unavailable', reason: 'cannot sync with the shared store' }
+      : { status: 'stale', reason: 'state not confirmed current since a pause; resyncing' };
   return { status: 'ok', reason: null };
 }

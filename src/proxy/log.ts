@@ -29,7 +29,7 @@ export function jsonLog(write: (line: string) => void, scrub: (s: string) => str
   const emit = (obj: Record<string, unknown>) => {
     buffered += scrub(JSON.stringify(obj)) + '\n';
     if (buffered.length > 65536) flush();
-    else if (!scheduled) (scheduled = true), setImmediate(flush);
+    else if (!scheduled) ((scheduled = true), setImmediate(flush));
   };
   return {
     flush,

@@ -33,7 +33,9 @@ interface FleetFacts {
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('store query timed out')), ms)));
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error('store query timed out')), ms)),
+  );
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
@@ -49,21 +51,71 @@ export class ProxyMetrics {
 
   constructor(private readonly src: MetricsSources) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'tourniquet_requests_total', help: 'Agent calls through the data plane, by vendor, policy verdict and HTTP status answered', labelNames: ['vendor', 'verdict', 'status'], registers });
-    this.addedLatency = new Histogram({ name: 'tourniquet_added_latency_seconds', help: 'Time the proxy added to a call (total minus time waiting on the vendor), every call', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
-    this.vendorLatency = new Histogram({ name: 'tourniquet_vendor_latency_seconds', help: 'Time waiting on the vendor for forwarded calls', labelNames: ['vendor'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers });
-    this.auditCommit = new Histogram({ name: 'tourniquet_audit_commit_seconds', help: 'Time to commit one batch of audit rows', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5], registers });
-    this.revocations = new Counter({ name: 'tourniquet_revocations_total', help: 'Vault keys revoked through this instance', labelNames: ['mode'], registers });
-    this.adminCalls = new Counter({ name: 'tourniquet_admin_changes_total', help: 'State-changing admin calls through this instance, by action and outcome', labelNames: ['action', 'outcome'], registers });
-    this.leases = new Counter({ name: 'tourniquet_budget_leases_total', help: 'Budget and rate leases taken from or given back to the store, by kind (usd, calls) and outcome', labelNames: ['kind', 'outcome'], registers });
+    this.requests = new Counter({
+      name: 'tourniquet_requests_total',
+      help: 'Agent calls through the data plane, by vendor, policy verdict and HTTP status answered',
+      labelNames: ['vendor', 'verdict', 'status'],
+      registers,
+    });
+    this.addedLatency = new Histogram({
+      name: 'tourniquet_added_latency_seconds',
+      help: 'Time the proxy added to a call (total minus time waiting on the vendor), every call',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    this.vendorLatency = new Histogram({
+      name: 'tourniquet_vendor_latency_seconds',
+      help: 'Time waiting on the vendor for forwarded calls',
+      labelNames: ['vendor'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.auditCommit = new Histogram({
+      name: 'tourniquet_audit_commit_seconds',
+      help: 'Time to commit one batch of audit rows',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5],
+      registers,
+    });
+    this.revocations = new Counter({
+      name: 'tourniquet_revocations_total',
+      help: 'Vault keys revoked through this instance',
+      labelNames: ['mode'],
+      registers,
+    });
+    this.adminCalls = new Counter({
+      name: 'tourniquet_admin_changes_total',
+      help: 'State-changing admin calls through this instance, by action and outcome',
+      labelNames: ['action', 'outcome'],
+      registers,
+    });
+    this.leases = new Counter({
+      name: 'tourniquet_budget_leases_total',
+      help: 'Budget and rate leases taken from or given back to the store, by kind (usd, calls) and outcome',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
     this.gauges(registers);
     collectDefaultMetrics({ register: this.registry });
   }
 
   private gauges(registers: Registry[]): void {
     const src = this.src;
-    new Gauge({ name: 'tourniquet_audit_queue_depth', help: 'Audit rows waiting to be committed', registers, collect() { this.set(src.auditQueued()); } });
-    new Gauge({ name: 'tourniquet_in_flight_requests', help: 'Agent calls being forwarded now', registers, collect() { this.set(src.inFlight()); } });
+    new Gauge({
+      name: 'tourniquet_audit_queue_depth',
+      help: 'Audit rows waiting to be committed',
+      registers,
+      collect() {
+        this.set(src.auditQueued());
+      },
+    });
+    new Gauge({
+      name: 'tourniquet_in_flight_requests',
+      help: 'Agent calls being forwarded now',
+      registers,
+      collect() {
+        this.set(src.inFlight());
+      },
+    });
     new Gauge({
       name: 'tourniquet_budget_lease_held',
       help: 'Budget held by this instance in leases now (kind usd: dollars; calls: calls)',
@@ -113,9 +165,16 @@ export class ProxyMetrics {
 
   private async fleetFacts(): Promise<FleetFacts> {
     const src = this.src;
-    const out: FleetFacts = { up: false, lag: new Map(), sync: new Map([[src.instanceId, Date.parse(src.lastSyncAt()) / 1000]]) };
+    const out: FleetFacts = {
+      up: false,
+      lag: new Map(),
+      sync: new Map([[src.instanceId, Date.parse(src.lastSyncAt()) / 1000]]),
+    };
     try {
-      const [rev, all] = await withTimeout(Promise.all([src.storeRevision(), src.instances()]), SCRAPE_STORE_TIMEOUT_MS);
+      const [rev, all] = await withTimeout(
+        Promise.all([src.storeRevision(), src.instances()]),
+        SCRAPE_STORE_TIMEOUT_MS,
+      );
       out.lag.set(src.instanceId, Math.max(0, rev - src.revision()));
       for (const i of all) {
         if (i.instance_id === src.instanceId) continue;

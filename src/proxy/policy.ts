@@ -11,7 +11,13 @@ export interface Refusal {
   headers?: Record<string, string>;
 }
 
-const r = (stage: Refusal['stage'], status: number, code: PolicyVerdict, message: string, headers?: Record<string, string>): Refusal => ({
+const r = (
+  stage: Refusal['stage'],
+  status: number,
+  code: PolicyVerdict,
+  message: string,
+  headers?: Record<string, string>,
+): Refusal => ({
   stage,
   status,
   code,
@@ -36,20 +42,35 @@ export function decide(
   usage: UsageView,
 ): Refusal | null {
   if (!key) return r('key', 401, 'vault_key_unknown', 'this vault key is not known to the proxy');
-  if (key.status === 'revoked') return r('key', 401, 'vault_key_revoked', `vault key ${key.id} was revoked at ${key.revoked_at}`);
-  if (key.expiresAtMs !== null && now >= key.expiresAtMs) return r('key', 401, 'vault_key_expired', `vault key ${key.id} expired at ${key.expires_at}`);
+  if (key.status === 'revoked')
+    return r('key', 401, 'vault_key_revoked', `vault key ${key.id} was revoked at ${key.revoked_at}`);
+  if (key.expiresAtMs !== null && now >= key.expiresAtMs)
+    return r('key', 401, 'vault_key_expired', `vault key ${key.id} expired at ${key.expires_at}`);
   if (key.endpointAllowed && !key.endpointAllowed(method, path))
     return r('key', 403, 'endpoint_not_allowed', `${method} ${path} is not in this vault key's allowed endpoints`);
   if (key.calls_per_minute !== null && usage.perMinute(key.id, now) >= key.calls_per_minute)
-    return r('usage', 429, 'rate_limited', `over ${key.calls_per_minute} calls per minute`, { 'retry-after': String(usage.retryAfterS(key.id, key.calls_per_minute, now)) });
+    return r('usage', 429, 'rate_limited', `over ${key.calls_per_minute} calls per minute`, {
+      'retry-after': String(usage.retryAfterS(key.id, key.calls_per_minute, now)),
+    });
   if (amountUsd !== null && key.per_call_amount_cap !== null && amountUsd > key.per_call_amount_cap)
-    return r('usage', 402, 'spend_cap_exceeded', `this call moves $${amountUsd.toFixed(2)}, over the per-call cap of $${key.per_call_amount_cap}`);
+    return r(
+      'usage',
+      402,
+      'spend_cap_exceeded',
+      `this call moves $${amountUsd.toFixed(2)}, over the per-call cap of $${key.per_call_amount_cap}`,
+    );
   if (key.daily_usd_cap !== null) {
     const spent = usage.spentToday(key.id, now);
     if (spent >= key.daily_usd_cap || (amountUsd !== null && spent + amountUsd > key.daily_usd_cap))
-      return r('usage', 402, 'spend_cap_exceeded', `daily cap of $${key.daily_usd_cap} reached ($${spent.toFixed(2)} spent today)`, {
-        'retry-after': String(secondsToUtcMidnight(now)),
-      });
+      return r(
+        'usage',
+        402,
+        'spend_cap_exceeded',
+        `daily cap of $${key.daily_usd_cap} reached ($${spent.toFixed(2)} spent today)`,
+        {
+          'retry-after': String(secondsToUtcMidnight(now)),
+        },
+      );
   }
   return null;
 }

@@ -9,7 +9,8 @@ import type { VaultKeyPlace } from '../vendors/module.js';
 export type KeyLookup = { found: true; secret: string; place: string } | { found: false; misplacedIn?: string };
 
 /** A place's name, as `found.place` gives it and messages show it: `bearer`, `basic`, `header:x-api-key`, `query:key`. */
-export const placeName = (p: VaultKeyPlace): string => (typeof p === 'string' ? p : 'header' in p ? `header:${p.header}` : `query:${p.query}`);
+export const placeName = (p: VaultKeyPlace): string =>
+  typeof p === 'string' ? p : 'header' in p ? `header:${p.header}` : `query:${p.query}`;
 
 function fromAuthorization(auth: string | undefined, places: ReadonlySet<string>): string | undefined {
   if (!auth) return undefined;
@@ -31,10 +32,15 @@ function fromAuthorization(auth: string | undefined, places: ReadonlySet<string>
  * Basic with the key as password or user, Twilio and Stripe's old style), a vendor's own header
  * (`x-api-key`, `x-goog-api-key`) or query parameter (`?key=`). `places` is every vendor's list.
  */
-export function vaultKeyFrom(headers: IncomingHttpHeaders, query: URLSearchParams, places: readonly VaultKeyPlace[]): KeyLookup {
+export function vaultKeyFrom(
+  headers: IncomingHttpHeaders,
+  query: URLSearchParams,
+  places: readonly VaultKeyPlace[],
+): KeyLookup {
   const names = new Set(places.map(placeName));
   const auth = fromAuthorization(headers.authorization, names);
-  if (auth) return { found: true, secret: auth, place: /^basic/i.test(headers.authorization ?? '') ? 'basic' : 'bearer' };
+  if (auth)
+    return { found: true, secret: auth, place: /^basic/i.test(headers.authorization ?? '') ? 'basic' : 'bearer' };
   for (const p of places) {
     if (typeof p === 'string') continue;
     const v = 'header' in p ? headers[p.header] : query.get(p.query);

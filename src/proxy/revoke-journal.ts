@@ -111,7 +111,11 @@ export class RevokeJournal {
 
   /** Only what is still pending, from the start; the rest of the used space back to zeros. */
   private async rewrite(): Promise<void> {
-    const live = Buffer.from(this.entries().map((e) => `R ${e.id} ${e.at} ${e.mode}\n`).join(''));
+    const live = Buffer.from(
+      this.entries()
+        .map((e) => `R ${e.id} ${e.at} ${e.mode}\n`)
+        .join(''),
+    );
     if (live.length > this.size) {
       const grown = Math.max(this.size * 2, live.length + PREALLOCATED);
       await this.fh.write(Buffer.alloc(grown - this.size), 0, grown - this.size, this.size);

@@ -40,7 +40,11 @@ export function notDurable(ids: string[], journaled: boolean, err: StoreUnavaila
     'revoke_not_durable',
     `refused on this instance, but not yet written to the store (${err.message}); retrying in the background, repeat the request to confirm it is durable`,
     undefined,
-    { type: 'tourniquet_error', body: { ...(ids.length === 1 ? { id: ids[0] } : {}), ids, refused_here: true, journaled }, headers: { 'retry-after': '1' } },
+    {
+      type: 'tourniquet_error',
+      body: { ...(ids.length === 1 ? { id: ids[0] } : {}), ids, refused_here: true, journaled },
+      headers: { 'retry-after': '1' },
+    },
   );
 }
 
@@ -83,7 +87,11 @@ export class Revoker {
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       this.kick();
-      throw notDurable(entries.map((e) => e.id), journaled, err);
+      throw notDurable(
+        entries.map((e) => e.id),
+        journaled,
+        err,
+      );
     }
     return this.answer(results, aborted);
   }
@@ -134,7 +142,11 @@ export class Revoker {
     for (const e of entries) groups.set(`${e.at} ${e.mode}`, [...(groups.get(`${e.at} ${e.mode}`) ?? []), e]);
     const out: Array<[PendingRevoke[], RevokeResult]> = [];
     for (const group of groups.values()) {
-      const r = await this.deps.store.revokeVaultKeys(group.map((e) => e.id), group[0]!.at, group[0]!.mode);
+      const r = await this.deps.store.revokeVaultKeys(
+        group.map((e) => e.id),
+        group[0]!.at,
+        group[0]!.mode,
+      );
       await this.settled(group.map((e) => e.id));
       out.push([group, r]);
     }
@@ -146,7 +158,10 @@ export class Revoker {
     await this.deps.journal?.resolve(ids).catch((err) => this.deps.log.error('revoke journal write failed', err));
   }
 
-  private async answer(results: Array<[PendingRevoke[], RevokeResult]>, aborted: Map<string, number>): Promise<DurableRevoke> {
+  private async answer(
+    results: Array<[PendingRevoke[], RevokeResult]>,
+    aborted: Map<string, number>,
+  ): Promise<DurableRevoke> {
     const outcomes: RevokeOutcome[] = [];
     const notFound: string[] = [];
     let revision = 0;
@@ -156,15 +171,32 @@ export class Revoker {
         const prev = r.previous?.[e.id];
         if (r.not_found.includes(e.id)) notFound.push(e.id);
         // Revoked by this call, or by this revoke's own earlier attempt (a retry, a lost acknowledgement).
-        else if (!prev || prev.revoked_at === e.at) outcomes.push({ id: e.id, status: 'revoked', effective_at: e.at, already_revoked: false, mode: e.mode, in_flight_aborted: aborted.get(e.id) ?? 0 });
+        else if (!prev || prev.revoked_at === e.at)
+          outcomes.push({
+            id: e.id,
+            status: 'revoked',
+            effective_at: e.at,
+            already_revoked: false,
+            mode: e.mode,
+            in_flight_aborted: aborted.get(e.id) ?? 0,
+          });
         else {
           revision = Math.max(revision, prev.revision);
           this.deps.state.alignRevoked(e.id, prev.revoked_at ?? e.at, prev.revoke_mode ?? e.mode);
-          outcomes.push({ id: e.id, status: 'revoked', effective_at: prev.revoked_at ?? e.at, already_revoked: true, mode: prev.revoke_mode ?? e.mode, in_flight_aborted: aborted.get(e.id) ?? 0 });
+          outcomes.push({
+            id: e.id,
+            status: 'revoked',
+            effective_at: prev.revoked_at ?? e.at,
+            already_revoked: true,
+            mode: prev.revoke_mode ?? e.mode,
+            in_flight_aborted: aborted.get(e.id) ?? 0,
+          });
         }
       }
     }
-    const fleet = outcomes.length ? await this.deps.fleet.confirm(revision) : { confirmed: [], unconfirmed: [], waited_ms: 0 };
+    const fleet = outcomes.length
+      ? await this.deps.fleet.confirm(revision)
+      : { confirmed: [], unconfirmed: [], waited_ms: 0 };
     return { outcomes, not_found: notFound, fleet };
   }
 

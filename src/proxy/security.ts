@@ -21,8 +21,13 @@ export interface SecurityOptions {
   metrics?: boolean;
 }
 
-export async function loadCredentials(opts: SecurityOptions): Promise<{ tokens: AdminTokens; ring: MasterKeyring | null }> {
-  const tokens = opts.adminTokens instanceof AdminTokens ? opts.adminTokens : await AdminTokens.load({ file: opts.adminTokens ?? null, single: opts.adminToken ?? null });
+export async function loadCredentials(
+  opts: SecurityOptions,
+): Promise<{ tokens: AdminTokens; ring: MasterKeyring | null }> {
+  const tokens =
+    opts.adminTokens instanceof AdminTokens
+      ? opts.adminTokens
+      : await AdminTokens.load({ file: opts.adminTokens ?? null, single: opts.adminToken ?? null });
   const mk = opts.masterKey ?? null;
   // (a keyring by shape, not instanceof: a bundle or a loader may hold another copy of the class)
   const ring = mk === null ? null : 'from' in mk ? await MasterKeyring.load(mk) : mk;
@@ -30,7 +35,12 @@ export async function loadCredentials(opts: SecurityOptions): Promise<{ tokens: 
 }
 
 /** Attach the sealer, seal legacy plain text, load everything, check it all opened (the caller closes the store on failure). */
-export async function openKeysAtRest(store: ProxyStore, ring: MasterKeyring | null, log: RequestLog, load: () => Promise<void>): Promise<KeysAtRest> {
+export async function openKeysAtRest(
+  store: ProxyStore,
+  ring: MasterKeyring | null,
+  log: RequestLog,
+  load: () => Promise<void>,
+): Promise<KeysAtRest> {
   const keys = await KeysAtRest.attach(store, ring, log);
   await load();
   keys.checkOpened();
@@ -44,10 +54,22 @@ export interface AdminSecurity {
   audit: AdminAuditLog;
 }
 
-export function adminSecurity(opts: SecurityOptions, tokens: AdminTokens, store: ProxyStore, keys: KeysAtRest, log: RequestLog, sources: MetricsSources): AdminSecurity {
+export function adminSecurity(
+  opts: SecurityOptions,
+  tokens: AdminTokens,
+  store: ProxyStore,
+  keys: KeysAtRest,
+  log: RequestLog,
+  sources: MetricsSources,
+): AdminSecurity {
   const metrics = opts.metrics === false ? null : new ProxyMetrics(sources);
   const audit = new AdminAuditLog(isAdminAuditStore(store) ? store : null, log);
-  return { access: new AdminAccess(tokens, audit, metrics, sources.instanceId), metrics, routes: securityRoutes(store, metrics, keys), audit };
+  return {
+    access: new AdminAccess(tokens, audit, metrics, sources.instanceId),
+    metrics,
+    routes: securityRoutes(store, metrics, keys),
+    audit,
+  };
 }
 
 export interface ReloadReport {
@@ -66,7 +88,11 @@ export async function reloadSecurity(tokens: AdminTokens, keys: KeysAtRest, log:
   }
   if (t.ok) log.info('admin tokens reloaded', { tokens: t.tokens });
   else log.error('admin token file not reloaded; the tokens loaded before stay in force', t.error);
-  if (!master_key.ok) log.error('master key source not re-read; the keys loaded before stay in force', master_key.error);
-  else if (master_key.changed) log.info('master key source re-read: new data keys are wrapped with its first key', { master_key_id: keys.ring?.current.id });
+  if (!master_key.ok)
+    log.error('master key source not re-read; the keys loaded before stay in force', master_key.error);
+  else if (master_key.changed)
+    log.info('master key source re-read: new data keys are wrapped with its first key', {
+      master_key_id: keys.ring?.current.id,
+    });
   return { tokens: t, master_key };
 }

@@ -107,7 +107,11 @@ function listen(server: Server, spec: string, fallbackPort: number): Promise<str
   const { host, port } = splitListen(spec, fallbackPort);
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES' ? usageError(`cannot listen on ${spec}: ${err.code}`, 'choose another address with --listen / --admin-listen') : err),
+      reject(
+        err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES'
+          ? usageError(`cannot listen on ${spec}: ${err.code}`, 'choose another address with --listen / --admin-listen')
+          : err,
+      ),
     );
     server.listen(port, host, () => {
       server.removeAllListeners('error');
@@ -130,7 +134,9 @@ function journalDir(opts: ProxyOptions, store: ProxyStore): string | null {
   if (opts.revokeJournal === false) return null;
   if (opts.revokeJournal) return opts.revokeJournal;
   const path = (store as { path?: string }).path;
-  return store.kind === 'sqlite' && path && path !== ':memory:' ? resolve(dirname(path), `${path.split('/').pop()}.revokes`) : null;
+  return store.kind === 'sqlite' && path && path !== ':memory:'
+    ? resolve(dirname(path), `${path.split('/').pop()}.revokes`)
+    : null;
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
@@ -147,7 +153,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     if (typeof opts.store === 'object') await raw.init();
     const dir = journalDir(opts, raw);
     if (dir) journal = await RevokeJournal.open(dir, instanceId);
-    return await assemble(opts, { instanceId, startedAt, log, health, store: health.observe(raw), journal, ...credentials });
+    return await assemble(opts, {
+      instanceId,
+      startedAt,
+      log,
+      health,
+      store: health.observe(raw),
+      journal,
+      ...credentials,
+    });
   } catch (err) {
     await journal?.close().catch(() => {});
     if (raw && typeof opts.store !== 'object') await raw.close().catch(() => {});
@@ -182,7 +196,14 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
   // Other instances' changes (NOTIFY, and a reconcile poll for lost notifications); a shared
   // store also gates the data plane: stale state means 503, never a forward.
   const fleet = new FleetSync(
-    { store, state, log, shared, self: () => ({ instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, started_at: startedAt }), onHardRevoked: (id) => void inflight.abortKey(id) },
+    {
+      store,
+      state,
+      log,
+      shared,
+      self: () => ({ instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, started_at: startedAt }),
+      onHardRevoked: (id) => void inflight.abortKey(id),
+    },
     opts.fleet ?? (shared ? {} : { heartbeatMs: 10_000 }),
   );
   const revoker = new Revoker({ store, state, inflight, journal, fleet, log });
@@ -190,15 +211,28 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
 
   const keys = await openKeysAtRest(store, b.ring, log, async () => state.apply(await store.changesSince(0)));
   revoker.restore(); // revokes refused before a restart stay refused, whatever the store says
-  for (const k of opts.upstreamKeys ?? []) await service.addUpstream(k, true, k.id ?? `up_cfg_${k.vendor}_${(k.label ?? 'default').replace(/[^A-Za-z0-9]/g, '_')}`);
+  for (const k of opts.upstreamKeys ?? [])
+    await service.addUpstream(
+      k,
+      true,
+      k.id ?? `up_cfg_${k.vendor}_${(k.label ?? 'default').replace(/[^A-Za-z0-9]/g, '_')}`,
+    );
   if (!shared) await store.sweepOutcomes(instanceId); // the previous process's pending rows: outcome unknown
   const today = new Date().toISOString().slice(0, 10) + 'T00:00:00.000Z';
   for (const [id, usd] of await store.spendByVaultKey(today)) usage.seedSpend(id, usd);
   await fleet.trigger(true); // catch up on whatever changed while this instance was starting
 
   const t = opts.timeouts ?? {};
-  const timeouts: UpstreamTimeouts = { connectMs: t.connectMs ?? 5_000, headersMs: t.headersMs ?? 60_000, bodyMs: t.bodyMs ?? 120_000 };
-  const dispatcher = new Agent({ connect: { timeout: timeouts.connectMs }, keepAliveTimeout: 30_000, connections: 512 });
+  const timeouts: UpstreamTimeouts = {
+    connectMs: t.connectMs ?? 5_000,
+    headersMs: t.headersMs ?? 60_000,
+    bodyMs: t.bodyMs ?? 120_000,
+  };
+  const dispatcher = new Agent({
+    connect: { timeout: timeouts.connectMs },
+    keepAliveTimeout: 30_000,
+    connections: 512,
+  });
   const sec = adminSecurity(opts, tokens, store, keys, log, {
     instanceId,
     revision: () => state.revision,
@@ -212,16 +246,52 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
   });
   const limits = limitsFor(store, shared, instanceId, usage, sec.metrics, opts.leases);
   audit.onCommit = (ms) => sec.metrics?.auditCommit.observe(ms / 1000);
-  const status = () => healthOf({ store: health, fresh: () => !shared || fleet.fresh(), syncFailing: () => fleet.failing });
+  const status = () =>
+    healthOf({ store: health, fresh: () => !shared || fleet.fresh(), syncFailing: () => fleet.failing });
   const dataServer = createDataServer(
     gate(
-      { shared, fresh: () => fleet.fresh(), resyncing: () => fleet.resyncing(), whenFresh: (ms) => fleet.whenFresh(ms), health: status },
-      createDataPlane({ state, usage, audit, vendors, dispatcher, instanceId, log: observedLog(log, sec.metrics), limits, inflight, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, timeouts, freshness: shared ? fleet : undefined }),
+      {
+        shared,
+        fresh: () => fleet.fresh(),
+        resyncing: () => fleet.resyncing(),
+        whenFresh: (ms) => fleet.whenFresh(ms),
+        health: status,
+      },
+      createDataPlane({
+        state,
+        usage,
+        audit,
+        vendors,
+        dispatcher,
+        instanceId,
+        log: observedLog(log, sec.metrics),
+        limits,
+        inflight,
+        maxBodyBytes: opts.maxBodyBytes ?? 1 << 20,
+        timeouts,
+        freshness: shared ? fleet : undefined,
+      }),
     ),
     opts.dataPlane,
   );
-  const facts = { instanceId, dataUrl: () => dataUrl, adminUrl: () => adminUrl, startedAt, lastSyncAt: () => fleet.lastSyncAt, status, extra: () => ({ pending_revokes: revoker.pendingCount, audit_backlog: audit.backlog(), audit_dropped: audit.dropped, stalls: fleet.stalls }) };
-  const adminServer = createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 }, createAdminPlane(service, usage, sec.access, facts, log, sec.routes));
+  const facts = {
+    instanceId,
+    dataUrl: () => dataUrl,
+    adminUrl: () => adminUrl,
+    startedAt,
+    lastSyncAt: () => fleet.lastSyncAt,
+    status,
+    extra: () => ({
+      pending_revokes: revoker.pendingCount,
+      audit_backlog: audit.backlog(),
+      audit_dropped: audit.dropped,
+      stalls: fleet.stalls,
+    }),
+  };
+  const adminServer = createServer(
+    { keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 },
+    createAdminPlane(service, usage, sec.access, facts, log, sec.routes),
+  );
   dataUrl = await listen(dataServer, opts.listen ?? '127.0.0.1:8787', 8787);
   adminUrl = await listen(adminServer, opts.adminListen ?? '127.0.0.1:8788', 8788);
   const exposed = adminExposureWarning(opts.adminListen ?? '127.0.0.1:8788', opts.adminBehindTls === true);
@@ -236,7 +306,12 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
     void fleet.heartbeat().finally(() => (probing = false));
   }, 500);
   probe.unref();
-  log.info('proxy listening', { instance_id: instanceId, data_plane_url: dataUrl, admin_url: adminUrl, store: store.kind });
+  log.info('proxy listening', {
+    instance_id: instanceId,
+    data_plane_url: dataUrl,
+    admin_url: adminUrl,
+    store: store.kind,
+  });
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -249,14 +324,33 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
       // Finish what is in flight, then write what the audit still holds (bounded), then close.
       await Promise.all([closeServer(dataServer, grace), closeServer(adminServer, 1_000)]);
       await limits.close();
-      if (!(await audit.drain(3_000))) log.error('audit rows not written at stop (the store is failing); pending rows will read as outcome unknown');
+      if (!(await audit.drain(3_000)))
+        log.error('audit rows not written at stop (the store is failing); pending rows will read as outcome unknown');
       await journal?.close();
       await sec.audit.close();
       await store.close();
       await dispatcher.close().catch(() => {});
-      log.info('proxy stopped', { instance_id: instanceId, audit_rows: audit.rows, audit_batches: audit.batches, audit_dropped: audit.dropped });
+      log.info('proxy stopped', {
+        instance_id: instanceId,
+        audit_rows: audit.rows,
+        audit_batches: audit.batches,
+        audit_dropped: audit.dropped,
+      });
       log.flush?.();
     })());
   const reload = () => reloadSecurity(tokens, keys, log);
-  return { dataUrl, adminUrl, instanceId, service, audit, fleet, health, metrics: sec.metrics, keys, limits, reload, stop };
+  return {
+    dataUrl,
+    adminUrl,
+    instanceId,
+    service,
+    audit,
+    fleet,
+    health,
+    metrics: sec.metrics,
+    keys,
+    limits,
+    reload,
+    stop,
+  };
 }

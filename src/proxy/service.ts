@@ -1,6 +1,13 @@
 import type { ProxyStore, UpstreamKeyRecord, VaultKeyPolicy, VaultKeyRecord } from './store/types.js';
 import { StoreUnavailableError } from './store/types.js';
-import { PolicyState, hashSecret, newUpstreamKeyId, newVaultKeyId, newVaultSecret, type LiveVaultKey } from './state.js';
+import {
+  PolicyState,
+  hashSecret,
+  newUpstreamKeyId,
+  newVaultKeyId,
+  newVaultSecret,
+  type LiveVaultKey,
+} from './state.js';
 import type { InflightRegistry } from './inflight.js';
 import { redactHint } from '../core/secrets.js';
 import { ApiError } from './admin/validate.js';
@@ -40,7 +47,15 @@ export function vaultKeyView(k: VaultKeyRecord, now = Date.now()) {
 }
 
 export function upstreamView(u: UpstreamKeyRecord) {
-  return { id: u.id, vendor: u.vendor, state: u.state, hint: u.hint, label: u.label, created_at: u.created_at, updated_at: u.updated_at };
+  return {
+    id: u.id,
+    vendor: u.vendor,
+    state: u.state,
+    hint: u.hint,
+    label: u.label,
+    created_at: u.created_at,
+    updated_at: u.updated_at,
+  };
 }
 
 async function durable<T>(p: Promise<T>): Promise<T> {
@@ -63,7 +78,13 @@ export class ProxyService {
   ) {}
 
   private checkVendor(vendor: string): void {
-    if (!this.vendors.has(vendor)) throw new ApiError(400, 'invalid_request', `unknown vendor "${vendor}" (known: ${[...this.vendors].join(', ')})`, 'vendor');
+    if (!this.vendors.has(vendor))
+      throw new ApiError(
+        400,
+        'invalid_request',
+        `unknown vendor "${vendor}" (known: ${[...this.vendors].join(', ')})`,
+        'vendor',
+      );
   }
 
   /** A new record (and its secret) from the input; nothing stored yet. */
@@ -71,8 +92,10 @@ export class ProxyService {
     this.checkVendor(input.vendor);
     if (input.upstream_key_id) {
       const u = this.state.upstreamKey(input.upstream_key_id);
-      if (!u) throw new ApiError(400, 'invalid_request', `no production key ${input.upstream_key_id}`, 'upstream_key_id');
-      if (u.vendor !== input.vendor) throw new ApiError(400, 'invalid_request', `production key ${u.id} is for ${u.vendor}`, 'upstream_key_id');
+      if (!u)
+        throw new ApiError(400, 'invalid_request', `no production key ${input.upstream_key_id}`, 'upstream_key_id');
+      if (u.vendor !== input.vendor)
+        throw new ApiError(400, 'invalid_request', `production key ${u.id} is for ${u.vendor}`, 'upstream_key_id');
     }
     const secret = newVaultSecret();
     const now = new Date();
@@ -115,21 +138,31 @@ export class ProxyService {
   keysUnder(selector: { vendor?: string; upstream_key_id?: string }): LiveVaultKey[] {
     const out: LiveVaultKey[] = [];
     const up = selector.upstream_key_id ? this.state.upstreamKey(selector.upstream_key_id) : undefined;
-    if (selector.upstream_key_id && !up) throw new ApiError(404, 'not_found', `no production key ${selector.upstream_key_id}`);
+    if (selector.upstream_key_id && !up)
+      throw new ApiError(404, 'not_found', `no production key ${selector.upstream_key_id}`);
     const activeOfVendor = up ? this.state.activeUpstream(up.vendor)?.id === up.id : false;
     for (const k of this.state.vaultKeys()) {
       if (k.status === 'revoked') continue;
       if (selector.vendor && k.vendor === selector.vendor) out.push(k);
-      else if (up && (k.upstream_key_id === up.id || (k.upstream_key_id === null && k.vendor === up.vendor && activeOfVendor))) out.push(k);
+      else if (
+        up &&
+        (k.upstream_key_id === up.id || (k.upstream_key_id === null && k.vendor === up.vendor && activeOfVendor))
+      )
+        out.push(k);
     }
     return out;
   }
 
   /** Old and new in one transaction; with revoke_old the old key is refused here first (C1 when not durable). */
-  async roll(id: string, revokeOld: boolean): Promise<{ record: VaultKeyRecord; secret: string; fleet?: FleetConfirmation }> {
+  async roll(
+    id: string,
+    revokeOld: boolean,
+  ): Promise<{ record: VaultKeyRecord; secret: string; fleet?: FleetConfirmation }> {
     const old = this.state.vaultKey(id);
     if (!old) throw new ApiError(404, 'not_found', `no vault key ${id}`);
-    const remaining = old.expires_at ? Math.max(1, (Date.parse(old.expires_at) - Date.parse(old.created_at)) / 1000) : undefined;
+    const remaining = old.expires_at
+      ? Math.max(1, (Date.parse(old.expires_at) - Date.parse(old.created_at)) / 1000)
+      : undefined;
     const next = this.newKey(
       {
         vendor: old.vendor,
@@ -145,14 +178,26 @@ export class ProxyService {
       },
       old.id,
     );
-    const fleet = revokeOld ? await this.revoker.roll(id, next.record) : await durable(this.store.rollVaultKey(id, next.record, false, next.record.created_at)).then(() => undefined);
+    const fleet = revokeOld
+      ? await this.revoker.roll(id, next.record)
+      : await durable(this.store.rollVaultKey(id, next.record, false, next.record.created_at)).then(() => undefined);
     this.state.applyVaultKey(next.record);
     return { ...next, fleet };
   }
 
-  async addUpstream(input: { vendor: string; secret: string; state?: 'active' | 'standby'; label?: string; account_sid?: string }, fromConfig = false, id?: string): Promise<UpstreamKeyRecord> {
+  async addUpstream(
+    input: { vendor: string; secret: string; state?: 'active' | 'standby'; label?: string; account_sid?: string },
+    fromConfig = false,
+    id?: string,
+  ): Promise<UpstreamKeyRecord> {
     this.checkVendor(input.vendor);
-    if (input.vendor === 'twilio' && !input.account_sid) throw new ApiError(400, 'invalid_request', 'a Twilio key needs account_sid (the Account SID or API key SID)', 'account_sid');
+    if (input.vendor === 'twilio' && !input.account_sid)
+      throw new ApiError(
+        400,
+        'invalid_request',
+        'a Twilio key needs account_sid (the Account SID or API key SID)',
+        'account_sid',
+      );
     const at = new Date().toISOString();
     const rec: UpstreamKeyRecord = {
       id: id ?? newUpstreamKeyId(),
@@ -169,7 +214,8 @@ export class ProxyService {
     await durable(this.store.insertUpstreamKey(rec));
     this.state.applyUpstreamKey(rec);
     // A vendor's first key, or one asked to be active, is promoted in the same call.
-    const wantActive = input.state === 'active' || (input.state === undefined && !this.state.activeUpstream(input.vendor));
+    const wantActive =
+      input.state === 'active' || (input.state === undefined && !this.state.activeUpstream(input.vendor));
     return wantActive ? ((await this.promote(rec.id)) ?? rec) : (this.state.upstreamKey(rec.id) ?? rec);
   }
 

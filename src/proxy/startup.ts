@@ -26,6 +26,10 @@ export function startupError(err: unknown, store: unknown): unknown {
       cause: err,
     });
   if (IO.has(code))
-    return new TourniquetError('step-failed', `cannot start the proxy: ${message}`, { hint: 'check the paths given to --store and --revoke-journal and their permissions', data: { reason: 'io' }, cause: err });
+    return new TourniquetError('step-failed', `cannot start the proxy: ${message}`, {
+      hint: 'check the paths given to --store and --revoke-journal and their permissions',
+      data: { reason: 'io' },
+      cause: err,
+    });
   return err;
 }

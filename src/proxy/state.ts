@@ -46,7 +46,9 @@ export class PolicyState {
     const prev = this.byId.get(incoming.id);
     if (prev && prev.status === 'revoked' && incoming.status === 'active') return prev; // revocation is one-way
     const t = incoming.status === 'active' ? this.tombstones.get(incoming.id) : undefined;
-    const rec: VaultKeyRecord = t ? { ...incoming, status: 'revoked', revoked_at: t.at, revoke_mode: t.mode } : incoming;
+    const rec: VaultKeyRecord = t
+      ? { ...incoming, status: 'revoked', revoked_at: t.at, revoke_mode: t.mode }
+      : incoming;
     const live: LiveVaultKey = {
       ...rec,
       endpointAllowed: rec.allowed_endpoints?.length ? compileEndpoints(rec.allowed_endpoints) : null,
@@ -76,7 +78,7 @@ export class PolicyState {
   /** The store had it revoked earlier than this instance thought: take the store's time and mode. */
   alignRevoked(id: string, at: string, mode: 'soft' | 'hard'): void {
     const k = this.byId.get(id);
-    if (k?.status === 'revoked') (k.revoked_at = at), (k.revoke_mode = mode);
+    if (k?.status === 'revoked') ((k.revoked_at = at), (k.revoke_mode = mode));
   }
 
   applyUpstreamKey(rec: UpstreamKeyRecord): void {

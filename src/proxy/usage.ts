@@ -37,10 +37,17 @@ export class UsageTracker {
     let u = this.keys.get(id);
     const day = Math.floor(now / 86_400_000);
     if (!u) {
-      u = { calls: new Int32Array(SLOTS), callSlot: new Float64Array(SLOTS).fill(-1), costs: new Float64Array(SLOTS), costSlot: new Float64Array(SLOTS).fill(-1), day, spentToday: 0 };
+      u = {
+        calls: new Int32Array(SLOTS),
+        callSlot: new Float64Array(SLOTS).fill(-1),
+        costs: new Float64Array(SLOTS),
+        costSlot: new Float64Array(SLOTS).fill(-1),
+        day,
+        spentToday: 0,
+      };
       this.keys.set(id, u);
     }
-    if (u.day !== day) (u.day = day), (u.spentToday = 0);
+    if (u.day !== day) ((u.day = day), (u.spentToday = 0));
     return u;
   }
 
@@ -65,7 +72,8 @@ export class UsageTracker {
     const sec = Math.floor(now / 1000);
     const live: Array<[slot: number, calls: number]> = [];
     let n = 0;
-    for (let i = 0; i < SLOTS; i++) if (u.callSlot[i]! > sec - SLOTS) live.push([u.callSlot[i]!, u.calls[i]!]), (n += u.calls[i]!);
+    for (let i = 0; i < SLOTS; i++)
+      if (u.callSlot[i]! > sec - SLOTS) (live.push([u.callSlot[i]!, u.calls[i]!]), (n += u.calls[i]!));
     live.sort((a, b) => a[0] - b[0]);
     for (const [slot, calls] of live) {
       n -= calls;
@@ -79,7 +87,7 @@ export class UsageTracker {
     const u = this.get(id, now);
     const sec = Math.floor(now / 1000);
     const i = sec % SLOTS;
-    if (u.callSlot[i] !== sec) (u.callSlot[i] = sec), (u.calls[i] = 0);
+    if (u.callSlot[i] !== sec) ((u.callSlot[i] = sec), (u.calls[i] = 0));
     u.calls[i]!++;
   }
 
@@ -88,7 +96,7 @@ export class UsageTracker {
     u.spentToday += usd;
     const slot = Math.floor(now / 10_000);
     const i = slot % SLOTS;
-    if (u.costSlot[i] !== slot) (u.costSlot[i] = slot), (u.costs[i] = 0);
+    if (u.costSlot[i] !== slot) ((u.costSlot[i] = slot), (u.costs[i] = 0));
     u.costs[i]! += usd;
   }
 

@@ -39,13 +39,18 @@ function specOf(id: string, facts: ProxyFacts, prices: PriceTable): VendorSpec {
 /** The vendor table with `--upstream` URLs and config-file overrides applied. */
 export function buildVendorTable(overrides: Record<string, VendorOverride> = {}): Map<string, VendorSpec> {
   const table = new Map<string, VendorSpec>();
-  for (const m of VENDOR_MODULES) table.set(m.id, specOf(m.id, m.proxy, mergePrices(m.prices, overrides[m.id]?.prices)));
+  for (const m of VENDOR_MODULES)
+    table.set(m.id, specOf(m.id, m.proxy, mergePrices(m.prices, overrides[m.id]?.prices)));
   for (const [id, o] of Object.entries(overrides)) {
     const mod = vendorModule(id) ?? vendorModule('generic')!;
     const base = table.get(id) ?? specOf(id, mod.proxy, mergePrices(mod.prices, o.prices));
     const key: KeyPlacement =
       o.header !== undefined || o.template !== undefined
-        ? { kind: 'header', header: (o.header ?? 'authorization').toLowerCase(), template: o.template ?? 'Bearer {key}' }
+        ? {
+            kind: 'header',
+            header: (o.header ?? 'authorization').toLowerCase(),
+            template: o.template ?? 'Bearer {key}',
+          }
         : base.key;
     table.set(id, { ...base, baseUrl: (o.baseUrl ?? base.baseUrl).replace(/\/+$/, ''), key });
   }
@@ -75,7 +80,11 @@ export function vaultKeyPlaces(vendors: Map<string, VendorSpec>): VaultKeyPlace[
  * The vendor a refusal speaks for: the vault key's (or the `/vendor` prefix's), else the first
  * vendor that recognises the request (a missing or unknown key), else the proxy's own dialect.
  */
-export function refusalVendor(vendors: Map<string, VendorSpec>, known: string | null, req: { path: string; headers: IncomingHttpHeaders }): VendorSpec {
+export function refusalVendor(
+  vendors: Map<string, VendorSpec>,
+  known: string | null,
+  req: { path: string; headers: IncomingHttpHeaders },
+): VendorSpec {
   const named = known ? vendors.get(known) : undefined;
   if (named) return named;
   for (const spec of vendors.values()) if (spec.recognises?.(req)) return spec;

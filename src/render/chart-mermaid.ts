@@ -28,8 +28,14 @@ function bars(s: DamageSummary, v: DamageView): Bar[] {
     const group = s.per_minute.slice(i, i + per);
     const from = Date.parse(group[0]!.minute);
     const to = Date.parse(group[group.length - 1]!.minute);
-    const marks = [anomaly !== null && anomaly >= from && anomaly <= to ? 'anomaly' : null, revoke !== null && revoke >= from && revoke <= to ? 'revoke' : null].filter(Boolean);
-    out.push({ label: `${hhmm(from, v)}${marks.length ? ` ${marks.join('+')}` : ''}`, calls: group.reduce((n, m) => n + m.calls, 0) });
+    const marks = [
+      anomaly !== null && anomaly >= from && anomaly <= to ? 'anomaly' : null,
+      revoke !== null && revoke >= from && revoke <= to ? 'revoke' : null,
+    ].filter(Boolean);
+    out.push({
+      label: `${hhmm(from, v)}${marks.length ? ` ${marks.join('+')}` : ''}`,
+      calls: group.reduce((n, m) => n + m.calls, 0),
+    });
   }
   return out;
 }
@@ -39,7 +45,8 @@ const quote = (s: string) => `"${s.replace(/"/g, "'")}"`;
 function title(s: DamageSummary, v: DamageView, per: number): string {
   const parts = [per > 1 ? `Calls per ${per} minutes` : 'Calls per minute'];
   if (s.anomaly_start) parts.push(`anomaly from ${hhmm(Date.parse(s.anomaly_start), v)}`);
-  if (s.after_revoke) parts.push(`revoked ${formatLocal(Date.parse(s.after_revoke.revoked_at), v.tz, true).slice(11, 19)}`);
+  if (s.after_revoke)
+    parts.push(`revoked ${formatLocal(Date.parse(s.after_revoke.revoked_at), v.tz, true).slice(11, 19)}`);
   return parts.join(', ');
 }
 

@@ -12,13 +12,15 @@ export { usd } from '../core/money.js';
 
 export const count = (n: number) => n.toLocaleString('en-US');
 
-export const at = (iso: string | null, v: DamageView, seconds = true) => (iso === null ? '—' : formatLocal(Date.parse(iso), v.tz, seconds));
+export const at = (iso: string | null, v: DamageView, seconds = true) =>
+  iso === null ? '—' : formatLocal(Date.parse(iso), v.tz, seconds);
 
 /** An audited value (the agent controls it): inert, or "(none)". */
 export const orNone = (s: string | null) => inertOr(s, '(none)');
 
 /** `POST /v1/refunds`, from audited (agent-controlled) parts. */
-export const endpointText = (e: { method: string | null; path: string | null }) => `${inertOr(e.method, '?')} ${inertOr(e.path, '?')}`;
+export const endpointText = (e: { method: string | null; path: string | null }) =>
+  `${inertOr(e.method, '?')} ${inertOr(e.path, '?')}`;
 
 export function scopeLine(s: DamageSummary, v: DamageView): string {
   const f = s.filter;
@@ -30,7 +32,9 @@ export function scopeLine(s: DamageSummary, v: DamageView): string {
         : f.customer_scope_id !== undefined
           ? `customer ${inert(f.customer_scope_id)}`
           : 'all calls';
-  const extra = [f.agent_run_id !== undefined && f.vault_key_id !== undefined ? `run ${inert(f.agent_run_id)}` : null].filter(Boolean);
+  const extra = [
+    f.agent_run_id !== undefined && f.vault_key_id !== undefined ? `run ${inert(f.agent_run_id)}` : null,
+  ].filter(Boolean);
   const from = s.window.from ? at(s.window.from, v, false) : 'the first row';
   const to = s.window.to ? at(s.window.to, v, false) : 'the last row';
   return `${[who, ...extra].join(', ')}, ${from} to ${to}`;

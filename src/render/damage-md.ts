@@ -1,13 +1,30 @@
 import type { DamageSummary } from '../core/damage/types.js';
 import { sparkline } from './sparkline.js';
-import { afterRevokeLine, anomalyLine, at, badRowsLine, count, emptyLine, endpointText, orNone, scopeLine, usd, verdictLine, type DamageView } from './damage-format.js';
+import {
+  afterRevokeLine,
+  anomalyLine,
+  at,
+  badRowsLine,
+  count,
+  emptyLine,
+  endpointText,
+  orNone,
+  scopeLine,
+  usd,
+  verdictLine,
+  type DamageView,
+} from './damage-format.js';
 
 /** A table cell or inline text: Markdown's own characters escaped (the values are inert already). */
 export const mdEscape = (s: string) => s.replace(/[|`<>[\]]/g, (c) => (c === '`' ? "'" : `\\${c}`));
 const esc = mdEscape;
 
 function table(headers: string[], rows: string[][]): string[] {
-  return [`| ${headers.join(' | ')} |`, `|${headers.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)];
+  return [
+    `| ${headers.join(' | ')} |`,
+    `|${headers.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ];
 }
 
 /** The damage summary as Markdown, for the incident channel and the postmortem. */
@@ -25,11 +42,33 @@ export function renderDamageMarkdown(s: DamageSummary, v: DamageView, heading = 
   if (rev) out.push(`- **After the revoke:** ${rev}`);
   const bad = badRowsLine(s);
   if (bad) out.push(`- **Bad rows:** ${bad}`);
-  if (s.per_minute.length > 0) out.push('', '```', `calls/min ${sparkline(s.per_minute.map((m) => m.calls), 60)}`, '```');
+  if (s.per_minute.length > 0)
+    out.push(
+      '',
+      '```',
+      `calls/min ${sparkline(
+        s.per_minute.map((m) => m.calls),
+        60,
+      )}`,
+      '```',
+    );
   out.push('', `**Customers (refund candidates, ${count(s.customers.length)})**`, '');
-  out.push(...table(['customer', 'calls', 'cost'], s.customers.slice(0, top).map((c) => [orNone(c.customer_scope_id), count(c.calls), usd(c.cost_usd)])));
+  out.push(
+    ...table(
+      ['customer', 'calls', 'cost'],
+      s.customers.slice(0, top).map((c) => [orNone(c.customer_scope_id), count(c.calls), usd(c.cost_usd)]),
+    ),
+  );
   out.push('', '**Endpoints**', '');
-  out.push(...table(['endpoint', 'calls', 'cost'], s.endpoints.slice(0, top).map((e) => [endpointText(e), count(e.calls), usd(e.cost_usd)])));
-  out.push('', `**Agent runs:** ${s.agent_runs.map((r) => `\`${esc(orNone(r.agent_run_id))}\` (${count(r.calls)})`).join(', ') || 'none'}`);
+  out.push(
+    ...table(
+      ['endpoint', 'calls', 'cost'],
+      s.endpoints.slice(0, top).map((e) => [endpointText(e), count(e.calls), usd(e.cost_usd)]),
+    ),
+  );
+  out.push(
+    '',
+    `**Agent runs:** ${s.agent_runs.map((r) => `\`${esc(orNone(r.agent_run_id))}\` (${count(r.calls)})`).join(', ') || 'none'}`,
+  );
   return out.join('\n') + '\n';
 }

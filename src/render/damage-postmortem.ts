@@ -19,12 +19,24 @@ const esc = (s: string) => mdEscape(inert(s));
 export function renderPostmortemMarkdown(pm: Postmortem, v: DamageView): string {
   const d = pm.damage;
   const out = [`# Postmortem: ${pm.incident_id}`, ''];
-  const headline = d && !d.empty ? `${count(d.calls_total)} calls, ${usd(d.cost_usd)} allowed spend, ${count(d.customers.length)} customers affected` : 'damage not summarised';
-  out.push(`**Scenario:** ${pm.scenario ?? 'not recorded'} · **Status:** ${pm.status} · **Opened:** ${at(pm.started_at, v)}`, '', `**In one line:** ${headline}.`, '');
+  const headline =
+    d && !d.empty
+      ? `${count(d.calls_total)} calls, ${usd(d.cost_usd)} allowed spend, ${count(d.customers.length)} customers affected`
+      : 'damage not summarised';
+  out.push(
+    `**Scenario:** ${pm.scenario ?? 'not recorded'} · **Status:** ${pm.status} · **Opened:** ${at(pm.started_at, v)}`,
+    '',
+    `**In one line:** ${headline}.`,
+    '',
+  );
   out.push('## Timeline', '', '| t+ | time | what |', '| --- | --- | --- |');
   for (const item of pm.timeline) out.push(`| ${offset(item.offset_ms)} | ${at(item.at, v)} | ${esc(item.what)} |`);
   out.push('', '## Decision', '');
-  out.push(pm.decision ? `${esc(pm.decision.action)}. Why: ${esc(pm.decision.reason)}.` : 'No decision was recorded in the journal.');
+  out.push(
+    pm.decision
+      ? `${esc(pm.decision.action)}. Why: ${esc(pm.decision.reason)}.`
+      : 'No decision was recorded in the journal.',
+  );
   out.push('');
   if (d) {
     out.push(renderDamageMarkdown(d, v, '##').trimEnd());
@@ -42,10 +54,18 @@ export function renderPostmortemMarkdown(pm: Postmortem, v: DamageView): string 
 export function notifyText(pm: Postmortem, v: DamageView): string {
   const d = pm.damage;
   const lines = [`*Postmortem draft ${pm.incident_id}* (${pm.status})`];
-  if (pm.revoked) lines.push(`Revoked ${inert(pm.revoked.vault_key_ids.join(', ')) || 'vault key'}${pm.revoked.by ? ` by ${inert(pm.revoked.by)}` : ''} at ${at(pm.revoked.at, v)}`);
+  if (pm.revoked)
+    lines.push(
+      `Revoked ${inert(pm.revoked.vault_key_ids.join(', ')) || 'vault key'}${pm.revoked.by ? ` by ${inert(pm.revoked.by)}` : ''} at ${at(pm.revoked.at, v)}`,
+    );
   if (d && !d.empty) {
-    lines.push(`${count(d.calls_total)} calls (${count(d.calls_allowed)} allowed), ${usd(d.cost_usd)} across ${count(d.customers.length)} customers`);
-    if (d.after_revoke) lines.push(`After the revoke: ${d.after_revoke.in_flight ?? '?'} in flight, ${count(d.after_revoke.later)} later (${count(d.after_revoke.later_allowed)} allowed)`);
+    lines.push(
+      `${count(d.calls_total)} calls (${count(d.calls_allowed)} allowed), ${usd(d.cost_usd)} across ${count(d.customers.length)} customers`,
+    );
+    if (d.after_revoke)
+      lines.push(
+        `After the revoke: ${d.after_revoke.in_flight ?? '?'} in flight, ${count(d.after_revoke.later)} later (${count(d.after_revoke.later_allowed)} allowed)`,
+      );
   } else lines.push(pm.damage_note ?? 'No damage summary.');
   lines.push(`Prevent: ${pm.recommendations.prevent.text}`, `Faster: ${pm.recommendations.faster.text}`);
   return lines.join('\n');

@@ -3,7 +3,20 @@ import type { Paint } from './color.js';
 import { renderTable } from './table.js';
 import { sparkline } from './sparkline.js';
 import { formatLocal } from '../core/damage/time.js';
-import { afterRevokeLine, anomalyLine, at, badRowsLine, count, emptyLine, endpointText, orNone, scopeLine, usd, verdictLine, type DamageView } from './damage-format.js';
+import {
+  afterRevokeLine,
+  anomalyLine,
+  at,
+  badRowsLine,
+  count,
+  emptyLine,
+  endpointText,
+  orNone,
+  scopeLine,
+  usd,
+  verdictLine,
+  type DamageView,
+} from './damage-format.js';
 import { inert } from '../core/inert.js';
 
 export interface TextView extends DamageView {
@@ -57,11 +70,19 @@ function markers(s: DamageSummary, v: TextView, width: number): string[] {
     const col = column(s, Math.floor(at / 60_000) * 60_000, width);
     if (col !== null) marks.push({ col, label: `revoke ${hhmm(at)}` });
   }
-  return marks.map(({ col, label }) => v.paint.yellow(col + 2 + label.length <= WIDTH ? ' '.repeat(col) + '^ ' + label : ' '.repeat(Math.max(0, col - label.length - 1)) + label + ' ^'));
+  return marks.map(({ col, label }) =>
+    v.paint.yellow(
+      col + 2 + label.length <= WIDTH
+        ? ' '.repeat(col) + '^ ' + label
+        : ' '.repeat(Math.max(0, col - label.length - 1)) + label + ' ^',
+    ),
+  );
 }
 
-const revokeMinute = (s: DamageSummary) => (s.after_revoke ? new Date(Math.floor(Date.parse(s.after_revoke.revoked_at) / 60_000) * 60_000).toISOString() : null);
-const minuteNote = (s: DamageSummary, minute: string) => [minute === s.anomaly_start ? '  <- anomaly start' : '', minute === revokeMinute(s) ? '  <- revoke' : ''].join('');
+const revokeMinute = (s: DamageSummary) =>
+  s.after_revoke ? new Date(Math.floor(Date.parse(s.after_revoke.revoked_at) / 60_000) * 60_000).toISOString() : null;
+const minuteNote = (s: DamageSummary, minute: string) =>
+  [minute === s.anomaly_start ? '  <- anomaly start' : '', minute === revokeMinute(s) ? '  <- revoke' : ''].join('');
 
 function timeline(s: DamageSummary, v: TextView): string[] {
   if (s.per_minute.length === 0) return [];
@@ -77,7 +98,8 @@ function timeline(s: DamageSummary, v: TextView): string[] {
     { header: 'minute', value: (m) => formatLocal(Date.parse(m.minute), v.tz, false) + minuteNote(s, m.minute) },
     { header: 'calls', value: (m) => count(m.calls), align: 'right' },
   ]);
-  const rest = busy.length > rows.length ? [`… ${count(busy.length - rows.length)} more minutes (--json has them all)`] : [];
+  const rest =
+    busy.length > rows.length ? [`… ${count(busy.length - rows.length)} more minutes (--json has them all)`] : [];
   return ['', 'Calls per minute (minutes with calls)', table.trimEnd(), ...rest];
 }
 
@@ -102,13 +124,41 @@ export function renderDamageText(s: DamageSummary, v: TextView): string {
   const bad = badRowsLine(s);
   if (bad) lines.push(field('Bad rows', p.yellow(bad)));
   lines.push(...timeline(s, v));
-  const cols = { calls: { header: 'calls', value: (r: { calls: number }) => count(r.calls), align: 'right' as const }, cost: { header: 'cost', value: (r: { cost_usd: number }) => usd(r.cost_usd), align: 'right' as const } };
+  const cols = {
+    calls: { header: 'calls', value: (r: { calls: number }) => count(r.calls), align: 'right' as const },
+    cost: { header: 'cost', value: (r: { cost_usd: number }) => usd(r.cost_usd), align: 'right' as const },
+  };
   lines.push('', `Customers, refund candidates (${count(s.customers.length)})`);
-  lines.push(renderTable(s.customers.slice(0, top), [{ header: 'customer', value: (c) => orNone(c.customer_scope_id), max: 44 }, cols.calls, cols.cost]).trimEnd(), ...more(s.customers.length, top));
+  lines.push(
+    renderTable(s.customers.slice(0, top), [
+      { header: 'customer', value: (c) => orNone(c.customer_scope_id), max: 44 },
+      cols.calls,
+      cols.cost,
+    ]).trimEnd(),
+    ...more(s.customers.length, top),
+  );
   lines.push('', 'Endpoints');
-  lines.push(renderTable(s.endpoints.slice(0, top), [{ header: 'endpoint', value: endpointText, max: 52 }, cols.calls, cols.cost]).trimEnd(), ...more(s.endpoints.length, top));
+  lines.push(
+    renderTable(s.endpoints.slice(0, top), [
+      { header: 'endpoint', value: endpointText, max: 52 },
+      cols.calls,
+      cols.cost,
+    ]).trimEnd(),
+    ...more(s.endpoints.length, top),
+  );
   lines.push('', 'Agent runs');
-  lines.push(renderTable(s.agent_runs.slice(0, top), [{ header: 'agent run', value: (r) => orNone(r.agent_run_id), max: 44 }, cols.calls, cols.cost]).trimEnd(), ...more(s.agent_runs.length, top));
-  lines.push('', p.dim('Cost, customers, endpoints and runs count allowed calls.'), p.dim(field('Source', fitMiddle(inert(s.source), WIDTH - 13))));
+  lines.push(
+    renderTable(s.agent_runs.slice(0, top), [
+      { header: 'agent run', value: (r) => orNone(r.agent_run_id), max: 44 },
+      cols.calls,
+      cols.cost,
+    ]).trimEnd(),
+    ...more(s.agent_runs.length, top),
+  );
+  lines.push(
+    '',
+    p.dim('Cost, customers, endpoints and runs count allowed calls.'),
+    p.dim(field('Source', fitMiddle(inert(s.source), WIDTH - 13))),
+  );
   return lines.join('\n') + '\n';
 }

@@ -13,7 +13,11 @@ export interface DemoView {
 }
 
 const stopText = (r: PathResult, real: boolean) =>
-  r.time_to_stop_ms === null ? 'not stopped' : real && r.time_to_stop_real_ms !== r.time_to_stop_ms ? `${fmtMs(r.time_to_stop_ms)} (${fmtMs(r.time_to_stop_real_ms!)} at real scale)` : fmtMs(r.time_to_stop_ms);
+  r.time_to_stop_ms === null
+    ? 'not stopped'
+    : real && r.time_to_stop_real_ms !== r.time_to_stop_ms
+      ? `${fmtMs(r.time_to_stop_ms)} (${fmtMs(r.time_to_stop_real_ms!)} at real scale)`
+      : fmtMs(r.time_to_stop_ms);
 
 const count = (n: number | null) => (n === null ? 'unknown' : String(n));
 
@@ -53,7 +57,11 @@ export function demoJson(v: DemoView, extra: Record<string, unknown>): Record<st
   });
   return {
     path_a: { how: 'revoke the vault key at the proxy', ...path(v.path_a) },
-    path_b: { how: 'delete the production key at the vendor', ...path(v.path_b), tail_drawn_ms: Math.round(v.path_b.tail_drawn_ms) },
+    path_b: {
+      how: 'delete the production key at the vendor',
+      ...path(v.path_b),
+      tail_drawn_ms: Math.round(v.path_b.tail_drawn_ms),
+    },
     time_scale: v.time_scale,
     agent_interval_ms: v.agent_interval_ms,
     ...extra,

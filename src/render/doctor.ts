@@ -12,6 +12,11 @@ export function renderDoctor(checks: readonly Check[], ready: boolean, p: Paint)
   ]);
   const applicable = checks.filter((c) => !c.not_applicable);
   const failed = applicable.filter((c) => c.status !== 'pass').length;
-  lines.push('', ready ? p.green('ready: the 2am path is set up') : p.red(`not ready: ${failed} of ${applicable.length} item${applicable.length === 1 ? '' : 's'} to fix`));
+  lines.push(
+    '',
+    ready
+      ? p.green('ready: the 2am path is set up')
+      : p.red(`not ready: ${failed} of ${applicable.length} item${applicable.length === 1 ? '' : 's'} to fix`),
+  );
   return lines.join('\n') + '\n';
 }

@@ -18,7 +18,10 @@ export function maskCommand(secret: string): string {
 const cell = (s: string) => mdEscape(inert(s));
 
 export function summaryMarkdown(title: string, incidentId: string, status: string, report: RunReport): string {
-  const rows = report.steps.map((s) => `| ${cell(s.title)} | ${s.state} | ${cell(s.verification ? `${s.verification.ok ? '✅' : '❌'} ${s.verification.detail}` : s.detail)} |`);
+  const rows = report.steps.map(
+    (s) =>
+      `| ${cell(s.title)} | ${s.state} | ${cell(s.verification ? `${s.verification.ok ? '✅' : '❌'} ${s.verification.detail}` : s.detail)} |`,
+  );
   return [
     `### tourniquet ${title}: ${status === 'done' ? '✅ done' : `⚠️ ${status}`}`,
     '',
@@ -37,7 +40,10 @@ export function appendSummary(env: Record<string, string | undefined>, markdown:
 }
 
 /** Step outputs for later steps (`steps.ID.outputs.NAME`): appended to $GITHUB_OUTPUT, one per line. */
-export function setOutputs(env: Record<string, string | undefined>, values: Record<string, string | number | boolean | null>): void {
+export function setOutputs(
+  env: Record<string, string | undefined>,
+  values: Record<string, string | number | boolean | null>,
+): void {
   const file = env.GITHUB_OUTPUT;
   if (!file) return;
   const lines = Object.entries(values).map(([k, v]) => `${k}=${String(v ?? '').replace(/[\r\n]+/g, ' ')}`);

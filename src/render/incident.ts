@@ -16,7 +16,10 @@ export function healthLine(o: Overview, p: Paint): string {
   const all = o.instances.length;
   const text = `${o.healthy} of ${all} instance${all === 1 ? '' : 's'} healthy`;
   const slow = o.instances.filter((i) => !i.healthy).map((i) => inert(i.instance_id));
-  return (o.healthy === all && all > 0 ? p.green(text) : p.yellow(text)) + (slow.length ? p.dim(` (not answering: ${slow.join(', ')})`) : '');
+  return (
+    (o.healthy === all && all > 0 ? p.green(text) : p.yellow(text)) +
+    (slow.length ? p.dim(` (not answering: ${slow.join(', ')})`) : '')
+  );
 }
 
 export function multipleText(r: KeyRate): string {

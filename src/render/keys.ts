@@ -30,7 +30,8 @@ const rotation = (k: KeyRow) => (k.last_rotation ? k.last_rotation.incident_id :
 
 export function renderKeysText(inv: Inventory, p: Paint): string {
   const now = Date.parse(inv.at);
-  if (inv.keys.length === 0) return 'No production keys at the proxy. Add one: POST /v1/upstream-keys, or name it in the proxy config file.\n';
+  if (inv.keys.length === 0)
+    return 'No production keys at the proxy. Add one: POST /v1/upstream-keys, or name it in the proxy config file.\n';
   const table = renderTable(inv.keys, [
     { header: 'VENDOR', value: (k) => k.vendor },
     { header: 'KEY', value: (k) => `${k.id} ${p.dim(k.hint)}` },
@@ -43,8 +44,13 @@ export function renderKeysText(inv: Inventory, p: Paint): string {
   ]);
   const lines = [table.trimEnd()];
   const vendors = [...new Set(inv.keys.filter((k) => k.overdue).map((k) => k.vendor))];
-  if (vendors.length) lines.push('', p.red(`${inv.overdue.length} overdue: ${vendors.map((v) => `tourniquet rotate ${v} --if-due --yes`).join('; ')}`));
-  if (inv.unreachable.length) lines.push(p.yellow(`last use unknown from ${inv.unreachable.join(', ')} (not answering)`));
+  if (vendors.length)
+    lines.push(
+      '',
+      p.red(`${inv.overdue.length} overdue: ${vendors.map((v) => `tourniquet rotate ${v} --if-due --yes`).join('; ')}`),
+    );
+  if (inv.unreachable.length)
+    lines.push(p.yellow(`last use unknown from ${inv.unreachable.join(', ')} (not answering)`));
   return lines.join('\n') + '\n';
 }
 
@@ -53,7 +59,17 @@ const cell = (s: string) => s.replace(/\|/g, '\\|');
 export function renderKeysMarkdown(inv: Inventory): string {
   const now = Date.parse(inv.at);
   const rows = inv.keys.map((k) =>
-    [k.vendor, `\`${k.id}\` ${k.hint}`, k.state, `${k.age_days}d`, lastUsedText(k, now), String(k.vault_keys), k.overdue ? `**${dueText(k, now)}**` : dueText(k, now), k.policy.max_age ? `${k.policy.max_age} (${k.policy.source})` : '—', k.last_rotation ? `\`${k.last_rotation.incident_id}\`` : '—'].map(cell),
+    [
+      k.vendor,
+      `\`${k.id}\` ${k.hint}`,
+      k.state,
+      `${k.age_days}d`,
+      lastUsedText(k, now),
+      String(k.vault_keys),
+      k.overdue ? `**${dueText(k, now)}**` : dueText(k, now),
+      k.policy.max_age ? `${k.policy.max_age} (${k.policy.source})` : '—',
+      k.last_rotation ? `\`${k.last_rotation.incident_id}\`` : '—',
+    ].map(cell),
   );
   return [
     `### Production keys at ${inv.at.slice(0, 16).replace('T', ' ')} UTC: ${inv.overdue.length ? `❌ ${inv.overdue.length} overdue` : '✅ none overdue'}`,

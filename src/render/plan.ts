@@ -12,14 +12,17 @@ export function renderLeak(e: LeakEstimate, vendorTitle: string, p: Paint, rateA
           `  ${p.red('rotate at the vendor')}  about ${plural(e.rotate.median_calls, 'call')} at the median tail (${humanSeconds(e.rotate.median_s)}),`,
           `                        about ${plural(e.rotate.p95_calls, 'call')} at the p95 tail (${humanSeconds(e.rotate.p95_s)})`,
         ]
-      : [`  ${p.red('rotate at the vendor')}  unknown: ${vendorTitle}'s propagation tail has not been measured; every call until its edge drops the key`]),
+      : [
+          `  ${p.red('rotate at the vendor')}  unknown: ${vendorTitle}'s propagation tail has not been measured; every call until its edge drops the key`,
+        ]),
   ].join('\n');
 }
 
 export function renderPlan(plan: Plan, vendorTitle: string | undefined, p: Paint, rateAssumed = false): string {
   const out: string[] = [];
   out.push(`${p.bold('Scenario')}    ${plan.scenario}: ${plan.title}`);
-  if (plan.fallback_from) out.push(`${p.yellow('Instead of')}  ${plan.fallback_from} (no proxy in front of this vendor)`);
+  if (plan.fallback_from)
+    out.push(`${p.yellow('Instead of')}  ${plan.fallback_from} (no proxy in front of this vendor)`);
   out.push(`${p.bold('First move')}  ${p.bold(p.cyan(plan.action.toUpperCase()))} ${plan.steps[0]?.target ?? ''}`);
   out.push(`${p.bold('Why')}         ${plan.reason}`, '', p.bold('Steps'));
   plan.steps.forEach((s, i) => {
@@ -27,7 +30,8 @@ export function renderPlan(plan: Plan, vendorTitle: string | undefined, p: Paint
     out.push(`     ${p.dim(s.reason)}`);
     if (s.continue_as) out.push(`     ${p.dim(`if so, continue with: tourniquet decide --scenario ${s.continue_as}`)}`);
   });
-  if (plan.leak_estimate) out.push('', renderLeak(plan.leak_estimate, vendorTitle ?? plan.leak_estimate.vendor, p, rateAssumed));
+  if (plan.leak_estimate)
+    out.push('', renderLeak(plan.leak_estimate, vendorTitle ?? plan.leak_estimate.vendor, p, rateAssumed));
   for (const w of plan.warnings) out.push('', `${p.yellow('warning:')} ${w}`);
   if (plan.then) out.push('', `${p.bold('Then')}  ${plan.then}`);
   if (plan.recommend) out.push(`${p.bold('Next time')}  ${plan.recommend}`);

@@ -52,22 +52,40 @@ export function closeRun(ctx: Ctx, title: string, ex: Execution, o: { missing?: 
   const p = ctx.out.errPaint;
   const err = ex.report.error;
   // A step's error often quotes a server: inert, so it cannot colour or move anything (core/inert.ts).
-  if (err) ctx.out.info(p.red(`${title}: ${inertLines(err.message)}`) + (err.hint ? `\n  ${inertLines(err.hint)}` : ''));
+  if (err)
+    ctx.out.info(p.red(`${title}: ${inertLines(err.message)}`) + (err.hint ? `\n  ${inertLines(err.hint)}` : ''));
   if (ex.journal_problem)
-    ctx.out.info(p.red(`${title}: the journal could not be written (${ex.journal_problem}); every entry is on stderr above as a JSON line. Keep them: they are the incident's record.`));
-  if (ex.status === 'partial') ctx.out.info(`partly done; ${ex.journal_problem ? 'the journal is NOT saved' : 'the journal is saved'}. Continue with: ${p.bold(`tourniquet resume ${ex.incident_id}`)}`);
-  else if (missing) ctx.out.info(`${title}: no ${missing.join(', ')}: nothing done for ${missing.length === 1 ? 'it' : 'them'} ${p.dim(`(incident ${ex.incident_id})`)}`);
-  else if (ex.status === 'done' && !ex.journal_problem) ctx.out.info(p.green(`${title}: done and verified`) + p.dim(` (incident ${ex.incident_id})`));
+    ctx.out.info(
+      p.red(
+        `${title}: the journal could not be written (${ex.journal_problem}); every entry is on stderr above as a JSON line. Keep them: they are the incident's record.`,
+      ),
+    );
+  if (ex.status === 'partial')
+    ctx.out.info(
+      `partly done; ${ex.journal_problem ? 'the journal is NOT saved' : 'the journal is saved'}. Continue with: ${p.bold(`tourniquet resume ${ex.incident_id}`)}`,
+    );
+  else if (missing)
+    ctx.out.info(
+      `${title}: no ${missing.join(', ')}: nothing done for ${missing.length === 1 ? 'it' : 'them'} ${p.dim(`(incident ${ex.incident_id})`)}`,
+    );
+  else if (ex.status === 'done' && !ex.journal_problem)
+    ctx.out.info(p.green(`${title}: done and verified`) + p.dim(` (incident ${ex.incident_id})`));
   else if (ex.status === 'done') ctx.out.info(`${title}: done and verified, but not journaled: exit 6`);
-  else ctx.out.info(`${title}: ${ex.status} ${p.dim(`(incident ${ex.incident_id}; see: tourniquet timeline ${ex.incident_id})`)}`);
-  if (ctx.io.env.GITHUB_STEP_SUMMARY) appendSummary(ctx.io.env, summaryMarkdown(title, ex.incident_id, ex.status, ex.report));
+  else
+    ctx.out.info(
+      `${title}: ${ex.status} ${p.dim(`(incident ${ex.incident_id}; see: tourniquet timeline ${ex.incident_id})`)}`,
+    );
+  if (ctx.io.env.GITHUB_STEP_SUMMARY)
+    appendSummary(ctx.io.env, summaryMarkdown(title, ex.incident_id, ex.status, ex.report));
   const code = exitCodeOf(ex);
   return missing && code === EXIT_CODES.ok ? EXIT_CODES['not-found'] : code;
 }
 
 /** New vault keys a run made (re-issued or rolled): id and secret, to be shown exactly once. */
 export function freshSecrets(env: StepEnv): Array<{ id: string; secret: string }> {
-  return [...env.secrets].filter(([k]) => k.startsWith('reissued:')).map(([k, secret]) => ({ id: k.slice('reissued:'.length), secret }));
+  return [...env.secrets]
+    .filter(([k]) => k.startsWith('reissued:'))
+    .map(([k, secret]) => ({ id: k.slice('reissued:'.length), secret }));
 }
 
 /** Print fresh secrets once, raw, on stdout (masked first under GitHub Actions); later output scrubs them. */

@@ -20,8 +20,11 @@ export function stepLine(r: StepReport, p: Paint): string {
   const offset = r.started_offset_ms !== undefined ? p.dim(` [t+${fmtMs(r.started_offset_ms)}]`) : '';
   const state = r.state === 'done' ? '' : p.dim(` (${r.state})`);
   // Details quote servers and instance ids: inert (core/inert.ts).
-  const verified = r.verification ? `\n    ${r.verification.ok ? p.green('verified:') : p.red('NOT verified:')} ${inert(r.verification.detail)}` : '';
-  const detail = r.detail && r.state !== 'pending' ? `\n    ${r.state === 'failed' ? p.red(inert(r.detail)) : inert(r.detail)}` : '';
+  const verified = r.verification
+    ? `\n    ${r.verification.ok ? p.green('verified:') : p.red('NOT verified:')} ${inert(r.verification.detail)}`
+    : '';
+  const detail =
+    r.detail && r.state !== 'pending' ? `\n    ${r.state === 'failed' ? p.red(inert(r.detail)) : inert(r.detail)}` : '';
   return `${mark[r.state] ?? '·'} ${inert(r.title)}${state}${offset}${detail}${verified}`;
 }
 
@@ -53,14 +56,15 @@ export function renderTimeline(entries: JournalEntry[], p: Paint): string {
 
 /** A journal entry in words; its values (ids, details, server messages) made inert. */
 function describeEntry(e: JournalEntry, p: Paint): string {
-  const t = (v: unknown) => inert(typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+  const t = (v: unknown) => inert(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
   switch (e.type) {
     case 'started':
       return p.bold(`started ${t(e.command ?? e.scenario ?? '')}`) + (e.params ? p.dim(` ${t(e.params)}`) : '');
     case 'step': {
       const what = t(e.title ?? e.step);
       if (e.phase === 'started') return `→ ${what}`;
-      if (e.phase === 'finished') return `${e.outcome === 'skipped' ? '–' : '✔'} ${t(e.step)}: ${t(e.outcome)}${e.detail ? ` — ${t(e.detail)}` : ''}`;
+      if (e.phase === 'finished')
+        return `${e.outcome === 'skipped' ? '–' : '✔'} ${t(e.step)}: ${t(e.outcome)}${e.detail ? ` — ${t(e.detail)}` : ''}`;
       if (e.phase === 'failed') return p.red(`✖ ${t(e.step)}: ${t(e.error)}`);
       return `${t(e.phase)} ${t(e.step)}${e.detail ? ` — ${t(e.detail)}` : ''}`;
     }

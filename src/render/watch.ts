@@ -26,5 +26,10 @@ export function renderSample(s: Sample, p: Paint, trend?: TrendHistory): string 
 
 /** One JSON line per interval for pipes and log shippers. */
 export function sampleLine(s: Sample): string {
-  return inertJson({ at: s.at, threshold: s.threshold, anomalies: s.anomalies.map((k) => k.vault_key_id), keys: s.keys });
+  return inertJson({
+    at: s.at,
+    threshold: s.threshold,
+    anomalies: s.anomalies.map((k) => k.vault_key_id),
+    keys: s.keys,
+  });
 }

@@ -76,7 +76,10 @@ export interface ServeOptions {
   badBody: (req: SandboxRequest) => Reply;
 }
 
-export async function serveRoutes(routes: SandboxRoute[], opts: ServeOptions): Promise<{ server: Server; url: string }> {
+export async function serveRoutes(
+  routes: SandboxRoute[],
+  opts: ServeOptions,
+): Promise<{ server: Server; url: string }> {
   const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -85,7 +88,15 @@ export async function serveRoutes(routes: SandboxRoute[], opts: ServeOptions): P
         const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
         const raw = Buffer.concat(chunks);
         const parsed = parseRequestBody(String(req.headers['content-type'] ?? ''), raw);
-        const sreq: SandboxRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: parsed ?? {}, rawBody: raw, params: [] };
+        const sreq: SandboxRequest = {
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          query: url.searchParams,
+          headers: req.headers,
+          body: parsed ?? {},
+          rawBody: raw,
+          params: [],
+        };
         if (opts.latencyMs) await new Promise((r) => setTimeout(r, opts.latencyMs));
         let reply: Reply = opts.notFound(sreq);
         if (parsed === null) reply = opts.badBody(sreq);
@@ -99,7 +110,11 @@ export async function serveRoutes(routes: SandboxRoute[], opts: ServeOptions): P
           }
         if (reply === 'stream-handled') return;
         const text = reply.body === undefined ? '' : JSON.stringify(reply.body);
-        res.writeHead(reply.status, { ...(text ? { 'content-type': 'application/json' } : {}), 'content-length': Buffer.byteLength(text), ...reply.headers });
+        res.writeHead(reply.status, {
+          ...(text ? { 'content-type': 'application/json' } : {}),
+          'content-length': Buffer.byteLength(text),
+          ...reply.headers,
+        });
         res.end(text);
       })().catch((err: unknown) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -112,13 +127,20 @@ export async function serveRoutes(routes: SandboxRoute[], opts: ServeOptions): P
   return { server, url: `http://127.0.0.1:${a.port}` };
 }
 
-async function withFaults(f: SandboxFaults | undefined, req: SandboxRequest, handle: () => Promise<Reply> | Reply): Promise<Reply> {
+async function withFaults(
+  f: SandboxFaults | undefined,
+  req: SandboxRequest,
+  handle: () => Promise<Reply> | Reply,
+): Promise<Reply> {
   if (!f?.match || !f.match.test(`${req.method} ${req.path}`)) return handle();
   if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
   const reply = await handle();
   if (f.failAfterActing <= 0 || reply === 'stream-handled') return reply;
   f.failAfterActing--;
-  return { status: 500, body: { error: { message: 'sandbox: the vendor acted, then failed to answer (injected fault)' } } };
+  return {
+    status: 500,
+    body: { error: { message: 'sandbox: the vendor acted, then failed to answer (injected fault)' } },
+  };
 }
 
 export function closeServer(server: Server): Promise<void> {

@@ -9,7 +9,9 @@ export type { TwilioSandbox } from '../vendors/twilio/sandbox.js';
 export type { ResendSandbox } from '../vendors/resend/sandbox.js';
 
 /** Seed 002's propagation tails, by vendor (from each vendor's module). */
-export const VENDOR_TAILS: Record<string, Tail> = Object.fromEntries(VENDOR_MODULES.flatMap((m) => (m.tail ? [[m.id, m.tail]] : [])));
+export const VENDOR_TAILS: Record<string, Tail> = Object.fromEntries(
+  VENDOR_MODULES.flatMap((m) => (m.tail ? [[m.id, m.tail]] : [])),
+);
 
 export interface SandboxOptions {
   /** Multiplies every propagation tail: 1 is seed 002's real-world timing, 0.001 shrinks 45 s to 45 ms. */

@@ -67,7 +67,17 @@ export class Keyring {
   }
 
   add(secret: string, id: string, name = 'key', meta: Record<string, unknown> = {}): void {
-    const e: KeyEntry = { secret, id, name, createdAt: Date.now(), deletedAt: null, deadAt: null, calls: 0, callsAfterDelete: 0, meta };
+    const e: KeyEntry = {
+      secret,
+      id,
+      name,
+      createdAt: Date.now(),
+      deletedAt: null,
+      deadAt: null,
+      calls: 0,
+      callsAfterDelete: 0,
+      meta,
+    };
     this.keys.set(secret, e);
     this.byId.set(id, e);
   }
@@ -95,7 +105,11 @@ export class Keyring {
       e.deletedAt = Date.now();
       e.deadAt = e.deletedAt + this.drawTailMs();
     }
-    return { id: e.id, deleted_at: new Date(e.deletedAt).toISOString(), stops_working_at: new Date(e.deadAt!).toISOString() };
+    return {
+      id: e.id,
+      deleted_at: new Date(e.deletedAt).toISOString(),
+      stops_working_at: new Date(e.deadAt!).toISOString(),
+    };
   }
 
   /** Does the edge accept this secret now? Counts the call either way. */
@@ -125,6 +139,12 @@ export class Keyring {
   }
 
   stats(): Array<{ id: string; name: string; deleted: boolean; calls: number; calls_after_delete: number }> {
-    return [...this.byId.values()].map((e) => ({ id: e.id, name: e.name, deleted: e.deletedAt !== null, calls: e.calls, calls_after_delete: e.callsAfterDelete }));
+    return [...this.byId.values()].map((e) => ({
+      id: e.id,
+      name: e.name,
+      deleted: e.deletedAt !== null,
+      calls: e.calls,
+      calls_after_delete: e.callsAfterDelete,
+    }));
   }
 }

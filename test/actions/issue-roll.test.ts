@@ -15,7 +15,22 @@ describe('issue and roll against the real proxy', () => {
   afterAll(async () => h.stop());
 
   it('issue prints the secret once on stdout, and it works through the proxy with its policy', async () => {
-    const r = await runInProcess(['issue', '--vendor', 'stripe', '--cap', '100', '--endpoint', 'GET /v1/customers', '--expires-in', '45m', '--run', 'checkout_run_abc123'], { env });
+    const r = await runInProcess(
+      [
+        'issue',
+        '--vendor',
+        'stripe',
+        '--cap',
+        '100',
+        '--endpoint',
+        'GET /v1/customers',
+        '--expires-in',
+        '45m',
+        '--run',
+        'checkout_run_abc123',
+      ],
+      { env },
+    );
     expect(r.code, r.stderr).toBe(0);
     const secret = r.stdout.trim();
     expect(secret).toMatch(/^vk_/);
@@ -26,7 +41,9 @@ describe('issue and roll against the real proxy', () => {
 
   it('issue --out writes the secret with mode 0600 and prints only the id', async () => {
     const out = join(env.HOME!, 'vk.txt');
-    const r = await runInProcess(['issue', '--vendor', 'openai', '--expires-in', '1h', '--out', out, '--json'], { env });
+    const r = await runInProcess(['issue', '--vendor', 'openai', '--expires-in', '1h', '--out', out, '--json'], {
+      env,
+    });
     expect(r.code, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout);
     const secret = readFileSync(out, 'utf8').trim();
@@ -48,7 +65,9 @@ describe('issue and roll against the real proxy', () => {
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ old_id: old.id, old_revoked: true, status: 'done' });
     expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', out.secret)).status).toBe(200);
-    expect((await through(h.proxy.dataUrl, 'POST', '/v1/charges', out.secret, 'amount=100&currency=usd')).status).toBe(403);
+    expect((await through(h.proxy.dataUrl, 'POST', '/v1/charges', out.secret, 'amount=100&currency=usd')).status).toBe(
+      403,
+    );
     expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', old.secret)).status).toBe(401);
     const rec = (await h.admin('GET', `/v1/vault-keys/${out.new_id}`)).body;
     expect(rec).toMatchObject({ daily_usd_cap: 50, allowed_endpoints: ['GET /v1/customers'] });

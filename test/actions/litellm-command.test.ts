@@ -12,7 +12,14 @@ const MASTER = 'sk-litellm-master-0123456789';
 /** The LiteLLM fake (test/helpers/litellm-fake.ts) with one agent key. */
 async function fakeLiteLlm(): Promise<LiteLlmFake> {
   const lite = await startLiteLlmFake(MASTER);
-  lite.keys.set('tok_agent7', { token: 'tok_agent7', key_name: 'sk-...x7', blocked: false, max_budget: 5, models: ['gpt-4o'], metadata: { agent_run_id: 'run_1' } });
+  lite.keys.set('tok_agent7', {
+    token: 'tok_agent7',
+    key_name: 'sk-...x7',
+    blocked: false,
+    max_budget: 5,
+    models: ['gpt-4o'],
+    metadata: { agent_run_id: 'run_1' },
+  });
   return lite;
 }
 
@@ -41,7 +48,10 @@ describe('LiteLLM virtual keys as vault keys', () => {
     expect((await runInProcess(['config', 'set', 'admin_token_env', 'LITELLM_MASTER'], { env })).code).toBe(0);
     const r = await runInProcess(['revoke', 'tok_b', '--yes', '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ verified: true, results: [{ vault_key_id: 'tok_b', status: 'revoked', instances: [{ refused: true }] }] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      verified: true,
+      results: [{ vault_key_id: 'tok_b', status: 'revoked', instances: [{ refused: true }] }],
+    });
     expect(r.stdout + r.stderr).not.toContain(MASTER);
   });
 
@@ -50,18 +60,28 @@ describe('LiteLLM virtual keys as vault keys', () => {
     const k = await p.issueVaultKey({ vendor: 'openai', daily_usd_cap: 10, expires_in: '45m', agent_run_id: 'run_9' });
     expect(k.secret).toMatch(/^sk-generated-/);
     const gen = lite.requests.find((r) => r.url === '/key/generate')!;
-    expect(JSON.parse(gen.body)).toMatchObject({ duration: '45m', max_budget: 10, budget_duration: '1d', metadata: { agent_run_id: 'run_9' } });
+    expect(JSON.parse(gen.body)).toMatchObject({
+      duration: '45m',
+      max_budget: 10,
+      budget_duration: '1d',
+      metadata: { agent_run_id: 'run_9' },
+    });
     const rolled = await p.rollVaultKey(k.id, { revokeOld: true });
     expect(rolled.id).not.toBe(k.id);
     expect(rolled).toMatchObject({ rolled_from: k.id, vendor: 'openai' });
-    expect(lite.keys.get(rolled.id)).toMatchObject({ max_budget: 10, budget_duration: '1d', metadata: { agent_run_id: 'run_9', rolled_from: k.id } });
+    expect(lite.keys.get(rolled.id)).toMatchObject({
+      max_budget: 10,
+      budget_duration: '1d',
+      metadata: { agent_run_id: 'run_9', rolled_from: k.id },
+    });
     expect(lite.keys.get(k.id)!.blocked).toBe(true);
     expect(lite.requests.some((r) => r.url.includes('/regenerate'))).toBe(false);
   });
 
   it('lists every key, past the 10 a page /key/list gives by default; no `duration` read from key info', async () => {
     const p = createLiteLlmProxy({ baseUrl: lite.url, masterKey: MASTER });
-    for (let i = 0; i < 130; i++) lite.keys.set(`tok_many_${i}`, { token: `tok_many_${i}`, blocked: false, metadata: {} });
+    for (let i = 0; i < 130; i++)
+      lite.keys.set(`tok_many_${i}`, { token: `tok_many_${i}`, blocked: false, metadata: {} });
     const all = await p.listVaultKeys({});
     expect(all.length).toBe(lite.keys.size);
     expect(all.every((k) => !('duration' in k.policy))).toBe(true);
@@ -84,7 +104,18 @@ describe('the command adapter (an in-house proxy driven by configuration)', () =
   afterAll(async () => srv.close());
 
   it('http: fills {vault_key_id}, puts the token only in the header, maps 404/409 to outcomes', async () => {
-    const p = createCommandProxy({ adminToken: 'tok-0123456789abcdef', actions: { revoke: { http: { method: 'POST', url: `${srv.url}/keys/{vault_key_id}/disable`, headers: { authorization: 'Bearer {admin_token}' } } } } });
+    const p = createCommandProxy({
+      adminToken: 'tok-0123456789abcdef',
+      actions: {
+        revoke: {
+          http: {
+            method: 'POST',
+            url: `${srv.url}/keys/{vault_key_id}/disable`,
+            headers: { authorization: 'Bearer {admin_token}' },
+          },
+        },
+      },
+    });
     expect(await p.revokeVaultKey('vk_1', { hard: false })).toMatchObject({ status: 'revoked' });
     expect(await p.revokeVaultKey('vk_gone', { hard: false })).toMatchObject({ status: 'not-found' });
     expect(await p.revokeVaultKey('vk_done', { hard: false })).toMatchObject({ status: 'already-revoked' });
@@ -132,7 +163,10 @@ describe('revoke exit codes through the command adapter (flat `config set` keys)
     const r = await runInProcess(['revoke', 'vk_stuck', '--yes', '--json', '--verify-timeout', '200'], { env });
     expect(r.code).toBe(5);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ verified: false, results: [{ vault_key_id: 'vk_stuck', status: 'revoked', instances: [{ refused: false }] }] });
+    expect(out).toMatchObject({
+      verified: false,
+      results: [{ vault_key_id: 'vk_stuck', status: 'revoked', instances: [{ refused: false }] }],
+    });
     const timeline = await runInProcess(['timeline', out.incident_id], { env });
     expect(timeline.stdout).toContain('NOT verified');
   });

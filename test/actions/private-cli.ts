@@ -10,7 +10,8 @@ import { ROOT } from '../helpers/cli.js';
  */
 export async function privateCli(): Promise<string> {
   const dist = join(ROOT, 'dist');
-  for (let i = 0; i < 100 && !(existsSync(join(dist, 'main.js')) && existsSync(join(dist, 'catalog.json'))); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && !(existsSync(join(dist, 'main.js')) && existsSync(join(dist, 'catalog.json'))); i++)
+    await new Promise((r) => setTimeout(r, 100));
   const dir = mkdtempSync(join(tmpdir(), 'tq-cli-'));
   cpSync(dist, join(dir, 'dist'), { recursive: true });
   cpSync(join(ROOT, 'bin'), join(dir, 'bin'), { recursive: true });

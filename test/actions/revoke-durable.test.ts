@@ -26,7 +26,16 @@ const send = (res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(JSON.stringify(body));
 };
 const notDurable = (res: ServerResponse) =>
-  send(res, 503, { error: { type: 'tourniquet_error', code: 'revoke_not_durable', message: 'the store did not record the revoke' }, id: ID, refused_here: true }, { 'retry-after': '0' });
+  send(
+    res,
+    503,
+    {
+      error: { type: 'tourniquet_error', code: 'revoke_not_durable', message: 'the store did not record the revoke' },
+      id: ID,
+      refused_here: true,
+    },
+    { 'retry-after': '0' },
+  );
 
 /** An admin API whose DELETE is not durable for the first `failures` attempts (Infinity: never). */
 async function proxyWith(failures: number): Promise<TestServer> {
@@ -37,10 +46,24 @@ async function proxyWith(failures: number): Promise<TestServer> {
     if (req.method === 'DELETE') {
       if (++deletes <= failures) return notDurable(res);
       revoked = true;
-      return send(res, 200, { id: ID, status: 'revoked', effective_at: new Date().toISOString(), already_revoked: false, durable: true, fleet: { confirmed: ['i-1'], unconfirmed: [], waited_ms: 3 } });
+      return send(res, 200, {
+        id: ID,
+        status: 'revoked',
+        effective_at: new Date().toISOString(),
+        already_revoked: false,
+        durable: true,
+        fleet: { confirmed: ['i-1'], unconfirmed: [], waited_ms: 3 },
+      });
     }
-    if (req.url === '/v1/instances') return send(res, 200, { data: [{ instance_id: 'i-1', data_plane_url: s.url, admin_url: s.url }] });
-    if (req.url === `/v1/vault-keys/${ID}/verdict`) return send(res, 200, { instance_id: 'i-1', vault_key_id: ID, refused: revoked, verdict: revoked ? 'vault_key_revoked' : 'allowed' });
+    if (req.url === '/v1/instances')
+      return send(res, 200, { data: [{ instance_id: 'i-1', data_plane_url: s.url, admin_url: s.url }] });
+    if (req.url === `/v1/vault-keys/${ID}/verdict`)
+      return send(res, 200, {
+        instance_id: 'i-1',
+        vault_key_id: ID,
+        refused: revoked,
+        verdict: revoked ? 'vault_key_revoked' : 'allowed',
+      });
     send(res, 404, { error: { code: 'not_found', message: req.url } });
   });
   return s;
@@ -62,7 +85,8 @@ function tmpfs(options: string, ctx: { skip: () => void }): string {
   return mnt;
 }
 
-const env = (extra: Record<string, string> = {}) => isolatedEnv({ TOURNIQUET_PROXY_URL: srv!.url, TOURNIQUET_ADMIN_TOKEN: TOKEN, ...extra });
+const env = (extra: Record<string, string> = {}) =>
+  isolatedEnv({ TOURNIQUET_PROXY_URL: srv!.url, TOURNIQUET_ADMIN_TOKEN: TOKEN, ...extra });
 const deletes = () => srv!.requests.filter((r) => r.method === 'DELETE').length;
 
 describe('revoke_not_durable (C1)', () => {
@@ -80,7 +104,11 @@ describe('revoke_not_durable (C1)', () => {
     expect(r.code, r.stderr).toBe(6);
     const out = JSON.parse(r.stdout);
     expect(out.verified).toBe(false);
-    expect(out.error.message).toMatch(new RegExp(`the proxy at ${srv.url.replace(/[.:/]/g, '\\$&')} refuses ${ID} but could not make the revoke durable \\(revoke_not_durable, \\d+ attempts over`));
+    expect(out.error.message).toMatch(
+      new RegExp(
+        `the proxy at ${srv.url.replace(/[.:/]/g, '\\$&')} refuses ${ID} but could not make the revoke durable \\(revoke_not_durable, \\d+ attempts over`,
+      ),
+    );
     expect(r.stderr).toMatch(/tourniquet resume inc_\w+/);
     expect(deletes()).toBeGreaterThan(1);
   });
@@ -92,11 +120,31 @@ describe('roll with revoke_old, not durable at first (C1)', () => {
     srv = await startServer((req, res) => {
       if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(res, 401, { error: { code: 'unauthorized' } });
       if (req.method === 'POST' && req.url === `/v1/vault-keys/${ID}/roll`) {
-        if (++rolls <= 2) return send(res, 503, { error: { code: 'revoke_not_durable', message: 'not stored' }, ids: [ID], refused_here: true }, { 'retry-after': '0' });
-        return send(res, 201, { id: 'vk_id_rolled0001', secret: 'vk_' + 'r'.repeat(40), vendor: 'stripe', status: 'active', expires_at: null, rolled_from: ID });
+        if (++rolls <= 2)
+          return send(
+            res,
+            503,
+            { error: { code: 'revoke_not_durable', message: 'not stored' }, ids: [ID], refused_here: true },
+            { 'retry-after': '0' },
+          );
+        return send(res, 201, {
+          id: 'vk_id_rolled0001',
+          secret: 'vk_' + 'r'.repeat(40),
+          vendor: 'stripe',
+          status: 'active',
+          expires_at: null,
+          rolled_from: ID,
+        });
       }
-      if (req.url === '/v1/instances') return send(res, 200, { data: [{ instance_id: 'i-1', data_plane_url: srv!.url, admin_url: srv!.url }] });
-      if (req.url === `/v1/vault-keys/${ID}/verdict`) return send(res, 200, { instance_id: 'i-1', vault_key_id: ID, refused: rolls > 2, verdict: rolls > 2 ? 'vault_key_revoked' : 'allowed' });
+      if (req.url === '/v1/instances')
+        return send(res, 200, { data: [{ instance_id: 'i-1', data_plane_url: srv!.url, admin_url: srv!.url }] });
+      if (req.url === `/v1/vault-keys/${ID}/verdict`)
+        return send(res, 200, {
+          instance_id: 'i-1',
+          vault_key_id: ID,
+          refused: rolls > 2,
+          verdict: rolls > 2 ? 'vault_key_revoked' : 'allowed',
+        });
       send(res, 404, { error: { code: 'not_found', message: req.url } });
     });
     const r = await runInProcess(['roll', ID, '--yes', '--json'], { env: env() });
@@ -114,7 +162,9 @@ describe('the action comes first: a state directory that cannot be written', () 
     const dir = mkdtempSync(join(tmpdir(), 'tq-ro-'));
     const stateIsAFile = join(dir, 'state');
     writeFileSync(stateIsAFile, 'not a directory');
-    const r = await runInProcess(['revoke', ID, '--yes', '--json'], { env: env({ TOURNIQUET_STATE_DIR: stateIsAFile }) });
+    const r = await runInProcess(['revoke', ID, '--yes', '--json'], {
+      env: env({ TOURNIQUET_STATE_DIR: stateIsAFile }),
+    });
     // The revoke happened, and was verified
     expect(deletes()).toBe(1);
     expect(r.code, r.stderr).toBe(6);
@@ -122,8 +172,13 @@ describe('the action comes first: a state directory that cannot be written', () 
     expect(out.verified).toBe(true);
     expect(out.journal).toMatchObject({ saved: false, problem: expect.stringMatching(/ENOTDIR|EEXIST/) });
     // Every journal entry is on stderr, one JSON line each, for the record
-    const lines = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-    expect(lines.map((e) => e.type)).toEqual(expect.arrayContaining(['started', 'step', 'revoked', 'verified', 'finished']));
+    const lines = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    expect(lines.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['started', 'step', 'revoked', 'verified', 'finished']),
+    );
     expect(lines.every((e) => e.incident_id === out.incident_id)).toBe(true);
     expect(r.stderr).toMatch(/the journal could not be written \((ENOTDIR|EEXIST)/);
     expect(r.stderr + r.stdout).not.toContain(TOKEN);
@@ -133,10 +188,15 @@ describe('the action comes first: a state directory that cannot be written', () 
     srv = await proxyWith(0);
     const mnt = tmpfs('ro,size=1m', ctx);
     try {
-      const r = await runInProcess(['revoke', ID, '--yes', '--json'], { env: env({ TOURNIQUET_STATE_DIR: join(mnt, 'state') }) });
+      const r = await runInProcess(['revoke', ID, '--yes', '--json'], {
+        env: env({ TOURNIQUET_STATE_DIR: join(mnt, 'state') }),
+      });
       expect(deletes()).toBe(1);
       expect(r.code, r.stderr).toBe(6);
-      expect(JSON.parse(r.stdout).journal).toMatchObject({ saved: false, problem: expect.stringMatching(/EROFS|ENOENT/) });
+      expect(JSON.parse(r.stdout).journal).toMatchObject({
+        saved: false,
+        problem: expect.stringMatching(/EROFS|ENOENT/),
+      });
     } finally {
       execFileSync('umount', [mnt]);
     }

@@ -23,13 +23,31 @@ describe('revoke verification across several proxy instances', () => {
       if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(res, 401, { error: { code: 'unauthorized' } });
       if (req.method === 'DELETE' && req.url.startsWith('/v1/vault-keys/vk_multi')) {
         revokedAt = Date.now();
-        return send(res, 200, { id: 'vk_multi', status: 'revoked', effective_at: new Date().toISOString(), already_revoked: false });
+        return send(res, 200, {
+          id: 'vk_multi',
+          status: 'revoked',
+          effective_at: new Date().toISOString(),
+          already_revoked: false,
+        });
       }
       if (req.url === '/v1/instances')
-        return send(res, 200, { data: [{ instance_id: 'a', data_plane_url: 'http://a', admin_url: srv.url }, { instance_id: 'b', data_plane_url: 'http://b', admin_url: `${srv.url}/b` }, { instance_id: 'c', data_plane_url: 'http://c', admin_url: cUrl }] });
-      const verdict = (instance_id: string, refused: boolean) => ({ instance_id, vault_key_id: 'vk_multi', refused, verdict: refused ? 'vault_key_revoked' : 'allowed', revision: 1 });
+        return send(res, 200, {
+          data: [
+            { instance_id: 'a', data_plane_url: 'http://a', admin_url: srv.url },
+            { instance_id: 'b', data_plane_url: 'http://b', admin_url: `${srv.url}/b` },
+            { instance_id: 'c', data_plane_url: 'http://c', admin_url: cUrl },
+          ],
+        });
+      const verdict = (instance_id: string, refused: boolean) => ({
+        instance_id,
+        vault_key_id: 'vk_multi',
+        refused,
+        verdict: refused ? 'vault_key_revoked' : 'allowed',
+        revision: 1,
+      });
       if (req.url === '/v1/vault-keys/vk_multi/verdict') return send(res, 200, verdict('a', true));
-      if (req.url === '/b/v1/vault-keys/vk_multi/verdict') return send(res, 200, verdict('b', Date.now() - revokedAt >= lagMs));
+      if (req.url === '/b/v1/vault-keys/vk_multi/verdict')
+        return send(res, 200, verdict('b', Date.now() - revokedAt >= lagMs));
       if (req.url === '/c/v1/vault-keys/vk_multi/verdict') return send(res, 200, verdict('c', true));
       res.statusCode = 599;
       res.end(`unexpected ${req.method} ${req.url}`);
@@ -38,7 +56,12 @@ describe('revoke verification across several proxy instances', () => {
   afterAll(async () => srv.close());
 
   // Instance c's port is not proxy_url's: it is trusted only through trusted_instances.
-  const env = () => isolatedEnv({ TOURNIQUET_PROXY_URL: srv.url, TOURNIQUET_ADMIN_TOKEN: TOKEN, TOURNIQUET_TRUSTED_INSTANCES: 'http://127.0.0.1:*' });
+  const env = () =>
+    isolatedEnv({
+      TOURNIQUET_PROXY_URL: srv.url,
+      TOURNIQUET_ADMIN_TOKEN: TOKEN,
+      TOURNIQUET_TRUSTED_INSTANCES: 'http://127.0.0.1:*',
+    });
 
   it('reports per instance how long until it refused; waits for a lagging instance', async () => {
     cUrl = `${srv.url}/c`;
@@ -52,7 +75,9 @@ describe('revoke verification across several proxy instances', () => {
       ['c', true],
     ]);
     expect(inst.find((i: any) => i.instance_id === 'b').ms).toBeGreaterThanOrEqual(100);
-    expect(inst.find((i: any) => i.instance_id === 'a').ms).toBeLessThan(inst.find((i: any) => i.instance_id === 'b').ms);
+    expect(inst.find((i: any) => i.instance_id === 'a').ms).toBeLessThan(
+      inst.find((i: any) => i.instance_id === 'b').ms,
+    );
   });
 
   it('exit 5 when an instance still serves the key, or cannot be asked, by the deadline', async () => {

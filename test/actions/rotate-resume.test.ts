@@ -8,15 +8,34 @@ import { privateCli } from './private-cli.js';
 import { probeLoop } from './probe-loop.js';
 import { cliEnv, openaiEnv } from './cli-env.js';
 
-const STEPS = ['rotate:inspect', 'rotate:new-key', 'rotate:verify-standby', 'rotate:promote', 'rotate:verify-audit', 'rotate:retire-old', 'rotate:sweep', 'rotate:delete-old', 'rotate:watch-tail'];
-const VERIFIED = new Set(['rotate:verify-standby', 'rotate:promote', 'rotate:verify-audit', 'rotate:retire-old', 'rotate:sweep', 'rotate:watch-tail']);
+const STEPS = [
+  'rotate:inspect',
+  'rotate:new-key',
+  'rotate:verify-standby',
+  'rotate:promote',
+  'rotate:verify-audit',
+  'rotate:retire-old',
+  'rotate:sweep',
+  'rotate:delete-old',
+  'rotate:watch-tail',
+];
+const VERIFIED = new Set([
+  'rotate:verify-standby',
+  'rotate:promote',
+  'rotate:verify-audit',
+  'rotate:retire-old',
+  'rotate:sweep',
+  'rotate:watch-tail',
+]);
 
 function journalOf(stateDir: string): { id: string; entries: any[] } | undefined {
   const root = join(stateDir, 'incidents');
   if (!existsSync(root)) return undefined;
   const [id] = readdirSync(root);
   if (!id || !existsSync(join(root, id, 'journal.jsonl'))) return undefined;
-  const lines = readFileSync(join(root, id, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean);
+  const lines = readFileSync(join(root, id, 'journal.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean);
   const entries = lines.flatMap((l) => {
     try {
       return [JSON.parse(l)];
@@ -30,9 +49,15 @@ function journalOf(stateDir: string): { id: string; entries: any[] } | undefined
 /** Where the kill landed: the steps done and verified, and the one in flight (started, not finished). */
 function killPoint(entries: any[]): { completed: number; inFlight: string | null; last: string } {
   const started = entries.filter((e) => e.type === 'step' && e.phase === 'started').map((e) => e.step);
-  const ended = new Set(entries.filter((e) => e.type === 'step' && (e.phase === 'finished' || e.phase === 'failed')).map((e) => e.step));
+  const ended = new Set(
+    entries.filter((e) => e.type === 'step' && (e.phase === 'finished' || e.phase === 'failed')).map((e) => e.step),
+  );
   const last = entries.at(-1);
-  return { completed: completedSteps(entries), inFlight: started.find((s) => !ended.has(s)) ?? null, last: last ? `${last.type}${last.step ? ` ${last.step}` : ''}${last.phase ? ` ${last.phase}` : ''}` : '(empty)' };
+  return {
+    completed: completedSteps(entries),
+    inFlight: started.find((s) => !ended.has(s)) ?? null,
+    last: last ? `${last.type}${last.step ? ` ${last.step}` : ''}${last.phase ? ` ${last.phase}` : ''}` : '(empty)',
+  };
 }
 
 function completedSteps(entries: any[]): number {
@@ -42,9 +67,18 @@ function completedSteps(entries: any[]): number {
 }
 
 /** Run the built CLI and SIGKILL it as soon as the journal shows `boundary` steps complete. */
-function rotateAndKillAt(bin: string, boundary: number, args: string[], env: Record<string, string | undefined>): Promise<{ killed: boolean; id?: string }> {
+function rotateAndKillAt(
+  bin: string,
+  boundary: number,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ killed: boolean; id?: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: env as NodeJS.ProcessEnv, cwd: ROOT, stdio: 'ignore' });
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: env as NodeJS.ProcessEnv,
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
     let killed = false;
     const timer = setInterval(() => {
       const j = journalOf(env.TOURNIQUET_STATE_DIR!);
@@ -60,7 +94,11 @@ function rotateAndKillAt(bin: string, boundary: number, args: string[], env: Rec
 }
 
 /** The built CLI as a script runs it (the private copy), stdout and stderr captured. */
-function runCli(bin: string, args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCli(
+  bin: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], { env: env as NodeJS.ProcessEnv, cwd: ROOT });
     let stdout = '';
@@ -84,7 +122,9 @@ describe('a rotation killed at each step boundary is finished by resume, with no
   for (let boundary = 1; boundary < STEPS.length; boundary++) {
     it(`killed after ${STEPS[boundary - 1]}`, async ({ annotate }) => {
       // Given the active OpenAI key and an agent calling through the proxy
-      const active = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.state === 'active');
+      const active = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find(
+        (k: any) => k.state === 'active',
+      );
       const oldSecret = boundary === 1 ? h.sandbox.keys.openai.secret : undefined;
       const env = cliEnv(h, openaiEnv(h));
       const args = ['rotate', 'openai', '--yes', '--json', '--tail-timeout', '10', '--tail-interval', '20'];
@@ -101,7 +141,9 @@ describe('a rotation killed at each step boundary is finished by resume, with no
       if (boundary < STEPS.length - 1) expect(run.killed).toBe(true);
       // Which step the kill hit: at least the boundary was done; the next one may have been under way.
       const hit = killPoint(journalOf(env.TOURNIQUET_STATE_DIR!)!.entries);
-      await annotate(`SIGKILL after ${hit.completed} of ${STEPS.length} steps; in flight: ${hit.inFlight ?? 'none'}; last journal line: ${hit.last}`);
+      await annotate(
+        `SIGKILL after ${hit.completed} of ${STEPS.length} steps; in flight: ${hit.inFlight ?? 'none'}; last journal line: ${hit.last}`,
+      );
       expect(hit.completed).toBeGreaterThanOrEqual(boundary);
       const resumed = await runCli(bin, ['resume', run.id!, '--yes', '--json'], env);
       const stats = await loop.stop();

@@ -39,9 +39,12 @@ describe('rotate twilio and resend through the proxy; rotate at the vendor with 
     expect((await through(h.proxy.dataUrl, 'GET', path, vk.secret)).status).toBe(200);
   });
 
-  it('resend: rotated twice; the second rotation deletes the first one\'s key at the vendor by its label', async () => {
+  it("resend: rotated twice; the second rotation deletes the first one's key at the vendor by its label", async () => {
     const vk = await h.issue({ vendor: 'resend' });
-    const first = JSON.parse((await runInProcess(['rotate', 'resend', '--yes', '--json', '--old-key-id', h.sandbox.keys.resend.id], { env })).stdout);
+    const first = JSON.parse(
+      (await runInProcess(['rotate', 'resend', '--yes', '--json', '--old-key-id', h.sandbox.keys.resend.id], { env }))
+        .stdout,
+    );
     expect(first.status).toBe('done');
     const second = await runInProcess(['rotate', 'resend', '--yes', '--json'], { env });
     expect(second.code, second.stderr).toBe(0);
@@ -56,7 +59,24 @@ describe('rotate twilio and resend through the proxy; rotate at the vendor with 
     writeFileSync(oldFile, created.secret);
     const outFile = join(env.HOME!, 'new-openai.txt');
     const r = await runInProcess(
-      ['run', '--scenario', 'no-proxy', '--vendor', 'openai', '--no-proxy', '--old-key-id', created.id, '--old-key-file', oldFile, '--new-key-out', outFile, '--tail-timeout', '10', '--yes', '--json'],
+      [
+        'run',
+        '--scenario',
+        'no-proxy',
+        '--vendor',
+        'openai',
+        '--no-proxy',
+        '--old-key-id',
+        created.id,
+        '--old-key-file',
+        oldFile,
+        '--new-key-out',
+        outFile,
+        '--tail-timeout',
+        '10',
+        '--yes',
+        '--json',
+      ],
       { env },
     );
     expect(r.code, r.stderr).toBe(0);
@@ -94,11 +114,24 @@ describe('rotate twilio --auth-token: secondary, switch the proxy, promote, watc
     const vk = await h.issue({ vendor: 'twilio' });
     const path = `/twilio/2010-04-01/Accounts/${h.sandbox.keys.twilio.account_sid}/Messages.json`;
     const loop = probeLoop(h.proxy.dataUrl, path, vk.secret);
-    const r = await runInProcess(['rotate', 'twilio', '--auth-token', '--yes', '--json', '--tail-timeout', '10', '--tail-interval', '20'], { env });
+    const r = await runInProcess(
+      ['rotate', 'twilio', '--auth-token', '--yes', '--json', '--tail-timeout', '10', '--tail-interval', '20'],
+      { env },
+    );
     const stats = await loop.stop();
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done', 'done', 'skipped', 'done', 'done']);
+    expect(out.steps.map((s: any) => s.state)).toEqual([
+      'done',
+      'done',
+      'done',
+      'done',
+      'done',
+      'done',
+      'skipped',
+      'done',
+      'done',
+    ]);
     expect(out.tail_seconds).toBeGreaterThanOrEqual(0);
     expect(stats.failures, JSON.stringify([...stats.statuses])).toBe(0);
     expect(h.sandbox.twilio.authToken).not.toBe(old);
@@ -108,11 +141,15 @@ describe('rotate twilio --auth-token: secondary, switch the proxy, promote, watc
 
   it('--auth-token is refused for other vendors (exit 2), before any call, naming the flag', async () => {
     const before = JSON.stringify(h.sandbox.openai.keys.stats());
-    const r = await runInProcess(['rotate', 'openai', '--auth-token', '--yes', '--json'], { env: cliEnv(h, openaiEnv(h)) });
+    const r = await runInProcess(['rotate', 'openai', '--auth-token', '--yes', '--json'], {
+      env: cliEnv(h, openaiEnv(h)),
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--auth-token is for Twilio/);
     expect(JSON.parse(r.stdout).error).toMatchObject({ kind: 'usage', exit_code: 2 });
     expect(JSON.stringify(h.sandbox.openai.keys.stats())).toBe(before);
-    expect((await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.filter((k: any) => k.state === 'active')).toHaveLength(1);
+    expect(
+      (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.filter((k: any) => k.state === 'active'),
+    ).toHaveLength(1);
   });
 });

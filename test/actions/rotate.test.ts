@@ -26,7 +26,20 @@ describe('tourniquet rotate openai through the real proxy and the sandbox vendor
     const loop = probeLoop(h.proxy.dataUrl, '/openai/v1/models', vk.secret);
     // When the production key is rotated
     const r = await runInProcess(
-      ['rotate', 'openai', '--yes', '--json', '--old-key-id', h.sandbox.keys.openai.id, '--old-key-file', env.OLD_KEY_FILE!, '--tail-timeout', '10', '--tail-interval', '20'],
+      [
+        'rotate',
+        'openai',
+        '--yes',
+        '--json',
+        '--old-key-id',
+        h.sandbox.keys.openai.id,
+        '--old-key-file',
+        env.OLD_KEY_FILE!,
+        '--tail-timeout',
+        '10',
+        '--tail-interval',
+        '20',
+      ],
       { env },
     );
     const stats = await loop.stop();
@@ -34,12 +47,26 @@ describe('tourniquet rotate openai through the real proxy and the sandbox vendor
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ verified: true, status: 'done' });
-    expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done', 'done', 'already-done', 'done', 'done']);
+    expect(out.steps.map((s: any) => s.state)).toEqual([
+      'done',
+      'done',
+      'done',
+      'done',
+      'done',
+      'done',
+      'already-done',
+      'done',
+      'done',
+    ]);
     expect(out.tail_seconds).toBeGreaterThanOrEqual(0);
     // The old key, asked at the vendor itself (not through the proxy): deleted there, and refused
-    const old = await fetch(`${h.sandbox.urls.openai}/v1/models`, { headers: { authorization: `Bearer ${h.sandbox.keys.openai.secret}` } });
+    const old = await fetch(`${h.sandbox.urls.openai}/v1/models`, {
+      headers: { authorization: `Bearer ${h.sandbox.keys.openai.secret}` },
+    });
     expect(old.status).toBe(401);
-    expect(h.sandbox.openai.keys.stats().find((k) => k.id === h.sandbox.keys.openai.id)).toMatchObject({ deleted: true });
+    expect(h.sandbox.openai.keys.stats().find((k) => k.id === h.sandbox.keys.openai.id)).toMatchObject({
+      deleted: true,
+    });
     expect(stats.calls).toBeGreaterThan(5); // the agent kept calling throughout
     expect(stats.failures, JSON.stringify([...stats.statuses])).toBe(0);
     const keys = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data;
@@ -86,14 +113,28 @@ describe('tourniquet rotate stripe: guided (no API to create keys)', () => {
     const fresh = h.sandbox.stripe.createKey('rotated in the dashboard');
     const file = join(h.dir, 'new-stripe-key.txt');
     writeFileSync(file, fresh.secret + '\n');
-    const env = isolatedEnv({ TOURNIQUET_PROXY_URL: h.proxy.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN, TOURNIQUET_STRIPE_BASE_URL: h.sandbox.urls.stripe });
+    const env = isolatedEnv({
+      TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
+      TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+      TOURNIQUET_STRIPE_BASE_URL: h.sandbox.urls.stripe,
+    });
     const vk = await h.issue({ vendor: 'stripe' });
     const loop = probeLoop(h.proxy.dataUrl, '/v1/customers', vk.secret);
     const r = await runInProcess(['rotate', 'stripe', '--new-key-file', file, '--yes', '--json'], { env });
     const stats = await loop.stop();
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done', 'done', 'skipped', 'manual-done', 'skipped']);
+    expect(out.steps.map((s: any) => s.state)).toEqual([
+      'done',
+      'done',
+      'done',
+      'done',
+      'done',
+      'done',
+      'skipped',
+      'manual-done',
+      'skipped',
+    ]);
     expect(r.stderr).toContain('dashboard.stripe.com/apikeys');
     expect(stats.failures).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(fresh.secret);
@@ -102,7 +143,11 @@ describe('tourniquet rotate stripe: guided (no API to create keys)', () => {
   it('a new key the vendor refuses stops the rotation before the proxy changes (exit 1)', async () => {
     const file = join(h.dir, 'bad-key.txt');
     writeFileSync(file, 'sk_test_thisisnotarealkey0000000000\n');
-    const env = isolatedEnv({ TOURNIQUET_PROXY_URL: h.proxy.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN, TOURNIQUET_STRIPE_BASE_URL: h.sandbox.urls.stripe });
+    const env = isolatedEnv({
+      TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
+      TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+      TOURNIQUET_STRIPE_BASE_URL: h.sandbox.urls.stripe,
+    });
     const before = (await h.admin('GET', '/v1/upstream-keys?vendor=stripe')).body.data;
     const r = await runInProcess(['rotate', 'stripe', '--new-key-file', file, '--yes', '--json'], { env });
     expect([1, 6]).toContain(r.code);

@@ -14,8 +14,12 @@ describe('tourniquet run: plans from decide, executed', () => {
 
   it('runaway-loop: revokes the vault key (verified) and summarises the damage', async () => {
     const vk = await h.issue({ vendor: 'stripe' });
-    for (let i = 0; i < 3; i++) await through(h.proxy.dataUrl, 'POST', '/v1/charges', vk.secret, 'amount=1000&currency=usd&customer=cus_A');
-    const r = await runInProcess(['run', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--vault-key', vk.id, '--yes', '--json'], { env });
+    for (let i = 0; i < 3; i++)
+      await through(h.proxy.dataUrl, 'POST', '/v1/charges', vk.secret, 'amount=1000&currency=usd&customer=cus_A');
+    const r = await runInProcess(
+      ['run', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--vault-key', vk.id, '--yes', '--json'],
+      { env },
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.steps.map((s: any) => [s.kind, s.state])).toEqual([
@@ -29,7 +33,10 @@ describe('tourniquet run: plans from decide, executed', () => {
 
   it('vault-key-in-logs: revokes and re-issues with the same policy; the new secret is printed once', async () => {
     const vk = await h.issue({ vendor: 'stripe', daily_usd_cap: 20 });
-    const r = await runInProcess(['run', '--scenario', 'vault-key-in-logs', '--vendor', 'stripe', '--vault-key', vk.id, '--yes', '--json'], { env });
+    const r = await runInProcess(
+      ['run', '--scenario', 'vault-key-in-logs', '--vendor', 'stripe', '--vault-key', vk.id, '--yes', '--json'],
+      { env },
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.reissued).toHaveLength(1);
@@ -38,9 +45,26 @@ describe('tourniquet run: plans from decide, executed', () => {
   });
 
   it('production-key-exposed: revoke everything under the key, rotate through the proxy, re-issue', async () => {
-    const up = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.state === 'active');
+    const up = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find(
+      (k: any) => k.state === 'active',
+    );
     const a = await h.issue({ vendor: 'openai' });
-    const r = await runInProcess(['run', '--scenario', 'production-key-exposed', '--vendor', 'openai', '--upstream-key', up.id, '--old-key-id', h.sandbox.keys.openai.id, '--yes', '--json'], { env });
+    const r = await runInProcess(
+      [
+        'run',
+        '--scenario',
+        'production-key-exposed',
+        '--vendor',
+        'openai',
+        '--upstream-key',
+        up.id,
+        '--old-key-id',
+        h.sandbox.keys.openai.id,
+        '--yes',
+        '--json',
+      ],
+      { env },
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.status).toBe('done');
@@ -52,11 +76,16 @@ describe('tourniquet run: plans from decide, executed', () => {
   });
 
   it('a plan that breaks part-way is exit 6 (journal saved), and resume finishes it', async () => {
-    const up = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.state === 'active');
+    const up = (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find(
+      (k: any) => k.state === 'active',
+    );
     const a = await h.issue({ vendor: 'openai' });
     // Given a wrong OpenAI admin key: the revoke works, the rotation cannot create a key
     const broken = { ...env, OPENAI_ADMIN_KEY: 'sk-admin-wrong-000000000000000000' };
-    const r = await runInProcess(['run', '--scenario', 'production-key-exposed', '--vendor', 'openai', '--upstream-key', up.id, '--yes', '--json'], { env: broken });
+    const r = await runInProcess(
+      ['run', '--scenario', 'production-key-exposed', '--vendor', 'openai', '--upstream-key', up.id, '--yes', '--json'],
+      { env: broken },
+    );
     expect(r.code, r.stderr).toBe(6);
     const out = JSON.parse(r.stdout);
     expect(out.status).toBe('partial');
@@ -68,7 +97,9 @@ describe('tourniquet run: plans from decide, executed', () => {
     const left = JSON.parse(dry.stdout).steps.map((s: any) => s.key);
     expect(left[0]).toBe('2.rotate:new-key');
     expect(left).not.toContain('1.revoke-all:' + up.id);
-    expect((await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.id === up.id).state).toBe('active');
+    expect(
+      (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.id === up.id).state,
+    ).toBe('active');
     // When the admin key is fixed and the incident resumed
     const resumed = await runInProcess(['resume', out.incident_id, '--yes', '--json'], { env });
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -76,12 +107,30 @@ describe('tourniquet run: plans from decide, executed', () => {
     expect(done).toMatchObject({ status: 'done', command: 'run' });
     expect(done.reissued.length).toBeGreaterThan(0);
     expect((await through(h.proxy.dataUrl, 'GET', '/openai/v1/models', done.reissued[0].secret)).status).toBe(200);
-    expect((await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.id === up.id).state).toBe('retired');
+    expect(
+      (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.find((k: any) => k.id === up.id).state,
+    ).toBe('retired');
   });
 
   it('raw-key-wrap: issues the constrained vault key from the policy flags; the secret is printed once', async () => {
     const r = await runInProcess(
-      ['run', '--scenario', 'raw-key-wrap', '--vendor', 'stripe', '--agent', 'agt_raw', '--cap', '10', '--endpoint', 'GET /v1/customers', '--expires-in', '45m', '--yes', '--json'],
+      [
+        'run',
+        '--scenario',
+        'raw-key-wrap',
+        '--vendor',
+        'stripe',
+        '--agent',
+        'agt_raw',
+        '--cap',
+        '10',
+        '--endpoint',
+        'GET /v1/customers',
+        '--expires-in',
+        '45m',
+        '--yes',
+        '--json',
+      ],
       { env },
     );
     expect(r.code, r.stderr).toBe(0);
@@ -89,14 +138,22 @@ describe('tourniquet run: plans from decide, executed', () => {
     expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'manual-done', 'manual-done']);
     const [fresh] = out.reissued;
     expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', fresh.secret)).status).toBe(200);
-    expect((await through(h.proxy.dataUrl, 'POST', '/v1/charges', fresh.secret, 'amount=100&currency=usd')).status).toBe(403);
-    expect((await h.admin('GET', `/v1/vault-keys/${fresh.id}`)).body).toMatchObject({ daily_usd_cap: 10, labels: { agent: 'agt_raw' } });
+    expect(
+      (await through(h.proxy.dataUrl, 'POST', '/v1/charges', fresh.secret, 'amount=100&currency=usd')).status,
+    ).toBe(403);
+    expect((await h.admin('GET', `/v1/vault-keys/${fresh.id}`)).body).toMatchObject({
+      daily_usd_cap: 10,
+      labels: { agent: 'agt_raw' },
+    });
     expect(r.stderr).not.toContain(fresh.secret);
   });
 
   it('--dry-run lists every call of the plan and makes none', async () => {
     const vk = await h.issue({ vendor: 'stripe' });
-    const r = await runInProcess(['run', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--vault-key', vk.id, '--dry-run'], { env });
+    const r = await runInProcess(
+      ['run', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--vault-key', vk.id, '--dry-run'],
+      { env },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`/v1/vault-keys/${vk.id}`);
     expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(200);

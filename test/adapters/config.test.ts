@@ -7,10 +7,21 @@ const settings = (values: Record<string, unknown>) => ({ raw: (k: string) => val
 
 describe('vendor settings', () => {
   it('reads the nested vendors table and flat vendors.<id>.<key> entries; environment wins', () => {
-    const s = settings({ vendors: { twilio: { account_sid: 'AC_profile', base_url: 'https://staging.example' } }, 'vendors.twilio.admin_key': 'env:TW_TOKEN' });
-    expect(vendorConfig('twilio', s, {})).toEqual({ accountSid: 'AC_profile', baseUrl: 'https://staging.example', adminKeyRef: 'env:TW_TOKEN' });
-    expect(vendorConfig('twilio', s, { TOURNIQUET_TWILIO_BASE_URL: 'http://127.0.0.1:9' }).baseUrl).toBe('http://127.0.0.1:9');
-    expect(vendorConfig('openai', undefined, { TOURNIQUET_OPENAI_PROJECT_ID: 'proj_1' })).toEqual({ projectId: 'proj_1' });
+    const s = settings({
+      vendors: { twilio: { account_sid: 'AC_profile', base_url: 'https://staging.example' } },
+      'vendors.twilio.admin_key': 'env:TW_TOKEN',
+    });
+    expect(vendorConfig('twilio', s, {})).toEqual({
+      accountSid: 'AC_profile',
+      baseUrl: 'https://staging.example',
+      adminKeyRef: 'env:TW_TOKEN',
+    });
+    expect(vendorConfig('twilio', s, { TOURNIQUET_TWILIO_BASE_URL: 'http://127.0.0.1:9' }).baseUrl).toBe(
+      'http://127.0.0.1:9',
+    );
+    expect(vendorConfig('openai', undefined, { TOURNIQUET_OPENAI_PROJECT_ID: 'proj_1' })).toEqual({
+      projectId: 'proj_1',
+    });
   });
 
   it('reads the admin key through its reference, never from the settings themselves', async () => {
@@ -36,11 +47,24 @@ describe('vendor settings', () => {
 
 describe('agent platform settings', () => {
   it('flag > environment > profile, with a default admin-key reference', () => {
-    const s = settings({ agents: { accounts: { base_url: 'https://profile.example/v1', admin_key: 'file:/run/secrets/atxp' } } });
-    expect(platformRefs('accounts', {}, s, {})).toEqual({ baseUrl: 'https://profile.example/v1', adminKeyRef: 'file:/run/secrets/atxp' });
-    expect(platformRefs('accounts', {}, s, { TOURNIQUET_AGENT_ACCOUNTS_URL: 'https://env.example/v1' }).baseUrl).toBe('https://env.example/v1');
-    expect(platformRefs('accounts', { baseUrl: 'https://flag.example/v1' }, s, { TOURNIQUET_AGENT_ACCOUNTS_URL: 'https://env.example/v1' }).baseUrl).toBe('https://flag.example/v1');
-    expect(platformRefs('agents-api', {}, settings({ 'agents.agents_api.base_url': 'https://auth.example' }), {})).toEqual({ baseUrl: 'https://auth.example', adminKeyRef: 'env:TOURNIQUET_AGENTS_API_KEY' });
+    const s = settings({
+      agents: { accounts: { base_url: 'https://profile.example/v1', admin_key: 'file:/run/secrets/atxp' } },
+    });
+    expect(platformRefs('accounts', {}, s, {})).toEqual({
+      baseUrl: 'https://profile.example/v1',
+      adminKeyRef: 'file:/run/secrets/atxp',
+    });
+    expect(platformRefs('accounts', {}, s, { TOURNIQUET_AGENT_ACCOUNTS_URL: 'https://env.example/v1' }).baseUrl).toBe(
+      'https://env.example/v1',
+    );
+    expect(
+      platformRefs('accounts', { baseUrl: 'https://flag.example/v1' }, s, {
+        TOURNIQUET_AGENT_ACCOUNTS_URL: 'https://env.example/v1',
+      }).baseUrl,
+    ).toBe('https://flag.example/v1');
+    expect(
+      platformRefs('agents-api', {}, settings({ 'agents.agents_api.base_url': 'https://auth.example' }), {}),
+    ).toEqual({ baseUrl: 'https://auth.example', adminKeyRef: 'env:TOURNIQUET_AGENTS_API_KEY' });
   });
 
   it('no URL, or a URL that is not one, is exit 2 with the way to set it', () => {

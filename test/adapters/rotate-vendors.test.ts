@@ -26,7 +26,23 @@ describe('rotate with the Resend adapter', () => {
       TOURNIQUET_RESEND_ADMIN_KEY: 'env:RESEND_ADMIN',
       RESEND_ADMIN: h.sandbox.keys.resend.secret,
     });
-    const r = await runInProcess(['rotate', 'resend', '--yes', '--json', '--old-key-id', h.sandbox.keys.resend.id, '--old-key-file', oldKey, '--tail-timeout', '10', '--tail-interval', '20'], { env });
+    const r = await runInProcess(
+      [
+        'rotate',
+        'resend',
+        '--yes',
+        '--json',
+        '--old-key-id',
+        h.sandbox.keys.resend.id,
+        '--old-key-file',
+        oldKey,
+        '--tail-timeout',
+        '10',
+        '--tail-interval',
+        '20',
+      ],
+      { env },
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ verified: true, status: 'done' });
@@ -38,10 +54,19 @@ describe('rotate with the Resend adapter', () => {
 
 describe('rotate with the Twilio adapter (API keys)', () => {
   it('replaces a Twilio API key with a new one, deleting the old key by its SID', async () => {
-    const tw = createVendorAdapter('twilio', { config: { baseUrl: h.sandbox.urls.twilio, accountSid: h.sandbox.keys.twilio.account_sid }, adminKey: h.sandbox.keys.twilio.secret });
+    const tw = createVendorAdapter('twilio', {
+      config: { baseUrl: h.sandbox.urls.twilio, accountSid: h.sandbox.keys.twilio.account_sid },
+      adminKey: h.sandbox.keys.twilio.secret,
+    });
     // Given the proxy serves Twilio with an API key (not the auth token)
     const old = await tw.createKey({ name: 'current production key' });
-    const added = await h.admin('POST', '/v1/upstream-keys', { vendor: 'twilio', secret: old.secret, account_sid: old.id, state: 'active', label: 'api-key' });
+    const added = await h.admin('POST', '/v1/upstream-keys', {
+      vendor: 'twilio',
+      secret: old.secret,
+      account_sid: old.id,
+      state: 'active',
+      label: 'api-key',
+    });
     expect(added.status, JSON.stringify(added.body)).toBeLessThan(300);
     const oldFile = join(h.dir, 'twilio-old');
     writeFileSync(oldFile, old.secret);
@@ -53,7 +78,23 @@ describe('rotate with the Twilio adapter (API keys)', () => {
       TOURNIQUET_TWILIO_ADMIN_KEY: 'env:TWILIO_AUTH_TOKEN',
       TWILIO_AUTH_TOKEN: h.sandbox.keys.twilio.secret,
     });
-    const r = await runInProcess(['rotate', 'twilio', '--yes', '--json', '--old-key-id', old.id, '--old-key-file', oldFile, '--tail-timeout', '10', '--tail-interval', '20'], { env });
+    const r = await runInProcess(
+      [
+        'rotate',
+        'twilio',
+        '--yes',
+        '--json',
+        '--old-key-id',
+        old.id,
+        '--old-key-file',
+        oldFile,
+        '--tail-timeout',
+        '10',
+        '--tail-interval',
+        '20',
+      ],
+      { env },
+    );
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ verified: true });
     expect((await tw.probe({ id: old.id, secret: old.secret })).accepted).toBe(false);

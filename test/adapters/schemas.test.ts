@@ -5,7 +5,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import AjvModule from 'ajv';
-import { ERROR_BODY, NOT_DURABLE, ROUTES, shapeProblem, type Route, type Schema } from '../../src/adapters/proxy/schemas.js';
+import {
+  ERROR_BODY,
+  NOT_DURABLE,
+  ROUTES,
+  shapeProblem,
+  type Route,
+  type Schema,
+} from '../../src/adapters/proxy/schemas.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { BIN } from '../helpers/cli.js';
 
@@ -17,8 +24,22 @@ import { BIN } from '../helpers/cli.js';
  */
 const Ajv = AjvModule as unknown as typeof import('ajv').default;
 const ajv = new Ajv({ allErrors: true, strict: false });
-const SUPPORTED = new Set(['type', 'required', 'properties', 'additionalProperties', 'items', 'enum', 'const', 'minimum', 'description']);
-const ALL: Array<[string, Schema]> = [...Object.entries(ROUTES), ['error body', ERROR_BODY], ['revoke_not_durable', NOT_DURABLE]];
+const SUPPORTED = new Set([
+  'type',
+  'required',
+  'properties',
+  'additionalProperties',
+  'items',
+  'enum',
+  'const',
+  'minimum',
+  'description',
+]);
+const ALL: Array<[string, Schema]> = [
+  ...Object.entries(ROUTES),
+  ['error body', ERROR_BODY],
+  ['revoke_not_durable', NOT_DURABLE],
+];
 
 function keywords(s: Schema, out = new Set<string>()): Set<string> {
   for (const [k, v] of Object.entries(s)) {
@@ -30,7 +51,10 @@ function keywords(s: Schema, out = new Set<string>()): Set<string> {
 }
 
 /** Every way to break a valid body one step: drop a key, or replace a value by each other JSON kind. */
-function mutations(value: unknown, path: Array<string | number> = []): Array<{ path: string; body: (root: unknown) => unknown }> {
+function mutations(
+  value: unknown,
+  path: Array<string | number> = [],
+): Array<{ path: string; body: (root: unknown) => unknown }> {
   const out: Array<{ path: string; body: (root: unknown) => unknown }> = [];
   const set = (root: unknown, p: Array<string | number>, v: unknown, drop = false) => {
     const copy = structuredClone(root) as any;
@@ -40,7 +64,9 @@ function mutations(value: unknown, path: Array<string | number> = []): Array<{ p
     else node[p.at(-1)!] = v;
     return copy;
   };
-  if (path.length) for (const other of [null, 42, 'text', true, [], {}, -1, 1.5]) out.push({ path: `${path.join('.')}=${JSON.stringify(other)}`, body: (r) => set(r, path, other) });
+  if (path.length)
+    for (const other of [null, 42, 'text', true, [], {}, -1, 1.5])
+      out.push({ path: `${path.join('.')}=${JSON.stringify(other)}`, body: (r) => set(r, path, other) });
   if (value && typeof value === 'object' && !Array.isArray(value))
     for (const [k, v] of Object.entries(value)) {
       out.push({ path: `-${[...path, k].join('.')}`, body: (r) => set(r, [...path, k], undefined, true) });
@@ -64,7 +90,11 @@ describe('against the real proxy (tourniquet proxy serve, built)', () => {
   const answers = new Map<Route | 'error', unknown>();
 
   const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(admin + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(admin + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as any };
   };
 
@@ -72,12 +102,41 @@ describe('against the real proxy (tourniquet proxy serve, built)', () => {
     sandbox = await startSandbox({ timeScale: 0.001, tailMode: 'none' });
     const dir = mkdtempSync(join(tmpdir(), 'tq-schemas-'));
     writeFileSync(join(dir, 'token'), token);
-    writeFileSync(join(dir, 'proxy.yaml'), 'upstream_keys:\n  - { vendor: stripe, id: up_stripe_main, label: main, state: active, secret_env: STRIPE_KEY }\n');
-    child = spawn(process.execPath, [BIN, '--json', 'proxy', 'serve', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', `sqlite:${join(dir, 'p.db')}`, '--admin-token-file', join(dir, 'token'), '--config', join(dir, 'proxy.yaml'), '--upstream', `stripe=${sandbox.urls.stripe}`], {
-      // (a master key, so production keys can be stored: sealed)
-      env: { PATH: process.env.PATH ?? '', HOME: dir, STRIPE_KEY: sandbox.keys.stripe.secret, TOURNIQUET_MASTER_KEY: randomBytes(32).toString('base64') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    writeFileSync(
+      join(dir, 'proxy.yaml'),
+      'upstream_keys:\n  - { vendor: stripe, id: up_stripe_main, label: main, state: active, secret_env: STRIPE_KEY }\n',
+    );
+    child = spawn(
+      process.execPath,
+      [
+        BIN,
+        '--json',
+        'proxy',
+        'serve',
+        '--listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        '127.0.0.1:0',
+        '--store',
+        `sqlite:${join(dir, 'p.db')}`,
+        '--admin-token-file',
+        join(dir, 'token'),
+        '--config',
+        join(dir, 'proxy.yaml'),
+        '--upstream',
+        `stripe=${sandbox.urls.stripe}`,
+      ],
+      {
+        // (a master key, so production keys can be stored: sealed)
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: dir,
+          STRIPE_KEY: sandbox.keys.stripe.secret,
+          TOURNIQUET_MASTER_KEY: randomBytes(32).toString('base64'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let data = '';
     admin = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -91,7 +150,12 @@ describe('against the real proxy (tourniquet proxy serve, built)', () => {
       child.on('exit', (code) => reject(new Error(`proxy serve exited ${code}`)));
     });
     // Every route the CLI consumes, answered by the real thing
-    const key = await call('POST', '/v1/vault-keys', { vendor: 'stripe', labels: { agent: 'schemas' }, agent_run_id: 'run_s', expires_in: '1h' });
+    const key = await call('POST', '/v1/vault-keys', {
+      vendor: 'stripe',
+      labels: { agent: 'schemas' },
+      agent_run_id: 'run_s',
+      expires_in: '1h',
+    });
     answers.set('POST /v1/vault-keys', key.body);
     // One agent call, so the audit, its summary and the rates have rows to show
     const agent = await fetch(`${data}/v1/customers`, { headers: { authorization: `Bearer ${key.body.secret}` } });
@@ -99,14 +163,31 @@ describe('against the real proxy (tourniquet proxy serve, built)', () => {
     answers.set('GET /v1/vault-keys', (await call('GET', '/v1/vault-keys')).body);
     answers.set('GET /v1/vault-keys/{id}', (await call('GET', `/v1/vault-keys/${key.body.id}`)).body);
     answers.set('GET /v1/vault-keys/{id}/verdict', (await call('GET', `/v1/vault-keys/${key.body.id}/verdict`)).body);
-    answers.set('POST /v1/vault-keys/{id}/roll', (await call('POST', `/v1/vault-keys/${key.body.id}/roll`, { revoke_old: false })).body);
+    answers.set(
+      'POST /v1/vault-keys/{id}/roll',
+      (await call('POST', `/v1/vault-keys/${key.body.id}/roll`, { revoke_old: false })).body,
+    );
     answers.set('DELETE /v1/vault-keys/{id}', (await call('DELETE', `/v1/vault-keys/${key.body.id}`)).body);
-    answers.set('POST /v1/vault-keys/revoke-all', (await call('POST', '/v1/vault-keys/revoke-all', { vendor: 'stripe' })).body);
-    const up = await call('POST', '/v1/upstream-keys', { vendor: 'stripe', secret: sandbox.keys.stripe.secret, state: 'standby', label: 'second' });
+    answers.set(
+      'POST /v1/vault-keys/revoke-all',
+      (await call('POST', '/v1/vault-keys/revoke-all', { vendor: 'stripe' })).body,
+    );
+    const up = await call('POST', '/v1/upstream-keys', {
+      vendor: 'stripe',
+      secret: sandbox.keys.stripe.secret,
+      state: 'standby',
+      label: 'second',
+    });
     answers.set('POST /v1/upstream-keys', up.body);
     answers.set('GET /v1/upstream-keys', (await call('GET', '/v1/upstream-keys?vendor=stripe')).body);
-    answers.set('POST /v1/upstream-keys/{id}/promote', (await call('POST', `/v1/upstream-keys/${up.body.id}/promote`, {})).body);
-    answers.set('POST /v1/upstream-keys/{id}/retire', (await call('POST', '/v1/upstream-keys/up_stripe_main/retire', {})).body);
+    answers.set(
+      'POST /v1/upstream-keys/{id}/promote',
+      (await call('POST', `/v1/upstream-keys/${up.body.id}/promote`, {})).body,
+    );
+    answers.set(
+      'POST /v1/upstream-keys/{id}/retire',
+      (await call('POST', '/v1/upstream-keys/up_stripe_main/retire', {})).body,
+    );
     answers.set('GET /v1/audit', (await call('GET', '/v1/audit?limit=10')).body);
     answers.set('GET /v1/audit/summary', (await call('GET', '/v1/audit/summary')).body);
     answers.set('GET /v1/rates', (await call('GET', '/v1/rates')).body);
@@ -123,7 +204,7 @@ describe('against the real proxy (tourniquet proxy serve, built)', () => {
   // POST /v1/upstream-keys/{id}/check is an adapter operation no proxy route serves yet.
   const served = (Object.keys(ROUTES) as Route[]).filter((r) => r !== 'POST /v1/upstream-keys/{id}/check');
 
-  it.each(served)('%s: the real answer passes the CLI\'s schema and ajv', (route) => {
+  it.each(served)("%s: the real answer passes the CLI's schema and ajv", (route) => {
     const body = answers.get(route);
     expect(body, `no answer collected for ${route}`).toBeDefined();
     expect(shapeProblem(ROUTES[route], body)).toBeUndefined();

@@ -15,23 +15,47 @@ const state = { primary: 'primary_token_0123456789abcdef', secondary: null as st
 beforeEach(async () => {
   state.primary = 'primary_token_0123456789abcdef';
   state.secondary = null;
-  const authed = (req: Recorded) => req.headers.authorization === `Basic ${Buffer.from(`${SID}:${state.primary}`).toString('base64')}`;
+  const authed = (req: Recorded) =>
+    req.headers.authorization === `Basic ${Buffer.from(`${SID}:${state.primary}`).toString('base64')}`;
   const denied = { status: 401, json: { code: 20003, message: 'Authenticate', status: 401 } };
-  const view = () => ({ account_sid: SID, date_created: new Date().toUTCString(), date_updated: new Date().toUTCString(), url: 'https://accounts.twilio.com/v1/AuthTokens/Secondary' });
+  const view = () => ({
+    account_sid: SID,
+    date_created: new Date().toUTCString(),
+    date_updated: new Date().toUTCString(),
+    url: 'https://accounts.twilio.com/v1/AuthTokens/Secondary',
+  });
   fake = await startFakeServer([
-    { method: 'POST', pattern: /^\/v1\/AuthTokens\/Secondary$/, handle: (r) => (authed(r) ? ((state.secondary = 'secondary_token_fedcba9876543210'), { status: 201, json: { ...view(), secondary_auth_token: state.secondary } }) : denied) },
+    {
+      method: 'POST',
+      pattern: /^\/v1\/AuthTokens\/Secondary$/,
+      handle: (r) =>
+        authed(r)
+          ? ((state.secondary = 'secondary_token_fedcba9876543210'),
+            { status: 201, json: { ...view(), secondary_auth_token: state.secondary } })
+          : denied,
+    },
     {
       method: 'POST',
       pattern: /^\/v1\/AuthTokens\/Promote$/,
       handle: (r) => {
         if (!authed(r)) return denied;
-        if (!state.secondary) return { status: 400, json: { code: 20001, message: 'No secondary auth token', status: 400 } };
+        if (!state.secondary)
+          return { status: 400, json: { code: 20001, message: 'No secondary auth token', status: 400 } };
         state.primary = state.secondary;
         state.secondary = null;
         return { status: 200, json: { ...view(), auth_token: state.primary } };
       },
     },
-    { method: 'DELETE', pattern: /^\/v1\/AuthTokens\/Secondary$/, handle: (r) => (!authed(r) ? denied : state.secondary ? ((state.secondary = null), { status: 204 }) : { status: 404, json: { code: 20404, message: 'not found', status: 404 } }) },
+    {
+      method: 'DELETE',
+      pattern: /^\/v1\/AuthTokens\/Secondary$/,
+      handle: (r) =>
+        !authed(r)
+          ? denied
+          : state.secondary
+            ? ((state.secondary = null), { status: 204 })
+            : { status: 404, json: { code: 20404, message: 'not found', status: 404 } },
+    },
   ]);
 });
 afterEach(async () => {
@@ -42,7 +66,11 @@ afterEach(async () => {
 describe('Twilio auth-token rotation (secondary, then promote)', () => {
   it('creates a secondary token, promotes it, and never hands back a secret unregistered', async () => {
     const seen: string[] = [];
-    const adapter = createVendorAdapter('twilio', { config: { accountSid: SID, accountsBaseUrl: fake.url }, adminKey: state.primary, onSecret: (s) => seen.push(s) });
+    const adapter = createVendorAdapter('twilio', {
+      config: { accountSid: SID, accountsBaseUrl: fake.url },
+      adminKey: state.primary,
+      onSecret: (s) => seen.push(s),
+    });
     const secondary = await adapter.authToken!.createSecondary();
     expect(secondary.id).toBe('secondary');
     expect(secondary.hint).not.toContain(secondary.secret);
@@ -52,7 +80,10 @@ describe('Twilio auth-token rotation (secondary, then promote)', () => {
     expect(state.primary).toBe(secondary.secret);
     // The old primary no longer authenticates: the adapter built on it is refused (exit 3).
     expect((await adapter.authToken!.deleteSecondary().catch((e) => e)).exitCode).toBe(3);
-    const fresh = createVendorAdapter('twilio', { config: { accountSid: SID, accountsBaseUrl: fake.url }, adminKey: secondary.secret });
+    const fresh = createVendorAdapter('twilio', {
+      config: { accountSid: SID, accountsBaseUrl: fake.url },
+      adminKey: secondary.secret,
+    });
     expect(await fresh.authToken!.deleteSecondary()).toEqual({ status: 'already-deleted', id: 'secondary' });
   });
 });

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { createVendorAdapter, type AdapterDeps, type KeyCredential, type VendorAdapter } from '../../src/vendors/index.js';
+import {
+  createVendorAdapter,
+  type AdapterDeps,
+  type KeyCredential,
+  type VendorAdapter,
+} from '../../src/vendors/index.js';
 import { TourniquetError } from '../../src/core/errors.js';
 
 let sb: Sandbox;
@@ -16,8 +21,14 @@ function adapters(): Record<'openai' | 'twilio' | 'resend', { adapter: VendorAda
     return { adapter: createVendorAdapter(vendor, { ...deps, onSecret: (s) => secrets.push(s) }), secrets };
   };
   return {
-    openai: make('openai', { config: { baseUrl: sb.urls.openai, projectId: sb.keys.openai.project_id }, adminKey: sb.keys.openai.admin_key }),
-    twilio: make('twilio', { config: { baseUrl: sb.urls.twilio, accountSid: sb.keys.twilio.account_sid }, adminKey: sb.keys.twilio.secret }),
+    openai: make('openai', {
+      config: { baseUrl: sb.urls.openai, projectId: sb.keys.openai.project_id },
+      adminKey: sb.keys.openai.admin_key,
+    }),
+    twilio: make('twilio', {
+      config: { baseUrl: sb.urls.twilio, accountSid: sb.keys.twilio.account_sid },
+      adminKey: sb.keys.twilio.secret,
+    }),
     resend: make('resend', { config: { baseUrl: sb.urls.resend }, adminKey: sb.keys.resend.secret }),
   };
 }
@@ -27,7 +38,8 @@ async function untilRefused(adapter: VendorAdapter, key: KeyCredential, limitMs 
   for (;;) {
     const p = await adapter.probe(key);
     if (!p.accepted) return Date.now() - start;
-    if (Date.now() - start > limitMs) throw new Error(`${adapter.vendor} still accepts the deleted key after ${limitMs} ms`);
+    if (Date.now() - start > limitMs)
+      throw new Error(`${adapter.vendor} still accepts the deleted key after ${limitMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -50,14 +62,28 @@ describe.each(['openai', 'twilio', 'resend'] as const)('%s adapter against the s
 
   it('reports a key the vendor does not know (404) as already-deleted', async () => {
     const { adapter } = adapters()[vendor];
-    const unknown = vendor === 'twilio' ? 'SK0123456789abcdef0123456789abcdef' : vendor === 'openai' ? 'svc_acct_unknown' : '00000000-0000-4000-8000-000000000000';
+    const unknown =
+      vendor === 'twilio'
+        ? 'SK0123456789abcdef0123456789abcdef'
+        : vendor === 'openai'
+          ? 'svc_acct_unknown'
+          : '00000000-0000-4000-8000-000000000000';
     expect(await adapter.deleteKey(unknown)).toEqual({ status: 'already-deleted', id: unknown });
   });
 
   it('refuses a bogus key (probe) and maps a refused admin key to exit 3', async () => {
     const { adapter } = adapters()[vendor];
-    expect((await adapter.probe({ id: 'SK00000000000000000000000000000000', secret: 'bogus_bogus_bogus_bogus' })).accepted).toBe(false);
-    const bad = createVendorAdapter(vendor, { config: { baseUrl: sb.urls[vendor], projectId: sb.keys.openai.project_id, accountSid: sb.keys.twilio.account_sid }, adminKey: 'wrong_admin_key_0000000000' });
+    expect(
+      (await adapter.probe({ id: 'SK00000000000000000000000000000000', secret: 'bogus_bogus_bogus_bogus' })).accepted,
+    ).toBe(false);
+    const bad = createVendorAdapter(vendor, {
+      config: {
+        baseUrl: sb.urls[vendor],
+        projectId: sb.keys.openai.project_id,
+        accountSid: sb.keys.twilio.account_sid,
+      },
+      adminKey: 'wrong_admin_key_0000000000',
+    });
     const err = await bad.createKey({ name: 'x' }).catch((e) => e);
     expect(err).toBeInstanceOf(TourniquetError);
     expect(err.exitCode).toBe(3);
@@ -68,7 +94,8 @@ describe.each(['openai', 'twilio', 'resend'] as const)('%s adapter against the s
     const calls = ['create', 'delete', 'probe'].flatMap((a) => adapter.plan(a as never, 'key_123'));
     for (const c of calls) expect(c.url.startsWith(sb.urls[vendor])).toBe(true);
     const text = JSON.stringify(calls);
-    for (const s of [sb.keys.openai.admin_key, sb.keys.twilio.secret, sb.keys.resend.secret]) expect(text).not.toContain(s);
+    for (const s of [sb.keys.openai.admin_key, sb.keys.twilio.secret, sb.keys.resend.secret])
+      expect(text).not.toContain(s);
   });
 });
 
@@ -113,7 +140,13 @@ describe('probe answers that are not 2xx or 401', () => {
   it('a rate-limited key (429) is alive, not dead; a vendor outage is an error, not "dead"', async () => {
     const { startFakeServer } = await import('../../src/sandbox/agent-platforms/server.js');
     let status = 429;
-    const fake = await startFakeServer([{ method: 'GET', pattern: /^\/v1\/models$/, handle: () => ({ status, json: { error: { message: 'x' } }, headers: { 'retry-after': '0' } }) }]);
+    const fake = await startFakeServer([
+      {
+        method: 'GET',
+        pattern: /^\/v1\/models$/,
+        handle: () => ({ status, json: { error: { message: 'x' } }, headers: { 'retry-after': '0' } }),
+      },
+    ]);
     try {
       const a = createVendorAdapter('openai', { config: { baseUrl: fake.url } });
       expect(await a.probe({ secret: 'sk-proj-abcdefghijklmnop' })).toMatchObject({ accepted: true, status: 429 });

@@ -34,7 +34,13 @@ describe('tourniquet agent … (seed 000 accounts API)', () => {
     const a = fake.addAgent('loop-agent');
     const r = await runInProcess(['agent', 'disable', a.id, '--yes', '--json', '--reason', 'stuck in a loop'], { env });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ action: 'disable', status: 'disabled', agent_id: a.id, verified: true, reason: 'stuck in a loop' });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      action: 'disable',
+      status: 'disabled',
+      agent_id: a.id,
+      verified: true,
+      reason: 'stuck in a loop',
+    });
     expect(fake.agents.get(a.id)?.status).toBe('disabled');
     expectNoLeak(r, [ADMIN, a.api_key]);
   });
@@ -42,8 +48,12 @@ describe('tourniquet agent … (seed 000 accounts API)', () => {
   it('takes the platform URL and the admin-key reference from the profile (tourniquet config set)', async () => {
     const a = fake.addAgent('profiled');
     const bare = isolatedEnv({ ATXP_KEY: ADMIN });
-    expect((await runInProcess(['config', 'set', 'agents.accounts.base_url', fake.baseUrl], { env: bare })).code).toBe(0);
-    expect((await runInProcess(['config', 'set', 'agents.accounts.admin_key', 'env:ATXP_KEY'], { env: bare })).code).toBe(0);
+    expect((await runInProcess(['config', 'set', 'agents.accounts.base_url', fake.baseUrl], { env: bare })).code).toBe(
+      0,
+    );
+    expect(
+      (await runInProcess(['config', 'set', 'agents.accounts.admin_key', 'env:ATXP_KEY'], { env: bare })).code,
+    ).toBe(0);
     const r = await runInProcess(['agent', 'disable', a.id, '--yes', '--json'], { env: bare });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).verified).toBe(true);
@@ -77,7 +87,9 @@ describe('tourniquet agent … (seed 000 accounts API)', () => {
 
   it('exits 4 for an unknown agent and 3 for a refused admin key', async () => {
     expect((await runInProcess(['agent', 'disable', 'agt_missing', '--yes'], { env })).code).toBe(4);
-    const bad = await runInProcess(['agent', 'disable', 'agt_missing', '--yes'], { env: { ...env, TOURNIQUET_AGENT_ACCOUNTS_KEY: 'sk_live_wrong_key_0000000000' } });
+    const bad = await runInProcess(['agent', 'disable', 'agt_missing', '--yes'], {
+      env: { ...env, TOURNIQUET_AGENT_ACCOUNTS_KEY: 'sk_live_wrong_key_0000000000' },
+    });
     expect(bad.code).toBe(3);
     expectNoLeak(bad, ['sk_live_wrong_key_0000000000']);
   });
@@ -92,7 +104,9 @@ describe('tourniquet agent … (seed 000 accounts API)', () => {
 
   it('create writes the new key to --out with mode 0600 and prints only its hint', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tq-agent-')), 'new-key.txt');
-    const r = await runInProcess(['agent', 'create', 'research-agent-v2', '--budget', '10', '--out', out, '--json'], { env });
+    const r = await runInProcess(['agent', 'create', 'research-agent-v2', '--budget', '10', '--out', out, '--json'], {
+      env,
+    });
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     const secret = readFileSync(out, 'utf8').trim();
@@ -109,7 +123,9 @@ describe('tourniquet agent … (seed 000 accounts API)', () => {
     const d = mkdtempSync(join(tmpdir(), 'tq-gh-'));
     const summary = join(d, 'summary.md');
     writeFileSync(summary, '');
-    const r = await runInProcess(['agent', 'create', 'ci-agent', '--budget', '3', '--out', join(d, 'key'), '--json'], { env: { ...env, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary } });
+    const r = await runInProcess(['agent', 'create', 'ci-agent', '--budget', '3', '--out', join(d, 'key'), '--json'], {
+      env: { ...env, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary },
+    });
     expect(r.code).toBe(0);
     const secret = readFileSync(join(d, 'key'), 'utf8').trim();
     expect(r.stderr).toContain(`::add-mask::${secret}`);
@@ -139,7 +155,9 @@ describe('tourniquet agent … (seed 000 accounts API)', () => {
 
   it('a create the platform refuses leaves no empty key file behind', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tq-agent-')), 'k');
-    const r = await runInProcess(['agent', 'create', 'x', '--budget', '1', '--out', out], { env: { ...env, TOURNIQUET_AGENT_ACCOUNTS_KEY: 'sk_live_wrong_key_0000000000' } });
+    const r = await runInProcess(['agent', 'create', 'x', '--budget', '1', '--out', out], {
+      env: { ...env, TOURNIQUET_AGENT_ACCOUNTS_KEY: 'sk_live_wrong_key_0000000000' },
+    });
     expect(r.code).toBe(3);
     expect(existsSync(out)).toBe(false);
   });
@@ -189,14 +207,32 @@ describe('tourniquet agent deactivate / rotate-dpop-key (seed 003 Agents API)', 
   });
 
   it('rotate-dpop-key reports old_jkt, new_jkt (= our thumbprint), revoked_token_count, audit_event_id', async () => {
-    const old = validatePublicJwk(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }));
+    const old = validatePublicJwk(
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }),
+    );
     const a = fake.addAgent('dpop', jwkThumbprint(old));
-    fake.tokens.push({ token: 'at_1', agent_id: a.id, jkt: jwkThumbprint(old), active: true, exp: Date.now() / 1000 + 600 });
+    fake.tokens.push({
+      token: 'at_1',
+      agent_id: a.id,
+      jkt: jwkThumbprint(old),
+      active: true,
+      exp: Date.now() / 1000 + 600,
+    });
     const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
-    const r = await runInProcess(['agent', 'rotate-dpop-key', a.id, '--jwk-file', jwkFile(jwk), '--reason', 'laptop lost', '--yes', '--json'], { env });
+    const r = await runInProcess(
+      ['agent', 'rotate-dpop-key', a.id, '--jwk-file', jwkFile(jwk), '--reason', 'laptop lost', '--yes', '--json'],
+      { env },
+    );
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ status: 'rotated', old_jkt: jwkThumbprint(old), new_jkt: jwkThumbprint(validatePublicJwk(jwk)), verified: true, revoked_token_count: 1, reason: 'laptop lost' });
+    expect(out).toMatchObject({
+      status: 'rotated',
+      old_jkt: jwkThumbprint(old),
+      new_jkt: jwkThumbprint(validatePublicJwk(jwk)),
+      verified: true,
+      revoked_token_count: 1,
+      reason: 'laptop lost',
+    });
     expect(out.audit_event_id).toMatch(/^evt_/);
     expect(fake.audit.at(-1)?.metadata.reason).toBe('laptop lost');
   });
@@ -204,15 +240,28 @@ describe('tourniquet agent deactivate / rotate-dpop-key (seed 003 Agents API)', 
   it('reads the JWK from stdin with --jwk-file -', async () => {
     const a = fake.addAgent('dpop');
     const jwk = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
-    const r = await runInProcess(['agent', 'rotate-dpop-key', a.id, '--jwk-file', '-', '--yes', '--json'], { env, stdin: JSON.stringify(jwk) });
+    const r = await runInProcess(['agent', 'rotate-dpop-key', a.id, '--jwk-file', '-', '--yes', '--json'], {
+      env,
+      stdin: JSON.stringify(jwk),
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).verified).toBe(true);
   });
 
-  it('exits 5 when the server\'s new_jkt is not the thumbprint of the key we sent', async () => {
+  it("exits 5 when the server's new_jkt is not the thumbprint of the key we sent", async () => {
     const a = fake.addAgent('dpop');
     fake.faults.wrongJkt = true;
-    const r = await runInProcess(['agent', 'rotate-dpop-key', a.id, '--jwk-file', jwkFile(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' })), '--yes'], { env });
+    const r = await runInProcess(
+      [
+        'agent',
+        'rotate-dpop-key',
+        a.id,
+        '--jwk-file',
+        jwkFile(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' })),
+        '--yes',
+      ],
+      { env },
+    );
     expect(r.code).toBe(5);
     expect(r.stdout).toContain('EXPECTED');
   });
@@ -229,7 +278,9 @@ describe('tourniquet agent deactivate / rotate-dpop-key (seed 003 Agents API)', 
   for (const [name, jwk] of invalid)
     it(`an invalid JWK (${name}) is exit 2 and no request reaches the server`, async () => {
       const a = fake.addAgent('dpop');
-      const r = await runInProcess(['agent', 'rotate-dpop-key', a.id, '--jwk-file', jwkFile(jwk), '--yes', '--json'], { env });
+      const r = await runInProcess(['agent', 'rotate-dpop-key', a.id, '--jwk-file', jwkFile(jwk), '--yes', '--json'], {
+        env,
+      });
       expect(r.code).toBe(2);
       expect(fake.requests).toEqual([]);
       expect(JSON.parse(r.stdout).error.exit_code).toBe(2);

@@ -26,7 +26,13 @@ afterAll(async () => {
   await api.close();
 });
 
-const env = () => isolatedEnv({ TOURNIQUET_AGENT_ACCOUNTS_URL: accounts.baseUrl, TOURNIQUET_AGENT_ACCOUNTS_KEY: ADMIN, TOURNIQUET_AGENTS_API_URL: api.url, TOURNIQUET_AGENTS_API_KEY: ADMIN });
+const env = () =>
+  isolatedEnv({
+    TOURNIQUET_AGENT_ACCOUNTS_URL: accounts.baseUrl,
+    TOURNIQUET_AGENT_ACCOUNTS_KEY: ADMIN,
+    TOURNIQUET_AGENTS_API_URL: api.url,
+    TOURNIQUET_AGENTS_API_KEY: ADMIN,
+  });
 
 describe('no secret in any output of `tourniquet agent …`', () => {
   const modes = [[], ['--json'], ['--debug'], ['--dry-run'], ['--dry-run', '--json']];
@@ -46,7 +52,13 @@ describe('no secret in any output of `tourniquet agent …`', () => {
         ['agent', 'rotate-dpop-key', o.id, '--jwk-file', jwkPath, '--yes'],
         ['agent', 'disable', 'agt_unknown', '--yes'],
       ];
-      const secrets = () => [ADMIN, a.api_key, o.client_secret, String(jwk.privateKey.export({ format: 'jwk' }).d), ...[...accounts.agents.values()].map((x) => x.api_key)];
+      const secrets = () => [
+        ADMIN,
+        a.api_key,
+        o.client_secret,
+        String(jwk.privateKey.export({ format: 'jwk' }).d),
+        ...[...accounts.agents.values()].map((x) => x.api_key),
+      ];
       const codes: number[] = [];
       for (const args of runs) {
         const r = await runInProcess([...args, ...mode], { env: env() });
@@ -68,7 +80,9 @@ describe('--dry-run of rotate-dpop-key', () => {
     const p = join(dir, 'dry.jwk');
     writeFileSync(p, JSON.stringify(pub));
     const before = api.requests.length;
-    const r = await runInProcess(['agent', 'rotate-dpop-key', o.id, '--jwk-file', p, '--dry-run', '--json'], { env: env() });
+    const r = await runInProcess(['agent', 'rotate-dpop-key', o.id, '--jwk-file', p, '--dry-run', '--json'], {
+      env: env(),
+    });
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);
     expect(plan).toMatchObject({ dry_run: true, expected_jkt: jwkThumbprint(validatePublicJwk(pub)) });

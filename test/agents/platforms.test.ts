@@ -25,7 +25,10 @@ describe('agent accounts platform (seed 000)', () => {
     const a = fake.addAgent('research-agent');
     const first = await platform.setStatus(a.id, 'disabled');
     expect(first).toMatchObject({ status: 'disabled', previous: 'active', verified: true, observed: 'disabled' });
-    const call = await fetch(`${fake.baseUrl}/calls`, { method: 'POST', headers: { authorization: `Bearer ${a.api_key}` } });
+    const call = await fetch(`${fake.baseUrl}/calls`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${a.api_key}` },
+    });
     expect(call.status).toBe(402);
     expect(await platform.setStatus(a.id, 'disabled')).toMatchObject({ status: 'already-disabled', verified: true });
   });
@@ -60,7 +63,11 @@ describe('agent accounts platform (seed 000)', () => {
   it('reports verified:false when the platform says 200 but nothing changed', async () => {
     const a = fake.addAgent('stubborn');
     fake.ignorePatches = true;
-    expect(await platform.setStatus(a.id, 'disabled')).toMatchObject({ status: 'disabled', verified: false, observed: 'active' });
+    expect(await platform.setStatus(a.id, 'disabled')).toMatchObject({
+      status: 'disabled',
+      verified: false,
+      observed: 'active',
+    });
   });
 
   it('creates a replacement with a budget, the key only as a hint outside `secret`', async () => {
@@ -97,7 +104,10 @@ describe('Agents API (seed 003)', () => {
   async function token(a: { client_id: string; client_secret: string }) {
     const res = await fetch(`${fake.url}/oauth/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${a.client_id}:${a.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${a.client_id}:${a.client_secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: 'grant_type=client_credentials',
     });
     return ((await res.json()) as { access_token: string }).access_token;
@@ -107,31 +117,48 @@ describe('Agents API (seed 003)', () => {
     const a = fake.addAgent('billing-bot');
     await token(a);
     await token(a);
-    expect(await platform.deactivate(a.id)).toEqual({ status: 'deactivated', agent_id: a.id, verified: true, observed_active: false });
+    expect(await platform.deactivate(a.id)).toEqual({
+      status: 'deactivated',
+      agent_id: a.id,
+      verified: true,
+      observed_active: false,
+    });
     expect(fake.tokens.every((t) => !t.active)).toBe(true);
     expect(fake.audit.map((e) => e.type)).toContain('agent.deactivated_with_revocation');
     expect(await platform.deactivate(a.id)).toMatchObject({ status: 'already-deactivated', verified: true });
   });
 
   it('rotates the DPoP key: thumbprint checked, tokens bound to the old key revoked', async () => {
-    const oldJwk = validatePublicJwk(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }));
+    const oldJwk = validatePublicJwk(
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }),
+    );
     const a = fake.addAgent('dpop-agent', jwkThumbprint(oldJwk));
     await token(a);
     const jwk = validatePublicJwk(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }));
     const r = await platform.rotateDpopKey(a.id, jwk, 'key on a lost laptop');
-    expect(r).toMatchObject({ status: 'rotated', old_jkt: jwkThumbprint(oldJwk), new_jkt: jwkThumbprint(jwk), verified: true, revoked_token_count: 1 });
+    expect(r).toMatchObject({
+      status: 'rotated',
+      old_jkt: jwkThumbprint(oldJwk),
+      new_jkt: jwkThumbprint(jwk),
+      verified: true,
+      revoked_token_count: 1,
+    });
     expect(r.audit_event_id).toMatch(/^evt_/);
   });
 
   it('flags a server thumbprint that does not match ours', async () => {
     const a = fake.addAgent('dpop-agent');
     fake.faults.wrongJkt = true;
-    const jwk = validatePublicJwk(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }));
+    const jwk = validatePublicJwk(
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }),
+    );
     expect((await platform.rotateDpopKey(a.id, jwk)).verified).toBe(false);
   });
 
-  it('maps 404 to exit 4 and the server\'s invalid_jwk to exit 2', async () => {
-    const jwk = validatePublicJwk(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }));
+  it("maps 404 to exit 4 and the server's invalid_jwk to exit 2", async () => {
+    const jwk = validatePublicJwk(
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }),
+    );
     expect((await platform.rotateDpopKey('agent_nope', jwk).catch((e) => e)).exitCode).toBe(4);
     const a = fake.addAgent('x');
     const bogus = { kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'AAAA' } as never; // bypasses local validation on purpose

@@ -21,7 +21,10 @@ afterEach(async () => {
 async function tokenFor(a: { client_id: string; client_secret: string }): Promise<string> {
   const res = await fetch(`${fake.url}/oauth/token`, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${a.client_id}:${a.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${a.client_id}:${a.client_secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: 'grant_type=client_credentials',
   });
   return ((await res.json()) as { access_token: string }).access_token;
@@ -31,7 +34,13 @@ describe('OAuth agent must stop (seed 003)', () => {
   it('Given a live token, When the agent is deactivated, Then introspection says active:false and no new token is issued', async () => {
     const agent = fake.addAgent('invoice-bot');
     const token = await tokenFor(agent);
-    const env = isolatedEnv({ TOURNIQUET_AGENTS_API_URL: fake.url, TOURNIQUET_AGENTS_API_KEY: ADMIN, TOURNIQUET_OAUTH_ISSUER: fake.url, TOURNIQUET_OAUTH_CLIENT_ID: agent.client_id, TOURNIQUET_OAUTH_CLIENT_SECRET: agent.client_secret });
+    const env = isolatedEnv({
+      TOURNIQUET_AGENTS_API_URL: fake.url,
+      TOURNIQUET_AGENTS_API_KEY: ADMIN,
+      TOURNIQUET_OAUTH_ISSUER: fake.url,
+      TOURNIQUET_OAUTH_CLIENT_ID: agent.client_id,
+      TOURNIQUET_OAUTH_CLIENT_SECRET: agent.client_secret,
+    });
     expect((await runInProcess(['oauth', 'introspect', '--expect-inactive'], { env, stdin: token })).code).toBe(5);
     const stop = await runInProcess(['agent', 'deactivate', agent.id, '--yes', '--json'], { env });
     expect(stop.code).toBe(0);
@@ -40,7 +49,10 @@ describe('OAuth agent must stop (seed 003)', () => {
     expect(JSON.parse(proof.stdout)).toEqual({ active: false });
     const again = await fetch(`${fake.url}/oauth/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${agent.client_id}:${agent.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${agent.client_id}:${agent.client_secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: 'grant_type=client_credentials',
     });
     expect(again.status).toBe(400);
@@ -54,13 +66,20 @@ describe('agent deactivate --verify-token-file: one command stops the agent and 
     const file = join(mkdtempSync(join(tmpdir(), 'tq-tok-')), 'token');
     const token = await tokenFor(agent);
     writeFileSync(file, token);
-    const env = isolatedEnv({ TOURNIQUET_AGENTS_API_URL: fake.url, TOURNIQUET_AGENTS_API_KEY: ADMIN, TOURNIQUET_OAUTH_CLIENT_ID: rs.client_id, TOURNIQUET_OAUTH_CLIENT_SECRET: rs.client_secret });
+    const env = isolatedEnv({
+      TOURNIQUET_AGENTS_API_URL: fake.url,
+      TOURNIQUET_AGENTS_API_KEY: ADMIN,
+      TOURNIQUET_OAUTH_CLIENT_ID: rs.client_id,
+      TOURNIQUET_OAUTH_CLIENT_SECRET: rs.client_secret,
+    });
     return { agent, rs, file, token, env };
   };
 
   it('verified when the token introspects inactive (issuer defaults to the Agents API)', async () => {
     const { agent, rs, file, token, env } = await setup();
-    const r = await runInProcess(['agent', 'deactivate', agent.id, '--verify-token-file', file, '--yes', '--json'], { env });
+    const r = await runInProcess(['agent', 'deactivate', agent.id, '--verify-token-file', file, '--yes', '--json'], {
+      env,
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'deactivated', verified: true, token_active: false });
     expect(r.stdout + r.stderr).not.toContain(token);
@@ -70,7 +89,9 @@ describe('agent deactivate --verify-token-file: one command stops the agent and 
   it('exit 5 when the platform leaves the agent and its token alive', async () => {
     const { agent, file, env } = await setup();
     fake.faults.ignoreDeactivate = true;
-    const r = await runInProcess(['agent', 'deactivate', agent.id, '--verify-token-file', file, '--yes', '--json'], { env });
+    const r = await runInProcess(['agent', 'deactivate', agent.id, '--verify-token-file', file, '--yes', '--json'], {
+      env,
+    });
     expect(r.code).toBe(5);
     expect(JSON.parse(r.stdout)).toMatchObject({ verified: false, token_active: true });
   });
@@ -88,19 +109,47 @@ describe('agent deactivate --verify-token-file: one command stops the agent and 
 
 describe("agent's DPoP key compromised (seed 003)", () => {
   it('tokens bound to the old key die; tokens issued after the rotation carry the new key', async () => {
-    const oldKey = validatePublicJwk(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }));
+    const oldKey = validatePublicJwk(
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }),
+    );
     const agent = fake.addAgent('dpop-bot', jwkThumbprint(oldKey));
     const oldToken = await tokenFor(agent);
     const newKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
     const file = join(mkdtempSync(join(tmpdir(), 'tq-dpop-')), 'new.jwk');
     writeFileSync(file, JSON.stringify(newKey));
-    const env = isolatedEnv({ TOURNIQUET_AGENTS_API_URL: fake.url, TOURNIQUET_AGENTS_API_KEY: ADMIN, TOURNIQUET_OAUTH_ISSUER: fake.url, TOURNIQUET_OAUTH_CLIENT_ID: agent.client_id, TOURNIQUET_OAUTH_CLIENT_SECRET: agent.client_secret });
-    const rot = await runInProcess(['agent', 'rotate-dpop-key', agent.id, '--jwk-file', file, '--reason', 'key on a stolen laptop', '--yes', '--json'], { env });
+    const env = isolatedEnv({
+      TOURNIQUET_AGENTS_API_URL: fake.url,
+      TOURNIQUET_AGENTS_API_KEY: ADMIN,
+      TOURNIQUET_OAUTH_ISSUER: fake.url,
+      TOURNIQUET_OAUTH_CLIENT_ID: agent.client_id,
+      TOURNIQUET_OAUTH_CLIENT_SECRET: agent.client_secret,
+    });
+    const rot = await runInProcess(
+      [
+        'agent',
+        'rotate-dpop-key',
+        agent.id,
+        '--jwk-file',
+        file,
+        '--reason',
+        'key on a stolen laptop',
+        '--yes',
+        '--json',
+      ],
+      { env },
+    );
     expect(rot.code).toBe(0);
-    expect(JSON.parse(rot.stdout)).toMatchObject({ revoked_token_count: 1, old_jkt: jwkThumbprint(oldKey), verified: true });
+    expect(JSON.parse(rot.stdout)).toMatchObject({
+      revoked_token_count: 1,
+      old_jkt: jwkThumbprint(oldKey),
+      verified: true,
+    });
     expect((await runInProcess(['oauth', 'introspect', '--expect-inactive'], { env, stdin: oldToken })).code).toBe(0);
     const fresh = await runInProcess(['oauth', 'introspect', '--json'], { env, stdin: await tokenFor(agent) });
-    expect(JSON.parse(fresh.stdout)).toMatchObject({ active: true, cnf: { jkt: jwkThumbprint(validatePublicJwk(newKey)) } });
+    expect(JSON.parse(fresh.stdout)).toMatchObject({
+      active: true,
+      cnf: { jkt: jwkThumbprint(validatePublicJwk(newKey)) },
+    });
   });
 });
 

@@ -15,7 +15,13 @@ afterEach(async () => {
   await fake.close();
 });
 
-const env = () => isolatedEnv({ TERM: 'xterm-256color', NO_COLOR: '1', TOURNIQUET_AGENT_ACCOUNTS_URL: fake.baseUrl, TOURNIQUET_AGENT_ACCOUNTS_KEY: ADMIN });
+const env = () =>
+  isolatedEnv({
+    TERM: 'xterm-256color',
+    NO_COLOR: '1',
+    TOURNIQUET_AGENT_ACCOUNTS_URL: fake.baseUrl,
+    TOURNIQUET_AGENT_ACCOUNTS_KEY: ADMIN,
+  });
 
 describe('agent confirmations at a real terminal (tmux, built CLI)', () => {
   it('disable asks y/n; "n" cancels (130) and changes nothing', async () => {

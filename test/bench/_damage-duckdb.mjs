@@ -24,7 +24,9 @@ await c.run(`CREATE TEMP TABLE a AS SELECT started_at::TIMESTAMPTZ AS started_at
   customer_scope_id, method, path, policy_verdict, cost_usd_parsed::DOUBLE AS cost_usd_parsed FROM ${reader}`);
 const rows = async (sql) => (await c.runAndReadAll(sql)).getRows();
 const ok = `FROM a WHERE policy_verdict = 'allowed'`;
-const verdicts = await rows(`SELECT policy_verdict, count(*), sum(cost_usd_parsed), min(started_at), max(started_at) FROM a GROUP BY 1`);
+const verdicts = await rows(
+  `SELECT policy_verdict, count(*), sum(cost_usd_parsed), min(started_at), max(started_at) FROM a GROUP BY 1`,
+);
 const customers = await rows(`SELECT customer_scope_id, count(*), sum(cost_usd_parsed) ${ok} GROUP BY 1`);
 await rows(`SELECT method, path, count(*), sum(cost_usd_parsed) ${ok} GROUP BY 1, 2`);
 await rows(`SELECT date_trunc('minute', started_at), count(*) FROM a GROUP BY 1`);
@@ -35,4 +37,6 @@ await rows(`SELECT count(*) FILTER (WHERE started_at >= ${r}), count(*) FILTER (
   count(*) FILTER (WHERE started_at < ${r} AND finished_at > ${r}) FROM a`);
 const calls = verdicts.reduce((n, v) => n + Number(v[1]), 0);
 const cost = verdicts.reduce((n, v) => n + Number(v[2] ?? 0), 0);
-process.stdout.write(JSON.stringify({ calls_total: calls, cost_usd: Math.round(cost * 100) / 100, customers: customers.length }) + '\n');
+process.stdout.write(
+  JSON.stringify({ calls_total: calls, cost_usd: Math.round(cost * 100) / 100, customers: customers.length }) + '\n',
+);

@@ -37,13 +37,19 @@ export async function bundle(dir, entryPoints, from = ROOT) {
 
 /** Start dir/child.js in a role; resolves with the first JSON line it prints (its addresses). */
 export function child(dir, role, cfg) {
-  const p = spawn(process.execPath, [join(dir, 'child.js'), role], { env: { ...process.env, BENCH_CFG: JSON.stringify(cfg) }, stdio: ['ignore', 'pipe', 'ignore'] });
+  const p = spawn(process.execPath, [join(dir, 'child.js'), role], {
+    env: { ...process.env, BENCH_CFG: JSON.stringify(cfg) },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     p.stdout.on('data', (d) => {
       out += d;
       // Whole lines only: a chunk may end in the middle of the JSON line.
-      const line = out.split('\n').slice(0, -1).find((l) => l.startsWith('{'));
+      const line = out
+        .split('\n')
+        .slice(0, -1)
+        .find((l) => l.startsWith('{'));
       if (line) resolve({ proc: p, ...JSON.parse(line) });
     });
     p.on('exit', (code) => reject(new Error(`${role} exited ${code}`)));
@@ -52,9 +58,17 @@ export function child(dir, role, cfg) {
 
 /** A caller of the proxy's admin API with this token. */
 export const adminClient = (token) => async (url, method, path, body) => {
-  const r = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+  const r = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body && JSON.stringify(body),
+  });
   return r.json();
 };
 
 /** A throwaway master key for a benchmark's proxies (they seal production keys added through the admin API). */
-export const benchMasterKey = () => ({ from: 'env', name: 'BENCH_MASTER_KEY', value: randomBytes(32).toString('base64') });
+export const benchMasterKey = () => ({
+  from: 'env',
+  name: 'BENCH_MASTER_KEY',
+  value: randomBytes(32).toString('base64'),
+});

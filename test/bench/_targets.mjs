@@ -22,8 +22,15 @@ const freePort = () =>
 export function findNginx() {
   for (const p of ['/usr/sbin/nginx', '/usr/bin/nginx']) if (existsSync(p)) return p;
   if (process.getuid?.() !== 0) return null;
-  const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nginx-light'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (r.status !== 0) spawnSync('sh', ['-c', 'apt-get update -q && apt-get install -y -q --no-install-recommends nginx-light'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nginx-light'], {
+    stdio: 'ignore',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (r.status !== 0)
+    spawnSync('sh', ['-c', 'apt-get update -q && apt-get install -y -q --no-install-recommends nginx-light'], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   return existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : null;
 }
 
@@ -79,7 +86,9 @@ export async function buildBase(outDir) {
   }
   const src = mkdtempSync(join(tmpdir(), 'tq-bench-base-'));
   try {
-    execFileSync('sh', ['-c', `git archive ${sha} src test/bench/proxy-child.ts tsconfig.json | tar -x -C "${src}"`], { cwd: ROOT });
+    execFileSync('sh', ['-c', `git archive ${sha} src test/bench/proxy-child.ts tsconfig.json | tar -x -C "${src}"`], {
+      cwd: ROOT,
+    });
     mkdirSync(outDir, { recursive: true });
     await bundle(outDir, { child: join(src, 'test/bench/proxy-child.ts') }, src);
     return { sha, dir: outDir };

@@ -15,7 +15,6 @@ const bin = fileURLToPath(new URL('../../bin/tourniquet.js', import.meta.url));
 const RUNS = Number(process.env.TOURNIQUET_BENCH_RUNS ?? 21);
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 
-
 function runCli(args, env) {
   return new Promise((resolve) => {
     const t0 = performance.now();
@@ -31,7 +30,11 @@ function runCli(args, env) {
 async function call(dataUrl, path, secret) {
   const res = await fetch(dataUrl + path, { headers: { authorization: `Bearer ${secret}` } });
   const text = await res.text();
-  return { status: res.status, at: performance.now(), code: res.status === 401 ? JSON.parse(text).error?.code : undefined };
+  return {
+    status: res.status,
+    at: performance.now(),
+    code: res.status === 401 ? JSON.parse(text).error?.code : undefined,
+  };
 }
 
 async function setup(timeScale) {
@@ -61,7 +64,11 @@ async function setup(timeScale) {
     TOURNIQUET_ADMIN_TOKEN: ADMIN,
   };
   const issue = async (vendor) => {
-    const r = await fetch(proxy.adminUrl + '/v1/vault-keys', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ vendor }) });
+    const r = await fetch(proxy.adminUrl + '/v1/vault-keys', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ vendor }),
+    });
     return r.json();
   };
   const stop = async () => {
@@ -121,7 +128,8 @@ async function revokeLatency() {
       const cli = runCli(['revoke', vk.id, '--yes', '--json'], h.env);
       const refusedAt = await agent;
       const res = await cli;
-      if (res.code !== 0 || refusedAt === undefined) throw new Error(`revoke run ${i} failed: exit ${res.code} ${res.out.slice(0, 300)}`);
+      if (res.code !== 0 || refusedAt === undefined)
+        throw new Error(`revoke run ${i} failed: exit ${res.code} ${res.out.slice(0, 300)}`);
       toRefusal.push(refusedAt - t0);
       wall.push(res.ms);
       verifyMs.push(JSON.parse(res.out).results[0].instances[0].ms);
@@ -129,10 +137,21 @@ async function revokeLatency() {
     const base = await nodeBaseline(h.env);
     const node = median(nodeStart);
     return [
-      { metric: 'revoke: process start → first refused agent request (median)', value: median(toRefusal), unit: 'ms', target: '< 300 ms', baseline: node, ratio: median(toRefusal) / node },
+      {
+        metric: 'revoke: process start → first refused agent request (median)',
+        value: median(toRefusal),
+        unit: 'ms',
+        target: '< 300 ms',
+        baseline: node,
+        ratio: median(toRefusal) / node,
+      },
       { metric: 'revoke: process start → first refused agent request (p90)', value: pct(toRefusal, 90), unit: 'ms' },
       { metric: 'revoke: whole command incl. per-instance verification (median)', value: median(wall), unit: 'ms' },
-      { metric: 'revoke: revoke response → instance refuses (verification, median)', value: median(verifyMs), unit: 'ms' },
+      {
+        metric: 'revoke: revoke response → instance refuses (verification, median)',
+        value: median(verifyMs),
+        unit: 'ms',
+      },
       { metric: 'revoke: runs', value: RUNS, unit: 'runs' },
       { metric: 'baseline above: `node -e 0`, interleaved with the runs (median)', value: node, unit: 'ms' },
       { metric: 'for scale: `tourniquet --version` (median)', value: base.version, unit: 'ms' },
@@ -166,7 +185,23 @@ async function rotation() {
         if (r.status !== 200) failures++;
       }
     })();
-    const res = await runCli(['rotate', 'openai', '--yes', '--json', '--old-key-file', oldKey, '--old-key-id', h.sandbox.keys.openai.id, '--tail-timeout', '60', '--tail-interval', '50'], env);
+    const res = await runCli(
+      [
+        'rotate',
+        'openai',
+        '--yes',
+        '--json',
+        '--old-key-file',
+        oldKey,
+        '--old-key-id',
+        h.sandbox.keys.openai.id,
+        '--tail-timeout',
+        '60',
+        '--tail-interval',
+        '50',
+      ],
+      env,
+    );
     running = false;
     await loop;
     const out = JSON.parse(res.out);
@@ -175,7 +210,11 @@ async function rotation() {
       { metric: 'rotate openai: probe-loop calls that failed', value: failures, unit: 'calls', target: '0' },
       { metric: 'rotate openai: probe-loop calls during the rotation', value: calls, unit: 'calls' },
       { metric: 'rotate openai: whole rotation (8 verified steps)', value: res.ms / 1000, unit: 's' },
-      { metric: "rotate openai: old key's propagation tail at the vendor (sandbox, timeScale 0.01)", value: out.tail_seconds, unit: 's' },
+      {
+        metric: "rotate openai: old key's propagation tail at the vendor (sandbox, timeScale 0.01)",
+        value: out.tail_seconds,
+        unit: 's',
+      },
     ];
   } finally {
     await h.stop();
@@ -199,7 +238,14 @@ async function fleetRevoke() {
   try {
     const url = await fleet.freshDatabase(cluster.url, 'tqbench');
     instances.push(...(await Promise.all([0, 1, 2].map(() => fleet.startInstance(url, sandbox)))));
-    const env = { PATH: process.env.PATH, HOME: dir, TOURNIQUET_CONFIG_DIR: join(dir, 'c'), TOURNIQUET_STATE_DIR: join(dir, 's'), TOURNIQUET_PROXY_URL: instances[0].adminUrl, TOURNIQUET_ADMIN_TOKEN: fleet.ADMIN_TOKEN };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: dir,
+      TOURNIQUET_CONFIG_DIR: join(dir, 'c'),
+      TOURNIQUET_STATE_DIR: join(dir, 's'),
+      TOURNIQUET_PROXY_URL: instances[0].adminUrl,
+      TOURNIQUET_ADMIN_TOKEN: fleet.ADMIN_TOKEN,
+    };
     const slowest = [];
     const runs = Math.max(5, Math.round(RUNS / 2));
     for (let i = 0; i < runs; i++) {
@@ -209,11 +255,16 @@ async function fleetRevoke() {
       const t0 = performance.now();
       const res = await runCli(['revoke', key.id, '--yes', '--json'], env);
       const refusedAt = await Promise.all(agents);
-      if (res.code !== 0 || refusedAt.some((t) => t === undefined)) throw new Error(`fleet revoke run ${i} failed: exit ${res.code}`);
+      if (res.code !== 0 || refusedAt.some((t) => t === undefined))
+        throw new Error(`fleet revoke run ${i} failed: exit ${res.code}`);
       slowest.push(Math.max(...refusedAt) - t0);
     }
     return [
-      { metric: 'fleet revoke (3 instances, PostgreSQL): process start → refused on every instance (median)', value: median(slowest), unit: 'ms' },
+      {
+        metric: 'fleet revoke (3 instances, PostgreSQL): process start → refused on every instance (median)',
+        value: median(slowest),
+        unit: 'ms',
+      },
       { metric: 'fleet revoke: runs', value: slowest.length, unit: 'runs' },
     ];
   } finally {

@@ -9,7 +9,12 @@ import { median } from './_lib.mjs';
 
 const bin = fileURLToPath(new URL('../../bin/tourniquet.js', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'tq-bench-'));
-const env = { PATH: process.env.PATH, HOME: home, TOURNIQUET_CONFIG_DIR: join(home, 'c'), TOURNIQUET_STATE_DIR: join(home, 's') };
+const env = {
+  PATH: process.env.PATH,
+  HOME: home,
+  TOURNIQUET_CONFIG_DIR: join(home, 'c'),
+  TOURNIQUET_STATE_DIR: join(home, 's'),
+};
 const RUNS = Number(process.env.TOURNIQUET_BENCH_RUNS ?? 21);
 
 const DECIDE = ['decide', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--json'];
@@ -22,7 +27,6 @@ const commands = {
   'for scale: --help on the full CLI (TOURNIQUET_NO_FAST_PATH=1)': { args: [bin, '--help'], env: FULL },
   'for scale: decide --json on the full CLI': { args: [bin, ...DECIDE], env: FULL },
 };
-
 
 export async function bench() {
   const times = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
@@ -40,7 +44,14 @@ export async function bench() {
     const value = median(xs);
     return name === 'node -e 0'
       ? { metric: `${name} (median of ${RUNS})`, value, unit: 'ms' }
-      : { metric: `${name} (median of ${RUNS})`, value, unit: 'ms', baseline: base, ratio: value / base, target: commands[name].target ? '≤ 1.5x node -e 0' : undefined };
+      : {
+          metric: `${name} (median of ${RUNS})`,
+          value,
+          unit: 'ms',
+          baseline: base,
+          ratio: value / base,
+          target: commands[name].target ? '≤ 1.5x node -e 0' : undefined,
+        };
   });
   rows.push({ metric: 'machine load (1-min average) at the end', value: loadavg()[0].toFixed(2), unit: '' });
   return { name: 'Cold start', rows };

@@ -59,7 +59,8 @@ function writeLines(file, n, header, line) {
 }
 
 /** N rows of JSONL, written once and reused. */
-export const jsonlFile = (n) => writeLines(join(ensureDataDir(), `audit-${n}.jsonl`), n, null, (i) => JSON.stringify(row(i)));
+export const jsonlFile = (n) =>
+  writeLines(join(ensureDataDir(), `audit-${n}.jsonl`), n, null, (i) => JSON.stringify(row(i)));
 
 /** The same rows as SQL, over a generated series `i` (0-based). `ts(expr)` turns epoch seconds into the column type. */
 export function rowSql(ts, concat = (...parts) => parts.join(' || ')) {
@@ -83,7 +84,8 @@ export function rowSql(ts, concat = (...parts) => parts.join(' || ')) {
   ].join(', ');
 }
 
-export const COLUMNS = 'id, started_at, finished_at, vault_key_id, agent_run_id, customer_scope_id, vendor, method, path, policy_verdict, vendor_status, cost_usd_parsed, upstream_key_id, latency_ms';
+export const COLUMNS =
+  'id, started_at, finished_at, vault_key_id, agent_run_id, customer_scope_id, vendor, method, path, policy_verdict, vendor_status, cost_usd_parsed, upstream_key_id, latency_ms';
 
 /** N rows in an SQLite file with the proxy store's audit schema (text ISO times), via the sqlite3 shell. */
 export function sqliteFile(n) {

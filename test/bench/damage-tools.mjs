@@ -14,9 +14,12 @@ const PG_BIN = (() => {
 
 /** jq, sqlite3, psql and GNU time from Debian: installed by the bench itself, never by hand. */
 export function ensureTools() {
-  const missing = [['jq', 'jq'], ['sqlite3', 'sqlite3'], ['/usr/bin/time', 'time'], ['psql', 'postgresql-client']].filter(
-    ([bin]) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0,
-  );
+  const missing = [
+    ['jq', 'jq'],
+    ['sqlite3', 'sqlite3'],
+    ['/usr/bin/time', 'time'],
+    ['psql', 'postgresql-client'],
+  ].filter(([bin]) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0);
   if (missing.length === 0) return;
   const pkgs = missing.map(([, pkg]) => pkg);
   process.stderr.write(`bench: installing ${pkgs.join(' ')} (apt-get)\n`);
@@ -49,12 +52,19 @@ export function sideBySide(runs, a, b) {
     ta.push(a());
     tb.push(b());
   }
-  return { a: median(ta.map((m) => m.seconds)), b: median(tb.map((m) => m.seconds)), aRss: Math.max(...ta.map((m) => m.rssMB)), bRss: Math.max(...tb.map((m) => m.rssMB)) };
+  return {
+    a: median(ta.map((m) => m.seconds)),
+    b: median(tb.map((m) => m.seconds)),
+    aRss: Math.max(...ta.map((m) => m.rssMB)),
+    bRss: Math.max(...tb.map((m) => m.rssMB)),
+  };
 }
 
 function asPostgres(cmd, args) {
   const root = process.getuid?.() === 0;
-  const r = root ? spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8' }) : spawnSync(cmd, args, { encoding: 'utf8' });
+  const r = root
+    ? spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8' })
+    : spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout}`);
   return r.stdout;
 }
@@ -70,10 +80,38 @@ export function startCluster(dir, port) {
     asPostgres(join(PG_BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   }
   const sock = data;
-  asPostgres(join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', join(data, 'log'), '-o', `-c listen_addresses=127.0.0.1 -p ${port} -k ${sock} -c shared_buffers=512MB -c work_mem=64MB`, '-w', 'start']);
+  asPostgres(join(PG_BIN, 'pg_ctl'), [
+    '-D',
+    data,
+    '-l',
+    join(data, 'log'),
+    '-o',
+    `-c listen_addresses=127.0.0.1 -p ${port} -k ${sock} -c shared_buffers=512MB -c work_mem=64MB`,
+    '-w',
+    'start',
+  ]);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    psql: (args, input) => measure('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', ...args], { input, stdout: 'pipe' }),
+    psql: (args, input) =>
+      measure(
+        'psql',
+        [
+          '-X',
+          '-q',
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-U',
+          'postgres',
+          '-d',
+          'postgres',
+          ...args,
+        ],
+        { input, stdout: 'pipe' },
+      ),
     stop: () => asPostgres(join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']),
   };
 }

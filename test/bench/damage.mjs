@@ -23,7 +23,13 @@ const duck = fileURLToPath(new URL('./_damage-duckdb.mjs', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'tq-bench-damage-'));
 const jqProgram = join(home, 'damage.jq');
 writeFileSync(jqProgram, JQ_PROGRAM);
-const env = { PATH: process.env.PATH, HOME: home, TZ: 'UTC', TOURNIQUET_CONFIG_DIR: join(home, 'c'), TOURNIQUET_STATE_DIR: join(home, 's') };
+const env = {
+  PATH: process.env.PATH,
+  HOME: home,
+  TZ: 'UTC',
+  TOURNIQUET_CONFIG_DIR: join(home, 'c'),
+  TOURNIQUET_STATE_DIR: join(home, 's'),
+};
 
 const N = Number(process.env.TOURNIQUET_BENCH_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.TOURNIQUET_BENCH_DAMAGE_RUNS ?? 5);
@@ -34,13 +40,22 @@ const fmtN = (n) => (n >= 1e6 ? `${n / 1e6} M` : n >= 1e3 ? `${n / 1e3} k` : Str
 const revokedAt = (n) => new Date(Math.round((T0_S + (n / 2) * STEP_S) * 1000)).toISOString();
 
 const tourniquet = (source, n, extra = []) =>
-  measure(process.execPath, [bin, 'damage', '--json', '--source', source, '--revoked-at', revokedAt(n), ...extra], { env, stdout: 'pipe' });
-const duckdb = (format, mode, file, n) => measure(process.execPath, [duck, format, mode, file, revokedAt(n)], { stdout: 'pipe' });
+  measure(process.execPath, [bin, 'damage', '--json', '--source', source, '--revoked-at', revokedAt(n), ...extra], {
+    env,
+    stdout: 'pipe',
+  });
+const duckdb = (format, mode, file, n) =>
+  measure(process.execPath, [duck, format, mode, file, revokedAt(n)], { stdout: 'pipe' });
 
 /** What every side must agree on: calls, cost, customers. */
 function figures(m, tool) {
   const s = JSON.parse(m.stdout);
-  return { tool, calls_total: s.calls_total, cost_usd: s.cost_usd, customers: Array.isArray(s.customers) ? s.customers.length : s.customers };
+  return {
+    tool,
+    calls_total: s.calls_total,
+    cost_usd: s.cost_usd,
+    customers: Array.isArray(s.customers) ? s.customers.length : s.customers,
+  };
 }
 
 function agree(runs) {
@@ -72,15 +87,35 @@ function peers(rows, label, tq, others) {
     });
   const agreed = agree(seen);
   const t = median(times[0]);
-  rows.push({ metric: `${label}: tourniquet damage (median of ${RUNS})`, value: t, unit: 's', target: '≥ 1x every peer' });
+  rows.push({
+    metric: `${label}: tourniquet damage (median of ${RUNS})`,
+    value: t,
+    unit: 's',
+    target: '≥ 1x every peer',
+  });
   rows.push({ metric: `${label}: tourniquet peak RSS`, value: rss[0], unit: 'MB', target: '< 200 MB' });
   sides.slice(1).forEach(([name], j) => {
     const k = j + 1;
-    rows.push({ metric: `${label}: ${name} (median of ${RUNS}; ratio = its time / tourniquet's)`, value: median(times[k]), unit: 's', baseline: t, ratio: median(times[k]) / t, target: '≥ 1' });
+    rows.push({
+      metric: `${label}: ${name} (median of ${RUNS}; ratio = its time / tourniquet's)`,
+      value: median(times[k]),
+      unit: 's',
+      baseline: t,
+      ratio: median(times[k]) / t,
+      target: '≥ 1',
+    });
     rows.push({ metric: `${label}: ${name} peak RSS`, value: rss[k], unit: 'MB' });
   });
-  rows.push({ metric: `${label}: all runs agree (calls, cost, customers)`, value: `${agreed.calls_total} calls, $${agreed.cost_usd}, ${agreed.customers} customers`, unit: '' });
-  rows.push({ metric: `${label}: machine load (1-min average) before / after`, value: `${before.toFixed(2)} / ${load().toFixed(2)}`, unit: '' });
+  rows.push({
+    metric: `${label}: all runs agree (calls, cost, customers)`,
+    value: `${agreed.calls_total} calls, $${agreed.cost_usd}, ${agreed.customers} customers`,
+    unit: '',
+  });
+  rows.push({
+    metric: `${label}: machine load (1-min average) before / after`,
+    value: `${before.toFixed(2)} / ${load().toFixed(2)}`,
+    unit: '',
+  });
 }
 
 function jsonl(rows) {
@@ -102,10 +137,25 @@ function csv(rows) {
 function jq(rows) {
   const file = jsonlFile(N);
   const before = load();
-  const r = sideBySide(JQ_RUNS, () => tourniquet(file, N), () => measure('jq', ['-s', '--arg', 'rev', revokedAt(N), '-f', jqProgram, file]));
-  rows.push({ metric: `JSONL ${fmtN(N)} rows: jq -s group_by (${JQ_RUNS} run; ratio = jq / tourniquet)`, value: r.b, unit: 's', baseline: r.a, ratio: r.b / r.a, target: '≥ 5' });
+  const r = sideBySide(
+    JQ_RUNS,
+    () => tourniquet(file, N),
+    () => measure('jq', ['-s', '--arg', 'rev', revokedAt(N), '-f', jqProgram, file]),
+  );
+  rows.push({
+    metric: `JSONL ${fmtN(N)} rows: jq -s group_by (${JQ_RUNS} run; ratio = jq / tourniquet)`,
+    value: r.b,
+    unit: 's',
+    baseline: r.a,
+    ratio: r.b / r.a,
+    target: '≥ 5',
+  });
   rows.push({ metric: `JSONL ${fmtN(N)} rows: jq peak RSS`, value: r.bRss, unit: 'MB' });
-  rows.push({ metric: `jq: machine load before / after`, value: `${before.toFixed(2)} / ${load().toFixed(2)}`, unit: '' });
+  rows.push({
+    metric: `jq: machine load before / after`,
+    value: `${before.toFixed(2)} / ${load().toFixed(2)}`,
+    unit: '',
+  });
 }
 
 function scale(rows) {
@@ -114,31 +164,68 @@ function scale(rows) {
     const before = load();
     const m = tourniquet(jsonlFile(n), n);
     perMillion.push(m.seconds / (n / 1e6));
-    rows.push({ metric: `JSONL ${fmtN(n)} rows: tourniquet time (load ${before.toFixed(2)})`, value: m.seconds, unit: 's' });
+    rows.push({
+      metric: `JSONL ${fmtN(n)} rows: tourniquet time (load ${before.toFixed(2)})`,
+      value: m.seconds,
+      unit: 's',
+    });
     rows.push({ metric: `JSONL ${fmtN(n)} rows: tourniquet peak RSS`, value: m.rssMB, unit: 'MB', target: '< 200 MB' });
   }
-  rows.push({ metric: `JSONL: seconds per million rows at ${fmtN(10 * N)} / at ${fmtN(N)}`, value: perMillion[1], unit: 's/M', baseline: perMillion[0], ratio: perMillion[1] / perMillion[0], target: '≤ 1.1 (linear)' });
+  rows.push({
+    metric: `JSONL: seconds per million rows at ${fmtN(10 * N)} / at ${fmtN(N)}`,
+    value: perMillion[1],
+    unit: 's/M',
+    baseline: perMillion[0],
+    ratio: perMillion[1] / perMillion[0],
+    target: '≤ 1.1 (linear)',
+  });
 }
 
 function sqlite(rows) {
   const n = 10 * N;
   const file = sqliteFile(n);
   const sql = sqliteQueries(revokedAt(n));
-  const r = sideBySide(Math.min(RUNS, 3), () => tourniquet(file, n), () => measure('sqlite3', ['-readonly', file], { input: sql }));
-  rows.push({ metric: `SQLite ${fmtN(n)} rows: tourniquet damage`, value: r.a, unit: 's', baseline: r.b, ratio: r.a / r.b, target: '≤ 1.2x the sqlite3 shell' });
+  const r = sideBySide(
+    Math.min(RUNS, 3),
+    () => tourniquet(file, n),
+    () => measure('sqlite3', ['-readonly', file], { input: sql }),
+  );
+  rows.push({
+    metric: `SQLite ${fmtN(n)} rows: tourniquet damage`,
+    value: r.a,
+    unit: 's',
+    baseline: r.b,
+    ratio: r.a / r.b,
+    target: '≤ 1.2x the sqlite3 shell',
+  });
 }
 
 function postgres(rows) {
   const n = 10 * N;
   const pg = startCluster(ensureDataDir(), 25432);
-  if (!pg) return rows.push({ metric: 'PostgreSQL: skipped (no server under /usr/lib/postgresql/*/bin)', value: 0, unit: '' });
+  if (!pg)
+    return rows.push({ metric: 'PostgreSQL: skipped (no server under /usr/lib/postgresql/*/bin)', value: 0, unit: '' });
   try {
-    const exists = pg.psql(['-A', '-t', '-c', "SELECT to_regclass('agent_call_audit') IS NOT NULL"]).stdout.trim() === 't';
-    const have = exists ? Number(pg.psql(['-A', '-t', '-c', 'SELECT count(*) FROM agent_call_audit']).stdout.trim()) : 0;
+    const exists =
+      pg.psql(['-A', '-t', '-c', "SELECT to_regclass('agent_call_audit') IS NOT NULL"]).stdout.trim() === 't';
+    const have = exists
+      ? Number(pg.psql(['-A', '-t', '-c', 'SELECT count(*) FROM agent_call_audit']).stdout.trim())
+      : 0;
     if (have !== n) pg.psql([], pgLoadSql(n));
     const sql = pgQueries(revokedAt(n));
-    const r = sideBySide(Math.min(RUNS, 3), () => tourniquet(pg.url, n), () => pg.psql([], sql));
-    rows.push({ metric: `PostgreSQL ${fmtN(n)} rows: tourniquet damage`, value: r.a, unit: 's', baseline: r.b, ratio: r.a / r.b, target: '≤ 1.2x psql' });
+    const r = sideBySide(
+      Math.min(RUNS, 3),
+      () => tourniquet(pg.url, n),
+      () => pg.psql([], sql),
+    );
+    rows.push({
+      metric: `PostgreSQL ${fmtN(n)} rows: tourniquet damage`,
+      value: r.a,
+      unit: 's',
+      baseline: r.b,
+      ratio: r.a / r.b,
+      target: '≤ 1.2x psql',
+    });
   } finally {
     pg.stop();
   }

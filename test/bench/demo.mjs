@@ -14,7 +14,13 @@ const RUNS = Number(process.env.TOURNIQUET_BENCH_DEMO_RUNS ?? 5);
 
 function isolated(extra = {}) {
   const home = mkdtempSync(join(tmpdir(), 'tq-bench-demo-'));
-  return { PATH: process.env.PATH, HOME: home, TOURNIQUET_CONFIG_DIR: join(home, 'c'), TOURNIQUET_STATE_DIR: join(home, 's'), ...extra };
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    TOURNIQUET_CONFIG_DIR: join(home, 'c'),
+    TOURNIQUET_STATE_DIR: join(home, 's'),
+    ...extra,
+  };
 }
 
 /** Spawn the CLI; resolve with exit code, stdout, and when stderr first showed each pattern. */
@@ -28,7 +34,8 @@ function runCli(args, env, marks = {}) {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => {
       err += d;
-      for (const [k, re] of Object.entries(marks)) if (seen[k] === undefined && re.test(err)) seen[k] = performance.now() - t0;
+      for (const [k, re] of Object.entries(marks))
+        if (seen[k] === undefined && re.test(err)) seen[k] = performance.now() - t0;
     });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, out, err, ms: performance.now() - t0, seen }));
@@ -59,7 +66,10 @@ async function firstScreen() {
       await new Promise((resolve) => spawn(process.execPath, ['-e', '0']).on('close', resolve));
       node.push(performance.now() - t0);
       // No terminal and no --scenario: it prints the header and health, then exits 2 naming the flag.
-      const r = await runCli(['incident'], isolated(stage.env), { header: /profile \S+ · proxy/, health: /instances? healthy/ });
+      const r = await runCli(['incident'], isolated(stage.env), {
+        header: /profile \S+ · proxy/,
+        health: /instances? healthy/,
+      });
       if (r.seen.header === undefined) throw new Error(`no header: ${r.err}`);
       header.push(r.seen.header);
       health.push(r.seen.health);
@@ -76,17 +86,65 @@ export async function bench() {
   const screen = await firstScreen();
   const rows = [
     { metric: 'node -e 0, same run (the floor for any CLI)', value: screen.node, unit: 'ms' },
-    { metric: 'guided incident: first line on screen (profile, proxy), median of 11, process start included', value: screen.header, unit: 'ms', baseline: screen.node, ratio: screen.header / screen.node, target: '≤ 200 ms' },
+    {
+      metric: 'guided incident: first line on screen (profile, proxy), median of 11, process start included',
+      value: screen.header,
+      unit: 'ms',
+      baseline: screen.node,
+      ratio: screen.header / screen.node,
+      target: '≤ 200 ms',
+    },
     { metric: 'guided incident: instance health on screen, median of 11', value: screen.health, unit: 'ms' },
-    { metric: `demo wall time, median of ${RUNS} (sampled tail)`, value: m((r) => r.wall_ms) / 1000, unit: 's', target: '< 60 s' },
-    { metric: 'path A (revoke at the proxy): time to stop, median', value: m((r) => r.path_a.time_to_stop_ms), unit: 'ms' },
-    { metric: 'path A: refunds leaked after the revoke, max over runs', value: Math.max(...runs.map((r) => r.path_a.leaked_calls)), unit: 'calls', target: 'the calls in flight when the revoke lands (≤ 1 at real scale; the compressed clock fires 20x as often)' },
-    { metric: 'path A: other consumers broken, max over runs', value: Math.max(...runs.map((r) => r.path_a.other_consumers_broken)), unit: 'of 2', target: '0' },
-    { metric: 'path B (delete at the vendor): time to stop at real scale, median (sampled tail)', value: m((r) => r.path_b.time_to_stop_real_ms) / 1000, unit: 's' },
+    {
+      metric: `demo wall time, median of ${RUNS} (sampled tail)`,
+      value: m((r) => r.wall_ms) / 1000,
+      unit: 's',
+      target: '< 60 s',
+    },
+    {
+      metric: 'path A (revoke at the proxy): time to stop, median',
+      value: m((r) => r.path_a.time_to_stop_ms),
+      unit: 'ms',
+    },
+    {
+      metric: 'path A: refunds leaked after the revoke, max over runs',
+      value: Math.max(...runs.map((r) => r.path_a.leaked_calls)),
+      unit: 'calls',
+      target: 'the calls in flight when the revoke lands (≤ 1 at real scale; the compressed clock fires 20x as often)',
+    },
+    {
+      metric: 'path A: other consumers broken, max over runs',
+      value: Math.max(...runs.map((r) => r.path_a.other_consumers_broken)),
+      unit: 'of 2',
+      target: '0',
+    },
+    {
+      metric: 'path B (delete at the vendor): time to stop at real scale, median (sampled tail)',
+      value: m((r) => r.path_b.time_to_stop_real_ms) / 1000,
+      unit: 's',
+    },
     { metric: 'path B: refunds leaked, median (sampled tail)', value: m((r) => r.path_b.leaked_calls), unit: 'calls' },
-    { metric: 'path B at the p95 tail: time to stop at real scale', value: p95.path_b.time_to_stop_real_ms / 1000, unit: 's', target: 'seed 002: ~192 s' },
-    { metric: 'path B at the p95 tail: refunds leaked (one call per 400 ms, scaled)', value: p95.path_b.leaked_calls, unit: 'calls', target: 'seed 002: ~480' },
-    { metric: 'path B: other consumers broken, min over runs', value: Math.min(...runs.map((r) => r.path_b.other_consumers_broken)), unit: 'of 2' },
+    {
+      metric: 'path B at the p95 tail: time to stop at real scale',
+      value: p95.path_b.time_to_stop_real_ms / 1000,
+      unit: 's',
+      target: 'seed 002: ~192 s',
+    },
+    {
+      metric: 'path B at the p95 tail: refunds leaked (one call per 400 ms, scaled)',
+      value: p95.path_b.leaked_calls,
+      unit: 'calls',
+      target: 'seed 002: ~480',
+    },
+    {
+      metric: 'path B: other consumers broken, min over runs',
+      value: Math.min(...runs.map((r) => r.path_b.other_consumers_broken)),
+      unit: 'of 2',
+    },
   ];
-  return { name: 'The 02:14 demo and the guided incident', rows, note: `time scale ${runs[0].time_scale}: the vendor tail and the agent's 400 ms interval are both scaled; the proxy is not.` };
+  return {
+    name: 'The 02:14 demo and the guided incident',
+    rows,
+    note: `time scale ${runs[0].time_scale}: the vendor tail and the agent's 400 ms interval are both scaled; the proxy is not.`,
+  };
 }

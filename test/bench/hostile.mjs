@@ -28,14 +28,24 @@ function run(args, env) {
 export async function bench() {
   const dir = mkdtempSync(join(tmpdir(), 'tq-bench-hostile-'));
   await bundle(dir, { hostile: 'test/helpers/hostile.ts' });
-  const { HOSTILE_MODES, HOSTILE_TOKEN, hostileCommands, startHostile } = await import(pathToFileURL(join(dir, 'hostile.js')).href);
+  const { HOSTILE_MODES, HOSTILE_TOKEN, hostileCommands, startHostile } = await import(
+    pathToFileURL(join(dir, 'hostile.js')).href
+  );
   const newKey = join(dir, 'new-key.txt');
   writeFileSync(newKey, 'sk_test_' + 'n'.repeat(30) + '\n');
   const commands = hostileCommands(newKey);
 
   const envFor = (url, extra = {}) => {
     const home = mkdtempSync(join(dir, 'home-'));
-    return { PATH: process.env.PATH, HOME: home, TOURNIQUET_CONFIG_DIR: join(home, 'c'), TOURNIQUET_STATE_DIR: join(home, 's'), TOURNIQUET_PROXY_URL: url, TOURNIQUET_ADMIN_TOKEN: HOSTILE_TOKEN, ...extra };
+    return {
+      PATH: process.env.PATH,
+      HOME: home,
+      TOURNIQUET_CONFIG_DIR: join(home, 'c'),
+      TOURNIQUET_STATE_DIR: join(home, 's'),
+      TOURNIQUET_PROXY_URL: url,
+      TOURNIQUET_ADMIN_TOKEN: HOSTILE_TOKEN,
+      ...extra,
+    };
   };
   const rows = [];
   for (const mode of HOSTILE_MODES) {
@@ -49,7 +59,12 @@ export async function bench() {
           times.push(r.ms);
           code = r.code;
         }
-        rows.push({ metric: `${mode} × ${name} (exit ${code})`, value: Math.round(median(times)), unit: 'ms', target: '< 5 s + start-up' });
+        rows.push({
+          metric: `${mode} × ${name} (exit ${code})`,
+          value: Math.round(median(times)),
+          unit: 'ms',
+          target: '< 5 s + start-up',
+        });
       }
     } finally {
       await h.close();
@@ -58,9 +73,18 @@ export async function bench() {
   const hang = await startHostile('hang');
   try {
     const r = await run(commands.revoke, envFor(hang.url));
-    rows.push({ metric: `hang × revoke with default settings (timeout_ms 5000; exit ${r.code})`, value: Math.round(r.ms), unit: 'ms', target: 'within seconds' });
+    rows.push({
+      metric: `hang × revoke with default settings (timeout_ms 5000; exit ${r.code})`,
+      value: Math.round(r.ms),
+      unit: 'ms',
+      target: 'within seconds',
+    });
   } finally {
     await hang.close();
   }
-  return { name: 'hostile admin API: time to fail', rows, note: `the built CLI as a child process (its ~0.3 s start included); median of ${RUNS} run(s) per case.` };
+  return {
+    name: 'hostile admin API: time to fail',
+    rows,
+    note: `the built CLI as a child process (its ~0.3 s start included); median of ${RUNS} run(s) per case.`,
+  };
 }

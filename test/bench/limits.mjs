@@ -33,7 +33,12 @@ async function openLoop(targets, rps, seconds) {
     const k = i % targets.length;
     pending.push(
       pools[k].request({ method: 'GET', path: '/v1/customers', headers: { authorization: targets[k][1] } }).then(
-        async (r) => (await r.body.dump(), r.statusCode === 200 ? lat.push(performance.now() - due) : (errors[r.statusCode] = (errors[r.statusCode] ?? 0) + 1)),
+        async (r) => (
+          await r.body.dump(),
+          r.statusCode === 200
+            ? lat.push(performance.now() - due)
+            : (errors[r.statusCode] = (errors[r.statusCode] ?? 0) + 1)
+        ),
         () => (errors.network = (errors.network ?? 0) + 1),
       ),
     );
@@ -53,12 +58,27 @@ export async function bench() {
   try {
     const vendor = await child(build, 'sandbox', {});
     procs.push(vendor.proc);
-    const cfg = { store: cluster.url, adminToken: ADMIN, masterKey: benchMasterKey(), log: false, upstreams: vendor.urls, upstreamKeys: [{ id: 'up_main', vendor: 'stripe', secret: vendor.keys.stripe.secret, state: 'active' }] };
+    const cfg = {
+      store: cluster.url,
+      adminToken: ADMIN,
+      masterKey: benchMasterKey(),
+      log: false,
+      upstreams: vendor.urls,
+      upstreamKeys: [{ id: 'up_main', vendor: 'stripe', secret: vendor.keys.stripe.secret, state: 'active' }],
+    };
     const first = await child(build, 'proxy', cfg);
     const fleet = [first, ...(await Promise.all([child(build, 'proxy', cfg), child(build, 'proxy', cfg)]))];
     procs.push(...fleet.map((f) => f.proc));
-    const free = await admin(first.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: 'bench_free' });
-    const limited = await admin(first.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: 'bench_limited', daily_usd_cap: 1_000_000, calls_per_minute: 10_000_000 });
+    const free = await admin(first.adminUrl, 'POST', '/v1/vault-keys', {
+      vendor: 'stripe',
+      agent_run_id: 'bench_free',
+    });
+    const limited = await admin(first.adminUrl, 'POST', '/v1/vault-keys', {
+      vendor: 'stripe',
+      agent_run_id: 'bench_limited',
+      daily_usd_cap: 1_000_000,
+      calls_per_minute: 10_000_000,
+    });
     await sleep(500); // the keys reach the other instances (NOTIFY)
     const targets = {
       direct: [[vendor.urls.stripe, `Bearer ${vendor.keys.stripe.secret}`]],
@@ -76,15 +96,48 @@ export async function bench() {
       }
     const added = (name, q) => round(pct(lat[name], q) - pct(lat.direct, q));
     const rows = [
-      { metric: `added latency p50, no limits (${RATE} req/s over 3 instances)`, value: added('no limits', 50), unit: 'ms' },
+      {
+        metric: `added latency p50, no limits (${RATE} req/s over 3 instances)`,
+        value: added('no limits', 50),
+        unit: 'ms',
+      },
       { metric: 'added latency p99, no limits', value: added('no limits', 99), unit: 'ms' },
-      { metric: 'added latency p50, daily cap + per-minute rate across the fleet', value: added('fleet limits', 50), unit: 'ms' },
-      { metric: 'added latency p99, daily cap + per-minute rate across the fleet', value: added('fleet limits', 99), unit: 'ms' },
-      { metric: 'cost of fleet-wide limits, p50 / p99', value: `${round(added('fleet limits', 50) - added('no limits', 50))} / ${round(added('fleet limits', 99) - added('no limits', 99))}`, unit: 'ms', target: 'most calls decide from memory' },
-      { metric: 'vendor called directly, p50 / p99', value: `${round(pct(lat.direct, 50))} / ${round(pct(lat.direct, 99))}`, unit: 'ms' },
-      { metric: 'answers other than 200, by target and status', value: Object.entries(errors).map(([k, n]) => `${k}: ${n}`).join(', ') || 0, unit: 'calls', target: '0' },
+      {
+        metric: 'added latency p50, daily cap + per-minute rate across the fleet',
+        value: added('fleet limits', 50),
+        unit: 'ms',
+      },
+      {
+        metric: 'added latency p99, daily cap + per-minute rate across the fleet',
+        value: added('fleet limits', 99),
+        unit: 'ms',
+      },
+      {
+        metric: 'cost of fleet-wide limits, p50 / p99',
+        value: `${round(added('fleet limits', 50) - added('no limits', 50))} / ${round(added('fleet limits', 99) - added('no limits', 99))}`,
+        unit: 'ms',
+        target: 'most calls decide from memory',
+      },
+      {
+        metric: 'vendor called directly, p50 / p99',
+        value: `${round(pct(lat.direct, 50))} / ${round(pct(lat.direct, 99))}`,
+        unit: 'ms',
+      },
+      {
+        metric: 'answers other than 200, by target and status',
+        value:
+          Object.entries(errors)
+            .map(([k, n]) => `${k}: ${n}`)
+            .join(', ') || 0,
+        unit: 'calls',
+        target: '0',
+      },
     ];
-    return { name: 'Fleet-wide limits on the hot path (3 instances, PostgreSQL)', note: `${SECONDS} s per target at ${RATE} req/s, two interleaved rounds.`, rows };
+    return {
+      name: 'Fleet-wide limits on the hot path (3 instances, PostgreSQL)',
+      note: `${SECONDS} s per target at ${RATE} req/s, two interleaved rounds.`,
+      rows,
+    };
   } finally {
     for (const p of procs) p.kill('SIGKILL');
     cluster.destroy();

@@ -13,15 +13,31 @@ const role = process.argv[2];
 const cfg = JSON.parse(process.env.BENCH_CFG ?? '{}') as Record<string, any>;
 const ready = (obj: unknown) => process.stdout.write(JSON.stringify(obj) + '\n');
 
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
 
 async function bare(upstream: string): Promise<void> {
   const dispatcher = new Agent({ connect: { timeout: 5_000 }, keepAliveTimeout: 30_000, connections: 512 });
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP.has(k) && k !== 'content-length') headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (v !== undefined && !HOP.has(k) && k !== 'content-length') headers[k] = Array.isArray(v) ? v.join(', ') : v;
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    request(upstream + (req.url ?? '/'), { method: req.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : undefined, dispatcher, headersTimeout: 60_000 })
+    request(upstream + (req.url ?? '/'), {
+      method: req.method as Dispatcher.HttpMethod,
+      headers,
+      body: hasBody ? req : undefined,
+      dispatcher,
+      headersTimeout: 60_000,
+    })
       .then(async (up) => {
         const out: Record<string, string | string[]> = {};
         for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP.has(k)) out[k] = v;

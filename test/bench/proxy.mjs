@@ -39,7 +39,10 @@ async function revokeToRefusal(proxy, trials) {
   const lat = [];
   let allowedAfter = 0;
   for (let i = 0; i < trials; i++) {
-    const vk = await admin(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: `bench_rr_${i}` });
+    const vk = await admin(proxy.adminUrl, 'POST', '/v1/vault-keys', {
+      vendor: 'stripe',
+      agent_run_id: `bench_rr_${i}`,
+    });
     let revokedAt = null;
     let refusedAt = null;
     const loop = (async () => {
@@ -76,7 +79,11 @@ async function leaks(proxy, sandbox, { intervalMs, concurrency, hard, trials }) 
   for (let t = 0; t < trials; t++) {
     // A production key of its own, pinned, so vendor arrivals are this agent's and no one else's.
     const prod = sandbox.stripe.createKey(`bench-${t}`);
-    const up = await admin(proxy.adminUrl, 'POST', '/v1/upstream-keys', { vendor: 'stripe', secret: prod.secret, state: 'standby' });
+    const up = await admin(proxy.adminUrl, 'POST', '/v1/upstream-keys', {
+      vendor: 'stripe',
+      secret: prod.secret,
+      state: 'standby',
+    });
     const vk = await admin(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', upstream_key_id: up.id });
     let stop = false;
     let inflight = 0;
@@ -106,7 +113,11 @@ async function leaks(proxy, sandbox, { intervalMs, concurrency, hard, trials }) 
   }
   sandbox.stripe.server.off('request', onReq);
   await pool.close();
-  return { max: Math.max(...leaked), mean: leaked.reduce((a, b) => a + b, 0) / leaked.length, inflightMax: Math.max(...inflightAtRevoke) };
+  return {
+    max: Math.max(...leaked),
+    mean: leaked.reduce((a, b) => a + b, 0) / leaked.length,
+    inflightMax: Math.max(...inflightAtRevoke),
+  };
 }
 
 // ---- latency, refusals and throughput --------------------------------------------------------
@@ -149,7 +160,12 @@ function cpuMs(pid) {
 
 /** Maximum throughput: autocannon, closed loop, 256 connections, for `seconds`. */
 async function maxRate(url, auth, seconds) {
-  const r = await autocannon({ url: `${url}/v1/customers`, connections: 256, duration: seconds, headers: { authorization: auth } });
+  const r = await autocannon({
+    url: `${url}/v1/customers`,
+    connections: 256,
+    duration: seconds,
+    headers: { authorization: auth },
+  });
   return { rps: r['2xx'] / seconds, done: r['2xx'], errors: r.errors + r.non2xx };
 }
 
@@ -170,7 +186,7 @@ async function startAll(build, base, dir, vendor) {
   };
   if (base) t.base = await add(await child(base.dir, 'proxy', cfg('base')));
   const nginx = await startNginx(vendor.urls.stripe);
-  if (nginx) (t.nginx = nginx), procs.push(nginx.proc);
+  if (nginx) ((t.nginx = nginx), procs.push(nginx.proc));
   return { t, procs, nginx };
 }
 
@@ -192,7 +208,14 @@ export async function bench() {
     nginxStop = started.nginx?.stop ?? null;
     const { t } = started;
     const local = await startSandbox({ timeScale: 0.001, latencyMs: 20 });
-    const leakCfg = (name) => ({ store: `sqlite:${join(dir, `${name}.db`)}`, adminToken: ADMIN, masterKey: benchMasterKey(), log: false, upstreams: local.urls, upstreamKeys: [{ vendor: 'stripe', secret: local.keys.stripe.secret, state: 'active', label: 'main' }] });
+    const leakCfg = (name) => ({
+      store: `sqlite:${join(dir, `${name}.db`)}`,
+      adminToken: ADMIN,
+      masterKey: benchMasterKey(),
+      log: false,
+      upstreams: local.urls,
+      upstreamKeys: [{ vendor: 'stripe', secret: local.keys.stripe.secret, state: 'active', label: 'main' }],
+    });
     const leakProxy = await child(build, 'proxy', leakCfg('leak'));
     procs.push(leakProxy.proc);
     const leakBase = base ? await child(base.dir, 'proxy', leakCfg('leak-base')) : null;
@@ -204,7 +227,9 @@ export async function bench() {
     const slowHard = await leaks(leakProxy, local, { intervalMs: 400, concurrency: 1, hard: true, trials: 3 });
     const fastSoft = await leaks(leakProxy, local, { intervalMs: 0, concurrency: 8, hard: false, trials: 5 });
     const fastHard = await leaks(leakProxy, local, { intervalMs: 0, concurrency: 8, hard: true, trials: 5 });
-    const fastSoftBase = leakBase ? await leaks(leakBase, local, { intervalMs: 0, concurrency: 8, hard: false, trials: 5 }) : null;
+    const fastSoftBase = leakBase
+      ? await leaks(leakBase, local, { intervalMs: 0, concurrency: 8, hard: false, trials: 5 })
+      : null;
     await local.stop();
 
     // Overhead at 1,000 req/s, interleaved so machine noise hits every target alike.
@@ -216,9 +241,15 @@ export async function bench() {
         targets[name] = [p.url, prodAuth];
         continue;
       }
-      const vk = await admin(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: 'bench_overhead' });
+      const vk = await admin(p.adminUrl, 'POST', '/v1/vault-keys', {
+        vendor: 'stripe',
+        agent_run_id: 'bench_overhead',
+      });
       targets[name] = [p.dataUrl, `Bearer ${vk.secret}`];
-      const gone = await admin(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: 'bench_refusal' });
+      const gone = await admin(p.adminUrl, 'POST', '/v1/vault-keys', {
+        vendor: 'stripe',
+        agent_run_id: 'bench_refusal',
+      });
       await admin(p.adminUrl, 'DELETE', `/v1/vault-keys/${gone.id}`);
       revoked[name] = [p.dataUrl, `Bearer ${gone.secret}`];
     }
@@ -232,7 +263,8 @@ export async function bench() {
         lat[name].push(...o.lat);
         errors += o.errors;
       }
-      for (const [name, [url, auth]] of Object.entries(revoked)) refusals[name].push(...(await openLoop(url, auth, 1000, SECONDS / 4, 401)).lat);
+      for (const [name, [url, auth]] of Object.entries(revoked))
+        refusals[name].push(...(await openLoop(url, auth, 1000, SECONDS / 4, 401)).lat);
     }
     const tput = Object.fromEntries(Object.keys(t).map((n) => [n, []]));
     const cpu = Object.fromEntries(Object.keys(t).map((n) => [n, [0, 0]])); // [ms, requests]
@@ -243,9 +275,23 @@ export async function bench() {
         const c1 = cpuMs(p.proc.pid);
         tput[name].push(o.rps);
         errors += o.errors;
-        if (c0 !== null && c1 !== null) (cpu[name][0] += c1 - c0), (cpu[name][1] += o.done);
+        if (c0 !== null && c1 !== null) ((cpu[name][0] += c1 - c0), (cpu[name][1] += o.done));
       }
-    return report({ rr, rrBase, slowSoft, slowHard, fastSoft, fastHard, fastSoftBase, lat, refusals, tput, cpu, errors, base });
+    return report({
+      rr,
+      rrBase,
+      slowSoft,
+      slowHard,
+      fastSoft,
+      fastHard,
+      fastSoftBase,
+      lat,
+      refusals,
+      tput,
+      cpu,
+      errors,
+      base,
+    });
   } finally {
     for (const p of procs) p.kill('SIGKILL');
     nginxStop?.();
@@ -259,24 +305,79 @@ function report(m) {
   const both = (name) => `${added(name, 50)} / ${added(name, 99)}`;
   const us = (name) => (m.cpu[name]?.[1] ? Math.round((m.cpu[name][0] * 1000) / m.cpu[name][1]) : 'n/a');
   const rps = (name) => (m.tput[name]?.length ? Math.round(mean(m.tput[name])) : 'n/a');
-  const refusal = (name) => (m.refusals[name]?.length ? `${round(pct(m.refusals[name], 50))} / ${round(pct(m.refusals[name], 99))}` : 'n/a');
+  const refusal = (name) =>
+    m.refusals[name]?.length ? `${round(pct(m.refusals[name], 50))} / ${round(pct(m.refusals[name], 99))}` : 'n/a';
   const rows = [
-    { metric: 'revoke → first refusal, median / p99 (60 trials)', value: `${round(m.rr.p50)} / ${round(m.rr.p99)}`, unit: 'ms', baseline: m.rrBase ? `${round(m.rrBase.p50)} / ${round(m.rrBase.p99)}` : 'n/a', target: 'next request' },
-    { metric: 'requests sent after the revoke returned and allowed', value: m.rr.allowedAfter, unit: 'calls', baseline: m.rrBase?.allowedAfter ?? 'n/a', target: '0' },
-    { metric: 'leaked after soft revoke, 1 call/400 ms (max of 3)', value: m.slowSoft.max, unit: 'calls', target: `≤ in flight (${m.slowSoft.inflightMax})` },
+    {
+      metric: 'revoke → first refusal, median / p99 (60 trials)',
+      value: `${round(m.rr.p50)} / ${round(m.rr.p99)}`,
+      unit: 'ms',
+      baseline: m.rrBase ? `${round(m.rrBase.p50)} / ${round(m.rrBase.p99)}` : 'n/a',
+      target: 'next request',
+    },
+    {
+      metric: 'requests sent after the revoke returned and allowed',
+      value: m.rr.allowedAfter,
+      unit: 'calls',
+      baseline: m.rrBase?.allowedAfter ?? 'n/a',
+      target: '0',
+    },
+    {
+      metric: 'leaked after soft revoke, 1 call/400 ms (max of 3)',
+      value: m.slowSoft.max,
+      unit: 'calls',
+      target: `≤ in flight (${m.slowSoft.inflightMax})`,
+    },
     { metric: 'leaked after hard revoke, 1 call/400 ms (max of 3)', value: m.slowHard.max, unit: 'calls', target: '0' },
-    { metric: 'leaked after soft revoke, max rate ×8 (max of 5)', value: m.fastSoft.max, unit: 'calls', baseline: m.fastSoftBase?.max ?? 'n/a', target: `≤ in flight (${m.fastSoft.inflightMax})` },
+    {
+      metric: 'leaked after soft revoke, max rate ×8 (max of 5)',
+      value: m.fastSoft.max,
+      unit: 'calls',
+      baseline: m.fastSoftBase?.max ?? 'n/a',
+      target: `≤ in flight (${m.fastSoft.inflightMax})`,
+    },
     { metric: 'leaked after hard revoke, max rate ×8 (max of 5)', value: m.fastHard.max, unit: 'calls', target: '0' },
-    { metric: 'p50 / p99 added at 1,000 req/s: write-ahead, sync=full', value: both('proxy'), unit: 'ms', baseline: both('base'), target: 'p50 < 1 ms' },
+    {
+      metric: 'p50 / p99 added at 1,000 req/s: write-ahead, sync=full',
+      value: both('proxy'),
+      unit: 'ms',
+      baseline: both('base'),
+      target: 'p50 < 1 ms',
+    },
     { metric: 'p50 / p99 added at 1,000 req/s: write-ahead, sync=normal', value: both('relaxed'), unit: 'ms' },
     { metric: 'p50 / p99 added at 1,000 req/s: nginx (bare reverse proxy)', value: both('nginx'), unit: 'ms' },
     { metric: 'p50 / p99 added at 1,000 req/s: bare Node pass-through', value: both('bare'), unit: 'ms' },
-    { metric: 'direct p50 / p99 at 1,000 req/s', value: `${round(pct(m.lat.direct, 50))} / ${round(pct(m.lat.direct, 99))}`, unit: 'ms' },
-    { metric: 'refusal (revoked key) p50 / p99 at 1,000 req/s, write-ahead', value: refusal('proxy'), unit: 'ms', baseline: refusal('base'), target: 'p99 < 2 ms' },
-    { metric: 'max throughput (autocannon, 256 connections): write-ahead, sync=full', value: rps('proxy'), unit: 'req/s', baseline: rps('base'), ratio: rps('base') > 0 ? round(rps('proxy') / rps('base'), 2) : 'n/a' },
+    {
+      metric: 'direct p50 / p99 at 1,000 req/s',
+      value: `${round(pct(m.lat.direct, 50))} / ${round(pct(m.lat.direct, 99))}`,
+      unit: 'ms',
+    },
+    {
+      metric: 'refusal (revoked key) p50 / p99 at 1,000 req/s, write-ahead',
+      value: refusal('proxy'),
+      unit: 'ms',
+      baseline: refusal('base'),
+      target: 'p99 < 2 ms',
+    },
+    {
+      metric: 'max throughput (autocannon, 256 connections): write-ahead, sync=full',
+      value: rps('proxy'),
+      unit: 'req/s',
+      baseline: rps('base'),
+      ratio: rps('base') > 0 ? round(rps('proxy') / rps('base'), 2) : 'n/a',
+    },
     { metric: 'max throughput: write-ahead, sync=normal', value: rps('relaxed'), unit: 'req/s' },
-    { metric: 'max throughput: nginx / bare Node pass-through', value: `${rps('nginx')} / ${rps('bare')}`, unit: 'req/s' },
-    { metric: 'CPU per request: write-ahead full / normal', value: `${us('proxy')} / ${us('relaxed')}`, unit: 'µs', baseline: us('base') },
+    {
+      metric: 'max throughput: nginx / bare Node pass-through',
+      value: `${rps('nginx')} / ${rps('bare')}`,
+      unit: 'req/s',
+    },
+    {
+      metric: 'CPU per request: write-ahead full / normal',
+      value: `${us('proxy')} / ${us('relaxed')}`,
+      unit: 'µs',
+      baseline: us('base'),
+    },
     { metric: 'CPU per request: nginx / bare Node pass-through', value: `${us('nginx')} / ${us('bare')}`, unit: 'µs' },
   ];
   if (m.errors) rows.push({ metric: 'errors during the overhead and throughput runs', value: m.errors, unit: 'calls' });
@@ -289,6 +390,9 @@ function report(m) {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const r = await bench();
-  for (const row of r.rows) console.log(`${row.metric}: ${row.value} ${row.unit ?? ''}${row.baseline !== undefined ? ` (previous ${row.baseline})` : ''}${row.ratio !== undefined ? ` ratio ${row.ratio}` : ''}${row.target ? ` [target ${row.target}]` : ''}`);
+  for (const row of r.rows)
+    console.log(
+      `${row.metric}: ${row.value} ${row.unit ?? ''}${row.baseline !== undefined ? ` (previous ${row.baseline})` : ''}${row.ratio !== undefined ? ` ratio ${row.ratio}` : ''}${row.target ? ` [target ${row.target}]` : ''}`,
+    );
   process.exit(0);
 }

@@ -14,7 +14,8 @@ const files = readdirSync(here)
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
   .sort();
 
-const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1)) : String(v ?? ''));
+const fmt = (v) =>
+  typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1)) : String(v ?? '');
 const suites = [];
 for (const file of files) {
   const mod = await import(pathToFileURL(join(here, file)).href);
@@ -36,13 +37,21 @@ const report = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load: os.loadavg() },
   suites,
 };
-const md = [`# Benchmarks (${report.at})`, '', `Node ${process.version}, ${report.machine.cpus} cores, load ${report.machine.load.map((l) => l.toFixed(2)).join(' ')}`, ''];
+const md = [
+  `# Benchmarks (${report.at})`,
+  '',
+  `Node ${process.version}, ${report.machine.cpus} cores, load ${report.machine.load.map((l) => l.toFixed(2)).join(' ')}`,
+  '',
+];
 for (const s of suites) {
   md.push(`## ${s.name}`, '');
   if (s.error) md.push(`failed: ${s.error}`, '');
   if (s.note) md.push(s.note, '');
   md.push('| metric | value | unit | baseline | ratio | target |', '|---|---:|---|---:|---:|---|');
-  for (const r of s.rows) md.push(`| ${r.metric} | ${fmt(r.value)} | ${r.unit ?? ''} | ${fmt(r.baseline)} | ${fmt(r.ratio)} | ${r.target ?? ''} |`);
+  for (const r of s.rows)
+    md.push(
+      `| ${r.metric} | ${fmt(r.value)} | ${r.unit ?? ''} | ${fmt(r.baseline)} | ${fmt(r.ratio)} | ${r.target ?? ''} |`,
+    );
   md.push('');
 }
 const out = join(here, 'results');

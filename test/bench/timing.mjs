@@ -23,7 +23,12 @@ async function usageCounters(dir) {
     for (let i = 0; i < 200_000; i++) u.recordCall('k', t0 + i);
     times.push(performance.now() - start);
   }
-  return { metric: 'usage counters: 200,000 calls recorded (1,000/s for 200 s)', value: median(times), unit: 'ms', target: '< 1000' };
+  return {
+    metric: 'usage counters: 200,000 calls recorded (1,000/s for 200 s)',
+    value: median(times),
+    unit: 'ms',
+    target: '< 1000',
+  };
 }
 
 /** Start the CLI, wait for `ready` on its output, send SIGINT, time until it exits (and its code). */
@@ -41,7 +46,11 @@ function ctrlC(args, env, ready) {
     };
     p.stdout.on('data', on);
     p.stderr.on('data', on);
-    p.on('exit', (code) => (t0 ? resolve({ ms: performance.now() - t0, code }) : reject(new Error(`exited ${code} before it was ready: ${out}`))));
+    p.on('exit', (code) =>
+      t0
+        ? resolve({ ms: performance.now() - t0, code })
+        : reject(new Error(`exited ${code} before it was ready: ${out}`)),
+    );
   });
 }
 
@@ -57,21 +66,49 @@ export async function bench() {
   const dir = mkdtempSync(join(tmpdir(), 'tq-bench-timing-'));
   const env = (extra = {}) => {
     const home = mkdtempSync(join(dir, 'home-'));
-    return { PATH: process.env.PATH, HOME: home, TOURNIQUET_CONFIG_DIR: join(home, 'c'), TOURNIQUET_STATE_DIR: join(home, 's'), ...extra };
+    return {
+      PATH: process.env.PATH,
+      HOME: home,
+      TOURNIQUET_CONFIG_DIR: join(home, 'c'),
+      TOURNIQUET_STATE_DIR: join(home, 's'),
+      ...extra,
+    };
   };
   const rows = [await usageCounters(dir)];
   const rates = await ratesServer();
   try {
     const url = `http://127.0.0.1:${rates.address().port}`;
     const runs = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await ctrlC(['watch', '--interval', '10s'], env({ TOURNIQUET_PROXY_URL: url, TOURNIQUET_ADMIN_TOKEN: 'admin-token-bench-0123456789' }), /"at"/));
-    rows.push({ metric: `watch: Ctrl-C → exit (code ${runs[0].code})`, value: median(runs.map((r) => r.ms)), unit: 'ms', target: '< 2000' });
+    for (let i = 0; i < RUNS; i++)
+      runs.push(
+        await ctrlC(
+          ['watch', '--interval', '10s'],
+          env({ TOURNIQUET_PROXY_URL: url, TOURNIQUET_ADMIN_TOKEN: 'admin-token-bench-0123456789' }),
+          /"at"/,
+        ),
+      );
+    rows.push({
+      metric: `watch: Ctrl-C → exit (code ${runs[0].code})`,
+      value: median(runs.map((r) => r.ms)),
+      unit: 'ms',
+      target: '< 2000',
+    });
   } finally {
     rates.closeAllConnections();
     rates.close();
   }
   const demo = [];
-  for (let i = 0; i < RUNS; i++) demo.push(await ctrlC(['demo', '--tail-mode', 'p95', '--runaway-ms', '300'], env(), /key deleted at the vendor/));
-  rows.push({ metric: `demo: Ctrl-C in the slow path → exit (code ${demo[0].code})`, value: median(demo.map((r) => r.ms)), unit: 'ms', target: '< 3000' });
-  return { name: 'timing the tests no longer assert', rows, note: `median of ${RUNS} runs; the built CLI as a child process.` };
+  for (let i = 0; i < RUNS; i++)
+    demo.push(await ctrlC(['demo', '--tail-mode', 'p95', '--runaway-ms', '300'], env(), /key deleted at the vendor/));
+  rows.push({
+    metric: `demo: Ctrl-C in the slow path → exit (code ${demo[0].code})`,
+    value: median(demo.map((r) => r.ms)),
+    unit: 'ms',
+    target: '< 3000',
+  });
+  return {
+    name: 'timing the tests no longer assert',
+    rows,
+    note: `median of ${RUNS} runs; the built CLI as a child process.`,
+  };
 }

@@ -71,7 +71,10 @@ describe('the CLI as a script sees it (built, child process, no TTY)', () => {
 
   it('exits 2 naming file and line for a malformed team playbook', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tq-pb-'));
-    writeFileSync(join(dir, 'ours.yaml'), 'id: ours\ntitle: Ours\nsummary: x\naction: revoke\nsteps:\n  - kind: explode\n    target: x\n    reason: y\n');
+    writeFileSync(
+      join(dir, 'ours.yaml'),
+      'id: ours\ntitle: Ours\nsummary: x\naction: revoke\nsteps:\n  - kind: explode\n    target: x\n    reason: y\n',
+    );
     const r = await runBuilt(['scenarios'], { env: isolatedEnv({ TOURNIQUET_PLAYBOOKS: dir }) });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/ours\.yaml:6: steps\[0\]\.kind: must be one of/);
@@ -90,11 +93,23 @@ describe('config and profiles', () => {
     const env = isolatedEnv();
     expect((await runBuilt(['config', 'set', 'proxy_url', 'http://profile.example:8788'], { env })).code).toBe(0);
     const fromProfile = JSON.parse((await runBuilt(['config', 'list', '--json'], { env })).stdout);
-    expect(fromProfile.settings).toContainEqual({ key: 'proxy_url', value: 'http://profile.example:8788', source: 'profile', origin: 'default' });
-    expect(fromProfile.settings).toContainEqual(expect.objectContaining({ key: 'state_dir', source: 'env', origin: 'TOURNIQUET_STATE_DIR' }));
+    expect(fromProfile.settings).toContainEqual({
+      key: 'proxy_url',
+      value: 'http://profile.example:8788',
+      source: 'profile',
+      origin: 'default',
+    });
+    expect(fromProfile.settings).toContainEqual(
+      expect.objectContaining({ key: 'state_dir', source: 'env', origin: 'TOURNIQUET_STATE_DIR' }),
+    );
     const withEnv = { ...env, TOURNIQUET_PROXY_URL: 'http://env.example:8788' };
     const fromEnv = JSON.parse((await runBuilt(['config', 'get', 'proxy_url', '--json'], { env: withEnv })).stdout);
-    expect(fromEnv).toEqual({ key: 'proxy_url', value: 'http://env.example:8788', source: 'env', origin: 'TOURNIQUET_PROXY_URL' });
+    expect(fromEnv).toEqual({
+      key: 'proxy_url',
+      value: 'http://env.example:8788',
+      source: 'env',
+      origin: 'TOURNIQUET_PROXY_URL',
+    });
     const file = JSON.parse((await runBuilt(['config', 'list', '--json'], { env })).stdout).file;
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });

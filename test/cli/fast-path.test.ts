@@ -42,8 +42,29 @@ describe('decide --json without commander prints the plan the full CLI prints', 
     DECIDE,
     ['decide', '--scenario=production-key-exposed', '--vendor=openai', '--json'],
     ['decide', '-s', 'runaway-loop', '--vendor', 'twilio', '--no-proxy', '--json', '--no-input'],
-    ['decide', '--json', '--scenario', 'runaway-loop', '--vendor', 'resend', '--rate', '150/min', '--agent', 'refund-bot'],
-    ['decide', '--scenario', 'vault-key-in-logs', '--vault-key', 'vk_id_refund_agent', '--vendor', 'stripe', '--json', '-y'],
+    [
+      'decide',
+      '--json',
+      '--scenario',
+      'runaway-loop',
+      '--vendor',
+      'resend',
+      '--rate',
+      '150/min',
+      '--agent',
+      'refund-bot',
+    ],
+    [
+      'decide',
+      '--scenario',
+      'vault-key-in-logs',
+      '--vault-key',
+      'vk_id_refund_agent',
+      '--vendor',
+      'stripe',
+      '--json',
+      '-y',
+    ],
   ];
 
   it.each(answered.map((a) => [a.join(' '), a]))('%s', async (_, args) => {
@@ -59,12 +80,24 @@ describe('decide --json without commander prints the plan the full CLI prints', 
   const fallBack: [string, string[], Record<string, string>?][] = [
     ['a fact missing (exit 2 naming its flag)', ['decide', '--scenario', 'runaway-loop', '--json', '--no-input']],
     ['an unknown scenario', ['decide', '--scenario', 'no-such-thing', '--vendor', 'stripe', '--json']],
-    ['a rate that is not one', ['decide', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--rate', 'fast', '--json']],
-    ['a secret on argv', ['decide', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--agent', 'sk_live_0123456789abcdef', '--json']],
-    ['an option given twice', ['decide', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--vendor', 'openai', '--json']],
+    [
+      'a rate that is not one',
+      ['decide', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--rate', 'fast', '--json'],
+    ],
+    [
+      'a secret on argv',
+      ['decide', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--agent', 'sk_live_0123456789abcdef', '--json'],
+    ],
+    [
+      'an option given twice',
+      ['decide', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--vendor', 'openai', '--json'],
+    ],
     ['an unknown option', ['decide', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--json', '--verbose']],
     ['text output (no --json)', ['decide', '--scenario', 'runaway-loop', '--vendor', 'stripe']],
-    ['a profile that does not exist', ['decide', '--profile', 'nope', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--json']],
+    [
+      'a profile that does not exist',
+      ['decide', '--profile', 'nope', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--json'],
+    ],
   ];
 
   it.each(fallBack)('falls back: %s', async (_, args, extra) => {

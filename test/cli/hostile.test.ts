@@ -3,7 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isolatedEnv, runInProcess, type CliResult } from '../helpers/cli.js';
-import { HOSTILE_MODES, HOSTILE_TOKEN, hostileCommands, startHostile, type Hostile, type HostileMode } from '../helpers/hostile.js';
+import {
+  HOSTILE_MODES,
+  HOSTILE_TOKEN,
+  hostileCommands,
+  startHostile,
+  type Hostile,
+  type HostileMode,
+} from '../helpers/hostile.js';
 
 /**
  * Every networked command against a hostile admin API (test/helpers/hostile.ts), in every mode:
@@ -20,7 +27,16 @@ export const COMMANDS = hostileCommands(newKeyFile);
 type Cmd = keyof typeof COMMANDS;
 
 /** A step failed (1); doctor reports it as a check that found a problem (7). */
-const failed: Record<Cmd, number> = { revoke: 1, rotate: 1, issue: 1, doctor: 7, 'watch --once': 1, 'damage --source proxy': 1, drill: 1, 'incident --yes': 1 };
+const failed: Record<Cmd, number> = {
+  revoke: 1,
+  rotate: 1,
+  issue: 1,
+  doctor: 7,
+  'watch --once': 1,
+  'damage --source proxy': 1,
+  drill: 1,
+  'incident --yes': 1,
+};
 const refused = Object.fromEntries(Object.keys(COMMANDS).map((c) => [c, 3])) as Record<Cmd, number>;
 
 /** README, "Exit codes": what each command must exit with against each mode. */
@@ -35,9 +51,27 @@ export const EXPECTED: Record<(typeof HOSTILE_MODES)[number], Record<Cmd, number
   '401': refused,
   '403': refused,
   // The rogue instance is not trusted: never asked, so never verified (5); rotate finds no active key in this fake (4).
-  'foreign-instance': { revoke: 5, rotate: 4, issue: 0, doctor: 7, 'watch --once': 0, 'damage --source proxy': 0, drill: 7, 'incident --yes': 5 },
+  'foreign-instance': {
+    revoke: 5,
+    rotate: 4,
+    issue: 0,
+    doctor: 7,
+    'watch --once': 0,
+    'damage --source proxy': 0,
+    drill: 7,
+    'incident --yes': 5,
+  },
   // C1: the revoke is refused but never durable: partly done (6).
-  'not-durable': { revoke: 6, rotate: 4, issue: 0, doctor: 7, 'watch --once': 0, 'damage --source proxy': 0, drill: 6, 'incident --yes': 6 },
+  'not-durable': {
+    revoke: 6,
+    rotate: 4,
+    issue: 0,
+    doctor: 7,
+    'watch --once': 0,
+    'damage --source proxy': 0,
+    drill: 6,
+    'incident --yes': 6,
+  },
 };
 
 /** What the error must say, by mode (the endpoint is named in every one). */
@@ -71,7 +105,11 @@ const parse = (text: string): unknown => {
 };
 
 export async function runAgainst(h: Hostile, cmd: Cmd): Promise<CliResult & { ms: number }> {
-  const env = isolatedEnv({ TOURNIQUET_PROXY_URL: h.url, TOURNIQUET_ADMIN_TOKEN: HOSTILE_TOKEN, TOURNIQUET_TIMEOUT_MS: '1000' });
+  const env = isolatedEnv({
+    TOURNIQUET_PROXY_URL: h.url,
+    TOURNIQUET_ADMIN_TOKEN: HOSTILE_TOKEN,
+    TOURNIQUET_TIMEOUT_MS: '1000',
+  });
   const started = performance.now();
   // The modes that hang or drip end by timeout_ms (1 s) or this deadline; the others get room,
   // so that a busy machine never turns their own error into the deadline's.
@@ -87,23 +125,30 @@ describe.each(HOSTILE_MODES)('against a hostile admin API: %s', (mode) => {
   });
   afterAll(async () => h.close());
 
-  it.concurrent.each(Object.keys(COMMANDS) as Cmd[])('%s: the documented exit code, never verified, the token never elsewhere', async (cmd) => {
-    const r = await runAgainst(h, cmd);
-    const why = `${mode} × ${cmd} after ${r.ms} ms\n${r.stderr}\n${r.stdout}`;
-    expect(r.code, why).toBe(EXPECTED[mode][cmd]);
-    expect(r.stderr + r.stdout, why).not.toMatch(/internal error|is not a function|Cannot read properties/);
-    const out = parse(r.stdout);
-    if (cmd !== 'watch --once' || r.code !== 0) expect(out, `--json prints JSON on stdout\n${why}`).toBeDefined();
-    expect(verifiedFlags(out), why).not.toContain(true);
-    if (r.code !== 0) {
-      const said = r.stderr + r.stdout;
-      // This fake holds no production key: rotate stops there, before anything this mode perturbs.
-      expect(said, why).toMatch(cmd === 'rotate' && EXPECTED[mode][cmd] === 4 ? /no active stripe production key/ : SAYS[mode]!);
-      if (mode !== 'foreign-instance' && mode !== 'not-durable') expect(said, why).toMatch(/\((GET|POST|DELETE) http:\/\/127\.0\.0\.1:\d+\/v1\/[\w/.-]*\)/);
-    }
-    expect(h.other.requests, `the other host was contacted\n${why}`).toEqual([]);
-    expect(r.stdout + r.stderr).not.toContain(HOSTILE_TOKEN);
-  }, 60_000);
+  it.concurrent.each(Object.keys(COMMANDS) as Cmd[])(
+    '%s: the documented exit code, never verified, the token never elsewhere',
+    async (cmd) => {
+      const r = await runAgainst(h, cmd);
+      const why = `${mode} × ${cmd} after ${r.ms} ms\n${r.stderr}\n${r.stdout}`;
+      expect(r.code, why).toBe(EXPECTED[mode][cmd]);
+      expect(r.stderr + r.stdout, why).not.toMatch(/internal error|is not a function|Cannot read properties/);
+      const out = parse(r.stdout);
+      if (cmd !== 'watch --once' || r.code !== 0) expect(out, `--json prints JSON on stdout\n${why}`).toBeDefined();
+      expect(verifiedFlags(out), why).not.toContain(true);
+      if (r.code !== 0) {
+        const said = r.stderr + r.stdout;
+        // This fake holds no production key: rotate stops there, before anything this mode perturbs.
+        expect(said, why).toMatch(
+          cmd === 'rotate' && EXPECTED[mode][cmd] === 4 ? /no active stripe production key/ : SAYS[mode]!,
+        );
+        if (mode !== 'foreign-instance' && mode !== 'not-durable')
+          expect(said, why).toMatch(/\((GET|POST|DELETE) http:\/\/127\.0\.0\.1:\d+\/v1\/[\w/.-]*\)/);
+      }
+      expect(h.other.requests, `the other host was contacted\n${why}`).toEqual([]);
+      expect(r.stdout + r.stderr).not.toContain(HOSTILE_TOKEN);
+    },
+    60_000,
+  );
 });
 
 describe('the same admin API answering correctly (the fake itself is sound)', () => {
@@ -113,16 +158,21 @@ describe('the same admin API answering correctly (the fake itself is sound)', ()
   });
   afterAll(async () => h.close());
 
-  it.concurrent.each(['revoke', 'issue', 'watch --once', 'damage --source proxy', 'incident --yes'] as Cmd[])('%s exits 0', async (cmd) => {
-    const r = await runAgainst(h, cmd);
-    expect(r.code, r.stderr + r.stdout).toBe(0);
-  });
+  it.concurrent.each(['revoke', 'issue', 'watch --once', 'damage --source proxy', 'incident --yes'] as Cmd[])(
+    '%s exits 0',
+    async (cmd) => {
+      const r = await runAgainst(h, cmd);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+    },
+  );
 
   it('revoke is verified only because the instance said refused: true', async () => {
     const r = await runAgainst(h, 'revoke');
     const out = JSON.parse(r.stdout);
     expect(out.verified).toBe(true);
-    expect(out.results[0].instances).toEqual([expect.objectContaining({ instance_id: 'i-self', refused: true, code: 'vault_key_revoked' })]);
+    expect(out.results[0].instances).toEqual([
+      expect.objectContaining({ instance_id: 'i-self', refused: true, code: 'vault_key_revoked' }),
+    ]);
   });
 });
 
@@ -134,7 +184,9 @@ describe('a verdict without "refused" is not a refusal', () => {
         const r = await runAgainst(h, cmd);
         expect(r.code, r.stderr).toBe(5);
         expect(verifiedFlags(parse(r.stdout))).not.toContain(true);
-        expect(r.stderr).toMatch(/i-self \(unreachable: the proxy admin API \(GET http:\/\/127\.0\.0\.1:\d+\/v1\/vault-keys\/vk_id_hostile0001\/verdict\): unexpected answer: body: no "refused"\)/);
+        expect(r.stderr).toMatch(
+          /i-self \(unreachable: the proxy admin API \(GET http:\/\/127\.0\.0\.1:\d+\/v1\/vault-keys\/vk_id_hostile0001\/verdict\): unexpected answer: body: no "refused"\)/,
+        );
       }
     } finally {
       await h.close();

@@ -19,7 +19,13 @@ const SCENARIOS: Record<string, string> = {
 
 async function plan(scenario: string, extra: Partial<Parameters<typeof decide>[1]> = {}): Promise<Plan> {
   const catalog = await loadCatalog();
-  const result = decide(catalog, { scenario, facts: { vendor: 'stripe', vault_key: 'vk_id_1', upstream_key: 'up_1', agent: 'ag_1' }, proxy: true, ratePerS: 2.5, ...extra });
+  const result = decide(catalog, {
+    scenario,
+    facts: { vendor: 'stripe', vault_key: 'vk_id_1', upstream_key: 'up_1', agent: 'ag_1' },
+    proxy: true,
+    ratePerS: 2.5,
+    ...extra,
+  });
   if (result.status !== 'plan') throw new Error(`missing ${result.missing}`);
   return result.plan;
 }
@@ -75,12 +81,21 @@ describe('decide', () => {
 
   it('carries the leak comparison for the vendor', async () => {
     const p = await plan('runaway-loop');
-    expect(p.leak_estimate).toMatchObject({ vendor: 'stripe', rate_per_s: 2.5, rotate: { p95_calls: 480 }, revoke: { max_calls: 1 } });
+    expect(p.leak_estimate).toMatchObject({
+      vendor: 'stripe',
+      rate_per_s: 2.5,
+      rotate: { p95_calls: 480 },
+      revoke: { max_calls: 1 },
+    });
   });
 
   it('refuses an unknown scenario or vendor with exit 2', async () => {
     const catalog = await loadCatalog();
-    expect(() => decide(catalog, { scenario: 'panic', facts: {}, proxy: true, ratePerS: 1 })).toThrow(/unknown scenario "panic"/);
-    expect(() => decide(catalog, { scenario: 'runaway-loop', facts: { vendor: 'acme' }, proxy: true, ratePerS: 1 })).toThrow(/unknown vendor "acme"/);
+    expect(() => decide(catalog, { scenario: 'panic', facts: {}, proxy: true, ratePerS: 1 })).toThrow(
+      /unknown scenario "panic"/,
+    );
+    expect(() =>
+      decide(catalog, { scenario: 'runaway-loop', facts: { vendor: 'acme' }, proxy: true, ratePerS: 1 }),
+    ).toThrow(/unknown vendor "acme"/);
   });
 });

@@ -44,14 +44,17 @@ describe('estimate', () => {
     expect(parseRate(text)).toBeCloseTo(perSecond, 9);
   });
 
-  it.each(['', 'fast', '1/0ms', '0/s', '-1/s', '1/400 parsecs', '1//s'])('refuses the rate %j with a usage error', (text) => {
-    expect(() => parseRate(text)).toThrow(TourniquetError);
-    try {
-      parseRate(text);
-    } catch (err) {
-      expect((err as TourniquetError).exitCode).toBe(2);
-    }
-  });
+  it.each(['', 'fast', '1/0ms', '0/s', '-1/s', '1/400 parsecs', '1//s'])(
+    'refuses the rate %j with a usage error',
+    (text) => {
+      expect(() => parseRate(text)).toThrow(TourniquetError);
+      try {
+        parseRate(text);
+      } catch (err) {
+        expect((err as TourniquetError).exitCode).toBe(2);
+      }
+    },
+  );
 
   it('reads durations', () => {
     expect(parseDuration('30m', '--since')).toBe(1_800_000);

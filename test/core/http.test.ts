@@ -10,7 +10,13 @@ afterEach(async () => {
 });
 
 const client = (url: string, extra: Partial<ConstructorParameters<typeof HttpClient>[0]> = {}) =>
-  new HttpClient({ baseUrl: url, name: 'the test API', retries: 2, timeouts: { connectMs: 500, headersMs: 300, bodyMs: 300 }, ...extra });
+  new HttpClient({
+    baseUrl: url,
+    name: 'the test API',
+    retries: 2,
+    timeouts: { connectMs: 500, headersMs: 300, bodyMs: 300 },
+    ...extra,
+  });
 
 async function failure(p: Promise<unknown>): Promise<HttpError> {
   try {
@@ -35,7 +41,9 @@ describe('HttpClient', () => {
       res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
     });
     const err = await failure(client(server.url, { retries: 0 }).get('/v1/health'));
-    expect(err.message).toMatch(/the test API \(GET http:\/\/127\.0\.0\.1:\d+\/v1\/health\): HTTP 502 with an HTML page instead of JSON/);
+    expect(err.message).toMatch(
+      /the test API \(GET http:\/\/127\.0\.0\.1:\d+\/v1\/health\): HTTP 502 with an HTML page instead of JSON/,
+    );
     expect(err.exitCode).toBe(1);
   });
 
@@ -50,7 +58,11 @@ describe('HttpClient', () => {
 
   it('reports a 200 of the wrong shape', async () => {
     server = await startServer((_req, res) => json(res, 200, { items: [] }));
-    const err = await failure(client(server.url).get('/v1/vault-keys', { expect: (b) => (Array.isArray(b?.data) ? undefined : 'no "data" array') }));
+    const err = await failure(
+      client(server.url).get('/v1/vault-keys', {
+        expect: (b) => (Array.isArray(b?.data) ? undefined : 'no "data" array'),
+      }),
+    );
     expect(err.message).toMatch(/unexpected answer: no "data" array/);
     expect(server.requests).toHaveLength(1);
   });
@@ -71,17 +83,27 @@ describe('HttpClient', () => {
       const t = setInterval(() => res.write(' '), 50);
       res.on('close', () => clearInterval(t));
     });
-    const err = await failure(client(server.url, { timeouts: { connectMs: 500, headersMs: 300, bodyMs: 300, totalMs: 600 } }).get('/v1/rates'));
+    const err = await failure(
+      client(server.url, { timeouts: { connectMs: 500, headersMs: 300, bodyMs: 300, totalMs: 600 } }).get('/v1/rates'),
+    );
     expect(err.message).toMatch(/\(GET http:\/\/127\.0\.0\.1:\d+\/v1\/rates\): no complete answer within 600 ms/);
     expect(err.data).toMatchObject({ timeout: true });
     expect(server.requests).toHaveLength(1);
   });
 
-  it('ends a call at the command\'s deadline and says which limit it was', async () => {
+  it("ends a call at the command's deadline and says which limit it was", async () => {
     server = await startServer(() => {});
     const deadline = new Deadline(400, '--deadline');
-    const err = await failure(withDeadline(deadline, () => client(server!.url, { timeouts: { connectMs: 5000, headersMs: 5000, bodyMs: 5000, totalMs: 5000 } }).get('/v1/health')));
-    expect(err.message).toMatch(/\(GET http:\/\/127\.0\.0\.1:\d+\/v1\/health\): the command's deadline of 400 ms \(--deadline\) passed while waiting for it/);
+    const err = await failure(
+      withDeadline(deadline, () =>
+        client(server!.url, { timeouts: { connectMs: 5000, headersMs: 5000, bodyMs: 5000, totalMs: 5000 } }).get(
+          '/v1/health',
+        ),
+      ),
+    );
+    expect(err.message).toMatch(
+      /\(GET http:\/\/127\.0\.0\.1:\d+\/v1\/health\): the command's deadline of 400 ms \(--deadline\) passed while waiting for it/,
+    );
     deadline.dispose();
   });
 
@@ -91,14 +113,18 @@ describe('HttpClient', () => {
       res.writeHead(307, { location: `${elsewhere.url}/v1/health` });
       res.end();
     });
-    const err = await failure(client(server.url, { headers: { authorization: 'Bearer admin-token-1234567' } }).get('/v1/health'));
+    const err = await failure(
+      client(server.url, { headers: { authorization: 'Bearer admin-token-1234567' } }).get('/v1/health'),
+    );
     expect(err.message).toMatch(/redirected \(HTTP 307\) to http:\/\/127\.0\.0\.1:\d+\/v1\/health; not followed/);
     expect(elsewhere.requests).toHaveLength(0);
     await elsewhere.close();
   });
 
   it('honours Retry-After on a 503 and then succeeds', async () => {
-    server = await startServer((_req, res, n) => (n === 1 ? json(res, 503, { error: 'busy' }, { 'retry-after': '0' }) : json(res, 200, { ok: true })));
+    server = await startServer((_req, res, n) =>
+      n === 1 ? json(res, 503, { error: 'busy' }, { 'retry-after': '0' }) : json(res, 200, { ok: true }),
+    );
     expect((await client(server.url).get('/v1/health')).body).toEqual({ ok: true });
     expect(server.requests).toHaveLength(2);
   });
@@ -119,9 +145,11 @@ describe('HttpClient', () => {
     expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('maps 401 to exit 3 and 404 to exit 4, with the body\'s message', async () => {
+  it("maps 401 to exit 3 and 404 to exit 4, with the body's message", async () => {
     server = await startServer((req, res) =>
-      req.url === '/a' ? json(res, 401, { error: { code: 'unauthorized', message: 'bad token' } }) : json(res, 404, { error: { message: 'no such key' } }),
+      req.url === '/a'
+        ? json(res, 401, { error: { code: 'unauthorized', message: 'bad token' } })
+        : json(res, 404, { error: { message: 'no such key' } }),
     );
     const auth = await failure(client(server.url).get('/a'));
     expect(auth.exitCode).toBe(3);
@@ -147,7 +175,10 @@ describe('HttpClient', () => {
   it('traces requests with secret headers redacted', async () => {
     server = await startServer((_req, res) => json(res, 200, {}));
     const lines: string[] = [];
-    await client(server.url, { headers: { authorization: 'Bearer sk_live_supersecretvalue1234' }, trace: (l) => lines.push(l) }).get('/x');
+    await client(server.url, {
+      headers: { authorization: 'Bearer sk_live_supersecretvalue1234' },
+      trace: (l) => lines.push(l),
+    }).get('/x');
     expect(lines.join('\n')).toContain('authorization: [redacted]');
     expect(lines.join('\n')).not.toContain('supersecret');
   });

@@ -59,7 +59,13 @@ describe('playbooks', () => {
 
   it('names file, field and line for an unknown step kind', async () => {
     const problems = await problemsOf({ 'bad.yaml': GOOD.replace('revoke-vault-key', 'nuke-it') });
-    expect(problems).toEqual([expect.objectContaining({ field: 'steps[0].kind', line: 7, message: expect.stringMatching(/must be one of: revoke-vault-key/) })]);
+    expect(problems).toEqual([
+      expect.objectContaining({
+        field: 'steps[0].kind',
+        line: 7,
+        message: expect.stringMatching(/must be one of: revoke-vault-key/),
+      }),
+    ]);
     expect(problems[0]!.file).toMatch(/bad\.yaml$/);
   });
 
@@ -74,14 +80,19 @@ describe('playbooks', () => {
   });
 
   it('reports YAML syntax errors with their line', async () => {
-    const problems = await problemsOf({ 'bad.yaml': GOOD.replace('    reason: Because it is ours.', '    reason: [unclosed') });
+    const problems = await problemsOf({
+      'bad.yaml': GOOD.replace('    reason: Because it is ours.', '    reason: [unclosed'),
+    });
     expect(problems[0]!.message).toMatch(/^YAML: /);
     expect(problems[0]!.line).toBeGreaterThanOrEqual(9);
   });
 
   it('refuses wrong types, empty steps, bad ids and unknown needs', async () => {
     const cases = [
-      GOOD.replace('steps:\n  - kind: revoke-vault-key\n    target: "{vault_key}"\n    reason: Because it is ours.\n', 'steps: []\n'),
+      GOOD.replace(
+        'steps:\n  - kind: revoke-vault-key\n    target: "{vault_key}"\n    reason: Because it is ours.\n',
+        'steps: []\n',
+      ),
       GOOD.replace('id: my-scenario', 'id: My Scenario'),
       GOOD.replace('needs: [vendor]', 'needs: [weather]'),
       GOOD.replace('title: Our own scenario', 'title: 42'),
@@ -95,14 +106,21 @@ describe('playbooks', () => {
   });
 
   it('refuses references to scenarios and facts that do not exist', async () => {
-    const problems = await problemsOf({ 'bad.yaml': GOOD.replace('"{vault_key}"', '"{vault_key} {weather}"') + 'without_proxy: nowhere\n' });
+    const problems = await problemsOf({
+      'bad.yaml': GOOD.replace('"{vault_key}"', '"{vault_key} {weather}"') + 'without_proxy: nowhere\n',
+    });
     expect(problems.map((p) => p.message)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/"nowhere", which no playbook defines/), expect.stringMatching(/unknown placeholder \{weather\}/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/"nowhere", which no playbook defines/),
+        expect.stringMatching(/unknown placeholder \{weather\}/),
+      ]),
     );
   });
 
   it('refuses a playbook directory that does not exist', async () => {
-    await expect(loadCatalog(['/nonexistent/playbooks'])).rejects.toThrow(/cannot read playbook directory \/nonexistent\/playbooks: ENOENT/);
+    await expect(loadCatalog(['/nonexistent/playbooks'])).rejects.toThrow(
+      /cannot read playbook directory \/nonexistent\/playbooks: ENOENT/,
+    );
   });
 
   it('uses the build-time cache only while the YAML files are unchanged', async () => {

@@ -38,12 +38,24 @@ describe('secrets', () => {
 
   it('says plainly when a secret is missing or empty, without a stack trace', async () => {
     const io = { env: { EMPTY: '' }, stdin: Readable.from([]) };
-    await expect(readSecret(parseSecretRef('env:NOPE'), io, 'admin token')).rejects.toThrow('admin token is empty: nothing in environment variable NOPE');
-    await expect(readSecret(parseSecretRef('/nonexistent/token'), io, 'admin token')).rejects.toThrow(/cannot read admin token from file \/nonexistent\/token: ENOENT/);
+    await expect(readSecret(parseSecretRef('env:NOPE'), io, 'admin token')).rejects.toThrow(
+      'admin token is empty: nothing in environment variable NOPE',
+    );
+    await expect(readSecret(parseSecretRef('/nonexistent/token'), io, 'admin token')).rejects.toThrow(
+      /cannot read admin token from file \/nonexistent\/token: ENOENT/,
+    );
   });
 
   it('recognises secrets that must never be on argv, and not ids', () => {
-    for (const s of ['sk_live_51Habcdefghij', 'rk_live_51Habcdefghij', 'sk-proj-abcdefghijkl', 'vk_abcdefghijklmnop', 're_abcdefghijklmno']) expect(looksLikeSecret(s)).toBe(true);
-    for (const s of ['vk_id_123', 'key_abc', 'stripe', 'up_1', '1/400ms', 'sk_live_']) expect(looksLikeSecret(s)).toBe(false);
+    for (const s of [
+      'sk_live_51Habcdefghij',
+      'rk_live_51Habcdefghij',
+      'sk-proj-abcdefghijkl',
+      'vk_abcdefghijklmnop',
+      're_abcdefghijklmno',
+    ])
+      expect(looksLikeSecret(s)).toBe(true);
+    for (const s of ['vk_id_123', 'key_abc', 'stripe', 'up_1', '1/400ms', 'sk_live_'])
+      expect(looksLikeSecret(s)).toBe(false);
   });
 });

@@ -48,12 +48,14 @@ describe('malformed rows are counted, reported by line, never fatal', () => {
     const db = join(dir, 'nulls.db');
     toSqlite(db, rows.slice(0, 30));
     const h = new Database(db);
-    h.exec("UPDATE agent_call_audit SET started_at = NULL WHERE id IN (4, 9, 17)");
+    h.exec('UPDATE agent_call_audit SET started_at = NULL WHERE id IN (4, 9, 17)');
     h.close();
     const all = JSON.parse((await run(['--source', db, '--json'])).stdout);
     expect(all.bad_rows).toEqual({ count: 3, first_lines: [4, 9, 17] });
     expect(all.calls_total).toBe(27);
-    const windowed = JSON.parse((await run(['--source', db, '--json', '--since', '1d', '--to', '2026-11-21T03:00:00Z'])).stdout);
+    const windowed = JSON.parse(
+      (await run(['--source', db, '--json', '--since', '1d', '--to', '2026-11-21T03:00:00Z'])).stdout,
+    );
     expect(windowed.bad_rows).toEqual({ count: 0, first_lines: [] });
     expect(windowed.calls_total).toBe(27);
   });
@@ -72,7 +74,15 @@ describe('windows, zones and formats', () => {
     expect(text.stdout).toMatch(/^No calls in this window \(all calls, 2027-01-01 00:00 UTC to 2027-01-01 01:00 UTC\)/);
     expect((await run([...q, '--format', 'md'])).stdout).toMatch(/No calls in this window/);
     const s = JSON.parse((await run([...q, '--json'])).stdout);
-    expect(s).toMatchObject({ empty: true, calls_total: 0, cost_usd: 0, customers: [], anomaly_start: null, after_revoke: null, per_minute: [] });
+    expect(s).toMatchObject({
+      empty: true,
+      calls_total: 0,
+      cost_usd: 0,
+      customers: [],
+      anomaly_start: null,
+      after_revoke: null,
+      per_minute: [],
+    });
   });
 
   it('times are shown in TZ and stored in UTC', async () => {
@@ -88,7 +98,10 @@ describe('windows, zones and formats', () => {
   });
 
   it('a zone-less --from is UTC, whatever TZ says', async () => {
-    const a = JSON.parse((await run(['--source', jsonl, '--from', '2026-11-21T02:14:00', '--json'], { env: { TZ: 'Pacific/Auckland' } })).stdout);
+    const a = JSON.parse(
+      (await run(['--source', jsonl, '--from', '2026-11-21T02:14:00', '--json'], { env: { TZ: 'Pacific/Auckland' } }))
+        .stdout,
+    );
     expect(a.window.from).toBe('2026-11-21T02:14:00.000Z');
   });
 
@@ -138,7 +151,11 @@ describe('windows, zones and formats', () => {
 describe('secrets in audit rows never reach the output', () => {
   it('an api_key or authorization column is never read, so no format can print it', async () => {
     const secret = 'sk_live_51NqSECRETSECRETSECRET0123456789';
-    const leaky = rows.slice(0, 200).map((r) => JSON.stringify({ ...r, api_key: secret, authorization: `Bearer ${secret}` })).join('\n') + '\n';
+    const leaky =
+      rows
+        .slice(0, 200)
+        .map((r) => JSON.stringify({ ...r, api_key: secret, authorization: `Bearer ${secret}` }))
+        .join('\n') + '\n';
     const refunds = join(dir, 'leak-refunds.csv');
     for (const format of ['text', 'md', 'json']) {
       const r = await run(['--source', '-', '--format', format, '--refunds', refunds], { stdin: leaky });

@@ -44,7 +44,10 @@ describe('a byte-order mark is tolerated in every text source', () => {
 
 describe('a file that is not an audit log is an error naming it, exit 2, never an empty summary', () => {
   it('bytes that are not UTF-8 (Latin-1): the file and the line are named', async () => {
-    const latin1 = Buffer.concat([Buffer.from(toJsonl(rows.slice(0, 3))), Buffer.from('{"customer_scope_id":"caf\xe9"}\n', 'latin1')]);
+    const latin1 = Buffer.concat([
+      Buffer.from(toJsonl(rows.slice(0, 3))),
+      Buffer.from('{"customer_scope_id":"caf\xe9"}\n', 'latin1'),
+    ]);
     const r = await run(['--source', file('latin1.jsonl', latin1)]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/latin1\.jsonl: line 4 is not UTF-8 text/);
@@ -77,7 +80,14 @@ describe('a cost that is not a sane amount is a bad row with its line, never add
   const insane = ['-1e308', '1e309', '-5', '2e9', '"NaN"', '"Infinity"', '"0x10"', 'true'];
   it.each(insane)('JSONL cost %s', async (cost) => {
     const lines = toJsonl(rows.slice(0, 10)).trimEnd().split('\n');
-    lines.splice(4, 0, JSON.stringify({ ...rows[0], policy_verdict: 'allowed' }).replace(/"cost_usd_parsed":[^,}]*/, `"cost_usd_parsed":${cost}`));
+    lines.splice(
+      4,
+      0,
+      JSON.stringify({ ...rows[0], policy_verdict: 'allowed' }).replace(
+        /"cost_usd_parsed":[^,}]*/,
+        `"cost_usd_parsed":${cost}`,
+      ),
+    );
     const s = await json(['--source', file(`cost${insane.indexOf(cost)}.jsonl`, lines.join('\n') + '\n')]);
     expect(s.bad_rows).toEqual({ count: 1, first_lines: [5] });
     expect(s.calls_total).toBe(10);
@@ -87,7 +97,11 @@ describe('a cost that is not a sane amount is a bad row with its line, never add
   it('CSV costs too', async () => {
     const lines = toCsv(rows.slice(0, 10)).trimEnd().split('\n');
     const costAt = lines[0]!.split(',').indexOf('cost_usd_parsed');
-    const withCost = (c: string) => lines[1]!.split(',').map((v, i) => (i === costAt ? c : v)).join(',');
+    const withCost = (c: string) =>
+      lines[1]!
+        .split(',')
+        .map((v, i) => (i === costAt ? c : v))
+        .join(',');
     lines.push(withCost('-1e308'), withCost('Infinity'), withCost('-0.01'), withCost('12.5'));
     const s = await json(['--source', file('costs.csv', lines.join('\n') + '\n')]);
     expect(s.bad_rows).toEqual({ count: 3, first_lines: [12, 13, 14] });
@@ -107,7 +121,10 @@ describe('paths that are not audit files get a clear error (exit 2), never an in
   });
 
   it('a file that claims to be SQLite but is not', async () => {
-    for (const [name, content] of [['fake.db', 'just some text\n'], ['fake.sqlite', 'SQLite format 3\0' + 'x'.repeat(200)]] as const) {
+    for (const [name, content] of [
+      ['fake.db', 'just some text\n'],
+      ['fake.sqlite', 'SQLite format 3\0' + 'x'.repeat(200)],
+    ] as const) {
       const r = await run(['--source', file(name, content)]);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(new RegExp(`${name} is not a readable SQLite database`));
@@ -119,7 +136,9 @@ describe('paths that are not audit files get a clear error (exit 2), never an in
     for (const target of [dir, join(dir, 'no-such-dir', 'refunds.csv')]) {
       const r = await run(['--source', source, '--refunds', target]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/cannot write the refund candidates to .*: (it is a directory|its directory does not exist)/);
+      expect(r.stderr).toMatch(
+        /cannot write the refund candidates to .*: (it is a directory|its directory does not exist)/,
+      );
       expect(r.stdout).toBe('');
     }
     // Checked before the source is even opened: no scan is wasted on a summary that cannot be written.
@@ -140,18 +159,31 @@ describe('the built CLI reads a big file on worker threads: the same summary as 
     const out: string[] = [];
     for (let i = 0; i < 6000; i++) {
       const r = rows[i % rows.length]!;
-      const line = JSON.stringify({ ...r, id: i, customer_scope_id: i % 5 === 0 ? `cüs_${i % 17}_😀` : r.customer_scope_id });
+      const line = JSON.stringify({
+        ...r,
+        id: i,
+        customer_scope_id: i % 5 === 0 ? `cüs_${i % 17}_😀` : r.customer_scope_id,
+      });
       out.push(i % 97 === 0 ? line.slice(0, 60) : i % 13 === 0 ? line + '\r' : line);
     }
     return '\uFEFF' + out.join('\n');
   }
 
   it.each(['jsonl', 'csv'] as const)('%s', async (format) => {
-    const text = format === 'jsonl' ? bigJsonl() : toCsv(Array.from({ length: 12 }, () => rows).flat()).replace(/\n(?=[^\n]*\n[^\n]*$)/, '\n1,2,3\n');
+    const text =
+      format === 'jsonl'
+        ? bigJsonl()
+        : toCsv(Array.from({ length: 12 }, () => rows).flat()).replace(/\n(?=[^\n]*\n[^\n]*$)/, '\n1,2,3\n');
     const source = file(`big.${format}`, text);
     const args = ['damage', '--json', '--source', source, '--revoked-at', REVOKED_AT];
-    const one = await runBuilt(args, { env: isolatedEnv({ TZ: 'UTC', TOURNIQUET_DAMAGE_THREADS: '1' }), timeoutMs: 60_000 });
-    const two = await runBuilt([...args, '--debug'], { env: isolatedEnv({ TZ: 'UTC', TOURNIQUET_DAMAGE_THREADS: '2' }), timeoutMs: 60_000 });
+    const one = await runBuilt(args, {
+      env: isolatedEnv({ TZ: 'UTC', TOURNIQUET_DAMAGE_THREADS: '1' }),
+      timeoutMs: 60_000,
+    });
+    const two = await runBuilt([...args, '--debug'], {
+      env: isolatedEnv({ TZ: 'UTC', TOURNIQUET_DAMAGE_THREADS: '2' }),
+      timeoutMs: 60_000,
+    });
     expect(one.code, one.stderr).toBe(0);
     expect(two.code, two.stderr).toBe(0);
     expect(two.stdout).toBe(one.stdout);

@@ -34,7 +34,10 @@ export function referenceJsonl(text: string, cols: ColumnMap, query: DamageQuery
     } catch {
       rec = null;
     }
-    const row = rec !== null && typeof rec === 'object' && !Array.isArray(rec) ? normalizeRecord(rec as Record<string, unknown>, cols) : null;
+    const row =
+      rec !== null && typeof rec === 'object' && !Array.isArray(rec)
+        ? normalizeRecord(rec as Record<string, unknown>, cols)
+        : null;
     if (row) acc.add(row);
     else acc.bad(i + 1);
   });

@@ -20,19 +20,32 @@ let litellm: TestServer;
 beforeAll(async () => {
   litellm = await startServer((req, res) => {
     const u = new URL(req.url, 'http://x');
-    if (req.headers.authorization !== `Bearer ${MASTER_KEY}`) return json(res, 401, { error: { message: 'Authentication Error' } });
+    if (req.headers.authorization !== `Bearer ${MASTER_KEY}`)
+      return json(res, 401, { error: { message: 'Authentication Error' } });
     // As LiteLLM answers: per-day totals for a date range unless summarize=false.
-    if (req.method === 'GET' && u.pathname === '/spend/logs') return json(res, 200, spendLogsAnswer(toSpendLogs(rows) as SpendLog[], u.searchParams));
+    if (req.method === 'GET' && u.pathname === '/spend/logs')
+      return json(res, 200, spendLogsAnswer(toSpendLogs(rows) as SpendLog[], u.searchParams));
     json(res, 404, { error: 'unexpected request' });
   });
 });
 afterAll(() => litellm.close());
 
-const run = (args: string[], env: Record<string, string> = {}) => runInProcess(['damage', ...args], { env: isolatedEnv({ TZ: 'UTC', ...env }) });
+const run = (args: string[], env: Record<string, string> = {}) =>
+  runInProcess(['damage', ...args], { env: isolatedEnv({ TZ: 'UTC', ...env }) });
 
 describe('LiteLLM proxy spend logs over HTTP', () => {
   it('reads GET /spend/logs with the admin token, filters to the minute, and matches the file source', async () => {
-    const q = ['--json', '--vault-key', 'vk_refund_agent', '--from', '2026-11-21T02:00:00Z', '--to', '2026-11-21T02:30:00Z', '--revoked-at', REVOKED_AT];
+    const q = [
+      '--json',
+      '--vault-key',
+      'vk_refund_agent',
+      '--from',
+      '2026-11-21T02:00:00Z',
+      '--to',
+      '2026-11-21T02:30:00Z',
+      '--revoked-at',
+      REVOKED_AT,
+    ];
     const r = await run(['--source', `litellm+${litellm.url}`, ...q], { TOURNIQUET_ADMIN_TOKEN: MASTER_KEY });
     expect(r.code).toBe(0);
     const { source, ...got } = JSON.parse(r.stdout);
@@ -45,20 +58,32 @@ describe('LiteLLM proxy spend logs over HTTP', () => {
   });
 
   it('`--source proxy` on a profile whose proxy_kind is litellm reads its spend logs', async () => {
-    const r = await run(['--source', 'proxy', '--json'], { TOURNIQUET_PROXY_URL: litellm.url, TOURNIQUET_ADMIN_TOKEN: MASTER_KEY });
+    const r = await run(['--source', 'proxy', '--json'], {
+      TOURNIQUET_PROXY_URL: litellm.url,
+      TOURNIQUET_ADMIN_TOKEN: MASTER_KEY,
+    });
     // proxy_kind defaults to tourniquet: the summary endpoint is not there, and the hint says what to set.
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toMatch(/config set proxy_kind litellm/);
-    const env = isolatedEnv({ TZ: 'UTC', TOURNIQUET_PROXY_URL: litellm.url, TOURNIQUET_ADMIN_TOKEN: MASTER_KEY }) as Record<string, string>;
+    const env = isolatedEnv({
+      TZ: 'UTC',
+      TOURNIQUET_PROXY_URL: litellm.url,
+      TOURNIQUET_ADMIN_TOKEN: MASTER_KEY,
+    }) as Record<string, string>;
     expect((await runInProcess(['config', 'set', 'proxy_kind', 'litellm'], { env })).code).toBe(0);
     // LiteLLM filters /spend/logs by date (the story is on 2026-11-21), so the range is named.
-    const ok = await runInProcess(['damage', '--source', 'proxy', '--json', '--from', '2026-11-21T00:00:00Z', '--to', '2026-11-21T23:59:00Z'], { env });
+    const ok = await runInProcess(
+      ['damage', '--source', 'proxy', '--json', '--from', '2026-11-21T00:00:00Z', '--to', '2026-11-21T23:59:00Z'],
+      { env },
+    );
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ source: `litellm:${litellm.url}`, calls_total: rows.length });
   });
 
   it('a refused master key is exit 3', async () => {
-    const r = await run(['--source', `litellm+${litellm.url}`], { TOURNIQUET_ADMIN_TOKEN: 'sk-wrong-wrong-wrong-wrong' });
+    const r = await run(['--source', `litellm+${litellm.url}`], {
+      TOURNIQUET_ADMIN_TOKEN: 'sk-wrong-wrong-wrong-wrong',
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/refused our credentials/);
   });
@@ -78,7 +103,7 @@ describe('PostgreSQL that cannot be reached', () => {
 });
 
 describe('--source names a profile', () => {
-  it('uses that profile\'s audit_source', async () => {
+  it("uses that profile's audit_source", async () => {
     const env = isolatedEnv({ TZ: 'UTC' }) as Record<string, string>;
     const set = await runInProcess(['config', 'set', '--profile', 'forensics', 'audit_source', projected], { env });
     expect(set.code, set.stderr).toBe(0);
@@ -93,15 +118,23 @@ describe('--source names a profile', () => {
     const db = join(dir, 'renamed.db');
     toSqlite(db, rows);
     const h = new Database(db);
-    h.exec('CREATE VIEW calls AS SELECT id, started_at AS ts, finished_at, vault_key_id, agent_run_id, customer_scope_id, method, path, policy_verdict, cost_usd_parsed AS usd FROM agent_call_audit');
+    h.exec(
+      'CREATE VIEW calls AS SELECT id, started_at AS ts, finished_at, vault_key_id, agent_run_id, customer_scope_id, method, path, policy_verdict, cost_usd_parsed AS usd FROM agent_call_audit',
+    );
     h.close();
     const env = isolatedEnv({ TZ: 'UTC' }) as Record<string, string>;
-    for (const [k, v] of [['audit_source', db], ['audit_table', 'calls'], ['audit_columns', 'started_at=ts,cost_usd_parsed=usd']])
+    for (const [k, v] of [
+      ['audit_source', db],
+      ['audit_table', 'calls'],
+      ['audit_columns', 'started_at=ts,cost_usd_parsed=usd'],
+    ])
       expect((await runInProcess(['config', 'set', k!, v!], { env })).code).toBe(0);
     const r = await runInProcess(['damage', '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
     const { source: _a, ...got } = JSON.parse(r.stdout);
-    const { source: _b, ...expected } = JSON.parse((await run(['--source', projected.replace('projected.jsonl', 'plain.jsonl'), '--json'])).stdout);
+    const { source: _b, ...expected } = JSON.parse(
+      (await run(['--source', projected.replace('projected.jsonl', 'plain.jsonl'), '--json'])).stdout,
+    );
     expect(got).toEqual(expected);
   });
 

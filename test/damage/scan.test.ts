@@ -23,13 +23,25 @@ const QUERY: DamageQuery = { revoked_at: Date.parse(REVOKED_AT) };
 
 let files = 0;
 /** The summary scanText gives for this text, or the usage error it throws. */
-async function scanned(format: 'jsonl' | 'csv', text: string | Buffer, opts: ScanOptions & { stream?: number } = {}, query = QUERY) {
+async function scanned(
+  format: 'jsonl' | 'csv',
+  text: string | Buffer,
+  opts: ScanOptions & { stream?: number } = {},
+  query = QUERY,
+) {
   const path = join(dir, `f${files++}.${format}`);
   writeFileSync(path, text);
   const bytes = Buffer.from(text);
   // A stream in pieces of `stream` bytes: lines, and UTF-8 sequences, cut anywhere.
-  const pieces = () => Readable.from(Array.from({ length: Math.ceil(bytes.length / opts.stream!) }, (_, i) => bytes.subarray(i * opts.stream!, (i + 1) * opts.stream!)));
-  const input = opts.stream ? { label: 'stdin', path: null, open: pieces } : { label: path, path, open: () => Readable.from([]) };
+  const pieces = () =>
+    Readable.from(
+      Array.from({ length: Math.ceil(bytes.length / opts.stream!) }, (_, i) =>
+        bytes.subarray(i * opts.stream!, (i + 1) * opts.stream!),
+      ),
+    );
+  const input = opts.stream
+    ? { label: 'stdin', path: null, open: pieces }
+    : { label: path, path, open: () => Readable.from([]) };
   try {
     return JSON.stringify(summarize(await scanText(format, input, cols, query, opts), query, 'ref'));
   } catch (err) {
@@ -41,17 +53,36 @@ async function scanned(format: 'jsonl' | 'csv', text: string | Buffer, opts: Sca
 function expected(format: 'jsonl' | 'csv', text: string, query = QUERY): string {
   const ref = (format === 'jsonl' ? referenceJsonl : referenceCsv)(text, cols, query);
   const bad = ref.summary.bad_rows;
-  if (ref.rowsRead === 0 && bad.count > 0) return `error: FILE: no line is a readable audit row (${bad.count} unreadable, first at line ${bad.first_lines.join(', ')})`;
+  if (ref.rowsRead === 0 && bad.count > 0)
+    return `error: FILE: no line is a readable audit row (${bad.count} unreadable, first at line ${bad.first_lines.join(', ')})`;
   return JSON.stringify(ref.summary);
 }
 
 describe('reading values straight from bytes gives what Date.parse and Number give', () => {
-  it('ISO times in the proxy\'s shape, edge days and hours included; anything else is left to Date.parse', () => {
+  it("ISO times in the proxy's shape, edge days and hours included; anything else is left to Date.parse", () => {
     const rnd = prng(7);
     const pad = (n: number, w: number) => String(n).padStart(w, '0');
-    const samples = ['2024-02-29T23:59:59.999Z', '2026-02-30T00:00:00Z', '2026-04-31T12:00:00.000Z', '2026-11-20T24:00:00Z', '2026-11-20T23:60:00Z', '0000-01-01T00:00:00Z', '2026-00-10T00:00:00Z', '2026-11-20T00:00:00.5Z', '2026-11-20 00:00:00.000Z', '2026-11-20T00:00:00.000z'];
+    const samples = [
+      '2024-02-29T23:59:59.999Z',
+      '2026-02-30T00:00:00Z',
+      '2026-04-31T12:00:00.000Z',
+      '2026-11-20T24:00:00Z',
+      '2026-11-20T23:60:00Z',
+      '0000-01-01T00:00:00Z',
+      '2026-00-10T00:00:00Z',
+      '2026-11-20T00:00:00.5Z',
+      '2026-11-20 00:00:00.000Z',
+      '2026-11-20T00:00:00.000z',
+    ];
     for (let i = 0; i < 5000; i++) {
-      const parts = [pad(Math.floor(rnd() * 10000), 4), pad(Math.floor(rnd() * 14), 2), pad(Math.floor(rnd() * 33), 2), pad(Math.floor(rnd() * 26), 2), pad(Math.floor(rnd() * 61), 2), pad(Math.floor(rnd() * 61), 2)];
+      const parts = [
+        pad(Math.floor(rnd() * 10000), 4),
+        pad(Math.floor(rnd() * 14), 2),
+        pad(Math.floor(rnd() * 33), 2),
+        pad(Math.floor(rnd() * 26), 2),
+        pad(Math.floor(rnd() * 61), 2),
+        pad(Math.floor(rnd() * 61), 2),
+      ];
       const ms = rnd() < 0.5 ? `.${pad(Math.floor(rnd() * 1000), 3)}` : '';
       samples.push(`${parts[0]}-${parts[1]}-${parts[2]}T${parts[3]}:${parts[4]}:${parts[5]}${ms}Z`);
     }
@@ -64,8 +95,26 @@ describe('reading values straight from bytes gives what Date.parse and Number gi
 
   it('decimals: the same double as Number(), or NaN to take Number() itself', () => {
     const rnd = prng(11);
-    const samples = ['0', '-0', '007', '1.', '.5', '0.1', '123456789012345', '1234567890123456', '1e3', '-12.50', '', '-', '1.2.3', ' 1'];
-    for (let i = 0; i < 5000; i++) samples.push(`${rnd() < 0.2 ? '-' : ''}${Math.floor(rnd() * 10 ** Math.floor(rnd() * 12))}${rnd() < 0.7 ? '.' + String(Math.floor(rnd() * 10 ** Math.floor(1 + rnd() * 6))) : ''}`);
+    const samples = [
+      '0',
+      '-0',
+      '007',
+      '1.',
+      '.5',
+      '0.1',
+      '123456789012345',
+      '1234567890123456',
+      '1e3',
+      '-12.50',
+      '',
+      '-',
+      '1.2.3',
+      ' 1',
+    ];
+    for (let i = 0; i < 5000; i++)
+      samples.push(
+        `${rnd() < 0.2 ? '-' : ''}${Math.floor(rnd() * 10 ** Math.floor(rnd() * 12))}${rnd() < 0.7 ? '.' + String(Math.floor(rnd() * 10 ** Math.floor(1 + rnd() * 6))) : ''}`,
+      );
     for (const s of samples) {
       const fast = simpleDecimal(Buffer.from(s), 0, s.length);
       if (!Number.isNaN(fast)) expect(Object.is(fast, Number(s)), s).toBe(true);
@@ -77,19 +126,104 @@ describe('reading values straight from bytes gives what Date.parse and Number gi
 function jsonlVariants(rnd: () => number): string[] {
   const base = toJsonl(storyRows().slice(0, 40)).trimEnd().split('\n');
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
-  const field = (k: string, v: string) => (line: string) => line.replace(new RegExp(`"${k}":(("[^"]*")|[^,}]*)`), `"${k}":${v}`);
+  const field = (k: string, v: string) => (line: string) =>
+    line.replace(new RegExp(`"${k}":(("[^"]*")|[^,}]*)`), `"${k}":${v}`);
   const edits = [
-    field('cost_usd_parsed', pick(['1e2', '-0', '0.1', '"12.5"', '" 12"', '"0x10"', 'true', 'null', '[]', '{}', '"NaN"', '1e309', '-1e308', '-5', '2e9', '"Infinity"', '12.345678901234567'])),
-    field('started_at', pick(['"2026-11-21 02:14:00"', '1795740840', '1795740840000', '"2026-02-30T00:00:00Z"', '"2026-11-21T24:00:00Z"', '"2026-11-21T02:14:00.1Z"', '"2026-11-21T02:14:00+01:00"', 'null', '""', '"2026-11-21t02:14:00z"', 'true'])),
+    field(
+      'cost_usd_parsed',
+      pick([
+        '1e2',
+        '-0',
+        '0.1',
+        '"12.5"',
+        '" 12"',
+        '"0x10"',
+        'true',
+        'null',
+        '[]',
+        '{}',
+        '"NaN"',
+        '1e309',
+        '-1e308',
+        '-5',
+        '2e9',
+        '"Infinity"',
+        '12.345678901234567',
+      ]),
+    ),
+    field(
+      'started_at',
+      pick([
+        '"2026-11-21 02:14:00"',
+        '1795740840',
+        '1795740840000',
+        '"2026-02-30T00:00:00Z"',
+        '"2026-11-21T24:00:00Z"',
+        '"2026-11-21T02:14:00.1Z"',
+        '"2026-11-21T02:14:00+01:00"',
+        'null',
+        '""',
+        '"2026-11-21t02:14:00z"',
+        'true',
+      ]),
+    ),
     field('finished_at', pick(['"garbage"', 'null', '1795740900', '"2026-11-21T02:20:06Z"'])),
-    field('customer_scope_id', pick(['"cus_\\u0041"', '"cus_\\"q"', '"cüs_ü"', '"cus_😀"', '""', '123', '1e2', 'null', '{"a":1}', 'false'])),
+    field(
+      'customer_scope_id',
+      pick(['"cus_\\u0041"', '"cus_\\"q"', '"cüs_ü"', '"cus_😀"', '""', '123', '1e2', 'null', '{"a":1}', 'false']),
+    ),
     field('policy_verdict', pick(['"allow"', '"ok"', '"unknown"', 'null', '""', '"ALLOWED"', '"allowed\\n"'])),
     field('path', pick(['"/v1/charges/ch_12345678"', '"/v1/x\\/y"', 'null', '"/v1/ref\tunds"'])),
-    (l: string) => l.replace('{', pick(['{"started_at":"x",', '{"\\u0073tarted_at":"2026-11-21T02:14:00Z",', '{"__proto__":1,', '{"constructor":"c",', ' \t{', '{"nested":{"a":[1,{"b":null}]},'])),
-    (l: string) => l.replace(/}$/, pick([',"started_at":"2027-01-01T00:00:00Z"}', '} ', '}\r', '},', '}}', ',"x":tru}', ',"x":01}', ',"x":1.}', ',"x":-}', ',"x":"\\uZZZZ"}'])),
+    (l: string) =>
+      l.replace(
+        '{',
+        pick([
+          '{"started_at":"x",',
+          '{"\\u0073tarted_at":"2026-11-21T02:14:00Z",',
+          '{"__proto__":1,',
+          '{"constructor":"c",',
+          ' \t{',
+          '{"nested":{"a":[1,{"b":null}]},',
+        ]),
+      ),
+    (l: string) =>
+      l.replace(
+        /}$/,
+        pick([
+          ',"started_at":"2027-01-01T00:00:00Z"}',
+          '} ',
+          '}\r',
+          '},',
+          '}}',
+          ',"x":tru}',
+          ',"x":01}',
+          ',"x":1.}',
+          ',"x":-}',
+          ',"x":"\\uZZZZ"}',
+        ]),
+      ),
     (l: string) => {
       const i = Math.floor(rnd() * l.length);
-      const ch = pick(['"', '\\', ',', ':', '{', '}', '[', ']', ' ', '\t', 'e', '-', '0', '.', 'n', 'é', '\u0001', '\u00a0']);
+      const ch = pick([
+        '"',
+        '\\',
+        ',',
+        ':',
+        '{',
+        '}',
+        '[',
+        ']',
+        ' ',
+        '\t',
+        'e',
+        '-',
+        '0',
+        '.',
+        'n',
+        'é',
+        '\u0001',
+        '\u00a0',
+      ]);
       return rnd() < 0.5 ? l.slice(0, i) + l.slice(i + 1) : l.slice(0, i) + ch + l.slice(i);
     },
   ];
@@ -132,7 +266,22 @@ function csvText(rnd: () => number): string {
     if (rnd() > 0.3) continue;
     const cells = lines[i]!.split(',');
     const c = Math.floor(rnd() * cells.length);
-    cells[c] = pick(['"q,uoted"', '"multi\nline"', '"un\nclosed', '', ' 12', '0x10', '-1e308', 'NaN', '1e3', '2026-11-21 02:14:00', 'ü', '"a""b"', '\u00a0', 'x"y']);
+    cells[c] = pick([
+      '"q,uoted"',
+      '"multi\nline"',
+      '"un\nclosed',
+      '',
+      ' 12',
+      '0x10',
+      '-1e308',
+      'NaN',
+      '1e3',
+      '2026-11-21 02:14:00',
+      'ü',
+      '"a""b"',
+      '\u00a0',
+      'x"y',
+    ]);
     lines[i] = rnd() < 0.1 ? cells.slice(1).join(',') : cells.join(',');
   }
   if (rnd() < 0.3) lines.splice(1, 0, '', '  ');
@@ -155,7 +304,13 @@ describe('lines are the same however the bytes arrive', () => {
     const bytes = Buffer.from(text);
     const collect = (piece: number) => {
       const out: string[] = [];
-      const s = new LineSplitter({ line: (b, st, en, n) => out.push(`${n}:${b.toString('utf8', st, en)}`), tooLong: (n) => out.push(`${n}:long`) }, { maxLineBytes: 200 });
+      const s = new LineSplitter(
+        {
+          line: (b, st, en, n) => out.push(`${n}:${b.toString('utf8', st, en)}`),
+          tooLong: (n) => out.push(`${n}:long`),
+        },
+        { maxLineBytes: 200 },
+      );
       for (let i = 0; i < bytes.length; i += piece) s.push(bytes.subarray(i, Math.min(bytes.length, i + piece)));
       s.end();
       return out;
@@ -171,10 +326,15 @@ function hardJsonl(rnd: () => number, rows: number): string {
   const story = storyRows();
   const out: string[] = [];
   for (let i = 0; i < rows; i++) {
-    const r = { ...story[i % story.length]!, customer_scope_id: rnd() < 0.2 ? `cüstømer_${i % 13}_😀` : story[i % story.length]!.customer_scope_id };
+    const r = {
+      ...story[i % story.length]!,
+      customer_scope_id: rnd() < 0.2 ? `cüstømer_${i % 13}_😀` : story[i % story.length]!.customer_scope_id,
+    };
     const line = JSON.stringify(r);
     const roll = rnd();
-    out.push(roll < 0.04 ? line.slice(0, Math.floor(rnd() * line.length)) : roll < 0.06 ? '' : roll < 0.1 ? line + '\r' : line);
+    out.push(
+      roll < 0.04 ? line.slice(0, Math.floor(rnd() * line.length)) : roll < 0.06 ? '' : roll < 0.1 ? line + '\r' : line,
+    );
   }
   return '\uFEFF' + out.join('\n');
 }
@@ -186,7 +346,8 @@ describe('a file read in stretches on several lanes gives the one-thread summary
     const single = await scanned('jsonl', text, { threads: 1 });
     expect(single).toBe(expected('jsonl', text));
     expect(JSON.parse(single).bad_rows.count).toBeGreaterThan(50);
-    for (const stretchBytes of [1, 97, 1000, 4093, 65536]) expect(await scanned('jsonl', text, { threads: 2, stretchBytes }), `stretches of ${stretchBytes}`).toBe(single);
+    for (const stretchBytes of [1, 97, 1000, 4093, 65536])
+      expect(await scanned('jsonl', text, { threads: 2, stretchBytes }), `stretches of ${stretchBytes}`).toBe(single);
     expect(await scanned('jsonl', text, { stream: 7 })).toBe(single);
   });
 
@@ -196,15 +357,27 @@ describe('a file read in stretches on several lanes gives the one-thread summary
       const text = '\uFEFF' + csvText(rnd) + csvText(rnd).split('\n').slice(1).join('\n');
       const single = await scanned('csv', text, { threads: 1 });
       expect(single).toBe(expected('csv', text));
-      for (const stretchBytes of [1, 50, 333, 2048]) expect(await scanned('csv', text, { threads: 3, stretchBytes }), `round ${round}, stretches of ${stretchBytes}`).toBe(single);
+      for (const stretchBytes of [1, 50, 333, 2048])
+        expect(
+          await scanned('csv', text, { threads: 3, stretchBytes }),
+          `round ${round}, stretches of ${stretchBytes}`,
+        ).toBe(single);
       expect(await scanned('csv', text, { stream: 5 })).toBe(single);
     }
   });
 
   it('the first line that is not UTF-8 is named, whichever stretch holds it', async () => {
     const good = toJsonl(storyRows().slice(0, 200));
-    const bad = Buffer.concat([Buffer.from(good), Buffer.from('{"customer_scope_id":"caf'), Buffer.from([0xe9]), Buffer.from('"}\n'), Buffer.from(good)]);
+    const bad = Buffer.concat([
+      Buffer.from(good),
+      Buffer.from('{"customer_scope_id":"caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('"}\n'),
+      Buffer.from(good),
+    ]);
     for (const opts of [{ threads: 1 }, { threads: 2, stretchBytes: 3000 }, { stream: 11 }])
-      expect(await scanned('jsonl', bad, opts)).toBe('error: FILE: line 201 is not UTF-8 text (Latin-1, or a binary file?)');
+      expect(await scanned('jsonl', bad, opts)).toBe(
+        'error: FILE: line 201 is not UTF-8 text (Latin-1, or a binary file?)',
+      );
   });
 });

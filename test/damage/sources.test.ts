@@ -39,7 +39,13 @@ async function startRealProxy() {
   const store = await openStore(`sqlite:${proxyDb}`);
   await store.appendAudit(rows.map(({ id: _id, ...r }) => ({ ...r, instance_id: 'inst_test' })) as never);
   await store.close();
-  return startProxy({ listen: '127.0.0.1:0', adminListen: '127.0.0.1:0', store: `sqlite:${proxyDb}`, adminToken: TOKEN, log: false });
+  return startProxy({
+    listen: '127.0.0.1:0',
+    adminListen: '127.0.0.1:0',
+    store: `sqlite:${proxyDb}`,
+    adminToken: TOKEN,
+    log: false,
+  });
 }
 
 /** A loopback admin API answering from the proxy store's summary and audit queries (on the fixture's own schema). */
@@ -50,7 +56,12 @@ async function startFakeProxy(): Promise<TestServer> {
     const u = new URL(req.url, 'http://x');
     const filter = Object.fromEntries([...u.searchParams.entries()].filter(([k]) => !['limit', 'cursor'].includes(k)));
     if (u.pathname === '/v1/audit/summary') return json(res, 200, summarizeAudit(db, filter));
-    if (u.pathname === '/v1/audit') return json(res, 200, queryAudit(db, filter, Number(u.searchParams.get('limit') ?? 100), u.searchParams.get('cursor')));
+    if (u.pathname === '/v1/audit')
+      return json(
+        res,
+        200,
+        queryAudit(db, filter, Number(u.searchParams.get('limit') ?? 100), u.searchParams.get('cursor')),
+      );
     json(res, 404, { error: 'unexpected request' });
   });
 }
@@ -82,7 +93,16 @@ async function summary(source: string[], query: string[], stdin?: string, extraE
 
 const QUERIES: Record<string, string[]> = {
   everything: ['--revoked-at', REVOKED_AT],
-  'one vault key, a window': ['--vault-key', 'vk_refund_agent', '--from', '2026-11-21T02:00:00Z', '--to', '2026-11-21T02:25:00Z', '--revoked-at', REVOKED_AT],
+  'one vault key, a window': [
+    '--vault-key',
+    'vk_refund_agent',
+    '--from',
+    '2026-11-21T02:00:00Z',
+    '--to',
+    '2026-11-21T02:25:00Z',
+    '--revoked-at',
+    REVOKED_AT,
+  ],
   'one agent run': ['--agent-run', 'run_refund_7f3a', '--since', '15m', '--to', '2026-11-21T02:21:00Z'],
   'one customer': ['--customer', 'cus_A1'],
   'an empty window': ['--from', '2027-01-01T00:00:00Z', '--to', '2027-01-01T01:00:00Z', '--revoked-at', REVOKED_AT],
@@ -90,17 +110,28 @@ const QUERIES: Record<string, string[]> = {
 
 describe('every source gives the identical summary on the same data', () => {
   for (const [name, query] of Object.entries(QUERIES)) {
-    it(name, async () => {
-      const expected = await summary(['--source', files.jsonl], query);
-      expect(await summary(['--source', files.csv], query)).toEqual(expected);
-      expect(await summary(['--source', files.sqlite], query)).toEqual(expected);
-      expect(await summary(['--source', '-'], query, readFileSync(files.jsonl, 'utf8'))).toEqual(expected);
-      expect(await summary(['--source', '-', '--input-format', 'csv'], query, readFileSync(files.csv, 'utf8'))).toEqual(expected);
-      expect(await summary(['--source', 'proxy'], query)).toEqual(expected);
-      expect(await summary(['--source', 'proxy'], query, undefined, { TOURNIQUET_PROXY_URL: realProxy.adminUrl })).toEqual(expected);
-      expect(await summary(['--source', proxyDb], query)).toEqual(expected);
-      if (pgc) expect(await summary(['--source', pgc.url, '--table', 'my_audit', '--columns', PG_COLUMNS_FLAG], query)).toEqual(expected);
-    }, 30_000);
+    it(
+      name,
+      async () => {
+        const expected = await summary(['--source', files.jsonl], query);
+        expect(await summary(['--source', files.csv], query)).toEqual(expected);
+        expect(await summary(['--source', files.sqlite], query)).toEqual(expected);
+        expect(await summary(['--source', '-'], query, readFileSync(files.jsonl, 'utf8'))).toEqual(expected);
+        expect(
+          await summary(['--source', '-', '--input-format', 'csv'], query, readFileSync(files.csv, 'utf8')),
+        ).toEqual(expected);
+        expect(await summary(['--source', 'proxy'], query)).toEqual(expected);
+        expect(
+          await summary(['--source', 'proxy'], query, undefined, { TOURNIQUET_PROXY_URL: realProxy.adminUrl }),
+        ).toEqual(expected);
+        expect(await summary(['--source', proxyDb], query)).toEqual(expected);
+        if (pgc)
+          expect(
+            await summary(['--source', pgc.url, '--table', 'my_audit', '--columns', PG_COLUMNS_FLAG], query),
+          ).toEqual(expected);
+      },
+      30_000,
+    );
   }
 
   it('LiteLLM spend logs summarise as the rows LiteLLM can represent, and never show api_key', async () => {
@@ -109,18 +140,29 @@ describe('every source gives the identical summary on the same data', () => {
       expect(await summary(['--source', `litellm:${files.litellm}`], query)).toEqual(expected);
     }
     for (const format of ['text', 'md', 'json']) {
-      const r = await runInProcess(['damage', '--source', files.litellm, '--format', format, '--refunds', join(dir, `r-${format}.csv`)], { env: env() });
+      const r = await runInProcess(
+        ['damage', '--source', files.litellm, '--format', format, '--refunds', join(dir, `r-${format}.csv`)],
+        { env: env() },
+      );
       expect(r.code, r.stderr).toBe(0);
       // Read as the LiteLLM export it is (a `.json` array), not as JSONL: the calls are there.
       expect(r.stdout).toMatch(format === 'json' ? /"calls_total": [1-9]/ : /calls/i);
       expect(readFileSync(join(dir, `r-${format}.csv`), 'utf8').split('\n').length).toBeGreaterThan(2);
-      expect(r.stdout + r.stderr + readFileSync(join(dir, `r-${format}.csv`), 'utf8')).not.toContain(LITELLM_API_KEY.slice(8));
+      expect(r.stdout + r.stderr + readFileSync(join(dir, `r-${format}.csv`), 'utf8')).not.toContain(
+        LITELLM_API_KEY.slice(8),
+      );
     }
   });
 
   it('costs no call can have are bad rows in every source, by line or id, and never summed', async () => {
-    const insane = new Map([[3, -5], [9, 2e9], [12, -1e308]]);
-    const broken = rows.map((r) => (insane.has(r.id) ? { ...r, policy_verdict: 'allowed', cost_usd_parsed: insane.get(r.id)! } : r));
+    const insane = new Map([
+      [3, -5],
+      [9, 2e9],
+      [12, -1e308],
+    ]);
+    const broken = rows.map((r) =>
+      insane.has(r.id) ? { ...r, policy_verdict: 'allowed', cost_usd_parsed: insane.get(r.id)! } : r,
+    );
     const f = { jsonl: join(dir, 'insane.jsonl'), csv: join(dir, 'insane.csv'), sqlite: join(dir, 'insane.db') };
     writeFileSync(f.jsonl, toJsonl(broken));
     writeFileSync(f.csv, toCsv(broken));
@@ -130,13 +172,18 @@ describe('every source gives the identical summary on the same data', () => {
     expect(expected.bad_rows).toEqual({ count: 3, first_lines: [3, 9, 12] });
     expect(expected.calls_total).toBe(rows.length - 3);
     // CSV numbers lines from its header, one more.
-    expect(await summary(['--source', f.csv], query)).toEqual({ ...expected, bad_rows: { count: 3, first_lines: [4, 10, 13] } });
+    expect(await summary(['--source', f.csv], query)).toEqual({
+      ...expected,
+      bad_rows: { count: 3, first_lines: [4, 10, 13] },
+    });
     expect(await summary(['--source', f.sqlite], query)).toEqual(expected);
     const windowed = ['--from', '2026-11-21T00:00:00Z', '--to', '2026-11-22T00:00:00Z', ...query];
     expect(await summary(['--source', f.sqlite], windowed)).toEqual(await summary(['--source', f.jsonl], windowed));
     if (pgc) {
       await loadPg(pgc.url, 'my_audit_insane', broken, 'double precision');
-      expect(await summary(['--source', pgc.url, '--table', 'my_audit_insane', '--columns', PG_COLUMNS_FLAG], query)).toEqual(expected);
+      expect(
+        await summary(['--source', pgc.url, '--table', 'my_audit_insane', '--columns', PG_COLUMNS_FLAG], query),
+      ).toEqual(expected);
     }
   }, 30_000);
 

@@ -34,7 +34,12 @@ describe('sparkline', () => {
     expect(sparkline([0, 1, 2, 4, 8])).toBe('▁▂▃▅█');
   });
   it('fits the width by summing neighbours', () => {
-    expect([...sparkline(Array.from({ length: 600 }, (_, i) => i), 60)]).toHaveLength(60);
+    expect([
+      ...sparkline(
+        Array.from({ length: 600 }, (_, i) => i),
+        60,
+      ),
+    ]).toHaveLength(60);
   });
 });
 
@@ -80,7 +85,12 @@ describe('parsing inputs', () => {
     expect(() => parseSourceSpec('/nope/audit.jsonl')).toThrow(/does not exist/);
   });
   it('refund CSV defuses spreadsheet formulas', () => {
-    const s = { customers: [{ customer_scope_id: '=HYPERLINK("x")', calls: 2, cost_usd: 1.5 }, { customer_scope_id: null, calls: 1, cost_usd: 0 }] } as DamageSummary;
+    const s = {
+      customers: [
+        { customer_scope_id: '=HYPERLINK("x")', calls: 2, cost_usd: 1.5 },
+        { customer_scope_id: null, calls: 1, cost_usd: 0 },
+      ],
+    } as DamageSummary;
     expect(refundsCsv(s)).toBe('customer_scope_id,calls,cost_usd\n"\'=HYPERLINK(""x"")",2,1.5\n,1,0\n');
   });
 });
@@ -93,7 +103,12 @@ describe('streaming lines', () => {
     const chunks = [...bytes].map((b) => Buffer.from([b])); // one byte at a time
     const got: [string, number][] = [];
     await forEachLine(Readable.from(chunks), (l, n) => got.push([l, n]));
-    expect(got).toEqual([['a€b', 1], ['zweite Zeile ü', 2], ['', 3], ['last', 4]]);
+    expect(got).toEqual([
+      ['a€b', 1],
+      ['zweite Zeile ü', 2],
+      ['', 3],
+      ['last', 4],
+    ]);
   });
 });
 
@@ -136,12 +151,26 @@ describe('SQLite files that store times as epoch numbers', () => {
     toSqlite(join(d, 'iso.db'), rows);
     const db = new Database(join(d, 'epoch.db'));
     db.exec(SQLITE_SCHEMA.replace('started_at TEXT, finished_at TEXT', 'started_at NUMERIC, finished_at NUMERIC'));
-    const ins = db.prepare(`INSERT INTO agent_call_audit (${COLUMNS.join(',')}) VALUES (${COLUMNS.map((c) => '@' + c).join(',')})`);
-    db.transaction(() => rows.forEach((r) => ins.run({ ...r, started_at: conv(r.started_at), finished_at: conv(r.finished_at) })))();
+    const ins = db.prepare(
+      `INSERT INTO agent_call_audit (${COLUMNS.join(',')}) VALUES (${COLUMNS.map((c) => '@' + c).join(',')})`,
+    );
+    db.transaction(() =>
+      rows.forEach((r) => ins.run({ ...r, started_at: conv(r.started_at), finished_at: conv(r.finished_at) })),
+    )();
     db.close();
-    const q = { revoked_at: Date.parse(REVOKED_AT), from: Date.parse('2026-11-21T02:00:00Z'), to: Date.parse('2026-11-21T02:30:00Z') };
-    const { source: _a, ...iso } = await computeDamage(new SqliteSource(join(d, 'iso.db'), 'agent_call_audit', defaultColumns()), q);
-    const { source: _b, ...epoch } = await computeDamage(new SqliteSource(join(d, 'epoch.db'), 'agent_call_audit', defaultColumns()), q);
+    const q = {
+      revoked_at: Date.parse(REVOKED_AT),
+      from: Date.parse('2026-11-21T02:00:00Z'),
+      to: Date.parse('2026-11-21T02:30:00Z'),
+    };
+    const { source: _a, ...iso } = await computeDamage(
+      new SqliteSource(join(d, 'iso.db'), 'agent_call_audit', defaultColumns()),
+      q,
+    );
+    const { source: _b, ...epoch } = await computeDamage(
+      new SqliteSource(join(d, 'epoch.db'), 'agent_call_audit', defaultColumns()),
+      q,
+    );
     expect(epoch).toEqual(iso);
   });
 });

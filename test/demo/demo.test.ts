@@ -29,8 +29,12 @@ function figures(screen: string) {
     return m;
   };
   const picker = one(/refund-agent\s+(\d+)\/min\s+(\d+)x baseline/);
-  const plan = one(/At (\d+) calls\/min, rotating the production key would let about (\d+) more calls through \(the vendor's p95 propagation\s+tail, 3m12s; (\d+) at the median\)/);
-  const after = one(/After revoke at [^:]+:\d\d:\d\d UTC: (\d+) in flight, (\d+) later, (none allowed|(\d+) of them allowed)/);
+  const plan = one(
+    /At (\d+) calls\/min, rotating the production key would let about (\d+) more calls through \(the vendor's p95 propagation\s+tail, 3m12s; (\d+) at the median\)/,
+  );
+  const after = one(
+    /After revoke at [^:]+:\d\d:\d\d UTC: (\d+) in flight, (\d+) later, (none allowed|(\d+) of them allowed)/,
+  );
   const table = one(/refunds leaked after the stop\s+(\d+)\s+(\d+)/);
   return {
     pickerRate: Number(picker[1]),
@@ -121,7 +125,16 @@ describe('tourniquet demo, as a script runs it (no terminal)', () => {
   }, 60_000);
 
   it('--store memory runs the same story without SQLite, and says so', async () => {
-    const r = await runInProcess(['demo', '--json', '--store', 'memory', '--time-scale', '0.02', '--tail-mode', 'median']);
+    const r = await runInProcess([
+      'demo',
+      '--json',
+      '--store',
+      'memory',
+      '--time-scale',
+      '0.02',
+      '--tail-mode',
+      'median',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ store: 'memory', incident: { verified: true } });
     expect(r.stderr).toMatch(/store: in memory/);
@@ -129,10 +142,14 @@ describe('tourniquet demo, as a script runs it (no terminal)', () => {
 
   it('Ctrl-C (SIGINT) in the middle of the slow path: exit 130, servers stopped, temp dir gone (how fast: npm run bench -- timing)', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'tq-demo-tmp-'));
-    const child = spawn(process.execPath, [BIN, 'demo', '--tail-mode', 'p95', '--runaway-ms', '300'], { env: isolatedEnv({ TMPDIR: tmp }) as NodeJS.ProcessEnv });
+    const child = spawn(process.execPath, [BIN, 'demo', '--tail-mode', 'p95', '--runaway-ms', '300'], {
+      env: isolatedEnv({ TMPDIR: tmp }) as NodeJS.ProcessEnv,
+    });
     let err = '';
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    await new Promise<void>((resolve) => child.stderr.on('data', (d) => ((err += d), /key deleted at the vendor/.test(err) && resolve())));
+    await new Promise<void>((resolve) =>
+      child.stderr.on('data', (d) => ((err += d), /key deleted at the vendor/.test(err) && resolve())),
+    );
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     // Stopped by the demo itself (the message), not by bin's 5-second fallback exit.
@@ -174,14 +191,19 @@ describe('tourniquet demo at a real terminal (tmux, 120 columns)', () => {
     // The next move it suggested, run as the operator would
     const pm = await runBuilt(['postmortem', f.incident], { env });
     expect(pm.code, pm.stderr).toBe(0);
-    expect(pm.stdout).toMatch(new RegExp(`After the revoke:\\*\\* at [^:]+:\\d\\d:\\d\\d UTC: ${f.inFlight} in flight`));
+    expect(pm.stdout).toMatch(
+      new RegExp(`After the revoke:\\*\\* at [^:]+:\\d\\d:\\d\\d UTC: ${f.inFlight} in flight`),
+    );
   }, 120_000);
 
   it('automatic at a terminal, JSON to a file: the screen and --json tell the same figures', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tq-demo-json-'));
     const out = join(dir, 'demo.json');
     const env = isolatedEnv({ TERM: 'xterm-256color', NO_COLOR: '1', TZ: 'UTC' });
-    term = new Terminal(`${process.execPath} ${BIN} demo --auto --tail-mode median --json > ${out}`, env, { width: 120, height: 200 });
+    term = new Terminal(`${process.execPath} ${BIN} demo --auto --tail-mode median --json > ${out}`, env, {
+      width: 120,
+      height: 200,
+    });
     const screen = await term.waitFor('[exit', 60_000);
     expect(screen).toMatch(/\[exit 0\]/);
     const j = JSON.parse(readFileSync(out, 'utf8'));
@@ -193,7 +215,9 @@ describe('tourniquet demo at a real terminal (tmux, 120 columns)', () => {
     expect(Number(auto[2])).toBe(Math.round(j.incident.rate_per_minute / j.incident.damage.baseline_per_minute));
     const after = /After revoke at [^:]+:\d\d:\d\d UTC: (\d+) in flight/.exec(screen)!;
     expect(Number(after[1])).toBe(j.incident.damage.after_revoke.in_flight);
-    expect(j.path_a.leaked_calls).toBe(j.incident.damage.after_revoke.in_flight + j.incident.damage.after_revoke.later_allowed);
+    expect(j.path_a.leaked_calls).toBe(
+      j.incident.damage.after_revoke.in_flight + j.incident.damage.after_revoke.later_allowed,
+    );
     expect(screen).toContain(`tourniquet postmortem ${j.incident.id}`);
     expect(screen).toMatch(new RegExp(`Calls\\s+${j.incident.damage.calls_total.toLocaleString('en-US')} total`));
   }, 90_000);

@@ -18,15 +18,29 @@ afterAll(async () => {
 
 function row(i: number, extra: Record<string, unknown> = {}) {
   const t = Date.now() - 60_000 * (i + 1);
-  return { id: i + 1, started_at: new Date(t).toISOString(), finished_at: new Date(t + 50).toISOString(), vault_key_id: 'vk_a', agent_run_id: 'run_1', customer_scope_id: `cus_${i % 3}`, method: 'POST', path: '/v1/refunds', policy_verdict: 'allowed', cost_usd_parsed: 12, ...extra };
+  return {
+    id: i + 1,
+    started_at: new Date(t).toISOString(),
+    finished_at: new Date(t + 50).toISOString(),
+    vault_key_id: 'vk_a',
+    agent_run_id: 'run_1',
+    customer_scope_id: `cus_${i % 3}`,
+    method: 'POST',
+    path: '/v1/refunds',
+    policy_verdict: 'allowed',
+    cost_usd_parsed: 12,
+    ...extra,
+  };
 }
 
 async function doctor(source: string) {
-  const r = await runInProcess(['doctor', '--json', '--no-drill'], { env: { ...f.env, TOURNIQUET_AUDIT_SOURCE: source, TOURNIQUET_WEBHOOK_URL: 'http://127.0.0.1:9/h' } });
+  const r = await runInProcess(['doctor', '--json', '--no-drill'], {
+    env: { ...f.env, TOURNIQUET_AUDIT_SOURCE: source, TOURNIQUET_WEBHOOK_URL: 'http://127.0.0.1:9/h' },
+  });
   return { code: r.code, check: JSON.parse(r.stdout).checks.find((c: { id: string }) => c.id === 'audit-source') };
 }
 
-describe('doctor: the team\'s own audit table', () => {
+describe("doctor: the team's own audit table", () => {
   it('a JSONL log with all four columns filled passes', async () => {
     const file = join(dir, 'good.jsonl');
     writeFileSync(file, Array.from({ length: 20 }, (_, i) => JSON.stringify(row(i))).join('\n') + '\n');
@@ -38,7 +52,12 @@ describe('doctor: the team\'s own audit table', () => {
 
   it('rows without customer_scope_id or cost fail, naming the columns and the fix; exit 7', async () => {
     const file = join(dir, 'thin.jsonl');
-    writeFileSync(file, Array.from({ length: 10 }, (_, i) => JSON.stringify(row(i, { customer_scope_id: null, cost_usd_parsed: null }))).join('\n') + '\n');
+    writeFileSync(
+      file,
+      Array.from({ length: 10 }, (_, i) =>
+        JSON.stringify(row(i, { customer_scope_id: null, cost_usd_parsed: null })),
+      ).join('\n') + '\n',
+    );
     const { code, check } = await doctor(file);
     expect(code).toBe(7);
     expect(check.status).toBe('fail');
@@ -49,8 +68,15 @@ describe('doctor: the team\'s own audit table', () => {
   it('a SQLite table without the forensic columns fails with what the database said', async () => {
     const file = join(dir, 'bare.db');
     const db = new Database(file);
-    db.exec('CREATE TABLE agent_call_audit (id INTEGER PRIMARY KEY, started_at TEXT, vault_key_id TEXT, method TEXT, path TEXT)');
-    db.prepare('INSERT INTO agent_call_audit (started_at, vault_key_id, method, path) VALUES (?, ?, ?, ?)').run(new Date().toISOString(), 'vk_a', 'POST', '/v1/refunds');
+    db.exec(
+      'CREATE TABLE agent_call_audit (id INTEGER PRIMARY KEY, started_at TEXT, vault_key_id TEXT, method TEXT, path TEXT)',
+    );
+    db.prepare('INSERT INTO agent_call_audit (started_at, vault_key_id, method, path) VALUES (?, ?, ?, ?)').run(
+      new Date().toISOString(),
+      'vk_a',
+      'POST',
+      '/v1/refunds',
+    );
     db.close();
     const { code, check } = await doctor(file);
     expect(code).toBe(7);

@@ -35,8 +35,19 @@ describe('shell completions', () => {
   it('bash: commands, subcommands, options, and scenario ids after --scenario', async () => {
     const file = await script('bash');
     const complete = (words: string[]) =>
-      execFileSync('bash', ['-c', `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _tourniquet; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' }).trim().split(' ');
-    expect(complete(['tourniquet', 'd'])).toEqual(expect.arrayContaining(['decide', 'demo', 'damage', 'doctor', 'drill']));
+      execFileSync(
+        'bash',
+        [
+          '-c',
+          `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _tourniquet; echo "\${COMPREPLY[*]}"`,
+        ],
+        { encoding: 'utf8' },
+      )
+        .trim()
+        .split(' ');
+    expect(complete(['tourniquet', 'd'])).toEqual(
+      expect.arrayContaining(['decide', 'demo', 'damage', 'doctor', 'drill']),
+    );
     expect(complete(['tourniquet', 'config', 's'])).toEqual(['set']);
     expect(complete(['tourniquet', 'demo', '--t'])).toEqual(['--time-scale', '--tail-mode']);
     expect(complete(['tourniquet', 'incident', '--scenario', 'run'])).toEqual(['runaway-loop']);
@@ -47,7 +58,14 @@ describe('shell completions', () => {
     needShell(ctx, 'zsh');
     const file = await script('zsh');
     expect(spawnSync('zsh', ['-n', file]).status).toBe(0);
-    const out = execFileSync('zsh', ['-c', `compdef(){}; compadd(){ shift; print -l -- "$@" }; source ${file}; words=(tourniquet drill --); CURRENT=3; _tourniquet`], { encoding: 'utf8' });
+    const out = execFileSync(
+      'zsh',
+      [
+        '-c',
+        `compdef(){}; compadd(){ shift; print -l -- "$@" }; source ${file}; words=(tourniquet drill --); CURRENT=3; _tourniquet`,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(out.split('\n')).toEqual(expect.arrayContaining(['--sandbox', '--max-refusal-ms', '--json']));
   });
 
@@ -55,7 +73,11 @@ describe('shell completions', () => {
     needShell(ctx, 'fish');
     const file = await script('fish');
     expect(spawnSync('fish', ['-n', file]).status).toBe(0);
-    const out = execFileSync('fish', ['-c', `source ${file}; complete -C 'tourniquet dem'; complete -C 'tourniquet demo --tail-mode '`], { encoding: 'utf8' });
+    const out = execFileSync(
+      'fish',
+      ['-c', `source ${file}; complete -C 'tourniquet dem'; complete -C 'tourniquet demo --tail-mode '`],
+      { encoding: 'utf8' },
+    );
     expect(out).toMatch(/^demo\tthe whole 02:14 story/m);
     expect(out).toMatch(/^p95\t/m);
   });

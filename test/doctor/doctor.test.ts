@@ -15,12 +15,25 @@ const byId = (j: { checks: Check[] }): Record<string, Check> => Object.fromEntri
 
 describe('doctor', () => {
   it('a proxy set up as seed 002 asks, with a webhook for alerts: every item passes, exit 0', async () => {
-    const r = await runInProcess(['doctor', '--json'], { env: { ...f.env, TOURNIQUET_WEBHOOK_URL: 'http://127.0.0.1:9/hook' } });
+    const r = await runInProcess(['doctor', '--json'], {
+      env: { ...f.env, TOURNIQUET_WEBHOOK_URL: 'http://127.0.0.1:9/hook' },
+    });
     const j = JSON.parse(r.stdout);
-    expect(j.checks.filter((c: { status: string; not_applicable?: boolean }) => c.status !== 'pass' && !c.not_applicable)).toEqual([]);
+    expect(
+      j.checks.filter((c: { status: string; not_applicable?: boolean }) => c.status !== 'pass' && !c.not_applicable),
+    ).toEqual([]);
     expect(r.code).toBe(0);
     expect(j.ready).toBe(true);
-    expect(Object.keys(byId(j))).toEqual(['config', 'credentials', 'connectivity', 'key-per-agent', 'audit-columns', 'audit-source', 'revoke', 'rate-monitor']);
+    expect(Object.keys(byId(j))).toEqual([
+      'config',
+      'credentials',
+      'connectivity',
+      'key-per-agent',
+      'audit-columns',
+      'audit-source',
+      'revoke',
+      'rate-monitor',
+    ]);
     expect(byId(j)['audit-source']).toMatchObject({ status: 'skip', not_applicable: true });
     expect(byId(j).revoke!.detail).toMatch(/0 calls leaked/);
   });
@@ -43,7 +56,9 @@ describe('doctor', () => {
   });
 
   it('a refused admin token fails credentials, skips what needs it, and exits 3 (credentials refused)', async () => {
-    const r = await runInProcess(['doctor', '--json'], { env: { ...f.env, TOURNIQUET_ADMIN_TOKEN: 'wrong-token-0123456789' } });
+    const r = await runInProcess(['doctor', '--json'], {
+      env: { ...f.env, TOURNIQUET_ADMIN_TOKEN: 'wrong-token-0123456789' },
+    });
     expect(r.code).toBe(3);
     const c = byId(JSON.parse(r.stdout));
     expect(c.credentials).toMatchObject({ status: 'fail', error_kind: 'auth' });
@@ -59,15 +74,28 @@ describe('doctor', () => {
     expect(r.stdout).toMatch(/not ready: 8 of 8 items to fix/);
     const j = JSON.parse((await runInProcess(['doctor', '--json'], { env: isolatedEnv() })).stdout);
     expect(j.checks.map((c: Check) => `${c.id}:${c.status}`)).toEqual([
-      'config:fail', 'credentials:skip', 'connectivity:skip', 'key-per-agent:skip', 'audit-columns:skip', 'audit-source:skip', 'revoke:skip', 'rate-monitor:skip',
+      'config:fail',
+      'credentials:skip',
+      'connectivity:skip',
+      'key-per-agent:skip',
+      'audit-columns:skip',
+      'audit-source:skip',
+      'revoke:skip',
+      'rate-monitor:skip',
     ]);
     for (const c of j.checks.slice(1)) expect(c.detail).toMatch(/needs config/);
   });
 
   it('--no-drill lists the drill as skipped on purpose, and it does not count against readiness', async () => {
-    const r = await runInProcess(['doctor', '--json', '--no-drill'], { env: { ...f.env, TOURNIQUET_WEBHOOK_URL: 'http://127.0.0.1:9/hook' } });
+    const r = await runInProcess(['doctor', '--json', '--no-drill'], {
+      env: { ...f.env, TOURNIQUET_WEBHOOK_URL: 'http://127.0.0.1:9/hook' },
+    });
     const j = JSON.parse(r.stdout);
-    expect(byId(j).revoke).toMatchObject({ status: 'skip', not_applicable: true, detail: expect.stringMatching(/--no-drill/) });
+    expect(byId(j).revoke).toMatchObject({
+      status: 'skip',
+      not_applicable: true,
+      detail: expect.stringMatching(/--no-drill/),
+    });
     expect(j.ready).toBe(true);
     expect(r.code).toBe(0);
   });

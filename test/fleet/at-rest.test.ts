@@ -21,7 +21,8 @@ function pgDump(url: string): Buffer {
   return r.stdout;
 }
 
-const formsIn = (dump: Buffer, secret: string) => secretForms(secret).flatMap((f, i) => (dump.includes(f) ? [`form ${i}`] : []));
+const formsIn = (dump: Buffer, secret: string) =>
+  secretForms(secret).flatMap((f, i) => (dump.includes(f) ? [`form ${i}`] : []));
 
 describe.skipIf(!pgAvailable())('production keys at rest (PostgreSQL)', () => {
   let cluster: PgCluster;
@@ -60,25 +61,42 @@ describe.skipIf(!pgAvailable())('production keys at rest (PostgreSQL)', () => {
     writeMasterKeyFile(keyFile, [newMasterKeyText()]);
     const p = await start(url, keyFile);
     const known = sandbox.stripe.createKey('in postgres');
-    expect((await adminCall(p.adminUrl, 'POST', '/v1/upstream-keys', { vendor: 'stripe', secret: known.secret, state: 'active' })).status).toBe(201);
+    expect(
+      (
+        await adminCall(p.adminUrl, 'POST', '/v1/upstream-keys', {
+          vendor: 'stripe',
+          secret: known.secret,
+          state: 'active',
+        })
+      ).status,
+    ).toBe(201);
     const vk = (await adminCall(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' })).body.secret;
     expect((await fetch(p.dataUrl + '/v1/customers', { headers: { authorization: `Bearer ${vk}` } })).status).toBe(200);
     const dump = pgDump(url);
     expect(dump.includes(Buffer.from('secret_ct'))).toBe(true); // the dump is the real thing
     expect(formsIn(dump, known.secret)).toEqual([]);
-    const [row] = await sql(url, 'SELECT secret, secret_ct IS NOT NULL AS sealed, master_key_id FROM upstream_keys WHERE vendor = $1', ['stripe']);
+    const [row] = await sql(
+      url,
+      'SELECT secret, secret_ct IS NOT NULL AS sealed, master_key_id FROM upstream_keys WHERE vendor = $1',
+      ['stripe'],
+    );
     expect(row).toMatchObject({ secret: null, sealed: true });
   });
 
-  it("a store written by the previous version is sealed by the first instance that starts with a master key", async () => {
+  it('a store written by the previous version is sealed by the first instance that starts with a master key', async () => {
     const url = await freshDatabase(cluster.url, 'atrest_legacy');
     // Given the previous version's schema (migration 1 only) and a plain-text production key
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     await c.query(MIGRATIONS[0]!.sql);
-    await c.query(`CREATE TABLE tourniquet_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now()); INSERT INTO tourniquet_migrations (version, name) VALUES (1, 'v1')`);
+    await c.query(
+      `CREATE TABLE tourniquet_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now()); INSERT INTO tourniquet_migrations (version, name) VALUES (1, 'v1')`,
+    );
     const known = sandbox.stripe.createKey('legacy in postgres');
-    await c.query(`INSERT INTO upstream_keys (id, vendor, state, hint, label, account_sid, secret, created_at, updated_at, revision) VALUES ('up_legacy', 'stripe', 'active', 'h', 'legacy', NULL, $1, 't', 't', 1)`, [known.secret]);
+    await c.query(
+      `INSERT INTO upstream_keys (id, vendor, state, hint, label, account_sid, secret, created_at, updated_at, revision) VALUES ('up_legacy', 'stripe', 'active', 'h', 'legacy', NULL, $1, 't', 't', 1)`,
+      [known.secret],
+    );
     await c.end();
     expect(formsIn(pgDump(url), known.secret).length).toBeGreaterThan(0);
     // When an instance starts with a master key
@@ -90,7 +108,10 @@ describe.skipIf(!pgAvailable())('production keys at rest (PostgreSQL)', () => {
     const vk = (await adminCall(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' })).body.secret;
     expect((await fetch(p.dataUrl + '/v1/customers', { headers: { authorization: `Bearer ${vk}` } })).status).toBe(200);
     expect(formsIn(pgDump(url), known.secret)).toEqual([]);
-    expect((await adminCall(p.adminUrl, 'GET', '/v1/master-key')).body).toMatchObject({ plaintext: 0, sealed_by_master_key: { [keyIdOf(mk)]: 1 } });
+    expect((await adminCall(p.adminUrl, 'GET', '/v1/master-key')).body).toMatchObject({
+      plaintext: 0,
+      sealed_by_master_key: { [keyIdOf(mk)]: 1 },
+    });
   });
 
   it('rotation on a fleet under load: 0 failed calls on either instance; the other instance picks the new key up and keeps writing under it', async () => {
@@ -107,12 +128,29 @@ describe.skipIf(!pgAvailable())('production keys at rest (PostgreSQL)', () => {
     const b = await start(url, fileB);
     const d = await start(url, fileD); // its file is never updated
     const serving = sandbox.stripe.createKey('fleet serving');
-    expect((await adminCall(a.adminUrl, 'POST', '/v1/upstream-keys', { vendor: 'stripe', secret: serving.secret, state: 'active' })).status).toBe(201);
-    for (let i = 0; i < 50; i++) await adminCall(a.adminUrl, 'POST', '/v1/upstream-keys', { vendor: 'openai', secret: `sk-fleet-${i}-${'q'.repeat(30)}`, state: 'standby' });
-    const vks = await Promise.all([0, 1, 2, 3].map(async () => (await adminCall(a.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' })).body.secret as string));
+    expect(
+      (
+        await adminCall(a.adminUrl, 'POST', '/v1/upstream-keys', {
+          vendor: 'stripe',
+          secret: serving.secret,
+          state: 'active',
+        })
+      ).status,
+    ).toBe(201);
+    for (let i = 0; i < 50; i++)
+      await adminCall(a.adminUrl, 'POST', '/v1/upstream-keys', {
+        vendor: 'openai',
+        secret: `sk-fleet-${i}-${'q'.repeat(30)}`,
+        state: 'standby',
+      });
+    const vks = await Promise.all(
+      [0, 1, 2, 3].map(
+        async () => (await adminCall(a.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' })).body.secret as string,
+      ),
+    );
     await new Promise((r) => setTimeout(r, 300)); // B has the keys (sync)
     let n = 0;
-    const load = agents(() => ((n++ % 2 === 0 ? a : b).dataUrl), vks);
+    const load = agents(() => (n++ % 2 === 0 ? a : b).dataUrl, vks);
     while (load.statuses.length < 60) await new Promise((r) => setTimeout(r, 10));
 
     // When the operator updates both hosts' key files (new first) and rotates through A
@@ -122,19 +160,34 @@ describe.skipIf(!pgAvailable())('production keys at rest (PostgreSQL)', () => {
     const mark = load.statuses.length;
     while (load.statuses.length < mark + 60) await new Promise((r) => setTimeout(r, 10));
     // and B, not yet reloaded, adds a production key: it must be wrapped under the new key too
-    const added = await adminCall(b.adminUrl, 'POST', '/v1/upstream-keys', { vendor: 'resend', secret: `re_after_rotation_${'r'.repeat(24)}`, state: 'standby' });
+    const added = await adminCall(b.adminUrl, 'POST', '/v1/upstream-keys', {
+      vendor: 'resend',
+      secret: `re_after_rotation_${'r'.repeat(24)}`,
+      state: 'standby',
+    });
     await load.stop();
 
-    expect(rotated.body).toMatchObject({ master_key_id: keyIdOf(newKey), rewrapped: 51, previous_master_key_ids: [keyIdOf(oldKey)] });
+    expect(rotated.body).toMatchObject({
+      master_key_id: keyIdOf(newKey),
+      rewrapped: 51,
+      previous_master_key_ids: [keyIdOf(oldKey)],
+    });
     expect(load.failures).toEqual([]);
     expect(added.status).toBe(201);
-    const kids = await sql<{ master_key_id: string; n: number }>(url, 'SELECT master_key_id, count(*)::int AS n FROM upstream_keys WHERE secret_ct IS NOT NULL GROUP BY 1');
+    const kids = await sql<{ master_key_id: string; n: number }>(
+      url,
+      'SELECT master_key_id, count(*)::int AS n FROM upstream_keys WHERE secret_ct IS NOT NULL GROUP BY 1',
+    );
     expect(kids).toEqual([{ master_key_id: keyIdOf(newKey), n: 52 }]);
 
     // And a host whose source was not updated keeps serving but refuses to write under the old key
     const dCalls = await fetch(d.dataUrl + '/v1/customers', { headers: { authorization: `Bearer ${vks[0]}` } });
     expect(dCalls.status).toBe(200);
-    const refused = await adminCall(d.adminUrl, 'POST', '/v1/upstream-keys', { vendor: 'resend', secret: `re_stale_host_${'s'.repeat(24)}`, state: 'standby' });
+    const refused = await adminCall(d.adminUrl, 'POST', '/v1/upstream-keys', {
+      vendor: 'resend',
+      secret: `re_stale_host_${'s'.repeat(24)}`,
+      state: 'standby',
+    });
     expect([refused.status, refused.body.error.code]).toEqual([503, 'master_key_outdated']);
     expect(refused.body.error.message).toContain(keyIdOf(newKey));
     // nor can a host start with only the old key

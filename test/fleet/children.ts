@@ -10,15 +10,31 @@ import { startPg, type PgCluster } from '../helpers/pg.js';
 export function childConfigDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'tq-child-'));
   writeFileSync(join(dir, 'admin-token'), ADMIN_TOKEN + '\n', { mode: 0o600 });
-  writeFileSync(join(dir, 'proxy.yaml'), 'upstream_keys:\n  - { vendor: stripe, id: up_stripe_main, state: active, secret_env: STRIPE_KEY }\n');
+  writeFileSync(
+    join(dir, 'proxy.yaml'),
+    'upstream_keys:\n  - { vendor: stripe, id: up_stripe_main, state: active, secret_env: STRIPE_KEY }\n',
+  );
   return dir;
 }
 
 /** `tourniquet proxy serve` in its own process, on `store`, in front of the sandbox's Stripe. */
 export function spawnInstance(store: string, sandbox: Sandbox, dir: string, extra: string[] = []): Promise<ChildProxy> {
   return spawnProxy(
-    ['--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', store, '--admin-token-file', join(dir, 'admin-token'),
-      '--config', join(dir, 'proxy.yaml'), '--upstream', `stripe=${sandbox.urls.stripe}`, ...extra],
+    [
+      '--listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+      '--store',
+      store,
+      '--admin-token-file',
+      join(dir, 'admin-token'),
+      '--config',
+      join(dir, 'proxy.yaml'),
+      '--upstream',
+      `stripe=${sandbox.urls.stripe}`,
+      ...extra,
+    ],
     { STRIPE_KEY: sandbox.keys.stripe.secret },
   );
 }

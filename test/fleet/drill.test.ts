@@ -26,7 +26,10 @@ describe.skipIf(!pgAvailable())('the CLI against a fleet', () => {
     // Given the admin API of one instance, when the drill runs through the fleet's registry
     const env = { ...isolatedEnv(), TOURNIQUET_PROXY_URL: fleet[0]!.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN };
     // (the 250 ms bound is measured by `npm run bench -- drill`; here, generous thresholds)
-    const r = await runInProcess(['drill', '--json', '--warmup', '300ms', '--observe', '400ms', '--max-refusal-ms', '5000', '--max-leaked', '50'], { env });
+    const r = await runInProcess(
+      ['drill', '--json', '--warmup', '300ms', '--observe', '400ms', '--max-refusal-ms', '5000', '--max-leaked', '50'],
+      { env },
+    );
     // Then all three instances refused the revoked key
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
@@ -39,7 +42,12 @@ describe.skipIf(!pgAvailable())('the CLI against a fleet', () => {
 
   it('tourniquet revoke verifies the refusal on every instance, not only the one that answered', async () => {
     // The other instances' admin APIs are on other ports of this host: trusted because the operator lists them.
-    const env = { ...isolatedEnv(), TOURNIQUET_PROXY_URL: fleet[1]!.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN, TOURNIQUET_TRUSTED_INSTANCES: 'http://127.0.0.1:*' };
+    const env = {
+      ...isolatedEnv(),
+      TOURNIQUET_PROXY_URL: fleet[1]!.adminUrl,
+      TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+      TOURNIQUET_TRUSTED_INSTANCES: 'http://127.0.0.1:*',
+    };
     const key = await issueKey(fleet[2]!, { agent_run_id: 'run_cli' });
     const r = await runInProcess(['revoke', key.id, '--yes', '--json'], { env });
     expect(r.code, r.stdout + r.stderr).toBe(0);

@@ -15,17 +15,24 @@ interface Revoke {
 /** Issue a key and revoke it, again and again, retrying a DELETE until it is answered 200 (as the CLI does). */
 async function churn(p: ChildProxy, until: () => boolean, out: Revoke[], errors: string[]): Promise<void> {
   while (!until()) {
-    const issued = await adminCall(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' }).catch((e) => ({ status: 0, body: String(e) }));
+    const issued = await adminCall(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' }).catch((e) => ({
+      status: 0,
+      body: String(e),
+    }));
     if (issued.status !== 201) {
       // (503: the store is away; 0: a keep-alive connection the server closed as the request went out)
-      if (issued.status !== 503 && issued.status !== 0) errors.push(`issue ${issued.status} ${JSON.stringify(issued.body)}`);
+      if (issued.status !== 503 && issued.status !== 0)
+        errors.push(`issue ${issued.status} ${JSON.stringify(issued.body)}`);
       await sleep(20);
       continue;
     }
     const r: Revoke = { id: issued.body.id, statuses: [], codes: [], alreadyRevoked: [] };
     out.push(r);
     for (let attempt = 0; attempt < 200; attempt++) {
-      const d = await adminCall(p.adminUrl, 'DELETE', `/v1/vault-keys/${r.id}`).catch(() => ({ status: 0, body: null as any }));
+      const d = await adminCall(p.adminUrl, 'DELETE', `/v1/vault-keys/${r.id}`).catch(() => ({
+        status: 0,
+        body: null as any,
+      }));
       r.statuses.push(d.status);
       r.codes.push(d.body?.error?.code ?? '');
       if (d.status === 200) {
@@ -51,7 +58,9 @@ describe.skipIf(!pgAvailable())('PostgreSQL restarted under admin writes', () =>
     const url = await freshDatabase(cluster.url);
     const children = await Promise.all([0, 1, 2].map(() => world.spawn(url)));
     const exits: string[] = [];
-    children.forEach((c, i) => void c.exited.then((code) => exits.push(`instance ${i} exited ${code}: ${c.stderr().slice(-400)}`)));
+    children.forEach(
+      (c, i) => void c.exited.then((code) => exits.push(`instance ${i} exited ${code}: ${c.stderr().slice(-400)}`)),
+    );
     let done = false;
     const revokes: Revoke[] = [];
     const errors: string[] = [];
@@ -59,11 +68,25 @@ describe.skipIf(!pgAvailable())('PostgreSQL restarted under admin writes', () =>
     // and an agent on each instance, every call counted where it lands at the vendor
     const agentKey = (await adminCall(children[0]!.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' })).body;
     const atVendor = vendorCount(sandbox, 'fo');
-    const loads = children.map((c, i) => agents(() => c.dataUrl, () => [agentKey.secret], `fo${i}`, { concurrency: 2, pauseMs: 10 }));
+    const loads = children.map((c, i) =>
+      agents(
+        () => c.dataUrl,
+        () => [agentKey.secret],
+        `fo${i}`,
+        { concurrency: 2, pauseMs: 10 },
+      ),
+    );
 
     // When PostgreSQL is restarted six times mid-churn (fast stops and immediate ones: crashes); the
     // last outage outlasts the store's 3 s retry, so some revokes are answered 503 and completed later
-    const outages = [['fast', 300], ['immediate', 300], ['fast', 300], ['fast', 300], ['immediate', 300], ['fast', 4500]] as const;
+    const outages = [
+      ['fast', 300],
+      ['immediate', 300],
+      ['fast', 300],
+      ['fast', 300],
+      ['immediate', 300],
+      ['fast', 4500],
+    ] as const;
     for (const [mode, ms] of outages) {
       const before = revokes.length;
       for (let i = 0; revokes.length < before + 6 && i < 400; i++) await sleep(25);
@@ -85,11 +108,20 @@ describe.skipIf(!pgAvailable())('PostgreSQL restarted under admin writes', () =>
     // And every revoke answered 200 is revoked in the store; none said already_revoked while the store said active
     const acked = revokes.filter((r) => r.statuses.at(-1) === 200);
     expect(acked.length).toBeGreaterThan(10);
-    const rows = await sql<{ id: string; status: string }>(url, 'SELECT id, status FROM vault_keys WHERE id = ANY($1)', [acked.map((r) => r.id)]);
+    const rows = await sql<{ id: string; status: string }>(
+      url,
+      'SELECT id, status FROM vault_keys WHERE id = ANY($1)',
+      [acked.map((r) => r.id)],
+    );
     const status = new Map(rows.map((r) => [r.id, r.status]));
-    expect(acked.filter((r) => status.get(r.id) !== 'revoked').map((r) => `${r.id} ${r.statuses.join(',')}`)).toEqual([]);
+    expect(acked.filter((r) => status.get(r.id) !== 'revoked').map((r) => `${r.id} ${r.statuses.join(',')}`)).toEqual(
+      [],
+    );
     // (a key whose revoke was not durable at first, completed by a repeated DELETE)
-    expect(revokes.some((r) => r.statuses.includes(503)), JSON.stringify(revokes.map((r) => r.statuses))).toBe(true);
+    expect(
+      revokes.some((r) => r.statuses.includes(503)),
+      JSON.stringify(revokes.map((r) => r.statuses)),
+    ).toBe(true);
     // And no agent call reached the vendor without its audit row
     await new Promise((r) => setTimeout(r, 500)); // outcomes are written after the answer
     const paths = (await sql<{ path: string }>(url, 'SELECT path FROM agent_call_audit')).map((r) => r.path);

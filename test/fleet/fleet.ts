@@ -63,14 +63,21 @@ export function startInstance(url: string, sandbox: Sandbox, spec: InstanceSpec 
   });
 }
 
-export async function issueKey(p: RunningProxy, body: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
+export async function issueKey(
+  p: RunningProxy,
+  body: Record<string, unknown> = {},
+): Promise<{ id: string; secret: string }> {
   const r = await adminCall(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', ...body });
   if (r.status !== 201) throw new Error(`issue: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
 }
 
 /** One agent call; never throws (a connection error is status 0). */
-export async function agentCall(dataUrl: string, secret: string, path = '/v1/customers'): Promise<{ status: number; code: string | null }> {
+export async function agentCall(
+  dataUrl: string,
+  secret: string,
+  path = '/v1/customers',
+): Promise<{ status: number; code: string | null }> {
   const { status, code } = await callAs(dataUrl, secret, path);
   return { status, code };
 }
@@ -80,7 +87,8 @@ export async function untilRefused(dataUrl: string, secret: string, t0: number, 
   for (;;) {
     const r = await agentCall(dataUrl, secret);
     if (r.status === 401 && r.code === 'vault_key_revoked') return performance.now() - t0;
-    if (performance.now() - t0 > limitMs) throw new Error(`still not refused after ${limitMs} ms (last ${r.status} ${r.code})`);
+    if (performance.now() - t0 > limitMs)
+      throw new Error(`still not refused after ${limitMs} ms (last ${r.status} ${r.code})`);
   }
 }
 

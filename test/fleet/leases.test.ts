@@ -6,7 +6,8 @@ import type { LiveVaultKey } from '../../src/proxy/state.js';
 import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
 import { freshDatabase, sleep, sql } from './fleet.js';
 
-const key = (id: string, policy: Partial<LiveVaultKey>) => ({ id, daily_usd_cap: null, calls_per_minute: null, per_call_amount_cap: null, ...policy }) as LiveVaultKey;
+const key = (id: string, policy: Partial<LiveVaultKey>) =>
+  ({ id, daily_usd_cap: null, calls_per_minute: null, per_call_amount_cap: null, ...policy }) as LiveVaultKey;
 
 describe.skipIf(!pgAvailable())('budget and rate leases against PostgreSQL', () => {
   let cluster: PgCluster;
@@ -24,7 +25,11 @@ describe.skipIf(!pgAvailable())('budget and rate leases against PostgreSQL', () 
     const store = new PostgresStore(url, { notifications: false });
     await store.init();
     stores.push(store);
-    const l = new FleetLimits(store, name, new UsageTracker(), () => {}, { usdSlice: 0.1, idleReturnMs, grantTimeoutMs });
+    const l = new FleetLimits(store, name, new UsageTracker(), () => {}, {
+      usdSlice: 0.1,
+      idleReturnMs,
+      grantTimeoutMs,
+    });
     limits.push(l);
     return { store, limits: l };
   };
@@ -56,7 +61,10 @@ describe.skipIf(!pgAvailable())('budget and rate leases against PostgreSQL', () 
     expect(spent).toBeGreaterThanOrEqual(50 - 3 * 5); // at most one slice ($5) left unused per instance
     // the store's account agrees: what was granted and used never passes the cap by more than the overruns
     await Promise.all(fleet.map((f) => f.limits.close()));
-    const [row] = await sql(url, `SELECT sum(COALESCE(used, amount))::float8 AS total FROM budget_grants WHERE vault_key_id = 'vk_id_bound' AND kind = 'usd'`);
+    const [row] = await sql(
+      url,
+      `SELECT sum(COALESCE(used, amount))::float8 AS total FROM budget_grants WHERE vault_key_id = 'vk_id_bound' AND kind = 'usd'`,
+    );
     expect(Math.abs(row.total - spent)).toBeLessThan(1e-6);
   });
 
@@ -88,9 +96,15 @@ describe.skipIf(!pgAvailable())('budget and rate leases against PostgreSQL', () 
     }
     // the grants the store made anyway go back with nothing used
     for (let t0 = Date.now(); ; await sleep(50)) {
-      const rows = await sql(url, `SELECT kind, amount, used, returned_at IS NOT NULL AS back FROM budget_grants WHERE instance_id = 'impatient' ORDER BY kind`);
+      const rows = await sql(
+        url,
+        `SELECT kind, amount, used, returned_at IS NOT NULL AS back FROM budget_grants WHERE instance_id = 'impatient' ORDER BY kind`,
+      );
       if (rows.length === 2 && rows.every((r) => r.back)) {
-        expect(rows.map((r) => [r.kind, r.used])).toEqual([['calls', 0], ['usd', 0]]);
+        expect(rows.map((r) => [r.kind, r.used])).toEqual([
+          ['calls', 0],
+          ['usd', 0],
+        ]);
         break;
       }
       if (Date.now() - t0 > 10_000) throw new Error(`grants not given back: ${JSON.stringify(rows)}`);

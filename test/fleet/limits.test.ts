@@ -17,7 +17,9 @@ type Target = { name: string; url: () => string | null };
 /** Stripe as the vendor saw it: what this run's charges moved, and what was refunded of the targets. */
 async function vendorSpendUsd(sandbox: Sandbox, run: string, targets: string): Promise<number> {
   const list = async (customer: string) => {
-    const r = await fetch(`${sandbox.urls.stripe}/v1/charges?customer=${customer}`, { headers: { authorization: `Bearer ${sandbox.keys.stripe.secret}` } });
+    const r = await fetch(`${sandbox.urls.stripe}/v1/charges?customer=${customer}`, {
+      headers: { authorization: `Bearer ${sandbox.keys.stripe.secret}` },
+    });
     return ((await r.json()) as { data: Array<{ amount: number; amount_refunded: number }> }).data;
   };
   const charged = (await list(run)).reduce((s, c) => s + c.amount, 0);
@@ -31,7 +33,10 @@ async function makeTargets(sandbox: Sandbox, customer: string, n: number): Promi
   for (let i = 0; i < n; i++) {
     const r = await fetch(`${sandbox.urls.stripe}/v1/charges`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${sandbox.keys.stripe.secret}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: `Bearer ${sandbox.keys.stripe.secret}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: `amount=${TARGET_CENTS}&currency=usd&source=tok_visa&customer=${customer}`,
     });
     ids.push(((await r.json()) as { id: string }).id);
@@ -60,7 +65,11 @@ function spenders(targets: Target[], secret: string, run: string, refundable: st
       const charge = refund ? refundable.shift()! : '';
       const body = refund ? `charge=${charge}` : `amount=${CHARGE_CENTS}&currency=usd&source=tok_visa&customer=${run}`;
       try {
-        const r = await fetch(`${url}/v1/${refund ? 'refunds' : 'charges'}`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/x-www-form-urlencoded' }, body });
+        const r = await fetch(`${url}/v1/${refund ? 'refunds' : 'charges'}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/x-www-form-urlencoded' },
+          body,
+        });
         const j = (await r.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
         seen.push({ status: r.status, code: j.error?.code ?? null, target: t.name, message: j.error?.message });
         if (refund && r.status !== 200) refundable.push(charge); // not refunded: still a target
@@ -99,7 +108,10 @@ describe.skipIf(!pgAvailable())('limits that hold across a fleet of three', () =
     sandbox = await startSandbox({ timeScale: 0.001 });
     dir = mkdtempSync(join(tmpdir(), 'tq-limits-'));
     writeFileSync(join(dir, 'admin-token'), ADMIN_TOKEN + '\n', { mode: 0o600 });
-    writeFileSync(join(dir, 'proxy.yaml'), 'upstream_keys:\n  - { vendor: stripe, id: up_stripe_main, state: active, secret_env: STRIPE_KEY }\n');
+    writeFileSync(
+      join(dir, 'proxy.yaml'),
+      'upstream_keys:\n  - { vendor: stripe, id: up_stripe_main, state: active, secret_env: STRIPE_KEY }\n',
+    );
   });
   afterAll(async () => {
     for (const c of children) c.child.kill('SIGKILL');
@@ -114,7 +126,20 @@ describe.skipIf(!pgAvailable())('limits that hold across a fleet of three', () =
     const b = await startInstance(url, sandbox);
     running.push(a, b);
     const c = await spawnProxy(
-      ['--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', url, '--admin-token-file', join(dir, 'admin-token'), '--config', join(dir, 'proxy.yaml'), '--upstream', `stripe=${sandbox.urls.stripe}`],
+      [
+        '--listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        '127.0.0.1:0',
+        '--store',
+        url,
+        '--admin-token-file',
+        join(dir, 'admin-token'),
+        '--config',
+        join(dir, 'proxy.yaml'),
+        '--upstream',
+        `stripe=${sandbox.urls.stripe}`,
+      ],
       { STRIPE_KEY: sandbox.keys.stripe.secret, TOURNIQUET_STATE_DIR: join(dir, 'state') },
     );
     children.push(c);
@@ -128,21 +153,32 @@ describe.skipIf(!pgAvailable())('limits that hold across a fleet of three', () =
     const refundable = await makeTargets(sandbox, 'cus_targets_cap', 40);
     let cAlive = true;
     const load = spenders(
-      [{ name: 'A', url: () => a.dataUrl }, { name: 'B', url: () => b.dataUrl }, { name: 'C', url: () => (cAlive ? c.dataUrl : null) }],
+      [
+        { name: 'A', url: () => a.dataUrl },
+        { name: 'B', url: () => b.dataUrl },
+        { name: 'C', url: () => (cAlive ? c.dataUrl : null) },
+      ],
       key.secret,
       'cus_run_cap',
       refundable,
       6,
     );
     // When C is killed mid-run, holding whatever it had leased
-    await until('C has served some calls', () => load.seen.filter((s) => s.target === 'C' && s.status === 200).length >= 4);
+    await until(
+      'C has served some calls',
+      () => load.seen.filter((s) => s.target === 'C' && s.status === 200).length >= 4,
+    );
     const killedAt = load.seen.length;
-    const cId = (await (await fetch(`${c.adminUrl}/v1/health`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()).instance_id as string;
+    const cId = (
+      await (await fetch(`${c.adminUrl}/v1/health`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()
+    ).instance_id as string;
     c.child.kill('SIGKILL');
     await c.exited;
     cAlive = false;
     // and the others run until the fleet says the cap is reached, on both
-    await until('A and B refuse at the cap', () => ['A', 'B'].every((t) => load.seen.filter((s) => s.target === t && s.code === 'spend_cap_exceeded').length >= 3));
+    await until('A and B refuse at the cap', () =>
+      ['A', 'B'].every((t) => load.seen.filter((s) => s.target === t && s.code === 'spend_cap_exceeded').length >= 3),
+    );
     await load.stop();
 
     // Then the vendor moved at most $50 plus one call's cost per instance, and most of the $50
@@ -150,10 +186,19 @@ describe.skipIf(!pgAvailable())('limits that hold across a fleet of three', () =
     expect(spent).toBeLessThanOrEqual(50 + 3 * MAX_CALL_USD);
     // and the rest of the $50 is what C held when it died (its slice, and what it had set aside for
     // calls in flight: counted as spent, never given back) and what A and B may still hold
-    const [c$] = await sql(url, `SELECT COALESCE(sum(amount), 0)::float8 AS held FROM budget_grants WHERE instance_id = $1`, [cId]);
+    const [c$] = await sql(
+      url,
+      `SELECT COALESCE(sum(amount), 0)::float8 AS held FROM budget_grants WHERE instance_id = $1`,
+      [cId],
+    );
     expect(spent).toBeGreaterThanOrEqual(50 - c$.held - 2 * 2.5 - 3 * MAX_CALL_USD);
     // and nothing was refused for a reason other than the cap (or failing closed, which a loaded machine can cause)
-    const other = load.seen.map((s, i) => ({ ...s, i })).filter((s) => s.status !== 200 && s.code !== 'spend_cap_exceeded' && s.code !== 'store_unavailable' && s.target !== 'C');
+    const other = load.seen
+      .map((s, i) => ({ ...s, i }))
+      .filter(
+        (s) =>
+          s.status !== 200 && s.code !== 'spend_cap_exceeded' && s.code !== 'store_unavailable' && s.target !== 'C',
+      );
     expect(other, `killed at ${killedAt} of ${load.seen.length}`).toEqual([]);
   });
 
@@ -187,10 +232,20 @@ describe.skipIf(!pgAvailable())('limits that hold across a fleet of three', () =
 
   it('PostgreSQL stopped mid-run: no new lease, nothing spent past the leases held; after it, the cap still holds', async () => {
     const url = await freshDatabase(cluster.url, 'limits_pg_down');
-    const fleet = [await startInstance(url, sandbox), await startInstance(url, sandbox), await startInstance(url, sandbox)];
+    const fleet = [
+      await startInstance(url, sandbox),
+      await startInstance(url, sandbox),
+      await startInstance(url, sandbox),
+    ];
     running.push(...fleet);
     const key = await issueKey(fleet[0]!, { daily_usd_cap: 50 });
-    const load = spenders(fleet.map((p, i) => ({ name: String(i), url: () => p.dataUrl })), key.secret, 'cus_run_pg', [], 6);
+    const load = spenders(
+      fleet.map((p, i) => ({ name: String(i), url: () => p.dataUrl })),
+      key.secret,
+      'cus_run_pg',
+      [],
+      6,
+    );
     await until('some spend', () => load.seen.filter((s) => s.status === 200).length >= 6);
 
     cluster.stop('immediate');
@@ -199,7 +254,14 @@ describe.skipIf(!pgAvailable())('limits that hold across a fleet of three', () =
     await sleep(2_000);
     const duringOutage = (await vendorSpendUsd(sandbox, 'cus_run_pg', 'none')) - atStop;
     cluster.start();
-    await until('every instance refuses at the cap', () => ['0', '1', '2'].every((t) => load.seen.filter((s) => s.target === t && s.code === 'spend_cap_exceeded').length >= 2), 60_000);
+    await until(
+      'every instance refuses at the cap',
+      () =>
+        ['0', '1', '2'].every(
+          (t) => load.seen.filter((s) => s.target === t && s.code === 'spend_cap_exceeded').length >= 2,
+        ),
+      60_000,
+    );
     await load.stop();
 
     expect(duringOutage).toBeLessThanOrEqual(held + 3 * (CHARGE_CENTS / 100));

@@ -26,8 +26,11 @@ describe.skipIf(!pgAvailable())('/metrics on a fleet', () => {
     running.push(a, b);
     // (poll until B's heartbeat is in the registry)
     let families = (await scrape(a.adminUrl, ADMIN_TOKEN)).families;
-    for (let t0 = Date.now(); sample(families, 'tourniquet_instance_revision_lag', { instance_id: b.instanceId }) !== 0; ) {
-      if (Date.now() - t0 > 10_000) throw new Error('B never showed up in A\'s metrics');
+    for (
+      let t0 = Date.now();
+      sample(families, 'tourniquet_instance_revision_lag', { instance_id: b.instanceId }) !== 0;
+    ) {
+      if (Date.now() - t0 > 10_000) throw new Error("B never showed up in A's metrics");
       families = (await scrape(a.adminUrl, ADMIN_TOKEN)).families;
     }
     expect(sample(families, 'tourniquet_store_up')).toBe(1);
@@ -43,7 +46,9 @@ describe.skipIf(!pgAvailable())('/metrics on a fleet', () => {
       expect(down.status).toBe(200);
       expect(sample(down.families, 'tourniquet_store_up')).toBe(0);
       // this instance's own last sync is still reported (from memory)
-      expect(sample(down.families, 'tourniquet_instance_last_sync_timestamp_seconds', { instance_id: a.instanceId })).toBeGreaterThan(0);
+      expect(
+        sample(down.families, 'tourniquet_instance_last_sync_timestamp_seconds', { instance_id: a.instanceId }),
+      ).toBeGreaterThan(0);
     } finally {
       cluster.start();
     }

@@ -78,12 +78,16 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
     const c = new pg.Client({ connectionString: cluster.url });
     await c.connect();
     const { rows } = await c.query('SELECT version FROM tourniquet_migrations ORDER BY version');
-    const idx = await c.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'agent_call_audit' ORDER BY indexname`);
+    const idx = await c.query(
+      `SELECT indexname FROM pg_indexes WHERE tablename = 'agent_call_audit' ORDER BY indexname`,
+    );
     await c.end();
     await Promise.all(stores.map((s) => s.close()));
     // every migration applied exactly once, whatever the number of instances racing
     expect(rows.map((r) => r.version)).toEqual(allMigrations().map((m) => m.version));
-    expect(idx.rows.map((r) => r.indexname)).toEqual(expect.arrayContaining(['audit_started', 'audit_key', 'audit_run', 'audit_customer']));
+    expect(idx.rows.map((r) => r.indexname)).toEqual(
+      expect.arrayContaining(['audit_started', 'audit_key', 'audit_run', 'audit_customer']),
+    );
   });
 
   it('stores keys, bumps the revision, and notifies other stores in the same transaction', async () => {
@@ -100,7 +104,13 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
       await a.insertVaultKey(key('vk_id_1'));
       await a.insertVaultKey(key('vk_id_2', { secret_hash: 'h2', labels: {} }));
       const res = await a.revokeVaultKeys(['vk_id_1', 'vk_id_1', 'vk_id_nope'], '2026-11-22T02:15:00.000Z', 'hard');
-      expect(res).toEqual({ revoked: ['vk_id_1'], already_revoked: [], not_found: ['vk_id_nope'], previous: {}, revision: r0 + 3 });
+      expect(res).toEqual({
+        revoked: ['vk_id_1'],
+        already_revoked: [],
+        not_found: ['vk_id_nope'],
+        previous: {},
+        revision: r0 + 3,
+      });
       // a repeat says when and how the store has it revoked (the first time wins)
       expect(await a.revokeVaultKeys(['vk_id_1'], '2026-11-22T02:16:00.000Z', 'soft')).toEqual({
         revoked: [],
@@ -112,14 +122,41 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
       const changes = await b.changesSince(r0 + 2);
       expect(changes.revision).toBe(r0 + 4);
       expect(changes.vault_keys).toHaveLength(1);
-      expect(changes.vault_keys[0]).toMatchObject({ id: 'vk_id_1', status: 'revoked', revoke_mode: 'hard', revoked_at: '2026-11-22T02:15:00.000Z', allowed_endpoints: ['POST /v1/refunds'], labels: { agent: 'refunder' } });
+      expect(changes.vault_keys[0]).toMatchObject({
+        id: 'vk_id_1',
+        status: 'revoked',
+        revoke_mode: 'hard',
+        revoked_at: '2026-11-22T02:15:00.000Z',
+        allowed_endpoints: ['POST /v1/refunds'],
+        labels: { agent: 'refunder' },
+      });
       await new Promise((r) => setTimeout(r, 100));
       expect(heard).toEqual([r0 + 1, r0 + 2, r0 + 3, r0 + 4]);
       // the revoke's notification names the key, so other instances flip it before fetching
       expect(hints).toEqual([{ revision: r0 + 3, ids: ['vk_id_1'], mode: 'hard', at: '2026-11-22T02:15:00.000Z' }]);
       a.useSealer(new SecretSealer(testKeyring())); // a secret is stored only sealed
-      await a.insertUpstreamKey({ id: 'up_1', vendor: 'stripe', state: 'standby', hint: 'sk_…1', label: null, account_sid: null, secret: null, created_at: 'x', updated_at: 'x' });
-      await a.insertUpstreamKey({ id: 'up_2', vendor: 'stripe', state: 'standby', hint: 'sk_…2', label: null, account_sid: null, secret: 's', created_at: 'y', updated_at: 'y' });
+      await a.insertUpstreamKey({
+        id: 'up_1',
+        vendor: 'stripe',
+        state: 'standby',
+        hint: 'sk_…1',
+        label: null,
+        account_sid: null,
+        secret: null,
+        created_at: 'x',
+        updated_at: 'x',
+      });
+      await a.insertUpstreamKey({
+        id: 'up_2',
+        vendor: 'stripe',
+        state: 'standby',
+        hint: 'sk_…2',
+        label: null,
+        account_sid: null,
+        secret: 's',
+        created_at: 'y',
+        updated_at: 'y',
+      });
       await a.promoteUpstreamKey('up_1', 'z1');
       expect((await a.promoteUpstreamKey('up_2', 'z2'))?.state).toBe('active');
       expect((await b.listUpstreamKeys({ vendor: 'stripe' })).map((u) => u.state)).toEqual(['standby', 'active']);
@@ -134,16 +171,35 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
     await s.init();
     try {
       await s.appendAudit(Array.from({ length: 500 }, (_, i) => row(i)));
-      await s.appendAudit([row(600, { policy_verdict: 'vault_key_revoked', vendor_status: 0, cost_usd_parsed: null }), row(0, { started_at: '2026-11-20T10:00:00.000Z' })]);
+      await s.appendAudit([
+        row(600, { policy_verdict: 'vault_key_revoked', vendor_status: 0, cost_usd_parsed: null }),
+        row(0, { started_at: '2026-11-20T10:00:00.000Z' }),
+      ]);
       const page = await s.queryAudit({ vault_key_id: 'vk_id_a', from: '2026-11-22T00:00:00.000Z' }, 400, null);
       expect(page.data).toHaveLength(400);
-      expect(page.data[0]).toMatchObject({ started_at: '2026-11-22T02:14:00.000Z', latency_ms: 3.25, vendor_status: 200 });
-      const next = await s.queryAudit({ vault_key_id: 'vk_id_a', from: '2026-11-22T00:00:00.000Z' }, 400, page.next_cursor);
+      expect(page.data[0]).toMatchObject({
+        started_at: '2026-11-22T02:14:00.000Z',
+        latency_ms: 3.25,
+        vendor_status: 200,
+      });
+      const next = await s.queryAudit(
+        { vault_key_id: 'vk_id_a', from: '2026-11-22T00:00:00.000Z' },
+        400,
+        page.next_cursor,
+      );
       expect(next.data).toHaveLength(101);
       const sum = await s.summarizeAudit({ from: '2026-11-22T00:00:00.000Z' });
-      expect(sum).toMatchObject({ calls_total: 501, calls_allowed: 500, cost_usd: 750, by_verdict: { allowed: 500, vault_key_revoked: 1 } });
+      expect(sum).toMatchObject({
+        calls_total: 501,
+        calls_allowed: 500,
+        cost_usd: 750,
+        by_verdict: { allowed: 500, vault_key_revoked: 1 },
+      });
       expect(sum.per_minute).toEqual([{ minute: '2026-11-22T02:14:00.000Z', calls: 501 }]);
-      expect(sum.customers).toEqual([{ customer_scope_id: 'cus_1', calls: 250, cost_usd: 375 }, { customer_scope_id: 'cus_2', calls: 250, cost_usd: 375 }]);
+      expect(sum.customers).toEqual([
+        { customer_scope_id: 'cus_1', calls: 250, cost_usd: 375 },
+        { customer_scope_id: 'cus_2', calls: 250, cost_usd: 375 },
+      ]);
       expect((await s.spendByVaultKey('2026-11-22T00:00:00.000Z')).get('vk_id_a')).toBe(750);
       // `tourniquet damage --source postgres://…` reads the fleet's table as it is (default column names)
       const damage = new PostgresSource(cluster.url, DEFAULT_TABLE, defaultColumns());
@@ -155,18 +211,52 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
     }
   });
 
-  it('write-ahead rows: pending, completed by an outcome, idempotent on call_id; a dead instance\'s pending rows swept to unknown', async () => {
+  it("write-ahead rows: pending, completed by an outcome, idempotent on call_id; a dead instance's pending rows swept to unknown", async () => {
     const s = new PostgresStore(cluster.url, { notifications: false, instanceTtlMs: 1_000 });
     await s.init();
     try {
-      const pending = (i: number, inst: string) => row(i, { call_id: `${inst}.${i}`, outcome: 'pending', vendor_status: 0, cost_usd_parsed: null, amount_usd_estimated: 10, agent_run_id: `run_${inst}`, instance_id: inst, started_at: new Date(Date.now() - 10_000).toISOString() });
+      const pending = (i: number, inst: string) =>
+        row(i, {
+          call_id: `${inst}.${i}`,
+          outcome: 'pending',
+          vendor_status: 0,
+          cost_usd_parsed: null,
+          amount_usd_estimated: 10,
+          agent_run_id: `run_${inst}`,
+          instance_id: inst,
+          started_at: new Date(Date.now() - 10_000).toISOString(),
+        });
       await s.appendAudit([pending(1, 'inst_live'), pending(2, 'inst_live'), pending(3, 'inst_gone')]);
-      await s.heartbeat({ instance_id: 'inst_live', data_plane_url: 'http://x', admin_url: 'http://y', started_at: 'z', last_sync_at: 'z' });
+      await s.heartbeat({
+        instance_id: 'inst_live',
+        data_plane_url: 'http://x',
+        admin_url: 'http://y',
+        started_at: 'z',
+        last_sync_at: 'z',
+      });
       // a batch retried after a lost acknowledgement: the rows are there once; the outcome completes one
-      await s.appendAudit([pending(1, 'inst_live')], [{ call_id: 'inst_live.1', finished_at: new Date().toISOString(), policy_verdict: 'allowed', vendor_status: 200, cost_usd_parsed: 7.5, latency_ms: 12 }]);
+      await s.appendAudit(
+        [pending(1, 'inst_live')],
+        [
+          {
+            call_id: 'inst_live.1',
+            finished_at: new Date().toISOString(),
+            policy_verdict: 'allowed',
+            vendor_status: 200,
+            cost_usd_parsed: 7.5,
+            latency_ms: 12,
+          },
+        ],
+      );
       expect(await s.sweepOutcomes('inst_self')).toBe(1);
-      const rows = (await s.queryAudit({ vendor: 'stripe', from: new Date(Date.now() - 60_000).toISOString() }, 10, null)).data;
-      expect(rows.map((r) => [r.call_id, r.outcome, r.vendor_status])).toEqual([['inst_live.1', 'complete', 200], ['inst_live.2', 'pending', 0], ['inst_gone.3', 'unknown', 0]]);
+      const rows = (
+        await s.queryAudit({ vendor: 'stripe', from: new Date(Date.now() - 60_000).toISOString() }, 10, null)
+      ).data;
+      expect(rows.map((r) => [r.call_id, r.outcome, r.vendor_status])).toEqual([
+        ['inst_live.1', 'complete', 200],
+        ['inst_live.2', 'pending', 0],
+        ['inst_gone.3', 'unknown', 0],
+      ]);
       const sum = await s.summarizeAudit({ from: new Date(Date.now() - 60_000).toISOString() });
       expect(sum.outcome_unknown).toEqual({ calls: 2, amount_usd_estimated: 20, pending: 1 });
     } finally {

@@ -36,12 +36,16 @@ export function isolatedEnv(extra: Record<string, string | undefined> = {}): Rec
  */
 export function tallyInternalErrors(args: readonly string[], r: CliResult): CliResult {
   const file = process.env.TOURNIQUET_TEST_INTERNAL_ERRORS;
-  if (file && /internal error/.test(r.stdout + r.stderr)) appendFileSync(file, `${JSON.stringify({ args, stderr: r.stderr.slice(0, 500) })}\n`);
+  if (file && /internal error/.test(r.stdout + r.stderr))
+    appendFileSync(file, `${JSON.stringify({ args, stderr: r.stderr.slice(0, 500) })}\n`);
   return r;
 }
 
 /** The whole CLI in-process, stdout and stderr captured (like wrangler's runWrangler). */
-export async function runInProcess(args: string[], opts: { env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<CliResult> {
+export async function runInProcess(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; stdin?: string } = {},
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io: Io = {
@@ -56,9 +60,15 @@ export async function runInProcess(args: string[], opts: { env?: Record<string, 
 }
 
 /** The built CLI as a child process (bin/tourniquet.js → dist/), as a script would run it. */
-export function runBuilt(args: string[], opts: { env?: Record<string, string | undefined>; stdin?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runBuilt(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; stdin?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: (opts.env ?? isolatedEnv()) as NodeJS.ProcessEnv, cwd: ROOT });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: (opts.env ?? isolatedEnv()) as NodeJS.ProcessEnv,
+      cwd: ROOT,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

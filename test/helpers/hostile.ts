@@ -48,26 +48,80 @@ export interface Hostile {
 type Reply = [number, unknown];
 
 function listen(server: Server, host: string): Promise<string> {
-  return new Promise((resolve) => server.listen(0, host, () => resolve(`http://${host}:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, host, () => resolve(`http://${host}:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 const now = () => new Date().toISOString();
-const view = (id = KEY_ID) => ({ id, vendor: 'stripe', status: 'active', hint: 'vk_…hhhh', allowed_endpoints: null, daily_usd_cap: null, per_call_amount_cap: null, calls_per_minute: null, customer_id_path: null, agent_run_id: 'run_hostile', labels: { agent: 'refunder' }, upstream_key_id: null, created_at: now(), expires_at: null, revoked_at: null, revoke_mode: null, rolled_from: null });
-const summary = { calls_total: 0, by_verdict: {}, calls_allowed: 0, cost_usd: 0, customers: [], endpoints: [], per_minute: [], first_call: null, last_call: null, agent_runs: [], vault_keys: [] };
+const view = (id = KEY_ID) => ({
+  id,
+  vendor: 'stripe',
+  status: 'active',
+  hint: 'vk_…hhhh',
+  allowed_endpoints: null,
+  daily_usd_cap: null,
+  per_call_amount_cap: null,
+  calls_per_minute: null,
+  customer_id_path: null,
+  agent_run_id: 'run_hostile',
+  labels: { agent: 'refunder' },
+  upstream_key_id: null,
+  created_at: now(),
+  expires_at: null,
+  revoked_at: null,
+  revoke_mode: null,
+  rolled_from: null,
+});
+const summary = {
+  calls_total: 0,
+  by_verdict: {},
+  calls_allowed: 0,
+  cost_usd: 0,
+  customers: [],
+  endpoints: [],
+  per_minute: [],
+  first_call: null,
+  last_call: null,
+  agent_runs: [],
+  vault_keys: [],
+};
 
 /** The correct answer of the small admin API, per route. */
-function validAnswer(req: { method: string; path: string }, self: string, other: string, mode: HostileMode, revoked: Set<string>): Reply {
+function validAnswer(
+  req: { method: string; path: string },
+  self: string,
+  other: string,
+  mode: HostileMode,
+  revoked: Set<string>,
+): Reply {
   const { method, path } = req;
-  const instances = [{ instance_id: 'i-self', data_plane_url: self, admin_url: self, last_sync_at: now(), revision: 1 }];
-  if (mode === 'foreign-instance') instances.push({ instance_id: 'i-rogue', data_plane_url: other, admin_url: other, last_sync_at: now(), revision: 1 });
+  const instances = [
+    { instance_id: 'i-self', data_plane_url: self, admin_url: self, last_sync_at: now(), revision: 1 },
+  ];
+  if (mode === 'foreign-instance')
+    instances.push({
+      instance_id: 'i-rogue',
+      data_plane_url: other,
+      admin_url: other,
+      last_sync_at: now(),
+      revision: 1,
+    });
   if (method === 'GET' && path === '/v1/instances') return [200, { data: instances }];
-  if (method === 'GET' && path === '/v1/health') return [200, { status: 'ok', instance_id: 'i-self', data_plane_url: self, admin_url: self }];
+  if (method === 'GET' && path === '/v1/health')
+    return [200, { status: 'ok', instance_id: 'i-self', data_plane_url: self, admin_url: self }];
   if (method === 'GET' && path === '/v1/vault-keys') return [200, { data: [view()] }];
   if (method === 'POST' && path === '/v1/vault-keys') return [201, { ...view('vk_id_issued0001'), secret: KEY_SECRET }];
   let m = /^\/v1\/vault-keys\/([^/]+)\/verdict$/.exec(path);
   if (method === 'GET' && m) {
     const refused = revoked.has(m[1]!);
-    const body: Record<string, unknown> = { instance_id: 'i-self', vault_key_id: m[1], refused, verdict: refused ? 'vault_key_revoked' : 'allowed', revision: 2 };
+    const body: Record<string, unknown> = {
+      instance_id: 'i-self',
+      vault_key_id: m[1],
+      refused,
+      verdict: refused ? 'vault_key_revoked' : 'allowed',
+      revision: 2,
+    };
     if (mode === 'verdict-without-refused') delete body.refused;
     return [200, body];
   }
@@ -76,10 +130,37 @@ function validAnswer(req: { method: string; path: string }, self: string, other:
   if (method === 'DELETE' && m) {
     const already = revoked.has(m[1]!);
     revoked.add(m[1]!);
-    return [200, { id: m[1], status: 'revoked', effective_at: now(), already_revoked: already, mode: 'soft', in_flight_aborted: 0 }];
+    return [
+      200,
+      {
+        id: m[1],
+        status: 'revoked',
+        effective_at: now(),
+        already_revoked: already,
+        mode: 'soft',
+        in_flight_aborted: 0,
+      },
+    ];
   }
   if (method === 'GET' && path === '/v1/rates')
-    return [200, { data: [{ vault_key_id: KEY_ID, agent: 'refunder', agent_run_id: 'run_hostile', vendor: 'stripe', status: 'active', calls_per_minute: 1, baseline_per_minute: 1, spend_usd_10m: 0 }], at: now() }];
+    return [
+      200,
+      {
+        data: [
+          {
+            vault_key_id: KEY_ID,
+            agent: 'refunder',
+            agent_run_id: 'run_hostile',
+            vendor: 'stripe',
+            status: 'active',
+            calls_per_minute: 1,
+            baseline_per_minute: 1,
+            spend_usd_10m: 0,
+          },
+        ],
+        at: now(),
+      },
+    ];
   if (method === 'GET' && path === '/v1/audit') return [200, { data: [], next_cursor: null }];
   if (method === 'GET' && path === '/v1/audit/summary') return [200, summary];
   if (method === 'GET' && path === '/v1/upstream-keys') return [200, { data: [] }];
@@ -89,7 +170,11 @@ function validAnswer(req: { method: string; path: string }, self: string, other:
 /** The drill's synthetic calls: the proxy answers them itself (no vendor behind this one). */
 function dataPlane(req: IncomingMessage, res: ServerResponse, revoked: Set<string>): void {
   const key = /^Bearer (vk_\w+)$/.exec(req.headers.authorization ?? '')?.[1];
-  const code = !key ? 'vault_key_missing' : revoked.has('vk_id_issued0001') ? 'vault_key_revoked' : 'endpoint_not_allowed';
+  const code = !key
+    ? 'vault_key_missing'
+    : revoked.has('vk_id_issued0001')
+      ? 'vault_key_revoked'
+      : 'endpoint_not_allowed';
   send(res, code === 'endpoint_not_allowed' ? 403 : 401, { error: { type: 'tourniquet_error', code, message: code } });
 }
 
@@ -117,7 +202,9 @@ function perturb(mode: HostileMode, res: ServerResponse, valid: Reply, other: st
   switch (mode) {
     case 'html-502':
       res.writeHead(502, { 'content-type': 'text/html' });
-      res.end('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>');
+      res.end(
+        '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>',
+      );
       return true;
     case 'truncated-json': {
       const text = JSON.stringify(valid[1]);
@@ -144,7 +231,9 @@ function perturb(mode: HostileMode, res: ServerResponse, valid: Reply, other: st
       send(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong admin token' } });
       return true;
     case '403':
-      send(res, 403, { error: { code: 'insufficient_scope', message: 'this token may only read', required_scope: 'operate' } });
+      send(res, 403, {
+        error: { code: 'insufficient_scope', message: 'this token may only read', required_scope: 'operate' },
+      });
       return true;
     default:
       return false;
@@ -166,9 +255,23 @@ export async function startHostile(mode: HostileMode): Promise<Hostile> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
     if (!path.startsWith('/v1/') || path === '/v1/health-probe') return dataPlane(req, res, revoked);
-    if (req.headers.authorization !== `Bearer ${HOSTILE_TOKEN}`) return send(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong admin token' } });
+    if (req.headers.authorization !== `Bearer ${HOSTILE_TOKEN}`)
+      return send(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong admin token' } });
     if (mode === 'not-durable' && req.method === 'DELETE')
-      return send(res, 503, { error: { type: 'tourniquet_error', code: 'revoke_not_durable', message: 'the store could not record the revoke; this instance refuses the key' }, id: path.split('/').pop(), refused_here: true }, { 'retry-after': '1' });
+      return send(
+        res,
+        503,
+        {
+          error: {
+            type: 'tourniquet_error',
+            code: 'revoke_not_durable',
+            message: 'the store could not record the revoke; this instance refuses the key',
+          },
+          id: path.split('/').pop(),
+          refused_here: true,
+        },
+        { 'retry-after': '1' },
+      );
     const valid = validAnswer({ method: req.method ?? 'GET', path }, self, other, mode, revoked);
     if (!perturb(mode, res, valid, other, path)) send(res, valid[0], valid[1]);
   });

@@ -35,7 +35,10 @@ export function pgBinDir(): string | null {
  */
 export function pgAvailable(): boolean {
   if (pgBinDir()) return true;
-  if (process.env.CI) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (CI must install them: .ci/run)');
+  if (process.env.CI)
+    throw new Error(
+      'PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (CI must install them: .ci/run)',
+    );
   return false;
 }
 
@@ -86,14 +89,35 @@ export async function startPg(opts: PgOptions = {}): Promise<PgCluster> {
   ownByPostgres(sockDir);
   run(join(bin, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
-  const settings: Record<string, string | number> = { fsync: opts.fsync ? 'on' : 'off', max_connections: 200, ...opts.settings };
-  const o = [`-c listen_addresses=127.0.0.1`, `-p ${port}`, `-k ${sockDir}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
+  const settings: Record<string, string | number> = {
+    fsync: opts.fsync ? 'on' : 'off',
+    max_connections: 200,
+    ...opts.settings,
+  };
+  const o = [
+    `-c listen_addresses=127.0.0.1`,
+    `-p ${port}`,
+    `-k ${sockDir}`,
+    ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`),
+  ].join(' ');
   const log = join(parent, 'server.log');
   const cluster: PgCluster = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
-    start: () => run(join(bin, 'pg_ctl'), ['-D', dataDir, '-l', isRoot() ? join(dataDir, 'server.log') : log, '-o', o, '-w', '-t', '30', 'start']),
+    start: () =>
+      run(join(bin, 'pg_ctl'), [
+        '-D',
+        dataDir,
+        '-l',
+        isRoot() ? join(dataDir, 'server.log') : log,
+        '-o',
+        o,
+        '-w',
+        '-t',
+        '30',
+        'start',
+      ]),
     stop: (mode = 'fast') => run(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', mode, '-w', 'stop']),
     destroy: () => {
       try {

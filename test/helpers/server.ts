@@ -18,7 +18,9 @@ export interface TestServer {
  * A real HTTP server on 127.0.0.1:0. The handler answers; every request is recorded so a test
  * can assert on exactly what was sent, and fail on anything it did not expect.
  */
-export async function startServer(handler: (req: Recorded, res: ServerResponse, n: number) => void | Promise<void>): Promise<TestServer> {
+export async function startServer(
+  handler: (req: Recorded, res: ServerResponse, n: number) => void | Promise<void>,
+): Promise<TestServer> {
   const requests: Recorded[] = [];
   const server: Server = createServer((req, res) => {
     let body = '';

@@ -24,7 +24,9 @@ export interface Tmpfs {
 
 export function mountTmpfs(sizeMiB: number): Tmpfs {
   const dir = mkdtempSync(join(tmpdir(), 'tq-tmpfs-'));
-  const res = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m,mode=0700`, 'tmpfs', dir], { encoding: 'utf8' });
+  const res = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m,mode=0700`, 'tmpfs', dir], {
+    encoding: 'utf8',
+  });
   if (res.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`mount tmpfs failed: ${res.stderr}`);

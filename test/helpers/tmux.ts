@@ -16,7 +16,19 @@ export class Terminal {
       .join(' ');
     // The exit status is printed and the pane kept, so the test can read how the command ended.
     const script = `env -i ${exports} ${command}; echo "[exit $?]"; sleep 30`;
-    this.tmux(['new-session', '-d', '-s', this.name, '-x', String(size.width), '-y', String(size.height), 'sh', '-c', script]);
+    this.tmux([
+      'new-session',
+      '-d',
+      '-s',
+      this.name,
+      '-x',
+      String(size.width),
+      '-y',
+      String(size.height),
+      'sh',
+      '-c',
+      script,
+    ]);
   }
 
   private tmux(args: string[]): string {

@@ -17,7 +17,12 @@ export interface Fixture {
 
 export async function startFixture(opts: { intervalMs?: number; warmupCalls?: number } = {}): Promise<Fixture> {
   const stage = await startStage({ timeScale: 0.001, tailMode: 'median' });
-  const agent = startRefundAgent({ key: stage.agentKey.secret, baseUrl: stage.proxy.dataUrl, intervalMs: opts.intervalMs ?? 20, targets: stage.targets });
+  const agent = startRefundAgent({
+    key: stage.agentKey.secret,
+    baseUrl: stage.proxy.dataUrl,
+    intervalMs: opts.intervalMs ?? 20,
+    targets: stage.targets,
+  });
   // Running away: enough calls that its rate is far above its baseline.
   await pollUntil('the agent to run away', () => agent.calls.length >= (opts.warmupCalls ?? 30), { timeoutMs: 20_000 });
   const env = { ...isolatedEnv(), ...stage.env };

@@ -14,14 +14,22 @@ afterEach(async () => {
 
 function journal(env: Record<string, string | undefined>): Array<Record<string, unknown>> {
   const dir = join(env.TOURNIQUET_STATE_DIR!, 'incidents');
-  const files = readdirSync(dir, { recursive: true }).map(String).filter((n) => n.endsWith('.jsonl'));
+  const files = readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((n) => n.endsWith('.jsonl'));
   expect(files).toHaveLength(1);
-  return readFileSync(join(dir, files[0]!), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  return readFileSync(join(dir, files[0]!), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 describe('tourniquet incident from a script (every question has a flag)', () => {
   it('--scenario --vault-key --yes --json: revoked, verified on every instance, damage and next moves; journaled', async () => {
-    const r = await runInProcess(['incident', '--scenario', 'runaway-loop', '--vault-key', f.stage.agentKey.id, '--yes', '--json'], { env: f.env });
+    const r = await runInProcess(
+      ['incident', '--scenario', 'runaway-loop', '--vault-key', f.stage.agentKey.id, '--yes', '--json'],
+      { env: f.env },
+    );
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.status).toBe('done');
@@ -53,11 +61,15 @@ describe('tourniquet incident from a script (every question has a flag)', () => 
   });
 
   it('text output: the leak comparison, the live step with its t+ offset, damage and next moves', async () => {
-    const r = await runInProcess(['incident', '-s', 'runaway-loop', '--vault-key', f.stage.agentKey.id, '--yes'], { env: f.env });
+    const r = await runInProcess(['incident', '-s', 'runaway-loop', '--vault-key', f.stage.agentKey.id, '--yes'], {
+      env: f.env,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/profile default · proxy http:\/\/127\.0\.0\.1:\d+ \(tourniquet\)/);
     expect(r.stderr).toMatch(/1 of 1 instance healthy/);
-    expect(r.stderr).toMatch(/rotating the production key would let about \d+ more calls through .*revoking lets through at most the one in flight/s);
+    expect(r.stderr).toMatch(
+      /rotating the production key would let about \d+ more calls through .*revoking lets through at most the one in flight/s,
+    );
     expect(r.stderr).toMatch(/✔ revoke vault key vk_id_\w+ \[t\+\d+(ms|\.\ds)\]/);
     expect(r.stderr).toMatch(/incident: done and verified/);
     expect(r.stdout).toMatch(/Damage: vault key/);
@@ -78,19 +90,32 @@ describe('tourniquet incident from a script (every question has a flag)', () => 
   });
 
   it('no terminal and no --yes: exit 2 naming --yes, nothing revoked', async () => {
-    const r = await runInProcess(['incident', '--scenario', 'runaway-loop', '--vault-key', f.stage.agentKey.id], { env: f.env });
+    const r = await runInProcess(['incident', '--scenario', 'runaway-loop', '--vault-key', f.stage.agentKey.id], {
+      env: f.env,
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--yes/);
     expect((await f.stage.admin.getVaultKey(f.stage.agentKey.id))?.status).toBe('active');
   });
 
   it('an unknown vault key is exit 4; an unknown scenario is exit 2', async () => {
-    expect((await runInProcess(['incident', '-s', 'runaway-loop', '--vault-key', 'vk_id_nope', '--yes'], { env: f.env })).code).toBe(4);
-    expect((await runInProcess(['incident', '-s', 'no-such-thing', '--vault-key', f.stage.agentKey.id, '--yes'], { env: f.env })).code).toBe(2);
+    expect(
+      (await runInProcess(['incident', '-s', 'runaway-loop', '--vault-key', 'vk_id_nope', '--yes'], { env: f.env }))
+        .code,
+    ).toBe(4);
+    expect(
+      (
+        await runInProcess(['incident', '-s', 'no-such-thing', '--vault-key', f.stage.agentKey.id, '--yes'], {
+          env: f.env,
+        })
+      ).code,
+    ).toBe(2);
   });
 
   it('--dry-run prints the calls it would make and makes none', async () => {
-    const r = await runInProcess(['incident', '-s', 'runaway-loop', '--vault-key', f.stage.agentKey.id, '--dry-run'], { env: f.env });
+    const r = await runInProcess(['incident', '-s', 'runaway-loop', '--vault-key', f.stage.agentKey.id, '--dry-run'], {
+      env: f.env,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/dry run/);
     expect(r.stderr).toMatch(/DELETE http:\/\/127\.0\.0\.1:\d+\/v1\/vault-keys\/vk_id_\w+/);

@@ -86,7 +86,9 @@ describe('guided incident prompts (@inquirer/testing)', { timeout: 60_000 }, () 
     expect(await done).toBe(130);
     // The key that was chosen, and every other key, are still active: nothing was revoked.
     const keys = await f.stage.admin.listVaultKeys({});
-    const billing = keys.find((k) => (k.policy.labels as Record<string, string> | undefined)?.agent === 'billing-webhook');
+    const billing = keys.find(
+      (k) => (k.policy.labels as Record<string, string> | undefined)?.agent === 'billing-webhook',
+    );
     expect(billing?.status).toBe('active');
     expect(keys.filter((k) => k.status === 'revoked')).toEqual([]);
   });

@@ -16,12 +16,22 @@ afterEach(async () => {
   await f.stop();
 });
 
-const open = (f: Fixture) => new Terminal(`${process.execPath} ${BIN}`, { ...f.env, TERM: 'xterm-256color', NO_COLOR: '1' }, { width: 130, height: 50 });
+const open = (f: Fixture) =>
+  new Terminal(
+    `${process.execPath} ${BIN}`,
+    { ...f.env, TERM: 'xterm-256color', NO_COLOR: '1' },
+    { width: 130, height: 50 },
+  );
 
 function lastJournal(f: Fixture): Array<Record<string, unknown>> {
   const dir = join(f.env.TOURNIQUET_STATE_DIR!, 'incidents');
-  const file = readdirSync(dir, { recursive: true }).map(String).find((n) => n.endsWith('.jsonl'))!;
-  return readFileSync(join(dir, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const file = readdirSync(dir, { recursive: true })
+    .map(String)
+    .find((n) => n.endsWith('.jsonl'))!;
+  return readFileSync(join(dir, file), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 describe('`tourniquet` with no arguments at a real terminal (tmux)', () => {

@@ -28,14 +28,23 @@ describe('OAuth client against a real oidc-provider', () => {
   });
 
   it('a wrong client secret is exit 3', async () => {
-    const client = new OAuthClient({ issuer: as.issuer, clientId: as.clientId, clientSecret: 'cs_wrong_wrong_wrong_wrong' });
+    const client = new OAuthClient({
+      issuer: as.issuer,
+      clientId: as.clientId,
+      clientSecret: 'cs_wrong_wrong_wrong_wrong',
+    });
     const err = await client.introspect('whatever').catch((e) => e);
     expect(err.exitCode).toBe(3);
   });
 });
 
 describe('tourniquet oauth … (whole CLI, real authorization server)', () => {
-  const env = () => isolatedEnv({ TOURNIQUET_OAUTH_ISSUER: as.issuer, TOURNIQUET_OAUTH_CLIENT_ID: as.clientId, TOURNIQUET_OAUTH_CLIENT_SECRET: as.clientSecret });
+  const env = () =>
+    isolatedEnv({
+      TOURNIQUET_OAUTH_ISSUER: as.issuer,
+      TOURNIQUET_OAUTH_CLIENT_ID: as.clientId,
+      TOURNIQUET_OAUTH_CLIENT_SECRET: as.clientSecret,
+    });
 
   it('revoke (token on stdin) → verified, exit 0; introspect --expect-inactive then passes; no secret printed', async () => {
     const token = await as.issueToken();
@@ -71,7 +80,18 @@ describe('tourniquet oauth … (whole CLI, real authorization server)', () => {
 
   it('--dry-run lists the calls and makes none', async () => {
     const seen = as.requests.length;
-    const r = await runInProcess(['oauth', 'revoke', '--dry-run', '--revocation-endpoint', `${as.issuer}/token/revocation`, '--introspection-endpoint', `${as.issuer}/token/introspection`], { env: env() });
+    const r = await runInProcess(
+      [
+        'oauth',
+        'revoke',
+        '--dry-run',
+        '--revocation-endpoint',
+        `${as.issuer}/token/revocation`,
+        '--introspection-endpoint',
+        `${as.issuer}/token/introspection`,
+      ],
+      { env: env() },
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`POST ${as.issuer}/token/revocation`);
     expect(r.stdout).toContain(`POST ${as.issuer}/token/introspection`);
@@ -81,7 +101,10 @@ describe('tourniquet oauth … (whole CLI, real authorization server)', () => {
   it('--debug traces the HTTP calls without the token, the client secret or the Basic header', async () => {
     const token = await as.issueToken();
     const basic = Buffer.from(`${as.clientId}:${as.clientSecret}`).toString('base64');
-    for (const args of [['oauth', 'revoke', '--yes', '--debug'], ['oauth', 'introspect', '--debug', '--json']]) {
+    for (const args of [
+      ['oauth', 'revoke', '--yes', '--debug'],
+      ['oauth', 'introspect', '--debug', '--json'],
+    ]) {
       const r = await runInProcess(args, { env: env(), stdin: token });
       expect(r.stderr).toContain('debug:');
       noLeak(r, [token, as.clientSecret, basic]);

@@ -42,11 +42,28 @@ export async function startRealAs(): Promise<RealAs> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { default: Provider } = await quietly(() => import('oidc-provider'));
-  const provider = await quietly(() => new Provider(issuer, {
-    clients: [{ client_id: clientId, client_secret: clientSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], token_endpoint_auth_method: 'client_secret_basic' }],
-    features: { clientCredentials: { enabled: true }, introspection: { enabled: true }, revocation: { enabled: true }, devInteractions: { enabled: false } },
-    scopes: ['api:read'],
-  }));
+  const provider = await quietly(
+    () =>
+      new Provider(issuer, {
+        clients: [
+          {
+            client_id: clientId,
+            client_secret: clientSecret,
+            grant_types: ['client_credentials'],
+            redirect_uris: [],
+            response_types: [],
+            token_endpoint_auth_method: 'client_secret_basic',
+          },
+        ],
+        features: {
+          clientCredentials: { enabled: true },
+          introspection: { enabled: true },
+          revocation: { enabled: true },
+          devInteractions: { enabled: false },
+        },
+        scopes: ['api:read'],
+      }),
+  );
   handler = provider.callback();
   return {
     issuer,
@@ -56,7 +73,10 @@ export async function startRealAs(): Promise<RealAs> {
     async issueToken() {
       const res = await fetch(`${issuer}/token`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: {
+          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
         body: 'grant_type=client_credentials&scope=api%3Aread',
       });
       const body = (await res.json()) as { access_token?: string };

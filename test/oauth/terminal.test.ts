@@ -17,7 +17,13 @@ afterEach(() => {
 describe('oauth at a real terminal (tmux, built CLI, real oidc-provider)', () => {
   it('asks for the token with a masked prompt, never echoes it, revokes after y, verifies', async () => {
     const token = await as.issueToken();
-    const env = isolatedEnv({ TERM: 'xterm-256color', NO_COLOR: '1', TOURNIQUET_OAUTH_ISSUER: as.issuer, TOURNIQUET_OAUTH_CLIENT_ID: as.clientId, TOURNIQUET_OAUTH_CLIENT_SECRET: as.clientSecret });
+    const env = isolatedEnv({
+      TERM: 'xterm-256color',
+      NO_COLOR: '1',
+      TOURNIQUET_OAUTH_ISSUER: as.issuer,
+      TOURNIQUET_OAUTH_CLIENT_ID: as.clientId,
+      TOURNIQUET_OAUTH_CLIENT_SECRET: as.clientSecret,
+    });
     term = new Terminal(`${process.execPath} ${BIN} oauth revoke`, env, { width: 200, height: 40 });
     await term.waitFor('Token (input hidden)');
     term.type(token);

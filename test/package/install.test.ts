@@ -15,7 +15,12 @@ import { VERSION } from '../../src/main.js';
  * Offline-friendly: the dependencies come from the npm cache that `npm ci` filled.
  */
 const run = promisify(execFile);
-const npmEnv = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+const npmEnv = {
+  ...process.env,
+  npm_config_update_notifier: 'false',
+  npm_config_fund: 'false',
+  npm_config_audit: 'false',
+};
 
 interface Result {
   code: number;
@@ -23,9 +28,18 @@ interface Result {
   stderr: string;
 }
 
-async function sh(file: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Result> {
+async function sh(
+  file: string,
+  args: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<Result> {
   try {
-    const r = await run(file, args, { cwd: opts.cwd, env: opts.env ?? npmEnv, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20 });
+    const r = await run(file, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? npmEnv,
+      timeout: opts.timeoutMs ?? 60_000,
+      maxBuffer: 64 << 20,
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string };
@@ -39,7 +53,13 @@ let tarball: string;
 /** A user's shell: its own HOME, config and state, started outside the repository. */
 function userEnv(prefix: string): NodeJS.ProcessEnv {
   const home = mkdtempSync(join(work, 'home-'));
-  return { PATH: `${join(prefix, 'bin')}:${process.env.PATH}`, HOME: home, TMPDIR: process.env.TMPDIR, XDG_CONFIG_HOME: join(home, '.config'), XDG_STATE_HOME: join(home, '.local', 'state') };
+  return {
+    PATH: `${join(prefix, 'bin')}:${process.env.PATH}`,
+    HOME: home,
+    TMPDIR: process.env.TMPDIR,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_STATE_HOME: join(home, '.local', 'state'),
+  };
 }
 
 /**
@@ -52,14 +72,24 @@ function localPrebuild(): NodeJS.ProcessEnv {
   const version = JSON.parse(readFileSync(join(ROOT, 'node_modules/better-sqlite3/package.json'), 'utf8')).version;
   const dir = mkdtempSync(join(work, 'prebuilds-'));
   const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
-  execFileSync('tar', ['czf', join(dir, name), '-C', join(ROOT, 'node_modules/better-sqlite3'), 'build/Release/better_sqlite3.node']);
+  execFileSync('tar', [
+    'czf',
+    join(dir, name),
+    '-C',
+    join(ROOT, 'node_modules/better-sqlite3'),
+    'build/Release/better_sqlite3.node',
+  ]);
   return { npm_config_better_sqlite3_local_prebuilds: dir };
 }
 
 async function install(name: string, extra: string[]): Promise<string> {
   const prefix = join(work, name);
   const env = { ...npmEnv, ...(extra.includes('--ignore-scripts') ? {} : localPrebuild()) };
-  const r = await sh('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', ...extra, tarball], { cwd: work, env, timeoutMs: 8 * 60_000 });
+  const r = await sh('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', ...extra, tarball], {
+    cwd: work,
+    env,
+    timeoutMs: 8 * 60_000,
+  });
   expect(r.code, r.stderr).toBe(0);
   return prefix;
 }
@@ -76,9 +106,20 @@ beforeAll(async () => {
 describe('the tarball', () => {
   it('carries the bundle, the playbooks and the docs, and no sources, tests or source maps', async () => {
     const list = (await sh('tar', ['tzf', tarball], { cwd: work })).stdout.split('\n').filter(Boolean);
-    for (const f of ['package/bin/tourniquet.js', 'package/dist/main.js', 'package/dist/catalog.json', 'package/playbooks/vendors.yaml', 'package/README.md', 'package/docs/admin-api.md'])
+    for (const f of [
+      'package/bin/tourniquet.js',
+      'package/dist/main.js',
+      'package/dist/catalog.json',
+      'package/playbooks/vendors.yaml',
+      'package/README.md',
+      'package/docs/admin-api.md',
+    ])
       expect(list, f).toContain(f);
-    expect(list.filter((f) => /^package\/(src|test|scripts)\//.test(f) || f.endsWith('.map') || f.endsWith('build-catalog.js'))).toEqual([]);
+    expect(
+      list.filter(
+        (f) => /^package\/(src|test|scripts)\//.test(f) || f.endsWith('.map') || f.endsWith('build-catalog.js'),
+      ),
+    ).toEqual([]);
     // No lifecycle script a user's npm would ask to allow: the bundle is built before packing.
     const pkg = JSON.parse((await sh('tar', ['xzf', tarball, '-O', 'package/package.json'], { cwd: work })).stdout);
     expect(Object.keys(pkg.scripts).filter((s) => /^(pre|post)?install$|^prepare$/.test(s))).toEqual([]);
@@ -91,14 +132,19 @@ describe.each([
 ])('npm install -g from the tarball, %s', (_label, name, flags) => {
   let prefix: string;
   let env: NodeJS.ProcessEnv;
-  const tq = (args: string[], timeoutMs?: number) => sh(join(prefix, 'bin', 'tourniquet'), args, { cwd: work, env, timeoutMs });
+  const tq = (args: string[], timeoutMs?: number) =>
+    sh(join(prefix, 'bin', 'tourniquet'), args, { cwd: work, env, timeoutMs });
   const scripts = flags.length === 0;
 
   beforeAll(async () => {
     prefix = await install(name, flags);
     env = userEnv(prefix);
     // The binding is there exactly when the install scripts ran.
-    expect(existsSync(join(prefix, 'lib/node_modules/tourniquet-cli/node_modules/better-sqlite3/build/Release/better_sqlite3.node'))).toBe(scripts);
+    expect(
+      existsSync(
+        join(prefix, 'lib/node_modules/tourniquet-cli/node_modules/better-sqlite3/build/Release/better_sqlite3.node'),
+      ),
+    ).toBe(scripts);
   }, 9 * 60_000);
 
   it('--version, scenarios and decide --json run from the installed command', async () => {
@@ -106,7 +152,16 @@ describe.each([
     const s = await tq(['scenarios']);
     expect(s.code, s.stderr).toBe(0);
     expect(s.stdout).toContain('runaway-loop');
-    const d = await tq(['decide', '--scenario', 'runaway-loop', '--vendor', 'stripe', '--vault-key', 'vk_id_demo', '--json']);
+    const d = await tq([
+      'decide',
+      '--scenario',
+      'runaway-loop',
+      '--vendor',
+      'stripe',
+      '--vault-key',
+      'vk_id_demo',
+      '--json',
+    ]);
     expect(d.code, d.stderr).toBe(0);
     expect(JSON.parse(d.stdout)).toMatchObject({ scenario: 'runaway-loop', action: 'revoke' });
   });
@@ -125,7 +180,23 @@ describe.each([
     const token = join(work, `token-${name}`);
     writeFileSync(token, 'a-long-enough-admin-token-for-tests', { mode: 0o600 });
     const db = join(work, `proxy-${name}.db`);
-    const child = execFile(join(prefix, 'bin', 'tourniquet'), ['proxy', 'serve', '--json', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', `sqlite:${db}`, '--admin-token-file', token], { cwd: work, env });
+    const child = execFile(
+      join(prefix, 'bin', 'tourniquet'),
+      [
+        'proxy',
+        'serve',
+        '--json',
+        '--listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        '127.0.0.1:0',
+        '--store',
+        `sqlite:${db}`,
+        '--admin-token-file',
+        token,
+      ],
+      { cwd: work, env },
+    );
     let out = '';
     let err = '';
     child.stdout!.on('data', (d) => (out += d));
@@ -156,7 +227,10 @@ describe.each([
 describe("the README's install section", () => {
   it('names the commands this test ran', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Install'), readme.indexOf('\n## ', readme.indexOf('## Install') + 1));
+    const section = readme.slice(
+      readme.indexOf('## Install'),
+      readme.indexOf('\n## ', readme.indexOf('## Install') + 1),
+    );
     expect(section).toContain('npm install -g tourniquet-cli');
     expect(section).toContain('npx tourniquet-cli demo');
     expect(section).toContain('--allow-scripts=better-sqlite3');

@@ -4,23 +4,53 @@ import type { DamageSummary } from '../../src/core/damage/types.js';
 import type { JournalEntry } from '../../src/core/journal.js';
 
 const base: DamageSummary = {
-  source: 'test', filter: { vault_key_id: 'vk_1' }, window: { from: null, to: null }, empty: false,
-  calls_total: 10, by_verdict: { allowed: 10 }, calls_allowed: 10, cost_usd: 12.5,
-  customers: [{ customer_scope_id: 'cus_1', calls: 10, cost_usd: 12.5 }], endpoints: [],
-  per_minute: [{ minute: '2026-11-21T02:14:00.000Z', calls: 10 }], baseline_per_minute: null, anomaly_start: null,
-  first_call: null, last_call: null, agent_runs: [{ agent_run_id: 'run_1', calls: 10, cost_usd: 12.5 }],
-  vault_keys: [{ vault_key_id: 'vk_1', calls: 10, cost_usd: 12.5 }], after_revoke: null, bad_rows: { count: 0, first_lines: [] },
+  source: 'test',
+  filter: { vault_key_id: 'vk_1' },
+  window: { from: null, to: null },
+  empty: false,
+  calls_total: 10,
+  by_verdict: { allowed: 10 },
+  calls_allowed: 10,
+  cost_usd: 12.5,
+  customers: [{ customer_scope_id: 'cus_1', calls: 10, cost_usd: 12.5 }],
+  endpoints: [],
+  per_minute: [{ minute: '2026-11-21T02:14:00.000Z', calls: 10 }],
+  baseline_per_minute: null,
+  anomaly_start: null,
+  first_call: null,
+  last_call: null,
+  agent_runs: [{ agent_run_id: 'run_1', calls: 10, cost_usd: 12.5 }],
+  vault_keys: [{ vault_key_id: 'vk_1', calls: 10, cost_usd: 12.5 }],
+  after_revoke: null,
+  bad_rows: { count: 0, first_lines: [] },
 };
-const entry = (type: string, fields: Record<string, unknown> = {}): JournalEntry => ({ seq: 1, at: '2026-11-21T02:19:00.000Z', offset_ms: 0, type: type as never, ...fields });
+const entry = (type: string, fields: Record<string, unknown> = {}): JournalEntry => ({
+  seq: 1,
+  at: '2026-11-21T02:19:00.000Z',
+  offset_ms: 0,
+  type: type as never,
+  ...fields,
+});
 
 describe('recommendations come from the facts', () => {
   it('a vault key shared by several runs', () => {
-    const d = { ...base, agent_runs: [{ agent_run_id: 'run_1', calls: 5, cost_usd: 1 }, { agent_run_id: 'run_2', calls: 5, cost_usd: 1 }] };
-    expect(preventRecommendation([], d)).toMatchObject({ rule: 'shared-key', text: expect.stringMatching(/vk_1 was shared by 2 runs/) });
+    const d = {
+      ...base,
+      agent_runs: [
+        { agent_run_id: 'run_1', calls: 5, cost_usd: 1 },
+        { agent_run_id: 'run_2', calls: 5, cost_usd: 1 },
+      ],
+    };
+    expect(preventRecommendation([], d)).toMatchObject({
+      rule: 'shared-key',
+      text: expect.stringMatching(/vk_1 was shared by 2 runs/),
+    });
   });
   it('no expiry, when the journal knows it and nothing more specific does', () => {
     expect(preventRecommendation([entry('started', { facts: { expires_at: null } })], base).rule).toBe('no-expiry');
-    expect(preventRecommendation([entry('started', { facts: { expires_at: '2026-12-01T00:00:00Z' } })], base).rule).toBe('caps');
+    expect(
+      preventRecommendation([entry('started', { facts: { expires_at: '2026-12-01T00:00:00Z' } })], base).rule,
+    ).toBe('caps');
   });
   it('allowed calls without a customer ask for the forensic columns', () => {
     const d = { ...base, customers: [{ customer_scope_id: null, calls: 10, cost_usd: 12.5 }] };

@@ -49,7 +49,10 @@ function summary(minutes: number[], anomalyIndex: number | null, revokeAtMs: num
     last_call: per_minute.at(-1)!.minute,
     agent_runs: [],
     vault_keys: [],
-    after_revoke: revokeAtMs === null ? null : { revoked_at: new Date(revokeAtMs).toISOString(), in_flight: 1, later: 3, later_allowed: 0 },
+    after_revoke:
+      revokeAtMs === null
+        ? null
+        : { revoked_at: new Date(revokeAtMs).toISOString(), in_flight: 1, later: 3, later_allowed: 0 },
     bad_rows: { count: 0, first_lines: [] },
   };
 }
@@ -68,7 +71,9 @@ describe('the postmortem chart (Mermaid xychart)', () => {
 
   it('a long window is summed into at most 90 bars, still marked, still parsing', async () => {
     const minutes = Array.from({ length: 600 }, (_, i) => (i >= 400 && i < 420 ? 300 : 2));
-    const text = block(callsChartMermaid(summary(minutes, 400, Date.UTC(2026, 10, 21, 2, 0) + 419 * 60_000), { tz: 'Europe/Paris' })!)!;
+    const text = block(
+      callsChartMermaid(summary(minutes, 400, Date.UTC(2026, 10, 21, 2, 0) + 419 * 60_000), { tz: 'Europe/Paris' })!,
+    )!;
     expect(await parse(text)).toMatchObject({ diagramType: 'xychart' });
     const bars = /bar \[([^\]]*)\]/.exec(text)![1]!.split(', ').map(Number);
     expect(bars.length).toBeLessThanOrEqual(MAX_BARS);

@@ -6,7 +6,13 @@ import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { json, startServer, type TestServer } from '../helpers/server.js';
 import { storyRows } from '../fixtures/damage/story.js';
 import { toSqlite } from '../fixtures/damage/write.js';
-import { INCIDENT_WITHOUT_REVOKE, INCIDENT_WITH_REVOKE, journalWithRevoke, journalWithoutRevoke, writeJournal } from '../fixtures/damage/journal.js';
+import {
+  INCIDENT_WITHOUT_REVOKE,
+  INCIDENT_WITH_REVOKE,
+  journalWithRevoke,
+  journalWithoutRevoke,
+  writeJournal,
+} from '../fixtures/damage/journal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tq-pm-'));
 const db = join(dir, 'audit.db');
@@ -31,15 +37,21 @@ describe('tourniquet postmortem', () => {
     expect(r.code).toBe(0);
     const md = r.stdout;
     expect(md).toMatch(/^# Postmortem: inc_20261121T021900Z_a1b2/);
-    expect(md).toMatch(/\| t\+0s \| 2026-11-21 02:19:00 UTC \| incident opened \(tourniquet revoke\), scenario agent-loop \|/);
+    expect(md).toMatch(
+      /\| t\+0s \| 2026-11-21 02:19:00 UTC \| incident opened \(tourniquet revoke\), scenario agent-loop \|/,
+    );
     expect(md).toMatch(/\| t\+1m05s \| .* \| revoked vk_refund_agent/);
     expect(md).toMatch(/\| t\+1m06s \| .* \| verified \(revoke\): every instance answers 401/);
     expect(md).toMatch(/## Decision\n\nrevoke vault key vk_refund_agent\. Why: the agent is looping/);
     expect(md).toMatch(/## Damage: vault key vk_refund_agent/);
     expect(md).toMatch(/\*\*After the revoke:\*\* at 2026-11-21 02:20:05 UTC: 1 in flight, 62 later, none allowed/);
     expect(md).toMatch(/\*\*Anomaly:\*\* from 2026-11-21 02:14 UTC/);
-    expect(md).toMatch(/1\. \*\*Prevent this failure:\*\* Lower the vault key's calls_per_minute to about 3 .* run at 150\/min/);
-    expect(md).toMatch(/2\. \*\*Shorten the next incident:\*\* Alert on calls per minute per vault key at 5x baseline .* 6 min before the revoke/);
+    expect(md).toMatch(
+      /1\. \*\*Prevent this failure:\*\* Lower the vault key's calls_per_minute to about 3 .* run at 150\/min/,
+    );
+    expect(md).toMatch(
+      /2\. \*\*Shorten the next incident:\*\* Alert on calls per minute per vault key at 5x baseline .* 6 min before the revoke/,
+    );
   });
 
   it('--json carries the same as data', async () => {
@@ -57,24 +69,56 @@ describe('tourniquet postmortem', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/## Damage\n\nNo audit source configured/);
     expect(r.stdout).toMatch(/\| t\+3m20s \| .* \| rotate production key uk_stripe_live: done \|/);
-    expect(r.stdout).toMatch(/Shorten the next incident:\*\* Put a proxy with per-agent vault keys in front of this vendor and revoke there/);
+    expect(r.stdout).toMatch(
+      /Shorten the next incident:\*\* Put a proxy with per-agent vault keys in front of this vendor and revoke there/,
+    );
     expect(r.stdout).not.toMatch(/After the revoke/);
   });
 
   it('damage reads the incident journal for the revoke time: `damage --incident`', async () => {
     const env = setup();
-    const withRevoke = JSON.parse((await runInProcess(['damage', '--json', '--source', db, '--incident', INCIDENT_WITH_REVOKE], { env })).stdout);
-    expect(withRevoke.after_revoke).toEqual({ revoked_at: '2026-11-21T02:20:05.000Z', in_flight: 1, later: 62, later_allowed: 0 });
+    const withRevoke = JSON.parse(
+      (await runInProcess(['damage', '--json', '--source', db, '--incident', INCIDENT_WITH_REVOKE], { env })).stdout,
+    );
+    expect(withRevoke.after_revoke).toEqual({
+      revoked_at: '2026-11-21T02:20:05.000Z',
+      in_flight: 1,
+      later: 62,
+      later_allowed: 0,
+    });
     expect(withRevoke.filter).toEqual({ vault_key_id: 'vk_refund_agent' });
-    const without = await runInProcess(['damage', '--json', '--source', db, '--incident', INCIDENT_WITHOUT_REVOKE], { env });
+    const without = await runInProcess(['damage', '--json', '--source', db, '--incident', INCIDENT_WITHOUT_REVOKE], {
+      env,
+    });
     expect(JSON.parse(without.stdout).after_revoke).toBeNull();
     expect(without.stderr).toMatch(/has no revoke in its journal/);
   });
 
   it('`damage --incident` without a window looks an hour back from t=0 and 5 minutes past the last entry', async () => {
-    const s = JSON.parse((await runInProcess(['damage', '--json', '--source', db, '--incident', INCIDENT_WITH_REVOKE], { env: setup() })).stdout);
+    const s = JSON.parse(
+      (await runInProcess(['damage', '--json', '--source', db, '--incident', INCIDENT_WITH_REVOKE], { env: setup() }))
+        .stdout,
+    );
     expect(s.window).toEqual({ from: '2026-11-21T01:19:00.000Z', to: '2026-11-21T02:25:07.000Z' });
-    const narrowed = JSON.parse((await runInProcess(['damage', '--json', '--source', db, '--incident', INCIDENT_WITH_REVOKE, '--since', '10m', '--to', '2026-11-21T02:21:00Z'], { env: setup() })).stdout);
+    const narrowed = JSON.parse(
+      (
+        await runInProcess(
+          [
+            'damage',
+            '--json',
+            '--source',
+            db,
+            '--incident',
+            INCIDENT_WITH_REVOKE,
+            '--since',
+            '10m',
+            '--to',
+            '2026-11-21T02:21:00Z',
+          ],
+          { env: setup() },
+        )
+      ).stdout,
+    );
     expect(narrowed.window).toEqual({ from: '2026-11-21T02:11:00.000Z', to: '2026-11-21T02:21:00.000Z' });
     expect(narrowed.after_revoke.revoked_at).toBe('2026-11-21T02:20:05.000Z');
   });
@@ -92,7 +136,10 @@ describe('tourniquet postmortem', () => {
       res.end('ok');
     });
     const url = `${hook.url}/services/T000/B000/XXXXsecretXXXXwebhook`;
-    const r = await runInProcess(['postmortem', INCIDENT_WITH_REVOKE, '--source', db, '--notify', '-o', join(dir, 'pm.md')], { env: setup({ TOURNIQUET_WEBHOOK_URL: url }) });
+    const r = await runInProcess(
+      ['postmortem', INCIDENT_WITH_REVOKE, '--source', db, '--notify', '-o', join(dir, 'pm.md')],
+      { env: setup({ TOURNIQUET_WEBHOOK_URL: url }) },
+    );
     expect(r.code).toBe(0);
     expect(posted).toHaveLength(1);
     expect(hook.requests[0]!.headers['content-type']).toBe('application/json');
@@ -107,7 +154,9 @@ describe('tourniquet postmortem', () => {
   it('a webhook that refuses is exit 1 (the write-up is still printed), with the URL kept out of the message', async () => {
     hook = await startServer((_req, res) => json(res, 500, { error: 'boom' }));
     const url = `${hook.url}/services/T000/B000/YYYYsecretYYYY`;
-    const r = await runInProcess(['postmortem', INCIDENT_WITHOUT_REVOKE, '--notify'], { env: setup({ TOURNIQUET_WEBHOOK_URL: url }) });
+    const r = await runInProcess(['postmortem', INCIDENT_WITHOUT_REVOKE, '--notify'], {
+      env: setup({ TOURNIQUET_WEBHOOK_URL: url }),
+    });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^# Postmortem/);
     expect(r.stderr).toMatch(/webhook at 127\.0\.0\.1:\d+ answered HTTP 500/);
@@ -120,4 +169,3 @@ describe('tourniquet postmortem', () => {
     expect(r.stderr).toMatch(/webhook_url/);
   });
 });
-

@@ -26,9 +26,29 @@ describe('production keys at rest (SQLite)', () => {
   });
   const start = (db: string, keyFile: string) => env.start(db, keyFile);
   const serve = (db: string, extra: string[], env: Record<string, string> = {}) =>
-    runInProcess(['proxy', 'serve', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', `sqlite:${db}`, ...extra], {
-      env: { PATH: process.env.PATH, TMPDIR: process.env.TMPDIR, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN, HOME: dir, TOURNIQUET_CONFIG_DIR: join(dir, 'cfg'), ...env },
-    });
+    runInProcess(
+      [
+        'proxy',
+        'serve',
+        '--listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        '127.0.0.1:0',
+        '--store',
+        `sqlite:${db}`,
+        ...extra,
+      ],
+      {
+        env: {
+          PATH: process.env.PATH,
+          TMPDIR: process.env.TMPDIR,
+          TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+          HOME: dir,
+          TOURNIQUET_CONFIG_DIR: join(dir, 'cfg'),
+          ...env,
+        },
+      },
+    );
 
   /** The stored key serves agents: a call through the proxy reaches the sandbox with it. */
   async function servesWith(p: RunningProxy, stripeKeyId: string): Promise<void> {
@@ -46,11 +66,19 @@ describe('production keys at rest (SQLite)', () => {
     writeMasterKeyFile(keyFile, [mk]);
     const known = sandbox.stripe.createKey('stored through the admin API');
     const p = await start(db, keyFile);
-    const added = await adminCall(p.adminUrl, 'POST', '/v1/upstream-keys', { vendor: 'stripe', secret: known.secret, state: 'active' });
+    const added = await adminCall(p.adminUrl, 'POST', '/v1/upstream-keys', {
+      vendor: 'stripe',
+      secret: known.secret,
+      state: 'active',
+    });
     expect(added.status).toBe(201);
     await servesWith(p, known.id);
     const status = (await adminCall(p.adminUrl, 'GET', '/v1/master-key')).body;
-    expect(status).toMatchObject({ master_key_id: keyIdOf(mk), sealed_by_master_key: { [keyIdOf(mk)]: 1 }, plaintext: 0 });
+    expect(status).toMatchObject({
+      master_key_id: keyIdOf(mk),
+      sealed_by_master_key: { [keyIdOf(mk)]: 1 },
+      plaintext: 0,
+    });
     expect(JSON.stringify(status)).not.toContain(mk);
     // the production-key listing shows a hint, never the key
     expect(JSON.stringify((await adminCall(p.adminUrl, 'GET', '/v1/upstream-keys')).body)).not.toContain(known.secret);
@@ -90,7 +118,10 @@ describe('production keys at rest (SQLite)', () => {
     const env = await serve(db, [], { TOURNIQUET_MASTER_KEY: wrongText });
     expect(env.code).toBe(3);
     const failing = await serve(db, ['--master-key-command', 'echo no vault here >&2; exit 4']);
-    expect([failing.code, failing.stderr]).toEqual([2, expect.stringContaining('master key command failed (exit 4): no vault here')]);
+    expect([failing.code, failing.stderr]).toEqual([
+      2,
+      expect.stringContaining('master key command failed (exit 4): no vault here'),
+    ]);
   });
 
   it('without a master key, a production key is refused (409 master_key_missing), never stored in plain text', async () => {
@@ -111,10 +142,19 @@ describe('production keys at rest (SQLite)', () => {
     // Given the previous version's schema and row, churned the way promote/retire rewrote it
     const old = new Database(db);
     old.exec(SQLITE_SCHEMA);
-    old.prepare(`INSERT INTO upstream_keys (id, vendor, state, hint, label, account_sid, secret, created_at, updated_at, revision) VALUES ('up_legacy', 'stripe', 'active', 'sk_…x', 'legacy', NULL, ?, 't', 't', 1)`).run(known.secret);
-    for (let i = 0; i < 5; i++) old.prepare(`UPDATE upstream_keys SET label = ?, updated_at = ? WHERE id = 'up_legacy'`).run('legacy-' + 'x'.repeat(i * 40), `t${i}`);
+    old
+      .prepare(
+        `INSERT INTO upstream_keys (id, vendor, state, hint, label, account_sid, secret, created_at, updated_at, revision) VALUES ('up_legacy', 'stripe', 'active', 'sk_…x', 'legacy', NULL, ?, 't', 't', 1)`,
+      )
+      .run(known.secret);
+    for (let i = 0; i < 5; i++)
+      old
+        .prepare(`UPDATE upstream_keys SET label = ?, updated_at = ? WHERE id = 'up_legacy'`)
+        .run('legacy-' + 'x'.repeat(i * 40), `t${i}`);
     // and copies of it on pages that are free now (rows written and deleted by hand, by an operator)
-    const copy = old.prepare(`INSERT INTO upstream_keys (id, vendor, state, hint, label, account_sid, secret, created_at, updated_at, revision) VALUES (?, 'stripe', 'retired', 'h', ?, NULL, ?, 't', 't', 1)`);
+    const copy = old.prepare(
+      `INSERT INTO upstream_keys (id, vendor, state, hint, label, account_sid, secret, created_at, updated_at, revision) VALUES (?, 'stripe', 'retired', 'h', ?, NULL, ?, 't', 't', 1)`,
+    );
     for (let i = 0; i < 40; i++) copy.run(`up_copy_${i}`, 'y'.repeat(300), known.secret);
     old.exec(`DELETE FROM upstream_keys WHERE id LIKE 'up_copy_%'`);
     old.close();

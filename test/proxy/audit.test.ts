@@ -9,8 +9,20 @@ describe('audit API: filters, paging, the summary the damage report reads, rates
     h = await startHarness();
     a = await h.issue({ vendor: 'stripe', agent_run_id: 'run_a', labels: { agent: 'refunder', owner: 'payments' } });
     b = await h.issue({ vendor: 'stripe', agent_run_id: 'run_b', daily_usd_cap: 15 });
-    for (const [key, cus, amount] of [[a, 'cus_1', 1000], [a, 'cus_1', 2000], [a, 'cus_2', 500], [b, 'cus_3', 1000], [b, 'cus_3', 1000]] as const)
-      await through(h.proxy.dataUrl, 'POST', '/v1/charges', key.secret, `amount=${amount}&currency=usd&customer=${cus}`);
+    for (const [key, cus, amount] of [
+      [a, 'cus_1', 1000],
+      [a, 'cus_1', 2000],
+      [a, 'cus_2', 500],
+      [b, 'cus_3', 1000],
+      [b, 'cus_3', 1000],
+    ] as const)
+      await through(
+        h.proxy.dataUrl,
+        'POST',
+        '/v1/charges',
+        key.secret,
+        `amount=${amount}&currency=usd&customer=${cus}`,
+      );
     await through(h.proxy.dataUrl, 'GET', `/v1/charges`, a.secret);
   });
   afterAll(async () => h.stop());
@@ -27,7 +39,22 @@ describe('audit API: filters, paging, the summary the damage report reads, rates
     const future = await h.admin('GET', `/v1/audit?from=${new Date(Date.now() + 60_000).toISOString()}`);
     expect(future.body.data).toHaveLength(0);
     const row = p1.body.data[0];
-    for (const col of ['id', 'started_at', 'finished_at', 'vault_key_id', 'agent_run_id', 'customer_scope_id', 'vendor', 'method', 'path', 'policy_verdict', 'vendor_status', 'cost_usd_parsed', 'upstream_key_id', 'latency_ms'])
+    for (const col of [
+      'id',
+      'started_at',
+      'finished_at',
+      'vault_key_id',
+      'agent_run_id',
+      'customer_scope_id',
+      'vendor',
+      'method',
+      'path',
+      'policy_verdict',
+      'vendor_status',
+      'cost_usd_parsed',
+      'upstream_key_id',
+      'latency_ms',
+    ])
       expect(row, col).toHaveProperty(col);
   });
 
@@ -73,8 +100,12 @@ describe('audit API: filters, paging, the summary the damage report reads, rates
     const { startProxy } = await import('../../src/proxy/index.js');
     await h.proxy.stop();
     const p = await startProxy({
-      listen: '127.0.0.1:0', adminListen: '127.0.0.1:0', store: `sqlite:${h.dbPath}`, adminToken: 'admin-token-for-tests-0123456789',
-      upstreams: h.sandbox.urls, log: false,
+      listen: '127.0.0.1:0',
+      adminListen: '127.0.0.1:0',
+      store: `sqlite:${h.dbPath}`,
+      adminToken: 'admin-token-for-tests-0123456789',
+      upstreams: h.sandbox.urls,
+      log: false,
       upstreamKeys: [{ vendor: 'stripe', secret: h.sandbox.keys.stripe.secret, label: 'main', state: 'active' }],
     });
     try {
@@ -99,14 +130,28 @@ describe('write-ahead audit rows', () => {
       await peek.init();
       h.sandbox.stripe.server.prependListener('request', (req: { url?: string }) => {
         if (!req.url?.startsWith('/v1/charges')) return;
-        void peek.queryAudit({ agent_run_id: 'run_wa' }, 10, null).then((p) => seenAtVendor.push(p.data.at(-1)?.outcome));
+        void peek
+          .queryAudit({ agent_run_id: 'run_wa' }, 10, null)
+          .then((p) => seenAtVendor.push(p.data.at(-1)?.outcome));
       });
-      const r = await through(h.proxy.dataUrl, 'POST', '/v1/charges', vk.secret, 'amount=2500&currency=usd&customer=cus_wa');
+      const r = await through(
+        h.proxy.dataUrl,
+        'POST',
+        '/v1/charges',
+        vk.secret,
+        'amount=2500&currency=usd&customer=cus_wa',
+      );
       expect(r.status).toBe(200);
       expect(seenAtVendor).toEqual(['pending']);
       const rows = (await h.admin('GET', '/v1/audit?agent_run_id=run_wa')).body.data;
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ outcome: 'complete', policy_verdict: 'allowed', vendor_status: 200, amount_usd_estimated: 25, call_id: expect.stringMatching(/^inst_\w+\.\w+$/) });
+      expect(rows[0]).toMatchObject({
+        outcome: 'complete',
+        policy_verdict: 'allowed',
+        vendor_status: 200,
+        amount_usd_estimated: 25,
+        call_id: expect.stringMatching(/^inst_\w+\.\w+$/),
+      });
       await peek.close();
     } finally {
       await h.stop();
@@ -122,20 +167,57 @@ describe('write-ahead audit rows', () => {
       // Given two intent rows of a process that was killed before their outcomes were written
       const s = new SqliteStore(h.dbPath);
       await s.init();
-      const base = { finished_at: '2026-11-22T02:14:00.000Z', vault_key_id: 'vk_id_x', agent_run_id: 'run_dead', customer_scope_id: null, vendor: 'stripe', method: 'POST', path: '/v1/refunds', policy_verdict: 'allowed' as const, vendor_status: 0, cost_usd_parsed: null, upstream_key_id: null, latency_ms: 0, instance_id: 'inst_dead', outcome: 'pending' as const };
+      const base = {
+        finished_at: '2026-11-22T02:14:00.000Z',
+        vault_key_id: 'vk_id_x',
+        agent_run_id: 'run_dead',
+        customer_scope_id: null,
+        vendor: 'stripe',
+        method: 'POST',
+        path: '/v1/refunds',
+        policy_verdict: 'allowed' as const,
+        vendor_status: 0,
+        cost_usd_parsed: null,
+        upstream_key_id: null,
+        latency_ms: 0,
+        instance_id: 'inst_dead',
+        outcome: 'pending' as const,
+      };
       await s.appendAudit([
         { ...base, started_at: '2026-11-22T02:14:00.000Z', call_id: 'inst_dead.1', amount_usd_estimated: 120 },
         { ...base, started_at: '2026-11-22T02:14:01.000Z', call_id: 'inst_dead.2', amount_usd_estimated: 80 },
         { ...base, started_at: '2026-11-22T02:14:02.000Z', call_id: 'inst_dead.3', amount_usd_estimated: 5 },
       ]);
       // (and one that did complete; a repeated batch is not written twice)
-      await s.appendAudit([{ ...base, started_at: '2026-11-22T02:14:02.000Z', call_id: 'inst_dead.3', amount_usd_estimated: 5 }], [{ call_id: 'inst_dead.3', finished_at: '2026-11-22T02:14:02.300Z', policy_verdict: 'allowed', vendor_status: 200, cost_usd_parsed: 5, latency_ms: 300 }]);
+      await s.appendAudit(
+        [{ ...base, started_at: '2026-11-22T02:14:02.000Z', call_id: 'inst_dead.3', amount_usd_estimated: 5 }],
+        [
+          {
+            call_id: 'inst_dead.3',
+            finished_at: '2026-11-22T02:14:02.300Z',
+            policy_verdict: 'allowed',
+            vendor_status: 200,
+            cost_usd_parsed: 5,
+            latency_ms: 300,
+          },
+        ],
+      );
       await s.close();
       // When the proxy starts again on the file
-      h.proxy = await startProxy({ listen: '127.0.0.1:0', adminListen: '127.0.0.1:0', store: `sqlite:${h.dbPath}`, adminToken: 'admin-token-for-tests-0123456789', log: false });
+      h.proxy = await startProxy({
+        listen: '127.0.0.1:0',
+        adminListen: '127.0.0.1:0',
+        store: `sqlite:${h.dbPath}`,
+        adminToken: 'admin-token-for-tests-0123456789',
+        log: false,
+      });
       // Then they are forwarded-outcome-unknown: in the rows, and in the summary with what they asked to move
       const rows = (await h.admin('GET', '/v1/audit?agent_run_id=run_dead')).body.data;
-      expect(rows.map((r: any) => [r.call_id, r.outcome])).toEqual([['inst_dead.1', 'unknown'], ['inst_dead.2', 'unknown'], ['inst_dead.3', 'complete']]);
+      expect(rows.map((r: any) => [r.call_id, r.outcome])).toEqual([
+        ['inst_dead.1', 'unknown'],
+        ['inst_dead.2', 'unknown'],
+        ['inst_dead.3', 'complete'],
+      ]);
       const sum = (await h.admin('GET', '/v1/audit/summary?agent_run_id=run_dead')).body;
       expect(sum.outcome_unknown).toEqual({ calls: 2, amount_usd_estimated: 200, pending: 0 });
       expect(sum.calls_total).toBe(3);

@@ -9,9 +9,11 @@ async function badVendor(): Promise<{ url: string; server: Server; hits: () => n
   const server = createServer((req, res) => {
     hits++;
     if (req.url?.startsWith('/reset')) req.socket.destroy();
-    else if (req.url?.startsWith('/big')) res.end(Buffer.alloc(3 << 20, 97)); // 3 MiB of 'a'
-    else if (req.url?.startsWith('/empty')) (res.statusCode = 204), res.end();
-    else if (req.url?.startsWith('/hang')) return; // never answers
+    else if (req.url?.startsWith('/big'))
+      res.end(Buffer.alloc(3 << 20, 97)); // 3 MiB of 'a'
+    else if (req.url?.startsWith('/empty')) ((res.statusCode = 204), res.end());
+    else if (req.url?.startsWith('/hang'))
+      return; // never answers
     else res.end('{"ok":true}');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -42,7 +44,10 @@ describe('bad input keeps the proxy serving, with a clear JSON error', () => {
     expect([wrongType.status, wrongType.body.error.field]).toEqual([400, 'calls_per_minute']);
     const vendor = await h.admin('POST', '/v1/vault-keys', { vendor: 'paypal' });
     expect([vendor.status, vendor.body.error.field]).toEqual([400, 'vendor']);
-    const endpoints = await h.admin('POST', '/v1/vault-keys', { vendor: 'stripe', allowed_endpoints: ['refunds please'] });
+    const endpoints = await h.admin('POST', '/v1/vault-keys', {
+      vendor: 'stripe',
+      allowed_endpoints: ['refunds please'],
+    });
     expect(endpoints.body.error.field).toBe('allowed_endpoints');
     const expiry = await h.admin('POST', '/v1/vault-keys', { vendor: 'stripe', expires_in: 'soon' });
     expect(expiry.body.error.field).toBe('expires_in');
@@ -61,7 +66,11 @@ describe('bad input keeps the proxy serving, with a clear JSON error', () => {
     const nf = await h.admin('GET', '/v1/vault-keys/vk_id_nope');
     expect([nf.status, nf.body.error.code]).toEqual([404, 'not_found']);
     expect((await h.admin('DELETE', '/v1/vault-keys/vk_id_nope')).status).toBe(404);
-    const big = await h.admin('POST', '/v1/vault-keys', JSON.stringify({ vendor: 'stripe', agent_run_id: 'x'.repeat(100_000) }));
+    const big = await h.admin(
+      'POST',
+      '/v1/vault-keys',
+      JSON.stringify({ vendor: 'stripe', agent_run_id: 'x'.repeat(100_000) }),
+    );
     expect(big.status).toBe(413);
   });
 
@@ -106,7 +115,11 @@ describe('bad input keeps the proxy serving, with a clear JSON error', () => {
 
   it('after all that, health is ok', async () => {
     const health = await h.admin('GET', '/v1/health');
-    expect(health.body).toMatchObject({ status: 'ok', instance_id: h.proxy.instanceId, data_plane_url: h.proxy.dataUrl });
+    expect(health.body).toMatchObject({
+      status: 'ok',
+      instance_id: h.proxy.instanceId,
+      data_plane_url: h.proxy.dataUrl,
+    });
     const inst = await h.admin('GET', '/v1/instances');
     expect(inst.body.data[0].instance_id).toBe(h.proxy.instanceId);
   });

@@ -29,11 +29,21 @@ export function spawnProxy(args: string[], env: Record<string, string>): Promise
     child.stdout!.on('data', (d) => {
       out += d;
       // Whole lines only: a chunk may end in the middle of the JSON line.
-      const line = out.split('\n').slice(0, -1).find((l) => l.startsWith('{'));
+      const line = out
+        .split('\n')
+        .slice(0, -1)
+        .find((l) => l.startsWith('{'));
       if (!line) return;
       clearTimeout(timer);
       const ready = JSON.parse(line) as { data_plane_url: string; admin_url: string; instance_id: string };
-      resolve({ child, dataUrl: ready.data_plane_url, adminUrl: ready.admin_url, instanceId: ready.instance_id, stderr: () => err, exited });
+      resolve({
+        child,
+        dataUrl: ready.data_plane_url,
+        adminUrl: ready.admin_url,
+        instanceId: ready.instance_id,
+        stderr: () => err,
+        exited,
+      });
     });
     child.on('exit', (code) => {
       clearTimeout(timer);

@@ -26,7 +26,10 @@ async function until(cond: () => boolean, ms = 10_000) {
 describe('tourniquet proxy serve / sandbox (in-process)', () => {
   it('proxy serve without an admin token: exit 2 naming the flag', async () => {
     const { io: i, out } = io();
-    const code = await main(['proxy', 'serve', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', 'sqlite::memory:'], i);
+    const code = await main(
+      ['proxy', 'serve', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', 'sqlite::memory:'],
+      i,
+    );
     expect(code).toBe(2);
     expect(out.stderr).toContain('--admin-token-file');
   });
@@ -35,7 +38,18 @@ describe('tourniquet proxy serve / sandbox (in-process)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tq-cli-'));
     writeFileSync(join(dir, 'token'), ADMIN_TOKEN);
     writeFileSync(join(dir, 'cfg.yaml'), 'upstream_keys:\n  - { vendor: stripe, secret: nope }\n');
-    const base = ['proxy', 'serve', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', 'sqlite::memory:', '--admin-token-file', join(dir, 'token')];
+    const base = [
+      'proxy',
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+      '--store',
+      'sqlite::memory:',
+      '--admin-token-file',
+      join(dir, 'token'),
+    ];
     const a = io();
     expect(await main([...base, '--upstream', 'stripe'], a.io)).toBe(2);
     expect(a.out.stderr).toContain('VENDOR=URL');
@@ -52,19 +66,39 @@ describe('tourniquet proxy serve / sandbox (in-process)', () => {
     const { urls, keys } = JSON.parse(sb.out.stdout);
     const dir = mkdtempSync(join(tmpdir(), 'tq-cli-'));
     writeFileSync(join(dir, 'token'), ADMIN_TOKEN);
-    writeFileSync(join(dir, 'cfg.yaml'), 'upstream_keys:\n  - { vendor: stripe, state: active, secret_env: STRIPE_KEY }\n');
+    writeFileSync(
+      join(dir, 'cfg.yaml'),
+      'upstream_keys:\n  - { vendor: stripe, state: active, secret_env: STRIPE_KEY }\n',
+    );
     const stopProxy = new AbortController();
     const px = io({ STRIPE_KEY: keys.stripe.secret });
     const pxDone = main(
-      ['--json', 'proxy', 'serve', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', `sqlite:${join(dir, 'p.db')}`,
-        '--admin-token-file', join(dir, 'token'), '--config', join(dir, 'cfg.yaml'), '--upstream', `stripe=${urls.stripe}`],
+      [
+        '--json',
+        'proxy',
+        'serve',
+        '--listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        '127.0.0.1:0',
+        '--store',
+        `sqlite:${join(dir, 'p.db')}`,
+        '--admin-token-file',
+        join(dir, 'token'),
+        '--config',
+        join(dir, 'cfg.yaml'),
+        '--upstream',
+        `stripe=${urls.stripe}`,
+      ],
       px.io,
       stopProxy.signal,
     );
     await until(() => px.out.stdout.includes('\n'));
     const ready = JSON.parse(px.out.stdout);
     const vk = (await adminCall(ready.admin_url, 'POST', '/v1/vault-keys', { vendor: 'stripe' })).body;
-    const res = await fetch(`${ready.data_plane_url}/v1/customers`, { headers: { authorization: `Bearer ${vk.secret}` } });
+    const res = await fetch(`${ready.data_plane_url}/v1/customers`, {
+      headers: { authorization: `Bearer ${vk.secret}` },
+    });
     expect(res.status).toBe(200);
     stopProxy.abort();
     expect(await pxDone).toBe(0);

@@ -30,7 +30,12 @@ describe.skipIf(skip !== null)(`SQLite on a small tmpfs that fills up${skip ? ` 
   let dbPath: string;
   const start = () =>
     startProxy({
-      listen: '127.0.0.1:0', adminListen: '127.0.0.1:0', store: `sqlite:${dbPath}`, adminToken: ADMIN_TOKEN, upstreams: sandbox.urls, log: false,
+      listen: '127.0.0.1:0',
+      adminListen: '127.0.0.1:0',
+      store: `sqlite:${dbPath}`,
+      adminToken: ADMIN_TOKEN,
+      upstreams: sandbox.urls,
+      log: false,
       upstreamKeys: [{ id: 'up_stripe_main', vendor: 'stripe', secret: sandbox.keys.stripe.secret, state: 'active' }],
     });
   beforeAll(async () => {
@@ -46,48 +51,82 @@ describe.skipIf(skip !== null)(`SQLite on a small tmpfs that fills up${skip ? ` 
 
   it('under load: calls refused before the vendor, health says disk_full, freed space brings it back without a restart', async () => {
     proxy = await start();
-    const key = (await adminCall(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: 'full' })).body;
+    const key = (await adminCall(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: 'full' }))
+      .body;
     const target = (await adminCall(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' })).body;
     const atVendor = vendorCount(sandbox, 'df');
-    const load = agents(() => proxy.dataUrl, () => [key.secret], 'df', { concurrency: 8, pauseMs: 0 });
+    const load = agents(
+      () => proxy.dataUrl,
+      () => [key.secret],
+      'df',
+      { concurrency: 8, pauseMs: 0 },
+    );
     await until('calls flowing', () => load.outcomes.filter((o) => o.status === 404).length > 20);
 
     // When the volume fills up (another writer took the space) and the audit grows into the rest
     const filler = fs.fill(128 * 1024);
-    await until('disk full seen by the proxy', async () => (await adminCall(proxy.adminUrl, 'GET', '/v1/health')).body.status === 'disk_full', 60_000);
+    await until(
+      'disk full seen by the proxy',
+      async () => (await adminCall(proxy.adminUrl, 'GET', '/v1/health')).body.status === 'disk_full',
+      60_000,
+    );
     const fullAt = performance.now();
     // Then health and readiness say so (503), calls are refused with 503 store_unavailable, not a bug
     expect((await adminCall(proxy.adminUrl, 'GET', '/v1/health')).status).toBe(503);
     const ready = await fetch(`${proxy.dataUrl}/_tourniquet/ready`);
     expect([ready.status, (await ready.json()).status]).toEqual([503, 'disk_full']);
-    await until('a call refused for the full disk', () => load.outcomes.some((o) => o.sentAt > fullAt && o.code === 'store_unavailable'));
+    await until('a call refused for the full disk', () =>
+      load.outcomes.some((o) => o.sentAt > fullAt && o.code === 'store_unavailable'),
+    );
     // and a revoke is refused here whatever the disk says; 200 only if the store took it
     const del = await adminCall(proxy.adminUrl, 'DELETE', `/v1/vault-keys/${target.id}`);
     expect([200, 503]).toContain(del.status);
-    if (del.status === 503) expect(del.body).toMatchObject({ error: { code: 'revoke_not_durable' }, refused_here: true, journaled: true });
-    else expect(readDb(dbPath, (db) => db.prepare('SELECT status FROM vault_keys WHERE id = ?').get(target.id))).toEqual({ status: 'revoked' });
-    expect((await through(proxy.dataUrl, 'GET', '/v1/customers', target.secret)).json.error.code).toBe('vault_key_revoked');
+    if (del.status === 503)
+      expect(del.body).toMatchObject({ error: { code: 'revoke_not_durable' }, refused_here: true, journaled: true });
+    else
+      expect(readDb(dbPath, (db) => db.prepare('SELECT status FROM vault_keys WHERE id = ?').get(target.id))).toEqual({
+        status: 'revoked',
+      });
+    expect((await through(proxy.dataUrl, 'GET', '/v1/customers', target.secret)).json.error.code).toBe(
+      'vault_key_revoked',
+    );
 
     // When the space is freed
     rmSync(filler);
     // Then the proxy comes back by itself: health ok, calls answered, the revoke in the store
-    await until('health ok again', async () => (await adminCall(proxy.adminUrl, 'GET', '/v1/health')).status === 200, 30_000);
+    await until(
+      'health ok again',
+      async () => (await adminCall(proxy.adminUrl, 'GET', '/v1/health')).status === 200,
+      30_000,
+    );
     const freedAt = performance.now();
     await until('calls answered again', () => load.outcomes.some((o) => o.sentAt > freedAt && o.status === 404));
-    await until('revoke in the store', () => readDb(dbPath, (db) => (db.prepare('SELECT status FROM vault_keys WHERE id = ?').get(target.id) as { status: string }).status) === 'revoked');
+    await until(
+      'revoke in the store',
+      () =>
+        readDb(
+          dbPath,
+          (db) =>
+            (db.prepare('SELECT status FROM vault_keys WHERE id = ?').get(target.id) as { status: string }).status,
+        ) === 'revoked',
+    );
     await load.stop();
     atVendor.stop();
     await proxy.audit.drain();
 
     // And no call reached the vendor without its audit row; the full-disk window refused some
-    const paths = readDb(dbPath, (db) => (db.prepare('SELECT path FROM agent_call_audit').all() as Array<{ path: string }>).map((r) => r.path));
+    const paths = readDb(dbPath, (db) =>
+      (db.prepare('SELECT path FROM agent_call_audit').all() as Array<{ path: string }>).map((r) => r.path),
+    );
     expect(missingRows(atVendor.seen, paths)).toEqual([]);
     expect(atVendor.seen.size).toBeGreaterThan(20);
 
     // And after a restart the key stays revoked and the rest works
     await proxy.stop();
     proxy = await start();
-    expect((await through(proxy.dataUrl, 'GET', '/v1/customers', target.secret)).json.error.code).toBe('vault_key_revoked');
+    expect((await through(proxy.dataUrl, 'GET', '/v1/customers', target.secret)).json.error.code).toBe(
+      'vault_key_revoked',
+    );
     expect((await through(proxy.dataUrl, 'GET', '/v1/customers', key.secret)).status).toBe(200);
   }, 120_000);
 
@@ -95,11 +134,29 @@ describe.skipIf(skip !== null)(`SQLite on a small tmpfs that fills up${skip ? ` 
     await proxy.stop();
     writeFileSync(join(fs.dir, 'admin-token'), ADMIN_TOKEN + '\n', { mode: 0o600 });
     const filler = fs.fill(0);
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, 'proxy', 'serve', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', `sqlite:${dbPath}`, '--admin-token-file', join(fs.dir, 'admin-token')], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        FIXTURE,
+        'proxy',
+        'serve',
+        '--listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        '127.0.0.1:0',
+        '--store',
+        `sqlite:${dbPath}`,
+        '--admin-token-file',
+        join(fs.dir, 'admin-token'),
+      ],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const code = await new Promise<number | null>((r) => child.on('exit', r));

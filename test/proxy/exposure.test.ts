@@ -23,10 +23,24 @@ describe('where the proxy listens', () => {
     await new Promise((r) => busy.close(r));
     rmSync(dir, { recursive: true, force: true });
   });
-  const serve = (listen: string, admin: string, extra: string[] = []) => ['--listen', listen, '--admin-listen', admin, '--store', `sqlite:${join(dir, 'p.db')}`, '--admin-token-file', join(dir, 'token'), ...extra];
+  const serve = (listen: string, admin: string, extra: string[] = []) => [
+    '--listen',
+    listen,
+    '--admin-listen',
+    admin,
+    '--store',
+    `sqlite:${join(dir, 'p.db')}`,
+    '--admin-token-file',
+    join(dir, 'token'),
+    ...extra,
+  ];
 
   it('the admin API and the data plane on one port is a usage error (exit 2) naming both flags', async () => {
-    for (const [data, admin] of [['127.0.0.1:18788', '127.0.0.1:18788'], ['0.0.0.0:18788', '127.0.0.1:18788'], ['18788', '[::]:18788']]) {
+    for (const [data, admin] of [
+      ['127.0.0.1:18788', '127.0.0.1:18788'],
+      ['0.0.0.0:18788', '127.0.0.1:18788'],
+      ['18788', '[::]:18788'],
+    ]) {
       const r = await runInProcess(['proxy', 'serve', ...serve(data!, admin!)]);
       expect(r.code, `${data} ${admin}`).toBe(2);
       expect(r.stderr).toContain('both ask for port 18788');
@@ -49,7 +63,8 @@ describe('where the proxy listens', () => {
     expect(adminExposureWarning('0.0.0.0:8788', true)).toBeNull();
     const exposed = await spawnProxy(serve('127.0.0.1:0', '0.0.0.0:0'), {});
     try {
-      for (const t0 = Date.now(); !exposed.stderr().includes('"level":"warn"') && Date.now() - t0 < 5_000; ) await new Promise((r) => setTimeout(r, 20));
+      for (const t0 = Date.now(); !exposed.stderr().includes('"level":"warn"') && Date.now() - t0 < 5_000;)
+        await new Promise((r) => setTimeout(r, 20));
       expect(exposed.stderr()).toMatch(/warning: the admin API listens on 0\.0\.0\.0:0, beyond loopback, without TLS/);
       expect(exposed.stderr()).toContain('"level":"warn"');
     } finally {

@@ -19,7 +19,8 @@ export interface AgentOutcome {
 }
 
 /** Forwarded and answered: the sandbox answers 404 for the made-up customer ids of these paths. */
-export const forwarded = (o: { status: number; code: string | null }) => o.status === 404 && o.code === 'resource_missing';
+export const forwarded = (o: { status: number; code: string | null }) =>
+  o.status === 404 && o.code === 'resource_missing';
 
 export async function agentCall(url: string, secret: string, path: string): Promise<AgentOutcome> {
   const sentAt = performance.now();
@@ -40,7 +41,12 @@ export async function agentCall(url: string, secret: string, path: string): Prom
 }
 
 /** Agents calling through `url()` until stopped, each call on a path of its own (`/v1/customers/cus_<tag>_<n>`). */
-export function agents(url: () => string | null, secrets: () => string[], tag: string, opts: { concurrency?: number; pauseMs?: number } = {}) {
+export function agents(
+  url: () => string | null,
+  secrets: () => string[],
+  tag: string,
+  opts: { concurrency?: number; pauseMs?: number } = {},
+) {
   const outcomes: AgentOutcome[] = [];
   let stop = false;
   let seq = 0;
@@ -48,7 +54,10 @@ export function agents(url: () => string | null, secrets: () => string[], tag: s
     while (!stop) {
       const u = url();
       const s = secrets();
-      if (u && s.length) outcomes.push(await agentCall(u, s[Math.floor(Math.random() * s.length)]!, `/v1/customers/cus_${tag}_${seq++}`));
+      if (u && s.length)
+        outcomes.push(
+          await agentCall(u, s[Math.floor(Math.random() * s.length)]!, `/v1/customers/cus_${tag}_${seq++}`),
+        );
       await new Promise((r) => setTimeout(r, opts.pauseMs ?? 2));
     }
   };

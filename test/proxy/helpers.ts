@@ -22,7 +22,10 @@ export interface Harness {
 export async function adminCall(adminUrl: string, method: string, path: string, body?: unknown, token = ADMIN_TOKEN) {
   const res = await fetch(adminUrl + path, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -30,7 +33,9 @@ export async function adminCall(adminUrl: string, method: string, path: string, 
 }
 
 /** Given a sandbox with every vendor and a proxy in front of it, on a fresh SQLite file. */
-export async function startHarness(opts: { sandbox?: SandboxOptions; proxy?: Partial<ProxyOptions> } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { sandbox?: SandboxOptions; proxy?: Partial<ProxyOptions> } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'tq-proxy-'));
   const dbPath = join(dir, 'proxy.db');
   const sandbox = await startSandbox({ timeScale: 0.001, tailMode: 'median', ...opts.sandbox });
@@ -47,7 +52,13 @@ export async function startHarness(opts: { sandbox?: SandboxOptions; proxy?: Par
     upstreamKeys: [
       { vendor: 'stripe', secret: sandbox.keys.stripe.secret, label: 'main', state: 'active' },
       { vendor: 'openai', secret: sandbox.keys.openai.secret, label: 'main', state: 'active' },
-      { vendor: 'twilio', secret: sandbox.keys.twilio.secret, account_sid: sandbox.keys.twilio.account_sid, label: 'main', state: 'active' },
+      {
+        vendor: 'twilio',
+        secret: sandbox.keys.twilio.secret,
+        account_sid: sandbox.keys.twilio.account_sid,
+        label: 'main',
+        state: 'active',
+      },
       { vendor: 'resend', secret: sandbox.keys.resend.secret, label: 'main', state: 'active' },
     ],
     ...opts.proxy,
@@ -80,10 +91,21 @@ export async function startHarness(opts: { sandbox?: SandboxOptions; proxy?: Par
 }
 
 /** A raw call through the data plane. */
-export async function through(dataUrl: string, method: string, path: string, key: string | null, body?: string, headers: Record<string, string> = {}) {
+export async function through(
+  dataUrl: string,
+  method: string,
+  path: string,
+  key: string | null,
+  body?: string,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(dataUrl + path, {
     method,
-    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...headers },
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      ...headers,
+    },
     body,
   });
   const text = await res.text();

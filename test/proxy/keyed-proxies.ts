@@ -23,7 +23,16 @@ export async function keyedProxies(prefix: string): Promise<KeyedProxies> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const running: RunningProxy[] = [];
   const launch = async (db: string, masterKey: { from: 'file'; path: string } | null) => {
-    const p = await startProxy({ listen: '127.0.0.1:0', adminListen: '127.0.0.1:0', store: `sqlite:${db}`, adminToken: ADMIN_TOKEN, masterKey, upstreams: sandbox.urls, log: false, shutdownGraceMs: 200 });
+    const p = await startProxy({
+      listen: '127.0.0.1:0',
+      adminListen: '127.0.0.1:0',
+      store: `sqlite:${db}`,
+      adminToken: ADMIN_TOKEN,
+      masterKey,
+      upstreams: sandbox.urls,
+      log: false,
+      shutdownGraceMs: 200,
+    });
     running.push(p);
     return p;
   };

@@ -14,7 +14,11 @@ describe('master keys and the envelope', () => {
     const a = newMasterKeyText();
     const b = newMasterKeyText();
     const hex = Buffer.from(newMasterKeyText(), 'base64').toString('hex');
-    expect(parseKeys(`# current first\n${a}\n\n${b},${hex}\n`, 'f').map((k) => k.id)).toEqual([key(a).id, key(b).id, masterKeyId(Buffer.from(hex, 'hex'))]);
+    expect(parseKeys(`# current first\n${a}\n\n${b},${hex}\n`, 'f').map((k) => k.id)).toEqual([
+      key(a).id,
+      key(b).id,
+      masterKeyId(Buffer.from(hex, 'hex')),
+    ]);
     expect(() => parseKeys('c2hvcnQ=', 'f')).toThrow(/line 1 of f is not 32 bytes/);
     expect(() => parseKeys('# nothing\n', 'f')).toThrow(/holds no master key/);
     expect(key(a).id).toMatch(/^mk_[0-9a-f]{16}$/);

@@ -4,10 +4,19 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 export interface Family {
   name: string;
   type: string;
-  metrics: Array<{ labels?: Record<string, string>; value?: string; buckets?: Record<string, string>; count?: string; sum?: string }>;
+  metrics: Array<{
+    labels?: Record<string, string>;
+    value?: string;
+    buckets?: Record<string, string>;
+    count?: string;
+    sum?: string;
+  }>;
 }
 
-export async function scrape(adminUrl: string, token: string): Promise<{ status: number; contentType: string | null; families: Map<string, Family>; text: string }> {
+export async function scrape(
+  adminUrl: string,
+  token: string,
+): Promise<{ status: number; contentType: string | null; families: Map<string, Family>; text: string }> {
   const res = await fetch(adminUrl + '/metrics', { headers: { authorization: `Bearer ${token}` } });
   const text = await res.text();
   const families = new Map<string, Family>();
@@ -16,7 +25,11 @@ export async function scrape(adminUrl: string, token: string): Promise<{ status:
 }
 
 /** The sample of a family whose labels include `labels`. */
-export function sample(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
+export function sample(
+  families: Map<string, Family>,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const m = families.get(name)?.metrics.find((x) => Object.entries(labels).every(([k, v]) => x.labels?.[k] === v));
   return m ? Number(m.value) : undefined;
 }
@@ -29,4 +42,3 @@ export function histogramCount(families: Map<string, Family>, name: string): num
   const m = families.get(name)?.metrics[0];
   return m?.buckets ? Number(m.buckets['+Inf']) : undefined;
 }
-

@@ -20,7 +20,8 @@ describe('GET /metrics (Prometheus text format, read scope)', () => {
 
   it('counts calls by vendor, verdict and status, with added and vendor latency, audit, store, revocations', async () => {
     const vk = await h.issue({ vendor: 'stripe' });
-    for (let i = 0; i < 3; i++) expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(200);
     const gone = await h.issue({ vendor: 'stripe' });
     expect((await h.admin('DELETE', `/v1/vault-keys/${gone.id}`)).status).toBe(200);
     expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', gone.secret)).status).toBe(401);
@@ -29,9 +30,15 @@ describe('GET /metrics (Prometheus text format, read scope)', () => {
     const { status, contentType, families, text } = await scrape(h.proxy.adminUrl, reader);
     expect(status).toBe(200);
     expect(contentType).toContain('text/plain');
-    expect(sample(families, 'tourniquet_requests_total', { vendor: 'stripe', verdict: 'allowed', status: '200' })).toBe(3);
-    expect(sample(families, 'tourniquet_requests_total', { vendor: 'stripe', verdict: 'vault_key_revoked', status: '401' })).toBe(1);
-    expect(sample(families, 'tourniquet_requests_total', { vendor: 'unknown', verdict: 'vault_key_unknown', status: '401' })).toBe(1);
+    expect(sample(families, 'tourniquet_requests_total', { vendor: 'stripe', verdict: 'allowed', status: '200' })).toBe(
+      3,
+    );
+    expect(
+      sample(families, 'tourniquet_requests_total', { vendor: 'stripe', verdict: 'vault_key_revoked', status: '401' }),
+    ).toBe(1);
+    expect(
+      sample(families, 'tourniquet_requests_total', { vendor: 'unknown', verdict: 'vault_key_unknown', status: '401' }),
+    ).toBe(1);
     expect(families.get('tourniquet_added_latency_seconds')?.type).toBe('HISTOGRAM');
     expect(histogramCount(families, 'tourniquet_added_latency_seconds')).toBe(5);
     expect(families.get('tourniquet_vendor_latency_seconds')?.type).toBe('HISTOGRAM');
@@ -42,21 +49,30 @@ describe('GET /metrics (Prometheus text format, read scope)', () => {
     expect(sample(families, 'tourniquet_store_up')).toBe(1);
     // this instance's lag: revisions it has not applied yet; its own writes are caught up by the next sync;
     // the audit queue: rows and outcomes not committed yet
-    expect(sample(families, 'tourniquet_instance_revision_lag', { instance_id: h.proxy.instanceId })).toBeGreaterThanOrEqual(0);
-    for (let t0 = Date.now(); ; ) {
+    expect(
+      sample(families, 'tourniquet_instance_revision_lag', { instance_id: h.proxy.instanceId }),
+    ).toBeGreaterThanOrEqual(0);
+    for (let t0 = Date.now(); ;) {
       const again = (await scrape(h.proxy.adminUrl, reader)).families;
       // (outcomes are written without anyone waiting: the queue empties by itself)
-      if (sample(again, 'tourniquet_instance_revision_lag', { instance_id: h.proxy.instanceId }) === 0 && sample(again, 'tourniquet_audit_queue_depth') === 0) break;
+      if (
+        sample(again, 'tourniquet_instance_revision_lag', { instance_id: h.proxy.instanceId }) === 0 &&
+        sample(again, 'tourniquet_audit_queue_depth') === 0
+      )
+        break;
       if (Date.now() - t0 > 5_000) throw new Error('revision lag or audit queue never went back to 0');
     }
-    const synced = sample(families, 'tourniquet_instance_last_sync_timestamp_seconds', { instance_id: h.proxy.instanceId })!;
+    const synced = sample(families, 'tourniquet_instance_last_sync_timestamp_seconds', {
+      instance_id: h.proxy.instanceId,
+    })!;
     expect(Math.abs(synced - Date.now() / 1000)).toBeLessThan(60);
     expect(sample(families, 'tourniquet_revocations_total', { mode: 'soft' })).toBe(1);
     expect(sample(families, 'tourniquet_admin_changes_total', { action: 'vault_key.revoke', outcome: 'done' })).toBe(1);
     expect(sample(families, 'tourniquet_budget_lease_held', { kind: 'usd' })).toBe(0);
     expect(families.has('process_cpu_user_seconds_total')).toBe(true);
     // no secret in the metrics
-    for (const s of [vk.secret, gone.secret, ADMIN_TOKEN, reader, h.sandbox.keys.stripe.secret]) expect(text).not.toContain(s);
+    for (const s of [vk.secret, gone.secret, ADMIN_TOKEN, reader, h.sandbox.keys.stripe.secret])
+      expect(text).not.toContain(s);
   });
 
   it('needs a token: 401 without one; any scope may read it', async () => {

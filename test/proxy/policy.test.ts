@@ -80,7 +80,8 @@ describe('refusals: each has its own status and code, is never forwarded, and is
 
   it('calls per minute → 429 rate_limited with Retry-After', async () => {
     const vk = await h.issue({ vendor: 'stripe', calls_per_minute: 3 });
-    for (let i = 0; i < 3; i++) expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(200);
     const r = await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret);
     expect([r.status, r.json.error.code]).toEqual([429, 'rate_limited']);
     // Truthful: the seconds until the oldest of the three calls leaves the 60 s window.
@@ -91,7 +92,15 @@ describe('refusals: each has its own status and code, is never forwarded, and is
   it('every refusal has an audit row with its verdict and vendor_status 0', async () => {
     const summary = await h.admin('GET', '/v1/audit/summary');
     const v = summary.body.by_verdict;
-    for (const code of ['vault_key_unknown', 'vault_key_missing', 'vault_key_revoked', 'vault_key_expired', 'endpoint_not_allowed', 'spend_cap_exceeded', 'rate_limited'])
+    for (const code of [
+      'vault_key_unknown',
+      'vault_key_missing',
+      'vault_key_revoked',
+      'vault_key_expired',
+      'endpoint_not_allowed',
+      'spend_cap_exceeded',
+      'rate_limited',
+    ])
       expect(v[code], code).toBeGreaterThan(0);
     const refused = await h.admin('GET', '/v1/audit?verdict=rate_limited');
     expect(refused.body.data[0].vendor_status).toBe(0);
@@ -108,11 +117,23 @@ describe('hard revoke, revoke-all, roll, production keys', () => {
   it('hard revoke cuts a stream already in flight; soft revoke lets it finish', async () => {
     const hard = await h.issue({ vendor: 'openai' });
     const soft = await h.issue({ vendor: 'openai' });
-    const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'a long answer please with many words in it' }] });
+    const body = JSON.stringify({
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'a long answer please with many words in it' }],
+    });
     const start = (k: string) =>
-      fetch(`${h.proxy.dataUrl}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' }, body });
+      fetch(`${h.proxy.dataUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' },
+        body,
+      });
     const [rh, rs] = await Promise.all([start(hard.secret), start(soft.secret)]);
-    const readAll = (r: Response) => r.text().then((t) => ({ ok: true, t }), (e) => ({ ok: false, t: String(e) }));
+    const readAll = (r: Response) =>
+      r.text().then(
+        (t) => ({ ok: true, t }),
+        (e) => ({ ok: false, t: String(e) }),
+      );
     const pending = [readAll(rh), readAll(rs)];
     await new Promise((r) => setTimeout(r, 60));
     const hr = await h.admin('DELETE', `/v1/vault-keys/${hard.id}?hard=true`);
@@ -142,10 +163,21 @@ describe('hard revoke, revoke-all, roll, production keys', () => {
   });
 
   it('roll: a new secret with the same policy; revoke_old stops the old one', async () => {
-    const old = await h.issue({ vendor: 'stripe', daily_usd_cap: 50, agent_run_id: 'run_roll', labels: { agent: 'a1' } });
+    const old = await h.issue({
+      vendor: 'stripe',
+      daily_usd_cap: 50,
+      agent_run_id: 'run_roll',
+      labels: { agent: 'a1' },
+    });
     const rolled = await h.admin('POST', `/v1/vault-keys/${old.id}/roll`, { revoke_old: true });
     expect(rolled.status).toBe(201);
-    expect(rolled.body).toMatchObject({ daily_usd_cap: 50, agent_run_id: 'run_roll', labels: { agent: 'a1' }, rolled_from: old.id, status: 'active' });
+    expect(rolled.body).toMatchObject({
+      daily_usd_cap: 50,
+      agent_run_id: 'run_roll',
+      labels: { agent: 'a1' },
+      rolled_from: old.id,
+      status: 'active',
+    });
     expect(rolled.body.secret).not.toBe(old.secret);
     expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', old.secret)).status).toBe(401);
     expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', rolled.body.secret)).status).toBe(200);
@@ -154,7 +186,12 @@ describe('hard revoke, revoke-all, roll, production keys', () => {
   it('promote a standby production key: the next request uses it, and the audit says which', async () => {
     const vk = await h.issue({ vendor: 'stripe' });
     const fresh = h.sandbox.stripe.createKey('rotated');
-    const added = await h.admin('POST', '/v1/upstream-keys', { vendor: 'stripe', secret: fresh.secret, state: 'standby', label: 'next' });
+    const added = await h.admin('POST', '/v1/upstream-keys', {
+      vendor: 'stripe',
+      secret: fresh.secret,
+      state: 'standby',
+      label: 'next',
+    });
     expect(added.status).toBe(201);
     expect(added.body).toMatchObject({ vendor: 'stripe', state: 'standby' });
     expect(JSON.stringify(added.body)).not.toContain(fresh.secret);
@@ -168,7 +205,10 @@ describe('hard revoke, revoke-all, roll, production keys', () => {
     expect(h.sandbox.stripe.keys.get(fresh.id)!.calls).toBe(1);
     const list = (await h.admin('GET', '/v1/upstream-keys?vendor=stripe')).body.data;
     expect(list.map((u: any) => u.state).sort()).toEqual(['active', 'standby']);
-    const retired = await h.admin('POST', `/v1/upstream-keys/${list.find((u: any) => u.state === 'standby').id}/retire`);
+    const retired = await h.admin(
+      'POST',
+      `/v1/upstream-keys/${list.find((u: any) => u.state === 'standby').id}/retire`,
+    );
     expect(retired.body.state).toBe('retired');
   });
 });

@@ -15,9 +15,24 @@ describe('kill -9 under load: every call that reached the vendor has its audit r
     sandbox = await startSandbox({ timeScale: 0.001 });
     dir = mkdtempSync(join(tmpdir(), 'tq-kill-'));
     writeFileSync(join(dir, 'admin-token'), ADMIN_TOKEN + '\n', { mode: 0o600 });
-    writeFileSync(join(dir, 'proxy.yaml'), 'upstream_keys:\n  - { vendor: stripe, id: up_stripe_main, state: active, secret_env: STRIPE_KEY }\n');
-    args = ['--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', `sqlite:${join(dir, 'proxy.db')}`,
-      '--admin-token-file', join(dir, 'admin-token'), '--config', join(dir, 'proxy.yaml'), '--upstream', `stripe=${sandbox.urls.stripe}`];
+    writeFileSync(
+      join(dir, 'proxy.yaml'),
+      'upstream_keys:\n  - { vendor: stripe, id: up_stripe_main, state: active, secret_env: STRIPE_KEY }\n',
+    );
+    args = [
+      '--listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+      '--store',
+      `sqlite:${join(dir, 'proxy.db')}`,
+      '--admin-token-file',
+      join(dir, 'admin-token'),
+      '--config',
+      join(dir, 'proxy.yaml'),
+      '--upstream',
+      `stripe=${sandbox.urls.stripe}`,
+    ];
     env = { STRIPE_KEY: sandbox.keys.stripe.secret };
   });
   afterAll(async () => {
@@ -37,11 +52,17 @@ describe('kill -9 under load: every call that reached the vendor has its audit r
     return rows;
   }
 
-  async function trial(n: number, sync: 'full' | 'normal'): Promise<{ atVendor: number; answered: number; revokes: number; unknown: number }> {
+  async function trial(
+    n: number,
+    sync: 'full' | 'normal',
+  ): Promise<{ atVendor: number; answered: number; revokes: number; unknown: number }> {
     const withSync = args.map((a) => (a.startsWith('sqlite:') ? `${a}?sync=${sync}` : a));
     const p: ChildProxy = await spawnProxy(withSync, env);
     const keys: Array<{ id: string; secret: string }> = [];
-    for (let i = 0; i < 6; i++) keys.push((await adminCall(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: `trial_${n}` })).body);
+    for (let i = 0; i < 6; i++)
+      keys.push(
+        (await adminCall(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: `trial_${n}` })).body,
+      );
     // Counted where it matters: every call that reached the vendor, by its unique path.
     const atVendor = new Set<string>();
     const onVendor = (req: { url?: string }) => req.url?.includes(`cus_t${n}w`) && atVendor.add(req.url.split('?')[0]!);
@@ -77,7 +98,8 @@ describe('kill -9 under load: every call that reached the vendor has its audit r
     const workers = Array.from({ length: 16 }, (_, w) => worker(w));
     void revoker();
     // Let the load build (a slow, busy machine still gets real traffic), then kill at a random moment.
-    for (let waited = 0; answered.length < 40 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    for (let waited = 0; answered.length < 40 && waited < 10_000; waited += 20)
+      await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, Math.random() * 400));
     p.child.kill('SIGKILL');
     stop = true;
@@ -116,14 +138,19 @@ describe('kill -9 under load: every call that reached the vendor has its audit r
     // sync=full (fsync per batch) and sync=normal (written, not fsynced): both must survive kill -9.
     for (let n = 0; n < 10; n++) results.push(await trial(n, n % 2 ? 'normal' : 'full'));
     // The load was real: many calls reached the vendor per trial, and revokes landed before the kill.
-    expect(results.map((r) => r.atVendor).every((n) => n > 20), JSON.stringify(results)).toBe(true);
+    expect(
+      results.map((r) => r.atVendor).every((n) => n > 20),
+      JSON.stringify(results),
+    ).toBe(true);
     expect(results.reduce((s, r) => s + r.revokes, 0)).toBeGreaterThan(0);
   }, 240_000);
 
   it('SIGTERM: finishes, flushes the audit, exits 0', async () => {
     const p = await spawnProxy(args, env);
     const k = (await adminCall(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' })).body;
-    const res = await fetch(p.dataUrl + '/v1/customers/cus_sigterm', { headers: { authorization: `Bearer ${k.secret}` } });
+    const res = await fetch(p.dataUrl + '/v1/customers/cus_sigterm', {
+      headers: { authorization: `Bearer ${k.secret}` },
+    });
     await res.text();
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);

@@ -30,9 +30,26 @@ describe('master-key rotation under load (SQLite, through the CLI)', () => {
     writeMasterKeyFile(keyFile, [oldKey]);
     const p = await start(db, keyFile);
     const serving = sandbox.stripe.createKey('served during the rotation');
-    expect((await adminCall(p.adminUrl, 'POST', '/v1/upstream-keys', { vendor: 'stripe', secret: serving.secret, state: 'active' })).status).toBe(201);
-    for (let i = 0; i < 150; i++) await adminCall(p.adminUrl, 'POST', '/v1/upstream-keys', { vendor: 'openai', secret: `sk-standby-${i}-${'z'.repeat(30)}`, state: 'standby' });
-    const vks = await Promise.all([0, 1, 2, 3].map(async () => (await adminCall(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' })).body.secret as string));
+    expect(
+      (
+        await adminCall(p.adminUrl, 'POST', '/v1/upstream-keys', {
+          vendor: 'stripe',
+          secret: serving.secret,
+          state: 'active',
+        })
+      ).status,
+    ).toBe(201);
+    for (let i = 0; i < 150; i++)
+      await adminCall(p.adminUrl, 'POST', '/v1/upstream-keys', {
+        vendor: 'openai',
+        secret: `sk-standby-${i}-${'z'.repeat(30)}`,
+        state: 'standby',
+      });
+    const vks = await Promise.all(
+      [0, 1, 2, 3].map(
+        async () => (await adminCall(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' })).body.secret as string,
+      ),
+    );
 
     // Given agents calling through the proxy all along
     const load = agents(() => p.dataUrl, vks);
@@ -48,9 +65,16 @@ describe('master-key rotation under load (SQLite, through the CLI)', () => {
     // Then every stored key moved to the new master key, and not one call failed
     expect(r.code, r.stderr).toBe(0);
     for (const k of [oldKey, newKey, serving.secret]) expect(r.stdout + r.stderr).not.toContain(k);
-    expect(JSON.parse(r.stdout)).toMatchObject({ master_key_id: keyIdOf(newKey), rewrapped: 151, previous_master_key_ids: [keyIdOf(oldKey)], by: 'admin' });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      master_key_id: keyIdOf(newKey),
+      rewrapped: 151,
+      previous_master_key_ids: [keyIdOf(oldKey)],
+      by: 'admin',
+    });
     expect(load.failures).toEqual([]);
-    expect((await adminCall(p.adminUrl, 'GET', '/v1/master-key')).body.sealed_by_master_key).toEqual({ [keyIdOf(newKey)]: 151 });
+    expect((await adminCall(p.adminUrl, 'GET', '/v1/master-key')).body.sealed_by_master_key).toEqual({
+      [keyIdOf(newKey)]: 151,
+    });
     // a second rotation has nothing left to do
     expect((await adminCall(p.adminUrl, 'POST', '/v1/master-key/rotate', {})).body.rewrapped).toBe(0);
     await p.stop();
@@ -63,7 +87,21 @@ describe('master-key rotation under load (SQLite, through the CLI)', () => {
     expect((await fetch(q.dataUrl + '/v1/customers', { headers: { authorization: `Bearer ${vk}` } })).status).toBe(200);
     await q.stop();
     writeMasterKeyFile(join(dir, 'old.key'), [oldKey]);
-    const stale = await runInProcess(['proxy', 'serve', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', `sqlite:${db}`, '--master-key-file', join(dir, 'old.key')], { env });
+    const stale = await runInProcess(
+      [
+        'proxy',
+        'serve',
+        '--listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        '127.0.0.1:0',
+        '--store',
+        `sqlite:${db}`,
+        '--master-key-file',
+        join(dir, 'old.key'),
+      ],
+      { env },
+    );
     expect(stale.code).toBe(3);
     expect(stale.stderr).toContain(`151 production key(s) are encrypted under master key ${keyIdOf(newKey)}`);
   });

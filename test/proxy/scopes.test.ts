@@ -25,13 +25,33 @@ const CALLS: Record<string, { need: Scope; path: (f: Fresh) => string; body?: (f
   'GET /v1/admin-audit': { need: 'read', path: () => '/v1/admin-audit' },
   'GET /metrics': { need: 'read', path: () => '/metrics' },
   'DELETE /v1/vault-keys/{id}': { need: 'operate', path: (f) => `/v1/vault-keys/${f.vk}` },
-  'POST /v1/vault-keys/revoke-all': { need: 'operate', path: () => '/v1/vault-keys/revoke-all', body: (f) => ({ upstream_key_id: f.up }) },
+  'POST /v1/vault-keys/revoke-all': {
+    need: 'operate',
+    path: () => '/v1/vault-keys/revoke-all',
+    body: (f) => ({ upstream_key_id: f.up }),
+  },
   'POST /v1/vault-keys/{id}/roll': { need: 'operate', path: (f) => `/v1/vault-keys/${f.vk}/roll`, body: () => ({}) },
   'POST /v1/vault-keys': { need: 'admin', path: () => '/v1/vault-keys', body: () => ({ vendor: 'stripe' }) },
   'GET /v1/upstream-keys': { need: 'admin', path: () => '/v1/upstream-keys' },
-  'POST /v1/upstream-keys': { need: 'admin', path: () => '/v1/upstream-keys', body: () => ({ vendor: 'resend', secret: `re_scope_test_${Math.random().toString(36).slice(2)}`, state: 'standby' }) },
-  'POST /v1/upstream-keys/{id}/promote': { need: 'admin', path: (f) => `/v1/upstream-keys/${f.up}/promote`, body: () => ({}) },
-  'POST /v1/upstream-keys/{id}/retire': { need: 'admin', path: (f) => `/v1/upstream-keys/${f.up}/retire`, body: () => ({}) },
+  'POST /v1/upstream-keys': {
+    need: 'admin',
+    path: () => '/v1/upstream-keys',
+    body: () => ({
+      vendor: 'resend',
+      secret: `re_scope_test_${Math.random().toString(36).slice(2)}`,
+      state: 'standby',
+    }),
+  },
+  'POST /v1/upstream-keys/{id}/promote': {
+    need: 'admin',
+    path: (f) => `/v1/upstream-keys/${f.up}/promote`,
+    body: () => ({}),
+  },
+  'POST /v1/upstream-keys/{id}/retire': {
+    need: 'admin',
+    path: (f) => `/v1/upstream-keys/${f.up}/retire`,
+    body: () => ({}),
+  },
   'GET /v1/master-key': { need: 'admin', path: () => '/v1/master-key' },
   'POST /v1/master-key/rotate': { need: 'admin', path: () => '/v1/master-key/rotate', body: () => ({}) },
 };
@@ -39,7 +59,10 @@ const CALLS: Record<string, { need: Scope; path: (f: Fresh) => string; body?: (f
 const call = async (h: Harness, method: string, path: string, body: unknown, token: string) => {
   const res = await fetch(h.proxy.adminUrl + path, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -55,7 +78,8 @@ describe('scoped admin tokens', () => {
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const file = join(mkdtempSync(join(tmpdir(), 'tq-tokens-')), 'admin-tokens');
-    for (const scope of ['read', 'operate', 'admin'] as Scope[]) tokens[scope] = (await addToken(file, names[scope], scope)).token;
+    for (const scope of ['read', 'operate', 'admin'] as Scope[])
+      tokens[scope] = (await addToken(file, names[scope], scope)).token;
     h = await startHarness({ proxy: { adminTokens: file } });
   });
   afterAll(async () => {
@@ -64,12 +88,23 @@ describe('scoped admin tokens', () => {
 
   const fresh = async (): Promise<Fresh> => {
     const vk = (await h.issue({ vendor: 'stripe' })).id;
-    const up = (await adminCall(h.proxy.adminUrl, 'POST', '/v1/upstream-keys', { vendor: 'stripe', secret: `sk_test_scope_${Math.random().toString(36).slice(2)}`, state: 'standby' })).body.id;
+    const up = (
+      await adminCall(h.proxy.adminUrl, 'POST', '/v1/upstream-keys', {
+        vendor: 'stripe',
+        secret: `sk_test_scope_${Math.random().toString(36).slice(2)}`,
+        state: 'standby',
+      })
+    ).body.id;
     return { vk, up };
   };
 
   it('the scope table names exactly the routes the admin API has', () => {
-    const routes = adminRoutes({} as never, {} as never, { instanceId: 'x' } as never, securityRoutes({} as never, null, {} as never));
+    const routes = adminRoutes(
+      {} as never,
+      {} as never,
+      { instanceId: 'x' } as never,
+      securityRoutes({} as never, null, {} as never),
+    );
     const served = routes.map((r) => `${r.method} ${r.path}`).sort();
     expect(ROUTE_SCOPES.map((r) => `${r.method} ${r.path}`).sort()).toEqual(served);
     expect(Object.keys(CALLS).sort()).toEqual(served);
@@ -84,7 +119,12 @@ describe('scoped admin tokens', () => {
         const f = await fresh();
         const res = await call(h, method, c.path(f), c.body?.(f), tokens[scope]);
         const ok = order.indexOf(scope) >= order.indexOf(c.need);
-        const got = res.status === 403 ? `403 ${res.body.error.code} ${res.body.error.required_scope}` : res.status < 400 ? 'allowed' : `${res.status} ${JSON.stringify(res.body)}`;
+        const got =
+          res.status === 403
+            ? `403 ${res.body.error.code} ${res.body.error.required_scope}`
+            : res.status < 400
+              ? 'allowed'
+              : `${res.status} ${JSON.stringify(res.body)}`;
         const want = ok ? 'allowed' : `403 insufficient_scope ${c.need}`;
         if (got !== want) wrong.push(`${route} as ${scope}: ${got}, expected ${want}`);
       }
@@ -116,11 +156,22 @@ describe('scoped admin tokens', () => {
       ['oncall-alice', 'operate', 'vault_key.revoke', 'done', 200],
     ]);
     const revoke = rows[2];
-    expect(revoke).toMatchObject({ method: 'DELETE', path: `/v1/vault-keys/${f.vk}`, targets: [f.vk], remote_addr: '127.0.0.1', instance_id: h.proxy.instanceId });
+    expect(revoke).toMatchObject({
+      method: 'DELETE',
+      path: `/v1/vault-keys/${f.vk}`,
+      targets: [f.vk],
+      remote_addr: '127.0.0.1',
+      instance_id: h.proxy.instanceId,
+    });
     expect(revoke.detail).toMatchObject({ mode: 'hard', hard: true, already_revoked: false });
     expect(revoke.at >= before && revoke.at <= new Date().toISOString()).toBe(true);
-    const issueRow = (await call(h, 'GET', `/v1/admin-audit?target=${issued.body.id}`, undefined, tokens.read)).body.data[0];
-    expect(issueRow).toMatchObject({ token_name: 'ci-rotation', action: 'vault_key.issue', detail: { vendor: 'openai', daily_usd_cap: 5 } });
+    const issueRow = (await call(h, 'GET', `/v1/admin-audit?target=${issued.body.id}`, undefined, tokens.read)).body
+      .data[0];
+    expect(issueRow).toMatchObject({
+      token_name: 'ci-rotation',
+      action: 'vault_key.issue',
+      detail: { vendor: 'openai', daily_usd_cap: 5 },
+    });
     // no secret ever reaches the admin audit
     const all = JSON.stringify((await call(h, 'GET', '/v1/admin-audit?limit=1000', undefined, tokens.read)).body);
     expect(all).not.toContain(issued.body.secret);
@@ -131,7 +182,8 @@ describe('scoped admin tokens', () => {
   it('no token, a wrong token, a vault key: 401 (not 403), and nothing is audited for them', async () => {
     const f = await fresh();
     const vk = await h.issue({ vendor: 'stripe' });
-    for (const t of ['', 'not-a-token-0123456789', vk.secret]) expect((await call(h, 'DELETE', `/v1/vault-keys/${f.vk}`, undefined, t)).status).toBe(401);
+    for (const t of ['', 'not-a-token-0123456789', vk.secret])
+      expect((await call(h, 'DELETE', `/v1/vault-keys/${f.vk}`, undefined, t)).status).toBe(401);
     const rows = (await call(h, 'GET', `/v1/admin-audit?target=${f.vk}`, undefined, tokens.read)).body.data;
     expect(rows.map((r: any) => r.action)).toEqual(['vault_key.issue']);
   });

@@ -15,24 +15,38 @@ describe('official SDKs through the proxy', () => {
     const port = Number(new URL(h.proxy.dataUrl).port);
     const stripe = new Stripe(vk.secret, { host: '127.0.0.1', port, protocol: 'http', maxNetworkRetries: 0 });
     const customer = await stripe.customers.create({ email: 'a@example.com' });
-    const charge = await stripe.charges.create({ amount: 1250, currency: 'usd', customer: customer.id, source: 'tok_visa' });
+    const charge = await stripe.charges.create({
+      amount: 1250,
+      currency: 'usd',
+      customer: customer.id,
+      source: 'tok_visa',
+    });
     expect(charge.amount).toBe(1250);
     const refund = await stripe.refunds.create({ charge: charge.id, amount: 500 });
     expect(refund.status).toBe('succeeded');
     const audit = await h.admin('GET', `/v1/audit?vault_key_id=${vk.id}`);
     expect(audit.status).toBe(200);
     const rows = audit.body.data;
-    expect(rows.map((r: any) => `${r.method} ${r.path}`)).toEqual(['POST /v1/customers', 'POST /v1/charges', 'POST /v1/refunds']);
+    expect(rows.map((r: any) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/customers',
+      'POST /v1/charges',
+      'POST /v1/refunds',
+    ]);
     expect(rows[1].cost_usd_parsed).toBeCloseTo(12.5);
     expect(rows[1].customer_scope_id).toBe(customer.id);
     expect(rows[2].cost_usd_parsed).toBeCloseTo(5);
-    expect(rows.every((r: any) => r.policy_verdict === 'allowed' && r.agent_run_id === 'run_sdk' && r.upstream_key_id)).toBe(true);
+    expect(
+      rows.every((r: any) => r.policy_verdict === 'allowed' && r.agent_run_id === 'run_sdk' && r.upstream_key_id),
+    ).toBe(true);
   });
 
   it('OpenAI SDK: chat completion and a stream, token cost parsed from usage', async () => {
     const vk = await h.issue({ vendor: 'openai', agent_run_id: 'run_llm' });
     const client = new OpenAI({ apiKey: vk.secret, baseURL: `${h.proxy.dataUrl}/v1`, maxRetries: 0 });
-    const done = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there' }] });
+    const done = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hello there' }],
+    });
     expect(done.choices[0]?.message.content).toContain('Sandbox reply');
     const stream = await client.chat.completions.create({
       model: 'gpt-4o-mini',

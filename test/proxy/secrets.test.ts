@@ -39,7 +39,10 @@ describe('the production key never reaches the agent; the vault key never reache
   it('a vendor echoing the production key in a body or header: the agent sees it redacted', async () => {
     await h.admin('POST', '/v1/upstream-keys', { vendor: 'acme', secret: acmeSecret, state: 'active' });
     const vk = await h.issue({ vendor: 'acme' });
-    const r = await through(h.proxy.dataUrl, 'POST', '/anything?x=1', vk.secret, 'a=1', { 'x-trace': `debug ${vk.secret}`, cookie: 'k=' + vk.secret });
+    const r = await through(h.proxy.dataUrl, 'POST', '/anything?x=1', vk.secret, 'a=1', {
+      'x-trace': `debug ${vk.secret}`,
+      cookie: 'k=' + vk.secret,
+    });
     expect(r.status).toBe(401);
     expect(r.text).not.toContain(acmeSecret);
     expect(r.text).toContain('[redacted by tourniquet]');
@@ -77,7 +80,12 @@ describe('the production key never reaches the agent; the vault key never reache
   });
 
   it('logs and admin answers never hold a secret', async () => {
-    const secrets = [acmeSecret, h.sandbox.keys.stripe.secret, h.sandbox.keys.openai.secret, h.sandbox.keys.twilio.secret];
+    const secrets = [
+      acmeSecret,
+      h.sandbox.keys.stripe.secret,
+      h.sandbox.keys.openai.secret,
+      h.sandbox.keys.twilio.secret,
+    ];
     const vk = await h.issue({ vendor: 'stripe' });
     await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret);
     const everything = [
@@ -97,7 +105,13 @@ describe('the production key never reaches the agent; the vault key never reache
     const { readFileSync } = await import('node:fs');
     const { createHash } = await import('node:crypto');
     await h.proxy.audit.drain();
-    const bytes = [h.dbPath, h.dbPath + '-wal'].map((p) => { try { return readFileSync(p); } catch { return Buffer.alloc(0); } });
+    const bytes = [h.dbPath, h.dbPath + '-wal'].map((p) => {
+      try {
+        return readFileSync(p);
+      } catch {
+        return Buffer.alloc(0);
+      }
+    });
     const all = Buffer.concat(bytes);
     expect(all.includes(vk.secret)).toBe(false);
     expect(all.includes(createHash('sha256').update(vk.secret).digest('hex'))).toBe(true);

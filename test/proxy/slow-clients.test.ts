@@ -9,8 +9,13 @@ const hostPort = (url: string) => {
 };
 
 /** A connection that sends a request's headers one byte every `everyMs`; resolves how it ended. */
-function trickle(url: string, everyMs: number): { closedByServer: Promise<{ bytesSent: number; total: number; answer: string }>; socket: Socket } {
-  const head = Buffer.from(`GET /v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer vk_trickle_${'x'.repeat(40)}\r\n\r\n`);
+function trickle(
+  url: string,
+  everyMs: number,
+): { closedByServer: Promise<{ bytesSent: number; total: number; answer: string }>; socket: Socket } {
+  const head = Buffer.from(
+    `GET /v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer vk_trickle_${'x'.repeat(40)}\r\n\r\n`,
+  );
   const socket = connect(hostPort(url));
   let sent = 0;
   let answer = '';

@@ -37,7 +37,11 @@ describe('the SQLite file write-locked by another process', () => {
     const keys = [await h.issue({ vendor: 'stripe' }), await h.issue({ vendor: 'stripe' })];
     const target = await h.issue({ vendor: 'stripe' });
     const atVendor = vendorCount(h.sandbox, 'lk');
-    const load = agents(() => h.proxy.dataUrl, () => keys.map((k) => k.secret), 'lk');
+    const load = agents(
+      () => h.proxy.dataUrl,
+      () => keys.map((k) => k.secret),
+      'lk',
+    );
     await until('calls flowing', () => load.outcomes.filter((o) => o.status === 200 || o.status === 404).length > 20);
 
     // When another process takes the write lock
@@ -54,23 +58,35 @@ describe('the SQLite file write-locked by another process', () => {
     // and the revoke is answered C1's way: not durable, refused here anyway, never 500 nor already_revoked
     const first = await revoking;
     expect(first.status, JSON.stringify(first.body)).toBe(503);
-    expect(first.body).toMatchObject({ error: { type: 'tourniquet_error', code: 'revoke_not_durable' }, id: target.id, refused_here: true, journaled: true });
+    expect(first.body).toMatchObject({
+      error: { type: 'tourniquet_error', code: 'revoke_not_durable' },
+      id: target.id,
+      refused_here: true,
+      journaled: true,
+    });
     expect(storeStatus(h.dbPath, target.id)).toBe('active');
-    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', target.secret)).json.error.code).toBe('vault_key_revoked');
+    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', target.secret)).json.error.code).toBe(
+      'vault_key_revoked',
+    );
     const again = await h.admin('DELETE', `/v1/vault-keys/${target.id}`);
     expect([again.status, again.body.error?.code]).toEqual([503, 'revoke_not_durable']);
     // and agent calls are refused with 503 before reaching the vendor; health says why
-    await until('calls refused while locked', () => load.outcomes.some((o) => o.sentAt > lockedAt && o.code === 'store_unavailable'));
+    await until('calls refused while locked', () =>
+      load.outcomes.some((o) => o.sentAt > lockedAt && o.code === 'store_unavailable'),
+    );
     const health = await h.admin('GET', '/v1/health');
     expect([health.status, health.body.status, health.body.pending_revokes]).toEqual([503, 'store_unavailable', 1]);
     const ready = await fetch(`${h.proxy.dataUrl}/_tourniquet/ready`);
     const readyText = await ready.text();
     expect(ready.status).toBe(503);
     // The journal holds the key's id and when, never a secret; nor do the failure answers
-    const journal = readdirSync(`${h.dbPath}.revokes`).map((f) => readFileSync(join(`${h.dbPath}.revokes`, f), 'utf8')).join('');
+    const journal = readdirSync(`${h.dbPath}.revokes`)
+      .map((f) => readFileSync(join(`${h.dbPath}.revokes`, f), 'utf8'))
+      .join('');
     expect(journal).toContain(`R ${target.id} `);
     for (const text of [journal, JSON.stringify(health.body), readyText, JSON.stringify(first.body)])
-      for (const secret of [target.secret, h.sandbox.keys.stripe.secret, ADMIN_TOKEN]) expect(text).not.toContain(secret);
+      for (const secret of [target.secret, h.sandbox.keys.stripe.secret, ADMIN_TOKEN])
+        expect(text).not.toContain(secret);
 
     // When the lock is released
     await lock.release();
@@ -96,8 +112,18 @@ describe('the SQLite file write-locked by another process', () => {
 
     // And after a restart on the same file the key stays revoked
     await h.proxy.stop();
-    h.proxy = await startProxy({ listen: '127.0.0.1:0', adminListen: '127.0.0.1:0', store: `sqlite:${h.dbPath}`, adminToken: ADMIN_TOKEN, upstreams: h.sandbox.urls, log: false, upstreamKeys: [{ vendor: 'stripe', secret: h.sandbox.keys.stripe.secret, label: 'main', state: 'active' }] });
-    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', target.secret)).json.error.code).toBe('vault_key_revoked');
+    h.proxy = await startProxy({
+      listen: '127.0.0.1:0',
+      adminListen: '127.0.0.1:0',
+      store: `sqlite:${h.dbPath}`,
+      adminToken: ADMIN_TOKEN,
+      upstreams: h.sandbox.urls,
+      log: false,
+      upstreamKeys: [{ vendor: 'stripe', secret: h.sandbox.keys.stripe.secret, label: 'main', state: 'active' }],
+    });
+    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', target.secret)).json.error.code).toBe(
+      'vault_key_revoked',
+    );
     expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', keys[0].secret)).status).toBe(200);
   });
 });

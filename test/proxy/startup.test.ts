@@ -28,7 +28,11 @@ describe('a proxy that cannot start says why, with exit 1, never as a bug', () =
   it('a revoke journal directory that cannot be made', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tq-start-'));
     writeFileSync(join(dir, 'a-file'), 'x');
-    const err = await startError({ ...base, store: `sqlite:${join(dir, 'proxy.db')}`, revokeJournal: join(dir, 'a-file', 'journal') });
+    const err = await startError({
+      ...base,
+      store: `sqlite:${join(dir, 'proxy.db')}`,
+      revokeJournal: join(dir, 'a-file', 'journal'),
+    });
     expect([err.exitCode, err.data?.reason]).toEqual([1, 'io']);
     expect(err.hint).toMatch(/--revoke-journal/);
   });

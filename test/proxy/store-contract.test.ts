@@ -34,7 +34,15 @@ const key = (id: string, extra: Partial<VaultKeyRecord> = {}): VaultKeyRecord =>
 });
 
 const up = (id: string, vendor: string, state: UpstreamKeyRecord['state'], created: string): UpstreamKeyRecord => ({
-  id, vendor, state, hint: `sk_…${id.slice(-4)}`, label: null, account_sid: null, secret: null, created_at: created, updated_at: created,
+  id,
+  vendor,
+  state,
+  hint: `sk_…${id.slice(-4)}`,
+  label: null,
+  account_sid: null,
+  secret: null,
+  created_at: created,
+  updated_at: created,
 });
 
 /** Rows over three minutes, three keys, refused and allowed, priced and not, ids in paths. */
@@ -79,7 +87,15 @@ describe('MemoryStore answers as the SQLite store does', () => {
   it('vault keys: insert, filters, revision bumps, idempotent revoke, roll in one step, unique secrets', async () => {
     await same((s) => s.revision());
     for (const [i, id] of ['vk_0', 'vk_1', 'vk_2'].entries())
-      await same((s) => s.insertVaultKey(key(id, { created_at: `2026-11-22T02:0${i}:00.000Z`, labels: i === 2 ? { agent: 'other', extra: 'dropped' } as never : { agent: 'refunder' }, agent_run_id: i === 1 ? null : 'run_1' })));
+      await same((s) =>
+        s.insertVaultKey(
+          key(id, {
+            created_at: `2026-11-22T02:0${i}:00.000Z`,
+            labels: i === 2 ? ({ agent: 'other', extra: 'dropped' } as never) : { agent: 'refunder' },
+            agent_run_id: i === 1 ? null : 'run_1',
+          }),
+        ),
+      );
     await same((s) => s.revision());
     await same((s) => s.listVaultKeys({}));
     await same((s) => s.listVaultKeys({ agent: 'refunder' }));
@@ -91,11 +107,23 @@ describe('MemoryStore answers as the SQLite store does', () => {
     await same((s) => s.revokeVaultKeys(['vk_0', 'missing'], '2026-11-22T02:15:00.000Z', 'hard'));
     await same((s) => s.revokeVaultKeys(['vk_0', 'vk_1'], '2026-11-22T02:16:00.000Z', 'soft'));
     await same((s) => s.revision());
-    await same((s) => s.rollVaultKey('vk_2', key('vk_3', { created_at: '2026-11-22T02:05:00.000Z', rolled_from: 'vk_2' }), true, '2026-11-22T02:17:00.000Z'));
+    await same((s) =>
+      s.rollVaultKey(
+        'vk_2',
+        key('vk_3', { created_at: '2026-11-22T02:05:00.000Z', rolled_from: 'vk_2' }),
+        true,
+        '2026-11-22T02:17:00.000Z',
+      ),
+    );
     await same((s) => s.listVaultKeys({ status: 'revoked' }));
-    for (const s of both()) await expect(s.insertVaultKey(key('vk_4', { secret_hash: 'hash_vk_3' }))).rejects.toThrow(/UNIQUE/);
-    for (const s of both()) await expect(s.insertVaultKey(key('vk_3', { secret_hash: 'other' }))).rejects.toThrow(/UNIQUE/);
-    for (const s of both()) await expect(s.rollVaultKey('vk_3', key('vk_5', { secret_hash: 'hash_vk_0' }), true, '2026-11-22T02:18:00.000Z')).rejects.toThrow(/UNIQUE/);
+    for (const s of both())
+      await expect(s.insertVaultKey(key('vk_4', { secret_hash: 'hash_vk_3' }))).rejects.toThrow(/UNIQUE/);
+    for (const s of both())
+      await expect(s.insertVaultKey(key('vk_3', { secret_hash: 'other' }))).rejects.toThrow(/UNIQUE/);
+    for (const s of both())
+      await expect(
+        s.rollVaultKey('vk_3', key('vk_5', { secret_hash: 'hash_vk_0' }), true, '2026-11-22T02:18:00.000Z'),
+      ).rejects.toThrow(/UNIQUE/);
     await same((s) => s.getVaultKey('vk_3')); // the failed roll changed nothing
     await same((s) => s.changesSince(0));
     await same(async (s) => s.changesSince((await s.revision()) - 1));
@@ -110,7 +138,13 @@ describe('MemoryStore answers as the SQLite store does', () => {
     await same((s) => s.listUpstreamKeys({ vendor: 'stripe' })); // the old active key is standby now
     await same((s) => s.promoteUpstreamKey('missing', '2026-11-22T03:00:00.000Z'));
     await same((s) => s.retireUpstreamKey('up_1', '2026-11-22T03:01:00.000Z'));
-    await same((s) => s.insertUpstreamKey({ ...up('up_2', 'stripe', 'standby', '2026-12-01T00:00:00.000Z'), label: 'relabelled', hint: 'sk_…new1' }));
+    await same((s) =>
+      s.insertUpstreamKey({
+        ...up('up_2', 'stripe', 'standby', '2026-12-01T00:00:00.000Z'),
+        label: 'relabelled',
+        hint: 'sk_…new1',
+      }),
+    );
     await same((s) => s.listUpstreamKeys({}));
     await same((s) => s.listUpstreamKeys({ vendor: 'stripe' }));
     await same((s) => s.changesSince(from));
@@ -124,7 +158,9 @@ describe('MemoryStore answers as the SQLite store does', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const page: Awaited<ReturnType<ProxyStore['queryAudit']>> = await same((s) => s.queryAudit({ vault_key_id: 'vk_1' }, 30, cursor));
+      const page: Awaited<ReturnType<ProxyStore['queryAudit']>> = await same((s) =>
+        s.queryAudit({ vault_key_id: 'vk_1' }, 30, cursor),
+      );
       cursor = page.next_cursor;
       pages++;
     } while (cursor);
@@ -147,12 +183,34 @@ describe('MemoryStore answers as the SQLite store does', () => {
     for (const s of both()) await expect(s.queryAudit({}, 10, 'bm9wZQ')).rejects.toBeInstanceOf(RangeError);
   });
 
-  it('write-ahead rows: pending intents, outcomes completing them, a retried batch written once, a dead instance\'s rows swept', async () => {
+  it("write-ahead rows: pending intents, outcomes completing them, a retried batch written once, a dead instance's rows swept", async () => {
     const intent = (n: number, inst: string): AuditRow => ({
-      ...rows()[1]!, started_at: `2026-11-22T02:20:0${n}.000Z`, agent_run_id: 'run_wa', call_id: `${inst}.${n}`, outcome: 'pending', amount_usd_estimated: 10 * n, instance_id: inst, vendor_status: 0, cost_usd_parsed: null,
+      ...rows()[1]!,
+      started_at: `2026-11-22T02:20:0${n}.000Z`,
+      agent_run_id: 'run_wa',
+      call_id: `${inst}.${n}`,
+      outcome: 'pending',
+      amount_usd_estimated: 10 * n,
+      instance_id: inst,
+      vendor_status: 0,
+      cost_usd_parsed: null,
     });
     await same((s) => s.appendAudit([intent(1, 'inst_a'), intent(2, 'inst_a'), intent(3, 'inst_b')]));
-    await same((s) => s.appendAudit([intent(1, 'inst_a')], [{ call_id: 'inst_a.1', finished_at: '2026-11-22T02:20:01.300Z', policy_verdict: 'allowed', vendor_status: 200, cost_usd_parsed: 7.5, latency_ms: 300 }]));
+    await same((s) =>
+      s.appendAudit(
+        [intent(1, 'inst_a')],
+        [
+          {
+            call_id: 'inst_a.1',
+            finished_at: '2026-11-22T02:20:01.300Z',
+            policy_verdict: 'allowed',
+            vendor_status: 200,
+            cost_usd_parsed: 7.5,
+            latency_ms: 300,
+          },
+        ],
+      ),
+    );
     await same((s) => s.summarizeAudit({ agent_run_id: 'run_wa' }));
     await same((s) => s.sweepOutcomes('inst_a'));
     await same((s) => s.queryAudit({ agent_run_id: 'run_wa' }, 10, null));
@@ -161,9 +219,34 @@ describe('MemoryStore answers as the SQLite store does', () => {
 
   it('instances: heartbeat upserts keep the first admin URL and start, newest sync first', async () => {
     const at = (s: number) => `2026-11-22T02:00:0${s}.000Z`;
-    await same((s) => s.heartbeat({ instance_id: 'a', data_plane_url: 'http://a', admin_url: 'http://a-admin', started_at: at(0), last_sync_at: at(1) }));
-    await same((s) => s.heartbeat({ instance_id: 'b', data_plane_url: 'http://b', admin_url: 'http://b-admin', started_at: at(0), last_sync_at: at(2) }));
-    await same((s) => s.heartbeat({ instance_id: 'a', data_plane_url: 'http://a2', admin_url: 'http://changed', started_at: at(5), last_sync_at: at(3), revision: 9 }));
+    await same((s) =>
+      s.heartbeat({
+        instance_id: 'a',
+        data_plane_url: 'http://a',
+        admin_url: 'http://a-admin',
+        started_at: at(0),
+        last_sync_at: at(1),
+      }),
+    );
+    await same((s) =>
+      s.heartbeat({
+        instance_id: 'b',
+        data_plane_url: 'http://b',
+        admin_url: 'http://b-admin',
+        started_at: at(0),
+        last_sync_at: at(2),
+      }),
+    );
+    await same((s) =>
+      s.heartbeat({
+        instance_id: 'a',
+        data_plane_url: 'http://a2',
+        admin_url: 'http://changed',
+        started_at: at(5),
+        last_sync_at: at(3),
+        revision: 9,
+      }),
+    );
     await same((s) => s.listInstances());
   });
 });

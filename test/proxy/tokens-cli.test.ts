@@ -6,7 +6,8 @@ import { spawnProxy, type ChildProxy } from './child.js';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { newMasterKeyText, writeMasterKeyFile } from '../helpers/master-key.js';
 
-const get = async (adminUrl: string, token: string, path = '/v1/health') => (await fetch(adminUrl + path, { headers: { authorization: `Bearer ${token}` } })).status;
+const get = async (adminUrl: string, token: string, path = '/v1/health') =>
+  (await fetch(adminUrl + path, { headers: { authorization: `Bearer ${token}` } })).status;
 
 async function until(what: string, check: () => Promise<boolean>, limitMs = 10_000): Promise<void> {
   const t0 = Date.now();
@@ -22,11 +23,32 @@ describe('the admin token file: add-token, SIGHUP reload, refused when others ca
   let proxy: ChildProxy | undefined;
   const addToken = async (name: string, scope: string) => {
     const out = join(dir, `${name}.token`);
-    const r = await runInProcess(['proxy', 'add-token', name, '--scope', scope, '--tokens-file', file, '--token-out', out]);
+    const r = await runInProcess([
+      'proxy',
+      'add-token',
+      name,
+      '--scope',
+      scope,
+      '--tokens-file',
+      file,
+      '--token-out',
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     return readFileSync(out, 'utf8').trim();
   };
-  const serveArgs = () => ['--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', `sqlite:${join(dir, 'proxy.db')}`, '--admin-tokens', file, '--master-key-file', join(dir, 'master.key')];
+  const serveArgs = () => [
+    '--listen',
+    '127.0.0.1:0',
+    '--admin-listen',
+    '127.0.0.1:0',
+    '--store',
+    `sqlite:${join(dir, 'proxy.db')}`,
+    '--admin-tokens',
+    file,
+    '--master-key-file',
+    join(dir, 'master.key'),
+  ];
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'tq-tokens-cli-'));
@@ -77,7 +99,11 @@ describe('the admin token file: add-token, SIGHUP reload, refused when others ca
     expect(issue.code, issue.stderr).toBe(3);
     expect(issue.stderr).toContain('needs an admin token with the "admin" scope (this token has "read")');
     expect(issue.stderr).toContain('--scope admin');
-    const issued = await fetch(p.adminUrl + '/v1/vault-keys', { method: 'POST', headers: { authorization: `Bearer ${boss}`, 'content-type': 'application/json' }, body: '{"vendor":"stripe"}' });
+    const issued = await fetch(p.adminUrl + '/v1/vault-keys', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${boss}`, 'content-type': 'application/json' },
+      body: '{"vendor":"stripe"}',
+    });
     const vk = (await issued.json()) as { id: string };
     // (the exit code of a refused step inside revoke is i11's mapping; the message is this issue's)
     const r = await runInProcess(['revoke', vk.id, '--yes'], { env });
@@ -92,7 +118,11 @@ describe('the admin token file: add-token, SIGHUP reload, refused when others ca
     const oncall = await addToken('oncall-alice', 'operate');
     p.child.kill('SIGHUP');
     await until('the oncall token accepted', async () => (await get(p.adminUrl, oncall)) === 200);
-    const issued = await fetch(p.adminUrl + '/v1/vault-keys', { method: 'POST', headers: { authorization: `Bearer ${boss}`, 'content-type': 'application/json' }, body: '{"vendor":"stripe"}' });
+    const issued = await fetch(p.adminUrl + '/v1/vault-keys', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${boss}`, 'content-type': 'application/json' },
+      body: '{"vendor":"stripe"}',
+    });
     const vk = (await issued.json()) as { id: string };
     const env = isolatedEnv({ TOURNIQUET_PROXY_URL: p.adminUrl, TOURNIQUET_ADMIN_TOKEN: oncall });
     const r = await runInProcess(['--json', 'revoke', vk.id, '--yes'], { env });
@@ -110,7 +140,18 @@ describe('the admin token file: add-token, SIGHUP reload, refused when others ca
     const { writeFileSync } = await import('node:fs');
     writeFileSync(other, readFileSync(file, 'utf8'), { mode: 0o640 });
     chmodSync(other, 0o640);
-    const r = await runInProcess(['proxy', 'serve', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--store', `sqlite:${join(dir, 'other.db')}`, '--admin-tokens', other]);
+    const r = await runInProcess([
+      'proxy',
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+      '--store',
+      `sqlite:${join(dir, 'other.db')}`,
+      '--admin-tokens',
+      other,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('readable by group or others');
     expect(r.stderr).toContain(`chmod 600 ${other}`);

@@ -27,17 +27,31 @@ function vendorGate(target: string): Promise<VendorGate> {
   const gate: Omit<VendorGate, 'url' | 'close'> = { calls: [], failDeletes: false };
   const server: Server = createServer(async (req, res) => {
     gate.calls.push(`${req.method} ${req.url}`);
-    if (gate.failDeletes && req.method === 'DELETE') return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"boom"}}');
+    if (gate.failDeletes && req.method === 'DELETE')
+      return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"boom"}}');
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k))) as Record<string, string>;
-    const up = await fetch(target + req.url, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
-    res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await up.arrayBuffer()));
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
+    ) as Record<string, string>;
+    const up = await fetch(target + req.url, {
+      method: req.method,
+      headers,
+      body: chunks.length ? Buffer.concat(chunks) : undefined,
+    });
+    res
+      .writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' })
+      .end(Buffer.from(await up.arrayBuffer()));
   });
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };
-      resolve(Object.assign(gate, { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) }));
+      resolve(
+        Object.assign(gate, {
+          url: `http://127.0.0.1:${port}`,
+          close: () => new Promise<void>((r) => server.close(() => r())),
+        }),
+      );
     }),
   );
 }
@@ -57,7 +71,10 @@ function age(days: number): void {
   const db = new Database(h.dbPath);
   try {
     const live = h.sandbox.openai.createKey('made by an earlier rotation');
-    db.prepare(`UPDATE upstream_keys SET created_at = ?, label = ? WHERE vendor = 'openai' AND state = 'active'`).run(new Date(Date.now() - days * DAY).toISOString(), `tourniquet:${live.id}`);
+    db.prepare(`UPDATE upstream_keys SET created_at = ?, label = ? WHERE vendor = 'openai' AND state = 'active'`).run(
+      new Date(Date.now() - days * DAY).toISOString(),
+      `tourniquet:${live.id}`,
+    );
   } finally {
     db.close();
   }
@@ -78,7 +95,12 @@ function runWorkflow(): Promise<StepResult[]> {
     secrets: { TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN, OPENAI_ADMIN_KEY: h.sandbox.keys.openai.admin_key },
     matrix: { vendor: 'openai' },
     // The machine: its PATH with tourniquet on it, a HOME, and OpenAI's API here at the gate.
-    machineEnv: { PATH: `${bin}:${process.env.PATH}`, HOME: mkdtempSync(join(tmpdir(), 'tq-runner-home-')), TMPDIR: process.env.TMPDIR, TOURNIQUET_OPENAI_BASE_URL: gate.url },
+    machineEnv: {
+      PATH: `${bin}:${process.env.PATH}`,
+      HOME: mkdtempSync(join(tmpdir(), 'tq-runner-home-')),
+      TMPDIR: process.env.TMPDIR,
+      TOURNIQUET_OPENAI_BASE_URL: gate.url,
+    },
     workspace,
     skip: (s) => s.name === 'Install tourniquet',
   });
@@ -106,27 +128,48 @@ describe('the scheduled-rotation workflow (docs/scheduled-rotation/github-workfl
     const rs = await runWorkflow();
     for (const r of rs) expect(r.code, `${r.name}: ${r.stderr}`).toBe(0);
     const rotate = step(rs, 'Rotate what is due');
-    expect(rotate.stderr).toMatch(/nothing due: openai key up_\w+ is 0 days old; due \d{4}-\d\d-\d\d \(max age 90d, default\)/);
-    expect(rotate.outputs).toMatchObject({ status: 'nothing-due', rotated: 'false', verified: 'true', failed_probe_calls: '0' });
+    expect(rotate.stderr).toMatch(
+      /nothing due: openai key up_\w+ is 0 days old; due \d{4}-\d\d-\d\d \(max age 90d, default\)/,
+    );
+    expect(rotate.outputs).toMatchObject({
+      status: 'nothing-due',
+      rotated: 'false',
+      verified: 'true',
+      failed_probe_calls: '0',
+    });
     expect(rotate.summary).toMatch(/nothing due/);
     expect(gate.calls).toEqual([]); // the vendor's API never heard of us
     expect(await auditTotal()).toBe(calls); // and nothing went through the proxy to it
     expect(await upstream()).toEqual(before);
     const evidence = JSON.parse(readFileSync(rotate.outputs.evidence!, 'utf8'));
-    expect(evidence).toMatchObject({ outcome: 'nothing-due', vendor: 'openai', policy: { max_age: '90d', source: 'default' }, ran_on: { github: { run_id: '4242', repository: 'acme/payments' } } });
+    expect(evidence).toMatchObject({
+      outcome: 'nothing-due',
+      vendor: 'openai',
+      policy: { max_age: '90d', source: 'default' },
+      ran_on: { github: { run_id: '4242', repository: 'acme/payments' } },
+    });
   }, 60_000);
 
   it('keys exits 7 while a key is overdue, and lists age, last use, vault keys and the due date', async () => {
     age(120);
     const agent = await h.issue({ vendor: 'openai', labels: { agent: 'summariser' } });
     expect((await through(h.proxy.dataUrl, 'GET', '/openai/v1/models', agent.secret)).status).toBe(200);
-    const env = isolatedEnv({ TOURNIQUET_PROXY_URL: h.proxy.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN, TOURNIQUET_ROTATION_MAX_AGE: '90d' });
+    const env = isolatedEnv({
+      TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
+      TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+      TOURNIQUET_ROTATION_MAX_AGE: '90d',
+    });
     const r = await runBuilt(['keys', '--vendor', 'openai', '--json'], { env });
     expect(r.code, r.stderr).toBe(7);
     const inv = JSON.parse(r.stdout);
     const k = inv.keys.find((x: any) => x.state === 'active');
     expect(inv.overdue).toEqual([k.id]);
-    expect(k).toMatchObject({ vendor: 'openai', age_days: 120, overdue: true, policy: { max_age: '90d', source: 'default' } });
+    expect(k).toMatchObject({
+      vendor: 'openai',
+      age_days: 120,
+      overdue: true,
+      policy: { max_age: '90d', source: 'default' },
+    });
     expect(k.vault_keys).toBeGreaterThanOrEqual(1);
     expect(Date.now() - Date.parse(k.last_used_at)).toBeLessThan(60_000);
     expect(Date.parse(k.due_at)).toBeLessThan(Date.now());
@@ -142,10 +185,20 @@ describe('the scheduled-rotation workflow (docs/scheduled-rotation/github-workfl
     const rs = await runWorkflow();
     for (const r of rs) expect(r.code, `${r.name}: ${r.stderr}`).toBe(0);
     const rotate = step(rs, 'Rotate what is due');
-    expect(rotate.outputs).toMatchObject({ status: 'done', rotated: 'true', verified: 'true', failed_probe_calls: '0' });
+    expect(rotate.outputs).toMatchObject({
+      status: 'done',
+      rotated: 'true',
+      verified: 'true',
+      failed_probe_calls: '0',
+    });
     expect(rotate.outputs.incident).toMatch(/^inc_/);
     const e = JSON.parse(readFileSync(rotate.outputs.evidence!, 'utf8'));
-    expect(e).toMatchObject({ outcome: 'done', verified: true, key_checked: { id: old.id, age_days: 120 }, incident_id: rotate.outputs.incident });
+    expect(e).toMatchObject({
+      outcome: 'done',
+      verified: true,
+      key_checked: { id: old.id, age_days: 120 },
+      incident_id: rotate.outputs.incident,
+    });
     expect(e.probe.failed).toBe(0);
     expect(e.probe.calls).toBeGreaterThanOrEqual(3);
     expect(e.steps.filter((s: any) => s.verified === false)).toEqual([]);
@@ -157,14 +210,32 @@ describe('the scheduled-rotation workflow (docs/scheduled-rotation/github-workfl
     expect(readdirSync(join(workspace, 'evidence')).filter((f) => f.endsWith('.md')).length).toBe(2);
     expect(rotate.summary).toMatch(/rotated and verified/);
     expect(rotate.summary).toMatch(/\*\*0 failed\*\*/);
-    expect(step(rs, 'Nothing left overdue').stdout).toMatch(new RegExp(`rotation: done, incident ${rotate.outputs.incident}`));
+    expect(step(rs, 'Nothing left overdue').stdout).toMatch(
+      new RegExp(`rotation: done, incident ${rotate.outputs.incident}`),
+    );
     // The inventory names the incident that made the new key.
-    const inv = await runBuilt(['keys', '--vendor', 'openai', '--json'], { env: isolatedEnv({ TOURNIQUET_PROXY_URL: h.proxy.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN, TOURNIQUET_STATE_DIR: stateDir, TOURNIQUET_ROTATION_MAX_AGE: '90d' }) });
+    const inv = await runBuilt(['keys', '--vendor', 'openai', '--json'], {
+      env: isolatedEnv({
+        TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
+        TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+        TOURNIQUET_STATE_DIR: stateDir,
+        TOURNIQUET_ROTATION_MAX_AGE: '90d',
+      }),
+    });
     expect(inv.code).toBe(0);
-    expect(JSON.parse(inv.stdout).keys.find((k: any) => k.id === e.new_key.id).last_rotation.incident_id).toBe(rotate.outputs.incident);
+    expect(JSON.parse(inv.stdout).keys.find((k: any) => k.id === e.new_key.id).last_rotation.incident_id).toBe(
+      rotate.outputs.incident,
+    );
     // No secret anywhere a CI log or an artifact would keep it (the runner swallows its ::add-mask:: lines).
-    const log = (r: StepResult) => (r.stdout + r.stderr).split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
-    const kept = [...rs.map((r) => log(r) + r.summary + JSON.stringify(r.outputs)), ...readdirSync(join(workspace, 'evidence')).map((f) => readFileSync(join(workspace, 'evidence', f), 'utf8'))].join('\n');
+    const log = (r: StepResult) =>
+      (r.stdout + r.stderr)
+        .split('\n')
+        .filter((l) => !l.startsWith('::add-mask::'))
+        .join('\n');
+    const kept = [
+      ...rs.map((r) => log(r) + r.summary + JSON.stringify(r.outputs)),
+      ...readdirSync(join(workspace, 'evidence')).map((f) => readFileSync(join(workspace, 'evidence', f), 'utf8')),
+    ].join('\n');
     for (const s of secrets()) expect(kept).not.toContain(s);
     expect(rotate.stderr).toContain('::add-mask::');
   }, 90_000);
@@ -182,7 +253,11 @@ describe('the scheduled-rotation workflow (docs/scheduled-rotation/github-workfl
     const resumed = step(second, 'Rotate what is due');
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming the scheduled rotation inc_/);
-    expect(resumed.outputs).toMatchObject({ status: 'done', incident: broken.outputs.incident, failed_probe_calls: '0' });
+    expect(resumed.outputs).toMatchObject({
+      status: 'done',
+      incident: broken.outputs.incident,
+      failed_probe_calls: '0',
+    });
     expect(JSON.parse(readFileSync(resumed.outputs.evidence!, 'utf8')).resumed_from).toBe(broken.outputs.incident);
   }, 120_000);
 });
@@ -190,9 +265,19 @@ describe('the scheduled-rotation workflow (docs/scheduled-rotation/github-workfl
 describe('the cron/systemd script (docs/scheduled-rotation/rotate-due.sh)', () => {
   it('nothing due: exit 0 and no vendor call', async () => {
     gate.calls.length = 0;
-    const env = { ...isolatedEnv(), PATH: `${bin}:${process.env.PATH}`, TOURNIQUET_PROXY_URL: h.proxy.adminUrl, TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN, TOURNIQUET_ROTATION_MAX_AGE: '90d', TOURNIQUET_EVIDENCE_DIR: join(workspace, 'cron-evidence'), TOURNIQUET_OPENAI_BASE_URL: gate.url };
+    const env = {
+      ...isolatedEnv(),
+      PATH: `${bin}:${process.env.PATH}`,
+      TOURNIQUET_PROXY_URL: h.proxy.adminUrl,
+      TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
+      TOURNIQUET_ROTATION_MAX_AGE: '90d',
+      TOURNIQUET_EVIDENCE_DIR: join(workspace, 'cron-evidence'),
+      TOURNIQUET_OPENAI_BASE_URL: gate.url,
+    };
     const r = await new Promise<{ code: number; out: string }>((resolve) =>
-      execFile('sh', [CRON_SCRIPT], { env: env as NodeJS.ProcessEnv }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr })),
+      execFile('sh', [CRON_SCRIPT], { env: env as NodeJS.ProcessEnv }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      ),
     );
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/nothing due/);

@@ -32,7 +32,9 @@ interface Step {
 }
 
 export function workflowJob(file: string, job: string): { env: Record<string, string>; steps: Step[] } {
-  const doc = parse(readFileSync(file, 'utf8')) as { jobs: Record<string, { env?: Record<string, string>; steps: Step[] }> };
+  const doc = parse(readFileSync(file, 'utf8')) as {
+    jobs: Record<string, { env?: Record<string, string>; steps: Step[] }>;
+  };
   return { env: doc.jobs[job]!.env ?? {}, steps: doc.jobs[job]!.steps };
 }
 
@@ -55,8 +57,11 @@ function parseKv(file: string): Record<string, string> {
 
 const sh = (script: string, env: NodeJS.ProcessEnv, cwd: string) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], { env, cwd, timeout: 120_000, maxBuffer: 32 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    const child = execFile(
+      'bash',
+      ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script],
+      { env, cwd, timeout: 120_000, maxBuffer: 32 << 20 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     child.stdin?.end();
   });
@@ -72,19 +77,34 @@ export interface RunOptions {
   skip: (s: Step) => boolean;
 }
 
-export async function runWorkflowSteps(steps: Step[], jobEnv: Record<string, string>, o: RunOptions): Promise<StepResult[]> {
+export async function runWorkflowSteps(
+  steps: Step[],
+  jobEnv: Record<string, string>,
+  o: RunOptions,
+): Promise<StepResult[]> {
   const temp = mkdtempSync(join(tmpdir(), 'tq-runner-'));
   mkdirSync(o.workspace, { recursive: true });
   const githubEnv = join(temp, 'github_env');
   writeFileSync(githubEnv, '');
   const results: StepResult[] = [];
   const outputs: Record<string, Record<string, string>> = {};
-  const github: Record<string, string> = { workspace: o.workspace, run_id: '4242', run_attempt: '1', repository: 'acme/payments', workflow: 'tourniquet scheduled rotation' };
+  const github: Record<string, string> = {
+    workspace: o.workspace,
+    run_id: '4242',
+    run_attempt: '1',
+    repository: 'acme/payments',
+    workflow: 'tourniquet scheduled rotation',
+  };
   const expr = (text: string) =>
     text.replace(/\$\{\{\s*([^}]+?)\s*\}\}/g, (_, e: string) => {
       const [scope, ...rest] = e.split('.');
       if (scope === 'steps') return outputs[rest[0]!]?.[rest[2]!] ?? '';
-      const table: Record<string, Record<string, string>> = { vars: o.vars, secrets: o.secrets, matrix: o.matrix, github };
+      const table: Record<string, Record<string, string>> = {
+        vars: o.vars,
+        secrets: o.secrets,
+        matrix: o.matrix,
+        github,
+      };
       return table[scope!]?.[rest.join('.')] ?? '';
     });
   let failed = false;

@@ -14,11 +14,29 @@ import type { Step, StepEnv } from '../../src/core/steps/types.js';
 const stateDir = () => mkdtempSync(join(tmpdir(), 'tq-steps-'));
 
 function envFor(journal?: Journal, state?: Record<string, unknown>): StepEnv {
-  return createStepEnv({ journal, recorder: callRecorder(), dryRun: false, signal: new AbortController().signal, log: () => {}, confirm: async () => {}, state });
+  return createStepEnv({
+    journal,
+    recorder: callRecorder(),
+    dryRun: false,
+    signal: new AbortController().signal,
+    log: () => {},
+    confirm: async () => {},
+    state,
+  });
 }
 
 /** A step that counts its runs, verifications and rollbacks. */
-function counted(key: string, o: { fail?: boolean; verifyOk?: boolean; rollback?: boolean; irreversible?: boolean; enabled?: true | string; security?: boolean } = {}) {
+function counted(
+  key: string,
+  o: {
+    fail?: boolean;
+    verifyOk?: boolean;
+    rollback?: boolean;
+    irreversible?: boolean;
+    enabled?: true | string;
+    security?: boolean;
+  } = {},
+) {
   const n = { run: 0, verify: 0, rollback: 0 };
   const step: Step = {
     key,
@@ -32,7 +50,10 @@ function counted(key: string, o: { fail?: boolean; verifyOk?: boolean; rollback?
       if (o.fail) throw new Error(`${key} broke`);
       return { status: 'done', detail: `${key} ran`, outputs: { [`${key}.out`]: n.run } };
     },
-    verify: o.verifyOk === undefined ? undefined : async () => (n.verify++, { ok: o.verifyOk!, detail: o.verifyOk ? 'fine' : 'still works' }),
+    verify:
+      o.verifyOk === undefined
+        ? undefined
+        : async () => (n.verify++, { ok: o.verifyOk!, detail: o.verifyOk ? 'fine' : 'still works' }),
     rollback: o.rollback ? async () => (n.rollback++, `undid ${key}`) : undefined,
     irreversible: o.irreversible,
     verificationIsSecurity: o.security,
@@ -50,7 +71,13 @@ describe('the step engine', () => {
     expect(r.steps.map((s) => s.state)).toEqual(['done', 'done']);
     expect(r.state).toMatchObject({ 'a.out': 1, 'b.out': 1 });
     const e = j.entries();
-    expect(e.map((x) => `${x.type}:${x.step}:${x.phase ?? x.ok}`)).toEqual(['step:a:started', 'step:a:finished', 'step:b:started', 'step:b:finished', 'verified:b:true']);
+    expect(e.map((x) => `${x.type}:${x.step}:${x.phase ?? x.ok}`)).toEqual([
+      'step:a:started',
+      'step:a:finished',
+      'step:b:started',
+      'step:b:finished',
+      'verified:b:true',
+    ]);
     expect(e[1]).toMatchObject({ calls: ['CALL a'], outcome: 'done' });
     expect(e.every((x) => typeof x.offset_ms === 'number')).toBe(true);
   });
@@ -89,10 +116,20 @@ describe('the step engine', () => {
     const b = counted('b', { irreversible: true });
     const c = counted('c', { rollback: true });
     const d = counted('d', { rollback: true, verifyOk: false });
-    const r = await runSteps({ steps: [a.step, b.step, c.step, d.step], env: envFor(j), journal: j, rollbackOnFailure: true });
+    const r = await runSteps({
+      steps: [a.step, b.step, c.step, d.step],
+      env: envFor(j),
+      journal: j,
+      rollbackOnFailure: true,
+    });
     expect(r.status).toBe('rolled-back');
     expect([a.n.rollback, c.n.rollback, d.n.rollback]).toEqual([0, 1, 1]);
-    expect(j.entries().filter((e) => e.phase === 'rolled-back').map((e) => e.step)).toEqual(['d', 'c']);
+    expect(
+      j
+        .entries()
+        .filter((e) => e.phase === 'rolled-back')
+        .map((e) => e.step),
+    ).toEqual(['d', 'c']);
   });
 
   it('resume: finished and verified steps are not run again; their outputs come back', async () => {
@@ -105,7 +142,11 @@ describe('the step engine', () => {
     const j2 = Journal.open(dir, j.id);
     const a2 = counted('a', { verifyOk: true });
     const b2 = counted('b');
-    const r = await runSteps({ steps: [a2.step, b2.step], env: envFor(j2, stateFromJournal(j2.entries())), journal: j2 });
+    const r = await runSteps({
+      steps: [a2.step, b2.step],
+      env: envFor(j2, stateFromJournal(j2.entries())),
+      journal: j2,
+    });
     expect(r.status).toBe('done');
     expect(r.resumed).toBe(1);
     expect([a2.n.run, a2.n.verify, b2.n.run]).toEqual([0, 0, 1]);
@@ -143,19 +184,31 @@ describe('the step engine', () => {
     expect(a.n.run).toBe(0);
   });
 
-  it('secrets never reach the journal: the session\'s own registry scrubs every line it writes', async () => {
+  it("secrets never reach the journal: the session's own registry scrubs every line it writes", async () => {
     // The journal as a command opens it: context → session input → session → incident.
     const { createContext } = await import('../../src/cli/context.js');
     const { sessionInput } = await import('../../src/render/steps-output.js');
     const { openSession, startIncident, stepEnv } = await import('../../src/core/actions/session.js');
-    const io = { stdout: { write: () => true }, stderr: { write: () => true }, stdin: Readable.from([]), env: isolatedEnv(), cwd: process.cwd() } as unknown as Io;
+    const io = {
+      stdout: { write: () => true },
+      stderr: { write: () => true },
+      stdin: Readable.from([]),
+      env: isolatedEnv(),
+      cwd: process.cwd(),
+    } as unknown as Io;
     const ctx = createContext(io, {});
     const session = await openSession(sessionInput(ctx));
     const journal = startIncident(session, 'test', { reason: 'x' });
     // A secret the run learns after the journal is open (a token read, a key created), not shaped like a key.
     const secret = 'admin-token-not-key-shaped-0123456789';
     ctx.secrets.add(secret);
-    const leaky: Step = { key: 'x', title: 't', kind: 'k', calls: () => [], run: async () => ({ status: 'done', detail: `used ${secret}`, outputs: { token: secret } }) };
+    const leaky: Step = {
+      key: 'x',
+      title: 't',
+      kind: 'k',
+      calls: () => [],
+      run: async () => ({ status: 'done', detail: `used ${secret}`, outputs: { token: secret } }),
+    };
     await runSteps({ steps: [leaky], env: stepEnv(session, journal), journal });
     const text = readFileSync(journal.file, 'utf8');
     expect(text).not.toContain(secret);
@@ -166,7 +219,12 @@ describe('the step engine', () => {
 describe('compressCalls', () => {
   it('journals a poll once, with a count', async () => {
     const { compressCalls } = await import('../../src/core/steps/engine.js');
-    expect(compressCalls(['GET a', 'GET b', 'GET b', 'GET b', 'POST c', 'GET b'])).toEqual(['GET a', 'GET b ×3', 'POST c', 'GET b']);
+    expect(compressCalls(['GET a', 'GET b', 'GET b', 'GET b', 'POST c', 'GET b'])).toEqual([
+      'GET a',
+      'GET b ×3',
+      'POST c',
+      'GET b',
+    ]);
   });
 });
 
@@ -174,7 +232,14 @@ describe('cancel (Ctrl-C)', () => {
   it('a verification cut short by Ctrl-C is a cancel, not a failed verification', async () => {
     const ac = new AbortController();
     const j = Journal.create(stateDir());
-    const env = createStepEnv({ journal: j, recorder: callRecorder(), dryRun: false, signal: ac.signal, log: () => {}, confirm: async () => {} });
+    const env = createStepEnv({
+      journal: j,
+      recorder: callRecorder(),
+      dryRun: false,
+      signal: ac.signal,
+      log: () => {},
+      confirm: async () => {},
+    });
     const step: Step = {
       key: 'w',
       title: 'wait',
@@ -191,8 +256,21 @@ describe('cancel (Ctrl-C)', () => {
   it('no step starts after Ctrl-C', async () => {
     const ac = new AbortController();
     const j = Journal.create(stateDir());
-    const env = createStepEnv({ journal: j, recorder: callRecorder(), dryRun: false, signal: ac.signal, log: () => {}, confirm: async () => {} });
-    const a: Step = { key: 'a', title: 'a', kind: 'k', calls: () => [], run: async () => (ac.abort(), { status: 'done', detail: '' }) };
+    const env = createStepEnv({
+      journal: j,
+      recorder: callRecorder(),
+      dryRun: false,
+      signal: ac.signal,
+      log: () => {},
+      confirm: async () => {},
+    });
+    const a: Step = {
+      key: 'a',
+      title: 'a',
+      kind: 'k',
+      calls: () => [],
+      run: async () => (ac.abort(), { status: 'done', detail: '' }),
+    };
     const b = counted('b');
     const r = await runSteps({ steps: [a, b.step], env, journal: j });
     expect(r.status).toBe('cancelled');

@@ -14,11 +14,21 @@ import type { VendorAdapter } from '../../src/vendors/types.js';
 /** An in-memory proxy that records every change, so the order of a rotation can be asserted. */
 function memoryProxy(dataPlaneUrl: string) {
   const log: string[] = [];
-  const keys = new Map<string, UpstreamKeySummary>([['up_old', { id: 'up_old', vendor: 'openai', state: 'active', hint: 'sk-…old', label: null }]]);
+  const keys = new Map<string, UpstreamKeySummary>([
+    ['up_old', { id: 'up_old', vendor: 'openai', state: 'active', hint: 'sk-…old', label: null }],
+  ]);
   let n = 0;
   const proxy = {
     kind: 'memory',
-    capabilities: { hardRevoke: true, revokeAllUnder: true, issue: true, roll: true, probe: true, upstreamKeys: true, audit: true },
+    capabilities: {
+      hardRevoke: true,
+      revokeAllUnder: true,
+      issue: true,
+      roll: true,
+      probe: true,
+      upstreamKeys: true,
+      audit: true,
+    },
     describe: (op: string) => op,
     listUpstreamKeys: async () => [...keys.values()].map((k) => ({ ...k })),
     addUpstreamKey: async (i: { vendor: string }) => {
@@ -39,7 +49,12 @@ function memoryProxy(dataPlaneUrl: string) {
       return keys.get(id)!;
     },
     instances: async () => [{ instance_id: 'i1', data_plane_url: dataPlaneUrl }],
-    issueVaultKey: async () => ({ id: `vk_probe${++n}`, secret: `vk_probesecret${n}xxxxxxxx`, vendor: 'openai', expires_at: null }),
+    issueVaultKey: async () => ({
+      id: `vk_probe${++n}`,
+      secret: `vk_probesecret${n}xxxxxxxx`,
+      vendor: 'openai',
+      expires_at: null,
+    }),
     revokeVaultKey: async (id: string) => ({ status: 'revoked' as const, vault_key_id: id, effective_at: '' }),
     audit: async () => [],
   } as unknown as ProxyAdapter;
@@ -75,13 +90,30 @@ describe('rotation order and rollback', () => {
       { proxy, vendor, probePath: '/v1/models', readNewKey: async () => '', register: () => {} },
     );
     const journal = Journal.create(mkdtempSync(join(tmpdir(), 'tq-order-')));
-    const env = createStepEnv({ journal, recorder: callRecorder(), dryRun: false, signal: new AbortController().signal, log: () => {}, confirm: async () => {} });
+    const env = createStepEnv({
+      journal,
+      recorder: callRecorder(),
+      dryRun: false,
+      signal: new AbortController().signal,
+      log: () => {},
+      confirm: async () => {},
+    });
     const report = await runSteps({ steps, env, journal, rollbackOnFailure: true });
     expect(report.status).toBe('rolled-back');
     expect(finalStatus(report)).toBe('rolled-back');
     expect(log).toEqual(['add up_new1', 'retire up_new1']);
     expect(keys.get('up_old')!.state).toBe('active');
-    expect(report.steps.map((s) => s.state)).toEqual(['done', 'rolled-back', 'unverified', 'pending', 'pending', 'pending', 'pending', 'pending', 'pending']);
+    expect(report.steps.map((s) => s.state)).toEqual([
+      'done',
+      'rolled-back',
+      'unverified',
+      'pending',
+      'pending',
+      'pending',
+      'pending',
+      'pending',
+      'pending',
+    ]);
   });
 
   it('audit rows that do not carry the new key after the promote: the old key is re-promoted, the new one retired', async () => {
@@ -97,7 +129,14 @@ describe('rotation order and rollback', () => {
         { proxy, vendor, probePath: '/v1/models', readNewKey: async () => '', register: () => {} },
       );
       const journal = Journal.create(mkdtempSync(join(tmpdir(), 'tq-order-')));
-      const env = createStepEnv({ journal, recorder: callRecorder(), dryRun: false, signal: new AbortController().signal, log: () => {}, confirm: async () => {} });
+      const env = createStepEnv({
+        journal,
+        recorder: callRecorder(),
+        dryRun: false,
+        signal: new AbortController().signal,
+        log: () => {},
+        confirm: async () => {},
+      });
       const report = await runSteps({ steps, env, journal, rollbackOnFailure: true });
       expect(finalStatus(report)).toBe('rolled-back');
       expect(log).toEqual(['add up_new1', 'promote up_new1', 'promote up_old', 'retire up_new1']);
@@ -113,16 +152,35 @@ describe('an interrupted new-key step leaves nothing behind', () => {
   it('a key created at the vendor (and added as standby) before a kill is deleted and retired on the retry', async () => {
     const { proxy, keys, log } = memoryProxy('http://127.0.0.1:1');
     const deleted: string[] = [];
-    const v = { ...vendor, deleteKey: async (id: string) => (deleted.push(id), { status: 'deleted' as const, id }) } as unknown as VendorAdapter;
+    const v = {
+      ...vendor,
+      deleteKey: async (id: string) => (deleted.push(id), { status: 'deleted' as const, id }),
+    } as unknown as VendorAdapter;
     const journal = Journal.create(mkdtempSync(join(tmpdir(), 'tq-leftover-')));
     // Given a journal where the previous process created a key, added it, and was killed
-    journal.append('step', { step: 'rotate:inspect', phase: 'finished', outcome: 'done', detail: '', outputs: { old_upstream_key_id: 'up_old', old_vendor_key_id: null } });
+    journal.append('step', {
+      step: 'rotate:inspect',
+      phase: 'finished',
+      outcome: 'done',
+      detail: '',
+      outputs: { old_upstream_key_id: 'up_old', old_vendor_key_id: null },
+    });
     journal.append('step', { step: 'rotate:new-key', phase: 'started' });
     journal.append('note', { leftover_of: 'rotate:new-key', vendor_key_id: 'svc_orphan' });
     keys.set('up_orphan', { id: 'up_orphan', vendor: 'openai', state: 'standby', hint: '', label: null });
     journal.append('note', { leftover_of: 'rotate:new-key', upstream_key_id: 'up_orphan' });
-    const steps = rotateSteps({ vendor: 'openai', watchOldKey: false, tailTimeoutMs: 10, tailIntervalMs: 10 }, { proxy, vendor: v, probePath: '/v1/models', readNewKey: async () => '', register: () => {} });
-    const env = createStepEnv({ journal, recorder: callRecorder(), dryRun: false, signal: new AbortController().signal, log: () => {}, confirm: async () => {} });
+    const steps = rotateSteps(
+      { vendor: 'openai', watchOldKey: false, tailTimeoutMs: 10, tailIntervalMs: 10 },
+      { proxy, vendor: v, probePath: '/v1/models', readNewKey: async () => '', register: () => {} },
+    );
+    const env = createStepEnv({
+      journal,
+      recorder: callRecorder(),
+      dryRun: false,
+      signal: new AbortController().signal,
+      log: () => {},
+      confirm: async () => {},
+    });
     // When the new-key step runs again
     await steps[1]!.run(env);
     // Then the orphan is gone at the vendor and retired at the proxy, and a fresh key was added

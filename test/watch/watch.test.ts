@@ -45,7 +45,9 @@ describe('watch against a proxy with a runaway agent', () => {
       res.end('ok');
     });
     try {
-      const r = await runInProcess(['watch', '--interval', '200ms', '--count', '3', '--notify'], { env: { ...f.env, TOURNIQUET_WEBHOOK_URL: `${hook.url}/hooks/T000/B000/secret` } });
+      const r = await runInProcess(['watch', '--interval', '200ms', '--count', '3', '--notify'], {
+        env: { ...f.env, TOURNIQUET_WEBHOOK_URL: `${hook.url}/hooks/T000/B000/secret` },
+      });
       expect(r.code, r.stderr).toBe(0);
       const lines = r.stdout.trim().split('\n');
       expect(lines).toHaveLength(3);
@@ -95,7 +97,9 @@ describe('alert state', () => {
 
   it('a key without a baseline is never called anomalous; a revoked one neither', () => {
     expect(toKeyRate({ vault_key_id: 'vk', calls_per_minute: 500, baseline_per_minute: 0 }, 5).anomalous).toBe(false);
-    expect(toKeyRate({ vault_key_id: 'vk', calls_per_minute: 500, baseline_per_minute: 1, status: 'revoked' }, 5).anomalous).toBe(false);
+    expect(
+      toKeyRate({ vault_key_id: 'vk', calls_per_minute: 500, baseline_per_minute: 1, status: 'revoked' }, 5).anomalous,
+    ).toBe(false);
   });
 });
 
@@ -104,11 +108,17 @@ describe('watch at a real terminal', () => {
     const { Terminal } = await import('../helpers/tmux.js');
     const { BIN } = await import('../helpers/cli.js');
     const f = await startFixture();
-    const term = new Terminal(`${process.execPath} ${BIN} watch --interval 300ms --count 4`, { ...f.env, TERM: 'xterm-256color', NO_COLOR: '1' }, { width: 140, height: 30 });
+    const term = new Terminal(
+      `${process.execPath} ${BIN} watch --interval 300ms --count 4`,
+      { ...f.env, TERM: 'xterm-256color', NO_COLOR: '1' },
+      { width: 140, height: 30 },
+    );
     try {
       const screen = await term.waitFor(/Ctrl-C to stop/);
       expect(screen).toMatch(/1 above 5x baseline/);
-      expect(screen).toMatch(/!\s+refund-agent\s+vk_id_\w+\s+stripe\s+\d+\s+1(\.\d+)?\s+[\d.]+x baseline\s+\$[\d,.]+\s+[▁-█]+/);
+      expect(screen).toMatch(
+        /!\s+refund-agent\s+vk_id_\w+\s+stripe\s+\d+\s+1(\.\d+)?\s+[\d.]+x baseline\s+\$[\d,.]+\s+[▁-█]+/,
+      );
       const end = await term.waitFor('[exit');
       expect(end).toMatch(/\[exit 0\]/);
       expect(end).toMatch(/refund-agent.*[▁-█]{4}/);

@@ -1,7 +1,15 @@
 import { HttpClient } from '../../core/http.js';
 import { TourniquetError } from '../../core/errors.js';
 import { redactHint } from '../../core/secrets.js';
-import type { AccountStatus, AgentAccount, AgentPlatformConfig, CreatedAgent, DeleteOutcome, PlannedCall, StatusChange } from './types.js';
+import type {
+  AccountStatus,
+  AgentAccount,
+  AgentPlatformConfig,
+  CreatedAgent,
+  DeleteOutcome,
+  PlannedCall,
+  StatusChange,
+} from './types.js';
 
 /**
  * The agent-accounts API of seed 000: PATCH /agents/{id} {status: disabled|archived},
@@ -14,7 +22,13 @@ export class AgentAccountsPlatform {
 
   constructor(private readonly cfg: AgentPlatformConfig) {
     cfg.onSecret?.(cfg.adminKey);
-    this.http = new HttpClient({ baseUrl: cfg.baseUrl, name: 'the agent accounts API', headers: { authorization: `Bearer ${cfg.adminKey}` }, trace: cfg.trace, timeouts: cfg.timeouts });
+    this.http = new HttpClient({
+      baseUrl: cfg.baseUrl,
+      name: 'the agent accounts API',
+      headers: { authorization: `Bearer ${cfg.adminKey}` },
+      trace: cfg.trace,
+      timeouts: cfg.timeouts,
+    });
   }
 
   private path(id: string): string {
@@ -23,7 +37,12 @@ export class AgentAccountsPlatform {
 
   /** The agent, or undefined when the platform does not know it (404). */
   async get(id: string): Promise<AgentAccount | undefined> {
-    const res = await this.http.request<AgentAccount>({ method: 'GET', path: this.path(id), accept: [404], expect: (b) => (typeof b?.status === 'string' || b?.error ? undefined : 'no status') });
+    const res = await this.http.request<AgentAccount>({
+      method: 'GET',
+      path: this.path(id),
+      accept: [404],
+      expect: (b) => (typeof b?.status === 'string' || b?.error ? undefined : 'no status'),
+    });
     return res.status === 404 ? undefined : res.body;
   }
 
@@ -51,11 +70,18 @@ export class AgentAccountsPlatform {
     if (!before) throw agentNotFound(id, this.cfg.baseUrl);
     const previous = before.status;
     // Setting a status to a fixed value is idempotent, so a 502/503 may be retried (the key enables that).
-    if (previous !== target) await this.http.request({ method: 'PATCH', path: this.path(id), json: { status: target }, idempotencyKey: true });
+    if (previous !== target)
+      await this.http.request({ method: 'PATCH', path: this.path(id), json: { status: target }, idempotencyKey: true });
     const after = await this.get(id);
     const observed: AccountStatus | 'gone' = after?.status ?? 'gone';
     const verified = observed === target;
-    if (previous === target) return { status: target === 'disabled' ? 'already-disabled' : 'already-archived', agent_id: id, verified, observed };
+    if (previous === target)
+      return {
+        status: target === 'disabled' ? 'already-disabled' : 'already-archived',
+        agent_id: id,
+        verified,
+        observed,
+      };
     return { status: target, agent_id: id, previous, verified, observed };
   }
 
@@ -73,23 +99,47 @@ export class AgentAccountsPlatform {
       path: '/agents',
       json: { name, budget },
       idempotencyKey: true,
-      expect: (b) => (typeof b?.id === 'string' && typeof b?.api_key === 'string' ? undefined : 'missing id or api_key'),
+      expect: (b) =>
+        typeof b?.id === 'string' && typeof b?.api_key === 'string' ? undefined : 'missing id or api_key',
     });
     const { id, api_key: secret } = res.body;
     this.cfg.onSecret?.(secret);
     const after = await this.get(id);
-    return { status: 'created', agent_id: id, name, budget, key_hint: redactHint(secret), secret, verified: after?.status === 'active' };
+    return {
+      status: 'created',
+      agent_id: id,
+      name,
+      budget,
+      key_hint: redactHint(secret),
+      secret,
+      verified: after?.status === 'active',
+    };
   }
 
   plan(action: 'disable' | 'archive' | 'delete' | 'create', id = '{agent_id}'): PlannedCall[] {
     const read = { method: 'GET', url: this.http.url(this.path(id)), what: 'read the agent' };
-    if (action === 'create') return [{ method: 'POST', url: this.http.url('/agents'), what: 'create the replacement agent with its budget' }, { method: 'GET', url: this.http.url('/agents/{new_id}'), what: 'verify: the new agent is active' }];
-    if (action === 'delete') return [{ method: 'DELETE', url: this.http.url(this.path(id)), what: 'delete the agent account' }, { ...read, what: 'verify: the agent is gone (404)' }];
+    if (action === 'create')
+      return [
+        { method: 'POST', url: this.http.url('/agents'), what: 'create the replacement agent with its budget' },
+        { method: 'GET', url: this.http.url('/agents/{new_id}'), what: 'verify: the new agent is active' },
+      ];
+    if (action === 'delete')
+      return [
+        { method: 'DELETE', url: this.http.url(this.path(id)), what: 'delete the agent account' },
+        { ...read, what: 'verify: the agent is gone (404)' },
+      ];
     const status = action === 'disable' ? 'disabled' : 'archived';
-    return [read, { method: 'PATCH', url: this.http.url(this.path(id)), what: `set status "${status}"` }, { ...read, what: `verify: status is "${status}"` }];
+    return [
+      read,
+      { method: 'PATCH', url: this.http.url(this.path(id)), what: `set status "${status}"` },
+      { ...read, what: `verify: status is "${status}"` },
+    ];
   }
 }
 
 export function agentNotFound(id: string, baseUrl: string): TourniquetError {
-  return new TourniquetError('not-found', `agent ${id} not found at ${baseUrl}`, { hint: 'check the agent id and the platform URL (--base-url)', data: { agent_id: id } });
+  return new TourniquetError('not-found', `agent ${id} not found at ${baseUrl}`, {
+    hint: 'check the agent id and the platform URL (--base-url)',
+    data: { agent_id: id },
+  });
 }

@@ -15,7 +15,13 @@ export class AgentsApiPlatform {
 
   constructor(private readonly cfg: AgentPlatformConfig) {
     cfg.onSecret?.(cfg.adminKey);
-    this.http = new HttpClient({ baseUrl: cfg.baseUrl, name: 'the Agents API', headers: { authorization: `Bearer ${cfg.adminKey}` }, trace: cfg.trace, timeouts: cfg.timeouts });
+    this.http = new HttpClient({
+      baseUrl: cfg.baseUrl,
+      name: 'the Agents API',
+      headers: { authorization: `Bearer ${cfg.adminKey}` },
+      trace: cfg.trace,
+      timeouts: cfg.timeouts,
+    });
   }
 
   private path(id: string, suffix = ''): string {
@@ -23,7 +29,12 @@ export class AgentsApiPlatform {
   }
 
   async get(id: string): Promise<OAuthAgent | undefined> {
-    const res = await this.http.request<OAuthAgent>({ method: 'GET', path: this.path(id), accept: [404], expect: (b) => (typeof b?.active === 'boolean' || b?.error ? undefined : 'no boolean "active"') });
+    const res = await this.http.request<OAuthAgent>({
+      method: 'GET',
+      path: this.path(id),
+      accept: [404],
+      expect: (b) => (typeof b?.active === 'boolean' || b?.error ? undefined : 'no boolean "active"'),
+    });
     return res.status === 404 ? undefined : res.body;
   }
 
@@ -48,7 +59,8 @@ export class AgentsApiPlatform {
     const before = await this.get(id);
     if (!before) throw agentNotFound(id, this.cfg.baseUrl);
     // active=false is idempotent, so a 502/503 may be retried (the key enables that).
-    if (before.active) await this.http.request({ method: 'PATCH', path: this.path(id), json: { active: false }, idempotencyKey: true });
+    if (before.active)
+      await this.http.request({ method: 'PATCH', path: this.path(id), json: { active: false }, idempotencyKey: true });
     const after = await this.get(id);
     const observed_active = after?.active ?? false;
     const verified = after !== undefined && after.active === false;
@@ -81,15 +93,30 @@ export class AgentsApiPlatform {
 
   plan(action: 'deactivate' | 'rotate-dpop-key', id = '{agent_id}'): PlannedCall[] {
     const read = { method: 'GET', url: this.http.url(this.path(id)), what: 'read the agent' };
-    if (action === 'rotate-dpop-key') return [{ method: 'POST', url: this.http.url(this.path(id, '/rotate-dpop-key')), what: 'rotate the DPoP key (revokes tokens bound to the old key); check new_jkt against our RFC 7638 thumbprint' }];
-    return [read, { method: 'PATCH', url: this.http.url(this.path(id)), what: 'set active=false (revokes all its tokens)' }, { ...read, what: 'verify: active is false' }];
+    if (action === 'rotate-dpop-key')
+      return [
+        {
+          method: 'POST',
+          url: this.http.url(this.path(id, '/rotate-dpop-key')),
+          what: 'rotate the DPoP key (revokes tokens bound to the old key); check new_jkt against our RFC 7638 thumbprint',
+        },
+      ];
+    return [
+      read,
+      { method: 'PATCH', url: this.http.url(this.path(id)), what: 'set active=false (revokes all its tokens)' },
+      { ...read, what: 'verify: active is false' },
+    ];
   }
 }
 
 /** 400 invalid_jwk / invalid_request: the input was wrong, so exit 2 with the server's words. */
 function rejected(body: any): TourniquetError {
-  const code = typeof body?.error === 'string' ? body.error : body?.error?.code ?? 'invalid_request';
+  const code = typeof body?.error === 'string' ? body.error : (body?.error?.code ?? 'invalid_request');
   const detail = body?.error_description ?? body?.message ?? body?.error?.message ?? '';
-  if (code === 'invalid_jwk') return usageError(`the Agents API rejected the JWK (invalid_jwk)${detail ? `: ${detail}` : ''}`, 'check the key is a public EC P-256, RSA or OKP JWK');
+  if (code === 'invalid_jwk')
+    return usageError(
+      `the Agents API rejected the JWK (invalid_jwk)${detail ? `: ${detail}` : ''}`,
+      'check the key is a public EC P-256, RSA or OKP JWK',
+    );
   return usageError(`the Agents API rejected the request (${code})${detail ? `: ${detail}` : ''}`);
 }

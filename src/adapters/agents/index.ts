@@ -8,9 +8,24 @@ export { AgentAccountsPlatform } from './accounts.js';
 export { AgentsApiPlatform } from './agents-api.js';
 
 /** Per platform: the profile table name, its environment variables, and the default admin-key reference. */
-const PLATFORM_SETTINGS: Record<AgentPlatformId, { table: string; urlEnv: string; keyRefEnv: string; defaultKeyRef: string; name: string }> = {
-  accounts: { table: 'accounts', urlEnv: 'TOURNIQUET_AGENT_ACCOUNTS_URL', keyRefEnv: 'TOURNIQUET_AGENT_ACCOUNTS_KEY_REF', defaultKeyRef: 'env:TOURNIQUET_AGENT_ACCOUNTS_KEY', name: 'agent accounts API' },
-  'agents-api': { table: 'agents_api', urlEnv: 'TOURNIQUET_AGENTS_API_URL', keyRefEnv: 'TOURNIQUET_AGENTS_API_KEY_REF', defaultKeyRef: 'env:TOURNIQUET_AGENTS_API_KEY', name: 'Agents API' },
+const PLATFORM_SETTINGS: Record<
+  AgentPlatformId,
+  { table: string; urlEnv: string; keyRefEnv: string; defaultKeyRef: string; name: string }
+> = {
+  accounts: {
+    table: 'accounts',
+    urlEnv: 'TOURNIQUET_AGENT_ACCOUNTS_URL',
+    keyRefEnv: 'TOURNIQUET_AGENT_ACCOUNTS_KEY_REF',
+    defaultKeyRef: 'env:TOURNIQUET_AGENT_ACCOUNTS_KEY',
+    name: 'agent accounts API',
+  },
+  'agents-api': {
+    table: 'agents_api',
+    urlEnv: 'TOURNIQUET_AGENTS_API_URL',
+    keyRefEnv: 'TOURNIQUET_AGENTS_API_KEY_REF',
+    defaultKeyRef: 'env:TOURNIQUET_AGENTS_API_KEY',
+    name: 'Agents API',
+  },
 };
 
 export interface PlatformRefs {
@@ -35,13 +50,18 @@ export function platformRefs(
 ): PlatformRefs {
   const s = PLATFORM_SETTINGS[platform];
   const baseUrl = flags.baseUrl ?? env[s.urlEnv] ?? fromProfile(settings, s.table, 'base_url');
-  if (!baseUrl) throw usageError(`the ${s.name} URL is not set`, `pass --base-url URL, set ${s.urlEnv}, or tourniquet config set agents.${s.table}.base_url URL`);
+  if (!baseUrl)
+    throw usageError(
+      `the ${s.name} URL is not set`,
+      `pass --base-url URL, set ${s.urlEnv}, or tourniquet config set agents.${s.table}.base_url URL`,
+    );
   try {
     new URL(baseUrl);
   } catch {
     throw usageError(`"${baseUrl}" is not a URL`, 'e.g. --base-url https://api.example.com/v1');
   }
-  const adminKeyRef = flags.adminKey ?? env[s.keyRefEnv] ?? fromProfile(settings, s.table, 'admin_key') ?? s.defaultKeyRef;
+  const adminKeyRef =
+    flags.adminKey ?? env[s.keyRefEnv] ?? fromProfile(settings, s.table, 'admin_key') ?? s.defaultKeyRef;
   return { baseUrl, adminKeyRef };
 }
 

@@ -27,8 +27,19 @@ export interface AgentAccount {
 }
 
 export type StatusChange =
-  | { status: 'disabled' | 'archived'; agent_id: string; previous: AccountStatus; verified: boolean; observed: AccountStatus | 'gone' }
-  | { status: 'already-disabled' | 'already-archived'; agent_id: string; verified: boolean; observed: AccountStatus | 'gone' };
+  | {
+      status: 'disabled' | 'archived';
+      agent_id: string;
+      previous: AccountStatus;
+      verified: boolean;
+      observed: AccountStatus | 'gone';
+    }
+  | {
+      status: 'already-disabled' | 'already-archived';
+      agent_id: string;
+      verified: boolean;
+      observed: AccountStatus | 'gone';
+    };
 
 export type DeleteOutcome =
   | { status: 'deleted'; agent_id: string; verified: boolean }

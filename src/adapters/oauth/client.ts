@@ -18,7 +18,13 @@ export class OAuthClient {
 
   /** The HTTP client joins paths onto a base with a trailing slash, so give it the origin and the path apart. */
   private client(url: string): HttpClient {
-    return new HttpClient({ baseUrl: new URL(url).origin, name: 'the authorization server', headers: { authorization: this.basic() }, trace: this.cfg.trace, timeouts: this.cfg.timeouts });
+    return new HttpClient({
+      baseUrl: new URL(url).origin,
+      name: 'the authorization server',
+      headers: { authorization: this.basic() },
+      trace: this.cfg.trace,
+      timeouts: this.cfg.timeouts,
+    });
   }
 
   /** RFC 8414 metadata, then OpenID discovery; explicit endpoints win. */
@@ -37,7 +43,11 @@ export class OAuthClient {
 
   async introspect(token: string, hint?: TokenTypeHint): Promise<Introspection> {
     const { introspection } = await this.resolveEndpoints();
-    if (!introspection) throw usageError('no introspection endpoint', 'pass --introspection-endpoint URL or an --issuer whose metadata lists one');
+    if (!introspection)
+      throw usageError(
+        'no introspection endpoint',
+        'pass --introspection-endpoint URL or an --issuer whose metadata lists one',
+      );
     const res = await this.client(introspection).request<Introspection>({
       method: 'POST',
       path: pathOf(introspection),
@@ -50,25 +60,63 @@ export class OAuthClient {
   /** Revoke, then verify through introspection. The POST is safe to retry: revoking twice is a no-op (RFC 7009 §2.2). */
   async revoke(token: string, hint?: TokenTypeHint): Promise<RevokeOutcome> {
     const { revocation, introspection } = await this.resolveEndpoints();
-    if (!revocation) throw usageError('no revocation endpoint', 'pass --revocation-endpoint URL or an --issuer whose metadata lists one');
-    const res = await this.client(revocation).request({ method: 'POST', path: pathOf(revocation), form: { token, token_type_hint: hint }, idempotencyKey: 'rfc7009-revoke-is-idempotent', accept: [400] });
+    if (!revocation)
+      throw usageError(
+        'no revocation endpoint',
+        'pass --revocation-endpoint URL or an --issuer whose metadata lists one',
+      );
+    const res = await this.client(revocation).request({
+      method: 'POST',
+      path: pathOf(revocation),
+      form: { token, token_type_hint: hint },
+      idempotencyKey: 'rfc7009-revoke-is-idempotent',
+      accept: [400],
+    });
     if (res.status === 400) {
       const err = String(res.body?.error ?? 'invalid_request');
-      throw new TourniquetError('step-failed', `the authorization server refused the revocation (${err})${res.body?.error_description ? `: ${res.body.error_description}` : ''}`, {
-        hint: err === 'unsupported_token_type' ? 'this server cannot revoke that kind of token; try --token-type-hint, or deactivate the client' : undefined,
-      });
+      throw new TourniquetError(
+        'step-failed',
+        `the authorization server refused the revocation (${err})${res.body?.error_description ? `: ${res.body.error_description}` : ''}`,
+        {
+          hint:
+            err === 'unsupported_token_type'
+              ? 'this server cannot revoke that kind of token; try --token-type-hint, or deactivate the client'
+              : undefined,
+        },
+      );
     }
-    if (!introspection) return { status: 'revoked', endpoint: revocation, verified: false, unverified_reason: 'no introspection endpoint to verify with' };
+    if (!introspection)
+      return {
+        status: 'revoked',
+        endpoint: revocation,
+        verified: false,
+        unverified_reason: 'no introspection endpoint to verify with',
+      };
     const after = await this.introspect(token, hint);
-    return { status: 'revoked', endpoint: revocation, verified: after.active === false, introspection: { active: after.active } };
+    return {
+      status: 'revoked',
+      endpoint: revocation,
+      verified: after.active === false,
+      introspection: { active: after.active },
+    };
   }
 
   async plan(action: 'revoke' | 'introspect'): Promise<{ method: string; url: string; what: string }[]> {
-    const e = { revocation: this.cfg.revocationEndpoint ?? '{revocation_endpoint from the issuer metadata}', introspection: this.cfg.introspectionEndpoint ?? '{introspection_endpoint from the issuer metadata}' };
+    const e = {
+      revocation: this.cfg.revocationEndpoint ?? '{revocation_endpoint from the issuer metadata}',
+      introspection: this.cfg.introspectionEndpoint ?? '{introspection_endpoint from the issuer metadata}',
+    };
     const calls = [];
-    if (!this.cfg.revocationEndpoint || !this.cfg.introspectionEndpoint) if (this.cfg.issuer) calls.push({ method: 'GET', url: metadataUrls(this.cfg.issuer)[0]!, what: 'discover the endpoints' });
-    if (action === 'revoke') calls.push({ method: 'POST', url: e.revocation, what: 'RFC 7009 revoke (client_secret_basic)' });
-    calls.push({ method: 'POST', url: e.introspection, what: action === 'revoke' ? 'verify: RFC 7662 introspection answers active:false' : 'RFC 7662 introspection' });
+    if (!this.cfg.revocationEndpoint || !this.cfg.introspectionEndpoint)
+      if (this.cfg.issuer)
+        calls.push({ method: 'GET', url: metadataUrls(this.cfg.issuer)[0]!, what: 'discover the endpoints' });
+    if (action === 'revoke')
+      calls.push({ method: 'POST', url: e.revocation, what: 'RFC 7009 revoke (client_secret_basic)' });
+    calls.push({
+      method: 'POST',
+      url: e.introspection,
+      what: action === 'revoke' ? 'verify: RFC 7662 introspection answers active:false' : 'RFC 7662 introspection',
+    });
     return calls;
   }
 }
@@ -76,16 +124,29 @@ export class OAuthClient {
 function metadataUrls(issuer: string): string[] {
   const u = new URL(issuer);
   const path = u.pathname.replace(/\/$/, '');
-  return [`${u.origin}/.well-known/oauth-authorization-server${path}`, `${u.origin}${path}/.well-known/openid-configuration`];
+  return [
+    `${u.origin}/.well-known/oauth-authorization-server${path}`,
+    `${u.origin}${path}/.well-known/openid-configuration`,
+  ];
 }
 
-async function discover(cfg: OAuthServerConfig): Promise<{ revocation_endpoint?: string; introspection_endpoint?: string }> {
+async function discover(
+  cfg: OAuthServerConfig,
+): Promise<{ revocation_endpoint?: string; introspection_endpoint?: string }> {
   for (const url of metadataUrls(cfg.issuer!)) {
-    const http = new HttpClient({ baseUrl: new URL(url).origin, name: 'the authorization server metadata', trace: cfg.trace, timeouts: cfg.timeouts });
+    const http = new HttpClient({
+      baseUrl: new URL(url).origin,
+      name: 'the authorization server metadata',
+      trace: cfg.trace,
+      timeouts: cfg.timeouts,
+    });
     const res = await http.request({ method: 'GET', path: pathOf(url), accept: [404] });
     if (res.status !== 404 && res.body && typeof res.body === 'object') return res.body;
   }
-  throw usageError(`no authorization server metadata at ${cfg.issuer}`, 'pass --revocation-endpoint and --introspection-endpoint instead');
+  throw usageError(
+    `no authorization server metadata at ${cfg.issuer}`,
+    'pass --revocation-endpoint and --introspection-endpoint instead',
+  );
 }
 
 function pathOf(url: string): string {

@@ -21,15 +21,26 @@ function profileValue(settings: RawSettings | undefined, key: string): string | 
   return str(nested) ?? str(settings?.raw(`oauth.${key}`));
 }
 
-export function oauthRefs(opts: Record<string, unknown>, settings: RawSettings | undefined, env: Record<string, string | undefined>, fallbackIssuer?: string): OAuthRefs {
+export function oauthRefs(
+  opts: Record<string, unknown>,
+  settings: RawSettings | undefined,
+  env: Record<string, string | undefined>,
+  fallbackIssuer?: string,
+): OAuthRefs {
   const issuer = str(opts.issuer) ?? env.TOURNIQUET_OAUTH_ISSUER ?? profileValue(settings, 'issuer') ?? fallbackIssuer;
   const revocationEndpoint = str(opts.revocationEndpoint) ?? profileValue(settings, 'revocation_endpoint');
   const introspectionEndpoint = str(opts.introspectionEndpoint) ?? profileValue(settings, 'introspection_endpoint');
   const clientId = str(opts.clientId) ?? env.TOURNIQUET_OAUTH_CLIENT_ID ?? profileValue(settings, 'client_id');
-  const secretRef = str(opts.clientSecret) ?? profileValue(settings, 'client_secret') ?? 'env:TOURNIQUET_OAUTH_CLIENT_SECRET';
-  if (!issuer && !revocationEndpoint && !introspectionEndpoint) throw missingInput('--issuer', 'the authorization server');
+  const secretRef =
+    str(opts.clientSecret) ?? profileValue(settings, 'client_secret') ?? 'env:TOURNIQUET_OAUTH_CLIENT_SECRET';
+  if (!issuer && !revocationEndpoint && !introspectionEndpoint)
+    throw missingInput('--issuer', 'the authorization server');
   if (!clientId) throw missingInput('--client-id', 'our OAuth client id (TOURNIQUET_OAUTH_CLIENT_ID)');
-  for (const [flag, url] of [['--issuer', issuer], ['--revocation-endpoint', revocationEndpoint], ['--introspection-endpoint', introspectionEndpoint]] as const)
+  for (const [flag, url] of [
+    ['--issuer', issuer],
+    ['--revocation-endpoint', revocationEndpoint],
+    ['--introspection-endpoint', introspectionEndpoint],
+  ] as const)
     if (url && !URL.canParse(url)) throw usageError(`${flag} "${url}" is not a URL`);
   return { issuer, revocationEndpoint, introspectionEndpoint, clientId, secretRef };
 }

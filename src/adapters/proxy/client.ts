@@ -54,7 +54,12 @@ export interface QuickAnswer {
 }
 
 /** GET or DELETE (both idempotent) on node:http; see above. */
-export async function quickRequest(method: 'GET' | 'DELETE', url: string, headers: Record<string, string>, o: QuickOptions): Promise<QuickAnswer> {
+export async function quickRequest(
+  method: 'GET' | 'DELETE',
+  url: string,
+  headers: Record<string, string>,
+  o: QuickOptions,
+): Promise<QuickAnswer> {
   const endpoint = `${method} ${url.replace(/\?.*$/, '')}`;
   o.trace?.(`→ ${endpoint} (authorization: [redacted])`);
   for (let attempt = 1; ; attempt++) {
@@ -69,27 +74,56 @@ export async function quickRequest(method: 'GET' | 'DELETE', url: string, header
       if (timedOut) throw timedOut;
       if (attempt < 2) continue;
       const code = (err as NodeJS.ErrnoException).code;
-      const detail = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ECONNRESET' ? 'connection reset' : (err as Error).message;
-      throw new HttpError('step-failed', `${o.name} (${endpoint}): ${detail}`, endpoint, undefined, 'is the proxy admin API running at that address?');
+      const detail =
+        code === 'ECONNREFUSED'
+          ? 'connection refused'
+          : code === 'ECONNRESET'
+            ? 'connection reset'
+            : (err as Error).message;
+      throw new HttpError(
+        'step-failed',
+        `${o.name} (${endpoint}): ${detail}`,
+        endpoint,
+        undefined,
+        'is the proxy admin API running at that address?',
+      );
     } finally {
       cut.dispose();
     }
     o.trace?.(`← ${raw.status} ${endpoint}`);
-    const read = interpretAnswer(o.name, endpoint, { method, accept: o.accept, expect: o.expect }, raw.status, raw.headers, raw.text);
+    const read = interpretAnswer(
+      o.name,
+      endpoint,
+      { method, accept: o.accept, expect: o.expect },
+      raw.status,
+      raw.headers,
+      raw.text,
+    );
     if ('error' in read) throw read.error;
     return read.response;
   }
 }
 
-function once(method: string, url: string, headers: Record<string, string>, signal: AbortSignal): Promise<{ status: number; headers: QuickAnswer['headers']; text: string }> {
+function once(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<{ status: number; headers: QuickAnswer['headers']; text: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { method, headers: { accept: 'application/json', 'user-agent': 'tourniquet', ...headers }, signal }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (e) => reject(signal.aborted ? signal.reason : e));
-    });
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
+      u,
+      { method, headers: { accept: 'application/json', 'user-agent': 'tourniquet', ...headers }, signal },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', (e) => reject(signal.aborted ? signal.reason : e));
+      },
+    );
     // An abort rejects with the signal's reason, so the caller can tell whose deadline it was.
     req.on('error', (e) => reject(signal.aborted ? signal.reason : e));
     req.end();

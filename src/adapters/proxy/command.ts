@@ -35,7 +35,11 @@ function fill(template: string, vars: Record<string, string>): string {
 
 export function parseCommandActions(raw: unknown): CommandActions {
   const commands = (raw as { commands?: unknown } | undefined)?.commands;
-  if (!commands || typeof commands !== 'object') throw usageError('proxy_kind is "command" but the profile has no proxy.commands table', 'add proxy.commands.revoke (an http call or a shell command) to the profile');
+  if (!commands || typeof commands !== 'object')
+    throw usageError(
+      'proxy_kind is "command" but the profile has no proxy.commands table',
+      'add proxy.commands.revoke (an http call or a shell command) to the profile',
+    );
   const out: CommandActions = {};
   for (const [name, value] of Object.entries(commands as Record<string, any>)) {
     if (name !== 'revoke' && name !== 'probe') continue;
@@ -68,15 +72,30 @@ export function createCommandProxy(opts: CommandProxyOptions): ProxyAdapter {
     if ('shell' in action) return runShell(action.shell, id, opts.adminToken);
     const h = action.http;
     const url = new URL(fill(h.url, { vault_key_id: id }));
-    const headers = Object.fromEntries(Object.entries(h.headers ?? {}).map(([k, v]) => [k, v.replace('{admin_token}', opts.adminToken ?? '')]));
+    const headers = Object.fromEntries(
+      Object.entries(h.headers ?? {}).map(([k, v]) => [k, v.replace('{admin_token}', opts.adminToken ?? '')]),
+    );
     const client = lazyHttp({ baseUrl: url.origin, name: `the proxy (${op})`, headers, trace: opts.trace });
-    const res = await client.request({ method: (h.method ?? 'POST').toUpperCase() as 'POST', path: url.pathname + url.search, json: h.body, accept: [404, 409, 410, 422] });
+    const res = await client.request({
+      method: (h.method ?? 'POST').toUpperCase() as 'POST',
+      path: url.pathname + url.search,
+      json: h.body,
+      accept: [404, 409, 410, 422],
+    });
     return res.status;
   }
 
   return {
     kind: 'command',
-    capabilities: { hardRevoke: false, revokeAllUnder: false, issue: false, roll: false, probe: Boolean(opts.actions.probe), upstreamKeys: false, audit: false },
+    capabilities: {
+      hardRevoke: false,
+      revokeAllUnder: false,
+      issue: false,
+      roll: false,
+      probe: Boolean(opts.actions.probe),
+      upstreamKeys: false,
+      audit: false,
+    },
     describe,
     async revokeVaultKey(id): Promise<RevokeOutcome> {
       const code = await perform('revoke', id);
@@ -84,7 +103,10 @@ export function createCommandProxy(opts: CommandProxyOptions): ProxyAdapter {
       const effective_at = new Date().toISOString();
       if (code === 409 || code === 3) return { status: 'already-revoked', vault_key_id: id, effective_at };
       if (code === 0 || (code >= 200 && code < 300)) return { status: 'revoked', vault_key_id: id, effective_at };
-      throw new TourniquetError('step-failed', `the revoke command for ${id} failed (${code < 100 ? `exit ${code}` : `HTTP ${code}`})`);
+      throw new TourniquetError(
+        'step-failed',
+        `the revoke command for ${id} failed (${code < 100 ? `exit ${code}` : `HTTP ${code}`})`,
+      );
     },
     revokeAllUnder: async () => {
       throw unsupported('command', 'revoke every vault key under a production key (name the keys instead)');
@@ -134,7 +156,9 @@ function runShell(command: string, id: string, token: string | undefined): Promi
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const timer = setTimeout(() => child.kill('SIGTERM'), 30000);
-    child.on('error', (err) => reject(new TourniquetError('step-failed', `could not run the proxy command: ${err.message}`)));
+    child.on('error', (err) =>
+      reject(new TourniquetError('step-failed', `could not run the proxy command: ${err.message}`)),
+    );
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve(code ?? 1);

@@ -21,7 +21,12 @@ interface Answer {
 
 const isNotDurable = (a: Answer) => a.status === 503 && shapeProblem(NOT_DURABLE, a.body) === undefined;
 
-export async function untilDurable<T extends Answer>(where: string, call: () => Promise<T>, trace?: (line: string) => void, budgetMs = NOT_DURABLE_RETRY_MS): Promise<T> {
+export async function untilDurable<T extends Answer>(
+  where: string,
+  call: () => Promise<T>,
+  trace?: (line: string) => void,
+  budgetMs = NOT_DURABLE_RETRY_MS,
+): Promise<T> {
   const started = performance.now();
   for (let attempt = 1; ; attempt++) {
     const answer = await call();
@@ -41,13 +46,21 @@ function giveUp(where: string, answer: Answer, attempts: number, waitedMs: numbe
   const instance = typeof b.instance_id === 'string' ? `instance ${b.instance_id} (${where})` : `the proxy at ${where}`;
   const over = `${attempts} attempt${attempts === 1 ? '' : 's'} over ${formatMs(waitedMs)}`;
   if (answer.status === 503 && !isNotDurable(answer))
-    return new TourniquetError('step-failed', `${instance} could not revoke: HTTP 503${errorDetail(b) ? `: ${errorDetail(b)}` : ''} (${over})`, {
-      hint: 'check the proxy and its store (GET /v1/health), then run the revoke again',
-      data: { endpoint: where, status: 503 },
-    });
+    return new TourniquetError(
+      'step-failed',
+      `${instance} could not revoke: HTTP 503${errorDetail(b) ? `: ${errorDetail(b)}` : ''} (${over})`,
+      {
+        hint: 'check the proxy and its store (GET /v1/health), then run the revoke again',
+        data: { endpoint: where, status: 503 },
+      },
+    );
   const ids = typeof b.id === 'string' ? [b.id] : Array.isArray(b.ids) ? b.ids : [];
-  return new TourniquetError('partial', `${instance} refuses ${ids.length ? ids.join(', ') : 'the key'} but could not make the revoke durable (revoke_not_durable, ${over}): it may serve the key again after a restart`, {
-    hint: 'fix the proxy\'s store (GET /v1/health says what is wrong); the revoke is idempotent: run `tourniquet resume INCIDENT` or the same revoke again to complete it',
-    data: { endpoint: where, code: 'revoke_not_durable', refused_here: b.refused_here === true, ids },
-  });
+  return new TourniquetError(
+    'partial',
+    `${instance} refuses ${ids.length ? ids.join(', ') : 'the key'} but could not make the revoke durable (revoke_not_durable, ${over}): it may serve the key again after a restart`,
+    {
+      hint: "fix the proxy's store (GET /v1/health says what is wrong); the revoke is idempotent: run `tourniquet resume INCIDENT` or the same revoke again to complete it",
+      data: { endpoint: where, code: 'revoke_not_durable', refused_here: b.refused_here === true, ids },
+    },
+  );
 }

@@ -21,14 +21,22 @@ export interface ProxyDeps {
 }
 
 /** The admin token: the file named by admin_token_file wins over the environment variable. */
-export async function readAdminToken(settings: Settings, deps: ProxyDeps, required: boolean): Promise<string | undefined> {
+export async function readAdminToken(
+  settings: Settings,
+  deps: ProxyDeps,
+  required: boolean,
+): Promise<string | undefined> {
   const file = settings.get('admin_token_file');
   const envName = settings.get('admin_token_env') ?? 'TOURNIQUET_ADMIN_TOKEN';
   let token: string | undefined;
   if (file) token = await readSecret({ from: 'file', path: file }, deps.io, 'the proxy admin token');
-  else if (deps.io.env[envName]) token = await readSecret({ from: 'env', name: envName }, deps.io, 'the proxy admin token');
+  else if (deps.io.env[envName])
+    token = await readSecret({ from: 'env', name: envName }, deps.io, 'the proxy admin token');
   if (!token && required)
-    throw usageError('no proxy admin token', `set TOURNIQUET_ADMIN_TOKEN_FILE (preferred) or ${envName}, or: tourniquet config set admin_token_file PATH`);
+    throw usageError(
+      'no proxy admin token',
+      `set TOURNIQUET_ADMIN_TOKEN_FILE (preferred) or ${envName}, or: tourniquet config set admin_token_file PATH`,
+    );
   if (token) deps.register?.(token);
   return token;
 }
@@ -45,7 +53,13 @@ export function commandConfig(settings: Settings): unknown {
     const flat = (k: string) => settings.raw(`proxy.commands.${action}.${k}`) as string | undefined;
     if (flat('shell')) commands[action] = { shell: flat('shell') };
     else if (flat('http.url'))
-      commands[action] = { http: { url: flat('http.url'), method: flat('http.method'), headers: flat('http.authorization') ? { authorization: flat('http.authorization') } : undefined } };
+      commands[action] = {
+        http: {
+          url: flat('http.url'),
+          method: flat('http.method'),
+          headers: flat('http.authorization') ? { authorization: flat('http.authorization') } : undefined,
+        },
+      };
   }
   return Object.keys(commands).length ? { commands } : undefined;
 }
@@ -67,7 +81,14 @@ export async function createProxyAdapter(settings: Settings, deps: ProxyDeps): P
   if (!url) throw noProxyUrl();
   const token = (await readAdminToken(settings, deps, true))!;
   if (kind === 'tourniquet')
-    return createTourniquetProxy({ adminUrl: url, adminToken: token, trace: deps.trace, timeoutMs: timeoutMs(settings), trustedInstances: settings.get('trusted_instances'), scrub: deps.scrub });
+    return createTourniquetProxy({
+      adminUrl: url,
+      adminToken: token,
+      trace: deps.trace,
+      timeoutMs: timeoutMs(settings),
+      trustedInstances: settings.get('trusted_instances'),
+      scrub: deps.scrub,
+    });
   if (kind === 'litellm') return createLiteLlmProxy({ baseUrl: url, masterKey: token, trace: deps.trace });
   throw usageError(`unknown proxy_kind "${kind}"`, `use one of: ${PROXY_KINDS.join(', ')}`);
 }

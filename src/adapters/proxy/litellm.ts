@@ -1,6 +1,13 @@
 import { TourniquetError } from '../../core/errors.js';
 import { lazyHttp } from './client.js';
-import { unsupported, type AuditRowSummary, type IssuedKey, type ProxyAdapter, type RevokeOutcome, type VaultKeySummary } from './types.js';
+import {
+  unsupported,
+  type AuditRowSummary,
+  type IssuedKey,
+  type ProxyAdapter,
+  type RevokeOutcome,
+  type VaultKeySummary,
+} from './types.js';
 
 /**
  * LiteLLM's virtual keys as vault keys, as its source has them (BerriAI/litellm,
@@ -26,7 +33,13 @@ function summary(id: string, info: any): VaultKeySummary {
     agent_run_id: info?.metadata?.agent_run_id ?? null,
     expires_at: info?.expires ?? null,
     // A key's info has its limits and `expires`; `duration` is only a parameter of /key/generate.
-    policy: { max_budget: info?.max_budget ?? null, budget_duration: info?.budget_duration ?? null, rpm_limit: info?.rpm_limit ?? null, models: info?.models ?? [], metadata: info?.metadata ?? {} },
+    policy: {
+      max_budget: info?.max_budget ?? null,
+      budget_duration: info?.budget_duration ?? null,
+      rpm_limit: info?.rpm_limit ?? null,
+      models: info?.models ?? [],
+      metadata: info?.metadata ?? {},
+    },
   };
 }
 
@@ -37,7 +50,12 @@ function remaining(expires: unknown): string | undefined {
 }
 
 export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
-  const http = lazyHttp({ baseUrl: opts.baseUrl, name: 'the LiteLLM proxy', headers: { authorization: `Bearer ${opts.masterKey}` }, trace: opts.trace });
+  const http = lazyHttp({
+    baseUrl: opts.baseUrl,
+    name: 'the LiteLLM proxy',
+    headers: { authorization: `Bearer ${opts.masterKey}` },
+    trace: opts.trace,
+  });
   const base = opts.baseUrl.replace(/\/$/, '');
   const info = async (id: string) => {
     const res = await http.get('/key/info', { query: { key: id }, accept: [404] });
@@ -50,7 +68,15 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
 
   return {
     kind: 'litellm',
-    capabilities: { hardRevoke: false, revokeAllUnder: false, issue: true, roll: true, probe: true, upstreamKeys: false, audit: true },
+    capabilities: {
+      hardRevoke: false,
+      revokeAllUnder: false,
+      issue: true,
+      roll: true,
+      probe: true,
+      upstreamKeys: false,
+      audit: true,
+    },
     describe: (op, a = {}) =>
       ({
         revoke: `POST ${base}/key/block {"key":"${a.id}"}`,
@@ -64,7 +90,8 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
     async revokeVaultKey(id): Promise<RevokeOutcome> {
       const before = await info(id);
       if (!before) return { status: 'not-found', vault_key_id: id };
-      if (before.blocked) return { status: 'already-revoked', vault_key_id: id, effective_at: String(before.updated_at ?? '') };
+      if (before.blocked)
+        return { status: 'already-revoked', vault_key_id: id, effective_at: String(before.updated_at ?? '') };
       await http.post('/key/block', { json: { key: id }, idempotencyKey: true });
       return { status: 'revoked', vault_key_id: id, effective_at: new Date().toISOString() };
     },
@@ -73,7 +100,10 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
       // /key/list answers 10 keys a page unless asked; follow `total_pages` (bounded).
       const keys: any[] = [];
       for (let page = 1, pages = 1; page <= pages && page <= 1000; page++) {
-        const res = await http.get('/key/list', { query: { return_full_object: true, page, size: 100 }, expect: (b) => (Array.isArray(b?.keys) ? undefined : 'no "keys" list') });
+        const res = await http.get('/key/list', {
+          query: { return_full_object: true, page, size: 100 },
+          expect: (b) => (Array.isArray(b?.keys) ? undefined : 'no "keys" list'),
+        });
         keys.push(...(res.body.keys as any[]));
         pages = Number(res.body.total_pages ?? 1);
       }
@@ -86,8 +116,20 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
     },
 
     async issueVaultKey(spec): Promise<IssuedKey> {
-      const body = { duration: spec.expires_in, max_budget: spec.daily_usd_cap, budget_duration: spec.daily_usd_cap ? '1d' : undefined, rpm_limit: spec.calls_per_minute, metadata: { agent_run_id: spec.agent_run_id, vendor: spec.vendor, ...spec.labels } };
-      const b = (await http.post('/key/generate', { json: body, idempotencyKey: true, expect: (x) => (typeof x?.key === 'string' ? undefined : 'no "key"') })).body;
+      const body = {
+        duration: spec.expires_in,
+        max_budget: spec.daily_usd_cap,
+        budget_duration: spec.daily_usd_cap ? '1d' : undefined,
+        rpm_limit: spec.calls_per_minute,
+        metadata: { agent_run_id: spec.agent_run_id, vendor: spec.vendor, ...spec.labels },
+      };
+      const b = (
+        await http.post('/key/generate', {
+          json: body,
+          idempotencyKey: true,
+          expect: (x) => (typeof x?.key === 'string' ? undefined : 'no "key"'),
+        })
+      ).body;
       return { id: idOf(b), secret: b.key, vendor: spec.vendor, expires_at: b.expires ?? null };
     },
 
@@ -103,9 +145,20 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
         duration: remaining(old.expires),
         metadata: { ...(old.metadata ?? {}), rolled_from: id },
       };
-      const b = (await http.post('/key/generate', { json: body, expect: (x) => (typeof x?.key === 'string' ? undefined : 'no "key"') })).body;
+      const b = (
+        await http.post('/key/generate', {
+          json: body,
+          expect: (x) => (typeof x?.key === 'string' ? undefined : 'no "key"'),
+        })
+      ).body;
       if (revokeOld) await http.post('/key/block', { json: { key: id }, idempotencyKey: true });
-      return { id: idOf(b), secret: b.key, vendor: String(old.metadata?.vendor ?? 'litellm'), expires_at: b.expires ?? null, rolled_from: id };
+      return {
+        id: idOf(b),
+        secret: b.key,
+        vendor: String(old.metadata?.vendor ?? 'litellm'),
+        expires_at: b.expires ?? null,
+        rolled_from: id,
+      };
     },
 
     revokeAllUnder: async () => {
@@ -117,7 +170,11 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
 
     async probeVaultKey(id, instance) {
       const i = await info(id);
-      return { instance_id: instance.instance_id, refused: !i || i.blocked === true, code: !i ? 'key_not_found' : i.blocked ? 'key_blocked' : 'allowed' };
+      return {
+        instance_id: instance.instance_id,
+        refused: !i || i.blocked === true,
+        code: !i ? 'key_not_found' : i.blocked ? 'key_blocked' : 'allowed',
+      };
     },
 
     listUpstreamKeys: no('list production keys (LiteLLM keeps them in its model config)'),
@@ -130,9 +187,19 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
       // With a date range LiteLLM sums per day unless told `summarize=false`.
       const from = filter.from?.slice(0, 10);
       const to = from ? new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) : undefined;
-      const res = await http.get('/spend/logs', { query: { api_key: filter.vault_key_id, start_date: from, end_date: to, summarize: from ? false : undefined } });
+      const res = await http.get('/spend/logs', {
+        query: { api_key: filter.vault_key_id, start_date: from, end_date: to, summarize: from ? false : undefined },
+      });
       const rows: any[] = Array.isArray(res.body) ? res.body : (res.body?.data ?? []);
-      return rows.map((r) => ({ started_at: r.startTime, vault_key_id: r.api_key ?? null, upstream_key_id: null, policy_verdict: 'allowed', vendor_status: r.status === 'failure' ? 500 : 200, method: 'POST', path: String(r.call_type ?? '') }));
+      return rows.map((r) => ({
+        started_at: r.startTime,
+        vault_key_id: r.api_key ?? null,
+        upstream_key_id: null,
+        policy_verdict: 'allowed',
+        vendor_status: r.status === 'failure' ? 500 : 200,
+        method: 'POST',
+        path: String(r.call_type ?? ''),
+      }));
     },
   };
 }

@@ -29,7 +29,11 @@ const bool: Schema = { type: 'boolean' };
 const count: Schema = { type: 'integer', minimum: 0 };
 const numOrNull: Schema = { type: ['number', 'null'] };
 const strings: Schema = { type: 'array', items: str };
-const obj = (required: string[], properties: Record<string, Schema>): Schema => ({ type: 'object', required, properties });
+const obj = (required: string[], properties: Record<string, Schema>): Schema => ({
+  type: 'object',
+  required,
+  properties,
+});
 const list = (items: Schema): Schema => obj(['data'], { data: { type: 'array', items } });
 
 export const ERROR_BODY = obj(['error'], { error: obj(['code'], { code: str, message: str }) });
@@ -48,10 +52,25 @@ const vaultKeyView = obj(['id', 'vendor', 'status'], {
   calls_per_minute: numOrNull,
   customer_id_path: strOrNull,
 });
-const issued: Schema = { ...vaultKeyView, required: ['id', 'secret', 'vendor', 'expires_at'], properties: { ...vaultKeyView.properties, secret: str, rolled_from: strOrNull } };
-const upstreamKey = obj(['id', 'vendor', 'state', 'hint'], { id: str, vendor: str, state: { enum: ['active', 'standby', 'retired'] }, hint: str, label: strOrNull });
-const fleet = obj(['confirmed', 'unconfirmed'], { confirmed: strings, unconfirmed: strings, waited_ms: { type: 'number', minimum: 0 } });
-const countCost = (key: string) => obj([key, 'calls', 'cost_usd'], { [key]: strOrNull, calls: count, cost_usd: { type: 'number' } });
+const issued: Schema = {
+  ...vaultKeyView,
+  required: ['id', 'secret', 'vendor', 'expires_at'],
+  properties: { ...vaultKeyView.properties, secret: str, rolled_from: strOrNull },
+};
+const upstreamKey = obj(['id', 'vendor', 'state', 'hint'], {
+  id: str,
+  vendor: str,
+  state: { enum: ['active', 'standby', 'retired'] },
+  hint: str,
+  label: strOrNull,
+});
+const fleet = obj(['confirmed', 'unconfirmed'], {
+  confirmed: strings,
+  unconfirmed: strings,
+  waited_ms: { type: 'number', minimum: 0 },
+});
+const countCost = (key: string) =>
+  obj([key, 'calls', 'cost_usd'], { [key]: strOrNull, calls: count, cost_usd: { type: 'number' } });
 const auditRow = obj(['started_at', 'vault_key_id', 'policy_verdict'], {
   started_at: str,
   finished_at: strOrNull,
@@ -72,29 +91,60 @@ export const ROUTES = {
   'GET /v1/vault-keys': list(vaultKeyView),
   'GET /v1/vault-keys/{id}': vaultKeyView,
   // C1: 200 only once durable; `durable` and `fleet` are optional until every proxy sends them.
-  'DELETE /v1/vault-keys/{id}': obj(['id', 'status', 'effective_at', 'already_revoked'], { id: str, status: { const: 'revoked' }, effective_at: str, already_revoked: bool, durable: bool, fleet }),
-  'POST /v1/vault-keys/revoke-all': obj(['revoked', 'effective_at'], { revoked: strings, already_revoked: strings, effective_at: str, durable: bool }),
+  'DELETE /v1/vault-keys/{id}': obj(['id', 'status', 'effective_at', 'already_revoked'], {
+    id: str,
+    status: { const: 'revoked' },
+    effective_at: str,
+    already_revoked: bool,
+    durable: bool,
+    fleet,
+  }),
+  'POST /v1/vault-keys/revoke-all': obj(['revoked', 'effective_at'], {
+    revoked: strings,
+    already_revoked: strings,
+    effective_at: str,
+    durable: bool,
+  }),
   'POST /v1/vault-keys/{id}/roll': issued,
-  'GET /v1/vault-keys/{id}/verdict': obj(['instance_id', 'vault_key_id', 'refused', 'verdict'], { instance_id: str, vault_key_id: str, refused: bool, verdict: str }),
+  'GET /v1/vault-keys/{id}/verdict': obj(['instance_id', 'vault_key_id', 'refused', 'verdict'], {
+    instance_id: str,
+    vault_key_id: str,
+    refused: bool,
+    verdict: str,
+  }),
   'GET /v1/upstream-keys': list(upstreamKey),
   'POST /v1/upstream-keys': upstreamKey,
   'POST /v1/upstream-keys/{id}/promote': upstreamKey,
   'POST /v1/upstream-keys/{id}/retire': upstreamKey,
-  'POST /v1/upstream-keys/{id}/check': obj(['works', 'vendor_status'], { works: bool, vendor_status: { type: 'integer' } }),
-  'GET /v1/audit': obj(['data', 'next_cursor'], { data: { type: 'array', items: auditRow }, next_cursor: strOrNull }),
-  'GET /v1/audit/summary': obj(['calls_total', 'by_verdict', 'calls_allowed', 'cost_usd', 'customers', 'endpoints', 'per_minute'], {
-    calls_total: count,
-    calls_allowed: count,
-    by_verdict: { type: 'object', additionalProperties: count },
-    cost_usd: { type: 'number' },
-    customers: { type: 'array', items: countCost('customer_scope_id') },
-    endpoints: { type: 'array', items: obj(['method', 'path', 'calls', 'cost_usd'], { method: strOrNull, path: strOrNull, calls: count, cost_usd: { type: 'number' } }) },
-    per_minute: { type: 'array', items: obj(['minute', 'calls'], { minute: str, calls: count }) },
-    agent_runs: { type: 'array', items: countCost('agent_run_id') },
-    vault_keys: { type: 'array', items: countCost('vault_key_id') },
-    first_call: strOrNull,
-    last_call: strOrNull,
+  'POST /v1/upstream-keys/{id}/check': obj(['works', 'vendor_status'], {
+    works: bool,
+    vendor_status: { type: 'integer' },
   }),
+  'GET /v1/audit': obj(['data', 'next_cursor'], { data: { type: 'array', items: auditRow }, next_cursor: strOrNull }),
+  'GET /v1/audit/summary': obj(
+    ['calls_total', 'by_verdict', 'calls_allowed', 'cost_usd', 'customers', 'endpoints', 'per_minute'],
+    {
+      calls_total: count,
+      calls_allowed: count,
+      by_verdict: { type: 'object', additionalProperties: count },
+      cost_usd: { type: 'number' },
+      customers: { type: 'array', items: countCost('customer_scope_id') },
+      endpoints: {
+        type: 'array',
+        items: obj(['method', 'path', 'calls', 'cost_usd'], {
+          method: strOrNull,
+          path: strOrNull,
+          calls: count,
+          cost_usd: { type: 'number' },
+        }),
+      },
+      per_minute: { type: 'array', items: obj(['minute', 'calls'], { minute: str, calls: count }) },
+      agent_runs: { type: 'array', items: countCost('agent_run_id') },
+      vault_keys: { type: 'array', items: countCost('vault_key_id') },
+      first_call: strOrNull,
+      last_call: strOrNull,
+    },
+  ),
   'GET /v1/rates': list(
     obj(['vault_key_id', 'vendor', 'status', 'calls_per_minute', 'baseline_per_minute'], {
       vault_key_id: str,
@@ -107,14 +157,31 @@ export const ROUTES = {
       spend_usd_10m: { type: 'number' },
     }),
   ),
-  'GET /v1/health': obj(['status', 'instance_id'], { status: str, instance_id: str, data_plane_url: str, admin_url: str }),
-  'GET /v1/instances': list(obj(['instance_id', 'data_plane_url', 'admin_url'], { instance_id: str, data_plane_url: str, admin_url: str, last_sync_at: strOrNull })),
+  'GET /v1/health': obj(['status', 'instance_id'], {
+    status: str,
+    instance_id: str,
+    data_plane_url: str,
+    admin_url: str,
+  }),
+  'GET /v1/instances': list(
+    obj(['instance_id', 'data_plane_url', 'admin_url'], {
+      instance_id: str,
+      data_plane_url: str,
+      admin_url: str,
+      last_sync_at: strOrNull,
+    }),
+  ),
 } satisfies Record<string, Schema>;
 
 export type Route = keyof typeof ROUTES;
 
 /** C1: the 503 a proxy answers when a revoke could not be made durable (it refuses the key anyway). */
-export const NOT_DURABLE = obj(['error'], { error: obj(['code'], { code: { const: 'revoke_not_durable' }, message: str }), id: str, ids: strings, refused_here: bool });
+export const NOT_DURABLE = obj(['error'], {
+  error: obj(['code'], { code: { const: 'revoke_not_durable' }, message: str }),
+  id: str,
+  ids: strings,
+  refused_here: bool,
+});
 
 const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
@@ -133,11 +200,14 @@ const show = (v: unknown): string => {
 export function shapeProblem(schema: Schema, value: unknown, path = 'body'): string | undefined {
   if (schema.type !== undefined) {
     const types = Array.isArray(schema.type) ? schema.type : [schema.type];
-    if (!types.some((t) => fitsType(t, value))) return `${path}: expected ${types.join(' or ')}, got ${typeOf(value)} ${show(value)}`;
+    if (!types.some((t) => fitsType(t, value)))
+      return `${path}: expected ${types.join(' or ')}, got ${typeOf(value)} ${show(value)}`;
   }
   if ('const' in schema && value !== schema.const) return `${path}: expected ${show(schema.const)}, got ${show(value)}`;
-  if (schema.enum && !schema.enum.includes(value)) return `${path}: expected one of ${schema.enum.map(show).join(', ')}, got ${show(value)}`;
-  if (schema.minimum !== undefined && typeof value === 'number' && value < schema.minimum) return `${path}: ${value} is below ${schema.minimum}`;
+  if (schema.enum && !schema.enum.includes(value))
+    return `${path}: expected one of ${schema.enum.map(show).join(', ')}, got ${show(value)}`;
+  if (schema.minimum !== undefined && typeof value === 'number' && value < schema.minimum)
+    return `${path}: ${value} is below ${schema.minimum}`;
   if (Array.isArray(value) && schema.items) {
     for (let i = 0; i < value.length; i++) {
       const p = shapeProblem(schema.items, value[i], `${path}[${i}]`);
@@ -151,7 +221,9 @@ export function shapeProblem(schema: Schema, value: unknown, path = 'body'): str
 function objectProblem(schema: Schema, value: Record<string, unknown>, path: string): string | undefined {
   for (const key of schema.required ?? []) if (!(key in value)) return `${path}: no "${key}"`;
   for (const [key, v] of Object.entries(value)) {
-    const sub = schema.properties?.[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+    const sub =
+      schema.properties?.[key] ??
+      (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
     const p = sub && shapeProblem(sub, v, `${path}.${key}`);
     if (p) return p;
   }

@@ -32,7 +32,16 @@ export interface TourniquetProxyOptions {
   scrub?: (text: string) => string;
 }
 
-const POLICY_FIELDS = ['allowed_endpoints', 'daily_usd_cap', 'per_call_amount_cap', 'calls_per_minute', 'customer_id_path', 'labels', 'agent_run_id', 'upstream_key_id'];
+const POLICY_FIELDS = [
+  'allowed_endpoints',
+  'daily_usd_cap',
+  'per_call_amount_cap',
+  'calls_per_minute',
+  'customer_id_path',
+  'labels',
+  'agent_run_id',
+  'upstream_key_id',
+];
 
 export function toVaultKeySummary(r: any): VaultKeySummary {
   const policy: Record<string, unknown> = {};
@@ -48,7 +57,13 @@ export function toVaultKeySummary(r: any): VaultKeySummary {
   };
 }
 
-const toUpstream = (r: any): UpstreamKeySummary => ({ id: String(r.id), vendor: String(r.vendor), state: String(r.state), hint: String(r.hint ?? ''), label: r.label ?? null });
+const toUpstream = (r: any): UpstreamKeySummary => ({
+  id: String(r.id),
+  vendor: String(r.vendor),
+  state: String(r.state),
+  hint: String(r.hint ?? ''),
+  label: r.label ?? null,
+});
 const shape = (route: Route) => ({ expect: expectRoute(route) });
 
 /** The admin token that made a change, as the proxy names it (`by`), when it does. */
@@ -64,7 +79,12 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     timeouts: { connectMs: ms, headersMs: ms, bodyMs: ms, totalMs: ms },
   });
   const quick = (method: 'GET' | 'DELETE', url: string, accept: number[], route: Route) =>
-    quickRequest(method, url, { authorization: `Bearer ${opts.adminToken}` }, { name: 'the proxy admin API', timeoutMs: ms, accept, trace: opts.trace, expect: expectRoute(route) });
+    quickRequest(
+      method,
+      url,
+      { authorization: `Bearer ${opts.adminToken}` },
+      { name: 'the proxy admin API', timeoutMs: ms, accept, trace: opts.trace, expect: expectRoute(route) },
+    );
   const base = opts.adminUrl.replace(/\/$/, '');
   const enc = encodeURIComponent;
   const trust = instanceTrust(opts.adminUrl, opts.trustedInstances);
@@ -90,16 +110,29 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     return calls[op] ?? `${op} at ${base}`;
   };
 
-  function trustOf(r: { admin_url: string; data_plane_url: string }, index: number): Pick<ProxyInstance, 'untrusted' | 'data_plane_untrusted'> {
+  function trustOf(
+    r: { admin_url: string; data_plane_url: string },
+    index: number,
+  ): Pick<ProxyInstance, 'untrusted' | 'data_plane_untrusted'> {
     const out: Pick<ProxyInstance, 'untrusted' | 'data_plane_untrusted'> = {};
-    if (index > 0 && !trust.admin(r.admin_url)) out.untrusted = `its admin URL ${r.admin_url} is not trusted (trusted: ${trust.describe()}); it was not sent the admin token`;
-    if (r.data_plane_url && !trust.dataPlane(r.data_plane_url)) out.data_plane_untrusted = `its data-plane URL ${r.data_plane_url} is not trusted (not on the host of proxy_url, not in trusted_instances)`;
+    if (index > 0 && !trust.admin(r.admin_url))
+      out.untrusted = `its admin URL ${r.admin_url} is not trusted (trusted: ${trust.describe()}); it was not sent the admin token`;
+    if (r.data_plane_url && !trust.dataPlane(r.data_plane_url))
+      out.data_plane_untrusted = `its data-plane URL ${r.data_plane_url} is not trusted (not on the host of proxy_url, not in trusted_instances)`;
     return out;
   }
 
   return {
     kind: 'tourniquet',
-    capabilities: { hardRevoke: true, revokeAllUnder: true, issue: true, roll: true, probe: true, upstreamKeys: true, audit: true },
+    capabilities: {
+      hardRevoke: true,
+      revokeAllUnder: true,
+      issue: true,
+      roll: true,
+      probe: true,
+      upstreamKeys: true,
+      audit: true,
+    },
     describe,
 
     // The reason stays in our journal: the admin API refuses fields it does not know.
@@ -107,21 +140,47 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
       const url = `${base}/v1/vault-keys/${enc(id)}${hard ? '?hard=true' : ''}`;
       // C1: a 503 revoke_not_durable means the instance refuses the key but could not store the
       // revoke; the DELETE is idempotent, so it is repeated (bounded) until it is durable.
-      const res: QuickAnswer = await untilDurable(base, () => quick('DELETE', url, [404, 503], 'DELETE /v1/vault-keys/{id}'), opts.trace);
+      const res: QuickAnswer = await untilDurable(
+        base,
+        () => quick('DELETE', url, [404, 503], 'DELETE /v1/vault-keys/{id}'),
+        opts.trace,
+      );
       if (res.status === 404) return { status: 'not-found', vault_key_id: id };
       const b = res.body;
       // `by`: the name of the admin token that made this call (scoped tokens), for the journal.
-      return { status: b.already_revoked ? 'already-revoked' : 'revoked', vault_key_id: id, effective_at: b.effective_at, ...byOf(b) };
+      return {
+        status: b.already_revoked ? 'already-revoked' : 'revoked',
+        vault_key_id: id,
+        effective_at: b.effective_at,
+        ...byOf(b),
+      };
     },
 
     async revokeAllUnder(filter, { hard }): Promise<RevokeOutcome[]> {
       // Repeated until durable (C1) with one idempotency key: it is the same request each time.
       const key = randomUUID();
-      const call = () => admin.post('/v1/vault-keys/revoke-all', { json: { ...filter, hard }, idempotencyKey: key, accept: [503], retries: 0, ...shape('POST /v1/vault-keys/revoke-all') });
+      const call = () =>
+        admin.post('/v1/vault-keys/revoke-all', {
+          json: { ...filter, hard },
+          idempotencyKey: key,
+          accept: [503],
+          retries: 0,
+          ...shape('POST /v1/vault-keys/revoke-all'),
+        });
       const b = (await untilDurable(base, call, opts.trace)).body;
       return [
-        ...b.revoked.map((id: string) => ({ status: 'revoked' as const, vault_key_id: id, effective_at: b.effective_at, ...byOf(b) })),
-        ...(b.already_revoked ?? []).map((id: string) => ({ status: 'already-revoked' as const, vault_key_id: id, effective_at: b.effective_at, ...byOf(b) })),
+        ...b.revoked.map((id: string) => ({
+          status: 'revoked' as const,
+          vault_key_id: id,
+          effective_at: b.effective_at,
+          ...byOf(b),
+        })),
+        ...(b.already_revoked ?? []).map((id: string) => ({
+          status: 'already-revoked' as const,
+          vault_key_id: id,
+          effective_at: b.effective_at,
+          ...byOf(b),
+        })),
       ];
     },
 
@@ -136,7 +195,11 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     },
 
     async issueVaultKey(spec: IssueSpec): Promise<IssuedKey> {
-      const res = await admin.post('/v1/vault-keys', { json: { ...spec, labels: scrubLabels(spec.labels) }, idempotencyKey: true, ...shape('POST /v1/vault-keys') });
+      const res = await admin.post('/v1/vault-keys', {
+        json: { ...spec, labels: scrubLabels(spec.labels) },
+        idempotencyKey: true,
+        ...shape('POST /v1/vault-keys'),
+      });
       const b = res.body;
       return { id: b.id, secret: b.secret, vendor: b.vendor, expires_at: b.expires_at };
     },
@@ -144,9 +207,22 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     async rollVaultKey(id, { revokeOld }): Promise<IssuedKey> {
       // One idempotency key for every repeat: a roll repeated after a 503 must not make a second key.
       const key = randomUUID();
-      const call = () => admin.post(`/v1/vault-keys/${enc(id)}/roll`, { json: { revoke_old: revokeOld }, idempotencyKey: key, accept: [503], retries: 0, ...shape('POST /v1/vault-keys/{id}/roll') });
+      const call = () =>
+        admin.post(`/v1/vault-keys/${enc(id)}/roll`, {
+          json: { revoke_old: revokeOld },
+          idempotencyKey: key,
+          accept: [503],
+          retries: 0,
+          ...shape('POST /v1/vault-keys/{id}/roll'),
+        });
       const b = (await untilDurable(base, call, opts.trace)).body;
-      return { id: b.id, secret: b.secret, vendor: b.vendor, expires_at: b.expires_at, rolled_from: b.rolled_from ?? id };
+      return {
+        id: b.id,
+        secret: b.secret,
+        vendor: b.vendor,
+        expires_at: b.expires_at,
+        rolled_from: b.rolled_from ?? id,
+      };
     },
 
     async instances(): Promise<ProxyInstance[]> {
@@ -154,20 +230,48 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
       const rows: Array<{ instance_id: string; data_plane_url: string; admin_url: string }> = res.body.data;
       if (!rows.length) {
         const health = (await quick('GET', `${base}/v1/health`, [], 'GET /v1/health')).body;
-        return [{ instance_id: health.instance_id, data_plane_url: health.data_plane_url ?? '', admin_url: opts.adminUrl }];
+        return [
+          { instance_id: health.instance_id, data_plane_url: health.data_plane_url ?? '', admin_url: opts.adminUrl },
+        ];
       }
       // The instance that answered lists itself first: asked through proxy_url, it needs no trust of its own.
-      return rows.map((r, i) => ({ instance_id: r.instance_id, data_plane_url: r.data_plane_url, admin_url: i === 0 ? opts.adminUrl : r.admin_url, ...trustOf(r, i) }));
+      return rows.map((r, i) => ({
+        instance_id: r.instance_id,
+        data_plane_url: r.data_plane_url,
+        admin_url: i === 0 ? opts.adminUrl : r.admin_url,
+        ...trustOf(r, i),
+      }));
     },
 
     async probeVaultKey(id, instance): Promise<InstanceProbe> {
-      if (instance.untrusted) return { instance_id: instance.instance_id, refused: false, code: `untrusted_instance: ${instance.untrusted}`, final: true };
+      if (instance.untrusted)
+        return {
+          instance_id: instance.instance_id,
+          refused: false,
+          code: `untrusted_instance: ${instance.untrusted}`,
+          final: true,
+        };
       const adminBase = (instance.admin_url || opts.adminUrl).replace(/\/$/, '');
-      const res = await quick('GET', `${adminBase}/v1/vault-keys/${enc(id)}/verdict`, [], 'GET /v1/vault-keys/{id}/verdict');
+      const res = await quick(
+        'GET',
+        `${adminBase}/v1/vault-keys/${enc(id)}/verdict`,
+        [],
+        'GET /v1/vault-keys/{id}/verdict',
+      );
       const b = res.body;
       // An answer about another key, or from another instance, proves nothing about this one.
-      if (b.vault_key_id !== id) return { instance_id: instance.instance_id, refused: false, code: `wrong_answer: the verdict is about ${b.vault_key_id}` };
-      if (b.instance_id !== instance.instance_id) return { instance_id: instance.instance_id, refused: false, code: `wrong_answer: answered by instance ${b.instance_id}` };
+      if (b.vault_key_id !== id)
+        return {
+          instance_id: instance.instance_id,
+          refused: false,
+          code: `wrong_answer: the verdict is about ${b.vault_key_id}`,
+        };
+      if (b.instance_id !== instance.instance_id)
+        return {
+          instance_id: instance.instance_id,
+          refused: false,
+          code: `wrong_answer: answered by instance ${b.instance_id}`,
+        };
       return { instance_id: instance.instance_id, refused: b.refused === true, code: b.verdict };
     },
 
@@ -177,20 +281,43 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     },
 
     async addUpstreamKey(input) {
-      const res = await admin.post('/v1/upstream-keys', { json: { ...input, state: 'standby' }, idempotencyKey: true, ...shape('POST /v1/upstream-keys') });
+      const res = await admin.post('/v1/upstream-keys', {
+        json: { ...input, state: 'standby' },
+        idempotencyKey: true,
+        ...shape('POST /v1/upstream-keys'),
+      });
       return toUpstream(res.body);
     },
 
     async promoteUpstreamKey(id) {
-      return toUpstream((await admin.post(`/v1/upstream-keys/${enc(id)}/promote`, { idempotencyKey: true, ...shape('POST /v1/upstream-keys/{id}/promote') })).body);
+      return toUpstream(
+        (
+          await admin.post(`/v1/upstream-keys/${enc(id)}/promote`, {
+            idempotencyKey: true,
+            ...shape('POST /v1/upstream-keys/{id}/promote'),
+          })
+        ).body,
+      );
     },
 
     async retireUpstreamKey(id) {
-      return toUpstream((await admin.post(`/v1/upstream-keys/${enc(id)}/retire`, { idempotencyKey: true, ...shape('POST /v1/upstream-keys/{id}/retire') })).body);
+      return toUpstream(
+        (
+          await admin.post(`/v1/upstream-keys/${enc(id)}/retire`, {
+            idempotencyKey: true,
+            ...shape('POST /v1/upstream-keys/{id}/retire'),
+          })
+        ).body,
+      );
     },
 
     async checkUpstreamKey(id): Promise<UpstreamCheck> {
-      const b = (await admin.post(`/v1/upstream-keys/${enc(id)}/check`, { idempotencyKey: true, ...shape('POST /v1/upstream-keys/{id}/check') })).body;
+      const b = (
+        await admin.post(`/v1/upstream-keys/${enc(id)}/check`, {
+          idempotencyKey: true,
+          ...shape('POST /v1/upstream-keys/{id}/check'),
+        })
+      ).body;
       return { upstream_key_id: id, works: b.works === true, vendor_status: b.vendor_status };
     },
 

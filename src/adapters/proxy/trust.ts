@@ -35,7 +35,11 @@ const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 /** Parse one pattern; a malformed one is a usage error naming it (config validation uses this too). */
 export function parseTrustPattern(text: string): Pattern {
   const m = /^(https?):\/\/([A-Za-z0-9*.-]+|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}|\*))?\/?$/.exec(text.trim());
-  if (!m) throw usageError(`trusted_instances: "${text}" is not an origin pattern`, 'use scheme://host[:port], * within a host label or as the port: https://proxy-*.internal:8788');
+  if (!m)
+    throw usageError(
+      `trusted_instances: "${text}" is not an origin pattern`,
+      'use scheme://host[:port], * within a host label or as the port: https://proxy-*.internal:8788',
+    );
   const [, protocol, host, port] = m;
   const hostRe = new RegExp(`^${escape(host!.toLowerCase()).replace(/\*/g, '[^.:]*')}$`);
   return { protocol: `${protocol}:`, host: hostRe, port: port ?? (protocol === 'https' ? '443' : '80'), text };

@@ -117,7 +117,10 @@ export interface ProxyAdapter {
 
   revokeVaultKey(id: string, opts: { hard: boolean; reason?: string }): Promise<RevokeOutcome>;
   /** Revoke every active vault key under a production key or a vendor, in one call where the proxy can. */
-  revokeAllUnder(filter: { upstream_key_id?: string; vendor?: string }, opts: { hard: boolean; reason?: string }): Promise<RevokeOutcome[]>;
+  revokeAllUnder(
+    filter: { upstream_key_id?: string; vendor?: string },
+    opts: { hard: boolean; reason?: string },
+  ): Promise<RevokeOutcome[]>;
   listVaultKeys(filter: { vendor?: string; upstream_key_id?: string; status?: string }): Promise<VaultKeySummary[]>;
   getVaultKey(id: string): Promise<VaultKeySummary | undefined>;
   issueVaultKey(spec: IssueSpec): Promise<IssuedKey>;
@@ -127,7 +130,12 @@ export interface ProxyAdapter {
   probeVaultKey(id: string, instance: ProxyInstance): Promise<InstanceProbe>;
 
   listUpstreamKeys(vendor?: string): Promise<UpstreamKeySummary[]>;
-  addUpstreamKey(input: { vendor: string; secret: string; label?: string; account_sid?: string }): Promise<UpstreamKeySummary>;
+  addUpstreamKey(input: {
+    vendor: string;
+    secret: string;
+    label?: string;
+    account_sid?: string;
+  }): Promise<UpstreamKeySummary>;
   promoteUpstreamKey(id: string): Promise<UpstreamKeySummary>;
   retireUpstreamKey(id: string): Promise<UpstreamKeySummary>;
   checkUpstreamKey(id: string): Promise<UpstreamCheck>;

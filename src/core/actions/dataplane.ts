@@ -29,7 +29,10 @@ const ANY_STATUS = [400, 401, 402, 403, 404, 409, 429, 500, 502, 503, 504];
 export async function proxiedProbeCall(i: ProbeCallInput): Promise<ProxiedCall> {
   // The temporary key works with the new production key: only a trusted data plane gets it.
   const instance = (await i.proxy.instances()).find((x) => x.data_plane_url && !x.data_plane_untrusted);
-  if (!instance) throw new TourniquetError('step-failed', 'the proxy reports no trusted data-plane URL to call through', { hint: 'list the instances\' hosts in trusted_instances' });
+  if (!instance)
+    throw new TourniquetError('step-failed', 'the proxy reports no trusted data-plane URL to call through', {
+      hint: "list the instances' hosts in trusted_instances",
+    });
   const key: IssuedKey = await i.proxy.issueVaultKey({
     vendor: i.vendor,
     expires_in: '10m',
@@ -39,9 +42,20 @@ export async function proxiedProbeCall(i: ProbeCallInput): Promise<ProxiedCall> 
   });
   i.register?.(key.secret);
   try {
-    const client = new HttpClient({ baseUrl: instance.data_plane_url, name: 'the proxy data plane', headers: { authorization: `Bearer ${key.secret}` }, trace: i.trace, retries: 0 });
+    const client = new HttpClient({
+      baseUrl: instance.data_plane_url,
+      name: 'the proxy data plane',
+      headers: { authorization: `Bearer ${key.secret}` },
+      trace: i.trace,
+      retries: 0,
+    });
     const [path, search] = i.probePath.split('?');
-    const res = await client.request({ method: 'GET', path: `/${i.vendor}${path}`, query: Object.fromEntries(new URLSearchParams(search ?? '')), accept: ANY_STATUS });
+    const res = await client.request({
+      method: 'GET',
+      path: `/${i.vendor}${path}`,
+      query: Object.fromEntries(new URLSearchParams(search ?? '')),
+      accept: ANY_STATUS,
+    });
     return { status: res.status, vault_key_id: key.id, data_plane_url: instance.data_plane_url };
   } finally {
     await i.proxy.revokeVaultKey(key.id, { hard: false, reason: 'rotation probe done' }).catch(() => undefined);

@@ -24,9 +24,16 @@ function num(v: string | undefined, flag: string): number | undefined {
 }
 
 export function issueSpec(f: IssueFlags): IssueSpec {
-  if (!f.vendor) throw usageError('missing the vendor: pass --vendor', 'e.g. tourniquet issue --vendor stripe --cap 100 --expires-in 45m --run checkout_run_abc123');
-  if (f.expiresIn && !/^\d+(s|m|h|d)$/.test(f.expiresIn)) throw usageError(`--expires-in takes a duration like 45m, 2h or 7d, not "${f.expiresIn}"`);
-  for (const e of f.endpoint ?? []) if (!/^[A-Z]+ \//.test(e)) throw usageError(`--endpoint takes "METHOD /path" (e.g. "POST /v1/payment_intents"), not "${e}"`);
+  if (!f.vendor)
+    throw usageError(
+      'missing the vendor: pass --vendor',
+      'e.g. tourniquet issue --vendor stripe --cap 100 --expires-in 45m --run checkout_run_abc123',
+    );
+  if (f.expiresIn && !/^\d+(s|m|h|d)$/.test(f.expiresIn))
+    throw usageError(`--expires-in takes a duration like 45m, 2h or 7d, not "${f.expiresIn}"`);
+  for (const e of f.endpoint ?? [])
+    if (!/^[A-Z]+ \//.test(e))
+      throw usageError(`--endpoint takes "METHOD /path" (e.g. "POST /v1/payment_intents"), not "${e}"`);
   const spec: IssueSpec = { vendor: f.vendor };
   const cap = num(f.cap, '--cap');
   const perCall = num(f.perCallCap, '--per-call-cap');
@@ -59,19 +66,42 @@ export function rollSteps(p: RollParams, d: { proxy: ProxyAdapter }): Step[] {
       title: `roll vault key ${p.id}: same policy, new secret${p.revokeOld ? '; the old one revoked' : '; the old one left to expire'}`,
       kind: 'reissue-vault-keys',
       target: p.id,
-      calls: () => [d.proxy.describe('roll', { id: p.id }), ...(p.revokeOld ? [d.proxy.describe('probe', { id: p.id })] : [])],
+      calls: () => [
+        d.proxy.describe('roll', { id: p.id }),
+        ...(p.revokeOld ? [d.proxy.describe('probe', { id: p.id })] : []),
+      ],
       async run(env) {
         const k = await d.proxy.rollVaultKey(p.id, { revokeOld: p.revokeOld });
         env.secrets.set(`rolled:${p.id}`, k.secret);
-        if (p.revokeOld) env.record('revoked', { vault_key_ids: [p.id], effective_at: new Date().toISOString(), statuses: { [p.id]: 'revoked' }, by: 'roll' });
-        return { status: 'done', detail: `new vault key ${k.id}`, outputs: { [`rolled:${p.id}`]: k.id, [`rolled_at:${p.id}`]: performance.now() } };
+        if (p.revokeOld)
+          env.record('revoked', {
+            vault_key_ids: [p.id],
+            effective_at: new Date().toISOString(),
+            statuses: { [p.id]: 'revoked' },
+            by: 'roll',
+          });
+        return {
+          status: 'done',
+          detail: `new vault key ${k.id}`,
+          outputs: { [`rolled:${p.id}`]: k.id, [`rolled_at:${p.id}`]: performance.now() },
+        };
       },
       async verify(env) {
         if (!p.revokeOld) return { ok: true, detail: 'old key left to expire (not revoked)' };
         const instances = await d.proxy.instances();
-        const rs = await waitForRefusal(d.proxy, p.id, instances, { since: performance.now(), timeoutMs: p.verifyTimeoutMs, signal: env.signal });
+        const rs = await waitForRefusal(d.proxy, p.id, instances, {
+          since: performance.now(),
+          timeoutMs: p.verifyTimeoutMs,
+          signal: env.signal,
+        });
         const serving = rs.filter((r) => !r.refused).map((r) => r.instance_id);
-        return { ok: !serving.length, detail: serving.length ? `old key still served by ${serving.join(', ')}` : `old key refused by ${rs.length} instance(s)`, data: { instances: { [p.id]: rs } } };
+        return {
+          ok: !serving.length,
+          detail: serving.length
+            ? `old key still served by ${serving.join(', ')}`
+            : `old key refused by ${rs.length} instance(s)`,
+          data: { instances: { [p.id]: rs } },
+        };
       },
       verificationIsSecurity: true,
     },

@@ -19,10 +19,19 @@ export async function rotateMasterKey(settings: Settings, deps: ProxyDeps): Prom
   const url = settings.get('proxy_url');
   if (!url) throw usageError('no proxy URL', 'set TOURNIQUET_PROXY_URL or: tourniquet config set proxy_url URL');
   const token = (await readAdminToken(settings, deps, true))!;
-  const http = new HttpClient({ baseUrl: url, name: 'the proxy admin API', headers: { authorization: `Bearer ${token}` }, trace: deps.trace, timeouts: { headersMs: 120_000 } });
+  const http = new HttpClient({
+    baseUrl: url,
+    name: 'the proxy admin API',
+    headers: { authorization: `Bearer ${token}` },
+    trace: deps.trace,
+    timeouts: { headersMs: 120_000 },
+  });
   const res = await http.post<MasterKeyRotation>('/v1/master-key/rotate', {
     json: {},
-    expect: (b) => (b && typeof b.master_key_id === 'string' && typeof b.rewrapped === 'number' ? undefined : 'no "master_key_id" and "rewrapped" in the response'),
+    expect: (b) =>
+      b && typeof b.master_key_id === 'string' && typeof b.rewrapped === 'number'
+        ? undefined
+        : 'no "master_key_id" and "rewrapped" in the response',
   });
   return res.body;
 }

@@ -1,4 +1,11 @@
-import { createVendorAdapter, readAdminKey, vendorConfig, vendorFacts, isVendorId, KEY_VENDOR_IDS } from '../../vendors/index.js';
+import {
+  createVendorAdapter,
+  readAdminKey,
+  vendorConfig,
+  vendorFacts,
+  isVendorId,
+  KEY_VENDOR_IDS,
+} from '../../vendors/index.js';
 import { usageError } from '../errors.js';
 import { parseSecretRef, readSecret } from '../secrets.js';
 import type { Step } from '../steps/types.js';
@@ -19,12 +26,18 @@ export interface RotateInput extends RotateParams {
 }
 
 export async function vendorFor(session: Session, vendor: string) {
-  if (!isVendorId(vendor)) throw usageError(`unknown vendor "${vendor}"`, `known vendors: ${KEY_VENDOR_IDS.join(', ')}`);
+  if (!isVendorId(vendor))
+    throw usageError(`unknown vendor "${vendor}"`, `known vendors: ${KEY_VENDOR_IDS.join(', ')}`);
   const i = session.input;
   const config = vendorConfig(vendor, session.settings, i.env);
   const adminKey = await readAdminKey(vendor, config, { env: i.env, stdin: i.stdin });
   if (adminKey) i.register(adminKey);
-  const adapter = createVendorAdapter(vendor, { config, adminKey, trace: session.recorder.trace, onSecret: i.register });
+  const adapter = createVendorAdapter(vendor, {
+    config,
+    adminKey,
+    trace: session.recorder.trace,
+    onSecret: i.register,
+  });
   let probePath = '/';
   try {
     probePath = vendorFacts(vendor).probePath(config);
@@ -47,9 +60,18 @@ export async function rotateDeps(session: Session, p: RotateInput, proxy: Rotate
     readNewKey: () =>
       p.newKeyFile
         ? readSecret(parseSecretRef(p.newKeyFile), io, `the new ${adapter.displayName} key`)
-        : i.askSecret({ message: `New ${adapter.displayName} secret key:`, flag: '--new-key-file', what: `the new ${adapter.displayName} key` }),
+        : i.askSecret({
+            message: `New ${adapter.displayName} secret key:`,
+            flag: '--new-key-file',
+            what: `the new ${adapter.displayName} key`,
+          }),
     // Rotating Twilio's auth token: the old key is the admin credential we hold.
-    readOldKey: async () => (p.oldKeyFile ? readSecret(parseSecretRef(p.oldKeyFile), io, `the old ${adapter.displayName} key`) : p.authToken ? adminKey : undefined),
+    readOldKey: async () =>
+      p.oldKeyFile
+        ? readSecret(parseSecretRef(p.oldKeyFile), io, `the old ${adapter.displayName} key`)
+        : p.authToken
+          ? adminKey
+          : undefined,
   };
 }
 

@@ -30,12 +30,18 @@ export async function rotateAtVendorSteps(session: Session, p: RotateInput): Pro
     title: `create a new ${v.displayName} key and prove it works`,
     kind: 'rotate-at-vendor',
     target: p.vendor,
-    calls: () => [...v.plan('create').map((c) => `${c.method} ${c.url}`), ...v.plan('probe').map((c) => `${c.method} ${c.url} (with the new key)`)],
+    calls: () => [
+      ...v.plan('create').map((c) => `${c.method} ${c.url}`),
+      ...v.plan('probe').map((c) => `${c.method} ${c.url} (with the new key)`),
+    ],
     async run(env) {
       let secret: string;
       let id: string | null = null;
       if (v.capabilities.create) {
-        if (!p.newKeyOut) throw usageError('the new key has to go somewhere you can deploy it from: pass --new-key-out FILE (written with mode 0600)');
+        if (!p.newKeyOut)
+          throw usageError(
+            'the new key has to go somewhere you can deploy it from: pass --new-key-out FILE (written with mode 0600)',
+          );
         const k = await createRunKey(env, v, 'vendor:new-key', d.settleMs);
         d.register(k.secret);
         secret = k.secret;
@@ -47,13 +53,20 @@ export async function rotateAtVendorSteps(session: Session, p: RotateInput): Pro
         d.register(secret);
       }
       const probe = await v.probe({ secret, id: p.vendor === 'twilio' ? (id ?? undefined) : undefined });
-      if (!probe.accepted) throw new TourniquetError('step-failed', `${v.displayName} refused the new key (HTTP ${probe.status})`);
-      return { status: 'done', detail: `new key ${redactHint(secret)} works${p.newKeyOut && id ? `; written to ${p.newKeyOut}` : ''}`, outputs: { new_vendor_key_id: id, new_hint: redactHint(secret), old_vendor_key_id: p.oldVendorKeyId ?? null } };
+      if (!probe.accepted)
+        throw new TourniquetError('step-failed', `${v.displayName} refused the new key (HTTP ${probe.status})`);
+      return {
+        status: 'done',
+        detail: `new key ${redactHint(secret)} works${p.newKeyOut && id ? `; written to ${p.newKeyOut}` : ''}`,
+        outputs: { new_vendor_key_id: id, new_hint: redactHint(secret), old_vendor_key_id: p.oldVendorKeyId ?? null },
+      };
     },
     async rollback(env) {
       // Nothing uses the new key yet: every key this incident made at the vendor goes.
       const deleted = await sweepRunKeys(env, v, { step: 'vendor:new-key' });
-      return deleted.length ? `deleted ${deleted.join(', ')} at ${v.displayName}` : 'no key of this incident at the vendor';
+      return deleted.length
+        ? `deleted ${deleted.join(', ')} at ${v.displayName}`
+        : 'no key of this incident at the vendor';
     },
   };
   // Deploying the new key to the other consumers is the playbook's next (manual) step.

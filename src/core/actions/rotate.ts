@@ -66,14 +66,29 @@ function inspectStep(p: RotateParams, d: RotateDeps): Step {
     target: p.vendor,
     calls: () => [d.proxy.describe('list-upstream', { vendor: p.vendor })],
     async run() {
-      if (!d.proxy.capabilities.upstreamKeys) throw new TourniquetError('step-failed', `the ${d.proxy.kind} proxy does not hold production keys; rotate at the vendor instead (scenario: no proxy)`);
+      if (!d.proxy.capabilities.upstreamKeys)
+        throw new TourniquetError(
+          'step-failed',
+          `the ${d.proxy.kind} proxy does not hold production keys; rotate at the vendor instead (scenario: no proxy)`,
+        );
       const keys = await d.proxy.listUpstreamKeys(p.vendor);
       const active = keys.filter((k) => k.vendor === p.vendor && k.state === 'active');
-      if (!active.length) throw new TourniquetError('not-found', `no active ${p.vendor} production key at the proxy`, { hint: 'list them: GET /v1/upstream-keys' });
+      if (!active.length)
+        throw new TourniquetError('not-found', `no active ${p.vendor} production key at the proxy`, {
+          hint: 'list them: GET /v1/upstream-keys',
+        });
       const old: UpstreamKeySummary = active[0]!;
       if (isAuthToken(old) && !p.authToken && !p.oldVendorKeyId)
-        throw new TourniquetError('usage', `the active ${p.vendor} key ${old.id} is the account's auth token; deleting API keys cannot retire it`, { hint: `rotate it with: tourniquet rotate ${p.vendor} --auth-token` });
-      return { status: 'done', detail: `active: ${old.id} (${old.hint})`, outputs: { old_upstream_key_id: old.id, old_hint: old.hint, old_vendor_key_id: oldVendorKeyId(p, old) } };
+        throw new TourniquetError(
+          'usage',
+          `the active ${p.vendor} key ${old.id} is the account's auth token; deleting API keys cannot retire it`,
+          { hint: `rotate it with: tourniquet rotate ${p.vendor} --auth-token` },
+        );
+      return {
+        status: 'done',
+        detail: `active: ${old.id} (${old.hint})`,
+        outputs: { old_upstream_key_id: old.id, old_hint: old.hint, old_vendor_key_id: oldVendorKeyId(p, old) },
+      };
     },
   };
 }
@@ -85,14 +100,32 @@ function verifyStandbyStep(p: RotateParams, d: RotateDeps): Step {
     kind: 'verify-proxied-call',
     readOnly: true,
     target: p.vendor,
-    calls: () => [`${d.proxy.describe('issue')} (temporary probe key pinned to {new_upstream_key_id})`, `GET <data plane>/${p.vendor}${d.probePath}`, d.proxy.describe('revoke', { id: '{probe key}' })],
+    calls: () => [
+      `${d.proxy.describe('issue')} (temporary probe key pinned to {new_upstream_key_id})`,
+      `GET <data plane>/${p.vendor}${d.probePath}`,
+      d.proxy.describe('revoke', { id: '{probe key}' }),
+    ],
     async run(env) {
-      const call = await proxiedProbeCall({ proxy: d.proxy, vendor: p.vendor, probePath: d.probePath, upstreamKeyId: str(env, 'new_upstream_key_id'), register: d.register, trace: d.trace });
-      return { status: 'done', detail: `proxied GET ${d.probePath} with the standby key: HTTP ${call.status}`, outputs: { standby_probe_status: call.status } };
+      const call = await proxiedProbeCall({
+        proxy: d.proxy,
+        vendor: p.vendor,
+        probePath: d.probePath,
+        upstreamKeyId: str(env, 'new_upstream_key_id'),
+        register: d.register,
+        trace: d.trace,
+      });
+      return {
+        status: 'done',
+        detail: `proxied GET ${d.probePath} with the standby key: HTTP ${call.status}`,
+        outputs: { standby_probe_status: call.status },
+      };
     },
     async verify(env) {
       const s = env.state.standby_probe_status as number;
-      return { ok: okStatus(s), detail: okStatus(s) ? `HTTP ${s} through the proxy` : `HTTP ${s} through the proxy; the old key stays active` };
+      return {
+        ok: okStatus(s),
+        detail: okStatus(s) ? `HTTP ${s} through the proxy` : `HTTP ${s} through the proxy; the old key stays active`,
+      };
     },
   };
 }
@@ -111,7 +144,10 @@ function promoteStep(p: RotateParams, d: RotateDeps): Step {
     async verify(env) {
       const keys = await d.proxy.listUpstreamKeys(p.vendor);
       const k = keys.find((x) => x.id === str(env, 'new_upstream_key_id'));
-      return { ok: k?.state === 'active', detail: `the proxy lists ${k?.id ?? 'no such key'} as ${k?.state ?? 'missing'}` };
+      return {
+        ok: k?.state === 'active',
+        detail: `the proxy lists ${k?.id ?? 'no such key'} as ${k?.state ?? 'missing'}`,
+      };
     },
     async rollback(env) {
       await d.proxy.promoteUpstreamKey(str(env, 'old_upstream_key_id'));
@@ -127,10 +163,24 @@ function verifyAuditStep(p: RotateParams, d: RotateDeps): Step {
     kind: 'verify-audit',
     readOnly: true,
     target: p.vendor,
-    calls: () => [`${d.proxy.describe('issue')} (temporary probe key)`, `GET <data plane>/${p.vendor}${d.probePath}`, d.proxy.describe('audit')],
+    calls: () => [
+      `${d.proxy.describe('issue')} (temporary probe key)`,
+      `GET <data plane>/${p.vendor}${d.probePath}`,
+      d.proxy.describe('audit'),
+    ],
     async run() {
-      const call = await proxiedProbeCall({ proxy: d.proxy, vendor: p.vendor, probePath: d.probePath, register: d.register, trace: d.trace });
-      return { status: 'done', detail: `proxied call HTTP ${call.status}`, outputs: { audit_probe_vault_key_id: call.vault_key_id, audit_probe_status: call.status } };
+      const call = await proxiedProbeCall({
+        proxy: d.proxy,
+        vendor: p.vendor,
+        probePath: d.probePath,
+        register: d.register,
+        trace: d.trace,
+      });
+      return {
+        status: 'done',
+        detail: `proxied call HTTP ${call.status}`,
+        outputs: { audit_probe_vault_key_id: call.vault_key_id, audit_probe_status: call.status },
+      };
     },
     async verify(env) {
       const want = str(env, 'new_upstream_key_id');
@@ -138,10 +188,17 @@ function verifyAuditStep(p: RotateParams, d: RotateDeps): Step {
       let row: Awaited<ReturnType<ProxyAdapter['audit']>>[number] | undefined;
       for (let i = 0; i < 40 && !row && !env.signal.aborted; i++) {
         if (i) await new Promise((res) => setTimeout(res, 50));
-        row = (await d.proxy.audit({ vault_key_id: str(env, 'audit_probe_vault_key_id') })).find((r) => r.policy_verdict === 'allowed');
+        row = (await d.proxy.audit({ vault_key_id: str(env, 'audit_probe_vault_key_id') })).find(
+          (r) => r.policy_verdict === 'allowed',
+        );
       }
       const ok = row?.upstream_key_id === want && okStatus(row.vendor_status);
-      return { ok, detail: row ? `audit row: upstream_key_id ${row.upstream_key_id}, vendor status ${row.vendor_status}` : 'no audit row for the probe call' };
+      return {
+        ok,
+        detail: row
+          ? `audit row: upstream_key_id ${row.upstream_key_id}, vendor status ${row.vendor_status}`
+          : 'no audit row for the probe call',
+      };
     },
   };
 }
@@ -166,5 +223,15 @@ function retireStep(p: RotateParams, d: RotateDeps): Step {
 }
 
 export function rotateSteps(p: RotateParams, d: RotateDeps): Step[] {
-  return [inspectStep(p, d), newKeyStep(p, d), verifyStandbyStep(p, d), promoteStep(p, d), verifyAuditStep(p, d), retireStep(p, d), sweepStep(p, d), deleteOldStep(p, d), watchTailStep(p, d)];
+  return [
+    inspectStep(p, d),
+    newKeyStep(p, d),
+    verifyStandbyStep(p, d),
+    promoteStep(p, d),
+    verifyAuditStep(p, d),
+    retireStep(p, d),
+    sweepStep(p, d),
+    deleteOldStep(p, d),
+    watchTailStep(p, d),
+  ];
 }

@@ -1,4 +1,10 @@
-import { AgentAccountsPlatform, AgentsApiPlatform, platformRefs, readPlatformKey, type AgentPlatformId } from '../../adapters/agents/index.js';
+import {
+  AgentAccountsPlatform,
+  AgentsApiPlatform,
+  platformRefs,
+  readPlatformKey,
+  type AgentPlatformId,
+} from '../../adapters/agents/index.js';
 import { isVendorId } from '../../vendors/index.js';
 import type { RevokeOutcome } from '../../adapters/proxy/types.js';
 import type { PlanStep } from '../decide.js';
@@ -48,7 +54,9 @@ function manual(i: number, ps: PlanStep, instruction: string): Step {
 /** Vault keys an earlier step of this run revoked: what `reissue-vault-keys` rolls. */
 function revokedSoFar(env: StepEnv): string[] {
   const ids = new Set<string>();
-  for (const [k, v] of Object.entries(env.state)) if (k.endsWith('.outcomes')) for (const o of v as RevokeOutcome[]) if (o.status !== 'not-found') ids.add(o.vault_key_id);
+  for (const [k, v] of Object.entries(env.state))
+    if (k.endsWith('.outcomes'))
+      for (const o of v as RevokeOutcome[]) if (o.status !== 'not-found') ids.add(o.vault_key_id);
   return [...ids];
 }
 
@@ -73,19 +81,32 @@ function reissueStep(i: number, ps: PlanStep, session: Session): Step {
         env.secrets.set(`reissued:${k.id}`, k.secret);
         rolled[id] = k.id;
       }
-      return { status: ids.length ? 'done' : 'skipped', detail: ids.length ? `${ids.length} re-issued: ${Object.values(rolled).join(', ')} (secrets printed once at the end)` : 'no revoked vault keys to re-issue', outputs: { reissued: rolled } };
+      return {
+        status: ids.length ? 'done' : 'skipped',
+        detail: ids.length
+          ? `${ids.length} re-issued: ${Object.values(rolled).join(', ')} (secrets printed once at the end)`
+          : 'no revoked vault keys to re-issue',
+        outputs: { reissued: rolled },
+      };
     },
   };
 }
 
-function agentStep(i: number, ps: PlanStep, session: Session, action: 'disabled' | 'archived' | 'delete' | 'deactivate'): Step {
+function agentStep(
+  i: number,
+  ps: PlanStep,
+  session: Session,
+  action: 'disabled' | 'archived' | 'delete' | 'deactivate',
+): Step {
   const platform: AgentPlatformId = action === 'deactivate' ? 'agents-api' : 'accounts';
   return {
     key: `${i + 1}.${ps.kind}:${ps.target}`,
     title: `${ps.kind.replace('agent-', '')} agent ${ps.target}`,
     kind: ps.kind,
     target: ps.target,
-    calls: () => [`${action === 'delete' ? 'DELETE' : action === 'deactivate' ? 'PATCH' : 'POST'} <${platform}>/agents/${ps.target}`],
+    calls: () => [
+      `${action === 'delete' ? 'DELETE' : action === 'deactivate' ? 'PATCH' : 'POST'} <${platform}>/agents/${ps.target}`,
+    ],
     async run() {
       const s = session.settings;
       const i2 = session.input;
@@ -99,7 +120,11 @@ function agentStep(i: number, ps: PlanStep, session: Session, action: 'disabled'
           : action === 'delete'
             ? await new AgentAccountsPlatform(cfg).delete(ps.target)
             : await new AgentAccountsPlatform(cfg).setStatus(ps.target, action);
-      return { status: out.status.startsWith('already') ? 'already-done' : 'done', detail: out.status, outputs: { [`${ps.kind}:${ps.target}.verified`]: out.verified } };
+      return {
+        status: out.status.startsWith('already') ? 'already-done' : 'done',
+        detail: out.status,
+        outputs: { [`${ps.kind}:${ps.target}.verified`]: out.verified },
+      };
     },
     async verify(env) {
       const ok = env.state[`${ps.kind}:${ps.target}.verified`] === true;
@@ -126,7 +151,11 @@ function issueStep(i: number, ps: PlanStep, session: Session, flags: Omit<IssueF
       const k = await proxy.issueVaultKey(spec);
       env.record('note', { message: `issued ${k.id}`, leftover_of: key, vault_key_id: k.id });
       env.secrets.set(`reissued:${k.id}`, k.secret);
-      return { status: 'done', detail: `issued ${k.id}${k.expires_at ? `, expires ${k.expires_at}` : ''} (secret printed once at the end)`, outputs: { [`${key}.vault_key_id`]: k.id } };
+      return {
+        status: 'done',
+        detail: `issued ${k.id}${k.expires_at ? `, expires ${k.expires_at}` : ''} (secret printed once at the end)`,
+        outputs: { [`${key}.vault_key_id`]: k.id },
+      };
     },
   };
 }
@@ -151,13 +180,32 @@ function damageStep(i: number, ps: PlanStep, session: Session): Step {
     target: ps.target,
     calls: () => ['GET <proxy>/v1/audit/summary (or the configured audit source)'],
     async run(env) {
-      const [{ auditSourceFromFlags }, { computeDamage, buildQuery }] = await Promise.all([import('../damage/resolve.js'), import('../damage/damage.js')]);
+      const [{ auditSourceFromFlags }, { computeDamage, buildQuery }] = await Promise.all([
+        import('../damage/resolve.js'),
+        import('../damage/damage.js'),
+      ]);
       const i2 = session.input;
       const secrets = { add: i2.register, scrub: i2.scrub } as unknown as SecretRegistry;
-      const source = await auditSourceFromFlags({}, session.settings, { env: i2.env, stdin: i2.stdin, secrets, trace: session.recorder.trace });
+      const source = await auditSourceFromFlags({}, session.settings, {
+        env: i2.env,
+        stdin: i2.stdin,
+        secrets,
+        trace: session.recorder.trace,
+      });
       const vaultKey = ps.target && !ps.target.startsWith('<') && ps.target.startsWith('vk') ? ps.target : undefined;
       const d = await computeDamage(source, buildQuery({ since: '24h', vaultKey }, Date.now()), env.signal);
-      return { status: 'done', detail: `${d.calls_allowed} calls allowed of ${d.calls_total}, ${usd(d.cost_usd)}, ${d.customers.length} customer(s)`, outputs: { damage: { calls_total: d.calls_total, calls_allowed: d.calls_allowed, cost_usd: d.cost_usd, customers: d.customers.length } } };
+      return {
+        status: 'done',
+        detail: `${d.calls_allowed} calls allowed of ${d.calls_total}, ${usd(d.cost_usd)}, ${d.customers.length} customer(s)`,
+        outputs: {
+          damage: {
+            calls_total: d.calls_total,
+            calls_allowed: d.calls_allowed,
+            cost_usd: d.cost_usd,
+            customers: d.customers.length,
+          },
+        },
+      };
     },
   };
 }
@@ -165,10 +213,22 @@ function damageStep(i: number, ps: PlanStep, session: Session): Step {
 async function stepsFor(i: number, ps: PlanStep, session: Session, p: RunParams): Promise<Step[]> {
   switch (ps.kind) {
     case 'revoke-vault-key':
-      return prefixed(i, revokeSteps({ ids: [ps.target], hard: false, verifyTimeoutMs: p.verifyTimeoutMs }, { proxy: await session.proxy() }));
+      return prefixed(
+        i,
+        revokeSteps(
+          { ids: [ps.target], hard: false, verifyTimeoutMs: p.verifyTimeoutMs },
+          { proxy: await session.proxy() },
+        ),
+      );
     case 'revoke-all-under': {
       const filter = isVendorId(ps.target) ? { vendor: ps.target } : { allUnder: ps.target };
-      return prefixed(i, revokeSteps({ ids: [], hard: false, verifyTimeoutMs: p.verifyTimeoutMs, ...filter }, { proxy: await session.proxy() }));
+      return prefixed(
+        i,
+        revokeSteps(
+          { ids: [], hard: false, verifyTimeoutMs: p.verifyTimeoutMs, ...filter },
+          { proxy: await session.proxy() },
+        ),
+      );
     }
     case 'rotate-via-proxy':
       return prefixed(i, await rotatePlan(session, { ...p.rotate, vendor: ps.target }));
@@ -187,14 +247,34 @@ async function stepsFor(i: number, ps: PlanStep, session: Session, p: RunParams)
     case 'agent-deactivate':
       return [agentStep(i, ps, session, 'deactivate')];
     case 'agent-create-replacement':
-      return [manual(i, ps, `create the replacement agent: tourniquet agent create <name> --budget USD --out FILE (${ps.target})`)];
+      return [
+        manual(
+          i,
+          ps,
+          `create the replacement agent: tourniquet agent create <name> --budget USD --out FILE (${ps.target})`,
+        ),
+      ];
     case 'rotate-dpop-key':
-      return [manual(i, ps, `rotate the DPoP key: tourniquet agent rotate-dpop-key ${ps.target} --jwk-file NEW_PUBLIC_JWK`)];
+      return [
+        manual(i, ps, `rotate the DPoP key: tourniquet agent rotate-dpop-key ${ps.target} --jwk-file NEW_PUBLIC_JWK`),
+      ];
     case 'oauth-verify-inactive':
-      return [manual(i, ps, `prove the tokens are dead: tourniquet oauth introspect --token-file FILE --expect-inactive (${ps.target})`)];
+      return [
+        manual(
+          i,
+          ps,
+          `prove the tokens are dead: tourniquet oauth introspect --token-file FILE --expect-inactive (${ps.target})`,
+        ),
+      ];
     case 'issue-vault-key':
       if (p.issue) return [issueStep(i, ps, session, p.issue)];
-      return [manual(i, ps, `issue the constrained vault key and swap it into the agent: tourniquet issue --vendor ${ps.target} --cap USD --endpoint "METHOD /path" --expires-in 45m --out FILE`)];
+      return [
+        manual(
+          i,
+          ps,
+          `issue the constrained vault key and swap it into the agent: tourniquet issue --vendor ${ps.target} --cap USD --endpoint "METHOD /path" --expires-in 45m --out FILE`,
+        ),
+      ];
     case 'manual':
       return [manual(i, ps, `${ps.reason} (${ps.target})`)];
     default:

@@ -55,17 +55,36 @@ export async function openSession(input: SessionInput): Promise<Session> {
     settings,
     recorder,
     stateDir,
-    proxy: () => (proxy ??= createProxyAdapter(settings, { io: { env: input.env, stdin: input.stdin }, trace: recorder.trace, register: input.register, scrub: input.scrub })),
+    proxy: () =>
+      (proxy ??= createProxyAdapter(settings, {
+        io: { env: input.env, stdin: input.stdin },
+        trace: recorder.trace,
+        register: input.register,
+        scrub: input.scrub,
+      })),
   };
 }
 
 export function stepEnv(session: Session, journal?: Journal, state?: Record<string, unknown>): StepEnv {
   const i = session.input;
-  return createStepEnv({ journal, recorder: session.recorder, dryRun: i.dryRun, signal: i.signal, log: i.log, confirm: i.confirm, state });
+  return createStepEnv({
+    journal,
+    recorder: session.recorder,
+    dryRun: i.dryRun,
+    signal: i.signal,
+    log: i.log,
+    confirm: i.confirm,
+    state,
+  });
 }
 
 /** A new incident's journal; one that cannot be written falls back to session.input.journalFallback (the action comes first). */
-export function startIncident(session: Session, command: string, params: Record<string, unknown>, extra: Record<string, unknown> = {}): Journal {
+export function startIncident(
+  session: Session,
+  command: string,
+  params: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Journal {
   const journal = Journal.create(session.stateDir, session.input.scrub, undefined, session.input.journalFallback);
   journal.append('started', { command, params, profile: session.settings.profile, ...extra });
   return journal;
@@ -81,7 +100,9 @@ export function finalStatus(report: RunReport): FinalStatus {
   if (report.status === 'done' || report.status === 'unverified') return report.status;
   // A step that did part of its work and said so (a revoke refused but not durable, C1).
   if (report.error?.kind === 'partial') return 'partial';
-  const lasting = report.steps.some((s) => !s.read_only && ['done', 'already-done', 'manual-done', 'resumed-done'].includes(s.state));
+  const lasting = report.steps.some(
+    (s) => !s.read_only && ['done', 'already-done', 'manual-done', 'resumed-done'].includes(s.state),
+  );
   if (report.status === 'rolled-back') return lasting ? 'partial' : 'rolled-back';
   if (report.status === 'cancelled') return lasting ? 'partial' : 'cancelled';
   return lasting ? 'partial' : 'failed';
@@ -95,8 +116,21 @@ export interface Execution {
   journal_problem?: string;
 }
 
-export async function execute(opts: { session: Session; journal: Journal; steps: Step[]; env: StepEnv; rollbackOnFailure?: boolean; onStep?: (r: StepReport) => void }): Promise<Execution> {
-  const report = await runSteps({ steps: opts.steps, env: opts.env, journal: opts.journal, rollbackOnFailure: opts.rollbackOnFailure, onStep: opts.onStep });
+export async function execute(opts: {
+  session: Session;
+  journal: Journal;
+  steps: Step[];
+  env: StepEnv;
+  rollbackOnFailure?: boolean;
+  onStep?: (r: StepReport) => void;
+}): Promise<Execution> {
+  const report = await runSteps({
+    steps: opts.steps,
+    env: opts.env,
+    journal: opts.journal,
+    rollbackOnFailure: opts.rollbackOnFailure,
+    onStep: opts.onStep,
+  });
   const status = finalStatus(report);
   opts.journal.append('finished', { status, error: report.error?.message });
   return { incident_id: opts.journal.id, report, status, journal_problem: opts.journal.problem };

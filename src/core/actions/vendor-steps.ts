@@ -11,25 +11,35 @@ import { runKeyName, sweepRunKeys } from './rotate-keys.js';
 export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
   return {
     key: 'rotate:delete-old',
-    title: p.authToken ? `promote the new auth token at ${d.vendor.displayName} (the old one stops working)` : `delete the old key at ${d.vendor.displayName}`,
+    title: p.authToken
+      ? `promote the new auth token at ${d.vendor.displayName} (the old one stops working)`
+      : `delete the old key at ${d.vendor.displayName}`,
     kind: 'delete-at-vendor',
     target: p.vendor,
     irreversible: true,
     calls: (env) =>
       d.vendor.capabilities.delete
-        ? d.vendor.plan('delete', (env.state.old_vendor_key_id as string) ?? p.oldVendorKeyId ?? '{old vendor key id}').map((c) => `${c.method} ${decodeURIComponent(c.url)}`)
+        ? d.vendor
+            .plan('delete', (env.state.old_vendor_key_id as string) ?? p.oldVendorKeyId ?? '{old vendor key id}')
+            .map((c) => `${c.method} ${decodeURIComponent(c.url)}`)
         : ['manual: the vendor dashboard'],
     async run(env) {
       if (p.authToken && d.vendor.authToken) {
         // Promoting the secondary makes it the primary; the old primary stops working.
         const r = await d.vendor.authToken.promote();
-        return { status: 'done', detail: `secondary auth token promoted (${r.hint}); the old primary is no longer valid` };
+        return {
+          status: 'done',
+          detail: `secondary auth token promoted (${r.hint}); the old primary is no longer valid`,
+        };
       }
       const id = env.state.old_vendor_key_id as string | null;
-      let manual = [`The old key's id at ${d.vendor.displayName} is not known (pass --old-key-id); delete the old key in the dashboard.`];
+      let manual = [
+        `The old key's id at ${d.vendor.displayName} is not known (pass --old-key-id); delete the old key in the dashboard.`,
+      ];
       if (id) {
         const r = await d.vendor.deleteKey(id);
-        if (r.status !== 'manual') return { status: r.status === 'deleted' ? 'done' : 'already-done', detail: `${id}: ${r.status}` };
+        if (r.status !== 'manual')
+          return { status: r.status === 'deleted' ? 'done' : 'already-done', detail: `${id}: ${r.status}` };
         manual = r.steps;
       }
       for (const l of manual) env.log(l);
@@ -47,25 +57,47 @@ export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
     readOnly: true,
     target: p.vendor,
     enabled: () => (p.watchOldKey ? true : 'no old key secret to probe with (pass --old-key-file to watch the tail)'),
-    calls: () => d.vendor.plan('probe').map((c) => `${c.method} ${c.url} (with the old key, every ${p.tailIntervalMs} ms)`),
+    calls: () =>
+      d.vendor.plan('probe').map((c) => `${c.method} ${c.url} (with the old key, every ${p.tailIntervalMs} ms)`),
     async run(env) {
       const old = await d.readOldKey?.();
-      if (!old) throw new TourniquetError('usage', 'the old key is needed to watch the tail', { hint: 'pass --old-key-file FILE' });
+      if (!old)
+        throw new TourniquetError('usage', 'the old key is needed to watch the tail', {
+          hint: 'pass --old-key-file FILE',
+        });
       d.register(old);
       const t0 = Date.now();
       for (;;) {
-        const r = await d.vendor.probe({ secret: old, id: p.vendor === 'twilio' ? (env.state.old_vendor_key_id as string | undefined) : undefined });
+        const r = await d.vendor.probe({
+          secret: old,
+          id: p.vendor === 'twilio' ? (env.state.old_vendor_key_id as string | undefined) : undefined,
+        });
         const waited = Date.now() - t0;
-        if (!r.accepted) return { status: 'done', detail: `refused (HTTP ${r.status}) after ${(waited / 1000).toFixed(2)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: true } };
+        if (!r.accepted)
+          return {
+            status: 'done',
+            detail: `refused (HTTP ${r.status}) after ${(waited / 1000).toFixed(2)} s`,
+            outputs: { tail_seconds: waited / 1000, old_key_refused: true },
+          };
         if (env.signal.aborted) throw new TourniquetError('cancelled', 'cancelled while watching the propagation tail');
-        if (waited >= p.tailTimeoutMs) return { status: 'done', detail: `still accepted after ${(waited / 1000).toFixed(2)} s`, outputs: { tail_seconds: waited / 1000, old_key_refused: false } };
+        if (waited >= p.tailTimeoutMs)
+          return {
+            status: 'done',
+            detail: `still accepted after ${(waited / 1000).toFixed(2)} s`,
+            outputs: { tail_seconds: waited / 1000, old_key_refused: false },
+          };
         await new Promise((res) => setTimeout(res, p.tailIntervalMs));
         if (env.signal.aborted) throw new TourniquetError('cancelled', 'cancelled while watching the propagation tail');
       }
     },
     async verify(env) {
       const ok = env.state.old_key_refused === true;
-      return { ok, detail: ok ? `the vendor refuses the old key (${env.state.tail_seconds} s after deletion)` : `the vendor still accepts the old key after ${env.state.tail_seconds} s` };
+      return {
+        ok,
+        detail: ok
+          ? `the vendor refuses the old key (${env.state.tail_seconds} s after deletion)`
+          : `the vendor still accepts the old key after ${env.state.tail_seconds} s`,
+      };
     },
     verificationIsSecurity: true,
   };
@@ -83,16 +115,31 @@ export function sweepStep(p: RotateParams, d: RotateDeps): Step {
     title: `delete every key this incident made at ${d.vendor.displayName} and does not use`,
     kind: 'sweep-vendor-keys',
     target: p.vendor,
-    enabled: () => (d.vendor.listKeys && !p.authToken ? true : `${d.vendor.displayName} keys are not made by tourniquet here`),
-    calls: (env) => [...d.vendor.plan('delete', `{keys named ${runKeyName(env)}}`).map((c) => `${c.method} ${decodeURIComponent(c.url)}`)],
+    enabled: () =>
+      d.vendor.listKeys && !p.authToken ? true : `${d.vendor.displayName} keys are not made by tourniquet here`,
+    calls: (env) => [
+      ...d.vendor
+        .plan('delete', `{keys named ${runKeyName(env)}}`)
+        .map((c) => `${c.method} ${decodeURIComponent(c.url)}`),
+    ],
     async run(env) {
       const keep = new Set([env.state.new_vendor_key_id].filter((x): x is string => typeof x === 'string'));
       const deleted = await sweepRunKeys(env, d.vendor, { keep, step: 'rotate:sweep' });
-      return { status: deleted.length ? 'done' : 'already-done', detail: deleted.length ? `deleted ${deleted.join(', ')}` : 'no other key of this incident at the vendor' };
+      return {
+        status: deleted.length ? 'done' : 'already-done',
+        detail: deleted.length ? `deleted ${deleted.join(', ')}` : 'no other key of this incident at the vendor',
+      };
     },
     async verify(env) {
-      const left = (await d.vendor.listKeys!(runKeyName(env))).map((k) => k.id).filter((id) => id !== env.state.new_vendor_key_id);
-      return { ok: left.length === 0, detail: left.length ? `still at the vendor: ${left.join(', ')}` : `only the new key is named ${runKeyName(env)}` };
+      const left = (await d.vendor.listKeys!(runKeyName(env)))
+        .map((k) => k.id)
+        .filter((id) => id !== env.state.new_vendor_key_id);
+      return {
+        ok: left.length === 0,
+        detail: left.length
+          ? `still at the vendor: ${left.join(', ')}`
+          : `only the new key is named ${runKeyName(env)}`,
+      };
     },
   };
 }

@@ -194,7 +194,8 @@ export class Accumulator {
       a.set(this.allowed);
       this.allowed = a;
     }
-    if (this.allowed[verdict] === 0) this.allowed[verdict] = ALLOWED_VERDICTS.has(this.verdicts.text(verdict) ?? 'unknown') ? 1 : 2;
+    if (this.allowed[verdict] === 0)
+      this.allowed[verdict] = ALLOWED_VERDICTS.has(this.verdicts.text(verdict) ?? 'unknown') ? 1 : 2;
     return this.allowed[verdict] === 1;
   }
 
@@ -238,7 +239,8 @@ export class Accumulator {
     a.last_call = a.calls_total > 0 ? this.last : null;
     a.by_verdict = new Map();
     // No verdict reads as `unknown`, as a row written with that word does: one entry for both.
-    for (const [v, c] of toMap(this.verdicts, this.byVerdict)) a.by_verdict.set(v ?? 'unknown', (a.by_verdict.get(v ?? 'unknown') ?? 0) + c.calls);
+    for (const [v, c] of toMap(this.verdicts, this.byVerdict))
+      a.by_verdict.set(v ?? 'unknown', (a.by_verdict.get(v ?? 'unknown') ?? 0) + c.calls);
     a.customers = toMap(this.customers, this.byCustomer);
     a.agent_runs = toMap(this.runs, this.byRun);
     a.vault_keys = toMap(this.keys, this.byKey);

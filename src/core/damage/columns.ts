@@ -29,7 +29,10 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 export function checkIdent(name: string, what: string): string {
   const parts = name.split('.');
   if (parts.length > 2 || !parts.every((p) => IDENT.test(p)))
-    throw usageError(`${what} ${JSON.stringify(name)} is not a plain identifier`, 'use letters, digits and _ (optionally schema.table)');
+    throw usageError(
+      `${what} ${JSON.stringify(name)} is not a plain identifier`,
+      'use letters, digits and _ (optionally schema.table)',
+    );
   return name;
 }
 
@@ -52,8 +55,12 @@ export function parseColumnMap(spec: string | Record<string, string> | undefined
       : Object.entries(spec);
   for (const [field, column] of pairs) {
     if (!(AUDIT_FIELDS as readonly string[]).includes(field))
-      throw usageError(`unknown audit field ${JSON.stringify(field)} in the column map`, `known fields: ${AUDIT_FIELDS.join(', ')}`);
-    if (!column) throw usageError(`audit field ${field} is mapped to nothing`, 'write field=column, e.g. started_at=ts');
+      throw usageError(
+        `unknown audit field ${JSON.stringify(field)} in the column map`,
+        `known fields: ${AUDIT_FIELDS.join(', ')}`,
+      );
+    if (!column)
+      throw usageError(`audit field ${field} is mapped to nothing`, 'write field=column, e.g. started_at=ts');
     map[field as AuditField] = checkIdent(column, 'column');
   }
   return map;

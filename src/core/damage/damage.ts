@@ -15,7 +15,8 @@ export interface WindowFlags {
 
 /** Flags to a query. `--since` and `--from` are exclusive; `--to` defaults to now with `--since`. */
 export function buildQuery(f: WindowFlags, now: number): DamageQuery {
-  if (f.since !== undefined && f.from !== undefined) throw usageError('--since and --from both given', 'use one: --since 30m, or --from/--to');
+  if (f.since !== undefined && f.from !== undefined)
+    throw usageError('--since and --from both given', 'use one: --since 30m, or --from/--to');
   const q: DamageQuery = {};
   if (f.since !== undefined) {
     q.to = f.to !== undefined ? parseInstant(f.to, '--to', now) : now;
@@ -24,7 +25,8 @@ export function buildQuery(f: WindowFlags, now: number): DamageQuery {
     if (f.from !== undefined) q.from = parseInstant(f.from, '--from', now);
     if (f.to !== undefined) q.to = parseInstant(f.to, '--to', now);
   }
-  if (q.from !== undefined && q.to !== undefined && q.from >= q.to) throw usageError('the window is empty: --from is not before --to');
+  if (q.from !== undefined && q.to !== undefined && q.from >= q.to)
+    throw usageError('the window is empty: --from is not before --to');
   if (f.revokedAt !== undefined) q.revoked_at = parseInstant(f.revokedAt, '--revoked-at', now);
   if (f.vaultKey !== undefined) q.vault_key_id = f.vaultKey;
   if (f.agentRun !== undefined) q.agent_run_id = f.agentRun;
@@ -33,7 +35,11 @@ export function buildQuery(f: WindowFlags, now: number): DamageQuery {
 }
 
 /** Read one source for one query and summarise it. The source is closed either way. */
-export async function computeDamage(source: AuditSource, query: DamageQuery, signal?: AbortSignal): Promise<DamageSummary> {
+export async function computeDamage(
+  source: AuditSource,
+  query: DamageQuery,
+  signal?: AbortSignal,
+): Promise<DamageSummary> {
   try {
     return summarize(await source.aggregate(query, signal), query, source.label);
   } finally {

@@ -25,7 +25,10 @@ export interface SourceDeps {
 }
 
 /** One factory: a resolved --source to the AuditSource that reads it. */
-export async function openAuditSource(spec: Exclude<SourceSpec, { kind: 'profile' }>, deps: SourceDeps): Promise<AuditSource> {
+export async function openAuditSource(
+  spec: Exclude<SourceSpec, { kind: 'profile' }>,
+  deps: SourceDeps,
+): Promise<AuditSource> {
   const table = checkIdent(deps.table ?? DEFAULT_TABLE, 'table');
   switch (spec.kind) {
     case 'proxy':
@@ -40,7 +43,9 @@ export async function openAuditSource(spec: Exclude<SourceSpec, { kind: 'profile
       if (spec.format === 'litellm') return new LiteLlmFileSource(label, await fileOpener(spec.path, deps.stdin));
       const input = await textInput(spec.path, deps.stdin, label);
       const opts = { threads: deps.threads, trace: deps.trace };
-      return spec.format === 'csv' ? new CsvSource(input, deps.columns, opts) : new JsonlSource(input, deps.columns, opts);
+      return spec.format === 'csv'
+        ? new CsvSource(input, deps.columns, opts)
+        : new JsonlSource(input, deps.columns, opts);
     }
   }
 }

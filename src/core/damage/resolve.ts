@@ -28,14 +28,27 @@ async function adminToken(settings: Settings, ctx: ResolveEnv): Promise<string> 
   const file = settings.get('admin_token_file');
   const envName = settings.get('admin_token_env') ?? 'TOURNIQUET_ADMIN_TOKEN';
   if (!file && !ctx.env[envName])
-    throw usageError('no admin token for the proxy', `set admin_token_file in the profile, or TOURNIQUET_ADMIN_TOKEN_FILE / ${envName}`);
-  const token = await readSecret(file ? parseSecretRef(file) : { from: 'env', name: envName }, { env: ctx.env, stdin: ctx.stdin }, 'the admin token');
+    throw usageError(
+      'no admin token for the proxy',
+      `set admin_token_file in the profile, or TOURNIQUET_ADMIN_TOKEN_FILE / ${envName}`,
+    );
+  const token = await readSecret(
+    file ? parseSecretRef(file) : { from: 'env', name: envName },
+    { env: ctx.env, stdin: ctx.stdin },
+    'the admin token',
+  );
   ctx.secrets.add(token);
   return token;
 }
 
 function client(baseUrl: string, token: string, name: string, ctx: ResolveEnv): HttpClient {
-  return new HttpClient({ baseUrl, name, headers: { authorization: `Bearer ${token}` }, trace: ctx.trace, timeouts: { headersMs: 60_000, bodyMs: 120_000, totalMs: 60_000 } });
+  return new HttpClient({
+    baseUrl,
+    name,
+    headers: { authorization: `Bearer ${token}` },
+    trace: ctx.trace,
+    timeouts: { headersMs: 60_000, bodyMs: 120_000, totalMs: 60_000 },
+  });
 }
 
 /** `proxy` on a profile whose proxy is LiteLLM means its spend logs. */
@@ -45,17 +58,33 @@ function litellmProxy(spec: SourceSpec, settings: Settings): SourceSpec {
 }
 
 /** Resolve `--source` (or the profile's audit_source) to a spec; a profile name is followed once. */
-async function resolveSpec(flags: SourceFlags, settings: Settings, ctx: ResolveEnv): Promise<{ spec: Exclude<SourceSpec, { kind: 'profile' }>; settings: Settings }> {
+async function resolveSpec(
+  flags: SourceFlags,
+  settings: Settings,
+  ctx: ResolveEnv,
+): Promise<{ spec: Exclude<SourceSpec, { kind: 'profile' }>; settings: Settings }> {
   const text = flags.source ?? settings.get('audit_source') ?? (settings.get('proxy_url') ? 'proxy' : undefined);
-  if (!text) throw usageError('no audit source', 'pass --source (proxy, a postgres:// URL, a path, - for stdin) or set audit_source in the profile');
+  if (!text)
+    throw usageError(
+      'no audit source',
+      'pass --source (proxy, a postgres:// URL, a path, - for stdin) or set audit_source in the profile',
+    );
   const spec = litellmProxy(parseSourceSpec(text, flags.inputFormat), settings);
   if (spec.kind !== 'profile') return { spec, settings };
   const { loadSettings } = await import('../config.js');
   const other = await loadSettings(ctx.env, spec.name);
   const inner = other.get('audit_source') ?? (other.get('proxy_url') ? 'proxy' : undefined);
-  if (!inner) throw usageError(`profile ${spec.name} has no audit_source`, `tourniquet config set --profile ${spec.name} audit_source URL-OR-PATH`);
+  if (!inner)
+    throw usageError(
+      `profile ${spec.name} has no audit_source`,
+      `tourniquet config set --profile ${spec.name} audit_source URL-OR-PATH`,
+    );
   const resolved = litellmProxy(parseSourceSpec(inner, flags.inputFormat), other);
-  if (resolved.kind === 'profile') throw usageError(`profile ${spec.name}'s audit_source names another profile (${resolved.name})`, 'set it to proxy, a URL or a path');
+  if (resolved.kind === 'profile')
+    throw usageError(
+      `profile ${spec.name}'s audit_source names another profile (${resolved.name})`,
+      'set it to proxy, a URL or a path',
+    );
   return { spec: resolved, settings: other };
 }
 
@@ -64,16 +93,30 @@ export function threadsFromEnv(env: Record<string, string | undefined>): number 
   const text = env.TOURNIQUET_DAMAGE_THREADS;
   if (text === undefined || text === '') return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw usageError(`TOURNIQUET_DAMAGE_THREADS=${text}: not a whole number from 1 to 64`, 'unset it to let the file size and the cores decide');
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw usageError(
+      `TOURNIQUET_DAMAGE_THREADS=${text}: not a whole number from 1 to 64`,
+      'unset it to let the file size and the cores decide',
+    );
   return n;
 }
 
 /** `--source` and friends to an open AuditSource. Secrets come from the profile, never argv. */
-export async function auditSourceFromFlags(flags: SourceFlags, settings: Settings, ctx: ResolveEnv): Promise<AuditSource> {
+export async function auditSourceFromFlags(
+  flags: SourceFlags,
+  settings: Settings,
+  ctx: ResolveEnv,
+): Promise<AuditSource> {
   const { spec, settings: s } = await resolveSpec(flags, settings, ctx);
   const raw = s.raw('audit_columns');
-  const columns = parseColumnMap(flags.columns ?? (typeof raw === 'string' || (raw && typeof raw === 'object') ? (raw as string | Record<string, string>) : undefined));
-  const table = flags.table ?? (typeof s.raw('audit_table') === 'string' ? (s.raw('audit_table') as string) : undefined);
+  const columns = parseColumnMap(
+    flags.columns ??
+      (typeof raw === 'string' || (raw && typeof raw === 'object')
+        ? (raw as string | Record<string, string>)
+        : undefined),
+  );
+  const table =
+    flags.table ?? (typeof s.raw('audit_table') === 'string' ? (s.raw('audit_table') as string) : undefined);
   if (spec.kind === 'postgres') ctx.secrets.add(new URL(spec.url).password || undefined);
   return openAuditSource(spec, {
     stdin: ctx.stdin,

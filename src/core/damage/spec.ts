@@ -13,7 +13,15 @@ export type SourceSpec =
   | { kind: 'profile'; name: string };
 
 // `.json` is left to the content: a JSON array is a LiteLLM export, one object per line is JSONL.
-const EXT: Record<string, FileFormat> = { jsonl: 'jsonl', ndjson: 'jsonl', log: 'jsonl', csv: 'csv', db: 'sqlite', sqlite: 'sqlite', sqlite3: 'sqlite' };
+const EXT: Record<string, FileFormat> = {
+  jsonl: 'jsonl',
+  ndjson: 'jsonl',
+  log: 'jsonl',
+  csv: 'csv',
+  db: 'sqlite',
+  sqlite: 'sqlite',
+  sqlite3: 'sqlite',
+};
 
 /** The first bytes decide when the extension does not: SQLite's magic, JSON, or CSV. A pipe is not read ahead: JSONL. */
 function sniff(path: string, regular: boolean): FileFormat {
@@ -37,7 +45,10 @@ function fsCheck<T>(path: string, call: () => T): T {
   try {
     return call();
   } catch (err) {
-    throw usageError(`cannot read audit source ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check the path and its permissions');
+    throw usageError(
+      `cannot read audit source ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      'check the path and its permissions',
+    );
   }
 }
 
@@ -57,8 +68,16 @@ export function parseSourceSpec(text: string, format?: string): SourceSpec {
   const ext = /\.([a-z0-9]+)$/i.exec(text)?.[1]?.toLowerCase();
   const st = fsCheck(text, () => statSync(text, { throwIfNoEntry: false }));
   if (st?.isDirectory()) throw usageError(`audit source ${text} is a directory`, 'name the audit file in it');
-  if (st) return { kind: 'file', format: (format as FileFormat) ?? (ext && EXT[ext]) ?? fsCheck(text, () => sniff(text, st.isFile())), path: text };
+  if (st)
+    return {
+      kind: 'file',
+      format: (format as FileFormat) ?? (ext && EXT[ext]) ?? fsCheck(text, () => sniff(text, st.isFile())),
+      path: text,
+    };
   if (text.includes('/') || (ext && EXT[ext]))
-    throw usageError(`audit file ${text} does not exist`, 'check the path, or name a profile, a postgres:// URL, or proxy');
+    throw usageError(
+      `audit file ${text} does not exist`,
+      'check the path, or name a profile, a postgres:// URL, or proxy',
+    );
   return { kind: 'profile', name: text };
 }

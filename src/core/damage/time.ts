@@ -4,7 +4,6 @@ export const MINUTE_MS = 60_000;
 
 const HAS_ZONE = /(?:Z|[+-]\d\d:?\d\d)$/i;
 
-
 /**
  * An audit timestamp to epoch ms. Strings without a zone are UTC (audit rows are stored in UTC);
  * numbers above 1e11 are milliseconds, smaller ones seconds. NaN when it cannot be read.
@@ -14,7 +13,8 @@ export function parseAuditTime(value: unknown): number {
   if (value instanceof Date) return value.getTime();
   if (typeof value !== 'string' || value === '') return NaN;
   // The common case, first and cheap: 2026-11-21T02:14:00.000Z as the proxy writes it.
-  if (value.length >= 20 && value.charCodeAt(10) === 84 && value.charCodeAt(value.length - 1) === 90) return Date.parse(value);
+  if (value.length >= 20 && value.charCodeAt(10) === 84 && value.charCodeAt(value.length - 1) === 90)
+    return Date.parse(value);
   if (/^\d+(\.\d+)?$/.test(value)) return parseAuditTime(Number(value));
   const iso = value.includes('T') ? value : value.replace(' ', 'T');
   return Date.parse(HAS_ZONE.test(iso) ? iso : iso + 'Z');
@@ -33,7 +33,8 @@ export function parseDuration(text: string, flag: string): number {
 export function parseInstant(text: string, flag: string, now: number): number {
   if (text === 'now') return now;
   const t = parseAuditTime(text);
-  if (Number.isNaN(t)) throw usageError(`${flag} ${text}: not a time`, 'use ISO-8601 such as 2026-11-22T02:14:00Z, or epoch seconds');
+  if (Number.isNaN(t))
+    throw usageError(`${flag} ${text}: not a time`, 'use ISO-8601 such as 2026-11-22T02:14:00Z, or epoch seconds');
   return t;
 }
 

@@ -31,7 +31,13 @@ export function leakedAfter(calls: readonly AgentCall[], since: number): number 
   return calls.filter((c) => c.ok && c.ended >= since).length;
 }
 
-export function pathResult(input: { calls: readonly AgentCall[]; since: number; firstRefusal: AgentCall | undefined; consumers: ConsumerCheck[]; scale: number }): PathResult {
+export function pathResult(input: {
+  calls: readonly AgentCall[];
+  since: number;
+  firstRefusal: AgentCall | undefined;
+  consumers: ConsumerCheck[];
+  scale: number;
+}): PathResult {
   const t = input.firstRefusal ? Math.round((input.firstRefusal.ended - input.since) * 10) / 10 : null;
   return {
     time_to_stop_ms: t,

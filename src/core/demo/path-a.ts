@@ -29,9 +29,20 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
 
-export async function runPathA<T>(stage: DemoStage, o: PathAOptions, act: (hooks: { beforeRevoke: () => void; runawayStartedAt: number }) => Promise<T>, leakedOf: LeakedOf<T>): Promise<PathAOutcome<T>> {
+export async function runPathA<T>(
+  stage: DemoStage,
+  o: PathAOptions,
+  act: (hooks: { beforeRevoke: () => void; runawayStartedAt: number }) => Promise<T>,
+  leakedOf: LeakedOf<T>,
+): Promise<PathAOutcome<T>> {
   const runawayStartedAt = Date.now();
-  const agent = startRefundAgent({ key: stage.agentKey.secret, baseUrl: stage.proxy.dataUrl, intervalMs: o.intervalMs, targets: stage.targets, maxInFlight: DEMO_IN_FLIGHT });
+  const agent = startRefundAgent({
+    key: stage.agentKey.secret,
+    baseUrl: stage.proxy.dataUrl,
+    intervalMs: o.intervalMs,
+    targets: stage.targets,
+    maxInFlight: DEMO_IN_FLIGHT,
+  });
   try {
     o.onEvent({ at: 'runaway' });
     await sleep(o.runawayMs, o.signal);
@@ -45,7 +56,11 @@ export async function runPathA<T>(stage: DemoStage, o: PathAOptions, act: (hooks
     await agent.stop();
     const checks = await Promise.all(stage.consumers.map((c) => checkConsumer(c, stage.targets[0]!.charge)));
     o.onEvent({ at: 'consumers' });
-    return { ...pathResult({ calls: agent.calls, since, firstRefusal: first, consumers: checks, scale: 1 }), leaked_calls: leakedOf(incident), incident };
+    return {
+      ...pathResult({ calls: agent.calls, since, firstRefusal: first, consumers: checks, scale: 1 }),
+      leaked_calls: leakedOf(incident),
+      incident,
+    };
   } finally {
     await agent.stop();
   }

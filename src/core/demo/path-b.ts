@@ -16,7 +16,11 @@ export interface PathBOptions {
   /** Give up waiting for the vendor after this long (the tail is a random draw). */
   maxWaitMs: number;
   signal: AbortSignal;
-  onEvent: (e: { at: 'runaway' | 'deleted' | 'tick' | 'stopped' | 'consumers'; leaked?: number; elapsedMs?: number }) => void;
+  onEvent: (e: {
+    at: 'runaway' | 'deleted' | 'tick' | 'stopped' | 'consumers';
+    leaked?: number;
+    elapsedMs?: number;
+  }) => void;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -28,7 +32,13 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export async function runPathB(stage: DemoStage, o: PathBOptions): Promise<PathResult & { tail_drawn_ms: number }> {
   const prod = stage.sandbox.stripe.createKey('path-b production key');
   const consumers = CONSUMER_NAMES.map((name) => ({ name, key: prod.secret, baseUrl: stage.sandbox.urls.stripe }));
-  const agent = startRefundAgent({ key: prod.secret, baseUrl: stage.sandbox.urls.stripe, intervalMs: o.intervalMs, targets: stage.targets, maxInFlight: DEMO_IN_FLIGHT });
+  const agent = startRefundAgent({
+    key: prod.secret,
+    baseUrl: stage.sandbox.urls.stripe,
+    intervalMs: o.intervalMs,
+    targets: stage.targets,
+    maxInFlight: DEMO_IN_FLIGHT,
+  });
   try {
     o.onEvent({ at: 'runaway' });
     await sleep(o.runawayMs, o.signal);
@@ -38,14 +48,20 @@ export async function runPathB(stage: DemoStage, o: PathBOptions): Promise<PathR
     const tail = Date.parse(deleted.stops_working_at) - Date.parse(deleted.deleted_at);
     o.onEvent({ at: 'deleted' });
     // While the vendor's edge still honours the key: how many refunds went through, as it happens.
-    const tick = setInterval(() => o.onEvent({ at: 'tick', leaked: leakedAfter(agent.calls, since), elapsedMs: performance.now() - since }), 250);
+    const tick = setInterval(
+      () => o.onEvent({ at: 'tick', leaked: leakedAfter(agent.calls, since), elapsedMs: performance.now() - since }),
+      250,
+    );
     const first = await agent.firstRefusalAfter(since, o.maxWaitMs, o.signal).finally(() => clearInterval(tick));
     if (o.signal.aborted) throw cancelled();
     o.onEvent({ at: 'stopped' });
     await agent.stop();
     const checks = await Promise.all(consumers.map((c) => checkConsumer(c, stage.targets[0]!.charge)));
     o.onEvent({ at: 'consumers' });
-    return { ...pathResult({ calls: agent.calls, since, firstRefusal: first, consumers: checks, scale: o.timeScale }), tail_drawn_ms: tail };
+    return {
+      ...pathResult({ calls: agent.calls, since, firstRefusal: first, consumers: checks, scale: o.timeScale }),
+      tail_drawn_ms: tail,
+    };
   } finally {
     await agent.stop();
   }

@@ -47,19 +47,28 @@ async function seedCharges(sandbox: Sandbox, n: number): Promise<RefundTarget[]>
   const out: RefundTarget[] = [];
   for (let i = 0; i < n; i++) {
     const customer = await stripe.customers.create({ email: `customer${i + 1}@example.com` });
-    const charge = await stripe.charges.create({ amount: 4900 + i * 700, currency: 'usd', customer: customer.id, source: 'tok_visa' });
+    const charge = await stripe.charges.create({
+      amount: 4900 + i * 700,
+      currency: 'usd',
+      customer: customer.id,
+      source: 'tok_visa',
+    });
     out.push({ charge: charge.id, customer: customer.id });
   }
   return out;
 }
 
-const issue = (admin: ProxyAdapter, spec: IssueSpec & { customer_id_path?: string }) => admin.issueVaultKey(spec as IssueSpec);
+const issue = (admin: ProxyAdapter, spec: IssueSpec & { customer_id_path?: string }) =>
+  admin.issueVaultKey(spec as IssueSpec);
 
 async function chooseStore(want: DemoStore): Promise<DemoStage['store']> {
   if (want === 'memory') return { kind: 'memory', note: null };
   if (await sqliteUsable()) return { kind: 'sqlite', note: null };
   if (want === 'sqlite') throw sqliteBindingError(new Error('better_sqlite3.node: could not locate the bindings file'));
-  return { kind: 'memory', note: `better-sqlite3's native module is not built here, so the proxy keeps its state in memory for this demo (for SQLite: ${rebuildCommand()})` };
+  return {
+    kind: 'memory',
+    note: `better-sqlite3's native module is not built here, so the proxy keeps its state in memory for this demo (for SQLite: ${rebuildCommand()})`,
+  };
 }
 
 export async function startStage(opts: DemoStageOptions): Promise<DemoStage> {
@@ -96,9 +105,20 @@ export async function startStage(opts: DemoStageOptions): Promise<DemoStage> {
     });
     const consumers: Consumer[] = [];
     // Its normal work: looking up one charge a minute before deciding on a refund.
-    const history = [{ vault_key_id: agent.id, agent_run_id: 'run_refunds_0214', method: 'GET', path: `/v1/charges/${targets[0]!.charge}` }];
+    const history = [
+      {
+        vault_key_id: agent.id,
+        agent_run_id: 'run_refunds_0214',
+        method: 'GET',
+        path: `/v1/charges/${targets[0]!.charge}`,
+      },
+    ];
     for (const name of CONSUMER_NAMES) {
-      const k = await issue(admin, { vendor: 'stripe', allowed_endpoints: ['GET /v1/charges', 'GET /v1/charges/*'], labels: { agent: name } });
+      const k = await issue(admin, {
+        vendor: 'stripe',
+        allowed_endpoints: ['GET /v1/charges', 'GET /v1/charges/*'],
+        labels: { agent: name },
+      });
       consumers.push({ name, key: k.secret, baseUrl: proxy.dataUrl });
       history.push({ vault_key_id: k.id, agent_run_id: '', method: 'GET', path: '/v1/charges' });
     }
@@ -109,7 +129,19 @@ export async function startStage(opts: DemoStageOptions): Promise<DemoStage> {
       TOURNIQUET_STATE_DIR: join(dir, 'state'),
       TOURNIQUET_CONFIG_DIR: join(dir, 'config'),
     };
-    return { dir, sandbox, proxy, admin, adminToken, env, store, agentKey: { id: agent.id, secret: agent.secret }, consumers, targets, stop };
+    return {
+      dir,
+      sandbox,
+      proxy,
+      admin,
+      adminToken,
+      env,
+      store,
+      agentKey: { id: agent.id, secret: agent.secret },
+      consumers,
+      targets,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

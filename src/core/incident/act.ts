@@ -33,13 +33,28 @@ export interface ActOutcome {
   effective_at: string | null;
 }
 
-export function recordDecision(journal: Journal, plan: Plan, vaultKeyId: string, extra: Record<string, unknown> = {}): void {
-  journal.append('decided', { scenario: plan.scenario, action: plan.action, reason: plan.reason, vault_key_id: vaultKeyId, leak_estimate: plan.leak_estimate, ...extra });
+export function recordDecision(
+  journal: Journal,
+  plan: Plan,
+  vaultKeyId: string,
+  extra: Record<string, unknown> = {},
+): void {
+  journal.append('decided', {
+    scenario: plan.scenario,
+    action: plan.action,
+    reason: plan.reason,
+    vault_key_id: vaultKeyId,
+    leak_estimate: plan.leak_estimate,
+    ...extra,
+  });
 }
 
 export async function revokeChosen(input: ActInput): Promise<ActOutcome> {
   const proxy = await input.session.proxy();
-  const steps = revokeSteps({ ids: [input.vaultKeyId], hard: input.hard, verifyTimeoutMs: input.verifyTimeoutMs }, { proxy });
+  const steps = revokeSteps(
+    { ids: [input.vaultKeyId], hard: input.hard, verifyTimeoutMs: input.verifyTimeoutMs },
+    { proxy },
+  );
   let revokedAtPerf: number | null = null;
   const step = steps[0]!;
   const run = step.run.bind(step);
@@ -49,12 +64,23 @@ export async function revokeChosen(input: ActInput): Promise<ActOutcome> {
     revokedAtPerf = performance.now();
     return r;
   };
-  const execution = await execute({ session: input.session, journal: input.journal, steps, env: stepEnv(input.session, input.journal), onStep: input.onStep });
+  const execution = await execute({
+    session: input.session,
+    journal: input.journal,
+    steps,
+    env: stepEnv(input.session, input.journal),
+    onStep: input.onStep,
+  });
   const revoke = revokeResult(execution.incident_id, execution.report);
   return { execution, revoke, revokedAtPerf, effective_at: revoke.results[0]?.effective_at ?? null };
 }
 
-export async function damageAfter(admin: HttpClient, vaultKeyId: string, fromMs: number, revokedAt: string | null): Promise<DamageSummary> {
+export async function damageAfter(
+  admin: HttpClient,
+  vaultKeyId: string,
+  fromMs: number,
+  revokedAt: string | null,
+): Promise<DamageSummary> {
   return computeDamage(new ProxySource(admin), {
     vault_key_id: vaultKeyId,
     from: fromMs,
@@ -64,7 +90,13 @@ export async function damageAfter(admin: HttpClient, vaultKeyId: string, fromMs:
 }
 
 /** What to do once the key is dead (seed 002, t+90s): the runner, the process, the production key, the write-up. */
-export function nextMoves(input: { incidentId: string; vaultKeyId: string; agentRunId: string | null; vendor: string; refusedSinceRevoke: number }): string[] {
+export function nextMoves(input: {
+  incidentId: string;
+  vaultKeyId: string;
+  agentRunId: string | null;
+  vendor: string;
+  refusedSinceRevoke: number;
+}): string[] {
   const run = input.agentRunId ? `run ${input.agentRunId}` : `the agent holding ${input.vaultKeyId}`;
   return [
     `Tell the agent's runner (Temporal, Airflow, cron...) that ${run} has a dead credential; most runners notice a non-zero exit, check that yours does.`,

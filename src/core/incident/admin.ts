@@ -11,5 +11,11 @@ export async function adminClient(settings: Settings, deps: ProxyDeps): Promise<
   const url = settings.get('proxy_url');
   if (!url) return undefined;
   const token = await readAdminToken(settings, deps, true);
-  return new HttpClient({ baseUrl: url, name: 'the proxy admin API', headers: { authorization: `Bearer ${token}` }, trace: deps.trace, timeouts: timeoutsWithin(timeoutMs(settings)) });
+  return new HttpClient({
+    baseUrl: url,
+    name: 'the proxy admin API',
+    headers: { authorization: `Bearer ${token}` },
+    trace: deps.trace,
+    timeouts: timeoutsWithin(timeoutMs(settings)),
+  });
 }

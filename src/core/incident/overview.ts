@@ -24,10 +24,20 @@ export async function instanceHealth(url: string, id: string, timeoutMs: number)
   const started = performance.now();
   if (!url) return { instance_id: id, data_plane_url: url, healthy: false, ms: 0 };
   try {
-    const client = new HttpClient({ baseUrl: url, name: `proxy instance ${id}`, timeouts: { connectMs: timeoutMs, headersMs: timeoutMs, bodyMs: timeoutMs }, retries: 0 });
+    const client = new HttpClient({
+      baseUrl: url,
+      name: `proxy instance ${id}`,
+      timeouts: { connectMs: timeoutMs, headersMs: timeoutMs, bodyMs: timeoutMs },
+      retries: 0,
+    });
     const res = await client.get('/v1/health-probe', { accept: [401, 403, 404] });
     const code = String(res.body?.error?.code ?? res.body?.code ?? '');
-    return { instance_id: id, data_plane_url: url, healthy: res.status === 401 && code.startsWith('vault_key'), ms: Math.round(performance.now() - started) };
+    return {
+      instance_id: id,
+      data_plane_url: url,
+      healthy: res.status === 401 && code.startsWith('vault_key'),
+      ms: Math.round(performance.now() - started),
+    };
   } catch {
     return { instance_id: id, data_plane_url: url, healthy: false, ms: Math.round(performance.now() - started) };
   }
@@ -36,7 +46,17 @@ export async function instanceHealth(url: string, id: string, timeoutMs: number)
 export async function proxyOverview(proxy: ProxyAdapter, timeoutMs = 1000): Promise<Overview> {
   const list = await proxy.instances();
   const instances = await Promise.all(
-    list.map((i) => (i.data_plane_untrusted ? { instance_id: i.instance_id, data_plane_url: i.data_plane_url, healthy: false, ms: 0, untrusted: i.data_plane_untrusted } : instanceHealth(i.data_plane_url, i.instance_id, timeoutMs))),
+    list.map((i) =>
+      i.data_plane_untrusted
+        ? {
+            instance_id: i.instance_id,
+            data_plane_url: i.data_plane_url,
+            healthy: false,
+            ms: 0,
+            untrusted: i.data_plane_untrusted,
+          }
+        : instanceHealth(i.data_plane_url, i.instance_id, timeoutMs),
+    ),
   );
   return { instances, healthy: instances.filter((i) => i.healthy).length };
 }

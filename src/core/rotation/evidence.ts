@@ -51,7 +51,10 @@ function github(env: Record<string, string | undefined>): Record<string, string>
 
 const DAY = 86_400_000;
 
-export function buildEvidence(o: ScheduledOutcome, ctx: { version: string; env: Record<string, string | undefined>; now?: number }): RotationEvidence {
+export function buildEvidence(
+  o: ScheduledOutcome,
+  ctx: { version: string; env: Record<string, string | undefined>; now?: number },
+): RotationEvidence {
   const now = ctx.now ?? Date.now();
   const base = {
     schema: 'tourniquet.rotation-evidence/1' as const,
@@ -60,10 +63,27 @@ export function buildEvidence(o: ScheduledOutcome, ctx: { version: string; env: 
     ran_on: { host: hostname(), github: github(ctx.env) },
     vendor: o.key.vendor,
     policy: o.policy ? { max_age: o.policy.max_age, source: o.policy.source } : null,
-    key_checked: { id: o.key.id, hint: o.key.hint, created_at: o.key.created_at, age_days: Math.floor((now - Date.parse(o.key.created_at)) / DAY), due_at: o.due?.due_at ?? null },
+    key_checked: {
+      id: o.key.id,
+      hint: o.key.hint,
+      created_at: o.key.created_at,
+      age_days: Math.floor((now - Date.parse(o.key.created_at)) / DAY),
+      due_at: o.due?.due_at ?? null,
+    },
   };
   if (o.kind === 'nothing-due')
-    return { ...base, outcome: 'nothing-due', verified: true, new_key: null, incident_id: null, resumed_from: null, steps: [], probe: null, old_key_refused_by_vendor_after_s: null, error: null };
+    return {
+      ...base,
+      outcome: 'nothing-due',
+      verified: true,
+      new_key: null,
+      incident_id: null,
+      resumed_from: null,
+      steps: [],
+      probe: null,
+      old_key_refused_by_vendor_after_s: null,
+      error: null,
+    };
   const s = o.execution.report.state;
   const newId = (s.new_upstream_key_id as string | undefined) ?? null;
   const status = o.execution.status;
@@ -71,10 +91,22 @@ export function buildEvidence(o: ScheduledOutcome, ctx: { version: string; env: 
     ...base,
     outcome: status,
     verified: status === 'done' && o.probe.failed === 0,
-    new_key: newId ? { id: newId, hint: String(s.new_hint ?? ''), next_due_at: o.policy?.max_age_ms ? new Date(now + o.policy.max_age_ms).toISOString() : null } : null,
+    new_key: newId
+      ? {
+          id: newId,
+          hint: String(s.new_hint ?? ''),
+          next_due_at: o.policy?.max_age_ms ? new Date(now + o.policy.max_age_ms).toISOString() : null,
+        }
+      : null,
     incident_id: o.execution.incident_id,
     resumed_from: o.resumed_from,
-    steps: o.execution.report.steps.map((r) => ({ title: r.title, state: r.state, verified: r.verification ? r.verification.ok : null, how: r.verification?.detail ?? r.detail, ms: r.ms ?? null })),
+    steps: o.execution.report.steps.map((r) => ({
+      title: r.title,
+      state: r.state,
+      verified: r.verification ? r.verification.ok : null,
+      how: r.verification?.detail ?? r.detail,
+      ms: r.ms ?? null,
+    })),
     probe: o.probe,
     old_key_refused_by_vendor_after_s: typeof s.tail_seconds === 'number' ? s.tail_seconds : null,
     error: o.execution.report.error?.message ?? null,

@@ -49,7 +49,9 @@ interface UpstreamAnswer {
 const latest = (a: string | null, b: string | null | undefined) => (!b ? a : !a || b > a ? b : a);
 
 /** Every instance's memory of when it last used each key (the admin API answers per instance). */
-async function usageByInstance(clients: HttpClient[]): Promise<{ last: Map<string, string | null>; since: string | null; unreachable: string[] }> {
+async function usageByInstance(
+  clients: HttpClient[],
+): Promise<{ last: Map<string, string | null>; since: string | null; unreachable: string[] }> {
   const last = new Map<string, string | null>();
   let since: string | null = null;
   const unreachable: string[] = [];
@@ -73,7 +75,8 @@ export function rotationsByNewKey(stateDir: string): Map<string, KeyRow['last_ro
     if (entries.find((e) => e.type === 'started')?.command !== 'rotate') continue;
     for (const e of entries) {
       const id = (e.outputs as Record<string, unknown> | undefined)?.new_upstream_key_id;
-      if (e.type === 'step' && typeof id === 'string') out.set(id, { incident_id: inc.id, at: inc.started_at, status: inc.status });
+      if (e.type === 'step' && typeof id === 'string')
+        out.set(id, { incident_id: inc.id, at: inc.started_at, status: inc.status });
     }
   }
   return out;
@@ -86,7 +89,9 @@ interface VaultKeyAnswer {
 
 /** A promote leaves one active key per vendor: the one every unpinned vault key of that vendor follows. */
 function servedBy(k: UpstreamAnswer, vaultKeys: VaultKeyAnswer[]): number {
-  return vaultKeys.filter((v) => v.upstream_key_id === k.id || (v.upstream_key_id === null && v.vendor === k.vendor && k.state === 'active')).length;
+  return vaultKeys.filter(
+    (v) => v.upstream_key_id === k.id || (v.upstream_key_id === null && v.vendor === k.vendor && k.state === 'active'),
+  ).length;
 }
 
 export interface InventoryInput {
@@ -103,10 +108,16 @@ export interface InventoryInput {
 
 export async function buildInventory(i: InventoryInput): Promise<Inventory> {
   const now = i.now ?? Date.now();
-  const upstream = ((await i.admin.get('/v1/upstream-keys', { query: { vendor: i.vendor } })).body as { data: UpstreamAnswer[] }).data;
-  const vaultKeys = ((await i.admin.get('/v1/vault-keys', { query: { status: 'active' } })).body as { data: VaultKeyAnswer[] }).data;
+  const upstream = (
+    (await i.admin.get('/v1/upstream-keys', { query: { vendor: i.vendor } })).body as { data: UpstreamAnswer[] }
+  ).data;
+  const vaultKeys = (
+    (await i.admin.get('/v1/vault-keys', { query: { status: 'active' } })).body as { data: VaultKeyAnswer[] }
+  ).data;
   const instances = ((await i.admin.get('/v1/instances')).body as { data: Array<{ admin_url: string }> }).data;
-  const clients = instances.length ? instances.map((x, n) => (n === 0 ? i.admin : i.clientFor(x.admin_url))) : [i.admin];
+  const clients = instances.length
+    ? instances.map((x, n) => (n === 0 ? i.admin : i.clientFor(x.admin_url)))
+    : [i.admin];
   const usage = await usageByInstance(clients);
   const rotations = rotationsByNewKey(i.stateDir);
   const keys = upstream
@@ -131,5 +142,10 @@ export async function buildInventory(i: InventoryInput): Promise<Inventory> {
         last_rotation: rotations.get(k.id) ?? null,
       };
     });
-  return { at: new Date(now).toISOString(), keys, overdue: keys.filter((k) => k.overdue).map((k) => k.id), unreachable: usage.unreachable };
+  return {
+    at: new Date(now).toISOString(),
+    keys,
+    overdue: keys.filter((k) => k.overdue).map((k) => k.id),
+    unreachable: usage.unreachable,
+  };
 }

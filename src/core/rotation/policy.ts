@@ -36,23 +36,36 @@ const UNIT_MS: Record<string, number> = { h: 3_600_000, d: DAY, w: 7 * DAY };
 export function parseMaxAge(text: string, where: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(h|d|w)\s*$/i.exec(text);
   const ms = m ? Number(m[1]) * UNIT_MS[m[2]!.toLowerCase()]! : NaN;
-  if (!(ms > 0)) throw usageError(`${where}: "${text}" is not a key age`, 'write it as days, weeks or hours: 90d, 12w, 36h');
+  if (!(ms > 0))
+    throw usageError(`${where}: "${text}" is not a key age`, 'write it as days, weeks or hours: 90d, 12w, 36h');
   return ms;
 }
 
-function nested(settings: Settings): { max_age?: unknown; vendors?: Record<string, unknown>; keys?: Record<string, unknown> } {
+function nested(settings: Settings): {
+  max_age?: unknown;
+  vendors?: Record<string, unknown>;
+  keys?: Record<string, unknown>;
+} {
   const r = settings.raw('rotation');
   return r && typeof r === 'object' ? (r as never) : {};
 }
 
-function configured(settings: Settings, key: { id: string; vendor: string }): { text: string; source: RotationPolicy['source']; where: string } | null {
+function configured(
+  settings: Settings,
+  key: { id: string; vendor: string },
+): { text: string; source: RotationPolicy['source']; where: string } | null {
   const n = nested(settings);
   const candidates: Array<[unknown, RotationPolicy['source'], string]> = [
     [settings.raw(`rotation.max_age.${key.id}`) ?? n.keys?.[key.id], 'key', `rotation.max_age.${key.id}`],
-    [settings.raw(`rotation.max_age.${key.vendor}`) ?? n.vendors?.[key.vendor], 'vendor', `rotation.max_age.${key.vendor}`],
+    [
+      settings.raw(`rotation.max_age.${key.vendor}`) ?? n.vendors?.[key.vendor],
+      'vendor',
+      `rotation.max_age.${key.vendor}`,
+    ],
     [settings.get('rotation.max_age') ?? n.max_age, 'default', 'rotation.max_age'],
   ];
-  for (const [value, source, where] of candidates) if (value !== undefined && value !== null && value !== '') return { text: String(value), source, where };
+  for (const [value, source, where] of candidates)
+    if (value !== undefined && value !== null && value !== '') return { text: String(value), source, where };
   return null;
 }
 

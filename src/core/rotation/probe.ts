@@ -50,10 +50,35 @@ export async function startRotationProbe(i: ProbeInput): Promise<RotationProbe> 
   const urls = (await i.proxy.instances()).map((x) => x.data_plane_url).filter(Boolean);
   if (!urls.length) throw new Error('the proxy reports no data plane URL to call through');
   const [path, search] = i.probePath.split('?');
-  const key = await i.proxy.issueVaultKey({ vendor: i.vendor, expires_in: '2h', allowed_endpoints: [`GET ${path}`], labels: { agent: 'tourniquet-rotation-probe' } });
+  const key = await i.proxy.issueVaultKey({
+    vendor: i.vendor,
+    expires_in: '2h',
+    allowed_endpoints: [`GET ${path}`],
+    labels: { agent: 'tourniquet-rotation-probe' },
+  });
   i.register(key.secret);
-  const clients = urls.map((u) => new HttpClient({ baseUrl: u, name: 'the proxy data plane', headers: { authorization: `Bearer ${key.secret}` }, retries: 0, trace: i.trace, timeouts: { connectMs: 2000, headersMs: 10_000 } }));
-  const stats: ProbeStats = { vault_key_id: key.id, path: i.probePath, interval_ms: i.intervalMs, calls: 0, failed: 0, failures: {}, first_failure_at: null, started_at: new Date().toISOString(), stopped_at: null };
+  const clients = urls.map(
+    (u) =>
+      new HttpClient({
+        baseUrl: u,
+        name: 'the proxy data plane',
+        headers: { authorization: `Bearer ${key.secret}` },
+        retries: 0,
+        trace: i.trace,
+        timeouts: { connectMs: 2000, headersMs: 10_000 },
+      }),
+  );
+  const stats: ProbeStats = {
+    vault_key_id: key.id,
+    path: i.probePath,
+    interval_ms: i.intervalMs,
+    calls: 0,
+    failed: 0,
+    failures: {},
+    first_failure_at: null,
+    started_at: new Date().toISOString(),
+    stopped_at: null,
+  };
   const stop = new AbortController();
   const query = Object.fromEntries(new URLSearchParams(search ?? ''));
   let n = 0;
@@ -61,7 +86,14 @@ export async function startRotationProbe(i: ProbeInput): Promise<RotationProbe> 
   const call = async () => {
     let status = 0;
     try {
-      status = (await clients[n++ % clients.length]!.request({ method: 'GET', path: `/${i.vendor}${path}`, query, accept: NOT_2XX })).status;
+      status = (
+        await clients[n++ % clients.length]!.request({
+          method: 'GET',
+          path: `/${i.vendor}${path}`,
+          query,
+          accept: NOT_2XX,
+        })
+      ).status;
     } catch {
       status = 0;
     }

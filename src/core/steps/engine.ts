@@ -21,12 +21,26 @@ export interface EngineOptions {
 export function dryRun(steps: Step[], env: StepEnv): DryRunReport {
   return {
     dry_run: true,
-    steps: steps.map((s) => ({ key: s.key, title: s.title, kind: s.kind, target: s.target, enabled: s.enabled?.(env) ?? true, calls: s.calls(env) })),
+    steps: steps.map((s) => ({
+      key: s.key,
+      title: s.title,
+      kind: s.kind,
+      target: s.target,
+      enabled: s.enabled?.(env) ?? true,
+      calls: s.calls(env),
+    })),
   };
 }
 
 function base(step: Step): Omit<StepReport, 'state' | 'detail'> {
-  return { key: step.key, title: step.title, kind: step.kind, target: step.target, calls: [], ...(step.readOnly ? { read_only: true } : {}) };
+  return {
+    key: step.key,
+    title: step.title,
+    kind: step.kind,
+    target: step.target,
+    calls: [],
+    ...(step.readOnly ? { read_only: true } : {}),
+  };
 }
 
 /** Repeated calls (a poll) are journaled once with a count: `GET https://…/v1/models ×42`. */
@@ -54,7 +68,12 @@ function errorInfo(err: unknown): { kind: string; message: string; hint?: string
   return { kind: 'bug', message: err instanceof Error ? err.message : String(err) };
 }
 
-async function verifyStep(step: Step, env: StepEnv, run: StepRun, journal: Journal): Promise<Verification & { errorKind?: string }> {
+async function verifyStep(
+  step: Step,
+  env: StepEnv,
+  run: StepRun,
+  journal: Journal,
+): Promise<Verification & { errorKind?: string }> {
   env.calls.length = 0;
   let v: Verification & { errorKind?: string };
   try {
@@ -62,7 +81,13 @@ async function verifyStep(step: Step, env: StepEnv, run: StepRun, journal: Journ
   } catch (err) {
     v = { ok: false, detail: `verification could not run: ${errorInfo(err).message}`, errorKind: errorInfo(err).kind };
   }
-  journal.append('verified', { step: step.key, ok: v.ok, detail: v.detail, calls: compressCalls(env.calls), ...(v.data ? { data: v.data } : {}) });
+  journal.append('verified', {
+    step: step.key,
+    ok: v.ok,
+    detail: v.detail,
+    calls: compressCalls(env.calls),
+    ...(v.data ? { data: v.data } : {}),
+  });
   return v;
 }
 
@@ -89,10 +114,19 @@ class EngineRun {
         this.resumedDone(step, prior.run);
         continue;
       }
-      if (this.o.env.signal.aborted) return this.finish('cancelled', { kind: 'cancelled', message: 'cancelled by the operator' });
+      if (this.o.env.signal.aborted)
+        return this.finish('cancelled', { kind: 'cancelled', message: 'cancelled by the operator' });
       const enabled = step.enabled?.(this.o.env) ?? true;
       if (enabled !== true) {
-        this.o.journal.append('step', { step: step.key, kind: step.kind, title: step.title, target: step.target, phase: 'finished', outcome: 'skipped', detail: enabled });
+        this.o.journal.append('step', {
+          step: step.key,
+          kind: step.kind,
+          title: step.title,
+          target: step.target,
+          phase: 'finished',
+          outcome: 'skipped',
+          detail: enabled,
+        });
         this.report({ ...base(step), state: 'skipped', detail: enabled });
         continue;
       }
@@ -122,33 +156,68 @@ class EngineRun {
     let run = prior; // finished before a kill, not yet verified: verify only
     if (run) Object.assign(env.state, run.outputs ?? {});
     else {
-      journal.append('step', { step: step.key, kind: step.kind, title: step.title, target: step.target, phase: 'started' });
+      journal.append('step', {
+        step: step.key,
+        kind: step.kind,
+        title: step.title,
+        target: step.target,
+        phase: 'started',
+      });
       env.calls.length = 0;
       try {
         run = await step.run(env);
       } catch (err) {
         const info = errorInfo(err);
         const calls = compressCalls(env.calls);
-        journal.append('step', { step: step.key, kind: step.kind, phase: 'failed', error: info.message, hint: info.hint, calls });
+        journal.append('step', {
+          step: step.key,
+          kind: step.kind,
+          phase: 'failed',
+          error: info.message,
+          hint: info.hint,
+          calls,
+        });
         this.report({ ...base(step), state: 'failed', detail: info.message, error: info.message, calls, ...timing() });
         return { status: info.kind === 'cancelled' ? 'cancelled' : 'failed', error: info };
       }
       Object.assign(env.state, run.outputs ?? {});
-      journal.append('step', { step: step.key, kind: step.kind, phase: 'finished', outcome: run.status, detail: run.detail, outputs: run.outputs ?? {}, calls: compressCalls(env.calls), ms: env.now() - started });
+      journal.append('step', {
+        step: step.key,
+        kind: step.kind,
+        phase: 'finished',
+        outcome: run.status,
+        detail: run.detail,
+        outputs: run.outputs ?? {},
+        calls: compressCalls(env.calls),
+        ms: env.now() - started,
+      });
     }
     const calls = compressCalls(env.calls);
     const verification = step.verify && !isDone(run) ? await verifyStep(step, env, run, journal) : undefined;
     if (verification && !verification.ok) {
       if (env.signal.aborted) {
-        this.report({ ...base(step), state: 'failed', detail: 'cancelled while verifying', calls, verification, ...timing() });
-        return { status: 'cancelled', error: { kind: 'cancelled', message: 'cancelled by the operator while verifying' } };
+        this.report({
+          ...base(step),
+          state: 'failed',
+          detail: 'cancelled while verifying',
+          calls,
+          verification,
+          ...timing(),
+        });
+        return {
+          status: 'cancelled',
+          error: { kind: 'cancelled', message: 'cancelled by the operator while verifying' },
+        };
       }
       const { errorKind, ...shown } = verification;
       this.report({ ...base(step), state: 'unverified', detail: run.detail, calls, verification: shown, ...timing() });
       const security = step.verificationIsSecurity === true;
       // Refused credentials are their own failure (exit 3), whatever the verification was for.
       const kind = errorKind === 'auth' ? 'auth' : security ? 'verification' : 'step-failed';
-      return { status: security ? 'unverified' : 'failed', error: { kind, message: `${step.title}: not verified: ${verification.detail}` } };
+      return {
+        status: security ? 'unverified' : 'failed',
+        error: { kind, message: `${step.title}: not verified: ${verification.detail}` },
+      };
     }
     this.completed.push(step);
     this.report({ ...base(step), state: run.status, detail: run.detail, calls, verification, ...timing() });
@@ -157,7 +226,9 @@ class EngineRun {
 
   private finish(status: RunReport['status'], error?: RunReport['error']): RunReport {
     const seen = new Set(this.reports.map((r) => r.key));
-    const pending = this.o.steps.filter((s) => !seen.has(s.key)).map((s) => ({ ...base(s), state: 'pending' as const, detail: 'not run' }));
+    const pending = this.o.steps
+      .filter((s) => !seen.has(s.key))
+      .map((s) => ({ ...base(s), state: 'pending' as const, detail: 'not run' }));
     return { status, steps: [...this.reports, ...pending], resumed: this.resumed, state: this.o.env.state, error };
   }
 
@@ -166,7 +237,10 @@ class EngineRun {
     if (!this.o.rollbackOnFailure || status === 'cancelled') return this.finish(status, error);
     const { env, journal } = this.o;
     const failedStep = this.o.steps.find((s) => s.key === this.reports[this.reports.length - 1]?.key);
-    const toUndo = [...this.completed, ...(failedStep && !this.completed.includes(failedStep) ? [failedStep] : [])].reverse();
+    const toUndo = [
+      ...this.completed,
+      ...(failedStep && !this.completed.includes(failedStep) ? [failedStep] : []),
+    ].reverse();
     let rolledBack = 0;
     for (const step of toUndo) {
       if (step.irreversible) break;
@@ -174,13 +248,27 @@ class EngineRun {
       try {
         env.calls.length = 0;
         const detail = await step.rollback(env);
-        journal.append('step', { step: step.key, kind: step.kind, phase: 'rolled-back', detail, calls: compressCalls(env.calls) });
+        journal.append('step', {
+          step: step.key,
+          kind: step.kind,
+          phase: 'rolled-back',
+          detail,
+          calls: compressCalls(env.calls),
+        });
         const r = this.reports.find((x) => x.key === step.key);
         if (r && r.state !== 'failed' && r.state !== 'unverified') r.state = 'rolled-back';
         rolledBack++;
       } catch (err) {
-        journal.append('step', { step: step.key, kind: step.kind, phase: 'rollback-failed', error: errorInfo(err).message });
-        return this.finish(status, { ...error, message: `${error.message}; rolling back "${step.title}" failed too: ${errorInfo(err).message}` });
+        journal.append('step', {
+          step: step.key,
+          kind: step.kind,
+          phase: 'rollback-failed',
+          error: errorInfo(err).message,
+        });
+        return this.finish(status, {
+          ...error,
+          message: `${error.message}; rolling back "${step.title}" failed too: ${errorInfo(err).message}`,
+        });
       }
     }
     return this.finish(rolledBack > 0 && status === 'failed' ? 'rolled-back' : status, error);

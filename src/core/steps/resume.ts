@@ -16,7 +16,11 @@ export function journaledSteps(entries: JournalEntry[]): Map<string, JournaledSt
     if (!key) continue;
     const s = steps.get(key) ?? {};
     if (e.type === 'step' && e.phase === 'finished') {
-      s.run = { status: e.outcome as StepRun['status'], detail: String(e.detail ?? ''), outputs: (e.outputs as Record<string, unknown>) ?? {} };
+      s.run = {
+        status: e.outcome as StepRun['status'],
+        detail: String(e.detail ?? ''),
+        outputs: (e.outputs as Record<string, unknown>) ?? {},
+      };
       s.failed = false;
     }
     if (e.type === 'step' && e.phase === 'failed') s.failed = true;
@@ -34,7 +38,9 @@ export function stateFromJournal(entries: JournalEntry[]): Record<string, unknow
 }
 
 /** The `started` entry carries the command and its parameters (no secrets): enough to rebuild the plan. */
-export function startedEntry(entries: JournalEntry[]): { command: string; params: Record<string, unknown> } | undefined {
+export function startedEntry(
+  entries: JournalEntry[],
+): { command: string; params: Record<string, unknown> } | undefined {
   const e = entries.find((x) => x.type === 'started');
   if (!e || typeof e.command !== 'string') return undefined;
   return { command: e.command, params: (e.params as Record<string, unknown>) ?? {} };

@@ -65,7 +65,17 @@ export interface Step {
   verificationIsSecurity?: boolean;
 }
 
-export type StepState = 'done' | 'already-done' | 'skipped' | 'manual-done' | 'not-found' | 'failed' | 'unverified' | 'pending' | 'resumed-done' | 'rolled-back';
+export type StepState =
+  | 'done'
+  | 'already-done'
+  | 'skipped'
+  | 'manual-done'
+  | 'not-found'
+  | 'failed'
+  | 'unverified'
+  | 'pending'
+  | 'resumed-done'
+  | 'rolled-back';
 
 export interface StepReport {
   key: string;

@@ -10,7 +10,11 @@ import type { ProxyMetrics } from '../metrics.js';
 export class ScopeError extends ApiError {
   readonly details: Record<string, unknown>;
   constructor(caller: AdminToken, route: RouteScope) {
-    super(403, 'insufficient_scope', `${route.method} ${route.path} needs a token with the ${route.scope} scope; token "${caller.name}" has ${caller.scope}`);
+    super(
+      403,
+      'insufficient_scope',
+      `${route.method} ${route.path} needs a token with the ${route.scope} scope; token "${caller.name}" has ${caller.scope}`,
+    );
     this.details = { required_scope: route.scope, token_scope: caller.scope };
   }
 }
@@ -30,7 +34,13 @@ export class AdminAccess {
     const caller = token ? this.tokens.authenticate(token) : null;
     if (caller) return caller;
     req.resume();
-    throw new ApiError(401, 'unauthorized', token?.startsWith('vk_') ? 'a vault key never works on the admin API; use an admin token' : 'missing or wrong admin token');
+    throw new ApiError(
+      401,
+      'unauthorized',
+      token?.startsWith('vk_')
+        ? 'a vault key never works on the admin API; use an admin token'
+        : 'missing or wrong admin token',
+    );
   }
 
   /** The route's scope rule; a refused change is audited too (someone tried). */
@@ -39,12 +49,26 @@ export class AdminAccess {
     if (allows(caller.scope, route.scope)) return route;
     req.resume();
     const err = new ScopeError(caller, route);
-    if (route.action) await this.record({ req, url, caller, route, params, remote: req.socket?.remoteAddress ?? null }, 403, { error: { code: err.code } });
+    if (route.action)
+      await this.record({ req, url, caller, route, params, remote: req.socket?.remoteAddress ?? null }, 403, {
+        error: { code: err.code },
+      });
     throw err;
   }
 
   /** After a state-changing call: its admin-audit row, metrics, and the answer names who made it. */
-  async record(call: { req: IncomingMessage; url: URL; caller: AdminToken; route: RouteScope; params: string[]; remote: string | null }, status: number, body: unknown): Promise<void> {
+  async record(
+    call: {
+      req: IncomingMessage;
+      url: URL;
+      caller: AdminToken;
+      route: RouteScope;
+      params: string[];
+      remote: string | null;
+    },
+    status: number,
+    body: unknown,
+  ): Promise<void> {
     const row = adminAuditRow({ ...call, status, body, instanceId: this.instanceId });
     this.metrics?.adminCalls.inc({ action: row.action, outcome: row.outcome });
     if (row.outcome === 'done') this.countRevocations(call.route, body);
@@ -53,7 +77,9 @@ export class AdminAccess {
 
   private countRevocations(route: RouteScope, body: unknown): void {
     const b = (body ?? {}) as { already_revoked?: boolean; mode?: string; revoked?: unknown[] };
-    if (route.action === 'vault_key.revoke' && b.already_revoked === false) this.metrics?.revocations.inc({ mode: b.mode ?? 'soft' });
-    if (route.action === 'vault_key.revoke_all' && Array.isArray(b.revoked)) this.metrics?.revocations.inc({ mode: 'all' }, b.revoked.length);
+    if (route.action === 'vault_key.revoke' && b.already_revoked === false)
+      this.metrics?.revocations.inc({ mode: b.mode ?? 'soft' });
+    if (route.action === 'vault_key.revoke_all' && Array.isArray(b.revoked))
+      this.metrics?.revocations.inc({ mode: 'all' }, b.revoked.length);
   }
 }

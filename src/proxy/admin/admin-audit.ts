@@ -45,13 +45,30 @@ export function isAdminAuditStore(s: object): s is AdminAuditStore {
 }
 
 /** Facts worth keeping from an answer; never a secret, a hint or a whole body. */
-const DETAIL_FIELDS = ['vendor', 'mode', 'already_revoked', 'in_flight_aborted', 'state', 'rolled_from', 'upstream_key_id', 'daily_usd_cap', 'per_call_amount_cap', 'calls_per_minute', 'expires_at', 'agent_run_id', 'master_key_id', 'rewrapped', 'durable'] as const;
+const DETAIL_FIELDS = [
+  'vendor',
+  'mode',
+  'already_revoked',
+  'in_flight_aborted',
+  'state',
+  'rolled_from',
+  'upstream_key_id',
+  'daily_usd_cap',
+  'per_call_amount_cap',
+  'calls_per_minute',
+  'expires_at',
+  'agent_run_id',
+  'master_key_id',
+  'rewrapped',
+  'durable',
+] as const;
 
 export function targetsOf(params: string[], body: unknown): string[] {
   const out = new Set<string>(params.filter(Boolean));
   const b = (body ?? {}) as Record<string, unknown>;
   if (typeof b.id === 'string') out.add(b.id);
-  for (const list of [b.revoked, b.ids]) if (Array.isArray(list)) for (const x of list) if (typeof x === 'string') out.add(x);
+  for (const list of [b.revoked, b.ids])
+    if (Array.isArray(list)) for (const x of list) if (typeof x === 'string') out.add(x);
   return [...out];
 }
 
@@ -91,7 +108,10 @@ export function adminAuditRow(f: CallFacts): AdminAuditRow {
     status: f.status,
     remote_addr: f.remote,
     forwarded_for: typeof fwd === 'string' ? fwd.slice(0, 200) : null,
-    detail: f.status < 300 ? detailOf(f.url, f.body) : { error: (f.body as { error?: { code?: string } })?.error?.code ?? null, ...detailOf(f.url, null) },
+    detail:
+      f.status < 300
+        ? detailOf(f.url, f.body)
+        : { error: (f.body as { error?: { code?: string } })?.error?.code ?? null, ...detailOf(f.url, null) },
   };
 }
 
@@ -110,7 +130,14 @@ export class AdminAuditLog {
   ) {}
 
   async record(row: AdminAuditRow): Promise<void> {
-    this.log.info('admin call', { token: row.token_name, action: row.action, targets: row.targets, outcome: row.outcome, status: row.status, from: row.remote_addr });
+    this.log.info('admin call', {
+      token: row.token_name,
+      action: row.action,
+      targets: row.targets,
+      outcome: row.outcome,
+      status: row.status,
+      from: row.remote_addr,
+    });
     if (!this.store) return;
     try {
       await this.store.appendAdminAudit(row);

@@ -11,18 +11,37 @@ export class RawBody {
   ) {}
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (body instanceof RawBody) {
-    res.writeHead(status, { 'content-type': body.contentType, 'content-length': Buffer.byteLength(body.text), 'cache-control': 'no-store', ...headers });
+    res.writeHead(status, {
+      'content-type': body.contentType,
+      'content-length': Buffer.byteLength(body.text),
+      'cache-control': 'no-store',
+      ...headers,
+    });
     return void res.end(body.text);
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(text);
 }
 
 export function sendError(res: ServerResponse, err: ApiError): void {
-  const error: Record<string, unknown> = { ...(err.extra?.type ? { type: err.extra.type } : {}), code: err.code, message: err.message };
+  const error: Record<string, unknown> = {
+    ...(err.extra?.type ? { type: err.extra.type } : {}),
+    code: err.code,
+    message: err.message,
+  };
   if (err.field) error.field = err.field;
   // Extra machine-readable facts of some errors (`required_scope` of insufficient_scope).
   Object.assign(error, (err as { details?: Record<string, unknown> }).details);
@@ -35,7 +54,8 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > ADMIN_MAX_BODY) throw new ApiError(413, 'request_too_large', `request body over ${ADMIN_MAX_BODY} bytes`);
+    if (size > ADMIN_MAX_BODY)
+      throw new ApiError(413, 'request_too_large', `request body over ${ADMIN_MAX_BODY} bytes`);
     chunks.push(c);
   }
   const text = Buffer.concat(chunks).toString('utf8').trim();

@@ -14,19 +14,47 @@ import type { AdminAccess } from './access.js';
 /** Errors of the layers below, as admin API answers. */
 function asApiError(err: unknown): ApiError | null {
   if (err instanceof ApiError) return err;
-  if (err instanceof StoreUnavailableError) return new ApiError(503, 'store_unavailable', 'the proxy store is unavailable; retry shortly');
+  if (err instanceof StoreUnavailableError)
+    return new ApiError(503, 'store_unavailable', 'the proxy store is unavailable; retry shortly');
   if (err instanceof MasterKeyMissingError)
-    return new ApiError(409, 'master_key_missing', `${err.message}: start the proxy with --master-key-file, --master-key-command or TOURNIQUET_MASTER_KEY, or name the key in the config file (secret_env, secret_file)`);
-  if (err instanceof MasterKeyOutdatedError) return new ApiError(503, 'master_key_outdated', `${err.message}: put the new key first in this instance's master key source, then SIGHUP it`);
+    return new ApiError(
+      409,
+      'master_key_missing',
+      `${err.message}: start the proxy with --master-key-file, --master-key-command or TOURNIQUET_MASTER_KEY, or name the key in the config file (secret_env, secret_file)`,
+    );
+  if (err instanceof MasterKeyOutdatedError)
+    return new ApiError(
+      503,
+      'master_key_outdated',
+      `${err.message}: put the new key first in this instance's master key source, then SIGHUP it`,
+    );
   return null;
 }
 
 /** The admin plane: its own listener, scoped bearer tokens, JSON in and out, every change audited. */
-export function adminRoutes(svc: ProxyService, usage: UsageTracker, facts: InstanceFacts, extra: Route[] = []): Route[] {
-  return [...verdictRoutes(svc, usage, facts.instanceId), ...vaultKeyRoutes(svc), ...upstreamRoutes(svc, usage, facts.startedAt), ...auditRoutes(svc, usage, facts), ...extra];
+export function adminRoutes(
+  svc: ProxyService,
+  usage: UsageTracker,
+  facts: InstanceFacts,
+  extra: Route[] = [],
+): Route[] {
+  return [
+    ...verdictRoutes(svc, usage, facts.instanceId),
+    ...vaultKeyRoutes(svc),
+    ...upstreamRoutes(svc, usage, facts.startedAt),
+    ...auditRoutes(svc, usage, facts),
+    ...extra,
+  ];
 }
 
-export function createAdminPlane(svc: ProxyService, usage: UsageTracker, access: AdminAccess, facts: InstanceFacts, log: RequestLog, extra: Route[] = []) {
+export function createAdminPlane(
+  svc: ProxyService,
+  usage: UsageTracker,
+  access: AdminAccess,
+  facts: InstanceFacts,
+  log: RequestLog,
+  extra: Route[] = [],
+) {
   const routes = adminRoutes(svc, usage, facts, extra);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -49,7 +77,8 @@ export function createAdminPlane(svc: ProxyService, usage: UsageTracker, access:
         [status, body] = await r.handler({ req, url, params, caller });
       } catch (err) {
         const api = asApiError(err);
-        if (scope.action) await access.record(call, api?.status ?? 500, { error: { code: api?.code ?? 'internal_error' } });
+        if (scope.action)
+          await access.record(call, api?.status ?? 500, { error: { code: api?.code ?? 'internal_error' } });
         throw api ?? err;
       }
       if (scope.action) {

@@ -44,7 +44,13 @@ function auditFilter(q: Record<string, unknown>): AuditFilter {
 export function upstreamRoutes(svc: ProxyService, usage: UsageTracker, startedAt: string): Route[] {
   return [
     route('POST', '/v1/upstream-keys', async ({ req }) => {
-      const body = validate<{ vendor: string; secret: string; state?: 'active' | 'standby'; label?: string; account_sid?: string }>(await readJson(req), {
+      const body = validate<{
+        vendor: string;
+        secret: string;
+        state?: 'active' | 'standby';
+        label?: string;
+        account_sid?: string;
+      }>(await readJson(req), {
         vendor: { type: 'string', required: true },
         secret: { type: 'string', required: true },
         state: { type: 'string', enum: ['active', 'standby'] },
@@ -56,7 +62,10 @@ export function upstreamRoutes(svc: ProxyService, usage: UsageTracker, startedAt
     route('GET', '/v1/upstream-keys', async ({ url }) => {
       const q = validateQuery<{ vendor?: string }>(url.searchParams, { vendor: { type: 'string' } });
       // last_used_at is this instance's memory since usage_since (its start): `tourniquet keys` asks every instance.
-      const data = (await svc.store.listUpstreamKeys(q)).map((u) => ({ ...upstreamView(u), last_used_at: usage.upstreamLastUsed(u.id) }));
+      const data = (await svc.store.listUpstreamKeys(q)).map((u) => ({
+        ...upstreamView(u),
+        last_used_at: usage.upstreamLastUsed(u.id),
+      }));
       return [200, { data, usage_since: startedAt }];
     }),
     route('POST', '/v1/upstream-keys/{id}/promote', async ({ req, params }) => {
@@ -79,7 +88,10 @@ export function auditRoutes(svc: ProxyService, usage: UsageTracker, facts: Insta
   async function baselines(now: number): Promise<Map<string, number>> {
     // Baseline: calls per minute over the hour before the last ten minutes; cached briefly.
     if (!baseline || now - baseline.at > 30_000) {
-      const map = await svc.store.callsByVaultKey(new Date(now - 70 * 60_000).toISOString(), new Date(now - 10 * 60_000).toISOString());
+      const map = await svc.store.callsByVaultKey(
+        new Date(now - 70 * 60_000).toISOString(),
+        new Date(now - 10 * 60_000).toISOString(),
+      );
       baseline = { at: now, map };
     }
     return baseline.map;
@@ -95,7 +107,8 @@ export function auditRoutes(svc: ProxyService, usage: UsageTracker, facts: Insta
       try {
         return [200, await svc.store.queryAudit(auditFilter(q), limit, (q.cursor as string | undefined) ?? null)];
       } catch (err) {
-        if (err instanceof RangeError) throw new ApiError(400, 'invalid_request', 'cursor is not one this API returned', 'cursor');
+        if (err instanceof RangeError)
+          throw new ApiError(400, 'invalid_request', 'cursor is not one this API returned', 'cursor');
         throw err;
       }
     }),
@@ -126,27 +139,45 @@ export function auditRoutes(svc: ProxyService, usage: UsageTracker, facts: Insta
     }),
     route('GET', '/v1/health', async () => {
       const h = facts.status();
-      return [h.status === 'ok' ? 200 : 503, {
-        status: h.status,
-        reason: h.reason,
-        instance_id: facts.instanceId,
-        data_plane_url: facts.dataUrl(),
-        admin_url: facts.adminUrl(),
-        store: svc.store.kind,
-        revision: svc.state.revision,
-        last_sync_at: facts.lastSyncAt(),
-        revocation_state_changed_at: svc.state.revocationChangedAt,
-        started_at: facts.startedAt,
-        in_flight: svc.inflight.count(),
-        ...facts.extra?.(),
-      }];
+      return [
+        h.status === 'ok' ? 200 : 503,
+        {
+          status: h.status,
+          reason: h.reason,
+          instance_id: facts.instanceId,
+          data_plane_url: facts.dataUrl(),
+          admin_url: facts.adminUrl(),
+          store: svc.store.kind,
+          revision: svc.state.revision,
+          last_sync_at: facts.lastSyncAt(),
+          revocation_state_changed_at: svc.state.revocationChangedAt,
+          started_at: facts.startedAt,
+          in_flight: svc.inflight.count(),
+          ...facts.extra?.(),
+        },
+      ];
     }),
     route('GET', '/v1/instances', async () => {
       const rows: InstanceInfo[] = await svc.store.listInstances();
       // This instance answers from memory (its row is up to one heartbeat old); the others from the registry.
-      const me = { instance_id: facts.instanceId, data_plane_url: facts.dataUrl(), admin_url: facts.adminUrl(), last_sync_at: facts.lastSyncAt(), revision: svc.state.revision };
+      const me = {
+        instance_id: facts.instanceId,
+        data_plane_url: facts.dataUrl(),
+        admin_url: facts.adminUrl(),
+        last_sync_at: facts.lastSyncAt(),
+        revision: svc.state.revision,
+      };
       const others = rows.filter((r) => r.instance_id !== facts.instanceId);
-      const data = [me, ...others.map((r) => ({ instance_id: r.instance_id, data_plane_url: r.data_plane_url, admin_url: r.admin_url, last_sync_at: r.last_sync_at, revision: r.revision ?? null }))];
+      const data = [
+        me,
+        ...others.map((r) => ({
+          instance_id: r.instance_id,
+          data_plane_url: r.data_plane_url,
+          admin_url: r.admin_url,
+          last_sync_at: r.last_sync_at,
+          revision: r.revision ?? null,
+        })),
+      ];
       return [200, { data }];
     }),
   ];

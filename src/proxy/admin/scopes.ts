@@ -54,5 +54,10 @@ export function routeScope(method: string, pathname: string): RouteScope {
   const best = hits.find((r) => !r.path.includes('{')) ?? hits[0];
   if (best) return { method: best.method, path: best.path, scope: best.scope, action: best.action };
   const mutating = method !== 'GET' && method !== 'HEAD';
-  return { method, path: pathname, scope: 'admin', action: mutating ? `${method.toLowerCase()} ${pathname}` : undefined };
+  return {
+    method,
+    path: pathname,
+    scope: 'admin',
+    action: mutating ? `${method.toLowerCase()} ${pathname}` : undefined,
+  };
 }

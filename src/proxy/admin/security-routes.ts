@@ -26,12 +26,28 @@ export function securityRoutes(store: ProxyStore, metrics: ProxyMetrics | null, 
       });
       if (!isAdminAuditStore(store)) return [200, { data: [] }];
       const iso = (v: unknown) => (typeof v === 'string' ? new Date(v).toISOString() : undefined);
-      const filter = { from: iso(q.from), to: iso(q.to), token_name: q.token_name as string | undefined, action: q.action as string | undefined, target: q.target as string | undefined };
+      const filter = {
+        from: iso(q.from),
+        to: iso(q.to),
+        token_name: q.token_name as string | undefined,
+        action: q.action as string | undefined,
+        target: q.target as string | undefined,
+      };
       return [200, { data: await store.queryAdminAudit(filter, Math.min(Number(q.limit ?? 100), 1000)) }];
     }),
     route('GET', '/v1/master-key', async () => {
       const s = await keys.status();
-      return [200, { master_key_id: s.master_key_id, source: s.source, held: s.held, store_master_key_id: s.current, sealed_by_master_key: s.by_master_key, plaintext: s.plaintext }];
+      return [
+        200,
+        {
+          master_key_id: s.master_key_id,
+          source: s.source,
+          held: s.held,
+          store_master_key_id: s.current,
+          sealed_by_master_key: s.by_master_key,
+          plaintext: s.plaintext,
+        },
+      ];
     }),
     route('POST', '/v1/master-key/rotate', async ({ req }) => {
       validate(await readJson(req), {});
@@ -41,7 +57,8 @@ export function securityRoutes(store: ProxyStore, metrics: ProxyMetrics | null, 
       } catch (err) {
         if (err instanceof RotateError) throw new ApiError(409, 'conflict', err.message);
         // The source could not be read again (a file now group-readable, a failing command).
-        if (isTourniquetError(err)) throw new ApiError(409, 'master_key_unreadable', `${err.message}${err.hint ? ` (${err.hint})` : ''}`);
+        if (isTourniquetError(err))
+          throw new ApiError(409, 'master_key_unreadable', `${err.message}${err.hint ? ` (${err.hint})` : ''}`);
         throw err;
       }
     }),

@@ -38,10 +38,16 @@ export function parseTokenFile(text: string, where: string): Entry[] {
     const at = `${where}:${i + 1}`;
     const [name, scope, hash, ...extra] = line.split(/\s+/);
     if (extra.length || !name || !scope || !hash) throw usageError(`${at}: expected "NAME SCOPE sha256:HEX"`);
-    if (!NAME.test(name)) throw usageError(`${at}: "${name}" is not a token name (letters, digits, . _ @ -; 64 at most)`);
-    if (!(SCOPES as readonly string[]).includes(scope)) throw usageError(`${at}: scope "${scope}" is not one of ${SCOPES.join(', ')}`);
+    if (!NAME.test(name))
+      throw usageError(`${at}: "${name}" is not a token name (letters, digits, . _ @ -; 64 at most)`);
+    if (!(SCOPES as readonly string[]).includes(scope))
+      throw usageError(`${at}: scope "${scope}" is not one of ${SCOPES.join(', ')}`);
     const m = /^sha256:([0-9a-f]{64})$/.exec(hash);
-    if (!m) throw usageError(`${at}: the hash must be sha256: and 64 lowercase hex digits`, 'never put a token itself in this file: tourniquet proxy add-token writes the line');
+    if (!m)
+      throw usageError(
+        `${at}: the hash must be sha256: and 64 lowercase hex digits`,
+        'never put a token itself in this file: tourniquet proxy add-token writes the line',
+      );
     if (names.has(name)) throw usageError(`${at}: token name "${name}" appears twice`);
     if (hashes.has(m[1]!)) throw usageError(`${at}: the same token is listed twice`);
     names.add(name);
@@ -57,9 +63,15 @@ export async function readTokenFile(path: string): Promise<Entry[]> {
   try {
     mode = (await stat(path)).mode;
   } catch (err) {
-    throw usageError(`cannot read the admin token file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw usageError(
+      `cannot read the admin token file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
-  if (mode & 0o077) throw usageError(`the admin token file ${path} is readable by group or others (mode ${(mode & 0o777).toString(8)})`, `chmod 600 ${path}`);
+  if (mode & 0o077)
+    throw usageError(
+      `the admin token file ${path} is readable by group or others (mode ${(mode & 0o777).toString(8)})`,
+      `chmod 600 ${path}`,
+    );
   return parseTokenFile(await readFile(path, 'utf8'), path);
 }
 
@@ -81,14 +93,16 @@ export class AdminTokens {
   static async load(opts: { file?: string | null; single?: string | null }): Promise<AdminTokens> {
     const fixed: Entry[] = opts.single ? [{ name: 'admin', scope: 'admin', hash: hashToken(opts.single) }] : [];
     const fromFile = opts.file ? await readTokenFile(opts.file) : [];
-    if (!fixed.length && !fromFile.length) throw usageError('no admin token', 'pass --admin-tokens FILE (named, scoped tokens) or --admin-token-file FILE');
+    if (!fixed.length && !fromFile.length)
+      throw usageError('no admin token', 'pass --admin-tokens FILE (named, scoped tokens) or --admin-token-file FILE');
     return new AdminTokens(opts.file ?? null, fixed, fromFile);
   }
 
   private install(entries: Entry[]): void {
     const next = new Map<string, AdminToken>();
     for (const e of [...this.fixed, ...entries]) {
-      if (next.has(e.hash)) throw usageError(`token "${e.name}" is listed twice (the token file and --admin-token-file)`);
+      if (next.has(e.hash))
+        throw usageError(`token "${e.name}" is listed twice (the token file and --admin-token-file)`);
       next.set(e.hash, { name: e.name, scope: e.scope });
     }
     this.byHash = next;
@@ -133,8 +147,14 @@ export async function addToken(file: string, name: string, scope: string): Promi
     },
   );
   const existing = exists ? await readTokenFile(file) : [];
-  if (!exists) await writeFile(file, '# NAME SCOPE HASH (tourniquet admin tokens; the proxy reads this at start and on SIGHUP)\n', { mode: 0o600, flag: 'wx' });
-  if (existing.some((e) => e.name === name)) throw usageError(`a token named "${name}" is already in ${file}`, 'pick another name, or delete its line first');
+  if (!exists)
+    await writeFile(
+      file,
+      '# NAME SCOPE HASH (tourniquet admin tokens; the proxy reads this at start and on SIGHUP)\n',
+      { mode: 0o600, flag: 'wx' },
+    );
+  if (existing.some((e) => e.name === name))
+    throw usageError(`a token named "${name}" is already in ${file}`, 'pick another name, or delete its line first');
   const token = `tqa_${randomBytes(30).toString('base64url')}`;
   const line = `${name} ${scope} sha256:${hashToken(token)}`;
   await appendFile(file, line + '\n');

@@ -51,8 +51,11 @@ function typeError(field: string, spec: FieldSpec, v: unknown): string | null {
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return `${field} must be an array of strings`;
       return v.length > 200 ? `${field} has too many entries (200 at most)` : null;
     case 'duration':
-      if (typeof v === 'number') return Number.isFinite(v) && v > 0 ? null : `${field} must be a positive number of seconds`;
-      return typeof v === 'string' && parseDuration(v) !== null ? null : `${field} must be seconds or a duration like "45m", "2h", "30s", "1d"`;
+      if (typeof v === 'number')
+        return Number.isFinite(v) && v > 0 ? null : `${field} must be a positive number of seconds`;
+      return typeof v === 'string' && parseDuration(v) !== null
+        ? null
+        : `${field} must be seconds or a duration like "45m", "2h", "30s", "1d"`;
     case 'labels': {
       if (!v || typeof v !== 'object' || Array.isArray(v)) return `${field} must be an object`;
       for (const [k, x] of Object.entries(v)) {
@@ -74,7 +77,8 @@ export function parseDuration(text: string): number | null {
 }
 
 export function validate<T = Record<string, unknown>>(body: unknown, spec: Spec, where = 'body'): T {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badField(where, `the request ${where} must be a JSON object`);
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw badField(where, `the request ${where} must be a JSON object`);
   const obj = body as Record<string, unknown>;
   for (const k of Object.keys(obj)) if (!(k in spec)) throw badField(k, `unknown field "${k}"`);
   for (const [field, fs] of Object.entries(spec)) {
@@ -96,7 +100,16 @@ export function validateQuery<T = Record<string, string | number>>(params: URLSe
   for (const [k, v] of params) {
     if (k in obj) throw badField(k, `${k} is given twice`);
     const fs = spec[k];
-    obj[k] = fs && (fs.type === 'integer' || fs.type === 'number') && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : fs?.type === 'boolean' ? v === 'true' ? true : v === 'false' ? false : v : v;
+    obj[k] =
+      fs && (fs.type === 'integer' || fs.type === 'number') && v !== '' && !Number.isNaN(Number(v))
+        ? Number(v)
+        : fs?.type === 'boolean'
+          ? v === 'true'
+            ? true
+            : v === 'false'
+              ? false
+              : v
+          : v;
   }
   return validate<T>(obj, spec, 'query');
 }

@@ -11,7 +11,9 @@ const ISSUE_SPEC: Spec = {
     nullable: true,
     check: (v) => {
       const bad = (v as string[]).find((p) => !isValidEndpointPattern(p));
-      return bad === undefined ? null : `allowed_endpoints: "${bad}" is not "METHOD /path" (e.g. "POST /v1/refunds", "GET /v1/customers/*")`;
+      return bad === undefined
+        ? null
+        : `allowed_endpoints: "${bad}" is not "METHOD /path" (e.g. "POST /v1/refunds", "GET /v1/customers/*")`;
     },
   },
   daily_usd_cap: { type: 'number', min: 0, nullable: true },
@@ -23,7 +25,10 @@ const ISSUE_SPEC: Spec = {
   customer_id_path: {
     type: 'string',
     nullable: true,
-    check: (v) => (/^(body|query|header|path|after)\.[A-Za-z0-9_.-]+$/.test(String(v)) ? null : 'customer_id_path must look like body.customer, query.customer, header.x-customer-id, path.3 or after.customers'),
+    check: (v) =>
+      /^(body|query|header|path|after)\.[A-Za-z0-9_.-]+$/.test(String(v))
+        ? null
+        : 'customer_id_path must look like body.customer, query.customer, header.x-customer-id, path.3 or after.customers',
   },
   upstream_key_id: { type: 'string', nullable: true },
 };
@@ -43,7 +48,10 @@ export function vaultKeyRoutes(svc: ProxyService): Route[] {
     route('POST', '/v1/vault-keys', async ({ req }) => {
       const body = validate<Record<string, unknown>>(await readJson(req), ISSUE_SPEC);
       const expires = body.expires_in;
-      const input = { ...body, expires_in: typeof expires === 'string' ? (parseDuration(expires) ?? undefined) : (expires ?? undefined) } as IssueInput;
+      const input = {
+        ...body,
+        expires_in: typeof expires === 'string' ? (parseDuration(expires) ?? undefined) : (expires ?? undefined),
+      } as IssueInput;
       const { record, secret } = await svc.issue(input);
       return [201, { ...vaultKeyView(record), secret }];
     }),
@@ -66,11 +74,25 @@ export function vaultKeyRoutes(svc: ProxyService): Route[] {
         upstream_key_id: { type: 'string' },
         hard: { type: 'boolean' },
       });
-      if (!body.vendor === !body.upstream_key_id) throw new ApiError(400, 'invalid_request', 'give exactly one of vendor or upstream_key_id', body.vendor ? 'upstream_key_id' : 'vendor');
+      if (!body.vendor === !body.upstream_key_id)
+        throw new ApiError(
+          400,
+          'invalid_request',
+          'give exactly one of vendor or upstream_key_id',
+          body.vendor ? 'upstream_key_id' : 'vendor',
+        );
       const ids = svc.keysUnder(body).map((k) => k.id);
       const r = await svc.revoke(ids, body.hard === true);
       const revoked = r.outcomes.filter((o) => !o.already_revoked);
-      return [200, { revoked: revoked.map((o) => o.id), effective_at: revoked[0]?.effective_at ?? new Date().toISOString(), durable: true, fleet: r.fleet }];
+      return [
+        200,
+        {
+          revoked: revoked.map((o) => o.id),
+          effective_at: revoked[0]?.effective_at ?? new Date().toISOString(),
+          durable: true,
+          fleet: r.fleet,
+        },
+      ];
     }),
     route('GET', '/v1/vault-keys/{id}', async ({ params }) => {
       const rec = await svc.store.getVaultKey(params[0]!);
@@ -88,7 +110,10 @@ export function vaultKeyRoutes(svc: ProxyService): Route[] {
     route('POST', '/v1/vault-keys/{id}/roll', async ({ req, params }) => {
       const body = validate<{ revoke_old?: boolean }>(await readJson(req), { revoke_old: { type: 'boolean' } });
       const { record, secret, fleet } = await svc.roll(params[0]!, body.revoke_old === true);
-      return [201, { ...vaultKeyView(record), secret, ...(fleet ? { revoked_old: { id: params[0], durable: true, fleet } } : {}) }];
+      return [
+        201,
+        { ...vaultKeyView(record), secret, ...(fleet ? { revoked_old: { id: params[0], durable: true, fleet } } : {}) },
+      ];
     }),
   ];
 }

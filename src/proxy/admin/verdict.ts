@@ -18,7 +18,16 @@ export function verdictRoutes(svc: ProxyService, usage: UsageTracker, instanceId
       const key = svc.state.vaultKey(id);
       const refusal = decide(key, 'GET', '/', Date.now(), null, usage);
       const code = refusal && KEY_REFUSALS.has(refusal.code) ? refusal.code : 'allowed';
-      return [200, { instance_id: instanceId, vault_key_id: id, refused: code !== 'allowed', verdict: code, revision: svc.state.revision }];
+      return [
+        200,
+        {
+          instance_id: instanceId,
+          vault_key_id: id,
+          refused: code !== 'allowed',
+          verdict: code,
+          revision: svc.state.revision,
+        },
+      ];
     }),
   ];
 }

@@ -15,11 +15,21 @@ export class KeysAtRest {
   /** Null for the in-memory store: nothing it holds is ever at rest, so there is nothing to seal. */
   private readonly store: (ProxyStore & SealedSecretStore) | null;
 
-  private constructor(store: ProxyStore, readonly ring: MasterKeyring | null, log: RequestLog) {
-    this.sealer = new SecretSealer(ring, (f: OpenFailure) => log.error('a stored production key does not open with this master key', `${f.id}: ${f.reason} (${f.kid})`));
-    if (isSealedSecretStore(store)) (this.store = store), store.useSealer(this.sealer);
+  private constructor(
+    store: ProxyStore,
+    readonly ring: MasterKeyring | null,
+    log: RequestLog,
+  ) {
+    this.sealer = new SecretSealer(ring, (f: OpenFailure) =>
+      log.error('a stored production key does not open with this master key', `${f.id}: ${f.reason} (${f.kid})`),
+    );
+    if (isSealedSecretStore(store)) ((this.store = store), store.useSealer(this.sealer));
     else if (store.kind === 'memory') this.store = null;
-    else throw usageError(`the ${store.kind} store cannot keep production keys sealed`, 'use the sqlite or postgres store');
+    else
+      throw usageError(
+        `the ${store.kind} store cannot keep production keys sealed`,
+        'use the sqlite or postgres store',
+      );
   }
 
   /** Before the store's records are read: attach, then seal an earlier version's plain text. */
@@ -29,9 +39,15 @@ export class KeysAtRest {
     const rest = await k.store.secretsAtRest();
     if (rest.plaintext > 0) {
       if (!ring)
-        throw usageError(`the store holds ${rest.plaintext} production key(s) in plain text, written by an earlier version, and this proxy was given no master key`, 'start it with a master key (--master-key-file, --master-key-command or TOURNIQUET_MASTER_KEY): it encrypts them at start');
+        throw usageError(
+          `the store holds ${rest.plaintext} production key(s) in plain text, written by an earlier version, and this proxy was given no master key`,
+          'start it with a master key (--master-key-file, --master-key-command or TOURNIQUET_MASTER_KEY): it encrypts them at start',
+        );
       const n = await k.store.sealPlaintextSecrets();
-      log.info('sealed production keys an earlier version stored in plain text', { count: n, master_key_id: ring.current.id });
+      log.info('sealed production keys an earlier version stored in plain text', {
+        count: n,
+        master_key_id: ring.current.id,
+      });
     }
     return k;
   }
@@ -43,13 +59,22 @@ export class KeysAtRest {
     const needed = [...new Set(failures.map((f) => f.kid))];
     const err = wrongMasterKey(needed, this.ring, failures.length);
     if (this.ring && failures.every((f) => f.reason === 'does_not_open'))
-      throw new TourniquetError('auth', `${failures.length} stored production key(s) do not open with master key ${needed.join(', ')} although the id matches: the rows were altered or the key file is damaged`, { hint: err.hint });
+      throw new TourniquetError(
+        'auth',
+        `${failures.length} stored production key(s) do not open with master key ${needed.join(', ')} although the id matches: the rows were altered or the key file is damaged`,
+        { hint: err.hint },
+      );
     throw err;
   }
 
   async status(): Promise<SecretsAtRest & { master_key_id: string | null; source: string | null; held: string[] }> {
     const rest = this.store ? await this.store.secretsAtRest() : { plaintext: 0, by_master_key: {}, current: null };
-    return { ...rest, master_key_id: this.ring?.current.id ?? null, source: this.ring?.source ? describeSource(this.ring.source) : null, held: this.ring?.ids() ?? [] };
+    return {
+      ...rest,
+      master_key_id: this.ring?.current.id ?? null,
+      source: this.ring?.source ? describeSource(this.ring.source) : null,
+      held: this.ring?.ids() ?? [],
+    };
   }
 
   /** Re-read the key source (SIGHUP); the first key it lists becomes current for new data keys. */
@@ -77,7 +102,11 @@ export class KeysAtRest {
       await new Promise((r) => setImmediate(r));
     }
     const current = this.ring.current.id;
-    return { master_key_id: current, rewrapped, previous: Object.keys(before.by_master_key).filter((k) => k !== current) };
+    return {
+      master_key_id: current,
+      rewrapped,
+      previous: Object.keys(before.by_master_key).filter((k) => k !== current),
+    };
   }
 }
 

@@ -45,7 +45,11 @@ const secretAad = (id: string, vendor: string) => `tourniquet/secret/v1/${id}/${
 export function seal(secret: string, id: string, vendor: string, master: MasterKey): Sealed {
   const dek = randomBytes(32);
   try {
-    return { ct: gcmSeal(dek, Buffer.from(secret, 'utf8'), secretAad(id, vendor)), dek: gcmSeal(master.key, dek, dekAad(id, master.id)), kid: master.id };
+    return {
+      ct: gcmSeal(dek, Buffer.from(secret, 'utf8'), secretAad(id, vendor)),
+      dek: gcmSeal(master.key, dek, dekAad(id, master.id)),
+      kid: master.id,
+    };
   } finally {
     dek.fill(0);
   }

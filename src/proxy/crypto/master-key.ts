@@ -27,7 +27,11 @@ const COMMAND_TIMEOUT_MS = 10_000;
 const GENERATE_HINT = 'generate one with: openssl rand -base64 32 > master.key && chmod 600 master.key';
 
 export function describeSource(s: MasterKeySource): string {
-  return s.from === 'file' ? `--master-key-file ${s.path}` : s.from === 'env' ? `$${s.name}` : `--master-key-command "${s.command}"`;
+  return s.from === 'file'
+    ? `--master-key-file ${s.path}`
+    : s.from === 'env'
+      ? `$${s.name}`
+      : `--master-key-command "${s.command}"`;
 }
 
 export function masterKeyId(key: Buffer): string {
@@ -37,7 +41,11 @@ export function masterKeyId(key: Buffer): string {
 /** One key from a line of text: base64 (44 characters) or hex (64), exactly 32 bytes. */
 function parseKey(line: string, where: string, n: number): MasterKey {
   const text = line.trim();
-  const bytes = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : /^[A-Za-z0-9+/_-]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : null;
+  const bytes = /^[0-9a-fA-F]{64}$/.test(text)
+    ? Buffer.from(text, 'hex')
+    : /^[A-Za-z0-9+/_-]+={0,2}$/.test(text)
+      ? Buffer.from(text, 'base64')
+      : null;
   if (!bytes || bytes.length !== 32)
     throw usageError(`the master key on line ${n} of ${where} is not 32 bytes in base64 or hex`, GENERATE_HINT);
   return { id: masterKeyId(bytes), key: bytes };
@@ -59,22 +67,41 @@ async function readFileSource(path: string): Promise<string> {
   try {
     mode = (await stat(path)).mode;
   } catch (err) {
-    throw usageError(`cannot read the master key file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, GENERATE_HINT);
+    throw usageError(
+      `cannot read the master key file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      GENERATE_HINT,
+    );
   }
   // Anyone who can read this file can read every stored production key.
-  if (mode & 0o077) throw usageError(`the master key file ${path} is readable by group or others (mode ${(mode & 0o777).toString(8)})`, `chmod 600 ${path}`);
+  if (mode & 0o077)
+    throw usageError(
+      `the master key file ${path} is readable by group or others (mode ${(mode & 0o777).toString(8)})`,
+      `chmod 600 ${path}`,
+    );
   return readFile(path, 'utf8');
 }
 
 function runCommand(command: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('/bin/sh', ['-c', command], { timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      const why = (err as { killed?: boolean }).killed ? `no answer within ${COMMAND_TIMEOUT_MS / 1000} s` : `exit ${(err as { code?: unknown }).code ?? '?'}`;
-      // Only the first line of stderr: enough to say what went wrong, never a whole dump.
-      const first = String(stderr).split('\n')[0]?.slice(0, 200) ?? '';
-      reject(usageError(`the master key command failed (${why})${first ? `: ${first}` : ''}`, 'check the command by running it yourself; it must print the key on stdout'));
-    });
+    execFile(
+      '/bin/sh',
+      ['-c', command],
+      { timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        const why = (err as { killed?: boolean }).killed
+          ? `no answer within ${COMMAND_TIMEOUT_MS / 1000} s`
+          : `exit ${(err as { code?: unknown }).code ?? '?'}`;
+        // Only the first line of stderr: enough to say what went wrong, never a whole dump.
+        const first = String(stderr).split('\n')[0]?.slice(0, 200) ?? '';
+        reject(
+          usageError(
+            `the master key command failed (${why})${first ? `: ${first}` : ''}`,
+            'check the command by running it yourself; it must print the key on stdout',
+          ),
+        );
+      },
+    );
   });
 }
 
@@ -83,7 +110,8 @@ export async function readSourceKeys(s: MasterKeySource): Promise<MasterKey[]> {
     if (!s.value) throw usageError(`$${s.name} is empty`, GENERATE_HINT);
     return parseKeys(s.value, `$${s.name}`);
   }
-  if (s.from !== 'file' && s.from !== 'command') throw usageError(`unknown master key source "${String((s as { from?: unknown }).from)}"`);
+  if (s.from !== 'file' && s.from !== 'command')
+    throw usageError(`unknown master key source "${String((s as { from?: unknown }).from)}"`);
   const text = s.from === 'file' ? await readFileSource(s.path) : await runCommand(s.command);
   return parseKeys(text, describeSource(s));
 }
@@ -138,7 +166,8 @@ export class MasterKeyring {
  */
 export function wrongMasterKey(needed: string[], ring: MasterKeyring | null, count: number): TourniquetError {
   const what = `the store's ${count} production key(s) are encrypted under master key ${needed.join(', ')}`;
-  const hint = 'start the proxy with the master key the store was written with (--master-key-file, --master-key-command or TOURNIQUET_MASTER_KEY); during a rotation, list the new key first and the old one after it';
+  const hint =
+    'start the proxy with the master key the store was written with (--master-key-file, --master-key-command or TOURNIQUET_MASTER_KEY); during a rotation, list the new key first and the old one after it';
   const data = { needed_master_key_ids: needed };
   if (!ring) return new TourniquetError('usage', `${what}, and this proxy was given no master key`, { hint, data });
   const from = ring.source ? ` (from ${describeSource(ring.source)})` : '';

@@ -45,7 +45,12 @@ export class AckBook {
    * Wait (at most `waitMs`) until every instance the registry lists as live has acknowledged
    * `revision` (or its revoke hint). This instance counts as confirmed: its memory flipped first.
    */
-  async confirm(store: ProxyStore & Partial<AckingStore>, self: string, revision: number, waitMs: number): Promise<FleetConfirmation> {
+  async confirm(
+    store: ProxyStore & Partial<AckingStore>,
+    self: string,
+    revision: number,
+    waitMs: number,
+  ): Promise<FleetConfirmation> {
     const t0 = performance.now();
     let live: string[];
     try {
@@ -67,6 +72,10 @@ export class AckBook {
       });
     }
     const unconfirmed = missing();
-    return { confirmed: [self, ...live.filter((i) => !unconfirmed.includes(i))], unconfirmed, waited_ms: round(performance.now() - t0) };
+    return {
+      confirmed: [self, ...live.filter((i) => !unconfirmed.includes(i))],
+      unconfirmed,
+      waited_ms: round(performance.now() - t0),
+    };
   }
 }

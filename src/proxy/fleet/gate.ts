@@ -19,11 +19,20 @@ export interface GateDeps {
 }
 
 const STALE_BODY = JSON.stringify({
-  error: { type: 'tourniquet_error', code: 'store_unavailable', message: 'the proxy cannot confirm vault-key state with its store; not forwarded, retry shortly' },
+  error: {
+    type: 'tourniquet_error',
+    code: 'store_unavailable',
+    message: 'the proxy cannot confirm vault-key state with its store; not forwarded, retry shortly',
+  },
 });
 
 function send(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...extra });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...extra,
+  });
   res.end(text);
 }
 
@@ -43,7 +52,11 @@ export function gate(deps: GateDeps, handler: Handler): Handler {
     if (req.url === READY_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
       req.resume();
       const h = deps.health();
-      return send(res, h.status === 'ok' ? 200 : 503, JSON.stringify({ ready: h.status === 'ok', status: h.status, reason: h.reason }));
+      return send(
+        res,
+        h.status === 'ok' ? 200 : 503,
+        JSON.stringify({ ready: h.status === 'ok', status: h.status, reason: h.reason }),
+      );
     }
     if (!deps.shared || deps.fresh()) return handler(req, res);
     if (!deps.resyncing()) return refuse(req, res);

@@ -22,7 +22,13 @@ export interface FleetOptions {
   confirmMs?: number;
 }
 
-export const FLEET_DEFAULTS = { reconcileMs: 250, maxStalenessMs: 750, heartbeatMs: 1_000, stallMs: 250, confirmMs: 250 } as const;
+export const FLEET_DEFAULTS = {
+  reconcileMs: 250,
+  maxStalenessMs: 750,
+  heartbeatMs: 1_000,
+  stallMs: 250,
+  confirmMs: 250,
+} as const;
 /** How often the stall detector looks at the clock. */
 const TICK_MS = 20;
 /** Rows left pending by dead instances are marked unknown every this many heartbeats. */
@@ -81,7 +87,10 @@ export class FleetSync {
   syncs = 0;
   stalls = 0;
 
-  constructor(private readonly deps: FleetDeps, opts: FleetOptions = {}) {
+  constructor(
+    private readonly deps: FleetDeps,
+    opts: FleetOptions = {},
+  ) {
     this.opts = { ...FLEET_DEFAULTS, ...opts };
   }
 
@@ -133,13 +142,15 @@ export class FleetSync {
   /** Wait until every live instance refuses what `revision` revoked (at most `confirmMs`). */
   confirm(revision: number): Promise<FleetConfirmation> {
     const self = this.deps.self().instance_id;
-    if (!this.deps.shared || this.opts.confirmMs <= 0) return Promise.resolve({ confirmed: [self], unconfirmed: [], waited_ms: 0 });
+    if (!this.deps.shared || this.opts.confirmMs <= 0)
+      return Promise.resolve({ confirmed: [self], unconfirmed: [], waited_ms: 0 });
     return this.acks.confirm(this.deps.store, self, revision, this.opts.confirmMs);
   }
 
   private ack(revision: number, hint: boolean): void {
     const store = this.deps.store as Partial<AckingStore>;
-    if (this.deps.shared && typeof store.ack === 'function') store.ack(this.deps.self().instance_id, revision, hint).catch(() => {});
+    if (this.deps.shared && typeof store.ack === 'function')
+      store.ack(this.deps.self().instance_id, revision, hint).catch(() => {});
   }
 
   start(): void {
@@ -153,7 +164,8 @@ export class FleetSync {
     const hinting = store as Partial<HintingStore>;
     if (typeof hinting.onRevoked === 'function') this.unsubscribe.push(hinting.onRevoked((h) => this.applyHint(h)));
     const acking = store as Partial<AckingStore>;
-    if (typeof acking.onAck === 'function') this.unsubscribe.push(acking.onAck((a) => this.acks.note(a.instance_id, a.revision, a.hint)));
+    if (typeof acking.onAck === 'function')
+      this.unsubscribe.push(acking.onAck((a) => this.acks.note(a.instance_id, a.revision, a.hint)));
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);
       t.unref();
@@ -221,7 +233,8 @@ export class FleetSync {
   apply(cs: ChangeSet): void {
     this.deps.state.apply(cs);
     if (!this.deps.onHardRevoked) return;
-    for (const k of cs.vault_keys) if (k.status === 'revoked' && k.revoke_mode === 'hard') this.deps.onHardRevoked(k.id);
+    for (const k of cs.vault_keys)
+      if (k.status === 'revoked' && k.revoke_mode === 'hard') this.deps.onHardRevoked(k.id);
   }
 
   /** Sent only on commit, so it is safe to act on; revocation is one-way, so never undone by a fetch. */
@@ -235,8 +248,13 @@ export class FleetSync {
 
   async heartbeat(): Promise<void> {
     try {
-      if (this.deps.shared && ++this.beats % SWEEP_EVERY === 0) await this.deps.store.sweepOutcomes(this.deps.self().instance_id);
-      await this.deps.store.heartbeat({ ...this.deps.self(), last_sync_at: this.lastSyncAt, revision: this.deps.state.revision });
+      if (this.deps.shared && ++this.beats % SWEEP_EVERY === 0)
+        await this.deps.store.sweepOutcomes(this.deps.self().instance_id);
+      await this.deps.store.heartbeat({
+        ...this.deps.self(),
+        last_sync_at: this.lastSyncAt,
+        revision: this.deps.state.revision,
+      });
       this.beatFailing = false;
     } catch (err) {
       if (!this.beatFailing) this.deps.log.error('heartbeat failed', err);

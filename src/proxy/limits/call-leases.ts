@@ -49,7 +49,13 @@ export class CallLeases {
       const refused = await (pool.fetching ??= this.fetch(pool, keyId, limit).finally(() => (pool.fetching = null)));
       if (refused) return refused;
     }
-    return { stage: 'usage', status: 429, code: 'rate_limited', message: `over ${limit} calls per minute across the fleet`, headers: { 'retry-after': '1' } };
+    return {
+      stage: 'usage',
+      status: 429,
+      code: 'rate_limited',
+      message: `over ${limit} calls per minute across the fleet`,
+      headers: { 'retry-after': '1' },
+    };
   }
 
   /** Give a call back (the call was refused after all, before it was forwarded). */
@@ -69,13 +75,23 @@ export class CallLeases {
     pool.recent = pool.recent.filter((t) => t > sentAt - this.opts.callLeaseMs);
     const want = Math.max(1, Math.min(Math.ceil(pool.recent.length * 1.5) + 1, Math.floor(limit / 4)));
     try {
-      const g = await withDeadline(this.store.grantCalls(keyId, this.instanceId, limit, want, 60 + this.opts.callLeaseMs / 1000), this.opts.grantTimeoutMs, (late) => {
-        if (late.id !== null) this.expired.push({ id: late.id, used: 0 });
-      });
+      const g = await withDeadline(
+        this.store.grantCalls(keyId, this.instanceId, limit, want, 60 + this.opts.callLeaseMs / 1000),
+        this.opts.grantTimeoutMs,
+        (late) => {
+          if (late.id !== null) this.expired.push({ id: late.id, used: 0 });
+        },
+      );
       if (g.id === null || g.granted <= 0) {
         this.onLease('refused');
         const retry = String(Math.max(1, Math.ceil(g.retryAfterS)));
-        return { stage: 'usage', status: 429, code: 'rate_limited', message: `over ${limit} calls per minute across the fleet`, headers: { 'retry-after': retry } };
+        return {
+          stage: 'usage',
+          status: 429,
+          code: 'rate_limited',
+          message: `over ${limit} calls per minute across the fleet`,
+          headers: { 'retry-after': retry },
+        };
       }
       this.onLease('granted');
       pool.current = { id: g.id, granted: g.granted, used: 0, until: sentAt + this.opts.callLeaseMs };
@@ -103,7 +119,8 @@ export class CallLeases {
   held(): number {
     let n = 0;
     const now = performance.now();
-    for (const p of this.pools.values()) if (p.current && now < p.current.until) n += p.current.granted - p.current.used;
+    for (const p of this.pools.values())
+      if (p.current && now < p.current.until) n += p.current.granted - p.current.used;
     return n;
   }
 }

@@ -40,7 +40,12 @@ export class FleetLimits implements Limits {
   }
 
   async admit(key: LiveVaultKey, amountUsd: number | null, endpoint: string): Promise<Admission> {
-    const ticket: FleetTicket = { keyId: key.id, reservedUsd: 0, unknownCost: false, capped: key.daily_usd_cap !== null };
+    const ticket: FleetTicket = {
+      keyId: key.id,
+      reservedUsd: 0,
+      unknownCost: false,
+      capped: key.daily_usd_cap !== null,
+    };
     if (key.calls_per_minute !== null) {
       const refused = await this.calls.take(key.id, key.calls_per_minute);
       if (refused) return { ok: false, refusal: refused };

@@ -10,7 +10,14 @@ import type { Limits } from './types.js';
 export type { Limits, LeaseOptions };
 
 /** Fleet-wide limits on a shared store that can grant leases; exact local ones on the embedded store. */
-export function limitsFor(store: ProxyStore, shared: boolean, instanceId: string, usage: UsageTracker, metrics: ProxyMetrics | null, leases?: LeaseOptions): Limits {
+export function limitsFor(
+  store: ProxyStore,
+  shared: boolean,
+  instanceId: string,
+  usage: UsageTracker,
+  metrics: ProxyMetrics | null,
+  leases?: LeaseOptions,
+): Limits {
   if (!shared || !isBudgetStore(store)) return new LocalLimits(usage);
   return new FleetLimits(store, instanceId, usage, (kind, outcome) => metrics?.leases.inc({ kind, outcome }), leases);
 }

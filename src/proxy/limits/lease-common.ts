@@ -13,7 +13,13 @@ export interface LeaseOptions {
   settleWaitMs?: number;
 }
 
-export const LEASE_DEFAULTS: Required<LeaseOptions> = { callLeaseMs: 2_000, grantTimeoutMs: 1_000, idleReturnMs: 2_000, usdSlice: 0.05, settleWaitMs: 10_000 };
+export const LEASE_DEFAULTS: Required<LeaseOptions> = {
+  callLeaseMs: 2_000,
+  grantTimeoutMs: 1_000,
+  idleReturnMs: 2_000,
+  usdSlice: 0.05,
+  settleWaitMs: 10_000,
+};
 
 /**
  * `p`, or an error after `ms`. `late` gets what `p` brings if it arrives after the deadline: a grant
@@ -21,9 +27,19 @@ export const LEASE_DEFAULTS: Required<LeaseOptions> = { callLeaseMs: 2_000, gran
  */
 export function withDeadline<T>(p: Promise<T>, ms: number, late?: (value: T) => void): Promise<T> {
   let timedOut = false;
-  if (late) p.then((v) => timedOut && late(v), () => {});
+  if (late)
+    p.then(
+      (v) => timedOut && late(v),
+      () => {},
+    );
   let timer: NodeJS.Timeout;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => ((timedOut = true), reject(new Error(`no answer from the store within ${ms} ms`))), ms)));
+  const deadline = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(
+        () => ((timedOut = true), reject(new Error(`no answer from the store within ${ms} ms`))),
+        ms,
+      )),
+  );
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 

@@ -61,7 +61,8 @@ const aloneRefusal = (): Refusal => ({
   stage: 'usage',
   status: 429,
   code: 'rate_limited',
-  message: 'the first call to this endpoint on this instance is still in flight (its cost is not known yet, and a daily cap applies); retry',
+  message:
+    'the first call to this endpoint on this instance is still in flight (its cost is not known yet, and a daily cap applies); retry',
   headers: { 'retry-after': '1' },
 });
 
@@ -117,13 +118,19 @@ export class UsdLeases {
    * pool covers what every such call in flight may cost (the most its endpoint has cost so far);
    * one to an endpoint never seen to cost anything goes only when no other is in flight.
    */
-  async take(keyId: string, cap: number, amount: number | null, endpoint: string): Promise<{ refusal: Refusal } | UsdTake> {
+  async take(
+    keyId: string,
+    cap: number,
+    amount: number | null,
+    endpoint: string,
+  ): Promise<{ refusal: Refusal } | UsdTake> {
     const deadline = performance.now() + this.opts.settleWaitMs;
     for (;;) {
       const p = this.pool(keyId);
       p.lastUse = performance.now();
       const a = p.avail;
-      if (amount !== null && a >= amount) return (p.reserved += amount), { reserved: amount, unknown: false, exposure: 0, endpoint, day: p.day };
+      if (amount !== null && a >= amount)
+        return ((p.reserved += amount), { reserved: amount, unknown: false, exposure: 0, endpoint, day: p.day });
       const m = p.maxCost.get(endpoint);
       // A call to an endpoint never seen to cost anything goes alone: more budget would not change that.
       const alone = m === undefined && p.unknown > 0;
@@ -159,9 +166,13 @@ export class UsdLeases {
   private async ask(p: UsdPool, keyId: string, cap: number, need: number): Promise<number | Refusal> {
     const want = Math.min(cap, Math.max(need, cap * this.opts.usdSlice, 0.01));
     try {
-      const g = await withDeadline(this.store.grantUsd(keyId, this.instanceId, p.day, cap, want), this.opts.grantTimeoutMs, (late) => {
-        if (late.id !== null) this.unreturned.push({ id: late.id, used: 0 });
-      });
+      const g = await withDeadline(
+        this.store.grantUsd(keyId, this.instanceId, p.day, cap, want),
+        this.opts.grantTimeoutMs,
+        (late) => {
+          if (late.id !== null) this.unreturned.push({ id: late.id, used: 0 });
+        },
+      );
       if (g.id === null || g.granted <= 0) {
         this.onLease('refused');
         p.exhaustedAt = performance.now();

@@ -2,7 +2,21 @@ import type { AdminAuditFilter, AdminAuditRow } from '../admin/admin-audit.js';
 import type { Row } from './records.js';
 
 /** The admin-audit table in both stores: column list, WHERE clause builder, row decoder. */
-export const ADMIN_AUDIT_COLUMNS = ['at', 'instance_id', 'token_name', 'scope', 'action', 'method', 'path', 'targets', 'outcome', 'status', 'remote_addr', 'forwarded_for', 'detail'] as const;
+export const ADMIN_AUDIT_COLUMNS = [
+  'at',
+  'instance_id',
+  'token_name',
+  'scope',
+  'action',
+  'method',
+  'path',
+  'targets',
+  'outcome',
+  'status',
+  'remote_addr',
+  'forwarded_for',
+  'detail',
+] as const;
 
 export function adminAuditValues(r: AdminAuditRow): unknown[] {
   const row: Record<string, unknown> = { ...r, targets: JSON.stringify(r.targets), detail: JSON.stringify(r.detail) };
@@ -10,7 +24,11 @@ export function adminAuditValues(r: AdminAuditRow): unknown[] {
 }
 
 /** `ph(i)` renders the i-th placeholder (`?` for SQLite, `$i` for PostgreSQL). */
-export function adminAuditWhere(f: AdminAuditFilter, ph: (i: number) => string, targetMatch: (p: string) => string): { sql: string; params: unknown[] } {
+export function adminAuditWhere(
+  f: AdminAuditFilter,
+  ph: (i: number) => string,
+  targetMatch: (p: string) => string,
+): { sql: string; params: unknown[] } {
   const parts: string[] = [];
   const params: unknown[] = [];
   const add = (clause: (p: string) => string, v: unknown) => {

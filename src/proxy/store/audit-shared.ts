@@ -40,7 +40,14 @@ export function toDollarParams(sql: string): string {
 export function endpointTemplate(path: string): string {
   return path
     .split('/')
-    .map((seg) => (seg.length > 0 && (/\d/.test(seg) || /^[a-z]{2,6}_[A-Za-z0-9]{6,}/.test(seg)) && !/^v\d+$/.test(seg) && !/^\d{4}-\d{2}-\d{2}$/.test(seg) ? '{id}' : seg))
+    .map((seg) =>
+      seg.length > 0 &&
+      (/\d/.test(seg) || /^[a-z]{2,6}_[A-Za-z0-9]{6,}/.test(seg)) &&
+      !/^v\d+$/.test(seg) &&
+      !/^\d{4}-\d{2}-\d{2}$/.test(seg)
+        ? '{id}'
+        : seg,
+    )
     .join('/');
 }
 
@@ -60,7 +67,9 @@ export function mergeEndpoints(rows: Array<{ method: string; path: string } & Co
   return [...merged.values()].map((e) => ({ ...e, cost_usd: round(e.cost_usd) })).sort((a, b) => b.calls - a.calls);
 }
 
-export function normalizeCountCost<T extends object>(rows: Array<T & { calls: unknown; cost_usd: unknown }>): Array<T & CountCost> {
+export function normalizeCountCost<T extends object>(
+  rows: Array<T & { calls: unknown; cost_usd: unknown }>,
+): Array<T & CountCost> {
   return rows.map((r) => ({ ...r, calls: Number(r.calls), cost_usd: round(Number(r.cost_usd ?? 0)) }));
 }
 

@@ -17,7 +17,12 @@ export function matches(r: AuditRow, f: AuditFilter): boolean {
   );
 }
 
-export function pageOf(rows: readonly AuditRow[], filter: AuditFilter, limit: number, cursor: string | null): AuditPage {
+export function pageOf(
+  rows: readonly AuditRow[],
+  filter: AuditFilter,
+  limit: number,
+  cursor: string | null,
+): AuditPage {
   const after = decodeCursor(cursor);
   const data: AuditRow[] = [];
   let more = false;
@@ -67,15 +72,25 @@ export function summaryOf(all: readonly AuditRow[], filter: AuditFilter): AuditS
     if (last === null || r.started_at > last) last = r.started_at;
   }
   const named = <F extends string>(field: F, key: (r: AuditRow) => string | null) =>
-    normalizeCountCost(groupBy(allowed, key).map(([k, c]) => ({ [field]: k, ...c }) as Record<F, string | null> & CountCost));
+    normalizeCountCost(
+      groupBy(allowed, key).map(([k, c]) => ({ [field]: k, ...c }) as Record<F, string | null> & CountCost),
+    );
   return {
     calls_total: rows.length,
     by_verdict,
     calls_allowed: by_verdict.allowed ?? 0,
     cost_usd: roundUsd(cost),
     customers: named('customer_scope_id', (r) => r.customer_scope_id),
-    endpoints: mergeEndpoints(groupBy(allowed, (r) => `${r.method} ${r.path}`).map(([k, c]) => ({ method: k.slice(0, k.indexOf(' ')), path: k.slice(k.indexOf(' ') + 1), ...c }))),
-    per_minute: [...perMinute.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([m, calls]) => ({ minute: minuteIso(m), calls })),
+    endpoints: mergeEndpoints(
+      groupBy(allowed, (r) => `${r.method} ${r.path}`).map(([k, c]) => ({
+        method: k.slice(0, k.indexOf(' ')),
+        path: k.slice(k.indexOf(' ') + 1),
+        ...c,
+      })),
+    ),
+    per_minute: [...perMinute.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([m, calls]) => ({ minute: minuteIso(m), calls })),
     first_call: first,
     last_call: last,
     agent_runs: named('agent_run_id', (r) => r.agent_run_id),
@@ -86,12 +101,23 @@ export function summaryOf(all: readonly AuditRow[], filter: AuditFilter): AuditS
 
 function outcomeUnknown(rows: readonly AuditRow[]): AuditSummary['outcome_unknown'] {
   const open = rows.filter((r) => r.outcome !== undefined && r.outcome !== 'complete');
-  const amount = open.reduce<number | null>((s, r) => (r.amount_usd_estimated == null ? s : (s ?? 0) + r.amount_usd_estimated), null);
-  return { calls: open.length, amount_usd_estimated: roundUsd(amount), pending: open.filter((r) => r.outcome === 'pending').length };
+  const amount = open.reduce<number | null>(
+    (s, r) => (r.amount_usd_estimated == null ? s : (s ?? 0) + r.amount_usd_estimated),
+    null,
+  );
+  return {
+    calls: open.length,
+    amount_usd_estimated: roundUsd(amount),
+    pending: open.filter((r) => r.outcome === 'pending').length,
+  };
 }
 
 /** SUM or COUNT per vault key over the rows that pass `keep` (keys without a vault key left out). */
-export function perVaultKey(rows: readonly AuditRow[], keep: (r: AuditRow) => boolean, value: (r: AuditRow) => number | null): Map<string, number> {
+export function perVaultKey(
+  rows: readonly AuditRow[],
+  keep: (r: AuditRow) => boolean,
+  value: (r: AuditRow) => number | null,
+): Map<string, number> {
   const out = new Map<string, number>();
   for (const r of rows) {
     if (r.vault_key_id === null || !keep(r)) continue;

@@ -27,10 +27,14 @@ type Stamped<T> = { rec: T; revision: number };
 const copyKey = (k: VaultKeyRecord): VaultKeyRecord => ({
   ...k,
   // The SQLite schema keeps these two labels and nothing else.
-  labels: { ...(k.labels.agent ? { agent: k.labels.agent } : {}), ...(k.labels.owner ? { owner: k.labels.owner } : {}) },
+  labels: {
+    ...(k.labels.agent ? { agent: k.labels.agent } : {}),
+    ...(k.labels.owner ? { owner: k.labels.owner } : {}),
+  },
   allowed_endpoints: k.allowed_endpoints ? [...k.allowed_endpoints] : null,
 });
-const byCreation = <T extends { created_at: string; id: string }>(a: T, b: T) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const byCreation = <T extends { created_at: string; id: string }>(a: T, b: T) =>
+  a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
 export class MemoryStore implements ProxyStore {
   readonly kind = 'memory';
@@ -135,7 +139,9 @@ export class MemoryStore implements ProxyStore {
     const revision = this.bump();
     const had = this.upstream.get(rec.id)?.rec;
     // Config-file keys are re-declared at every start: keep their state, refresh the rest.
-    const next = had ? { ...had, hint: rec.hint, label: rec.label, account_sid: rec.account_sid, secret: rec.secret } : { ...rec };
+    const next = had
+      ? { ...had, hint: rec.hint, label: rec.label, account_sid: rec.account_sid, secret: rec.secret }
+      : { ...rec };
     this.upstream.set(rec.id, { rec: next, revision });
   }
 
@@ -154,7 +160,8 @@ export class MemoryStore implements ProxyStore {
     if (!target) return undefined;
     const revision = this.bump();
     for (const s of this.upstream.values())
-      if (s.rec.vendor === target.vendor && s.rec.state === 'active' && s.rec.id !== id) this.upstream.set(s.rec.id, { rec: { ...s.rec, state: 'standby', updated_at: at }, revision });
+      if (s.rec.vendor === target.vendor && s.rec.state === 'active' && s.rec.id !== id)
+        this.upstream.set(s.rec.id, { rec: { ...s.rec, state: 'standby', updated_at: at }, revision });
     this.upstream.set(id, { rec: { ...target, state: 'active', updated_at: at }, revision });
     return { ...this.upstream.get(id)!.rec };
   }
@@ -171,7 +178,13 @@ export class MemoryStore implements ProxyStore {
     this.open();
     for (const r of rows) {
       if (r.call_id && this.byCallId.has(r.call_id)) continue; // a retried batch: written once
-      const row: AuditRow = { call_id: null, outcome: 'complete', amount_usd_estimated: null, ...r, id: this.audit.length + 1 };
+      const row: AuditRow = {
+        call_id: null,
+        outcome: 'complete',
+        amount_usd_estimated: null,
+        ...r,
+        id: this.audit.length + 1,
+      };
       this.audit.push(row);
       if (row.call_id) this.byCallId.set(row.call_id, row);
     }
@@ -184,7 +197,7 @@ export class MemoryStore implements ProxyStore {
   async sweepOutcomes(selfId: string): Promise<number> {
     this.open();
     let n = 0;
-    for (const r of this.audit) if (r.outcome === 'pending' && r.instance_id !== selfId) (r.outcome = 'unknown'), n++;
+    for (const r of this.audit) if (r.outcome === 'pending' && r.instance_id !== selfId) ((r.outcome = 'unknown'), n++);
     return n;
   }
 
@@ -200,19 +213,35 @@ export class MemoryStore implements ProxyStore {
 
   async spendByVaultKey(from: string): Promise<Map<string, number>> {
     this.open();
-    return perVaultKey(this.audit, (r) => r.started_at >= from && r.policy_verdict === 'allowed', (r) => r.cost_usd_parsed);
+    return perVaultKey(
+      this.audit,
+      (r) => r.started_at >= from && r.policy_verdict === 'allowed',
+      (r) => r.cost_usd_parsed,
+    );
   }
 
   async callsByVaultKey(from: string, to: string): Promise<Map<string, number>> {
     this.open();
-    return perVaultKey(this.audit, (r) => r.started_at >= from && r.started_at < to, () => 1);
+    return perVaultKey(
+      this.audit,
+      (r) => r.started_at >= from && r.started_at < to,
+      () => 1,
+    );
   }
 
   async changesSince(revision: number): Promise<ChangeSet> {
     this.open();
     // In revision order, as the SQLite store's revision index returns them.
-    const newer = <T>(m: Map<string, Stamped<T>>) => [...m.values()].filter((s) => s.revision > revision).sort((a, b) => a.revision - b.revision).map((s) => s.rec);
-    return { revision: this.rev, vault_keys: newer(this.vault).map(copyKey), upstream_keys: newer(this.upstream).map((k) => ({ ...k })) };
+    const newer = <T>(m: Map<string, Stamped<T>>) =>
+      [...m.values()]
+        .filter((s) => s.revision > revision)
+        .sort((a, b) => a.revision - b.revision)
+        .map((s) => s.rec);
+    return {
+      revision: this.rev,
+      vault_keys: newer(this.vault).map(copyKey),
+      upstream_keys: newer(this.upstream).map((k) => ({ ...k })),
+    };
   }
 
   onChange(): () => void {
@@ -224,11 +253,18 @@ export class MemoryStore implements ProxyStore {
     this.open();
     const had = this.instances.get(info.instance_id);
     const { instance_id, data_plane_url, admin_url, started_at, last_sync_at } = info;
-    this.instances.set(instance_id, had ? { ...had, last_sync_at, data_plane_url } : { instance_id, data_plane_url, admin_url, started_at, last_sync_at });
+    this.instances.set(
+      instance_id,
+      had
+        ? { ...had, last_sync_at, data_plane_url }
+        : { instance_id, data_plane_url, admin_url, started_at, last_sync_at },
+    );
   }
 
   async listInstances(): Promise<InstanceInfo[]> {
     this.open();
-    return [...this.instances.values()].sort((a, b) => (a.last_sync_at > b.last_sync_at ? -1 : a.last_sync_at < b.last_sync_at ? 1 : 0)).map((i) => ({ ...i }));
+    return [...this.instances.values()]
+      .sort((a, b) => (a.last_sync_at > b.last_sync_at ? -1 : a.last_sync_at < b.last_sync_at ? 1 : 0))
+      .map((i) => ({ ...i }));
   }
 }

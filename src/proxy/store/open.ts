@@ -15,7 +15,8 @@ function sqliteFromSpec(spec: string): SqliteStore {
   const q = rest.indexOf('?');
   const path = q < 0 ? rest : rest.slice(0, q);
   const params = new URLSearchParams(q < 0 ? '' : rest.slice(q + 1));
-  for (const k of params.keys()) if (k !== 'sync') throw usageError(`--store: unknown option "${k}"`, 'known: sync=full|normal');
+  for (const k of params.keys())
+    if (k !== 'sync') throw usageError(`--store: unknown option "${k}"`, 'known: sync=full|normal');
   const sync = params.get('sync') ?? 'full';
   if (sync !== 'full' && sync !== 'normal') throw usageError('--store: sync must be full or normal');
   if (!path) throw usageError('--store sqlite: needs a path, e.g. sqlite:./tourniquet.db');

@@ -1,6 +1,15 @@
 import type pg from 'pg';
 import type { AuditFilter, AuditOutcome, AuditPage, AuditRow, AuditSummary } from './types.js';
-import { auditWhere, decodeCursor, encodeCursor, mergeEndpoints, minuteIso, normalizeCountCost, roundUsd, toDollarParams } from './audit-shared.js';
+import {
+  auditWhere,
+  decodeCursor,
+  encodeCursor,
+  mergeEndpoints,
+  minuteIso,
+  normalizeCountCost,
+  roundUsd,
+  toDollarParams,
+} from './audit-shared.js';
 import { toAuditRow } from './postgres-rows.js';
 
 type Q = Pick<pg.Pool, 'query'>;
@@ -34,7 +43,8 @@ const OUTCOME_COLS: ReadonlyArray<[keyof AuditOutcome, string]> = [
   ['latency_ms', 'float8'],
 ];
 
-const unnest = (cols: ReadonlyArray<[string, string]>, from: number) => `unnest(${cols.map(([, t], i) => `$${i + from}::${t}[]`).join(', ')})`;
+const unnest = (cols: ReadonlyArray<[string, string]>, from: number) =>
+  `unnest(${cols.map(([, t], i) => `$${i + from}::${t}[]`).join(', ')})`;
 
 /**
  * One statement per batch whatever its size (one array parameter per column, unnested), so one
@@ -52,14 +62,21 @@ export const APPEND_SQL = `WITH ins AS (
 
 export function appendParams(rows: AuditRow[], outcomes: AuditOutcome[]): unknown[][] {
   const filled = rows.map((r) => ({ ...r, outcome: r.outcome ?? 'complete' }));
-  return [...COLS.map(([c]) => filled.map((r) => r[c] ?? null)), ...OUTCOME_COLS.map(([c]) => outcomes.map((o) => o[c] ?? null))];
+  return [
+    ...COLS.map(([c]) => filled.map((r) => r[c] ?? null)),
+    ...OUTCOME_COLS.map(([c]) => outcomes.map((o) => o[c] ?? null)),
+  ];
 }
 
 export async function queryAudit(db: Q, filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {
   const after = decodeCursor(cursor);
   const { sql, params } = auditWhere(filter);
   const where = sql ? `${sql} AND id > ?` : 'WHERE id > ?';
-  const res = await db.query(toDollarParams(`SELECT * FROM agent_call_audit ${where} ORDER BY id LIMIT ?`), [...params, after, limit + 1]);
+  const res = await db.query(toDollarParams(`SELECT * FROM agent_call_audit ${where} ORDER BY id LIMIT ?`), [
+    ...params,
+    after,
+    limit + 1,
+  ]);
   const rows = res.rows.map(toAuditRow);
   const more = rows.length > limit;
   const data = more ? rows.slice(0, limit) : rows;
@@ -74,7 +91,9 @@ export async function summarizeAudit(db: Q, filter: AuditFilter): Promise<AuditS
   const [totals] = await all<{ n: number; first: string | null; last: string | null; cost: number | null }>(
     `SELECT COUNT(*) AS n, MIN(started_at) AS first, MAX(started_at) AS last, SUM(cost_usd_parsed) AS cost FROM agent_call_audit ${sql}`,
   );
-  const byVerdict = await all<{ v: string; n: number }>(`SELECT policy_verdict AS v, COUNT(*) AS n FROM agent_call_audit ${sql} GROUP BY v`);
+  const byVerdict = await all<{ v: string; n: number }>(
+    `SELECT policy_verdict AS v, COUNT(*) AS n FROM agent_call_audit ${sql} GROUP BY v`,
+  );
   const group = (col: string) =>
     all<Record<string, unknown> & { calls: number; cost_usd: number }>(
       `SELECT ${col}, COUNT(*) AS calls, COALESCE(SUM(cost_usd_parsed), 0) AS cost_usd FROM agent_call_audit ${allowed}
@@ -102,13 +121,18 @@ export async function summarizeAudit(db: Q, filter: AuditFilter): Promise<AuditS
     last_call: totals?.last ?? null,
     agent_runs: normalizeCountCost((await group('agent_run_id')) as never),
     vault_keys: normalizeCountCost((await group('vault_key_id')) as never),
-    outcome_unknown: { calls: Number(unknown?.n ?? 0), amount_usd_estimated: roundUsd(unknown?.amount), pending: Number(unknown?.pending ?? 0) },
+    outcome_unknown: {
+      calls: Number(unknown?.n ?? 0),
+      amount_usd_estimated: roundUsd(unknown?.amount),
+      pending: Number(unknown?.pending ?? 0),
+    },
   };
 }
 
 export async function sumByKey(db: Q, q: string, params: unknown[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  for (const r of (await db.query(q, params)).rows as Array<{ k: string; v: number | null }>) out.set(r.k, Number(r.v ?? 0));
+  for (const r of (await db.query(q, params)).rows as Array<{ k: string; v: number | null }>)
+    out.set(r.k, Number(r.v ?? 0));
   return out;
 }
 

@@ -106,14 +106,40 @@ export function isBudgetStore(s: object): s is BudgetStore {
 
 type Query = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
 
-export async function pgGrantUsd(q: Query, keyId: string, instanceId: string, day: string, cap: number, want: number): Promise<UsdGrant> {
-  const r = (await q('SELECT * FROM tourniquet_grant_usd($1, $2, $3::date, $4, $5)', [keyId, instanceId, day, cap, want])).rows[0];
-  return { id: r.grant_id === null ? null : Number(r.grant_id), granted: Number(r.granted), committed: Number(r.committed) };
+export async function pgGrantUsd(
+  q: Query,
+  keyId: string,
+  instanceId: string,
+  day: string,
+  cap: number,
+  want: number,
+): Promise<UsdGrant> {
+  const r = (
+    await q('SELECT * FROM tourniquet_grant_usd($1, $2, $3::date, $4, $5)', [keyId, instanceId, day, cap, want])
+  ).rows[0];
+  return {
+    id: r.grant_id === null ? null : Number(r.grant_id),
+    granted: Number(r.granted),
+    committed: Number(r.committed),
+  };
 }
 
-export async function pgGrantCalls(q: Query, keyId: string, instanceId: string, limit: number, want: number, windowS: number): Promise<CallGrant> {
-  const r = (await q('SELECT * FROM tourniquet_grant_calls($1, $2, $3, $4, $5)', [keyId, instanceId, limit, want, windowS])).rows[0];
-  return { id: r.grant_id === null ? null : Number(r.grant_id), granted: Number(r.granted), retryAfterS: Number(r.retry_after_s) };
+export async function pgGrantCalls(
+  q: Query,
+  keyId: string,
+  instanceId: string,
+  limit: number,
+  want: number,
+  windowS: number,
+): Promise<CallGrant> {
+  const r = (
+    await q('SELECT * FROM tourniquet_grant_calls($1, $2, $3, $4, $5)', [keyId, instanceId, limit, want, windowS])
+  ).rows[0];
+  return {
+    id: r.grant_id === null ? null : Number(r.grant_id),
+    granted: Number(r.granted),
+    retryAfterS: Number(r.retry_after_s),
+  };
 }
 
 export async function pgReturnGrants(q: Query, items: Array<{ id: number; used: number }>): Promise<void> {

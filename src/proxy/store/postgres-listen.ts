@@ -26,7 +26,9 @@ export interface Ack {
 export function parseAck(payload: string | undefined): Ack | null {
   try {
     const j = JSON.parse(payload ?? '') as { i?: unknown; r?: unknown; h?: unknown };
-    return typeof j.i === 'string' && Number.isFinite(Number(j.r)) ? { instance_id: j.i, revision: Number(j.r), hint: j.h === 1 } : null;
+    return typeof j.i === 'string' && Number.isFinite(Number(j.r))
+      ? { instance_id: j.i, revision: Number(j.r), hint: j.h === 1 }
+      : null;
   } catch {
     return null;
   }
@@ -48,7 +50,15 @@ export function parsePayload(payload: string | undefined): { revision: number; h
   }
   try {
     const j = JSON.parse(payload) as { r: number; k: string[]; m: string; at: string };
-    const hint = Array.isArray(j.k) && j.k.length ? { revision: Number(j.r), ids: j.k.map(String), mode: j.m === 'hard' ? ('hard' as const) : ('soft' as const), at: String(j.at) } : null;
+    const hint =
+      Array.isArray(j.k) && j.k.length
+        ? {
+            revision: Number(j.r),
+            ids: j.k.map(String),
+            mode: j.m === 'hard' ? ('hard' as const) : ('soft' as const),
+            at: String(j.at),
+          }
+        : null;
     return Number.isFinite(Number(j.r)) ? { revision: Number(j.r), hint } : null;
   } catch {
     return null;

@@ -42,7 +42,10 @@ export class PgConnection {
   private listener: ChangeListener | null = null;
   private readonly config: pg.ClientConfig;
 
-  constructor(url: string, protected readonly opts: PostgresStoreOptions = {}) {
+  constructor(
+    url: string,
+    protected readonly opts: PostgresStoreOptions = {},
+  ) {
     this.config = {
       connectionString: url,
       connectionTimeoutMillis: 2_000,
@@ -53,7 +56,13 @@ export class PgConnection {
       keepAlive: true,
     };
     // Idle connections stay open: a revoke should never wait for a connection handshake.
-    this.pool = new pg.Pool({ ...this.config, max: opts.max ?? 10, idleTimeoutMillis: 0, types: PG_TYPES, application_name: 'tourniquet-proxy' });
+    this.pool = new pg.Pool({
+      ...this.config,
+      max: opts.max ?? 10,
+      idleTimeoutMillis: 0,
+      types: PG_TYPES,
+      application_name: 'tourniquet-proxy',
+    });
     // An idle client whose server went away emits here; without a handler the process dies.
     this.pool.on('error', () => {});
   }
@@ -168,7 +177,9 @@ export class PgConnection {
 
   /** Bump the revision and notify it, inside the caller's transaction. */
   protected async bump(c: Tx): Promise<number> {
-    const r = await c.query<{ revision: number }>('UPDATE tourniquet_meta SET revision = revision + 1 WHERE id = 1 RETURNING revision');
+    const r = await c.query<{ revision: number }>(
+      'UPDATE tourniquet_meta SET revision = revision + 1 WHERE id = 1 RETURNING revision',
+    );
     const rev = Number(r.rows[0]!.revision);
     await c.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, String(rev)]);
     return rev;

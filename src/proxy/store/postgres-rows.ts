@@ -18,11 +18,27 @@ export const PG_TYPES = {
   },
 } as unknown as pg.CustomTypesConfig;
 
-
 export const VAULT_COLUMNS = [
-  'id', 'secret_hash', 'secret_hint', 'vendor', 'upstream_key_id', 'agent_run_id', 'agent', 'owner', 'allowed_endpoints',
-  'daily_usd_cap', 'per_call_amount_cap', 'calls_per_minute', 'customer_id_path', 'status', 'created_at', 'expires_at',
-  'revoked_at', 'revoke_mode', 'rolled_from', 'revision',
+  'id',
+  'secret_hash',
+  'secret_hint',
+  'vendor',
+  'upstream_key_id',
+  'agent_run_id',
+  'agent',
+  'owner',
+  'allowed_endpoints',
+  'daily_usd_cap',
+  'per_call_amount_cap',
+  'calls_per_minute',
+  'customer_id_path',
+  'status',
+  'created_at',
+  'expires_at',
+  'revoked_at',
+  'revoke_mode',
+  'rolled_from',
+  'revision',
 ] as const;
 
 export function vaultKeyValues(k: VaultKeyRecord, revision: number): unknown[] {
@@ -36,7 +52,21 @@ export function vaultKeyValues(k: VaultKeyRecord, revision: number): unknown[] {
   return VAULT_COLUMNS.map((c) => row[c] ?? null);
 }
 
-export const UPSTREAM_COLUMNS = ['id', 'vendor', 'state', 'hint', 'label', 'account_sid', 'secret', 'secret_ct', 'secret_dek', 'master_key_id', 'created_at', 'updated_at', 'revision'] as const;
+export const UPSTREAM_COLUMNS = [
+  'id',
+  'vendor',
+  'state',
+  'hint',
+  'label',
+  'account_sid',
+  'secret',
+  'secret_ct',
+  'secret_dek',
+  'master_key_id',
+  'created_at',
+  'updated_at',
+  'revision',
+] as const;
 
 export function toAuditRow(r: Row): AuditRow {
   return { ...(r as unknown as AuditRow), id: Number(r.id) };
@@ -60,12 +90,22 @@ export function toInstance(r: Row): InstanceInfo & { revision: number } {
  * (25006), a lock not available (55P03), system errors (58).
  */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57|58|25006|55P03)/;
-const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+const UNAVAILABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 export function isUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (typeof e?.code === 'string' && (UNAVAILABLE_SQLSTATE.test(e.code) || UNAVAILABLE_ERRNO.has(e.code))) return true;
-  return /Connection terminated|timeout exceeded|Client has encountered a connection error|not queryable|Query read timeout/i.test(e?.message ?? '');
+  return /Connection terminated|timeout exceeded|Client has encountered a connection error|not queryable|Query read timeout/i.test(
+    e?.message ?? '',
+  );
 }
 
 function reasonOf(err: unknown): StoreFailure {
@@ -78,6 +118,10 @@ function reasonOf(err: unknown): StoreFailure {
 /** Map connection-level failures to StoreUnavailableError (the proxy answers 503); rethrow the rest. */
 export function unavailable(err: unknown): never {
   if (err instanceof StoreUnavailableError) throw err;
-  if (isUnavailable(err)) throw new StoreUnavailableError(`PostgreSQL unavailable: ${(err as Error).message}`, { cause: err, reason: reasonOf(err) });
+  if (isUnavailable(err))
+    throw new StoreUnavailableError(`PostgreSQL unavailable: ${(err as Error).message}`, {
+      cause: err,
+      reason: reasonOf(err),
+    });
   throw err;
 }

@@ -114,7 +114,9 @@ export async function migrate(client: pg.ClientBase): Promise<number[]> {
   try {
     await client.query(`CREATE TABLE IF NOT EXISTS tourniquet_migrations (
       version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const done = new Set((await client.query<{ version: number }>('SELECT version FROM tourniquet_migrations')).rows.map((r) => r.version));
+    const done = new Set(
+      (await client.query<{ version: number }>('SELECT version FROM tourniquet_migrations')).rows.map((r) => r.version),
+    );
     for (const m of allMigrations()) {
       if (done.has(m.version)) continue;
       await client.query('BEGIN');

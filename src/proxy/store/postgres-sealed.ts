@@ -12,11 +12,18 @@ export async function pgStoreMasterKeyId(c: Client): Promise<string | null> {
 }
 
 async function setKid(c: Client, kid: string): Promise<void> {
-  await c.query(`INSERT INTO tourniquet_settings (k, v) VALUES ('master_key_id', $1) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, [kid]);
+  await c.query(
+    `INSERT INTO tourniquet_settings (k, v) VALUES ('master_key_id', $1) ON CONFLICT (k) DO UPDATE SET v = excluded.v`,
+    [kid],
+  );
 }
 
 export async function pgSecretsAtRest(c: Client): Promise<SecretsAtRest> {
-  const rows = (await c.query<{ master_key_id: string | null; plain: boolean }>(`SELECT master_key_id, secret IS NOT NULL AS plain FROM upstream_keys`)).rows;
+  const rows = (
+    await c.query<{ master_key_id: string | null; plain: boolean }>(
+      `SELECT master_key_id, secret IS NOT NULL AS plain FROM upstream_keys`,
+    )
+  ).rows;
   return tally(rows, await pgStoreMasterKeyId(c));
 }
 
@@ -32,17 +39,32 @@ async function writeSealed(c: Client, ids: string[], cts: string[], deks: string
 
 /** Inside the caller's transaction (which holds the revision lock, so no key writer interleaves). */
 export async function pgSealPlaintext(c: Client, sealer: SecretSealer): Promise<number> {
-  const rows = (await c.query<Row>(`SELECT id, vendor, secret FROM upstream_keys WHERE secret IS NOT NULL AND secret_ct IS NULL FOR UPDATE`)).rows;
+  const rows = (
+    await c.query<Row>(
+      `SELECT id, vendor, secret FROM upstream_keys WHERE secret IS NOT NULL AND secret_ct IS NULL FOR UPDATE`,
+    )
+  ).rows;
   const kid = await pgStoreMasterKeyId(c);
   const sealed = rows.map((r) => sealer.seal(String(r.id), String(r.vendor), String(r.secret), kid));
-  await writeSealed(c, rows.map((r) => String(r.id)), sealed.map((s) => s.ct), sealed.map((s) => s.dek), sealed.map((s) => s.kid));
+  await writeSealed(
+    c,
+    rows.map((r) => String(r.id)),
+    sealed.map((s) => s.ct),
+    sealed.map((s) => s.dek),
+    sealed.map((s) => s.kid),
+  );
   if (rows.length) await setKid(c, sealer.wrappingKey(kid).id);
   return rows.length;
 }
 
 export async function pgRewrap(c: Client, sealer: SecretSealer, limit: number): Promise<number> {
   const current = sealer.wrappingKey(null).id;
-  const rows = (await c.query<Row>(`SELECT id, secret_ct, secret_dek, master_key_id FROM upstream_keys WHERE secret_ct IS NOT NULL AND master_key_id <> $1 LIMIT $2 FOR UPDATE`, [current, limit])).rows;
+  const rows = (
+    await c.query<Row>(
+      `SELECT id, secret_ct, secret_dek, master_key_id FROM upstream_keys WHERE secret_ct IS NOT NULL AND master_key_id <> $1 LIMIT $2 FOR UPDATE`,
+      [current, limit],
+    )
+  ).rows;
   const ids: string[] = [];
   const cts: string[] = [];
   const deks: string[] = [];

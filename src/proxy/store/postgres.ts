@@ -21,7 +21,14 @@ import { sealedColumns, type SealedSecretStore, type SecretsAtRest } from './sea
 import { pgRewrap, pgSealPlaintext, pgSecretsAtRest, pgStoreMasterKeyId } from './postgres-sealed.js';
 import type { AdminAuditFilter, AdminAuditRow, AdminAuditStore } from '../admin/admin-audit.js';
 import { ADMIN_AUDIT_COLUMNS, adminAuditValues, adminAuditWhere, toAdminAuditRow } from './admin-audit-sql.js';
-import { pgGrantCalls, pgGrantUsd, pgReturnGrants, type BudgetStore, type CallGrant, type UsdGrant } from './postgres-budget.js';
+import {
+  pgGrantCalls,
+  pgGrantUsd,
+  pgReturnGrants,
+  type BudgetStore,
+  type CallGrant,
+  type UsdGrant,
+} from './postgres-budget.js';
 import { APPEND_SQL, appendParams, pruneAuditBefore, queryAudit, summarizeAudit, sumByKey } from './postgres-audit.js';
 import { CHANGE_CHANNEL, MAX_HINT } from './postgres-listen.js';
 import { PgConnection, placeholders, type Tx } from './postgres-pool.js';
@@ -34,7 +41,10 @@ export type { PostgresStoreOptions } from './postgres-pool.js';
  * reader that has seen revision R has seen every change up to R) and NOTIFYs the revision in
  * the same transaction. Audit batches are one multi-row INSERT each, durable on COMMIT.
  */
-export class PostgresStore extends PgConnection implements ProxyStore, AckingStore, SealedSecretStore, AdminAuditStore, BudgetStore {
+export class PostgresStore
+  extends PgConnection
+  implements ProxyStore, AckingStore, SealedSecretStore, AdminAuditStore, BudgetStore
+{
   readonly kind = 'postgres';
   private sealer: SecretSealer | null = null;
 
@@ -51,7 +61,10 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
   private async insertVaultKeyTx(c: Tx, rec: VaultKeyRecord): Promise<void> {
     const values = vaultKeyValues(rec, await this.bump(c));
     // (a retry after a lost COMMIT acknowledgement finds its own row: nothing to do)
-    await c.query(`INSERT INTO vault_keys (${VAULT_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)}) ON CONFLICT (id) DO NOTHING`, values);
+    await c.query(
+      `INSERT INTO vault_keys (${VAULT_COLUMNS.join(', ')}) VALUES (${placeholders(values.length)}) ON CONFLICT (id) DO NOTHING`,
+      values,
+    );
   }
 
   async insertVaultKey(rec: VaultKeyRecord): Promise<void> {
@@ -82,7 +95,10 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
   private async revokeTx(c: Tx, ids: string[], at: string, mode: 'soft' | 'hard'): Promise<RevokeResult> {
     const out: RevokeResult = { revoked: [], already_revoked: [], not_found: [] };
     const found = new Map<string, string>();
-    const rows = await c.query<{ id: string; status: string }>('SELECT id, status FROM vault_keys WHERE id = ANY($1::text[]) FOR UPDATE', [ids]);
+    const rows = await c.query<{ id: string; status: string }>(
+      'SELECT id, status FROM vault_keys WHERE id = ANY($1::text[]) FOR UPDATE',
+      [ids],
+    );
     for (const r of rows.rows) found.set(r.id, r.status);
     for (const id of new Set(ids)) {
       const s = found.get(id);
@@ -92,7 +108,10 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
     }
     if (out.revoked.length) {
       const rev = await this.bump(c);
-      await c.query(`UPDATE vault_keys SET status = 'revoked', revoked_at = $1, revoke_mode = $2, revision = $3 WHERE id = ANY($4::text[])`, [at, mode, rev, out.revoked]);
+      await c.query(
+        `UPDATE vault_keys SET status = 'revoked', revoked_at = $1, revoke_mode = $2, revision = $3 WHERE id = ANY($4::text[])`,
+        [at, mode, rev, out.revoked],
+      );
     }
     return out;
   }
@@ -121,14 +140,20 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
         [ids, at, mode, CHANGE_CHANNEL],
       ),
     );
-    const row = res.rows[0] as { revision: number; found: Array<{ id: string; revoked_at: string | null; revoke_mode: 'soft' | 'hard' | null; revision: number }>; revoked: string[] };
+    const row = res.rows[0] as {
+      revision: number;
+      found: Array<{ id: string; revoked_at: string | null; revoke_mode: 'soft' | 'hard' | null; revision: number }>;
+      revoked: string[];
+    };
     const found = new Map(row.found.map((f) => [f.id, f]));
     const revoked = new Set<string>(row.revoked);
     for (const id of new Set(ids)) {
       const f = found.get(id);
       if (revoked.has(id)) out.revoked.push(id);
       else if (!f) out.not_found.push(id);
-      else (out.already_revoked.push(id), (out.previous![id] = { revoked_at: f.revoked_at, revoke_mode: f.revoke_mode, revision: Number(f.revision) }));
+      else
+        (out.already_revoked.push(id),
+          (out.previous![id] = { revoked_at: f.revoked_at, revoke_mode: f.revoke_mode, revision: Number(f.revision) }));
     }
     if (out.revoked.length) out.revision = Number(row.revision);
     return out;
@@ -172,16 +197,26 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
       const k = (await c.query('SELECT * FROM upstream_keys WHERE id = $1 FOR UPDATE', [id])).rows[0];
       if (!k) return undefined;
       const rev = await this.bump(c);
-      await c.query(`UPDATE upstream_keys SET state = 'standby', updated_at = $1, revision = $2 WHERE vendor = $3 AND state = 'active' AND id <> $4`, [at, rev, k.vendor, id]);
-      const r = await c.query(`UPDATE upstream_keys SET state = 'active', updated_at = $1, revision = $2 WHERE id = $3 RETURNING *`, [at, rev, id]);
+      await c.query(
+        `UPDATE upstream_keys SET state = 'standby', updated_at = $1, revision = $2 WHERE vendor = $3 AND state = 'active' AND id <> $4`,
+        [at, rev, k.vendor, id],
+      );
+      const r = await c.query(
+        `UPDATE upstream_keys SET state = 'active', updated_at = $1, revision = $2 WHERE id = $3 RETURNING *`,
+        [at, rev, id],
+      );
       return toUpstreamKey(r.rows[0]!, this.sealer);
     });
   }
 
   async retireUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
     return this.tx(async (c) => {
-      if ((await c.query('SELECT 1 FROM upstream_keys WHERE id = $1 FOR UPDATE', [id])).rowCount === 0) return undefined;
-      const r = await c.query(`UPDATE upstream_keys SET state = 'retired', updated_at = $1, revision = $2 WHERE id = $3 RETURNING *`, [at, await this.bump(c), id]);
+      if ((await c.query('SELECT 1 FROM upstream_keys WHERE id = $1 FOR UPDATE', [id])).rowCount === 0)
+        return undefined;
+      const r = await c.query(
+        `UPDATE upstream_keys SET state = 'retired', updated_at = $1, revision = $2 WHERE id = $3 RETURNING *`,
+        [at, await this.bump(c), id],
+      );
       return toUpstreamKey(r.rows[0]!, this.sealer);
     });
   }
@@ -251,8 +286,16 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
               COALESCE((SELECT json_agg(u) FROM upstream_keys u WHERE u.revision > $1), '[]') AS upstream_keys`,
       [revision],
     );
-    const r = res.rows[0] as { revision: number; vault_keys: Record<string, unknown>[]; upstream_keys: Record<string, unknown>[] };
-    return { revision: Number(r.revision), vault_keys: r.vault_keys.map(toVaultKey), upstream_keys: r.upstream_keys.map((u) => toUpstreamKey(u, this.sealer)) };
+    const r = res.rows[0] as {
+      revision: number;
+      vault_keys: Record<string, unknown>[];
+      upstream_keys: Record<string, unknown>[];
+    };
+    return {
+      revision: Number(r.revision),
+      vault_keys: r.vault_keys.map(toVaultKey),
+      upstream_keys: r.upstream_keys.map((u) => toUpstreamKey(u, this.sealer)),
+    };
   }
 
   async heartbeat(info: InstanceInfo): Promise<void> {
@@ -304,12 +347,22 @@ export class PostgresStore extends PgConnection implements ProxyStore, AckingSto
 
   // --- admin audit (admin/admin-audit.ts) -------------------------------------------------------
   async appendAdminAudit(row: AdminAuditRow): Promise<void> {
-    await this.q(`INSERT INTO admin_audit (${ADMIN_AUDIT_COLUMNS.join(', ')}) VALUES (${placeholders(ADMIN_AUDIT_COLUMNS.length)})`, adminAuditValues(row));
+    await this.q(
+      `INSERT INTO admin_audit (${ADMIN_AUDIT_COLUMNS.join(', ')}) VALUES (${placeholders(ADMIN_AUDIT_COLUMNS.length)})`,
+      adminAuditValues(row),
+    );
   }
 
   async queryAdminAudit(filter: AdminAuditFilter, limit: number): Promise<AdminAuditRow[]> {
-    const { sql, params } = adminAuditWhere(filter, (i) => `$${i}`, (p) => `targets ? ${p}`);
-    const res = await this.q(`SELECT * FROM admin_audit ${sql} ORDER BY id LIMIT $${params.length + 1}`, [...params, limit]);
+    const { sql, params } = adminAuditWhere(
+      filter,
+      (i) => `$${i}`,
+      (p) => `targets ? ${p}`,
+    );
+    const res = await this.q(`SELECT * FROM admin_audit ${sql} ORDER BY id LIMIT $${params.length + 1}`, [
+      ...params,
+      limit,
+    ]);
     return res.rows.map(toAdminAuditRow);
   }
 

@@ -38,11 +38,17 @@ export function isSealedSecretStore(s: object): s is SealedSecretStore {
 }
 
 export function sealedOf(r: Row): Sealed | null {
-  return r.secret_ct && r.secret_dek && r.master_key_id ? { ct: String(r.secret_ct), dek: String(r.secret_dek), kid: String(r.master_key_id) } : null;
+  return r.secret_ct && r.secret_dek && r.master_key_id
+    ? { ct: String(r.secret_ct), dek: String(r.secret_dek), kid: String(r.master_key_id) }
+    : null;
 }
 
 /** The sealed columns for a record about to be written (all NULL for a config-file key). */
-export function sealedColumns(rec: UpstreamKeyRecord, sealer: SecretSealer | null, storeKid: string | null): Record<(typeof SEALED_COLUMNS)[number] | 'secret', string | null> {
+export function sealedColumns(
+  rec: UpstreamKeyRecord,
+  sealer: SecretSealer | null,
+  storeKid: string | null,
+): Record<(typeof SEALED_COLUMNS)[number] | 'secret', string | null> {
   if (rec.secret === null) return { secret: null, secret_ct: null, secret_dek: null, master_key_id: null };
   if (!sealer) throw new MasterKeyMissingError();
   const s = sealer.seal(rec.id, rec.vendor, rec.secret, storeKid);
@@ -57,7 +63,10 @@ export function openedSecret(r: Row, sealer: SecretSealer | null): string | null
 }
 
 /** Tally rows (`master_key_id`, plain) into SecretsAtRest. */
-export function tally(rows: Array<{ master_key_id: string | null; plain: number | boolean }>, current: string | null): SecretsAtRest {
+export function tally(
+  rows: Array<{ master_key_id: string | null; plain: number | boolean }>,
+  current: string | null,
+): SecretsAtRest {
   const out: SecretsAtRest = { plaintext: 0, by_master_key: {}, current };
   for (const r of rows) {
     if (r.master_key_id) out.by_master_key[r.master_key_id] = (out.by_master_key[r.master_key_id] ?? 0) + 1;

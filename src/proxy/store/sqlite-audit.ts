@@ -1,7 +1,15 @@
 import type Database from 'better-sqlite3';
 import type { AuditFilter, AuditOutcome, AuditPage, AuditRow, AuditSummary } from './types.js';
 import { AUDIT_COLUMNS } from './sqlite-schema.js';
-import { auditWhere, decodeCursor, encodeCursor, mergeEndpoints, minuteIso, normalizeCountCost, roundUsd } from './audit-shared.js';
+import {
+  auditWhere,
+  decodeCursor,
+  encodeCursor,
+  mergeEndpoints,
+  minuteIso,
+  normalizeCountCost,
+  roundUsd,
+} from './audit-shared.js';
 import { TxBuilder } from './sqlite-writer.js';
 
 type Db = Database.Database;
@@ -16,11 +24,26 @@ export function appendTx(rows: AuditRow[], outcomes: AuditOutcome[]): TxBuilder 
   const t = new TxBuilder();
   for (const r of rows)
     t.add(INSERT_SQL, [
-      r.started_at, r.finished_at, r.vault_key_id, r.agent_run_id, r.customer_scope_id, r.vendor, r.method, r.path,
-      r.policy_verdict, r.vendor_status, r.cost_usd_parsed, r.upstream_key_id, r.latency_ms, r.instance_id,
-      r.call_id ?? null, r.outcome ?? 'complete', r.amount_usd_estimated ?? null,
+      r.started_at,
+      r.finished_at,
+      r.vault_key_id,
+      r.agent_run_id,
+      r.customer_scope_id,
+      r.vendor,
+      r.method,
+      r.path,
+      r.policy_verdict,
+      r.vendor_status,
+      r.cost_usd_parsed,
+      r.upstream_key_id,
+      r.latency_ms,
+      r.instance_id,
+      r.call_id ?? null,
+      r.outcome ?? 'complete',
+      r.amount_usd_estimated ?? null,
     ]);
-  for (const o of outcomes) t.add(OUTCOME_SQL, [o.finished_at, o.policy_verdict, o.vendor_status, o.cost_usd_parsed, o.latency_ms, o.call_id]);
+  for (const o of outcomes)
+    t.add(OUTCOME_SQL, [o.finished_at, o.policy_verdict, o.vendor_status, o.cost_usd_parsed, o.latency_ms, o.call_id]);
   return t;
 }
 
@@ -29,7 +52,9 @@ const hasOutcome = new WeakMap<Db, boolean>();
 function outcomeKnown(db: Db): boolean {
   let v = hasOutcome.get(db);
   if (v === undefined) {
-    v = (db.prepare(`PRAGMA table_info(agent_call_audit)`).all() as Array<{ name: string }>).some((c) => c.name === 'outcome');
+    v = (db.prepare(`PRAGMA table_info(agent_call_audit)`).all() as Array<{ name: string }>).some(
+      (c) => c.name === 'outcome',
+    );
     hasOutcome.set(db, v);
   }
   return v;
@@ -39,7 +64,9 @@ function outcomeUnknown(db: Db, sql: string, params: unknown[]): AuditSummary['o
   if (!outcomeKnown(db)) return { calls: 0, amount_usd_estimated: 0, pending: 0 };
   const where = sql ? `${sql} AND outcome <> 'complete'` : `WHERE outcome <> 'complete'`;
   const r = db
-    .prepare(`SELECT COUNT(*) AS n, SUM(amount_usd_estimated) AS amount, SUM(outcome = 'pending') AS pending FROM agent_call_audit ${where}`)
+    .prepare(
+      `SELECT COUNT(*) AS n, SUM(amount_usd_estimated) AS amount, SUM(outcome = 'pending') AS pending FROM agent_call_audit ${where}`,
+    )
     .get(...params) as { n: number; amount: number | null; pending: number | null };
   return { calls: r.n, amount_usd_estimated: roundUsd(r.amount), pending: r.pending ?? 0 };
 }
@@ -62,9 +89,13 @@ export function summarizeAudit(db: Db, filter: AuditFilter): AuditSummary {
   const allowed = sql ? `${sql} AND policy_verdict = 'allowed'` : `WHERE policy_verdict = 'allowed'`;
   const all = <T>(q: string, p: unknown[] = params) => db.prepare(q).all(...p) as T[];
   const totals = db
-    .prepare(`SELECT COUNT(*) AS n, MIN(started_at) AS first, MAX(started_at) AS last, SUM(cost_usd_parsed) AS cost FROM agent_call_audit ${sql}`)
+    .prepare(
+      `SELECT COUNT(*) AS n, MIN(started_at) AS first, MAX(started_at) AS last, SUM(cost_usd_parsed) AS cost FROM agent_call_audit ${sql}`,
+    )
     .get(...params) as { n: number; first: string | null; last: string | null; cost: number | null };
-  const byVerdict = all<{ v: string; n: number }>(`SELECT policy_verdict AS v, COUNT(*) AS n FROM agent_call_audit ${sql} GROUP BY v`);
+  const byVerdict = all<{ v: string; n: number }>(
+    `SELECT policy_verdict AS v, COUNT(*) AS n FROM agent_call_audit ${sql} GROUP BY v`,
+  );
   const group = (col: string) =>
     all<Record<string, unknown> & { calls: number; cost_usd: number }>(
       `SELECT ${col}, COUNT(*) AS calls, COALESCE(SUM(cost_usd_parsed), 0) AS cost_usd FROM agent_call_audit ${allowed} GROUP BY ${col} ORDER BY cost_usd DESC, calls DESC`,

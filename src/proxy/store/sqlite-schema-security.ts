@@ -29,7 +29,9 @@ CREATE INDEX IF NOT EXISTS admin_audit_at ON admin_audit (at);
 export function upgradeSqliteSchema(db: Database.Database): void {
   // Deleted and overwritten content is zeroed, so no old copy of a secret lingers in free space.
   db.pragma('secure_delete = ON');
-  const have = new Set((db.prepare(`PRAGMA table_info(upstream_keys)`).all() as Array<{ name: string }>).map((c) => c.name));
+  const have = new Set(
+    (db.prepare(`PRAGMA table_info(upstream_keys)`).all() as Array<{ name: string }>).map((c) => c.name),
+  );
   for (const col of SEALED_COLUMNS) if (!have.has(col)) db.exec(`ALTER TABLE upstream_keys ADD COLUMN ${col} TEXT`);
   db.exec(ADMIN_AUDIT);
 }

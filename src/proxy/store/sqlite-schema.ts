@@ -88,8 +88,11 @@ CREATE INDEX IF NOT EXISTS audit_pending ON agent_call_audit (instance_id) WHERE
 
 /** Bring a file written by an earlier version up to this schema (adds columns; never rewrites rows). */
 export function migrateSqlite(db: { prepare(sql: string): { all(): unknown[] }; exec(sql: string): unknown }): void {
-  const have = new Set((db.prepare(`PRAGMA table_info(agent_call_audit)`).all() as Array<{ name: string }>).map((c) => c.name));
-  for (const [name, decl] of WRITE_AHEAD_COLUMNS) if (!have.has(name)) db.exec(`ALTER TABLE agent_call_audit ADD COLUMN ${name} ${decl}`);
+  const have = new Set(
+    (db.prepare(`PRAGMA table_info(agent_call_audit)`).all() as Array<{ name: string }>).map((c) => c.name),
+  );
+  for (const [name, decl] of WRITE_AHEAD_COLUMNS)
+    if (!have.has(name)) db.exec(`ALTER TABLE agent_call_audit ADD COLUMN ${name} ${decl}`);
   db.exec(SQLITE_INDEXES);
 }
 

@@ -64,7 +64,10 @@ const FAILURES: Array<[RegExp, StoreFailure]> = [
   [/^(SQLITE_FULL|ENOSPC|EDQUOT)/, 'disk_full'],
   [/^(SQLITE_BUSY|SQLITE_LOCKED)/, 'busy'],
   [/^TQ_EXPIRED/, 'timeout'],
-  [/^(SQLITE_IOERR|SQLITE_READONLY|SQLITE_CANTOPEN|SQLITE_CORRUPT|SQLITE_NOTADB|SQLITE_PROTOCOL|SQLITE_PERM|EIO|EROFS|EACCES)/, 'unavailable'],
+  [
+    /^(SQLITE_IOERR|SQLITE_READONLY|SQLITE_CANTOPEN|SQLITE_CORRUPT|SQLITE_NOTADB|SQLITE_PROTOCOL|SQLITE_PERM|EIO|EROFS|EACCES)/,
+    'unavailable',
+  ],
 ];
 
 /** SQLite reports some full-disk failures as I/O errors (growing the -shm file, say): look at the volume. */
@@ -83,9 +86,20 @@ export function classifySqlite(err: unknown, path: string): unknown {
   const code = String((err as { code?: unknown })?.code ?? '');
   for (const [re, found] of FAILURES)
     if (re.test(code)) {
-      const reason = found === 'unavailable' && /^SQLITE_IOERR/.test(code) && path !== ':memory:' && volumeFull(path) ? 'disk_full' : found;
-      const what = reason === 'disk_full' ? `the disk holding ${path} is full` : reason === 'busy' ? `${path} is locked by another process` : `${path} cannot be written`;
-      return new StoreUnavailableError(`SQLite store: ${what} (${code}: ${(err as Error).message})`, { cause: err, reason });
+      const reason =
+        found === 'unavailable' && /^SQLITE_IOERR/.test(code) && path !== ':memory:' && volumeFull(path)
+          ? 'disk_full'
+          : found;
+      const what =
+        reason === 'disk_full'
+          ? `the disk holding ${path} is full`
+          : reason === 'busy'
+            ? `${path} is locked by another process`
+            : `${path} cannot be written`;
+      return new StoreUnavailableError(`SQLite store: ${what} (${code}: ${(err as Error).message})`, {
+        cause: err,
+        reason,
+      });
     }
   return err;
 }
@@ -98,22 +112,32 @@ export interface SqliteWriter {
 /** The worker-thread writer for a file. */
 export class ThreadWriter implements SqliteWriter {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (r: unknown[]) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: unknown[]) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout }
+  >();
   private next = 1;
   private dead: Error | null = null;
 
   constructor(private readonly path: string) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver, busyMs: BUSY_TIMEOUT_MS, walLimit: WAL_LIMIT_BYTES } });
-    this.worker.unref();
-    this.worker.on('message', (msg: { id?: number; results?: unknown[]; error?: { code: string; message: string } }) => {
-      const p = msg.id === undefined ? undefined : this.pending.get(msg.id);
-      if (!p) return; // answered after its deadline: the caller has moved on
-      this.pending.delete(msg.id!);
-      clearTimeout(p.timer);
-      if (msg.error) p.reject(classifySqlite(Object.assign(new Error(msg.error.message), { code: msg.error.code }), this.path));
-      else p.resolve(msg.results!);
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { path, driver, busyMs: BUSY_TIMEOUT_MS, walLimit: WAL_LIMIT_BYTES },
     });
+    this.worker.unref();
+    this.worker.on(
+      'message',
+      (msg: { id?: number; results?: unknown[]; error?: { code: string; message: string } }) => {
+        const p = msg.id === undefined ? undefined : this.pending.get(msg.id);
+        if (!p) return; // answered after its deadline: the caller has moved on
+        this.pending.delete(msg.id!);
+        clearTimeout(p.timer);
+        if (msg.error)
+          p.reject(classifySqlite(Object.assign(new Error(msg.error.message), { code: msg.error.code }), this.path));
+        else p.resolve(msg.results!);
+      },
+    );
     const fail = (err: Error) => {
       this.dead = new StoreUnavailableError(`SQLite writer thread stopped: ${err.message}`, { cause: err });
       for (const p of this.pending.values()) (clearTimeout(p.timer), p.reject(this.dead));
@@ -129,7 +153,11 @@ export class ThreadWriter implements SqliteWriter {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new StoreUnavailableError(`SQLite store: no answer within ${deadlineMs} ms (${this.path} locked or slow)`, { reason: 'timeout' }));
+        reject(
+          new StoreUnavailableError(`SQLite store: no answer within ${deadlineMs} ms (${this.path} locked or slow)`, {
+            reason: 'timeout',
+          }),
+        );
       }, deadlineMs);
       this.pending.set(id, { resolve, reject, timer });
       this.worker.postMessage({ id, deadline: Date.now() + deadlineMs, ...tx });

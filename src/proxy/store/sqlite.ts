@@ -95,7 +95,9 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
   }
 
   async revision(): Promise<number> {
-    return this.read(() => Number((this.db.prepare(`SELECT v FROM meta WHERE k = 'revision'`).get() as { v: string }).v));
+    return this.read(() =>
+      Number((this.db.prepare(`SELECT v FROM meta WHERE k = 'revision'`).get() as { v: string }).v),
+    );
   }
 
   async insertVaultKey(rec: VaultKeyRecord): Promise<void> {
@@ -122,7 +124,11 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     eq('upstream_key_id', f.upstream_key_id);
     if (f.ids) (parts.push(`id IN (${f.ids.map(() => '?').join(',') || 'NULL'})`), params.push(...f.ids));
     const where = parts.length ? `WHERE ${parts.join(' AND ')}` : '';
-    return this.read(() => (this.db.prepare(`SELECT * FROM vault_keys ${where} ORDER BY created_at, id`).all(...params) as Row[]).map(toVaultKey));
+    return this.read(() =>
+      (this.db.prepare(`SELECT * FROM vault_keys ${where} ORDER BY created_at, id`).all(...params) as Row[]).map(
+        toVaultKey,
+      ),
+    );
   }
 
   async revokeVaultKeys(ids: string[], at: string, mode: 'soft' | 'hard'): Promise<RevokeResult> {
@@ -185,14 +191,19 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
 
   async promoteUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
     return this.upstreamChange(id, (t) => {
-      t.add(`UPDATE upstream_keys SET state = 'standby', updated_at = ?, revision = ${REV}
-             WHERE vendor = (SELECT vendor FROM upstream_keys WHERE id = ?) AND state = 'active' AND id <> ?`, [at, id, id]);
+      t.add(
+        `UPDATE upstream_keys SET state = 'standby', updated_at = ?, revision = ${REV}
+             WHERE vendor = (SELECT vendor FROM upstream_keys WHERE id = ?) AND state = 'active' AND id <> ?`,
+        [at, id, id],
+      );
       t.add(`UPDATE upstream_keys SET state = 'active', updated_at = ?, revision = ${REV} WHERE id = ?`, [at, id]);
     });
   }
 
   async retireUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
-    return this.upstreamChange(id, (t) => t.add(`UPDATE upstream_keys SET state = 'retired', updated_at = ?, revision = ${REV} WHERE id = ?`, [at, id]));
+    return this.upstreamChange(id, (t) =>
+      t.add(`UPDATE upstream_keys SET state = 'retired', updated_at = ?, revision = ${REV} WHERE id = ?`, [at, id]),
+    );
   }
 
   async appendAudit(rows: AuditRow[], outcomes: AuditOutcome[] = []): Promise<void> {
@@ -240,8 +251,12 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     return this.read(() =>
       this.db.transaction(() => ({
         revision: Number((this.db.prepare(`SELECT v FROM meta WHERE k = 'revision'`).get() as { v: string }).v),
-        vault_keys: (this.db.prepare(`SELECT * FROM vault_keys WHERE revision > ?`).all(revision) as Row[]).map(toVaultKey),
-        upstream_keys: (this.db.prepare(`SELECT * FROM upstream_keys WHERE revision > ?`).all(revision) as Row[]).map((r) => toUpstreamKey(r, this.sealer)),
+        vault_keys: (this.db.prepare(`SELECT * FROM vault_keys WHERE revision > ?`).all(revision) as Row[]).map(
+          toVaultKey,
+        ),
+        upstream_keys: (this.db.prepare(`SELECT * FROM upstream_keys WHERE revision > ?`).all(revision) as Row[]).map(
+          (r) => toUpstreamKey(r, this.sealer),
+        ),
       }))(),
     );
   }
@@ -261,7 +276,9 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
   }
 
   async listInstances(): Promise<InstanceInfo[]> {
-    return this.read(() => this.db.prepare(`SELECT * FROM instances ORDER BY last_sync_at DESC`).all() as InstanceInfo[]);
+    return this.read(
+      () => this.db.prepare(`SELECT * FROM instances ORDER BY last_sync_at DESC`).all() as InstanceInfo[],
+    );
   }
 
   // --- production keys at rest (sealed-columns.ts) ---------------------------------------------
@@ -296,12 +313,23 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
   // --- admin audit (admin/admin-audit.ts) -------------------------------------------------------
   async appendAdminAudit(row: AdminAuditRow): Promise<void> {
     const t = new TxBuilder();
-    t.add(`INSERT INTO admin_audit (${ADMIN_AUDIT_COLUMNS.join(', ')}) VALUES (${marks(ADMIN_AUDIT_COLUMNS.length)})`, adminAuditValues(row));
+    t.add(
+      `INSERT INTO admin_audit (${ADMIN_AUDIT_COLUMNS.join(', ')}) VALUES (${marks(ADMIN_AUDIT_COLUMNS.length)})`,
+      adminAuditValues(row),
+    );
     await this.write(t);
   }
 
   async queryAdminAudit(filter: AdminAuditFilter, limit: number): Promise<AdminAuditRow[]> {
-    const { sql, params } = adminAuditWhere(filter, () => '?', (p) => `EXISTS (SELECT 1 FROM json_each(targets) WHERE value = ${p})`);
-    return this.read(() => (this.db.prepare(`SELECT * FROM admin_audit ${sql} ORDER BY id LIMIT ?`).all(...params, limit) as Row[]).map(toAdminAuditRow));
+    const { sql, params } = adminAuditWhere(
+      filter,
+      () => '?',
+      (p) => `EXISTS (SELECT 1 FROM json_each(targets) WHERE value = ${p})`,
+    );
+    return this.read(() =>
+      (this.db.prepare(`SELECT * FROM admin_audit ${sql} ORDER BY id LIMIT ?`).all(...params, limit) as Row[]).map(
+        toAdminAuditRow,
+      ),
+    );
   }
 }

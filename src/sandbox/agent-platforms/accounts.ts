@@ -34,14 +34,28 @@ export async function startAccountsFake(opts: { adminKey: string; port?: number 
   // Routes run only after the server starts, by which time `fake` is set.
   let fake: AccountsFake;
   const addAgent = (name: string, budget = 10, status: FakeAccount['status'] = 'active') => {
-    const a: FakeAccount = { id: `agt_${randomBytes(6).toString('hex')}`, name, status, budget, api_key: `ak_live_${randomBytes(16).toString('hex')}`, created_at: Math.floor(Date.now() / 1000) };
+    const a: FakeAccount = {
+      id: `agt_${randomBytes(6).toString('hex')}`,
+      name,
+      status,
+      budget,
+      api_key: `ak_live_${randomBytes(16).toString('hex')}`,
+      created_at: Math.floor(Date.now() / 1000),
+    };
     agents.set(a.id, a);
     return a;
   };
-  const admin = (h: (...a: any[]) => Reply) => (req: any, params: string[], url: URL) => (bearer(req) === opts.adminKey ? h(req, params, url) : err(401, 'unauthorized', 'invalid API key'));
+  const admin = (h: (...a: any[]) => Reply) => (req: any, params: string[], url: URL) =>
+    bearer(req) === opts.adminKey ? h(req, params, url) : err(401, 'unauthorized', 'invalid API key');
   const routes: Route[] = [
     { method: 'GET', pattern: /^\/v1\/agents$/, handle: admin((_r, _p, url: URL) => list(agents, url)) },
-    { method: 'GET', pattern: /^\/v1\/agents\/([^/]+)$/, handle: admin((_r, [id]) => (agents.has(id) ? { status: 200, json: view(agents.get(id)!) } : err(404, 'not_found', `agent ${id} not found`))) },
+    {
+      method: 'GET',
+      pattern: /^\/v1\/agents\/([^/]+)$/,
+      handle: admin((_r, [id]) =>
+        agents.has(id) ? { status: 200, json: view(agents.get(id)!) } : err(404, 'not_found', `agent ${id} not found`),
+      ),
+    },
     {
       method: 'PATCH',
       pattern: /^\/v1\/agents\/([^/]+)$/,
@@ -49,7 +63,8 @@ export async function startAccountsFake(opts: { adminKey: string; port?: number 
         const a = agents.get(id);
         if (!a) return err(404, 'not_found', `agent ${id} not found`);
         const body = parseJson(req);
-        if (!body.ok || !['active', 'disabled', 'archived'].includes(body.value?.status)) return err(400, 'invalid_request', 'status must be active, disabled or archived');
+        if (!body.ok || !['active', 'disabled', 'archived'].includes(body.value?.status))
+          return err(400, 'invalid_request', 'status must be active, disabled or archived');
         if (!fake.ignorePatches) a.status = body.value.status;
         return { status: 200, json: view(a) };
       }),
@@ -70,8 +85,10 @@ export async function startAccountsFake(opts: { adminKey: string; port?: number 
       pattern: /^\/v1\/agents$/,
       handle: admin((req) => {
         const body = parseJson(req);
-        if (!body.ok || typeof body.value?.name !== 'string' || !body.value.name) return err(400, 'invalid_request', 'name is required');
-        if (typeof body.value.budget !== 'number' || !(body.value.budget > 0)) return err(400, 'invalid_request', 'budget must be a positive number');
+        if (!body.ok || typeof body.value?.name !== 'string' || !body.value.name)
+          return err(400, 'invalid_request', 'name is required');
+        if (typeof body.value.budget !== 'number' || !(body.value.budget > 0))
+          return err(400, 'invalid_request', 'budget must be a positive number');
         const a = addAgent(body.value.name, body.value.budget);
         return { status: 201, json: { ...view(a), api_key: a.api_key } };
       }),
@@ -99,5 +116,13 @@ function list(agents: Map<string, FakeAccount>, url: URL): Reply {
   const after = url.searchParams.get('starting_after');
   const start = after ? all.findIndex((a) => a.id === after) + 1 : 0;
   const page = all.slice(start, start + limit);
-  return { status: 200, json: { object: 'list', data: page.map(view), has_more: start + limit < all.length, next_cursor: page.at(-1)?.id ?? null } };
+  return {
+    status: 200,
+    json: {
+      object: 'list',
+      data: page.map(view),
+      has_more: start + limit < all.length,
+      next_cursor: page.at(-1)?.id ?? null,
+    },
+  };
 }

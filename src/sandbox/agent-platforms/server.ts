@@ -51,7 +51,12 @@ export async function startFakeServer(routes: Route[], port = 0): Promise<FakeSe
   const flaky: FakeServer['flaky'] = { count: 0 };
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const rec: Recorded = { method: req.method ?? 'GET', path: url.pathname + url.search, headers: req.headers, body: await readBody(req) };
+    const rec: Recorded = {
+      method: req.method ?? 'GET',
+      path: url.pathname + url.search,
+      headers: req.headers,
+      body: await readBody(req),
+    };
     requests.push(rec);
     if (flaky.count > 0 && (!flaky.method || flaky.method === rec.method)) {
       flaky.count--;

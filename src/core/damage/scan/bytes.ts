@@ -68,7 +68,8 @@ export function readIsoZulu(buf: Uint8Array, start: number, end: number, into: F
   const len = end - start;
   if ((len !== 20 && len !== 24) || buf[end - 1] !== 90) return false;
   const s = start;
-  if (buf[s + 4] !== 45 || buf[s + 7] !== 45 || buf[s + 10] !== 84 || buf[s + 13] !== 58 || buf[s + 16] !== 58) return false;
+  if (buf[s + 4] !== 45 || buf[s + 7] !== 45 || buf[s + 10] !== 84 || buf[s + 13] !== 58 || buf[s + 16] !== 58)
+    return false;
   notDigit = 0;
   const d = digitAt;
   const year = d(buf, s) * 1000 + d(buf, s + 1) * 100 + d(buf, s + 2) * 10 + d(buf, s + 3);
@@ -82,7 +83,8 @@ export function readIsoZulu(buf: Uint8Array, start: number, end: number, into: F
     if (buf[s + 19] !== 46) return false;
     ms = d(buf, s + 20) * 100 + d(buf, s + 21) * 10 + d(buf, s + 22);
   }
-  if (notDigit !== 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return false;
+  if (notDigit !== 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59)
+    return false;
   const date = year * 10000 + month * 100 + day;
   if (date !== lastDate) {
     lastDays = daysFromCivil(year, month, day);

@@ -38,7 +38,11 @@ export function splitCsv(line: string): string[] | null {
 /** The header record's column names, checked for the one column a row cannot do without. */
 export function csvHeader(fields: string[], cols: ColumnMap): string[] {
   const header = fields.map((h) => h.trim());
-  if (!header.includes(cols.started_at)) throw usageError(`CSV header has no ${cols.started_at} column`, 'name the columns in the first line, or map them with --columns');
+  if (!header.includes(cols.started_at))
+    throw usageError(
+      `CSV header has no ${cols.started_at} column`,
+      'name the columns in the first line, or map them with --columns',
+    );
   return header;
 }
 

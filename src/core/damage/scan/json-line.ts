@@ -134,9 +134,11 @@ export class JsonLineScanner {
         escaped = true;
         const e = buf[++i];
         if (e === 117) {
-          if (i + 4 >= end || !isHex(buf[i + 1]!) || !isHex(buf[i + 2]!) || !isHex(buf[i + 3]!) || !isHex(buf[i + 4]!)) return false;
+          if (i + 4 >= end || !isHex(buf[i + 1]!) || !isHex(buf[i + 2]!) || !isHex(buf[i + 3]!) || !isHex(buf[i + 4]!))
+            return false;
           i += 4;
-        } else if (e !== 34 && e !== 92 && e !== 47 && e !== 98 && e !== 102 && e !== 110 && e !== 114 && e !== 116) return false;
+        } else if (e !== 34 && e !== 92 && e !== 47 && e !== 98 && e !== 102 && e !== 110 && e !== 114 && e !== 116)
+          return false;
       }
     }
     return false;
@@ -149,7 +151,9 @@ const QUOTE = 1;
 const BACKSLASH = 2;
 const CONTROL = 3;
 const HIGH = 4;
-const BYTE_CLASS = Uint8Array.from({ length: 256 }, (_, b) => (b === 34 ? QUOTE : b === 92 ? BACKSLASH : b < 32 ? CONTROL : b >= 128 ? HIGH : PLAIN));
+const BYTE_CLASS = Uint8Array.from({ length: 256 }, (_, b) =>
+  b === 34 ? QUOTE : b === 92 ? BACKSLASH : b < 32 ? CONTROL : b >= 128 ? HIGH : PLAIN,
+);
 
 /** Keys remembered by position: enough for any audit row. */
 const MAX_KNOWN_KEYS = 64;
@@ -192,6 +196,7 @@ function literal(buf: Uint8Array, i: number, end: number): number {
   const b = buf[i];
   if (b === 110 && i + 4 <= end && buf[i + 1] === 117 && buf[i + 2] === 108 && buf[i + 3] === 108) return 1;
   if (b === 116 && i + 4 <= end && buf[i + 1] === 114 && buf[i + 2] === 117 && buf[i + 3] === 101) return 2;
-  if (b === 102 && i + 5 <= end && buf[i + 1] === 97 && buf[i + 2] === 108 && buf[i + 3] === 115 && buf[i + 4] === 101) return 3;
+  if (b === 102 && i + 5 <= end && buf[i + 1] === 97 && buf[i + 2] === 108 && buf[i + 3] === 115 && buf[i + 4] === 101)
+    return 3;
   return 0;
 }

@@ -42,7 +42,10 @@ export class JsonlRowReader {
     } catch {
       return false;
     }
-    const row = rec !== null && typeof rec === 'object' && !Array.isArray(rec) ? normalizeRecord(rec as Record<string, unknown>, this.cols) : null;
+    const row =
+      rec !== null && typeof rec === 'object' && !Array.isArray(rec)
+        ? normalizeRecord(rec as Record<string, unknown>, this.cols)
+        : null;
     if (row === null) return false;
     this.acc.add(row);
     return true;

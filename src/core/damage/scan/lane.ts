@@ -73,7 +73,7 @@ export class Lane {
     const splitter = new LineSplitter(sink, { bomAtStart: s.start === 0 });
     let result: StretchResult;
     try {
-      for (let pos = s.start; pos < s.end; ) {
+      for (let pos = s.start; pos < s.end;) {
         const n = readSync(this.fd, this.buf, 0, Math.min(READ_BYTES, s.end - pos), pos);
         if (n === 0) break; // the file was cut short while we read: what is there is what counts
         splitter.push(this.buf, 0, n);

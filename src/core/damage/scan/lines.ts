@@ -13,7 +13,10 @@ export class InvalidUtf8 extends Error {
 
 /** The usage error (exit 2) for a file that is not UTF-8, naming it and the line. */
 export const notUtf8 = (where: string, line: number) =>
-  usageError(`${where}: line ${line} is not UTF-8 text (Latin-1, or a binary file?)`, 'convert it first, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8');
+  usageError(
+    `${where}: line ${line} is not UTF-8 text (Latin-1, or a binary file?)`,
+    'convert it first, e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8',
+  );
 
 /** Where complete lines go. `end` excludes the newline and a `\r` before it; line numbers are 1-based. */
 export interface LineSink {
@@ -101,7 +104,15 @@ export class LineSplitter {
   private emit(buf: Buffer, start: number, end: number): void {
     const n = ++this.lines;
     if (end - start > (this.opts.maxLineBytes ?? MAX_LINE_BYTES)) return this.sink.tooLong(n);
-    if (n === 1 && this.opts.bomAtStart !== false && end - start >= 3 && buf[start] === BOM[0] && buf[start + 1] === BOM[1] && buf[start + 2] === BOM[2]) start += 3;
+    if (
+      n === 1 &&
+      this.opts.bomAtStart !== false &&
+      end - start >= 3 &&
+      buf[start] === BOM[0] &&
+      buf[start + 1] === BOM[1] &&
+      buf[start + 2] === BOM[2]
+    )
+      start += 3;
     if (end > start && buf[end - 1] === 13) end--;
     this.sink.line(buf, start, end, n);
   }
@@ -109,7 +120,7 @@ export class LineSplitter {
   /** The region holds bytes that are not UTF-8: name the first line that does. */
   private throwAt(buf: Buffer, start: number, last: number): never {
     let n = this.lines;
-    for (let from = start; from <= last; ) {
+    for (let from = start; from <= last;) {
       const nl = buf.indexOf(10, from);
       n++;
       if (!isUtf8(buf.subarray(from, nl))) throw new InvalidUtf8(n);
@@ -120,7 +131,11 @@ export class LineSplitter {
 }
 
 /** Every piece of a stream into the splitter, then its end. */
-export async function pumpStream(stream: NodeJS.ReadableStream, splitter: LineSplitter, signal?: AbortSignal): Promise<void> {
+export async function pumpStream(
+  stream: NodeJS.ReadableStream,
+  splitter: LineSplitter,
+  signal?: AbortSignal,
+): Promise<void> {
   for await (const chunk of stream) {
     if (signal?.aborted) throw signal.reason;
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);

@@ -44,5 +44,6 @@ export function mergeAggregate(into: Aggregate, from: Aggregate): void {
 /** One stretch's bad rows, numbered within it, added after those of the stretches before it. */
 export function appendBadRows(into: BadRows, stretch: BadRows, linesBefore: number): void {
   into.count += stretch.count;
-  for (const line of stretch.first_lines) if (into.first_lines.length < MAX_BAD_LINES) into.first_lines.push(linesBefore + line);
+  for (const line of stretch.first_lines)
+    if (into.first_lines.length < MAX_BAD_LINES) into.first_lines.push(linesBefore + line);
 }

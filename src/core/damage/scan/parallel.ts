@@ -119,22 +119,33 @@ export function combineLanes(results: LaneResult[], withRevoke: boolean, linesBe
 }
 
 /** Scan the stretches on `threads` threads (this one and threads − 1 workers, when they can run). */
-export async function scanInLanes(spec: ScanSpec, stretches: Stretch[], threads: number, linesBefore: number, signal?: AbortSignal): Promise<LanesOutcome> {
+export async function scanInLanes(
+  spec: ScanSpec,
+  stretches: Stretch[],
+  threads: number,
+  linesBefore: number,
+  signal?: AbortSignal,
+): Promise<LanesOutcome> {
   const helpers = workersAvailable() ? Math.max(0, Math.min(threads - 1, stretches.length - 1)) : 0;
   const counter = new SharedArrayBuffer(4);
   new Int32Array(counter)[0] = helpers + 1; // stretches 0..helpers are each lane's first
-  const workers = Array.from({ length: helpers }, (_, i) => startWorker({ [TAG]: true, lane: i + 1, spec, stretches, counter }));
+  const workers = Array.from({ length: helpers }, (_, i) =>
+    startWorker({ [TAG]: true, lane: i + 1, spec, stretches, counter }),
+  );
   const next = claimer(0, stretches, counter);
   const workerFailed = new AbortController();
   const withRevoke = spec.query.revoked_at !== undefined;
   const watched = workers.map((w) => w.done.catch((err: unknown) => (workerFailed.abort(err), null)));
   try {
-    const main = await mainLane(spec, next, signal ? [signal, workerFailed.signal] : [workerFailed.signal]).catch((err: unknown) => {
-      if (workerFailed.signal.aborted && err === workerFailed.signal.reason) return null;
-      throw err;
-    });
+    const main = await mainLane(spec, next, signal ? [signal, workerFailed.signal] : [workerFailed.signal]).catch(
+      (err: unknown) => {
+        if (workerFailed.signal.aborted && err === workerFailed.signal.reason) return null;
+        throw err;
+      },
+    );
     const results = await Promise.all(watched);
-    if (main === null || results.includes(null)) return { agg: emptyAggregate(withRevoke), rowsRead: 0, redo: true, taken: [] };
+    if (main === null || results.includes(null))
+      return { agg: emptyAggregate(withRevoke), rowsRead: 0, redo: true, taken: [] };
     return combineLanes([main, ...(results as LaneResult[])], withRevoke, linesBefore);
   } finally {
     for (const w of workers) w.stop();

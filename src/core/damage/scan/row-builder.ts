@@ -18,7 +18,17 @@ export const ValueKind = {
 } as const;
 
 /** The row fields read from a record, by their (possibly shared) column names. */
-export const ROW_FIELDS = ['started_at', 'finished_at', 'vault_key_id', 'agent_run_id', 'customer_scope_id', 'method', 'path', 'policy_verdict', 'cost_usd_parsed'] as const;
+export const ROW_FIELDS = [
+  'started_at',
+  'finished_at',
+  'vault_key_id',
+  'agent_run_id',
+  'customer_scope_id',
+  'method',
+  'path',
+  'policy_verdict',
+  'cost_usd_parsed',
+] as const;
 
 /** The text fields in Text's numbering. */
 const TEXT_FIELDS = ['policy_verdict', 'customer_scope_id', 'agent_run_id', 'vault_key_id', 'method', 'path'] as const;
@@ -130,7 +140,8 @@ export class RowBuilder implements CountedRow {
   /** A time into numbers[at]; false when it is not one. */
   private time(buf: Buffer, slot: number, at: number): boolean {
     const s = this.slots;
-    if (s.kind[slot] === ValueKind.String && readIsoZulu(buf, s.start[slot]!, s.end[slot]!, this.numbers, at)) return true;
+    if (s.kind[slot] === ValueKind.String && readIsoZulu(buf, s.start[slot]!, s.end[slot]!, this.numbers, at))
+      return true;
     const ms = parseAuditTime(this.value(buf, slot));
     this.numbers[at] = ms;
     return !Number.isNaN(ms);
@@ -141,7 +152,8 @@ export class RowBuilder implements CountedRow {
     const s = this.slots;
     const k = s.kind[slot];
     const n = this.numbers;
-    const read = (k === ValueKind.Number || k === ValueKind.String) && readDecimal(buf, s.start[slot]!, s.end[slot]!, n, USD);
+    const read =
+      (k === ValueKind.Number || k === ValueKind.String) && readDecimal(buf, s.start[slot]!, s.end[slot]!, n, USD);
     n[USD] = read ? checkCost(n[USD]!) : readCost(this.value(buf, slot));
     return !Number.isNaN(n[USD]!);
   }

@@ -32,7 +32,12 @@ export function lineStretches(fd: number, from: number, size: number, target: nu
     if (start >= size) break;
     if (start > bounds[bounds.length - 1]!) bounds.push(start);
   }
-  return bounds.map((start, index) => ({ index, start, end: bounds[index + 1] ?? size, last: index === bounds.length - 1 }));
+  return bounds.map((start, index) => ({
+    index,
+    start,
+    end: bounds[index + 1] ?? size,
+    last: index === bounds.length - 1,
+  }));
 }
 
 export interface CsvHead {
@@ -52,7 +57,7 @@ export function readCsvHead(fd: number, cols: ColumnMap): CsvHead | null {
   const buf = Buffer.allocUnsafe(WINDOW);
   const n = readSync(fd, buf, 0, WINDOW, 0);
   let lines = 0;
-  for (let pos = 0; pos < n; ) {
+  for (let pos = 0; pos < n;) {
     const nl = buf.subarray(0, n).indexOf(10, pos);
     if (nl === -1) return null;
     lines++;

@@ -45,7 +45,14 @@ function stretchBytes(size: number, threads: number, opts: ScanOptions): number 
   return opts.stretchBytes ?? Math.min(4 << 20, Math.max(256 << 10, Math.ceil(size / (threads * 32))));
 }
 
-async function scanFile(format: TextFormat, path: string, cols: ColumnMap, query: DamageQuery, opts: ScanOptions, signal?: AbortSignal): Promise<LanesOutcome> {
+async function scanFile(
+  format: TextFormat,
+  path: string,
+  cols: ColumnMap,
+  query: DamageQuery,
+  opts: ScanOptions,
+  signal?: AbortSignal,
+): Promise<LanesOutcome> {
   const spec: ScanSpec = { format, path, cols, query };
   const fd = openSync(path, 'r');
   let parallel: { spec: ScanSpec; stretches: Stretch[]; linesBefore: number } | null = null;
@@ -60,8 +67,12 @@ async function scanFile(format: TextFormat, path: string, cols: ColumnMap, query
       parallel = { spec: { ...spec, header: head?.header }, stretches, linesBefore: head?.lines ?? 0 };
     }
     if (parallel) {
-      const outcome = await (await lanes()).scanInLanes(parallel.spec, parallel.stretches, threads, parallel.linesBefore, signal);
-      opts.trace?.(`${path}: ${parallel.stretches.length} stretches, taken per thread: ${outcome.taken.join(', ')}${outcome.redo ? '; read again on one thread' : ''}`);
+      const outcome = await (
+        await lanes()
+      ).scanInLanes(parallel.spec, parallel.stretches, threads, parallel.linesBefore, signal);
+      opts.trace?.(
+        `${path}: ${parallel.stretches.length} stretches, taken per thread: ${outcome.taken.join(', ')}${outcome.redo ? '; read again on one thread' : ''}`,
+      );
       if (!outcome.redo) return outcome;
     }
   } finally {
@@ -70,14 +81,21 @@ async function scanFile(format: TextFormat, path: string, cols: ColumnMap, query
   return (await lanes()).scanInLanes(spec, [{ index: 0, start: 0, end: size, last: true }], 1, 0, signal);
 }
 
-async function scanStream(format: TextFormat, stream: NodeJS.ReadableStream, cols: ColumnMap, query: DamageQuery, signal?: AbortSignal): Promise<LanesOutcome> {
+async function scanStream(
+  format: TextFormat,
+  stream: NodeJS.ReadableStream,
+  cols: ColumnMap,
+  query: DamageQuery,
+  signal?: AbortSignal,
+): Promise<LanesOutcome> {
   const acc = new Accumulator(query);
   const sink = sinkFor({ format, path: '', cols, query }, acc);
   const splitter = new LineSplitter(sink);
   try {
     await pumpStream(stream, splitter, signal);
   } catch (err) {
-    if (err instanceof InvalidUtf8) return { agg: acc.agg, rowsRead: acc.rowsRead, invalidUtf8: err.line, redo: false, taken: [] };
+    if (err instanceof InvalidUtf8)
+      return { agg: acc.agg, rowsRead: acc.rowsRead, invalidUtf8: err.line, redo: false, taken: [] };
     throw err;
   }
   sink.finish(true);
@@ -89,11 +107,24 @@ async function scanStream(format: TextFormat, stream: NodeJS.ReadableStream, col
  * line is an audit row, is an input error naming the file: a summary of nothing would read as
  * "no damage".
  */
-export async function scanText(format: TextFormat, input: TextInput, cols: ColumnMap, query: DamageQuery, opts: ScanOptions = {}, signal?: AbortSignal): Promise<Aggregate> {
-  const outcome = input.path === null ? await scanStream(format, input.open(), cols, query, signal) : await scanFile(format, input.path, cols, query, opts, signal);
+export async function scanText(
+  format: TextFormat,
+  input: TextInput,
+  cols: ColumnMap,
+  query: DamageQuery,
+  opts: ScanOptions = {},
+  signal?: AbortSignal,
+): Promise<Aggregate> {
+  const outcome =
+    input.path === null
+      ? await scanStream(format, input.open(), cols, query, signal)
+      : await scanFile(format, input.path, cols, query, opts, signal);
   if (outcome.invalidUtf8 !== undefined) throw notUtf8(input.label, outcome.invalidUtf8);
   const bad = outcome.agg.bad_rows;
   if (outcome.rowsRead === 0 && bad.count > 0)
-    throw usageError(`${input.label}: no line is a readable audit row (${bad.count} unreadable, first at line ${bad.first_lines.join(', ')})`, `check the format (--input-format) and the column names (--columns)`);
+    throw usageError(
+      `${input.label}: no line is a readable audit row (${bad.count} unreadable, first at line ${bad.first_lines.join(', ')})`,
+      `check the format (--input-format) and the column names (--columns)`,
+    );
   return outcome.agg;
 }

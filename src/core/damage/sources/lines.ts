@@ -20,7 +20,10 @@ export async function textInput(path: string, stdin: NodeJS.ReadableStream, labe
     regular = st.isFile();
   } catch (err) {
     if ((err as { kind?: string }).kind) throw err;
-    throw usageError(`cannot read audit file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check the path');
+    throw usageError(
+      `cannot read audit file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      'check the path',
+    );
   }
   return { label, path: regular ? path : null, open: () => createReadStream(path, { highWaterMark: 1 << 18 }) };
 }

@@ -71,7 +71,10 @@ export class LiteLlmFileSource implements AuditSource {
       try {
         parsed = JSON.parse((array as string[]).join('\n'));
       } catch (err) {
-        throw usageError(`${this.label}: not a JSON array of spend logs (${(err as Error).message})`, 'export with GET /spend/logs, or give one JSON entry per line');
+        throw usageError(
+          `${this.label}: not a JSON array of spend logs (${(err as Error).message})`,
+          'export with GET /spend/logs, or give one JSON entry per line',
+        );
       }
       if (!Array.isArray(parsed)) throw usageError(`${this.label}: not a JSON array of spend logs`);
       addAll(acc, parsed, (i) => i + 1);
@@ -86,7 +89,8 @@ const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
  * A day total rather than a log: what /spend/logs answers for a date range unless asked for
  * `summarize=false` (a LiteLLM too old to know the parameter still answers these).
  */
-const isDaySummary = (e: unknown) => !!e && typeof e === 'object' && 'users' in e && 'models' in e && !('request_id' in e);
+const isDaySummary = (e: unknown) =>
+  !!e && typeof e === 'object' && 'users' in e && 'models' in e && !('request_id' in e);
 
 /**
  * A LiteLLM proxy's `GET /spend/logs` for a date range (day granularity there; filtered to the
@@ -103,13 +107,21 @@ export class LiteLlmApiSource implements AuditSource {
   async aggregate(query: DamageQuery): Promise<Aggregate> {
     const now = Date.now();
     const res = await this.client.get('/spend/logs', {
-      query: { start_date: day(query.from ?? now - 86_400_000), end_date: day((query.to ?? now) + 86_400_000), summarize: 'false' },
+      query: {
+        start_date: day(query.from ?? now - 86_400_000),
+        end_date: day((query.to ?? now) + 86_400_000),
+        summarize: 'false',
+      },
       expect: (b) => (Array.isArray(b) ? undefined : 'not a list of spend logs'),
     });
     if ((res.body as unknown[]).some(isDaySummary))
-      throw new TourniquetError('step-failed', `${this.label}: /spend/logs answered per-day totals, not individual logs; this LiteLLM ignores summarize=false`, {
-        hint: 'upgrade LiteLLM, or export the spend logs (GET /spend/logs without dates) and pass the file with --source litellm:FILE',
-      });
+      throw new TourniquetError(
+        'step-failed',
+        `${this.label}: /spend/logs answered per-day totals, not individual logs; this LiteLLM ignores summarize=false`,
+        {
+          hint: 'upgrade LiteLLM, or export the spend logs (GET /spend/logs without dates) and pass the file with --source litellm:FILE',
+        },
+      );
     const acc = new Accumulator(query);
     addAll(acc, res.body as unknown[], (i) => i + 1);
     return acc.agg;

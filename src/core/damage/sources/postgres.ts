@@ -1,7 +1,16 @@
 import type { AuditSource, DamageQuery, Aggregate } from '../types.js';
 import type { ColumnMap } from '../columns.js';
 import { TourniquetError, usageError } from '../../errors.js';
-import { assemble, badRowsStatement, buildStatements, hasBadRows, needsStrict, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
+import {
+  assemble,
+  badRowsStatement,
+  buildStatements,
+  hasBadRows,
+  needsStrict,
+  type Dialect,
+  type SqlStatement,
+  type TimeStorage,
+} from './sql.js';
 import { toMicros } from '../accumulate.js';
 
 /** numeric sums are exact in PostgreSQL already: sum the column as is, convert the total. */
@@ -44,7 +53,10 @@ export class PostgresSource implements AuditSource {
   async aggregate(query: DamageQuery): Promise<Aggregate> {
     const { default: pg } = await import('pg');
     // timestamp without time zone (1114): parse as UTC, not as the operator's local time.
-    const types = { getTypeParser: (oid: number, format?: string) => (oid === 1114 ? (v: string) => new Date(v + 'Z') : pg.types.getTypeParser(oid, format as 'text')) };
+    const types = {
+      getTypeParser: (oid: number, format?: string) =>
+        oid === 1114 ? (v: string) => new Date(v + 'Z') : pg.types.getTypeParser(oid, format as 'text'),
+    };
     const clients: import('pg').Client[] = [];
     try {
       for (let i = 0; i < PARALLEL; i++) clients.push(await this.connect(pg));
@@ -53,13 +65,15 @@ export class PostgresSource implements AuditSource {
         const results = new Map<SqlStatement['name'], Record<string, unknown>[]>();
         // Each connection takes the next statement when it is free: the scans run side by side.
         const lane = async (c: import('pg').Client) => {
-          for (let st = queue.shift(); st; st = queue.shift()) results.set(st.name, (await c.query({ text: st.sql, values: st.params, types })).rows);
+          for (let st = queue.shift(); st; st = queue.shift())
+            results.set(st.name, (await c.query({ text: st.sql, values: st.params, types })).rows);
         };
         await Promise.all(clients.map(lane));
         return results;
       };
       let results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query));
-      if (needsStrict(results)) results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query, true));
+      if (needsStrict(results))
+        results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query, true));
       if (hasBadRows(results)) {
         const bad = badRowsStatement(POSTGRES, this.table, this.cols, TIMESTAMP, query);
         results.set('bad', (await clients[0]!.query({ text: bad.sql, values: bad.params, types })).rows);
@@ -69,7 +83,10 @@ export class PostgresSource implements AuditSource {
       if (err instanceof TourniquetError) throw err;
       const code = (err as { code?: string }).code;
       if (code === '42P01' || code === '42703')
-        throw usageError(`PostgreSQL audit table: ${(err as Error).message}`, 'map the table and columns with --table and --columns (or audit_table / audit_columns in config)');
+        throw usageError(
+          `PostgreSQL audit table: ${(err as Error).message}`,
+          'map the table and columns with --table and --columns (or audit_table / audit_columns in config)',
+        );
       throw new TourniquetError('step-failed', `PostgreSQL ${redactUrl(this.url)}: ${(err as Error).message}`);
     } finally {
       await Promise.all(clients.map((c) => c.end().catch(() => {})));
@@ -77,7 +94,11 @@ export class PostgresSource implements AuditSource {
   }
 
   private async connect(pg: typeof import('pg').default): Promise<import('pg').Client> {
-    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000, options: '-c TimeZone=UTC' });
+    const client = new pg.Client({
+      connectionString: this.url,
+      connectionTimeoutMillis: 10_000,
+      options: '-c TimeZone=UTC',
+    });
     client.on('error', () => {}); // a dropped connection is reported by the query that needed it
     try {
       await client.connect();

@@ -15,7 +15,13 @@ const isSummary = expectRoute('GET /v1/audit/summary');
 const counted = (c: CountCost): Counted => ({ calls: Number(c.calls), cost_micros: toMicros(Number(c.cost_usd ?? 0)) });
 
 function filterQuery(q: DamageQuery, from: number | undefined, to: number | undefined) {
-  return { from: toIso(from) ?? undefined, to: toIso(to) ?? undefined, vault_key_id: q.vault_key_id, agent_run_id: q.agent_run_id, customer_scope_id: q.customer_scope_id };
+  return {
+    from: toIso(from) ?? undefined,
+    to: toIso(to) ?? undefined,
+    vault_key_id: q.vault_key_id,
+    agent_run_id: q.agent_run_id,
+    customer_scope_id: q.customer_scope_id,
+  };
 }
 
 /** The proxy's summary endpoint body, as an Aggregate. */
@@ -26,7 +32,8 @@ export function fromProxySummary(b: any, withRevoke: boolean): Aggregate {
   for (const [v, n] of Object.entries(b.by_verdict ?? {})) a.by_verdict.set(v, Number(n));
   for (const c of b.customers ?? []) a.customers.set(c.customer_scope_id ?? null, counted(c));
   for (const e of b.endpoints ?? []) addEndpoint(a, e.method ?? null, e.path ?? null, counted(e));
-  for (const m of b.per_minute ?? []) a.per_minute.set(Math.floor(parseAuditTime(m.minute) / MINUTE_MS), Number(m.calls));
+  for (const m of b.per_minute ?? [])
+    a.per_minute.set(Math.floor(parseAuditTime(m.minute) / MINUTE_MS), Number(m.calls));
   for (const r of b.agent_runs ?? []) a.agent_runs.set(r.agent_run_id ?? null, counted(r));
   for (const k of b.vault_keys ?? []) a.vault_keys.set(k.vault_key_id ?? null, counted(k));
   a.first_call = b.first_call ? parseAuditTime(b.first_call) : null;
@@ -61,8 +68,13 @@ export class ProxySource implements AuditSource {
     const agg = fromProxySummary(await this.summary(q, q.from, q.to), q.revoked_at !== undefined);
     if (q.revoked_at !== undefined) {
       const from = Math.max(q.revoked_at, q.from ?? q.revoked_at);
-      const later = q.to !== undefined && from >= q.to ? { calls_total: 0, calls_allowed: 0 } : await this.summary(q, from, q.to);
-      agg.after_revoke = { later: Number(later.calls_total), later_allowed: Number(later.calls_allowed ?? 0), in_flight: await this.inFlight(q, q.revoked_at) };
+      const later =
+        q.to !== undefined && from >= q.to ? { calls_total: 0, calls_allowed: 0 } : await this.summary(q, from, q.to);
+      agg.after_revoke = {
+        later: Number(later.calls_total),
+        later_allowed: Number(later.calls_allowed ?? 0),
+        in_flight: await this.inFlight(q, q.revoked_at),
+      };
     }
     return agg;
   }
@@ -74,7 +86,10 @@ export class ProxySource implements AuditSource {
     let n = 0;
     try {
       for (let page = 0; page < MAX_IN_FLIGHT_PAGES; page++) {
-        const res = await this.admin.get('/v1/audit', { query: { ...filterQuery(q, from, revokedAt), limit: 1000, cursor }, expect: expectRoute('GET /v1/audit') });
+        const res = await this.admin.get('/v1/audit', {
+          query: { ...filterQuery(q, from, revokedAt), limit: 1000, cursor },
+          expect: expectRoute('GET /v1/audit'),
+        });
         const rows: any[] = res.body.data;
         n += rows.filter((r) => parseAuditTime(r.finished_at) > revokedAt).length;
         cursor = res.body?.next_cursor ?? undefined;

@@ -50,30 +50,55 @@ function minuteExpr(col: string, t: TimeStorage, d: Dialect): string {
  * The aggregation, pushed down: one GROUP BY per breakdown, each over the same WHERE.
  * Identifiers come from a checked column map; every value is a bound parameter.
  */
-export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: TimeStorage, q: DamageQuery, strict = false): SqlStatement[] {
+export function buildStatements(
+  d: Dialect,
+  table: string,
+  c: ColumnMap,
+  t: TimeStorage,
+  q: DamageQuery,
+  strict = false,
+): SqlStatement[] {
   const col = (name: keyof ColumnMap) => quoteIdent(c[name]);
   const s = col('started_at');
   const { filters, params, windowed } = scope(d, c, t, q);
   // Costs are only checked row by row (strict) once the verdicts' MIN and MAX have shown one out of range.
   const sane = strict ? [saneCost(col('cost_usd_parsed'))] : [];
-  const whereOf = (parts: string[]) => `FROM ${quoteIdent(table)}${parts.length ? ` WHERE ${parts.join(' AND ')}` : ''}`;
+  const whereOf = (parts: string[]) =>
+    `FROM ${quoteIdent(table)}${parts.length ? ` WHERE ${parts.join(' AND ')}` : ''}`;
   const from = whereOf([`${s} IS NOT NULL`, ...sane, ...filters]);
   const allowedParams = [...params];
   const allowedFrom = `${from} AND ${col('policy_verdict')} IN (${[...ALLOWED_VERDICTS].map((v) => (allowedParams.push(v), d.param(allowedParams.length))).join(', ')})`;
   const cost = `, ${d.costSum(col('cost_usd_parsed'))} AS cost`;
   // Totals and the timeline count every call; the breakdowns count allowed calls (money that moved).
-  const group = (name: SqlStatement['name'], keys: string[], extra: string, rows: 'allowed' | 'all' = 'allowed', fromClause = rows === 'allowed' ? allowedFrom : from) => ({
+  const group = (
+    name: SqlStatement['name'],
+    keys: string[],
+    extra: string,
+    rows: 'allowed' | 'all' = 'allowed',
+    fromClause = rows === 'allowed' ? allowedFrom : from,
+  ) => ({
     name,
     sql: `SELECT ${keys.map((k, i) => `${k} AS k${i}`).join(', ')}, COUNT(*) AS calls${extra} ${fromClause} GROUP BY ${keys.join(', ')}`,
     params: rows === 'allowed' ? allowedParams : params,
   });
   const out: SqlStatement[] = [
-    group('verdicts', [col('policy_verdict')], `${cost}, MIN(${s}) AS first, MAX(${s}) AS last, MIN(${col('cost_usd_parsed')}) AS min_cost, MAX(${col('cost_usd_parsed')}) AS max_cost`, 'all'),
+    group(
+      'verdicts',
+      [col('policy_verdict')],
+      `${cost}, MIN(${s}) AS first, MAX(${s}) AS last, MIN(${col('cost_usd_parsed')}) AS min_cost, MAX(${col('cost_usd_parsed')}) AS max_cost`,
+      'all',
+    ),
     group('customers', [col('customer_scope_id')], cost),
     group('endpoints', [col('method'), col('path')], cost),
     // Bad rows land in the NULL minute, counted for free: an insane cost always, no start time when there is no window
     // (with one, such a row cannot be in it).
-    group('minutes', [strict ? `CASE WHEN ${sane[0]} THEN ${minuteExpr(s, t, d)} END` : minuteExpr(s, t, d)], '', 'all', windowed ? whereOf([`${s} IS NOT NULL`, ...filters]) : whereOf(filters)),
+    group(
+      'minutes',
+      [strict ? `CASE WHEN ${sane[0]} THEN ${minuteExpr(s, t, d)} END` : minuteExpr(s, t, d)],
+      '',
+      'all',
+      windowed ? whereOf([`${s} IS NOT NULL`, ...filters]) : whereOf(filters),
+    ),
     group('runs', [col('agent_run_id')], cost),
     group('keys', [col('vault_key_id')], cost),
   ];
@@ -82,7 +107,12 @@ export function buildStatements(d: Dialect, table: string, c: ColumnMap, t: Time
 }
 
 /** The window and the filters of a query as WHERE parts, with their bound values. */
-function scope(d: Dialect, c: ColumnMap, t: TimeStorage, q: DamageQuery): { filters: string[]; params: unknown[]; windowed: boolean } {
+function scope(
+  d: Dialect,
+  c: ColumnMap,
+  t: TimeStorage,
+  q: DamageQuery,
+): { filters: string[]; params: unknown[]; windowed: boolean } {
   const col = (name: keyof ColumnMap) => quoteIdent(c[name]);
   const s = col('started_at');
   const params: unknown[] = [];
@@ -115,14 +145,31 @@ export function needsStrict(results: Map<SqlStatement['name'], Row[]>): boolean 
 }
 
 /** The first few bad rows (no start time, or an insane cost), by id: asked only when the count says there are some. */
-export function badRowsStatement(d: Dialect, table: string, c: ColumnMap, t: TimeStorage, q: DamageQuery): SqlStatement {
+export function badRowsStatement(
+  d: Dialect,
+  table: string,
+  c: ColumnMap,
+  t: TimeStorage,
+  q: DamageQuery,
+): SqlStatement {
   const id = quoteIdent(c.id);
   const { filters, params } = scope(d, c, t, q);
   const bad = `(${quoteIdent(c.started_at)} IS NULL OR NOT ${saneCost(quoteIdent(c.cost_usd_parsed))})`;
-  return { name: 'bad', sql: `SELECT ${id} AS id FROM ${quoteIdent(table)} WHERE ${[bad, ...filters].join(' AND ')} ORDER BY ${id} LIMIT ${MAX_BAD_LINES}`, params };
+  return {
+    name: 'bad',
+    sql: `SELECT ${id} AS id FROM ${quoteIdent(table)} WHERE ${[bad, ...filters].join(' AND ')} ORDER BY ${id} LIMIT ${MAX_BAD_LINES}`,
+    params,
+  };
 }
 
-function revokeStatement(d: Dialect, c: ColumnMap, t: TimeStorage, at: number, from: string, base: unknown[]): SqlStatement {
+function revokeStatement(
+  d: Dialect,
+  c: ColumnMap,
+  t: TimeStorage,
+  at: number,
+  from: string,
+  base: unknown[],
+): SqlStatement {
   const params = [...base];
   const bind = (v: unknown) => (params.push(v), d.param(params.length));
   const s = quoteIdent(c.started_at);
@@ -143,13 +190,12 @@ const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 const key = (v: unknown) => (v === null || v === undefined || v === '' ? null : String(v));
 
 function minuteIndex(v: unknown, t: TimeStorage): number {
-  if (t.kind === 'text') return Math.floor(parseAuditTime(`${String(v).replace(' ', 'T')}:00${t.zone ? 'Z' : ''}`) / MINUTE_MS);
+  if (t.kind === 'text')
+    return Math.floor(parseAuditTime(`${String(v).replace(' ', 'T')}:00${t.zone ? 'Z' : ''}`) / MINUTE_MS);
   if (t.kind === 'timestamp') return Math.floor((v instanceof Date ? v.getTime() : parseAuditTime(v)) / MINUTE_MS);
   if (t.kind === 'epoch_s' || t.kind === 'epoch_ms') return Math.floor(num(v));
   return NaN;
 }
-
-
 
 /** True when the timeline found rows with no start time, so their ids are worth asking for. */
 export function hasBadRows(results: Map<SqlStatement['name'], Row[]>): boolean {
@@ -157,7 +203,12 @@ export function hasBadRows(results: Map<SqlStatement['name'], Row[]>): boolean {
 }
 
 /** Put the statements' result rows back together as the Aggregate every source returns. */
-export function assemble(d: Dialect, results: Map<SqlStatement['name'], Row[]>, t: TimeStorage, q: DamageQuery): Aggregate {
+export function assemble(
+  d: Dialect,
+  results: Map<SqlStatement['name'], Row[]>,
+  t: TimeStorage,
+  q: DamageQuery,
+): Aggregate {
   const a = emptyAggregate(q.revoked_at !== undefined);
   const counted = (r: Row): Counted => ({ calls: num(r.calls), cost_micros: d.micros(r.cost) });
   for (const r of results.get('verdicts') ?? []) {
@@ -181,7 +232,8 @@ export function assemble(d: Dialect, results: Map<SqlStatement['name'], Row[]>, 
   for (const r of results.get('runs') ?? []) a.agent_runs.set(key(r.k0), counted(r));
   for (const r of results.get('keys') ?? []) a.vault_keys.set(key(r.k0), counted(r));
   const rev = results.get('revoke')?.[0];
-  if (rev && a.after_revoke) a.after_revoke = { later: num(rev.later), later_allowed: num(rev.later_allowed), in_flight: num(rev.in_flight) };
+  if (rev && a.after_revoke)
+    a.after_revoke = { later: num(rev.later), later_allowed: num(rev.later_allowed), in_flight: num(rev.in_flight) };
   a.bad_rows.first_lines = (results.get('bad') ?? []).map((r) => num(r.id));
   return a;
 }

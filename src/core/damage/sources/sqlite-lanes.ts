@@ -46,10 +46,15 @@ function lane(path: string, driver: string, queue: SqlStatement[], results: Map<
 }
 
 /** Run every statement on LANES worker threads, each taking the next statement when free. */
-export async function runInLanes(path: string, statements: readonly SqlStatement[]): Promise<Map<SqlStatement['name'], unknown[]>> {
+export async function runInLanes(
+  path: string,
+  statements: readonly SqlStatement[],
+): Promise<Map<SqlStatement['name'], unknown[]>> {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const queue = [...statements];
   const results = new Map<string, unknown[]>();
-  await Promise.all(Array.from({ length: Math.min(LANES, statements.length) }, () => lane(path, driver, queue, results)));
+  await Promise.all(
+    Array.from({ length: Math.min(LANES, statements.length) }, () => lane(path, driver, queue, results)),
+  );
   return results as Map<SqlStatement['name'], unknown[]>;
 }

@@ -2,7 +2,16 @@ import type { AuditSource, DamageQuery, Aggregate } from '../types.js';
 import { quoteIdent, type ColumnMap } from '../columns.js';
 import { TourniquetError, usageError } from '../../errors.js';
 import { stat } from 'node:fs/promises';
-import { assemble, badRowsStatement, buildStatements, hasBadRows, needsStrict, type Dialect, type SqlStatement, type TimeStorage } from './sql.js';
+import {
+  assemble,
+  badRowsStatement,
+  buildStatements,
+  hasBadRows,
+  needsStrict,
+  type Dialect,
+  type SqlStatement,
+  type TimeStorage,
+} from './sql.js';
 import { runInLanes } from './sqlite-lanes.js';
 
 /** Files at least this big are scanned on two threads. */
@@ -20,9 +29,11 @@ type Db = import('better-sqlite3').Database;
 
 /** How started_at is stored, read off one row: epoch numbers or ISO-ish text. */
 export function sniffSqliteTime(db: Db, table: string, col: string): TimeStorage {
-  const row = db.prepare(`SELECT typeof(${quoteIdent(col)}) AS t, ${quoteIdent(col)} AS v FROM ${quoteIdent(table)} WHERE ${quoteIdent(col)} IS NOT NULL LIMIT 1`).get() as
-    | { t: string; v: unknown }
-    | undefined;
+  const row = db
+    .prepare(
+      `SELECT typeof(${quoteIdent(col)}) AS t, ${quoteIdent(col)} AS v FROM ${quoteIdent(table)} WHERE ${quoteIdent(col)} IS NOT NULL LIMIT 1`,
+    )
+    .get() as { t: string; v: unknown } | undefined;
   if (!row || row.t === 'text') {
     const v = String(row?.v ?? 'T Z');
     return { kind: 'text', sep: v.includes('T') ? 'T' : ' ', zone: /Z$/i.test(v) };
@@ -39,9 +50,15 @@ function sqliteFailure(path: string, err: unknown): TourniquetError {
   const msg = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: unknown }).code;
   if (/no such (table|column)/.test(msg))
-    return usageError(`SQLite audit file ${path}: ${msg}`, 'map the table and columns with --table and --columns (or audit_table / audit_columns in config)');
+    return usageError(
+      `SQLite audit file ${path}: ${msg}`,
+      'map the table and columns with --table and --columns (or audit_table / audit_columns in config)',
+    );
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || /not a database|malformed/.test(msg))
-    return usageError(`${path} is not a readable SQLite database (${msg})`, 'check the path, or name the format: --input-format jsonl|csv');
+    return usageError(
+      `${path} is not a readable SQLite database (${msg})`,
+      'check the path, or name the format: --input-format jsonl|csv',
+    );
   return new TourniquetError('step-failed', `reading SQLite audit file ${path}: ${msg}`, { cause: err });
 }
 
@@ -76,7 +93,8 @@ export class SqliteSource implements AuditSource {
     try {
       const time = sniffSqliteTime(db, this.table, this.cols.started_at);
       let results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query));
-      if (needsStrict(results)) results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query, true));
+      if (needsStrict(results))
+        results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query, true));
       if (hasBadRows(results)) {
         const bad = badRowsStatement(SQLITE, this.table, this.cols, time, query);
         results.set('bad', db.prepare(bad.sql).all(...bad.params) as Record<string, unknown>[]);
@@ -90,7 +108,9 @@ export class SqliteSource implements AuditSource {
   private async run(db: Db, statements: SqlStatement[]): Promise<Map<SqlStatement['name'], Record<string, unknown>[]>> {
     // Check every statement here (a missing column fails fast, with the hint), then run.
     for (const st of statements) db.prepare(st.sql);
-    const results = (await this.big()) ? await runInLanes(this.path, statements) : new Map(statements.map((st) => [st.name, db.prepare(st.sql).all(...st.params)]));
+    const results = (await this.big())
+      ? await runInLanes(this.path, statements)
+      : new Map(statements.map((st) => [st.name, db.prepare(st.sql).all(...st.params)]));
     return results as Map<SqlStatement['name'], Record<string, unknown>[]>;
   }
 
