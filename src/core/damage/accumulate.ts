@@ -8,7 +8,8 @@ export const ALLOWED_VERDICTS: ReadonlySet<string> = new Set(['allowed', 'allow'
 
 export const MAX_BAD_LINES = 5;
 
-export function emptyAggregate(withRevoke: boolean): Aggregate {
+/** costUnknown: whether the source tells, per minute, the allowed calls with no cost written. */
+export function emptyAggregate(withRevoke: boolean, costUnknown = true): Aggregate {
   return {
     calls_total: 0,
     cost_micros: 0,
@@ -16,6 +17,8 @@ export function emptyAggregate(withRevoke: boolean): Aggregate {
     customers: new Map(),
     endpoints: new Map(),
     per_minute: new Map(),
+    per_minute_cost: new Map(),
+    per_minute_cost_unknown: costUnknown ? new Map() : null,
     agent_runs: new Map(),
     vault_keys: new Map(),
     first_call: null,
@@ -126,13 +129,15 @@ export class Accumulator {
   // Rows mostly come in time order: count a run of calls in the same minute before touching the map.
   private minute = NaN;
   private minuteCalls = 0;
+  private minuteMicros = 0;
   // Plain number fields, not the aggregate's (which start as null): storing a time there would box it on every row.
   private first = Infinity;
   private last = -Infinity;
   private micros = 0;
 
   constructor(private readonly query: DamageQuery) {
-    this.a = emptyAggregate(query.revoked_at !== undefined);
+    // Files read an empty cost as $0 (rows.ts): they cannot tell an unknown cost from a free call.
+    this.a = emptyAggregate(query.revoked_at !== undefined, false);
     this.needsFinished = query.revoked_at !== undefined;
     const filters: [string | undefined, number, Interner][] = [
       [query.vault_key_id, Text.key, this.keys],
@@ -173,6 +178,7 @@ export class Accumulator {
       this.byRun.add(text.id(Text.run, this.runs), micros);
       this.byKey.add(text.id(Text.key, this.keys), micros);
       this.endpoints.add(text, micros);
+      this.minuteMicros += micros;
     }
     if (started < this.first) this.first = started;
     if (started > this.last) this.last = started;
@@ -201,9 +207,14 @@ export class Accumulator {
 
   private flushMinute(next: number): void {
     const pm = this.a.per_minute;
-    if (this.minuteCalls > 0) pm.set(this.minute, (pm.get(this.minute) ?? 0) + this.minuteCalls);
+    if (this.minuteCalls > 0) {
+      pm.set(this.minute, (pm.get(this.minute) ?? 0) + this.minuteCalls);
+      const pc = this.a.per_minute_cost!;
+      pc.set(this.minute, (pc.get(this.minute) ?? 0) + this.minuteMicros);
+    }
     this.minute = next;
     this.minuteCalls = 0;
+    this.minuteMicros = 0;
   }
 
   private afterRevoke(row: CountedRow, allowed: boolean): void {
