@@ -18,7 +18,10 @@ import type { MinuteCount } from '../../src/core/damage/types.js';
 const dir = mkdtempSync(join(tmpdir(), 'tq-spend-'));
 const TOKEN = 'tq_admin_test_token_spend_0123456789';
 const UNKNOWN_MINUTE = '2026-11-21T02:16';
-const rows = storyRows();
+// A few refused calls with a cost written (a vendor that bills a refusal): not money the proxy let move.
+const rows = storyRows().map((r, i) =>
+  r.policy_verdict !== 'allowed' && i % 7 === 0 ? { ...r, cost_usd_parsed: 9.99 } : r,
+);
 // Four allowed calls in one minute whose cost the proxy never learnt.
 const unknown: StoryRow[] = rows.map((r) => ({ ...r }));
 unknown
@@ -104,6 +107,7 @@ describe('spend per minute, next to calls per minute', () => {
       );
     // The loop's minutes cost thousands; the quiet ones a few dollars: the chart has something to show.
     expect(Math.max(...files_.map((m) => m.cost_usd!))).toBeGreaterThan(1000);
+    expect(rows.filter((r) => r.policy_verdict !== 'allowed' && r.cost_usd_parsed !== null).length).toBeGreaterThan(5);
   }, 60_000);
 
   it('a minute with allowed calls of unknown cost counts them, in the databases and the real proxy', async () => {

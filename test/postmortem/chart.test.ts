@@ -126,7 +126,7 @@ describe('the postmortem chart (Mermaid xychart)', () => {
 
   it('a long window sums spend over the same minutes as the calls, in exact cents; no per-minute cost, no spend chart', async () => {
     const minutes = Array.from({ length: 600 }, (_, i) => (i >= 400 && i < 420 ? 300 : 2));
-    const cost = minutes.map((n) => n * 0.1);
+    const cost = minutes.map((n) => (n > 2 ? n * 0.1 : 0.000123));
     const s = summary(minutes, 400, Date.UTC(2026, 10, 21, 2, 0) + 419 * 60_000, { cost });
     const text = block(spendChartMermaid(s, { tz: 'UTC' })!)!;
     expect(await parse(text)).toMatchObject({ diagramType: 'xychart' });
@@ -134,7 +134,7 @@ describe('the postmortem chart (Mermaid xychart)', () => {
     expect(line.length).toBe(
       /bar \[([^\]]*)\]/.exec(block(callsChartMermaid(s, { tz: 'UTC' })!)!)![1]!.split(', ').length,
     );
-    expect(line[0]).toBe(1.4); // 7 minutes of 2 calls at $0.10, not 1.4000000000000001
+    expect(line[0]).toBe(0.000861); // 7 minutes at $0.000123, summed in micro-dollars: not 0.0008610000000000001
     expect(Math.round(line.reduce((a, b) => a + b, 0) * 100)).toBe(Math.round(cost.reduce((a, b) => a + b, 0) * 100));
     expect(text).toMatch(/Spend \(USD\) per 7 minutes/);
     expect(spendChartMermaid(summary(minutes, 400, null), { tz: 'UTC' })).toBeNull();
