@@ -11,6 +11,7 @@ import type { Metering } from '../vendors/shared/meter.js';
 import { customerScope, parseBody, placeName, vaultKeyFrom } from './request-info.js';
 import { decide } from './policy.js';
 import {
+  CallAbort,
   downstreamHeaders,
   relayBody,
   scrubBuffer,
@@ -267,31 +268,30 @@ export function createDataPlane(deps: DataPlaneDeps) {
     search: string,
     metering: Metering,
   ): Promise<void> {
-    const ac = new AbortController();
-    const entry: InflightCall = { hardRevoked: false, abort: () => ac.abort(new Error('hard revoke')) };
+    const cut = new CallAbort();
+    const entry: InflightCall = { hardRevoked: false, abort: () => cut.abort(new Error('hard revoke')) };
     deps.inflight.add(key.id, entry);
-    const onClose = () => !res.writableFinished && ac.abort(new Error('agent went away'));
+    const onClose = () => !res.writableFinished && cut.abort(new Error('agent went away'));
     res.on('close', onClose);
     const secrets = state.upstreamSecrets();
-    let contentType = '';
     const sentAt = performance.now();
     try {
       const up = await sendUpstream(
         deps.dispatcher,
-        spec.baseUrl + call.path + search,
+        { base: spec.baseUrl, path: call.path + search },
         call.method,
         upstreamHeaders(req.headers, spec, secret, sid, vaultSecret),
         metering.upstreamBody ?? body,
-        ac.signal,
+        cut,
         deps.timeouts,
       );
       call.vendorStatus = up.statusCode;
-      contentType = String(up.headers['content-type'] ?? '');
+      const contentType = String(up.headers['content-type'] ?? '');
       const headers = downstreamHeaders(up.headers, secrets);
       const bodiless = call.method === 'HEAD' || up.statusCode === 204 || up.statusCode === 304;
       if (up.statusCode >= 400 || bodiless) {
         // Error bodies are read whole and scrubbed: a vendor may echo the key it was given.
-        const raw = Buffer.from(await up.body.arrayBuffer());
+        const raw = await up.body.all();
         call.vendorMs = performance.now() - sentAt;
         const clean = scrubBuffer(raw, secrets);
         call.cost = metering.cost({
@@ -337,7 +337,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
           : 0;
         return ended(call, 'aborted_hard_revoke', sent);
       }
-      if (res.destroyed || ac.signal.aborted || res.headersSent) {
+      if (res.destroyed || cut.aborted || res.headersSent) {
         res.destroy();
         return ended(call, 'allowed', 0);
       }
