@@ -1,6 +1,6 @@
 // Shared by the benchmark modules (run.mjs skips files starting with `_`).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,4 +83,21 @@ export function cpuMs(pid) {
   } catch {
     return null;
   }
+}
+
+/** CPU time (ms) of each thread of a process by name (`main`; the others by their thread name), from /proc (Linux). */
+export function threadCpuMs(pid) {
+  const out = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const name = tid === String(pid) ? 'main' : `${comm}#${tid}`;
+      const f = stat.split(') ')[1].split(' ');
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) * 10;
+    }
+  } catch {
+    // gone, or not Linux
+  }
+  return out;
 }

@@ -9,7 +9,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
-import { ROOT, bundle, child, adminClient, cpuMs } from './_lib.mjs';
+import { ROOT, bundle, child, adminClient, cpuMs, threadCpuMs } from './_lib.mjs';
 
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] });
@@ -88,7 +88,7 @@ async function main() {
       upstreams: { openai: upstream.url },
       upstreamKeys: [{ vendor: 'openai', secret: 'sk-bench-upstream-000000000000', state: 'active', label: 'main' }],
     },
-    ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
+    ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...(process.env.PROFILE_NODE_ARGS ?? '').split(' ').filter(Boolean)],
   );
   try {
     const vk = await adminClient(ADMIN)(proxy.adminUrl, 'POST', '/v1/vault-keys', {
@@ -96,6 +96,7 @@ async function main() {
       agent_run_id: 'profile',
     });
     const c0 = cpuMs(proxy.proc.pid);
+    const t0 = threadCpuMs(proxy.proc.pid);
     const r = await autocannon({
       url: `${proxy.dataUrl}/v1/chat/completions`,
       method: 'POST',
@@ -105,9 +106,15 @@ async function main() {
       body: CHAT,
     });
     const cpu = (cpuMs(proxy.proc.pid) - c0) / r['2xx'];
+    const t1 = threadCpuMs(proxy.proc.pid);
+    const perThread = Object.entries(t1)
+      .map(([name, ms]) => [name, Math.round(((ms - (t0[name] ?? 0)) * 1000) / r['2xx'])])
+      .filter(([, us]) => us > 0)
+      .map(([name, us]) => `${name} ${us}`)
+      .join(', ');
     console.log(
       `load: ${Math.round(r['2xx'] / seconds)} req/s 2xx, ${r.non2xx} non-2xx, ${r.errors} errors; ` +
-        `proxy CPU ${Math.round(cpu * 1000)} µs/request (all its threads); load average ${loadavg().join(' ')}`,
+        `proxy CPU ${Math.round(cpu * 1000)} µs/request (by thread: ${perThread}); load average ${loadavg().join(' ')}`,
     );
     await new Promise((res) => (proxy.proc.once('exit', res), proxy.proc.kill('SIGTERM')));
     // One file per thread: the main thread's is the largest (the SQLite writer thread's is small).
@@ -119,7 +126,9 @@ async function main() {
     for (const f of files.slice(1)) {
       const w = summarise(JSON.parse(f), 8);
       const idle = w.self.find((r) => r.frame.startsWith('(idle)'))?.ms ?? 0;
-      console.log(`other thread: ${w.totalMs} ms sampled, ${w.totalMs - idle} ms busy; top: ${w.self.map((r) => `${r.frame.split(' ')[0]} ${r.ms}`).join(', ')}`);
+      console.log(
+        `other thread: ${w.totalMs} ms sampled, ${w.totalMs - idle} ms busy; top: ${w.self.map((r) => `${r.frame.split(' ')[0]} ${r.ms}`).join(', ')}`,
+      );
     }
     console.log(`profile: ${s.totalMs} ms sampled\n`);
     for (const [title, rows] of [
