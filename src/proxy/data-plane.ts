@@ -8,7 +8,7 @@ import type { UsageTracker } from './usage.js';
 import type { AuditWriter } from './audit-writer.js';
 import { refusalVendor, vaultKeyPlaces, type VendorSpec } from './vendors.js';
 import type { Metering } from '../vendors/shared/meter.js';
-import { customerScope, parseBody, placeName, vaultKeyFrom } from './request-info.js';
+import { customerScope, parseBody, placeName, requestUrl, vaultKeyFrom } from './request-info.js';
 import { decide } from './policy.js';
 import {
   CallAbort,
@@ -41,11 +41,13 @@ export interface DataPlaneDeps {
   freshness?: { fresh(): boolean; whenFresh(ms: number): Promise<boolean> };
 }
 
+type CallWithHeaders = Call & { headers?: IncomingMessage['headers'] };
+
 export function createDataPlane(deps: DataPlaneDeps) {
   const { state, audit, log } = deps;
   const keyPlaces = vaultKeyPlaces(deps.vendors);
-  /** Each call's request headers, for the refusal's dialect when the key does not name the vendor. */
-  const requestHeaders = new WeakMap<Call, IncomingMessage['headers']>();
+  /** Each call's request headers, for the refusal's dialect when the key does not name the vendor (a WeakMap costs the GC more). */
+  const requestHeaders = (call: Call): IncomingMessage['headers'] => (call as CallWithHeaders).headers ?? {};
 
   function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
@@ -66,7 +68,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     extra: Record<string, string> = {},
   ): number {
     const { ['retry-after']: retryAfter, ...rest } = extra;
-    const spec = refusalVendor(deps.vendors, call.vendor, { path: call.path, headers: requestHeaders.get(call) ?? {} });
+    const spec = refusalVendor(deps.vendors, call.vendor, { path: call.path, headers: requestHeaders(call) });
     const answer = spec.refusal({
       status,
       code,
@@ -105,13 +107,12 @@ export function createDataPlane(deps: DataPlaneDeps) {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const call = new Call(req.method ?? 'GET', deps.instanceId);
-    const url = new URL(req.url ?? '/', 'http://proxy.invalid');
+    const call = new Call(req.method ?? 'GET', deps.instanceId) as CallWithHeaders;
+    const url = requestUrl(req.url ?? '/');
     const { prefix, path } = splitVendor(url.pathname);
     call.path = path;
     call.vendor = prefix;
-
-    requestHeaders.set(call, req.headers);
+    call.headers = req.headers;
     const found = vaultKeyFrom(req.headers, url.searchParams, keyPlaces);
     if (!found.found) {
       req.resume();
