@@ -74,7 +74,9 @@ async function main() {
   const top = Number(process.argv[3] ?? 15);
   const build = join(ROOT, 'node_modules', '.cache', 'tourniquet-bench-profile');
   mkdirSync(build, { recursive: true });
-  await bundle(build, { child: 'test/bench/proxy-child.ts' });
+  // PROFILE_SRC: another checkout's root (e.g. main's sources exported with this proxy-child.ts), for a before/after.
+  const from = process.env.PROFILE_SRC ?? ROOT;
+  await bundle(build, { child: join(from, 'test/bench/proxy-child.ts') }, from);
   const dir = mkdtempSync(join(tmpdir(), 'tq-profile-'));
   const profDir = join(dir, 'prof');
   const upstream = await child(build, 'openai', {});
