@@ -427,6 +427,11 @@ function report(m) {
       metric: 'direct p50 / p99 at 1,000 req/s (median of rounds)',
       value: `${round(median(m.lat.direct.map((r) => r.p50)))} / ${round(median(m.lat.direct.map((r) => r.p99)))}`,
       unit: 'ms',
+      // The load generator shares the machine: when even the direct calls queue, it did not hold the rate.
+      target:
+        median(m.lat.direct.map((r) => r.p50)) > 5
+          ? 'over 5 ms: the machine could not hold 1,000 req/s, the added figures are not meaningful'
+          : '',
     },
     {
       metric: 'CPU per request: tourniquet / nginx / bare / bare ×2',
