@@ -10,16 +10,8 @@ import { refusalVendor, vaultKeyPlaces, type VendorSpec } from './vendors.js';
 import type { Metering } from '../vendors/shared/meter.js';
 import { customerScope, parseBody, placeName, requestUrl, vaultKeyFrom } from './request-info.js';
 import { decide } from './policy.js';
-import {
-  CallAbort,
-  downstreamHeaders,
-  relayBody,
-  scrubBuffer,
-  sendUpstream,
-  upstreamFailure,
-  upstreamHeaders,
-  type UpstreamTimeouts,
-} from './forward.js';
+import { downstreamHeaders, relayBody, scrubBuffer, upstreamFailure, upstreamHeaders } from './forward.js';
+import { CallAbort, sendUpstream, type UpstreamTimeouts } from './upstream.js';
 import { InflightRegistry, type InflightCall } from './inflight.js';
 import type { RequestLog } from './log.js';
 import { endpointOf, type Limits } from './limits/types.js';

@@ -9,7 +9,7 @@ import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
 import { adminCall, ADMIN_TOKEN } from './helpers.js';
 import { pollUntil } from '../helpers/poll.js';
 
-// The forward reads the vendor's answer from undici's dispatcher itself (forward.ts,
+// The forward reads the vendor's answer from undici's dispatcher itself (upstream.ts,
 // UpstreamBody): an answer larger than the agent reads must pause the vendor's socket, not pile
 // up in the proxy's memory, and must arrive byte for byte once the agent reads.
 const SIZE = 48 * 1024 * 1024;
