@@ -119,7 +119,9 @@ class EngineRun {
     const known = journaledSteps(entriesOf(this.o.journal));
     for (const step of this.o.steps) {
       const prior = known.get(step.key);
-      if (prior?.run && (prior.verified || !step.verify || isDone(prior.run))) {
+      // A manual step an unattended run left undone is asked again on resume.
+      const undone = prior?.run?.status === 'manual-pending';
+      if (prior?.run && !undone && (prior.verified || !step.verify || isDone(prior.run))) {
         this.resumedDone(step, prior.run);
         continue;
       }
