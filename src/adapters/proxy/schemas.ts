@@ -133,6 +133,8 @@ export const ROUTES = {
       'outcome_unknown',
     ],
     {
+      // Allowed calls with no cost recorded (absent from an older proxy: damage then says it cannot tell).
+      calls_cost_unknown: count,
       // C6: forwarded calls whose outcome was never recorded; damage must not read them as $0.
       outcome_unknown: obj(['calls', 'amount_usd_estimated'], {
         calls: count,

@@ -35,6 +35,9 @@ export function auditWhere(filter: AuditFilter): { sql: string; params: unknown[
  */
 export const CHARGED_USD_SQL = 'COALESCE(cost_usd_parsed, amount_usd_estimated)';
 
+/** Allowed calls with no cost recorded (unknown cost), for the summary's `calls_cost_unknown`. */
+export const COST_UNKNOWN_SQL = `SUM(CASE WHEN policy_verdict = 'allowed' AND cost_usd_parsed IS NULL THEN 1 ELSE 0 END) AS nocost`;
+
 export function toDollarParams(sql: string): string {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
