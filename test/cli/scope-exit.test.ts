@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnProxy, type ChildProxy } from '../proxy/child.js';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { newMasterKeyText, writeMasterKeyFile } from '../helpers/master-key.js';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 
 /**
  * Contract C3 over every command that calls the admin API: a token the proxy refuses (403
@@ -14,6 +15,7 @@ import { newMasterKeyText, writeMasterKeyFile } from '../helpers/master-key.js';
 describe('a too-weak admin token: exit 3 naming the scope, for every command', () => {
   let dir: string;
   let proxy: ChildProxy;
+  let sandbox: Sandbox | undefined;
   const tokens: Record<string, string> = {};
   const vaultKeys: string[] = [];
 
@@ -56,6 +58,16 @@ describe('a too-weak admin token: exit 3 naming the scope, for every command', (
       ],
       {},
     );
+    // A production key to rotate (the rotation reads the inventory, a view, before its first admin call).
+    const up = await fetch(proxy.adminUrl + '/v1/upstream-keys', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ vendor: 'stripe', secret: 'sk_live_' + 'A1'.repeat(20), state: 'active', label: 'main' }),
+    });
+    expect(up.status).toBe(201);
+    // The new key is real at a sandboxed Stripe, so the rotation gets as far as its first admin call.
+    sandbox = await startSandbox({ timeScale: 0.001, tailMode: 'median' });
+    writeFileSync(join(dir, 'new-key.txt'), sandbox.stripe.createKey('rotated').secret + '\n');
     for (let i = 0; i < 3; i++) {
       const res = await fetch(proxy.adminUrl + '/v1/vault-keys', {
         method: 'POST',
@@ -66,6 +78,7 @@ describe('a too-weak admin token: exit 3 naming the scope, for every command', (
     }
   }, 90_000);
   afterAll(async () => {
+    await sandbox?.stop();
     proxy?.child.kill('SIGTERM');
     await proxy?.exited;
     rmSync(dir, { recursive: true, force: true });
@@ -78,9 +91,8 @@ describe('a too-weak admin token: exit 3 naming the scope, for every command', (
     ['revoke --hard', () => ['revoke', vaultKeys[0]!, '--hard', '--yes'], 'read', 'operate'],
     ['revoke --vendor (revoke-all)', () => ['revoke', '--vendor', 'stripe', '--yes'], 'read', 'operate'],
     ['roll', () => ['roll', vaultKeys[1]!, '--yes'], 'read', 'operate'],
-    ['rotate', () => ['rotate', 'openai', '--yes'], 'operate', 'admin'],
+    ['rotate', () => ['rotate', 'stripe', '--new-key-file', join(dir, 'new-key.txt'), '--yes'], 'operate', 'admin'],
     ['keys', () => ['keys'], 'unknown', null],
-    ['keys (production-key metadata)', () => ['keys'], 'read', 'admin'],
     ['doctor (its drill issues a key)', () => ['doctor'], 'read', 'admin'],
     ['watch --once', () => ['watch', '--once'], 'unknown', null],
     ['damage --source proxy', () => ['damage', '--source', 'proxy'], 'unknown', null],
@@ -88,7 +100,11 @@ describe('a too-weak admin token: exit 3 naming the scope, for every command', (
 
   it.each(table)('%s', async (_name, args, who, scope) => {
     const token = who === 'unknown' ? UNKNOWN : tokens[who]!;
-    const env = isolatedEnv({ TOURNIQUET_PROXY_URL: proxy.adminUrl, TOURNIQUET_ADMIN_TOKEN: token });
+    const env = isolatedEnv({
+      TOURNIQUET_PROXY_URL: proxy.adminUrl,
+      TOURNIQUET_ADMIN_TOKEN: token,
+      TOURNIQUET_STRIPE_BASE_URL: sandbox!.urls.stripe,
+    });
     const r = await runInProcess(['--deadline', '30s', ...args()], { env });
     expect(r.code, `${r.code}\n${r.stdout}\n${r.stderr}`).toBe(3);
     if (scope)
@@ -96,6 +112,22 @@ describe('a too-weak admin token: exit 3 naming the scope, for every command', (
     else expect(r.stderr).toMatch(/401|unauthorized|refused/i);
     expect(r.stderr + r.stdout).not.toContain(token);
     expect(r.stderr).not.toMatch(/this is a bug|internal error/i);
+  });
+
+  it('keys (the production-key inventory) is a view: a read token lists it, metadata only, never a secret', async () => {
+    const secret = 'sk_live_' + 'Z9'.repeat(20);
+    const add = await fetch(proxy.adminUrl + '/v1/upstream-keys', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ vendor: 'stripe', secret, state: 'standby', label: 'inventory' }),
+    });
+    expect(add.status).toBe(201);
+    const env = isolatedEnv({ TOURNIQUET_PROXY_URL: proxy.adminUrl, TOURNIQUET_ADMIN_TOKEN: tokens.read! });
+    const r = await runInProcess(['keys', '--json'], { env });
+    expect([0, 7], r.stderr).toContain(r.code);
+    expect(r.stdout).toContain('inventory');
+    expect(r.stdout + r.stderr).not.toContain(secret);
+    expect(r.stdout + r.stderr).not.toContain(secret.slice(8, 30));
   });
 
   it('--json carries the code and the scope needed', async () => {
