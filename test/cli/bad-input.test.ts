@@ -304,6 +304,7 @@ describe('the registry scrubs what goes to the proxy and to the journal', () => 
           status: 'revoked',
           effective_at: new Date().toISOString(),
           already_revoked: false,
+          durable: true,
         });
       if (req.url === '/v1/instances')
         return json(res, 200, { data: [{ instance_id: 'i-1', data_plane_url: proxy.url, admin_url: proxy.url }] });

@@ -85,6 +85,7 @@ const summary = {
   last_call: null,
   agent_runs: [],
   vault_keys: [],
+  outcome_unknown: { calls: 0, amount_usd_estimated: 0, pending: 0 },
 };
 
 /** The correct answer of the small admin API, per route. */
@@ -139,6 +140,8 @@ function validAnswer(
         already_revoked: already,
         mode: 'soft',
         in_flight_aborted: 0,
+        durable: true,
+        fleet: { confirmed: ['i-self'], unconfirmed: [], waited_ms: 0 },
       },
     ];
   }

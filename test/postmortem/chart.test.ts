@@ -54,6 +54,8 @@ function summary(minutes: number[], anomalyIndex: number | null, revokeAtMs: num
         ? null
         : { revoked_at: new Date(revokeAtMs).toISOString(), in_flight: 1, later: 3, later_allowed: 0 },
     bad_rows: { count: 0, first_lines: [] },
+    cost_unknown: { calls: 0, share: 0 },
+    outcome_unknown: { calls: 0, amount_usd_estimated: 0 },
   };
 }
 

@@ -141,9 +141,6 @@ export function createCommandProxy(opts: CommandProxyOptions): ProxyAdapter {
     retireUpstreamKey: async () => {
       throw unsupported('command', 'retire a production key');
     },
-    checkUpstreamKey: async () => {
-      throw unsupported('command', 'check a production key');
-    },
     audit: async () => [],
   };
 }

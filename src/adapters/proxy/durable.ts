@@ -21,16 +21,25 @@ interface Answer {
 
 const isNotDurable = (a: Answer) => a.status === 503 && shapeProblem(NOT_DURABLE, a.body) === undefined;
 
+/** Only an explicit `"durable": true` is a revoke (unknown is not yes). */
+export const saysDurable = (body: unknown): boolean =>
+  typeof body === 'object' && body !== null && (body as { durable?: unknown }).durable === true;
+
+/**
+ * `durable`: does a success answer say the revoke is durable? (A roll says it in `revoked_old`.)
+ * A 2xx that does not is repeated like a 503 and, still not, is a `partial` (exit 6).
+ */
 export async function untilDurable<T extends Answer>(
   where: string,
   call: () => Promise<T>,
   trace?: (line: string) => void,
   budgetMs = NOT_DURABLE_RETRY_MS,
+  durable: (body: unknown) => boolean = saysDurable,
 ): Promise<T> {
   const started = performance.now();
   for (let attempt = 1; ; attempt++) {
     const answer = await call();
-    if (answer.status !== 503 && answer.body?.durable !== false) return answer;
+    if (answer.status < 300 ? durable(answer.body) : answer.status !== 503) return answer;
     const waited = performance.now() - started;
     const pause = Math.min(retryAfterMs(answer.headers['retry-after']) ?? 500, 2000);
     const deadline = currentDeadline();
@@ -55,6 +64,15 @@ function giveUp(where: string, answer: Answer, attempts: number, waitedMs: numbe
       },
     );
   const ids = typeof b.id === 'string' ? [b.id] : Array.isArray(b.ids) ? b.ids : [];
+  if (answer.status < 300)
+    return new TourniquetError(
+      'partial',
+      `${instance} answered HTTP ${answer.status} without "durable": true (${over}): the revoke is not proven durable; the key may be served again after a restart`,
+      {
+        hint: "check the proxy's version and store (GET /v1/health); the revoke is idempotent: run `tourniquet resume INCIDENT` or the same revoke again",
+        data: { endpoint: where, code: 'not_durable', status: answer.status, ids },
+      },
+    );
   return new TourniquetError(
     'partial',
     `${instance} refuses ${ids.length ? ids.join(', ') : 'the key'} but could not make the revoke durable (revoke_not_durable, ${over}): it may serve the key again after a restart`,

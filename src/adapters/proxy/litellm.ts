@@ -181,7 +181,6 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
     addUpstreamKey: no('add a production key (edit the LiteLLM model config)'),
     promoteUpstreamKey: no('promote a production key'),
     retireUpstreamKey: no('retire a production key'),
-    checkUpstreamKey: no('check a production key'),
 
     async audit(filter): Promise<AuditRowSummary[]> {
       // With a date range LiteLLM sums per day unless told `summarize=false`.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { lazyHttp, quickRequest, type QuickAnswer } from './client.js';
 import { expectRoute, type Route } from './schemas.js';
 import { instanceTrust } from './trust.js';
-import { untilDurable } from './durable.js';
+import { saysDurable, untilDurable } from './durable.js';
 import type {
   AuditRowSummary,
   InstanceProbe,
@@ -11,7 +11,6 @@ import type {
   ProxyAdapter,
   ProxyInstance,
   RevokeOutcome,
-  UpstreamCheck,
   UpstreamKeySummary,
   VaultKeySummary,
 } from './types.js';
@@ -104,7 +103,6 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
       'add-upstream': `POST ${base}/v1/upstream-keys {"vendor":"${a.vendor}","state":"standby","secret":"[redacted]"}`,
       promote: `POST ${base}/v1/upstream-keys/${a.id}/promote`,
       retire: `POST ${base}/v1/upstream-keys/${a.id}/retire`,
-      check: `POST ${base}/v1/upstream-keys/${a.id}/check`,
       audit: `GET ${base}/v1/audit`,
     };
     return calls[op] ?? `${op} at ${base}`;
@@ -215,7 +213,9 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
           retries: 0,
           ...shape('POST /v1/vault-keys/{id}/roll'),
         });
-      const b = (await untilDurable(base, call, opts.trace)).body;
+      // With revoke_old the old key counts as revoked only when the answer says it is durable.
+      const durable = (body: unknown) => !revokeOld || saysDurable((body as { revoked_old?: unknown }).revoked_old);
+      const b = (await untilDurable(base, call, opts.trace, undefined, durable)).body as IssuedKey;
       return {
         id: b.id,
         secret: b.secret,
@@ -309,16 +309,6 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
           })
         ).body,
       );
-    },
-
-    async checkUpstreamKey(id): Promise<UpstreamCheck> {
-      const b = (
-        await admin.post(`/v1/upstream-keys/${enc(id)}/check`, {
-          idempotencyKey: true,
-          ...shape('POST /v1/upstream-keys/{id}/check'),
-        })
-      ).body;
-      return { upstream_key_id: id, works: b.works === true, vendor_status: b.vendor_status };
     },
 
     async audit(filter): Promise<AuditRowSummary[]> {

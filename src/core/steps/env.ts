@@ -26,6 +26,8 @@ export interface StepEnvOptions {
   signal: AbortSignal;
   log: (line: string) => void;
   confirm: (message: string) => Promise<void>;
+  /** --yes: manual steps are recorded as not done (StepEnv.unattended). */
+  unattended?: boolean;
   state?: Record<string, unknown>;
 }
 
@@ -40,6 +42,7 @@ export function createStepEnv(opts: StepEnvOptions): StepEnv {
     signal: opts.signal,
     log: opts.log,
     confirm: opts.confirm,
+    unattended: opts.unattended === true,
     calls: opts.recorder.calls,
     now: () => Date.now() - t0,
     record: (type, fields) => {

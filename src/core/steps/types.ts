@@ -17,6 +17,11 @@ export interface StepEnv {
   log: (line: string) => void;
   /** Ask the operator to confirm a manual step (y/n, --yes answers; no terminal: exit 2). */
   confirm: (message: string) => Promise<void>;
+  /**
+   * --yes: nobody is there to do or confirm a step a person must do (manual.ts): such a step is
+   * recorded as not done, and the run ends partly done (exit 6), never "confirmed".
+   */
+  unattended: boolean;
   /** Calls made by the current step, recorded by the adapters' HTTP trace (already redacted). */
   calls: string[];
   /** Milliseconds since the incident's t=0. */
@@ -27,7 +32,8 @@ export interface StepEnv {
   leftovers: (step: string) => Array<Record<string, unknown>>;
 }
 
-export type StepRunStatus = 'done' | 'already-done' | 'skipped' | 'manual-done' | 'not-found';
+/** `manual-pending`: a step a person must do, left undone by an unattended run (manual.ts). */
+export type StepRunStatus = 'done' | 'already-done' | 'skipped' | 'manual-done' | 'manual-pending' | 'not-found';
 
 export interface StepRun {
   status: StepRunStatus;
@@ -70,6 +76,7 @@ export type StepState =
   | 'already-done'
   | 'skipped'
   | 'manual-done'
+  | 'manual-pending'
   | 'not-found'
   | 'failed'
   | 'unverified'

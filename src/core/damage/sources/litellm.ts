@@ -28,6 +28,10 @@ export function fromSpendLog(e: Record<string, any>): AuditRow | null {
     path: str(e.call_type ? `/${e.call_type}/${e.model ?? ''}` : e.model),
     policy_verdict: failed ? 'error' : 'allowed',
     cost_usd: spend,
+    // LiteLLM logs a call once it ended: no spend written is an unknown cost, never an unknown outcome.
+    cost_known: e.spend !== null && e.spend !== undefined,
+    outcome_unknown: false,
+    estimate_usd: 0,
   };
 }
 

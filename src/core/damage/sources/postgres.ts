@@ -7,6 +7,7 @@ import {
   buildStatements,
   hasBadRows,
   needsStrict,
+  outcomeProbe,
   type Dialect,
   type SqlStatement,
   type TimeStorage,
@@ -71,9 +72,14 @@ export class PostgresSource implements AuditSource {
         await Promise.all(clients.map(lane));
         return results;
       };
-      let results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query));
+      // A table from before write-ahead audit (C6) has no outcome column: every row is complete.
+      const outcome = await clients[0]!.query(outcomeProbe(this.table, this.cols)).then(
+        () => true,
+        () => false,
+      );
+      let results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query, false, outcome));
       if (needsStrict(results))
-        results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query, true));
+        results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query, true, outcome));
       if (hasBadRows(results)) {
         const bad = badRowsStatement(POSTGRES, this.table, this.cols, TIMESTAMP, query);
         results.set('bad', (await clients[0]!.query({ text: bad.sql, values: bad.params, types })).rows);

@@ -38,6 +38,11 @@ export function fromProxySummary(b: any, withRevoke: boolean): Aggregate {
   for (const k of b.vault_keys ?? []) a.vault_keys.set(k.vault_key_id ?? null, counted(k));
   a.first_call = b.first_call ? parseAuditTime(b.first_call) : null;
   a.last_call = b.last_call ? parseAuditTime(b.last_call) : null;
+  // C6: required by the summary's schema. Unknown cost: only when the proxy counts it.
+  const c6 = b as { outcome_unknown: { calls: number; amount_usd_estimated: number }; calls_cost_unknown?: unknown };
+  const o = c6.outcome_unknown;
+  a.outcome_unknown = { calls: Number(o.calls), estimated_micros: toMicros(Number(o.amount_usd_estimated)) };
+  a.cost_unknown_calls = typeof c6.calls_cost_unknown === 'number' ? c6.calls_cost_unknown : null;
   return a;
 }
 
@@ -64,16 +69,24 @@ export class ProxySource implements AuditSource {
     }
   }
 
+  /**
+   * Every query (the summary, the after-revoke summary, the in-flight rows) is bounded by one end
+   * time, the query's `to` or the moment the first was sent: rows written between the queries
+   * are in none of them, so the figures describe one snapshot and cannot disagree.
+   */
   async aggregate(q: DamageQuery): Promise<Aggregate> {
-    const agg = fromProxySummary(await this.summary(q, q.from, q.to), q.revoked_at !== undefined);
+    const to = q.to ?? Date.now();
+    const agg = fromProxySummary(await this.summary(q, q.from, to), q.revoked_at !== undefined);
     if (q.revoked_at !== undefined) {
       const from = Math.max(q.revoked_at, q.from ?? q.revoked_at);
-      const later =
-        q.to !== undefined && from >= q.to ? { calls_total: 0, calls_allowed: 0 } : await this.summary(q, from, q.to);
+      const later: { calls_total: number; calls_allowed?: number } =
+        from >= to
+          ? { calls_total: 0, calls_allowed: 0 }
+          : ((await this.summary(q, from, to)) as { calls_total: number; calls_allowed?: number });
       agg.after_revoke = {
         later: Number(later.calls_total),
         later_allowed: Number(later.calls_allowed ?? 0),
-        in_flight: await this.inFlight(q, q.revoked_at),
+        in_flight: await this.inFlight(q, Math.min(q.revoked_at, to)),
       };
     }
     return agg;
