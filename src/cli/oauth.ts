@@ -40,7 +40,7 @@ export async function run({ name, opts }: CommandInput, ctx: Ctx): Promise<numbe
   const s = oauthRefs(opts, await loadSettings(ctx.io.env, ctx.flags.profile), ctx.io.env);
   const cfg: OAuthServerConfig = { ...s, clientSecret: '', trace: ctx.trace };
   if (ctx.flags.dryRun) {
-    const calls = await new OAuthClient(cfg).plan(name);
+    const calls = new OAuthClient(cfg).plan(name);
     ctx.flags.json
       ? ctx.out.json({ dry_run: true, action: name, calls })
       : ctx.out.data(calls.map((c) => `would call: ${c.method} ${c.url}   ${c.what}`).join('\n'));

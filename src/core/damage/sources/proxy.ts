@@ -3,13 +3,14 @@ import type { HttpClient } from '../../http.js';
 import { addEndpoint, emptyAggregate, toMicros } from '../accumulate.js';
 import { TourniquetError } from '../../errors.js';
 import { expectRoute } from '../../../adapters/proxy/schemas.js';
+import type { AuditSummary } from '../../../adapters/proxy/answers.js';
 import { MINUTE_MS, parseAuditTime, toIso } from '../time.js';
 
 /** How far before a revoke to look for calls still in flight when it landed. */
 export const IN_FLIGHT_LOOKBACK_MS = 5 * MINUTE_MS;
 const MAX_IN_FLIGHT_PAGES = 20;
 
-type CountCost = { calls: number; cost_usd: number };
+type CountCost = { calls: number; cost_usd?: number };
 
 const isSummary = expectRoute('GET /v1/audit/summary');
 const counted = (c: CountCost): Counted => ({ calls: Number(c.calls), cost_micros: toMicros(Number(c.cost_usd ?? 0)) });
@@ -25,7 +26,7 @@ function filterQuery(q: DamageQuery, from: number | undefined, to: number | unde
 }
 
 /** The proxy's summary endpoint body, as an Aggregate. */
-export function fromProxySummary(b: any, withRevoke: boolean): Aggregate {
+export function fromProxySummary(b: AuditSummary, withRevoke: boolean): Aggregate {
   const a = emptyAggregate(withRevoke);
   a.calls_total = Number(b.calls_total);
   a.cost_micros = toMicros(Number(b.cost_usd ?? 0));
@@ -52,7 +53,7 @@ export class ProxySource implements AuditSource {
     this.label = `proxy:${admin.baseUrl}`;
   }
 
-  private async summary(q: DamageQuery, from: number | undefined, to: number | undefined): Promise<any> {
+  private async summary(q: DamageQuery, from: number | undefined, to: number | undefined): Promise<AuditSummary> {
     try {
       return (await this.admin.get('/v1/audit/summary', { query: filterQuery(q, from, to), expect: isSummary })).body;
     } catch (err) {
@@ -90,9 +91,9 @@ export class ProxySource implements AuditSource {
           query: { ...filterQuery(q, from, revokedAt), limit: 1000, cursor },
           expect: expectRoute('GET /v1/audit'),
         });
-        const rows: any[] = res.body.data;
+        const rows = res.body.data;
         n += rows.filter((r) => parseAuditTime(r.finished_at) > revokedAt).length;
-        cursor = res.body?.next_cursor ?? undefined;
+        cursor = res.body.next_cursor ?? undefined;
         if (!cursor) return n;
       }
       return null;
