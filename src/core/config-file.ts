@@ -75,7 +75,6 @@ export function readConfigFile(env: Record<string, string | undefined>): ConfigF
   return checkConfigFile(file, data);
 }
 
-
 export function checkConfigFile(file: string, data: unknown): ConfigFile {
   if (!isRecord(data)) throw bad(file, 'is not a JSON object');
   if (data.current !== undefined && typeof data.current !== 'string')
@@ -92,7 +91,7 @@ export function checkConfigFile(file: string, data: unknown): ConfigFile {
         );
     }
   }
-  return data as ConfigFile;
+  return data;
 }
 
 /** Write the whole file atomically: 0600 file, 0700 directory (created if missing). */

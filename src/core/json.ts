@@ -17,3 +17,15 @@ export const stringField = (v: unknown, key: string): string | undefined => {
 /** A JSON scalar as text: strings as they are, numbers and booleans printed; objects and absent values are not text. */
 export const scalarText = (v: unknown): string | undefined =>
   typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+
+/** Any JSON value as one line of text: strings as they are, everything else as JSON. */
+export const jsonText = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'undefined'));
+
+/**
+ * A value read from a file or a database as text: what String() prints for scalars, dates and
+ * buffers; any other object as JSON, never "[object Object]".
+ */
+export function valueText(v: unknown): string {
+  if (typeof v === 'object' && v !== null && !(v instanceof Date) && !Buffer.isBuffer(v)) return JSON.stringify(v);
+  return String(v);
+}

@@ -1,6 +1,7 @@
 import type { AuditRow } from './types.js';
 import type { ColumnMap } from './columns.js';
 import { parseAuditTime } from './time.js';
+import { valueText } from '../json.js';
 
 /**
  * No single call moves a billion dollars: a cost beyond this (or negative, or not a finite
@@ -8,7 +9,7 @@ import { parseAuditTime } from './time.js';
  */
 export const MAX_CALL_COST_USD = 1e9;
 
-export const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
+export const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : valueText(v));
 
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
