@@ -8,17 +8,10 @@ import type { UsageTracker } from './usage.js';
 import type { AuditWriter } from './audit-writer.js';
 import { refusalVendor, vaultKeyPlaces, type VendorSpec } from './vendors.js';
 import type { Metering } from '../vendors/shared/meter.js';
-import { customerScope, parseBody, placeName, vaultKeyFrom } from './request-info.js';
+import { customerScope, parseBody, placeName, requestUrl, vaultKeyFrom } from './request-info.js';
 import { decide } from './policy.js';
-import {
-  downstreamHeaders,
-  relayBody,
-  scrubBuffer,
-  sendUpstream,
-  upstreamFailure,
-  upstreamHeaders,
-  type UpstreamTimeouts,
-} from './forward.js';
+import { downstreamHeaders, relayBody, scrubBuffer, upstreamFailure, upstreamHeaders } from './forward.js';
+import { CallAbort, sendUpstream, type UpstreamTimeouts } from './upstream.js';
 import { InflightRegistry, type InflightCall } from './inflight.js';
 import type { RequestLog } from './log.js';
 import { endpointOf, type Limits } from './limits/types.js';
@@ -40,11 +33,13 @@ export interface DataPlaneDeps {
   freshness?: { fresh(): boolean; whenFresh(ms: number): Promise<boolean> };
 }
 
+type CallWithHeaders = Call & { headers?: IncomingMessage['headers'] };
+
 export function createDataPlane(deps: DataPlaneDeps) {
   const { state, audit, log } = deps;
   const keyPlaces = vaultKeyPlaces(deps.vendors);
-  /** Each call's request headers, for the refusal's dialect when the key does not name the vendor. */
-  const requestHeaders = new WeakMap<Call, IncomingMessage['headers']>();
+  /** Each call's request headers, for the refusal's dialect when the key does not name the vendor (a WeakMap costs the GC more). */
+  const requestHeaders = (call: Call): IncomingMessage['headers'] => (call as CallWithHeaders).headers ?? {};
 
   function json(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
@@ -65,7 +60,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     extra: Record<string, string> = {},
   ): number {
     const { ['retry-after']: retryAfter, ...rest } = extra;
-    const spec = refusalVendor(deps.vendors, call.vendor, { path: call.path, headers: requestHeaders.get(call) ?? {} });
+    const spec = refusalVendor(deps.vendors, call.vendor, { path: call.path, headers: requestHeaders(call) });
     const answer = spec.refusal({
       status,
       code,
@@ -104,13 +99,12 @@ export function createDataPlane(deps: DataPlaneDeps) {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const call = new Call(req.method ?? 'GET', deps.instanceId);
-    const url = new URL(req.url ?? '/', 'http://proxy.invalid');
+    const call = new Call(req.method ?? 'GET', deps.instanceId) as CallWithHeaders;
+    const url = requestUrl(req.url ?? '/');
     const { prefix, path } = splitVendor(url.pathname);
     call.path = path;
     call.vendor = prefix;
-
-    requestHeaders.set(call, req.headers);
+    call.headers = req.headers;
     const found = vaultKeyFrom(req.headers, url.searchParams, keyPlaces);
     if (!found.found) {
       req.resume();
@@ -267,31 +261,30 @@ export function createDataPlane(deps: DataPlaneDeps) {
     search: string,
     metering: Metering,
   ): Promise<void> {
-    const ac = new AbortController();
-    const entry: InflightCall = { hardRevoked: false, abort: () => ac.abort(new Error('hard revoke')) };
+    const cut = new CallAbort();
+    const entry: InflightCall = { hardRevoked: false, abort: () => cut.abort(new Error('hard revoke')) };
     deps.inflight.add(key.id, entry);
-    const onClose = () => !res.writableFinished && ac.abort(new Error('agent went away'));
+    const onClose = () => !res.writableFinished && cut.abort(new Error('agent went away'));
     res.on('close', onClose);
     const secrets = state.upstreamSecrets();
-    let contentType = '';
     const sentAt = performance.now();
     try {
       const up = await sendUpstream(
         deps.dispatcher,
-        spec.baseUrl + call.path + search,
+        { base: spec.baseUrl, path: call.path + search },
         call.method,
         upstreamHeaders(req.headers, spec, secret, sid, vaultSecret),
         metering.upstreamBody ?? body,
-        ac.signal,
+        cut,
         deps.timeouts,
       );
       call.vendorStatus = up.statusCode;
-      contentType = String(up.headers['content-type'] ?? '');
+      const contentType = String(up.headers['content-type'] ?? '');
       const headers = downstreamHeaders(up.headers, secrets);
       const bodiless = call.method === 'HEAD' || up.statusCode === 204 || up.statusCode === 304;
       if (up.statusCode >= 400 || bodiless) {
         // Error bodies are read whole and scrubbed: a vendor may echo the key it was given.
-        const raw = Buffer.from(await up.body.arrayBuffer());
+        const raw = await up.body.all();
         call.vendorMs = performance.now() - sentAt;
         const clean = scrubBuffer(raw, secrets);
         call.cost = metering.cost({
@@ -337,7 +330,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
           : 0;
         return ended(call, 'aborted_hard_revoke', sent);
       }
-      if (res.destroyed || ac.signal.aborted || res.headersSent) {
+      if (res.destroyed || cut.aborted || res.headersSent) {
         res.destroy();
         return ended(call, 'allowed', 0);
       }

@@ -1,8 +1,10 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { request, type Dispatcher } from 'undici';
 import type { VendorSpec } from './vendors.js';
 import { upstreamAuthHeader } from './vendors.js';
 import type { Metering } from '../vendors/shared/meter.js';
+import type { UpstreamResponse } from './upstream.js';
+
+export type { UpstreamTimeouts } from './upstream.js';
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus what the proxy sets itself. */
 const HOP_BY_HOP = new Set([
@@ -82,32 +84,6 @@ export function scrubBuffer(buf: Buffer, secrets: string[]): Buffer {
   return buf;
 }
 
-export interface UpstreamTimeouts {
-  connectMs: number;
-  headersMs: number;
-  bodyMs: number;
-}
-
-export function sendUpstream(
-  dispatcher: Dispatcher,
-  url: string,
-  method: string,
-  headers: Record<string, string>,
-  body: Buffer,
-  signal: AbortSignal,
-  t: UpstreamTimeouts,
-): Promise<Dispatcher.ResponseData> {
-  return request(url, {
-    method: method as Dispatcher.HttpMethod,
-    headers,
-    body: body.length || !['GET', 'HEAD'].includes(method) ? body : undefined,
-    dispatcher,
-    signal,
-    headersTimeout: t.headersMs,
-    bodyTimeout: t.bodyMs,
-  });
-}
-
 /** Which upstream failure this is, for the agent's error and the status we answer with. */
 export function upstreamFailure(err: unknown): { status: number; code: string; message: string } {
   const code = (err as { code?: string }).code ?? '';
@@ -153,7 +129,7 @@ export interface Relayed {
  * (`tap`) first: it reads the usage as it goes, and may hold back what it asked the vendor to add.
  */
 export async function relayBody(
-  up: Dispatcher.ResponseData,
+  up: UpstreamResponse,
   res: ServerResponse,
   headers: OutgoingHttpHeaders,
   sse: boolean,
@@ -191,7 +167,7 @@ export async function relayBody(
     await writeChunk(res, chunk);
   };
   if (sse) await startStreaming();
-  for await (const chunk of up.body as AsyncIterable<Buffer>) await take(meter.tap ? meter.tap(chunk) : chunk);
+  for await (const chunk of up.body) await take(meter.tap ? meter.tap(chunk) : chunk);
   if (meter.flush) await take(meter.flush());
   return { whole: Buffer.concat(kept), truncated, streaming };
 }

@@ -44,6 +44,13 @@ export class ProxyMetrics {
   readonly requests: Counter<'vendor' | 'verdict' | 'status'>;
   readonly addedLatency: Histogram<string>;
   readonly vendorLatency: Histogram<'vendor'>;
+  private readonly children = new Map<
+    string,
+    {
+      requests: ReturnType<ProxyMetrics['requests']['labels']>;
+      vendor: ReturnType<ProxyMetrics['vendorLatency']['labels']>;
+    }
+  >();
   readonly auditCommit: Histogram<string>;
   readonly revocations: Counter<'mode'>;
   readonly adminCalls: Counter<'action' | 'outcome'>;
@@ -191,9 +198,20 @@ export class ProxyMetrics {
   /** Called with every audited data-plane call; `vendorMs` is null when the call was not forwarded. */
   observeRequest(row: AuditRow, status: number, vendorMs: number | null = null): void {
     const vendor = row.vendor ?? 'unknown';
-    this.requests.inc({ vendor, verdict: row.policy_verdict, status: String(status) });
+    const key = `${vendor} ${row.policy_verdict} ${status}`;
+    let children = this.children.get(key);
+    if (!children) {
+      // prom-client hashes the label object on every call; a call's labels repeat, so keep its children.
+      if (this.children.size >= 4096) this.children.clear();
+      children = {
+        requests: this.requests.labels({ vendor, verdict: row.policy_verdict, status: String(status) }),
+        vendor: this.vendorLatency.labels({ vendor }),
+      };
+      this.children.set(key, children);
+    }
+    children.requests.inc();
     const total = row.latency_ms / 1000;
-    if (vendorMs !== null) this.vendorLatency.observe({ vendor }, vendorMs / 1000);
+    if (vendorMs !== null) children.vendor.observe(vendorMs / 1000);
     this.addedLatency.observe(Math.max(0, total - (vendorMs ?? 0) / 1000));
   }
 

@@ -27,6 +27,14 @@ function fromAuthorization(auth: string | undefined, places: ReadonlySet<string>
   return undefined;
 }
 
+/** The names of a place list, computed once per list (the data plane asks with the same list every call). */
+const namesOf = new WeakMap<readonly VaultKeyPlace[], ReadonlySet<string>>();
+function placeNames(places: readonly VaultKeyPlace[]): ReadonlySet<string> {
+  let names = namesOf.get(places);
+  if (!names) namesOf.set(places, (names = new Set(places.map(placeName))));
+  return names;
+}
+
 /**
  * The vault key, from wherever an SDK of one of the vendors puts its key: Authorization (Bearer;
  * Basic with the key as password or user, Twilio and Stripe's old style), a vendor's own header
@@ -37,7 +45,7 @@ export function vaultKeyFrom(
   query: URLSearchParams,
   places: readonly VaultKeyPlace[],
 ): KeyLookup {
-  const names = new Set(places.map(placeName));
+  const names = placeNames(places);
   const auth = fromAuthorization(headers.authorization, names);
   if (auth)
     return { found: true, secret: auth, place: /^basic/i.test(headers.authorization ?? '') ? 'basic' : 'bearer' };
@@ -53,6 +61,16 @@ export function vaultKeyFrom(
     if (/\bvk_[A-Za-z0-9]{8,}/.test(text)) return { found: false, misplacedIn: name };
   }
   return { found: false };
+}
+
+/**
+ * A plain path (segments of letters, digits and `-_~`; no empty or dot segment, no query) is its
+ * own pathname; the WHATWG parse (dot segments, `//host`, percent-encoding) is for everything else.
+ */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-]+)+$/;
+export function requestUrl(raw: string): { pathname: string; search: string; searchParams: URLSearchParams } {
+  if (PLAIN_PATH.test(raw)) return { pathname: raw, search: '', searchParams: new URLSearchParams() };
+  return new URL(raw, 'http://proxy.invalid');
 }
 
 export function parseBody(contentType: string, body: Buffer): Record<string, unknown> | null {

@@ -1,5 +1,6 @@
 // Shared by the benchmark modules (run.mjs skips files starting with `_`).
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,9 +36,9 @@ export async function bundle(dir, entryPoints, from = ROOT) {
   });
 }
 
-/** Start dir/child.js in a role; resolves with the first JSON line it prints (its addresses). */
-export function child(dir, role, cfg) {
-  const p = spawn(process.execPath, [join(dir, 'child.js'), role], {
+/** Start dir/child.js in a role (`nodeArgs`: Node's own flags, e.g. --cpu-prof); resolves with the first JSON line it prints (its addresses). */
+export function child(dir, role, cfg, nodeArgs = []) {
+  const p = spawn(process.execPath, [...nodeArgs, join(dir, 'child.js'), role], {
     env: { ...process.env, BENCH_CFG: JSON.stringify(cfg) },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
@@ -72,3 +73,31 @@ export const benchMasterKey = () => ({
   name: 'BENCH_MASTER_KEY',
   value: randomBytes(32).toString('base64'),
 });
+
+/** CPU time (ms) a process and its children (nginx's worker) have used, from /proc (Linux; null elsewhere). 10 ms resolution. */
+export function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    return (Number(f[11]) + Number(f[12])) * 10 + kids.reduce((sum, k) => sum + (cpuMs(Number(k)) ?? 0), 0);
+  } catch {
+    return null;
+  }
+}
+
+/** CPU time (ms) of each thread of a process by name (`main`; the others by their thread name), from /proc (Linux). */
+export function threadCpuMs(pid) {
+  const out = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const name = tid === String(pid) ? 'main' : `${comm}#${tid}`;
+      const f = stat.split(') ')[1].split(' ');
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) * 10;
+    }
+  } catch {
+    // gone, or not Linux
+  }
+  return out;
+}

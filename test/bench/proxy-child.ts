@@ -2,7 +2,12 @@
 // so the load generator, the proxy and the vendor never share an event loop.
 //   proxy    the tourniquet proxy (startProxy), config from BENCH_CFG
 //   bare     a bare pass-through proxy: same undici forwarding, no policy, no audit, no log
+//   bare2    the same in two processes sharing one port (node:cluster): what a second worker
+//            process could add on this machine at best
 //   sandbox  the sandbox vendors
+//   openai   a minimal OpenAI-shaped upstream: POST /v1/chat/completions answered with a canned
+//            completion (usage included), as fast as Node serves it, so it is never the bottleneck
+import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
@@ -24,7 +29,7 @@ const HOP = new Set([
   'host',
 ]);
 
-async function bare(upstream: string): Promise<void> {
+async function bare(upstream: string): Promise<string> {
   const dispatcher = new Agent({ connect: { timeout: 5_000 }, keepAliveTimeout: 30_000, connections: 512 });
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const headers: Record<string, string> = {};
@@ -51,15 +56,70 @@ async function bare(upstream: string): Promise<void> {
       });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Two bare workers on one port (in a cluster, listen(0) gives every worker the same port; the primary deals connections). */
+async function bare2(upstream: string): Promise<void> {
+  if (cluster.isWorker) return void process.send!({ url: await bare(upstream) });
+  const start = () =>
+    new Promise<string>((resolve) => cluster.fork().once('message', (m: { url: string }) => resolve(m.url)));
+  const [url] = await Promise.all([start(), start()]);
+  ready({ url });
+}
+
+/** The canned answer: a chat completion as OpenAI returns it (about 600 bytes, usage included). */
+const COMPLETION = JSON.stringify({
+  id: 'chatcmpl-bench0000000000000000',
+  object: 'chat.completion',
+  created: 1764633600,
+  model: 'gpt-4o-mini-2024-07-18',
+  choices: [
+    {
+      index: 0,
+      message: { role: 'assistant', content: 'Hello! How can I help you today?', refusal: null },
+      logprobs: null,
+      finish_reason: 'stop',
+    },
+  ],
+  usage: {
+    prompt_tokens: 19,
+    completion_tokens: 9,
+    total_tokens: 28,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+  },
+  service_tier: 'default',
+  system_fingerprint: 'fp_bench',
+});
+
+async function openaiUpstream(): Promise<void> {
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(COMPLETION),
+        'x-request-id': 'req_bench',
+        'openai-processing-ms': '1',
+      });
+      res.end(COMPLETION);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   ready({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
 }
 
 if (role === 'proxy') {
-  const p = await startProxy({ ...cfg, listen: '127.0.0.1:0', adminListen: '127.0.0.1:0' } as never);
+  const p = await startProxy({ ...cfg, listen: '127.0.0.1:0', adminListen: '127.0.0.1:0' });
   ready({ dataUrl: p.dataUrl, adminUrl: p.adminUrl });
   process.on('SIGTERM', () => void p.stop().then(() => process.exit(0)));
 } else if (role === 'bare') {
-  await bare(cfg.upstream);
+  ready({ url: await bare(cfg.upstream) });
+} else if (role === 'bare2') {
+  await bare2(cfg.upstream);
+} else if (role === 'openai') {
+  await openaiUpstream();
 } else if (role === 'sandbox') {
   const s = await startSandbox({ timeScale: 0.001, latencyMs: cfg.latencyMs ?? 0 });
   ready({ urls: s.urls, keys: s.keys });

@@ -2,32 +2,45 @@
 //   revoke → refusal     an agent loop through the proxy; from the revoke call's return to the first refusal
 //   leaked calls         calls that reached the vendor after the revoke returned, soft and hard,
 //                        at one call per 400 ms and at the agent's maximum rate
-//   overhead             latency added over calling the vendor directly at 1,000 req/s (p50, p99)
 //   refusal latency      a revoked key's calls at 1,000 req/s: p50 / p99 of the 401 (target p99 < 2 ms)
-//   throughput           maximum req/s (autocannon, 256 connections) and CPU per request
-// Side by side in one run: this design (write-ahead audit), the previous one (answer after the
-// audit commit, built from the base commit), a bare Node pass-through, and nginx as a bare reverse
-// proxy before the same upstream. Every proxy and the vendor run in their own processes.
-import { mkdtempSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
+//   overhead (issue 15)  latency added over calling the upstream directly at 1,000 req/s (p50, p99)
+//   throughput           maximum req/s (autocannon, 64 connections) and CPU per request
+// Overhead and throughput: POST /v1/chat/completions to a minimal OpenAI-shaped upstream (its own
+// process, canned completion with usage), side by side in one run, interleaved round by round
+// (ROUNDS, default 3; medians): the upstream direct, nginx (proxy_pass, keep-alive, one worker),
+// a bare Node pass-through, tourniquet as `proxy serve` runs it (SQLite store, write-ahead audit
+// with synchronous=FULL, request log on), and tourniquet as it was at the base commit (main).
+// The machine's load average is reported with the figures. Every process is its own.
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import autocannon from 'autocannon';
-import { pct, bundle, child, adminClient, benchMasterKey } from './_lib.mjs';
+import { pct, median, bundle, child, adminClient, benchMasterKey, cpuMs } from './_lib.mjs';
 import { buildBase, startNginx } from './_targets.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const SECONDS = Number(process.env.TOURNIQUET_BENCH_SECONDS ?? 3);
+const ROUNDS = Math.max(3, Number(process.env.TOURNIQUET_BENCH_ROUNDS ?? 3));
+const CONNECTIONS = 64;
+/** What an agent sends most: a chat completion. */
+const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] });
+const CHAT_PATH = '/v1/chat/completions';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const round = (n, d = 3) => Math.round(n * 10 ** d) / 10 ** d;
 const admin = adminClient(ADMIN);
 
-/** One GET through a pool; resolves to the status. */
-async function call(pool, path, auth) {
-  const r = await pool.request({ method: 'GET', path, headers: { authorization: auth } });
+/** One GET (or, with a body, POST) through a pool; resolves to the status. */
+async function call(pool, path, auth, body) {
+  const r = await pool.request(
+    body === undefined
+      ? { method: 'GET', path, headers: { authorization: auth } }
+      : { method: 'POST', path, headers: { authorization: auth, 'content-type': 'application/json' }, body },
+  );
   await r.body.dump();
   return r.statusCode;
 }
@@ -123,8 +136,8 @@ async function leaks(proxy, sandbox, { intervalMs, concurrency, hard, trials }) 
 // ---- latency, refusals and throughput --------------------------------------------------------
 
 /** Open loop at `rps` for `seconds`: latency from the intended send time (no coordinated omission). */
-async function openLoop(url, auth, rps, seconds, expect = 200) {
-  const pool = new Pool(url, { connections: 64 });
+async function openLoop(url, auth, rps, seconds, expect = 200, path = '/v1/customers', body = undefined) {
+  const pool = new Pool(url, { connections: CONNECTIONS });
   const lat = [];
   let errors = 0;
   const total = Math.round(rps * seconds);
@@ -136,7 +149,7 @@ async function openLoop(url, auth, rps, seconds, expect = 200) {
     if (wait > 1) await sleep(wait - 0.5);
     while (performance.now() < due) await new Promise((r) => setImmediate(r));
     pending.push(
-      call(pool, '/v1/customers', auth).then(
+      call(pool, path, auth, body).then(
         (s) => (s === expect ? lat.push(performance.now() - due) : errors++),
         () => errors++,
       ),
@@ -147,47 +160,107 @@ async function openLoop(url, auth, rps, seconds, expect = 200) {
   return { lat, errors };
 }
 
-/** CPU time (ms) a process and its children (nginx's worker) have used, from /proc (Linux; null elsewhere). 10 ms resolution. */
-function cpuMs(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    return (Number(f[11]) + Number(f[12])) * 10 + kids.reduce((sum, k) => sum + (cpuMs(Number(k)) ?? 0), 0);
-  } catch {
-    return null;
-  }
-}
-
-/** Maximum throughput: autocannon, closed loop, 256 connections, for `seconds`. */
+/** Maximum throughput: autocannon, closed loop, CONNECTIONS connections, POSTing a chat completion for `seconds`. */
 async function maxRate(url, auth, seconds) {
   const r = await autocannon({
-    url: `${url}/v1/customers`,
-    connections: 256,
+    url: url + CHAT_PATH,
+    method: 'POST',
+    connections: CONNECTIONS,
     duration: seconds,
-    headers: { authorization: auth },
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: CHAT,
   });
   return { rps: r['2xx'] / seconds, done: r['2xx'], errors: r.errors + r.non2xx };
 }
 
-async function startAll(build, base, dir, vendor) {
+const UPSTREAM_KEY = 'sk-bench-upstream-0000000000000000';
+
+/** The proxies of the revoke/refusal measurements (Stripe sandbox) and of overhead/throughput (OpenAI-shaped upstream). */
+async function startAll(build, base, dir, vendor, upstream) {
   const procs = [];
-  const cfg = (name, extra = '') => ({
-    store: `sqlite:${join(dir, `${name}.db`)}${extra}`,
+  const cfg = (name) => ({
+    store: `sqlite:${join(dir, `${name}.db`)}`,
     adminToken: ADMIN,
-    log: false,
-    upstreams: vendor.urls,
-    upstreamKeys: [{ vendor: 'stripe', secret: vendor.keys.stripe.secret, state: 'active', label: 'main' }],
+    // The request log is on, as `proxy serve` has it (the child's stderr is /dev/null).
+    upstreams: { ...vendor.urls, openai: upstream.url },
+    upstreamKeys: [
+      { vendor: 'stripe', secret: vendor.keys.stripe.secret, state: 'active', label: 'main' },
+      { vendor: 'openai', secret: UPSTREAM_KEY, state: 'active', label: 'main' },
+    ],
   });
   const add = async (p) => (procs.push(p.proc), p);
   const t = {
     proxy: await add(await child(build, 'proxy', cfg('proxy'))),
-    relaxed: await add(await child(build, 'proxy', cfg('relaxed', '?sync=normal'))),
-    bare: await add(await child(build, 'bare', { upstream: vendor.urls.stripe })),
+    relaxed: await add(
+      await child(build, 'proxy', { ...cfg('relaxed'), store: `sqlite:${join(dir, 'relaxed.db')}?sync=normal` }),
+    ),
+    bare: await add(await child(build, 'bare', { upstream: upstream.url })),
+    bare2: await add(await child(build, 'bare2', { upstream: upstream.url })),
   };
   if (base) t.base = await add(await child(base.dir, 'proxy', cfg('base')));
-  const nginx = await startNginx(vendor.urls.stripe);
-  if (nginx) ((t.nginx = nginx), procs.push(nginx.proc));
+  const nginx = await startNginx(upstream.url);
+  if (nginx) {
+    t.nginx = nginx;
+    procs.push(nginx.proc);
+  }
   return { t, procs, nginx };
+}
+
+/** Each target's data URL, the vault key it takes, and a revoked one (for refusal latency). */
+async function keysFor(t, upstream) {
+  const targets = { direct: [upstream.url, `Bearer ${UPSTREAM_KEY}`] };
+  const revoked = {};
+  for (const [name, p] of Object.entries(t)) {
+    if (!p.adminUrl) {
+      targets[name] = [p.url, `Bearer ${UPSTREAM_KEY}`];
+      continue;
+    }
+    const vk = await admin(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'openai', agent_run_id: 'bench_overhead' });
+    targets[name] = [p.dataUrl, `Bearer ${vk.secret}`];
+    const gone = await admin(p.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe', agent_run_id: 'bench_refusal' });
+    await admin(p.adminUrl, 'DELETE', `/v1/vault-keys/${gone.id}`);
+    revoked[name] = [p.dataUrl, `Bearer ${gone.secret}`];
+  }
+  return { targets, revoked };
+}
+
+/** Latency at 1,000 req/s and refusal latency, every target once per round; per-round percentiles. */
+async function latencyRounds(targets, revoked) {
+  const lat = Object.fromEntries(Object.keys(targets).map((n) => [n, []])); // per round: { p50, p99 }
+  const refusals = Object.fromEntries(Object.keys(revoked).map((n) => [n, []]));
+  let errors = 0;
+  for (const [url, auth] of Object.values(targets)) await openLoop(url, auth, 500, 0.5, 200, CHAT_PATH, CHAT); // warm up
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, [url, auth]] of Object.entries(targets)) {
+      const o = await openLoop(url, auth, 1000, SECONDS / 2, 200, CHAT_PATH, CHAT);
+      lat[name].push({ p50: pct(o.lat, 50), p99: pct(o.lat, 99) });
+      errors += o.errors;
+    }
+    for (const [name, [url, auth]] of Object.entries(revoked))
+      refusals[name].push(...(await openLoop(url, auth, 1000, SECONDS / 4, 401)).lat);
+  }
+  return { lat, refusals, errors };
+}
+
+/** Maximum throughput, every target once per round (interleaved, so machine noise hits all alike). */
+async function throughputRounds(t, targets) {
+  const tput = Object.fromEntries(Object.keys(targets).map((n) => [n, []]));
+  const cpu = Object.fromEntries(Object.keys(targets).map((n) => [n, [0, 0]])); // [ms, requests]
+  const pids = { direct: null, ...Object.fromEntries(Object.entries(t).map(([n, p]) => [n, p.proc.pid])) };
+  let errors = 0;
+  for (let r = 0; r < ROUNDS; r++)
+    for (const [name, [url, auth]] of Object.entries(targets)) {
+      const c0 = pids[name] && cpuMs(pids[name]);
+      const o = await maxRate(url, auth, Math.max(2, Math.round(SECONDS)));
+      const c1 = pids[name] && cpuMs(pids[name]);
+      tput[name].push(o.rps);
+      errors += o.errors;
+      if (c0 && c1) {
+        cpu[name][0] += c1 - c0;
+        cpu[name][1] += o.done;
+      }
+    }
+  return { tput, cpu, errors };
 }
 
 export async function bench() {
@@ -200,10 +273,12 @@ export async function bench() {
   const procs = [];
   let nginxStop = null;
   try {
-    // Vendor for overhead: its own process. Vendor for leaks: here, so arrivals are timed exactly.
+    // Vendors for overhead: their own processes. Vendor for leaks: here, so arrivals are timed exactly.
     const vendor = await child(build, 'sandbox', {});
     procs.push(vendor.proc);
-    const started = await startAll(build, base, dir, vendor);
+    const upstream = await child(build, 'openai', {});
+    procs.push(upstream.proc);
+    const started = await startAll(build, base, dir, vendor, upstream);
     procs.push(...started.procs);
     nginxStop = started.nginx?.stop ?? null;
     const { t } = started;
@@ -218,65 +293,20 @@ export async function bench() {
     });
     const leakProxy = await child(build, 'proxy', leakCfg('leak'));
     procs.push(leakProxy.proc);
-    const leakBase = base ? await child(base.dir, 'proxy', leakCfg('leak-base')) : null;
-    if (leakBase) procs.push(leakBase.proc);
-
     const rr = await revokeToRefusal(t.proxy, 60);
     const rrBase = t.base ? await revokeToRefusal(t.base, 60) : null;
     const slowSoft = await leaks(leakProxy, local, { intervalMs: 400, concurrency: 1, hard: false, trials: 3 });
     const slowHard = await leaks(leakProxy, local, { intervalMs: 400, concurrency: 1, hard: true, trials: 3 });
     const fastSoft = await leaks(leakProxy, local, { intervalMs: 0, concurrency: 8, hard: false, trials: 5 });
     const fastHard = await leaks(leakProxy, local, { intervalMs: 0, concurrency: 8, hard: true, trials: 5 });
-    const fastSoftBase = leakBase
-      ? await leaks(leakBase, local, { intervalMs: 0, concurrency: 8, hard: false, trials: 5 })
-      : null;
     await local.stop();
+    leakProxy.proc.kill('SIGKILL');
 
-    // Overhead at 1,000 req/s, interleaved so machine noise hits every target alike.
-    const prodAuth = `Bearer ${vendor.keys.stripe.secret}`;
-    const targets = { direct: [vendor.urls.stripe, prodAuth] };
-    const revoked = {};
-    for (const [name, p] of Object.entries(t)) {
-      if (!p.adminUrl) {
-        targets[name] = [p.url, prodAuth];
-        continue;
-      }
-      const vk = await admin(p.adminUrl, 'POST', '/v1/vault-keys', {
-        vendor: 'stripe',
-        agent_run_id: 'bench_overhead',
-      });
-      targets[name] = [p.dataUrl, `Bearer ${vk.secret}`];
-      const gone = await admin(p.adminUrl, 'POST', '/v1/vault-keys', {
-        vendor: 'stripe',
-        agent_run_id: 'bench_refusal',
-      });
-      await admin(p.adminUrl, 'DELETE', `/v1/vault-keys/${gone.id}`);
-      revoked[name] = [p.dataUrl, `Bearer ${gone.secret}`];
-    }
-    const lat = Object.fromEntries(Object.keys(targets).map((n) => [n, []]));
-    const refusals = Object.fromEntries(Object.keys(revoked).map((n) => [n, []]));
-    let errors = 0;
-    for (const [url, auth] of Object.values(targets)) await openLoop(url, auth, 500, 0.5); // warm up
-    for (let r = 0; r < 2; r++) {
-      for (const [name, [url, auth]] of Object.entries(targets)) {
-        const o = await openLoop(url, auth, 1000, SECONDS / 2);
-        lat[name].push(...o.lat);
-        errors += o.errors;
-      }
-      for (const [name, [url, auth]] of Object.entries(revoked))
-        refusals[name].push(...(await openLoop(url, auth, 1000, SECONDS / 4, 401)).lat);
-    }
-    const tput = Object.fromEntries(Object.keys(t).map((n) => [n, []]));
-    const cpu = Object.fromEntries(Object.keys(t).map((n) => [n, [0, 0]])); // [ms, requests]
-    for (let r = 0; r < 2; r++)
-      for (const [name, p] of Object.entries(t)) {
-        const c0 = cpuMs(p.proc.pid);
-        const o = await maxRate(targets[name][0], targets[name][1], Math.max(1, Math.round(SECONDS / 2)));
-        const c1 = cpuMs(p.proc.pid);
-        tput[name].push(o.rps);
-        errors += o.errors;
-        if (c0 !== null && c1 !== null) ((cpu[name][0] += c1 - c0), (cpu[name][1] += o.done));
-      }
+    const { targets, revoked } = await keysFor(t, upstream);
+    const loadBefore = loadavg();
+    const { lat, refusals, errors: e1 } = await latencyRounds(targets, revoked);
+    const { tput, cpu, errors: e2 } = await throughputRounds(t, targets);
+    const load = [loadBefore, loadavg()];
     return report({
       rr,
       rrBase,
@@ -284,13 +314,13 @@ export async function bench() {
       slowHard,
       fastSoft,
       fastHard,
-      fastSoftBase,
       lat,
       refusals,
       tput,
       cpu,
-      errors,
+      errors: e1 + e2,
       base,
+      load,
     });
   } finally {
     for (const p of procs) p.kill('SIGKILL');
@@ -300,13 +330,18 @@ export async function bench() {
 }
 
 function report(m) {
-  const mean = (xs) => (xs?.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-  const added = (name, q) => (m.lat[name]?.length ? round(pct(m.lat[name], q) - pct(m.lat.direct, q)) : 'n/a');
-  const both = (name) => `${added(name, 50)} / ${added(name, 99)}`;
+  const n = (v) => (Number.isFinite(v) ? v : 'n/a');
+  // Added latency per round (target minus direct in the same round), then the median over rounds.
+  const added = (name, q) =>
+    m.lat[name]?.length ? n(round(median(m.lat[name].map((r, i) => r[q] - m.lat.direct[i][q])))) : 'n/a';
+  const both = (name) => `${added(name, 'p50')} / ${added(name, 'p99')}`;
   const us = (name) => (m.cpu[name]?.[1] ? Math.round((m.cpu[name][0] * 1000) / m.cpu[name][1]) : 'n/a');
-  const rps = (name) => (m.tput[name]?.length ? Math.round(mean(m.tput[name])) : 'n/a');
+  const rps = (name) => (m.tput[name]?.length ? Math.round(median(m.tput[name])) : 'n/a');
+  const spread = (name) => (m.tput[name]?.length ? m.tput[name].map((x) => Math.round(x)).join(', ') : '');
+  const ratio = (name) => (rps('nginx') > 0 && rps(name) > 0 ? round(rps(name) / rps('nginx'), 2) : 'n/a');
   const refusal = (name) =>
     m.refusals[name]?.length ? `${round(pct(m.refusals[name], 50))} / ${round(pct(m.refusals[name], 99))}` : 'n/a';
+  const load = m.load.map((l) => l.map((x) => x.toFixed(2)).join(' ')).join(' → ');
   const rows = [
     {
       metric: 'revoke → first refusal, median / p99 (60 trials)',
@@ -333,57 +368,83 @@ function report(m) {
       metric: 'leaked after soft revoke, max rate ×8 (max of 5)',
       value: m.fastSoft.max,
       unit: 'calls',
-      baseline: m.fastSoftBase?.max ?? 'n/a',
       target: `≤ in flight (${m.fastSoft.inflightMax})`,
     },
     { metric: 'leaked after hard revoke, max rate ×8 (max of 5)', value: m.fastHard.max, unit: 'calls', target: '0' },
     {
-      metric: 'p50 / p99 added at 1,000 req/s: write-ahead, sync=full',
-      value: both('proxy'),
-      unit: 'ms',
-      baseline: both('base'),
-      target: 'p50 < 1 ms',
-    },
-    { metric: 'p50 / p99 added at 1,000 req/s: write-ahead, sync=normal', value: both('relaxed'), unit: 'ms' },
-    { metric: 'p50 / p99 added at 1,000 req/s: nginx (bare reverse proxy)', value: both('nginx'), unit: 'ms' },
-    { metric: 'p50 / p99 added at 1,000 req/s: bare Node pass-through', value: both('bare'), unit: 'ms' },
-    {
-      metric: 'direct p50 / p99 at 1,000 req/s',
-      value: `${round(pct(m.lat.direct, 50))} / ${round(pct(m.lat.direct, 99))}`,
-      unit: 'ms',
-    },
-    {
-      metric: 'refusal (revoked key) p50 / p99 at 1,000 req/s, write-ahead',
+      metric: 'refusal (revoked key) p50 / p99 at 1,000 req/s',
       value: refusal('proxy'),
       unit: 'ms',
       baseline: refusal('base'),
       target: 'p99 < 2 ms',
     },
     {
-      metric: 'max throughput (autocannon, 256 connections): write-ahead, sync=full',
+      metric: 'max throughput: upstream direct',
+      value: rps('direct'),
+      unit: 'req/s',
+      target: `rounds: ${spread('direct')}`,
+    },
+    {
+      metric: 'max throughput: nginx',
+      value: rps('nginx'),
+      unit: 'req/s',
+      ratio: ratio('nginx'),
+      target: spread('nginx'),
+    },
+    {
+      metric: 'max throughput: tourniquet (durable audit, SQLite)',
       value: rps('proxy'),
       unit: 'req/s',
       baseline: rps('base'),
-      ratio: rps('base') > 0 ? round(rps('proxy') / rps('base'), 2) : 'n/a',
+      ratio: ratio('proxy'),
+      target: `≥ 0.35 of nginx; rounds: ${spread('proxy')}`,
     },
-    { metric: 'max throughput: write-ahead, sync=normal', value: rps('relaxed'), unit: 'req/s' },
     {
-      metric: 'max throughput: nginx / bare Node pass-through',
-      value: `${rps('nginx')} / ${rps('bare')}`,
+      metric: 'max throughput: tourniquet, sync=normal (intent in the WAL, not fsynced; information)',
+      value: rps('relaxed'),
       unit: 'req/s',
+      ratio: ratio('relaxed'),
+    },
+    { metric: 'max throughput: bare Node pass-through', value: rps('bare'), unit: 'req/s', ratio: ratio('bare') },
+    {
+      metric: 'max throughput: bare Node pass-through, 2 processes (node:cluster)',
+      value: rps('bare2'),
+      unit: 'req/s',
+      ratio: ratio('bare2'),
+      target: 'what a second worker could add here',
     },
     {
-      metric: 'CPU per request: write-ahead full / normal',
-      value: `${us('proxy')} / ${us('relaxed')}`,
+      metric: 'p50 / p99 added at 1,000 req/s: tourniquet',
+      value: both('proxy'),
+      unit: 'ms',
+      baseline: both('base'),
+      target: '≤ 1 / ≤ 10 ms',
+    },
+    { metric: 'p50 / p99 added at 1,000 req/s: tourniquet, sync=normal', value: both('relaxed'), unit: 'ms' },
+    { metric: 'p50 / p99 added at 1,000 req/s: nginx', value: both('nginx'), unit: 'ms' },
+    { metric: 'p50 / p99 added at 1,000 req/s: bare Node pass-through', value: both('bare'), unit: 'ms' },
+    {
+      metric: 'direct p50 / p99 at 1,000 req/s (median of rounds)',
+      value: `${round(median(m.lat.direct.map((r) => r.p50)))} / ${round(median(m.lat.direct.map((r) => r.p99)))}`,
+      unit: 'ms',
+      // The load generator shares the machine: when even the direct calls queue, it did not hold the rate.
+      target:
+        median(m.lat.direct.map((r) => r.p50)) > 5
+          ? 'over 5 ms: the machine could not hold 1,000 req/s, the added figures are not meaningful'
+          : '',
+    },
+    {
+      metric: 'CPU per request: tourniquet / nginx / bare / bare ×2',
+      value: `${us('proxy')} / ${us('nginx')} / ${us('bare')} / ${us('bare2')}`,
       unit: 'µs',
       baseline: us('base'),
     },
-    { metric: 'CPU per request: nginx / bare Node pass-through', value: `${us('nginx')} / ${us('bare')}`, unit: 'µs' },
+    { metric: 'machine load average (1, 5, 15 min) before → after the rounds', value: load, unit: '' },
   ];
   if (m.errors) rows.push({ metric: 'errors during the overhead and throughput runs', value: m.errors, unit: 'calls' });
   return {
-    name: 'vault-key proxy (issues 3, 10)',
-    note: `Baseline column: the previous design, answer after the audit commit (base commit ${m.base?.sha?.slice(0, 10) ?? 'unavailable'}), in the same harness. Write-ahead: a forwarded call's audit row is fsynced (SQLite WAL, synchronous=FULL, group commit on the writer thread) before the call leaves; its outcome and refusal rows are written after the answer. nginx: one worker, keep-alive to the upstream, no logging. Leak runs: vendor latency 20 ms.`,
+    name: 'vault-key proxy (issues 3, 10, 15)',
+    note: `Baseline column: tourniquet at the base commit ${m.base?.sha?.slice(0, 10) ?? 'unavailable'} (main), same harness. Overhead and throughput: POST ${CHAT_PATH} to a minimal OpenAI-shaped upstream; ${ROUNDS} rounds interleaved, medians (throughput rounds listed); autocannon, ${CONNECTIONS} connections, ${Math.max(2, Math.round(SECONDS))} s a round; added latency = target minus direct in the same round, at 1,000 req/s open loop. tourniquet: SQLite store, every forwarded call's intent row fsynced (WAL, synchronous=FULL, group commit on the writer thread) before the call leaves, request log on. nginx: one worker, keep-alive to the upstream, no access log. Ratio: to nginx. Leak runs: Stripe sandbox, vendor latency 20 ms.`,
     rows,
   };
 }
