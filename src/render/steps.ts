@@ -79,6 +79,9 @@ function describeEntry(e: JournalEntry, p: Paint): string {
       return `decided: ${t(e.action ?? '')}${e.scenario ? ` (${t(e.scenario)})` : ''}${e.reason ? ` — ${t(e.reason)}` : ''}`;
     case 'finished':
       return p.bold(`finished: ${t(e.status)}`) + (e.error ? ` — ${t(e.error)}` : '');
+    // note and paged in words as they are; so is a type from another version of the journal.
+    case 'note':
+    case 'paged':
     default:
       return `${t(e.type)}${e.message ? `: ${t(e.message)}` : ''}`;
   }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHarness, through, type Harness } from '../proxy/helpers.js';
-import { isolatedEnv, runInProcess } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/cli.js';
 import { probeLoop } from './probe-loop.js';
 import { cliEnv, openaiEnv } from './cli-env.js';
 

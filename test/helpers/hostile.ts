@@ -238,7 +238,10 @@ function perturb(mode: HostileMode, res: ServerResponse, valid: Reply, other: st
         error: { code: 'insufficient_scope', message: 'this token may only read', required_scope: 'operate' },
       });
       return true;
-    default:
+    case 'valid':
+    case 'foreign-instance':
+    case 'not-durable':
+    case 'verdict-without-refused':
       return false;
   }
 }

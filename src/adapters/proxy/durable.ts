@@ -1,6 +1,7 @@
 import { TourniquetError } from '../../core/errors.js';
 import { currentDeadline, formatMs, sleepWithin } from '../../core/deadline.js';
 import { errorDetail, retryAfterMs } from '../../core/http-answer.js';
+import { fieldOf, isRecord } from '../../core/json.js';
 import { NOT_DURABLE, shapeProblem } from './schemas.js';
 
 /**
@@ -16,7 +17,7 @@ export const NOT_DURABLE_RETRY_MS = 10_000;
 interface Answer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: any;
+  body: unknown;
 }
 
 const isNotDurable = (a: Answer) => a.status === 503 && shapeProblem(NOT_DURABLE, a.body) === undefined;
@@ -51,7 +52,7 @@ export async function untilDurable<T extends Answer>(
 }
 
 function giveUp(where: string, answer: Answer, attempts: number, waitedMs: number): TourniquetError {
-  const b = answer.body ?? {};
+  const b = isRecord(answer.body) ? answer.body : {};
   const instance = typeof b.instance_id === 'string' ? `instance ${b.instance_id} (${where})` : `the proxy at ${where}`;
   const over = `${attempts} attempt${attempts === 1 ? '' : 's'} over ${formatMs(waitedMs)}`;
   if (answer.status === 503 && !isNotDurable(answer))
@@ -63,7 +64,7 @@ function giveUp(where: string, answer: Answer, attempts: number, waitedMs: numbe
         data: { endpoint: where, status: 503 },
       },
     );
-  const ids = typeof b.id === 'string' ? [b.id] : Array.isArray(b.ids) ? b.ids : [];
+  const ids = typeof b.id === 'string' ? [b.id] : Array.isArray(b.ids) ? b.ids.map(String) : [];
   if (answer.status < 300)
     return new TourniquetError(
       'partial',

@@ -10,6 +10,9 @@
  * costs ~250 ms to load and compile on the 2am revoke path. The tests check these schemas with
  * ajv as well, and that no other keyword is used.
  */
+import type { AnswerCheck } from '../../core/http.js';
+import type { RouteAnswer } from './answers.js';
+
 export type Schema = {
   type?: JsonType | JsonType[];
   required?: string[];
@@ -248,5 +251,7 @@ function objectProblem(schema: Schema, value: Record<string, unknown>, path: str
 }
 
 /** The `expect` check of an HTTP call to `route`: its documented answer, or the error body for an accepted error status. */
-export const expectRoute = (route: Route) => (body: unknown, status: number) =>
-  status >= 200 && status < 300 ? shapeProblem(ROUTES[route], body) : shapeProblem(ERROR_BODY, body);
+export const expectRoute =
+  <R extends Route>(route: R): AnswerCheck<RouteAnswer<R>> =>
+  (body: unknown, status: number) =>
+    status >= 200 && status < 300 ? shapeProblem(ROUTES[route], body) : shapeProblem(ERROR_BODY, body);

@@ -140,3 +140,7 @@ export function unsupported(kind: string, what: string): TourniquetError {
     hint: 'do this step by hand at the proxy, or use a proxy kind that supports it (proxy_kind: tourniquet)',
   });
 }
+
+/** An adapter method this proxy does not have: a rejected promise (callers await every method), not a throw. */
+export const unsupportedCall = (kind: string, what: string) => (): Promise<never> =>
+  Promise.reject(unsupported(kind, what));

@@ -126,7 +126,7 @@ function agentStep(
         outputs: { [`${ps.kind}:${ps.target}.verified`]: out.verified },
       };
     },
-    async verify(env) {
+    verify(env) {
       const ok = env.state[`${ps.kind}:${ps.target}.verified`] === true;
       return { ok, detail: ok ? 'the platform shows the change' : 'the platform does not show the change' };
     },

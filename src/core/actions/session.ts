@@ -42,12 +42,12 @@ export interface Session {
 }
 
 /** The profile's settings (the config file is read and checked; see core/config-file.ts). */
-export async function settingsFor(input: Pick<SessionInput, 'env' | 'profile' | 'overrides'>): Promise<Settings> {
+export function settingsFor(input: Pick<SessionInput, 'env' | 'profile' | 'overrides'>): Settings {
   return loadSettings(input.env, input.profile, input.overrides ?? {});
 }
 
-export async function openSession(input: SessionInput): Promise<Session> {
-  const settings = await settingsFor(input);
+export function openSession(input: SessionInput): Session {
+  const settings = settingsFor(input);
   const stateDir = settings.get('state_dir');
   if (!stateDir) throw usageError('no state directory', 'set TOURNIQUET_STATE_DIR');
   const recorder = callRecorder(input.trace);

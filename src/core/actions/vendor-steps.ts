@@ -3,6 +3,7 @@ import { manualStep } from '../steps/manual.js';
 import type { Step } from '../steps/types.js';
 import type { RotateDeps, RotateParams } from './rotate.js';
 import { runKeyName, sweepRunKeys } from './rotate-keys.js';
+import { jsonText } from '../json.js';
 
 /**
  * The vendor end of a rotation, shared by the proxy path (rotate) and the no-proxy path
@@ -101,13 +102,14 @@ export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
         if (env.signal.aborted) throw new TourniquetError('cancelled', 'cancelled while watching the propagation tail');
       }
     },
-    async verify(env) {
+    verify(env) {
       const ok = env.state.old_key_refused === true;
+      const tail = jsonText(env.state.tail_seconds);
       return {
         ok,
         detail: ok
-          ? `the vendor refuses the old key (${env.state.tail_seconds} s after deletion)`
-          : `the vendor still accepts the old key after ${env.state.tail_seconds} s`,
+          ? `the vendor refuses the old key (${tail} s after deletion)`
+          : `the vendor still accepts the old key after ${tail} s`,
       };
     },
     verificationIsSecurity: true,

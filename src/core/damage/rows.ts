@@ -1,6 +1,7 @@
 import type { AuditRow } from './types.js';
 import type { ColumnMap } from './columns.js';
 import { parseAuditTime } from './time.js';
+import { valueText } from '../json.js';
 
 /**
  * No single call moves a billion dollars: a cost beyond this (or negative, or not a finite
@@ -14,7 +15,7 @@ export const isBlank = (v: unknown): boolean => v === null || v === undefined ||
 /** Write-ahead audit (C6): a row left `pending` or marked `unknown` was forwarded, its outcome never recorded. */
 export const isUnknownOutcome = (v: unknown): boolean => v === 'pending' || v === 'unknown';
 
-export const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
+export const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : valueText(v));
 
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 

@@ -55,9 +55,7 @@ export function createStepEnv(opts: StepEnvOptions): StepEnv {
       all.forEach((e, i) => {
         if (e.type === 'step' && e.step === step && e.phase === 'finished') lastFinished = i;
       });
-      return all.filter((e, i) => i > lastFinished && e.type === 'note' && e.leftover_of === step) as Array<
-        Record<string, unknown>
-      >;
+      return all.filter((e, i) => i > lastFinished && e.type === 'note' && e.leftover_of === step);
     },
   };
 }

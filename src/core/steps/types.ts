@@ -59,8 +59,11 @@ export interface Step {
   /** The calls it would make, for --dry-run (placeholders like {new_upstream_key_id} are fine). */
   calls(env: StepEnv): string[];
   run(env: StepEnv): Promise<StepRun>;
-  /** Proof that the step did what it says; a failed verification stops the plan. */
-  verify?(env: StepEnv, run: StepRun): Promise<Verification>;
+  /**
+   * Proof that the step did what it says; a failed verification stops the plan. Synchronous when
+   * it only reads what `run` recorded; a throw or a rejection is a verification that could not run.
+   */
+  verify?(env: StepEnv, run: StepRun): Verification | Promise<Verification>;
   /** Undo, run at most once, when a later step fails. */
   rollback?(env: StepEnv): Promise<string>;
   /** Once done, nothing before it may be rolled back (e.g. the old key was deleted at the vendor). */

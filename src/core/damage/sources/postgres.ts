@@ -55,8 +55,10 @@ export class PostgresSource implements AuditSource {
     const { default: pg } = await import('pg');
     // timestamp without time zone (1114): parse as UTC, not as the operator's local time.
     const types = {
-      getTypeParser: (oid: number, format?: string) =>
-        oid === 1114 ? (v: string) => new Date(v + 'Z') : pg.types.getTypeParser(oid, format as 'text'),
+      getTypeParser: (oid: number, format?: string): ((v: string) => unknown) =>
+        oid === 1114
+          ? (v: string) => new Date(v + 'Z')
+          : (pg.types.getTypeParser(oid, format as 'text') as (v: string) => unknown),
     };
     const clients: import('pg').Client[] = [];
     try {
@@ -67,7 +69,10 @@ export class PostgresSource implements AuditSource {
         // Each connection takes the next statement when it is free: the scans run side by side.
         const lane = async (c: import('pg').Client) => {
           for (let st = queue.shift(); st; st = queue.shift())
-            results.set(st.name, (await c.query({ text: st.sql, values: st.params, types })).rows);
+            results.set(
+              st.name,
+              (await c.query<Record<string, unknown>>({ text: st.sql, values: st.params, types })).rows,
+            );
         };
         await Promise.all(clients.map(lane));
         return results;
@@ -82,7 +87,10 @@ export class PostgresSource implements AuditSource {
         results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query, true, outcome));
       if (hasBadRows(results)) {
         const bad = badRowsStatement(POSTGRES, this.table, this.cols, TIMESTAMP, query);
-        results.set('bad', (await clients[0]!.query({ text: bad.sql, values: bad.params, types })).rows);
+        results.set(
+          'bad',
+          (await clients[0]!.query<Record<string, unknown>>({ text: bad.sql, values: bad.params, types })).rows,
+        );
       }
       return assemble(POSTGRES, results, TIMESTAMP, query);
     } catch (err) {

@@ -3,7 +3,7 @@ import { ALLOWED_VERDICTS, MAX_BAD_LINES, addEndpoint, emptyAggregate } from '..
 import { endpointTemplate } from '../../../proxy/store/audit-shared.js';
 import { quoteIdent, type ColumnMap } from '../columns.js';
 import { MINUTE_MS, parseAuditTime } from '../time.js';
-import { MAX_CALL_COST_USD } from '../rows.js';
+import { MAX_CALL_COST_USD, str } from '../rows.js';
 
 /** How the start-time column is stored, which decides how to bucket and bound it in SQL. */
 export type TimeStorage =
@@ -206,7 +206,7 @@ function revokeStatement(
 }
 
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
-const key = (v: unknown) => (v === null || v === undefined || v === '' ? null : String(v));
+const key = str;
 
 function minuteIndex(v: unknown, t: TimeStorage): number {
   if (t.kind === 'text')
@@ -234,7 +234,7 @@ export function assemble(
     if (ALLOWED_VERDICTS.has(String(r.k0))) a.cost_unknown_calls! += num(r.no_cost);
     a.calls_total += num(r.calls);
     a.cost_micros += d.micros(r.cost);
-    a.by_verdict.set(String(r.k0 ?? 'unknown'), num(r.calls));
+    a.by_verdict.set(key(r.k0) ?? 'unknown', num(r.calls));
     const first = parseAuditTime(r.first);
     const last = parseAuditTime(r.last);
     if (a.first_call === null || first < a.first_call) a.first_call = first;

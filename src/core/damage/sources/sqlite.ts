@@ -14,6 +14,7 @@ import {
   type TimeStorage,
 } from './sql.js';
 import { runInLanes } from './sqlite-lanes.js';
+import { valueText } from '../../json.js';
 
 /** Files at least this big are scanned on two threads. */
 export const PARALLEL_BYTES = 64 * 1024 * 1024;
@@ -36,7 +37,7 @@ export function sniffSqliteTime(db: Db, table: string, col: string): TimeStorage
     )
     .get() as { t: string; v: unknown } | undefined;
   if (!row || row.t === 'text') {
-    const v = String(row?.v ?? 'T Z');
+    const v = valueText(row?.v ?? 'T Z');
     return { kind: 'text', sep: v.includes('T') ? 'T' : ' ', zone: /Z$/i.test(v) };
   }
   return Number(row.v) > 1e11 ? { kind: 'epoch_ms' } : { kind: 'epoch_s' };
@@ -135,8 +136,9 @@ export class SqliteSource implements AuditSource {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.db?.close();
     this.db = undefined;
+    return Promise.resolve();
   }
 }
