@@ -6,7 +6,6 @@ import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { json, startServer, type TestServer } from '../helpers/server.js';
 import { REVOKED_AT, storyRows } from '../fixtures/damage/story.js';
 import { toJsonl } from '../fixtures/damage/write.js';
-import { asFileGivesIt } from '../fixtures/damage/minutes.js';
 import { LITELLM_API_KEY, projectForLiteLlm, toSpendLogs } from '../fixtures/damage/litellm.js';
 import { spendLogsAnswer, type SpendLog } from '../helpers/litellm-fake.js';
 
@@ -136,7 +135,7 @@ describe('--source names a profile', () => {
     const { source: _b, ...expected } = JSON.parse(
       (await run(['--source', projected.replace('projected.jsonl', 'plain.jsonl'), '--json'])).stdout,
     );
-    expect(asFileGivesIt(got)).toEqual(expected);
+    expect(got).toEqual(expected);
   });
 
   it('an unknown profile is a usage error', async () => {

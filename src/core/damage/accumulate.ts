@@ -8,8 +8,7 @@ export const ALLOWED_VERDICTS: ReadonlySet<string> = new Set(['allowed', 'allow'
 
 export const MAX_BAD_LINES = 5;
 
-/** costUnknown: whether the source tells, per minute, the allowed calls with no cost written. */
-export function emptyAggregate(withRevoke: boolean, costUnknown = true): Aggregate {
+export function emptyAggregate(withRevoke: boolean): Aggregate {
   return {
     calls_total: 0,
     cost_micros: 0,
@@ -18,13 +17,15 @@ export function emptyAggregate(withRevoke: boolean, costUnknown = true): Aggrega
     endpoints: new Map(),
     per_minute: new Map(),
     per_minute_cost: new Map(),
-    per_minute_cost_unknown: costUnknown ? new Map() : null,
+    per_minute_cost_unknown: new Map(),
     agent_runs: new Map(),
     vault_keys: new Map(),
     first_call: null,
     last_call: null,
     after_revoke: withRevoke ? { in_flight: 0, later: 0, later_allowed: 0 } : null,
     bad_rows: { count: 0, first_lines: [] },
+    cost_unknown_calls: 0,
+    outcome_unknown: { calls: 0, estimated_micros: 0 },
   };
 }
 
@@ -50,6 +51,12 @@ export interface CountedRow extends RowText {
   /** Epoch ms; NaN when unknown. */
   finished: number;
   micros: number;
+  /** A cost was written (see AuditRow). */
+  costKnown: boolean;
+  /** `outcome` is pending or unknown (C6). */
+  outcomeUnknown: boolean;
+  /** `amount_usd_estimated` in micro-dollars (0 when none). */
+  estimateMicros: number;
 }
 
 /** An AuditRow, as a CountedRow. */
@@ -58,6 +65,9 @@ class TextOfRow implements CountedRow {
   started = 0;
   finished = NaN;
   micros = 0;
+  costKnown = true;
+  outcomeUnknown = false;
+  estimateMicros = 0;
 
   id(field: number, values: Interner): number {
     const r = this.row;
@@ -130,14 +140,14 @@ export class Accumulator {
   private minute = NaN;
   private minuteCalls = 0;
   private minuteMicros = 0;
+  private minuteUnknown = 0;
   // Plain number fields, not the aggregate's (which start as null): storing a time there would box it on every row.
   private first = Infinity;
   private last = -Infinity;
   private micros = 0;
 
   constructor(private readonly query: DamageQuery) {
-    // Files read an empty cost as $0 (rows.ts): they cannot tell an unknown cost from a free call.
-    this.a = emptyAggregate(query.revoked_at !== undefined, false);
+    this.a = emptyAggregate(query.revoked_at !== undefined);
     this.needsFinished = query.revoked_at !== undefined;
     const filters: [string | undefined, number, Interner][] = [
       [query.vault_key_id, Text.key, this.keys],
@@ -154,6 +164,9 @@ export class Accumulator {
     r.started = row.started_at;
     r.finished = row.finished_at ?? NaN;
     r.micros = toMicros(row.cost_usd);
+    r.costKnown = row.cost_known;
+    r.outcomeUnknown = row.outcome_unknown;
+    r.estimateMicros = toMicros(row.estimate_usd);
     this.count(r);
   }
 
@@ -179,6 +192,14 @@ export class Accumulator {
       this.byKey.add(text.id(Text.key, this.keys), micros);
       this.endpoints.add(text, micros);
       this.minuteMicros += micros;
+      if (!text.costKnown) {
+        a.cost_unknown_calls!++;
+        this.minuteUnknown++;
+      }
+    }
+    if (text.outcomeUnknown) {
+      a.outcome_unknown.calls++;
+      a.outcome_unknown.estimated_micros += text.estimateMicros;
     }
     if (started < this.first) this.first = started;
     if (started > this.last) this.last = started;
@@ -211,10 +232,13 @@ export class Accumulator {
       pm.set(this.minute, (pm.get(this.minute) ?? 0) + this.minuteCalls);
       const pc = this.a.per_minute_cost!;
       pc.set(this.minute, (pc.get(this.minute) ?? 0) + this.minuteMicros);
+      const pu = this.a.per_minute_cost_unknown!;
+      pu.set(this.minute, (pu.get(this.minute) ?? 0) + this.minuteUnknown);
     }
     this.minute = next;
     this.minuteCalls = 0;
     this.minuteMicros = 0;
+    this.minuteUnknown = 0;
   }
 
   private afterRevoke(row: CountedRow, allowed: boolean): void {
