@@ -1,7 +1,7 @@
 import { TourniquetError } from '../../core/errors.js';
 import { currentDeadline, formatMs, sleepWithin } from '../../core/deadline.js';
 import { errorDetail, retryAfterMs } from '../../core/http-answer.js';
-import { fieldOf, isRecord } from '../../core/json.js';
+import { isRecord } from '../../core/json.js';
 import { NOT_DURABLE, shapeProblem } from './schemas.js';
 
 /**

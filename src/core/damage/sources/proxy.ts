@@ -94,9 +94,7 @@ export class ProxySource implements AuditSource {
     if (q.revoked_at !== undefined) {
       const from = Math.max(q.revoked_at, q.from ?? q.revoked_at);
       const later: { calls_total: number; calls_allowed?: number } =
-        from >= to
-          ? { calls_total: 0, calls_allowed: 0 }
-          : ((await this.summary(q, from, to)) as { calls_total: number; calls_allowed?: number });
+        from >= to ? { calls_total: 0, calls_allowed: 0 } : await this.summary(q, from, to);
       agg.after_revoke = {
         later: Number(later.calls_total),
         later_allowed: Number(later.calls_allowed ?? 0),
