@@ -1,6 +1,6 @@
 import type { Postmortem } from '../core/postmortem.js';
 import type { DamageSummary } from '../core/damage/types.js';
-import { callsChartMermaid } from './chart-mermaid.js';
+import { callsChartMermaid, spendChartMermaid } from './chart-mermaid.js';
 import { mdEscape, renderDamageMarkdown } from './damage-md.js';
 import { inert } from '../core/inert.js';
 import { at, count, usd, type DamageView } from './damage-format.js';
@@ -53,8 +53,7 @@ export function renderPostmortemMarkdown(pm: Postmortem, v: DamageView): string 
   out.push('');
   if (d) {
     out.push(renderDamageMarkdown(d, v, '##').trimEnd());
-    const chart = callsChartMermaid(d, v);
-    if (chart) out.push('', chart);
+    for (const chart of [callsChartMermaid(d, v), spendChartMermaid(d, v)]) if (chart) out.push('', chart);
   } else out.push('## Damage', '', pm.damage_note ?? 'No damage summary.');
   const r = pm.recommendations;
   out.push('', '## Recommendations', '');

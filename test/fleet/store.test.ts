@@ -195,7 +195,9 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
         cost_usd: 750,
         by_verdict: { allowed: 500, vault_key_revoked: 1 },
       });
-      expect(sum.per_minute).toEqual([{ minute: '2026-11-22T02:14:00.000Z', calls: 501 }]);
+      expect(sum.per_minute).toEqual([
+        { minute: '2026-11-22T02:14:00.000Z', calls: 501, cost_usd: 750, calls_cost_unknown: 0 },
+      ]);
       expect(sum.customers).toEqual([
         { customer_scope_id: 'cus_1', calls: 250, cost_usd: 375 },
         { customer_scope_id: 'cus_2', calls: 250, cost_usd: 375 },

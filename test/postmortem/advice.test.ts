@@ -14,7 +14,7 @@ const base: DamageSummary = {
   cost_usd: 12.5,
   customers: [{ customer_scope_id: 'cus_1', calls: 10, cost_usd: 12.5 }],
   endpoints: [],
-  per_minute: [{ minute: '2026-11-21T02:14:00.000Z', calls: 10 }],
+  per_minute: [{ minute: '2026-11-21T02:14:00.000Z', calls: 10, cost_usd: 12.5, calls_cost_unknown: 0 }],
   baseline_per_minute: null,
   anomaly_start: null,
   first_call: null,

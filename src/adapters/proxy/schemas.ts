@@ -158,7 +158,16 @@ export const ROUTES = {
           cost_usd: { type: 'number' },
         }),
       },
-      per_minute: { type: 'array', items: obj(['minute', 'calls'], { minute: str, calls: count }) },
+      // cost_usd and calls_cost_unknown per minute: absent from an older proxy (damage then shows no spend per minute).
+      per_minute: {
+        type: 'array',
+        items: obj(['minute', 'calls'], {
+          minute: str,
+          calls: count,
+          cost_usd: { type: 'number', minimum: 0 },
+          calls_cost_unknown: count,
+        }),
+      },
       agent_runs: { type: 'array', items: countCost('agent_run_id') },
       vault_keys: { type: 'array', items: countCost('vault_key_id') },
       first_call: strOrNull,

@@ -16,6 +16,8 @@ export function emptyAggregate(withRevoke: boolean): Aggregate {
     customers: new Map(),
     endpoints: new Map(),
     per_minute: new Map(),
+    per_minute_cost: new Map(),
+    per_minute_cost_unknown: new Map(),
     agent_runs: new Map(),
     vault_keys: new Map(),
     first_call: null,
@@ -137,6 +139,8 @@ export class Accumulator {
   // Rows mostly come in time order: count a run of calls in the same minute before touching the map.
   private minute = NaN;
   private minuteCalls = 0;
+  private minuteMicros = 0;
+  private minuteUnknown = 0;
   // Plain number fields, not the aggregate's (which start as null): storing a time there would box it on every row.
   private first = Infinity;
   private last = -Infinity;
@@ -187,7 +191,11 @@ export class Accumulator {
       this.byRun.add(text.id(Text.run, this.runs), micros);
       this.byKey.add(text.id(Text.key, this.keys), micros);
       this.endpoints.add(text, micros);
-      if (!text.costKnown) a.cost_unknown_calls!++;
+      this.minuteMicros += micros;
+      if (!text.costKnown) {
+        a.cost_unknown_calls!++;
+        this.minuteUnknown++;
+      }
     }
     if (text.outcomeUnknown) {
       a.outcome_unknown.calls++;
@@ -220,9 +228,17 @@ export class Accumulator {
 
   private flushMinute(next: number): void {
     const pm = this.a.per_minute;
-    if (this.minuteCalls > 0) pm.set(this.minute, (pm.get(this.minute) ?? 0) + this.minuteCalls);
+    if (this.minuteCalls > 0) {
+      pm.set(this.minute, (pm.get(this.minute) ?? 0) + this.minuteCalls);
+      const pc = this.a.per_minute_cost!;
+      pc.set(this.minute, (pc.get(this.minute) ?? 0) + this.minuteMicros);
+      const pu = this.a.per_minute_cost_unknown!;
+      pu.set(this.minute, (pu.get(this.minute) ?? 0) + this.minuteUnknown);
+    }
     this.minute = next;
     this.minuteCalls = 0;
+    this.minuteMicros = 0;
+    this.minuteUnknown = 0;
   }
 
   private afterRevoke(row: CountedRow, allowed: boolean): void {

@@ -48,9 +48,13 @@ function timeline(agg: Aggregate, q: DamageQuery): { minutes: number[]; calls: n
 export function summarize(agg: Aggregate, q: DamageQuery, source: string): DamageSummary {
   const { minutes, calls } = timeline(agg, q);
   const anomaly = findAnomalyStart(calls);
+  const cost = agg.per_minute_cost;
+  const unknown = agg.per_minute_cost_unknown;
   const per_minute: MinuteCount[] = minutes.map((m, i) => ({
     minute: new Date(m * MINUTE_MS).toISOString(),
     calls: calls[i]!,
+    cost_usd: cost === null ? null : usd(cost.get(m) ?? 0),
+    calls_cost_unknown: unknown === null ? null : (unknown.get(m) ?? 0),
   }));
   const by_verdict = Object.fromEntries([...agg.by_verdict.entries()].sort(([a], [b]) => a.localeCompare(b)));
   const calls_allowed = [...agg.by_verdict.entries()].reduce((n, [v, c]) => (ALLOWED_VERDICTS.has(v) ? n + c : n), 0);

@@ -64,6 +64,10 @@ export interface Aggregate {
   endpoints: Map<string, Counted & { method: string | null; path: string | null }>;
   /** Minute index (epoch ms / 60000) → calls started in that minute. */
   per_minute: Map<number, number>;
+  /** Minute index → micro-dollars of the allowed calls started in it; null: the source does not say (an older proxy). */
+  per_minute_cost: Map<number, number> | null;
+  /** Minute index → allowed calls started in it with no cost written; null: the source cannot tell. */
+  per_minute_cost_unknown: Map<number, number> | null;
   agent_runs: Map<string | null, Counted>;
   vault_keys: Map<string | null, Counted>;
   first_call: number | null;
@@ -87,6 +91,13 @@ export interface AuditSource {
 export interface MinuteCount {
   minute: string;
   calls: number;
+  /**
+   * What the allowed calls started in the minute cost (as `customers` and `endpoints` count it);
+   * null when the source does not give it per minute. A lower bound when `calls_cost_unknown` is not 0.
+   */
+  cost_usd: number | null;
+  /** Of those allowed calls, how many had no cost written; null when the source cannot tell. */
+  calls_cost_unknown: number | null;
 }
 
 export interface CustomerDamage {

@@ -28,6 +28,20 @@ export function auditWhere(filter: AuditFilter): { sql: string; params: unknown[
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
+/** The summary's per-minute columns beside COUNT(*): the allowed calls' cost, and how many have none recorded. */
+export const MINUTE_COST_SQL = `COALESCE(SUM(CASE WHEN policy_verdict = 'allowed' THEN cost_usd_parsed END), 0) AS cost,
+  SUM(CASE WHEN policy_verdict = 'allowed' AND cost_usd_parsed IS NULL THEN 1 ELSE 0 END) AS nocost`;
+
+/** One per-minute row of the summary, as the admin API answers it. */
+export function minuteRow(r: { m: string; calls: unknown; cost: unknown; nocost: unknown }) {
+  return {
+    minute: minuteIso(r.m),
+    calls: Number(r.calls),
+    cost_usd: roundUsd(Number(r.cost ?? 0)),
+    calls_cost_unknown: Number(r.nocost ?? 0),
+  };
+}
+
 /**
  * What an allowed call counts against its key's daily cap: its cost, or, for a forwarded call
  * that could not be metered (or whose outcome is unknown), the estimate written on its row

@@ -1,5 +1,5 @@
 import type { AuditFilter, AuditPage, AuditRow, AuditSummary, CountCost } from './types.js';
-import { decodeCursor, encodeCursor, mergeEndpoints, minuteIso, normalizeCountCost, roundUsd } from './audit-shared.js';
+import { decodeCursor, encodeCursor, mergeEndpoints, minuteRow, normalizeCountCost, roundUsd } from './audit-shared.js';
 
 /**
  * The audit queries of the in-memory store, answering exactly what the SQLite store's SQL
@@ -59,14 +59,21 @@ export function summaryOf(all: readonly AuditRow[], filter: AuditFilter): AuditS
   const rows = all.filter((r) => matches(r, filter));
   const allowed = rows.filter((r) => r.policy_verdict === 'allowed');
   const by_verdict: Record<string, number> = {};
-  const perMinute = new Map<string, number>();
+  const perMinute = new Map<string, { calls: number; cost: number; nocost: number }>();
   let cost: number | null = null;
   let first: string | null = null;
   let last: string | null = null;
   for (const r of rows) {
     by_verdict[r.policy_verdict] = (by_verdict[r.policy_verdict] ?? 0) + 1;
     const m = r.started_at.slice(0, 16);
-    perMinute.set(m, (perMinute.get(m) ?? 0) + 1);
+    const pm = perMinute.get(m) ?? { calls: 0, cost: 0, nocost: 0 };
+    pm.calls++;
+    // As the SQL stores: the allowed calls' cost, and how many of them have none recorded.
+    if (r.policy_verdict === 'allowed') {
+      if (r.cost_usd_parsed === null) pm.nocost++;
+      else pm.cost += r.cost_usd_parsed;
+    }
+    perMinute.set(m, pm);
     if (r.cost_usd_parsed !== null) cost = (cost ?? 0) + r.cost_usd_parsed;
     if (first === null || r.started_at < first) first = r.started_at;
     if (last === null || r.started_at > last) last = r.started_at;
@@ -88,9 +95,7 @@ export function summaryOf(all: readonly AuditRow[], filter: AuditFilter): AuditS
         ...c,
       })),
     ),
-    per_minute: [...perMinute.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([m, calls]) => ({ minute: minuteIso(m), calls })),
+    per_minute: [...perMinute.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([m, pm]) => minuteRow({ m, ...pm })),
     first_call: first,
     last_call: last,
     agent_runs: named('agent_run_id', (r) => r.agent_run_id),

@@ -5,10 +5,11 @@ import {
   decodeCursor,
   encodeCursor,
   mergeEndpoints,
-  minuteIso,
   normalizeCountCost,
   roundUsd,
   toDollarParams,
+  MINUTE_COST_SQL,
+  minuteRow,
   COST_UNKNOWN_SQL,
 } from './audit-shared.js';
 import { toAuditRow } from './postgres-rows.js';
@@ -106,8 +107,8 @@ export async function summarizeAudit(db: Q, filter: AuditFilter): Promise<AuditS
       `SELECT ${col}, COUNT(*) AS calls, COALESCE(SUM(cost_usd_parsed), 0) AS cost_usd FROM agent_call_audit ${allowed}
        GROUP BY ${col} ORDER BY cost_usd DESC, calls DESC`,
     );
-  const perMinute = await all<{ m: string; calls: number }>(
-    `SELECT to_char(date_trunc('minute', started_at), 'YYYY-MM-DD"T"HH24:MI') AS m, COUNT(*) AS calls
+  const perMinute = await all<{ m: string; calls: number; cost: number; nocost: number }>(
+    `SELECT to_char(date_trunc('minute', started_at), 'YYYY-MM-DD"T"HH24:MI') AS m, COUNT(*) AS calls, ${MINUTE_COST_SQL}
      FROM agent_call_audit ${sql} GROUP BY m ORDER BY m`,
   );
   const [unknown] = await all<{ n: number; amount: number | null; pending: number | null }>(
@@ -123,7 +124,7 @@ export async function summarizeAudit(db: Q, filter: AuditFilter): Promise<AuditS
     cost_usd: roundUsd(totals?.cost),
     customers: normalizeCountCost((await group('customer_scope_id')) as never),
     endpoints: mergeEndpoints((await group('method, path')) as never),
-    per_minute: perMinute.map((r) => ({ minute: minuteIso(r.m), calls: Number(r.calls) })),
+    per_minute: perMinute.map(minuteRow),
     first_call: totals?.first ?? null,
     last_call: totals?.last ?? null,
     agent_runs: normalizeCountCost((await group('agent_run_id')) as never),

@@ -6,9 +6,10 @@ import {
   decodeCursor,
   encodeCursor,
   mergeEndpoints,
-  minuteIso,
   normalizeCountCost,
   roundUsd,
+  MINUTE_COST_SQL,
+  minuteRow,
   COST_UNKNOWN_SQL,
 } from './audit-shared.js';
 import { TxBuilder } from './sqlite-writer.js';
@@ -107,8 +108,8 @@ export function summarizeAudit(db: Db, filter: AuditFilter): AuditSummary {
     all<Record<string, unknown> & { calls: number; cost_usd: number }>(
       `SELECT ${col}, COUNT(*) AS calls, COALESCE(SUM(cost_usd_parsed), 0) AS cost_usd FROM agent_call_audit ${allowed} GROUP BY ${col} ORDER BY cost_usd DESC, calls DESC`,
     );
-  const perMinute = all<{ m: string; calls: number }>(
-    `SELECT substr(started_at, 1, 16) AS m, COUNT(*) AS calls FROM agent_call_audit ${sql} GROUP BY m ORDER BY m`,
+  const perMinute = all<{ m: string; calls: number; cost: number; nocost: number }>(
+    `SELECT substr(started_at, 1, 16) AS m, COUNT(*) AS calls, ${MINUTE_COST_SQL} FROM agent_call_audit ${sql} GROUP BY m ORDER BY m`,
   );
   const by_verdict: Record<string, number> = {};
   for (const r of byVerdict) by_verdict[r.v] = r.n;
@@ -119,7 +120,7 @@ export function summarizeAudit(db: Db, filter: AuditFilter): AuditSummary {
     cost_usd: roundUsd(totals.cost),
     customers: normalizeCountCost(group('customer_scope_id') as never),
     endpoints: mergeEndpoints(group('method, path') as never),
-    per_minute: perMinute.map((r) => ({ minute: minuteIso(r.m), calls: r.calls })),
+    per_minute: perMinute.map(minuteRow),
     first_call: totals.first,
     last_call: totals.last,
     agent_runs: normalizeCountCost(group('agent_run_id') as never),

@@ -174,7 +174,11 @@ export interface AuditSummary {
   cost_usd: number;
   customers: Array<{ customer_scope_id: string | null } & CountCost>;
   endpoints: Array<{ method: string; path: string } & CountCost>;
-  per_minute: Array<{ minute: string; calls: number }>;
+  /**
+   * Every call per minute; `cost_usd` and `calls_cost_unknown`: the allowed calls' cost that minute
+   * and how many of them have no cost recorded (so `cost_usd` is a lower bound for that minute).
+   */
+  per_minute: Array<{ minute: string; calls: number; cost_usd: number; calls_cost_unknown: number }>;
   first_call: string | null;
   last_call: string | null;
   agent_runs: Array<{ agent_run_id: string | null } & CountCost>;

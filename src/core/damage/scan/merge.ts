@@ -15,6 +15,13 @@ function addCounted<K>(into: Map<K, Counted>, from: Map<K, Counted>): void {
   }
 }
 
+/** Per-minute sums that a source may not give (null): unknown stays unknown once merged. */
+function addNullable<K>(into: Map<K, number> | null, from: Map<K, number> | null): Map<K, number> | null {
+  if (into === null || from === null) return null;
+  addCounts(into, from);
+  return into;
+}
+
 const min = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 const max = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
@@ -28,6 +35,8 @@ export function mergeAggregate(into: Aggregate, from: Aggregate): void {
   into.cost_micros += from.cost_micros;
   addCounts(into.by_verdict, from.by_verdict);
   addCounts(into.per_minute, from.per_minute);
+  into.per_minute_cost = addNullable(into.per_minute_cost, from.per_minute_cost);
+  into.per_minute_cost_unknown = addNullable(into.per_minute_cost_unknown, from.per_minute_cost_unknown);
   addCounted(into.customers, from.customers);
   addCounted(into.agent_runs, from.agent_runs);
   addCounted(into.vault_keys, from.vault_keys);

@@ -25,6 +25,21 @@ function filterQuery(q: DamageQuery, from: number | undefined, to: number | unde
   };
 }
 
+type ProxyMinute = { minute: string; calls: number; cost_usd?: number; calls_cost_unknown?: number };
+
+/** One minute of the summary; a proxy from before per-minute cost leaves the cost unknown (null), not $0. */
+function addProxyMinute(
+  a: Aggregate,
+  m: { minute: string; calls: number; cost_usd?: number; calls_cost_unknown?: number },
+) {
+  const minute = Math.floor(parseAuditTime(m.minute) / MINUTE_MS);
+  a.per_minute.set(minute, Number(m.calls));
+  if (typeof m.cost_usd !== 'number') a.per_minute_cost = null;
+  else a.per_minute_cost?.set(minute, toMicros(m.cost_usd));
+  if (typeof m.calls_cost_unknown !== 'number') a.per_minute_cost_unknown = null;
+  else a.per_minute_cost_unknown?.set(minute, m.calls_cost_unknown);
+}
+
 /** The proxy's summary endpoint body, as an Aggregate. */
 export function fromProxySummary(b: AuditSummary, withRevoke: boolean): Aggregate {
   const a = emptyAggregate(withRevoke);
@@ -33,8 +48,7 @@ export function fromProxySummary(b: AuditSummary, withRevoke: boolean): Aggregat
   for (const [v, n] of Object.entries(b.by_verdict ?? {})) a.by_verdict.set(v, Number(n));
   for (const c of b.customers ?? []) a.customers.set(c.customer_scope_id ?? null, counted(c));
   for (const e of b.endpoints ?? []) addEndpoint(a, e.method ?? null, e.path ?? null, counted(e));
-  for (const m of b.per_minute ?? [])
-    a.per_minute.set(Math.floor(parseAuditTime(m.minute) / MINUTE_MS), Number(m.calls));
+  for (const m of (b as { per_minute?: ProxyMinute[] }).per_minute ?? []) addProxyMinute(a, m);
   for (const r of b.agent_runs ?? []) a.agent_runs.set(r.agent_run_id ?? null, counted(r));
   for (const k of b.vault_keys ?? []) a.vault_keys.set(k.vault_key_id ?? null, counted(k));
   a.first_call = b.first_call ? parseAuditTime(b.first_call) : null;

@@ -95,12 +95,12 @@ export function buildStatements(
     group('endpoints', [col('method'), col('path')], cost),
     // Bad rows land in the NULL minute, counted for free: an insane cost always, no start time when there is no window
     // (with one, such a row cannot be in it).
-    group(
-      'minutes',
-      [strict ? `CASE WHEN ${sane[0]} THEN ${minuteExpr(s, t, d)} END` : minuteExpr(s, t, d)],
-      '',
-      'all',
+    minutesStatement(
+      d,
+      c,
+      strict ? `CASE WHEN ${sane[0]} THEN ${minuteExpr(s, t, d)} END` : minuteExpr(s, t, d),
       windowed ? whereOf([`${s} IS NOT NULL`, ...filters]) : whereOf(filters),
+      params,
     ),
     group('runs', [col('agent_run_id')], cost),
     group('keys', [col('vault_key_id')], cost),
@@ -108,6 +108,20 @@ export function buildStatements(
   if (q.revoked_at !== undefined) out.push(revokeStatement(d, c, t, q.revoked_at, from, params));
   if (hasOutcome) out.push(outcomeStatement(d, c, from, params));
   return out;
+}
+
+/**
+ * The timeline: every call per minute, and the allowed calls' cost and how many of them have none
+ * written. The filter goes first, in a CTE, so its placeholders precede the verdicts' in the text.
+ */
+function minutesStatement(d: Dialect, c: ColumnMap, minute: string, from: string, base: unknown[]): SqlStatement {
+  const params = [...base];
+  const [s, v, cost] = [c.started_at, c.policy_verdict, c.cost_usd_parsed].map(quoteIdent);
+  const allowed = () =>
+    `${v} IN (${[...ALLOWED_VERDICTS].map((x) => (params.push(x), d.param(params.length))).join(', ')})`;
+  const costs = `${d.costSum(`CASE WHEN ${allowed()} THEN ${cost} END`)} AS cost, SUM(CASE WHEN ${allowed()} AND ${cost} IS NULL THEN 1 ELSE 0 END) AS no_cost`;
+  const sql = `WITH w AS (SELECT ${s}, ${v}, ${cost} ${from}) SELECT ${minute} AS k0, COUNT(*) AS calls, ${costs} FROM w GROUP BY ${minute}`;
+  return { name: 'minutes', sql, params };
 }
 
 /** A query that fails when the table lacks the write-ahead columns (C6): run it to know whether to ask. */
@@ -247,7 +261,12 @@ export function assemble(
   }
   for (const r of results.get('minutes') ?? []) {
     if (r.k0 === null || r.k0 === undefined) a.bad_rows.count += num(r.calls);
-    else a.per_minute.set(minuteIndex(r.k0, t), num(r.calls));
+    else {
+      const m = minuteIndex(r.k0, t);
+      a.per_minute.set(m, num(r.calls));
+      a.per_minute_cost!.set(m, d.micros(r.cost));
+      a.per_minute_cost_unknown!.set(m, num(r.no_cost));
+    }
   }
   for (const r of results.get('runs') ?? []) a.agent_runs.set(key(r.k0), counted(r));
   for (const r of results.get('keys') ?? []) a.vault_keys.set(key(r.k0), counted(r));
