@@ -16,21 +16,43 @@ const WRITES = new Set([
   'sweepOutcomes',
 ]);
 
+type Failure = { reason: StoreFailure; message: string; since: string };
+
 /**
- * Whether the store takes writes, as the last write found it: a write that fails with
- * StoreUnavailableError sets the failure (disk full, locked, unreachable); the next write that
- * succeeds clears it. Reads do not count: on a full disk they still work.
+ * How much new space a write can need. Updates rewrite rows (or reuse WAL pages) in space the
+ * store already holds and often still succeed on a full disk; a key row needs a little; an
+ * audit batch (the write every call makes) needs the most.
+ */
+const SIZE: Record<string, number> = { appendAudit: 2, insertVaultKey: 1, insertUpstreamKey: 1 };
+const sizeOf = (op: string) => SIZE[op] ?? 0;
+
+/**
+ * Whether the store takes writes, as the writes found it: a write that fails with
+ * StoreUnavailableError sets a failure (disk full, locked, unreachable) for its kind of write.
+ * Any success proves a locked or unreachable store is back. A full disk is cleared only by a
+ * write of the same kind or one needing at least as much space: so a heartbeat that still fits
+ * never turns health `ok` while calls are refused for their audit rows, and the next audit batch
+ * that goes through does. Reads do not count: on a full disk they still work.
  */
 export class StoreHealth {
-  failure: { reason: StoreFailure; message: string; since: string } | null = null;
+  private readonly failures = new Map<string, Failure>();
 
-  ok(): void {
-    this.failure = null;
+  /** The oldest outstanding failure, or null when no kind of write is failing. */
+  get failure(): Failure | null {
+    let oldest: Failure | null = null;
+    for (const f of this.failures.values()) if (!oldest || f.since < oldest.since) oldest = f;
+    return oldest;
   }
 
-  failed(err: StoreUnavailableError): void {
-    if (this.failure?.reason === err.reason) this.failure.message = err.message;
-    else this.failure = { reason: err.reason, message: err.message, since: new Date().toISOString() };
+  ok(op: string): void {
+    for (const [k, f] of [...this.failures])
+      if (k === op || f.reason !== 'disk_full' || sizeOf(k) <= sizeOf(op)) this.failures.delete(k);
+  }
+
+  failed(err: StoreUnavailableError, op: string): void {
+    const f = this.failures.get(op);
+    if (f?.reason === err.reason) f.message = err.message;
+    else this.failures.set(op, { reason: err.reason, message: err.message, since: new Date().toISOString() });
   }
 
   /** The store, with every write's outcome noted here. */
@@ -43,10 +65,10 @@ export class StoreHealth {
         return async (...args: unknown[]) => {
           try {
             const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-            this.ok();
+            this.ok(prop);
             return out;
           } catch (err) {
-            if (err instanceof StoreUnavailableError) this.failed(err);
+            if (err instanceof StoreUnavailableError) this.failed(err, prop);
             throw err;
           }
         };

@@ -58,12 +58,14 @@ export function bearerAuth(headers: IncomingMessage['headers']): string | null {
 /**
  * Faults a test injects into a running fake (set the fields at any time): calls matching `match`
  * (`POST /path`) are answered `delayMs` late, and the next `failAfterActing` of them act and then
- * answer 500, as a vendor that created a key but lost the answer would.
+ * answer 500, as a vendor that created a key but lost the answer would. `matched` counts the calls
+ * that reached the fake and matched, so a test knows whether a killed client's call got there.
  */
 export interface SandboxFaults {
   match: RegExp | null;
   delayMs: number;
   failAfterActing: number;
+  matched?: number;
 }
 
 export const noFaults = (): SandboxFaults => ({ match: null, delayMs: 0, failAfterActing: 0 });
@@ -133,6 +135,7 @@ async function withFaults(
   handle: () => Promise<Reply> | Reply,
 ): Promise<Reply> {
   if (!f?.match || !f.match.test(`${req.method} ${req.path}`)) return handle();
+  f.matched = (f.matched ?? 0) + 1;
   if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
   const reply = await handle();
   if (f.failAfterActing <= 0 || reply === 'stream-handled') return reply;

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { StoreHealth } from '../../src/proxy/health.js';
+import { StoreUnavailableError } from '../../src/proxy/store/types.js';
+
+const full = () => new StoreUnavailableError('database or disk is full', { reason: 'disk_full' });
+const down = () => new StoreUnavailableError('connection refused', { reason: 'unavailable' });
+
+describe('store health: which success clears which failure', () => {
+  it('a heartbeat that still fits on a full disk does not clear the audit write that did not', () => {
+    const h = new StoreHealth();
+    h.failed(full(), 'appendAudit');
+    h.ok('heartbeat');
+    expect(h.failure?.reason).toBe('disk_full');
+    h.ok('revokeVaultKeys');
+    expect(h.failure?.reason).toBe('disk_full');
+    h.ok('appendAudit');
+    expect(h.failure).toBeNull();
+  });
+
+  it('an audit batch going through clears a full disk seen by smaller writes', () => {
+    const h = new StoreHealth();
+    h.failed(full(), 'heartbeat');
+    h.failed(full(), 'insertVaultKey');
+    h.ok('appendAudit');
+    expect(h.failure).toBeNull();
+  });
+
+  it('any success proves an unreachable store is back', () => {
+    const h = new StoreHealth();
+    h.failed(down(), 'appendAudit');
+    expect(h.failure?.reason).toBe('unavailable');
+    h.ok('heartbeat');
+    expect(h.failure).toBeNull();
+  });
+});
