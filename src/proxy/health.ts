@@ -1,5 +1,10 @@
+import { statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { ProxyStore, StoreFailure } from './store/types.js';
 import { StoreUnavailableError } from './store/types.js';
+
+/** Free space on an embedded store's volume that lets audit batches be tried again after a full disk. */
+export const DISK_HEADROOM_BYTES = 1024 * 1024;
 
 /** C2: `ok` is the only status in which agent calls are forwarded. */
 export type HealthStatus = 'ok' | 'store_unavailable' | 'disk_full' | 'stale';
@@ -49,6 +54,15 @@ export class StoreHealth {
       if (k === op || f.reason !== 'disk_full' || sizeOf(k) <= sizeOf(op)) this.failures.delete(k);
   }
 
+  /**
+   * The volume has room again (measured, not written): forget the full-disk failures, so calls
+   * are tried again. Safe to be wrong: a call's intent row is written before it is forwarded, so
+   * a batch that still does not fit refuses its calls and sets the failure again.
+   */
+  spaceFreed(): void {
+    for (const [k, f] of [...this.failures]) if (f.reason === 'disk_full') this.failures.delete(k);
+  }
+
   failed(err: StoreUnavailableError, op: string): void {
     const f = this.failures.get(op);
     if (f?.reason === err.reason) f.message = err.message;
@@ -94,4 +108,20 @@ export function healthOf(h: HealthInputs): { status: HealthStatus; reason: strin
       ? { status: 'store_unavailable', reason: 'cannot sync with the shared store' }
       : { status: 'stale', reason: 'state not confirmed current since a pause; resyncing' };
   return { status: 'ok', reason: null };
+}
+
+/**
+ * After a full disk, an idle instance has no audit batch to prove the space is back (a heartbeat
+ * fits where a batch does not), and a load balancer that drained it on readiness sends none: so
+ * the embedded store's volume is measured instead. PostgreSQL's disk is the server's, not ours.
+ */
+export async function recheckFreeSpace(health: StoreHealth, store: ProxyStore): Promise<void> {
+  const path = (store as { path?: string }).path;
+  if (health.failure?.reason !== 'disk_full' || store.kind !== 'sqlite' || !path || path === ':memory:') return;
+  try {
+    const fs = await statfs(dirname(path));
+    if (fs.bavail * fs.bsize >= DISK_HEADROOM_BYTES) health.spaceFreed();
+  } catch {
+    // the volume cannot be measured: wait for an audit batch to clear it, as before
+  }
 }

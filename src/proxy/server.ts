@@ -17,7 +17,7 @@ import { jsonLog, silentLog, type RequestLog } from './log.js';
 import type { UpstreamTimeouts } from './forward.js';
 import { FleetSync, type FleetOptions } from './fleet/sync.js';
 import { gate } from './fleet/gate.js';
-import { StoreHealth, healthOf } from './health.js';
+import { StoreHealth, healthOf, recheckFreeSpace } from './health.js';
 import { RevokeJournal } from './revoke-journal.js';
 import { Revoker } from './revoke.js';
 import { createDataServer, type DataServerLimits } from './data-server.js';
@@ -303,7 +303,10 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
   const probe = setInterval(() => {
     if (!health.failure || probing) return;
     probing = true;
-    void fleet.heartbeat().finally(() => (probing = false));
+    void fleet
+      .heartbeat()
+      .then(() => recheckFreeSpace(health, store))
+      .finally(() => (probing = false));
   }, 500);
   probe.unref();
   log.info('proxy listening', {

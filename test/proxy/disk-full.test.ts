@@ -140,6 +140,27 @@ describe.skipIf(skip !== null)(`SQLite on a small tmpfs that fills up${skip ? ` 
     expect((await through(proxy.dataUrl, 'GET', '/v1/customers', key.secret)).status).toBe(200);
   }, 120_000);
 
+  it('an idle instance comes back by itself once space is freed: no call is needed to prove it', async () => {
+    const key = (await adminCall(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'stripe' })).body;
+    // When the volume fills up and a call finds its audit row cannot be written
+    const filler = fs.fill(0);
+    await until('a call refused for the full disk', async () => {
+      const r = await through(proxy.dataUrl, 'GET', '/v1/customers', key.secret);
+      return r.status === 503 && r.json.error.code === 'store_unavailable';
+    });
+    const full = await adminCall(proxy.adminUrl, 'GET', '/v1/health');
+    expect([full.status, full.body.status]).toEqual([503, 'disk_full']);
+    // (a load balancer draining it on readiness sends no more calls: nothing but the proxy itself can see the space)
+    rmSync(filler);
+    await until(
+      'health ok again with no traffic',
+      async () => (await adminCall(proxy.adminUrl, 'GET', '/v1/health')).status === 200,
+      15_000,
+    );
+    expect((await fetch(`${proxy.dataUrl}/_tourniquet/ready`)).status).toBe(200);
+    expect((await through(proxy.dataUrl, 'GET', '/v1/customers', key.secret)).status).toBe(200);
+  }, 60_000);
+
   it('start-up on a full disk: a clear error and exit 1, never "a bug"', async () => {
     await proxy.stop();
     writeFileSync(join(fs.dir, 'admin-token'), ADMIN_TOKEN + '\n', { mode: 0o600 });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { StoreHealth } from '../../src/proxy/health.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StoreHealth, recheckFreeSpace } from '../../src/proxy/health.js';
+import type { ProxyStore } from '../../src/proxy/store/types.js';
 import { StoreUnavailableError } from '../../src/proxy/store/types.js';
 
 const full = () => new StoreUnavailableError('database or disk is full', { reason: 'disk_full' });
@@ -31,5 +34,23 @@ describe('store health: which success clears which failure', () => {
     expect(h.failure?.reason).toBe('unavailable');
     h.ok('heartbeat');
     expect(h.failure).toBeNull();
+  });
+
+  it('an idle instance measures its volume: room again clears a full disk; a shared store is not measured here', async () => {
+    const sqlite = { kind: 'sqlite', path: join(tmpdir(), 'proxy.db') } as unknown as ProxyStore;
+    const h = new StoreHealth();
+    h.failed(full(), 'appendAudit');
+    h.ok('heartbeat');
+    await recheckFreeSpace(h, sqlite);
+    expect(h.failure).toBeNull();
+
+    const pg = { kind: 'postgres', path: undefined } as unknown as ProxyStore;
+    h.failed(full(), 'appendAudit');
+    await recheckFreeSpace(h, pg);
+    expect(h.failure?.reason).toBe('disk_full');
+
+    h.failed(down(), 'heartbeat');
+    await recheckFreeSpace(h, sqlite);
+    expect(h.failure?.reason).toBe('unavailable'); // only a full disk is cleared by measured space
   });
 });
