@@ -17,7 +17,7 @@ import { ADMIN_TOKEN, adminCall, freshDatabase, sql } from './fleet.js';
 /** The whole database as pg_dump writes it (plain SQL, data included). */
 function pgDump(url: string): Buffer {
   const r = spawnSync(join(pgBinDir()!, 'pg_dump'), ['--dbname', url, '--no-owner'], { maxBuffer: 256 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`pg_dump failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`pg_dump failed: ${r.stderr.toString('utf8')}`);
   return r.stdout;
 }
 
@@ -192,6 +192,8 @@ describe.skipIf(!pgAvailable())('production keys at rest (PostgreSQL)', () => {
     expect(refused.body.error.message).toContain(keyIdOf(newKey));
     // nor can a host start with only the old key
     const stale = await start(url, fileD).catch((e: Error) => e);
-    expect(String(stale)).toContain(`encrypted under master key ${keyIdOf(newKey)}`);
+    expect(stale instanceof Error ? stale.message : 'started').toContain(
+      `encrypted under master key ${keyIdOf(newKey)}`,
+    );
   });
 });

@@ -34,14 +34,14 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
       startInstance(url, sandbox, notifyOnly),
       startInstance(url, sandbox, notifyOnly),
     ]);
-    running.push(a!, b!, c!);
+    running.push(a, b, c);
     expect(await sql(url, 'SELECT version FROM tourniquet_migrations ORDER BY version')).toEqual(
       allMigrations().map((m) => ({ version: m.version })),
     );
 
     // and a key issued through A that works on all three
-    const key = await issueKey(a!, { agent_run_id: 'run_fleet' });
-    for (const p of [a!, b!, c!])
+    const key = await issueKey(a, { agent_run_id: 'run_fleet' });
+    for (const p of [a, b, c])
       await until(
         `the key served by ${p.instanceId}`,
         async () => (await agentCall(p.dataUrl, key.secret)).status === 200,
@@ -49,26 +49,26 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
 
     // When A revokes it
     const t0 = performance.now();
-    const r = await adminCall(a!.adminUrl, 'DELETE', `/v1/vault-keys/${key.id}`);
+    const r = await adminCall(a.adminUrl, 'DELETE', `/v1/vault-keys/${key.id}`);
     expect(r.status).toBe(200);
 
     // Then every instance the answer lists as confirmed refuses it at once (A too), and any it
     // lists as unconfirmed refuses it by notification, long before its 30 s poll. (How fast is
     // measured by `npm run bench -- fleet` over hundreds of revokes, not asserted here.)
     const { confirmed, unconfirmed } = r.body.fleet;
-    expect([...confirmed, ...unconfirmed].sort()).toEqual([a!.instanceId, b!.instanceId, c!.instanceId].sort());
-    expect(confirmed[0]).toBe(a!.instanceId);
-    for (const p of [a!, b!, c!].filter((x) => confirmed.includes(x.instanceId)))
+    expect([...confirmed, ...unconfirmed].sort()).toEqual([a.instanceId, b.instanceId, c.instanceId].sort());
+    expect(confirmed[0]).toBe(a.instanceId);
+    for (const p of [a, b, c].filter((x) => confirmed.includes(x.instanceId)))
       expect(await agentCall(p.dataUrl, key.secret)).toEqual({ status: 401, code: 'vault_key_revoked' });
-    for (const p of [b!, c!].filter((x) => unconfirmed.includes(x.instanceId)))
+    for (const p of [b, c].filter((x) => unconfirmed.includes(x.instanceId)))
       await untilRefused(p.dataUrl, key.secret, t0);
 
     // And every instance lists the other two with its addresses, last sync and revision
     await sleep(1_100);
-    const list = await adminCall(b!.adminUrl, 'GET', '/v1/instances');
+    const list = await adminCall(b.adminUrl, 'GET', '/v1/instances');
     expect(list.status).toBe(200);
     expect(list.body.data.map((i: any) => i.instance_id).sort()).toEqual(
-      [a!.instanceId, b!.instanceId, c!.instanceId].sort(),
+      [a.instanceId, b.instanceId, c.instanceId].sort(),
     );
     for (const i of list.body.data) {
       expect(i).toMatchObject({
@@ -80,10 +80,10 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
     }
 
     // And a stopped instance drops out of the list
-    await c!.stop();
+    await c.stop();
     running.pop();
-    const after = await adminCall(a!.adminUrl, 'GET', '/v1/instances');
-    expect(after.body.data.map((i: any) => i.instance_id)).not.toContain(c!.instanceId);
+    const after = await adminCall(a.adminUrl, 'GET', '/v1/instances');
+    expect(after.body.data.map((i: any) => i.instance_id)).not.toContain(c.instanceId);
   });
 
   it('a hard revoke through A cuts the call B has in flight for that key', async () => {
