@@ -70,7 +70,7 @@ function parseDecide(argv: readonly string[]): DecideArgs | null {
 
 /** The plan as `decide --json` prints it, or null when the full path must answer (a fact missing, a team catalog). */
 async function decideJson(args: DecideArgs, env: Record<string, string | undefined>): Promise<string | null> {
-  const settings = await loadSettings(env, args.profile ?? env.TOURNIQUET_PROFILE);
+  const settings = loadSettings(env, args.profile ?? env.TOURNIQUET_PROFILE);
   const dirs = settings.list('playbooks');
   if (dirs.length > 0) return null;
   const catalog = await loadCatalog(dirs);

@@ -22,6 +22,7 @@ const ITEM_INDENT = 2;
 const SPACER = 2;
 
 // Commander measures width without ANSI styles; the help has none, but measure as it does.
+// eslint-disable-next-line no-control-regex -- ESC starts the SGR codes stripped on purpose
 const displayWidth = (s: string) => s.replace(/\x1b\[\d*(;\d*)*m/g, '').length;
 
 /** Wrap at whitespace, keeping existing line breaks (commander's boxWrap). */
@@ -68,6 +69,7 @@ function formatItem(term: string, termWidth: number, description: string, width:
 
 /** The template laid out for `width` columns (commander's default, 80, when the output is not a terminal). */
 export function layoutHelp(template: string, width: number): string {
+  // eslint-disable-next-line no-control-regex -- NUL delimits the placeholders: it cannot occur in help text
   return template.replace(/\u0000([IW])([^\u0000]*)\u0000/g, (_, kind: string, json: string) => {
     const v = JSON.parse(json) as string | [string, number, string];
     return kind === 'W' ? boxWrap(v as string, width) : formatItem(...(v as [string, number, string]), width);

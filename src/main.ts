@@ -34,7 +34,7 @@ function registerCommand(parent: Command, spec: CommandSpec, io: Io, state: RunS
   const load = spec.load;
   cmd.action(async (...params: unknown[]) => {
     const command = params[params.length - 1] as Command;
-    const flags = command.optsWithGlobals() as GlobalFlags & { deadline?: string };
+    const flags = command.optsWithGlobals<GlobalFlags & { deadline?: string }>();
     const ctx = createContext(io, flags, signal);
     state.ctx = ctx;
     // Only networked commands have a deadline; the long-running servers (proxy, sandbox, demo) never do.

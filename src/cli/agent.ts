@@ -1,5 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { inert } from '../core/inert.js';
+import { jsonText } from '../core/json.js';
 import type { Ctx } from './context.js';
 import type { CommandInput } from './registry.js';
 // Not ./settings.js: that module also loads the playbook catalog (ajv, yaml), which these commands never need.
@@ -10,7 +11,12 @@ import {
   platformRefs,
   readPlatformKey,
   type AgentPlatformId,
+  type CreatedAgent,
+  type DeactivateOutcome,
+  type DeleteOutcome,
+  type DpopRotation,
   type PlannedCall,
+  type StatusChange,
 } from '../adapters/agents/index.js';
 import { EXIT_CODES, TourniquetError, missingInput, usageError } from '../core/errors.js';
 import { jwkThumbprint, parsePublicJwk, type PublicJwk } from '../core/jwk.js';
@@ -87,7 +93,8 @@ function confirmText(p: Parsed): string {
       return `Deactivate agent ${p.target}? Every token it holds is revoked and it can get no new ones.${why}`;
     case 'rotate-dpop-key':
       return `Rotate the DPoP key of agent ${p.target}? Tokens bound to the old key are revoked.${why}`;
-    default:
+    case 'create':
+    case 'delete':
       return `${p.action} ${p.target}?`;
   }
 }
@@ -108,7 +115,14 @@ function plan(p: Parsed, accounts: () => AgentAccountsPlatform, api: () => Agent
   return accounts().plan(p.action, p.target);
 }
 
-type Outcome = Record<string, unknown> & { verified: boolean; status: string };
+/** What the platform did; `token_active` when the agent's token was checked afterwards. */
+type Outcome = (
+  | StatusChange
+  | DeleteOutcome
+  | DeactivateOutcome
+  | DpopRotation
+  | (Omit<CreatedAgent, 'secret'> & { key_file: string })
+) & { token_active?: boolean };
 
 async function act(
   p: Parsed,
@@ -149,19 +163,19 @@ async function act(
   }
 }
 
-function human(p: Parsed, r: Outcome): string {
-  const lines = [`agent ${String(r.agent_id)}: ${r.status}`];
-  if (p.action === 'rotate-dpop-key')
+function human(r: Outcome): string {
+  const lines = [`agent ${r.agent_id}: ${r.status}`];
+  if (r.status === 'rotated')
     lines.push(
       `  old_jkt ${r.old_jkt || '(none)'}`,
       `  new_jkt ${r.new_jkt}${r.verified ? ' (matches our RFC 7638 thumbprint)' : ` (EXPECTED ${r.expected_jkt})`}`,
       `  revoked tokens: ${r.revoked_token_count}   audit event: ${r.audit_event_id}`,
     );
-  else if (p.action === 'create')
+  else if (r.status === 'created')
     lines.push(`  key ${r.key_hint} written to ${r.key_file} (mode 0600)   budget: $${r.budget}`);
   else if ('observed' in r) lines.push(`  platform now says: ${r.observed}`);
   else if ('observed_active' in r) lines.push(`  platform now says: active=${r.observed_active}`);
-  if ('token_active' in r) lines.push(`  the agent's token: introspection says active=${r.token_active}`);
+  if (r.token_active !== undefined) lines.push(`  the agent's token: introspection says active=${r.token_active}`);
   lines.push(r.verified ? '  verified' : '  NOT VERIFIED: the platform does not show the change');
   return lines.join('\n');
 }
@@ -207,7 +221,7 @@ async function list(opts: Record<string, unknown>, ctx: Ctx): Promise<number> {
   const refs = platformRefs(
     platform,
     { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined },
-    await loadSettings(ctx.io.env, ctx.flags.profile),
+    loadSettings(ctx.io.env, ctx.flags.profile),
     ctx.io.env,
   );
   const adminKey = await readPlatformKey(platform, refs.adminKeyRef, { env: ctx.io.env, stdin: ctx.io.stdin });
@@ -247,7 +261,7 @@ export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise
   if (!(action in PLATFORM)) throw usageError(`unknown agent action "${name}"`);
   const p = await parse(action, args, opts, ctx);
   const platform = PLATFORM[action];
-  const settings = await loadSettings(ctx.io.env, ctx.flags.profile);
+  const settings = loadSettings(ctx.io.env, ctx.flags.profile);
   const refs = platformRefs(
     platform,
     { baseUrl: opts.baseUrl as string | undefined, adminKey: opts.adminKey as string | undefined },
@@ -265,7 +279,7 @@ export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise
     const calls = plan(p, accounts, api);
     if (tokenRefs)
       calls.push(
-        ...(await new OAuthClient({ ...tokenRefs, clientSecret: '' }).plan('introspect')).map((c) => ({
+        ...new OAuthClient({ ...tokenRefs, clientSecret: '' }).plan('introspect').map((c) => ({
           ...c,
           what: `verify: a token the agent held is inactive (${c.what})`,
         })),
@@ -286,7 +300,8 @@ export async function run({ name, args, opts }: CommandInput, ctx: Ctx): Promise
   }
   const report = { action, ...(p.reason ? { reason: p.reason } : {}), ...result };
   githubReport(ctx, `agent ${action} ${p.target}`, result.verified, report, newSecrets);
-  ctx.flags.json ? ctx.out.json(report) : ctx.out.data(human(p, result));
+  if (ctx.flags.json) ctx.out.json(report);
+  else ctx.out.data(human(result));
   return result.verified ? 0 : EXIT_CODES.verification;
 }
 
@@ -303,8 +318,7 @@ export function githubReport(
 ): void {
   if (!isGithubActions(ctx.io.env)) return;
   for (const s of secrets) ctx.io.stderr.write(maskCommand(s));
-  const cell = (v: unknown) =>
-    inert(typeof v === 'object' ? (JSON.stringify(v) ?? '') : String(v)).replace(/\|/g, '\\|');
+  const cell = (v: unknown) => inert(jsonText(v)).replace(/\|/g, '\\|');
   const rows = Object.entries(report).map(([k, v]) => `| ${k} | ${cell(v)} |`);
   appendSummary(
     ctx.io.env,

@@ -163,7 +163,7 @@ function fish(tree: Node[], values: Record<string, string[]>): string {
 
 export const SHELLS = { bash, zsh, fish } as const;
 
-export async function completionScript(shell: string, specs: CommandSpec[], scenarios: string[]): Promise<string> {
+export function completionScript(shell: string, specs: CommandSpec[], scenarios: string[]): string {
   const gen = SHELLS[shell as keyof typeof SHELLS];
   if (!gen) throw usageError(`no completion for "${shell}"`, 'one of: bash, zsh, fish');
   return gen(specs.map(toNode), valueWords(scenarios));
@@ -172,6 +172,6 @@ export async function completionScript(shell: string, specs: CommandSpec[], scen
 export async function run({ args }: CommandInput, ctx: Ctx): Promise<number> {
   const { COMMANDS } = await import('./registry.js');
   const catalog = await catalogFor(ctx);
-  ctx.out.data(await completionScript(args[0] ?? '', COMMANDS, [...catalog.playbooks.keys()]));
+  ctx.out.data(completionScript(args[0] ?? '', COMMANDS, [...catalog.playbooks.keys()]));
   return 0;
 }

@@ -8,8 +8,8 @@ import { renderTable } from '../render/table.js';
 const where = (r: Resolved) =>
   r.source === 'env' ? `env ${r.origin}` : r.source === 'profile' ? `profile ${r.origin}` : r.source;
 
-async function list(ctx: Ctx): Promise<number> {
-  const settings = await settingsFor(ctx);
+function list(ctx: Ctx): number {
+  const settings = settingsFor(ctx);
   const rows = settings.all();
   if (ctx.flags.json) {
     ctx.out.json({ profile: settings.profile, file: configPath(ctx.io.env), settings: rows });
@@ -26,8 +26,8 @@ async function list(ctx: Ctx): Promise<number> {
   return 0;
 }
 
-async function get(ctx: Ctx, key: string): Promise<number> {
-  const settings = await settingsFor(ctx);
+function get(ctx: Ctx, key: string): number {
+  const settings = settingsFor(ctx);
   const r = settings.resolve(key);
   if (r.source === 'unset' && !(key in SETTINGS))
     throw usageError(`unknown setting "${key}"`, `known settings: ${Object.keys(SETTINGS).join(', ')}`);
@@ -37,7 +37,7 @@ async function get(ctx: Ctx, key: string): Promise<number> {
   return 0;
 }
 
-export async function run({ name, args }: CommandInput, ctx: Ctx): Promise<number> {
+export function run({ name, args }: CommandInput, ctx: Ctx): number {
   const env = ctx.io.env;
   switch (name) {
     case 'list':
@@ -49,14 +49,14 @@ export async function run({ name, args }: CommandInput, ctx: Ctx): Promise<numbe
       const value = name === 'set' ? args[1] : undefined;
       const profile = ctx.flags.dryRun
         ? (ctx.flags.profile ?? '(current)')
-        : await writeSetting(env, ctx.flags.profile, args[0]!, value);
+        : writeSetting(env, ctx.flags.profile, args[0]!, value);
       const verb = ctx.flags.dryRun ? 'would set' : name === 'set' ? 'set' : 'unset';
       if (ctx.flags.json) ctx.out.json({ profile, key: args[0], value: value ?? null, dry_run: ctx.flags.dryRun });
       else ctx.out.info(`${verb} ${args[0]} in profile ${profile}`);
       return 0;
     }
     case 'use':
-      if (!ctx.flags.dryRun) await useProfile(env, args[0]!);
+      if (!ctx.flags.dryRun) useProfile(env, args[0]!);
       if (ctx.flags.json) ctx.out.json({ current: args[0] });
       else ctx.out.info(`now using profile ${args[0]}`);
       return 0;

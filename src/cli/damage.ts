@@ -52,7 +52,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (top !== undefined && (!Number.isInteger(top) || top < 1))
     throw usageError(`--top ${o.top}: not a positive whole number`);
   if (!['text', 'md', 'json'].includes(format)) throw usageError(`--format ${format}: unknown`, 'use text, md or json');
-  const settings = await loadSettings(ctx.io.env, ctx.flags.profile);
+  const settings = loadSettings(ctx.io.env, ctx.flags.profile);
   const query = buildQuery(o, Date.now());
   if (o.refunds !== undefined) await checkRefundsPath(o.refunds);
   if (o.incident !== undefined) fromIncident(query, o, settings.get('state_dir')!, ctx);

@@ -1,4 +1,5 @@
 import { parseDuration } from '../core/rate.js';
+import { jsonText } from '../core/json.js';
 
 /**
  * Each networked command's default overall deadline: a base plus the waits it was asked for
@@ -14,7 +15,7 @@ export type DeadlineSpec = (opts: Record<string, unknown>) => number | undefined
 const ms = (v: unknown, fallback: number) => (Number.isFinite(Number(v)) && Number(v) >= 0 ? Number(v) : fallback);
 const dur = (v: unknown, fallback: number) => {
   try {
-    return v === undefined ? fallback : parseDuration(String(v), 'duration');
+    return v === undefined ? fallback : parseDuration(jsonText(v), 'duration');
   } catch {
     return fallback; // the command reports its own bad flag
   }

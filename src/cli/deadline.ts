@@ -3,6 +3,7 @@ import { currentProfile, readConfigFile } from '../core/config.js';
 import { usageError } from '../core/errors.js';
 import { parseDuration } from '../core/rate.js';
 import type { DeadlineSpec } from './deadline-specs.js';
+import { jsonText } from '../core/json.js';
 
 /**
  * The overall deadline of a networked command (README, "Deadlines"): `--deadline`, else
@@ -22,7 +23,7 @@ function fromSettings(
   return stored === undefined
     ? undefined
     : {
-        ms: positive(String(stored), `deadline_ms in profile ${profile}`),
+        ms: positive(jsonText(stored), `deadline_ms in profile ${profile}`),
         source: `deadline_ms in profile ${profile}`,
       };
 }

@@ -7,13 +7,15 @@ import { rateOption } from '../core/rate.js';
 import type { Catalog } from '../core/playbooks.js';
 import { renderPlan } from '../render/plan.js';
 import { planJson } from '../core/decide-json.js';
+import { scalarText } from '../core/json.js';
 
 function factsFrom(opts: Record<string, unknown>): Facts {
   const facts: Facts = {};
-  if (opts.vendor) facts.vendor = String(opts.vendor);
-  if (opts.vaultKey) facts.vault_key = String(opts.vaultKey);
-  if (opts.upstreamKey) facts.upstream_key = String(opts.upstreamKey);
-  if (opts.agent) facts.agent = String(opts.agent);
+  const flags = { vendor: 'vendor', vault_key: 'vaultKey', upstream_key: 'upstreamKey', agent: 'agent' } as const;
+  for (const [fact, flag] of Object.entries(flags) as [keyof typeof flags, string][]) {
+    const value = scalarText(opts[flag]);
+    if (value) facts[fact] = value;
+  }
   return facts;
 }
 

@@ -15,6 +15,7 @@ import { renderDamageText } from '../render/damage.js';
 import { multipleText, nextMovesText } from '../render/incident.js';
 import { fmtMs } from '../render/steps.js';
 import { wrapFor } from '../render/format.js';
+import { scalarText } from '../core/json.js';
 
 /**
  * `tourniquet demo`: seed 002's 02:14 story on loopback, no setup. Path A: the refund agent
@@ -41,12 +42,12 @@ function options(opts: Record<string, unknown>, ctx: Ctx): DemoOptions {
   const timeScale = Number(opts.timeScale ?? 0.05);
   if (!(timeScale > 0 && timeScale <= 1))
     throw usageError('--time-scale takes a number above 0 and at most 1, e.g. 0.05');
-  const tailMode = String(opts.tailMode ?? 'sampled') as TailMode;
+  const tailMode = (scalarText(opts.tailMode) ?? 'sampled') as TailMode;
   if (!TAIL_MODES.includes(tailMode)) throw usageError(`--tail-mode is one of ${TAIL_MODES.join(', ')}`);
   // By default the agent runs away for one minute at real scale before the page.
   const runawayMs = opts.runawayMs === undefined ? 60_000 * timeScale : Number(opts.runawayMs);
   if (!(runawayMs >= 200 && runawayMs <= 60_000)) throw usageError('--runaway-ms takes 200 to 60000');
-  const store = String(opts.store ?? 'auto') as DemoStore;
+  const store = (scalarText(opts.store) ?? 'auto') as DemoStore;
   if (!STORES.includes(store)) throw usageError(`--store is one of ${STORES.join(', ')}`);
   return { guided: ctx.interactive && opts.auto !== true && !ctx.flags.json, timeScale, tailMode, runawayMs, store };
 }
@@ -221,7 +222,7 @@ function incidentJson(report: IncidentReport, kept: { journal: string; audit: st
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const o = options(opts, ctx);
   const say: Say = (s, indent = '') => ctx.out.info(wrapFor(ctx.io.stderr, s, indent));
-  const stateDir = (await settingsFor(ctx)).get('state_dir')!;
+  const stateDir = settingsFor(ctx).get('state_dir')!;
   say(
     ctx.out.errPaint.bold('tourniquet demo') +
       ctx.out.errPaint.dim(` · seed 002's 02:14 story on loopback · ${o.guided ? 'guided' : 'automatic'}`),

@@ -7,10 +7,11 @@ import { adminClient } from '../core/incident/admin.js';
 import { isReady, runDoctor } from '../core/doctor.js';
 import { checkAuditSource } from '../core/doctor-audit.js';
 import { renderDoctor } from '../render/doctor.js';
+import { scalarText } from '../core/json.js';
 
 /** `doctor`: is the 2am path set up? Pass or fail per item with the fix; exit 7 when not ready. */
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
-  const settings = await settingsFor(ctx);
+  const settings = settingsFor(ctx);
   const deps = {
     io: { env: ctx.io.env, stdin: ctx.io.stdin },
     trace: ctx.trace,
@@ -21,7 +22,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
     proxy: () => createProxyAdapter(settings, deps),
     admin: () => adminClient(settings, deps),
     drill: opts.drill !== false,
-    vendor: String(opts.vendor ?? 'stripe'),
+    vendor: scalarText(opts.vendor) ?? 'stripe',
     auditSource: () =>
       checkAuditSource(settings, { env: ctx.io.env, stdin: ctx.io.stdin, secrets: ctx.secrets, trace: ctx.trace }),
   });

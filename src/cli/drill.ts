@@ -9,6 +9,7 @@ import { createTourniquetProxy } from '../adapters/proxy/tourniquet.js';
 import type { ProxyAdapter } from '../adapters/proxy/types.js';
 import { sessionInput } from '../render/steps-output.js';
 import { renderDrill } from '../render/doctor-drill.js';
+import { scalarText } from '../core/json.js';
 
 /** `drill`: a measured game day against the profile's proxy (staging) or the sandbox. Exit 7 over the thresholds. */
 function options(opts: Record<string, unknown>, signal: AbortSignal): DrillOptions & DrillThresholds {
@@ -16,12 +17,12 @@ function options(opts: Record<string, unknown>, signal: AbortSignal): DrillOptio
   const maxLeaked = Number(opts.maxLeaked ?? 0);
   if (!(maxRefusalMs >= 0)) throw usageError('--max-refusal-ms takes milliseconds');
   if (!(maxLeaked >= 0) || !Number.isInteger(maxLeaked)) throw usageError('--max-leaked takes a whole number of calls');
-  const warmupMs = parseDuration(String(opts.warmup ?? '1s'), '--warmup');
-  const observeMs = parseDuration(String(opts.observe ?? '1s'), '--observe');
+  const warmupMs = parseDuration(scalarText(opts.warmup) ?? '1s', '--warmup');
+  const observeMs = parseDuration(scalarText(opts.observe) ?? '1s', '--observe');
   if (warmupMs > 600_000 || observeMs > 600_000) throw usageError('--warmup and --observe are at most 10m');
   return {
-    vendor: String(opts.vendor ?? 'stripe'),
-    ratePerS: parseRate(String(opts.rate ?? '50/s')),
+    vendor: scalarText(opts.vendor) ?? 'stripe',
+    ratePerS: parseRate(scalarText(opts.rate) ?? '50/s'),
     warmupMs,
     observeMs,
     signal,
@@ -32,7 +33,7 @@ function options(opts: Record<string, unknown>, signal: AbortSignal): DrillOptio
 
 async function withProxy<T>(ctx: Ctx, sandbox: boolean, fn: (proxy: ProxyAdapter) => Promise<T>): Promise<T> {
   if (!sandbox) {
-    const session = await openSession(sessionInput(ctx));
+    const session = openSession(sessionInput(ctx));
     return fn(await session.proxy());
   }
   const stage = await startStage({ timeScale: 0.001, tailMode: 'median' });

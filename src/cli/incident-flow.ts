@@ -23,6 +23,7 @@ import { agentChoice, headerLine, healthLine, leakSentence, nextMovesText } from
 import { renderDamageText } from '../render/damage.js';
 import { wrapFor } from '../render/format.js';
 import { inertLines } from '../core/inert.js';
+import { scalarText } from '../core/json.js';
 
 /**
  * The 02:14 path: `tourniquet` at a terminal. Something on screen at once, two questions
@@ -204,12 +205,12 @@ async function damageOrWarn(ctx: Ctx, read: () => Promise<DamageSummary>): Promi
 
 export async function guidedIncident(ctx: Ctx, a: IncidentAnswers, hooks: IncidentHooks = {}): Promise<IncidentReport> {
   const p = ctx.out.errPaint;
-  const settings = hooks.settings ?? (await settingsFor(ctx));
+  const settings = hooks.settings ?? settingsFor(ctx);
   if (!hooks.settings)
     ctx.out.info(
       headerLine(settings.profile, settings.get('proxy_url'), settings.get('proxy_kind') ?? 'tourniquet', p),
     );
-  const session = await openSession(sessionInput(ctx));
+  const session = openSession(sessionInput(ctx));
   const proxy = await session.proxy();
   const admin = await adminClient(settings, {
     io: { env: ctx.io.env, stdin: ctx.io.stdin },
@@ -322,7 +323,7 @@ export function answersFrom(opts: Record<string, unknown>): IncidentAnswers {
     scenario: opts.scenario as string | undefined,
     vaultKey: opts.vaultKey as string | undefined,
     hard: opts.hard === true,
-    sinceMs: parseDuration(String(opts.since ?? '30m'), '--since'),
+    sinceMs: parseDuration(scalarText(opts.since) ?? '30m', '--since'),
     threshold,
     verifyTimeoutMs: verify,
   };

@@ -8,7 +8,7 @@ import { headerLine } from '../render/incident.js';
  * proxy) goes out before the rest of the flow is even loaded: something on screen at once.
  */
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
-  const settings = await settingsFor(ctx);
+  const settings = settingsFor(ctx);
   ctx.out.info(
     headerLine(
       settings.profile,

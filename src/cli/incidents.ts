@@ -5,8 +5,8 @@ import { listIncidents } from '../core/journal.js';
 import { renderTable } from '../render/table.js';
 
 /** Incidents in the state directory, newest first, with how each ended. */
-export async function run(_input: CommandInput, ctx: Ctx): Promise<number> {
-  const settings = await loadSettings(ctx.io.env, ctx.flags.profile);
+export function run(_input: CommandInput, ctx: Ctx): number {
+  const settings = loadSettings(ctx.io.env, ctx.flags.profile);
   const rows = listIncidents(settings.get('state_dir')!);
   if (ctx.flags.json) {
     ctx.out.json({ data: rows.map(({ dir: _dir, ...r }) => r) });

@@ -4,7 +4,7 @@ import type { CommandInput } from './registry.js';
 import type { Ctx } from './context.js';
 import { usageError } from '../core/errors.js';
 import { openSession } from '../core/actions/session.js';
-import { issueSpec, type IssueFlags } from '../core/actions/issue.js';
+import { issueSpec } from '../core/actions/issue.js';
 import { maskInActions, sessionInput } from '../render/steps-output.js';
 
 /**
@@ -22,9 +22,9 @@ export function writeSecretOnce(ctx: Ctx, secret: string, out: string | undefine
 }
 
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
-  const spec = issueSpec(opts as IssueFlags);
+  const spec = issueSpec(opts);
   const out = opts.out as string | undefined;
-  const session = await openSession(sessionInput(ctx));
+  const session = openSession(sessionInput(ctx));
   const proxy = await session.proxy();
   if (ctx.flags.dryRun) {
     ctx.out.data(`dry run: ${proxy.describe('issue')} ${JSON.stringify(spec)}`);

@@ -9,6 +9,7 @@ import { buildInventory } from '../core/rotation/inventory.js';
 import { parseMaxAge } from '../core/rotation/policy.js';
 import { renderKeysMarkdown, renderKeysText } from '../render/keys.js';
 import { appendSummary } from '../render/github.js';
+import { scalarText } from '../core/json.js';
 
 /**
  * `tourniquet keys`: the production-key inventory for compliance: vendor, age, last use, vault
@@ -18,11 +19,11 @@ import { appendSummary } from '../render/github.js';
 const FORMATS = ['text', 'md', 'json'];
 
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
-  const format = ctx.flags.json ? 'json' : String(opts.format ?? 'text');
+  const format = ctx.flags.json ? 'json' : (scalarText(opts.format) ?? 'text');
   if (!FORMATS.includes(format)) throw usageError(`--format is one of ${FORMATS.join(', ')}`);
   const maxAge = opts.maxAge as string | undefined;
   if (maxAge !== undefined) parseMaxAge(maxAge, '--max-age');
-  const settings = await settingsFor(ctx);
+  const settings = settingsFor(ctx);
   if ((settings.get('proxy_kind') ?? 'tourniquet') !== 'tourniquet')
     throw usageError(
       'keys reads production keys from our proxy (proxy_kind tourniquet)',

@@ -1,4 +1,5 @@
 import type { Ctx } from './context.js';
+import { jsonText } from '../core/json.js';
 import type { CommandInput } from './registry.js';
 // Not ./settings.js: that module also loads the playbook catalog (ajv, yaml), which these commands never need.
 import { loadSettings } from '../core/config.js';
@@ -37,13 +38,12 @@ async function readToken(opts: Record<string, unknown>, ctx: Ctx): Promise<strin
 export async function run({ name, opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (name !== 'revoke' && name !== 'introspect') throw usageError(`unknown oauth action "${name}"`);
   const hint = tokenHint(opts.tokenTypeHint);
-  const s = oauthRefs(opts, await loadSettings(ctx.io.env, ctx.flags.profile), ctx.io.env);
+  const s = oauthRefs(opts, loadSettings(ctx.io.env, ctx.flags.profile), ctx.io.env);
   const cfg: OAuthServerConfig = { ...s, clientSecret: '', trace: ctx.trace };
   if (ctx.flags.dryRun) {
-    const calls = await new OAuthClient(cfg).plan(name);
-    ctx.flags.json
-      ? ctx.out.json({ dry_run: true, action: name, calls })
-      : ctx.out.data(calls.map((c) => `would call: ${c.method} ${c.url}   ${c.what}`).join('\n'));
+    const calls = new OAuthClient(cfg).plan(name);
+    if (ctx.flags.json) ctx.out.json({ dry_run: true, action: name, calls });
+    else ctx.out.data(calls.map((c) => `would call: ${c.method} ${c.url}   ${c.what}`).join('\n'));
     return 0;
   }
   cfg.clientSecret = await readSecret(
@@ -57,13 +57,13 @@ export async function run({ name, opts }: CommandInput, ctx: Ctx): Promise<numbe
   const client = new OAuthClient(cfg);
   if (name === 'introspect') {
     const r = await client.introspect(token, hint);
-    ctx.flags.json
-      ? ctx.out.json(r)
-      : ctx.out.data(
-          Object.entries(r)
-            .map(([k, v]) => `${k}\t${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-            .join('\n'),
-        );
+    if (ctx.flags.json) ctx.out.json(r);
+    else
+      ctx.out.data(
+        Object.entries(r)
+          .map(([k, v]) => `${k}\t${jsonText(v)}`)
+          .join('\n'),
+      );
     return opts.expectInactive === true && r.active ? EXIT_CODES.verification : 0;
   }
   await ctx.prompt.confirm(

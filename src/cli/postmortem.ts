@@ -53,7 +53,7 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
   const o = opts as PostmortemOpts;
   const id = args[0];
   if (!id) throw usageError('which incident?', 'pass its id: tourniquet postmortem inc_…');
-  const settings = await loadSettings(ctx.io.env, ctx.flags.profile);
+  const settings = loadSettings(ctx.io.env, ctx.flags.profile);
   const entries = readJournal(settings.get('state_dir')!, id);
   if (entries.length === 0) throw usageError(`the journal of ${id} is empty`);
   const { damage, note } = await damageFor(entries, o, settings, ctx);

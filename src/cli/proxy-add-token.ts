@@ -3,6 +3,7 @@ import type { Ctx } from './context.js';
 import { usageError } from '../core/errors.js';
 import { addToken } from '../proxy/admin/tokens.js';
 import { writeSecretOnce } from './issue.js';
+import { scalarText } from '../core/json.js';
 
 /** `tourniquet proxy add-token NAME --scope S --tokens-file F`: a new admin token, shown once; the file keeps its hash. */
 export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<number> {
@@ -10,7 +11,7 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
   if (!file)
     throw usageError('no token file', 'pass --tokens-file FILE (the file proxy serve reads with --admin-tokens)');
   const name = args[0]!;
-  const scope = String(opts.scope ?? '');
+  const scope = scalarText(opts.scope) ?? '';
   const out = opts.tokenOut as string | undefined;
   const { token } = await addToken(file, name, scope);
   writeSecretOnce(ctx, token, out);

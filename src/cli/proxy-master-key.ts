@@ -5,7 +5,7 @@ import { rotateMasterKey } from '../core/actions/master-key.js';
 
 /** `tourniquet proxy rotate-master-key`: re-wrap every stored production key under the new master key. */
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
-  const settings = await settingsFor(ctx, { proxy_url: opts.proxyUrl as string | undefined });
+  const settings = settingsFor(ctx, { proxy_url: opts.proxyUrl as string | undefined });
   const r = await rotateMasterKey(settings, {
     io: { env: ctx.io.env, stdin: ctx.io.stdin },
     trace: ctx.trace,

@@ -9,6 +9,7 @@ import { jsonLog } from '../proxy/log.js';
 import { defaultStateDir } from '../core/config.js';
 import { masterKeySourceFrom } from '../proxy/crypto/master-key-flags.js';
 import { adminExposureWarning, checkDistinctListeners } from '../proxy/exposure.js';
+import { scalarText } from '../core/json.js';
 
 /** The single full-power token of `--admin-token-file` (or the environment), if one is given. */
 async function singleToken(opts: Record<string, unknown>, ctx: Ctx): Promise<string | undefined> {
@@ -24,8 +25,8 @@ async function singleToken(opts: Record<string, unknown>, ctx: Ctx): Promise<str
 
 /** `tourniquet proxy serve`: run the vault-key proxy until SIGINT/SIGTERM, then drain and flush; SIGHUP reloads tokens and the master key. */
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
-  const listen = String(opts.listen ?? '127.0.0.1:8787');
-  const adminListen = String(opts.adminListen ?? '127.0.0.1:8788');
+  const listen = scalarText(opts.listen) ?? '127.0.0.1:8787';
+  const adminListen = scalarText(opts.adminListen) ?? '127.0.0.1:8788';
   checkDistinctListeners(listen, adminListen);
   const adminToken = await singleToken(opts, ctx);
   const adminTokens = (opts.adminTokens as string | undefined) ?? ctx.io.env.TOURNIQUET_ADMIN_TOKENS;
@@ -37,7 +38,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const masterKey = masterKeySourceFrom(opts, ctx.io.env);
 
   const config = opts.config
-    ? await loadProxyConfig(String(opts.config), ctx.io.env)
+    ? await loadProxyConfig(scalarText(opts.config) ?? '', ctx.io.env)
     : { upstreams: {}, vendors: {}, upstreamKeys: [] };
   for (const k of config.upstreamKeys) ctx.secrets.add(k.secret);
   const upstreams = { ...config.upstreams, ...parseUpstreamFlags((opts.upstream as string[] | undefined) ?? []) };
@@ -48,11 +49,11 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (exposed) ctx.out.warn(exposed);
 
   const { startProxy } = await import('../proxy/server.js');
-  const store = String(opts.store ?? 'sqlite:./tourniquet.db');
+  const store = scalarText(opts.store) ?? 'sqlite:./tourniquet.db';
   // Revokes not yet in the store: next to a SQLite file by default; for a shared store, under the state directory.
   const stateDir = ctx.io.env.TOURNIQUET_STATE_DIR || defaultStateDir(ctx.io.env);
   const revokeJournal = opts.revokeJournal
-    ? String(opts.revokeJournal)
+    ? (scalarText(opts.revokeJournal) ?? '')
     : /^postgres(ql)?:/.test(store)
       ? join(stateDir, 'proxy-revokes')
       : undefined;

@@ -4,7 +4,8 @@ import { DEADLINES, type DeadlineSpec } from './deadline-specs.js';
 
 /** What a command module exports: parse its inputs, call one core function, render. */
 export interface CommandModule {
-  run(input: CommandInput, ctx: Ctx): Promise<number | void>;
+  /** The exit code; a command with nothing to wait for answers at once (main awaits either). */
+  run(input: CommandInput, ctx: Ctx): number | void | Promise<number | void>;
 }
 
 export interface CommandInput {

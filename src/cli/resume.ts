@@ -14,7 +14,7 @@ import { closeRun, freshSecrets, liveStep, sessionInput, showFreshSecretsOnce } 
 export async function run({ args }: CommandInput, ctx: Ctx): Promise<number> {
   const id = args[0];
   if (!id) throw usageError('name the incident to resume', 'list them with: tourniquet incidents');
-  const session = await openSession(sessionInput(ctx));
+  const session = openSession(sessionInput(ctx));
   // A journal that can no longer be written (a full disk) goes on, to stderr: the action comes first.
   const journal = Journal.open(
     session.stateDir,
@@ -52,7 +52,8 @@ export async function run({ args }: CommandInput, ctx: Ctx): Promise<number> {
     const done = journaledSteps(entries);
     const left = steps.filter((st) => !(done.get(st.key)?.run && (done.get(st.key)?.verified || !st.verify)));
     const plan = dryRun(left, stepEnv(session, undefined, stateFromJournal(entries)));
-    ctx.flags.json ? ctx.out.json({ incident_id: id, ...plan }) : ctx.out.data(renderDryRun(plan, ctx.out.paint));
+    if (ctx.flags.json) ctx.out.json({ incident_id: id, ...plan });
+    else ctx.out.data(renderDryRun(plan, ctx.out.paint));
     return 0;
   }
   journal.append('note', { message: `resumed (${started.command})` });

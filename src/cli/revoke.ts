@@ -29,12 +29,13 @@ export function revokeParams(args: string[], opts: Record<string, unknown>): Rev
 
 export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<number> {
   const params = revokeParams(args, opts);
-  const session = await openSession(sessionInput(ctx));
+  const session = openSession(sessionInput(ctx));
   const proxy = await session.proxy();
   const steps = revokeSteps(params, { proxy });
   if (ctx.flags.dryRun) {
     const plan = dryRun(steps, stepEnv(session));
-    ctx.flags.json ? ctx.out.json(plan) : ctx.out.data(renderDryRun(plan, ctx.out.paint));
+    if (ctx.flags.json) ctx.out.json(plan);
+    else ctx.out.data(renderDryRun(plan, ctx.out.paint));
     return 0;
   }
   if (params.hard && !proxy.capabilities.hardRevoke)

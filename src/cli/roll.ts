@@ -13,12 +13,13 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
   const id = args[0];
   if (!id) throw usageError('name the vault key to roll', 'e.g. tourniquet roll vk_agent_7 --yes');
   const params = { id, revokeOld: opts.keepOld !== true, verifyTimeoutMs: Number(opts.verifyTimeout ?? 5000) };
-  const session = await openSession(sessionInput(ctx));
+  const session = openSession(sessionInput(ctx));
   const steps = rollSteps(params, { proxy: await session.proxy() });
   const env = stepEnv(session);
   if (ctx.flags.dryRun) {
     const plan = dryRun(steps, env);
-    ctx.flags.json ? ctx.out.json(plan) : ctx.out.data(renderDryRun(plan, ctx.out.paint));
+    if (ctx.flags.json) ctx.out.json(plan);
+    else ctx.out.data(renderDryRun(plan, ctx.out.paint));
     return 0;
   }
   await ctx.prompt.confirm(

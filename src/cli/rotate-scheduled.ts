@@ -12,6 +12,7 @@ import { renderEvidenceMarkdown } from '../render/rotation-evidence.js';
 import { appendSummary, setOutputs } from '../render/github.js';
 import { liveStep, sessionInput } from '../render/steps-output.js';
 import { VERSION } from '../main.js';
+import { scalarText } from '../core/json.js';
 
 /**
  * `rotate VENDOR --if-older-than 90d | --if-due`: the scheduled path (see core/rotation/scheduled.ts).
@@ -32,7 +33,7 @@ export async function runScheduled(params: RotateInput, opts: Record<string, unk
   if (!(probeIntervalMs >= 20)) throw usageError('--probe-interval takes milliseconds, at least 20');
   if (ctx.flags.dryRun)
     throw usageError('--dry-run shows the rotation itself: run it without --if-older-than/--if-due');
-  const session = await openSession(sessionInput(ctx));
+  const session = openSession(sessionInput(ctx));
   const admin = await adminClient(session.settings, {
     io: { env: ctx.io.env, stdin: ctx.io.stdin },
     trace: ctx.trace,
@@ -56,8 +57,9 @@ export async function runScheduled(params: RotateInput, opts: Record<string, unk
   const evidence = buildEvidence(outcome, { version: VERSION, env: ctx.io.env });
   const markdown = ctx.secrets.scrub(renderEvidenceMarkdown(evidence));
   const files = writeEvidence(
-    String(opts.evidence ?? join(session.stateDir, 'evidence')),
-    JSON.parse(ctx.secrets.scrub(JSON.stringify(evidence))),
+    scalarText(opts.evidence) ?? join(session.stateDir, 'evidence'),
+    // The same evidence, with every registered secret scrubbed from its strings.
+    JSON.parse(ctx.secrets.scrub(JSON.stringify(evidence))) as typeof evidence,
     markdown,
   );
   const code =

@@ -6,6 +6,7 @@ import { rotatePlan, type RotateInput } from '../core/actions/plans.js';
 import { dryRun } from '../core/steps/engine.js';
 import { renderDryRun } from '../render/steps.js';
 import { closeRun, liveStep, sessionInput } from '../render/steps-output.js';
+import { jsonText, scalarText } from '../core/json.js';
 
 export function rotateParams(args: string[], opts: Record<string, unknown>): RotateInput {
   const vendor = args[0];
@@ -36,11 +37,12 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
   const params = rotateParams(args, opts);
   const scheduled = await import('./rotate-scheduled.js');
   if (scheduled.isScheduled(opts)) return scheduled.runScheduled(params, opts, ctx);
-  const session = await openSession(sessionInput(ctx));
+  const session = openSession(sessionInput(ctx));
   const steps = await rotatePlan(session, params);
   if (ctx.flags.dryRun) {
     const plan = dryRun(steps, stepEnv(session));
-    ctx.flags.json ? ctx.out.json(plan) : ctx.out.data(renderDryRun(plan, ctx.out.paint));
+    if (ctx.flags.json) ctx.out.json(plan);
+    else ctx.out.data(renderDryRun(plan, ctx.out.paint));
     return 0;
   }
   await ctx.prompt.typeToConfirm(
@@ -84,7 +86,7 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
   if (ctx.flags.json) ctx.out.json(result);
   else
     ctx.out.data(
-      `${params.vendor}: ${result.old_upstream_key_id ?? '?'} → ${result.new_upstream_key_id ?? '?'} (${ex.status})${result.tail_seconds !== null ? `; old key refused by the vendor after ${result.tail_seconds} s` : ''}`,
+      `${params.vendor}: ${scalarText(result.old_upstream_key_id) ?? '?'} → ${scalarText(result.new_upstream_key_id) ?? '?'} (${ex.status})${result.tail_seconds !== null ? `; old key refused by the vendor after ${jsonText(result.tail_seconds)} s` : ''}`,
     );
   return closeRun(ctx, 'rotate', ex);
 }

@@ -42,11 +42,12 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
       expiresIn: opts.expiresIn as string | undefined,
       agent: plan.facts.agent,
     };
-  const session = await openSession(sessionInput(ctx));
+  const session = openSession(sessionInput(ctx));
   const steps = await runPlanSteps(session, params as unknown as Record<string, unknown>);
   if (ctx.flags.dryRun) {
     const d = dryRun(steps, stepEnv(session));
-    ctx.flags.json ? ctx.out.json({ plan, ...d }) : ctx.out.data(renderDryRun(d, ctx.out.paint));
+    if (ctx.flags.json) ctx.out.json({ plan, ...d });
+    else ctx.out.data(renderDryRun(d, ctx.out.paint));
     return 0;
   }
   for (const w of plan.warnings) ctx.out.warn(w);

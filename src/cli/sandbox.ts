@@ -1,13 +1,14 @@
 import type { CommandInput } from './registry.js';
 import type { Ctx } from './context.js';
 import { EXIT_CODES, usageError } from '../core/errors.js';
+import { scalarText } from '../core/json.js';
 
 /** `tourniquet sandbox`: loopback vendors for demos and drills; prints URLs and keys, runs until Ctrl-C. */
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const timeScale = Number(opts.timeScale ?? 1);
   if (!Number.isFinite(timeScale) || timeScale < 0)
     throw usageError('--time-scale must be a number ≥ 0 (1 = real-world propagation tails)');
-  const tailMode = String(opts.tailMode ?? 'sampled');
+  const tailMode = scalarText(opts.tailMode) ?? 'sampled';
   if (!['sampled', 'median', 'p95', 'none'].includes(tailMode))
     throw usageError('--tail-mode must be sampled, median, p95 or none');
   const latencyMs = Number(opts.latencyMs ?? 0);

@@ -9,6 +9,7 @@ import { AlertState, alertText, sample, type Sample } from '../core/watch.js';
 import { postWebhook } from '../core/postmortem-notify.js';
 import { renderSample, sampleLine } from '../render/watch.js';
 import { TrendHistory } from '../render/sparkline-live.js';
+import { scalarText } from '../core/json.js';
 
 /**
  * `watch`: calls/min per vault key against its own baseline. A live table at a terminal, one
@@ -26,7 +27,7 @@ interface WatchOptions {
 function options(opts: Record<string, unknown>): WatchOptions {
   const threshold = Number(opts.threshold ?? 5);
   if (!(threshold > 0)) throw usageError('--threshold takes a multiple of the baseline above zero, e.g. 5');
-  const intervalMs = parseDuration(String(opts.interval ?? '10s'), '--interval');
+  const intervalMs = parseDuration(scalarText(opts.interval) ?? '10s', '--interval');
   if (!(intervalMs >= 200)) throw usageError('--interval must be at least 200ms');
   const count = opts.count === undefined ? Infinity : Number(opts.count);
   if (!(count >= 1)) throw usageError('--count takes a whole number of samples, at least 1');
@@ -57,7 +58,7 @@ async function alert(ctx: Ctx, url: string | undefined, s: Sample): Promise<void
 
 export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const o = options(opts);
-  const settings = await settingsFor(ctx);
+  const settings = settingsFor(ctx);
   const admin = await adminClient(settings, {
     io: { env: ctx.io.env, stdin: ctx.io.stdin },
     trace: ctx.trace,
@@ -80,8 +81,10 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
     if (ctx.signal.aborted) break;
     const s = await sample(admin, o.threshold, alerts);
     anomalous ||= s.anomalies.length > 0;
-    if (o.once) ctx.flags.json ? ctx.out.json(s) : ctx.out.data(renderSample(s, ctx.out.paint));
-    else if (live) {
+    if (o.once) {
+      if (ctx.flags.json) ctx.out.json(s);
+      else ctx.out.data(renderSample(s, ctx.out.paint));
+    } else if (live) {
       for (const k of s.keys) trend.add(k.vault_key_id, k.calls_per_minute);
       ctx.io.stdout.write(
         ctx.secrets.scrub(

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { TourniquetError, usageError } from './errors.js';
 import { checkSetting } from './config-values.js';
 import { decodeUtf8 } from './text-input.js';
+import { isRecord } from './json.js';
 
 /**
  * The config file: `$XDG_CONFIG_HOME/tourniquet/config.json`, `{current, profiles: {name: {key: value}}}`.
@@ -74,15 +75,13 @@ export function readConfigFile(env: Record<string, string | undefined>): ConfigF
   return checkConfigFile(file, data);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 export function checkConfigFile(file: string, data: unknown): ConfigFile {
-  if (!isObject(data)) throw bad(file, 'is not a JSON object');
+  if (!isRecord(data)) throw bad(file, 'is not a JSON object');
   if (data.current !== undefined && typeof data.current !== 'string')
     throw bad(file, `has "current": ${JSON.stringify(data.current)}, not a profile name`);
-  if (data.profiles !== undefined && !isObject(data.profiles)) throw bad(file, 'has "profiles" that is not an object');
+  if (data.profiles !== undefined && !isRecord(data.profiles)) throw bad(file, 'has "profiles" that is not an object');
   for (const [name, values] of Object.entries(data.profiles ?? {})) {
-    if (!isObject(values)) throw bad(file, `has profile "${name}" that is not an object`);
+    if (!isRecord(values)) throw bad(file, `has profile "${name}" that is not an object`);
     for (const [key, value] of Object.entries(values)) {
       const problem = checkSetting(key, value);
       if (problem)
@@ -92,7 +91,7 @@ export function checkConfigFile(file: string, data: unknown): ConfigFile {
         );
     }
   }
-  return data as ConfigFile;
+  return data;
 }
 
 /** Write the whole file atomically: 0600 file, 0700 directory (created if missing). */

@@ -2,6 +2,7 @@ import { usageError } from './errors.js';
 import { secretInText, secretOnArgv } from './secrets.js';
 import { SETTINGS, checkSetting, isKnownKey } from './config-values.js';
 import { configFilePath, readConfigFile, writeConfigFile, type ConfigFile } from './config-file.js';
+import { jsonText } from './json.js';
 
 /**
  * Settings, their environment variables, and where a value came from.
@@ -45,7 +46,7 @@ export class Settings {
     if (stored !== undefined)
       return {
         key,
-        value: Array.isArray(stored) ? stored.join(':') : String(stored),
+        value: Array.isArray(stored) ? stored.join(':') : jsonText(stored),
         source: 'profile',
         origin: this.profile,
       };
@@ -82,11 +83,11 @@ export function currentProfile(
   return flag || env.TOURNIQUET_PROFILE || file.current || 'default';
 }
 
-export async function loadSettings(
+export function loadSettings(
   env: Record<string, string | undefined>,
   profileFlag?: string,
   flags: Record<string, string | undefined> = {},
-): Promise<Settings> {
+): Settings {
   const file = readConfigFile(env);
   const profile = currentProfile(file, profileFlag, env);
   const values = file.profiles?.[profile];
@@ -102,12 +103,12 @@ export async function loadSettings(
  * Writes go to one profile, after the same checks as a read: an unknown key, a value of the wrong
  * kind or one carrying a secret is refused (exit 2) and nothing is written.
  */
-export async function writeSetting(
+export function writeSetting(
   env: Record<string, string | undefined>,
   profileFlag: string | undefined,
   key: string,
   value: string | undefined,
-): Promise<string> {
+): string {
   if (!/^[a-z][a-z0-9_.]*$/.test(key)) throw usageError(`"${key}" is not a setting name (lowercase, digits, _ and .)`);
   const file = readConfigFile(env);
   const profile = currentProfile(file, profileFlag, env);
@@ -127,7 +128,7 @@ export async function writeSetting(
   return profile;
 }
 
-export async function useProfile(env: Record<string, string | undefined>, profile: string): Promise<void> {
+export function useProfile(env: Record<string, string | undefined>, profile: string): void {
   const file = readConfigFile(env);
   if (!file.profiles?.[profile])
     throw usageError(

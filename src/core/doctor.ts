@@ -7,6 +7,7 @@ import { proxyOverview } from './incident/overview.js';
 import { runDrill } from './drill.js';
 import { GET_A_PROXY } from './first-run.js';
 import { expectRoute } from '../adapters/proxy/schemas.js';
+import type { AuditRow } from '../adapters/proxy/answers.js';
 import { TourniquetError } from './errors.js';
 
 /**
@@ -178,7 +179,7 @@ export async function checkKeyPerAgent(proxy: ProxyAdapter): Promise<Check> {
 export async function checkAuditColumns(admin: HttpClient): Promise<Check> {
   const t = 'audit rows carry the four forensic columns';
   // Recent traffic is what the next incident will be read from: the last 15 minutes, else the last day.
-  let rows: Array<Record<string, unknown>> = [];
+  let rows: readonly AuditRow[] = [];
   for (const minutes of [15, 24 * 60]) {
     const res = await admin.get('/v1/audit', {
       query: { limit: 500, verdict: 'allowed', from: new Date(Date.now() - minutes * 60_000).toISOString() },

@@ -1,6 +1,7 @@
 import { TourniquetError, type ErrorKind } from './errors.js';
 import { formatMs, type Deadline } from './deadline.js';
 import { scopeRefusal } from './scope-refusal.js';
+import { fieldOf, isRecord, stringField } from './json.js';
 
 /**
  * What an HTTP answer means, shared by the undici client (core/http.ts) and the node:http fast
@@ -85,7 +86,7 @@ export interface AnswerRequest {
   /** Statuses that are answers, not failures (e.g. 404 for "already deleted"). */
   accept?: number[];
   /** Shape check of an accepted answer (2xx, or a status in `accept`): what is wrong, or undefined. */
-  expect?: (body: any, status: number) => string | undefined;
+  expect?: (body: unknown, status: number) => string | undefined;
 }
 
 export type Interpreted<T> =
@@ -115,10 +116,10 @@ export function interpretAnswer<T>(
     );
     return { error, retry: RETRYABLE_STATUS.has(status) };
   }
-  let body: any = undefined;
+  let body: unknown = undefined;
   if (text.length > 0 && req.method !== 'HEAD') {
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(text) as unknown;
     } catch {
       const error = new HttpError(
         'step-failed',
@@ -143,7 +144,8 @@ export function interpretAnswer<T>(
         ),
         retry: false,
       };
-    return { response: { status, headers, body } };
+    // T is what the caller's `expect` check (when it has one) just accepted.
+    return { response: { status, headers, body: body as T } };
   }
   return {
     error: statusError(who, endpoint, status, body, headers),
@@ -156,12 +158,13 @@ function statusError(
   who: string,
   endpoint: string,
   status: number,
-  body: any,
+  body: unknown,
   headers: Record<string, string | string[] | undefined>,
 ): HttpError {
   const detail = errorDetail(body);
   const suffix = detail ? `: ${detail}` : '';
-  const code = typeof body?.error?.code === 'string' ? { code: body.error.code } : {};
+  const errorCode = stringField(fieldOf(body, 'error'), 'code');
+  const code = errorCode !== undefined ? { code: errorCode } : {};
   // Never followed: the credentials in our headers go only to the address the operator configured.
   if (status >= 300 && status < 400)
     return new HttpError(
@@ -180,7 +183,7 @@ function statusError(
       endpoint,
       status,
       scope?.hint ?? 'check the admin token or API key this profile points at (tourniquet config list)',
-      { ...code, ...(scope ? { required_scope: body.error.required_scope } : {}) },
+      { ...code, ...(scope ? { required_scope: scope.required_scope } : {}) },
     );
   }
   if (status === 404)
@@ -189,11 +192,11 @@ function statusError(
 }
 
 /** The message in the error bodies vendors use: {error:{message}}, {error:"..."}, {message}, {detail}. */
-export function errorDetail(body: any): string | undefined {
-  if (!body || typeof body !== 'object') return undefined;
+export function errorDetail(body: unknown): string | undefined {
+  if (!isRecord(body)) return undefined;
   const e = body.error;
   const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
   if (typeof e === 'string') return body.error_description ? `${e}: ${text(body.error_description) ?? ''}` : e;
-  if (e && typeof e === 'object') return [text(e.code), text(e.message)].filter(Boolean).join(': ') || undefined;
+  if (isRecord(e)) return [text(e.code), text(e.message)].filter(Boolean).join(': ') || undefined;
   return text(body.message) ?? text(body.detail);
 }

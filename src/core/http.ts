@@ -45,7 +45,16 @@ export interface HttpClientOptions {
   dispatcher?: Dispatcher;
 }
 
-export interface HttpRequest {
+/**
+ * The shape check of an accepted answer (2xx, or a status in `accept`): what is wrong, or
+ * undefined. `answer` is never set: it carries the type a passing check proves, so `request`
+ * infers its result from the check (see adapters/proxy/schemas.ts `expectRoute`).
+ */
+export type AnswerCheck<T = unknown> = ((body: unknown, status: number) => string | undefined) & {
+  readonly answer?: T;
+};
+
+export interface HttpRequest<T = unknown> {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
@@ -59,14 +68,14 @@ export interface HttpRequest {
   /** Statuses that are answers, not failures (e.g. 404 for "already deleted"). */
   accept?: number[];
   /** Shape check of an accepted answer (2xx, or a status in `accept`): what is wrong, or undefined. */
-  expect?: (body: any, status: number) => string | undefined;
+  expect?: AnswerCheck<T>;
   /** Extra attempts for this call (default: the client's). */
   retries?: number;
   /** Per-call timeout override. */
   timeouts?: Partial<Timeouts>;
 }
 
-export interface HttpResponse<T = any> {
+export interface HttpResponse<T = unknown> {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: T;
@@ -103,7 +112,7 @@ export class HttpClient {
     return u.toString();
   }
 
-  async request<T = any>(req: HttpRequest): Promise<HttpResponse<T>> {
+  async request<T = unknown>(req: HttpRequest<T>): Promise<HttpResponse<T>> {
     const url = this.url(req.path, req.query);
     const endpoint = `${req.method} ${url.replace(/\?.*$/, '')}`;
     const idempotencyKey = req.idempotencyKey === true ? randomUUID() : req.idempotencyKey;
@@ -122,13 +131,13 @@ export class HttpClient {
     }
   }
 
-  get = <T = any>(path: string, extra: Omit<HttpRequest, 'method' | 'path'> = {}) =>
+  get = <T = unknown>(path: string, extra: Omit<HttpRequest<T>, 'method' | 'path'> = {}) =>
     this.request<T>({ ...extra, method: 'GET', path });
-  post = <T = any>(path: string, extra: Omit<HttpRequest, 'method' | 'path'> = {}) =>
+  post = <T = unknown>(path: string, extra: Omit<HttpRequest<T>, 'method' | 'path'> = {}) =>
     this.request<T>({ ...extra, method: 'POST', path });
-  patch = <T = any>(path: string, extra: Omit<HttpRequest, 'method' | 'path'> = {}) =>
+  patch = <T = unknown>(path: string, extra: Omit<HttpRequest<T>, 'method' | 'path'> = {}) =>
     this.request<T>({ ...extra, method: 'PATCH', path });
-  delete = <T = any>(path: string, extra: Omit<HttpRequest, 'method' | 'path'> = {}) =>
+  delete = <T = unknown>(path: string, extra: Omit<HttpRequest<T>, 'method' | 'path'> = {}) =>
     this.request<T>({ ...extra, method: 'DELETE', path });
 
   private buildBody(req: HttpRequest, headers: Record<string, string>): string | undefined {
@@ -152,7 +161,7 @@ export class HttpClient {
   }
 
   private async once<T>(
-    req: HttpRequest,
+    req: HttpRequest<T>,
     url: string,
     endpoint: string,
     idempotencyKey: string | undefined,

@@ -41,7 +41,7 @@ export function validatePublicJwk(input: unknown): PublicJwk {
       `it contains private key material (${priv.map((m) => `"${m}"`).join(', ')}); send only the public key`,
     );
   if (jwk.use !== undefined && jwk.use !== 'sig')
-    throw invalid(`"use" is "${String(jwk.use)}"; a DPoP key signs ("sig")`);
+    throw invalid(`"use" is ${JSON.stringify(jwk.use)}; a DPoP key signs ("sig")`);
   switch (jwk.kty) {
     case 'EC':
       if (jwk.crv !== 'P-256') throw invalid(`EC curve "${String(jwk.crv)}" is not supported; use P-256`);

@@ -5,6 +5,7 @@ import { packageRoot } from './paths.js';
 import { readCachedCatalog } from './catalog-cache.js';
 import { FACTS, playbookSchema, vendorsSchema, type Fact, type StepKind } from './playbook-schema.js';
 import { decodeUtf8, firstBadUtf8Line } from './text-input.js';
+import { jsonText } from './json.js';
 
 /**
  * The scenario table and the vendor facts, loaded from YAML files and validated on load.
@@ -46,6 +47,14 @@ export interface VendorFacts {
   rotation_guide?: string;
 }
 
+/** A playbook file once its schema check passed: defaults not filled in yet, `override` still on it. */
+type PlaybookFile = Omit<Playbook, 'file' | 'needs' | 'warnings' | 'seeds'> &
+  Partial<Pick<Playbook, 'needs' | 'warnings' | 'seeds'>> & { override?: boolean };
+/** A vendors file once its schema check passed. */
+interface VendorsFile {
+  vendors: Record<string, Omit<VendorFacts, 'id' | 'key_prefixes'> & { key_prefixes?: string[]; override?: boolean }>;
+}
+
 export interface Catalog {
   playbooks: Map<string, Playbook>;
   vendors: Map<string, VendorFacts>;
@@ -76,8 +85,8 @@ export const builtinDir = () => join(packageRoot(), 'playbooks');
 const FILE_PATTERN = /\.ya?ml$/;
 
 interface Validators {
-  playbook: (data: unknown) => boolean;
-  vendors: (data: unknown) => boolean;
+  playbook: (data: unknown) => data is PlaybookFile;
+  vendors: (data: unknown) => data is VendorsFile;
   errors: (
     v: (data: unknown) => boolean,
   ) => { instancePath: string; message?: string; params: Record<string, unknown> }[];
@@ -86,15 +95,16 @@ interface Validators {
 async function validators(): Promise<Validators> {
   const { default: Ajv } = await import('ajv');
   const ajv = new (Ajv as unknown as typeof import('ajv').default)({ allErrors: true, strict: false });
-  const playbook = ajv.compile(playbookSchema);
-  const vendors = ajv.compile(vendorsSchema);
-  return { playbook, vendors, errors: (v) => ((v as unknown as { errors?: [] }).errors ?? []) as never };
+  // The schemas are what these types say (playbook-schema.ts); ajv checks every file against them.
+  const playbook = ajv.compile<PlaybookFile>(playbookSchema);
+  const vendors = ajv.compile<VendorsFile>(vendorsSchema);
+  return { playbook, vendors, errors: (v) => (v as { errors?: ReturnType<Validators['errors']> | null }).errors ?? [] };
 }
 
 function describe(err: { message?: string; params: Record<string, unknown> }): string {
-  if (err.params.additionalProperty) return `unknown field "${String(err.params.additionalProperty)}"`;
+  if (err.params.additionalProperty) return `unknown field "${jsonText(err.params.additionalProperty)}"`;
   if (err.params.allowedValues) return `must be one of: ${(err.params.allowedValues as unknown[]).join(', ')}`;
-  if (err.params.missingProperty) return `missing required field "${String(err.params.missingProperty)}"`;
+  if (err.params.missingProperty) return `missing required field "${jsonText(err.params.missingProperty)}"`;
   return err.message ?? 'invalid';
 }
 
@@ -127,11 +137,11 @@ function readPlaybookText(file: string): { text?: string; problem?: Problem } {
   return text === undefined ? problem('is not UTF-8 text', firstBadUtf8Line(bytes)) : { text };
 }
 
-async function parseFile(
+async function parseFile<T>(
   file: string,
-  validate: (data: unknown) => boolean,
+  validate: (data: unknown) => data is T,
   v: Validators,
-): Promise<{ data?: any; problems: Problem[] }> {
+): Promise<{ data?: T; problems: Problem[] }> {
   const { parseDocument, LineCounter } = await import('yaml');
   const lineCounter = new LineCounter();
   const { text, problem } = readPlaybookText(file);
@@ -184,7 +194,7 @@ function listFiles(dir: string): string[] {
   } catch (err) {
     if (err instanceof TourniquetError) throw err;
     throw usageError(
-      `cannot read playbook directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      `cannot read playbook directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
       'check the playbooks setting (tourniquet config list)',
     );
   }
@@ -225,14 +235,12 @@ function crossCheck(catalog: Catalog, problems: Problem[]): void {
  */
 function addVendors(
   catalog: Catalog,
-  data: any,
+  data: VendorsFile,
   file: string,
   builtin: Set<string> | undefined,
   problems: Problem[],
 ): void {
-  for (const [id, facts] of Object.entries(
-    data.vendors as Record<string, Omit<VendorFacts, 'id'> & { override?: boolean }>,
-  )) {
+  for (const [id, facts] of Object.entries(data.vendors)) {
     if (!builtin && catalog.vendors.has(id) && facts.override !== true) {
       problems.push({
         file,
@@ -250,7 +258,7 @@ function addVendors(
 /** A playbook whose id is taken is an error, unless it replaces a built-in one and says `override: true`. */
 function addPlaybook(
   catalog: Catalog,
-  data: any,
+  data: PlaybookFile,
   file: string,
   builtinIds: Set<string> | undefined,
   problems: Problem[],
@@ -290,13 +298,17 @@ async function loadAndValidate(dirs: string[]): Promise<Catalog> {
   const builtin = { vendors: new Set<string>(), playbooks: new Set<string>() };
   for (const [i, dir] of dirs.entries())
     for (const file of listFiles(dir)) {
-      const vendorFile = isVendorFile(file);
-      const { data, problems: found } = await parseFile(file, vendorFile ? v.vendors : v.playbook, v);
+      if (isVendorFile(file)) {
+        const { data, problems: found } = await parseFile(file, v.vendors, v);
+        problems.push(...found);
+        if (data) addVendors(catalog, data, file, i === 0 ? builtin.vendors : undefined, problems);
+        continue;
+      }
+      const { data, problems: found } = await parseFile(file, v.playbook, v);
       problems.push(...found);
       if (!data) continue;
-      if (vendorFile) addVendors(catalog, data, file, i === 0 ? builtin.vendors : undefined, problems);
-      else addPlaybook(catalog, data, file, i === 0 ? undefined : builtin.playbooks, problems);
-      if (!vendorFile && i === 0) builtin.playbooks.add(data.id);
+      addPlaybook(catalog, data, file, i === 0 ? undefined : builtin.playbooks, problems);
+      if (i === 0) builtin.playbooks.add(data.id);
     }
   crossCheck(catalog, problems);
   if (problems.length) throw new PlaybookError(problems);

@@ -2,6 +2,7 @@ import type { JournalEntry } from './journal.js';
 import type { DamageSummary } from './damage/types.js';
 import { ANOMALY_FACTOR } from './damage/anomaly.js';
 import { usd } from './money.js';
+import { jsonText } from './json.js';
 
 export interface Recommendation {
   /** Which rule produced it, for tests and for the reader who wants to know why this one. */
@@ -20,7 +21,7 @@ const namedRuns = (d: DamageSummary) => d.agent_runs.filter((r) => r.agent_run_i
 
 function usedRotate(entries: readonly JournalEntry[]): boolean {
   return entries.some((e) =>
-    /rotat/i.test(`${String(e.action ?? '')} ${String(e.kind ?? '')} ${String(e.command ?? '')}`),
+    /rotat/i.test(`${jsonText(e.action ?? '')} ${jsonText(e.kind ?? '')} ${jsonText(e.command ?? '')}`),
   );
 }
 

@@ -2,6 +2,7 @@ import type { JournalEntry } from './journal.js';
 import type { DamageSummary } from './damage/types.js';
 import { revokeFacts } from './postmortem-journal.js';
 import { recommend, type Recommendation } from './postmortem-advice.js';
+import { valueText } from './json.js';
 
 export interface TimelineItem {
   offset_ms: number;
@@ -24,7 +25,7 @@ export interface Postmortem {
   recommendations: { prevent: Recommendation; faster: Recommendation };
 }
 
-const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+const str = (v: unknown) => (v === undefined || v === null ? '' : valueText(v));
 
 /** One journal entry as a timeline line, or null for the noise (a step starting). */
 export function describeEntry(e: JournalEntry): string | null {

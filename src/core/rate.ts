@@ -1,4 +1,5 @@
 import { usageError } from './errors.js';
+import { jsonText } from './json.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, sec: 1000, m: 60000, min: 60000, h: 3600000, hr: 3600000 };
 
@@ -23,7 +24,7 @@ export const ASSUMED_RATE = '1/400ms';
  * marked as assumed so the output can say so (a figure built on an assumption is never silent).
  */
 export function rateOption(flag: unknown): { per_s: number; text: string; assumed: boolean } {
-  const text = flag === undefined || flag === null || flag === '' ? undefined : String(flag);
+  const text = flag === undefined || flag === null || flag === '' ? undefined : jsonText(flag);
   return { per_s: parseRate(text ?? ASSUMED_RATE), text: text ?? ASSUMED_RATE, assumed: text === undefined };
 }
 

@@ -43,7 +43,10 @@ export class Call {
   upstreamKeyId: string | null = null;
   vendorStatus = 0;
   cost: number | null = null;
-  /** What the request asks to move, when the vendor module can tell before forwarding. */
+  /**
+   * What the request asks to move, when the vendor module can tell before forwarding; once the
+   * limits admit the call, what it is charged if it cannot be metered (limits/estimate.ts).
+   */
   amount: number | null = null;
   /** Time spent waiting on the vendor (sent → answer read), for forwarded calls; metrics only. */
   vendorMs: number | null = null;

@@ -183,11 +183,13 @@ export function createDataPlane(deps: DataPlaneDeps) {
         admission.refusal.message,
         admission.refusal.headers,
       );
+    // The row says what the call is charged if it cannot be metered (limits/estimate.ts).
+    call.amount = admission.ticket.estimateUsd;
     // Write-ahead: the call's row is durable before anything reaches the vendor, or the call is not made.
     try {
       await audit.intent(call.intent());
     } catch (err) {
-      deps.limits.settle(admission.ticket, null);
+      deps.limits.release(admission.ticket);
       const why =
         err instanceof StoreUnavailableError && err.reason === 'disk_full'
           ? "the audit store's disk is full"
@@ -201,7 +203,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     // A revoke may have landed while the row was being written (or the process paused): decide
     // again, on state known current, at the last moment before forwarding.
     if (deps.freshness && !deps.freshness.fresh() && !(await deps.freshness.whenFresh(750))) {
-      deps.limits.settle(admission.ticket, null);
+      deps.limits.release(admission.ticket);
       return ended(
         call,
         'store_unavailable',
@@ -217,7 +219,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     }
     const late = decide(k, call.method, path, Date.now(), amount, deps.limits.view);
     if (late && late.stage === 'key') {
-      deps.limits.settle(admission.ticket, null);
+      deps.limits.release(admission.ticket);
       return ended(call, late.code, errorBody(res, call, late.status, late.code, late.message));
     }
     deps.usage.recordUpstreamUse(upstream.id);

@@ -112,6 +112,14 @@ export class UsageTracker {
     u.costs[i]! += usd;
   }
 
+  /**
+   * An unmetered call's estimate: it counts against today's cap, but not in the measured spend
+   * of the last ten minutes (`/v1/rates`), which stays what the vendors' answers said.
+   */
+  chargeEstimate(id: string, usd: number, now = Date.now()): void {
+    this.get(id, now).spentToday += usd;
+  }
+
   spentToday(id: string, now = Date.now()): number {
     return this.get(id, now).spentToday;
   }

@@ -12,13 +12,14 @@ export function colorEnabled(stream: OutStream, env: Record<string, string | und
   return stream.isTTY === true;
 }
 
+/** Plain functions, no `this`: pass them around (`(ok ? p.green : p.red)(text)`). */
 export interface Paint {
-  bold(s: string): string;
-  dim(s: string): string;
-  red(s: string): string;
-  green(s: string): string;
-  yellow(s: string): string;
-  cyan(s: string): string;
+  bold: (s: string) => string;
+  dim: (s: string) => string;
+  red: (s: string) => string;
+  green: (s: string) => string;
+  yellow: (s: string) => string;
+  cyan: (s: string) => string;
 }
 
 const wrap = (open: number, close: number) => (s: string) => `\u001b[${open}m${s}\u001b[${close}m`;

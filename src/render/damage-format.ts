@@ -8,7 +8,9 @@ export interface DamageView {
   tz: string | undefined;
 }
 
-export { usd } from '../core/money.js';
+import { usd } from '../core/money.js';
+
+export { usd };
 
 export const count = (n: number) => n.toLocaleString('en-US');
 
@@ -69,4 +71,23 @@ export function badRowsLine(s: DamageSummary): string | null {
 
 export function emptyLine(s: DamageSummary, v: DamageView): string {
   return `No calls in this window (${scopeLine(s, v)}). Nothing reached the proxy, or the filter matches nothing.`;
+}
+
+/**
+ * The cost, never a bare "$0" when part of it is unknown: `cost_usd` sums only the calls with a
+ * recorded cost, so with unknown-cost calls it is a lower bound, and says so.
+ */
+export function costLine(s: DamageSummary): string {
+  const u = s.cost_unknown;
+  if (u === null) return `${usd(s.cost_usd)} (allowed calls; this source does not say which calls have no cost)`;
+  if (u.calls === 0) return `${usd(s.cost_usd)} (allowed calls)`;
+  const share = `${(u.share * 100).toFixed(u.share < 0.01 ? 2 : 1)}%`;
+  return `at least ${usd(s.cost_usd)}: ${count(u.calls)} allowed calls (${share}) have no cost recorded (unknown, not $0)`;
+}
+
+/** Forwarded calls whose outcome was never recorded (C6): not proven either way, their amount an estimate. */
+export function outcomeUnknownLine(s: DamageSummary): string | null {
+  const o = s.outcome_unknown;
+  if (o.calls === 0) return null;
+  return `${count(o.calls)} calls forwarded, outcome never recorded (not proven either way); estimated ${usd(o.amount_usd_estimated)} (an estimate, not in the cost)`;
 }

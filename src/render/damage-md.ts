@@ -5,6 +5,8 @@ import {
   anomalyLine,
   at,
   badRowsLine,
+  costLine,
+  outcomeUnknownLine,
   count,
   emptyLine,
   endpointText,
@@ -34,10 +36,12 @@ export function renderDamageMarkdown(s: DamageSummary, v: DamageView, heading = 
     `${heading} Damage: ${esc(scopeLine(s, v))}`,
     '',
     `- **Calls:** ${esc(verdictLine(s))}`,
-    `- **Cost (allowed calls):** ${usd(s.cost_usd)}`,
+    `- **Cost:** ${costLine(s)}`,
     `- **First / last call:** ${at(s.first_call, v)} / ${at(s.last_call, v)}`,
     `- **Anomaly:** ${anomalyLine(s, v)}`,
   ];
+  const unknown = outcomeUnknownLine(s);
+  if (unknown) out.push(`- **Outcome unknown:** ${unknown}`);
   const rev = afterRevokeLine(s, v);
   if (rev) out.push(`- **After the revoke:** ${rev}`);
   const bad = badRowsLine(s);

@@ -1,4 +1,5 @@
 import type { Postmortem } from '../core/postmortem.js';
+import type { DamageSummary } from '../core/damage/types.js';
 import { callsChartMermaid } from './chart-mermaid.js';
 import { mdEscape, renderDamageMarkdown } from './damage-md.js';
 import { inert } from '../core/inert.js';
@@ -15,13 +16,25 @@ export function offset(ms: number): string {
 
 const esc = (s: string) => mdEscape(inert(s));
 
+/** The spend in one phrase: a lower bound when some calls have no cost (never "$0" for unknown). */
+const spend = (d: DamageSummary) =>
+  d.cost_unknown?.calls
+    ? `at least ${usd(d.cost_usd)} (${count(d.cost_unknown.calls)} calls of unknown cost)`
+    : usd(d.cost_usd);
+
+/** Calls whose outcome was never recorded, as a clause: counted, estimated, not proven. */
+const outcomeNote = (d: DamageSummary) =>
+  d.outcome_unknown.calls
+    ? `; ${count(d.outcome_unknown.calls)} calls with outcome unknown (estimated ${usd(d.outcome_unknown.amount_usd_estimated)}, not proven)`
+    : '';
+
 /** The postmortem draft as Markdown. Times in the operator's zone; offsets from t=0. */
 export function renderPostmortemMarkdown(pm: Postmortem, v: DamageView): string {
   const d = pm.damage;
   const out = [`# Postmortem: ${pm.incident_id}`, ''];
   const headline =
     d && !d.empty
-      ? `${count(d.calls_total)} calls, ${usd(d.cost_usd)} allowed spend, ${count(d.customers.length)} customers affected`
+      ? `${count(d.calls_total)} calls, ${spend(d)} allowed spend, ${count(d.customers.length)} customers affected${outcomeNote(d)}`
       : 'damage not summarised';
   out.push(
     `**Scenario:** ${pm.scenario ?? 'not recorded'} · **Status:** ${pm.status} · **Opened:** ${at(pm.started_at, v)}`,
@@ -60,7 +73,7 @@ export function notifyText(pm: Postmortem, v: DamageView): string {
     );
   if (d && !d.empty) {
     lines.push(
-      `${count(d.calls_total)} calls (${count(d.calls_allowed)} allowed), ${usd(d.cost_usd)} across ${count(d.customers.length)} customers`,
+      `${count(d.calls_total)} calls (${count(d.calls_allowed)} allowed), ${spend(d)} across ${count(d.customers.length)} customers${outcomeNote(d)}`,
     );
     if (d.after_revoke)
       lines.push(

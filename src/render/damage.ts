@@ -8,6 +8,8 @@ import {
   anomalyLine,
   at,
   badRowsLine,
+  costLine,
+  outcomeUnknownLine,
   count,
   emptyLine,
   endpointText,
@@ -114,11 +116,13 @@ export function renderDamageText(s: DamageSummary, v: TextView): string {
   const lines = [
     p.bold(`Damage: ${scopeLine(s, v)}`),
     field('Calls', verdictLine(s)),
-    field('Cost', `${p.bold(usd(s.cost_usd))} (allowed calls)`),
+    field('Cost', s.cost_unknown?.calls ? p.yellow(costLine(s)) : costLine(s)),
     field('First call', at(s.first_call, v)),
     field('Last call', at(s.last_call, v)),
     field('Anomaly', s.anomaly_start ? p.yellow(anomalyLine(s, v)) : anomalyLine(s, v)),
   ];
+  const unknown = outcomeUnknownLine(s);
+  if (unknown) lines.push(field('Outcome unknown', p.yellow(unknown)));
   const rev = afterRevokeLine(s, v);
   if (rev) lines.push(field('After revoke', s.after_revoke!.later_allowed > 0 ? p.red(rev) : rev));
   const bad = badRowsLine(s);

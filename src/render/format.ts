@@ -16,6 +16,7 @@ export function humanRate(perSecond: number): string {
 
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
+// eslint-disable-next-line no-control-regex -- ESC starts the SGR colour codes this strips on purpose
 const visible = (s: string) => [...s.replace(/\u001b\[[0-9;]*m/g, '')].length;
 
 /**

@@ -17,6 +17,7 @@ export function sessionInput(ctx: Ctx, overrides: Record<string, string | undefi
     signal: ctx.signal,
     log: (line) => ctx.out.info(line),
     confirm: (message) => ctx.prompt.confirm(message),
+    unattended: ctx.flags.yes === true,
     askSecret: (o) => ctx.prompt.password(o),
     trace: ctx.trace,
     register: (secret) => registerSecret(ctx, secret),
@@ -60,6 +61,9 @@ export function closeRun(ctx: Ctx, title: string, ex: Execution, o: { missing?: 
         `${title}: the journal could not be written (${ex.journal_problem}); every entry is on stderr above as a JSON line. Keep them: they are the incident's record.`,
       ),
     );
+  // What an unattended run left for a person: named, so nobody reads "partly done" as "done".
+  for (const s of ex.report.steps.filter((x) => x.state === 'manual-pending'))
+    ctx.out.info(p.red(`${title}: left to do by hand (not done, not confirmed): ${inertLines(s.title)}`));
   if (ex.status === 'partial')
     ctx.out.info(
       `partly done; ${ex.journal_problem ? 'the journal is NOT saved' : 'the journal is saved'}. Continue with: ${p.bold(`tourniquet resume ${ex.incident_id}`)}`,

@@ -9,6 +9,7 @@ export function stepLine(r: StepReport, p: Paint): string {
     done: p.green('✔'),
     'already-done': p.green('✔'),
     'manual-done': p.green('✔'),
+    'manual-pending': p.yellow('✋'),
     'resumed-done': p.dim('✔'),
     skipped: p.dim('–'),
     'not-found': p.yellow('?'),
@@ -24,7 +25,9 @@ export function stepLine(r: StepReport, p: Paint): string {
     ? `\n    ${r.verification.ok ? p.green('verified:') : p.red('NOT verified:')} ${inert(r.verification.detail)}`
     : '';
   const detail =
-    r.detail && r.state !== 'pending' ? `\n    ${r.state === 'failed' ? p.red(inert(r.detail)) : inert(r.detail)}` : '';
+    r.detail && r.state !== 'pending'
+      ? `\n    ${r.state === 'failed' || r.state === 'manual-pending' ? p.red(inert(r.detail)) : inert(r.detail)}`
+      : '';
   return `${mark[r.state] ?? '·'} ${inert(r.title)}${state}${offset}${detail}${verified}`;
 }
 
@@ -76,6 +79,9 @@ function describeEntry(e: JournalEntry, p: Paint): string {
       return `decided: ${t(e.action ?? '')}${e.scenario ? ` (${t(e.scenario)})` : ''}${e.reason ? ` — ${t(e.reason)}` : ''}`;
     case 'finished':
       return p.bold(`finished: ${t(e.status)}`) + (e.error ? ` — ${t(e.error)}` : '');
+    // note and paged in words as they are; so is a type from another version of the journal.
+    case 'note':
+    case 'paged':
     default:
       return `${t(e.type)}${e.message ? `: ${t(e.message)}` : ''}`;
   }

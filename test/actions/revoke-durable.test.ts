@@ -37,8 +37,11 @@ const notDurable = (res: ServerResponse) =>
     { 'retry-after': '0' },
   );
 
-/** An admin API whose DELETE is not durable for the first `failures` attempts (Infinity: never). */
-async function proxyWith(failures: number): Promise<TestServer> {
+/**
+ * An admin API whose DELETE is not durable for the first `failures` attempts (Infinity: never).
+ * `durable`: what its 200 says (`'absent'`: the field is left out).
+ */
+async function proxyWith(failures: number, durable: boolean | 'absent' = true): Promise<TestServer> {
   let deletes = 0;
   let revoked = false;
   const s = await startServer((req, res) => {
@@ -51,7 +54,7 @@ async function proxyWith(failures: number): Promise<TestServer> {
         status: 'revoked',
         effective_at: new Date().toISOString(),
         already_revoked: false,
-        durable: true,
+        durable: durable === 'absent' ? undefined : durable,
         fleet: { confirmed: ['i-1'], unconfirmed: [], waited_ms: 3 },
       });
     }
@@ -114,6 +117,28 @@ describe('revoke_not_durable (C1)', () => {
   });
 });
 
+describe('a 200 that does not say durable: true is not a revoke (C1, C4)', () => {
+  it('"durable": false, repeated: bounded repeats, then exit 6, never verified', async () => {
+    srv = await proxyWith(0, false);
+    const r = await runInProcess(['--deadline', '3s', 'revoke', ID, '--yes', '--json'], { env: env() });
+    expect(r.code, r.stderr).toBe(6);
+    const out = JSON.parse(r.stdout);
+    expect(out.verified).toBe(false);
+    expect(out.error.message).toMatch(/answered HTTP 200 without "durable": true \(\d+ attempts over/);
+    expect(deletes()).toBeGreaterThan(1);
+  });
+
+  it('no "durable" at all: an answer of the wrong shape naming the field, exit 1, never verified', async () => {
+    srv = await proxyWith(0, 'absent');
+    const r = await runInProcess(['revoke', ID, '--yes', '--json'], { env: env() });
+    expect(r.code, r.stderr).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(out.verified).toBe(false);
+    expect(out.error.message).toContain(`DELETE ${srv.url}/v1/vault-keys/${ID}`);
+    expect(out.error.message).toContain('no "durable"');
+  });
+});
+
 describe('roll with revoke_old, not durable at first (C1)', () => {
   it('repeats the same request with the same Idempotency-Key, so no second key is made; then verified', async () => {
     let rolls = 0;
@@ -134,6 +159,7 @@ describe('roll with revoke_old, not durable at first (C1)', () => {
           status: 'active',
           expires_at: null,
           rolled_from: ID,
+          revoked_old: { id: ID, durable: true, fleet: { confirmed: ['i-1'], unconfirmed: [], waited_ms: 1 } },
         });
       }
       if (req.url === '/v1/instances')
@@ -153,6 +179,24 @@ describe('roll with revoke_old, not durable at first (C1)', () => {
     const keys = srv.requests.filter((q) => q.method === 'POST').map((q) => q.headers['idempotency-key']);
     expect(keys).toHaveLength(3);
     expect(new Set(keys).size).toBe(1);
+  });
+
+  it('a roll answered without revoked_old.durable: true: the old key is not counted revoked (exit 6)', async () => {
+    srv = await startServer((req, res) => {
+      if (req.method === 'POST' && req.url === `/v1/vault-keys/${ID}/roll`)
+        return send(res, 201, {
+          id: 'vk_id_rolled0002',
+          secret: 'vk_' + 's'.repeat(40),
+          vendor: 'stripe',
+          status: 'active',
+          expires_at: null,
+          rolled_from: ID,
+        });
+      send(res, 404, { error: { code: 'not_found', message: req.url } });
+    });
+    const r = await runInProcess(['--deadline', '3s', 'roll', ID, '--yes', '--json'], { env: env() });
+    expect(r.code, r.stderr).toBe(6);
+    expect(JSON.parse(r.stdout).verified).not.toBe(true);
   });
 });
 

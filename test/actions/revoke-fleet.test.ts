@@ -27,9 +27,9 @@ describe.skipIf(!pgAvailable())('tourniquet revoke against a real fleet (three i
       startInstance(url, sandbox),
       startInstance(url, sandbox),
     ]);
-    running.push(a!, b!, c!);
-    const key = await issueKey(a!, { agent_run_id: 'run_cli' });
-    for (const p of [a!, b!, c!])
+    running.push(a, b, c);
+    const key = await issueKey(a, { agent_run_id: 'run_cli' });
+    for (const p of [a, b, c])
       await pollUntil(
         `the new key served by ${p.instanceId}`,
         async () => (await agentCall(p.dataUrl, key.secret)).status === 200,
@@ -39,14 +39,14 @@ describe.skipIf(!pgAvailable())('tourniquet revoke against a real fleet (three i
       async () =>
         (
           await (
-            await fetch(`${a!.adminUrl}/v1/instances`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+            await fetch(`${a.adminUrl}/v1/instances`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
           ).json()
         ).data.length === 3,
     );
 
     // The other instances listen on other ports of this host: trusted only because the operator says so.
     const env = isolatedEnv({
-      TOURNIQUET_PROXY_URL: a!.adminUrl,
+      TOURNIQUET_PROXY_URL: a.adminUrl,
       TOURNIQUET_ADMIN_TOKEN: ADMIN_TOKEN,
       TOURNIQUET_TRUSTED_INSTANCES: 'http://127.0.0.1:*',
     });
@@ -54,14 +54,12 @@ describe.skipIf(!pgAvailable())('tourniquet revoke against a real fleet (three i
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     const instances = out.results[0].instances;
-    expect(instances.map((i: any) => i.instance_id).sort()).toEqual(
-      [a!.instanceId, b!.instanceId, c!.instanceId].sort(),
-    );
+    expect(instances.map((i: any) => i.instance_id).sort()).toEqual([a.instanceId, b.instanceId, c.instanceId].sort());
     expect(instances.every((i: any) => i.refused && i.code === 'vault_key_revoked')).toBe(true);
-    for (const p of [a!, b!, c!]) expect((await agentCall(p.dataUrl, key.secret)).status).toBe(401);
+    for (const p of [a, b, c]) expect((await agentCall(p.dataUrl, key.secret)).status).toBe(401);
 
     // Without the operator's word, the instances on other ports are not trusted with the token: not verified (5).
-    const key2 = await issueKey(a!, { agent_run_id: 'run_cli_2' });
+    const key2 = await issueKey(a, { agent_run_id: 'run_cli_2' });
     const untrusted = await runInProcess(['revoke', key2.id, '--yes', '--json'], {
       env: { ...env, TOURNIQUET_TRUSTED_INSTANCES: undefined },
     });
@@ -72,7 +70,7 @@ describe.skipIf(!pgAvailable())('tourniquet revoke against a real fleet (three i
         .filter((i: any) => i.code.startsWith('untrusted_instance'))
         .map((i: any) => i.instance_id)
         .sort(),
-    ).toEqual([b!.instanceId, c!.instanceId].sort());
-    expect(probed.find((i: any) => i.instance_id === a!.instanceId)).toMatchObject({ refused: true });
+    ).toEqual([b.instanceId, c.instanceId].sort());
+    expect(probed.find((i: any) => i.instance_id === a.instanceId)).toMatchObject({ refused: true });
   }, 30000);
 });

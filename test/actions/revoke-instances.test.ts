@@ -28,6 +28,7 @@ describe('revoke verification across several proxy instances', () => {
           status: 'revoked',
           effective_at: new Date().toISOString(),
           already_revoked: false,
+          durable: true,
         });
       }
       if (req.url === '/v1/instances')

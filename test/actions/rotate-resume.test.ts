@@ -75,7 +75,7 @@ function rotateAndKillAt(
 ): Promise<{ killed: boolean; id?: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], {
-      env: env as NodeJS.ProcessEnv,
+      env: env,
       cwd: ROOT,
       stdio: 'ignore',
     });
@@ -100,7 +100,7 @@ function runCli(
   env: Record<string, string | undefined>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: env as NodeJS.ProcessEnv, cwd: ROOT });
+    const child = spawn(process.execPath, [bin, ...args], { env: env, cwd: ROOT });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

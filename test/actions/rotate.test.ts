@@ -122,7 +122,9 @@ describe('tourniquet rotate stripe: guided (no API to create keys)', () => {
     const loop = probeLoop(h.proxy.dataUrl, '/v1/customers', vk.secret);
     const r = await runInProcess(['rotate', 'stripe', '--new-key-file', file, '--yes', '--json'], { env });
     const stats = await loop.stop();
-    expect(r.code, r.stderr).toBe(0);
+    // The rotation is done at the proxy; deleting the old key is a person's job, and --yes is not a
+    // person: it is left undone and said so (exit 6, partly done), never "confirmed by the operator".
+    expect(r.code, r.stderr).toBe(6);
     const out = JSON.parse(r.stdout);
     expect(out.steps.map((s: any) => s.state)).toEqual([
       'done',
@@ -132,10 +134,11 @@ describe('tourniquet rotate stripe: guided (no API to create keys)', () => {
       'done',
       'done',
       'skipped',
-      'manual-done',
+      'manual-pending',
       'skipped',
     ]);
     expect(r.stderr).toContain('dashboard.stripe.com/apikeys');
+    expect(r.stderr).toContain('left to do by hand (not done, not confirmed): delete the old key at Stripe');
     expect(stats.failures).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(fresh.secret);
   });

@@ -133,9 +133,25 @@ describe('tourniquet run: plans from decide, executed', () => {
       ],
       { env },
     );
-    expect(r.code, r.stderr).toBe(0);
+    // The key is issued; the two steps a person must do are not done: --yes does not stand for a person
+    expect(r.code, r.stderr).toBe(6);
     const out = JSON.parse(r.stdout);
-    expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'manual-done', 'manual-done']);
+    expect(out.steps.map((s: any) => s.state)).toEqual(['done', 'manual-pending', 'manual-pending']);
+    expect(out.steps[1].detail).toMatch(/^NOT DONE, left to do by hand: /);
+    expect(r.stderr).toMatch(/left to do by hand \(not done, not confirmed\): /);
+    expect(r.stderr).toContain(`tourniquet resume ${out.incident_id}`);
+    expect(r.stderr).not.toContain('confirmed by the operator');
+    // the journal says so too, and a resume (still unattended) asks again rather than counting them done
+    const timeline = await runInProcess(['timeline', out.incident_id, '--json'], { env });
+    expect(timeline.stdout).toContain('manual-pending');
+    expect(timeline.stdout).not.toContain('confirmed by the operator');
+    const again = await runInProcess(['resume', out.incident_id, '--yes', '--json'], { env });
+    expect(again.code, again.stderr).toBe(6);
+    expect(JSON.parse(again.stdout).steps.map((s: any) => s.state)).toEqual([
+      'resumed-done',
+      'manual-pending',
+      'manual-pending',
+    ]);
     const [fresh] = out.reissued;
     expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', fresh.secret)).status).toBe(200);
     expect(

@@ -304,6 +304,7 @@ describe('the registry scrubs what goes to the proxy and to the journal', () => 
           status: 'revoked',
           effective_at: new Date().toISOString(),
           already_revoked: false,
+          durable: true,
         });
       if (req.url === '/v1/instances')
         return json(res, 200, { data: [{ instance_id: 'i-1', data_plane_url: proxy.url, admin_url: proxy.url }] });
@@ -408,8 +409,8 @@ describe('agent-controlled text is inert in text, Markdown and CSV, intact in JS
           : 'cus_\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mRED\\x0dX',
       );
     }
-    // eslint-disable-next-line no-control-regex
     expect(readFileSync(join(dir, 'refunds.csv'), 'utf8')).not.toMatch(
+      // eslint-disable-next-line no-control-regex -- the control characters the CSV must not carry
       /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/,
     );
     const j = await runInProcess([...base, '--json'], { env });

@@ -69,11 +69,11 @@ describe('decide --json without commander prints the plan the full CLI prints', 
 
   it.each(answered.map((a) => [a.join(' '), a]))('%s', async (_, args) => {
     const env = isolatedEnv();
-    const full = await runBuilt(args as string[], { env: { ...env, TOURNIQUET_NO_FAST_PATH: '1' } });
+    const full = await runBuilt(args, { env: { ...env, TOURNIQUET_NO_FAST_PATH: '1' } });
     expect(full.code, full.stderr).toBe(0);
-    expect(await runBuilt(args as string[], { env })).toEqual(full);
+    expect(await runBuilt(args, { env })).toEqual(full);
     // The fast path itself answered: not a fallback to the full CLI.
-    expect(await fastPath(args as string[], env, () => undefined)).toBe(full.stdout);
+    expect(await fastPath(args, env, () => undefined)).toBe(full.stdout);
   });
 
   // Each of these takes the full CLI (the fast path returns null): the result, errors included, is the full CLI's.

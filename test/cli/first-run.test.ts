@@ -20,7 +20,7 @@ describe('first run, nothing configured', () => {
   it.each(NEED_A_PROXY.map((a) => [a.join(' '), a]))(
     'tourniquet %s: exit 2, and the ways to get a proxy',
     async (_name, args) => {
-      const r = await runInProcess(args as string[], { env: isolatedEnv() });
+      const r = await runInProcess(args, { env: isolatedEnv() });
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/tourniquet config set proxy_url URL/);
       expect(r.stderr).toMatch(

@@ -4,7 +4,7 @@ import { BIN, isolatedEnv } from '../helpers/cli.js';
 
 /** `tourniquet sandbox` runs until stopped: Ctrl-C is the operator's cancel (exit 130), SIGTERM a supervisor's stop (0). */
 async function start() {
-  const child = spawn(process.execPath, [BIN, 'sandbox', '--json'], { env: isolatedEnv() as NodeJS.ProcessEnv });
+  const child = spawn(process.execPath, [BIN, 'sandbox', '--json'], { env: isolatedEnv() });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));

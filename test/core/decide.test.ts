@@ -26,7 +26,7 @@ async function plan(scenario: string, extra: Partial<Parameters<typeof decide>[1
     ratePerS: 2.5,
     ...extra,
   });
-  if (result.status !== 'plan') throw new Error(`missing ${result.missing}`);
+  if (result.status !== 'plan') throw new Error(`missing ${result.missing.join(', ')}`);
   return result.plan;
 }
 

@@ -60,7 +60,7 @@ describe('HttpClient', () => {
     server = await startServer((_req, res) => json(res, 200, { items: [] }));
     const err = await failure(
       client(server.url).get('/v1/vault-keys', {
-        expect: (b) => (Array.isArray(b?.data) ? undefined : 'no "data" array'),
+        expect: (b) => (Array.isArray((b as { data?: unknown } | undefined)?.data) ? undefined : 'no "data" array'),
       }),
     );
     expect(err.message).toMatch(/unexpected answer: no "data" array/);

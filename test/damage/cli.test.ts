@@ -108,6 +108,7 @@ describe('windows, zones and formats', () => {
   it('the text table fits 80 columns and has no colour off a terminal', async () => {
     const r = await run(['--source', jsonl, '--revoked-at', REVOKED_AT]);
     for (const line of r.stdout.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80);
+    // eslint-disable-next-line no-control-regex -- ESC is what must be absent off a terminal
     expect(r.stdout).not.toMatch(/\u001b\[/);
     expect(r.stdout).toMatch(/After revoke\s+at 2026-11-21 02:20:05 UTC: 1 in flight, 62 later, none allowed/);
     expect(r.stdout).toMatch(/02:14 UTC {2}<- anomaly start\s+151/);
@@ -175,7 +176,7 @@ describe('usage errors are exit 2 and name the fix', () => {
     [['--source', '-', '--columns', 'when=ts'], /unknown audit field/],
     [[], /no audit source/],
   ])('%j', async (args, message) => {
-    const r = await run(args as string[]);
+    const r = await run(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
   });

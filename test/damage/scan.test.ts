@@ -13,8 +13,8 @@ const out = new Float64Array(1);
 const isoZuluMs = (b: Buffer, s: number, e: number) => (readIsoZulu(b, s, e, out, 0) ? out[0]! : NaN);
 const simpleDecimal = (b: Buffer, s: number, e: number) => (readDecimal(b, s, e, out, 0) ? out[0]! : NaN);
 import { LineSplitter } from '../../src/core/damage/scan/lines.js';
-import { REVOKED_AT, prng, storyRows } from '../fixtures/damage/story.js';
-import { toCsv, toJsonl } from '../fixtures/damage/write.js';
+import { REVOKED_AT, prng, storyRows, storyRowsUnmetered } from '../fixtures/damage/story.js';
+import { COLUMNS_C6, toCsv, toJsonl } from '../fixtures/damage/write.js';
 import { referenceCsv, referenceJsonl } from './reference.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tq-scan-'));
@@ -260,7 +260,10 @@ describe('the JSONL byte scanner reads every line as JSON.parse and normalizeRec
 
 /** CSV records a real file may hold: quoted fields, quoted newlines, short rows, bad numbers. */
 function csvText(rnd: () => number): string {
-  const lines = toCsv(storyRows().slice(0, 60)).trimEnd().split('\n');
+  // With the write-ahead columns and calls of unknown cost and outcome (C6) among the rows.
+  const u = storyRowsUnmetered();
+  const rows = [...u.slice(0, 50), ...u.filter((r) => r.policy_verdict === 'allowed' && r.cost_usd_parsed === null)];
+  const lines = toCsv(rows.slice(0, 60), COLUMNS_C6).trimEnd().split('\n');
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
   for (let i = 1; i < lines.length; i++) {
     if (rnd() > 0.3) continue;
@@ -323,7 +326,7 @@ describe('lines are the same however the bytes arrive', () => {
 
 /** A file with every boundary case: bad rows everywhere, CRLF in places, multi-byte text, a BOM, no final newline. */
 function hardJsonl(rnd: () => number, rows: number): string {
-  const story = storyRows();
+  const story = storyRowsUnmetered(); // unknown costs and outcomes (C6) among them
   const out: string[] = [];
   for (let i = 0; i < rows; i++) {
     const r = {

@@ -6,8 +6,8 @@ import Database from 'better-sqlite3';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { json, startServer, type TestServer } from '../helpers/server.js';
 import { summarizeAudit, queryAudit } from '../../src/proxy/store/sqlite-audit.js';
-import { REVOKED_AT, storyRows } from '../fixtures/damage/story.js';
-import { toCsv, toJsonl, toSqlite } from '../fixtures/damage/write.js';
+import { REVOKED_AT, UNMETERED, storyRows, storyRowsUnmetered } from '../fixtures/damage/story.js';
+import { COLUMNS_C6, toCsv, toJsonl, toSqlite } from '../fixtures/damage/write.js';
 import { LITELLM_API_KEY, projectForLiteLlm, toSpendLogs } from '../fixtures/damage/litellm.js';
 import { PG_COLUMNS_FLAG, loadPg } from '../fixtures/damage/pg.js';
 import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
@@ -194,5 +194,82 @@ describe('every source gives the identical summary on the same data', () => {
     expect(s.by_verdict.vault_key_revoked).toBe(62);
     expect(s.endpoints.map((e: { path: string }) => e.path)).toContain('/v1/charges/{id}');
     expect(s.bad_rows).toEqual({ count: 0, first_lines: [] });
+  });
+});
+
+describe('unknown cost and unknown outcome (C6): every source reports them, identically', () => {
+  const c6 = storyRowsUnmetered();
+  const c6Files = { jsonl: join(dir, 'c6.jsonl'), csv: join(dir, 'c6.csv'), sqlite: join(dir, 'c6.db') };
+  const c6ProxyDb = join(dir, 'c6-proxy.db');
+  let c6Proxy: { adminUrl: string; stop(): Promise<void> } | undefined;
+  beforeAll(async () => {
+    writeFileSync(c6Files.jsonl, toJsonl(c6));
+    writeFileSync(c6Files.csv, toCsv(c6, COLUMNS_C6));
+    toSqlite(c6Files.sqlite, c6, COLUMNS_C6);
+    const { openStore, startProxy } = await import('../../src/proxy/index.js');
+    const store = await openStore(`sqlite:${c6ProxyDb}`);
+    // Rows of an instance that died (never this one), so the proxy keeps their outcome as written.
+    await store.appendAudit(
+      c6.map(({ id, ...r }) => ({ ...r, instance_id: 'inst_dead', call_id: `d.${id}` })) as never,
+    );
+    await store.close();
+    c6Proxy = await startProxy({
+      listen: '127.0.0.1:0',
+      adminListen: '127.0.0.1:0',
+      store: `sqlite:${c6ProxyDb}`,
+      adminToken: TOKEN,
+      log: false,
+    });
+    if (pgc) await loadPg(pgc.url, 'my_audit_c6', c6, undefined, COLUMNS_C6);
+  }, 60_000);
+  afterAll(async () => c6Proxy?.stop());
+
+  for (const [name, query] of Object.entries(QUERIES)) {
+    it(
+      name,
+      async () => {
+        const expected = await summary(['--source', c6Files.jsonl], query);
+        expect(await summary(['--source', c6Files.csv], query)).toEqual(expected);
+        expect(await summary(['--source', c6Files.sqlite], query)).toEqual(expected);
+        expect(await summary(['--source', '-'], query, readFileSync(c6Files.jsonl, 'utf8'))).toEqual(expected);
+        expect(
+          await summary(['--source', 'proxy'], query, undefined, { TOURNIQUET_PROXY_URL: c6Proxy!.adminUrl }),
+        ).toEqual(expected);
+        expect(await summary(['--source', c6ProxyDb], query)).toEqual(expected);
+        if (pgc)
+          expect(
+            await summary(['--source', pgc.url, '--table', 'my_audit_c6', '--columns', PG_COLUMNS_FLAG], query),
+          ).toEqual(expected);
+      },
+      30_000,
+    );
+  }
+
+  it('the figures: unknown-cost calls and their share, outcome-unknown calls with their estimate; never a bare cost', async () => {
+    const s = await summary(['--source', c6Files.jsonl], []);
+    expect(s.cost_unknown).toEqual({
+      calls: UNMETERED.costUnknown,
+      share: Math.round((UNMETERED.costUnknown / UNMETERED.allowed) * 10_000) / 10_000,
+    });
+    expect(s.outcome_unknown).toEqual({
+      calls: UNMETERED.outcomeUnknown,
+      amount_usd_estimated: UNMETERED.estimatedUsd,
+    });
+    for (const format of ['text', 'md']) {
+      const r = await runInProcess(['damage', '--source', c6Files.sqlite, '--format', format], { env: env() });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(
+        /at least \$[\d,.]+: 17 allowed calls \(1\.8%\) have no cost recorded \(unknown, not \$0\)/,
+      );
+      expect(r.stdout).toContain(
+        '2 calls forwarded, outcome never recorded (not proven either way); estimated $85.50 (an estimate, not in the cost)',
+      );
+    }
+  });
+
+  it('a source without the write-ahead columns says every outcome is recorded, and counts unknown costs all the same', async () => {
+    const s = await summary(['--source', files.sqlite], []);
+    expect(s.outcome_unknown).toEqual({ calls: 0, amount_usd_estimated: 0 });
+    expect(s.cost_unknown).toEqual({ calls: 0, share: 0 });
   });
 });

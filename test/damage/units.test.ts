@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findAnomalyStart } from '../../src/core/damage/anomaly.js';
 import { sparkline } from '../../src/render/sparkline.js';
@@ -116,7 +117,6 @@ describe('SQLite on two threads', () => {
   it('gives the same summary as one connection', async () => {
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const { storyRows, REVOKED_AT } = await import('../fixtures/damage/story.js');
     const { toSqlite } = await import('../fixtures/damage/write.js');
     const { SqliteSource } = await import('../../src/core/damage/sources/sqlite.js');
@@ -139,7 +139,6 @@ describe('SQLite files that store times as epoch numbers', () => {
   ])('%s summarise like ISO text', async (_name, conv) => {
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const { default: Database } = await import('better-sqlite3');
     const { storyRows, REVOKED_AT } = await import('../fixtures/damage/story.js');
     const { toSqlite, SQLITE_SCHEMA, COLUMNS } = await import('../fixtures/damage/write.js');

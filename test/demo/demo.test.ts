@@ -117,6 +117,7 @@ describe('tourniquet demo, as a script runs it (no terminal)', () => {
     expect(r.stderr).toMatch(/Next\n\s+1\. Tell the agent's runner/);
     expect(r.stdout).toMatch(/The same incident, two ways/);
     expect(r.stdout).toMatch(/other consumers broken\s+0 of 2\s+2 of 2/);
+    // eslint-disable-next-line no-control-regex -- ESC is what must be absent when piped
     expect(r.stdout).not.toMatch(/\u001b\[/);
     // The servers it started are gone.
     const urls = [...r.stderr.matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]);
@@ -143,7 +144,7 @@ describe('tourniquet demo, as a script runs it (no terminal)', () => {
   it('Ctrl-C (SIGINT) in the middle of the slow path: exit 130, servers stopped, temp dir gone (how fast: npm run bench -- timing)', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'tq-demo-tmp-'));
     const child = spawn(process.execPath, [BIN, 'demo', '--tail-mode', 'p95', '--runaway-ms', '300'], {
-      env: isolatedEnv({ TMPDIR: tmp }) as NodeJS.ProcessEnv,
+      env: isolatedEnv({ TMPDIR: tmp }),
     });
     let err = '';
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));

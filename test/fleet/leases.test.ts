@@ -80,11 +80,94 @@ describe.skipIf(!pgAvailable())('budget and rate leases against PostgreSQL', () 
     await sleep(50);
     expect(secondDone).toBe(false);
     expect(l.held().usd).toBeLessThanOrEqual(5); // waiting, not asking the store for more budget meanwhile
-    if (first.ok) l.settle(first.ticket, null);
+    if (first.ok) l.settle(first.ticket, 0);
     expect((await second).ok).toBe(true);
     // now known to cost nothing: twenty at once, all let through without waiting for one another
     const many = await Promise.all(Array.from({ length: 20 }, () => l.admit(k, null, 'GET /v1/customers')));
     expect(many.every((a) => a.ok)).toBe(true);
+  });
+
+  it('calls that could not be metered are charged their estimate across the fleet: a $50 cap, $5 each, two instances: ten calls, then refused', async () => {
+    const url = await freshDatabase(cluster.url, 'leases_unmetered');
+    const fleet = await Promise.all(['u1', 'u2'].map((n) => instance(url, n)));
+    const k = key('vk_id_unmetered', { daily_usd_cap: 50, per_call_amount_cap: 5 });
+    let allowed = 0;
+    for (let n = 0; n < 40; n++) {
+      const l = fleet[n % 2]!.limits;
+      const a = await l.admit(k, null, 'POST /v1/chat/completions');
+      if (!a.ok) {
+        expect(a.refusal.code).toBe('spend_cap_exceeded');
+        continue;
+      }
+      expect(a.ticket.estimateUsd).toBe(5);
+      allowed++;
+      l.settle(a.ticket, null); // forwarded, no cost in the answer
+    }
+    expect(allowed).toBe(10);
+    // the store counts the estimates as used: a fresh instance has nothing left either
+    await Promise.all(fleet.map((f) => f.limits.close()));
+    const [row] = await sql(
+      url,
+      `SELECT sum(COALESCE(used, amount))::float8 AS total FROM budget_grants WHERE vault_key_id = 'vk_id_unmetered' AND kind = 'usd'`,
+    );
+    expect(row.total).toBeCloseTo(50, 6);
+    const late = await (await instance(url, 'u3')).limits.admit(k, null, 'POST /v1/chat/completions');
+    expect(late.ok ? 'admitted' : late.refusal.code).toBe('spend_cap_exceeded');
+  });
+
+  it('a call admitted but never forwarded is not charged (released, not settled)', async () => {
+    const url = await freshDatabase(cluster.url, 'leases_released');
+    const { limits: l } = await instance(url, 'r1', 60_000);
+    const k = key('vk_id_released', { daily_usd_cap: 50, per_call_amount_cap: 5 });
+    for (let n = 0; n < 30; n++) {
+      const a = await l.admit(k, null, 'POST /v1/chat/completions');
+      expect(a.ok).toBe(true);
+      if (a.ok) l.release(a.ticket);
+    }
+    // all $50 still there: ten calls settled unmetered, then the cap
+    const settled = [];
+    for (let n = 0; n < 11; n++) {
+      const a = await l.admit(k, null, 'POST /v1/chat/completions');
+      settled.push(a.ok ? 'admitted' : a.refusal.code);
+      if (a.ok) l.settle(a.ticket, null);
+    }
+    expect(settled).toEqual([...Array(10).fill('admitted'), 'spend_cap_exceeded']);
+  });
+
+  it("the day's first grant starts from the audit, where unmetered and outcome-unknown calls count at their estimate", async () => {
+    const url = await freshDatabase(cluster.url, 'leases_audit');
+    const { store } = await instance(url, 'a0');
+    const now = new Date().toISOString();
+    const row = (cost: number | null, estimate: number | null, outcome: string) =>
+      store.appendAudit([
+        {
+          started_at: now,
+          finished_at: now,
+          vault_key_id: 'vk_id_audited',
+          agent_run_id: null,
+          customer_scope_id: null,
+          vendor: 'openai',
+          method: 'POST',
+          path: '/v1/chat/completions',
+          policy_verdict: 'allowed',
+          vendor_status: 200,
+          cost_usd_parsed: cost,
+          upstream_key_id: null,
+          latency_ms: 1,
+          instance_id: 'dead',
+          call_id: `dead.${Math.random()}`,
+          outcome: outcome as 'complete',
+          amount_usd_estimated: estimate,
+        },
+      ]);
+    await row(10, 4, 'complete'); // metered: its cost counts, not its estimate
+    await row(null, 20, 'complete'); // not metered: its estimate
+    await row(null, 15, 'unknown'); // forwarded, outcome unknown: its estimate
+    const { limits: l } = await instance(url, 'a1');
+    const k = key('vk_id_audited', { daily_usd_cap: 50 });
+    const big = await l.admit(k, 5.01, 'POST /v1/charges');
+    expect(big.ok ? 'admitted' : big.refusal.code).toBe('spend_cap_exceeded');
+    expect((await l.admit(k, 5, 'POST /v1/charges')).ok).toBe(true);
   });
 
   it('a grant that arrives after the instance gave up on it is given back, not lost to the limit', async () => {

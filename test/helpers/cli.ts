@@ -66,7 +66,7 @@ export function runBuilt(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: (opts.env ?? isolatedEnv()) as NodeJS.ProcessEnv,
+      env: opts.env ?? isolatedEnv(),
       cwd: ROOT,
     });
     let stdout = '';

@@ -85,6 +85,7 @@ const summary = {
   last_call: null,
   agent_runs: [],
   vault_keys: [],
+  outcome_unknown: { calls: 0, amount_usd_estimated: 0, pending: 0 },
 };
 
 /** The correct answer of the small admin API, per route. */
@@ -139,6 +140,8 @@ function validAnswer(
         already_revoked: already,
         mode: 'soft',
         in_flight_aborted: 0,
+        durable: true,
+        fleet: { confirmed: ['i-self'], unconfirmed: [], waited_ms: 0 },
       },
     ];
   }
@@ -235,7 +238,10 @@ function perturb(mode: HostileMode, res: ServerResponse, valid: Reply, other: st
         error: { code: 'insufficient_scope', message: 'this token may only read', required_scope: 'operate' },
       });
       return true;
-    default:
+    case 'valid':
+    case 'foreign-instance':
+    case 'not-durable':
+    case 'verdict-without-refused':
       return false;
   }
 }

@@ -12,7 +12,7 @@ export async function pollUntil<T>(
   for (;;) {
     try {
       const v = await probe();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
       last = v;
     } catch (err) {
       last = err;

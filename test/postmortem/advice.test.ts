@@ -23,6 +23,8 @@ const base: DamageSummary = {
   vault_keys: [{ vault_key_id: 'vk_1', calls: 10, cost_usd: 12.5 }],
   after_revoke: null,
   bad_rows: { count: 0, first_lines: [] },
+  cost_unknown: { calls: 0, share: 0 },
+  outcome_unknown: { calls: 0, amount_usd_estimated: 0 },
 };
 const entry = (type: string, fields: Record<string, unknown> = {}): JournalEntry => ({
   seq: 1,

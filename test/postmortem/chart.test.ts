@@ -23,7 +23,7 @@ beforeAll(async () => {
   const dom = new JSDOM('<!doctype html><html><body></body></html>');
   Object.assign(globalThis, { window: dom.window, document: dom.window.document });
   const { default: mermaid } = await import('mermaid');
-  parse = (text) => mermaid.parse(text) as Promise<{ diagramType: string }>;
+  parse = (text) => mermaid.parse(text);
 }, 60_000);
 
 const block = (md: string) => /```mermaid\n([\s\S]*?)\n```/.exec(md)?.[1];
@@ -54,6 +54,8 @@ function summary(minutes: number[], anomalyIndex: number | null, revokeAtMs: num
         ? null
         : { revoked_at: new Date(revokeAtMs).toISOString(), in_flight: 1, later: 3, later_allowed: 0 },
     bad_rows: { count: 0, first_lines: [] },
+    cost_unknown: { calls: 0, share: 0 },
+    outcome_unknown: { calls: 0, amount_usd_estimated: 0 },
   };
 }
 

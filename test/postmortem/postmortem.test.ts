@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { json, startServer, type TestServer } from '../helpers/server.js';
-import { storyRows } from '../fixtures/damage/story.js';
-import { toSqlite } from '../fixtures/damage/write.js';
+import { storyRows, storyRowsUnmetered } from '../fixtures/damage/story.js';
+import { COLUMNS_C6, toSqlite } from '../fixtures/damage/write.js';
 import {
   INCIDENT_WITHOUT_REVOKE,
   INCIDENT_WITH_REVOKE,
@@ -32,6 +32,25 @@ afterEach(async () => {
 });
 
 describe('tourniquet postmortem', () => {
+  it('calls of unknown cost and unknown outcome (C6): in the headline, the damage section and --json; never a bare $0', async () => {
+    const c6 = join(dir, 'audit-c6.db');
+    toSqlite(c6, storyRowsUnmetered(), COLUMNS_C6);
+    const r = await runInProcess(['postmortem', INCIDENT_WITH_REVOKE, '--source', c6], { env: setup() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /\*\*In one line:\*\* [\d,]+ calls, at least \$[\d,.]+ \(17 calls of unknown cost\) allowed spend/,
+    );
+    expect(r.stdout).toContain('2 calls with outcome unknown (estimated $85.50, not proven)');
+    expect(r.stdout).toMatch(
+      /\*\*Outcome unknown:\*\* 2 calls forwarded, outcome never recorded \(not proven either way\)/,
+    );
+    const j = JSON.parse(
+      (await runInProcess(['--json', 'postmortem', INCIDENT_WITH_REVOKE, '--source', c6], { env: setup() })).stdout,
+    );
+    expect(j.damage.outcome_unknown).toEqual({ calls: 2, amount_usd_estimated: 85.5 });
+    expect(j.damage.cost_unknown.calls).toBe(17);
+  });
+
   it('with a revoke: timeline in t+ offsets, the decision, the damage around the revoke, two recommendations from the facts', async () => {
     const r = await runInProcess(['postmortem', INCIDENT_WITH_REVOKE, '--source', db], { env: setup() });
     expect(r.code).toBe(0);

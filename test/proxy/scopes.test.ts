@@ -32,7 +32,7 @@ const CALLS: Record<string, { need: Scope; path: (f: Fresh) => string; body?: (f
   },
   'POST /v1/vault-keys/{id}/roll': { need: 'operate', path: (f) => `/v1/vault-keys/${f.vk}/roll`, body: () => ({}) },
   'POST /v1/vault-keys': { need: 'admin', path: () => '/v1/vault-keys', body: () => ({ vendor: 'stripe' }) },
-  'GET /v1/upstream-keys': { need: 'admin', path: () => '/v1/upstream-keys' },
+  'GET /v1/upstream-keys': { need: 'read', path: () => '/v1/upstream-keys' },
   'POST /v1/upstream-keys': {
     need: 'admin',
     path: () => '/v1/upstream-keys',

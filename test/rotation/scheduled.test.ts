@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ interface VendorGate {
 
 function vendorGate(target: string): Promise<VendorGate> {
   const gate: Omit<VendorGate, 'url' | 'close'> = { calls: [], failDeletes: false };
-  const server: Server = createServer(async (req, res) => {
+  const forward = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     gate.calls.push(`${req.method} ${req.url}`);
     if (gate.failDeletes && req.method === 'DELETE')
       return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"boom"}}');
@@ -42,7 +42,9 @@ function vendorGate(target: string): Promise<VendorGate> {
     res
       .writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' })
       .end(Buffer.from(await up.arrayBuffer()));
-  });
+  };
+  // A forward that fails (the proxy gone mid-test) drops the socket: the CLI sees a failed call.
+  const server: Server = createServer((req, res) => void forward(req, res).catch(() => res.destroy()));
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };
@@ -275,7 +277,7 @@ describe('the cron/systemd script (docs/scheduled-rotation/rotate-due.sh)', () =
       TOURNIQUET_OPENAI_BASE_URL: gate.url,
     };
     const r = await new Promise<{ code: number; out: string }>((resolve) =>
-      execFile('sh', [CRON_SCRIPT], { env: env as NodeJS.ProcessEnv }, (err, stdout, stderr) =>
+      execFile('sh', [CRON_SCRIPT], { env: env }, (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
       ),
     );

@@ -5,6 +5,7 @@ import { isolatedEnv } from '../helpers/cli.js';
 import type { Io } from '../../src/cli/io.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jsonText } from '../../src/core/json.js';
 import { Journal } from '../../src/core/journal.js';
 import { dryRun, runSteps } from '../../src/core/steps/engine.js';
 import { callRecorder, createStepEnv } from '../../src/core/steps/env.js';
@@ -71,7 +72,7 @@ describe('the step engine', () => {
     expect(r.steps.map((s) => s.state)).toEqual(['done', 'done']);
     expect(r.state).toMatchObject({ 'a.out': 1, 'b.out': 1 });
     const e = j.entries();
-    expect(e.map((x) => `${x.type}:${x.step}:${x.phase ?? x.ok}`)).toEqual([
+    expect(e.map((x) => `${x.type}:${jsonText(x.step)}:${jsonText(x.phase ?? x.ok)}`)).toEqual([
       'step:a:started',
       'step:a:finished',
       'step:b:started',
@@ -197,7 +198,7 @@ describe('the step engine', () => {
       cwd: process.cwd(),
     } as unknown as Io;
     const ctx = createContext(io, {});
-    const session = await openSession(sessionInput(ctx));
+    const session = openSession(sessionInput(ctx));
     const journal = startIncident(session, 'test', { reason: 'x' });
     // A secret the run learns after the journal is open (a token read, a key created), not shaped like a key.
     const secret = 'admin-token-not-key-shaped-0123456789';

@@ -134,7 +134,7 @@ describe('watch at a real terminal', () => {
     const { BIN } = await import('../helpers/cli.js');
     const f = await startFixture();
     try {
-      const child = spawn(process.execPath, [BIN, 'watch', '--interval', '10s'], { env: f.env as NodeJS.ProcessEnv });
+      const child = spawn(process.execPath, [BIN, 'watch', '--interval', '10s'], { env: f.env });
       let out = '';
       let err = '';
       child.stderr.on('data', (d) => (err += d));

@@ -1,6 +1,7 @@
 import { HttpClient } from '../../core/http.js';
 import { TourniquetError } from '../../core/errors.js';
 import { redactHint } from '../../core/secrets.js';
+import { fieldOf } from '../../core/json.js';
 import type {
   AccountStatus,
   AgentAccount,
@@ -41,7 +42,7 @@ export class AgentAccountsPlatform {
       method: 'GET',
       path: this.path(id),
       accept: [404],
-      expect: (b) => (typeof b?.status === 'string' || b?.error ? undefined : 'no status'),
+      expect: (b) => (typeof fieldOf(b, 'status') === 'string' || fieldOf(b, 'error') ? undefined : 'no status'),
     });
     return res.status === 404 ? undefined : res.body;
   }
@@ -55,7 +56,7 @@ export class AgentAccountsPlatform {
         method: 'GET',
         path: '/agents',
         query: { limit: 100, starting_after: after },
-        expect: (b) => (Array.isArray(b?.data) ? undefined : 'no "data" list'),
+        expect: (b) => (Array.isArray(fieldOf(b, 'data')) ? undefined : 'no "data" list'),
       });
       all.push(...res.body.data);
       if (!res.body.has_more || res.body.data.length === 0) break;
@@ -100,7 +101,9 @@ export class AgentAccountsPlatform {
       json: { name, budget },
       idempotencyKey: true,
       expect: (b) =>
-        typeof b?.id === 'string' && typeof b?.api_key === 'string' ? undefined : 'missing id or api_key',
+        typeof fieldOf(b, 'id') === 'string' && typeof fieldOf(b, 'api_key') === 'string'
+          ? undefined
+          : 'missing id or api_key',
     });
     const { id, api_key: secret } = res.body;
     this.cfg.onSecret?.(secret);

@@ -2,6 +2,7 @@ import { HttpClient } from '../../core/http.js';
 import { TourniquetError, usageError } from '../../core/errors.js';
 import { jwkThumbprint, type PublicJwk } from '../../core/jwk.js';
 import { agentNotFound } from './accounts.js';
+import { fieldOf, scalarText as textOf } from '../../core/json.js';
 import type { AgentPlatformConfig, DeactivateOutcome, DpopRotation, OAuthAgent, PlannedCall } from './types.js';
 
 /**
@@ -33,7 +34,8 @@ export class AgentsApiPlatform {
       method: 'GET',
       path: this.path(id),
       accept: [404],
-      expect: (b) => (typeof b?.active === 'boolean' || b?.error ? undefined : 'no boolean "active"'),
+      expect: (b) =>
+        typeof fieldOf(b, 'active') === 'boolean' || fieldOf(b, 'error') ? undefined : 'no boolean "active"',
     });
     return res.status === 404 ? undefined : res.body;
   }
@@ -46,7 +48,7 @@ export class AgentsApiPlatform {
         method: 'GET',
         path: '/api/v1/agents',
         query: { page, per_page: 100 },
-        expect: (b) => (Array.isArray(b?.data) ? undefined : 'no "data" list'),
+        expect: (b) => (Array.isArray(fieldOf(b, 'data')) ? undefined : 'no "data" list'),
       });
       all.push(...res.body.data);
       if (res.body.data.length === 0 || all.length >= (res.body.total ?? all.length)) break;
@@ -70,15 +72,20 @@ export class AgentsApiPlatform {
   /** The JWK must already be validated (validatePublicJwk); we check the server's new_jkt against our own thumbprint. */
   async rotateDpopKey(id: string, jwk: PublicJwk, reason?: string): Promise<DpopRotation> {
     const expected_jkt = jwkThumbprint(jwk);
-    const res = await this.http.request({
+    const res = await this.http.request<{
+      old_jkt?: string;
+      new_jkt: string;
+      revoked_token_count?: number;
+      audit_event_id?: string;
+    }>({
       method: 'POST',
       path: this.path(id, '/rotate-dpop-key'),
       json: { new_public_jwk: jwk, ...(reason ? { reason } : {}) },
       accept: [400],
-      expect: (b) => (typeof b?.new_jkt === 'string' || b?.error ? undefined : 'no new_jkt'),
+      expect: (b) => (typeof fieldOf(b, 'new_jkt') === 'string' || fieldOf(b, 'error') ? undefined : 'no new_jkt'),
     });
     if (res.status === 400) throw rejected(res.body);
-    const b = res.body as { old_jkt?: string; new_jkt: string; revoked_token_count?: number; audit_event_id?: string };
+    const b = res.body;
     return {
       status: 'rotated',
       agent_id: id,
@@ -110,9 +117,14 @@ export class AgentsApiPlatform {
 }
 
 /** 400 invalid_jwk / invalid_request: the input was wrong, so exit 2 with the server's words. */
-function rejected(body: any): TourniquetError {
-  const code = typeof body?.error === 'string' ? body.error : (body?.error?.code ?? 'invalid_request');
-  const detail = body?.error_description ?? body?.message ?? body?.error?.message ?? '';
+function rejected(body: unknown): TourniquetError {
+  const error = fieldOf(body, 'error');
+  const code = typeof error === 'string' ? error : (textOf(fieldOf(error, 'code')) ?? 'invalid_request');
+  const detail =
+    textOf(fieldOf(body, 'error_description')) ??
+    textOf(fieldOf(body, 'message')) ??
+    textOf(fieldOf(error, 'message')) ??
+    '';
   if (code === 'invalid_jwk')
     return usageError(
       `the Agents API rejected the JWK (invalid_jwk)${detail ? `: ${detail}` : ''}`,

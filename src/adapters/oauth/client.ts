@@ -1,5 +1,6 @@
 import { HttpClient } from '../../core/http.js';
 import { TourniquetError, usageError } from '../../core/errors.js';
+import { fieldOf, isRecord } from '../../core/json.js';
 import type { Introspection, OAuthServerConfig, RevokeOutcome, TokenTypeHint } from './types.js';
 
 /**
@@ -52,7 +53,7 @@ export class OAuthClient {
       method: 'POST',
       path: pathOf(introspection),
       form: { token, token_type_hint: hint },
-      expect: (b) => (typeof b?.active === 'boolean' ? undefined : 'no boolean "active" (RFC 7662 §2.2)'),
+      expect: (b) => (typeof fieldOf(b, 'active') === 'boolean' ? undefined : 'no boolean "active" (RFC 7662 §2.2)'),
     });
     return res.body;
   }
@@ -73,10 +74,12 @@ export class OAuthClient {
       accept: [400],
     });
     if (res.status === 400) {
-      const err = String(res.body?.error ?? 'invalid_request');
+      const error = fieldOf(res.body, 'error');
+      const description = fieldOf(res.body, 'error_description');
+      const err = typeof error === 'string' ? error : 'invalid_request';
       throw new TourniquetError(
         'step-failed',
-        `the authorization server refused the revocation (${err})${res.body?.error_description ? `: ${res.body.error_description}` : ''}`,
+        `the authorization server refused the revocation (${err})${typeof description === 'string' && description ? `: ${description}` : ''}`,
         {
           hint:
             err === 'unsupported_token_type'
@@ -101,7 +104,7 @@ export class OAuthClient {
     };
   }
 
-  async plan(action: 'revoke' | 'introspect'): Promise<{ method: string; url: string; what: string }[]> {
+  plan(action: 'revoke' | 'introspect'): { method: string; url: string; what: string }[] {
     const e = {
       revocation: this.cfg.revocationEndpoint ?? '{revocation_endpoint from the issuer metadata}',
       introspection: this.cfg.introspectionEndpoint ?? '{introspection_endpoint from the issuer metadata}',
@@ -141,7 +144,11 @@ async function discover(
       timeouts: cfg.timeouts,
     });
     const res = await http.request({ method: 'GET', path: pathOf(url), accept: [404] });
-    if (res.status !== 404 && res.body && typeof res.body === 'object') return res.body;
+    if (res.status !== 404 && isRecord(res.body))
+      return {
+        revocation_endpoint: endpointIn(res.body.revocation_endpoint),
+        introspection_endpoint: endpointIn(res.body.introspection_endpoint),
+      };
   }
   throw usageError(
     `no authorization server metadata at ${cfg.issuer}`,
@@ -153,3 +160,6 @@ function pathOf(url: string): string {
   const u = new URL(url);
   return u.pathname + u.search;
 }
+
+/** A metadata endpoint is a URL string (RFC 8414 §2); anything else is no endpoint. */
+const endpointIn = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { HttpClient, HttpClientOptions, HttpRequest, HttpResponse } from '../../core/http.js';
+import type { AnswerCheck, HttpClient, HttpClientOptions, HttpRequest, HttpResponse } from '../../core/http.js';
 import { currentDeadline } from '../../core/deadline.js';
 import { HttpError, attemptSignal, interpretAnswer, timeoutError } from '../../core/http-answer.js';
 
@@ -10,10 +10,10 @@ import { HttpError, attemptSignal, interpretAnswer, timeoutError } from '../../c
  * import it only when they first talk HTTP (and `quickDelete` below does not wait for it).
  */
 export interface LazyHttp {
-  request<T = any>(req: HttpRequest): Promise<HttpResponse<T>>;
-  get<T = any>(path: string, extra?: Omit<HttpRequest, 'method' | 'path'>): Promise<HttpResponse<T>>;
-  post<T = any>(path: string, extra?: Omit<HttpRequest, 'method' | 'path'>): Promise<HttpResponse<T>>;
-  delete<T = any>(path: string, extra?: Omit<HttpRequest, 'method' | 'path'>): Promise<HttpResponse<T>>;
+  request<T = unknown>(req: HttpRequest<T>): Promise<HttpResponse<T>>;
+  get<T = unknown>(path: string, extra?: Omit<HttpRequest<T>, 'method' | 'path'>): Promise<HttpResponse<T>>;
+  post<T = unknown>(path: string, extra?: Omit<HttpRequest<T>, 'method' | 'path'>): Promise<HttpResponse<T>>;
+  delete<T = unknown>(path: string, extra?: Omit<HttpRequest<T>, 'method' | 'path'>): Promise<HttpResponse<T>>;
   /** Start loading the client now, without waiting. */
   warm(): void;
 }
@@ -21,7 +21,7 @@ export interface LazyHttp {
 export function lazyHttp(opts: HttpClientOptions): LazyHttp {
   let client: Promise<HttpClient> | undefined;
   const load = () => (client ??= import('../../core/http.js').then((m) => new m.HttpClient(opts)));
-  const request = async <T>(req: HttpRequest) => (await load()).request<T>(req);
+  const request = async <T>(req: HttpRequest<T>) => (await load()).request<T>(req);
   return {
     request,
     get: (path, extra = {}) => request({ ...extra, method: 'GET', path }),
@@ -38,28 +38,28 @@ export function lazyHttp(opts: HttpClientOptions): LazyHttp {
  * the same errors, the same shape check, the same total deadline per attempt within the
  * command's. One retry on a connection error (GET and DELETE are idempotent); none on a timeout.
  */
-export interface QuickOptions {
+export interface QuickOptions<T = unknown> {
   name: string;
   /** Total deadline of one attempt, from sending to the last byte. */
   timeoutMs: number;
   accept: number[];
-  expect?: (body: any, status: number) => string | undefined;
+  expect?: AnswerCheck<T>;
   trace?: (l: string) => void;
 }
 
-export interface QuickAnswer {
+export interface QuickAnswer<T = unknown> {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: any;
+  body: T;
 }
 
 /** GET or DELETE (both idempotent) on node:http; see above. */
-export async function quickRequest(
+export async function quickRequest<T = unknown>(
   method: 'GET' | 'DELETE',
   url: string,
   headers: Record<string, string>,
-  o: QuickOptions,
-): Promise<QuickAnswer> {
+  o: QuickOptions<T>,
+): Promise<QuickAnswer<T>> {
   const endpoint = `${method} ${url.replace(/\?.*$/, '')}`;
   o.trace?.(`→ ${endpoint} (authorization: [redacted])`);
   for (let attempt = 1; ; attempt++) {
@@ -91,7 +91,7 @@ export async function quickRequest(
       cut.dispose();
     }
     o.trace?.(`← ${raw.status} ${endpoint}`);
-    const read = interpretAnswer(
+    const read = interpretAnswer<T>(
       o.name,
       endpoint,
       { method, accept: o.accept, expect: o.expect },
@@ -110,6 +110,9 @@ function once(
   headers: Record<string, string>,
   signal: AbortSignal,
 ): Promise<{ status: number; headers: QuickAnswer['headers']; text: string }> {
+  // Our signals abort with an Error naming whose deadline it was (AttemptTimeout, DeadlineExpired).
+  const cause = (e: Error): Error =>
+    !signal.aborted ? e : signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
@@ -121,11 +124,11 @@ function once(
         res.on('end', () =>
           resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
         );
-        res.on('error', (e) => reject(signal.aborted ? signal.reason : e));
+        res.on('error', (e) => reject(cause(e)));
       },
     );
     // An abort rejects with the signal's reason, so the caller can tell whose deadline it was.
-    req.on('error', (e) => reject(signal.aborted ? signal.reason : e));
+    req.on('error', (e) => reject(cause(e)));
     req.end();
   });
 }

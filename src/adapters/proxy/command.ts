@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { lazyHttp } from './client.js';
 import { TourniquetError, usageError } from '../../core/errors.js';
-import { unsupported, type InstanceProbe, type ProxyAdapter, type RevokeOutcome } from './types.js';
+import { fieldOf, isRecord } from '../../core/json.js';
+import { unsupported, unsupportedCall, type InstanceProbe, type ProxyAdapter, type RevokeOutcome } from './types.js';
 
 /**
  * An in-house proxy, driven by configuration: each action names an HTTP call or a shell
@@ -34,20 +35,32 @@ function fill(template: string, vars: Record<string, string>): string {
 }
 
 export function parseCommandActions(raw: unknown): CommandActions {
-  const commands = (raw as { commands?: unknown } | undefined)?.commands;
-  if (!commands || typeof commands !== 'object')
+  const commands = fieldOf(raw, 'commands');
+  if (!isRecord(commands))
     throw usageError(
       'proxy_kind is "command" but the profile has no proxy.commands table',
       'add proxy.commands.revoke (an http call or a shell command) to the profile',
     );
   const out: CommandActions = {};
-  for (const [name, value] of Object.entries(commands as Record<string, any>)) {
+  for (const [name, value] of Object.entries(commands)) {
     if (name !== 'revoke' && name !== 'probe') continue;
-    if (typeof value?.shell === 'string') out[name] = { shell: value.shell };
-    else if (typeof value?.http?.url === 'string') out[name] = { http: value.http };
+    const shell = fieldOf(value, 'shell');
+    const http = fieldOf(value, 'http');
+    if (typeof shell === 'string') out[name] = { shell };
+    else if (isRecord(http) && typeof http.url === 'string') out[name] = { http: httpAction(name, http, http.url) };
     else throw usageError(`proxy.commands.${name} needs either "shell" or "http.url"`);
   }
   return out;
+}
+
+/** The http action as configured; a method or header that is not text is a configuration error, not a crash later. */
+function httpAction(name: string, http: Record<string, unknown>, url: string): HttpAction {
+  const { method, headers, body } = http;
+  if (method !== undefined && typeof method !== 'string')
+    throw usageError(`proxy.commands.${name}.http.method must be text (e.g. POST)`);
+  if (headers !== undefined && !(isRecord(headers) && Object.values(headers).every((v) => typeof v === 'string')))
+    throw usageError(`proxy.commands.${name}.http.headers must map header names to text`);
+  return { method, url, headers: headers as Record<string, string> | undefined, body };
 }
 
 export interface CommandProxyOptions {
@@ -108,43 +121,24 @@ export function createCommandProxy(opts: CommandProxyOptions): ProxyAdapter {
         `the revoke command for ${id} failed (${code < 100 ? `exit ${code}` : `HTTP ${code}`})`,
       );
     },
-    revokeAllUnder: async () => {
-      throw unsupported('command', 'revoke every vault key under a production key (name the keys instead)');
-    },
-    async instances() {
-      return [{ instance_id: 'proxy', data_plane_url: '' }];
+    revokeAllUnder: unsupportedCall('command', 'revoke every vault key under a production key (name the keys instead)'),
+    instances() {
+      return Promise.resolve([{ instance_id: 'proxy', data_plane_url: '' }]);
     },
     async probeVaultKey(id, instance): Promise<InstanceProbe> {
       const code = await perform('probe', id);
       const refused = code === 0 || (code >= 200 && code < 300);
       return { instance_id: instance.instance_id, refused, code: refused ? 'refused' : 'allowed' };
     },
-    listVaultKeys: async () => {
-      throw unsupported('command', 'list vault keys');
-    },
-    getVaultKey: async () => undefined,
-    issueVaultKey: async () => {
-      throw unsupported('command', 'issue vault keys');
-    },
-    rollVaultKey: async () => {
-      throw unsupported('command', 'roll vault keys');
-    },
-    listUpstreamKeys: async () => {
-      throw unsupported('command', 'list production keys');
-    },
-    addUpstreamKey: async () => {
-      throw unsupported('command', 'add a production key');
-    },
-    promoteUpstreamKey: async () => {
-      throw unsupported('command', 'promote a production key');
-    },
-    retireUpstreamKey: async () => {
-      throw unsupported('command', 'retire a production key');
-    },
-    checkUpstreamKey: async () => {
-      throw unsupported('command', 'check a production key');
-    },
-    audit: async () => [],
+    listVaultKeys: unsupportedCall('command', 'list vault keys'),
+    getVaultKey: () => Promise.resolve(undefined),
+    issueVaultKey: unsupportedCall('command', 'issue vault keys'),
+    rollVaultKey: unsupportedCall('command', 'roll vault keys'),
+    listUpstreamKeys: unsupportedCall('command', 'list production keys'),
+    addUpstreamKey: unsupportedCall('command', 'add a production key'),
+    promoteUpstreamKey: unsupportedCall('command', 'promote a production key'),
+    retireUpstreamKey: unsupportedCall('command', 'retire a production key'),
+    audit: () => Promise.resolve([]),
   };
 }
 

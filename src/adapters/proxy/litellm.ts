@@ -1,7 +1,8 @@
 import { TourniquetError } from '../../core/errors.js';
+import { fieldOf, isRecord, scalarText, stringField } from '../../core/json.js';
 import { lazyHttp } from './client.js';
 import {
-  unsupported,
+  unsupportedCall,
   type AuditRowSummary,
   type IssuedKey,
   type ProxyAdapter,
@@ -24,21 +25,24 @@ export interface LiteLlmOptions {
   trace?: (line: string) => void;
 }
 
-function summary(id: string, info: any): VaultKeySummary {
+/** A key's info as LiteLLM answers it: an object whose fields are read one by one. */
+type KeyInfo = Record<string, unknown>;
+
+function summary(id: string, info: KeyInfo): VaultKeySummary {
   return {
     id,
     vendor: 'litellm',
-    status: info?.blocked ? 'revoked' : 'active',
+    status: info.blocked ? 'revoked' : 'active',
     upstream_key_id: null,
-    agent_run_id: info?.metadata?.agent_run_id ?? null,
-    expires_at: info?.expires ?? null,
+    agent_run_id: stringField(info.metadata, 'agent_run_id') ?? null,
+    expires_at: stringField(info, 'expires') ?? null,
     // A key's info has its limits and `expires`; `duration` is only a parameter of /key/generate.
     policy: {
-      max_budget: info?.max_budget ?? null,
-      budget_duration: info?.budget_duration ?? null,
-      rpm_limit: info?.rpm_limit ?? null,
-      models: info?.models ?? [],
-      metadata: info?.metadata ?? {},
+      max_budget: info.max_budget ?? null,
+      budget_duration: info.budget_duration ?? null,
+      rpm_limit: info.rpm_limit ?? null,
+      models: info.models ?? [],
+      metadata: info.metadata ?? {},
     },
   };
 }
@@ -49,6 +53,10 @@ function remaining(expires: unknown): string | undefined {
   return Number.isFinite(at) ? `${Math.max(1, Math.ceil((at - Date.now()) / 1000))}s` : undefined;
 }
 
+/** /key/generate's answer: the new key (checked by `hasKey`), with its other fields read one by one. */
+type GeneratedKey = KeyInfo & { key: string };
+const hasKey = (x: unknown) => (typeof fieldOf(x, 'key') === 'string' ? undefined : 'no "key"');
+
 export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
   const http = lazyHttp({
     baseUrl: opts.baseUrl,
@@ -57,14 +65,15 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
     trace: opts.trace,
   });
   const base = opts.baseUrl.replace(/\/$/, '');
-  const info = async (id: string) => {
+  const info = async (id: string): Promise<KeyInfo | undefined> => {
     const res = await http.get('/key/info', { query: { key: id }, accept: [404] });
-    return res.status === 404 ? undefined : (res.body?.info ?? res.body);
+    if (res.status === 404) return undefined;
+    const found = fieldOf(res.body, 'info') ?? res.body;
+    // An empty answer is no key; an answer that is not an object has no fields to read.
+    return !found ? undefined : isRecord(found) ? found : {};
   };
-  const idOf = (b: any): string => String(b.token ?? b.token_id ?? b.key_name ?? b.key);
-  const no = (what: string) => async (): Promise<never> => {
-    throw unsupported('litellm', what);
-  };
+  const idOf = (b: KeyInfo): string => String(b.token ?? b.token_id ?? b.key_name ?? b.key);
+  const no = (what: string) => unsupportedCall('litellm', what);
 
   return {
     kind: 'litellm',
@@ -91,23 +100,23 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
       const before = await info(id);
       if (!before) return { status: 'not-found', vault_key_id: id };
       if (before.blocked)
-        return { status: 'already-revoked', vault_key_id: id, effective_at: String(before.updated_at ?? '') };
+        return { status: 'already-revoked', vault_key_id: id, effective_at: scalarText(before.updated_at) ?? '' };
       await http.post('/key/block', { json: { key: id }, idempotencyKey: true });
       return { status: 'revoked', vault_key_id: id, effective_at: new Date().toISOString() };
     },
 
     async listVaultKeys() {
       // /key/list answers 10 keys a page unless asked; follow `total_pages` (bounded).
-      const keys: any[] = [];
+      const keys: unknown[] = [];
       for (let page = 1, pages = 1; page <= pages && page <= 1000; page++) {
-        const res = await http.get('/key/list', {
+        const res = await http.get<{ keys: unknown[]; total_pages?: unknown }>('/key/list', {
           query: { return_full_object: true, page, size: 100 },
-          expect: (b) => (Array.isArray(b?.keys) ? undefined : 'no "keys" list'),
+          expect: (b) => (Array.isArray(fieldOf(b, 'keys')) ? undefined : 'no "keys" list'),
         });
-        keys.push(...(res.body.keys as any[]));
+        keys.push(...res.body.keys);
         pages = Number(res.body.total_pages ?? 1);
       }
-      return keys.map((k) => (typeof k === 'string' ? summary(k, {}) : summary(idOf(k), k)));
+      return keys.map((k) => (isRecord(k) ? summary(idOf(k), k) : summary(String(k), {})));
     },
 
     async getVaultKey(id) {
@@ -124,13 +133,13 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
         metadata: { agent_run_id: spec.agent_run_id, vendor: spec.vendor, ...spec.labels },
       };
       const b = (
-        await http.post('/key/generate', {
+        await http.post<GeneratedKey>('/key/generate', {
           json: body,
           idempotencyKey: true,
-          expect: (x) => (typeof x?.key === 'string' ? undefined : 'no "key"'),
+          expect: hasKey,
         })
       ).body;
-      return { id: idOf(b), secret: b.key, vendor: spec.vendor, expires_at: b.expires ?? null };
+      return { id: idOf(b), secret: b.key, vendor: spec.vendor, expires_at: stringField(b, 'expires') ?? null };
     },
 
     async rollVaultKey(id, { revokeOld }): Promise<IssuedKey> {
@@ -143,29 +152,22 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
         tpm_limit: old.tpm_limit ?? undefined,
         models: old.models ?? undefined,
         duration: remaining(old.expires),
-        metadata: { ...(old.metadata ?? {}), rolled_from: id },
+        metadata: { ...(isRecord(old.metadata) ? old.metadata : {}), rolled_from: id },
       };
-      const b = (
-        await http.post('/key/generate', {
-          json: body,
-          expect: (x) => (typeof x?.key === 'string' ? undefined : 'no "key"'),
-        })
-      ).body;
+      const b = (await http.post<GeneratedKey>('/key/generate', { json: body, expect: hasKey })).body;
       if (revokeOld) await http.post('/key/block', { json: { key: id }, idempotencyKey: true });
       return {
         id: idOf(b),
         secret: b.key,
-        vendor: String(old.metadata?.vendor ?? 'litellm'),
-        expires_at: b.expires ?? null,
+        vendor: scalarText(fieldOf(old.metadata, 'vendor')) ?? 'litellm',
+        expires_at: stringField(b, 'expires') ?? null,
         rolled_from: id,
       };
     },
 
-    revokeAllUnder: async () => {
-      throw unsupported('litellm', 'revoke every vault key under a production key (name the keys instead)');
-    },
-    async instances() {
-      return [{ instance_id: 'litellm', data_plane_url: opts.baseUrl }];
+    revokeAllUnder: no('revoke every vault key under a production key (name the keys instead)'),
+    instances() {
+      return Promise.resolve([{ instance_id: 'litellm', data_plane_url: opts.baseUrl }]);
     },
 
     async probeVaultKey(id, instance) {
@@ -181,7 +183,6 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
     addUpstreamKey: no('add a production key (edit the LiteLLM model config)'),
     promoteUpstreamKey: no('promote a production key'),
     retireUpstreamKey: no('retire a production key'),
-    checkUpstreamKey: no('check a production key'),
 
     async audit(filter): Promise<AuditRowSummary[]> {
       // With a date range LiteLLM sums per day unless told `summarize=false`.
@@ -190,15 +191,16 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
       const res = await http.get('/spend/logs', {
         query: { api_key: filter.vault_key_id, start_date: from, end_date: to, summarize: from ? false : undefined },
       });
-      const rows: any[] = Array.isArray(res.body) ? res.body : (res.body?.data ?? []);
+      const data = Array.isArray(res.body) ? res.body : fieldOf(res.body, 'data');
+      const rows: unknown[] = Array.isArray(data) ? data : [];
       return rows.map((r) => ({
-        started_at: r.startTime,
-        vault_key_id: r.api_key ?? null,
+        started_at: scalarText(fieldOf(r, 'startTime')) ?? '',
+        vault_key_id: stringField(r, 'api_key') ?? null,
         upstream_key_id: null,
         policy_verdict: 'allowed',
-        vendor_status: r.status === 'failure' ? 500 : 200,
+        vendor_status: fieldOf(r, 'status') === 'failure' ? 500 : 200,
         method: 'POST',
-        path: String(r.call_type ?? ''),
+        path: scalarText(fieldOf(r, 'call_type')) ?? '',
       }));
     },
   };

@@ -10,6 +10,9 @@
  * costs ~250 ms to load and compile on the 2am revoke path. The tests check these schemas with
  * ajv as well, and that no other keyword is used.
  */
+import type { AnswerCheck } from '../../core/http.js';
+import type { RouteAnswer } from './answers.js';
+
 export type Schema = {
   type?: JsonType | JsonType[];
   required?: string[];
@@ -90,8 +93,8 @@ export const ROUTES = {
   'POST /v1/vault-keys': issued,
   'GET /v1/vault-keys': list(vaultKeyView),
   'GET /v1/vault-keys/{id}': vaultKeyView,
-  // C1: 200 only once durable; `durable` and `fleet` are optional until every proxy sends them.
-  'DELETE /v1/vault-keys/{id}': obj(['id', 'status', 'effective_at', 'already_revoked'], {
+  // C1: 200 only once durable. `durable` is required; anything but `true` is not a revoke (durable.ts).
+  'DELETE /v1/vault-keys/{id}': obj(['id', 'status', 'effective_at', 'already_revoked', 'durable'], {
     id: str,
     status: { const: 'revoked' },
     effective_at: str,
@@ -99,13 +102,17 @@ export const ROUTES = {
     durable: bool,
     fleet,
   }),
-  'POST /v1/vault-keys/revoke-all': obj(['revoked', 'effective_at'], {
+  'POST /v1/vault-keys/revoke-all': obj(['revoked', 'effective_at', 'durable'], {
     revoked: strings,
     already_revoked: strings,
     effective_at: str,
     durable: bool,
   }),
-  'POST /v1/vault-keys/{id}/roll': issued,
+  // With revoke_old, `revoked_old.durable` must be true for the old key to count as revoked.
+  'POST /v1/vault-keys/{id}/roll': {
+    ...issued,
+    properties: { ...issued.properties, revoked_old: obj(['id', 'durable'], { id: str, durable: bool, fleet }) },
+  },
   'GET /v1/vault-keys/{id}/verdict': obj(['instance_id', 'vault_key_id', 'refused', 'verdict'], {
     instance_id: str,
     vault_key_id: str,
@@ -116,14 +123,27 @@ export const ROUTES = {
   'POST /v1/upstream-keys': upstreamKey,
   'POST /v1/upstream-keys/{id}/promote': upstreamKey,
   'POST /v1/upstream-keys/{id}/retire': upstreamKey,
-  'POST /v1/upstream-keys/{id}/check': obj(['works', 'vendor_status'], {
-    works: bool,
-    vendor_status: { type: 'integer' },
-  }),
   'GET /v1/audit': obj(['data', 'next_cursor'], { data: { type: 'array', items: auditRow }, next_cursor: strOrNull }),
   'GET /v1/audit/summary': obj(
-    ['calls_total', 'by_verdict', 'calls_allowed', 'cost_usd', 'customers', 'endpoints', 'per_minute'],
+    [
+      'calls_total',
+      'by_verdict',
+      'calls_allowed',
+      'cost_usd',
+      'customers',
+      'endpoints',
+      'per_minute',
+      'outcome_unknown',
+    ],
     {
+      // Allowed calls with no cost recorded (absent from an older proxy: damage then says it cannot tell).
+      calls_cost_unknown: count,
+      // C6: forwarded calls whose outcome was never recorded; damage must not read them as $0.
+      outcome_unknown: obj(['calls', 'amount_usd_estimated'], {
+        calls: count,
+        amount_usd_estimated: { type: 'number', minimum: 0 },
+        pending: count,
+      }),
       calls_total: count,
       calls_allowed: count,
       by_verdict: { type: 'object', additionalProperties: count },
@@ -231,5 +251,7 @@ function objectProblem(schema: Schema, value: Record<string, unknown>, path: str
 }
 
 /** The `expect` check of an HTTP call to `route`: its documented answer, or the error body for an accepted error status. */
-export const expectRoute = (route: Route) => (body: unknown, status: number) =>
-  status >= 200 && status < 300 ? shapeProblem(ROUTES[route], body) : shapeProblem(ERROR_BODY, body);
+export const expectRoute =
+  <R extends Route>(route: R): AnswerCheck<RouteAnswer<R>> =>
+  (body: unknown, status: number) =>
+    status >= 200 && status < 300 ? shapeProblem(ROUTES[route], body) : shapeProblem(ERROR_BODY, body);

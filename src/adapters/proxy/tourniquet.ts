@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { lazyHttp, quickRequest, type QuickAnswer } from './client.js';
+import { lazyHttp, quickRequest } from './client.js';
 import { expectRoute, type Route } from './schemas.js';
+import type { UpstreamKey, VaultKeyView } from './answers.js';
 import { instanceTrust } from './trust.js';
-import { untilDurable } from './durable.js';
+import { saysDurable, untilDurable } from './durable.js';
 import type {
   AuditRowSummary,
   InstanceProbe,
@@ -11,7 +12,6 @@ import type {
   ProxyAdapter,
   ProxyInstance,
   RevokeOutcome,
-  UpstreamCheck,
   UpstreamKeySummary,
   VaultKeySummary,
 } from './types.js';
@@ -32,7 +32,7 @@ export interface TourniquetProxyOptions {
   scrub?: (text: string) => string;
 }
 
-const POLICY_FIELDS = [
+const POLICY_FIELDS: readonly (keyof VaultKeyView)[] = [
   'allowed_endpoints',
   'daily_usd_cap',
   'per_call_amount_cap',
@@ -43,13 +43,13 @@ const POLICY_FIELDS = [
   'upstream_key_id',
 ];
 
-export function toVaultKeySummary(r: any): VaultKeySummary {
+export function toVaultKeySummary(r: VaultKeyView): VaultKeySummary {
   const policy: Record<string, unknown> = {};
   for (const f of POLICY_FIELDS) if (r[f] !== undefined && r[f] !== null) policy[f] = r[f];
   return {
-    id: String(r.id),
-    vendor: String(r.vendor ?? ''),
-    status: String(r.status ?? 'active'),
+    id: r.id,
+    vendor: r.vendor,
+    status: r.status,
     upstream_key_id: r.upstream_key_id ?? null,
     agent_run_id: r.agent_run_id ?? null,
     expires_at: r.expires_at ?? null,
@@ -57,17 +57,17 @@ export function toVaultKeySummary(r: any): VaultKeySummary {
   };
 }
 
-const toUpstream = (r: any): UpstreamKeySummary => ({
-  id: String(r.id),
-  vendor: String(r.vendor),
-  state: String(r.state),
-  hint: String(r.hint ?? ''),
+const toUpstream = (r: UpstreamKey): UpstreamKeySummary => ({
+  id: r.id,
+  vendor: r.vendor,
+  state: r.state,
+  hint: r.hint,
   label: r.label ?? null,
 });
-const shape = (route: Route) => ({ expect: expectRoute(route) });
+const shape = <R extends Route>(route: R) => ({ expect: expectRoute(route) });
 
 /** The admin token that made a change, as the proxy names it (`by`), when it does. */
-const byOf = (b: any): { by?: string } => (typeof b?.by === 'string' ? { by: b.by } : {});
+const byOf = (b: { by?: unknown }): { by?: string } => (typeof b.by === 'string' ? { by: b.by } : {});
 
 export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapter {
   const ms = opts.timeoutMs ?? 5000;
@@ -78,7 +78,7 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
     trace: opts.trace,
     timeouts: { connectMs: ms, headersMs: ms, bodyMs: ms, totalMs: ms },
   });
-  const quick = (method: 'GET' | 'DELETE', url: string, accept: number[], route: Route) =>
+  const quick = <R extends Route>(method: 'GET' | 'DELETE', url: string, accept: number[], route: R) =>
     quickRequest(
       method,
       url,
@@ -104,7 +104,6 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
       'add-upstream': `POST ${base}/v1/upstream-keys {"vendor":"${a.vendor}","state":"standby","secret":"[redacted]"}`,
       promote: `POST ${base}/v1/upstream-keys/${a.id}/promote`,
       retire: `POST ${base}/v1/upstream-keys/${a.id}/retire`,
-      check: `POST ${base}/v1/upstream-keys/${a.id}/check`,
       audit: `GET ${base}/v1/audit`,
     };
     return calls[op] ?? `${op} at ${base}`;
@@ -140,7 +139,7 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
       const url = `${base}/v1/vault-keys/${enc(id)}${hard ? '?hard=true' : ''}`;
       // C1: a 503 revoke_not_durable means the instance refuses the key but could not store the
       // revoke; the DELETE is idempotent, so it is repeated (bounded) until it is durable.
-      const res: QuickAnswer = await untilDurable(
+      const res = await untilDurable(
         base,
         () => quick('DELETE', url, [404, 503], 'DELETE /v1/vault-keys/{id}'),
         opts.trace,
@@ -169,13 +168,13 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
         });
       const b = (await untilDurable(base, call, opts.trace)).body;
       return [
-        ...b.revoked.map((id: string) => ({
+        ...b.revoked.map((id) => ({
           status: 'revoked' as const,
           vault_key_id: id,
           effective_at: b.effective_at,
           ...byOf(b),
         })),
-        ...(b.already_revoked ?? []).map((id: string) => ({
+        ...(b.already_revoked ?? []).map((id) => ({
           status: 'already-revoked' as const,
           vault_key_id: id,
           effective_at: b.effective_at,
@@ -186,7 +185,7 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
 
     async listVaultKeys(filter) {
       const res = await admin.get('/v1/vault-keys', { query: filter, ...shape('GET /v1/vault-keys') });
-      return (res.body.data as any[]).map(toVaultKeySummary);
+      return res.body.data.map(toVaultKeySummary);
     },
 
     async getVaultKey(id) {
@@ -215,7 +214,9 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
           retries: 0,
           ...shape('POST /v1/vault-keys/{id}/roll'),
         });
-      const b = (await untilDurable(base, call, opts.trace)).body;
+      // With revoke_old the old key counts as revoked only when the answer says it is durable.
+      const durable = (body: unknown) => !revokeOld || saysDurable((body as { revoked_old?: unknown }).revoked_old);
+      const b = (await untilDurable(base, call, opts.trace, undefined, durable)).body as IssuedKey;
       return {
         id: b.id,
         secret: b.secret,
@@ -227,7 +228,7 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
 
     async instances(): Promise<ProxyInstance[]> {
       const res = await quick('GET', `${base}/v1/instances`, [], 'GET /v1/instances');
-      const rows: Array<{ instance_id: string; data_plane_url: string; admin_url: string }> = res.body.data;
+      const rows = res.body.data;
       if (!rows.length) {
         const health = (await quick('GET', `${base}/v1/health`, [], 'GET /v1/health')).body;
         return [
@@ -277,7 +278,7 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
 
     async listUpstreamKeys(vendor) {
       const res = await admin.get('/v1/upstream-keys', { query: { vendor }, ...shape('GET /v1/upstream-keys') });
-      return (res.body.data as any[]).map(toUpstream);
+      return res.body.data.map(toUpstream);
     },
 
     async addUpstreamKey(input) {
@@ -309,16 +310,6 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
           })
         ).body,
       );
-    },
-
-    async checkUpstreamKey(id): Promise<UpstreamCheck> {
-      const b = (
-        await admin.post(`/v1/upstream-keys/${enc(id)}/check`, {
-          idempotencyKey: true,
-          ...shape('POST /v1/upstream-keys/{id}/check'),
-        })
-      ).body;
-      return { upstream_key_id: id, works: b.works === true, vendor_status: b.vendor_status };
     },
 
     async audit(filter): Promise<AuditRowSummary[]> {

@@ -79,13 +79,6 @@ export interface UpstreamKeySummary {
   label: string | null;
 }
 
-/** The result of a harmless call made with one upstream key (not through the active route). */
-export interface UpstreamCheck {
-  upstream_key_id: string;
-  works: boolean;
-  vendor_status: number;
-}
-
 export interface AuditRowSummary {
   started_at: string;
   vault_key_id: string | null;
@@ -138,7 +131,6 @@ export interface ProxyAdapter {
   }): Promise<UpstreamKeySummary>;
   promoteUpstreamKey(id: string): Promise<UpstreamKeySummary>;
   retireUpstreamKey(id: string): Promise<UpstreamKeySummary>;
-  checkUpstreamKey(id: string): Promise<UpstreamCheck>;
   audit(filter: { vault_key_id?: string; vendor?: string; from?: string }): Promise<AuditRowSummary[]>;
 }
 
@@ -148,3 +140,7 @@ export function unsupported(kind: string, what: string): TourniquetError {
     hint: 'do this step by hand at the proxy, or use a proxy kind that supports it (proxy_kind: tourniquet)',
   });
 }
+
+/** An adapter method this proxy does not have: a rejected promise (callers await every method), not a throw. */
+export const unsupportedCall = (kind: string, what: string) => (): Promise<never> =>
+  Promise.reject(unsupported(kind, what));

@@ -2,6 +2,7 @@ import type { Settings } from '../config.js';
 import { usageError } from '../errors.js';
 import { HttpClient } from '../http.js';
 import { readAdminToken, type ProxyDeps } from '../../adapters/proxy/index.js';
+import { fieldOf } from '../json.js';
 
 /** What the proxy answers to `POST /v1/master-key/rotate`. */
 export interface MasterKeyRotation {
@@ -29,7 +30,7 @@ export async function rotateMasterKey(settings: Settings, deps: ProxyDeps): Prom
   const res = await http.post<MasterKeyRotation>('/v1/master-key/rotate', {
     json: {},
     expect: (b) =>
-      b && typeof b.master_key_id === 'string' && typeof b.rewrapped === 'number'
+      typeof fieldOf(b, 'master_key_id') === 'string' && typeof fieldOf(b, 'rewrapped') === 'number'
         ? undefined
         : 'no "master_key_id" and "rewrapped" in the response',
   });

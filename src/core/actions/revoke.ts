@@ -16,20 +16,12 @@ export interface RevokeDeps {
   proxy: ProxyAdapter;
 }
 
-interface Revoked {
-  outcomes: RevokeOutcome[];
-  /** performance.now() is per process; a resumed verification measures from its own start. */
-  since: number;
-}
-
 function runOutputs(key: string, outcomes: RevokeOutcome[]): Record<string, unknown> {
   return { [`${key}.outcomes`]: outcomes };
 }
 
 function record(env: StepEnv, outcomes: RevokeOutcome[]): void {
-  const done = outcomes.filter((o) => o.status !== 'not-found') as Array<
-    Extract<RevokeOutcome, { effective_at: string }>
-  >;
+  const done = outcomes.filter((o): o is Extract<RevokeOutcome, { effective_at: string }> => o.status !== 'not-found');
   // `by`: the admin token's name the proxy reports (who revoked, for timeline and postmortem).
   const by = done.find((o) => o.by)?.by;
   if (done.length)

@@ -120,7 +120,7 @@ function verifyStandbyStep(p: RotateParams, d: RotateDeps): Step {
         outputs: { standby_probe_status: call.status },
       };
     },
-    async verify(env) {
+    verify(env) {
       const s = env.state.standby_probe_status as number;
       return {
         ok: okStatus(s),

@@ -9,6 +9,7 @@ import { isVendorId } from '../../vendors/index.js';
 import type { RevokeOutcome } from '../../adapters/proxy/types.js';
 import type { PlanStep } from '../decide.js';
 import { TourniquetError } from '../errors.js';
+import { manualStep } from '../steps/manual.js';
 import type { SecretRegistry } from '../secrets.js';
 import type { Step, StepEnv } from '../steps/types.js';
 import { revokeSteps } from './revoke.js';
@@ -45,8 +46,7 @@ function manual(i: number, ps: PlanStep, instruction: string): Step {
     async run(env) {
       env.log(`manual step: ${instruction}`);
       if (ps.reason && !instruction.startsWith(ps.reason)) env.log(`  why: ${ps.reason}`);
-      await env.confirm(`Done: ${instruction}?`);
-      return { status: 'manual-done', detail: 'confirmed by the operator' };
+      return manualStep(env, instruction, `Done: ${instruction}?`, 'confirmed by the operator');
     },
   };
 }
@@ -126,7 +126,7 @@ function agentStep(
         outputs: { [`${ps.kind}:${ps.target}.verified`]: out.verified },
       };
     },
-    async verify(env) {
+    verify(env) {
       const ok = env.state[`${ps.kind}:${ps.target}.verified`] === true;
       return { ok, detail: ok ? 'the platform shows the change' : 'the platform does not show the change' };
     },

@@ -20,6 +20,8 @@ export interface SessionInput {
   signal: AbortSignal;
   log: (line: string) => void;
   confirm: (message: string) => Promise<void>;
+  /** --yes: confirmations are answered, but a step a person must do is recorded as not done. */
+  unattended?: boolean;
   /** A masked prompt for a secret; with nobody at a terminal it fails naming `flag`. */
   askSecret: (opts: { message: string; flag: string; what: string }) => Promise<string>;
   trace: (line: string) => void;
@@ -40,12 +42,12 @@ export interface Session {
 }
 
 /** The profile's settings (the config file is read and checked; see core/config-file.ts). */
-export async function settingsFor(input: Pick<SessionInput, 'env' | 'profile' | 'overrides'>): Promise<Settings> {
+export function settingsFor(input: Pick<SessionInput, 'env' | 'profile' | 'overrides'>): Settings {
   return loadSettings(input.env, input.profile, input.overrides ?? {});
 }
 
-export async function openSession(input: SessionInput): Promise<Session> {
-  const settings = await settingsFor(input);
+export function openSession(input: SessionInput): Session {
+  const settings = settingsFor(input);
   const stateDir = settings.get('state_dir');
   if (!stateDir) throw usageError('no state directory', 'set TOURNIQUET_STATE_DIR');
   const recorder = callRecorder(input.trace);
@@ -74,6 +76,7 @@ export function stepEnv(session: Session, journal?: Journal, state?: Record<stri
     signal: i.signal,
     log: i.log,
     confirm: i.confirm,
+    unattended: i.unattended,
     state,
   });
 }
@@ -97,6 +100,8 @@ export type FinalStatus = 'done' | 'unverified' | 'partial' | 'failed' | 'rolled
  * saved → partial, 6 (resume); nothing done, or everything undone → 1.
  */
 export function finalStatus(report: RunReport): FinalStatus {
+  // A step a person must do, left undone by an unattended run: not done (manual.ts).
+  if (report.status === 'done' && report.steps.some((s) => s.state === 'manual-pending')) return 'partial';
   if (report.status === 'done' || report.status === 'unverified') return report.status;
   // A step that did part of its work and said so (a revoke refused but not durable, C1).
   if (report.error?.kind === 'partial') return 'partial';

@@ -1,7 +1,9 @@
 import { TourniquetError } from '../errors.js';
+import { manualStep } from '../steps/manual.js';
 import type { Step } from '../steps/types.js';
 import type { RotateDeps, RotateParams } from './rotate.js';
 import { runKeyName, sweepRunKeys } from './rotate-keys.js';
+import { jsonText } from '../json.js';
 
 /**
  * The vendor end of a rotation, shared by the proxy path (rotate) and the no-proxy path
@@ -43,8 +45,13 @@ export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
         manual = r.steps;
       }
       for (const l of manual) env.log(l);
-      await env.confirm(`Has the old ${d.vendor.displayName} key been deleted (or expired) in the dashboard?`);
-      return { status: 'manual-done', detail: 'deleted by hand, confirmed by the operator' };
+      return manualStep(
+        env,
+        `delete the old ${d.vendor.displayName} key in the dashboard`,
+        `Has the old ${d.vendor.displayName} key been deleted (or expired) in the dashboard?`,
+        'deleted by hand, confirmed by the operator',
+        'old_key_delete_pending',
+      );
     },
   };
 }
@@ -56,7 +63,12 @@ export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
     kind: 'watch-tail',
     readOnly: true,
     target: p.vendor,
-    enabled: () => (p.watchOldKey ? true : 'no old key secret to probe with (pass --old-key-file to watch the tail)'),
+    enabled: (env) =>
+      env.state.old_key_delete_pending === true
+        ? 'the old key was not deleted (left to do by hand): it works until then'
+        : p.watchOldKey
+          ? true
+          : 'no old key secret to probe with (pass --old-key-file to watch the tail)',
     calls: () =>
       d.vendor.plan('probe').map((c) => `${c.method} ${c.url} (with the old key, every ${p.tailIntervalMs} ms)`),
     async run(env) {
@@ -90,13 +102,14 @@ export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
         if (env.signal.aborted) throw new TourniquetError('cancelled', 'cancelled while watching the propagation tail');
       }
     },
-    async verify(env) {
+    verify(env) {
       const ok = env.state.old_key_refused === true;
+      const tail = jsonText(env.state.tail_seconds);
       return {
         ok,
         detail: ok
-          ? `the vendor refuses the old key (${env.state.tail_seconds} s after deletion)`
-          : `the vendor still accepts the old key after ${env.state.tail_seconds} s`,
+          ? `the vendor refuses the old key (${tail} s after deletion)`
+          : `the vendor still accepts the old key after ${tail} s`,
       };
     },
     verificationIsSecurity: true,

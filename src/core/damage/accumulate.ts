@@ -22,6 +22,8 @@ export function emptyAggregate(withRevoke: boolean): Aggregate {
     last_call: null,
     after_revoke: withRevoke ? { in_flight: 0, later: 0, later_allowed: 0 } : null,
     bad_rows: { count: 0, first_lines: [] },
+    cost_unknown_calls: 0,
+    outcome_unknown: { calls: 0, estimated_micros: 0 },
   };
 }
 
@@ -47,6 +49,12 @@ export interface CountedRow extends RowText {
   /** Epoch ms; NaN when unknown. */
   finished: number;
   micros: number;
+  /** A cost was written (see AuditRow). */
+  costKnown: boolean;
+  /** `outcome` is pending or unknown (C6). */
+  outcomeUnknown: boolean;
+  /** `amount_usd_estimated` in micro-dollars (0 when none). */
+  estimateMicros: number;
 }
 
 /** An AuditRow, as a CountedRow. */
@@ -55,6 +63,9 @@ class TextOfRow implements CountedRow {
   started = 0;
   finished = NaN;
   micros = 0;
+  costKnown = true;
+  outcomeUnknown = false;
+  estimateMicros = 0;
 
   id(field: number, values: Interner): number {
     const r = this.row;
@@ -149,6 +160,9 @@ export class Accumulator {
     r.started = row.started_at;
     r.finished = row.finished_at ?? NaN;
     r.micros = toMicros(row.cost_usd);
+    r.costKnown = row.cost_known;
+    r.outcomeUnknown = row.outcome_unknown;
+    r.estimateMicros = toMicros(row.estimate_usd);
     this.count(r);
   }
 
@@ -173,6 +187,11 @@ export class Accumulator {
       this.byRun.add(text.id(Text.run, this.runs), micros);
       this.byKey.add(text.id(Text.key, this.keys), micros);
       this.endpoints.add(text, micros);
+      if (!text.costKnown) a.cost_unknown_calls!++;
+    }
+    if (text.outcomeUnknown) {
+      a.outcome_unknown.calls++;
+      a.outcome_unknown.estimated_micros += text.estimateMicros;
     }
     if (started < this.first) this.first = started;
     if (started > this.last) this.last = started;

@@ -12,6 +12,9 @@ export const AUDIT_FIELDS = [
   'path',
   'policy_verdict',
   'cost_usd_parsed',
+  // Write-ahead audit (C6); a source without them reads every row as complete, nothing estimated.
+  'outcome',
+  'amount_usd_estimated',
 ] as const;
 
 export type AuditField = (typeof AUDIT_FIELDS)[number];

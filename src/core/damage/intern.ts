@@ -57,7 +57,7 @@ export class Interner {
     let t = this.texts[id];
     if (t === undefined) {
       const s = this.starts[id]!;
-      t = Buffer.from(this.arena.buffer, this.arena.byteOffset + s, this.lengths[id]!).toString('utf8');
+      t = Buffer.from(this.arena.buffer, this.arena.byteOffset + s, this.lengths[id]).toString('utf8');
       this.texts[id] = t;
     }
     return t;

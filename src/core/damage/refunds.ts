@@ -28,10 +28,10 @@ const refundsError = (path: string, code: string) =>
 /** Before the work: a --refunds path that cannot take a file fails now, not after the scan. */
 export async function checkRefundsPath(path: string): Promise<void> {
   const { stat } = await import('node:fs/promises');
-  const { dirname } = await import('node:path');
+  const nodePath = await import('node:path');
   const st = await stat(path).catch(() => undefined);
   if (st?.isDirectory()) throw refundsError(path, 'EISDIR');
-  const dir = await stat(dirname(path)).catch(() => undefined);
+  const dir = await stat(nodePath.dirname(path)).catch(() => undefined);
   if (!dir?.isDirectory()) throw refundsError(path, 'ENOENT');
 }
 

@@ -72,7 +72,7 @@ async function resolveSpec(
   const spec = litellmProxy(parseSourceSpec(text, flags.inputFormat), settings);
   if (spec.kind !== 'profile') return { spec, settings };
   const { loadSettings } = await import('../config.js');
-  const other = await loadSettings(ctx.env, spec.name);
+  const other = loadSettings(ctx.env, spec.name);
   const inner = other.get('audit_source') ?? (other.get('proxy_url') ? 'proxy' : undefined);
   if (!inner)
     throw usageError(

@@ -1,6 +1,7 @@
 import type { AuditRow } from './types.js';
 import type { ColumnMap } from './columns.js';
 import { parseAuditTime } from './time.js';
+import { valueText } from '../json.js';
 
 /**
  * No single call moves a billion dollars: a cost beyond this (or negative, or not a finite
@@ -8,7 +9,13 @@ import { parseAuditTime } from './time.js';
  */
 export const MAX_CALL_COST_USD = 1e9;
 
-export const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
+/** No value written: absent, null, or an empty cell. */
+export const isBlank = (v: unknown): boolean => v === null || v === undefined || v === '';
+
+/** Write-ahead audit (C6): a row left `pending` or marked `unknown` was forwarded, its outcome never recorded. */
+export const isUnknownOutcome = (v: unknown): boolean => v === 'pending' || v === 'unknown';
+
+export const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : valueText(v));
 
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -39,8 +46,10 @@ export function normalizeRecord(rec: Record<string, unknown>, cols: ColumnMap): 
   const get = (col: string) => (Object.hasOwn(rec, col) ? rec[col] : undefined);
   const started = parseAuditTime(get(cols.started_at));
   if (Number.isNaN(started)) return null;
-  const usd = readCost(get(cols.cost_usd_parsed));
+  const rawCost = get(cols.cost_usd_parsed);
+  const usd = readCost(rawCost);
   if (Number.isNaN(usd)) return null;
+  const estimate = readCost(get(cols.amount_usd_estimated));
   return {
     started_at: started,
     finished_at: readFinished(get(cols.finished_at)),
@@ -51,5 +60,9 @@ export function normalizeRecord(rec: Record<string, unknown>, cols: ColumnMap): 
     path: str(get(cols.path)),
     policy_verdict: str(get(cols.policy_verdict)) ?? 'unknown',
     cost_usd: usd,
+    cost_known: !isBlank(rawCost),
+    outcome_unknown: isUnknownOutcome(get(cols.outcome)),
+    // An unreadable estimate is no estimate (the row's own cost is what makes it bad).
+    estimate_usd: Number.isNaN(estimate) ? 0 : estimate,
   };
 }

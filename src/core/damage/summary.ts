@@ -90,5 +90,16 @@ export function summarize(agg: Aggregate, q: DamageQuery, source: string): Damag
           }
         : null,
     bad_rows: agg.bad_rows,
+    cost_unknown:
+      agg.cost_unknown_calls === null
+        ? null
+        : {
+            calls: agg.cost_unknown_calls,
+            share: calls_allowed > 0 ? Math.round((agg.cost_unknown_calls / calls_allowed) * 10_000) / 10_000 : 0,
+          },
+    outcome_unknown: {
+      calls: agg.outcome_unknown.calls,
+      amount_usd_estimated: usd(agg.outcome_unknown.estimated_micros),
+    },
   };
 }

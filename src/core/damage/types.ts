@@ -15,6 +15,12 @@ export interface AuditRow {
   path: string | null;
   policy_verdict: string;
   cost_usd: number;
+  /** A cost was written (0 included); false: none (null, empty, no column). */
+  cost_known: boolean;
+  /** Write-ahead audit (C6): the row's `outcome` is `pending` or `unknown`: forwarded, outcome never recorded. */
+  outcome_unknown: boolean;
+  /** `amount_usd_estimated`: what the call asked to move or was charged as an estimate; 0 when none. */
+  estimate_usd: number;
 }
 
 /** Which rows to summarise. Bounds are epoch ms; `from` inclusive, `to` exclusive. */
@@ -64,6 +70,10 @@ export interface Aggregate {
   last_call: number | null;
   after_revoke: AfterRevokeCounts | null;
   bad_rows: BadRows;
+  /** Allowed calls with no cost written (unknown cost); null when the source cannot tell. */
+  cost_unknown_calls: number | null;
+  /** Calls forwarded whose outcome was never recorded (C6), with their estimated amount. */
+  outcome_unknown: { calls: number; estimated_micros: number };
 }
 
 /** One place to read audit rows from. The summary does not care which. */
@@ -113,4 +123,15 @@ export interface DamageSummary {
   vault_keys: { vault_key_id: string | null; calls: number; cost_usd: number }[];
   after_revoke: (AfterRevokeCounts & { revoked_at: string }) | null;
   bad_rows: BadRows;
+  /**
+   * Allowed calls whose cost was not recorded: `cost_usd` leaves them out, so it is a lower
+   * bound. `share` of the allowed calls (0 to 1). Null when the source cannot tell.
+   */
+  cost_unknown: { calls: number; share: number } | null;
+  /**
+   * Calls forwarded to the vendor whose outcome was never recorded (the proxy died or its store
+   * failed mid-call): not proven either way; `amount_usd_estimated` sums what they asked to move
+   * or were charged as an estimate. Not in `cost_usd`.
+   */
+  outcome_unknown: { calls: number; amount_usd_estimated: number };
 }

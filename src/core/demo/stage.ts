@@ -58,8 +58,7 @@ async function seedCharges(sandbox: Sandbox, n: number): Promise<RefundTarget[]>
   return out;
 }
 
-const issue = (admin: ProxyAdapter, spec: IssueSpec & { customer_id_path?: string }) =>
-  admin.issueVaultKey(spec as IssueSpec);
+const issue = (admin: ProxyAdapter, spec: IssueSpec & { customer_id_path?: string }) => admin.issueVaultKey(spec);
 
 async function chooseStore(want: DemoStore): Promise<DemoStage['store']> {
   if (want === 'memory') return { kind: 'memory', note: null };

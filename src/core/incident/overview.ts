@@ -1,5 +1,6 @@
 import { HttpClient } from '../http.js';
 import type { ProxyAdapter } from '../../adapters/proxy/types.js';
+import { fieldOf, scalarText } from '../json.js';
 
 /**
  * The first screen of an incident: which profile, which proxy, and how many of its instances
@@ -31,7 +32,7 @@ export async function instanceHealth(url: string, id: string, timeoutMs: number)
       retries: 0,
     });
     const res = await client.get('/v1/health-probe', { accept: [401, 403, 404] });
-    const code = String(res.body?.error?.code ?? res.body?.code ?? '');
+    const code = scalarText(fieldOf(fieldOf(res.body, 'error'), 'code')) ?? scalarText(fieldOf(res.body, 'code')) ?? '';
     return {
       instance_id: id,
       data_plane_url: url,
@@ -48,13 +49,13 @@ export async function proxyOverview(proxy: ProxyAdapter, timeoutMs = 1000): Prom
   const instances = await Promise.all(
     list.map((i) =>
       i.data_plane_untrusted
-        ? {
+        ? Promise.resolve({
             instance_id: i.instance_id,
             data_plane_url: i.data_plane_url,
             healthy: false,
             ms: 0,
             untrusted: i.data_plane_untrusted,
-          }
+          })
         : instanceHealth(i.data_plane_url, i.instance_id, timeoutMs),
     ),
   );

@@ -1,5 +1,6 @@
 import type { HttpClient } from '../http.js';
 import { expectRoute } from '../../adapters/proxy/schemas.js';
+import type { RateRow } from '../../adapters/proxy/answers.js';
 
 /**
  * Live calls per minute per vault key against that key's own baseline (the proxy's
@@ -23,12 +24,13 @@ export const DEFAULT_THRESHOLD = 5;
 
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : Number(v) || 0);
 
-export function toKeyRate(r: any, threshold: number): KeyRate {
+/** One row of GET /v1/rates; partial rows (tests, the demo) read as zero rates and defaults. */
+export function toKeyRate(r: Partial<RateRow> & Pick<RateRow, 'vault_key_id'>, threshold: number): KeyRate {
   const cpm = num(r.calls_per_minute);
   const base = num(r.baseline_per_minute);
   const multiple = base > 0 ? cpm / base : null;
   return {
-    vault_key_id: String(r.vault_key_id),
+    vault_key_id: r.vault_key_id,
     agent: r.agent ?? null,
     agent_run_id: r.agent_run_id ?? null,
     vendor: String(r.vendor ?? ''),
@@ -54,5 +56,5 @@ export function rankRates(rates: KeyRate[]): KeyRate[] {
 
 export async function fetchRates(admin: HttpClient, threshold = DEFAULT_THRESHOLD): Promise<KeyRate[]> {
   const res = await admin.get('/v1/rates', { expect: expectRoute('GET /v1/rates') });
-  return rankRates((res.body.data as any[]).map((r) => toKeyRate(r, threshold)));
+  return rankRates(res.body.data.map((r) => toKeyRate(r, threshold)));
 }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ScheduledOutcome } from './scheduled.js';
 import type { ProbeStats } from './probe.js';
+import { scalarText } from '../json.js';
 
 /**
  * What a compliance reviewer keeps from each scheduled run: which key was checked or replaced,
@@ -94,7 +95,7 @@ export function buildEvidence(
     new_key: newId
       ? {
           id: newId,
-          hint: String(s.new_hint ?? ''),
+          hint: scalarText(s.new_hint) ?? '',
           next_due_at: o.policy?.max_age_ms ? new Date(now + o.policy.max_age_ms).toISOString() : null,
         }
       : null,

@@ -1,5 +1,6 @@
 import type { Settings } from '../config.js';
 import { usageError } from '../errors.js';
+import { isRecord, jsonText } from '../json.js';
 
 /**
  * How old a production key may get before a scheduled rotation replaces it. From the most
@@ -47,7 +48,9 @@ function nested(settings: Settings): {
   keys?: Record<string, unknown>;
 } {
   const r = settings.raw('rotation');
-  return r && typeof r === 'object' ? (r as never) : {};
+  if (!isRecord(r)) return {};
+  const table = (v: unknown) => (isRecord(v) ? v : undefined);
+  return { max_age: r.max_age, vendors: table(r.vendors), keys: table(r.keys) };
 }
 
 function configured(
@@ -65,7 +68,7 @@ function configured(
     [settings.get('rotation.max_age') ?? n.max_age, 'default', 'rotation.max_age'],
   ];
   for (const [value, source, where] of candidates)
-    if (value !== undefined && value !== null && value !== '') return { text: String(value), source, where };
+    if (value !== undefined && value !== null && value !== '') return { text: jsonText(value), source, where };
   return null;
 }
 

@@ -84,7 +84,7 @@ export async function startRotationProbe(i: ProbeInput): Promise<RotationProbe> 
   let n = 0;
   const extra = new Set<Promise<void>>();
   const call = async () => {
-    let status = 0;
+    let status: number;
     try {
       status = (
         await clients[n++ % clients.length]!.request({

@@ -63,8 +63,17 @@ export function compressCalls(calls: readonly string[]): string[] {
   return out;
 }
 
-function errorInfo(err: unknown): { kind: string; message: string; hint?: string } {
-  if (err instanceof TourniquetError) return { kind: err.kind, message: err.message, hint: err.hint };
+function errorInfo(err: unknown): { kind: string; message: string; hint?: string; required_scope?: string } {
+  if (err instanceof TourniquetError) {
+    // A 403 insufficient_scope names the scope a token needs (C3): scripts read it from --json.
+    const scope = err.data?.required_scope;
+    return {
+      kind: err.kind,
+      message: err.message,
+      hint: err.hint,
+      ...(typeof scope === 'string' ? { required_scope: scope } : {}),
+    };
+  }
   return { kind: 'bug', message: err instanceof Error ? err.message : String(err) };
 }
 
@@ -110,7 +119,9 @@ class EngineRun {
     const known = journaledSteps(entriesOf(this.o.journal));
     for (const step of this.o.steps) {
       const prior = known.get(step.key);
-      if (prior?.run && (prior.verified || !step.verify || isDone(prior.run))) {
+      // A manual step an unattended run left undone is asked again on resume.
+      const undone = prior?.run?.status === 'manual-pending';
+      if (prior?.run && !undone && (prior.verified || !step.verify || isDone(prior.run))) {
         this.resumedDone(step, prior.run);
         continue;
       }

@@ -26,6 +26,8 @@ export interface StepEnvOptions {
   signal: AbortSignal;
   log: (line: string) => void;
   confirm: (message: string) => Promise<void>;
+  /** --yes: manual steps are recorded as not done (StepEnv.unattended). */
+  unattended?: boolean;
   state?: Record<string, unknown>;
 }
 
@@ -40,6 +42,7 @@ export function createStepEnv(opts: StepEnvOptions): StepEnv {
     signal: opts.signal,
     log: opts.log,
     confirm: opts.confirm,
+    unattended: opts.unattended === true,
     calls: opts.recorder.calls,
     now: () => Date.now() - t0,
     record: (type, fields) => {
@@ -52,9 +55,7 @@ export function createStepEnv(opts: StepEnvOptions): StepEnv {
       all.forEach((e, i) => {
         if (e.type === 'step' && e.step === step && e.phase === 'finished') lastFinished = i;
       });
-      return all.filter((e, i) => i > lastFinished && e.type === 'note' && e.leftover_of === step) as Array<
-        Record<string, unknown>
-      >;
+      return all.filter((e, i) => i > lastFinished && e.type === 'note' && e.leftover_of === step);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Journal, JournalEntry } from '../journal.js';
 import type { StepRun } from './types.js';
+import { jsonText } from '../json.js';
 
 /** What the journal says about one step: finished (and verified, if it has a verification). */
 export interface JournaledStep {
@@ -18,7 +19,7 @@ export function journaledSteps(entries: JournalEntry[]): Map<string, JournaledSt
     if (e.type === 'step' && e.phase === 'finished') {
       s.run = {
         status: e.outcome as StepRun['status'],
-        detail: String(e.detail ?? ''),
+        detail: jsonText(e.detail ?? ''),
         outputs: (e.outputs as Record<string, unknown>) ?? {},
       };
       s.failed = false;

@@ -17,6 +17,11 @@ export interface StepEnv {
   log: (line: string) => void;
   /** Ask the operator to confirm a manual step (y/n, --yes answers; no terminal: exit 2). */
   confirm: (message: string) => Promise<void>;
+  /**
+   * --yes: nobody is there to do or confirm a step a person must do (manual.ts): such a step is
+   * recorded as not done, and the run ends partly done (exit 6), never "confirmed".
+   */
+  unattended: boolean;
   /** Calls made by the current step, recorded by the adapters' HTTP trace (already redacted). */
   calls: string[];
   /** Milliseconds since the incident's t=0. */
@@ -27,7 +32,8 @@ export interface StepEnv {
   leftovers: (step: string) => Array<Record<string, unknown>>;
 }
 
-export type StepRunStatus = 'done' | 'already-done' | 'skipped' | 'manual-done' | 'not-found';
+/** `manual-pending`: a step a person must do, left undone by an unattended run (manual.ts). */
+export type StepRunStatus = 'done' | 'already-done' | 'skipped' | 'manual-done' | 'manual-pending' | 'not-found';
 
 export interface StepRun {
   status: StepRunStatus;
@@ -53,8 +59,11 @@ export interface Step {
   /** The calls it would make, for --dry-run (placeholders like {new_upstream_key_id} are fine). */
   calls(env: StepEnv): string[];
   run(env: StepEnv): Promise<StepRun>;
-  /** Proof that the step did what it says; a failed verification stops the plan. */
-  verify?(env: StepEnv, run: StepRun): Promise<Verification>;
+  /**
+   * Proof that the step did what it says; a failed verification stops the plan. Synchronous when
+   * it only reads what `run` recorded; a throw or a rejection is a verification that could not run.
+   */
+  verify?(env: StepEnv, run: StepRun): Verification | Promise<Verification>;
   /** Undo, run at most once, when a later step fails. */
   rollback?(env: StepEnv): Promise<string>;
   /** Once done, nothing before it may be rolled back (e.g. the old key was deleted at the vendor). */
@@ -70,6 +79,7 @@ export type StepState =
   | 'already-done'
   | 'skipped'
   | 'manual-done'
+  | 'manual-pending'
   | 'not-found'
   | 'failed'
   | 'unverified'

@@ -2,9 +2,10 @@
  * Scopes of admin tokens, and what each admin route needs. Scopes nest: `admin` can do what
  * `operate` can, which can do what `read` can.
  *
- * - read:    health, instances, vault-key views and verdicts, audit, summaries, rates, metrics, the admin audit
+ * - read:    health, instances, vault-key views and verdicts, production-key metadata (id, vendor, state, hint,
+ *            label, dates, last use: never a secret), audit, summaries, rates, metrics, the admin audit
  * - operate: revoke, hard revoke, revoke-all, roll
- * - admin:   issue vault keys, production keys (list, add, promote, retire), master-key rotation
+ * - admin:   issue vault keys, production keys (add, promote, retire), master-key rotation
  *
  * A route missing from this table needs `admin` (fail closed); a test checks every route is listed.
  */
@@ -34,7 +35,7 @@ export const ROUTE_SCOPES: readonly RouteScope[] = [
   { method: 'POST', path: '/v1/vault-keys/revoke-all', scope: 'operate', action: 'vault_key.revoke_all' },
   { method: 'POST', path: '/v1/vault-keys/{id}/roll', scope: 'operate', action: 'vault_key.roll' },
   { method: 'POST', path: '/v1/vault-keys', scope: 'admin', action: 'vault_key.issue' },
-  { method: 'GET', path: '/v1/upstream-keys', scope: 'admin' },
+  { method: 'GET', path: '/v1/upstream-keys', scope: 'read' }, // metadata only (upstreamView): `tourniquet keys`
   { method: 'POST', path: '/v1/upstream-keys', scope: 'admin', action: 'upstream_key.add' },
   { method: 'POST', path: '/v1/upstream-keys/{id}/promote', scope: 'admin', action: 'upstream_key.promote' },
   { method: 'POST', path: '/v1/upstream-keys/{id}/retire', scope: 'admin', action: 'upstream_key.retire' },

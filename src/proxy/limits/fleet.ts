@@ -5,6 +5,7 @@ import type { Admission, Limits, Ticket, UsageView } from './types.js';
 import { LEASE_DEFAULTS, type LeaseOptions } from './lease-common.js';
 import { CallLeases } from './call-leases.js';
 import { UsdLeases, type UsdTake } from './usd-leases.js';
+import { UnmeteredEstimates } from './estimate.js';
 
 /** `decide` checks no rate or spend itself when limits are fleet-wide: the leases do. */
 const NO_LOCAL_LIMITS: UsageView = { perMinute: () => 0, spentToday: () => 0, retryAfterS: () => 1 };
@@ -24,6 +25,7 @@ export class FleetLimits implements Limits {
   private readonly calls: CallLeases;
   private readonly usd: UsdLeases;
   private readonly timer: NodeJS.Timeout;
+  private readonly estimates = new UnmeteredEstimates();
 
   constructor(
     store: BudgetStore,
@@ -45,6 +47,8 @@ export class FleetLimits implements Limits {
       reservedUsd: 0,
       unknownCost: false,
       capped: key.daily_usd_cap !== null,
+      estimateUsd: this.estimates.estimate(key, amountUsd, endpoint),
+      endpoint,
     };
     if (key.calls_per_minute !== null) {
       const refused = await this.calls.take(key.id, key.calls_per_minute);
@@ -64,10 +68,19 @@ export class FleetLimits implements Limits {
     return { ok: true, ticket };
   }
 
+  /** An unmetered call is charged its estimate against the lease, so the store counts it too. */
   settle(ticket: Ticket, costUsd: number | null): void {
     const t = ticket as FleetTicket;
-    if (t.usd) this.usd.settle(t.keyId, t.usd, costUsd);
-    if (costUsd !== null) this.usage.recordCost(t.keyId, costUsd);
+    if (t.usd) this.usd.settle(t.keyId, t.usd, costUsd ?? t.estimateUsd ?? 0);
+    if (costUsd !== null) {
+      this.usage.recordCost(t.keyId, costUsd);
+      this.estimates.learn(t.keyId, t.endpoint, costUsd);
+    }
+  }
+
+  release(ticket: Ticket): void {
+    const t = ticket as FleetTicket;
+    if (t.usd) this.usd.release(t.keyId, t.usd);
   }
 
   held() {

@@ -188,16 +188,27 @@ export class UsdLeases {
     }
   }
 
-  settle(keyId: string, t: UsdTake, cost: number | null): void {
+  /** A forwarded call ended: `charged` is its cost, or the estimate of a call that could not be metered. */
+  settle(keyId: string, t: UsdTake, charged: number): void {
+    const p = this.unhold(keyId, t);
+    if (!p) return;
+    p.used += charged;
+    if (charged > (p.maxCost.get(t.endpoint) ?? -1)) p.maxCost.set(t.endpoint, charged);
+  }
+
+  /** The call was never forwarded: what it held goes back, nothing is used. */
+  release(keyId: string, t: UsdTake): void {
+    this.unhold(keyId, t);
+  }
+
+  private unhold(keyId: string, t: UsdTake): UsdPool | undefined {
     const p = this.pools.get(keyId);
     if (!p || p.day !== t.day) return; // the day rolled while it ran: yesterday's grants went back as they stood
     p.reserved -= t.reserved;
     if (t.unknown) (p.unknown--, (p.exposure -= t.exposure));
-    const c = cost ?? 0;
-    p.used += c;
-    if (c > (p.maxCost.get(t.endpoint) ?? -1)) p.maxCost.set(t.endpoint, c);
     p.lastUse = performance.now();
     p.wake();
+    return p;
   }
 
   /** Grants handed back that the store has not taken yet (retried; until then counted in full there). */

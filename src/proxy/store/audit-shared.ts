@@ -28,6 +28,16 @@ export function auditWhere(filter: AuditFilter): { sql: string; params: unknown[
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
+/**
+ * What an allowed call counts against its key's daily cap: its cost, or, for a forwarded call
+ * that could not be metered (or whose outcome is unknown), the estimate written on its row
+ * (src/proxy/limits/estimate.ts). A restart and the fleet's budget count both.
+ */
+export const CHARGED_USD_SQL = 'COALESCE(cost_usd_parsed, amount_usd_estimated)';
+
+/** Allowed calls with no cost recorded (unknown cost), for the summary's `calls_cost_unknown`. */
+export const COST_UNKNOWN_SQL = `SUM(CASE WHEN policy_verdict = 'allowed' AND cost_usd_parsed IS NULL THEN 1 ELSE 0 END) AS nocost`;
+
 export function toDollarParams(sql: string): string {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);

@@ -95,6 +95,7 @@ export function summaryOf(all: readonly AuditRow[], filter: AuditFilter): AuditS
     last_call: last,
     agent_runs: named('agent_run_id', (r) => r.agent_run_id),
     vault_keys: named('vault_key_id', (r) => r.vault_key_id),
+    calls_cost_unknown: allowed.filter((r) => r.cost_usd_parsed === null).length,
     outcome_unknown: outcomeUnknown(rows),
   };
 }

@@ -247,7 +247,7 @@ export class MemoryStore implements ProxyStore {
       return perVaultKey(
         this.audit,
         (r) => r.started_at >= from && r.policy_verdict === 'allowed',
-        (r) => r.cost_usd_parsed,
+        (r) => r.cost_usd_parsed ?? r.amount_usd_estimated ?? null, // as CHARGED_USD_SQL
       );
     });
   }

@@ -9,6 +9,7 @@ import {
   normalizeCountCost,
   roundUsd,
   toDollarParams,
+  COST_UNKNOWN_SQL,
 } from './audit-shared.js';
 import { toAuditRow } from './postgres-rows.js';
 
@@ -88,8 +89,14 @@ export async function summarizeAudit(db: Q, filter: AuditFilter): Promise<AuditS
   const { sql, params } = auditWhere(filter);
   const allowed = sql ? `${sql} AND policy_verdict = 'allowed'` : `WHERE policy_verdict = 'allowed'`;
   const all = async <T>(q: string) => (await db.query(toDollarParams(q), params)).rows as T[];
-  const [totals] = await all<{ n: number; first: string | null; last: string | null; cost: number | null }>(
-    `SELECT COUNT(*) AS n, MIN(started_at) AS first, MAX(started_at) AS last, SUM(cost_usd_parsed) AS cost FROM agent_call_audit ${sql}`,
+  const [totals] = await all<{
+    n: number;
+    first: string | null;
+    last: string | null;
+    cost: number | null;
+    nocost: number | null;
+  }>(
+    `SELECT COUNT(*) AS n, MIN(started_at) AS first, MAX(started_at) AS last, SUM(cost_usd_parsed) AS cost, ${COST_UNKNOWN_SQL} FROM agent_call_audit ${sql}`,
   );
   const byVerdict = await all<{ v: string; n: number }>(
     `SELECT policy_verdict AS v, COUNT(*) AS n FROM agent_call_audit ${sql} GROUP BY v`,
@@ -121,6 +128,7 @@ export async function summarizeAudit(db: Q, filter: AuditFilter): Promise<AuditS
     last_call: totals?.last ?? null,
     agent_runs: normalizeCountCost((await group('agent_run_id')) as never),
     vault_keys: normalizeCountCost((await group('vault_key_id')) as never),
+    calls_cost_unknown: Number(totals?.nocost ?? 0),
     outcome_unknown: {
       calls: Number(unknown?.n ?? 0),
       amount_usd_estimated: roundUsd(unknown?.amount),

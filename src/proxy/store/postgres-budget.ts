@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { CHARGED_USD_SQL } from './audit-shared.js';
 
 /**
  * Fleet-wide limits in PostgreSQL: every instance takes slices (grants) of a key's daily budget
@@ -8,7 +9,8 @@ import type pg from 'pg';
  *
  * - dollars: a key's grants for a UTC day (what was used, for those given back; what was granted,
  *   for the others, including those of an instance that died) never sum past its daily cap. The
- *   first grant of a day starts from what the audit already shows as spent that day.
+ *   first grant of a day starts from what the audit already shows as spent that day (a call that
+ *   could not be metered at its estimate, see limits/estimate.ts).
  * - calls: grants made in the last 60 + v seconds (v: how long an instance may use one) never
  *   sum past the per-minute limit. Any 60 s window of calls comes from grants made within
  *   60 + v seconds, and the last of them was checked against all of those, so no window exceeds it.
@@ -33,29 +35,7 @@ CREATE TABLE IF NOT EXISTS budget_grants (
 CREATE INDEX IF NOT EXISTS budget_grants_key ON budget_grants (vault_key_id, kind, granted_at);
 CREATE INDEX IF NOT EXISTS budget_grants_day ON budget_grants (vault_key_id, kind, day);
 
-CREATE OR REPLACE FUNCTION tourniquet_grant_usd(p_key text, p_instance text, p_day date, p_cap float8, p_want float8)
-RETURNS TABLE (grant_id bigint, granted float8, committed float8) LANGUAGE plpgsql AS $fn$
-DECLARE c float8; g float8;
-BEGIN
-  INSERT INTO budget_locks VALUES (p_key, 'usd') ON CONFLICT DO NOTHING;
-  PERFORM 1 FROM budget_locks WHERE vault_key_id = p_key AND kind = 'usd' FOR UPDATE;
-  IF NOT EXISTS (SELECT 1 FROM budget_grants WHERE vault_key_id = p_key AND kind = 'usd' AND day = p_day) THEN
-    INSERT INTO budget_grants (vault_key_id, kind, instance_id, day, amount, used, returned_at)
-    SELECT p_key, 'usd', 'audit', p_day, COALESCE(SUM(cost_usd_parsed), 0), COALESCE(SUM(cost_usd_parsed), 0), clock_timestamp()
-      FROM agent_call_audit
-     WHERE vault_key_id = p_key AND policy_verdict = 'allowed' AND started_at >= p_day::timestamptz AND started_at < (p_day + 1)::timestamptz;
-  END IF;
-  SELECT COALESCE(SUM(COALESCE(used, amount)), 0) INTO c FROM budget_grants WHERE vault_key_id = p_key AND kind = 'usd' AND day = p_day;
-  g := LEAST(p_want, p_cap - c);
-  IF g <= 0 THEN
-    RETURN QUERY SELECT NULL::bigint, 0::float8, c;
-    RETURN;
-  END IF;
-  DELETE FROM budget_grants WHERE vault_key_id = p_key AND kind = 'usd' AND day < p_day - 2;
-  RETURN QUERY INSERT INTO budget_grants (vault_key_id, kind, instance_id, day, amount) VALUES (p_key, 'usd', p_instance, p_day, g) RETURNING id, g, c;
-END
-$fn$;
-
+${usdGrantFunction('cost_usd_parsed')}
 CREATE OR REPLACE FUNCTION tourniquet_grant_calls(p_key text, p_instance text, p_limit int, p_want int, p_window_s float8)
 RETURNS TABLE (grant_id bigint, granted int, retry_after_s float8) LANGUAGE plpgsql AS $fn$
 DECLARE u float8; g int; oldest timestamptz;
@@ -76,7 +56,44 @@ END
 $fn$;
 `,
   },
+  {
+    version: 104,
+    name: 'fleet-wide limits: the day starts from what the audit charged, unmetered calls at their estimate',
+    sql: usdGrantFunction(CHARGED_USD_SQL),
+  },
 ];
+
+/**
+ * The dollar grant (version 104): as 103, but the first grant of a day starts from what the
+ * audit shows charged that day, where an allowed call that could not be metered (or whose
+ * outcome is unknown) counts at the estimate on its row: never as free.
+ */
+function usdGrantFunction(charged: string): string {
+  return `
+CREATE OR REPLACE FUNCTION tourniquet_grant_usd(p_key text, p_instance text, p_day date, p_cap float8, p_want float8)
+RETURNS TABLE (grant_id bigint, granted float8, committed float8) LANGUAGE plpgsql AS $fn$
+DECLARE c float8; g float8;
+BEGIN
+  INSERT INTO budget_locks VALUES (p_key, 'usd') ON CONFLICT DO NOTHING;
+  PERFORM 1 FROM budget_locks WHERE vault_key_id = p_key AND kind = 'usd' FOR UPDATE;
+  IF NOT EXISTS (SELECT 1 FROM budget_grants WHERE vault_key_id = p_key AND kind = 'usd' AND day = p_day) THEN
+    INSERT INTO budget_grants (vault_key_id, kind, instance_id, day, amount, used, returned_at)
+    SELECT p_key, 'usd', 'audit', p_day, COALESCE(SUM(${charged}), 0), COALESCE(SUM(${charged}), 0), clock_timestamp()
+      FROM agent_call_audit
+     WHERE vault_key_id = p_key AND policy_verdict = 'allowed' AND started_at >= p_day::timestamptz AND started_at < (p_day + 1)::timestamptz;
+  END IF;
+  SELECT COALESCE(SUM(COALESCE(used, amount)), 0) INTO c FROM budget_grants WHERE vault_key_id = p_key AND kind = 'usd' AND day = p_day;
+  g := LEAST(p_want, p_cap - c);
+  IF g <= 0 THEN
+    RETURN QUERY SELECT NULL::bigint, 0::float8, c;
+    RETURN;
+  END IF;
+  DELETE FROM budget_grants WHERE vault_key_id = p_key AND kind = 'usd' AND day < p_day - 2;
+  RETURN QUERY INSERT INTO budget_grants (vault_key_id, kind, instance_id, day, amount) VALUES (p_key, 'usd', p_instance, p_day, g) RETURNING id, g, c;
+END
+$fn$;
+`;
+}
 
 export interface UsdGrant {
   id: number | null;

@@ -30,6 +30,7 @@ import {
 } from './postgres-budget.js';
 import { APPEND_SQL, appendParams, pruneAuditBefore, queryAudit, summarizeAudit, sumByKey } from './postgres-audit.js';
 import { CHANGE_CHANNEL, MAX_HINT } from './postgres-listen.js';
+import { CHARGED_USD_SQL } from './audit-shared.js';
 import { PgConnection, placeholders, type Tx } from './postgres-pool.js';
 
 export type { PostgresStoreOptions } from './postgres-pool.js';
@@ -265,7 +266,7 @@ export class PostgresStore
   async spendByVaultKey(from: string): Promise<Map<string, number>> {
     return sumByKey(
       this.pool,
-      `SELECT vault_key_id AS k, SUM(cost_usd_parsed) AS v FROM agent_call_audit
+      `SELECT vault_key_id AS k, SUM(${CHARGED_USD_SQL}) AS v FROM agent_call_audit
        WHERE started_at >= $1 AND policy_verdict = 'allowed' AND vault_key_id IS NOT NULL GROUP BY vault_key_id`,
       [from],
     ).catch(unavailable);

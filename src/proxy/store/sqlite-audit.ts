@@ -9,6 +9,7 @@ import {
   minuteIso,
   normalizeCountCost,
   roundUsd,
+  COST_UNKNOWN_SQL,
 } from './audit-shared.js';
 import { TxBuilder } from './sqlite-writer.js';
 
@@ -90,9 +91,15 @@ export function summarizeAudit(db: Db, filter: AuditFilter): AuditSummary {
   const all = <T>(q: string, p: unknown[] = params) => db.prepare(q).all(...p) as T[];
   const totals = db
     .prepare(
-      `SELECT COUNT(*) AS n, MIN(started_at) AS first, MAX(started_at) AS last, SUM(cost_usd_parsed) AS cost FROM agent_call_audit ${sql}`,
+      `SELECT COUNT(*) AS n, MIN(started_at) AS first, MAX(started_at) AS last, SUM(cost_usd_parsed) AS cost, ${COST_UNKNOWN_SQL} FROM agent_call_audit ${sql}`,
     )
-    .get(...params) as { n: number; first: string | null; last: string | null; cost: number | null };
+    .get(...params) as {
+    n: number;
+    first: string | null;
+    last: string | null;
+    cost: number | null;
+    nocost: number | null;
+  };
   const byVerdict = all<{ v: string; n: number }>(
     `SELECT policy_verdict AS v, COUNT(*) AS n FROM agent_call_audit ${sql} GROUP BY v`,
   );
@@ -117,6 +124,7 @@ export function summarizeAudit(db: Db, filter: AuditFilter): AuditSummary {
     last_call: totals.last,
     agent_runs: normalizeCountCost(group('agent_run_id') as never),
     vault_keys: normalizeCountCost(group('vault_key_id') as never),
+    calls_cost_unknown: totals.nocost ?? 0,
     outcome_unknown: outcomeUnknown(db, sql, params),
   };
 }

@@ -15,6 +15,7 @@ import type {
   VaultKeyRecord,
 } from './types.js';
 import { SQLITE_SCHEMA, migrateSqlite } from './sqlite-schema.js';
+import { CHARGED_USD_SQL } from './audit-shared.js';
 import { appendTx, queryAudit, summarizeAudit, sumByKey } from './sqlite-audit.js';
 import { InlineWriter, ThreadWriter, TxBuilder, classifySqlite, type SqliteWriter } from './sqlite-writer.js';
 import { BUMP, REV, addRevoke, addVaultKey, marks, revokeResult } from './sqlite-keys.js';
@@ -246,7 +247,7 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     return this.answer(() =>
       sumByKey(
         this.db,
-        `SELECT vault_key_id AS k, SUM(cost_usd_parsed) AS v FROM agent_call_audit
+        `SELECT vault_key_id AS k, SUM(${CHARGED_USD_SQL}) AS v FROM agent_call_audit
          WHERE started_at >= ? AND policy_verdict = 'allowed' AND vault_key_id IS NOT NULL GROUP BY vault_key_id`,
         [from],
       ),

@@ -179,6 +179,8 @@ export interface AuditSummary {
   last_call: string | null;
   agent_runs: Array<{ agent_run_id: string | null } & CountCost>;
   vault_keys: Array<{ vault_key_id: string | null } & CountCost>;
+  /** Allowed calls with no cost recorded (unknown cost): `cost_usd` leaves them out. */
+  calls_cost_unknown: number;
   /**
    * Forwarded calls whose outcome was never recorded (`outcome` pending or unknown): they may
    * have moved money. `amount_usd_estimated` sums what they asked to move, where known;

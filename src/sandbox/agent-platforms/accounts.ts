@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { bearer, parseJson, startFakeServer, type FakeServer, type Reply, type Route } from './server.js';
+import {
+  bearer,
+  parseJson,
+  startFakeServer,
+  type FakeServer,
+  type Recorded,
+  type Reply,
+  type Route,
+} from './server.js';
 
 /**
  * A loopback fake of the agent-accounts API (seed 000), under /v1: list (cursor pagination),
@@ -25,6 +33,7 @@ export interface AccountsFake extends FakeServer {
   ignorePatches: boolean;
 }
 
+const STATUSES: readonly FakeAccount['status'][] = ['active', 'disabled', 'archived'];
 const err = (status: number, code: string, message: string): Reply => ({ status, json: { error: { code, message } } });
 const view = ({ api_key: _k, ...a }: FakeAccount) => a;
 
@@ -45,34 +54,36 @@ export async function startAccountsFake(opts: { adminKey: string; port?: number 
     agents.set(a.id, a);
     return a;
   };
-  const admin = (h: (...a: any[]) => Reply) => (req: any, params: string[], url: URL) =>
-    bearer(req) === opts.adminKey ? h(req, params, url) : err(401, 'unauthorized', 'invalid API key');
+  const admin =
+    (h: (req: Recorded, params: string[], url: URL) => Reply): Route['handle'] =>
+    (req, params, url) =>
+      bearer(req) === opts.adminKey ? h(req, params, url) : err(401, 'unauthorized', 'invalid API key');
   const routes: Route[] = [
     { method: 'GET', pattern: /^\/v1\/agents$/, handle: admin((_r, _p, url: URL) => list(agents, url)) },
     {
       method: 'GET',
       pattern: /^\/v1\/agents\/([^/]+)$/,
-      handle: admin((_r, [id]) =>
+      handle: admin((_r, [id = '']) =>
         agents.has(id) ? { status: 200, json: view(agents.get(id)!) } : err(404, 'not_found', `agent ${id} not found`),
       ),
     },
     {
       method: 'PATCH',
       pattern: /^\/v1\/agents\/([^/]+)$/,
-      handle: admin((req, [id]) => {
+      handle: admin((req, [id = '']) => {
         const a = agents.get(id);
         if (!a) return err(404, 'not_found', `agent ${id} not found`);
         const body = parseJson(req);
-        if (!body.ok || !['active', 'disabled', 'archived'].includes(body.value?.status))
-          return err(400, 'invalid_request', 'status must be active, disabled or archived');
-        if (!fake.ignorePatches) a.status = body.value.status;
+        const status = body.ok ? STATUSES.find((s) => s === body.value.status) : undefined;
+        if (!status) return err(400, 'invalid_request', 'status must be active, disabled or archived');
+        if (!fake.ignorePatches) a.status = status;
         return { status: 200, json: view(a) };
       }),
     },
     {
       method: 'DELETE',
       pattern: /^\/v1\/agents\/([^/]+)$/,
-      handle: admin((_r, [id]) => {
+      handle: admin((_r, [id = '']) => {
         const a = agents.get(id);
         if (!a) return err(404, 'not_found', `agent ${id} not found`);
         agents.delete(id);
@@ -85,11 +96,12 @@ export async function startAccountsFake(opts: { adminKey: string; port?: number 
       pattern: /^\/v1\/agents$/,
       handle: admin((req) => {
         const body = parseJson(req);
-        if (!body.ok || typeof body.value?.name !== 'string' || !body.value.name)
-          return err(400, 'invalid_request', 'name is required');
-        if (typeof body.value.budget !== 'number' || !(body.value.budget > 0))
+        const name = body.ok ? body.value.name : undefined;
+        const budget = body.ok ? body.value.budget : undefined;
+        if (typeof name !== 'string' || !name) return err(400, 'invalid_request', 'name is required');
+        if (typeof budget !== 'number' || !(budget > 0))
           return err(400, 'invalid_request', 'budget must be a positive number');
-        const a = addAgent(body.value.name, body.value.budget);
+        const a = addAgent(name, budget);
         return { status: 201, json: { ...view(a), api_key: a.api_key } };
       }),
     },

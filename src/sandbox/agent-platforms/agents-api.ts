@@ -133,8 +133,7 @@ export async function startAgentsApiFake(opts: { adminKey: string; port?: number
         const a = agents.get(id!);
         if (!a) return notFound(id!);
         const body = parseJson(req);
-        if (!body.ok || typeof body.value !== 'object' || body.value === null)
-          return err(400, 'invalid_request', 'missing or malformed JSON body');
+        if (!body.ok) return err(400, 'invalid_request', 'missing or malformed JSON body');
         if ('active' in body.value && typeof body.value.active !== 'boolean')
           return err(400, 'invalid_request', 'active must be a boolean');
         if (body.value.active === false && a.active && !fake.faults.ignoreDeactivate) {
@@ -157,9 +156,10 @@ export async function startAgentsApiFake(opts: { adminKey: string; port?: number
         const a = agents.get(id!);
         if (!a) return notFound(id!);
         const body = parseJson(req);
-        if (!body.ok || typeof body.value?.new_public_jwk !== 'object' || body.value.new_public_jwk === null)
+        const given = body.ok ? body.value.new_public_jwk : undefined;
+        if (!body.ok || typeof given !== 'object' || given === null)
           return err(400, 'invalid_request', 'new_public_jwk is required');
-        const jwk = body.value.new_public_jwk as JWK;
+        const jwk = given as JWK;
         if ('d' in jwk || !['EC', 'RSA', 'OKP'].includes(String(jwk.kty)))
           return err(400, 'invalid_jwk', 'new_public_jwk is not a valid public JWK');
         let newJkt: string;

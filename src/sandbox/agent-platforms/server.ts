@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isRecord } from '../../core/json.js';
 
 /**
  * A tiny loopback JSON server for the agent-platform fakes. Every request is recorded; a request
@@ -49,7 +50,7 @@ export async function startFakeServer(routes: Route[], port = 0): Promise<FakeSe
   const requests: Recorded[] = [];
   const unexpected: Recorded[] = [];
   const flaky: FakeServer['flaky'] = { count: 0 };
-  const server: Server = createServer(async (req, res) => {
+  const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const rec: Recorded = {
       method: req.method ?? 'GET',
@@ -61,7 +62,8 @@ export async function startFakeServer(routes: Route[], port = 0): Promise<FakeSe
     if (flaky.count > 0 && (!flaky.method || flaky.method === rec.method)) {
       flaky.count--;
       res.writeHead(502, { 'content-type': 'text/html' });
-      return res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+      res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+      return;
     }
     for (const route of routes) {
       const m = route.method === rec.method ? route.pattern.exec(url.pathname) : null;
@@ -75,7 +77,9 @@ export async function startFakeServer(routes: Route[], port = 0): Promise<FakeSe
     }
     unexpected.push(rec);
     send(res, { status: 500, json: { error: 'unexpected_request', error_description: `${rec.method} ${rec.path}` } });
-  });
+  };
+  // A client that goes away mid-body is no test's business: drop that socket, keep serving.
+  const server: Server = createServer((req, res) => void answer(req, res).catch(() => res.destroy()));
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const { port: bound } = server.address() as AddressInfo;
   return {
@@ -93,9 +97,11 @@ export function bearer(req: Recorded): string | undefined {
   return v?.startsWith('Bearer ') ? v.slice(7) : undefined;
 }
 
-export function parseJson(req: Recorded): { ok: true; value: any } | { ok: false } {
+/** The request's JSON object; anything else (not JSON, an array, a bare value) is not a body these APIs take. */
+export function parseJson(req: Recorded): { ok: true; value: Record<string, unknown> } | { ok: false } {
   try {
-    return { ok: true, value: JSON.parse(req.body) };
+    const value: unknown = JSON.parse(req.body);
+    return isRecord(value) ? { ok: true, value } : { ok: false };
   } catch {
     return { ok: false };
   }

@@ -116,7 +116,7 @@ export class CsvSink implements LineSink {
     if (this.header === null) return this.setHeader(csvHeader(fields, this.cols));
     const header = this.header;
     if (fields.length !== header.length) return this.acc.bad(n);
-    const rec: Record<string, string> = Object.create(null);
+    const rec = Object.create(null) as Record<string, string>;
     for (let i = 0; i < header.length; i++) rec[header[i]!] = fields[i]!;
     const row = normalizeRecord(rec, this.cols);
     if (row) this.acc.add(row);

@@ -138,7 +138,7 @@ export async function pumpStream(
 ): Promise<void> {
   for await (const chunk of stream) {
     if (signal?.aborted) throw signal.reason;
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     splitter.push(buf, 0, buf.length);
   }
   splitter.end();

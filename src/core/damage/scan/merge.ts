@@ -32,6 +32,12 @@ export function mergeAggregate(into: Aggregate, from: Aggregate): void {
   addCounted(into.agent_runs, from.agent_runs);
   addCounted(into.vault_keys, from.vault_keys);
   for (const e of from.endpoints.values()) addEndpoint(into, e.method, e.path, e);
+  into.cost_unknown_calls =
+    into.cost_unknown_calls === null || from.cost_unknown_calls === null
+      ? null
+      : into.cost_unknown_calls + from.cost_unknown_calls;
+  into.outcome_unknown.calls += from.outcome_unknown.calls;
+  into.outcome_unknown.estimated_micros += from.outcome_unknown.estimated_micros;
   into.first_call = min(into.first_call, from.first_call);
   into.last_call = max(into.last_call, from.last_call);
   if (into.after_revoke && from.after_revoke) {

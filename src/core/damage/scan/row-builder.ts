@@ -28,6 +28,8 @@ export const ROW_FIELDS = [
   'path',
   'policy_verdict',
   'cost_usd_parsed',
+  'outcome',
+  'amount_usd_estimated',
 ] as const;
 
 /** The text fields in Text's numbering. */
@@ -65,13 +67,18 @@ export class RowBuilder implements CountedRow {
   started = 0;
   finished = NaN;
   micros = 0;
+  costKnown = true;
+  outcomeUnknown = false;
+  estimateMicros = 0;
   private readonly startedSlot: number;
   private readonly finishedSlot: number;
   private readonly costSlot: number;
+  private readonly outcomeSlot: number;
+  private readonly estimateSlot: number;
   /** Slot of each text field, in Text's numbering (-1: not read). */
   private readonly textSlot: Int32Array;
   private buf: Buffer = Buffer.alloc(0);
-  private readonly numbers = new Float64Array(3);
+  private readonly numbers = new Float64Array(4);
 
   /** withFinished: finished_at is only read when the summary needs it (the after-revoke split). */
   constructor(
@@ -83,6 +90,8 @@ export class RowBuilder implements CountedRow {
     this.startedSlot = slot('started_at');
     this.finishedSlot = slot('finished_at');
     this.costSlot = slot('cost_usd_parsed');
+    this.outcomeSlot = slot('outcome');
+    this.estimateSlot = slot('amount_usd_estimated');
     this.textSlot = Int32Array.from(TEXT_FIELDS, slot);
   }
 
@@ -92,10 +101,18 @@ export class RowBuilder implements CountedRow {
    */
   countInto(buf: Buffer, acc: Accumulator): boolean {
     const s = this.slots;
-    for (let f = 0; f < this.textSlot.length; f++) if (s.kind[this.textSlot[f]!] === ValueKind.Other) throw SLOW;
+    for (let f = 0; f < this.textSlot.length; f++)
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- SLOW is a sentinel (jsonl-row.ts): no stack per row on the hot path
+      if (s.kind[this.textSlot[f]!] === ValueKind.Other) throw SLOW;
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- SLOW is the sentinel the scanners catch (as above)
+    if (s.kind[this.outcomeSlot] === ValueKind.Other) throw SLOW;
     const n = this.numbers;
     if (!this.time(buf, this.startedSlot, STARTED)) return false;
-    if (!this.cost(buf, this.costSlot)) return false;
+    if (!this.cost(buf, this.costSlot, USD)) return false;
+    // As normalizeRecord: no cost written is unknown; an unreadable estimate is none.
+    this.costKnown = !this.blank(this.costSlot);
+    this.outcomeUnknown = this.unknownOutcome(buf);
+    this.estimateMicros = this.cost(buf, this.estimateSlot, ESTIMATE) ? toMicros(n[ESTIMATE]!) : 0;
     // An unreadable finished time is unknown (NaN), never a reason to drop the row.
     if (this.withFinished) this.time(buf, this.finishedSlot, FINISHED);
     else n[FINISHED] = NaN;
@@ -116,6 +133,7 @@ export class RowBuilder implements CountedRow {
         return values.ofBytes(this.buf, s.start[slot]!, s.end[slot]!);
       case ValueKind.Number:
         return values.ofText(String(Number(latin1(this.buf, s.start[slot]!, s.end[slot]!))));
+      case undefined:
       default:
         return 0;
     }
@@ -132,7 +150,9 @@ export class RowBuilder implements CountedRow {
         return text(buf, s.start[slot]!, s.end[slot]!, s.ascii[slot] === 1);
       case ValueKind.Number:
         return Number(latin1(buf, s.start[slot]!, s.end[slot]!));
+      case undefined:
       default:
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- a sentinel, as above
         throw SLOW;
     }
   }
@@ -147,15 +167,31 @@ export class RowBuilder implements CountedRow {
     return !Number.isNaN(ms);
   }
 
-  /** The cost into numbers[USD]; false when it is not a sane one. */
-  private cost(buf: Buffer, slot: number): boolean {
+  /** A cost into numbers[at]; false when it is not a sane one. */
+  private cost(buf: Buffer, slot: number, at: number): boolean {
     const s = this.slots;
     const k = s.kind[slot];
     const n = this.numbers;
     const read =
-      (k === ValueKind.Number || k === ValueKind.String) && readDecimal(buf, s.start[slot]!, s.end[slot]!, n, USD);
-    n[USD] = read ? checkCost(n[USD]!) : readCost(this.value(buf, slot));
-    return !Number.isNaN(n[USD]!);
+      (k === ValueKind.Number || k === ValueKind.String) && readDecimal(buf, s.start[slot]!, s.end[slot]!, n, at);
+    n[at] = read ? checkCost(n[at]!) : readCost(this.value(buf, slot));
+    return !Number.isNaN(n[at]);
+  }
+
+  /** No value written (rows.ts isBlank): absent, null, or an empty string. */
+  private blank(slot: number): boolean {
+    const s = this.slots;
+    const k = s.kind[slot];
+    return k === ValueKind.Absent || k === ValueKind.Null || (k === ValueKind.String && s.end[slot] === s.start[slot]);
+  }
+
+  /** `outcome` is `pending` or `unknown` (rows.ts isUnknownOutcome); both are 7 plain bytes. */
+  private unknownOutcome(buf: Buffer): boolean {
+    const s = this.slots;
+    const slot = this.outcomeSlot;
+    if (s.kind[slot] !== ValueKind.String || s.end[slot]! - s.start[slot]! !== 7) return false;
+    const v = latin1(buf, s.start[slot]!, s.end[slot]!);
+    return v === 'pending' || v === 'unknown';
   }
 }
 
@@ -163,3 +199,4 @@ export class RowBuilder implements CountedRow {
 const STARTED = 0;
 const FINISHED = 1;
 const USD = 2;
+const ESTIMATE = 3;

@@ -5,17 +5,18 @@ import { TourniquetError, usageError } from '../../errors.js';
 import { parseAuditTime } from '../time.js';
 import { forEachLine, type StreamOpener } from './lines.js';
 
-const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
+import { str } from '../rows.js';
+import { isRecord, valueText } from '../../json.js';
 
 /**
  * One LiteLLM spend-log entry (`GET /spend/logs`) as an audit row. `api_key` is a (hashed)
  * key: it is never read, so it cannot reach any output. The vault key is the key's alias.
  */
-export function fromSpendLog(e: Record<string, any>): AuditRow | null {
+export function fromSpendLog(e: Record<string, unknown>): AuditRow | null {
   const started = parseAuditTime(e.startTime);
   const spend = e.spend === null || e.spend === undefined ? 0 : Number(e.spend);
   if (Number.isNaN(started) || !Number.isFinite(spend)) return null;
-  const md = (e.metadata && typeof e.metadata === 'object' ? e.metadata : {}) as Record<string, unknown>;
+  const md = isRecord(e.metadata) ? e.metadata : {};
   const finished = parseAuditTime(e.endTime);
   const failed = e.status === 'failure' || e.status === 'error';
   return {
@@ -25,15 +26,19 @@ export function fromSpendLog(e: Record<string, any>): AuditRow | null {
     agent_run_id: str(md.agent_run_id ?? e.session_id ?? md.session_id),
     customer_scope_id: str(e.end_user ?? e.user),
     method: 'POST',
-    path: str(e.call_type ? `/${e.call_type}/${e.model ?? ''}` : e.model),
+    path: str(e.call_type ? `/${valueText(e.call_type)}/${valueText(e.model ?? '')}` : e.model),
     policy_verdict: failed ? 'error' : 'allowed',
     cost_usd: spend,
+    // LiteLLM logs a call once it ended: no spend written is an unknown cost, never an unknown outcome.
+    cost_known: e.spend !== null && e.spend !== undefined,
+    outcome_unknown: false,
+    estimate_usd: 0,
   };
 }
 
 function addAll(acc: Accumulator, entries: unknown[], lineOf: (i: number) => number): void {
   entries.forEach((e, i) => {
-    const row = e && typeof e === 'object' ? fromSpendLog(e as Record<string, any>) : null;
+    const row = isRecord(e) ? fromSpendLog(e) : null;
     if (row) acc.add(row);
     else acc.bad(lineOf(i));
   });

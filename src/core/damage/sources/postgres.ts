@@ -7,6 +7,7 @@ import {
   buildStatements,
   hasBadRows,
   needsStrict,
+  outcomeProbe,
   type Dialect,
   type SqlStatement,
   type TimeStorage,
@@ -54,8 +55,10 @@ export class PostgresSource implements AuditSource {
     const { default: pg } = await import('pg');
     // timestamp without time zone (1114): parse as UTC, not as the operator's local time.
     const types = {
-      getTypeParser: (oid: number, format?: string) =>
-        oid === 1114 ? (v: string) => new Date(v + 'Z') : pg.types.getTypeParser(oid, format as 'text'),
+      getTypeParser: (oid: number, format?: string): ((v: string) => unknown) =>
+        oid === 1114
+          ? (v: string) => new Date(v + 'Z')
+          : (pg.types.getTypeParser(oid, format as 'text') as (v: string) => unknown),
     };
     const clients: import('pg').Client[] = [];
     try {
@@ -66,17 +69,28 @@ export class PostgresSource implements AuditSource {
         // Each connection takes the next statement when it is free: the scans run side by side.
         const lane = async (c: import('pg').Client) => {
           for (let st = queue.shift(); st; st = queue.shift())
-            results.set(st.name, (await c.query({ text: st.sql, values: st.params, types })).rows);
+            results.set(
+              st.name,
+              (await c.query<Record<string, unknown>>({ text: st.sql, values: st.params, types })).rows,
+            );
         };
         await Promise.all(clients.map(lane));
         return results;
       };
-      let results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query));
+      // A table from before write-ahead audit (C6) has no outcome column: every row is complete.
+      const outcome = await clients[0]!.query(outcomeProbe(this.table, this.cols)).then(
+        () => true,
+        () => false,
+      );
+      let results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query, false, outcome));
       if (needsStrict(results))
-        results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query, true));
+        results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query, true, outcome));
       if (hasBadRows(results)) {
         const bad = badRowsStatement(POSTGRES, this.table, this.cols, TIMESTAMP, query);
-        results.set('bad', (await clients[0]!.query({ text: bad.sql, values: bad.params, types })).rows);
+        results.set(
+          'bad',
+          (await clients[0]!.query<Record<string, unknown>>({ text: bad.sql, values: bad.params, types })).rows,
+        );
       }
       return assemble(POSTGRES, results, TIMESTAMP, query);
     } catch (err) {

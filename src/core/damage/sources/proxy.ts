@@ -3,13 +3,14 @@ import type { HttpClient } from '../../http.js';
 import { addEndpoint, emptyAggregate, toMicros } from '../accumulate.js';
 import { TourniquetError } from '../../errors.js';
 import { expectRoute } from '../../../adapters/proxy/schemas.js';
+import type { AuditSummary } from '../../../adapters/proxy/answers.js';
 import { MINUTE_MS, parseAuditTime, toIso } from '../time.js';
 
 /** How far before a revoke to look for calls still in flight when it landed. */
 export const IN_FLIGHT_LOOKBACK_MS = 5 * MINUTE_MS;
 const MAX_IN_FLIGHT_PAGES = 20;
 
-type CountCost = { calls: number; cost_usd: number };
+type CountCost = { calls: number; cost_usd?: number };
 
 const isSummary = expectRoute('GET /v1/audit/summary');
 const counted = (c: CountCost): Counted => ({ calls: Number(c.calls), cost_micros: toMicros(Number(c.cost_usd ?? 0)) });
@@ -25,7 +26,7 @@ function filterQuery(q: DamageQuery, from: number | undefined, to: number | unde
 }
 
 /** The proxy's summary endpoint body, as an Aggregate. */
-export function fromProxySummary(b: any, withRevoke: boolean): Aggregate {
+export function fromProxySummary(b: AuditSummary, withRevoke: boolean): Aggregate {
   const a = emptyAggregate(withRevoke);
   a.calls_total = Number(b.calls_total);
   a.cost_micros = toMicros(Number(b.cost_usd ?? 0));
@@ -38,6 +39,10 @@ export function fromProxySummary(b: any, withRevoke: boolean): Aggregate {
   for (const k of b.vault_keys ?? []) a.vault_keys.set(k.vault_key_id ?? null, counted(k));
   a.first_call = b.first_call ? parseAuditTime(b.first_call) : null;
   a.last_call = b.last_call ? parseAuditTime(b.last_call) : null;
+  // C6: required by the summary's schema. Unknown cost: only when the proxy counts it.
+  const o = b.outcome_unknown;
+  a.outcome_unknown = { calls: Number(o.calls), estimated_micros: toMicros(Number(o.amount_usd_estimated)) };
+  a.cost_unknown_calls = typeof b.calls_cost_unknown === 'number' ? b.calls_cost_unknown : null;
   return a;
 }
 
@@ -52,7 +57,7 @@ export class ProxySource implements AuditSource {
     this.label = `proxy:${admin.baseUrl}`;
   }
 
-  private async summary(q: DamageQuery, from: number | undefined, to: number | undefined): Promise<any> {
+  private async summary(q: DamageQuery, from: number | undefined, to: number | undefined): Promise<AuditSummary> {
     try {
       return (await this.admin.get('/v1/audit/summary', { query: filterQuery(q, from, to), expect: isSummary })).body;
     } catch (err) {
@@ -64,16 +69,22 @@ export class ProxySource implements AuditSource {
     }
   }
 
+  /**
+   * Every query (the summary, the after-revoke summary, the in-flight rows) is bounded by one end
+   * time, the query's `to` or the moment the first was sent: rows written between the queries
+   * are in none of them, so the figures describe one snapshot and cannot disagree.
+   */
   async aggregate(q: DamageQuery): Promise<Aggregate> {
-    const agg = fromProxySummary(await this.summary(q, q.from, q.to), q.revoked_at !== undefined);
+    const to = q.to ?? Date.now();
+    const agg = fromProxySummary(await this.summary(q, q.from, to), q.revoked_at !== undefined);
     if (q.revoked_at !== undefined) {
       const from = Math.max(q.revoked_at, q.from ?? q.revoked_at);
-      const later =
-        q.to !== undefined && from >= q.to ? { calls_total: 0, calls_allowed: 0 } : await this.summary(q, from, q.to);
+      const later: { calls_total: number; calls_allowed?: number } =
+        from >= to ? { calls_total: 0, calls_allowed: 0 } : await this.summary(q, from, to);
       agg.after_revoke = {
         later: Number(later.calls_total),
         later_allowed: Number(later.calls_allowed ?? 0),
-        in_flight: await this.inFlight(q, q.revoked_at),
+        in_flight: await this.inFlight(q, Math.min(q.revoked_at, to)),
       };
     }
     return agg;
@@ -90,9 +101,9 @@ export class ProxySource implements AuditSource {
           query: { ...filterQuery(q, from, revokedAt), limit: 1000, cursor },
           expect: expectRoute('GET /v1/audit'),
         });
-        const rows: any[] = res.body.data;
+        const rows = res.body.data;
         n += rows.filter((r) => parseAuditTime(r.finished_at) > revokedAt).length;
-        cursor = res.body?.next_cursor ?? undefined;
+        cursor = res.body.next_cursor ?? undefined;
         if (!cursor) return n;
       }
       return null;

@@ -3,7 +3,7 @@ import { ALLOWED_VERDICTS, MAX_BAD_LINES, addEndpoint, emptyAggregate } from '..
 import { endpointTemplate } from '../../../proxy/store/audit-shared.js';
 import { quoteIdent, type ColumnMap } from '../columns.js';
 import { MINUTE_MS, parseAuditTime } from '../time.js';
-import { MAX_CALL_COST_USD } from '../rows.js';
+import { MAX_CALL_COST_USD, str } from '../rows.js';
 
 /** How the start-time column is stored, which decides how to bucket and bound it in SQL. */
 export type TimeStorage =
@@ -22,7 +22,7 @@ export interface Dialect {
 }
 
 export interface SqlStatement {
-  name: 'verdicts' | 'customers' | 'endpoints' | 'minutes' | 'runs' | 'keys' | 'revoke' | 'bad';
+  name: 'verdicts' | 'customers' | 'endpoints' | 'minutes' | 'runs' | 'keys' | 'revoke' | 'bad' | 'outcome';
   sql: string;
   params: unknown[];
 }
@@ -57,6 +57,8 @@ export function buildStatements(
   t: TimeStorage,
   q: DamageQuery,
   strict = false,
+  /** The table has the write-ahead columns (outcome, amount_usd_estimated): see outcomeProbe. */
+  hasOutcome = false,
 ): SqlStatement[] {
   const col = (name: keyof ColumnMap) => quoteIdent(c[name]);
   const s = col('started_at');
@@ -85,7 +87,8 @@ export function buildStatements(
     group(
       'verdicts',
       [col('policy_verdict')],
-      `${cost}, MIN(${s}) AS first, MAX(${s}) AS last, MIN(${col('cost_usd_parsed')}) AS min_cost, MAX(${col('cost_usd_parsed')}) AS max_cost`,
+      // no_cost: rows with no cost written (unknown cost, for the allowed verdicts).
+      `${cost}, MIN(${s}) AS first, MAX(${s}) AS last, MIN(${col('cost_usd_parsed')}) AS min_cost, MAX(${col('cost_usd_parsed')}) AS max_cost, COUNT(*) - COUNT(${col('cost_usd_parsed')}) AS no_cost`,
       'all',
     ),
     group('customers', [col('customer_scope_id')], cost),
@@ -103,7 +106,23 @@ export function buildStatements(
     group('keys', [col('vault_key_id')], cost),
   ];
   if (q.revoked_at !== undefined) out.push(revokeStatement(d, c, t, q.revoked_at, from, params));
+  if (hasOutcome) out.push(outcomeStatement(d, c, from, params));
   return out;
+}
+
+/** A query that fails when the table lacks the write-ahead columns (C6): run it to know whether to ask. */
+export const outcomeProbe = (table: string, c: ColumnMap): string =>
+  `SELECT ${quoteIdent(c.outcome)}, ${quoteIdent(c.amount_usd_estimated)} FROM ${quoteIdent(table)} LIMIT 0`;
+
+/** Forwarded calls whose outcome was never recorded (outcome pending or unknown), and their estimated amount. */
+function outcomeStatement(d: Dialect, c: ColumnMap, from: string, base: unknown[]): SqlStatement {
+  const params = [...base, 'pending', 'unknown'];
+  const o = quoteIdent(c.outcome);
+  return {
+    name: 'outcome',
+    sql: `SELECT COUNT(*) AS calls, ${d.costSum(quoteIdent(c.amount_usd_estimated))} AS est ${from} AND ${o} IN (${d.param(params.length - 1)}, ${d.param(params.length)})`,
+    params,
+  };
 }
 
 /** The window and the filters of a query as WHERE parts, with their bound values. */
@@ -187,7 +206,7 @@ function revokeStatement(
 }
 
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
-const key = (v: unknown) => (v === null || v === undefined || v === '' ? null : String(v));
+const key = str;
 
 function minuteIndex(v: unknown, t: TimeStorage): number {
   if (t.kind === 'text')
@@ -212,9 +231,10 @@ export function assemble(
   const a = emptyAggregate(q.revoked_at !== undefined);
   const counted = (r: Row): Counted => ({ calls: num(r.calls), cost_micros: d.micros(r.cost) });
   for (const r of results.get('verdicts') ?? []) {
+    if (ALLOWED_VERDICTS.has(String(r.k0))) a.cost_unknown_calls! += num(r.no_cost);
     a.calls_total += num(r.calls);
     a.cost_micros += d.micros(r.cost);
-    a.by_verdict.set(String(r.k0 ?? 'unknown'), num(r.calls));
+    a.by_verdict.set(key(r.k0) ?? 'unknown', num(r.calls));
     const first = parseAuditTime(r.first);
     const last = parseAuditTime(r.last);
     if (a.first_call === null || first < a.first_call) a.first_call = first;
@@ -235,5 +255,7 @@ export function assemble(
   if (rev && a.after_revoke)
     a.after_revoke = { later: num(rev.later), later_allowed: num(rev.later_allowed), in_flight: num(rev.in_flight) };
   a.bad_rows.first_lines = (results.get('bad') ?? []).map((r) => num(r.id));
+  const o = results.get('outcome')?.[0];
+  if (o) a.outcome_unknown = { calls: num(o.calls), estimated_micros: d.micros(o.est) };
   return a;
 }

@@ -8,11 +8,13 @@ import {
   buildStatements,
   hasBadRows,
   needsStrict,
+  outcomeProbe,
   type Dialect,
   type SqlStatement,
   type TimeStorage,
 } from './sql.js';
 import { runInLanes } from './sqlite-lanes.js';
+import { valueText } from '../../json.js';
 
 /** Files at least this big are scanned on two threads. */
 export const PARALLEL_BYTES = 64 * 1024 * 1024;
@@ -35,10 +37,20 @@ export function sniffSqliteTime(db: Db, table: string, col: string): TimeStorage
     )
     .get() as { t: string; v: unknown } | undefined;
   if (!row || row.t === 'text') {
-    const v = String(row?.v ?? 'T Z');
+    const v = valueText(row?.v ?? 'T Z');
     return { kind: 'text', sep: v.includes('T') ? 'T' : ' ', zone: /Z$/i.test(v) };
   }
   return Number(row.v) > 1e11 ? { kind: 'epoch_ms' } : { kind: 'epoch_s' };
+}
+
+/** Whether a query naming some columns compiles: a table from before write-ahead audit has no `outcome`. */
+function hasColumns(db: Db, sql: string): boolean {
+  try {
+    db.prepare(sql);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -92,9 +104,10 @@ export class SqliteSource implements AuditSource {
     const db = await this.open();
     try {
       const time = sniffSqliteTime(db, this.table, this.cols.started_at);
-      let results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query));
+      const outcome = hasColumns(db, outcomeProbe(this.table, this.cols));
+      let results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query, false, outcome));
       if (needsStrict(results))
-        results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query, true));
+        results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query, true, outcome));
       if (hasBadRows(results)) {
         const bad = badRowsStatement(SQLITE, this.table, this.cols, time, query);
         results.set('bad', db.prepare(bad.sql).all(...bad.params) as Record<string, unknown>[]);
@@ -123,8 +136,9 @@ export class SqliteSource implements AuditSource {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.db?.close();
     this.db = undefined;
+    return Promise.resolve();
   }
 }
