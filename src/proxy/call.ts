@@ -20,8 +20,10 @@ let secondPrefix = '';
 function isoAt(ms: number): string {
   const second = Math.floor(ms / 1000);
   // `2026-11-22T02:14:07.` is formatted once a second; the milliseconds are appended.
-  if (second !== lastSecond)
-    ((lastSecond = second), (secondPrefix = new Date(second * 1000).toISOString().slice(0, 20)));
+  if (second !== lastSecond) {
+    lastSecond = second;
+    secondPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
   const frac = ms - second * 1000;
   return `${secondPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
 }

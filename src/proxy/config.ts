@@ -81,8 +81,8 @@ export async function loadProxyConfig(path: string, env: Record<string, string |
       template: s.template as string | undefined,
       prices: s.prices === undefined ? undefined : priceOverride(s.prices, `vendors.${v}.prices`),
     };
-    if (vendors[v]!.template && !vendors[v]!.template!.includes('{key}'))
-      throw usageError(`config: vendors.${v}.template must contain {key}`);
+    const template = vendors[v].template;
+    if (template && !template.includes('{key}')) throw usageError(`config: vendors.${v}.template must contain {key}`);
   }
   const list = root.upstream_keys ?? [];
   if (!Array.isArray(list)) throw usageError('config: upstream_keys must be a list');

@@ -15,6 +15,14 @@ export interface RequestLog {
   flush?(): void;
 }
 
+/**
+ * Something thrown that is not an Error, as a log line says it: a scalar as text, an object only
+ * as its kind (`[object Object]`, as String() has always printed it), never its fields, which
+ * may hold a secret the scrubber does not know.
+ */
+const thrownText = (v: unknown): string =>
+  typeof v === 'object' && v !== null ? Object.prototype.toString.call(v) : String(v);
+
 export function jsonLog(write: (line: string) => void, scrub: (s: string) => string = (s) => s): RequestLog {
   // Lines of one event-loop turn go out in one write: a write per request costs more than the request.
   let buffered = '';
@@ -29,7 +37,10 @@ export function jsonLog(write: (line: string) => void, scrub: (s: string) => str
   const emit = (obj: Record<string, unknown>) => {
     buffered += scrub(JSON.stringify(obj)) + '\n';
     if (buffered.length > 65536) flush();
-    else if (!scheduled) ((scheduled = true), setImmediate(flush));
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
   };
   return {
     flush,
@@ -58,7 +69,8 @@ export function jsonLog(write: (line: string) => void, scrub: (s: string) => str
       emit({ t: new Date().toISOString(), level: 'warn', msg, ...fields });
     },
     error(msg, err) {
-      const detail = err instanceof Error ? `${err.name}: ${err.message}` : err === undefined ? undefined : String(err);
+      const detail =
+        err instanceof Error ? `${err.name}: ${err.message}` : err === undefined ? undefined : thrownText(err);
       emit({ t: new Date().toISOString(), level: 'error', msg, error: detail });
     },
   };

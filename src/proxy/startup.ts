@@ -1,4 +1,5 @@
 import { TourniquetError, isTourniquetError } from '../core/errors.js';
+import { fieldOf, scalarText } from '../core/json.js';
 import { StoreUnavailableError } from './store/types.js';
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
@@ -11,7 +12,7 @@ const IO = new Set(['EACCES', 'EPERM', 'EROFS', 'EIO', 'ENOTDIR', 'EISDIR', 'ENO
 export function startupError(err: unknown, store: unknown): unknown {
   if (isTourniquetError(err)) return err;
   const where = typeof store === 'string' ? store.replace(/\/\/[^@/]*@/, '//…@') : 'the store';
-  const code = String((err as { code?: unknown })?.code ?? '');
+  const code = scalarText(fieldOf(err, 'code')) ?? '';
   const message = (err as Error)?.message ?? String(err);
   if ((err instanceof StoreUnavailableError && err.reason === 'disk_full') || DISK_FULL.has(code))
     return new TourniquetError('step-failed', `cannot start the proxy: the disk is full (${message})`, {

@@ -78,7 +78,10 @@ export class PolicyState {
   /** The store had it revoked earlier than this instance thought: take the store's time and mode. */
   alignRevoked(id: string, at: string, mode: 'soft' | 'hard'): void {
     const k = this.byId.get(id);
-    if (k?.status === 'revoked') ((k.revoked_at = at), (k.revoke_mode = mode));
+    if (k?.status === 'revoked') {
+      k.revoked_at = at;
+      k.revoke_mode = mode;
+    }
   }
 
   applyUpstreamKey(rec: UpstreamKeyRecord): void {

@@ -47,7 +47,10 @@ export class UsageTracker {
       };
       this.keys.set(id, u);
     }
-    if (u.day !== day) ((u.day = day), (u.spentToday = 0));
+    if (u.day !== day) {
+      u.day = day;
+      u.spentToday = 0;
+    }
     return u;
   }
 
@@ -73,7 +76,10 @@ export class UsageTracker {
     const live: Array<[slot: number, calls: number]> = [];
     let n = 0;
     for (let i = 0; i < SLOTS; i++)
-      if (u.callSlot[i]! > sec - SLOTS) (live.push([u.callSlot[i]!, u.calls[i]!]), (n += u.calls[i]!));
+      if (u.callSlot[i]! > sec - SLOTS) {
+        live.push([u.callSlot[i]!, u.calls[i]!]);
+        n += u.calls[i]!;
+      }
     live.sort((a, b) => a[0] - b[0]);
     for (const [slot, calls] of live) {
       n -= calls;
@@ -87,7 +93,10 @@ export class UsageTracker {
     const u = this.get(id, now);
     const sec = Math.floor(now / 1000);
     const i = sec % SLOTS;
-    if (u.callSlot[i] !== sec) ((u.callSlot[i] = sec), (u.calls[i] = 0));
+    if (u.callSlot[i] !== sec) {
+      u.callSlot[i] = sec;
+      u.calls[i] = 0;
+    }
     u.calls[i]!++;
   }
 
@@ -96,7 +105,10 @@ export class UsageTracker {
     u.spentToday += usd;
     const slot = Math.floor(now / 10_000);
     const i = slot % SLOTS;
-    if (u.costSlot[i] !== slot) ((u.costSlot[i] = slot), (u.costs[i] = 0));
+    if (u.costSlot[i] !== slot) {
+      u.costSlot[i] = slot;
+      u.costs[i] = 0;
+    }
     u.costs[i]! += usd;
   }
 

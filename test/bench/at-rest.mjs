@@ -171,7 +171,7 @@ export async function bench() {
     const k = Buffer.from(keyText(), 'base64');
     const mk = { id: masterKeyId(k), key: k };
     const n = 20_000;
-    let t = performance.now();
+    const t = performance.now();
     for (let i = 0; i < n; i++)
       open(seal('sk_live_0123456789abcdefghij', `up_${i}`, 'stripe', mk), `up_${i}`, 'stripe', mk);
     const envelopeUs = ((performance.now() - t) * 1000) / n;

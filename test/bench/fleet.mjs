@@ -7,7 +7,6 @@
 //   revoke call          how long the DELETE takes, waiting (≤ 250 ms) for every instance to confirm,
 //                        against a fleet that does not wait (confirmMs 0): the cost of "the next request"
 //   audit throughput     intent rows/s with group commit (one INSERT per batch) against one commit per row
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -50,7 +49,7 @@ async function call(pool, auth) {
 /** Until the key works on every pool (a new key reaches the other instances by NOTIFY too). */
 async function untilAllow(pools, auth) {
   for (const p of pools)
-    for (let i = 0, last = ''; (last = await call(p, auth)) !== 'ok'; i++) {
+    for (let i = 0, last; (last = await call(p, auth)) !== 'ok'; i++) {
       if (i > 500) throw new Error(`key never became usable (last answer: ${last})`);
       if (last !== 'other 401') await sleep(10); // 401: not yet known there; anything else: give it a moment
     }
@@ -72,8 +71,6 @@ async function crossRevoke(a, others, trials, beforeRevoke) {
     const auth = `Bearer ${vk.secret}`;
     await untilAllow(pools, auth);
     if (beforeRevoke) await beforeRevoke();
-    let sentAt = 0;
-    let returnedAt = 0;
     const probes = pools.map(async (pool) => {
       // Two probes per instance, so the refusal is seen within about half a call's round trip.
       const seen = await Promise.race(
@@ -87,9 +84,9 @@ async function crossRevoke(a, others, trials, beforeRevoke) {
       return seen;
     });
     await sleep(3 + Math.random() * 5);
-    sentAt = performance.now();
+    const sentAt = performance.now();
     const del = await admin(a.adminUrl, 'DELETE', `/v1/vault-keys/${vk.id}`);
-    returnedAt = performance.now();
+    const returnedAt = performance.now();
     revokeCall.push(returnedAt - sentAt);
     unconfirmed += del.fleet?.unconfirmed?.length ?? 0;
     for (const refusedAt of await Promise.all(probes)) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { startHarness, through, type Harness } from './helpers.js';
 
 describe('audit API: filters, paging, the summary the damage report reads, rates', () => {
@@ -113,7 +114,7 @@ describe('audit API: filters, paging, the summary the damage report reads, rates
       // Stripe's dialect: a cap is a permission refusal (403), never 402 (StripeCardError).
       expect([r.status, r.json.error.code]).toEqual([403, 'spend_cap_exceeded']);
     } finally {
-      h.proxy = p as any;
+      h.proxy = p;
     }
   });
 });
@@ -231,7 +232,6 @@ describe('write-ahead audit rows', () => {
     const { SqliteStore } = await import('../../src/proxy/store/sqlite.js');
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const path = join(mkdtempSync(join(tmpdir(), 'tq-old-')), 'old.db');
     const old = new Database(path);
     old.exec(`CREATE TABLE agent_call_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, vault_key_id TEXT, agent_run_id TEXT,

@@ -11,8 +11,10 @@ async function badVendor(): Promise<{ url: string; server: Server; hits: () => n
     if (req.url?.startsWith('/reset')) req.socket.destroy();
     else if (req.url?.startsWith('/big'))
       res.end(Buffer.alloc(3 << 20, 97)); // 3 MiB of 'a'
-    else if (req.url?.startsWith('/empty')) ((res.statusCode = 204), res.end());
-    else if (req.url?.startsWith('/hang'))
+    else if (req.url?.startsWith('/empty')) {
+      res.statusCode = 204;
+      res.end();
+    } else if (req.url?.startsWith('/hang'))
       return; // never answers
     else res.end('{"ok":true}');
   });

@@ -22,11 +22,11 @@ export function spawnProxy(args: string[], env: Record<string, string>): Promise
   });
   let out = '';
   let err = '';
-  child.stderr!.on('data', (d) => (err += d));
+  child.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`proxy did not start: ${err}`)), 60_000);
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d;
       // Whole lines only: a chunk may end in the middle of the JSON line.
       const line = out

@@ -122,7 +122,7 @@ export async function lockSqlite(path: string): Promise<{ release(): Promise<voi
     process.stdin.once('data', () => { db.exec('COMMIT'); db.close(); process.exit(0); });`;
   const child = spawn(process.execPath, ['-e', src], { stdio: ['pipe', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
+    child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
   });
   return {
@@ -130,7 +130,7 @@ export async function lockSqlite(path: string): Promise<{ release(): Promise<voi
     release: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
-        child.stdin!.write('go\n');
+        child.stdin.write('go\n');
       }),
   };
 }

@@ -109,7 +109,7 @@ export async function through(
     body,
   });
   const text = await res.text();
-  let json: any = null;
+  let json: any;
   try {
     json = JSON.parse(text);
   } catch {

@@ -13,7 +13,7 @@ async function recordingVendor() {
     req.on('end', () => {
       seen.push({ url: req.url ?? '', headers: req.headers, body });
       res.writeHead(401, { 'content-type': 'application/json', 'x-echo': String(req.headers['x-api-key'] ?? '') });
-      res.end(JSON.stringify({ error: { message: `bad key ${req.headers['x-api-key']}` } }));
+      res.end(JSON.stringify({ error: { message: `bad key ${String(req.headers['x-api-key'])}` } }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -22,7 +22,7 @@ function trickle(
   const timer = setInterval(() => {
     if (sent < head.length && !socket.destroyed) socket.write(head.subarray(sent, ++sent));
   }, everyMs);
-  socket.on('data', (d) => (answer += d));
+  socket.on('data', (d: Buffer) => (answer += d.toString()));
   socket.on('error', () => {});
   const closedByServer = new Promise<{ bytesSent: number; total: number; answer: string }>((resolve) =>
     socket.on('close', () => {
@@ -64,7 +64,7 @@ describe('slow and idle clients on the data plane', () => {
         s.on('close', () => (closed = true));
         s.on('error', () => {});
         let got = '';
-        s.on('data', (d) => (got += d));
+        s.on('data', (d: Buffer) => (got += d.toString()));
         s.write(`GET /v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${vk.secret}\r\n\r\n`);
         await until('answered', () => got.includes('\r\n\r\n'));
         return { isClosed: () => closed };

@@ -46,7 +46,6 @@ describe('the SQLite file write-locked by another process', () => {
 
     // When another process takes the write lock
     const lock = await lockSqlite(h.dbPath);
-    let released = false;
     const lockedAt = performance.now();
     // and a revoke arrives while it holds it
     const revoking = h.admin('DELETE', `/v1/vault-keys/${target.id}`);
@@ -90,7 +89,6 @@ describe('the SQLite file write-locked by another process', () => {
 
     // When the lock is released
     await lock.release();
-    released = true;
     // Then the pending revoke reaches the store by itself, calls flow again, health is ok
     await until('revoke written by the background retry', () => storeStatus(h.dbPath, target.id) === 'revoked');
     await until('health ok', async () => (await adminCall(h.proxy.adminUrl, 'GET', '/v1/health')).status === 200);
@@ -101,7 +99,6 @@ describe('the SQLite file write-locked by another process', () => {
     expect(done.body).toMatchObject({ durable: true, already_revoked: true, effective_at: expect.any(String) });
     await load.stop();
     atVendor.stop();
-    expect(released).toBe(true);
 
     // And every call that reached the vendor has its audit row; the locked window refused, never forwarded unrecorded
     await h.proxy.audit.drain();

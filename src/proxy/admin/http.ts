@@ -80,7 +80,11 @@ export interface HandlerCtx {
   caller: { name: string; scope: string };
 }
 
-export type Handler = (ctx: HandlerCtx) => Promise<[number, unknown]>;
+/**
+ * A route's answer. Synchronous when it only reads this instance's memory; the router awaits
+ * either inside one try, so a throw and a rejection are the same error answer.
+ */
+export type Handler = (ctx: HandlerCtx) => [number, unknown] | Promise<[number, unknown]>;
 
 export interface Route {
   method: string;

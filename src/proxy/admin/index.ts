@@ -83,7 +83,7 @@ export function createAdminPlane(
       }
       if (scope.action) {
         // Every answer to a change names who made it; the admin audit keeps the rest.
-        if (body && typeof body === 'object' && !Array.isArray(body)) body = { ...(body as object), by: caller.name };
+        if (body && typeof body === 'object' && !Array.isArray(body)) body = { ...body, by: caller.name };
         await access.record(call, status, body);
       }
       sendJson(res, status, body);

@@ -137,7 +137,7 @@ export function auditRoutes(svc: ProxyService, usage: UsageTracker, facts: Insta
       }
       return [200, { data, at: new Date(now).toISOString() }];
     }),
-    route('GET', '/v1/health', async () => {
+    route('GET', '/v1/health', () => {
       const h = facts.status();
       return [
         h.status === 'ok' ? 200 : 503,

@@ -13,7 +13,7 @@ const KEY_REFUSALS = new Set(['vault_key_revoked', 'vault_key_expired', 'vault_k
  */
 export function verdictRoutes(svc: ProxyService, usage: UsageTracker, instanceId: string): Route[] {
   return [
-    route('GET', '/v1/vault-keys/{id}/verdict', async ({ params }) => {
+    route('GET', '/v1/vault-keys/{id}/verdict', ({ params }) => {
       const id = params[0]!;
       const key = svc.state.vaultKey(id);
       const refusal = decide(key, 'GET', '/', Date.now(), null, usage);

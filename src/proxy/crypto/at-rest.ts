@@ -23,8 +23,10 @@ export class KeysAtRest {
     this.sealer = new SecretSealer(ring, (f: OpenFailure) =>
       log.error('a stored production key does not open with this master key', `${f.id}: ${f.reason} (${f.kid})`),
     );
-    if (isSealedSecretStore(store)) ((this.store = store), store.useSealer(this.sealer));
-    else if (store.kind === 'memory') this.store = null;
+    if (isSealedSecretStore(store)) {
+      this.store = store;
+      store.useSealer(this.sealer);
+    } else if (store.kind === 'memory') this.store = null;
     else
       throw usageError(
         `the ${store.kind} store cannot keep production keys sealed`,

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { TourniquetError, usageError } from '../../core/errors.js';
+import { fieldOf, scalarText } from '../../core/json.js';
 
 /**
  * The master key: 32 random bytes that wrap every production key's data key, and never enter
@@ -91,7 +92,7 @@ function runCommand(command: string): Promise<string> {
         if (!err) return resolve(stdout);
         const why = (err as { killed?: boolean }).killed
           ? `no answer within ${COMMAND_TIMEOUT_MS / 1000} s`
-          : `exit ${(err as { code?: unknown }).code ?? '?'}`;
+          : `exit ${scalarText(fieldOf(err, 'code')) ?? '?'}`;
         // Only the first line of stderr: enough to say what went wrong, never a whole dump.
         const first = String(stderr).split('\n')[0]?.slice(0, 200) ?? '';
         reject(

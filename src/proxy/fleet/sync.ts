@@ -157,7 +157,7 @@ export class FleetSync {
     const { store } = this.deps;
     this.unsubscribe.push(
       store.onChange((rev) => {
-        if (rev < 0 || rev > this.deps.state.revision) this.trigger(true);
+        if (rev < 0 || rev > this.deps.state.revision) void this.trigger(true);
       }),
     );
     // A revoke's notification names its keys: flip them now, the fetch that follows confirms.
@@ -171,7 +171,7 @@ export class FleetSync {
       t.unref();
       this.timers.push(t);
     };
-    every(this.opts.reconcileMs, () => this.trigger(false));
+    every(this.opts.reconcileMs, () => void this.trigger(false));
     every(this.opts.heartbeatMs, () => void this.heartbeat());
     if (this.deps.shared)
       every(TICK_MS, () => {
@@ -188,15 +188,39 @@ export class FleetSync {
     await this.running;
   }
 
-  /** Sync now (`changes`: skip the revision poll, a notification says there is something). */
+  /**
+   * Sync now (`changes`: skip the revision poll, a notification says there is something).
+   * Never rejects: it is started from timers and notification listeners, where a rejection
+   * would be unhandled and end the process (Node's default), taking the instance down.
+   */
   trigger(changes: boolean): Promise<void> {
     this.wantChanges ||= changes;
     if (this.running) {
       this.again = true;
       return this.running;
     }
-    this.running = this.loop().finally(() => (this.running = null));
+    this.running = this.loop()
+      .catch((err: unknown) => this.loopFailed(err))
+      .finally(() => (this.running = null));
     return this.running;
+  }
+
+  /**
+   * `once` turns a failed sync into `failing`, but its own error path (the log) can throw too.
+   * The state is then as stale as after any failed sync: refused once `maxStalenessMs` passes.
+   */
+  private loopFailed(err: unknown): void {
+    this.syncFailing = true;
+    this.tryLog('state sync stopped; refusing agent traffic once state is stale', err);
+  }
+
+  /** For the error paths of work started by timers: a log that throws must not make them reject. */
+  private tryLog(msg: string, err: unknown): void {
+    try {
+      this.deps.log.error(msg, err);
+    } catch {
+      // the log itself failed: nothing is left to tell it with
+    }
   }
 
   private async loop(): Promise<void> {
@@ -257,7 +281,7 @@ export class FleetSync {
       });
       this.beatFailing = false;
     } catch (err) {
-      if (!this.beatFailing) this.deps.log.error('heartbeat failed', err);
+      if (!this.beatFailing) this.tryLog('heartbeat failed', err);
       this.beatFailing = true;
     }
   }

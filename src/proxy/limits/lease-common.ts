@@ -48,7 +48,7 @@ export function storeRefusal(what: string, err: unknown): Refusal {
   return {
     stage: 'usage',
     status: 503,
-    code: 'store_unavailable' as Refusal['code'],
+    code: 'store_unavailable',
     message: `cannot take a fleet-wide ${what} lease from the store (${(err as Error)?.message ?? err}); not forwarded, retry shortly`,
     headers: { 'retry-after': '1' },
   };

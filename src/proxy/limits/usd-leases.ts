@@ -205,7 +205,10 @@ export class UsdLeases {
     const p = this.pools.get(keyId);
     if (!p || p.day !== t.day) return; // the day rolled while it ran: yesterday's grants went back as they stood
     p.reserved -= t.reserved;
-    if (t.unknown) (p.unknown--, (p.exposure -= t.exposure));
+    if (t.unknown) {
+      p.unknown--;
+      p.exposure -= t.exposure;
+    }
     p.lastUse = performance.now();
     p.wake();
     return p;

@@ -43,7 +43,7 @@ export function adminAuditWhere(
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
-const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : (v ?? null));
+const json = (v: unknown): unknown => (typeof v === 'string' ? (JSON.parse(v) as unknown) : (v ?? null));
 
 export function toAdminAuditRow(r: Row): AdminAuditRow {
   return {

@@ -121,7 +121,8 @@ export function isBudgetStore(s: object): s is BudgetStore {
   return typeof (s as Partial<BudgetStore>).grantUsd === 'function';
 }
 
-type Query = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
+/** Rows as unknown fields, read one by one (the grant functions always answer one row). */
+type Query = (text: string, values?: unknown[]) => Promise<pg.QueryResult<Record<string, unknown>>>;
 
 export async function pgGrantUsd(
   q: Query,
@@ -133,7 +134,7 @@ export async function pgGrantUsd(
 ): Promise<UsdGrant> {
   const r = (
     await q('SELECT * FROM tourniquet_grant_usd($1, $2, $3::date, $4, $5)', [keyId, instanceId, day, cap, want])
-  ).rows[0];
+  ).rows[0]!;
   return {
     id: r.grant_id === null ? null : Number(r.grant_id),
     granted: Number(r.granted),
@@ -151,7 +152,7 @@ export async function pgGrantCalls(
 ): Promise<CallGrant> {
   const r = (
     await q('SELECT * FROM tourniquet_grant_calls($1, $2, $3, $4, $5)', [keyId, instanceId, limit, want, windowS])
-  ).rows[0];
+  ).rows[0]!;
   return {
     id: r.grant_id === null ? null : Number(r.grant_id),
     granted: Number(r.granted),

@@ -3,6 +3,7 @@ import { migrate } from './postgres-schema.js';
 import { PG_TYPES, unavailable } from './postgres-rows.js';
 import { ACK_CHANNEL, CHANGE_CHANNEL, ChangeListener, type Ack, type RevokeHint } from './postgres-listen.js';
 import { StoreUnavailableError } from './types.js';
+import type { Row } from './records.js';
 
 export interface PostgresStoreOptions {
   /** LISTEN for other instances' changes (default true). Off: only the reconcile loop syncs. */
@@ -127,8 +128,12 @@ export class PgConnection {
     return this.listener?.connected ?? false;
   }
 
-  protected async q(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
-    return this.pool.query(text, values).catch(unavailable);
+  /** Rows are unknown fields (`Row`) unless the caller names their shape. */
+  protected async q<R extends pg.QueryResultRow = Row>(
+    text: string,
+    values: unknown[] = [],
+  ): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(text, values).catch(unavailable);
   }
 
   /**

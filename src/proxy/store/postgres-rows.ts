@@ -10,13 +10,13 @@ export function pgTimeToIso(v: string): string {
 }
 
 /** Per-pool type parsers (never global: other code in the process reads PostgreSQL too). */
-export const PG_TYPES = {
-  getTypeParser(oid: number, format?: string) {
+export const PG_TYPES: pg.CustomTypesConfig = {
+  getTypeParser(oid: number, format?: string): (v: string) => unknown {
     if (oid === 1184) return pgTimeToIso; // timestamptz → ISO string, like the SQLite store
     if (oid === 20 || oid === 1700) return (v: string) => Number(v); // bigint, numeric → number
-    return pg.types.getTypeParser(oid, format as 'text');
+    return pg.types.getTypeParser(oid, format as 'text') as (v: string) => unknown;
   },
-} as unknown as pg.CustomTypesConfig;
+};
 
 export const VAULT_COLUMNS = [
   'id',

@@ -71,7 +71,11 @@ export async function pgRewrap(c: Client, sealer: SecretSealer, limit: number): 
   const kids: string[] = [];
   for (const r of rows) {
     const next = sealer.rewrap(String(r.id), sealedOf(r)!);
-    if (next) (ids.push(String(r.id)), cts.push(next.ct), deks.push(next.dek), kids.push(next.kid));
+    if (!next) continue;
+    ids.push(String(r.id));
+    cts.push(next.ct);
+    deks.push(next.dek);
+    kids.push(next.kid);
   }
   await writeSealed(c, ids, cts, deks, kids);
   await setKid(c, sealer.wrappingKey(null).id);

@@ -13,9 +13,8 @@ import type {
   VaultKeyFilter,
   VaultKeyRecord,
 } from './types.js';
-import { StoreUnavailableError } from './types.js';
 import { UPSTREAM_COLUMNS, VAULT_COLUMNS, toInstance, unavailable, vaultKeyValues } from './postgres-rows.js';
-import { toUpstreamKey, toVaultKey } from './records.js';
+import { toUpstreamKey, toVaultKey, type Row } from './records.js';
 import type { SecretSealer } from '../crypto/sealer.js';
 import { sealedColumns, type SealedSecretStore, type SecretsAtRest } from './sealed-columns.js';
 import { pgRewrap, pgSealPlaintext, pgSecretsAtRest, pgStoreMasterKeyId } from './postgres-sealed.js';
@@ -81,14 +80,19 @@ export class PostgresStore
     const parts: string[] = [];
     const params: unknown[] = [];
     const eq = (col: string, v: string | undefined) => {
-      if (v !== undefined) (params.push(v), parts.push(`${col} = $${params.length}`));
+      if (v === undefined) return;
+      params.push(v);
+      parts.push(`${col} = $${params.length}`);
     };
     eq('vendor', f.vendor);
     eq('status', f.status);
     eq('agent', f.agent);
     eq('agent_run_id', f.agent_run_id);
     eq('upstream_key_id', f.upstream_key_id);
-    if (f.ids) (params.push(f.ids), parts.push(`id = ANY($${params.length}::text[])`));
+    if (f.ids) {
+      params.push(f.ids);
+      parts.push(`id = ANY($${params.length}::text[])`);
+    }
     const where = parts.length ? `WHERE ${parts.join(' AND ')}` : '';
     return (await this.q(`SELECT * FROM vault_keys ${where} ORDER BY created_at, id`, params)).rows.map(toVaultKey);
   }
@@ -152,9 +156,10 @@ export class PostgresStore
       const f = found.get(id);
       if (revoked.has(id)) out.revoked.push(id);
       else if (!f) out.not_found.push(id);
-      else
-        (out.already_revoked.push(id),
-          (out.previous![id] = { revoked_at: f.revoked_at, revoke_mode: f.revoke_mode, revision: Number(f.revision) }));
+      else {
+        out.already_revoked.push(id);
+        out.previous![id] = { revoked_at: f.revoked_at, revoke_mode: f.revoke_mode, revision: Number(f.revision) };
+      }
     }
     if (out.revoked.length) out.revision = Number(row.revision);
     return out;
@@ -164,7 +169,7 @@ export class PostgresStore
     return this.tx(async (c) => {
       await this.insertVaultKeyTx(c, next);
       if (revokeOld) await this.revokeTx(c, [oldId], at, 'soft');
-      return Number((await c.query('SELECT revision FROM tourniquet_meta WHERE id = 1')).rows[0]!.revision);
+      return Number((await c.query<Row>('SELECT revision FROM tourniquet_meta WHERE id = 1')).rows[0]!.revision);
     });
   }
 
@@ -195,14 +200,14 @@ export class PostgresStore
 
   async promoteUpstreamKey(id: string, at: string): Promise<UpstreamKeyRecord | undefined> {
     return this.tx(async (c) => {
-      const k = (await c.query('SELECT * FROM upstream_keys WHERE id = $1 FOR UPDATE', [id])).rows[0];
+      const k = (await c.query<Row>('SELECT * FROM upstream_keys WHERE id = $1 FOR UPDATE', [id])).rows[0];
       if (!k) return undefined;
       const rev = await this.bump(c);
       await c.query(
         `UPDATE upstream_keys SET state = 'standby', updated_at = $1, revision = $2 WHERE vendor = $3 AND state = 'active' AND id <> $4`,
         [at, rev, k.vendor, id],
       );
-      const r = await c.query(
+      const r = await c.query<Row>(
         `UPDATE upstream_keys SET state = 'active', updated_at = $1, revision = $2 WHERE id = $3 RETURNING *`,
         [at, rev, id],
       );
@@ -214,7 +219,7 @@ export class PostgresStore
     return this.tx(async (c) => {
       if ((await c.query('SELECT 1 FROM upstream_keys WHERE id = $1 FOR UPDATE', [id])).rowCount === 0)
         return undefined;
-      const r = await c.query(
+      const r = await c.query<Row>(
         `UPDATE upstream_keys SET state = 'retired', updated_at = $1, revision = $2 WHERE id = $3 RETURNING *`,
         [at, await this.bump(c), id],
       );

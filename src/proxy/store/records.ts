@@ -1,6 +1,7 @@
 import type { UpstreamKeyRecord, VaultKeyRecord } from './types.js';
 import type { SecretSealer } from '../crypto/sealer.js';
 import { openedSecret } from './sealed-columns.js';
+import { valueText } from '../../core/json.js';
 
 /** A row as a driver returns it; both stores map rows to records here. */
 export type Row = Record<string, unknown>;
@@ -13,8 +14,8 @@ function decodeList(v: unknown): string[] | null {
 
 export function toVaultKey(r: Row): VaultKeyRecord {
   const labels: VaultKeyRecord['labels'] = {};
-  if (r.agent) labels.agent = String(r.agent);
-  if (r.owner) labels.owner = String(r.owner);
+  if (r.agent) labels.agent = valueText(r.agent);
+  if (r.owner) labels.owner = valueText(r.owner);
   return {
     id: String(r.id),
     secret_hash: String(r.secret_hash),

@@ -2,6 +2,7 @@ import { MasterKeyMissingError, type SecretSealer } from '../crypto/sealer.js';
 import type { Sealed } from '../crypto/envelope.js';
 import type { UpstreamKeyRecord } from './types.js';
 import type { Row } from './records.js';
+import { valueText } from '../../core/json.js';
 
 /**
  * How a production key's secret sits in `upstream_keys`, in both stores: never in `secret`
@@ -39,7 +40,7 @@ export function isSealedSecretStore(s: object): s is SealedSecretStore {
 
 export function sealedOf(r: Row): Sealed | null {
   return r.secret_ct && r.secret_dek && r.master_key_id
-    ? { ct: String(r.secret_ct), dek: String(r.secret_dek), kid: String(r.master_key_id) }
+    ? { ct: valueText(r.secret_ct), dek: valueText(r.secret_dek), kid: valueText(r.master_key_id) }
     : null;
 }
 

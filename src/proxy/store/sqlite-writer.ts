@@ -4,6 +4,8 @@ import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { StoreUnavailableError, type StoreFailure } from './types.js';
+import { syncAnswer } from './sync-answer.js';
+import { fieldOf, scalarText } from '../../core/json.js';
 
 /**
  * Every write to the SQLite file goes through one writer: a transaction of steps, each a
@@ -83,7 +85,7 @@ function volumeFull(path: string): boolean {
 /** An I/O failure of the file as StoreUnavailableError (with why); anything else is returned as is. */
 export function classifySqlite(err: unknown, path: string): unknown {
   if (err instanceof StoreUnavailableError) return err;
-  const code = String((err as { code?: unknown })?.code ?? '');
+  const code = scalarText(fieldOf(err, 'code')) ?? '';
   for (const [re, found] of FAILURES)
     if (re.test(code)) {
       const reason =
@@ -140,7 +142,10 @@ export class ThreadWriter implements SqliteWriter {
     );
     const fail = (err: Error) => {
       this.dead = new StoreUnavailableError(`SQLite writer thread stopped: ${err.message}`, { cause: err });
-      for (const p of this.pending.values()) (clearTimeout(p.timer), p.reject(this.dead));
+      for (const p of this.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(this.dead);
+      }
       this.pending.clear();
     };
     this.worker.on('error', fail);
@@ -191,12 +196,14 @@ export class InlineWriter implements SqliteWriter {
     this.exec = (tx) => t.immediate(tx);
   }
 
-  async write(tx: WriteTx): Promise<unknown[]> {
-    try {
-      return this.exec(tx);
-    } catch (err) {
-      throw classifySqlite(err, ':memory:');
-    }
+  write(tx: WriteTx): Promise<unknown[]> {
+    return syncAnswer(() => {
+      try {
+        return this.exec(tx);
+      } catch (err) {
+        throw classifySqlite(err, ':memory:');
+      }
+    });
   }
 
   async close(): Promise<void> {}

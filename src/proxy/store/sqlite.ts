@@ -23,6 +23,7 @@ import { toUpstreamKey, toVaultKey, type Row } from './records.js';
 import type { SecretSealer } from '../crypto/sealer.js';
 import { sealedColumns, type SealedSecretStore, type SecretsAtRest } from './sealed-columns.js';
 import { upgradeSqliteSchema } from './sqlite-schema-security.js';
+import { syncAnswer } from './sync-answer.js';
 import { rewrapTx, sealPlaintextTx, sqliteSecretsAtRest, storeMasterKeyId } from './sqlite-sealed.js';
 import type { AdminAuditFilter, AdminAuditRow, AdminAuditStore } from '../admin/admin-audit.js';
 import { ADMIN_AUDIT_COLUMNS, adminAuditValues, adminAuditWhere, toAdminAuditRow } from './admin-audit-sql.js';
@@ -59,23 +60,25 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     private readonly opts: SqliteOptions = {},
   ) {}
 
-  async init(): Promise<void> {
-    try {
-      const fresh = this.path !== ':memory:' && !existsSync(this.path);
-      this.db = new Database(this.path, { timeout: 2_000 });
-      // The file may hold production keys added through the admin API: owner-only.
-      if (fresh) chmodSync(this.path, 0o600);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.exec(SQLITE_SCHEMA);
-      migrateSqlite(this.db);
-      upgradeSqliteSchema(this.db);
-      this.db.pragma(`busy_timeout = ${READ_BUSY_MS}`);
-    } catch (err) {
-      if (this.db?.open) this.db.close();
-      throw classifySqlite(err, this.path);
-    }
-    this.writer = this.path === ':memory:' ? new InlineWriter(this.db) : new ThreadWriter(this.path);
+  init(): Promise<void> {
+    return syncAnswer(() => {
+      try {
+        const fresh = this.path !== ':memory:' && !existsSync(this.path);
+        this.db = new Database(this.path, { timeout: 2_000 });
+        // The file may hold production keys added through the admin API: owner-only.
+        if (fresh) chmodSync(this.path, 0o600);
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = FULL');
+        this.db.exec(SQLITE_SCHEMA);
+        migrateSqlite(this.db);
+        upgradeSqliteSchema(this.db);
+        this.db.pragma(`busy_timeout = ${READ_BUSY_MS}`);
+      } catch (err) {
+        if (this.db?.open) this.db.close();
+        throw classifySqlite(err, this.path);
+      }
+      this.writer = this.path === ':memory:' ? new InlineWriter(this.db) : new ThreadWriter(this.path);
+    });
   }
 
   async close(): Promise<void> {
@@ -91,12 +94,17 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     }
   }
 
+  /** A read answered as the interface's promise: a failure is a rejection (sync-answer.ts). */
+  private answer<T>(fn: () => T): Promise<T> {
+    return syncAnswer(() => this.read(fn));
+  }
+
   private write(t: TxBuilder, sync: 'FULL' | 'NORMAL' = 'FULL'): Promise<unknown[]> {
     return this.writer.write(t.tx(sync), this.opts.deadlineMs ?? 3_000);
   }
 
-  async revision(): Promise<number> {
-    return this.read(() =>
+  revision(): Promise<number> {
+    return this.answer(() =>
       Number((this.db.prepare(`SELECT v FROM meta WHERE k = 'revision'`).get() as { v: string }).v),
     );
   }
@@ -107,25 +115,32 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     await this.write(t);
   }
 
-  async getVaultKey(id: string): Promise<VaultKeyRecord | undefined> {
-    const r = this.read(() => this.db.prepare(`SELECT * FROM vault_keys WHERE id = ?`).get(id) as Row | undefined);
-    return r ? toVaultKey(r) : undefined;
+  getVaultKey(id: string): Promise<VaultKeyRecord | undefined> {
+    return syncAnswer(() => {
+      const r = this.read(() => this.db.prepare(`SELECT * FROM vault_keys WHERE id = ?`).get(id) as Row | undefined);
+      return r ? toVaultKey(r) : undefined;
+    });
   }
 
-  async listVaultKeys(f: VaultKeyFilter): Promise<VaultKeyRecord[]> {
+  listVaultKeys(f: VaultKeyFilter): Promise<VaultKeyRecord[]> {
     const parts: string[] = [];
     const params: unknown[] = [];
     const eq = (col: string, v: string | undefined) => {
-      if (v !== undefined) (parts.push(`${col} = ?`), params.push(v));
+      if (v === undefined) return;
+      parts.push(`${col} = ?`);
+      params.push(v);
     };
     eq('vendor', f.vendor);
     eq('status', f.status);
     eq('agent', f.agent);
     eq('agent_run_id', f.agent_run_id);
     eq('upstream_key_id', f.upstream_key_id);
-    if (f.ids) (parts.push(`id IN (${f.ids.map(() => '?').join(',') || 'NULL'})`), params.push(...f.ids));
+    if (f.ids) {
+      parts.push(`id IN (${f.ids.map(() => '?').join(',') || 'NULL'})`);
+      params.push(...f.ids);
+    }
     const where = parts.length ? `WHERE ${parts.join(' AND ')}` : '';
-    return this.read(() =>
+    return this.answer(() =>
       (this.db.prepare(`SELECT * FROM vault_keys ${where} ORDER BY created_at, id`).all(...params) as Row[]).map(
         toVaultKey,
       ),
@@ -166,13 +181,15 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     await this.write(t);
   }
 
-  async listUpstreamKeys(f: { vendor?: string }): Promise<UpstreamKeyRecord[]> {
-    const rows = this.read(() =>
-      f.vendor
-        ? this.db.prepare(`SELECT * FROM upstream_keys WHERE vendor = ? ORDER BY created_at, id`).all(f.vendor)
-        : this.db.prepare(`SELECT * FROM upstream_keys ORDER BY created_at, id`).all(),
-    );
-    return (rows as Row[]).map((r) => toUpstreamKey(r, this.sealer));
+  listUpstreamKeys(f: { vendor?: string }): Promise<UpstreamKeyRecord[]> {
+    return syncAnswer(() => {
+      const rows = this.read(() =>
+        f.vendor
+          ? this.db.prepare(`SELECT * FROM upstream_keys WHERE vendor = ? ORDER BY created_at, id`).all(f.vendor)
+          : this.db.prepare(`SELECT * FROM upstream_keys ORDER BY created_at, id`).all(),
+      );
+      return (rows as Row[]).map((r) => toUpstreamKey(r, this.sealer));
+    });
   }
 
   private getUpstream(id: string): UpstreamKeyRecord | undefined {
@@ -218,16 +235,16 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     return Number((await this.write(t, 'NORMAL'))[0]);
   }
 
-  async queryAudit(filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {
-    return this.read(() => queryAudit(this.db, filter, limit, cursor));
+  queryAudit(filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {
+    return this.answer(() => queryAudit(this.db, filter, limit, cursor));
   }
 
-  async summarizeAudit(filter: AuditFilter): Promise<AuditSummary> {
-    return this.read(() => summarizeAudit(this.db, filter));
+  summarizeAudit(filter: AuditFilter): Promise<AuditSummary> {
+    return this.answer(() => summarizeAudit(this.db, filter));
   }
 
-  async spendByVaultKey(from: string): Promise<Map<string, number>> {
-    return this.read(() =>
+  spendByVaultKey(from: string): Promise<Map<string, number>> {
+    return this.answer(() =>
       sumByKey(
         this.db,
         `SELECT vault_key_id AS k, SUM(${CHARGED_USD_SQL}) AS v FROM agent_call_audit
@@ -237,8 +254,8 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     );
   }
 
-  async callsByVaultKey(from: string, to: string): Promise<Map<string, number>> {
-    return this.read(() =>
+  callsByVaultKey(from: string, to: string): Promise<Map<string, number>> {
+    return this.answer(() =>
       sumByKey(
         this.db,
         `SELECT vault_key_id AS k, COUNT(*) AS v FROM agent_call_audit
@@ -248,8 +265,8 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     );
   }
 
-  async changesSince(revision: number): Promise<ChangeSet> {
-    return this.read(() =>
+  changesSince(revision: number): Promise<ChangeSet> {
+    return this.answer(() =>
       this.db.transaction(() => ({
         revision: Number((this.db.prepare(`SELECT v FROM meta WHERE k = 'revision'`).get() as { v: string }).v),
         vault_keys: (this.db.prepare(`SELECT * FROM vault_keys WHERE revision > ?`).all(revision) as Row[]).map(
@@ -276,8 +293,8 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     await this.write(t, 'NORMAL');
   }
 
-  async listInstances(): Promise<InstanceInfo[]> {
-    return this.read(
+  listInstances(): Promise<InstanceInfo[]> {
+    return this.answer(
       () => this.db.prepare(`SELECT * FROM instances ORDER BY last_sync_at DESC`).all() as InstanceInfo[],
     );
   }
@@ -287,8 +304,8 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     this.sealer = sealer;
   }
 
-  async secretsAtRest(): Promise<SecretsAtRest> {
-    return this.read(() => sqliteSecretsAtRest(this.db));
+  secretsAtRest(): Promise<SecretsAtRest> {
+    return this.answer(() => sqliteSecretsAtRest(this.db));
   }
 
   /** Then the file is rebuilt (VACUUM) and the WAL emptied: no old copy of the plain text stays in free pages. */
@@ -321,13 +338,13 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     await this.write(t);
   }
 
-  async queryAdminAudit(filter: AdminAuditFilter, limit: number): Promise<AdminAuditRow[]> {
+  queryAdminAudit(filter: AdminAuditFilter, limit: number): Promise<AdminAuditRow[]> {
     const { sql, params } = adminAuditWhere(
       filter,
       () => '?',
       (p) => `EXISTS (SELECT 1 FROM json_each(targets) WHERE value = ${p})`,
     );
-    return this.read(() =>
+    return this.answer(() =>
       (this.db.prepare(`SELECT * FROM admin_audit ${sql} ORDER BY id LIMIT ?`).all(...params, limit) as Row[]).map(
         toAdminAuditRow,
       ),
