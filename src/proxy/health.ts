@@ -1,6 +1,7 @@
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ProxyStore, StoreFailure } from './store/types.js';
+import { embeddedFile } from './store/open.js';
 import { StoreUnavailableError } from './store/types.js';
 
 /** Free space on an embedded store's volume that lets audit batches be tried again after a full disk. */
@@ -116,8 +117,8 @@ export function healthOf(h: HealthInputs): { status: HealthStatus; reason: strin
  * the embedded store's volume is measured instead. PostgreSQL's disk is the server's, not ours.
  */
 export async function recheckFreeSpace(health: StoreHealth, store: ProxyStore): Promise<void> {
-  const path = (store as { path?: string }).path;
-  if (health.failure?.reason !== 'disk_full' || store.kind !== 'sqlite' || !path || path === ':memory:') return;
+  const path = embeddedFile(store);
+  if (health.failure?.reason !== 'disk_full' || path === null) return;
   try {
     const fs = await statfs(dirname(path));
     if (fs.bavail * fs.bsize >= DISK_HEADROOM_BYTES) health.spaceFreed();

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { Agent } from 'undici';
 import type { ProxyStore } from './store/types.js';
-import { openStore, singleInstance } from './store/open.js';
+import { embeddedFile, openStore, singleInstance } from './store/open.js';
 import { PolicyState, randomToken } from './state.js';
 import { UsageTracker } from './usage.js';
 import { AuditWriter } from './audit-writer.js';
@@ -133,10 +133,8 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
 function journalDir(opts: ProxyOptions, store: ProxyStore): string | null {
   if (opts.revokeJournal === false) return null;
   if (opts.revokeJournal) return opts.revokeJournal;
-  const path = (store as { path?: string }).path;
-  return store.kind === 'sqlite' && path && path !== ':memory:'
-    ? resolve(dirname(path), `${path.split('/').pop()}.revokes`)
-    : null;
+  const path = embeddedFile(store);
+  return path === null ? null : resolve(dirname(path), `${path.split('/').pop()}.revokes`);
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {

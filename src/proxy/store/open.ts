@@ -31,6 +31,12 @@ const factories = new Map<string, StoreFactory>([
 /** SQLite and the demo's memory store have one writer, this process: no fleet to keep in step with. */
 export const singleInstance = (store: ProxyStore): boolean => store.kind === 'sqlite' || store.kind === 'memory';
 
+/** The embedded store's database file, or null (PostgreSQL, memory, an in-memory SQLite). */
+export function embeddedFile(store: ProxyStore): string | null {
+  const path = (store as { path?: string }).path;
+  return store.kind === 'sqlite' && path && path !== ':memory:' ? path : null;
+}
+
 export function registerStoreFactory(scheme: string, factory: StoreFactory): void {
   factories.set(scheme, factory);
 }
