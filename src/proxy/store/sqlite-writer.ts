@@ -24,6 +24,8 @@ export interface WriteTx {
 export const BUSY_TIMEOUT_MS = 1_000;
 /** The WAL is truncated to this after a checkpoint, so a burst never keeps its disk space. */
 export const WAL_LIMIT_BYTES = 4 * 1024 * 1024;
+/** How often the checkpointer thread copies committed WAL frames into the database file. */
+export const CHECKPOINT_EVERY_MS = 20;
 
 /**
  * The writer runs on a worker thread with its own connection: a file another process holds
@@ -59,6 +61,24 @@ parentPort.on('message', (m) => {
     if (err && err.code === 'SQLITE_FULL') { try { db.pragma('wal_checkpoint(TRUNCATE)'); } catch {} }
     parentPort.postMessage({ id: m.id, error: { code: String(err && err.code || ''), message: String(err && err.message || err) } });
   }
+});
+`;
+
+/**
+ * The checkpointer: its own thread and connection, copying committed WAL frames into the
+ * database file between the writer's commits (PASSIVE: it never waits for the writer and never
+ * blocks it). Without it, the commit that fills the WAL (every 1,000 pages, a fraction of a
+ * second under load) also copies every page back and fsyncs the database file, and every call
+ * waiting on that batch waits for all of it. With it, that commit finds the copying already
+ * done. A failure here (locked, disk full) is left to the writer, which reports its own.
+ */
+const CHECKPOINTER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path, { timeout: 0 });
+const timer = setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, workerData.everyMs);
+parentPort.on('message', (m) => {
+  if (m.close) { clearInterval(timer); try { db.close(); } catch {} parentPort.postMessage({ closed: true }); }
 });
 `;
 
@@ -111,9 +131,11 @@ export interface SqliteWriter {
   close(): Promise<void>;
 }
 
-/** The worker-thread writer for a file. */
+/** The worker-thread writer for a file, with its checkpointer thread. */
 export class ThreadWriter implements SqliteWriter {
   private readonly worker: Worker;
+  private readonly checkpointer: Worker;
+  private checkpointerGone = false;
   private readonly pending = new Map<
     number,
     { resolve: (r: unknown[]) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout }
@@ -128,6 +150,14 @@ export class ThreadWriter implements SqliteWriter {
       workerData: { path, driver, busyMs: BUSY_TIMEOUT_MS, walLimit: WAL_LIMIT_BYTES },
     });
     this.worker.unref();
+    this.checkpointer = new Worker(CHECKPOINTER_SOURCE, {
+      eval: true,
+      workerData: { path, driver, everyMs: CHECKPOINT_EVERY_MS },
+    });
+    this.checkpointer.unref();
+    // Only speed depends on it: the writer checkpoints by itself too.
+    this.checkpointer.on('error', () => {});
+    this.checkpointer.on('exit', () => (this.checkpointerGone = true));
     this.worker.on(
       'message',
       (msg: { id?: number; results?: unknown[]; error?: { code: string; message: string } }) => {
@@ -170,13 +200,16 @@ export class ThreadWriter implements SqliteWriter {
   }
 
   async close(): Promise<void> {
-    if (this.dead) return;
-    await new Promise<void>((resolve) => {
-      this.worker.once('message', () => resolve());
-      this.worker.once('exit', () => resolve());
-      this.worker.postMessage({ close: true });
-    });
-    await this.worker.terminate();
+    const stop = async (w: Worker) => {
+      await new Promise<void>((resolve) => {
+        w.once('message', () => resolve());
+        w.once('exit', () => resolve());
+        w.postMessage({ close: true });
+      });
+      await w.terminate();
+    };
+    if (!this.checkpointerGone) await stop(this.checkpointer);
+    if (!this.dead) await stop(this.worker);
   }
 }
 
