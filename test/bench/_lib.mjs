@@ -19,6 +19,43 @@ export const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
 
+/**
+ * An open-loop load generator: `rps` requests a second for `seconds`, on a schedule that never
+ * waits for answers (so no coordinated omission). It sleeps between sends instead of spinning:
+ * each timer tick (about 1 ms) sends every request whose time has come. A spinning generator
+ * holds one of this machine's two cores, and the proxy's threads then queue behind each other
+ * on the other one, which is not what an agent on its own machine sees. `send(i)` resolves to
+ * [status, sentAt]; latency is from the moment the request was handed to the client (its pool
+ * queues it when every connection is busy, and that wait is counted).
+ */
+export async function openLoop(send, rps, seconds, expect = 200) {
+  const lat = [];
+  const statuses = {};
+  const total = Math.round(rps * seconds);
+  const t0 = performance.now();
+  const pending = [];
+  const dueAt = (i) => t0 + (i * 1000) / rps;
+  let i = 0;
+  while (i < total) {
+    for (const now = performance.now(); i < total && dueAt(i) <= now; i++) {
+      const sentAt = performance.now();
+      pending.push(
+        send(i).then(
+          (status) => {
+            if (status === expect) lat.push(performance.now() - sentAt);
+            else statuses[status] = (statuses[status] ?? 0) + 1;
+          },
+          () => (statuses.network = (statuses.network ?? 0) + 1),
+        ),
+      );
+    }
+    if (i < total) await new Promise((r) => setTimeout(r, Math.max(0, dueAt(i) - performance.now())));
+  }
+  await Promise.all(pending);
+  const errors = Object.values(statuses).reduce((a, b) => a + b, 0);
+  return { lat, errors, statuses };
+}
+
 /** Bundle TypeScript entry points into dir, for child processes that must not pay tsx's start. */
 export async function bundle(dir, entryPoints, from = ROOT) {
   const { build } = await import('esbuild');

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import { ROOT, pct, bundle, child, adminClient, benchMasterKey } from './_lib.mjs';
+import { ROOT, pct, bundle, child, adminClient, benchMasterKey, openLoop as sharedOpenLoop } from './_lib.mjs';
 
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const SECONDS = Number(process.env.TOURNIQUET_BENCH_SECONDS ?? 3);
@@ -17,35 +17,25 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const round = (n, d = 3) => Math.round(n * 10 ** d) / 10 ** d;
 const admin = adminClient(ADMIN);
 
-/** Open loop at `rps` over several targets in turn; latency from the intended send time. */
+/** Open loop at `rps` over several targets in turn (_lib.mjs: no spinning, no coordinated omission). */
 async function openLoop(targets, rps, seconds) {
   const pools = targets.map(([url]) => new Pool(url, { connections: 64 }));
-  const lat = [];
-  const errors = {};
-  const total = Math.round(rps * seconds);
-  const t0 = performance.now();
-  const pending = [];
-  for (let i = 0; i < total; i++) {
-    const due = t0 + (i * 1000) / rps;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait - 0.5);
-    while (performance.now() < due) await new Promise((r) => setImmediate(r));
-    const k = i % targets.length;
-    pending.push(
-      pools[k].request({ method: 'GET', path: '/v1/customers', headers: { authorization: targets[k][1] } }).then(
-        async (r) => (
-          await r.body.dump(),
-          r.statusCode === 200
-            ? lat.push(performance.now() - due)
-            : (errors[r.statusCode] = (errors[r.statusCode] ?? 0) + 1)
-        ),
-        () => (errors.network = (errors.network ?? 0) + 1),
-      ),
-    );
+  try {
+    const send = async (i) => {
+      const k = i % targets.length;
+      const r = await pools[k].request({
+        method: 'GET',
+        path: '/v1/customers',
+        headers: { authorization: targets[k][1] },
+      });
+      await r.body.dump();
+      return r.statusCode;
+    };
+    const { lat, statuses } = await sharedOpenLoop(send, rps, seconds);
+    return { lat, errors: statuses };
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
   }
-  await Promise.all(pending);
-  await Promise.all(pools.map((p) => p.close()));
-  return { lat, errors };
 }
 
 export async function bench() {

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import autocannon from 'autocannon';
-import { pct, median, bundle, child, adminClient, benchMasterKey, cpuMs } from './_lib.mjs';
+import { pct, median, bundle, child, adminClient, benchMasterKey, cpuMs, openLoop as sharedOpenLoop } from './_lib.mjs';
 import { buildBase, startNginx } from './_targets.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,6 +26,8 @@ const ADMIN = 'bench-admin-token-0123456789abcdef';
 const SECONDS = Number(process.env.TOURNIQUET_BENCH_SECONDS ?? 3);
 const ROUNDS = Math.max(3, Number(process.env.TOURNIQUET_BENCH_ROUNDS ?? 3));
 const CONNECTIONS = 64;
+/** Warm-up before a target is measured, seconds (not counted). */
+const WARM_S = 1;
 /** What an agent sends most: a chat completion. */
 const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] });
 const CHAT_PATH = '/v1/chat/completions';
@@ -135,29 +137,14 @@ async function leaks(proxy, sandbox, { intervalMs, concurrency, hard, trials }) 
 
 // ---- latency, refusals and throughput --------------------------------------------------------
 
-/** Open loop at `rps` for `seconds`: latency from the intended send time (no coordinated omission). */
+/** Open loop at `rps` for `seconds` against one target (_lib.mjs: no spinning, no coordinated omission). */
 async function openLoop(url, auth, rps, seconds, expect = 200, path = '/v1/customers', body = undefined) {
   const pool = new Pool(url, { connections: CONNECTIONS });
-  const lat = [];
-  let errors = 0;
-  const total = Math.round(rps * seconds);
-  const t0 = performance.now();
-  const pending = [];
-  for (let i = 0; i < total; i++) {
-    const due = t0 + (i * 1000) / rps;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait - 0.5);
-    while (performance.now() < due) await new Promise((r) => setImmediate(r));
-    pending.push(
-      call(pool, path, auth, body).then(
-        (s) => (s === expect ? lat.push(performance.now() - due) : errors++),
-        () => errors++,
-      ),
-    );
+  try {
+    return await sharedOpenLoop(() => call(pool, path, auth, body), rps, seconds, expect);
+  } finally {
+    await pool.close();
   }
-  await Promise.all(pending);
-  await pool.close();
-  return { lat, errors };
 }
 
 /** Maximum throughput: autocannon, closed loop, CONNECTIONS connections, POSTing a chat completion for `seconds`. */
@@ -229,7 +216,8 @@ async function latencyRounds(targets, revoked) {
   const lat = Object.fromEntries(Object.keys(targets).map((n) => [n, []])); // per round: { p50, p99 }
   const refusals = Object.fromEntries(Object.keys(revoked).map((n) => [n, []]));
   let errors = 0;
-  for (const [url, auth] of Object.values(targets)) await openLoop(url, auth, 500, 0.5, 200, CHAT_PATH, CHAT); // warm up
+  // Warm up every target (JIT, connections, the store's WAL) at the measured rate before the first round.
+  for (const [url, auth] of Object.values(targets)) await openLoop(url, auth, 1000, WARM_S, 200, CHAT_PATH, CHAT);
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, [url, auth]] of Object.entries(targets)) {
       const o = await openLoop(url, auth, 1000, SECONDS / 2, 200, CHAT_PATH, CHAT);
@@ -250,6 +238,7 @@ async function throughputRounds(t, targets) {
   let errors = 0;
   for (let r = 0; r < ROUNDS; r++)
     for (const [name, [url, auth]] of Object.entries(targets)) {
+      await maxRate(url, auth, WARM_S); // not counted: the target's connections and code are warm when it is timed
       const c0 = pids[name] && cpuMs(pids[name]);
       const o = await maxRate(url, auth, Math.max(2, Math.round(SECONDS)));
       const c1 = pids[name] && cpuMs(pids[name]);
