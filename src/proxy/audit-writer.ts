@@ -18,6 +18,7 @@ export interface AuditWriterOptions {
 }
 
 const sleepFor = (attempt: number) => Math.min(50 * 2 ** attempt, 1_000);
+const MAX_IN_FLIGHT = 2;
 
 /**
  * Write-ahead audit with group commit. Three kinds of write go into one transaction per batch:
@@ -25,16 +26,20 @@ const sleepFor = (attempt: number) => Math.min(50 * 2 ** attempt, 1_000);
  *   refused (never forwarded) if it cannot be;
  * - refusals: complete rows of calls that never reached a vendor; nobody waits for them;
  * - outcomes: what completes an intent once the vendor answered; nobody waits for them either.
- * A batch starts as soon as the writer is free (the next turn of the event loop), never on a
- * timer: while one batch commits the next gathers, so a slow fsync raises batch size, not
- * latency per call. When a batch fails its intents are refused; refusals and outcomes stay
- * queued (bounded) and go with the next batch, retried with backoff until the store is back.
+ * A batch goes to the store on the next turn of the event loop, never on a timer, and up to
+ * two batches are in the store's hands at once: while one commits, the next is already queued
+ * behind it, so the writer goes from one commit straight to the next without waiting for this
+ * thread to hear back; what arrives meanwhile gathers into the batch after. A slow fsync raises
+ * batch size, not latency per call. The store runs batches in the order they were handed over.
+ * When a batch fails its intents are refused; refusals and outcomes stay queued (bounded) and
+ * go with a later batch, retried with backoff until the store is back.
  */
 export class AuditWriter {
   private intents: Intent[] = [];
   private rowsLater: AuditRow[] = [];
   private outcomes: AuditOutcome[] = [];
-  private flushing: Promise<void> | null = null;
+  /** Batches handed to the store and not yet answered (at most MAX_IN_FLIGHT). */
+  private readonly inFlight = new Set<Promise<void>>();
   private scheduled = false;
   private retry: NodeJS.Timeout | null = null;
   private failures = 0;
@@ -106,7 +111,7 @@ export class AuditWriter {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.flushing || this.retry) return;
+    if (this.scheduled || this.inFlight.size >= MAX_IN_FLIGHT || this.retry) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -115,17 +120,18 @@ export class AuditWriter {
   }
 
   private async flush(): Promise<void> {
-    if (this.flushing || this.backlog() === 0) return;
+    if (this.inFlight.size >= MAX_IN_FLIGHT || this.retry || this.backlog() === 0) return;
     const intents = this.intents.filter((e) => !e.settled);
     const later = this.rowsLater;
     const outcomes = this.outcomes;
     this.intents = [];
     this.rowsLater = [];
     this.outcomes = [];
-    this.flushing = this.commit(intents, later, outcomes);
-    await this.flushing;
-    this.flushing = null;
-    if (this.backlog() && !this.retry) this.schedule();
+    const batch = this.commit(intents, later, outcomes);
+    this.inFlight.add(batch);
+    await batch;
+    this.inFlight.delete(batch);
+    if (this.backlog()) this.schedule();
   }
 
   private async commit(intents: Intent[], later: AuditRow[], outcomes: AuditOutcome[]): Promise<void> {
@@ -150,20 +156,22 @@ export class AuditWriter {
       // What nobody waits for is kept (oldest first) and tried again after a pause.
       this.rowsLater = [...later, ...this.rowsLater];
       this.outcomes = [...outcomes, ...this.outcomes];
-      this.retry = setTimeout(() => {
-        this.retry = null;
-        this.schedule();
-      }, sleepFor(this.failures));
-      this.retry.unref();
+      if (!this.retry) {
+        this.retry = setTimeout(() => {
+          this.retry = null;
+          this.schedule();
+        }, sleepFor(this.failures));
+        this.retry.unref();
+      }
     }
   }
 
   /** Wait until everything queued so far is written, or `timeoutMs` has passed (graceful shutdown). */
   async drain(timeoutMs = 5_000): Promise<boolean> {
     const end = Date.now() + timeoutMs;
-    while (this.backlog() || this.flushing || this.scheduled) {
+    while (this.backlog() || this.inFlight.size || this.scheduled) {
       if (Date.now() > end) return false;
-      if (this.flushing) await this.flushing;
+      if (this.inFlight.size) await Promise.race(this.inFlight);
       else if (this.retry) await new Promise((r) => setTimeout(r, 20));
       else await this.flush();
     }
