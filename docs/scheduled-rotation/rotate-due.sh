@@ -1,7 +1,10 @@
 #!/bin/sh
 # Rotate every listed vendor's production key that is past its maximum age, leave the evidence,
-# and exit non-zero when a rotation failed or a key is still overdue (cron mails that; the
-# systemd unit shows it as failed). Run it from cron or from tourniquet-rotation.timer.
+# and exit non-zero when a rotation failed, left a step to do by hand, or a key is still overdue
+# (cron mails that; the systemd unit shows it as failed). Run it from cron or from
+# tourniquet-rotation.timer. Exit 6 with a step "NOT DONE, left to do by hand" (always, for
+# Stripe): the proxy already uses the new key; do the step, then at a terminal, as this user and
+# with this TOURNIQUET_STATE_DIR: tourniquet resume INCIDENT. Until then every run ends 6 again.
 #
 #   TOURNIQUET_ROTATE_VENDORS   vendors to check, space-separated (default: openai)
 #   TOURNIQUET_EVIDENCE_DIR     where the evidence goes (default: /var/lib/tourniquet/evidence)

@@ -420,7 +420,9 @@ Scheduled (compliance) rotation: with --if-older-than or --if-due, nothing happe
 vendor's active production key is due (exit 0, "nothing due", no vendor call). When it is, the
 rotation runs with a probe calling through the proxy the whole time, and leaves an evidence
 record: what was rotated, how each step was verified, and the probe's failed calls (must be 0,
-else exit 5). An interrupted scheduled rotation is resumed by the next run. Under GitHub Actions
+else exit 5). An interrupted scheduled rotation is resumed by the next run. A step only a person
+can do (deleting a Stripe key in its dashboard) is left undone and named: exit 6, on every run,
+until someone does it and runs tourniquet resume INCIDENT at a terminal. Under GitHub Actions
 it also writes the step summary and the outputs status, rotated, incident, evidence.
 See docs/scheduled-rotation.md.
 `,

@@ -1,6 +1,7 @@
 import type { DamageSummary } from '../core/damage/types.js';
 import { formatLocal } from '../core/damage/time.js';
 import type { DamageView } from './damage-format.js';
+import { isLowerBound, LOWER_BOUND_MARK, lowerBoundNote, sumOf } from './damage-minutes.js';
 
 /**
  * Calls per minute as a Mermaid xychart, which GitHub (and GitLab, Notion, Obsidian) draw from
@@ -23,10 +24,6 @@ interface Bar {
   /** Allowed calls of unknown cost in these minutes; null when the source cannot tell. */
   unknown: number | null;
 }
-
-/** A sum over minutes of a figure that may be missing: missing anywhere is missing. */
-const sumOf = (xs: Array<number | null>, f: (x: number) => number = (x) => x) =>
-  xs.reduce<number | null>((n, x) => (n === null || x === null ? null : n + f(x)), 0);
 
 /** Minutes in order; when there are more than MAX_BARS, adjacent minutes are summed (the label is the first). */
 function bars(s: DamageSummary, v: DamageView): Bar[] {
@@ -101,12 +98,14 @@ export function spendChartMermaid(s: DamageSummary, v: DamageView): string | nul
   const b = bars(s, v);
   if (b.some((x) => x.micros === null)) return null;
   const per = Math.max(1, Math.ceil(s.per_minute.length / MAX_BARS));
-  const unsure = b.some((x) => x.unknown === null)
-    ? 'calls with no cost written count as $0'
-    : b.some((x) => x.unknown! > 0)
-      ? '? marks calls of unknown cost: at least that much'
-      : null;
-  const labelled = b.map((x) => ({ ...x, label: x.unknown ? `${x.label} ?` : x.label }));
+  const unsure = lowerBoundNote(
+    b.map((x) => x.unknown),
+    'mark',
+  );
+  const labelled = b.map((x) => ({
+    ...x,
+    label: isLowerBound(x.unknown) ? `${x.label} ${LOWER_BOUND_MARK}` : x.label,
+  }));
   const usd = b.map((x) => x.micros! / 1_000_000);
   return [
     '```mermaid',

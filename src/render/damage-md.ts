@@ -1,5 +1,14 @@
 import type { DamageSummary } from '../core/damage/types.js';
 import { sparkline } from './sparkline.js';
+import { formatLocal } from '../core/damage/time.js';
+import {
+  leftOutLine,
+  lowerBoundNote,
+  minuteMarks,
+  minuteTable,
+  minuteTableScope,
+  spendText,
+} from './damage-minutes.js';
 import {
   afterRevokeLine,
   anomalyLine,
@@ -26,6 +35,36 @@ function table(headers: string[], rows: string[][]): string[] {
     `| ${headers.join(' | ')} |`,
     `|${headers.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ];
+}
+
+/** Calls and spend per minute as a table; past MINUTE_ROWS minutes, the costliest and what is left out. */
+function minutes(s: DamageSummary, v: DamageView): string[] {
+  const t = minuteTable(s);
+  if (t.rows.length === 0) return [];
+  const rows = t.rows.map((m) => {
+    const marks = minuteMarks(s, m.minute);
+    return [
+      formatLocal(Date.parse(m.minute), v.tz, false) + (marks.length ? ` (${marks.join(', ')})` : ''),
+      count(m.calls),
+      ...(t.spend ? [spendText(m.cost_usd!, m.calls_cost_unknown)] : []),
+    ];
+  });
+  const notes = [
+    leftOutLine(t),
+    t.spend
+      ? lowerBoundNote(
+          [...t.rows, ...(t.left ? [t.left] : [])].map((m) => m.calls_cost_unknown),
+          'words',
+        )
+      : null,
+  ].filter((x): x is string => x !== null);
+  return [
+    '',
+    `**${t.spend ? 'Calls and spend' : 'Calls'} per minute** ${minuteTableScope(t)}`,
+    '',
+    ...table(['minute', 'calls', ...(t.spend ? ['spend'] : [])], rows),
+    ...notes.flatMap((n) => ['', esc(n)]),
   ];
 }
 
@@ -56,6 +95,7 @@ export function renderDamageMarkdown(s: DamageSummary, v: DamageView, heading = 
       )}`,
       '```',
     );
+  out.push(...minutes(s, v));
   out.push('', `**Customers (refund candidates, ${count(s.customers.length)})**`, '');
   out.push(
     ...table(

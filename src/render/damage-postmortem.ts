@@ -2,6 +2,7 @@ import type { Postmortem } from '../core/postmortem.js';
 import type { DamageSummary } from '../core/damage/types.js';
 import { callsChartMermaid, spendChartMermaid } from './chart-mermaid.js';
 import { mdEscape, renderDamageMarkdown } from './damage-md.js';
+import { spendPhrase } from './damage-minutes.js';
 import { inert } from '../core/inert.js';
 import { at, count, usd, type DamageView } from './damage-format.js';
 
@@ -17,10 +18,7 @@ export function offset(ms: number): string {
 const esc = (s: string) => mdEscape(inert(s));
 
 /** The spend in one phrase: a lower bound when some calls have no cost (never "$0" for unknown). */
-const spend = (d: DamageSummary) =>
-  d.cost_unknown?.calls
-    ? `at least ${usd(d.cost_usd)} (${count(d.cost_unknown.calls)} calls of unknown cost)`
-    : usd(d.cost_usd);
+const spend = spendPhrase;
 
 /** Calls whose outcome was never recorded, as a clause: counted, estimated, not proven. */
 const outcomeNote = (d: DamageSummary) =>

@@ -1,6 +1,15 @@
-import type { DamageSummary } from '../core/damage/types.js';
+import type { DamageSummary, MinuteCount } from '../core/damage/types.js';
 import type { Paint } from './color.js';
-import { renderTable } from './table.js';
+import { renderTable, type Column } from './table.js';
+import {
+  isLowerBound,
+  leftOutLine,
+  lowerBoundNote,
+  minuteMarks,
+  minuteTable,
+  minuteTableScope,
+  spendText,
+} from './damage-minutes.js';
 import { sparkline } from './sparkline.js';
 import { formatLocal } from '../core/damage/time.js';
 import {
@@ -23,14 +32,13 @@ import { inert } from '../core/inert.js';
 
 export interface TextView extends DamageView {
   paint: Paint;
-  /** A terminal gets the sparkline; a pipe gets the per-minute rows. */
+  /** A terminal also gets the sparkline above the per-minute rows. */
   tty: boolean;
   /** Rows per breakdown before "… N more". */
   top?: number;
 }
 
 const WIDTH = 80;
-const MAX_MINUTE_ROWS = 120;
 
 function field(label: string, value: string): string {
   return `${label.padEnd(13)}${value}`;
@@ -81,28 +89,53 @@ function markers(s: DamageSummary, v: TextView, width: number): string[] {
   );
 }
 
-const revokeMinute = (s: DamageSummary) =>
-  s.after_revoke ? new Date(Math.floor(Date.parse(s.after_revoke.revoked_at) / 60_000) * 60_000).toISOString() : null;
-const minuteNote = (s: DamageSummary, minute: string) =>
-  [minute === s.anomaly_start ? '  <- anomaly start' : '', minute === revokeMinute(s) ? '  <- revoke' : ''].join('');
+/** Calls and spend per minute: the minutes with calls, or past MINUTE_ROWS the costliest, and what is left out. */
+function minutes(s: DamageSummary, v: TextView): string[] {
+  const t = minuteTable(s);
+  if (t.rows.length === 0) return [];
+  const spend: Column<MinuteCount> = {
+    header: 'spend',
+    value: (m) => {
+      const text = spendText(m.cost_usd!, m.calls_cost_unknown);
+      return isLowerBound(m.calls_cost_unknown) ? v.paint.yellow(text) : text;
+    },
+    align: 'right',
+  };
+  const table = renderTable(t.rows, [
+    {
+      header: 'minute',
+      value: (m) =>
+        formatLocal(Date.parse(m.minute), v.tz, false) +
+        minuteMarks(s, m.minute)
+          .map((x) => `  <- ${x}`)
+          .join(''),
+    },
+    { header: 'calls', value: (m) => count(m.calls), align: 'right' },
+    ...(t.spend ? [spend] : []),
+  ]);
+  const left = leftOutLine(t);
+  const note = t.spend
+    ? lowerBoundNote(
+        [...t.rows, ...(t.left ? [t.left] : [])].map((m) => m.calls_cost_unknown),
+        'words',
+      )
+    : null;
+  return [
+    '',
+    `${t.spend ? 'Calls and spend' : 'Calls'} per minute ${minuteTableScope(t)}`,
+    table.trimEnd(),
+    ...(left ? [left] : []),
+    ...(note ? [v.paint.dim(note)] : []),
+  ];
+}
 
 function timeline(s: DamageSummary, v: TextView): string[] {
   if (s.per_minute.length === 0) return [];
+  if (!v.tty) return minutes(s, v);
   const calls = s.per_minute.map((m) => m.calls);
-  if (v.tty) {
-    const width = WIDTH - 13 - 12;
-    const line = sparkline(calls, width);
-    return [field('Per minute', `${line} max ${count(Math.max(...calls))}`), ...markers(s, v, width)];
-  }
-  const busy = s.per_minute.filter((m) => m.calls > 0);
-  const rows = busy.slice(0, MAX_MINUTE_ROWS);
-  const table = renderTable(rows, [
-    { header: 'minute', value: (m) => formatLocal(Date.parse(m.minute), v.tz, false) + minuteNote(s, m.minute) },
-    { header: 'calls', value: (m) => count(m.calls), align: 'right' },
-  ]);
-  const rest =
-    busy.length > rows.length ? [`… ${count(busy.length - rows.length)} more minutes (--json has them all)`] : [];
-  return ['', 'Calls per minute (minutes with calls)', table.trimEnd(), ...rest];
+  const width = WIDTH - 13 - 12;
+  const line = sparkline(calls, width);
+  return [field('Per minute', `${line} max ${count(Math.max(...calls))}`), ...markers(s, v, width), ...minutes(s, v)];
 }
 
 /** The damage summary for people: fits 80 columns, times in the operator's zone. */

@@ -3,9 +3,12 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
-import { REVOKED_AT, storyRows } from '../fixtures/damage/story.js';
+import { REVOKED_AT, storyRows, storyRowsUnmetered } from '../fixtures/damage/story.js';
 import { toCsv, toJsonl } from '../fixtures/damage/write.js';
-import { stripAnsi } from '../../src/render/color.js';
+import { paint, stripAnsi } from '../../src/render/color.js';
+import { renderDamageText } from '../../src/render/damage.js';
+import { renderDamageMarkdown } from '../../src/render/damage-md.js';
+import type { DamageSummary, MinuteCount } from '../../src/core/damage/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tq-damage-cli-'));
 const rows = storyRows();
@@ -146,6 +149,142 @@ describe('windows, zones and formats', () => {
     expect(csv[1]).toBe('cus_C3,154,6399.43');
     expect(csv).toHaveLength(8);
     expect(statSync(refunds).mode & 0o077).toBe(0);
+  });
+});
+
+describe('calls and spend per minute, in the terminal view and in Markdown', () => {
+  // The unmetered story: every 60th allowed refund of the loop has no cost, so the loop's minutes are lower bounds.
+  const unmetered = join(dir, 'unmetered.jsonl');
+  writeFileSync(unmetered, toJsonl(storyRowsUnmetered()));
+  const args = ['--source', unmetered, '--revoked-at', REVOKED_AT];
+  const hhmm = (m: MinuteCount) => m.minute.slice(11, 16);
+  /** The table's rows as [minute, calls, spend], by the minute's hh:mm (TZ=UTC). */
+  const mdRows = (md: string) =>
+    new Map(
+      [...md.matchAll(/^\| 2026-11-21 (\d\d:\d\d) UTC[^|]*\| ([\d,]+) \| ([^|]+) \|$/gm)].map((m) => [
+        m[1]!,
+        { calls: m[2]!, spend: m[3]! },
+      ]),
+    );
+
+  it('every minute shown has its calls and spend; a minute with calls of unknown cost says "at least"', async () => {
+    const json = JSON.parse((await run([...args, '--json'])).stdout) as DamageSummary;
+    const md = (await run([...args, '--format', 'md'])).stdout;
+    const text = (await run(args)).stdout;
+    expect(md).toMatch(/^\*\*Calls and spend per minute\*\* \(the 30 costliest of 37 minutes with calls\)$/m);
+    expect(text).toMatch(/^Calls and spend per minute \(the 30 costliest of 37 minutes with calls\)$/m);
+    const shown = mdRows(md);
+    expect(shown.size).toBe(30);
+    let lowerBounds = 0;
+    for (const m of json.per_minute.filter((x) => shown.has(hhmm(x)))) {
+      const row = shown.get(hhmm(m))!;
+      const cost = `$${m.cost_usd!.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+      const spend = m.calls_cost_unknown! > 0 ? `at least ${cost}` : cost;
+      if (m.calls_cost_unknown! > 0) lowerBounds++;
+      expect(row, hhmm(m)).toEqual({ calls: m.calls.toLocaleString('en-US'), spend });
+      const textRow = text.split('\n').find((l) => l.startsWith(`2026-11-21 ${hhmm(m)} UTC`))!;
+      expect(textRow.replace(/ {2,}/g, '|').split('|').slice(-2), hhmm(m)).toEqual([row.calls, row.spend]);
+    }
+    expect(lowerBounds).toBeGreaterThan(0);
+    // The loop's first minute has unknown-cost calls; the mark explains itself in both views.
+    expect(md).toMatch(/^\| 2026-11-21 02:14 UTC \(anomaly start\) \| 151 \| at least \$[\d,.]+ \|$/m);
+    expect(text).toMatch(/^2026-11-21 02:14 UTC {2}<- anomaly start +151 +at least \$[\d,.]+$/m);
+    expect(md).toMatch(/^"at least": that minute has calls of unknown cost \(not \$0\)$/m);
+    expect(text).toMatch(/^"at least": that minute has calls of unknown cost \(not \$0\)$/m);
+    const section = text.slice(text.indexOf('Calls and spend per minute'), text.indexOf('Customers, refund'));
+    for (const line of section.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80);
+  });
+
+  it('past 30 minutes it shows the costliest, keeps the anomaly and revoke minutes, and sums what it left out', async () => {
+    const json = JSON.parse((await run([...args, '--json'])).stdout) as DamageSummary;
+    const md = (await run([...args, '--format', 'md'])).stdout;
+    const shown = mdRows(md);
+    const busy = json.per_minute.filter((m) => m.calls > 0);
+    const left = busy.filter((m) => !shown.has(hhmm(m)));
+    expect(left).toHaveLength(7);
+    // Nothing left out costs more than anything shown, the two marked minutes aside.
+    const cheapestShown = Math.min(
+      ...busy.filter((m) => shown.has(hhmm(m)) && !['02:14', '02:20'].includes(hhmm(m))).map((m) => m.cost_usd!),
+    );
+    for (const m of left) expect(m.cost_usd!).toBeLessThanOrEqual(cheapestShown);
+    expect(shown.has('02:14') && shown.has('02:20')).toBe(true);
+    const calls = left.reduce((n, m) => n + m.calls, 0);
+    const cost = left.reduce((n, m) => n + Math.round(m.cost_usd! * 1e6), 0) / 1e6;
+    const note = `… 7 more minutes not shown: ${calls} calls, $${cost.toFixed(2)} (--json has all)`;
+    expect(md).toContain(`\n${note}\n`);
+    expect((await run(args)).stdout).toContain(`\n${note}\n`);
+    // Shown and left out add up to every call.
+    const shownCalls = [...shown.values()].reduce((n, r) => n + Number(r.calls.replace(/,/g, '')), 0);
+    expect(shownCalls + calls).toBe(json.calls_total);
+  });
+
+  it('a short incident shows every minute with calls and no note', async () => {
+    const short = [...args, '--from', '2026-11-21T02:00:00Z', '--to', '2026-11-21T02:21:00Z'];
+    const json = JSON.parse((await run([...short, '--json'])).stdout) as DamageSummary;
+    const md = (await run([...short, '--format', 'md'])).stdout;
+    const text = (await run(short)).stdout;
+    expect(md).toMatch(/^\*\*Calls and spend per minute\*\* \(minutes with calls\)$/m);
+    expect(text).toMatch(/^Calls and spend per minute \(minutes with calls\)$/m);
+    expect(mdRows(md).size).toBe(json.per_minute.filter((m) => m.calls > 0).length);
+    expect(md + text).not.toMatch(/more minutes not shown/);
+  });
+
+  it('a lower bound hidden among the left-out minutes is still a lower bound; no spend per minute, no spend column', () => {
+    const minute = (i: number, calls: number, cost: number | null, unknown: number | null) => ({
+      minute: new Date(Date.UTC(2026, 10, 21, 2, i)).toISOString(),
+      calls,
+      cost_usd: cost,
+      calls_cost_unknown: unknown,
+    });
+    const base = JSON.parse(
+      JSON.stringify({
+        source: 'test',
+        filter: {},
+        window: { from: null, to: null },
+        empty: false,
+        by_verdict: { allowed: 0 },
+        customers: [],
+        endpoints: [],
+        baseline_per_minute: null,
+        anomaly_start: null,
+        agent_runs: [],
+        vault_keys: [],
+        after_revoke: null,
+        bad_rows: { count: 0, first_lines: [] },
+        cost_unknown: { calls: 1, share: 0.01 },
+        outcome_unknown: { calls: 0, amount_usd_estimated: 0 },
+      }),
+    ) as Omit<DamageSummary, 'per_minute' | 'calls_total' | 'calls_allowed' | 'cost_usd' | 'first_call' | 'last_call'>;
+    // 40 minutes; the cheapest (left out) has a call of unknown cost.
+    const per_minute = Array.from({ length: 40 }, (_, i) => minute(i, 2, i === 0 ? 0.5 : 10 + i, i === 0 ? 1 : 0));
+    const s: DamageSummary = {
+      ...base,
+      per_minute,
+      calls_total: 80,
+      calls_allowed: 80,
+      cost_usd: 0,
+      first_call: per_minute[0]!.minute,
+      last_call: per_minute[39]!.minute,
+    };
+    const view = { tz: 'UTC', paint: paint(false), tty: false };
+    const note = /^… 10 more minutes not shown: 20 calls, at least \$135\.50 \(--json has all\)$/m;
+    expect(renderDamageText(s, view)).toMatch(note);
+    expect(renderDamageMarkdown(s, { tz: 'UTC' })).toMatch(note);
+    expect(renderDamageText(s, view)).toMatch(/^"at least": that minute/m);
+    // A cheap minute that starts the anomaly is kept all the same (it is the one the caret points at).
+    const marked = renderDamageText({ ...s, anomaly_start: per_minute[1]!.minute }, view);
+    expect(marked).toMatch(/^2026-11-21 02:01 UTC {2}<- anomaly start +2 +\$11\.00$/m);
+    expect(marked).toMatch(/^… 10 more minutes not shown: 20 calls, at least \$144\.50 /m);
+    // A source with no spend per minute (an older proxy): calls only, the busiest minutes, no "$".
+    const noSpend = {
+      ...s,
+      per_minute: per_minute.map((m, i) => ({ ...m, calls: i, cost_usd: null, calls_cost_unknown: null })),
+    };
+    const text = renderDamageText(noSpend, view);
+    expect(text).toMatch(/^Calls per minute \(the 30 busiest of 39 minutes with calls\)$/m);
+    expect(text).toMatch(/^… 9 more minutes not shown: 45 calls \(--json has all\)$/m);
+    expect(text).not.toMatch(/^minute .*spend/m);
+    expect(renderDamageMarkdown(noSpend, { tz: 'UTC' })).toMatch(/^\| minute \| calls \|$/m);
   });
 });
 

@@ -10,20 +10,21 @@ import { Journal } from '../../src/core/journal.js';
 import { dryRun, runSteps } from '../../src/core/steps/engine.js';
 import { callRecorder, createStepEnv } from '../../src/core/steps/env.js';
 import { stateFromJournal } from '../../src/core/steps/resume.js';
+import { manualStep } from '../../src/core/steps/manual.js';
 import type { Step, StepEnv } from '../../src/core/steps/types.js';
 
 const stateDir = () => mkdtempSync(join(tmpdir(), 'tq-steps-'));
 
+const envOptions = () => ({
+  recorder: callRecorder(),
+  dryRun: false,
+  signal: new AbortController().signal,
+  log: () => {},
+  confirm: async () => {},
+});
+
 function envFor(journal?: Journal, state?: Record<string, unknown>): StepEnv {
-  return createStepEnv({
-    journal,
-    recorder: callRecorder(),
-    dryRun: false,
-    signal: new AbortController().signal,
-    log: () => {},
-    confirm: async () => {},
-    state,
-  });
+  return createStepEnv({ ...envOptions(), journal, state });
 }
 
 /** A step that counts its runs, verifications and rollbacks. */
@@ -172,6 +173,35 @@ describe('the step engine', () => {
     const a = counted('a');
     await runSteps({ steps: [a.step], env: envFor(j), journal: j });
     expect(a.n.run).toBe(1);
+  });
+
+  it('resume: a manual step an unattended run left undone is asked again, and done once a person confirms', async () => {
+    const dir = stateDir();
+    const j = Journal.create(dir);
+    const asked: string[] = [];
+    const manual: Step = {
+      key: 'm',
+      title: 'delete the old key in the dashboard',
+      kind: 'manual',
+      target: 'stripe',
+      calls: () => ['manual: the vendor dashboard'],
+      run: (env) => manualStep(env, 'delete the old key', 'Has the old key been deleted?', 'confirmed', 'm_pending'),
+    };
+    const unattended = createStepEnv({ ...envOptions(), journal: j, unattended: true });
+    const first = await runSteps({ steps: [manual], env: unattended, journal: j });
+    expect(first.steps.map((s) => s.state)).toEqual(['manual-pending']);
+    // Resumed at a terminal: the question is asked (not the first run's "not done" replayed).
+    const j2 = Journal.open(dir, j.id);
+    const attended = createStepEnv({
+      ...envOptions(),
+      journal: j2,
+      state: stateFromJournal(j2.entries()),
+      confirm: async (q) => void asked.push(q),
+    });
+    const r = await runSteps({ steps: [manual], env: attended, journal: j2 });
+    expect(asked).toEqual(['Has the old key been deleted?']);
+    expect(r.steps.map((s) => s.state)).toEqual(['manual-done']);
+    expect(r.state.m_pending).toBe(false);
   });
 
   it('--dry-run lists every call and runs nothing', () => {

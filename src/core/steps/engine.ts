@@ -141,7 +141,8 @@ class EngineRun {
         this.report({ ...base(step), state: 'skipped', detail: enabled });
         continue;
       }
-      const stop = await this.execute(step, prior?.run);
+      // Left undone by hand: run it again (a person at a terminal is asked), never replay "not done".
+      const stop = await this.execute(step, undone ? undefined : prior?.run);
       if (stop) return this.fail(stop);
     }
     return this.finish('done');
