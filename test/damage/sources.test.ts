@@ -48,12 +48,20 @@ async function startRealProxy() {
   });
 }
 
-/** A loopback admin API answering from the proxy store's summary and audit queries (on the fixture's own schema). */
+/**
+ * A loopback admin API answering from the proxy store's summary and audit queries (on the
+ * fixture's own schema), as a proxy from before `revoked_at` did: it refuses the parameter (400),
+ * so damage falls back to separate after-revoke reads bounded by one end time.
+ */
 async function startFakeProxy(): Promise<TestServer> {
   const db = new Database(files.sqlite, { readonly: true });
   return startServer((req, res) => {
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return json(res, 401, { error: 'unauthorized' });
     const u = new URL(req.url, 'http://x');
+    if (u.searchParams.has('revoked_at'))
+      return json(res, 400, {
+        error: { code: 'invalid_request', message: 'unknown field "revoked_at"', field: 'revoked_at' },
+      });
     const filter = Object.fromEntries([...u.searchParams.entries()].filter(([k]) => !['limit', 'cursor'].includes(k)));
     if (u.pathname === '/v1/audit/summary') return json(res, 200, summarizeAudit(db, filter));
     if (u.pathname === '/v1/audit')

@@ -198,6 +198,10 @@ describe.skipIf(!pgAvailable())('PostgreSQL store', () => {
       expect(sum.per_minute).toEqual([
         { minute: '2026-11-22T02:14:00.000Z', calls: 501, cost_usd: 750, calls_cost_unknown: 0 },
       ]);
+      expect(sum.after_revoke).toBeUndefined();
+      // With a revoke time, the after-revoke counts come from the same snapshot (rows 300.. later, 296–299 in flight).
+      const split = await s.summarizeAudit({ from: '2026-11-22T00:00:00.000Z' }, '2026-11-22T02:14:00.300Z');
+      expect(split).toMatchObject({ calls_total: 501, after_revoke: { later: 201, later_allowed: 200, in_flight: 4 } });
       expect(sum.customers).toEqual([
         { customer_scope_id: 'cus_1', calls: 250, cost_usd: 375 },
         { customer_scope_id: 'cus_2', calls: 250, cost_usd: 375 },

@@ -178,6 +178,21 @@ describe('MemoryStore answers as the SQLite store does', () => {
       await same((s) => s.queryAudit(f, 1000, null));
       await same((s) => s.summarizeAudit(f));
     }
+    // With a revoke time: the after-revoke counts, as the file sources count them (accumulate.ts).
+    for (const at of ['2026-11-22T02:14:40.120Z', '2026-11-22T02:13:00.000Z', '2030-01-01T00:00:00.000Z']) {
+      const t = Date.parse(at);
+      for (const f of [{}, { vault_key_id: 'vk_1' }]) {
+        const sum = await same((s) => s.summarizeAudit(f, at));
+        const mine = batch.filter((r) => f.vault_key_id === undefined || r.vault_key_id === f.vault_key_id);
+        const later = mine.filter((r) => Date.parse(r.started_at) >= t);
+        expect(sum.after_revoke).toEqual({
+          later: later.length,
+          later_allowed: later.filter((r) => r.policy_verdict === 'allowed').length,
+          in_flight: mine.filter((r) => Date.parse(r.started_at) < t && Date.parse(r.finished_at) > t).length,
+        });
+      }
+    }
+    expect((await sqlite.summarizeAudit({}, '2026-11-22T02:14:40.120Z')).after_revoke?.in_flight).toBe(1);
     await same((s) => s.spendByVaultKey('2026-11-22T02:14:00.000Z'));
     await same((s) => s.callsByVaultKey('2026-11-22T02:13:30.000Z', '2026-11-22T02:15:00.000Z'));
     for (const s of both()) await expect(s.queryAudit({}, 10, 'bm9wZQ')).rejects.toBeInstanceOf(RangeError);

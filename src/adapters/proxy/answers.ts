@@ -69,6 +69,8 @@ export interface AuditSummary {
   outcome_unknown: { calls: number; amount_usd_estimated: number; pending?: number };
   /** Allowed calls with no cost recorded (absent from an older proxy). */
   calls_cost_unknown?: number;
+  /** Asked for with `revoked_at`: from the same snapshot as the rest (absent from an older proxy). */
+  after_revoke?: { later: number; later_allowed: number; in_flight: number };
 }
 
 export interface RateRow {

@@ -172,6 +172,12 @@ export const ROUTES = {
       vault_keys: { type: 'array', items: countCost('vault_key_id') },
       first_call: strOrNull,
       last_call: strOrNull,
+      // Asked for with revoked_at, from the same snapshot as the rest (absent from an older proxy).
+      after_revoke: obj(['later', 'later_allowed', 'in_flight'], {
+        later: count,
+        later_allowed: count,
+        in_flight: count,
+      }),
     },
   ),
   'GET /v1/rates': list(

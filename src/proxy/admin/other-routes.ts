@@ -113,8 +113,12 @@ export function auditRoutes(svc: ProxyService, usage: UsageTracker, facts: Insta
       }
     }),
     route('GET', '/v1/audit/summary', async ({ url }) => {
-      const q = validateQuery<Record<string, unknown>>(url.searchParams, AUDIT_FILTER_SPEC);
-      return [200, await svc.store.summarizeAudit(auditFilter(q))];
+      const q = validateQuery<Record<string, unknown>>(url.searchParams, {
+        ...AUDIT_FILTER_SPEC,
+        revoked_at: { type: 'string', check: isoTime('revoked_at') },
+      });
+      const revokedAt = typeof q.revoked_at === 'string' ? new Date(q.revoked_at).toISOString() : undefined;
+      return [200, await svc.store.summarizeAudit(auditFilter(q), revokedAt)];
     }),
     route('GET', '/v1/rates', async () => {
       const now = Date.now();

@@ -55,7 +55,7 @@ function groupBy<K>(rows: readonly AuditRow[], key: (r: AuditRow) => K): Array<[
     .sort(([, a], [, b]) => b.cost_usd - a.cost_usd || b.calls - a.calls);
 }
 
-export function summaryOf(all: readonly AuditRow[], filter: AuditFilter): AuditSummary {
+export function summaryOf(all: readonly AuditRow[], filter: AuditFilter, revokedAt?: string): AuditSummary {
   const rows = all.filter((r) => matches(r, filter));
   const allowed = rows.filter((r) => r.policy_verdict === 'allowed');
   const by_verdict: Record<string, number> = {};
@@ -102,7 +102,19 @@ export function summaryOf(all: readonly AuditRow[], filter: AuditFilter): AuditS
     vault_keys: named('vault_key_id', (r) => r.vault_key_id),
     calls_cost_unknown: allowed.filter((r) => r.cost_usd_parsed === null).length,
     outcome_unknown: outcomeUnknown(rows),
+    ...(revokedAt === undefined ? {} : { after_revoke: afterRevoke(rows, Date.parse(revokedAt)) }),
   };
+}
+
+function afterRevoke(rows: readonly AuditRow[], at: number): NonNullable<AuditSummary['after_revoke']> {
+  const out = { later: 0, later_allowed: 0, in_flight: 0 };
+  for (const r of rows) {
+    if (Date.parse(r.started_at) >= at) {
+      out.later++;
+      if (r.policy_verdict === 'allowed') out.later_allowed++;
+    } else if (Date.parse(r.finished_at) > at) out.in_flight++;
+  }
+  return out;
 }
 
 function outcomeUnknown(rows: readonly AuditRow[]): AuditSummary['outcome_unknown'] {

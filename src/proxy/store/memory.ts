@@ -234,10 +234,10 @@ export class MemoryStore implements ProxyStore {
     });
   }
 
-  summarizeAudit(filter: AuditFilter): Promise<AuditSummary> {
+  summarizeAudit(filter: AuditFilter, revokedAt?: string): Promise<AuditSummary> {
     return syncAnswer(() => {
       this.open();
-      return summaryOf(this.audit, filter);
+      return summaryOf(this.audit, filter, revokedAt);
     });
   }
 

@@ -86,7 +86,8 @@ export async function queryAudit(db: Q, filter: AuditFilter, limit: number, curs
   return { data, next_cursor: more && last?.id !== undefined ? encodeCursor(last.id) : null };
 }
 
-export async function summarizeAudit(db: Q, filter: AuditFilter): Promise<AuditSummary> {
+/** Run it inside one snapshot (PostgresStore.summarizeAudit): its queries must see the same rows. */
+export async function summarizeAudit(db: Q, filter: AuditFilter, revokedAt?: string): Promise<AuditSummary> {
   const { sql, params } = auditWhere(filter);
   const allowed = sql ? `${sql} AND policy_verdict = 'allowed'` : `WHERE policy_verdict = 'allowed'`;
   const all = async <T>(q: string) => (await db.query(toDollarParams(q), params)).rows as T[];
@@ -117,6 +118,7 @@ export async function summarizeAudit(db: Q, filter: AuditFilter): Promise<AuditS
   );
   const by_verdict: Record<string, number> = {};
   for (const r of byVerdict) by_verdict[r.v] = Number(r.n);
+  const after = revokedAt === undefined ? undefined : await afterRevoke(db, sql, params, revokedAt);
   return {
     calls_total: Number(totals?.n ?? 0),
     by_verdict,
@@ -135,6 +137,28 @@ export async function summarizeAudit(db: Q, filter: AuditFilter): Promise<AuditS
       amount_usd_estimated: roundUsd(unknown?.amount),
       pending: Number(unknown?.pending ?? 0),
     },
+    ...(after ? { after_revoke: after } : {}),
+  };
+}
+
+async function afterRevoke(
+  db: Q,
+  sql: string,
+  params: unknown[],
+  at: string,
+): Promise<NonNullable<AuditSummary['after_revoke']>> {
+  const res = await db.query(
+    toDollarParams(`SELECT COUNT(*) FILTER (WHERE started_at >= ?::timestamptz) AS later,
+       COUNT(*) FILTER (WHERE started_at >= ?::timestamptz AND policy_verdict = 'allowed') AS later_allowed,
+       COUNT(*) FILTER (WHERE started_at < ?::timestamptz AND finished_at > ?::timestamptz) AS in_flight
+     FROM agent_call_audit ${sql}`),
+    [at, at, at, at, ...params],
+  );
+  const r = res.rows[0] as { later: unknown; later_allowed: unknown; in_flight: unknown } | undefined;
+  return {
+    later: Number(r?.later ?? 0),
+    later_allowed: Number(r?.later_allowed ?? 0),
+    in_flight: Number(r?.in_flight ?? 0),
   };
 }
 

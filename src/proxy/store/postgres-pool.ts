@@ -153,6 +153,28 @@ export class PgConnection {
   }
 
   /**
+   * Reads on one pooled client in one REPEATABLE READ, READ ONLY transaction: every query sees
+   * the same snapshot, whatever other instances commit meanwhile.
+   */
+  protected async snapshot<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect().catch(unavailable);
+    const unguard = guard(c);
+    let broken: Error | undefined;
+    try {
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch((e: Error) => (broken = e));
+      return unavailable(err);
+    } finally {
+      unguard();
+      c.release(broken);
+    }
+  }
+
+  /**
    * A write transaction on one pooled client; a broken connection is destroyed, not reused.
    * It takes the revision row's lock first, so key writers queue in one order (no deadlock)
    * and commit in revision order. Every caller's transaction is idempotent, so it is retried.

@@ -254,8 +254,8 @@ export class PostgresStore
     return queryAudit(this.pool, filter, limit, cursor).catch(unavailable);
   }
 
-  async summarizeAudit(filter: AuditFilter): Promise<AuditSummary> {
-    return summarizeAudit(this.pool, filter).catch(unavailable);
+  async summarizeAudit(filter: AuditFilter, revokedAt?: string): Promise<AuditSummary> {
+    return this.snapshot((c) => summarizeAudit(c, filter, revokedAt));
   }
 
   /** Drop audit rows older than `day` (YYYY-MM-DD, UTC). */

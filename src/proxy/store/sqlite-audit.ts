@@ -86,7 +86,21 @@ export function queryAudit(db: Db, filter: AuditFilter, limit: number, cursor: s
   return { data, next_cursor: more && last?.id !== undefined ? encodeCursor(last.id) : null };
 }
 
-export function summarizeAudit(db: Db, filter: AuditFilter): AuditSummary {
+/**
+ * One read transaction: the writer thread commits between these statements otherwise, and a
+ * summary read across commits can disagree with itself (a call counted as of unknown cost in one
+ * total and with its cost in another).
+ */
+export function summarizeAudit(db: Db, filter: AuditFilter, revokedAt?: string): AuditSummary {
+  return db.transaction(() => summaryIn(db, filter, revokedAt))();
+}
+
+/** After a revoke at `at` (ISO, same form as the rows' times): later calls, and calls in flight at `at`. */
+export const AFTER_REVOKE_SQL = `SELECT COALESCE(SUM(CASE WHEN started_at >= ? THEN 1 ELSE 0 END), 0) AS later,
+  COALESCE(SUM(CASE WHEN started_at >= ? AND policy_verdict = 'allowed' THEN 1 ELSE 0 END), 0) AS later_allowed,
+  COALESCE(SUM(CASE WHEN started_at < ? AND finished_at > ? THEN 1 ELSE 0 END), 0) AS in_flight FROM agent_call_audit`;
+
+function summaryIn(db: Db, filter: AuditFilter, revokedAt: string | undefined): AuditSummary {
   const { sql, params } = auditWhere(filter);
   const allowed = sql ? `${sql} AND policy_verdict = 'allowed'` : `WHERE policy_verdict = 'allowed'`;
   const all = <T>(q: string, p: unknown[] = params) => db.prepare(q).all(...p) as T[];
@@ -127,7 +141,17 @@ export function summarizeAudit(db: Db, filter: AuditFilter): AuditSummary {
     vault_keys: normalizeCountCost(group('vault_key_id') as never),
     calls_cost_unknown: totals.nocost ?? 0,
     outcome_unknown: outcomeUnknown(db, sql, params),
+    ...(revokedAt === undefined ? {} : { after_revoke: afterRevoke(db, sql, params, revokedAt) }),
   };
+}
+
+function afterRevoke(db: Db, sql: string, params: unknown[], at: string): NonNullable<AuditSummary['after_revoke']> {
+  const r = db.prepare(`${AFTER_REVOKE_SQL} ${sql}`).get(at, at, at, at, ...params) as {
+    later: number;
+    later_allowed: number;
+    in_flight: number;
+  };
+  return { later: Number(r.later), later_allowed: Number(r.later_allowed), in_flight: Number(r.in_flight) };
 }
 
 export function sumByKey(db: Db, q: string, params: unknown[]): Map<string, number> {

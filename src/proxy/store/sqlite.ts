@@ -239,8 +239,8 @@ export class SqliteStore implements ProxyStore, SealedSecretStore, AdminAuditSto
     return this.answer(() => queryAudit(this.db, filter, limit, cursor));
   }
 
-  summarizeAudit(filter: AuditFilter): Promise<AuditSummary> {
-    return this.answer(() => summarizeAudit(this.db, filter));
+  summarizeAudit(filter: AuditFilter, revokedAt?: string): Promise<AuditSummary> {
+    return this.answer(() => summarizeAudit(this.db, filter, revokedAt));
   }
 
   spendByVaultKey(from: string): Promise<Map<string, number>> {

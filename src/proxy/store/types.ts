@@ -191,6 +191,12 @@ export interface AuditSummary {
    * `pending` counts those still pending (in flight, or on an instance not yet known dead).
    */
   outcome_unknown: { calls: number; amount_usd_estimated: number; pending: number };
+  /**
+   * Asked for with a revoke time (`revoked_at`), read in the same snapshot as the rest: calls
+   * started at or after it (`later`, of them `later_allowed`), and calls started before it that
+   * finished after it (`in_flight`).
+   */
+  after_revoke?: { later: number; later_allowed: number; in_flight: number };
 }
 
 /** What changed since a revision: whole records, so applying them is idempotent. */
@@ -256,7 +262,11 @@ export interface ProxyStore {
    */
   appendAudit(rows: AuditRow[], outcomes?: AuditOutcome[]): Promise<void>;
   queryAudit(filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage>;
-  summarizeAudit(filter: AuditFilter): Promise<AuditSummary>;
+  /**
+   * Every figure from one read snapshot: rows committed while it runs are in none of them, so
+   * the summary cannot disagree with itself. With `revokedAt` (ISO), also `after_revoke`.
+   */
+  summarizeAudit(filter: AuditFilter, revokedAt?: string): Promise<AuditSummary>;
   /** Allowed spend per vault key since `from` (daily caps survive a restart). */
   spendByVaultKey(from: string): Promise<Map<string, number>>;
   /** Calls per vault key in [from, to) (the `/v1/rates` baseline). */

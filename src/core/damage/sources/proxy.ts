@@ -1,5 +1,5 @@
 import type { Aggregate, AuditSource, Counted, DamageQuery } from '../types.js';
-import type { HttpClient } from '../../http.js';
+import type { AnswerCheck, HttpClient } from '../../http.js';
 import { addEndpoint, emptyAggregate, toMicros } from '../accumulate.js';
 import { TourniquetError } from '../../errors.js';
 import { expectRoute } from '../../../adapters/proxy/schemas.js';
@@ -13,6 +13,10 @@ const MAX_IN_FLIGHT_PAGES = 20;
 type CountCost = { calls: number; cost_usd?: number };
 
 const isSummary = expectRoute('GET /v1/audit/summary');
+/** The summary, or an older proxy's 400 (an error body) refusing the `revoked_at` parameter it does not know. */
+const summaryOrRefusedRevokedAt: AnswerCheck<AuditSummary> = (body, status) =>
+  isSummary(body, status) ??
+  (status === 400 && !JSON.stringify(body).includes('revoked_at') ? 'a 400 that does not name revoked_at' : undefined);
 const counted = (c: CountCost): Counted => ({ calls: Number(c.calls), cost_micros: toMicros(Number(c.cost_usd ?? 0)) });
 
 function filterQuery(q: DamageQuery, from: number | undefined, to: number | undefined) {
@@ -71,9 +75,21 @@ export class ProxySource implements AuditSource {
     this.label = `proxy:${admin.baseUrl}`;
   }
 
-  private async summary(q: DamageQuery, from: number | undefined, to: number | undefined): Promise<AuditSummary> {
+  private async summary(
+    q: DamageQuery,
+    from: number | undefined,
+    to: number | undefined,
+    revokedAt?: number,
+  ): Promise<AuditSummary | null> {
+    const query = { ...filterQuery(q, from, to), revoked_at: toIso(revokedAt) ?? undefined };
     try {
-      return (await this.admin.get('/v1/audit/summary', { query: filterQuery(q, from, to), expect: isSummary })).body;
+      const res = await this.admin.get('/v1/audit/summary', {
+        query,
+        // An older proxy refuses revoked_at (400 naming it): the caller then asks without it.
+        accept: revokedAt === undefined ? undefined : [400],
+        expect: revokedAt === undefined ? isSummary : summaryOrRefusedRevokedAt,
+      });
+      return res.status === 400 ? null : res.body;
     } catch (err) {
       if (err instanceof TourniquetError && err.kind === 'not-found')
         throw new TourniquetError('not-found', `${err.message}: no audit summary at ${this.admin.baseUrl}`, {
@@ -84,21 +100,29 @@ export class ProxySource implements AuditSource {
   }
 
   /**
-   * Every query (the summary, the after-revoke summary, the in-flight rows) is bounded by one end
-   * time, the query's `to` or the moment the first was sent: rows written between the queries
-   * are in none of them, so the figures describe one snapshot and cannot disagree.
+   * With a revoke time, one request: the proxy reads the summary and the after-revoke counts in
+   * one snapshot, so rows committed while damage runs are in none of the figures and they cannot
+   * disagree. An older proxy gets three requests bounded by one end time (the query's `to` or the
+   * moment the first was sent) instead: rows written between them are left out of all three, but
+   * each is its own read.
    */
   async aggregate(q: DamageQuery): Promise<Aggregate> {
     const to = q.to ?? Date.now();
-    const agg = fromProxySummary(await this.summary(q, q.from, to), q.revoked_at !== undefined);
-    if (q.revoked_at !== undefined) {
-      const from = Math.max(q.revoked_at, q.from ?? q.revoked_at);
-      const later: { calls_total: number; calls_allowed?: number } =
-        from >= to ? { calls_total: 0, calls_allowed: 0 } : await this.summary(q, from, to);
+    const withRevoke = q.revoked_at !== undefined;
+    const revokedAt = withRevoke ? Math.min(q.revoked_at!, to) : undefined;
+    const one = withRevoke ? await this.summary(q, q.from, to, revokedAt) : null;
+    const body = one ?? (await this.summary(q, q.from, to))!;
+    const agg = fromProxySummary(body, withRevoke);
+    if (one?.after_revoke) {
+      const a = one.after_revoke;
+      agg.after_revoke = { later: a.later, later_allowed: a.later_allowed, in_flight: a.in_flight };
+    } else if (withRevoke) {
+      const from = Math.max(q.revoked_at!, q.from ?? q.revoked_at!);
+      const later = from >= to ? null : await this.summary(q, from, to);
       agg.after_revoke = {
-        later: Number(later.calls_total),
-        later_allowed: Number(later.calls_allowed ?? 0),
-        in_flight: await this.inFlight(q, Math.min(q.revoked_at, to)),
+        later: Number(later?.calls_total ?? 0),
+        later_allowed: Number(later?.calls_allowed ?? 0),
+        in_flight: await this.inFlight(q, revokedAt!),
       };
     }
     return agg;
