@@ -356,8 +356,41 @@ describe.skipIf(!pgAvailable())('proxy serve --workers: one fleet instance per w
     expect(r.stderr).not.toMatch(/starting a new one/);
   }, 60_000);
 
-  it('(f) SIGTERM stops every worker gracefully and exits 0, leaving no process behind', async () => {
+  it('workers that keep dying (5 exits within 30 s) stop the primary: exit 1, the reason, no process left', async () => {
+    // Given two workers, and every worker (the replacements too) killed as soon as it is seen
     const { s } = await start();
+    const seen = () => [
+      ...s.workers.map((w) => w.pid),
+      ...[...s.stderr().matchAll(/"msg":"worker started".*?"pid":(\d+)/g)].map((m) => Number(m[1])),
+    ];
+    const killed = new Set<number>();
+    let code: number | null | undefined;
+    void s.exited.then((c) => (code = c));
+    await until(
+      'the primary gives up',
+      () => {
+        for (const pid of seen())
+          if (!killed.has(pid) && alive(pid)) {
+            killed.add(pid);
+            process.kill(pid, 'SIGKILL');
+          }
+        return code !== undefined;
+      },
+      40_000,
+    );
+    // Then it stopped after the fifth exit, said why, and left nothing running
+    expect(killed.size).toBeGreaterThanOrEqual(5);
+    expect(code).toBe(1);
+    expect(s.stderr()).toMatch(/workers are crash-looping: 5 exits within 30 s/);
+    expect(seen().filter(alive)).toEqual([]);
+  }, 60_000);
+
+  it('(f) SIGHUP reaches every worker; SIGTERM stops every worker gracefully and exits 0, leaving no process behind', async () => {
+    const { s } = await start();
+    // (SIGHUP first: passed on to every worker, each reloads its token file; the primary stays)
+    s.child.kill('SIGHUP');
+    await until('both workers reloaded', () => s.stderr().match(/"msg":"admin tokens reloaded"/g)?.length === 2);
+    expect(alive(s.child.pid!)).toBe(true);
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
     expect(s.workers.filter((w) => alive(w.pid))).toEqual([]);
