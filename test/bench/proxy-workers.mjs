@@ -132,6 +132,16 @@ async function openLoop(url, auth, rps, seconds) {
   return { lat, errors };
 }
 
+/** CPU time (ms) of one process alone, not its children (the cluster primary's share). */
+function ownCpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
 /** The PostgreSQL server's main process (its backends are its children). */
 const postmasterPid = (dataDir) => Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
 
@@ -193,7 +203,7 @@ export async function bench() {
     // Throughput: every proxy once per round, order rotated; a warm-up run before each measured one.
     const names = Object.keys(targets).filter((n) => n !== 'direct');
     const tput = Object.fromEntries(names.map((n) => [n, []]));
-    const cpu = Object.fromEntries(names.map((n) => [n, { self: 0, pg: 0, done: 0 }]));
+    const cpu = Object.fromEntries(names.map((n) => [n, { self: 0, pg: 0, primary: 0, done: 0 }]));
     let errors = 0;
     for (let r = 0; r < ROUNDS; r++) {
       const order = names.map((_, i) => names[(i + r) % names.length]);
@@ -202,9 +212,12 @@ export async function bench() {
         await maxRate(url, auth, WARMUP_S);
         const c0 = cpuMs(pids[name]);
         const g0 = cpuMs(pgPid);
+        const p0 = ownCpuMs(pids[name]);
         const o = await maxRate(url, auth, SECONDS);
         const c1 = cpuMs(pids[name]);
         const g1 = cpuMs(pgPid);
+        const p1 = ownCpuMs(pids[name]);
+        if (p0 !== null && p1 !== null) cpu[name].primary += p1 - p0;
         tput[name].push(o.rps);
         errors += o.errors;
         if (c0 !== null && c1 !== null) cpu[name].self += c1 - c0;
@@ -265,7 +278,12 @@ function report(m) {
   for (const name of ['nginx', 'pg1', 'pg2', 'sqlite'])
     rows.push({
       metric: `CPU per request: ${label[name]}`,
-      value: name.startsWith('pg') ? `${us(name, 'self')} + ${us(name, 'pg')} PostgreSQL` : us(name, 'self'),
+      value:
+        name === 'pg2'
+          ? `${us(name, 'self')} (primary ${us(name, 'primary')}) + ${us(name, 'pg')} PostgreSQL`
+          : name === 'pg1'
+            ? `${us(name, 'self')} + ${us(name, 'pg')} PostgreSQL`
+            : us(name, 'self'),
       unit: 'µs',
     });
   for (const name of ['nginx', 'pg1', 'pg2', 'sqlite'])
