@@ -10,10 +10,17 @@ import { defaultStateDir } from '../core/config.js';
 import { masterKeySourceFrom } from '../proxy/crypto/master-key-flags.js';
 import { adminExposureWarning, checkDistinctListeners } from '../proxy/exposure.js';
 import { scalarText } from '../core/json.js';
+import type { ProxyOptions } from '../proxy/server.js';
+import { isProxyWorker, parseWorkerCount } from '../proxy/workers.js';
 
 /** The single full-power token of `--admin-token-file` (or the environment), if one is given. */
-async function singleToken(opts: Record<string, unknown>, ctx: Ctx): Promise<string | undefined> {
+async function singleToken(opts: Record<string, unknown>, ctx: Ctx, workers: number): Promise<string | undefined> {
   const tokenRef = (opts.adminTokenFile as string | undefined) ?? ctx.io.env.TOURNIQUET_ADMIN_TOKEN_FILE;
+  if (tokenRef === '-' && workers > 1)
+    throw usageError(
+      'with --workers, the admin token cannot come from standard input: each worker reads it, and stdin is read once',
+      'pass --admin-token-file FILE, or TOURNIQUET_ADMIN_TOKEN in the environment',
+    );
   const token = tokenRef
     ? await readSecret(parseSecretRef(tokenRef), { env: ctx.io.env, stdin: ctx.io.stdin }, 'the admin token')
     : ctx.io.env.TOURNIQUET_ADMIN_TOKEN;
@@ -23,12 +30,30 @@ async function singleToken(opts: Record<string, unknown>, ctx: Ctx): Promise<str
   return token;
 }
 
-/** `tourniquet proxy serve`: run the vault-key proxy until SIGINT/SIGTERM, then drain and flush; SIGHUP reloads tokens and the master key. */
-export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
+const isPostgres = (store: string) => /^postgres(ql)?:\/\//.test(store);
+
+/** Several workers are several proxy instances: they need a store they can share. */
+function checkWorkersStore(workers: number, store: string): void {
+  if (workers > 1 && !isPostgres(store))
+    throw usageError(
+      `--workers ${workers} needs a shared PostgreSQL store: each worker is a proxy instance of its own, and ${store.startsWith('sqlite:') || !store.includes(':') ? 'a SQLite file' : `"${store.split(':')[0]}:"`} belongs to one instance`,
+      'pass --store postgres://USER@HOST/DB (every fleet guarantee then holds per worker), or run one worker (--workers 1)',
+    );
+}
+
+/** Flags, files and the environment → the options of startProxy (no store opened, no port taken). */
+export async function proxyOptions(
+  opts: Record<string, unknown>,
+  ctx: Ctx,
+  workers: number,
+  quiet = false,
+): Promise<ProxyOptions & { listen: string; adminListen: string; store: string }> {
   const listen = scalarText(opts.listen) ?? '127.0.0.1:8787';
   const adminListen = scalarText(opts.adminListen) ?? '127.0.0.1:8788';
   checkDistinctListeners(listen, adminListen);
-  const adminToken = await singleToken(opts, ctx);
+  const store = scalarText(opts.store) ?? 'sqlite:./tourniquet.db';
+  checkWorkersStore(workers, store);
+  const adminToken = await singleToken(opts, ctx, workers);
   const adminTokens = (opts.adminTokens as string | undefined) ?? ctx.io.env.TOURNIQUET_ADMIN_TOKENS;
   if (!adminToken && !adminTokens)
     throw usageError(
@@ -46,18 +71,16 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   if (!Number.isInteger(maxBody) || maxBody < 1024)
     throw usageError('--max-body-bytes must be an integer of at least 1024');
   const exposed = adminExposureWarning(adminListen, opts.adminBehindTls === true);
-  if (exposed) ctx.out.warn(exposed);
+  if (exposed && !quiet) ctx.out.warn(exposed);
 
-  const { startProxy } = await import('../proxy/server.js');
-  const store = scalarText(opts.store) ?? 'sqlite:./tourniquet.db';
   // Revokes not yet in the store: next to a SQLite file by default; for a shared store, under the state directory.
   const stateDir = ctx.io.env.TOURNIQUET_STATE_DIR || defaultStateDir(ctx.io.env);
   const revokeJournal = opts.revokeJournal
     ? (scalarText(opts.revokeJournal) ?? '')
-    : /^postgres(ql)?:/.test(store)
+    : isPostgres(store)
       ? join(stateDir, 'proxy-revokes')
       : undefined;
-  const proxy = await startProxy({
+  return {
     listen,
     adminListen,
     store,
@@ -77,7 +100,26 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
     maxBodyBytes: maxBody,
     // bin/tourniquet.js leaves 5 s after SIGTERM: finish in-flight calls well within that.
     shutdownGraceMs: 3_500,
+  };
+}
+
+/** Resolves when the operator asks to stop (SIGINT/SIGTERM abort the command's signal). */
+export function untilStopped(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
   });
+}
+
+/** `tourniquet proxy serve`: run the vault-key proxy until SIGINT/SIGTERM, then drain and flush; SIGHUP reloads tokens and the master key. */
+export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
+  const workers = parseWorkerCount(opts.workers);
+  if (isProxyWorker(ctx.io.env)) return (await import('./proxy-workers.js')).runWorker(opts, ctx, workers);
+  const options = await proxyOptions(opts, ctx, workers);
+  if (workers > 1) return (await import('./proxy-workers.js')).runPrimary(options, ctx, workers);
+
+  const { startProxy } = await import('../proxy/server.js');
+  const proxy = await startProxy(options);
   const ready = { data_plane_url: proxy.dataUrl, admin_url: proxy.adminUrl, instance_id: proxy.instanceId };
   if (ctx.flags.json) ctx.out.data(inertJson(ready));
   else ctx.out.data(`data plane ${proxy.dataUrl}\nadmin API  ${proxy.adminUrl}\ninstance   ${proxy.instanceId}`);
@@ -86,10 +128,7 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
   const onHup = () => void proxy.reload();
   process.on('SIGHUP', onHup);
   try {
-    await new Promise<void>((resolve) => {
-      if (ctx.signal.aborted) return resolve();
-      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilStopped(ctx.signal);
   } finally {
     process.off('SIGHUP', onHup);
   }

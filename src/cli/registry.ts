@@ -577,6 +577,11 @@ Examples:
             .option('--config <file>', 'YAML/JSON: production keys by env var or file, vendor overrides')
             .option('--max-body-bytes <n>', 'largest request body an agent may send', String(1 << 20))
             .option(
+              '--workers <n>',
+              'worker processes (node:cluster) sharing --listen/--admin-listen, each a proxy instance of its own on the shared PostgreSQL store, with its own ports for per-instance checks; up to 2 per CPU',
+              '1',
+            )
+            .option(
               '--revoke-journal <dir>',
               'where revokes not yet in the store are kept (default: STORE.revokes next to a SQLite file; $TOURNIQUET_STATE_DIR/proxy-revokes for PostgreSQL)',
             ),

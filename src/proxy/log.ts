@@ -23,6 +23,28 @@ export interface RequestLog {
 const thrownText = (v: unknown): string =>
   typeof v === 'object' && v !== null ? Object.prototype.toString.call(v) : String(v);
 
+/** Largest write a pipe takes whole, never interleaved with another process's (POSIX PIPE_BUF). */
+const PIPE_BUF = 4096;
+
+/**
+ * A writer for a stream several processes share (cluster workers on one stderr): the text goes out
+ * in writes of whole lines, each at most PIPE_BUF bytes where the lines allow, so lines of
+ * different processes never mix.
+ */
+export function lineAtomic(write: (text: string) => void): (text: string) => void {
+  return (text) => {
+    let chunk = '';
+    for (const line of text.split(/(?<=\n)/)) {
+      if (chunk && Buffer.byteLength(chunk) + Buffer.byteLength(line) > PIPE_BUF) {
+        write(chunk);
+        chunk = '';
+      }
+      chunk += line;
+    }
+    if (chunk) write(chunk);
+  };
+}
+
 export function jsonLog(write: (line: string) => void, scrub: (s: string) => string = (s) => s): RequestLog {
   // Lines of one event-loop turn go out in one write: a write per request costs more than the request.
   let buffered = '';

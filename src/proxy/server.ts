@@ -84,11 +84,21 @@ export interface ProxyOptions {
   dataPlane?: DataServerLimits;
   /** How long a call waits for its write-ahead audit row before it is refused (default 2 s). */
   auditDeadlineMs?: number;
+  /**
+   * Also listen on ports of this instance's own (the hosts of `listen` and `adminListen`, port 0,
+   * not shared with node:cluster) and advertise those in the instance registry and `/v1/health`.
+   * For cluster workers, which share `listen`/`adminListen`: a check of one instance (a revoke's
+   * verdict, a drill's call) must reach that instance, not whichever worker takes the connection.
+   */
+  ownListeners?: boolean;
 }
 
 export interface RunningProxy {
+  /** This instance's own addresses, as the registry advertises them. */
   dataUrl: string;
   adminUrl: string;
+  /** The addresses of `listen` and `adminListen` (the same as the above unless `ownListeners`). */
+  listenUrls: { data: string; admin: string };
   instanceId: string;
   service: ProxyService;
   audit: AuditWriter;
@@ -103,7 +113,8 @@ export interface RunningProxy {
   stop(): Promise<void>;
 }
 
-function listen(server: Server, spec: string, fallbackPort: number): Promise<string> {
+/** Listen on `spec`; `own`: on a port of its own (port 0, never shared by node:cluster). */
+function listen(server: Server, spec: string, fallbackPort: number, own = false): Promise<string> {
   const { host, port } = splitListen(spec, fallbackPort);
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
@@ -113,7 +124,7 @@ function listen(server: Server, spec: string, fallbackPort: number): Promise<str
           : err,
       ),
     );
-    server.listen(port, host, () => {
+    server.listen({ port: own ? 0 : port, host, exclusive: own }, () => {
       server.removeAllListeners('error');
       const a = server.address() as AddressInfo;
       resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
@@ -246,32 +257,30 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
   audit.onCommit = (ms) => sec.metrics?.auditCommit.observe(ms / 1000);
   const status = () =>
     healthOf({ store: health, fresh: () => !shared || fleet.fresh(), syncFailing: () => fleet.failing });
-  const dataServer = createDataServer(
-    gate(
-      {
-        shared,
-        fresh: () => fleet.fresh(),
-        resyncing: () => fleet.resyncing(),
-        whenFresh: (ms) => fleet.whenFresh(ms),
-        health: status,
-      },
-      createDataPlane({
-        state,
-        usage,
-        audit,
-        vendors,
-        dispatcher,
-        instanceId,
-        log: observedLog(log, sec.metrics),
-        limits,
-        inflight,
-        maxBodyBytes: opts.maxBodyBytes ?? 1 << 20,
-        timeouts,
-        freshness: shared ? fleet : undefined,
-      }),
-    ),
-    opts.dataPlane,
+  const dataPlane = gate(
+    {
+      shared,
+      fresh: () => fleet.fresh(),
+      resyncing: () => fleet.resyncing(),
+      whenFresh: (ms) => fleet.whenFresh(ms),
+      health: status,
+    },
+    createDataPlane({
+      state,
+      usage,
+      audit,
+      vendors,
+      dispatcher,
+      instanceId,
+      log: observedLog(log, sec.metrics),
+      limits,
+      inflight,
+      maxBodyBytes: opts.maxBodyBytes ?? 1 << 20,
+      timeouts,
+      freshness: shared ? fleet : undefined,
+    }),
   );
+  const dataServers = [createDataServer(dataPlane, opts.dataPlane)];
   const facts = {
     instanceId,
     dataUrl: () => dataUrl,
@@ -286,12 +295,22 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
       stalls: fleet.stalls,
     }),
   };
-  const adminServer = createServer(
-    { keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 },
-    createAdminPlane(service, usage, sec.access, facts, log, sec.routes),
-  );
-  dataUrl = await listen(dataServer, opts.listen ?? '127.0.0.1:8787', 8787);
-  adminUrl = await listen(adminServer, opts.adminListen ?? '127.0.0.1:8788', 8788);
+  const adminPlane = createAdminPlane(service, usage, sec.access, facts, log, sec.routes);
+  const adminServer = () =>
+    createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 }, adminPlane);
+  const adminServers = [adminServer()];
+  const listenUrls = {
+    data: await listen(dataServers[0]!, opts.listen ?? '127.0.0.1:8787', 8787),
+    admin: await listen(adminServers[0]!, opts.adminListen ?? '127.0.0.1:8788', 8788),
+  };
+  dataUrl = listenUrls.data;
+  adminUrl = listenUrls.admin;
+  if (opts.ownListeners) {
+    dataServers.push(createDataServer(dataPlane, opts.dataPlane));
+    adminServers.push(adminServer());
+    dataUrl = await listen(dataServers[1]!, opts.listen ?? '127.0.0.1:8787', 8787, true);
+    adminUrl = await listen(adminServers[1]!, opts.adminListen ?? '127.0.0.1:8788', 8788, true);
+  }
   const exposed = adminExposureWarning(opts.adminListen ?? '127.0.0.1:8788', opts.adminBehindTls === true);
   if (exposed) log.warn?.(exposed);
   await fleet.heartbeat();
@@ -311,6 +330,7 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
     instance_id: instanceId,
     data_plane_url: dataUrl,
     admin_url: adminUrl,
+    ...(opts.ownListeners ? { shared_data_plane_url: listenUrls.data, shared_admin_url: listenUrls.admin } : {}),
     store: store.kind,
   });
 
@@ -323,7 +343,10 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
       await (store as { deregister?: (id: string) => Promise<void> }).deregister?.(instanceId).catch(() => {});
       const grace = opts.shutdownGraceMs ?? 10_000;
       // Finish what is in flight, then write what the audit still holds (bounded), then close.
-      await Promise.all([closeServer(dataServer, grace), closeServer(adminServer, 1_000)]);
+      await Promise.all([
+        ...dataServers.map((s) => closeServer(s, grace)),
+        ...adminServers.map((s) => closeServer(s, 1_000)),
+      ]);
       await limits.close();
       if (!(await audit.drain(3_000)))
         log.error('audit rows not written at stop (the store is failing); pending rows will read as outcome unknown');
@@ -343,6 +366,7 @@ async function assemble(opts: ProxyOptions, b: Basics): Promise<RunningProxy> {
   return {
     dataUrl,
     adminUrl,
+    listenUrls,
     instanceId,
     service,
     audit,

@@ -96,3 +96,61 @@ describe('revoke verification across several proxy instances', () => {
     expect(r.stderr).toContain('not proven refused');
   });
 });
+
+/**
+ * Instances behind one admin address (`proxy serve --workers`, a load balancer): the instance that
+ * answers `GET /v1/instances` through proxy_url may not be the one a second connection reaches.
+ */
+describe('revoke verification when proxy_url is shared by several instances', () => {
+  let srv: TestServer;
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const verdict = (instance_id: string) => ({
+    instance_id,
+    vault_key_id: 'vk_shared',
+    refused: true,
+    verdict: 'vault_key_revoked',
+    revision: 1,
+  });
+  beforeAll(async () => {
+    srv = await startServer((req, res) => {
+      if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(res, 401, { error: { code: 'unauthorized' } });
+      if (req.method === 'DELETE' && req.url.startsWith('/v1/vault-keys/vk_shared'))
+        return send(res, 200, {
+          id: 'vk_shared',
+          status: 'revoked',
+          effective_at: new Date().toISOString(),
+          already_revoked: false,
+          durable: true,
+        });
+      // Listed by instance a, each at an admin URL of its own
+      if (req.url === '/v1/instances')
+        return send(res, 200, {
+          data: [
+            { instance_id: 'a', data_plane_url: 'http://a', admin_url: `${srv.url}/a` },
+            { instance_id: 'b', data_plane_url: 'http://b', admin_url: `${srv.url}/b` },
+          ],
+        });
+      // The shared address now reaches b, whatever is asked
+      if (req.url === '/v1/vault-keys/vk_shared/verdict') return send(res, 200, verdict('b'));
+      if (req.url === '/a/v1/vault-keys/vk_shared/verdict') return send(res, 200, verdict('a'));
+      if (req.url === '/b/v1/vault-keys/vk_shared/verdict') return send(res, 200, verdict('b'));
+      res.statusCode = 599;
+      res.end(`unexpected ${req.method} ${req.url}`);
+    });
+  });
+  afterAll(async () => srv.close());
+
+  it('asks the answering instance at its own admin URL (trusted), so its verdict is its own', async () => {
+    const env = isolatedEnv({ TOURNIQUET_PROXY_URL: srv.url, TOURNIQUET_ADMIN_TOKEN: TOKEN });
+    const r = await runInProcess(['revoke', 'vk_shared', '--yes', '--json', '--verify-timeout', '500'], { env });
+    expect(r.code, r.stdout).toBe(0);
+    const inst = JSON.parse(r.stdout).results[0].instances;
+    expect(inst.map((i: any) => [i.instance_id, i.refused])).toEqual([
+      ['a', true],
+      ['b', true],
+    ]);
+  });
+});

@@ -236,10 +236,12 @@ export function createTourniquetProxy(opts: TourniquetProxyOptions): ProxyAdapte
         ];
       }
       // The instance that answered lists itself first: asked through proxy_url, it needs no trust of its own.
+      // Its own admin URL is still preferred when trusted: proxy_url may be shared by several instances
+      // (`proxy serve --workers`, a load balancer), and a verdict must come from the instance it is about.
       return rows.map((r, i) => ({
         instance_id: r.instance_id,
         data_plane_url: r.data_plane_url,
-        admin_url: i === 0 ? opts.adminUrl : r.admin_url,
+        admin_url: i === 0 && !trust.admin(r.admin_url) ? opts.adminUrl : r.admin_url,
         ...trustOf(r, i),
       }));
     },
