@@ -4,7 +4,6 @@ import { TourniquetError, usageError } from '../../errors.js';
 import {
   assemble,
   badRowsStatement,
-  buildStatements,
   hasBadRows,
   needsStrict,
   outcomeProbe,
@@ -12,6 +11,7 @@ import {
   type SqlStatement,
   type TimeStorage,
 } from './sql.js';
+import { postgresPasses, type PostgresPass } from './postgres-sql.js';
 import { toMicros } from '../accumulate.js';
 
 /** numeric sums are exact in PostgreSQL already: sum the column as is, convert the total. */
@@ -36,9 +36,10 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * A PostgreSQL table (the user's own agent_call_audit). Every breakdown is a GROUP BY run by
- * the server, two at a time; only aggregate rows cross the wire. Session time zone is UTC so a
- * `timestamp without time zone` column is read as UTC, as audit rows are stored.
+ * A PostgreSQL table (the user's own agent_call_audit). The summary is two passes over the table,
+ * run side by side on two connections (postgres-sql.ts); only aggregate rows cross the wire.
+ * Session time zone is UTC so a `timestamp without time zone` column is read as UTC, as audit
+ * rows are stored.
  */
 export class PostgresSource implements AuditSource {
   readonly label: string;
@@ -63,16 +64,13 @@ export class PostgresSource implements AuditSource {
     const clients: import('pg').Client[] = [];
     try {
       for (let i = 0; i < PARALLEL; i++) clients.push(await this.connect(pg));
-      const run = async (statements: SqlStatement[]) => {
-        const queue = [...statements];
+      const run = async (passes: PostgresPass[]) => {
+        const queue = [...passes];
         const results = new Map<SqlStatement['name'], Record<string, unknown>[]>();
-        // Each connection takes the next statement when it is free: the scans run side by side.
+        // Each connection takes the next pass when it is free: the scans run side by side.
         const lane = async (c: import('pg').Client) => {
-          for (let st = queue.shift(); st; st = queue.shift())
-            results.set(
-              st.name,
-              (await c.query<Record<string, unknown>>({ text: st.sql, values: st.params, types })).rows,
-            );
+          for (let p = queue.shift(); p; p = queue.shift())
+            p.split((await c.query<Record<string, unknown>>({ text: p.sql, values: p.params, types })).rows, results);
         };
         await Promise.all(clients.map(lane));
         return results;
@@ -82,9 +80,9 @@ export class PostgresSource implements AuditSource {
         () => true,
         () => false,
       );
-      let results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query, false, outcome));
+      let results = await run(postgresPasses(POSTGRES, this.table, this.cols, query, false, outcome));
       if (needsStrict(results))
-        results = await run(buildStatements(POSTGRES, this.table, this.cols, TIMESTAMP, query, true, outcome));
+        results = await run(postgresPasses(POSTGRES, this.table, this.cols, query, true, outcome));
       if (hasBadRows(results)) {
         const bad = badRowsStatement(POSTGRES, this.table, this.cols, TIMESTAMP, query);
         results.set(

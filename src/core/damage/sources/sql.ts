@@ -29,7 +29,7 @@ export interface SqlStatement {
 
 type Row = Record<string, unknown>;
 
-function timeParam(ms: number, t: TimeStorage): unknown {
+export function timeParam(ms: number, t: TimeStorage): unknown {
   if (t.kind === 'epoch_ms') return ms;
   if (t.kind === 'epoch_s') return ms / 1000;
   const iso = new Date(ms).toISOString();
@@ -38,7 +38,7 @@ function timeParam(ms: number, t: TimeStorage): unknown {
   return t.zone ? text : text.slice(0, -1);
 }
 
-function minuteExpr(col: string, t: TimeStorage, d: Dialect): string {
+export function minuteExpr(col: string, t: TimeStorage, d: Dialect): string {
   if (t.kind === 'timestamp') return `date_trunc('minute', ${col})`;
   // CAST: a REAL column divided is still REAL, and would group every row apart.
   if (t.kind === 'epoch_ms') return `CAST(${col} / 60000 AS INTEGER)`;
@@ -140,7 +140,7 @@ function outcomeStatement(d: Dialect, c: ColumnMap, from: string, base: unknown[
 }
 
 /** The window and the filters of a query as WHERE parts, with their bound values. */
-function scope(
+export function scope(
   d: Dialect,
   c: ColumnMap,
   t: TimeStorage,
@@ -163,7 +163,7 @@ function scope(
  * A cost a call can have, as the file sources read it (rows.ts): none, or 0 to MAX_CALL_COST_USD.
  * Negative, infinite and NaN (PostgreSQL sorts NaN above every number) are not; such a row is bad.
  */
-const saneCost = (cost: string) => `(${cost} IS NULL OR (${cost} >= 0 AND ${cost} <= ${MAX_CALL_COST_USD}))`;
+export const saneCost = (cost: string) => `(${cost} IS NULL OR (${cost} >= 0 AND ${cost} <= ${MAX_CALL_COST_USD}))`;
 
 /**
  * True when the verdicts' MIN and MAX cost show a cost no call can have: the statements must then
