@@ -37,7 +37,7 @@ const { default: js } = await import('@eslint/js');
 const { default: tseslint } = await import('typescript-eslint');
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'test/bench/results/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'test/bench/results/', 'test/bench/.data/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
