@@ -73,14 +73,20 @@ http {
 }
 
 /**
- * The previous design, from the commit this branch started from (`git merge-base HEAD main`):
+ * The previous design, from the commit this branch started from (`git merge-base HEAD main`; on
+ * main itself that is HEAD, so the column then measures the same code twice: the run's noise),
+ * or from TOURNIQUET_BENCH_BASE (any revision, e.g. the commit a session started from):
  * its sources exported into a temporary directory outside the repository, bundled with its own
  * bench child, so both designs run in the same harness. Null when git or the commit is missing.
  */
 export async function buildBase(outDir) {
   let sha;
   try {
-    sha = execFileSync('git', ['merge-base', 'HEAD', 'main'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const rev = process.env.TOURNIQUET_BENCH_BASE;
+    sha = execFileSync('git', rev ? ['rev-parse', '--verify', `${rev}^{commit}`] : ['merge-base', 'HEAD', 'main'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
   } catch {
     return null;
   }

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import autocannon from 'autocannon';
-import { pct, median, bundle, adminClient, cpuMs } from './_lib.mjs';
+import { pct, median, bundle, adminClient, cpuMs, openLoop as sharedOpenLoop } from './_lib.mjs';
 import { startNginx } from './_targets.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -98,38 +98,24 @@ async function maxRate(url, auth, seconds) {
   return { rps: r['2xx'] / seconds, done: r['2xx'], errors: r.errors + r.non2xx };
 }
 
-/** Open loop at `rps` for `seconds`: latency from the intended send time (no coordinated omission). */
+/** Open loop at `rps` for `seconds` (_lib.mjs: no spinning, no coordinated omission). */
 async function openLoop(url, auth, rps, seconds) {
   const pool = new Pool(url, { connections: CONNECTIONS });
-  const lat = [];
-  let errors = 0;
-  const total = Math.round(rps * seconds);
-  const t0 = performance.now();
-  const pending = [];
-  for (let i = 0; i < total; i++) {
-    const due = t0 + (i * 1000) / rps;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait - 0.5);
-    while (performance.now() < due) await new Promise((r) => setImmediate(r));
-    pending.push(
-      pool
-        .request({
-          method: 'POST',
-          path: CHAT_PATH,
-          headers: { authorization: auth, 'content-type': 'application/json' },
-          body: CHAT,
-        })
-        .then(async (r) => {
-          await r.body.dump();
-          if (r.statusCode === 200) lat.push(performance.now() - due);
-          else errors++;
-        })
-        .catch(() => errors++),
-    );
+  try {
+    const send = async () => {
+      const r = await pool.request({
+        method: 'POST',
+        path: CHAT_PATH,
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        body: CHAT,
+      });
+      await r.body.dump();
+      return r.statusCode;
+    };
+    return await sharedOpenLoop(send, rps, seconds);
+  } finally {
+    await pool.close();
   }
-  await Promise.all(pending);
-  await pool.close();
-  return { lat, errors };
 }
 
 /** CPU time (ms) of one process alone, not its children (the cluster primary's share). */
