@@ -7,6 +7,7 @@ import {
   lowerBoundNote,
   minuteMarks,
   minuteTable,
+  MINUTE_ROWS,
   minuteTableScope,
   spendText,
 } from './damage-minutes.js';
@@ -89,9 +90,15 @@ function markers(s: DamageSummary, v: TextView, width: number): string[] {
   );
 }
 
-/** Calls and spend per minute: the minutes with calls, or past MINUTE_ROWS the costliest, and what is left out. */
+/** At a terminal the sparkline shows the shape, so the table keeps to the few minutes that cost most. */
+const MINUTE_ROWS_TTY = 5;
+
+/**
+ * Calls and spend per minute: the minutes with calls, or past MINUTE_ROWS (MINUTE_ROWS_TTY at a
+ * terminal) the costliest, and what is left out.
+ */
 function minutes(s: DamageSummary, v: TextView): string[] {
-  const t = minuteTable(s);
+  const t = minuteTable(s, v.tty ? MINUTE_ROWS_TTY : MINUTE_ROWS);
   if (t.rows.length === 0) return [];
   const spend: Column<MinuteCount> = {
     header: 'spend',

@@ -39,6 +39,11 @@ export class Terminal {
     return this.tmux(['capture-pane', '-p', '-t', this.name]);
   }
 
+  /** The screen and up to `lines` lines above it: what a person sees by scrolling back. */
+  scrollback(lines = 500): string {
+    return this.tmux(['capture-pane', '-p', '-S', String(-lines), '-t', this.name]);
+  }
+
   /** Keys as tmux names them: 'Enter', 'Down', 'C-c', or literal text. */
   send(...keys: string[]): void {
     this.tmux(['send-keys', '-t', this.name, ...keys]);
