@@ -156,22 +156,8 @@ export class PgConnection {
    * Reads on one pooled client in one REPEATABLE READ, READ ONLY transaction: every query sees
    * the same snapshot, whatever other instances commit meanwhile.
    */
-  protected async snapshot<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect().catch(unavailable);
-    const unguard = guard(c);
-    let broken: Error | undefined;
-    try {
-      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch((e: Error) => (broken = e));
-      return unavailable(err);
-    } finally {
-      unguard();
-      c.release(broken);
-    }
+  protected snapshot<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
+    return this.onClient(['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'], fn);
   }
 
   /**
@@ -180,16 +166,18 @@ export class PgConnection {
    * and commit in revision order. Every caller's transaction is idempotent, so it is retried.
    */
   protected tx<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
-    return this.retrying(() => this.txOnce(fn));
+    return this.retrying(() =>
+      this.onClient(['BEGIN', 'SELECT revision FROM tourniquet_meta WHERE id = 1 FOR UPDATE'], fn),
+    );
   }
 
-  private async txOnce<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
+  /** `begin`, then `fn`, then COMMIT on one pooled client; ROLLBACK on failure, and a broken connection is destroyed. */
+  private async onClient<T>(begin: string[], fn: (c: Tx) => Promise<T>): Promise<T> {
     const c = await this.pool.connect().catch(unavailable);
     const unguard = guard(c);
     let broken: Error | undefined;
     try {
-      await c.query('BEGIN');
-      await c.query('SELECT revision FROM tourniquet_meta WHERE id = 1 FOR UPDATE');
+      for (const q of begin) await c.query(q);
       const out = await fn(c);
       await c.query('COMMIT');
       return out;
