@@ -59,7 +59,8 @@ http {
   }
 }`;
   writeFileSync(join(dir, 'nginx.conf'), conf);
-  const proc = spawn(bin, ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+  // Its own process group: stop() takes the worker with the master, even when the master was killed first.
+  const proc = spawn(bin, ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore', detached: true });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     try {
@@ -69,7 +70,15 @@ http {
       await new Promise((r) => setTimeout(r, 25));
     }
   }
-  return { proc, url, stop: () => (proc.kill('SIGTERM'), rmSync(dir, { recursive: true, force: true })) };
+  const stop = () => {
+    try {
+      process.kill(-proc.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { proc, url, stop };
 }
 
 /**
