@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import autocannon from 'autocannon';
-import { pct, median, bundle, adminClient, cpuMs, openLoop as sharedOpenLoop } from './_lib.mjs';
+import { pct, median, bundle, child, adminClient, cpuMs, openLoop as sharedOpenLoop } from './_lib.mjs';
 import { startNginx } from './_targets.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -136,7 +136,11 @@ export async function bench() {
   const build = join(ROOT, 'node_modules', '.cache', 'tourniquet-bench-workers');
   mkdirSync(build, { recursive: true });
   // The CLI as `proxy serve` runs (cluster workers re-run this same file), and the test PostgreSQL helper.
-  await bundle(build, { cli: 'test/proxy/fixtures/cli-child.ts', pgcluster: 'test/helpers/pg.ts' });
+  await bundle(build, {
+    cli: 'test/proxy/fixtures/cli-child.ts',
+    pgcluster: 'test/helpers/pg.ts',
+    child: 'test/bench/proxy-child.ts',
+  });
   writeFileSync(join(dir, 'admin-token'), ADMIN + '\n', { mode: 0o600 });
   writeFileSync(
     join(dir, 'proxy.yaml'),
@@ -147,12 +151,7 @@ export async function bench() {
   let nginx = null;
   const pg = await startPg({ fsync: true });
   try {
-    const upstream = await jsonChild(
-      process.execPath,
-      [join(ROOT, 'test', 'bench', '_workers-upstream.mjs')],
-      process.env,
-      'upstream',
-    );
+    const upstream = await child(build, 'openai', {}); // proxy.mjs's upstream, the same canned completion
     procs.push(upstream.proc);
     const db = async (name) => {
       const { default: pgClient } = await import('pg');
