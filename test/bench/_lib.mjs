@@ -79,8 +79,14 @@ export function child(dir, role, cfg, nodeArgs = []) {
     env: { ...process.env, BENCH_CFG: JSON.stringify(cfg) },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
+  return readyLine(p, role);
+}
+
+/** A started process's first JSON line on stdout (its addresses), with the process: `{ proc, ...line }`. */
+export function readyLine(p, what, timeoutMs = 60_000) {
   return new Promise((resolve, reject) => {
     let out = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), timeoutMs);
     p.stdout.on('data', (d) => {
       out += d;
       // Whole lines only: a chunk may end in the middle of the JSON line.
@@ -88,10 +94,34 @@ export function child(dir, role, cfg, nodeArgs = []) {
         .split('\n')
         .slice(0, -1)
         .find((l) => l.startsWith('{'));
-      if (line) resolve({ proc: p, ...JSON.parse(line) });
+      if (line) {
+        clearTimeout(timer);
+        resolve({ proc: p, ...JSON.parse(line) });
+      }
     });
-    p.on('exit', (code) => reject(new Error(`${role} exited ${code}`)));
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited ${code}`));
+    });
   });
+}
+
+/** What an agent sends most, and what the proxy benchmarks send: a chat completion. */
+export const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] });
+export const CHAT_PATH = '/v1/chat/completions';
+
+/** Maximum throughput: autocannon, closed loop, `connections` connections, POSTing CHAT for `seconds`. */
+export async function maxRate(url, auth, seconds, connections = 64) {
+  const { default: autocannon } = await import('autocannon');
+  const r = await autocannon({
+    url: url + CHAT_PATH,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: CHAT,
+  });
+  return { rps: r['2xx'] / seconds, done: r['2xx'], errors: r.errors + r.non2xx };
 }
 
 /** A caller of the proxy's admin API with this token. */

@@ -9,10 +9,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
-import { ROOT, bundle, child, adminClient, cpuMs, threadCpuMs } from './_lib.mjs';
+import { ROOT, bundle, child, adminClient, cpuMs, threadCpuMs, CHAT } from './_lib.mjs';
 
 const ADMIN = 'bench-admin-token-0123456789abcdef';
-const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] });
 
 /** The frames of a .cpuprofile: self and total time (ms) per function, and self time per place. */
 export function summarise(profile, top = 15) {

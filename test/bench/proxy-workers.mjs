@@ -17,8 +17,19 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import autocannon from 'autocannon';
-import { pct, median, bundle, child, adminClient, cpuMs, openLoop as sharedOpenLoop } from './_lib.mjs';
+import {
+  pct,
+  median,
+  bundle,
+  child,
+  readyLine,
+  adminClient,
+  cpuMs,
+  maxRate,
+  CHAT,
+  CHAT_PATH,
+  openLoop as sharedOpenLoop,
+} from './_lib.mjs';
 import { startNginx } from './_targets.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,8 +38,6 @@ const SECONDS = Math.max(2, Math.round(Number(process.env.TOURNIQUET_BENCH_SECON
 const ROUNDS = Math.max(3, Number(process.env.TOURNIQUET_BENCH_ROUNDS ?? 3));
 const CONNECTIONS = 64;
 const WARMUP_S = 1;
-const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] });
-const CHAT_PATH = '/v1/chat/completions';
 const UPSTREAM_KEY = 'sk-bench-upstream-0000000000000000';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -37,23 +46,7 @@ const admin = adminClient(ADMIN);
 
 /** A process that prints one JSON line when ready; resolves with it (and the process). */
 function jsonChild(cmd, args, env, what) {
-  const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'ignore'], cwd: ROOT });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 60_000);
-    p.stdout.on('data', (d) => {
-      out += d;
-      const line = out
-        .split('\n')
-        .slice(0, -1)
-        .find((l) => l.startsWith('{'));
-      if (line) {
-        clearTimeout(timer);
-        resolve({ proc: p, ...JSON.parse(line) });
-      }
-    });
-    p.on('exit', (code) => reject(new Error(`${what} exited ${code}`)));
-  });
+  return readyLine(spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'ignore'], cwd: ROOT }), what);
 }
 
 /** `tourniquet --json proxy serve …` (the bundled CLI) on `store`, in front of the upstream. */
@@ -83,19 +76,6 @@ function serve(build, dir, upstream, store, workers) {
     { PATH: process.env.PATH, OPENAI_KEY: UPSTREAM_KEY, TOURNIQUET_STATE_DIR: join(dir, 'state'), HOME: dir },
     `proxy serve (${store.split(':')[0]}, ${workers} worker(s))`,
   );
-}
-
-/** Maximum throughput: autocannon, closed loop, CONNECTIONS connections, POSTing a chat completion. */
-async function maxRate(url, auth, seconds) {
-  const r = await autocannon({
-    url: url + CHAT_PATH,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: seconds,
-    headers: { authorization: auth, 'content-type': 'application/json' },
-    body: CHAT,
-  });
-  return { rps: r['2xx'] / seconds, done: r['2xx'], errors: r.errors + r.non2xx };
 }
 
 /** Open loop at `rps` for `seconds` (_lib.mjs: no spinning, no coordinated omission). */

@@ -17,8 +17,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import autocannon from 'autocannon';
-import { pct, median, bundle, child, adminClient, benchMasterKey, cpuMs, openLoop as sharedOpenLoop } from './_lib.mjs';
+import {
+  pct,
+  median,
+  bundle,
+  child,
+  adminClient,
+  benchMasterKey,
+  cpuMs,
+  maxRate,
+  CHAT,
+  CHAT_PATH,
+  openLoop as sharedOpenLoop,
+} from './_lib.mjs';
 import { buildBase, startNginx } from './_targets.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -28,9 +39,6 @@ const ROUNDS = Math.max(3, Number(process.env.TOURNIQUET_BENCH_ROUNDS ?? 3));
 const CONNECTIONS = 64;
 /** Warm-up before a target is measured, seconds (not counted). */
 const WARM_S = 1;
-/** What an agent sends most: a chat completion. */
-const CHAT = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] });
-const CHAT_PATH = '/v1/chat/completions';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const round = (n, d = 3) => Math.round(n * 10 ** d) / 10 ** d;
@@ -145,19 +153,6 @@ async function openLoop(url, auth, rps, seconds, expect = 200, path = '/v1/custo
   } finally {
     await pool.close();
   }
-}
-
-/** Maximum throughput: autocannon, closed loop, CONNECTIONS connections, POSTing a chat completion for `seconds`. */
-async function maxRate(url, auth, seconds) {
-  const r = await autocannon({
-    url: url + CHAT_PATH,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: seconds,
-    headers: { authorization: auth, 'content-type': 'application/json' },
-    body: CHAT,
-  });
-  return { rps: r['2xx'] / seconds, done: r['2xx'], errors: r.errors + r.non2xx };
 }
 
 const UPSTREAM_KEY = 'sk-bench-upstream-0000000000000000';

@@ -17,26 +17,28 @@ export function childConfigDir(): string {
   return dir;
 }
 
+/** `proxy serve`'s arguments for an instance on `store`, configured from `dir` (childConfigDir), in front of a Stripe at `stripeUrl`. */
+export function instanceArgs(store: string, dir: string, stripeUrl: string, extra: string[] = []): string[] {
+  return [
+    '--listen',
+    '127.0.0.1:0',
+    '--admin-listen',
+    '127.0.0.1:0',
+    '--store',
+    store,
+    '--admin-token-file',
+    join(dir, 'admin-token'),
+    '--config',
+    join(dir, 'proxy.yaml'),
+    '--upstream',
+    `stripe=${stripeUrl}`,
+    ...extra,
+  ];
+}
+
 /** `tourniquet proxy serve` in its own process, on `store`, in front of the sandbox's Stripe. */
 export function spawnInstance(store: string, sandbox: Sandbox, dir: string, extra: string[] = []): Promise<ChildProxy> {
-  return spawnProxy(
-    [
-      '--listen',
-      '127.0.0.1:0',
-      '--admin-listen',
-      '127.0.0.1:0',
-      '--store',
-      store,
-      '--admin-token-file',
-      join(dir, 'admin-token'),
-      '--config',
-      join(dir, 'proxy.yaml'),
-      '--upstream',
-      `stripe=${sandbox.urls.stripe}`,
-      ...extra,
-    ],
-    { STRIPE_KEY: sandbox.keys.stripe.secret },
-  );
+  return spawnProxy(instanceArgs(store, dir, sandbox.urls.stripe, extra), { STRIPE_KEY: sandbox.keys.stripe.secret });
 }
 
 /** A PostgreSQL cluster, the sandbox vendors, and proxy processes on them; `stop()` kills and removes it all. */

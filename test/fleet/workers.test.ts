@@ -1,19 +1,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
 import { pgAvailable, startPg, type PgCluster } from '../helpers/pg.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { ADMIN_TOKEN, adminCall, freshDatabase, sql } from './fleet.js';
-import { childConfigDir } from './children.js';
+import { childConfigDir, instanceArgs } from './children.js';
+import { proxyProcess, spawnProxy, type ChildProxy } from '../proxy/child.js';
 import { until } from '../proxy/faults.js';
 
-const FIXTURE = fileURLToPath(new URL('../proxy/fixtures/cli-child.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const STRIPE_KEY = 'sk_test_workers_0123456789abcdef';
 
 interface Worker {
@@ -23,13 +20,8 @@ interface Worker {
   admin_url: string;
 }
 
-interface Served {
-  child: ChildProcess;
-  dataUrl: string;
-  adminUrl: string;
+interface Served extends ChildProxy {
   workers: Worker[];
-  stderr: () => string;
-  exited: Promise<number | null>;
 }
 
 interface Run {
@@ -38,22 +30,15 @@ interface Run {
   stderr: string;
 }
 
-/** `tourniquet --json proxy serve …` as a process of its own (the sources, through tsx). */
-function serve(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', FIXTURE, '--json', 'proxy', 'serve', ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', STRIPE_KEY, ...isolatedEnv() },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
+const serveEnv = () => ({ STRIPE_KEY, ...isolatedEnv() });
 
 /** Runs `proxy serve` to its end (for a start that must fail). */
 function serveToEnd(args: string[]): Promise<Run> {
-  const child = serve(args);
+  const child = proxyProcess(args, serveEnv());
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   return new Promise((resolve) =>
     child.on('exit', (code) => {
@@ -64,37 +49,9 @@ function serveToEnd(args: string[]): Promise<Run> {
 }
 
 /** Starts `proxy serve --workers N`; resolves on its ready line (the shared URLs and every worker). */
-function serveWorkers(args: string[]): Promise<Served> {
-  const child = serve(args);
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`proxy did not start: ${err}`)), 60_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const line = out
-        .split('\n')
-        .slice(0, -1)
-        .find((l) => l.startsWith('{'));
-      if (!line) return;
-      clearTimeout(timer);
-      const ready = JSON.parse(line) as { data_plane_url: string; admin_url: string; workers: Worker[] };
-      resolve({
-        child,
-        dataUrl: ready.data_plane_url,
-        adminUrl: ready.admin_url,
-        workers: ready.workers,
-        stderr: () => err,
-        exited,
-      });
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`proxy exited ${code}: ${err}`));
-    });
-  });
+async function serveWorkers(args: string[]): Promise<Served> {
+  const p = await spawnProxy(args, serveEnv());
+  return { ...p, workers: p.ready.workers as Worker[] };
 }
 
 /** One agent call on a connection of its own (no keep-alive: the cluster hands each connection to a worker). */
@@ -167,21 +124,7 @@ describe.skipIf(!pgAvailable())('proxy serve --workers: one fleet instance per w
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const args = (store: string, extra: string[] = []) => [
-    '--listen',
-    '127.0.0.1:0',
-    '--admin-listen',
-    '127.0.0.1:0',
-    '--store',
-    store,
-    '--admin-token-file',
-    join(dir, 'admin-token'),
-    '--config',
-    join(dir, 'proxy.yaml'),
-    '--upstream',
-    `stripe=${upstream.url}`,
-    ...extra,
-  ];
+  const args = (store: string, extra: string[] = []) => instanceArgs(store, dir, upstream.url, extra);
 
   async function start(n = 2): Promise<{ s: Served; url: string }> {
     const url = await freshDatabase(cluster.url, 'workers');

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/cli-child.ts', import.meta.url));
@@ -9,17 +10,27 @@ export interface ChildProxy {
   dataUrl: string;
   adminUrl: string;
   instanceId: string;
+  /** The whole ready line (with `--workers`, also `workers`). */
+  ready: Record<string, unknown>;
   stderr: () => string;
   exited: Promise<number | null>;
 }
 
-/** `tourniquet proxy serve --json …` in a child process; resolves once it prints its URLs. */
-export function spawnProxy(args: string[], env: Record<string, string>): Promise<ChildProxy> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, '--json', 'proxy', 'serve', ...args], {
+/** `tourniquet proxy serve --json …` as a process of its own (the sources, through tsx), not yet waited on. */
+export function proxyProcess(
+  args: string[],
+  env: Record<string, string | undefined>,
+): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, ['--import', 'tsx', FIXTURE, '--json', 'proxy', 'serve', ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** `tourniquet proxy serve --json …` in a child process; resolves once it prints its URLs. */
+export function spawnProxy(args: string[], env: Record<string, string | undefined>): Promise<ChildProxy> {
+  const child = proxyProcess(args, env);
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));
@@ -41,6 +52,7 @@ export function spawnProxy(args: string[], env: Record<string, string>): Promise
         dataUrl: ready.data_plane_url,
         adminUrl: ready.admin_url,
         instanceId: ready.instance_id,
+        ready,
         stderr: () => err,
         exited,
       });
