@@ -222,6 +222,8 @@ function jsonlVariants(rnd: () => number): string[] {
         'n',
         'é',
         '\u0001',
+        '\u001f',
+        '\u007f',
         '\u00a0',
       ]);
       return rnd() < 0.5 ? l.slice(0, i) + l.slice(i + 1) : l.slice(0, i) + ch + l.slice(i);

@@ -8,6 +8,8 @@ import { parseColumnMap } from '../../src/core/damage/columns.js';
 import { parseSourceSpec } from '../../src/core/damage/spec.js';
 import { refundsCsv } from '../../src/core/damage/refunds.js';
 import type { DamageSummary } from '../../src/core/damage/types.js';
+import { Interner } from '../../src/core/damage/intern.js';
+import { prng } from '../fixtures/damage/story.js';
 
 describe('anomaly start', () => {
   it('is the first minute above 5x the baseline before it', () => {
@@ -171,5 +173,38 @@ describe('SQLite files that store times as epoch numbers', () => {
       q,
     );
     expect(epoch).toEqual(iso);
+  });
+});
+
+describe('the interner numbers values by their bytes', () => {
+  it('distinct values get distinct ids and give their text back, even when their hashes collide', () => {
+    // 300,000 random values of 12 and 13 bytes: some pairs share a full 32-bit hash (a few are
+    // expected), so only the byte-for-byte comparison tells them apart.
+    const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_';
+    const values = new Set<string>();
+    const rnd = prng(11);
+    while (values.size < 300_000) {
+      let mid = '';
+      for (let k = 0; k < 8; k++) mid += alphabet[Math.floor(rnd() * 64)];
+      values.add(rnd() < 0.5 ? `cus_${mid}` : `cus_${mid}e`);
+    }
+    const interner = new Interner();
+    const ids = new Map<string, number>();
+    const bytes = Buffer.from([...values].join(''), 'latin1');
+    let at = 0;
+    for (const v of values) {
+      ids.set(v, interner.ofBytes(bytes, at, at + v.length));
+      at += v.length;
+    }
+    expect(new Set(ids.values()).size).toBe(values.size);
+    for (const [v, id] of ids) if (interner.text(id) !== v) expect(interner.text(id)).toBe(v);
+    // Asked again, from another buffer at another offset: the same ids.
+    const again = Buffer.from('xy' + [...values].join(''), 'latin1');
+    at = 2;
+    for (const v of values) {
+      const id = interner.ofBytes(again, at, at + v.length);
+      if (id !== ids.get(v)) expect(id).toBe(ids.get(v));
+      at += v.length;
+    }
   });
 });

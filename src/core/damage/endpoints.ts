@@ -6,7 +6,7 @@ export type EndpointEntry = Counted & { method: string | null; path: string | nu
 
 /** Raw paths remembered at most: a million distinct ids in paths cannot grow memory. */
 const MAX_PATHS = 10_000;
-/** Method ids below this share a numeric cache key with their path's id. */
+/** Method ids below this have their (method, raw path) pairs cached; any others are looked up by text. */
 const METHOD_SPAN = 4096;
 
 /**
@@ -18,21 +18,22 @@ export class EndpointTally {
   readonly methods = new Interner();
   readonly paths = new Interner();
   private readonly entries = new Map<string, EndpointEntry>();
-  private readonly byIds = new Map<number, EndpointEntry>();
+  /** The entry of each (method id, raw path id): by method, then by path. */
+  private byIds: (EndpointEntry | undefined)[][] = [];
 
   add(text: RowText, micros: number): void {
     // Forget the raw paths in bulk when there are too many: before numbering this row's.
     if (this.paths.size >= MAX_PATHS) {
       this.paths.clear();
-      this.byIds.clear();
+      this.byIds = [];
     }
     const path = text.id(Text.path, this.paths);
     const method = text.id(Text.method, this.methods);
-    const key = method < METHOD_SPAN ? path * METHOD_SPAN + method : -1;
-    let e = key >= 0 ? this.byIds.get(key) : undefined;
+    const byPath = method < METHOD_SPAN ? (this.byIds[method] ??= []) : undefined;
+    let e = byPath?.[path];
     if (e === undefined) {
       e = this.entry(this.methods.text(method), this.paths.text(path));
-      if (key >= 0) this.byIds.set(key, e);
+      if (byPath) byPath[path] = e;
     }
     e.calls++;
     e.cost_micros += micros;

@@ -25,12 +25,30 @@ export class Interner {
   /** Ids given so far, null included. */
   size = 1;
 
+  /** The last buffer read from, as a DataView: values are hashed and compared four bytes at a time. */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  private viewOf: Uint8Array | null = null;
+  private arenaView = new DataView(this.arena.buffer);
+
   /** The id of the value in buf[start, end). */
   ofBytes(buf: Uint8Array, start: number, end: number): number {
     const len = end - start;
     if (len === 0) return 0;
+    if (buf !== this.viewOf) {
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.viewOf = buf;
+    }
+    const view = this.view;
     let h = 0x811c9dc5 ^ len;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    let i = start;
+    for (; i + 4 <= end; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x01000193);
+    for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    // Mix the high bits into the low ones the table index is taken from (murmur3's finaliser).
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
     const mask = this.table.length - 1;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const id = this.table[slot]! - 1;
@@ -74,8 +92,12 @@ export class Interner {
 
   private same(id: number, buf: Uint8Array, start: number, len: number): boolean {
     const a = this.arena;
+    const av = this.arenaView;
+    const view = this.view;
     const s = this.starts[id]!;
-    for (let k = 0; k < len; k++) if (a[s + k] !== buf[start + k]) return false;
+    let k = 0;
+    for (; k + 4 <= len; k += 4) if (av.getInt32(s + k, true) !== view.getInt32(start + k, true)) return false;
+    for (; k < len; k++) if (a[s + k] !== buf[start + k]) return false;
     return true;
   }
 
@@ -101,6 +123,7 @@ export class Interner {
       const bigger = new Uint8Array(Math.max(this.arena.length * 2, this.arenaUsed + len));
       bigger.set(this.arena.subarray(0, this.arenaUsed));
       this.arena = bigger;
+      this.arenaView = new DataView(bigger.buffer);
     }
     this.arena.set(buf.subarray(start, start + len), this.arenaUsed);
     this.hashes[id] = h;
