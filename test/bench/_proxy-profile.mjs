@@ -89,7 +89,10 @@ async function main() {
       upstreams: { openai: upstream.url },
       upstreamKeys: [{ vendor: 'openai', secret: 'sk-bench-upstream-000000000000', state: 'active', label: 'main' }],
     },
-    ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...(process.env.PROFILE_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+    [
+      ...(process.env.PROFILE_CPU_ONLY ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]),
+      ...(process.env.PROFILE_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ],
   );
   try {
     const vk = await adminClient(ADMIN)(proxy.adminUrl, 'POST', '/v1/vault-keys', {
@@ -118,6 +121,7 @@ async function main() {
         `proxy CPU ${Math.round(cpu * 1000)} µs/request (by thread: ${perThread}); load average ${loadavg().join(' ')}`,
     );
     await new Promise((res) => (proxy.proc.once('exit', res), proxy.proc.kill('SIGTERM')));
+    if (process.env.PROFILE_CPU_ONLY) return;
     // One file per thread: the main thread's is the largest (the SQLite writer thread's is small).
     const files = readdirSync(profDir)
       .filter((f) => f.endsWith('.cpuprofile'))

@@ -121,8 +121,11 @@ function toMap(values: Interner, tally: Tally): Map<string | null, Counted> {
 export class Accumulator {
   /** Rows that could be read, inside the window or not. */
   rowsRead = 0;
-  /** Whether rows need their finished time (only the after-revoke split reads it). */
-  readonly needsFinished: boolean;
+  /**
+   * Rows that started before this need their finished time: only the after-revoke split reads
+   * it, for calls in flight at the revoke (-Infinity: none do).
+   */
+  readonly finishedBefore: number;
   readonly verdicts = new Interner();
   readonly customers = new Interner();
   readonly runs = new Interner();
@@ -148,7 +151,7 @@ export class Accumulator {
 
   constructor(private readonly query: DamageQuery) {
     this.a = emptyAggregate(query.revoked_at !== undefined);
-    this.needsFinished = query.revoked_at !== undefined;
+    this.finishedBefore = query.revoked_at ?? -Infinity;
     const filters: [string | undefined, number, Interner][] = [
       [query.vault_key_id, Text.key, this.keys],
       [query.agent_run_id, Text.run, this.runs],

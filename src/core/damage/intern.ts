@@ -29,6 +29,8 @@ export class Interner {
   private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private viewOf: Uint8Array | null = null;
   private arenaView = new DataView(this.arena.buffer);
+  /** The id ofBytes gave last (0, null, matches no bytes: its length is 0). */
+  private last = 0;
 
   /** The id of the value in buf[start, end). */
   ofBytes(buf: Uint8Array, start: number, end: number): number {
@@ -39,10 +41,16 @@ export class Interner {
       this.viewOf = buf;
     }
     const view = this.view;
+    // Rows repeat a verdict, a method, often a key: the last value found is tried first.
+    const last = this.last;
+    if (this.lengths[last] === len && this.same(last, buf, start, len)) return last;
     let h = 0x811c9dc5 ^ len;
-    let i = start;
-    for (; i + 4 <= end; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x01000193);
-    for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    if (len < 4) for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    else {
+      for (let i = start; i + 4 < end; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x01000193);
+      // The last four bytes as one word, overlapping the one before when len is not a multiple of 4.
+      h = Math.imul(h ^ view.getInt32(end - 4, true), 0x01000193);
+    }
     // Mix the high bits into the low ones the table index is taken from (murmur3's finaliser).
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
@@ -52,8 +60,8 @@ export class Interner {
     const mask = this.table.length - 1;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const id = this.table[slot]! - 1;
-      if (id < 0) return this.insert(buf, start, len, h, slot);
-      if (this.hashes[id] === h && this.lengths[id] === len && this.same(id, buf, start, len)) return id;
+      if (id < 0) return (this.last = this.insert(buf, start, len, h, slot));
+      if (this.hashes[id] === h && this.lengths[id] === len && this.same(id, buf, start, len)) return (this.last = id);
     }
   }
 
@@ -85,6 +93,7 @@ export class Interner {
   clear(): void {
     this.table.fill(0);
     this.arenaUsed = 0;
+    this.last = 0;
     this.texts = [null];
     this.byText.clear();
     this.size = 1;
@@ -95,10 +104,12 @@ export class Interner {
     const av = this.arenaView;
     const view = this.view;
     const s = this.starts[id]!;
-    let k = 0;
-    for (; k + 4 <= len; k += 4) if (av.getInt32(s + k, true) !== view.getInt32(start + k, true)) return false;
-    for (; k < len; k++) if (a[s + k] !== buf[start + k]) return false;
-    return true;
+    if (len < 4) {
+      for (let k = 0; k < len; k++) if (a[s + k] !== buf[start + k]) return false;
+      return true;
+    }
+    for (let k = 0; k + 4 < len; k += 4) if (av.getInt32(s + k, true) !== view.getInt32(start + k, true)) return false;
+    return av.getInt32(s + len - 4, true) === view.getInt32(start + len - 4, true);
   }
 
   private newId(): number {

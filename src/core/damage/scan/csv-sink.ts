@@ -66,7 +66,7 @@ export class CsvSink implements LineSink {
     private header: string[] | null = null,
   ) {
     this.slots = FieldSlots.forColumns(cols);
-    this.builder = new RowBuilder(this.slots, cols, acc.needsFinished);
+    this.builder = new RowBuilder(this.slots, cols, acc.finishedBefore);
     if (header) this.setHeader(header);
   }
 

@@ -19,7 +19,7 @@ export class JsonlRowReader {
   ) {
     const slots = FieldSlots.forColumns(cols);
     this.scanner = new JsonLineScanner(slots);
-    this.builder = new RowBuilder(slots, cols, acc.needsFinished);
+    this.builder = new RowBuilder(slots, cols, acc.finishedBefore);
   }
 
   /** Count the line's row; false when it is not one (a bad row). */

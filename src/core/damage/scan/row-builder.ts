@@ -80,11 +80,11 @@ export class RowBuilder implements CountedRow {
   private buf: Buffer = Buffer.alloc(0);
   private readonly numbers = new Float64Array(4);
 
-  /** withFinished: finished_at is only read when the summary needs it (the after-revoke split). */
+  /** finishedBefore: finished_at is only read for rows that started before it (Accumulator.finishedBefore). */
   constructor(
     private readonly slots: FieldSlots,
     cols: ColumnMap,
-    private readonly withFinished: boolean,
+    private readonly finishedBefore: number,
   ) {
     const slot = (f: (typeof ROW_FIELDS)[number]) => slots.names.indexOf(cols[f]);
     this.startedSlot = slot('started_at');
@@ -114,7 +114,7 @@ export class RowBuilder implements CountedRow {
     this.outcomeUnknown = this.unknownOutcome(buf);
     this.estimateMicros = this.cost(buf, this.estimateSlot, ESTIMATE) ? toMicros(n[ESTIMATE]!) : 0;
     // An unreadable finished time is unknown (NaN), never a reason to drop the row.
-    if (this.withFinished) this.time(buf, this.finishedSlot, FINISHED);
+    if (n[STARTED]! < this.finishedBefore) this.time(buf, this.finishedSlot, FINISHED);
     else n[FINISHED] = NaN;
     this.started = n[STARTED]!;
     this.finished = n[FINISHED]!;
