@@ -71,7 +71,23 @@ export class JsonLineScanner {
           this.known[k] = i === close + 1 ? knownKey(buf.slice(keyStart, i + 1), slot) : undefined;
         i++;
       }
-      i = this.value(buf, skipWs(buf, i, end), end, slot);
+      i = skipWs(buf, i, end);
+      if (buf[i] === 34) {
+        // A string of plain bytes, the usual value, read here; anything else in it goes to value().
+        let j = i + 1;
+        while (j + 4 <= end && plainWord(view.getInt32(j, true))) j += 4;
+        while (j < end && BYTE_CLASS[buf[j]!] === PLAIN) j++;
+        if (buf[j] === 34 && j < end) {
+          if (slot >= 0) {
+            const s = this.slots;
+            s.kind[slot] = ValueKind.String;
+            s.start[slot] = i + 1;
+            s.end[slot] = j;
+            s.ascii[slot] = 1;
+          }
+          i = j + 1;
+        } else i = this.value(buf, i, end, slot);
+      } else i = this.value(buf, i, end, slot);
       if (i < 0) return UNSURE;
       i = skipWs(buf, i, end);
       if (buf[i] === 44) {
