@@ -8,6 +8,8 @@ import type { DamageQuery } from '../../src/core/damage/types.js';
 import { summarize } from '../../src/core/damage/summary.js';
 import { scanText, type ScanOptions } from '../../src/core/damage/scan/text.js';
 import { readDecimal, readIsoZulu } from '../../src/core/damage/scan/bytes.js';
+import { JsonLineScanner } from '../../src/core/damage/scan/json-line.js';
+import { FieldSlots, ValueKind } from '../../src/core/damage/scan/row-builder.js';
 
 const out = new Float64Array(1);
 const isoZuluMs = (b: Buffer, s: number, e: number) => (readIsoZulu(b, s, e, out, 0) ? out[0]! : NaN);
@@ -235,6 +237,72 @@ function jsonlVariants(rnd: () => number): string[] {
     return out;
   });
 }
+
+describe('the JSONL byte scanner takes the common line itself', () => {
+  it('lines as the proxy writes them are read without JSON.parse, every wanted value where it is', () => {
+    const slots = FieldSlots.forColumns(cols);
+    const scanner = new JsonLineScanner(slots);
+    const rows = [
+      {
+        id: 1,
+        started_at: '2026-11-20T00:00:00.050Z',
+        vault_key_id: 'vk_7',
+        agent_run_id: 'run_13',
+        customer_scope_id: 'cus_31',
+        vendor: 'stripe',
+        method: 'POST',
+        path: '/v1/charges',
+        policy_verdict: 'allowed',
+        cost_usd_parsed: 79.19,
+      },
+      {
+        id: 2,
+        started_at: '2026-11-20T00:00:00.100Z',
+        vault_key_id: 'vk_14',
+        agent_run_id: 'r',
+        customer_scope_id: 'cüs_ü',
+        vendor: '',
+        method: 'GET',
+        path: '/v1/refunds/re_1',
+        policy_verdict: 'rate_limited',
+        cost_usd_parsed: null,
+      },
+      {
+        id: 3,
+        started_at: 'x',
+        vault_key_id: 'abcd',
+        agent_run_id: 'ab',
+        customer_scope_id: 'abc',
+        vendor: 's"q',
+        method: 'POST',
+        path: '/',
+        policy_verdict: 'a\\b',
+        cost_usd_parsed: -1.5e3,
+      },
+    ];
+    for (const row of rows) {
+      const line = Buffer.from(`  ${JSON.stringify(row)} `);
+      // Twice: the second time the keys are known from the line before.
+      for (let pass = 0; pass < 2; pass++) {
+        expect(scanner.scan(line, 0, line.length), JSON.stringify(row)).toBe(true);
+        slots.names.forEach((name, slot) => {
+          const value = (row as Record<string, unknown>)[name];
+          const kind = slots.kind[slot];
+          if (value === undefined) return expect(kind).toBe(ValueKind.Absent);
+          const raw = line.subarray(slots.start[slot], slots.end[slot]).toString();
+          if (value === null) return expect(kind).toBe(ValueKind.Null);
+          if (typeof value === 'number') return expect([kind, Number(raw)]).toEqual([ValueKind.Number, value]);
+          const escaped = JSON.stringify(value).slice(1, -1) !== value;
+          expect([kind, escaped ? JSON.parse(`"${raw}"`) : raw, slots.ascii[slot] === 1]).toEqual([
+            escaped ? ValueKind.Other : ValueKind.String,
+            value,
+            [...(value as string)].every((c) => c.charCodeAt(0) < 128),
+          ]);
+        });
+      }
+    }
+  });
+});
 
 describe('the JSONL byte scanner reads every line as JSON.parse and normalizeRecord do', () => {
   it('thousands of mutated lines: same summary, same bad rows, line for line', async () => {

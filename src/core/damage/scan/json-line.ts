@@ -75,9 +75,12 @@ export class JsonLineScanner {
       if (buf[i] === 34) {
         // A string of plain bytes, the usual value, read here; anything else in it goes to value().
         let j = i + 1;
-        while (j + 4 <= end && plainWord(view.getInt32(j, true))) j += 4;
-        while (j < end && BYTE_CLASS[buf[j]!] === PLAIN) j++;
-        if (buf[j] === 34 && j < end) {
+        let m = 0;
+        while (j + 4 <= end && (m = specialBytes(view.getInt32(j, true))) === 0) j += 4;
+        // The first byte that is not plain: the lowest flagged one (the flags above it may be false).
+        if (m !== 0) j += (31 - Math.clz32(m & -m)) >> 3;
+        else while (j < end && BYTE_CLASS[buf[j]!] === PLAIN) j++;
+        if (j < end && buf[j] === 34) {
           if (slot >= 0) {
             const s = this.slots;
             s.kind[slot] = ValueKind.String;
@@ -151,7 +154,7 @@ export class JsonLineScanner {
     let escaped = false;
     for (; i < end; i++) {
       // Four plain bytes at a time while they last; a word with anything else goes byte by byte.
-      while (i + 4 <= end && plainWord(view.getInt32(i, true))) i += 4;
+      while (i + 4 <= end && specialBytes(view.getInt32(i, true)) === 0) i += 4;
       if (i >= end) break;
       const c = BYTE_CLASS[buf[i]!]!;
       if (c === PLAIN) continue;
@@ -185,14 +188,16 @@ const BACKSLASH = 2;
 const CONTROL = 3;
 const HIGH = 4;
 /**
- * Four bytes (a little-endian word) hold no quote, backslash, control byte or byte ≥ 0x80: the
- * usual bit tricks for "some byte is zero" (after xor with the byte looked for) and "some byte
- * is below 0x20". Exact as to whether one is there, which is all the caller asks.
+ * The bytes of a little-endian word that are a quote, a backslash, a control byte or ≥ 0x80, as
+ * their top bits (0: four plain bytes). The usual bit tricks for "some byte is zero" (after xor
+ * with the byte looked for) and "some byte is below 0x20": a borrow can flag a byte above a
+ * flagged one too, so only the lowest flag is sure to be a byte of those kinds, and it always is
+ * the first such byte.
  */
-function plainWord(x: number): boolean {
+function specialBytes(x: number): number {
   const q = x ^ 0x22222222;
   const b = x ^ 0x5c5c5c5c;
-  return ((x | ((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b) | ((x - 0x20202020) & ~x)) & 0x80808080) === 0;
+  return (x | ((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b) | ((x - 0x20202020) & ~x)) & 0x80808080;
 }
 
 const BYTE_CLASS = Uint8Array.from({ length: 256 }, (_, b) =>
