@@ -1,7 +1,7 @@
 import type { Settings } from '../config.js';
 import { noProxyUrl } from '../first-run.js';
 import type { AuditSource } from './types.js';
-import { HttpClient } from '../http.js';
+import type { HttpClient } from '../http.js';
 import { usageError } from '../errors.js';
 import { parseSecretRef, readSecret, type SecretRegistry } from '../secrets.js';
 import { parseSourceSpec, type SourceSpec } from './spec.js';
@@ -41,7 +41,9 @@ async function adminToken(settings: Settings, ctx: ResolveEnv): Promise<string> 
   return token;
 }
 
-function client(baseUrl: string, token: string, name: string, ctx: ResolveEnv): HttpClient {
+/** The HTTP client is loaded only for a source that needs it: a file source starts without it (undici). */
+async function client(baseUrl: string, token: string, name: string, ctx: ResolveEnv): Promise<HttpClient> {
+  const { HttpClient } = await import('../http.js');
   return new HttpClient({
     baseUrl,
     name,
