@@ -172,7 +172,16 @@ describe.skipIf(!pgAvailable())('budget and rate leases against PostgreSQL', () 
 
   it('a grant that arrives after the instance gave up on it is given back, not lost to the limit', async () => {
     const url = await freshDatabase(cluster.url, 'leases_late');
-    const { limits: l } = await instance(url, 'impatient', 200, 0); // every grant arrives "late"
+    const { store, limits: l } = await instance(url, 'impatient', 200, 50);
+    // Every grant is made in the store and answered 300 ms later, past the instance's 50 ms deadline.
+    for (const name of ['grantCalls', 'grantUsd'] as const) {
+      const grant = store[name].bind(store) as (...args: unknown[]) => Promise<unknown>;
+      (store as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+        const answer = await grant(...args);
+        await sleep(300);
+        return answer;
+      };
+    }
     for (const k of [key('vk_id_late_usd', { daily_usd_cap: 50 }), key('vk_id_late_calls', { calls_per_minute: 60 })]) {
       const a = await l.admit(k, 1, 'POST /v1/charges');
       expect(a.ok ? 'admitted' : a.refusal.code).toBe('store_unavailable');
