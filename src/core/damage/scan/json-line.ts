@@ -20,8 +20,9 @@ export class JsonLineScanner {
   private readonly byLength = new Map<number, { bytes: Uint8Array; slot: number }[]>();
   /**
    * The keys of the last lines, by position: lines from one writer repeat their keys in the same
-   * order, so the key at position k is first compared with the one seen there before (bytes from
-   * quote to quote) and is only scanned and looked up when it differs.
+   * order, so the key at position k is first compared with the one seen there before (its bytes
+   * from the opening quote to the colon, a word at a time) and is only scanned and looked up when
+   * it differs.
    */
   private readonly known: (KnownKey | undefined)[] = [];
   /** The buffer being scanned, read four bytes at a time for the known-key comparison. */
