@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { FastHistogram, type HistogramSeries } from './histogram.js';
 import type { AuditRow, InstanceInfo } from './store/types.js';
 import type { RequestLog } from './log.js';
 
@@ -42,16 +43,13 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 export class ProxyMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'vendor' | 'verdict' | 'status'>;
-  readonly addedLatency: Histogram<string>;
-  readonly vendorLatency: Histogram<'vendor'>;
+  readonly addedLatency: FastHistogram;
+  readonly vendorLatency: FastHistogram<'vendor'>;
   private readonly children = new Map<
     string,
-    {
-      requests: ReturnType<ProxyMetrics['requests']['labels']>;
-      vendor: ReturnType<ProxyMetrics['vendorLatency']['labels']>;
-    }
+    { requests: ReturnType<ProxyMetrics['requests']['labels']>; vendor: HistogramSeries }
   >();
-  readonly auditCommit: Histogram<string>;
+  readonly auditCommit: FastHistogram;
   readonly revocations: Counter<'mode'>;
   readonly adminCalls: Counter<'action' | 'outcome'>;
   readonly leases: Counter<'kind' | 'outcome'>;
@@ -64,25 +62,27 @@ export class ProxyMetrics {
       labelNames: ['vendor', 'verdict', 'status'],
       registers,
     });
-    this.addedLatency = new Histogram({
-      name: 'tourniquet_added_latency_seconds',
-      help: 'Time the proxy added to a call (total minus time waiting on the vendor), every call',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    this.addedLatency = new FastHistogram(
+      'tourniquet_added_latency_seconds',
+      'Time the proxy added to a call (total minus time waiting on the vendor), every call',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      [],
       registers,
-    });
-    this.vendorLatency = new Histogram({
-      name: 'tourniquet_vendor_latency_seconds',
-      help: 'Time waiting on the vendor for forwarded calls',
-      labelNames: ['vendor'],
-      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    );
+    this.vendorLatency = new FastHistogram(
+      'tourniquet_vendor_latency_seconds',
+      'Time waiting on the vendor for forwarded calls',
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      ['vendor'],
       registers,
-    });
-    this.auditCommit = new Histogram({
-      name: 'tourniquet_audit_commit_seconds',
-      help: 'Time to commit one batch of audit rows',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5],
+    );
+    this.auditCommit = new FastHistogram(
+      'tourniquet_audit_commit_seconds',
+      'Time to commit one batch of audit rows',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5],
+      [],
       registers,
-    });
+    );
     this.revocations = new Counter({
       name: 'tourniquet_revocations_total',
       help: 'Vault keys revoked through this instance',
@@ -201,11 +201,11 @@ export class ProxyMetrics {
     const key = `${vendor} ${row.policy_verdict} ${status}`;
     let children = this.children.get(key);
     if (!children) {
-      // prom-client hashes the label object on every call; a call's labels repeat, so keep its children.
+      // prom-client hashes the label object on every call; a call's labels repeat, so keep its series.
       if (this.children.size >= 4096) this.children.clear();
       children = {
         requests: this.requests.labels({ vendor, verdict: row.policy_verdict, status: String(status) }),
-        vendor: this.vendorLatency.labels({ vendor }),
+        vendor: this.vendorLatency.series({ vendor }),
       };
       this.children.set(key, children);
     }

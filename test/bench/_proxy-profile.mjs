@@ -4,7 +4,7 @@
 // drives it with autocannon (64 connections, POST /v1/chat/completions), stops it, and prints the
 // top frames by self time and by total time, plus self time grouped by where the code lives.
 // Not run by `npm run bench` (files starting with `_` are skipped); docs/performance.md keeps results.
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -127,6 +127,8 @@ async function main() {
       .filter((f) => f.endsWith('.cpuprofile'))
       .map((f) => readFileSync(join(profDir, f), 'utf8'))
       .sort((a, b) => b.length - a.length);
+    // PROFILE_KEEP=FILE: keep the main thread's profile (e.g. to open in Chrome's DevTools).
+    if (process.env.PROFILE_KEEP) writeFileSync(process.env.PROFILE_KEEP, files[0]);
     const s = summarise(JSON.parse(files[0]), top);
     for (const f of files.slice(1)) {
       const w = summarise(JSON.parse(f), 8);
