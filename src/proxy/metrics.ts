@@ -47,7 +47,7 @@ export class ProxyMetrics {
   readonly vendorLatency: FastHistogram<'vendor'>;
   private readonly children = new Map<
     string,
-    { requests: ReturnType<ProxyMetrics['requests']['labels']>; vendor: HistogramSeries }
+    { labels: Record<'vendor' | 'verdict' | 'status', string>; uncounted: number; vendor: HistogramSeries }
   >();
   readonly auditCommit: FastHistogram;
   readonly revocations: Counter<'mode'>;
@@ -56,11 +56,16 @@ export class ProxyMetrics {
 
   constructor(private readonly src: MetricsSources) {
     const registers = [this.registry];
+    const children = this.children;
     this.requests = new Counter({
       name: 'tourniquet_requests_total',
       help: 'Agent calls through the data plane, by vendor, policy verdict and HTTP status answered',
       labelNames: ['vendor', 'verdict', 'status'],
       registers,
+      // Calls are counted in memory as they happen and added here when scraped: prom-client's inc hashes its labels every time.
+      collect() {
+        for (const c of children.values()) countInto(this, c);
+      },
     });
     this.addedLatency = new FastHistogram(
       'tourniquet_added_latency_seconds',
@@ -201,15 +206,18 @@ export class ProxyMetrics {
     const key = `${vendor} ${row.policy_verdict} ${status}`;
     let children = this.children.get(key);
     if (!children) {
-      // prom-client hashes the label object on every call; a call's labels repeat, so keep its series.
-      if (this.children.size >= 4096) this.children.clear();
+      if (this.children.size >= 4096) {
+        for (const c of this.children.values()) countInto(this.requests, c);
+        this.children.clear();
+      }
       children = {
-        requests: this.requests.labels({ vendor, verdict: row.policy_verdict, status: String(status) }),
+        labels: { vendor, verdict: row.policy_verdict, status: String(status) },
+        uncounted: 0,
         vendor: this.vendorLatency.series({ vendor }),
       };
       this.children.set(key, children);
     }
-    children.requests.inc();
+    children.uncounted++;
     const total = row.latency_ms / 1000;
     if (vendorMs !== null) children.vendor.observe(vendorMs / 1000);
     this.addedLatency.observe(Math.max(0, total - (vendorMs ?? 0) / 1000));
@@ -218,6 +226,16 @@ export class ProxyMetrics {
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/** Add the calls counted since the last scrape to the counter. */
+function countInto(
+  counter: Counter<'vendor' | 'verdict' | 'status'>,
+  c: { labels: Record<'vendor' | 'verdict' | 'status', string>; uncounted: number },
+): void {
+  if (c.uncounted === 0) return;
+  counter.inc(c.labels, c.uncounted);
+  c.uncounted = 0;
 }
 
 /** The request log the data plane writes to, counting each call into the metrics on the way. */

@@ -70,6 +70,14 @@ describe('GET /metrics (Prometheus text format, read scope)', () => {
     expect(sample(families, 'tourniquet_admin_changes_total', { action: 'vault_key.revoke', outcome: 'done' })).toBe(1);
     expect(sample(families, 'tourniquet_budget_lease_held', { kind: 'usd' })).toBe(0);
     expect(families.has('process_cpu_user_seconds_total')).toBe(true);
+    // Counted in memory and added at each scrape: the next scrape adds only the calls since.
+    for (let i = 0; i < 2; i++)
+      expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(200);
+    const later = (await scrape(h.proxy.adminUrl, reader)).families;
+    expect(sample(later, 'tourniquet_requests_total', { vendor: 'stripe', verdict: 'allowed', status: '200' })).toBe(5);
+    expect(
+      sample(later, 'tourniquet_requests_total', { vendor: 'stripe', verdict: 'vault_key_revoked', status: '401' }),
+    ).toBe(1);
     // no secret in the metrics
     for (const s of [vk.secret, gone.secret, ADMIN_TOKEN, reader, h.sandbox.keys.stripe.secret])
       expect(text).not.toContain(s);
