@@ -6,7 +6,8 @@ interface Intent {
   settled: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
-  timer: NodeJS.Timeout;
+  /** When it is refused if not yet durable (performance.now() time). */
+  due: number;
 }
 
 export interface AuditWriterOptions {
@@ -36,6 +37,14 @@ const MAX_IN_FLIGHT = 2;
  */
 export class AuditWriter {
   private intents: Intent[] = [];
+  /**
+   * Every intent not yet settled, oldest first (all share one deadline length, so this is
+   * deadline order too), from `head` on. One timer watches the oldest: a timer per call costs
+   * more than the rest of the hand-off.
+   */
+  private waiting: Array<Intent | undefined> = [];
+  private head = 0;
+  private deadline: NodeJS.Timeout | null = null;
   private rowsLater: AuditRow[] = [];
   private outcomes: AuditOutcome[] = [];
   /** Batches handed to the store and not yet answered (at most MAX_IN_FLIGHT). */
@@ -58,19 +67,60 @@ export class AuditWriter {
   /** Resolves once the intent row is durable; rejects (StoreUnavailableError) when it cannot be, within the deadline. */
   intent(row: AuditRow): Promise<void> {
     return new Promise((resolve, reject) => {
-      const ms = this.opts.intentDeadlineMs ?? 2_000;
-      const entry: Intent = { row, settled: false, resolve, reject, timer: undefined as unknown as NodeJS.Timeout };
-      entry.timer = setTimeout(
-        () =>
-          this.settle(
-            entry,
-            new StoreUnavailableError(`the audit row was not durable within ${ms} ms`, { reason: 'timeout' }),
-          ),
-        ms,
-      );
+      const entry: Intent = { row, settled: false, resolve, reject, due: performance.now() + this.deadlineMs() };
       this.intents.push(entry);
+      this.waiting.push(entry);
+      this.watchDeadline();
       this.schedule();
     });
+  }
+
+  private deadlineMs(): number {
+    return this.opts.intentDeadlineMs ?? 2_000;
+  }
+
+  /** Forget settled intents at the front of the line (they settle in order, batch by batch). */
+  private dropSettled(): void {
+    const w = this.waiting;
+    while (this.head < w.length && w[this.head]!.settled) w[this.head++] = undefined;
+    if (this.head === w.length) {
+      this.waiting = [];
+      this.head = 0;
+      // Nothing left to watch: a timer left armed would hold the process open for up to a deadline.
+      if (this.deadline) clearTimeout(this.deadline);
+      this.deadline = null;
+    } else if (this.head > 1024 && this.head * 2 > w.length) {
+      this.waiting = w.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Arm the one deadline timer for the oldest intent still waiting, if it is not armed. */
+  private watchDeadline(): void {
+    if (this.deadline) return;
+    this.dropSettled();
+    const oldest = this.waiting[this.head];
+    if (!oldest) return;
+    this.deadline = setTimeout(
+      () => {
+        this.deadline = null;
+        this.expire();
+      },
+      Math.max(0, oldest.due - performance.now()),
+    );
+  }
+
+  /** Refuse every intent past its deadline (never forwarded), then watch the next. */
+  private expire(): void {
+    const now = performance.now();
+    const ms = this.deadlineMs();
+    for (let i = this.head; i < this.waiting.length; i++) {
+      const e = this.waiting[i]!;
+      if (e.settled) continue;
+      if (e.due > now) break;
+      this.settle(e, new StoreUnavailableError(`the audit row was not durable within ${ms} ms`, { reason: 'timeout' }));
+    }
+    this.watchDeadline();
   }
 
   /** A refusal: recorded without making anyone wait. */
@@ -95,7 +145,6 @@ export class AuditWriter {
   private settle(e: Intent, err?: unknown): void {
     if (e.settled) return;
     e.settled = true;
-    clearTimeout(e.timer);
     if (err === undefined) return e.resolve();
     // Refused, not forwarded. The row may still commit (a late answer): then say so on it.
     this.outcomes.push({
@@ -143,6 +192,7 @@ export class AuditWriter {
       this.rows += intents.length + later.length;
       this.failures = 0;
       for (const e of intents) this.settle(e);
+      this.dropSettled();
     } catch (err) {
       if (this.failures++ === 0)
         this.opts.onError?.('audit write failed; calls are refused until the store is back', err);
@@ -153,6 +203,7 @@ export class AuditWriter {
             ? err
             : new StoreUnavailableError(String((err as Error)?.message ?? err), { cause: err }),
         );
+      this.dropSettled();
       // What nobody waits for is kept (oldest first) and tried again after a pause.
       this.rowsLater = [...later, ...this.rowsLater];
       this.outcomes = [...outcomes, ...this.outcomes];

@@ -68,6 +68,27 @@ async function bare2(upstream: string): Promise<void> {
   ready({ url });
 }
 
+/**
+ * BENCH_HEAP_PROFILE=FILE (test/bench/_proxy-profile.mjs passes it on): every allocation the proxy
+ * makes, sampled, kept even once collected (what the garbage collector's work comes from; Node's
+ * --heap-prof keeps only what is still alive), written to FILE as a .heapprofile at SIGTERM.
+ */
+async function allocationProfile(file: string): Promise<() => Promise<void>> {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  } as never);
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(file, JSON.stringify(profile));
+  };
+}
+
 /** The canned answer: a chat completion as OpenAI returns it (about 600 bytes, usage included). */
 const COMPLETION = JSON.stringify({
   id: 'chatcmpl-bench0000000000000000',
@@ -112,8 +133,9 @@ async function openaiUpstream(): Promise<void> {
 
 if (role === 'proxy') {
   const p = await startProxy({ ...cfg, listen: '127.0.0.1:0', adminListen: '127.0.0.1:0' });
+  const heap = process.env.BENCH_HEAP_PROFILE ? await allocationProfile(process.env.BENCH_HEAP_PROFILE) : null;
   ready({ dataUrl: p.dataUrl, adminUrl: p.adminUrl });
-  process.on('SIGTERM', () => void p.stop().then(() => process.exit(0)));
+  process.on('SIGTERM', () => void p.stop().then(async () => (await heap?.(), process.exit(0))));
 } else if (role === 'bare') {
   ready({ url: await bare(cfg.upstream) });
 } else if (role === 'bare2') {
