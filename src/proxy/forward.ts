@@ -96,10 +96,13 @@ export function upstreamFailure(err: unknown): { status: number; code: string; m
   };
 }
 
-/** Write one chunk, waiting for the socket to drain when the agent reads slower than the vendor sends. */
-export async function writeChunk(res: ServerResponse, chunk: Buffer): Promise<void> {
-  if (res.write(chunk)) return;
-  await new Promise<void>((resolve) => {
+/**
+ * Write one chunk; when the agent reads slower than the vendor sends, a promise that resolves
+ * once the socket has drained (or closed). Nothing to wait for when the write was taken.
+ */
+export function writeChunk(res: ServerResponse, chunk: Buffer): Promise<void> | undefined {
+  if (res.write(chunk)) return undefined;
+  return new Promise<void>((resolve) => {
     const done = () => {
       res.off('drain', done);
       res.off('close', done);
@@ -145,18 +148,19 @@ export async function relayBody(
     res.writeHead(up.statusCode, headers);
     for (const c of kept) await writeChunk(res, c);
   };
-  const take = async (chunk: Buffer) => {
-    if (chunk.length === 0) return;
+  const overflow = async () => {
+    await startStreaming();
+    truncated = true;
+    kept.length = 0;
+    keptBytes = 0;
+  };
+  /** Keep or send one chunk; a promise only when there is something to wait for. */
+  const take = (chunk: Buffer): Promise<void> | undefined => {
+    if (chunk.length === 0) return undefined;
     if (!streaming) {
       kept.push(chunk);
       keptBytes += chunk.length;
-      if (keptBytes > KEEP_BYTES) {
-        await startStreaming();
-        truncated = true;
-        kept.length = 0;
-        keptBytes = 0;
-      }
-      return;
+      return keptBytes > KEEP_BYTES ? overflow() : undefined;
     }
     if (sse && !meter.tap) {
       // The usage event of a stream is at its end: keep a moving tail.
@@ -164,10 +168,19 @@ export async function relayBody(
       keptBytes += chunk.length;
       while (keptBytes > KEEP_BYTES && kept.length > 1) keptBytes -= kept.shift()!.length;
     }
-    await writeChunk(res, chunk);
+    return writeChunk(res, chunk);
   };
   if (sse) await startStreaming();
-  for await (const chunk of up.body) await take(meter.tap ? meter.tap(chunk) : chunk);
+  for (;;) {
+    const chunk = up.body.read();
+    if (chunk === null) break;
+    if (chunk === undefined) {
+      await up.body.wait();
+      continue;
+    }
+    const waiting = take(meter.tap ? meter.tap(chunk) : chunk);
+    if (waiting) await waiting;
+  }
   if (meter.flush) await take(meter.flush());
   return { whole: Buffer.concat(kept), truncated, streaming };
 }

@@ -61,19 +61,37 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
     w?.();
   }
 
+  /**
+   * The next chunk if one has arrived; `null` once the body has ended; `undefined` when nothing
+   * is here yet (then `wait()`). Throws the body's failure once the chunks before it are read.
+   * A short answer has usually arrived whole by the time the headers are handled, so it is read
+   * without a promise per chunk.
+   */
+  read(): Buffer | null | undefined {
+    const chunk = this.chunks.shift();
+    if (chunk) {
+      this.bytes -= chunk.length;
+      if (this.paused && this.bytes < HIGH_WATER) {
+        this.paused = false;
+        this.resume();
+      }
+      return chunk;
+    }
+    if (this.failed) throw this.failed;
+    return this.ended ? null : undefined;
+  }
+
+  /** Resolves when `read()` has something new to give. */
+  wait(): Promise<void> {
+    return new Promise<void>((r) => (this.wake = r));
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
     for (;;) {
-      const chunk = this.chunks.shift();
-      if (chunk) {
-        this.bytes -= chunk.length;
-        if (this.paused && this.bytes < HIGH_WATER) {
-          this.paused = false;
-          this.resume();
-        }
-        yield chunk;
-      } else if (this.failed) throw this.failed;
-      else if (this.ended) return;
-      else await new Promise<void>((r) => (this.wake = r));
+      const chunk = this.read();
+      if (chunk === null) return;
+      if (chunk === undefined) await this.wait();
+      else yield chunk;
     }
   }
 
