@@ -41,8 +41,27 @@ export interface TextView extends DamageView {
 
 const WIDTH = 80;
 
-function field(label: string, value: string): string {
-  return `${label.padEnd(13)}${value}`;
+const LABEL = 13;
+
+/**
+ * A labelled line: the value starts at column 14, or after the label and a space when the label
+ * is longer; a value too long for the line goes on under itself, broken between words, so the
+ * view fits WIDTH columns. `paint` colours each piece (never across a line break).
+ */
+function field(label: string, value: string, paint: (s: string) => string = (x) => x): string {
+  const head = label.length < LABEL ? label.padEnd(LABEL) : `${label} `;
+  const lines: string[] = [];
+  let line = '';
+  let room = WIDTH - head.length;
+  for (const word of value.split(' ')) {
+    if (line && [...line].length + 1 + [...word].length > room) {
+      lines.push(line);
+      line = word;
+      room = WIDTH - LABEL;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines.map((l, i) => (i === 0 ? head : ' '.repeat(LABEL)) + paint(l)).join('\n');
 }
 
 /** Long paths keep their ends: `sqlite:/var/lib/…/audit.db`. */
@@ -62,7 +81,7 @@ function column(s: DamageSummary, minuteMs: number, width: number): number | nul
   const first = Date.parse(s.per_minute[0]!.minute);
   const index = Math.floor((minuteMs - first) / 60_000);
   if (index < 0 || index >= s.per_minute.length) return null;
-  return 13 + Math.floor(index / Math.max(1, Math.ceil(s.per_minute.length / width)));
+  return LABEL + Math.floor(index / Math.max(1, Math.ceil(s.per_minute.length / width)));
 }
 
 /**
@@ -140,7 +159,7 @@ function timeline(s: DamageSummary, v: TextView): string[] {
   if (s.per_minute.length === 0) return [];
   if (!v.tty) return minutes(s, v);
   const calls = s.per_minute.map((m) => m.calls);
-  const width = WIDTH - 13 - 12;
+  const width = WIDTH - LABEL - 12;
   const line = sparkline(calls, width);
   return [field('Per minute', `${line} max ${count(Math.max(...calls))}`), ...markers(s, v, width), ...minutes(s, v)];
 }
@@ -156,17 +175,17 @@ export function renderDamageText(s: DamageSummary, v: TextView): string {
   const lines = [
     p.bold(`Damage: ${scopeLine(s, v)}`),
     field('Calls', verdictLine(s)),
-    field('Cost', s.cost_unknown?.calls ? p.yellow(costLine(s)) : costLine(s)),
+    field('Cost', costLine(s), s.cost_unknown?.calls ? p.yellow : undefined),
     field('First call', at(s.first_call, v)),
     field('Last call', at(s.last_call, v)),
-    field('Anomaly', s.anomaly_start ? p.yellow(anomalyLine(s, v)) : anomalyLine(s, v)),
+    field('Anomaly', anomalyLine(s, v), s.anomaly_start ? p.yellow : undefined),
   ];
   const unknown = outcomeUnknownLine(s);
-  if (unknown) lines.push(field('Outcome unknown', p.yellow(unknown)));
+  if (unknown) lines.push(field('Outcome unknown', unknown, p.yellow));
   const rev = afterRevokeLine(s, v);
-  if (rev) lines.push(field('After revoke', s.after_revoke!.later_allowed > 0 ? p.red(rev) : rev));
+  if (rev) lines.push(field('After revoke', rev, s.after_revoke!.later_allowed > 0 ? p.red : undefined));
   const bad = badRowsLine(s);
-  if (bad) lines.push(field('Bad rows', p.yellow(bad)));
+  if (bad) lines.push(field('Bad rows', bad, p.yellow));
   lines.push(...timeline(s, v));
   const cols = {
     calls: { header: 'calls', value: (r: { calls: number }) => count(r.calls), align: 'right' as const },
@@ -202,7 +221,7 @@ export function renderDamageText(s: DamageSummary, v: TextView): string {
   lines.push(
     '',
     p.dim('Cost, customers, endpoints and runs count allowed calls.'),
-    p.dim(field('Source', fitMiddle(inert(s.source), WIDTH - 13))),
+    p.dim(field('Source', fitMiddle(inert(s.source), WIDTH - LABEL))),
   );
   return lines.join('\n') + '\n';
 }

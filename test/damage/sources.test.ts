@@ -351,6 +351,12 @@ describe('unknown cost and unknown outcome (C6): every source reports them, iden
     for (const format of ['text', 'md']) {
       const r = await runInProcess(['damage', '--source', c6Files.sqlite, '--format', format], { env: env() });
       expect(r.code, r.stderr).toBe(0);
+      if (format === 'text') {
+        // 80 columns: long values go on under themselves, broken between words.
+        for (const line of r.stdout.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80);
+        expect(r.stdout).toMatch(/^Outcome unknown 2 calls forwarded/m);
+        r.stdout = r.stdout.replace(/\n {13}(?=\S)/g, ' ');
+      }
       expect(r.stdout).toMatch(
         /at least \$[\d,.]+: 17 allowed calls \(1\.8%\) have no cost recorded \(unknown, not \$0\)/,
       );
