@@ -49,19 +49,27 @@ const LABEL = 13;
  * view fits WIDTH columns. `paint` colours each piece (never across a line break).
  */
 function field(label: string, value: string, paint: (s: string) => string = (x) => x): string {
-  const head = label.length < LABEL ? label.padEnd(LABEL) : `${label} `;
+  return wrap(label.length < LABEL ? label.padEnd(LABEL) : `${label} `, value, LABEL, paint);
+}
+
+/** A time as the view writes it (`2026-11-21 02:14:07 UTC`): never broken across lines. */
+const TIME = /\b(\d{4}-\d\d-\d\d) (\d\d:\d\d(?::\d\d)?) (?=\S)/g;
+
+/** `head` then `text`, broken between words to fit WIDTH, the lines after the first indented by `indent`. */
+function wrap(head: string, text: string, indent: number, paint: (s: string) => string = (x) => x): string {
   const lines: string[] = [];
   let line = '';
-  let room = WIDTH - head.length;
-  for (const word of value.split(' ')) {
+  let room = WIDTH - [...head].length;
+  const words = text.replace(TIME, '$1\u0000$2\u0000').split(' ').map((w) => w.replaceAll('\u0000', ' '));
+  for (const word of words) {
     if (line && [...line].length + 1 + [...word].length > room) {
       lines.push(line);
       line = word;
-      room = WIDTH - LABEL;
+      room = WIDTH - indent;
     } else line = line ? `${line} ${word}` : word;
   }
   lines.push(line);
-  return lines.map((l, i) => (i === 0 ? head : ' '.repeat(LABEL)) + paint(l)).join('\n');
+  return lines.map((l, i) => (i === 0 ? head : ' '.repeat(indent)) + paint(l)).join('\n');
 }
 
 /** Long paths keep their ends: `sqlite:/var/lib/…/audit.db`. */
@@ -173,7 +181,7 @@ export function renderDamageText(s: DamageSummary, v: TextView): string {
   }
   const top = v.top ?? 10;
   const lines = [
-    p.bold(`Damage: ${scopeLine(s, v)}`),
+    wrap('Damage: ', scopeLine(s, v), 'Damage: '.length).split('\n').map(p.bold).join('\n'),
     field('Calls', verdictLine(s)),
     field('Cost', costLine(s), s.cost_unknown?.calls ? p.yellow : undefined),
     field('First call', at(s.first_call, v)),

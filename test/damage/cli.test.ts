@@ -193,6 +193,19 @@ describe('calls and spend per minute, in the terminal view and in Markdown', () 
     expect(text).toMatch(/^"at least": that minute has calls of unknown cost \(not \$0\)$/m);
     // The whole view fits 80 columns, the long Cost line too (broken between words, under itself).
     for (const line of text.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80);
+    // A long scope (a demo vault key id, a run, a window) breaks the title under itself too, never inside a time.
+    const scoped = renderDamageText(
+      {
+        ...json,
+        filter: { vault_key_id: 'vk_id_GS6HDT03KTOAtXgH', agent_run_id: 'run_refunds_0214' },
+        window: { from: '2026-11-21T01:44:00.000Z', to: '2026-11-21T02:21:00.000Z' },
+      },
+      { tz: 'UTC', paint: paint(false), tty: false },
+    );
+    for (const line of scoped.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80);
+    expect(scoped).toMatch(
+      /^Damage: vault key vk_id_GS6HDT03KTOAtXgH, run run_refunds_0214,\n {8}2026-11-21 01:44 UTC to 2026-11-21 02:21 UTC\n/,
+    );
     const cost = text.slice(text.indexOf('\nCost '), text.indexOf('\nFirst call'));
     expect(cost.split('\n').length, cost).toBeGreaterThan(2);
     expect(cost.replace(/\n {13}(?=\S)/g, ' ')).toMatch(
