@@ -45,7 +45,7 @@ describe('malformed rows are counted, reported by line, never fatal', () => {
     expect(s.bad_rows).toEqual({ count: 3, first_lines: [12, 13, 16] });
   });
 
-  it('SQLite: rows with no start time are counted with their ids (they cannot belong to a window)', async () => {
+  it('SQLite: rows with no start time are counted with their ids, in a window too (they may belong to it)', async () => {
     const { toSqlite } = await import('../fixtures/damage/write.js');
     const { default: Database } = await import('better-sqlite3');
     const db = join(dir, 'nulls.db');
@@ -59,7 +59,7 @@ describe('malformed rows are counted, reported by line, never fatal', () => {
     const windowed = JSON.parse(
       (await run(['--source', db, '--json', '--since', '1d', '--to', '2026-11-21T03:00:00Z'])).stdout,
     );
-    expect(windowed.bad_rows).toEqual({ count: 0, first_lines: [] });
+    expect(windowed.bad_rows).toEqual({ count: 3, first_lines: [4, 9, 17] });
     expect(windowed.calls_total).toBe(27);
   });
 

@@ -198,6 +198,39 @@ describe('every source gives the identical summary on the same data', () => {
     }
   }, 30_000);
 
+  it('a row with no start time is a bad row in every source, inside a window too (it may belong to it)', async () => {
+    const undated = new Set([4, 9, 17]);
+    const broken = rows.map((r) => (undated.has(r.id) ? { ...r, started_at: null as unknown as string } : r));
+    const f = { jsonl: join(dir, 'undated.jsonl'), sqlite: join(dir, 'undated.db') };
+    writeFileSync(f.jsonl, toJsonl(broken));
+    toSqlite(f.sqlite, broken);
+    if (pgc) await loadPg(pgc.url, 'my_audit_undated', broken);
+    const key = broken.find((r) => r.id === 9)!.vault_key_id!;
+    const queries = [
+      [],
+      ['--from', '2026-11-21T00:00:00Z', '--to', '2026-11-22T00:00:00Z'],
+      ['--from', '2026-11-21T02:00:00Z', '--revoked-at', REVOKED_AT],
+    ];
+    const pgSummary = (query: string[]) =>
+      summary(['--source', pgc!.url, '--table', 'my_audit_undated', '--columns', PG_COLUMNS_FLAG], query);
+    for (const query of queries) {
+      const expected = await summary(['--source', f.jsonl], query);
+      expect(expected.bad_rows, query.join(' ')).toEqual({ count: 3, first_lines: [4, 9, 17] });
+      expect(await summary(['--source', f.sqlite], query), query.join(' ')).toEqual(expected);
+      if (pgc) expect(await pgSummary(query), query.join(' ')).toEqual(expected);
+    }
+    // A table can tell whose row it is: with --vault-key, only that key's undated rows are its bad rows (a file
+    // line whose start time cannot be read is bad whatever else it says).
+    for (const query of [
+      ['--vault-key', key],
+      ['--from', '2026-11-21T00:00:00Z', '--vault-key', key],
+    ]) {
+      const keyed = await summary(['--source', f.sqlite], query);
+      expect(keyed.bad_rows, query.join(' ')).toEqual({ count: 1, first_lines: [9] });
+      if (pgc) expect(await pgSummary(query), query.join(' ')).toEqual(keyed);
+    }
+  }, 30_000);
+
   it('a column map that reads two fields from one column gives each field its breakdown', async () => {
     // Given agent runs read from the vault key column
     const query = ['--revoked-at', REVOKED_AT];

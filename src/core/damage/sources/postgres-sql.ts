@@ -7,7 +7,7 @@ type Row = Record<string, unknown>;
 
 /** One pass over the table; `split` sorts its rows into the results `assemble` reads, by statement name. */
 export interface PostgresPass {
-  name: 'timeline' | 'breakdowns';
+  name: 'timeline' | 'breakdowns' | 'undated';
   sql: string;
   params: unknown[];
   split(rows: Row[], into: Map<SqlStatement['name'], Row[]>): void;

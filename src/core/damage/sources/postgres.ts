@@ -4,6 +4,7 @@ import { TourniquetError, usageError } from '../../errors.js';
 import {
   assemble,
   badRowsStatement,
+  undatedStatement,
   hasBadRows,
   needsStrict,
   outcomeProbe,
@@ -80,9 +81,24 @@ export class PostgresSource implements AuditSource {
         () => true,
         () => false,
       );
-      let results = await run(postgresPasses(POSTGRES, this.table, this.cols, query, false, outcome));
-      if (needsStrict(results))
-        results = await run(postgresPasses(POSTGRES, this.table, this.cols, query, true, outcome));
+      // With a window, the rows with no start time are counted too, by the next free connection (on a table with no
+      // index on the start time that is one more scan).
+      const undated = undatedStatement(POSTGRES, this.table, this.cols, TIMESTAMP, query);
+      const passes = (strict: boolean): PostgresPass[] => [
+        ...postgresPasses(POSTGRES, this.table, this.cols, query, strict, outcome),
+        ...(undated
+          ? [
+              {
+                ...undated,
+                name: 'undated' as const,
+                split: (rows: Record<string, unknown>[], into: Map<SqlStatement['name'], Record<string, unknown>[]>) =>
+                  void into.set('undated', rows),
+              },
+            ]
+          : []),
+      ];
+      let results = await run(passes(false));
+      if (needsStrict(results)) results = await run(passes(true));
       if (hasBadRows(results)) {
         const bad = badRowsStatement(POSTGRES, this.table, this.cols, TIMESTAMP, query);
         results.set(

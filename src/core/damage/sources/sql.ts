@@ -22,7 +22,7 @@ export interface Dialect {
 }
 
 export interface SqlStatement {
-  name: 'verdicts' | 'customers' | 'endpoints' | 'minutes' | 'runs' | 'keys' | 'revoke' | 'bad' | 'outcome';
+  name: 'verdicts' | 'customers' | 'endpoints' | 'minutes' | 'runs' | 'keys' | 'revoke' | 'bad' | 'outcome' | 'undated';
   sql: string;
   params: unknown[];
 }
@@ -94,7 +94,7 @@ export function buildStatements(
     group('customers', [col('customer_scope_id')], cost),
     group('endpoints', [col('method'), col('path')], cost),
     // Bad rows land in the NULL minute, counted for free: an insane cost always, no start time when there is no window
-    // (with one, such a row cannot be in it).
+    // (with one, the window's filter leaves such rows out, and undatedStatement counts them).
     minutesStatement(
       d,
       c,
@@ -107,6 +107,8 @@ export function buildStatements(
   ];
   if (q.revoked_at !== undefined) out.push(revokeStatement(d, c, t, q.revoked_at, from, params));
   if (hasOutcome) out.push(outcomeStatement(d, c, from, params));
+  const undated = undatedStatement(d, table, c, t, q);
+  if (undated) out.push(undated);
   return out;
 }
 
@@ -145,10 +147,11 @@ export function scope(
   c: ColumnMap,
   t: TimeStorage,
   q: DamageQuery,
+  /** Bind after these (a second filter set in one statement). */
+  params: unknown[] = [],
 ): { filters: string[]; params: unknown[]; windowed: boolean } {
   const col = (name: keyof ColumnMap) => quoteIdent(c[name]);
   const s = col('started_at');
-  const params: unknown[] = [];
   const filters: string[] = [];
   const bind = (v: unknown) => (params.push(v), d.param(params.length));
   if (q.from !== undefined) filters.push(`${s} >= ${bind(timeParam(q.from, t))}`);
@@ -186,13 +189,39 @@ export function badRowsStatement(
   q: DamageQuery,
 ): SqlStatement {
   const id = quoteIdent(c.id);
-  const { filters, params } = scope(d, c, t, q);
-  const bad = `(${quoteIdent(c.started_at)} IS NULL OR NOT ${saneCost(quoteIdent(c.cost_usd_parsed))})`;
+  const s = quoteIdent(c.started_at);
+  const { filters, params, windowed } = scope(d, c, t, q);
+  const insane = `NOT ${saneCost(quoteIdent(c.cost_usd_parsed))}`;
+  let where = `(${s} IS NULL OR ${insane})${filters.map((f) => ` AND ${f}`).join('')}`;
+  if (windowed) {
+    // A row with no start time may belong to the window: bad, as a file source counts it (undatedStatement).
+    const rest = scope(d, c, t, { ...q, from: undefined, to: undefined }, params).filters;
+    where = `(${[insane, ...filters].join(' AND ')}) OR (${[`${s} IS NULL`, ...rest].join(' AND ')})`;
+  }
   return {
     name: 'bad',
-    sql: `SELECT ${id} AS id FROM ${quoteIdent(table)} WHERE ${[bad, ...filters].join(' AND ')} ORDER BY ${id} LIMIT ${MAX_BAD_LINES}`,
+    sql: `SELECT ${id} AS id FROM ${quoteIdent(table)} WHERE ${where} ORDER BY ${id} LIMIT ${MAX_BAD_LINES}`,
     params,
   };
+}
+
+/**
+ * With a window (--from/--to), the rows with no start time that match the other filters: they may
+ * belong to the window and cannot be placed in it, so they are bad rows, as a file source counts
+ * them. Without a window the timeline already counts them. An index on the start time finds them
+ * (NULLs are in it), so a large table is not scanned for them.
+ */
+export function undatedStatement(
+  d: Dialect,
+  table: string,
+  c: ColumnMap,
+  t: TimeStorage,
+  q: DamageQuery,
+): SqlStatement | null {
+  if (q.from === undefined && q.to === undefined) return null;
+  const { filters, params } = scope(d, c, t, { ...q, from: undefined, to: undefined });
+  const where = [`${quoteIdent(c.started_at)} IS NULL`, ...filters].join(' AND ');
+  return { name: 'undated', sql: `SELECT COUNT(*) AS calls FROM ${quoteIdent(table)} WHERE ${where}`, params };
 }
 
 function revokeStatement(
@@ -232,7 +261,10 @@ function minuteIndex(v: unknown, t: TimeStorage): number {
 
 /** True when the timeline found rows with no start time, so their ids are worth asking for. */
 export function hasBadRows(results: Map<SqlStatement['name'], Row[]>): boolean {
-  return (results.get('minutes') ?? []).some((r) => r.k0 === null || r.k0 === undefined);
+  return (
+    (results.get('minutes') ?? []).some((r) => r.k0 === null || r.k0 === undefined) ||
+    (results.get('undated') ?? []).some((r) => num(r.calls) > 0)
+  );
 }
 
 /** Put the statements' result rows back together as the Aggregate every source returns. */
@@ -273,6 +305,7 @@ export function assemble(
   const rev = results.get('revoke')?.[0];
   if (rev && a.after_revoke)
     a.after_revoke = { later: num(rev.later), later_allowed: num(rev.later_allowed), in_flight: num(rev.in_flight) };
+  for (const r of results.get('undated') ?? []) a.bad_rows.count += num(r.calls);
   a.bad_rows.first_lines = (results.get('bad') ?? []).map((r) => num(r.id));
   const o = results.get('outcome')?.[0];
   if (o) a.outcome_unknown = { calls: num(o.calls), estimated_micros: d.micros(o.est) };
