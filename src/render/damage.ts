@@ -60,7 +60,10 @@ function wrap(head: string, text: string, indent: number, paint: (s: string) => 
   const lines: string[] = [];
   let line = '';
   let room = WIDTH - [...head].length;
-  const words = text.replace(TIME, '$1\u0000$2\u0000').split(' ').map((w) => w.replaceAll('\u0000', ' '));
+  const words = text
+    .replace(TIME, '$1\u0000$2\u0000')
+    .split(' ')
+    .map((w) => w.replaceAll('\u0000', ' '));
   for (const word of words) {
     if (line && [...line].length + 1 + [...word].length > room) {
       lines.push(line);
