@@ -39,10 +39,12 @@ export async function runWorker(opts: Record<string, unknown>, ctx: Ctx, workers
       data_plane_url: proxy.dataUrl,
       admin_url: proxy.adminUrl,
     };
-    await workerChannel.ready(me, proxy.listenUrls);
+    // Before the primary hears this worker is ready: from then on it may pass SIGHUP on, and with no
+    // handler yet, SIGHUP's default action would end the worker.
     const onHup = () => void proxy.reload();
     process.on('SIGHUP', onHup);
     try {
+      await workerChannel.ready(me, proxy.listenUrls);
       await untilStopped(stop.signal);
     } finally {
       process.off('SIGHUP', onHup);

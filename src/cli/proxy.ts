@@ -120,13 +120,13 @@ export async function run({ opts }: CommandInput, ctx: Ctx): Promise<number> {
 
   const { startProxy } = await import('../proxy/server.js');
   const proxy = await startProxy(options);
+  // SIGHUP: re-read the token file and the master key source; a bad new file keeps the old one.
+  // Listening before the ready line: a SIGHUP sent on seeing it must not meet SIGHUP's default action (exit).
+  const onHup = () => void proxy.reload();
+  process.on('SIGHUP', onHup);
   const ready = { data_plane_url: proxy.dataUrl, admin_url: proxy.adminUrl, instance_id: proxy.instanceId };
   if (ctx.flags.json) ctx.out.data(inertJson(ready));
   else ctx.out.data(`data plane ${proxy.dataUrl}\nadmin API  ${proxy.adminUrl}\ninstance   ${proxy.instanceId}`);
-
-  // SIGHUP: re-read the token file and the master key source; a bad new file keeps the old one.
-  const onHup = () => void proxy.reload();
-  process.on('SIGHUP', onHup);
   try {
     await untilStopped(ctx.signal);
   } finally {

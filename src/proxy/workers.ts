@@ -121,6 +121,19 @@ interface Slot {
   info?: WorkerInfo;
   /** Started to replace one that died (its start-up failure is judged by kind, not fatal at once). */
   replacement: boolean;
+  /** A reload was asked for while it started: it gets its SIGHUP once it is ready. */
+  reloadOwed?: boolean;
+}
+
+/**
+ * SIGHUP to a worker that is ready (it listens for it from then on). One still starting would meet
+ * SIGHUP's default action and exit: it gets the signal once it says it is ready, in case the files
+ * changed after it read them.
+ */
+function reloadWorker(s: Slot): void {
+  if (s.worker.isDead()) return;
+  if (s.info) s.worker.process.kill('SIGHUP');
+  else s.reloadOwed = true;
 }
 
 const BACKOFF_MS = [100, 250, 500, 1_000, 2_000];
@@ -181,6 +194,10 @@ export function startWorkers(o: SupervisorOptions): Promise<StartedWorkers> {
         slot.info = m.worker;
         if (!shared.data) shared = m.shared;
         if (replacement) o.log.info('worker started', { ...m.worker });
+        if (slot.reloadOwed) {
+          slot.reloadOwed = false;
+          reloadWorker(slot);
+        }
         onReady();
       } else if (m?.tq === 'failed') onStartFailure(slot, m);
     });
@@ -245,7 +262,7 @@ export function startWorkers(o: SupervisorOptions): Promise<StartedWorkers> {
         workers: ready.map((s) => s.info!),
         failed,
         reload: () => {
-          for (const s of slots) if (!s.worker.isDead()) s.worker.process.kill('SIGHUP');
+          for (const s of slots) reloadWorker(s);
         },
         stop: () => killAll(o.stopMs ?? 4_500),
       });

@@ -328,6 +328,33 @@ describe.skipIf(!pgAvailable())('proxy serve --workers: one fleet instance per w
     expect(seen().filter(alive)).toEqual([]);
   }, 60_000);
 
+  it('(f) SIGHUP while a replacement worker starts does not kill it', async () => {
+    const { s } = await start();
+    process.kill(s.workers[0]!.pid, 'SIGKILL');
+    // SIGHUP to the primary every 25 ms, all through the replacement's start (before it listens for SIGHUP, the
+    // signal's default action would end it)
+    await until(
+      'a replacement started',
+      async () => {
+        s.child.kill('SIGHUP');
+        await new Promise((r) => setTimeout(r, 25));
+        return /"msg":"worker started"/.test(s.stderr());
+      },
+      30_000,
+    );
+    for (let i = 0; i < 10; i++) {
+      s.child.kill('SIGHUP');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const started = [...s.stderr().matchAll(/"msg":"worker started".*?"pid":(\d+)/g)].map((m) => Number(m[1]));
+    expect(started, s.stderr()).toHaveLength(1);
+    expect(alive(started[0]!)).toBe(true);
+    expect(alive(s.child.pid!)).toBe(true);
+    // Only the worker killed on purpose exited; none by SIGHUP
+    expect(s.stderr()).not.toMatch(/signal SIGHUP/);
+    expect(s.stderr().match(/exited \(/g), s.stderr()).toHaveLength(1);
+  }, 60_000);
+
   it('(f) SIGHUP reaches every worker; SIGTERM stops every worker gracefully and exits 0, leaving no process behind', async () => {
     const { s } = await start();
     // (SIGHUP first: passed on to every worker, each reloads its token file; the primary stays)
