@@ -231,6 +231,7 @@ describe.skipIf(!pgAvailable())('limits that hold across a fleet of three', () =
   });
 
   it('PostgreSQL stopped mid-run: no new lease, nothing spent past the leases held; after it, the cap still holds', async () => {
+    const AGENTS = 6;
     const url = await freshDatabase(cluster.url, 'limits_pg_down');
     const fleet = [
       await startInstance(url, sandbox),
@@ -244,13 +245,16 @@ describe.skipIf(!pgAvailable())('limits that hold across a fleet of three', () =
       key.secret,
       'cus_run_pg',
       [],
-      6,
+      AGENTS,
     );
     await until('some spend', () => load.seen.filter((s) => s.status === 200).length >= 6);
 
     cluster.stop('immediate');
-    const atStop = await vendorSpendUsd(sandbox, 'cus_run_pg', 'none');
+    // What the leases still hold, then what the vendor has seen: a call that ends between the two reads is counted
+    // before the outage's spend starts, never on neither side. Calls already admitted (at most one per agent) have
+    // their amount reserved out of `held` and may reach the vendor after the stop.
     const held = fleet.reduce((s, p) => s + p.limits.held().usd, 0);
+    const atStop = await vendorSpendUsd(sandbox, 'cus_run_pg', 'none');
     await sleep(2_000);
     const duringOutage = (await vendorSpendUsd(sandbox, 'cus_run_pg', 'none')) - atStop;
     cluster.start();
@@ -264,7 +268,7 @@ describe.skipIf(!pgAvailable())('limits that hold across a fleet of three', () =
     );
     await load.stop();
 
-    expect(duringOutage).toBeLessThanOrEqual(held + 3 * (CHARGE_CENTS / 100));
+    expect(duringOutage).toBeLessThanOrEqual(held + AGENTS * (CHARGE_CENTS / 100));
     const spent = await vendorSpendUsd(sandbox, 'cus_run_pg', 'none');
     expect(spent).toBeLessThanOrEqual(50 + 3 * (CHARGE_CENTS / 100));
     expect(spent).toBeGreaterThanOrEqual(50 - 3 * (CHARGE_CENTS / 100) - 3 * 2.5);
