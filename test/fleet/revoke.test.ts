@@ -107,10 +107,14 @@ describe.skipIf(!pgAvailable())('a fleet on PostgreSQL: revoke anywhere, refused
     // Then B cuts its call rather than letting the vendor answer (the vendor would have said 200)
     expect(await inflight).toEqual({ status: 401, code: 'vault_key_revoked' });
     expect(await agentCall(b.dataUrl, key.secret)).toEqual({ status: 401, code: 'vault_key_revoked' });
-    const rows = await sql(url, `SELECT policy_verdict FROM agent_call_audit WHERE vault_key_id = $1 ORDER BY id`, [
-      key.id,
-    ]);
-    expect(rows.map((x) => x.policy_verdict)).toEqual(['aborted_hard_revoke', 'vault_key_revoked']);
+    // (an outcome is written without anyone waiting: the cut call's row says so once its outcome is committed)
+    const verdicts = async () =>
+      (await sql(url, `SELECT policy_verdict FROM agent_call_audit WHERE vault_key_id = $1 ORDER BY id`, [key.id])).map(
+        (x) => x.policy_verdict,
+      );
+    for (let t0 = Date.now(); (await verdicts())[0] !== 'aborted_hard_revoke' && Date.now() - t0 < 5_000;)
+      await sleep(50);
+    expect(await verdicts()).toEqual(['aborted_hard_revoke', 'vault_key_revoked']);
     slow.closeAllConnections();
     slow.close();
   });
