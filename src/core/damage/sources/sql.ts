@@ -192,18 +192,19 @@ export function badRowsStatement(
   const s = quoteIdent(c.started_at);
   const { filters, params, windowed } = scope(d, c, t, q);
   const insane = `NOT ${saneCost(quoteIdent(c.cost_usd_parsed))}`;
-  let where = `(${s} IS NULL OR ${insane})${filters.map((f) => ` AND ${f}`).join('')}`;
-  if (windowed) {
-    // A row with no start time may belong to the window: bad, as a file source counts it (undatedStatement).
-    const rest = scope(d, c, t, { ...q, from: undefined, to: undefined }, params).filters;
-    where = `(${[insane, ...filters].join(' AND ')}) OR (${[`${s} IS NULL`, ...rest].join(' AND ')})`;
-  }
+  // With a window, a row with no start time may belong to it: bad, as a file source counts it (undatedStatement).
+  const where = windowed
+    ? `(${[insane, ...filters].join(' AND ')}) OR (${[`${s} IS NULL`, ...scope(d, c, t, undated(q), params).filters].join(' AND ')})`
+    : `(${s} IS NULL OR ${insane})${filters.map((f) => ` AND ${f}`).join('')}`;
   return {
     name: 'bad',
     sql: `SELECT ${id} AS id FROM ${quoteIdent(table)} WHERE ${where} ORDER BY ${id} LIMIT ${MAX_BAD_LINES}`,
     params,
   };
 }
+
+/** The query without its window: what a row with no start time is matched against. */
+const undated = (q: DamageQuery): DamageQuery => ({ ...q, from: undefined, to: undefined });
 
 /**
  * With a window (--from/--to), the rows with no start time that match the other filters: they may
@@ -219,7 +220,7 @@ export function undatedStatement(
   q: DamageQuery,
 ): SqlStatement | null {
   if (q.from === undefined && q.to === undefined) return null;
-  const { filters, params } = scope(d, c, t, { ...q, from: undefined, to: undefined });
+  const { filters, params } = scope(d, c, t, undated(q));
   const where = [`${quoteIdent(c.started_at)} IS NULL`, ...filters].join(' AND ');
   return { name: 'undated', sql: `SELECT COUNT(*) AS calls FROM ${quoteIdent(table)} WHERE ${where}`, params };
 }
