@@ -33,12 +33,18 @@ try {
   const upstream = await child(dirs.new, 'openai', {});
   procs.push(upstream.proc);
   const start = async (name) => {
-    const p = await child(dirs[name], 'proxy', {
-      store: `sqlite:${join(tmp, `${name}.db`)}`,
-      adminToken: ADMIN,
-      upstreams: { openai: upstream.url },
-      upstreamKeys: [{ vendor: 'openai', secret: 'sk-bench-upstream-000000000000', state: 'active', label: 'main' }],
-    });
+    const p = await child(
+      dirs[name],
+      'proxy',
+      {
+        store: `sqlite:${join(tmp, `${name}.db`)}`,
+        adminToken: ADMIN,
+        upstreams: { openai: upstream.url },
+        upstreamKeys: [{ vendor: 'openai', secret: 'sk-bench-upstream-000000000000', state: 'active', label: 'main' }],
+      },
+      // PAIR_NODE_ARGS_NEW / _BASE: Node options for one side (e.g. a V8 flag against none, on the same commit).
+      (process.env[`PAIR_NODE_ARGS_${name.toUpperCase()}`] ?? '').split(' ').filter(Boolean),
+    );
     procs.push(p.proc);
     const vk = await adminClient(ADMIN)(p.adminUrl, 'POST', '/v1/vault-keys', {
       vendor: 'openai',

@@ -4,6 +4,10 @@
 //   bare     a bare pass-through proxy: same undici forwarding, no policy, no audit, no log
 //   bare2    the same in two processes sharing one port (node:cluster): what a second worker
 //            process could add on this machine at best
+//   proxy2   tourniquet in two processes on one port and one SQLite file, NOT coordinated (a
+//            revoke reaches only the worker that took it): not a product mode, the upper bound of
+//            what `--workers` with SQLite could reach here, with none of the cross-process work
+//            its revoke guarantees would add. The vault key is made before the workers start.
 //   sandbox  the sandbox vendors
 //   openai   a minimal OpenAI-shaped upstream: POST /v1/chat/completions answered with a canned
 //            completion (usage included), as fast as Node serves it, so it is never the bottleneck
@@ -66,6 +70,27 @@ async function bare2(upstream: string): Promise<void> {
     new Promise<string>((resolve) => cluster.fork().once('message', (m: { url: string }) => resolve(m.url)));
   const [url] = await Promise.all([start(), start()]);
   ready({ url });
+}
+
+/** See `proxy2` above: the primary makes the vault key in the file, then starts two workers that read it. */
+async function proxy2(): Promise<void> {
+  const listen = { listen: '127.0.0.1:0', adminListen: '127.0.0.1:0' };
+  if (cluster.isWorker) {
+    const p = await startProxy({ ...cfg, ...listen });
+    return void process.send!({ dataUrl: p.dataUrl });
+  }
+  const first = await startProxy({ ...cfg, ...listen });
+  const made = await request(`${first.adminUrl}/v1/vault-keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${cfg.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ vendor: 'openai', agent_run_id: 'bench_shared_file' }),
+  });
+  const { secret } = (await made.body.json()) as { secret: string };
+  await first.stop();
+  const start = () =>
+    new Promise<string>((resolve) => cluster.fork().once('message', (m: { dataUrl: string }) => resolve(m.dataUrl)));
+  const [dataUrl] = await Promise.all([start(), start()]);
+  ready({ dataUrl, secret });
 }
 
 /**
@@ -136,6 +161,8 @@ if (role === 'proxy') {
   const heap = process.env.BENCH_HEAP_PROFILE ? await allocationProfile(process.env.BENCH_HEAP_PROFILE) : null;
   ready({ dataUrl: p.dataUrl, adminUrl: p.adminUrl });
   process.on('SIGTERM', () => void p.stop().then(async () => (await heap?.(), process.exit(0))));
+} else if (role === 'proxy2') {
+  await proxy2();
 } else if (role === 'bare') {
   ready({ url: await bare(cfg.upstream) });
 } else if (role === 'bare2') {

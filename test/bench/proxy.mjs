@@ -10,6 +10,8 @@
 // (ROUNDS, default 3; medians): the upstream direct, nginx (proxy_pass, keep-alive, one worker),
 // a bare Node pass-through, tourniquet as `proxy serve` runs it (SQLite store, write-ahead audit
 // with synchronous=FULL, request log on), and tourniquet as it was at the base commit (main).
+// Two upper bounds for a second process: the bare pass-through ×2, and tourniquet ×2 on one
+// SQLite file with no revoke coordination (proxy-child.ts, `proxy2`).
 // The machine's load average is reported with the figures. Every process is its own.
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -178,6 +180,7 @@ async function startAll(build, base, dir, vendor, upstream) {
     ),
     bare: await add(await child(build, 'bare', { upstream: upstream.url })),
     bare2: await add(await child(build, 'bare2', { upstream: upstream.url })),
+    shared2: await add(await child(build, 'proxy2', cfg('shared2'))),
   };
   if (base) t.base = await add(await child(base.dir, 'proxy', cfg('base')));
   const nginx = await startNginx(upstream.url);
@@ -193,6 +196,10 @@ async function keysFor(t, upstream) {
   const targets = { direct: [upstream.url, `Bearer ${UPSTREAM_KEY}`] };
   const revoked = {};
   for (const [name, p] of Object.entries(t)) {
+    if (p.secret) {
+      targets[name] = [p.dataUrl, `Bearer ${p.secret}`]; // made before its workers started; no revoked key
+      continue;
+    }
     if (!p.adminUrl) {
       targets[name] = [p.url, `Bearer ${UPSTREAM_KEY}`];
       continue;
@@ -398,6 +405,13 @@ function report(m) {
       target: 'what a second worker could add here',
     },
     {
+      metric: 'max throughput: tourniquet ×2 on one SQLite file, uncoordinated (upper bound for SQLite --workers)',
+      value: rps('shared2'),
+      unit: 'req/s',
+      ratio: ratio('shared2'),
+      target: `a second worker pays if this beats tourniquet; rounds: ${spread('shared2')}`,
+    },
+    {
       metric: 'p50 / p99 added at 1,000 req/s: tourniquet',
       value: both('proxy'),
       unit: 'ms',
@@ -418,8 +432,8 @@ function report(m) {
           : '',
     },
     {
-      metric: 'CPU per request: tourniquet / nginx / bare / bare ×2',
-      value: `${us('proxy')} / ${us('nginx')} / ${us('bare')} / ${us('bare2')}`,
+      metric: 'CPU per request: tourniquet / tourniquet ×2 uncoordinated / nginx / bare / bare ×2',
+      value: `${us('proxy')} / ${us('shared2')} / ${us('nginx')} / ${us('bare')} / ${us('bare2')}`,
       unit: 'µs',
       baseline: us('base'),
     },
