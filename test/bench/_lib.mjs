@@ -168,3 +168,12 @@ export function threadCpuMs(pid) {
   }
   return out;
 }
+
+/** `main 205, node#123 13, …`: µs of CPU per request of each thread, between two `threadCpuMs` readings. */
+export function perThreadText(before, after, requests) {
+  return Object.entries(after)
+    .map(([name, ms]) => [name, Math.round(((ms - (before[name] ?? 0)) * 1000) / requests)])
+    .filter(([, us]) => us > 0)
+    .map(([name, us]) => `${name} ${us}`)
+    .join(', ');
+}

@@ -9,7 +9,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
-import { ROOT, bundle, child, adminClient, cpuMs, threadCpuMs, CHAT } from './_lib.mjs';
+import { ROOT, bundle, child, adminClient, cpuMs, threadCpuMs, perThreadText, CHAT } from './_lib.mjs';
 
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 
@@ -111,11 +111,7 @@ async function main() {
     });
     const cpu = (cpuMs(proxy.proc.pid) - c0) / r['2xx'];
     const t1 = threadCpuMs(proxy.proc.pid);
-    const perThread = Object.entries(t1)
-      .map(([name, ms]) => [name, Math.round(((ms - (t0[name] ?? 0)) * 1000) / r['2xx'])])
-      .filter(([, us]) => us > 0)
-      .map(([name, us]) => `${name} ${us}`)
-      .join(', ');
+    const perThread = perThreadText(t0, t1, r['2xx']);
     console.log(
       `load: ${Math.round(r['2xx'] / seconds)} req/s 2xx, ${r.non2xx} non-2xx, ${r.errors} errors; ` +
         `proxy CPU ${Math.round(cpu * 1000)} µs/request (by thread: ${perThread}); load average ${loadavg().join(' ')}`,

@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { ROOT, bundle, child, adminClient, threadCpuMs, CHAT, CHAT_PATH } from './_lib.mjs';
+import { ROOT, bundle, child, adminClient, threadCpuMs, perThreadText, CHAT, CHAT_PATH } from './_lib.mjs';
 
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const [seconds = 6, connections = 64] = process.argv.slice(2, 4).map(Number);
@@ -35,13 +35,18 @@ const proxy = await child(build, 'proxy', {
 /** user, nice, system, idle, iowait, irq, softirq, steal (jiffies, both cores). */
 const cpuSplit = () => readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1, 9).map(Number);
 const metric = async (name) => {
-  const text = await (await fetch(`${proxy.adminUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+  const text = await (
+    await fetch(`${proxy.adminUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })
+  ).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line ? Number(line.split(' ')[1]) : 0;
 };
 
 try {
-  const vk = await adminClient(ADMIN)(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'openai', agent_run_id: 'w' });
+  const vk = await adminClient(ADMIN)(proxy.adminUrl, 'POST', '/v1/vault-keys', {
+    vendor: 'openai',
+    agent_run_id: 'w',
+  });
   const load = (duration) =>
     autocannon({
       url: `${proxy.dataUrl}${CHAT_PATH}`,
@@ -64,11 +69,7 @@ try {
   const d = s1.map((v, i) => v - s0[i]);
   const all = d.reduce((a, b) => a + b, 0);
   const share = (i) => `${Math.round((d[i] / all) * 100)} %`;
-  const perThread = Object.entries(t1)
-    .map(([name, ms]) => [name, Math.round(((ms - (t0[name] ?? 0)) * 1000) / r['2xx'])])
-    .filter(([, us]) => us > 0)
-    .map(([name, us]) => `${name} ${us}`)
-    .join(', ');
+  const perThread = perThreadText(t0, t1, r['2xx']);
   console.log(
     [
       `${Math.round(r['2xx'] / seconds)} req/s (${r.non2xx} non-2xx, ${r.errors} errors), ${connections} connections, mean latency ${r.latency.average} ms`,
