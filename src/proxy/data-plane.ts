@@ -8,7 +8,15 @@ import type { UsageTracker } from './usage.js';
 import type { AuditWriter } from './audit-writer.js';
 import { refusalVendor, vaultKeyPlaces, type VendorSpec } from './vendors.js';
 import type { Metering } from '../vendors/shared/meter.js';
-import { customerScope, parseBody, placeName, requestUrl, vaultKeyFrom } from './request-info.js';
+import {
+  carriesSecret,
+  customerScope,
+  parseBody,
+  placeName,
+  requestUrl,
+  vaultKeyFrom,
+  withoutSecret,
+} from './request-info.js';
 import { decide } from './policy.js';
 import { downstreamHeaders, relayBody, scrubBuffer, upstreamFailure, upstreamHeaders } from './forward.js';
 import { CallAbort, sendUpstream, type UpstreamTimeouts } from './upstream.js';
@@ -113,6 +121,8 @@ export function createDataPlane(deps: DataPlaneDeps) {
         : '';
       return refuse(res, call, 401, 'vault_key_missing', `no vault key where the vendor's SDK sends its key${where}`);
     }
+    // A vault key in the path is refused below; whatever the answer, its row and log line do not carry it.
+    call.path = withoutSecret(path, found.secret);
     const key = state.byHashLookup(cachedHash(found.secret));
     call.key = key;
     if (key) call.vendor = key.vendor;
@@ -147,7 +157,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     if (body === null)
       return refuse(res, call, 413, 'request_too_large', `request body over ${deps.maxBodyBytes} bytes`);
     // The vault key must never reach the vendor: not in a header (dropped), nor in the URL or body (refused).
-    if (search.includes(found.secret) || body.includes(found.secret))
+    if (carriesSecret(path, found.secret) || carriesSecret(search, found.secret) || body.includes(found.secret))
       return refuse(
         res,
         call,

@@ -63,6 +63,25 @@ export function vaultKeyFrom(
   return { found: false };
 }
 
+/** A part of the URL as the vendor would read it: percent-decoded, or as sent if it does not decode. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** Does a path or query carry the vault key, as sent or percent-encoded? */
+export function carriesSecret(part: string, secret: string): boolean {
+  return part.includes(secret) || decoded(part).includes(secret);
+}
+
+/** The path as the audit row and the log may hold it: a vault key in it is redacted (the call is refused). */
+export function withoutSecret(path: string, secret: string): string {
+  return carriesSecret(path, secret) ? decoded(path).replaceAll(secret, '[redacted by tourniquet]') : path;
+}
+
 /**
  * A plain path (segments of letters, digits and `-_~`; no empty or dot segment, no query) is its
  * own pathname; the WHATWG parse (dot segments, `//host`, percent-encoding) is for everything else.

@@ -66,6 +66,27 @@ describe('the production key never reaches the agent; the vault key never reache
     expect(inBody.text).not.toContain(vk.secret);
   });
 
+  it('a vault key in the path, as sent or percent-encoded, is refused and kept out of the audit and the log', async () => {
+    const vk = await h.issue({ vendor: 'acme' });
+    const encoded = [...(vk.secret as string)].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+    const seen = rec.seen.length;
+    for (const url of [`/customers/${vk.secret}`, `/customers/${encoded}`, `/customers?email=${encoded}`]) {
+      const r = await through(h.proxy.dataUrl, 'GET', url, vk.secret);
+      expect([url, r.status, r.json.error.code]).toEqual([url, 400, 'vault_key_in_payload']);
+      expect(r.text).not.toContain(vk.secret);
+    }
+    expect(rec.seen.length).toBe(seen);
+    const rows = (await h.admin('GET', `/v1/audit?vault_key_id=${vk.id}`)).body.data;
+    expect(rows.map((r: { path: string }) => r.path)).toEqual(
+      expect.arrayContaining(['/customers/[redacted by tourniquet]', '/customers']),
+    );
+    expect(rows.filter((r: { policy_verdict: string }) => r.policy_verdict === 'vault_key_in_payload')).toHaveLength(3);
+    expect(JSON.stringify(rows)).not.toContain(vk.secret);
+    expect(JSON.stringify(rows)).not.toContain(encoded);
+    expect(h.logs.join('')).not.toContain(vk.secret);
+    expect(h.logs.join('')).not.toContain(encoded);
+  });
+
   it('a stale production key that the vendor echoes in its 401 (Stripe SDK error) is redacted', async () => {
     const stale = `sk_test_${'s'.repeat(60)}0000`;
     const added = await h.admin('POST', '/v1/upstream-keys', { vendor: 'stripe', secret: stale, state: 'active' });
