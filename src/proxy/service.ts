@@ -136,6 +136,8 @@ export class ProxyService {
 
   /** Vault keys under a production key: pinned to it, or following it as the vendor's active key. */
   keysUnder(selector: { vendor?: string; upstream_key_id?: string }): LiveVaultKey[] {
+    // A misspelt vendor would match no key and answer "revoked nothing" as if done.
+    if (selector.vendor) this.checkVendor(selector.vendor);
     const out: LiveVaultKey[] = [];
     const up = selector.upstream_key_id ? this.state.upstreamKey(selector.upstream_key_id) : undefined;
     if (selector.upstream_key_id && !up)

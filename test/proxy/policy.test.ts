@@ -162,6 +162,14 @@ describe('hard revoke, revoke-all, roll, production keys', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('revoke-all naming an unknown vendor (a typo, the wrong case) is 400 naming the field, and revokes nothing', async () => {
+    const vk = await h.issue({ vendor: 'stripe' });
+    const r = await h.admin('POST', '/v1/vault-keys/revoke-all', { vendor: 'Stripe' });
+    expect([r.status, r.body.error.code, r.body.error.field]).toEqual([400, 'invalid_request', 'vendor']);
+    expect(r.body.error.message).toContain('unknown vendor "Stripe"');
+    expect((await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret)).status).toBe(200);
+  });
+
   it('roll: a new secret with the same policy; revoke_old stops the old one', async () => {
     const old = await h.issue({
       vendor: 'stripe',
