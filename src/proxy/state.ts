@@ -51,7 +51,8 @@ export class PolicyState {
       : incoming;
     const live: LiveVaultKey = {
       ...rec,
-      endpointAllowed: rec.allowed_endpoints?.length ? compileEndpoints(rec.allowed_endpoints) : null,
+      // Only null allows every endpoint; a stored [] (issued before issue refused it) allows none.
+      endpointAllowed: rec.allowed_endpoints ? compileEndpoints(rec.allowed_endpoints) : null,
       expiresAtMs: rec.expires_at ? Date.parse(rec.expires_at) : null,
     };
     this.byHash.set(rec.secret_hash, live);

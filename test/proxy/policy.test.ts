@@ -62,6 +62,24 @@ describe('refusals: each has its own status and code, is never forwarded, and is
     expect(list.status).toBe(403);
   });
 
+  it('allowed_endpoints: [] is refused at issue (400 naming the field); a stored [] allows nothing', async () => {
+    const empty = await h.admin('POST', '/v1/vault-keys', { vendor: 'stripe', allowed_endpoints: [] });
+    expect([empty.status, empty.body.error.code, empty.body.error.field]).toEqual([
+      400,
+      'invalid_request',
+      'allowed_endpoints',
+    ]);
+    // Given a key whose row was stored with [] before issue refused it
+    const vk = await h.issue({ vendor: 'stripe', allowed_endpoints: ['GET /v1/customers'] });
+    const stored = await h.proxy.service.store.getVaultKey(vk.id);
+    h.proxy.service.state.applyVaultKey({ ...stored!, allowed_endpoints: [] });
+    // When it calls, Then nothing is allowed (not everything)
+    const before = vendorCalls();
+    const r = await through(h.proxy.dataUrl, 'GET', '/v1/customers', vk.secret);
+    expect([r.status, r.json.error.code]).toEqual([403, 'endpoint_not_allowed']);
+    expect(vendorCalls()).toBe(before);
+  });
+
   it('a key for another vendor under a /VENDOR/ prefix → 403', async () => {
     const vk = await h.issue({ vendor: 'stripe' });
     const r = await through(h.proxy.dataUrl, 'GET', '/openai/v1/models', vk.secret);

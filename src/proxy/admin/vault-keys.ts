@@ -10,6 +10,9 @@ const ISSUE_SPEC: Spec = {
     type: 'string[]',
     nullable: true,
     check: (v) => {
+      // An empty list reads as "nothing allowed"; leave the field out (or null) for every endpoint.
+      if ((v as string[]).length === 0)
+        return 'allowed_endpoints must name at least one endpoint (leave it out, or null, to allow every endpoint)';
       const bad = (v as string[]).find((p) => !isValidEndpointPattern(p));
       return bad === undefined
         ? null

@@ -24,7 +24,7 @@ export type VendorId = string; // 'stripe' | 'openai' | 'twilio' | 'resend' | 'g
 export type VaultKeyStatus = 'active' | 'revoked';
 
 export interface VaultKeyPolicy {
-  /** `METHOD /path` patterns; `*` matches one path segment, `**` the rest. Empty or absent: all. */
+  /** `METHOD /path` patterns; `*` matches one path segment, `**` the rest. Null: all; empty: none. */
   allowed_endpoints: string[] | null;
   daily_usd_cap: number | null;
   per_call_amount_cap: number | null;
