@@ -59,6 +59,15 @@ describe('bad input keeps the proxy serving, with a clear JSON error', () => {
     expect(unknownQuery.body.error.field).toBe('vendr');
   });
 
+  it('admin: a field named like an Object.prototype member is unknown too → 400 naming it', async () => {
+    for (const field of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+      const r = await h.admin('POST', '/v1/vault-keys', `{"vendor": "stripe", "${field}": {"x": 1}}`);
+      expect([field, r.status, r.body.error.code, r.body.error.field]).toEqual([field, 400, 'invalid_request', field]);
+    }
+    const query = await h.admin('GET', '/v1/vault-keys?constructor=1');
+    expect([query.status, query.body.error.field]).toEqual([400, 'constructor']);
+  });
+
   it('admin: no token, wrong token, a vault key as token → 401; unknown id → 404; oversized → 413', async () => {
     const vk = await h.issue({ vendor: 'stripe' });
     expect((await adminCall(h.proxy.adminUrl, 'GET', '/v1/health', undefined, 'wrong-token')).status).toBe(401);

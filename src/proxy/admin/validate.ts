@@ -80,7 +80,8 @@ export function validate<T = Record<string, unknown>>(body: unknown, spec: Spec,
   if (!body || typeof body !== 'object' || Array.isArray(body))
     throw badField(where, `the request ${where} must be a JSON object`);
   const obj = body as Record<string, unknown>;
-  for (const k of Object.keys(obj)) if (!(k in spec)) throw badField(k, `unknown field "${k}"`);
+  // Own fields only: `in` would accept `constructor`, `toString`… from Object.prototype.
+  for (const k of Object.keys(obj)) if (!Object.hasOwn(spec, k)) throw badField(k, `unknown field "${k}"`);
   for (const [field, fs] of Object.entries(spec)) {
     const v = obj[field];
     if (v === undefined) {
