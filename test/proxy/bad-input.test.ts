@@ -59,6 +59,20 @@ describe('bad input keeps the proxy serving, with a clear JSON error', () => {
     expect(unknownQuery.body.error.field).toBe('vendr');
   });
 
+  it('admin: an expires_in past 10 years (seconds or text) → 400 naming the field, not a 500', async () => {
+    for (const expires_in of [1e15, '99999999999d', 3650 * 86400 + 1]) {
+      const r = await h.admin('POST', '/v1/vault-keys', { vendor: 'stripe', expires_in });
+      expect([expires_in, r.status, r.body.error.code, r.body.error.field]).toEqual([
+        expires_in,
+        400,
+        'invalid_request',
+        'expires_in',
+      ]);
+      expect(r.body.error.message).toContain('10 years');
+    }
+    expect((await h.admin('POST', '/v1/vault-keys', { vendor: 'stripe', expires_in: '3650d' })).status).toBe(201);
+  });
+
   it('admin: a field named like an Object.prototype member is unknown too → 400 naming it', async () => {
     for (const field of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
       const r = await h.admin('POST', '/v1/vault-keys', `{"vendor": "stripe", "${field}": {"x": 1}}`);

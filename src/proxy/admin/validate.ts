@@ -17,6 +17,9 @@ export class ApiError extends Error {
 
 export const badField = (field: string, message: string) => new ApiError(400, 'invalid_request', message, field);
 
+/** The longest duration a field takes: 10 years. */
+export const MAX_DURATION_S = 3650 * 86400;
+
 export type FieldType = 'string' | 'number' | 'integer' | 'boolean' | 'string[]' | 'duration' | 'labels';
 
 export interface FieldSpec {
@@ -50,12 +53,14 @@ function typeError(field: string, spec: FieldSpec, v: unknown): string | null {
     case 'string[]':
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return `${field} must be an array of strings`;
       return v.length > 200 ? `${field} has too many entries (200 at most)` : null;
-    case 'duration':
-      if (typeof v === 'number')
-        return Number.isFinite(v) && v > 0 ? null : `${field} must be a positive number of seconds`;
-      return typeof v === 'string' && parseDuration(v) !== null
-        ? null
-        : `${field} must be seconds or a duration like "45m", "2h", "30s", "1d"`;
+    case 'duration': {
+      const seconds = typeof v === 'number' ? v : typeof v === 'string' ? parseDuration(v) : null;
+      if (typeof v === 'number' && !(Number.isFinite(v) && v > 0))
+        return `${field} must be a positive number of seconds`;
+      if (seconds === null) return `${field} must be seconds or a duration like "45m", "2h", "30s", "1d"`;
+      // Past this, a time computed from it is not a date (toISOString throws): say so here, as a 400.
+      return seconds > MAX_DURATION_S ? `${field} must be at most 10 years (${MAX_DURATION_S} seconds, "3650d")` : null;
+    }
     case 'labels': {
       if (!v || typeof v !== 'object' || Array.isArray(v)) return `${field} must be an object`;
       for (const [k, x] of Object.entries(v)) {
