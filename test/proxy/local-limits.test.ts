@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, through, type Harness } from './helpers.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
+import { testKeyring } from '../helpers/master-key.js';
+import { ADMIN_TOKEN, adminCall, startHarness, through, type Harness } from './helpers.js';
 
 const vendorCalls = (h: Harness) => h.sandbox.stripe.keys.stats().find((k) => k.id === h.sandbox.keys.stripe.id)!.calls;
 
@@ -38,5 +46,68 @@ describe('limits on one instance (the embedded store): exact, even when calls ra
       Array(15).fill('rate_limited'),
     );
     expect(vendorCalls(h) - before).toBe(5);
+  });
+});
+
+describe('the daily cap on one instance, when a call costs what the vendor says afterwards', () => {
+  let vendor: Server;
+  let vendorCalls = 0;
+  let proxy: RunningProxy;
+  let dir: string;
+  beforeAll(async () => {
+    // Given an OpenAI that takes 300 ms and bills 50,000 gpt-4o output tokens ($0.50) a call
+    vendor = createServer((req, res) => {
+      vendorCalls++;
+      req.resume();
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            id: 'chatcmpl_1',
+            object: 'chat.completion',
+            created: 0,
+            model: 'gpt-4o',
+            choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
+            usage: { prompt_tokens: 0, completion_tokens: 50_000, total_tokens: 50_000 },
+          }),
+        );
+      }, 300);
+    });
+    await new Promise<void>((r) => vendor.listen(0, '127.0.0.1', r));
+    dir = mkdtempSync(join(tmpdir(), 'tq-local-cap-'));
+    proxy = await startProxy({
+      listen: '127.0.0.1:0',
+      adminListen: '127.0.0.1:0',
+      store: `sqlite:${join(dir, 'proxy.db')}`,
+      adminToken: ADMIN_TOKEN,
+      masterKey: testKeyring(),
+      upstreams: { openai: `http://127.0.0.1:${(vendor.address() as AddressInfo).port}` },
+      log: false,
+      upstreamKeys: [{ vendor: 'openai', secret: 'sk-prod-openai-0123456789', label: 'main', state: 'active' }],
+    });
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    vendor?.closeAllConnections();
+    vendor?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a $1 cap and ten $0.50 chat completions at once: two reach the vendor, the rest are refused', async () => {
+    const vk = (await adminCall(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'openai', daily_usd_cap: 1 })).body;
+    const openai = new OpenAI({ apiKey: vk.secret, baseURL: `${proxy.dataUrl}/v1`, maxRetries: 0 });
+    const ask = () => openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] });
+    // When ten are fired together (the first to an endpoint goes alone; the others hold what it cost)
+    const results = await Promise.allSettled(Array.from({ length: 10 }, ask));
+    // Then the vendor sees two ($1.00), and the others are told the cap is reached
+    expect(vendorCalls).toBe(2);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    const codes = results.flatMap((r) =>
+      r.status === 'rejected' ? [(r.reason as InstanceType<typeof OpenAI.APIError>).code] : [],
+    );
+    expect(codes).toEqual(Array(8).fill('spend_cap_exceeded'));
+    const next = await ask().catch((e: InstanceType<typeof OpenAI.APIError>) => e);
+    expect((next as InstanceType<typeof OpenAI.APIError>).code).toBe('spend_cap_exceeded');
+    expect(vendorCalls).toBe(2);
   });
 });

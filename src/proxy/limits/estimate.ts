@@ -29,10 +29,16 @@ export class UnmeteredEstimates {
     return key.daily_usd_cap === null ? null : round6(key.daily_usd_cap * UNKNOWN_CALL_CAP_SHARE);
   }
 
+  /** Has a call to this endpoint on this key been charged yet (even $0)? */
+  seen(keyId: string, endpoint: string): boolean {
+    return this.most.has(`${keyId} ${endpoint}`);
+  }
+
   /** A forwarded call was charged `usd` (its cost, or its estimate). */
   learn(keyId: string, endpoint: string, usd: number): void {
     const id = `${keyId} ${endpoint}`;
-    if (usd <= (this.most.get(id) ?? 0)) return;
+    const most = this.most.get(id);
+    if (most !== undefined && usd <= most) return;
     if (this.most.size >= MAX_ENTRIES) this.most.clear();
     this.most.set(id, usd);
   }

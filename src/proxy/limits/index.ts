@@ -18,6 +18,6 @@ export function limitsFor(
   metrics: ProxyMetrics | null,
   leases?: LeaseOptions,
 ): Limits {
-  if (!shared || !isBudgetStore(store)) return new LocalLimits(usage);
+  if (!shared || !isBudgetStore(store)) return new LocalLimits(usage, leases?.settleWaitMs);
   return new FleetLimits(store, instanceId, usage, (kind, outcome) => metrics?.leases.inc({ kind, outcome }), leases);
 }

@@ -13,6 +13,16 @@ export interface LeaseOptions {
   settleWaitMs?: number;
 }
 
+/** A capped call of unknown cost to an endpoint never seen to settle goes alone: another is in flight. */
+export const aloneRefusal = (): Refusal => ({
+  stage: 'usage',
+  status: 429,
+  code: 'rate_limited',
+  message:
+    'the first call to this endpoint on this instance is still in flight (its cost is not known yet, and a daily cap applies); retry',
+  headers: { 'retry-after': '1' },
+});
+
 export const LEASE_DEFAULTS: Required<LeaseOptions> = {
   callLeaseMs: 2_000,
   grantTimeoutMs: 1_000,

@@ -1,6 +1,6 @@
 import type { BudgetStore } from '../store/postgres-budget.js';
 import { secondsToUtcMidnight, type Refusal } from '../policy.js';
-import { storeRefusal, withDeadline, type LeaseOptions } from './lease-common.js';
+import { aloneRefusal, storeRefusal, withDeadline, type LeaseOptions } from './lease-common.js';
 
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -56,15 +56,6 @@ class UsdPool {
     });
   }
 }
-
-const aloneRefusal = (): Refusal => ({
-  stage: 'usage',
-  status: 429,
-  code: 'rate_limited',
-  message:
-    'the first call to this endpoint on this instance is still in flight (its cost is not known yet, and a daily cap applies); retry',
-  headers: { 'retry-after': '1' },
-});
 
 const capRefusal = (cap: number): Refusal => ({
   stage: 'usage',
