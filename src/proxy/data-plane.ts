@@ -176,7 +176,8 @@ export function createDataPlane(deps: DataPlaneDeps) {
     });
     const amount = spec?.requestAmountUsd?.(call.method, path, parsed) ?? null;
     call.amount = amount;
-    const verdict = early ?? decide(k, call.method, path, Date.now(), amount, deps.limits.view);
+    const movesMoney = spec?.movesMoney?.(call.method, path) ?? false;
+    const verdict = early ?? decide(k, call.method, path, Date.now(), amount, deps.limits.view, movesMoney);
     if (verdict) return refuse(res, call, verdict.status, verdict.code, verdict.message, verdict.headers);
     const upstream = state.upstreamFor(k);
     if (!spec || !upstream?.value)
@@ -227,7 +228,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
         ),
       );
     }
-    const late = decide(k, call.method, path, Date.now(), amount, deps.limits.view);
+    const late = decide(k, call.method, path, Date.now(), amount, deps.limits.view, movesMoney);
     if (late && late.stage === 'key') {
       deps.limits.release(admission.ticket);
       return ended(call, late.code, errorBody(res, call, late.status, late.code, late.message));

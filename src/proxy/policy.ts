@@ -40,6 +40,8 @@ export function decide(
   now: number,
   amountUsd: number | null,
   usage: UsageView,
+  /** The vendor says this request moves money (so a per-call cap needs its amount). */
+  movesMoney = false,
 ): Refusal | null {
   if (!key) return r('key', 401, 'vault_key_unknown', 'this vault key is not known to the proxy');
   if (key.status === 'revoked')
@@ -52,6 +54,14 @@ export function decide(
     return r('usage', 429, 'rate_limited', `over ${key.calls_per_minute} calls per minute`, {
       'retry-after': String(usage.retryAfterS(key.id, key.calls_per_minute, now)),
     });
+  // Fail closed: a cap that cannot be checked does not let the call through.
+  if (amountUsd === null && movesMoney && key.per_call_amount_cap !== null)
+    return r(
+      'usage',
+      402,
+      'spend_cap_exceeded',
+      `this call moves money but its amount could not be read (missing, a currency without a rate, or a field given twice), so the per-call cap of $${key.per_call_amount_cap} cannot be checked`,
+    );
   if (amountUsd !== null && key.per_call_amount_cap !== null && amountUsd > key.per_call_amount_cap)
     return r(
       'usage',

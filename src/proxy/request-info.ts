@@ -96,8 +96,13 @@ export function parseBody(contentType: string, body: Buffer): Record<string, unk
   if (body.length === 0) return null;
   try {
     if (contentType.includes('application/x-www-form-urlencoded')) {
+      // A field given twice is kept as the list of its values: which one the vendor takes (first?
+      // last?) is not ours to guess, so nothing reads it as one value (an amount, a currency).
       const out: Record<string, unknown> = {};
-      for (const [k, v] of new URLSearchParams(body.toString('utf8'))) if (!(k in out)) out[k] = v;
+      for (const [k, v] of new URLSearchParams(body.toString('utf8'))) {
+        const seen = out[k];
+        out[k] = !Object.hasOwn(out, k) ? v : Array.isArray(seen) ? [...(seen as string[]), v] : [seen, v];
+      }
       return out;
     }
     if (contentType.includes('json')) {

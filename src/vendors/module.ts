@@ -48,6 +48,11 @@ export interface ProxyFacts {
   recognises?: (req: { path: string; headers: IncomingHttpHeaders }) => boolean;
   /** Where the customer id usually sits (request-info.ts's syntax), in order. */
   customerIdPaths: string[];
+  /**
+   * Does this request move money? Then `per_call_amount_cap` needs its amount: a call whose amount
+   * cannot be read (no amount, an unknown currency, a repeated field) is refused, not let through.
+   */
+  movesMoney?: (method: string, path: string) => boolean;
   /** USD a request asks to move (for `per_call_amount_cap`), or null. */
   requestAmountUsd?: (
     method: string,

@@ -80,6 +80,32 @@ describe('refusals: each has its own status and code, is never forwarded, and is
     expect(vendorCalls()).toBe(before);
   });
 
+  it('per-call cap: transfers and payouts are capped; an amount that cannot be read is refused, not let through', async () => {
+    const vk = await h.issue({ vendor: 'stripe', per_call_amount_cap: 50 });
+    const before = vendorCalls();
+    const post = (path: string, body: string) => through(h.proxy.dataUrl, 'POST', path, vk.secret, body);
+    for (const [path, body] of [
+      ['/v1/transfers', 'destination=acct_1&amount=10000000&currency=usd'],
+      ['/v1/payouts', 'amount=10000000&currency=usd'],
+    ]) {
+      const r = await post(path!, body!);
+      expect([path, r.status, r.json.error.code]).toEqual([path, 403, 'spend_cap_exceeded']);
+      expect(r.json.error.message).toContain('over the per-call cap of $50');
+    }
+    for (const [path, body] of [
+      ['/v1/refunds', 'charge=ch_1&amount=100&amount=10000000&currency=usd'], // which one Stripe takes is not ours to guess
+      ['/v1/refunds', 'charge=ch_1&amount=1000&currency=usd&currency=gbp'],
+      ['/v1/refunds', 'charge=ch_1&amount=100000000&currency=krw'], // no exchange rate for KRW
+      ['/v1/charges', 'currency=usd&source=tok_visa'], // no amount at all
+    ]) {
+      const r = await post(path!, body!);
+      expect([body, r.status, r.json.error.code]).toEqual([body, 403, 'spend_cap_exceeded']);
+      expect(r.json.error.message).toContain('amount could not be read');
+    }
+    expect(vendorCalls()).toBe(before);
+    expect((await post('/v1/charges', charge(1000))).status).toBe(200);
+  });
+
   it('a key for another vendor under a /VENDOR/ prefix → 403', async () => {
     const vk = await h.issue({ vendor: 'stripe' });
     const r = await through(h.proxy.dataUrl, 'GET', '/openai/v1/models', vk.secret);

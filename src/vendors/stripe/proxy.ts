@@ -11,7 +11,12 @@ export function stripeAmountUsd(prices: PriceTable, amount: number, currency: st
   return toUsd(prices.units, ZERO_DECIMAL_CURRENCIES.has(cur) ? amount : amount / 100, cur);
 }
 
-const MOVES_MONEY = /^\/v1\/(charges|payment_intents|refunds)(\/[^/]+(\/(capture|confirm))?)?$/;
+/** Where a request names an amount (creating, capturing, confirming; updating a payment intent's). */
+const NAMES_AMOUNT = /^\/v1\/(charges|payment_intents|refunds|transfers|payouts)(\/[^/]+(\/(capture|confirm))?)?$/;
+/** Requests that move money: create a charge, payment intent, refund, transfer or payout; capture or confirm one. */
+const MOVES_MONEY = /^\/v1\/(charges|payment_intents|refunds|transfers|payouts)(\/[^/]+\/(capture|confirm))?$/;
+
+const movesMoney = (method: string, path: string): boolean => method === 'POST' && MOVES_MONEY.test(path);
 
 function requestAmountUsd(
   method: string,
@@ -19,10 +24,13 @@ function requestAmountUsd(
   body: Record<string, unknown> | null,
   prices: PriceTable,
 ): number | null {
-  if (method !== 'POST' || !body || !MOVES_MONEY.test(path)) return null;
-  const amount = Number(body.amount ?? body.amount_to_capture);
-  if (!Number.isFinite(amount)) return null;
-  return stripeAmountUsd(prices, amount, typeof body.currency === 'string' ? body.currency : 'usd');
+  if (method !== 'POST' || !body || !NAMES_AMOUNT.test(path)) return null;
+  // One value each: a field repeated in the form (a list) is unreadable, never its first or last value.
+  const raw = body.amount ?? body.amount_to_capture;
+  const amount = typeof raw === 'number' || typeof raw === 'string' ? Number(raw) : NaN;
+  const currency = body.currency ?? 'usd';
+  if (!Number.isFinite(amount) || typeof currency !== 'string') return null;
+  return stripeAmountUsd(prices, amount, currency);
 }
 
 /** Money an answer's object says moved: captured on a charge, received on a payment intent, the amount of a refund, transfer or payout. */
@@ -83,6 +91,7 @@ export const stripeProxy: ProxyFacts = {
       path,
     ),
   customerIdPaths: ['body.customer', 'query.customer', 'after.customers'],
+  movesMoney,
   requestAmountUsd,
   meter: stripeMeter,
   refusal,
