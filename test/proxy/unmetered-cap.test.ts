@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
-import { startProxy } from '../../src/proxy/index.js';
+import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
 import { UnmeteredEstimates } from '../../src/proxy/limits/estimate.js';
 import type { LiveVaultKey } from '../../src/proxy/state.js';
 import { testKeyring } from '../helpers/master-key.js';
-import { ADMIN_TOKEN, startHarness, type Harness } from './helpers.js';
+import { ADMIN_TOKEN, adminCall, startHarness, type Harness } from './helpers.js';
 
 /** A model the proxy has no price for: the vendor answers, the proxy cannot meter the call. */
 const UNPRICED = 'ft:gpt-9-unreleased';
@@ -89,5 +94,77 @@ describe('the estimate of an unmetered call', () => {
     expect(e.estimate(k, null, 'POST /v1/refunds')).toBe(3.5);
     expect(e.estimate(key({ daily_usd_cap: 50 }), null, 'GET /x')).toBe(0.5);
     expect(e.estimate(key({}), null, 'GET /x')).toBeNull();
+  });
+});
+
+describe('Twilio sends count against the daily cap whatever the URL form', () => {
+  const SID = 'AC0123456789abcdef0123456789abcdef';
+  let vendor: Server;
+  let sent = 0;
+  let proxy: RunningProxy;
+  let dir: string;
+  beforeAll(async () => {
+    // Given a Twilio that answers every POST with a sent message priced $0.0083 (JSON, as the repro's)
+    vendor = createServer((req, res) => {
+      sent++;
+      req.resume();
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ sid: 'SM1', to: '+15005550006', num_segments: '1', price: '-0.00830', price_unit: 'USD' }),
+      );
+    });
+    await new Promise<void>((r) => vendor.listen(0, '127.0.0.1', r));
+    dir = mkdtempSync(join(tmpdir(), 'tq-twilio-cap-'));
+    proxy = await startProxy({
+      listen: '127.0.0.1:0',
+      adminListen: '127.0.0.1:0',
+      store: `sqlite:${join(dir, 'proxy.db')}`,
+      adminToken: ADMIN_TOKEN,
+      masterKey: testKeyring(),
+      upstreams: { twilio: `http://127.0.0.1:${(vendor.address() as AddressInfo).port}` },
+      log: false,
+      upstreamKeys: [{ vendor: 'twilio', secret: 'twilio-prod-token-0123456789', account_sid: SID, state: 'active' }],
+    });
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    vendor?.closeAllConnections();
+    vendor?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const issue = async (policy: Record<string, unknown>) =>
+    (await adminCall(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'twilio', ...policy })).body;
+  const post = (secret: string, resource: string) =>
+    fetch(`${proxy.dataUrl}/2010-04-01/Accounts/${SID}/${resource}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${SID}:${secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'To=%2B15005550006&From=%2B15005550001&Body=hi',
+    });
+  const rowsOf = async (id: string) => {
+    await proxy.audit.drain();
+    return (await adminCall(proxy.adminUrl, 'GET', `/v1/audit?vault_key_id=${id}&limit=100`)).body.data as any[];
+  };
+
+  it('POST .../Messages (no .json) is metered like Messages.json: a $0.05 cap stops it', async () => {
+    const vk = await issue({ daily_usd_cap: 0.05 });
+    const before = sent;
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await post(vk.secret, 'Messages')).status);
+    expect(sent - before).toBe(6); // 6 × $0.0083 = $0.0498; a seventh would pass the cap
+    expect(statuses.filter((s) => s !== 201)).toHaveLength(14);
+    const rows = await rowsOf(vk.id);
+    const allowed = rows.filter((r) => r.policy_verdict === 'allowed');
+    expect(allowed.map((r) => r.cost_usd_parsed)).toEqual(Array(6).fill(0.0083));
+  });
+
+  it('a POST the module does not know is of unknown cost (charged its estimate), not free', async () => {
+    const vk = await issue({ daily_usd_cap: 1 });
+    expect((await post(vk.secret, 'Queues.json')).status).toBe(201);
+    const [row] = await rowsOf(vk.id);
+    expect([row.cost_usd_parsed, row.amount_usd_estimated]).toEqual([null, 0.01]);
   });
 });

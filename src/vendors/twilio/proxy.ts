@@ -4,8 +4,8 @@ import type { PriceTable } from '../shared/prices.js';
 import { retryHeaders, type Dialect } from '../shared/refusal.js';
 import type { ProxyFacts } from '../module.js';
 
-const MESSAGES = /^\/2010-04-01\/Accounts\/[^/]+\/Messages\.json$/;
-const CALLS = /^\/2010-04-01\/Accounts\/[^/]+\/Calls\.json$/;
+// Twilio serves a resource with `.json`, `.xml` or no extension (then XML): the same send, the same bill.
+const MESSAGES = /^\/2010-04-01\/Accounts\/[^/]+\/Messages(\.json|\.xml)?$/;
 
 /** A sent message's cost: its `price` (a negative decimal in `price_unit`), or the US segment estimate. */
 function messageUsd(obj: Record<string, unknown>, prices: PriceTable): number | null {
@@ -23,13 +23,13 @@ function messageUsd(obj: Record<string, unknown>, prices: PriceTable): number | 
 }
 
 /**
- * What a Twilio call costs: sending a message is priced; a call's cost accrues while it lasts
- * (unknown here); reads (polling a message's status) and key management are free.
+ * What a Twilio call costs: sending a message is priced (from a JSON answer; an XML one is
+ * unknown); a call's cost accrues while it lasts (unknown here); reads (polling a message's
+ * status) are free; any other POST is unknown, never free (it is charged its estimate).
  */
 function twilioMeter(req: MeterRequest, prices: PriceTable): Metering {
   if (req.method !== 'POST') return notCharged;
-  if (CALLS.test(req.path)) return unknownCost;
-  if (!MESSAGES.test(req.path)) return notCharged;
+  if (!MESSAGES.test(req.path)) return unknownCost;
   return {
     cost(res) {
       if (!ok(res.status)) return 0;
