@@ -6,7 +6,7 @@ import type { PolicyState, LiveVaultKey } from './state.js';
 import { Call, cachedHash, readBody } from './call.js';
 import type { UsageTracker } from './usage.js';
 import type { AuditWriter } from './audit-writer.js';
-import { refusalVendor, vaultKeyPlaces, type VendorSpec } from './vendors.js';
+import { encodedCredential, refusalVendor, vaultKeyPlaces, type VendorSpec } from './vendors.js';
 import type { Metering } from '../vendors/shared/meter.js';
 import {
   carriesSecret,
@@ -280,6 +280,8 @@ export function createDataPlane(deps: DataPlaneDeps) {
     const onClose = () => !res.writableFinished && cut.abort(new Error('agent went away'));
     res.on('close', onClose);
     const secrets = state.upstreamSecrets();
+    const encoded = encodedCredential(spec, secret, sid);
+    if (encoded) secrets.push(encoded);
     const sentAt = performance.now();
     try {
       const up = await sendUpstream(

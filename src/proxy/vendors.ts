@@ -69,6 +69,15 @@ export function upstreamAuthHeader(spec: VendorSpec, secret: string, accountSid:
   }
 }
 
+/**
+ * The production key as it travels when that is not the raw secret (Twilio's Basic
+ * base64(SID:token)): a vendor echoing its Authorization header must be scrubbed of this too.
+ */
+export function encodedCredential(spec: VendorSpec, secret: string, accountSid: string | null): string | null {
+  if (spec.key.kind !== 'basic-sid') return null;
+  return upstreamAuthHeader(spec, secret, accountSid)[1].slice('Basic '.length);
+}
+
 /** Every place any vendor's SDK puts its key (where the data plane looks for a vault key). */
 export function vaultKeyPlaces(vendors: Map<string, VendorSpec>): VaultKeyPlace[] {
   const out = new Map<string, VaultKeyPlace>();

@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Stripe from 'stripe';
-import { startHarness, through, type Harness } from './helpers.js';
+import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
+import { testKeyring } from '../helpers/master-key.js';
+import { ADMIN_TOKEN, adminCall, startHarness, through, type Harness } from './helpers.js';
 
 /** A vendor that records everything it receives. */
 async function recordingVendor() {
@@ -136,5 +141,58 @@ describe('the production key never reaches the agent; the vault key never reache
     const all = Buffer.concat(bytes);
     expect(all.includes(vk.secret)).toBe(false);
     expect(all.includes(createHash('sha256').update(vk.secret).digest('hex'))).toBe(true);
+  });
+});
+
+describe('a Twilio production key echoed in the Basic form it was sent in never reaches the agent', () => {
+  const SID = 'AC0123456789abcdef0123456789abcdef';
+  const token = 'twilio-prod-token-0123456789abcdef';
+  const basic = Buffer.from(`${SID}:${token}`).toString('base64');
+  let vendor: Server;
+  let proxy: RunningProxy;
+  let dir: string;
+  beforeAll(async () => {
+    // Given a Twilio that echoes the Authorization header it received, in its 401 body and a header
+    vendor = createServer((req, res) => {
+      req.resume();
+      const auth = String(req.headers.authorization);
+      res.writeHead(401, { 'content-type': 'application/json', 'x-echo-auth': auth });
+      res.end(JSON.stringify({ code: 20003, message: `Authenticate: bad header "${auth}"`, status: 401 }));
+    });
+    await new Promise<void>((r) => vendor.listen(0, '127.0.0.1', r));
+    dir = mkdtempSync(join(tmpdir(), 'tq-basic-echo-'));
+    proxy = await startProxy({
+      listen: '127.0.0.1:0',
+      adminListen: '127.0.0.1:0',
+      store: `sqlite:${join(dir, 'proxy.db')}`,
+      adminToken: ADMIN_TOKEN,
+      masterKey: testKeyring(),
+      upstreams: { twilio: `http://127.0.0.1:${(vendor.address() as AddressInfo).port}` },
+      log: false,
+      upstreamKeys: [{ vendor: 'twilio', secret: token, account_sid: SID, state: 'active' }],
+    });
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    vendor?.closeAllConnections();
+    vendor?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the base64 of SID:token is redacted from the error body and the headers', async () => {
+    const vk = (await adminCall(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'twilio' })).body;
+    const res = await fetch(`${proxy.dataUrl}/2010-04-01/Accounts/${SID}/Messages.json`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${SID}:${vk.secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'To=%2B15005550006&Body=x',
+    });
+    const text = await res.text();
+    expect(res.status).toBe(401);
+    expect(text).not.toContain(basic);
+    expect(text).toContain('Basic [redacted by tourniquet]');
+    expect(res.headers.get('x-echo-auth')).toBe('Basic [redacted by tourniquet]');
   });
 });
