@@ -198,12 +198,21 @@ describe('every source gives the identical summary on the same data', () => {
     }
   }, 30_000);
 
-  it('a row with no start time is a bad row in every source, inside a window too (it may belong to it)', async () => {
+  it('a row with no start time (NULL, or an empty text in SQLite) is a bad row in every source, inside a window too (it may belong to it)', async () => {
     const undated = new Set([4, 9, 17]);
     const broken = rows.map((r) => (undated.has(r.id) ? { ...r, started_at: null as unknown as string } : r));
-    const f = { jsonl: join(dir, 'undated.jsonl'), sqlite: join(dir, 'undated.db') };
+    const f = {
+      jsonl: join(dir, 'undated.jsonl'),
+      sqlite: join(dir, 'undated.db'),
+      empty: join(dir, 'undated-empty.db'),
+    };
     writeFileSync(f.jsonl, toJsonl(broken));
     toSqlite(f.sqlite, broken);
+    // An empty text is no start time either (`sqlite3 .import --csv` writes an empty cell so).
+    toSqlite(
+      f.empty,
+      broken.map((r) => (undated.has(r.id) ? { ...r, started_at: '' } : r)),
+    );
     if (pgc) await loadPg(pgc.url, 'my_audit_undated', broken);
     const key = broken.find((r) => r.id === 9)!.vault_key_id!;
     const queries = [
@@ -217,6 +226,7 @@ describe('every source gives the identical summary on the same data', () => {
       const expected = await summary(['--source', f.jsonl], query);
       expect(expected.bad_rows, query.join(' ')).toEqual({ count: 3, first_lines: [4, 9, 17] });
       expect(await summary(['--source', f.sqlite], query), query.join(' ')).toEqual(expected);
+      expect(await summary(['--source', f.empty], query), query.join(' ')).toEqual(expected);
       if (pgc) expect(await pgSummary(query), query.join(' ')).toEqual(expected);
     }
     // A table can tell whose row it is: with --vault-key, only that key's undated rows are its bad rows (a file
@@ -227,6 +237,7 @@ describe('every source gives the identical summary on the same data', () => {
     ]) {
       const keyed = await summary(['--source', f.sqlite], query);
       expect(keyed.bad_rows, query.join(' ')).toEqual({ count: 1, first_lines: [9] });
+      expect(await summary(['--source', f.empty], query), query.join(' ')).toEqual(keyed);
       if (pgc) expect(await pgSummary(query), query.join(' ')).toEqual(keyed);
     }
   }, 30_000);

@@ -29,6 +29,17 @@ export interface SqlStatement {
 
 type Row = Record<string, unknown>;
 
+/**
+ * No start time written: NULL, or in SQLite (where any column holds any type) an empty text, as
+ * `sqlite3 .import --csv` leaves an empty cell. Both are `(s IS NULL OR s = '')` there, which an
+ * index on the column still serves; a PostgreSQL timestamp cannot hold ''.
+ */
+export const noStart = (d: Dialect, s: string): string =>
+  d.name === 'sqlite' ? `(${s} IS NULL OR ${s} = '')` : `${s} IS NULL`;
+
+/** The start time as a value, NULL when none is written (see noStart). */
+const startValue = (d: Dialect, s: string): string => (d.name === 'sqlite' ? `NULLIF(${s}, '')` : s);
+
 export function timeParam(ms: number, t: TimeStorage): unknown {
   if (t.kind === 'epoch_ms') return ms;
   if (t.kind === 'epoch_s') return ms / 1000;
@@ -67,7 +78,8 @@ export function buildStatements(
   const sane = strict ? [saneCost(col('cost_usd_parsed'))] : [];
   const whereOf = (parts: string[]) =>
     `FROM ${quoteIdent(table)}${parts.length ? ` WHERE ${parts.join(' AND ')}` : ''}`;
-  const from = whereOf([`${s} IS NOT NULL`, ...sane, ...filters]);
+  const dated = `NOT ${noStart(d, s)}`;
+  const from = whereOf([dated, ...sane, ...filters]);
   const allowedParams = [...params];
   const allowedFrom = `${from} AND ${col('policy_verdict')} IN (${[...ALLOWED_VERDICTS].map((v) => (allowedParams.push(v), d.param(allowedParams.length))).join(', ')})`;
   const cost = `, ${d.costSum(col('cost_usd_parsed'))} AS cost`;
@@ -98,8 +110,10 @@ export function buildStatements(
     minutesStatement(
       d,
       c,
-      strict ? `CASE WHEN ${sane[0]} THEN ${minuteExpr(s, t, d)} END` : minuteExpr(s, t, d),
-      windowed ? whereOf([`${s} IS NOT NULL`, ...filters]) : whereOf(filters),
+      strict
+        ? `CASE WHEN ${sane[0]} THEN ${minuteExpr(startValue(d, s), t, d)} END`
+        : minuteExpr(startValue(d, s), t, d),
+      windowed ? whereOf([dated, ...filters]) : whereOf(filters),
       params,
     ),
     group('runs', [col('agent_run_id')], cost),
@@ -194,8 +208,8 @@ export function badRowsStatement(
   const insane = `NOT ${saneCost(quoteIdent(c.cost_usd_parsed))}`;
   // With a window, a row with no start time may belong to it: bad, as a file source counts it (undatedStatement).
   const where = windowed
-    ? `(${[insane, ...filters].join(' AND ')}) OR (${[`${s} IS NULL`, ...scope(d, c, t, undated(q), params).filters].join(' AND ')})`
-    : `(${s} IS NULL OR ${insane})${filters.map((f) => ` AND ${f}`).join('')}`;
+    ? `(${[insane, ...filters].join(' AND ')}) OR (${[noStart(d, s), ...scope(d, c, t, undated(q), params).filters].join(' AND ')})`
+    : `(${noStart(d, s)} OR ${insane})${filters.map((f) => ` AND ${f}`).join('')}`;
   return {
     name: 'bad',
     sql: `SELECT ${id} AS id FROM ${quoteIdent(table)} WHERE ${where} ORDER BY ${id} LIMIT ${MAX_BAD_LINES}`,
@@ -221,7 +235,7 @@ export function undatedStatement(
 ): SqlStatement | null {
   if (q.from === undefined && q.to === undefined) return null;
   const { filters, params } = scope(d, c, t, undated(q));
-  const where = [`${quoteIdent(c.started_at)} IS NULL`, ...filters].join(' AND ');
+  const where = [noStart(d, quoteIdent(c.started_at)), ...filters].join(' AND ');
   return { name: 'undated', sql: `SELECT COUNT(*) AS calls FROM ${quoteIdent(table)} WHERE ${where}`, params };
 }
 
@@ -282,10 +296,11 @@ export function assemble(
     a.calls_total += num(r.calls);
     a.cost_micros += d.micros(r.cost);
     a.by_verdict.set(key(r.k0) ?? 'unknown', num(r.calls));
+    // A start time the table holds but no one can read is never a time (its minute counts it as bad).
     const first = parseAuditTime(r.first);
     const last = parseAuditTime(r.last);
-    if (a.first_call === null || first < a.first_call) a.first_call = first;
-    if (a.last_call === null || last > a.last_call) a.last_call = last;
+    if (!Number.isNaN(first) && (a.first_call === null || first < a.first_call)) a.first_call = first;
+    if (!Number.isNaN(last) && (a.last_call === null || last > a.last_call)) a.last_call = last;
   }
   for (const r of results.get('customers') ?? []) a.customers.set(key(r.k0), counted(r));
   for (const r of results.get('endpoints') ?? []) {
@@ -293,9 +308,9 @@ export function assemble(
     addEndpoint(a, key(r.k0), path === null ? null : endpointTemplate(path), counted(r));
   }
   for (const r of results.get('minutes') ?? []) {
-    if (r.k0 === null || r.k0 === undefined) a.bad_rows.count += num(r.calls);
+    const m = r.k0 === null || r.k0 === undefined ? NaN : minuteIndex(r.k0, t);
+    if (Number.isNaN(m)) a.bad_rows.count += num(r.calls);
     else {
-      const m = minuteIndex(r.k0, t);
       a.per_minute.set(m, num(r.calls));
       a.per_minute_cost!.set(m, d.micros(r.cost));
       a.per_minute_cost_unknown!.set(m, num(r.no_cost));

@@ -33,7 +33,7 @@ type Db = import('better-sqlite3').Database;
 export function sniffSqliteTime(db: Db, table: string, col: string): TimeStorage {
   const row = db
     .prepare(
-      `SELECT typeof(${quoteIdent(col)}) AS t, ${quoteIdent(col)} AS v FROM ${quoteIdent(table)} WHERE ${quoteIdent(col)} IS NOT NULL LIMIT 1`,
+      `SELECT typeof(${quoteIdent(col)}) AS t, ${quoteIdent(col)} AS v FROM ${quoteIdent(table)} WHERE NULLIF(${quoteIdent(col)}, '') IS NOT NULL LIMIT 1`,
     )
     .get() as { t: string; v: unknown } | undefined;
   if (!row || row.t === 'text') {
