@@ -320,6 +320,21 @@ describe('unknown cost and unknown outcome (C6): every source reports them, iden
     );
   }
 
+  it('an empty cost in SQLite is an unknown cost, as an empty CSV cell is, never a known $0', async () => {
+    // Given the rows with no cost written as '' (what `sqlite3 .import --csv` leaves)
+    const file = join(dir, 'c6-empty-cost.db');
+    toSqlite(
+      file,
+      c6.map((r) => (r.cost_usd_parsed === null ? { ...r, cost_usd_parsed: '' as unknown as number } : r)),
+      COLUMNS_C6,
+    );
+    for (const query of Object.values(QUERIES)) {
+      const expected = await summary(['--source', c6Files.csv], query);
+      expect(await summary(['--source', file], query), query.join(' ')).toEqual(expected);
+    }
+    expect((await summary(['--source', file], [])).cost_unknown.calls).toBe(UNMETERED.costUnknown);
+  }, 30_000);
+
   it('a bad row counts as a bad row and nothing else: no verdict, time, cost, revoke split or outcome', async () => {
     // Given the story plus bad rows that, were they read, would move every other figure: no start
     // time (allowed, no cost, outcome pending); an insane cost on the earliest call, in flight at

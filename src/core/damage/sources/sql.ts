@@ -37,8 +37,8 @@ type Row = Record<string, unknown>;
 export const noStart = (d: Dialect, s: string): string =>
   d.name === 'sqlite' ? `(${s} IS NULL OR ${s} = '')` : `${s} IS NULL`;
 
-/** The start time as a value, NULL when none is written (see noStart). */
-const startValue = (d: Dialect, s: string): string => (d.name === 'sqlite' ? `NULLIF(${s}, '')` : s);
+/** A column's value, NULL when none is written: in SQLite an empty text is none (see noStart). */
+const orNull = (d: Dialect, col: string): string => (d.name === 'sqlite' ? `NULLIF(${col}, '')` : col);
 
 export function timeParam(ms: number, t: TimeStorage): unknown {
   if (t.kind === 'epoch_ms') return ms;
@@ -75,7 +75,7 @@ export function buildStatements(
   const s = col('started_at');
   const { filters, params, windowed } = scope(d, c, t, q);
   // Costs are only checked row by row (strict) once the verdicts' MIN and MAX have shown one out of range.
-  const sane = strict ? [saneCost(col('cost_usd_parsed'))] : [];
+  const sane = strict ? [saneCost(d, col('cost_usd_parsed'))] : [];
   const whereOf = (parts: string[]) =>
     `FROM ${quoteIdent(table)}${parts.length ? ` WHERE ${parts.join(' AND ')}` : ''}`;
   const dated = `NOT ${noStart(d, s)}`;
@@ -83,6 +83,7 @@ export function buildStatements(
   const allowedParams = [...params];
   const allowedFrom = `${from} AND ${col('policy_verdict')} IN (${[...ALLOWED_VERDICTS].map((v) => (allowedParams.push(v), d.param(allowedParams.length))).join(', ')})`;
   const cost = `, ${d.costSum(col('cost_usd_parsed'))} AS cost`;
+  const known = orNull(d, col('cost_usd_parsed'));
   // Totals and the timeline count every call; the breakdowns count allowed calls (money that moved).
   const group = (
     name: SqlStatement['name'],
@@ -100,7 +101,7 @@ export function buildStatements(
       'verdicts',
       [col('policy_verdict')],
       // no_cost: rows with no cost written (unknown cost, for the allowed verdicts).
-      `${cost}, MIN(${s}) AS first, MAX(${s}) AS last, MIN(${col('cost_usd_parsed')}) AS min_cost, MAX(${col('cost_usd_parsed')}) AS max_cost, COUNT(*) - COUNT(${col('cost_usd_parsed')}) AS no_cost`,
+      `${cost}, MIN(${s}) AS first, MAX(${s}) AS last, MIN(${known}) AS min_cost, MAX(${known}) AS max_cost, COUNT(*) - COUNT(${known}) AS no_cost`,
       'all',
     ),
     group('customers', [col('customer_scope_id')], cost),
@@ -110,9 +111,7 @@ export function buildStatements(
     minutesStatement(
       d,
       c,
-      strict
-        ? `CASE WHEN ${sane[0]} THEN ${minuteExpr(startValue(d, s), t, d)} END`
-        : minuteExpr(startValue(d, s), t, d),
+      strict ? `CASE WHEN ${sane[0]} THEN ${minuteExpr(orNull(d, s), t, d)} END` : minuteExpr(orNull(d, s), t, d),
       windowed ? whereOf([dated, ...filters]) : whereOf(filters),
       params,
     ),
@@ -135,7 +134,7 @@ function minutesStatement(d: Dialect, c: ColumnMap, minute: string, from: string
   const [s, v, cost] = [c.started_at, c.policy_verdict, c.cost_usd_parsed].map(quoteIdent);
   const allowed = () =>
     `${v} IN (${[...ALLOWED_VERDICTS].map((x) => (params.push(x), d.param(params.length))).join(', ')})`;
-  const costs = `${d.costSum(`CASE WHEN ${allowed()} THEN ${cost} END`)} AS cost, SUM(CASE WHEN ${allowed()} AND ${cost} IS NULL THEN 1 ELSE 0 END) AS no_cost`;
+  const costs = `${d.costSum(`CASE WHEN ${allowed()} THEN ${cost} END`)} AS cost, SUM(CASE WHEN ${allowed()} AND ${orNull(d, quoteIdent(c.cost_usd_parsed))} IS NULL THEN 1 ELSE 0 END) AS no_cost`;
   const sql = `WITH w AS (SELECT ${s}, ${v}, ${cost} ${from}) SELECT ${minute} AS k0, COUNT(*) AS calls, ${costs} FROM w GROUP BY ${minute}`;
   return { name: 'minutes', sql, params };
 }
@@ -177,10 +176,11 @@ export function scope(
 }
 
 /**
- * A cost a call can have, as the file sources read it (rows.ts): none, or 0 to MAX_CALL_COST_USD.
- * Negative, infinite and NaN (PostgreSQL sorts NaN above every number) are not; such a row is bad.
+ * A cost a call can have, as the file sources read it (rows.ts): none (NULL, or '' in SQLite), or 0 to
+ * MAX_CALL_COST_USD. Negative, infinite and NaN (PostgreSQL sorts NaN above every number) are not; such a row is bad.
  */
-export const saneCost = (cost: string) => `(${cost} IS NULL OR (${cost} >= 0 AND ${cost} <= ${MAX_CALL_COST_USD}))`;
+export const saneCost = (d: Dialect, cost: string) =>
+  `(${orNull(d, cost)} IS NULL OR (${cost} >= 0 AND ${cost} <= ${MAX_CALL_COST_USD}))`;
 
 /**
  * True when the verdicts' MIN and MAX cost show a cost no call can have: the statements must then
@@ -205,7 +205,7 @@ export function badRowsStatement(
   const id = quoteIdent(c.id);
   const s = quoteIdent(c.started_at);
   const { filters, params, windowed } = scope(d, c, t, q);
-  const insane = `NOT ${saneCost(quoteIdent(c.cost_usd_parsed))}`;
+  const insane = `NOT ${saneCost(d, quoteIdent(c.cost_usd_parsed))}`;
   // With a window, a row with no start time may belong to it: bad, as a file source counts it (undatedStatement).
   const where = windowed
     ? `(${[insane, ...filters].join(' AND ')}) OR (${[noStart(d, s), ...scope(d, c, t, undated(q), params).filters].join(' AND ')})`
