@@ -198,6 +198,33 @@ describe('every source gives the identical summary on the same data', () => {
     }
   }, 30_000);
 
+  it('a cost held as text in SQLite is read as its number, in range or not, and text that is no number is bad', async () => {
+    // Given a TEXT cost column (an imported CSV): costs of $2 and more sort above '1000000000' as text
+    const text = rows.map((r) => ({
+      ...r,
+      cost_usd_parsed: (r.cost_usd_parsed === null ? '' : String(r.cost_usd_parsed)) as unknown as number,
+    }));
+    const cases: [string, StoryRow[]][] = [
+      ['valid costs', text],
+      ['an insane cost', text.map((r) => (r.id === 9 ? { ...r, cost_usd_parsed: '2e9' as unknown as number } : r))],
+      ['no number', text.map((r) => (r.id === 5 ? { ...r, cost_usd_parsed: 'n/a' as unknown as number } : r))],
+    ];
+    const query = ['--revoked-at', REVOKED_AT];
+    for (const [name, rowsOf] of cases) {
+      const f = { csv: join(dir, `text-cost-${name}.csv`), sqlite: join(dir, `text-cost-${name}.db`) };
+      writeFileSync(f.csv, toCsv(rowsOf));
+      toSqlite(f.sqlite, rowsOf, undefined, 'TEXT');
+      // Then SQLite says what the CSV says (whose line numbers count the header: one more than the ids)
+      const expected = await summary(['--source', f.csv], query);
+      const lines = expected.bad_rows.first_lines as number[];
+      expect(await summary(['--source', f.sqlite], query), name).toEqual({
+        ...expected,
+        bad_rows: { ...expected.bad_rows, first_lines: lines.map((l) => l - 1) },
+      });
+      expect(expected.bad_rows.count, name).toBe(name === 'valid costs' ? 0 : 1);
+    }
+  }, 30_000);
+
   it('a row with no start time (NULL, or an empty text in SQLite) is a bad row in every source, inside a window too (it may belong to it)', async () => {
     const undated = new Set([4, 9, 17]);
     const broken = rows.map((r) => (undated.has(r.id) ? { ...r, started_at: null as unknown as string } : r));

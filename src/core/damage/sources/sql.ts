@@ -178,16 +178,23 @@ export function scope(
 /**
  * A cost a call can have, as the file sources read it (rows.ts): none (NULL, or '' in SQLite), or 0 to
  * MAX_CALL_COST_USD. Negative, infinite and NaN (PostgreSQL sorts NaN above every number) are not; such a row is bad.
+ * SQLite may hold a cost as text (a TEXT column, an imported CSV): it is compared as the number it
+ * reads as, and text that reads as no number (`c = CAST(c AS REAL)` is false for it) is bad, as in a file.
  */
-export const saneCost = (d: Dialect, cost: string) =>
-  `(${orNull(d, cost)} IS NULL OR (${cost} >= 0 AND ${cost} <= ${MAX_CALL_COST_USD}))`;
+export function saneCost(d: Dialect, cost: string): string {
+  if (d.name === 'postgres') return `(${cost} IS NULL OR (${cost} >= 0 AND ${cost} <= ${MAX_CALL_COST_USD}))`;
+  const n = `CAST(${cost} AS REAL)`;
+  return `(${orNull(d, cost)} IS NULL OR (${cost} = ${n} AND ${n} >= 0 AND ${n} <= ${MAX_CALL_COST_USD}))`;
+}
 
 /**
  * True when the verdicts' MIN and MAX cost show a cost no call can have: the statements must then
- * run again strict, checking each row (rare: only a broken audit table pays for it).
+ * run again strict, checking each row (rare: only a broken audit table pays for it). SQLite sorts
+ * text above every number, so a text MAX means costs held as text: only a row-by-row check reads them.
  */
-export function needsStrict(results: Map<SqlStatement['name'], Row[]>): boolean {
+export function needsStrict(d: Dialect, results: Map<SqlStatement['name'], Row[]>): boolean {
   return (results.get('verdicts') ?? []).some((r) => {
+    if (d.name === 'sqlite' && typeof r.max_cost === 'string') return true;
     const lo = r.min_cost === null || r.min_cost === undefined ? 0 : Number(r.min_cost);
     const hi = r.max_cost === null || r.max_cost === undefined ? 0 : Number(r.max_cost);
     return !(lo >= 0 && hi <= MAX_CALL_COST_USD);

@@ -106,7 +106,7 @@ export class SqliteSource implements AuditSource {
       const time = sniffSqliteTime(db, this.table, this.cols.started_at);
       const outcome = hasColumns(db, outcomeProbe(this.table, this.cols));
       let results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query, false, outcome));
-      if (needsStrict(results))
+      if (needsStrict(SQLITE, results))
         results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query, true, outcome));
       if (hasBadRows(results)) {
         const bad = badRowsStatement(SQLITE, this.table, this.cols, time, query);
