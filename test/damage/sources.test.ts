@@ -269,6 +269,34 @@ describe('every source gives the identical summary on the same data', () => {
     }
   }, 30_000);
 
+  it('a key written NULL in one row and empty in another is one key (no value) in every source', async () => {
+    // Given customers, runs, keys and verdicts written as NULL, '' and (verdicts) `unknown`
+    const blank = (i: number) => (i % 3 === 0 ? null : i % 3 === 1 ? '' : undefined);
+    const mixed = rows.map((r) => {
+      const b = blank(r.id);
+      if (b === undefined) return r;
+      const verdict = r.id % 4 === 0 ? (r.id % 8 === 0 ? 'unknown' : b) : r.policy_verdict;
+      return { ...r, customer_scope_id: b, agent_run_id: b, vault_key_id: b, policy_verdict: verdict } as StoryRow;
+    });
+    const f = { jsonl: join(dir, 'blank-keys.jsonl'), sqlite: join(dir, 'blank-keys.db') };
+    writeFileSync(f.jsonl, toJsonl(mixed));
+    toSqlite(f.sqlite, mixed);
+    if (pgc) await loadPg(pgc.url, 'my_audit_blank_keys', mixed);
+    const query = ['--revoked-at', REVOKED_AT];
+    const expected = await summary(['--source', f.jsonl], query);
+    const verdicts = Object.values(expected.by_verdict as Record<string, number>);
+    expect(verdicts.reduce((n, c) => n + c, 0)).toBe(expected.calls_total);
+    expect(
+      expected.customers.find((c: { customer_scope_id: string | null }) => c.customer_scope_id === null),
+    ).toBeTruthy();
+    // Then the tables add both rows to the one key, as the file does
+    expect(await summary(['--source', f.sqlite], query)).toEqual(expected);
+    if (pgc)
+      expect(
+        await summary(['--source', pgc.url, '--table', 'my_audit_blank_keys', '--columns', PG_COLUMNS_FLAG], query),
+      ).toEqual(expected);
+  }, 30_000);
+
   it('a column map that reads two fields from one column gives each field its breakdown', async () => {
     // Given agent runs read from the vault key column
     const query = ['--revoked-at', REVOKED_AT];

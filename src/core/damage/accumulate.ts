@@ -31,6 +31,15 @@ export function emptyAggregate(withRevoke: boolean): Aggregate {
 
 export const toMicros = (usd: number) => Math.round(usd * 1_000_000);
 
+/** Add calls and cost to a breakdown's entry, which other rows (or stretches) may have begun. */
+export function addCounted<K>(map: Map<K, Counted>, key: K, c: Counted): void {
+  const t = map.get(key);
+  if (t) {
+    t.calls += c.calls;
+    t.cost_micros += c.cost_micros;
+  } else map.set(key, { calls: c.calls, cost_micros: c.cost_micros });
+}
+
 /** Endpoints are grouped by path template (`/v1/charges/{id}`), as the proxy groups them. */
 export function addEndpoint(a: Aggregate, method: string | null, path: string | null, c: Counted): void {
   const key = `${method ?? ''} ${path ?? ''}`;

@@ -1,5 +1,5 @@
 import type { Aggregate, Counted, DamageQuery } from '../types.js';
-import { ALLOWED_VERDICTS, MAX_BAD_LINES, addEndpoint, emptyAggregate } from '../accumulate.js';
+import { ALLOWED_VERDICTS, MAX_BAD_LINES, addCounted, addEndpoint, emptyAggregate } from '../accumulate.js';
 import { endpointTemplate } from '../../../proxy/store/audit-shared.js';
 import { quoteIdent, type ColumnMap } from '../columns.js';
 import { MINUTE_MS, parseAuditTime } from '../time.js';
@@ -298,18 +298,21 @@ export function assemble(
 ): Aggregate {
   const a = emptyAggregate(q.revoked_at !== undefined);
   const counted = (r: Row): Counted => ({ calls: num(r.calls), cost_micros: d.micros(r.cost) });
+  // NULL and '' group apart in SQL but are one key here (no value; a verdict reads `unknown`, as a
+  // row written with that word does): add every result row to its key, never overwrite.
+  const verdict = (r: Row) => key(r.k0) ?? 'unknown';
   for (const r of results.get('verdicts') ?? []) {
     if (ALLOWED_VERDICTS.has(String(r.k0))) a.cost_unknown_calls! += num(r.no_cost);
     a.calls_total += num(r.calls);
     a.cost_micros += d.micros(r.cost);
-    a.by_verdict.set(key(r.k0) ?? 'unknown', num(r.calls));
+    a.by_verdict.set(verdict(r), (a.by_verdict.get(verdict(r)) ?? 0) + num(r.calls));
     // A start time the table holds but no one can read is never a time (its minute counts it as bad).
     const first = parseAuditTime(r.first);
     const last = parseAuditTime(r.last);
     if (!Number.isNaN(first) && (a.first_call === null || first < a.first_call)) a.first_call = first;
     if (!Number.isNaN(last) && (a.last_call === null || last > a.last_call)) a.last_call = last;
   }
-  for (const r of results.get('customers') ?? []) a.customers.set(key(r.k0), counted(r));
+  for (const r of results.get('customers') ?? []) addCounted(a.customers, key(r.k0), counted(r));
   for (const r of results.get('endpoints') ?? []) {
     const path = key(r.k1);
     addEndpoint(a, key(r.k0), path === null ? null : endpointTemplate(path), counted(r));
@@ -318,13 +321,14 @@ export function assemble(
     const m = r.k0 === null || r.k0 === undefined ? NaN : minuteIndex(r.k0, t);
     if (Number.isNaN(m)) a.bad_rows.count += num(r.calls);
     else {
-      a.per_minute.set(m, num(r.calls));
-      a.per_minute_cost!.set(m, d.micros(r.cost));
-      a.per_minute_cost_unknown!.set(m, num(r.no_cost));
+      // Two texts may be one minute (`T` and ` ` as separator): add, as for the keys.
+      a.per_minute.set(m, (a.per_minute.get(m) ?? 0) + num(r.calls));
+      a.per_minute_cost!.set(m, (a.per_minute_cost!.get(m) ?? 0) + d.micros(r.cost));
+      a.per_minute_cost_unknown!.set(m, (a.per_minute_cost_unknown!.get(m) ?? 0) + num(r.no_cost));
     }
   }
-  for (const r of results.get('runs') ?? []) a.agent_runs.set(key(r.k0), counted(r));
-  for (const r of results.get('keys') ?? []) a.vault_keys.set(key(r.k0), counted(r));
+  for (const r of results.get('runs') ?? []) addCounted(a.agent_runs, key(r.k0), counted(r));
+  for (const r of results.get('keys') ?? []) addCounted(a.vault_keys, key(r.k0), counted(r));
   const rev = results.get('revoke')?.[0];
   if (rev && a.after_revoke)
     a.after_revoke = { later: num(rev.later), later_allowed: num(rev.later_allowed), in_flight: num(rev.in_flight) };
