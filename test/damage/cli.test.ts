@@ -70,6 +70,16 @@ describe('malformed rows are counted, reported by line, never fatal', () => {
 });
 
 describe('windows, zones and formats', () => {
+  it('the calls line counts every allowed verdict (allowed, allow, ok, pass) once, as allowed', async () => {
+    const verdicts = ['ok', 'pass', 'allow', 'allowed', 'denied'];
+    const some = rows.slice(0, 10).map((r, i) => ({ ...r, policy_verdict: verdicts[i % verdicts.length]! }));
+    for (const format of ['text', 'md']) {
+      const r = await run(['--source', '-', '--format', format], { stdin: toJsonl(some) });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout, format).toMatch(/\b10 total, 8 allowed, 2 denied$/m);
+    }
+  });
+
   it('an empty window says so plainly, in every format', async () => {
     const q = ['--source', jsonl, '--from', '2027-01-01T00:00:00Z', '--to', '2027-01-01T01:00:00Z'];
     const text = await run(q);
