@@ -33,6 +33,17 @@ describe('malformed rows are counted, reported by line, never fatal', () => {
     expect(r.stderr).toMatch(/4 unreadable rows skipped \(first at 3, 6, 9, 12\)/);
   });
 
+  it('CSV: a quote inside an unquoted field is text, and the records after it are read', async () => {
+    const lines = toCsv(rows.slice(0, 10)).trimEnd().split('\n');
+    lines[2] = lines[2]!.replace('/v1/', '/v1/"');
+    lines[4] = lines[4]!.replace('/v1/', '/v1/a"b"');
+    const r = await run(['--source', '-', '--input-format', 'csv', '--json'], { stdin: lines.join('\n') + '\n' });
+    const s = JSON.parse(r.stdout);
+    expect(s.calls_total).toBe(10);
+    expect(s.bad_rows).toEqual({ count: 0, first_lines: [] });
+    expect(s.endpoints.map((e: { path: string }) => e.path)).toContain('/v1/"customers');
+  });
+
   it('CSV: a short row, a bad time, an unclosed quote; a quoted newline is fine', async () => {
     const lines = toCsv(rows.slice(0, 10)).trimEnd().split('\n');
     lines.push('1,2,3');
