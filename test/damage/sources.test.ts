@@ -297,6 +297,29 @@ describe('every source gives the identical summary on the same data', () => {
       ).toEqual(expected);
   }, 30_000);
 
+  it("the cost is the allowed calls' cost in every source, even where a refused call has a cost written", async () => {
+    // Given refused calls whose rows say they cost something
+    const priced = rows.map((r) => (r.policy_verdict === 'allowed' ? r : { ...r, cost_usd_parsed: 7 }));
+    const f = { jsonl: join(dir, 'priced.jsonl'), csv: join(dir, 'priced.csv'), sqlite: join(dir, 'priced.db') };
+    writeFileSync(f.jsonl, toJsonl(priced));
+    writeFileSync(f.csv, toCsv(priced));
+    toSqlite(f.sqlite, priced);
+    if (pgc) await loadPg(pgc.url, 'my_audit_priced', priced);
+    // Then the cost is what the allowed calls cost: the story's own, the sum of its minutes and of its customers
+    const query = ['--revoked-at', REVOKED_AT];
+    const expected = await summary(['--source', f.jsonl], query);
+    expect(expected).toEqual(await summary(['--source', files.jsonl], query));
+    const cents = (xs: { cost_usd: number }[]) => Math.round(xs.reduce((n, x) => n + x.cost_usd * 100, 0));
+    expect(Math.round(expected.cost_usd * 100)).toBe(cents(expected.per_minute));
+    expect(Math.round(expected.cost_usd * 100)).toBe(cents(expected.customers));
+    expect(await summary(['--source', f.csv], query)).toEqual(expected);
+    expect(await summary(['--source', f.sqlite], query)).toEqual(expected);
+    if (pgc)
+      expect(
+        await summary(['--source', pgc.url, '--table', 'my_audit_priced', '--columns', PG_COLUMNS_FLAG], query),
+      ).toEqual(expected);
+  }, 30_000);
+
   it('a column map that reads two fields from one column gives each field its breakdown', async () => {
     // Given agent runs read from the vault key column
     const query = ['--revoked-at', REVOKED_AT];

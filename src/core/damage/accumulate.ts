@@ -190,7 +190,6 @@ export class Accumulator {
     if (!this.matches(text)) return;
     const a = this.a;
     a.calls_total++;
-    this.micros += micros;
     const verdict = text.id(Text.verdict, this.verdicts);
     this.byVerdict.add(verdict, 0);
     const minute = Math.floor(started / MINUTE_MS);
@@ -198,7 +197,8 @@ export class Accumulator {
     this.minuteCalls++;
     const allowed = this.isAllowed(verdict);
     if (allowed) {
-      // Who and what the money moved for: allowed calls only, as the proxy's own summary counts them.
+      // The cost, and who and what the money moved for: allowed calls only (a refused call moved none).
+      this.micros += micros;
       this.byCustomer.add(text.id(Text.customer, this.customers), micros);
       this.byRun.add(text.id(Text.run, this.runs), micros);
       this.byKey.add(text.id(Text.key, this.keys), micros);

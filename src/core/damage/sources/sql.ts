@@ -302,9 +302,12 @@ export function assemble(
   // row written with that word does): add every result row to its key, never overwrite.
   const verdict = (r: Row) => key(r.k0) ?? 'unknown';
   for (const r of results.get('verdicts') ?? []) {
-    if (ALLOWED_VERDICTS.has(String(r.k0))) a.cost_unknown_calls! += num(r.no_cost);
+    // The cost, as the unknown-cost count, is the allowed calls' (a refused call moved no money).
+    if (ALLOWED_VERDICTS.has(String(r.k0))) {
+      a.cost_unknown_calls! += num(r.no_cost);
+      a.cost_micros += d.micros(r.cost);
+    }
     a.calls_total += num(r.calls);
-    a.cost_micros += d.micros(r.cost);
     a.by_verdict.set(verdict(r), (a.by_verdict.get(verdict(r)) ?? 0) + num(r.calls));
     // A start time the table holds but no one can read is never a time (its minute counts it as bad).
     const first = parseAuditTime(r.first);
