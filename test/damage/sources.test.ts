@@ -164,6 +164,35 @@ describe('every source gives the identical summary on the same data', () => {
     }
   });
 
+  it('a LiteLLM spend is checked as an audit cost: negative, over $1e9 or no number is bad, empty unknown', async () => {
+    // Given spend logs with spends no call can have, and one written empty
+    const odd = new Map<number, unknown>([
+      [3, -7.5],
+      [9, 5e9],
+      [12, ''],
+      [15, 'n/a'],
+    ]);
+    const at = <T>(xs: T[], set: (x: T, v: unknown) => T) =>
+      xs.map((x, i) => (odd.has(i + 1) ? set(x, odd.get(i + 1)) : x));
+    const logs = join(dir, 'odd-spend.json');
+    const projected = join(dir, 'odd-spend-rows.jsonl');
+    writeFileSync(logs, JSON.stringify(at(toSpendLogs(rows), (e, spend) => ({ ...e, spend }))));
+    writeFileSync(
+      projected,
+      toJsonl(at(projectForLiteLlm(rows), (r, cost) => ({ ...r, cost_usd_parsed: cost as number }))),
+    );
+    // Then they read as those rows in an audit file: bad rows by entry, the empty one of unknown cost
+    const expected = await summary(['--source', projected], []);
+    expect(expected.bad_rows).toEqual({ count: 3, first_lines: [3, 9, 15] });
+    expect(await summary(['--source', `litellm:${logs}`], [])).toEqual(expected);
+    // And a file of which no entry is a spend log is bad input, not a summary of nothing
+    const none = join(dir, 'no-spend-logs.json');
+    writeFileSync(none, '[{"foo":1},{"bar":2},3]');
+    const r = await runInProcess(['damage', '--source', `litellm:${none}`], { env: env() });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/no entry is a readable spend log \(3 unreadable, first at 1, 2, 3\)/);
+  });
+
   it('costs no call can have are bad rows in every source, by line or id, and never summed', async () => {
     const insane = new Map([
       [3, -5],
