@@ -254,6 +254,37 @@ describe('every source gives the identical summary on the same data', () => {
     }
   }, 30_000);
 
+  it('zone-less text times in SQLite: a row at exactly --from, --to or --revoked-at is where a file puts it', async () => {
+    // Given times written without a zone, with and without milliseconds (`2026-11-21 02:14:05`, `… 02:14:05.000`)
+    const bare = (iso: string, short: boolean) => {
+      const text = iso.replace('T', ' ').replace(/Z$/, '');
+      return short ? text.replace(/\.000$/, '') : text;
+    };
+    // (and a call that finished exactly at the revoke, written `…:05.000`: not in flight)
+    const edge = rows.map((r) => (r.id === 967 ? { ...r, finished_at: REVOKED_AT } : r));
+    expect(REVOKED_AT).toBe('2026-11-21T02:20:05.000Z');
+    const jsonl = join(dir, 'zoneless.jsonl');
+    writeFileSync(jsonl, toJsonl(edge));
+    const zoneless = edge.map((r) => ({
+      ...r,
+      started_at: bare(r.started_at, r.id % 2 === 0),
+      finished_at: bare(r.finished_at, r.id % 3 === 0),
+    }));
+    const file = join(dir, 'zoneless.db');
+    toSqlite(file, zoneless);
+    const exact = (i: number, field: 'started_at' | 'finished_at' = 'started_at') => rows[i]![field];
+    const queries = [
+      ['--from', exact(10), '--to', exact(51), '--revoked-at', exact(30)],
+      ['--from', exact(11), '--to', exact(50), '--revoked-at', exact(29, 'finished_at')],
+      ['--revoked-at', REVOKED_AT],
+    ];
+    for (const query of queries) {
+      const expected = await summary(['--source', jsonl], query);
+      // Then SQLite counts the rows at the bounds as the file does
+      expect(await summary(['--source', file], query), query.join(' ')).toEqual(expected);
+    }
+  }, 30_000);
+
   it('a row with no start time (NULL, or an empty text in SQLite) is a bad row in every source, inside a window too (it may belong to it)', async () => {
     const undated = new Set([4, 9, 17]);
     const broken = rows.map((r) => (undated.has(r.id) ? { ...r, started_at: null as unknown as string } : r));

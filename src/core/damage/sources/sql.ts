@@ -46,7 +46,10 @@ export function timeParam(ms: number, t: TimeStorage): unknown {
   const iso = new Date(ms).toISOString();
   if (t.kind === 'timestamp') return iso;
   const text = t.sep === 'T' ? iso : iso.replace('T', ' ');
-  return t.zone ? text : text.slice(0, -1);
+  // Zone-less text is compared as text: the bound in its shortest form (`02:10:00`, `02:10:00.5`), so a
+  // row written at the same instant (`02:10:00`, `02:10:00.000`) is equal to it or extends it, and
+  // sorts at or after it, as `>=` and `<` want.
+  return t.zone ? text : text.slice(0, -1).replace(/\.?0+$/, '');
 }
 
 export function minuteExpr(col: string, t: TimeStorage, d: Dialect): string {
@@ -264,7 +267,11 @@ function revokeStatement(
   const laterAt = rev();
   const allowed = [...ALLOWED_VERDICTS].map((v) => bind(v)).join(', ');
   const laterAllowed = `SUM(CASE WHEN ${s} >= ${laterAt} AND ${quoteIdent(c.policy_verdict)} IN (${allowed}) THEN 1 ELSE 0 END) AS later_allowed`;
-  const inFlight = `SUM(CASE WHEN ${s} < ${rev()} AND ${f} > ${rev()} THEN 1 ELSE 0 END) AS in_flight`;
+  // Finished after the revoke: at or after the next millisecond (times are read to the ms), which holds
+  // for zone-less text too, where a finish written `…:30.000` would sort after a bound of `…:30`.
+  const startedBefore = `${s} < ${rev()}`;
+  const finishedAfter = t.kind === 'text' ? `${f} >= ${bind(timeParam(at + 1, t))}` : `${f} > ${rev()}`;
+  const inFlight = `SUM(CASE WHEN ${startedBefore} AND ${finishedAfter} THEN 1 ELSE 0 END) AS in_flight`;
   // The filter goes first, in a CTE, so its placeholders precede the ones above in the text.
   const sql = `WITH w AS (SELECT ${s}, ${f}, ${quoteIdent(c.policy_verdict)} ${from}) SELECT ${later}, ${laterAllowed}, ${inFlight} FROM w`;
   return { name: 'revoke', sql, params };
