@@ -74,6 +74,21 @@ describe('malformed rows are counted, reported by line, never fatal', () => {
     expect(windowed.calls_total).toBe(27);
   });
 
+  it('SQLite: start times with a UTC offset are refused (exit 2), never summed as a window of nothing', async () => {
+    const { toSqlite } = await import('../fixtures/damage/write.js');
+    // Given one row in the middle of the table written with +02:00 (the first and the least are UTC)
+    const db = join(dir, 'offsets.db');
+    toSqlite(
+      db,
+      rows.slice(0, 30).map((r) => (r.id === 15 ? { ...r, started_at: '2026-11-21T23:59:59.000+02:00' } : r)),
+    );
+    for (const window of [[], ['--from', '2026-11-21T00:00:00Z']]) {
+      const r = await run(['--source', db, ...window]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/started_at holds times with a UTC offset \(2026-11-21T23:59:59\.000\+02:00\)/);
+    }
+  });
+
   it('text output says how many were skipped', async () => {
     const r = await run(['--source', '-'], { stdin: toJsonl(rows.slice(0, 5)) + 'garbage\n' });
     expect(r.stdout).toMatch(/Bad rows\s+1 unreadable, skipped \(first at 6\)/);
