@@ -134,7 +134,8 @@ own), JSONL or CSV (streamed; - is stdin), litellm:FILE or litellm+https://HOST
 (LiteLLM spend logs), or a profile with audit_source.
 Cost, customers, endpoints and runs count allowed calls. The anomaly start is
 the first minute above 5x the mean of the minutes before it. Unreadable rows
-are counted and reported, never fatal.
+are counted and reported, never summed; a file with no readable row, or SQLite
+start times stored as text with a UTC offset, is bad input (exit 2).
 
 Examples:
   tourniquet damage --source proxy --vault-key vk_refund_agent --since 30m

@@ -1,5 +1,6 @@
 import type { DamageSummary } from '../core/damage/types.js';
 import { formatLocal } from '../core/damage/time.js';
+import { ALLOWED_VERDICTS } from '../core/damage/accumulate.js';
 import { inert, inertOr } from '../core/inert.js';
 
 /** Shared formatting for the damage renderers (text and Markdown). */
@@ -44,7 +45,7 @@ export function scopeLine(s: DamageSummary, v: DamageView): string {
 
 export function verdictLine(s: DamageSummary): string {
   const rest = Object.entries(s.by_verdict)
-    .filter(([k]) => k !== 'allowed' && k !== 'allow')
+    .filter(([k]) => !ALLOWED_VERDICTS.has(k)) // counted in `allowed`
     .map(([k, n]) => `${count(n)} ${inert(k)}`);
   return [`${count(s.calls_total)} total`, `${count(s.calls_allowed)} allowed`, ...rest].join(', ');
 }

@@ -36,7 +36,9 @@ const r = quote(rev);
 await rows(`SELECT count(*) FILTER (WHERE started_at >= ${r}), count(*) FILTER (WHERE started_at >= ${r} AND policy_verdict = 'allowed'),
   count(*) FILTER (WHERE started_at < ${r} AND finished_at > ${r}) FROM a`);
 const calls = verdicts.reduce((n, v) => n + Number(v[1]), 0);
-const cost = verdicts.reduce((n, v) => n + Number(v[2] ?? 0), 0);
+// The cost of the allowed verdicts only (ALLOWED_VERDICTS in src/core/damage/accumulate.ts), as damage sums it.
+const ALLOWED = new Set(['allowed', 'allow', 'ok', 'pass']);
+const cost = verdicts.reduce((n, v) => (ALLOWED.has(v[0]) ? n + Number(v[2] ?? 0) : n), 0);
 process.stdout.write(
   JSON.stringify({ calls_total: calls, cost_usd: Math.round(cost * 100) / 100, customers: customers.length }) + '\n',
 );

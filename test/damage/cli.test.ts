@@ -33,6 +33,17 @@ describe('malformed rows are counted, reported by line, never fatal', () => {
     expect(r.stderr).toMatch(/4 unreadable rows skipped \(first at 3, 6, 9, 12\)/);
   });
 
+  it('CSV: a quote inside an unquoted field is text, and the records after it are read', async () => {
+    const lines = toCsv(rows.slice(0, 10)).trimEnd().split('\n');
+    lines[2] = lines[2]!.replace('/v1/', '/v1/"');
+    lines[4] = lines[4]!.replace('/v1/', '/v1/a"b"');
+    const r = await run(['--source', '-', '--input-format', 'csv', '--json'], { stdin: lines.join('\n') + '\n' });
+    const s = JSON.parse(r.stdout);
+    expect(s.calls_total).toBe(10);
+    expect(s.bad_rows).toEqual({ count: 0, first_lines: [] });
+    expect(s.endpoints.map((e: { path: string }) => e.path)).toContain('/v1/"customers');
+  });
+
   it('CSV: a short row, a bad time, an unclosed quote; a quoted newline is fine', async () => {
     const lines = toCsv(rows.slice(0, 10)).trimEnd().split('\n');
     lines.push('1,2,3');
@@ -63,6 +74,21 @@ describe('malformed rows are counted, reported by line, never fatal', () => {
     expect(windowed.calls_total).toBe(27);
   });
 
+  it('SQLite: start times with a UTC offset are refused (exit 2), never summed as a window of nothing', async () => {
+    const { toSqlite } = await import('../fixtures/damage/write.js');
+    // Given one row in the middle of the table written with +02:00 (the first and the least are UTC)
+    const db = join(dir, 'offsets.db');
+    toSqlite(
+      db,
+      rows.slice(0, 30).map((r) => (r.id === 15 ? { ...r, started_at: '2026-11-21T23:59:59.000+02:00' } : r)),
+    );
+    for (const window of [[], ['--from', '2026-11-21T00:00:00Z']]) {
+      const r = await run(['--source', db, ...window]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/started_at holds times with a UTC offset \(2026-11-21T23:59:59\.000\+02:00\)/);
+    }
+  });
+
   it('text output says how many were skipped', async () => {
     const r = await run(['--source', '-'], { stdin: toJsonl(rows.slice(0, 5)) + 'garbage\n' });
     expect(r.stdout).toMatch(/Bad rows\s+1 unreadable, skipped \(first at 6\)/);
@@ -70,6 +96,16 @@ describe('malformed rows are counted, reported by line, never fatal', () => {
 });
 
 describe('windows, zones and formats', () => {
+  it('the calls line counts every allowed verdict (allowed, allow, ok, pass) once, as allowed', async () => {
+    const verdicts = ['ok', 'pass', 'allow', 'allowed', 'denied'];
+    const some = rows.slice(0, 10).map((r, i) => ({ ...r, policy_verdict: verdicts[i % verdicts.length]! }));
+    for (const format of ['text', 'md']) {
+      const r = await run(['--source', '-', '--format', format], { stdin: toJsonl(some) });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout, format).toMatch(/\b10 total, 8 allowed, 2 denied$/m);
+    }
+  });
+
   it('an empty window says so plainly, in every format', async () => {
     const q = ['--source', jsonl, '--from', '2027-01-01T00:00:00Z', '--to', '2027-01-01T01:00:00Z'];
     const text = await run(q);

@@ -437,6 +437,15 @@ describe('a file read in stretches on several lanes gives the one-thread summary
         ).toBe(single);
       expect(await scanned('csv', text, { stream: 5 })).toBe(single);
     }
+    // A quote inside an unquoted field is text on every path: no stretch is left open by it.
+    const stray = toCsv(storyRows().slice(0, 200))
+      .split('\n')
+      .map((l, i) => (i > 0 && i % 3 === 0 ? l.replace('/v1/', '/v1/"') : l))
+      .join('\n');
+    const single = await scanned('csv', stray, { threads: 1 });
+    expect(JSON.parse(single).calls_total).toBe(200);
+    for (const stretchBytes of [1, 50, 333, 2048])
+      expect(await scanned('csv', stray, { threads: 3, stretchBytes }), `stray quotes, ${stretchBytes}`).toBe(single);
   });
 
   it('the first line that is not UTF-8 is named, whichever stretch holds it', async () => {

@@ -164,6 +164,35 @@ describe('every source gives the identical summary on the same data', () => {
     }
   });
 
+  it('a LiteLLM spend is checked as an audit cost: negative, over $1e9 or no number is bad, empty unknown', async () => {
+    // Given spend logs with spends no call can have, and one written empty
+    const odd = new Map<number, unknown>([
+      [3, -7.5],
+      [9, 5e9],
+      [12, ''],
+      [15, 'n/a'],
+    ]);
+    const at = <T>(xs: T[], set: (x: T, v: unknown) => T) =>
+      xs.map((x, i) => (odd.has(i + 1) ? set(x, odd.get(i + 1)) : x));
+    const logs = join(dir, 'odd-spend.json');
+    const projected = join(dir, 'odd-spend-rows.jsonl');
+    writeFileSync(logs, JSON.stringify(at(toSpendLogs(rows), (e, spend) => ({ ...e, spend }))));
+    writeFileSync(
+      projected,
+      toJsonl(at(projectForLiteLlm(rows), (r, cost) => ({ ...r, cost_usd_parsed: cost as number }))),
+    );
+    // Then they read as those rows in an audit file: bad rows by entry, the empty one of unknown cost
+    const expected = await summary(['--source', projected], []);
+    expect(expected.bad_rows).toEqual({ count: 3, first_lines: [3, 9, 15] });
+    expect(await summary(['--source', `litellm:${logs}`], [])).toEqual(expected);
+    // And a file of which no entry is a spend log is bad input, not a summary of nothing
+    const none = join(dir, 'no-spend-logs.json');
+    writeFileSync(none, '[{"foo":1},{"bar":2},3]');
+    const r = await runInProcess(['damage', '--source', `litellm:${none}`], { env: env() });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/no entry is a readable spend log \(3 unreadable, first at 1, 2, 3\)/);
+  });
+
   it('costs no call can have are bad rows in every source, by line or id, and never summed', async () => {
     const insane = new Map([
       [3, -5],
@@ -198,12 +227,79 @@ describe('every source gives the identical summary on the same data', () => {
     }
   }, 30_000);
 
-  it('a row with no start time is a bad row in every source, inside a window too (it may belong to it)', async () => {
+  it('a cost held as text in SQLite is read as its number, in range or not, and text that is no number is bad', async () => {
+    // Given a TEXT cost column (an imported CSV): costs of $2 and more sort above '1000000000' as text
+    const text = rows.map((r) => ({
+      ...r,
+      cost_usd_parsed: (r.cost_usd_parsed === null ? '' : String(r.cost_usd_parsed)) as unknown as number,
+    }));
+    const cases: [string, StoryRow[]][] = [
+      ['valid costs', text],
+      ['an insane cost', text.map((r) => (r.id === 9 ? { ...r, cost_usd_parsed: '2e9' as unknown as number } : r))],
+      ['no number', text.map((r) => (r.id === 5 ? { ...r, cost_usd_parsed: 'n/a' as unknown as number } : r))],
+    ];
+    const query = ['--revoked-at', REVOKED_AT];
+    for (const [name, rowsOf] of cases) {
+      const f = { csv: join(dir, `text-cost-${name}.csv`), sqlite: join(dir, `text-cost-${name}.db`) };
+      writeFileSync(f.csv, toCsv(rowsOf));
+      toSqlite(f.sqlite, rowsOf, undefined, 'TEXT');
+      // Then SQLite says what the CSV says (whose line numbers count the header: one more than the ids)
+      const expected = await summary(['--source', f.csv], query);
+      const lines = expected.bad_rows.first_lines as number[];
+      expect(await summary(['--source', f.sqlite], query), name).toEqual({
+        ...expected,
+        bad_rows: { ...expected.bad_rows, first_lines: lines.map((l) => l - 1) },
+      });
+      expect(expected.bad_rows.count, name).toBe(name === 'valid costs' ? 0 : 1);
+    }
+  }, 30_000);
+
+  it('zone-less text times in SQLite: a row at exactly --from, --to or --revoked-at is where a file puts it', async () => {
+    // Given times written without a zone, with and without milliseconds (`2026-11-21 02:14:05`, `… 02:14:05.000`)
+    const bare = (iso: string, short: boolean) => {
+      const text = iso.replace('T', ' ').replace(/Z$/, '');
+      return short ? text.replace(/\.000$/, '') : text;
+    };
+    // (and a call that finished exactly at the revoke, written `…:05.000`: not in flight)
+    const edge = rows.map((r) => (r.id === 967 ? { ...r, finished_at: REVOKED_AT } : r));
+    expect(REVOKED_AT).toBe('2026-11-21T02:20:05.000Z');
+    const jsonl = join(dir, 'zoneless.jsonl');
+    writeFileSync(jsonl, toJsonl(edge));
+    const zoneless = edge.map((r) => ({
+      ...r,
+      started_at: bare(r.started_at, r.id % 2 === 0),
+      finished_at: bare(r.finished_at, r.id % 3 === 0),
+    }));
+    const file = join(dir, 'zoneless.db');
+    toSqlite(file, zoneless);
+    const exact = (i: number, field: 'started_at' | 'finished_at' = 'started_at') => rows[i]![field];
+    const queries = [
+      ['--from', exact(10), '--to', exact(51), '--revoked-at', exact(30)],
+      ['--from', exact(11), '--to', exact(50), '--revoked-at', exact(29, 'finished_at')],
+      ['--revoked-at', REVOKED_AT],
+    ];
+    for (const query of queries) {
+      const expected = await summary(['--source', jsonl], query);
+      // Then SQLite counts the rows at the bounds as the file does
+      expect(await summary(['--source', file], query), query.join(' ')).toEqual(expected);
+    }
+  }, 30_000);
+
+  it('a row with no start time (NULL, or an empty text in SQLite) is a bad row in every source, inside a window too (it may belong to it)', async () => {
     const undated = new Set([4, 9, 17]);
     const broken = rows.map((r) => (undated.has(r.id) ? { ...r, started_at: null as unknown as string } : r));
-    const f = { jsonl: join(dir, 'undated.jsonl'), sqlite: join(dir, 'undated.db') };
+    const f = {
+      jsonl: join(dir, 'undated.jsonl'),
+      sqlite: join(dir, 'undated.db'),
+      empty: join(dir, 'undated-empty.db'),
+    };
     writeFileSync(f.jsonl, toJsonl(broken));
     toSqlite(f.sqlite, broken);
+    // An empty text is no start time either (`sqlite3 .import --csv` writes an empty cell so).
+    toSqlite(
+      f.empty,
+      broken.map((r) => (undated.has(r.id) ? { ...r, started_at: '' } : r)),
+    );
     if (pgc) await loadPg(pgc.url, 'my_audit_undated', broken);
     const key = broken.find((r) => r.id === 9)!.vault_key_id!;
     const queries = [
@@ -217,6 +313,7 @@ describe('every source gives the identical summary on the same data', () => {
       const expected = await summary(['--source', f.jsonl], query);
       expect(expected.bad_rows, query.join(' ')).toEqual({ count: 3, first_lines: [4, 9, 17] });
       expect(await summary(['--source', f.sqlite], query), query.join(' ')).toEqual(expected);
+      expect(await summary(['--source', f.empty], query), query.join(' ')).toEqual(expected);
       if (pgc) expect(await pgSummary(query), query.join(' ')).toEqual(expected);
     }
     // A table can tell whose row it is: with --vault-key, only that key's undated rows are its bad rows (a file
@@ -227,8 +324,60 @@ describe('every source gives the identical summary on the same data', () => {
     ]) {
       const keyed = await summary(['--source', f.sqlite], query);
       expect(keyed.bad_rows, query.join(' ')).toEqual({ count: 1, first_lines: [9] });
+      expect(await summary(['--source', f.empty], query), query.join(' ')).toEqual(keyed);
       if (pgc) expect(await pgSummary(query), query.join(' ')).toEqual(keyed);
     }
+  }, 30_000);
+
+  it('a key written NULL in one row and empty in another is one key (no value) in every source', async () => {
+    // Given customers, runs, keys and verdicts written as NULL, '' and (verdicts) `unknown`
+    const blank = (i: number) => (i % 3 === 0 ? null : i % 3 === 1 ? '' : undefined);
+    const mixed = rows.map((r) => {
+      const b = blank(r.id);
+      if (b === undefined) return r;
+      const verdict = r.id % 4 === 0 ? (r.id % 8 === 0 ? 'unknown' : b) : r.policy_verdict;
+      return { ...r, customer_scope_id: b, agent_run_id: b, vault_key_id: b, policy_verdict: verdict } as StoryRow;
+    });
+    const f = { jsonl: join(dir, 'blank-keys.jsonl'), sqlite: join(dir, 'blank-keys.db') };
+    writeFileSync(f.jsonl, toJsonl(mixed));
+    toSqlite(f.sqlite, mixed);
+    if (pgc) await loadPg(pgc.url, 'my_audit_blank_keys', mixed);
+    const query = ['--revoked-at', REVOKED_AT];
+    const expected = await summary(['--source', f.jsonl], query);
+    const verdicts = Object.values(expected.by_verdict as Record<string, number>);
+    expect(verdicts.reduce((n, c) => n + c, 0)).toBe(expected.calls_total);
+    expect(
+      expected.customers.find((c: { customer_scope_id: string | null }) => c.customer_scope_id === null),
+    ).toBeTruthy();
+    // Then the tables add both rows to the one key, as the file does
+    expect(await summary(['--source', f.sqlite], query)).toEqual(expected);
+    if (pgc)
+      expect(
+        await summary(['--source', pgc.url, '--table', 'my_audit_blank_keys', '--columns', PG_COLUMNS_FLAG], query),
+      ).toEqual(expected);
+  }, 30_000);
+
+  it("the cost is the allowed calls' cost in every source, even where a refused call has a cost written", async () => {
+    // Given refused calls whose rows say they cost something
+    const priced = rows.map((r) => (r.policy_verdict === 'allowed' ? r : { ...r, cost_usd_parsed: 7 }));
+    const f = { jsonl: join(dir, 'priced.jsonl'), csv: join(dir, 'priced.csv'), sqlite: join(dir, 'priced.db') };
+    writeFileSync(f.jsonl, toJsonl(priced));
+    writeFileSync(f.csv, toCsv(priced));
+    toSqlite(f.sqlite, priced);
+    if (pgc) await loadPg(pgc.url, 'my_audit_priced', priced);
+    // Then the cost is what the allowed calls cost: the story's own, the sum of its minutes and of its customers
+    const query = ['--revoked-at', REVOKED_AT];
+    const expected = await summary(['--source', f.jsonl], query);
+    expect(expected).toEqual(await summary(['--source', files.jsonl], query));
+    const cents = (xs: { cost_usd: number }[]) => Math.round(xs.reduce((n, x) => n + x.cost_usd * 100, 0));
+    expect(Math.round(expected.cost_usd * 100)).toBe(cents(expected.per_minute));
+    expect(Math.round(expected.cost_usd * 100)).toBe(cents(expected.customers));
+    expect(await summary(['--source', f.csv], query)).toEqual(expected);
+    expect(await summary(['--source', f.sqlite], query)).toEqual(expected);
+    if (pgc)
+      expect(
+        await summary(['--source', pgc.url, '--table', 'my_audit_priced', '--columns', PG_COLUMNS_FLAG], query),
+      ).toEqual(expected);
   }, 30_000);
 
   it('a column map that reads two fields from one column gives each field its breakdown', async () => {
@@ -308,6 +457,21 @@ describe('unknown cost and unknown outcome (C6): every source reports them, iden
       30_000,
     );
   }
+
+  it('an empty cost in SQLite is an unknown cost, as an empty CSV cell is, never a known $0', async () => {
+    // Given the rows with no cost written as '' (what `sqlite3 .import --csv` leaves)
+    const file = join(dir, 'c6-empty-cost.db');
+    toSqlite(
+      file,
+      c6.map((r) => (r.cost_usd_parsed === null ? { ...r, cost_usd_parsed: '' as unknown as number } : r)),
+      COLUMNS_C6,
+    );
+    for (const query of Object.values(QUERIES)) {
+      const expected = await summary(['--source', c6Files.csv], query);
+      expect(await summary(['--source', file], query), query.join(' ')).toEqual(expected);
+    }
+    expect((await summary(['--source', file], [])).cost_unknown.calls).toBe(UNMETERED.costUnknown);
+  }, 30_000);
 
   it('a bad row counts as a bad row and nothing else: no verdict, time, cost, revoke split or outcome', async () => {
     // Given the story plus bad rows that, were they read, would move every other figure: no start

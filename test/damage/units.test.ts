@@ -52,6 +52,12 @@ describe('time', () => {
     expect(parseAuditTime('2026-11-21T02:14:00Z')).toBe(ms);
     expect(parseAuditTime('2026-11-21 02:14:00')).toBe(ms);
     expect(parseAuditTime('2026-11-21T03:14:00+01:00')).toBe(ms);
+    // PostgreSQL's own text: an offset in hours only, seconds optional, fractions too
+    expect(parseAuditTime('2026-11-21 02:14:00+00')).toBe(ms);
+    expect(parseAuditTime('2026-11-21 03:14:00+01')).toBe(ms);
+    expect(parseAuditTime('2026-11-20 21:14-05')).toBe(ms);
+    expect(parseAuditTime('2026-11-21 02:14:00.250+00')).toBe(ms + 250);
+    expect(parseAuditTime('2026-11-21')).toBe(Date.parse('2026-11-21T00:00:00Z'));
     expect(parseAuditTime(ms / 1000)).toBe(ms);
     expect(parseAuditTime(ms)).toBe(ms);
     expect(parseAuditTime(String(ms / 1000))).toBe(ms);

@@ -31,6 +31,15 @@ export function emptyAggregate(withRevoke: boolean): Aggregate {
 
 export const toMicros = (usd: number) => Math.round(usd * 1_000_000);
 
+/** Add calls and cost to a breakdown's entry, which other rows (or stretches) may have begun. */
+export function addCounted<K>(map: Map<K, Counted>, key: K, c: Counted): void {
+  const t = map.get(key);
+  if (t) {
+    t.calls += c.calls;
+    t.cost_micros += c.cost_micros;
+  } else map.set(key, { calls: c.calls, cost_micros: c.cost_micros });
+}
+
 /** Endpoints are grouped by path template (`/v1/charges/{id}`), as the proxy groups them. */
 export function addEndpoint(a: Aggregate, method: string | null, path: string | null, c: Counted): void {
   const key = `${method ?? ''} ${path ?? ''}`;
@@ -181,7 +190,6 @@ export class Accumulator {
     if (!this.matches(text)) return;
     const a = this.a;
     a.calls_total++;
-    this.micros += micros;
     const verdict = text.id(Text.verdict, this.verdicts);
     this.byVerdict.add(verdict, 0);
     const minute = Math.floor(started / MINUTE_MS);
@@ -189,7 +197,8 @@ export class Accumulator {
     this.minuteCalls++;
     const allowed = this.isAllowed(verdict);
     if (allowed) {
-      // Who and what the money moved for: allowed calls only, as the proxy's own summary counts them.
+      // The cost, and who and what the money moved for: allowed calls only (a refused call moved none).
+      this.micros += micros;
       this.byCustomer.add(text.id(Text.customer, this.customers), micros);
       this.byRun.add(text.id(Text.run, this.runs), micros);
       this.byKey.add(text.id(Text.key, this.keys), micros);

@@ -4,6 +4,9 @@ export const MINUTE_MS = 60_000;
 
 const HAS_ZONE = /(?:Z|[+-]\d\d:?\d\d)$/i;
 
+/** An offset in whole hours after a time, as PostgreSQL prints one (`02:14:00+00`, psql, COPY … CSV). */
+const HOUR_OFFSET = /(\d:\d\d(?:\.\d+)?)([+-]\d\d)$/;
+
 /**
  * An audit timestamp to epoch ms. Strings without a zone are UTC (audit rows are stored in UTC);
  * numbers above 1e11 are milliseconds, smaller ones seconds. NaN when it cannot be read.
@@ -16,7 +19,7 @@ export function parseAuditTime(value: unknown): number {
   if (value.length >= 20 && value.charCodeAt(10) === 84 && value.charCodeAt(value.length - 1) === 90)
     return Date.parse(value);
   if (/^\d+(\.\d+)?$/.test(value)) return parseAuditTime(Number(value));
-  const iso = value.includes('T') ? value : value.replace(' ', 'T');
+  const iso = (value.includes('T') ? value : value.replace(' ', 'T')).replace(HOUR_OFFSET, '$1$2:00');
   return Date.parse(HAS_ZONE.test(iso) ? iso : iso + 'Z');
 }
 

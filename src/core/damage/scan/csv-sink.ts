@@ -10,12 +10,19 @@ import { utf8 } from './bytes.js';
 /** An unclosed quote must not swallow the rest of the file into memory. */
 const MAX_RECORD_CHARS = 1 << 16;
 
-/** Split one CSV record (RFC 4180: quoted fields, doubled quotes). Null when a quote is left open. */
+/**
+ * Split one CSV record (RFC 4180: quoted fields, doubled quotes). Null when a quote is left open.
+ * A quote opens a quoted field only at the field's start; elsewhere (`cus_"b`) it is text, so a
+ * stray one cannot swallow the records after it. The parallel reader cuts a file at any newline
+ * and reads a stretch again on one thread when this leaves a record open at its end, so both
+ * paths follow this one rule.
+ */
 export function splitCsv(line: string): string[] | null {
   if (!line.includes('"')) return line.split(',');
   const out: string[] = [];
   let field = '';
   let quoted = false;
+  let atStart = true;
   for (let i = 0; i < line.length; i++) {
     const ch = line[i]!;
     if (quoted) {
@@ -24,11 +31,14 @@ export function splitCsv(line: string): string[] | null {
         i++;
       } else if (ch === '"') quoted = false;
       else field += ch;
-    } else if (ch === '"') quoted = true;
+    } else if (ch === '"' && atStart) quoted = true;
     else if (ch === ',') {
       out.push(field);
       field = '';
+      atStart = true;
+      continue;
     } else field += ch;
+    atStart = false;
   }
   if (quoted) return null;
   out.push(field);

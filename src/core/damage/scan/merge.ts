@@ -1,18 +1,12 @@
 import type { Aggregate, BadRows, Counted } from '../types.js';
-import { MAX_BAD_LINES, addEndpoint } from '../accumulate.js';
+import { MAX_BAD_LINES, addCounted as addEntry, addEndpoint } from '../accumulate.js';
 
 function addCounts<K>(into: Map<K, number>, from: Map<K, number>): void {
   for (const [k, n] of from) into.set(k, (into.get(k) ?? 0) + n);
 }
 
 function addCounted<K>(into: Map<K, Counted>, from: Map<K, Counted>): void {
-  for (const [k, c] of from) {
-    const t = into.get(k);
-    if (t) {
-      t.calls += c.calls;
-      t.cost_micros += c.cost_micros;
-    } else into.set(k, { calls: c.calls, cost_micros: c.cost_micros });
-  }
+  for (const [k, c] of from) addEntry(into, k, c);
 }
 
 /** Per-minute sums that a source may not give (null): unknown stays unknown once merged. */

@@ -5,7 +5,7 @@ import { TourniquetError, usageError } from '../../errors.js';
 import { parseAuditTime } from '../time.js';
 import { forEachLine, type StreamOpener } from './lines.js';
 
-import { str } from '../rows.js';
+import { isBlank, readCost, str } from '../rows.js';
 import { isRecord, valueText } from '../../json.js';
 
 /**
@@ -14,8 +14,9 @@ import { isRecord, valueText } from '../../json.js';
  */
 export function fromSpendLog(e: Record<string, unknown>): AuditRow | null {
   const started = parseAuditTime(e.startTime);
-  const spend = e.spend === null || e.spend === undefined ? 0 : Number(e.spend);
-  if (Number.isNaN(started) || !Number.isFinite(spend)) return null;
+  // The same checks as an audit row's cost: negative, over $1e9 or not a number is a bad entry.
+  const spend = readCost(e.spend);
+  if (Number.isNaN(started) || Number.isNaN(spend)) return null;
   const md = isRecord(e.metadata) ? e.metadata : {};
   const finished = parseAuditTime(e.endTime);
   const failed = e.status === 'failure' || e.status === 'error';
@@ -30,7 +31,7 @@ export function fromSpendLog(e: Record<string, unknown>): AuditRow | null {
     policy_verdict: failed ? 'error' : 'allowed',
     cost_usd: spend,
     // LiteLLM logs a call once it ended: no spend written is an unknown cost, never an unknown outcome.
-    cost_known: e.spend !== null && e.spend !== undefined,
+    cost_known: !isBlank(e.spend),
     outcome_unknown: false,
     estimate_usd: 0,
   };
@@ -84,7 +85,14 @@ export class LiteLlmFileSource implements AuditSource {
       if (!Array.isArray(parsed)) throw usageError(`${this.label}: not a JSON array of spend logs`);
       addAll(acc, parsed, (i) => i + 1);
     }
-    return acc.agg;
+    const agg = acc.agg;
+    // As for an audit file (scanText): a summary of nothing would read as "no damage".
+    if (acc.rowsRead === 0 && agg.bad_rows.count > 0)
+      throw usageError(
+        `${this.label}: no entry is a readable spend log (${agg.bad_rows.count} unreadable, first at ${agg.bad_rows.first_lines.join(', ')})`,
+        'export with GET /spend/logs (entries with startTime and spend), or give one JSON entry per line',
+      );
+    return agg;
   }
 }
 

@@ -65,7 +65,7 @@ function timeline(
   const where = windowed ? [`${s} IS NOT NULL`, ...filters] : filters;
   const picked = [
     `${col('policy_verdict')} AS v`,
-    `${strict ? `CASE WHEN ${saneCost(cost)} THEN ${minute} END` : minute} AS m`,
+    `${strict ? `CASE WHEN ${saneCost(d, cost)} THEN ${minute} END` : minute} AS m`,
     `${s} AS s`,
     `${cost} AS cost`,
   ];
@@ -165,7 +165,7 @@ function breakdowns(d: Dialect, table: string, c: ColumnMap, q: DamageQuery, str
   const cost = col('cost_usd_parsed');
   const where = [
     `${col('started_at')} IS NOT NULL`,
-    ...(strict ? [saneCost(cost)] : []),
+    ...(strict ? [saneCost(d, cost)] : []),
     ...filters,
     `${col('policy_verdict')} IN (${[...ALLOWED_VERDICTS].map(bind).join(', ')})`,
   ];

@@ -98,7 +98,7 @@ export class PostgresSource implements AuditSource {
           : []),
       ];
       let results = await run(passes(false));
-      if (needsStrict(results)) results = await run(passes(true));
+      if (needsStrict(POSTGRES, results)) results = await run(passes(true));
       if (hasBadRows(results)) {
         const bad = badRowsStatement(POSTGRES, this.table, this.cols, TIMESTAMP, query);
         results.set(

@@ -1,5 +1,5 @@
 import type { Aggregate, Counted, DamageQuery } from '../types.js';
-import { ALLOWED_VERDICTS, MAX_BAD_LINES, addEndpoint, emptyAggregate } from '../accumulate.js';
+import { ALLOWED_VERDICTS, MAX_BAD_LINES, addCounted, addEndpoint, emptyAggregate } from '../accumulate.js';
 import { endpointTemplate } from '../../../proxy/store/audit-shared.js';
 import { quoteIdent, type ColumnMap } from '../columns.js';
 import { MINUTE_MS, parseAuditTime } from '../time.js';
@@ -29,13 +29,27 @@ export interface SqlStatement {
 
 type Row = Record<string, unknown>;
 
+/**
+ * No start time written: NULL, or in SQLite (where any column holds any type) an empty text, as
+ * `sqlite3 .import --csv` leaves an empty cell. Both are `(s IS NULL OR s = '')` there, which an
+ * index on the column still serves; a PostgreSQL timestamp cannot hold ''.
+ */
+export const noStart = (d: Dialect, s: string): string =>
+  d.name === 'sqlite' ? `(${s} IS NULL OR ${s} = '')` : `${s} IS NULL`;
+
+/** A column's value, NULL when none is written: in SQLite an empty text is none (see noStart). */
+const orNull = (d: Dialect, col: string): string => (d.name === 'sqlite' ? `NULLIF(${col}, '')` : col);
+
 export function timeParam(ms: number, t: TimeStorage): unknown {
   if (t.kind === 'epoch_ms') return ms;
   if (t.kind === 'epoch_s') return ms / 1000;
   const iso = new Date(ms).toISOString();
   if (t.kind === 'timestamp') return iso;
   const text = t.sep === 'T' ? iso : iso.replace('T', ' ');
-  return t.zone ? text : text.slice(0, -1);
+  // Zone-less text is compared as text: the bound in its shortest form (`02:10:00`, `02:10:00.5`), so a
+  // row written at the same instant (`02:10:00`, `02:10:00.000`) is equal to it or extends it, and
+  // sorts at or after it, as `>=` and `<` want.
+  return t.zone ? text : text.slice(0, -1).replace(/\.?0+$/, '');
 }
 
 export function minuteExpr(col: string, t: TimeStorage, d: Dialect): string {
@@ -64,13 +78,15 @@ export function buildStatements(
   const s = col('started_at');
   const { filters, params, windowed } = scope(d, c, t, q);
   // Costs are only checked row by row (strict) once the verdicts' MIN and MAX have shown one out of range.
-  const sane = strict ? [saneCost(col('cost_usd_parsed'))] : [];
+  const sane = strict ? [saneCost(d, col('cost_usd_parsed'))] : [];
   const whereOf = (parts: string[]) =>
     `FROM ${quoteIdent(table)}${parts.length ? ` WHERE ${parts.join(' AND ')}` : ''}`;
-  const from = whereOf([`${s} IS NOT NULL`, ...sane, ...filters]);
+  const dated = `NOT ${noStart(d, s)}`;
+  const from = whereOf([dated, ...sane, ...filters]);
   const allowedParams = [...params];
   const allowedFrom = `${from} AND ${col('policy_verdict')} IN (${[...ALLOWED_VERDICTS].map((v) => (allowedParams.push(v), d.param(allowedParams.length))).join(', ')})`;
   const cost = `, ${d.costSum(col('cost_usd_parsed'))} AS cost`;
+  const known = orNull(d, col('cost_usd_parsed'));
   // Totals and the timeline count every call; the breakdowns count allowed calls (money that moved).
   const group = (
     name: SqlStatement['name'],
@@ -88,7 +104,7 @@ export function buildStatements(
       'verdicts',
       [col('policy_verdict')],
       // no_cost: rows with no cost written (unknown cost, for the allowed verdicts).
-      `${cost}, MIN(${s}) AS first, MAX(${s}) AS last, MIN(${col('cost_usd_parsed')}) AS min_cost, MAX(${col('cost_usd_parsed')}) AS max_cost, COUNT(*) - COUNT(${col('cost_usd_parsed')}) AS no_cost`,
+      `${cost}, MIN(${s}) AS first, MAX(${s}) AS last, MIN(${known}) AS min_cost, MAX(${known}) AS max_cost, COUNT(*) - COUNT(${known}) AS no_cost`,
       'all',
     ),
     group('customers', [col('customer_scope_id')], cost),
@@ -98,8 +114,8 @@ export function buildStatements(
     minutesStatement(
       d,
       c,
-      strict ? `CASE WHEN ${sane[0]} THEN ${minuteExpr(s, t, d)} END` : minuteExpr(s, t, d),
-      windowed ? whereOf([`${s} IS NOT NULL`, ...filters]) : whereOf(filters),
+      strict ? `CASE WHEN ${sane[0]} THEN ${minuteExpr(orNull(d, s), t, d)} END` : minuteExpr(orNull(d, s), t, d),
+      windowed ? whereOf([dated, ...filters]) : whereOf(filters),
       params,
     ),
     group('runs', [col('agent_run_id')], cost),
@@ -121,7 +137,7 @@ function minutesStatement(d: Dialect, c: ColumnMap, minute: string, from: string
   const [s, v, cost] = [c.started_at, c.policy_verdict, c.cost_usd_parsed].map(quoteIdent);
   const allowed = () =>
     `${v} IN (${[...ALLOWED_VERDICTS].map((x) => (params.push(x), d.param(params.length))).join(', ')})`;
-  const costs = `${d.costSum(`CASE WHEN ${allowed()} THEN ${cost} END`)} AS cost, SUM(CASE WHEN ${allowed()} AND ${cost} IS NULL THEN 1 ELSE 0 END) AS no_cost`;
+  const costs = `${d.costSum(`CASE WHEN ${allowed()} THEN ${cost} END`)} AS cost, SUM(CASE WHEN ${allowed()} AND ${orNull(d, quoteIdent(c.cost_usd_parsed))} IS NULL THEN 1 ELSE 0 END) AS no_cost`;
   const sql = `WITH w AS (SELECT ${s}, ${v}, ${cost} ${from}) SELECT ${minute} AS k0, COUNT(*) AS calls, ${costs} FROM w GROUP BY ${minute}`;
   return { name: 'minutes', sql, params };
 }
@@ -163,17 +179,25 @@ export function scope(
 }
 
 /**
- * A cost a call can have, as the file sources read it (rows.ts): none, or 0 to MAX_CALL_COST_USD.
- * Negative, infinite and NaN (PostgreSQL sorts NaN above every number) are not; such a row is bad.
+ * A cost a call can have, as the file sources read it (rows.ts): none (NULL, or '' in SQLite), or 0 to
+ * MAX_CALL_COST_USD. Negative, infinite and NaN (PostgreSQL sorts NaN above every number) are not; such a row is bad.
+ * SQLite may hold a cost as text (a TEXT column, an imported CSV): it is compared as the number it
+ * reads as, and text that reads as no number (`c = CAST(c AS REAL)` is false for it) is bad, as in a file.
  */
-export const saneCost = (cost: string) => `(${cost} IS NULL OR (${cost} >= 0 AND ${cost} <= ${MAX_CALL_COST_USD}))`;
+export function saneCost(d: Dialect, cost: string): string {
+  if (d.name === 'postgres') return `(${cost} IS NULL OR (${cost} >= 0 AND ${cost} <= ${MAX_CALL_COST_USD}))`;
+  const n = `CAST(${cost} AS REAL)`;
+  return `(${orNull(d, cost)} IS NULL OR (${cost} = ${n} AND ${n} >= 0 AND ${n} <= ${MAX_CALL_COST_USD}))`;
+}
 
 /**
  * True when the verdicts' MIN and MAX cost show a cost no call can have: the statements must then
- * run again strict, checking each row (rare: only a broken audit table pays for it).
+ * run again strict, checking each row (rare: only a broken audit table pays for it). SQLite sorts
+ * text above every number, so a text MAX means costs held as text: only a row-by-row check reads them.
  */
-export function needsStrict(results: Map<SqlStatement['name'], Row[]>): boolean {
+export function needsStrict(d: Dialect, results: Map<SqlStatement['name'], Row[]>): boolean {
   return (results.get('verdicts') ?? []).some((r) => {
+    if (d.name === 'sqlite' && typeof r.max_cost === 'string') return true;
     const lo = r.min_cost === null || r.min_cost === undefined ? 0 : Number(r.min_cost);
     const hi = r.max_cost === null || r.max_cost === undefined ? 0 : Number(r.max_cost);
     return !(lo >= 0 && hi <= MAX_CALL_COST_USD);
@@ -191,11 +215,11 @@ export function badRowsStatement(
   const id = quoteIdent(c.id);
   const s = quoteIdent(c.started_at);
   const { filters, params, windowed } = scope(d, c, t, q);
-  const insane = `NOT ${saneCost(quoteIdent(c.cost_usd_parsed))}`;
+  const insane = `NOT ${saneCost(d, quoteIdent(c.cost_usd_parsed))}`;
   // With a window, a row with no start time may belong to it: bad, as a file source counts it (undatedStatement).
   const where = windowed
-    ? `(${[insane, ...filters].join(' AND ')}) OR (${[`${s} IS NULL`, ...scope(d, c, t, undated(q), params).filters].join(' AND ')})`
-    : `(${s} IS NULL OR ${insane})${filters.map((f) => ` AND ${f}`).join('')}`;
+    ? `(${[insane, ...filters].join(' AND ')}) OR (${[noStart(d, s), ...scope(d, c, t, undated(q), params).filters].join(' AND ')})`
+    : `(${noStart(d, s)} OR ${insane})${filters.map((f) => ` AND ${f}`).join('')}`;
   return {
     name: 'bad',
     sql: `SELECT ${id} AS id FROM ${quoteIdent(table)} WHERE ${where} ORDER BY ${id} LIMIT ${MAX_BAD_LINES}`,
@@ -221,7 +245,7 @@ export function undatedStatement(
 ): SqlStatement | null {
   if (q.from === undefined && q.to === undefined) return null;
   const { filters, params } = scope(d, c, t, undated(q));
-  const where = [`${quoteIdent(c.started_at)} IS NULL`, ...filters].join(' AND ');
+  const where = [noStart(d, quoteIdent(c.started_at)), ...filters].join(' AND ');
   return { name: 'undated', sql: `SELECT COUNT(*) AS calls FROM ${quoteIdent(table)} WHERE ${where}`, params };
 }
 
@@ -243,7 +267,11 @@ function revokeStatement(
   const laterAt = rev();
   const allowed = [...ALLOWED_VERDICTS].map((v) => bind(v)).join(', ');
   const laterAllowed = `SUM(CASE WHEN ${s} >= ${laterAt} AND ${quoteIdent(c.policy_verdict)} IN (${allowed}) THEN 1 ELSE 0 END) AS later_allowed`;
-  const inFlight = `SUM(CASE WHEN ${s} < ${rev()} AND ${f} > ${rev()} THEN 1 ELSE 0 END) AS in_flight`;
+  // Finished after the revoke: at or after the next millisecond (times are read to the ms), which holds
+  // for zone-less text too, where a finish written `…:30.000` would sort after a bound of `…:30`.
+  const startedBefore = `${s} < ${rev()}`;
+  const finishedAfter = t.kind === 'text' ? `${f} >= ${bind(timeParam(at + 1, t))}` : `${f} > ${rev()}`;
+  const inFlight = `SUM(CASE WHEN ${startedBefore} AND ${finishedAfter} THEN 1 ELSE 0 END) AS in_flight`;
   // The filter goes first, in a CTE, so its placeholders precede the ones above in the text.
   const sql = `WITH w AS (SELECT ${s}, ${f}, ${quoteIdent(c.policy_verdict)} ${from}) SELECT ${later}, ${laterAllowed}, ${inFlight} FROM w`;
   return { name: 'revoke', sql, params };
@@ -277,32 +305,40 @@ export function assemble(
 ): Aggregate {
   const a = emptyAggregate(q.revoked_at !== undefined);
   const counted = (r: Row): Counted => ({ calls: num(r.calls), cost_micros: d.micros(r.cost) });
+  // NULL and '' group apart in SQL but are one key here (no value; a verdict reads `unknown`, as a
+  // row written with that word does): add every result row to its key, never overwrite.
+  const verdict = (r: Row) => key(r.k0) ?? 'unknown';
   for (const r of results.get('verdicts') ?? []) {
-    if (ALLOWED_VERDICTS.has(String(r.k0))) a.cost_unknown_calls! += num(r.no_cost);
+    // The cost, as the unknown-cost count, is the allowed calls' (a refused call moved no money).
+    if (ALLOWED_VERDICTS.has(String(r.k0))) {
+      a.cost_unknown_calls! += num(r.no_cost);
+      a.cost_micros += d.micros(r.cost);
+    }
     a.calls_total += num(r.calls);
-    a.cost_micros += d.micros(r.cost);
-    a.by_verdict.set(key(r.k0) ?? 'unknown', num(r.calls));
+    a.by_verdict.set(verdict(r), (a.by_verdict.get(verdict(r)) ?? 0) + num(r.calls));
+    // A start time the table holds but no one can read is never a time (its minute counts it as bad).
     const first = parseAuditTime(r.first);
     const last = parseAuditTime(r.last);
-    if (a.first_call === null || first < a.first_call) a.first_call = first;
-    if (a.last_call === null || last > a.last_call) a.last_call = last;
+    if (!Number.isNaN(first) && (a.first_call === null || first < a.first_call)) a.first_call = first;
+    if (!Number.isNaN(last) && (a.last_call === null || last > a.last_call)) a.last_call = last;
   }
-  for (const r of results.get('customers') ?? []) a.customers.set(key(r.k0), counted(r));
+  for (const r of results.get('customers') ?? []) addCounted(a.customers, key(r.k0), counted(r));
   for (const r of results.get('endpoints') ?? []) {
     const path = key(r.k1);
     addEndpoint(a, key(r.k0), path === null ? null : endpointTemplate(path), counted(r));
   }
   for (const r of results.get('minutes') ?? []) {
-    if (r.k0 === null || r.k0 === undefined) a.bad_rows.count += num(r.calls);
+    const m = r.k0 === null || r.k0 === undefined ? NaN : minuteIndex(r.k0, t);
+    if (Number.isNaN(m)) a.bad_rows.count += num(r.calls);
     else {
-      const m = minuteIndex(r.k0, t);
-      a.per_minute.set(m, num(r.calls));
-      a.per_minute_cost!.set(m, d.micros(r.cost));
-      a.per_minute_cost_unknown!.set(m, num(r.no_cost));
+      // Two texts may be one minute (`T` and ` ` as separator): add, as for the keys.
+      a.per_minute.set(m, (a.per_minute.get(m) ?? 0) + num(r.calls));
+      a.per_minute_cost!.set(m, (a.per_minute_cost!.get(m) ?? 0) + d.micros(r.cost));
+      a.per_minute_cost_unknown!.set(m, (a.per_minute_cost_unknown!.get(m) ?? 0) + num(r.no_cost));
     }
   }
-  for (const r of results.get('runs') ?? []) a.agent_runs.set(key(r.k0), counted(r));
-  for (const r of results.get('keys') ?? []) a.vault_keys.set(key(r.k0), counted(r));
+  for (const r of results.get('runs') ?? []) addCounted(a.agent_runs, key(r.k0), counted(r));
+  for (const r of results.get('keys') ?? []) addCounted(a.vault_keys, key(r.k0), counted(r));
   const rev = results.get('revoke')?.[0];
   if (rev && a.after_revoke)
     a.after_revoke = { later: num(rev.later), later_allowed: num(rev.later_allowed), in_flight: num(rev.in_flight) };

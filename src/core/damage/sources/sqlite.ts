@@ -29,14 +29,35 @@ const SQLITE: Dialect = {
 
 type Db = import('better-sqlite3').Database;
 
+/** A text time that ends in a UTC offset other than Z: `…T04:14:00+02:00`, `… 04:14:00+02`. */
+const WITH_OFFSET = /\d:\d\d(?:\.\d+)?[+-]\d\d(?::?\d\d)?$/;
+
+/**
+ * Text times with UTC offsets cannot be compared or cut into minutes as text (`04:14+02:00` is
+ * 02:14 UTC): refuse them (exit 2) rather than give a window of nothing. Read off the first, the
+ * least and the greatest value (the last two from an index on the column, when there is one).
+ */
+function refuseOffsets(db: Db, table: string, col: string, first: unknown): void {
+  const c = quoteIdent(col);
+  const ends = db.prepare(`SELECT MIN(${c}) AS lo, MAX(${c}) AS hi FROM ${quoteIdent(table)} WHERE ${c} > ''`).get() as
+    { lo: unknown; hi: unknown } | undefined;
+  const offset = [first, ends?.lo, ends?.hi].find((v) => typeof v === 'string' && WITH_OFFSET.test(v));
+  if (offset !== undefined)
+    throw usageError(
+      `SQLite audit file: ${col} holds times with a UTC offset (${valueText(offset)}), which SQL cannot compare as text`,
+      'store start times in UTC (ending in Z, or with no zone), or export the table to CSV or JSONL and pass that file',
+    );
+}
+
 /** How started_at is stored, read off one row: epoch numbers or ISO-ish text. */
 export function sniffSqliteTime(db: Db, table: string, col: string): TimeStorage {
   const row = db
     .prepare(
-      `SELECT typeof(${quoteIdent(col)}) AS t, ${quoteIdent(col)} AS v FROM ${quoteIdent(table)} WHERE ${quoteIdent(col)} IS NOT NULL LIMIT 1`,
+      `SELECT typeof(${quoteIdent(col)}) AS t, ${quoteIdent(col)} AS v FROM ${quoteIdent(table)} WHERE NULLIF(${quoteIdent(col)}, '') IS NOT NULL LIMIT 1`,
     )
     .get() as { t: string; v: unknown } | undefined;
   if (!row || row.t === 'text') {
+    refuseOffsets(db, table, col, row?.v);
     const v = valueText(row?.v ?? 'T Z');
     return { kind: 'text', sep: v.includes('T') ? 'T' : ' ', zone: /Z$/i.test(v) };
   }
@@ -106,7 +127,7 @@ export class SqliteSource implements AuditSource {
       const time = sniffSqliteTime(db, this.table, this.cols.started_at);
       const outcome = hasColumns(db, outcomeProbe(this.table, this.cols));
       let results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query, false, outcome));
-      if (needsStrict(results))
+      if (needsStrict(SQLITE, results))
         results = await this.run(db, buildStatements(SQLITE, this.table, this.cols, time, query, true, outcome));
       if (hasBadRows(results)) {
         const bad = badRowsStatement(SQLITE, this.table, this.cols, time, query);
