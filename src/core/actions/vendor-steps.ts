@@ -1,6 +1,6 @@
 import { TourniquetError } from '../errors.js';
 import { manualStep } from '../steps/manual.js';
-import type { Step } from '../steps/types.js';
+import type { Step, StepEnv, StepRun } from '../steps/types.js';
 import type { RotateDeps, RotateParams } from './rotate.js';
 import { runKeyName, sweepRunKeys } from './rotate-keys.js';
 import { jsonText } from '../json.js';
@@ -10,9 +10,26 @@ import { jsonText } from '../json.js';
  * (rotate-at-vendor): delete the old key there (or guide the operator where there is no API),
  * then watch the vendor refuse it and report how long its propagation tail was.
  */
+const DELETE_OLD = 'rotate:delete-old';
+
+/**
+ * The vendor answers 404 for the old key's id. Done only when this incident deleted that id
+ * (a resumed run); otherwise the id is wrong (a typo, another project) and the old key may
+ * still work: "the thing named does not exist" (exit 4), never verified.
+ */
+function notFoundAtVendor(env: StepEnv, d: RotateDeps, id: string): StepRun {
+  const ours = env.leftovers(DELETE_OLD).some((n) => n.vendor_key_deleted === id && n.status === 'deleted');
+  if (ours) return { status: 'already-done', detail: `${id}: deleted earlier in this incident` };
+  throw new TourniquetError(
+    'not-found',
+    `${d.vendor.displayName} has no key ${id} (HTTP 404): the old key was not deleted, and may still work`,
+    { hint: `check --old-key-id (the old key's id at ${d.vendor.displayName}, in the configured project or account)` },
+  );
+}
+
 export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
   return {
-    key: 'rotate:delete-old',
+    key: DELETE_OLD,
     title: p.authToken
       ? `promote the new auth token at ${d.vendor.displayName} (the old one stops working)`
       : `delete the old key at ${d.vendor.displayName}`,
@@ -40,8 +57,12 @@ export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
       ];
       if (id) {
         const r = await d.vendor.deleteKey(id);
-        if (r.status !== 'manual')
-          return { status: r.status === 'deleted' ? 'done' : 'already-done', detail: `${id}: ${r.status}` };
+        if (r.status === 'deleted') {
+          // Journaled at once: a resumed run that finds this id gone (404) knows it was this incident's delete.
+          env.record('note', { leftover_of: DELETE_OLD, vendor_key_deleted: id, status: 'deleted', vendor: p.vendor });
+          return { status: 'done', detail: `${id}: deleted` };
+        }
+        if (r.status === 'not-found') return notFoundAtVendor(env, d, id);
         manual = r.steps;
       }
       for (const l of manual) env.log(l);
