@@ -397,7 +397,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--old-key-id <id>', "the old key's id at the vendor (what its delete API takes)")
         .option(
           '--auth-token',
-          "Twilio: rotate the account's auth token (secondary, then promote) instead of an API key",
+          "Twilio: rotate the account's auth token (secondary, then promote) instead of an API key; with an API key as the admin credential (admin_key_sid), also --old-key-file with the old token",
         )
         .option('--tail-timeout <seconds>', 'how long to watch for the vendor to refuse the old key', '300')
         .option('--tail-interval <ms>', 'how often to probe the old key', '2000')

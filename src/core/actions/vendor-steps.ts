@@ -77,6 +77,16 @@ export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
   };
 }
 
+/**
+ * The Basic-auth user the old secret belongs to (Twilio): an auth token is the account's (undefined:
+ * the adapter uses the account SID); an API key's secret is its own SID's, or null when not known.
+ * Any other user makes every probe a 401, which would read as "refused".
+ */
+function basicUser(p: RotateParams, env: StepEnv): string | undefined | null {
+  if (p.vendor !== 'twilio' || p.authToken) return undefined;
+  return (env.state.old_vendor_key_id as string | null | undefined) ?? null;
+}
+
 export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
   return {
     key: 'rotate:watch-tail',
@@ -87,9 +97,11 @@ export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
     enabled: (env) =>
       env.state.old_key_delete_pending === true
         ? 'the old key was not deleted (left to do by hand): it works until then'
-        : p.watchOldKey
-          ? true
-          : 'no old key secret to probe with (pass --old-key-file to watch the tail)',
+        : !p.watchOldKey
+          ? 'no old key secret to probe with (pass --old-key-file to watch the tail)'
+          : basicUser(p, env) === null
+            ? `the old ${d.vendor.displayName} API key's SID is not known (pass --old-key-id): probing its secret as another user proves nothing`
+            : true,
     calls: () =>
       d.vendor.plan('probe').map((c) => `${c.method} ${c.url} (with the old key, every ${p.tailIntervalMs} ms)`),
     async run(env) {
@@ -101,10 +113,7 @@ export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
       d.register(old);
       const t0 = Date.now();
       for (;;) {
-        const r = await d.vendor.probe({
-          secret: old,
-          id: p.vendor === 'twilio' ? (env.state.old_vendor_key_id as string | undefined) : undefined,
-        });
+        const r = await d.vendor.probe({ secret: old, id: basicUser(p, env) ?? undefined });
         const waited = Date.now() - t0;
         if (!r.accepted)
           return {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal } from '../../src/core/journal.js';
 import { callRecorder, createStepEnv } from '../../src/core/steps/env.js';
-import { deleteOldStep } from '../../src/core/actions/vendor-steps.js';
+import { deleteOldStep, watchTailStep } from '../../src/core/actions/vendor-steps.js';
 import type { RotateDeps } from '../../src/core/actions/rotate.js';
 import type { DeleteResult, VendorAdapter } from '../../src/vendors/types.js';
 
@@ -60,5 +60,35 @@ describe('rotate:delete-old: a 404 at the vendor', () => {
     const again = await deleteOldStep(params, deps).run(stepEnv(journal, 'key_old'));
     // Then it is the same incident's delete: done, idempotently
     expect(again).toMatchObject({ status: 'already-done', detail: 'key_old: deleted earlier in this incident' });
+  });
+});
+
+describe('rotate:watch-tail on Twilio: the Basic user must be the one the old secret belongs to', () => {
+  const twilio = { vendor: { vendor: 'twilio', displayName: 'Twilio' } } as unknown as RotateDeps;
+  const watch = { vendor: 'twilio', watchOldKey: true, tailTimeoutMs: 0, tailIntervalMs: 0 };
+  const env = (oldId: string | null) => {
+    const e = stepEnv(Journal.create(mkdtempSync(join(tmpdir(), 'tq-watch-'))), 'x');
+    e.state.old_vendor_key_id = oldId;
+    return e;
+  };
+
+  it("an old API key whose SID is not known is not watched (its secret as the account's would 401: no proof)", () => {
+    expect(watchTailStep(watch, twilio).enabled!(env(null))).toMatch(/SID is not known \(pass --old-key-id\)/);
+    expect(watchTailStep(watch, twilio).enabled!(env('SK0123456789abcdef0123456789abcdef'))).toBe(true);
+  });
+
+  it('an old auth token is watched as the account, whatever id the proxy label carries', async () => {
+    const probes: Array<{ id?: string }> = [];
+    const deps = {
+      vendor: {
+        vendor: 'twilio',
+        displayName: 'Twilio',
+        probe: async (k: { id?: string }) => (probes.push(k), { accepted: false, status: 401, ms: 1 }),
+      },
+      readOldKey: async () => 'old_auth_token_0123456789abcdef',
+      register: () => {},
+    } as unknown as RotateDeps;
+    await watchTailStep({ ...watch, authToken: true }, deps).run(env('SK0123456789abcdef0123456789abcdef'));
+    expect(probes).toEqual([{ secret: 'old_auth_token_0123456789abcdef', id: undefined }]);
   });
 });
