@@ -166,7 +166,8 @@ describe('rotate twilio --auth-token when the admin credential is an API key', (
   const ADMIN_SK = 'SK' + 'a'.repeat(32);
   const ADMIN_SECRET = 'admin_api_key_secret_0123456789ab';
   const OLD_PRIMARY = 'old_primary_token_0123456789abcd';
-  const t = { primaries: new Set([OLD_PRIMARY]), secondary: null as string | null };
+  /** Every primary ever promoted stays accepted (a long tail); `current` is the newest. */
+  const t = { primaries: new Set([OLD_PRIMARY]), secondary: null as string | null, current: OLD_PRIMARY, made: 0 };
   let fake: FakeServer;
   let h: Harness;
   let env: Record<string, string | undefined>;
@@ -204,7 +205,7 @@ describe('rotate twilio --auth-token when the admin credential is an API key', (
         pattern: /^\/v1\/AuthTokens\/Secondary$/,
         handle: (r) =>
           authed(r)
-            ? ((t.secondary = 'secondary_token_fedcba9876543210'),
+            ? ((t.secondary = `secondary_token_${++t.made}_fedcba9876543210`),
               { status: 201, json: { account_sid: AC, secondary_auth_token: t.secondary } })
             : denied,
       },
@@ -213,7 +214,10 @@ describe('rotate twilio --auth-token when the admin credential is an API key', (
         pattern: /^\/v1\/AuthTokens\/Promote$/,
         handle: (r) =>
           authed(r)
-            ? (t.primaries.add(t.secondary!), (t.secondary = null), { status: 200, json: { account_sid: AC } })
+            ? (t.primaries.add(t.secondary!),
+              (t.current = t.secondary!),
+              (t.secondary = null),
+              { status: 200, json: { account_sid: AC } })
             : denied,
       },
     ]);
@@ -276,5 +280,17 @@ describe('rotate twilio --auth-token when the admin credential is an API key', (
     const probes = fake.requests.slice(promoted + 1).filter((q) => q.path.includes('/Messages.json'));
     expect(probes.length).toBeGreaterThan(0);
     expect(probes.every((q) => basic(q).user === AC && basic(q).pass === OLD_PRIMARY)).toBe(true);
+  });
+
+  it('text output: an old token still accepted at --tail-timeout is "STILL ACCEPTED", never "refused"', async () => {
+    const oldFile = join(h.dir, 'current-auth-token.txt');
+    writeFileSync(oldFile, t.current);
+    const r = await runInProcess(
+      ['rotate', 'twilio', '--auth-token', '--yes', '--old-key-file', oldFile, '--tail-timeout', '0.3'],
+      { env },
+    );
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stdout).toMatch(/old key STILL ACCEPTED by the vendor after [\d.]+ s/);
+    expect(r.stdout).not.toContain('refused');
   });
 });
