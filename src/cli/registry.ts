@@ -376,8 +376,11 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
       cmd
         .argument('[vault-key-id...]', 'vault key ids (never secrets)')
         .option('--hard', 'also cut requests already in flight')
-        .option('--all-under <upstream-key-id>', 'every active vault key under this production key')
-        .option('--vendor <vendor>', 'every active vault key for this vendor')
+        .option(
+          '--all-under <upstream-key-id>',
+          'every active vault key under this production key (not on LiteLLM: it does not know; exit 2)',
+        )
+        .option('--vendor <vendor>', 'every active vault key for this vendor (LiteLLM: metadata.vendor)')
         .option('--reason <text>', "why, recorded in the incident's journal")
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse the key before exit 5', '5000'),
     load: () => import('./revoke.js'),

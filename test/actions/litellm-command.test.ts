@@ -93,6 +93,42 @@ describe('LiteLLM virtual keys as vault keys', () => {
   });
 });
 
+describe('LiteLLM: revoke --vendor and --all-under revoke only what the filter names', () => {
+  let lite: LiteLlmFake;
+  let env: Record<string, string | undefined>;
+  beforeAll(async () => {
+    lite = await startLiteLlmFake(MASTER);
+    // Keys as `issue` makes them: the vendor in the key's metadata
+    lite.keys.set('tok_openai_agent', { token: 'tok_openai_agent', blocked: false, metadata: { vendor: 'openai' } });
+    lite.keys.set('tok_anthropic_agent', {
+      token: 'tok_anthropic_agent',
+      blocked: false,
+      metadata: { vendor: 'anthropic' },
+    });
+    env = isolatedEnv({ TOURNIQUET_PROXY_URL: lite.url, LITELLM_MASTER: MASTER });
+    await runInProcess(['config', 'set', 'proxy_kind', 'litellm'], { env });
+    await runInProcess(['config', 'set', 'admin_token_env', 'LITELLM_MASTER'], { env });
+  });
+  afterAll(async () => lite.close());
+
+  it('--all-under: LiteLLM cannot tell which keys use a production key: exit 2, nothing blocked', async () => {
+    const r = await runInProcess(['revoke', '--all-under', 'up_openai_main', '--yes', '--json'], { env });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('--vendor');
+    expect(lite.requests.some((q) => q.url === '/key/block')).toBe(false);
+  });
+
+  it("--vendor openai blocks the openai agent's key, not the anthropic agent's", async () => {
+    const r = await runInProcess(['revoke', '--vendor', 'openai', '--yes', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).results.map((x: { vault_key_id: string }) => x.vault_key_id)).toEqual([
+      'tok_openai_agent',
+    ]);
+    expect(lite.keys.get('tok_openai_agent')!.blocked).toBe(true);
+    expect(lite.keys.get('tok_anthropic_agent')!.blocked).toBe(false);
+  });
+});
+
 /**
  * A LiteLLM whose /key/block answers 200 and blocks nothing, and whose /key/info answers the key
  * once, then 200 with `later` as the body (empty, JSON null, "" or false): a gateway or a truncated

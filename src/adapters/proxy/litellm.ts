@@ -31,7 +31,8 @@ type KeyInfo = Record<string, unknown>;
 function summary(id: string, info: KeyInfo): VaultKeySummary {
   return {
     id,
-    vendor: 'litellm',
+    // The vendor is what `issue` wrote into the key's metadata; a key made elsewhere has none.
+    vendor: stringField(info.metadata, 'vendor') ?? 'litellm',
     status: info.blocked ? 'revoked' : 'active',
     upstream_key_id: null,
     agent_run_id: stringField(info.metadata, 'agent_run_id') ?? null,
@@ -113,7 +114,15 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
       return { status: 'revoked', vault_key_id: id, effective_at: new Date().toISOString() };
     },
 
-    async listVaultKeys() {
+    async listVaultKeys(filter) {
+      // LiteLLM keeps no production key per virtual key: an --all-under filter cannot be applied,
+      // and ignoring it would revoke every key (other vendors' agents too).
+      if (filter.upstream_key_id)
+        throw new TourniquetError(
+          'usage',
+          `the LiteLLM proxy does not know which virtual keys use production key ${filter.upstream_key_id}`,
+          { hint: 'name the vault keys to revoke, or use --vendor V (keys whose metadata.vendor is V)' },
+        );
       // /key/list answers 10 keys a page unless asked; follow `total_pages` (bounded).
       const keys: unknown[] = [];
       for (let page = 1, pages = 1; page <= pages && page <= 1000; page++) {
@@ -124,7 +133,11 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
         keys.push(...res.body.keys);
         pages = Number(res.body.total_pages ?? 1);
       }
-      return keys.map((k) => (isRecord(k) ? summary(idOf(k), k) : summary(String(k), {})));
+      return keys
+        .map((k) => (isRecord(k) ? summary(idOf(k), k) : summary(String(k), {})))
+        .filter(
+          (k) => (!filter.vendor || k.vendor === filter.vendor) && (!filter.status || k.status === filter.status),
+        );
     },
 
     async getVaultKey(id) {
