@@ -63,6 +63,31 @@ describe('rotate:delete-old: a 404 at the vendor', () => {
   });
 });
 
+describe('rotate:delete-old: resumed after a kill', () => {
+  it("killed while the DELETE was in flight (sent, no answer journaled): the 404 is this incident's delete", async () => {
+    const { deps } = vendorWith([]); // the vendor already deleted it: the DELETE reached it
+    const journal = Journal.create(mkdtempSync(join(tmpdir(), 'tq-delete-old-')));
+    journal.append('step', { step: 'rotate:delete-old', phase: 'started' });
+    journal.append('note', { leftover_of: 'rotate:delete-old', old_vendor_key_delete: 'sent', id: 'key_old' });
+    expect(await deleteOldStep(params, deps).run(stepEnv(journal, 'key_old'))).toMatchObject({
+      status: 'already-done',
+    });
+  });
+
+  it('an earlier attempt answered 404 (a wrong id): resuming is not-found again, never already-done', async () => {
+    const { deps } = vendorWith(['key_real']);
+    const journal = Journal.create(mkdtempSync(join(tmpdir(), 'tq-delete-old-')));
+    const first = await deleteOldStep(params, deps)
+      .run(stepEnv(journal, 'key_typo'))
+      .catch((e: unknown) => e);
+    expect(first).toMatchObject({ kind: 'not-found' });
+    const again = await deleteOldStep(params, deps)
+      .run(stepEnv(journal, 'key_typo'))
+      .catch((e: unknown) => e);
+    expect(again).toMatchObject({ kind: 'not-found' });
+  });
+});
+
 describe('rotate:watch-tail on Twilio: the Basic user must be the one the old secret belongs to', () => {
   const twilio = { vendor: { vendor: 'twilio', displayName: 'Twilio' } } as unknown as RotateDeps;
   const watch = { vendor: 'twilio', watchOldKey: true, tailTimeoutMs: 0, tailIntervalMs: 0 };

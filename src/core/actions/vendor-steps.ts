@@ -13,12 +13,21 @@ import { jsonText } from '../json.js';
 const DELETE_OLD = 'rotate:delete-old';
 
 /**
+ * Did an earlier attempt of this incident delete `id`? Its last journaled DELETE of that id was
+ * answered "deleted", or was still in flight when the process died (no answer journaled).
+ */
+function deletedEarlier(env: StepEnv, id: string): boolean {
+  const answers = env.leftovers(DELETE_OLD).filter((n) => n.id === id && typeof n.old_vendor_key_delete === 'string');
+  const last = answers.at(-1)?.old_vendor_key_delete;
+  return last === 'deleted' || last === 'sent';
+}
+
+/**
  * The vendor answers 404 for the old key's id. Done only when this incident deleted that id
  * (a resumed run); otherwise the id is wrong (a typo, another project) and the old key may
  * still work: "the thing named does not exist" (exit 4), never verified.
  */
-function notFoundAtVendor(env: StepEnv, d: RotateDeps, id: string): StepRun {
-  const ours = env.leftovers(DELETE_OLD).some((n) => n.vendor_key_deleted === id && n.status === 'deleted');
+function notFoundAtVendor(d: RotateDeps, id: string, ours: boolean): StepRun {
   if (ours) return { status: 'already-done', detail: `${id}: deleted earlier in this incident` };
   throw new TourniquetError(
     'not-found',
@@ -56,13 +65,16 @@ export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
         `The old key's id at ${d.vendor.displayName} is not known (pass --old-key-id); delete the old key in the dashboard.`,
       ];
       if (id) {
+        const ours = deletedEarlier(env, id);
+        // Journaled before and after the call: a resumed run that finds this id gone (404) knows
+        // whether this incident deleted it (answered, or killed while the DELETE was in flight).
+        const note = (answer: string) =>
+          env.record('note', { leftover_of: DELETE_OLD, old_vendor_key_delete: answer, id, vendor: p.vendor });
+        note('sent');
         const r = await d.vendor.deleteKey(id);
-        if (r.status === 'deleted') {
-          // Journaled at once: a resumed run that finds this id gone (404) knows it was this incident's delete.
-          env.record('note', { leftover_of: DELETE_OLD, vendor_key_deleted: id, status: 'deleted', vendor: p.vendor });
-          return { status: 'done', detail: `${id}: deleted` };
-        }
-        if (r.status === 'not-found') return notFoundAtVendor(env, d, id);
+        note(r.status);
+        if (r.status === 'deleted') return { status: 'done', detail: `${id}: deleted` };
+        if (r.status === 'not-found') return notFoundAtVendor(d, id, ours);
         manual = r.steps;
       }
       for (const l of manual) env.log(l);
