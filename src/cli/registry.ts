@@ -377,8 +377,11 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
       cmd
         .argument('[vault-key-id...]', 'vault key ids (never secrets)')
         .option('--hard', 'also cut requests already in flight')
-        .option('--all-under <upstream-key-id>', 'every active vault key under this production key')
-        .option('--vendor <vendor>', 'every active vault key for this vendor')
+        .option(
+          '--all-under <upstream-key-id>',
+          'every active vault key under this production key (not on LiteLLM: it does not know; exit 2)',
+        )
+        .option('--vendor <vendor>', 'every active vault key for this vendor (LiteLLM: metadata.vendor)')
         .option('--reason <text>', "why, recorded in the incident's journal")
         .option('--verify-timeout <ms>', 'how long an instance may take to refuse the key before exit 5', '5000'),
     load: () => import('./revoke.js'),
@@ -398,7 +401,7 @@ Profile keys: oauth.issuer, oauth.client_id, oauth.client_secret, oauth.revocati
         .option('--old-key-id <id>', "the old key's id at the vendor (what its delete API takes)")
         .option(
           '--auth-token',
-          "Twilio: rotate the account's auth token (secondary, then promote) instead of an API key",
+          "Twilio: rotate the account's auth token (secondary, then promote) instead of an API key; with an API key as the admin credential (admin_key_sid), also --old-key-file with the old token",
         )
         .option('--tail-timeout <seconds>', 'how long to watch for the vendor to refuse the old key', '300')
         .option('--tail-interval <ms>', 'how often to probe the old key', '2000')

@@ -33,6 +33,15 @@ export function rotateParams(args: string[], opts: Record<string, unknown>): Rot
   };
 }
 
+/** What the tail watch found, from its outputs: refused, or still accepted when it gave up; '' when not watched. */
+function tailText(s: Record<string, unknown>): string {
+  if (s.tail_seconds === undefined || s.tail_seconds === null) return '';
+  const after = `after ${jsonText(s.tail_seconds)} s`;
+  return s.old_key_refused === true
+    ? `; old key refused by the vendor ${after}`
+    : `; old key STILL ACCEPTED by the vendor ${after}`;
+}
+
 export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<number> {
   const params = rotateParams(args, opts);
   const scheduled = await import('./rotate-scheduled.js');
@@ -86,7 +95,7 @@ export async function run({ args, opts }: CommandInput, ctx: Ctx): Promise<numbe
   if (ctx.flags.json) ctx.out.json(result);
   else
     ctx.out.data(
-      `${params.vendor}: ${scalarText(result.old_upstream_key_id) ?? '?'} → ${scalarText(result.new_upstream_key_id) ?? '?'} (${ex.status})${result.tail_seconds !== null ? `; old key refused by the vendor after ${jsonText(result.tail_seconds)} s` : ''}`,
+      `${params.vendor}: ${scalarText(result.old_upstream_key_id) ?? '?'} → ${scalarText(result.new_upstream_key_id) ?? '?'} (${ex.status})${tailText(s)}`,
     );
   return closeRun(ctx, 'rotate', ex);
 }

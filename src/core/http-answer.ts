@@ -83,7 +83,7 @@ export function timeoutError(
 
 export interface AnswerRequest {
   method: string;
-  /** Statuses that are answers, not failures (e.g. 404 for "already deleted"). */
+  /** Statuses that are answers, not failures (e.g. 404 for "not found"). */
   accept?: number[];
   /** Shape check of an accepted answer (2xx, or a status in `accept`): what is wrong, or undefined. */
   expect?: (body: unknown, status: number) => string | undefined;

@@ -65,7 +65,7 @@ export interface HttpRequest<T = unknown> {
   headers?: Record<string, string>;
   /** POSTs that create things: `true` generates a key; the same key is sent on every retry. */
   idempotencyKey?: string | true;
-  /** Statuses that are answers, not failures (e.g. 404 for "already deleted"). */
+  /** Statuses that are answers, not failures (e.g. 404 for "not found"). */
   accept?: number[];
   /** Shape check of an accepted answer (2xx, or a status in `accept`): what is wrong, or undefined. */
   expect?: AnswerCheck<T>;

@@ -64,7 +64,11 @@ export function closeRun(ctx: Ctx, title: string, ex: Execution, o: { missing?: 
   // What an unattended run left for a person: named, so nobody reads "partly done" as "done".
   for (const s of ex.report.steps.filter((x) => x.state === 'manual-pending'))
     ctx.out.info(p.red(`${title}: left to do by hand (not done, not confirmed): ${inertLines(s.title)}`));
-  if (ex.status === 'partial')
+  if (ex.status === 'partial' && ex.report.error?.kind === 'not-found')
+    ctx.out.info(
+      `partly done, then stopped (resume would stop there again); the journal is saved. What was done: ${p.bold(`tourniquet timeline ${ex.incident_id}`)}`,
+    );
+  else if (ex.status === 'partial')
     ctx.out.info(
       `partly done; ${ex.journal_problem ? 'the journal is NOT saved' : 'the journal is saved'}. Continue with: ${p.bold(`tourniquet resume ${ex.incident_id}`)}`,
     );

@@ -34,7 +34,11 @@ export interface KeyCredential {
 
 export type DeleteResult =
   | { status: 'deleted'; id: string }
-  | { status: 'already-deleted'; id: string }
+  /**
+   * The vendor answered 404. Not proof of anything by itself: the id may have a typo or belong to
+   * another project. Only a caller that knows it deleted this id before may read it as done.
+   */
+  | { status: 'not-found'; id: string }
   /** No delete API (Stripe): the operator must do it by hand; `steps` says exactly where. */
   | { status: 'manual'; id: string; steps: string[] };
 
@@ -85,7 +89,7 @@ export interface VendorAdapter {
   createKey(opts: CreateKeyOptions): Promise<CreatedKey>;
   /** Every key (all pages) whose name starts with `prefix`, for vendors whose keys we create. */
   listKeys?(prefix: string): Promise<ListedKey[]>;
-  /** Delete a key by its vendor id; an unknown id is `already-deleted`, not an error. */
+  /** Delete a key by its vendor id; an id the vendor does not know (404) is `not-found`, not an error. */
   deleteKey(id: string): Promise<DeleteResult>;
   /** A harmless authenticated call with the given key: proves it works, or proves it is dead. */
   probe(key: KeyCredential): Promise<ProbeResult>;

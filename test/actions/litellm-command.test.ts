@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { json, startServer, type TestServer } from '../helpers/server.js';
 import { startLiteLlmFake, type LiteLlmFake } from '../helpers/litellm-fake.js';
 import { isolatedEnv, runInProcess } from '../helpers/cli.js';
 import { createLiteLlmProxy } from '../../src/adapters/proxy/litellm.js';
@@ -90,6 +90,101 @@ describe('LiteLLM virtual keys as vault keys', () => {
   it('production-key operations are refused clearly, not faked', async () => {
     const p = createLiteLlmProxy({ baseUrl: lite.url, masterKey: MASTER });
     await expect(p.promoteUpstreamKey('x')).rejects.toThrow(/cannot promote/);
+  });
+});
+
+describe('LiteLLM: revoke --vendor and --all-under revoke only what the filter names', () => {
+  let lite: LiteLlmFake;
+  let env: Record<string, string | undefined>;
+  beforeAll(async () => {
+    lite = await startLiteLlmFake(MASTER);
+    // Keys as `issue` makes them: the vendor in the key's metadata
+    lite.keys.set('tok_openai_agent', { token: 'tok_openai_agent', blocked: false, metadata: { vendor: 'openai' } });
+    lite.keys.set('tok_anthropic_agent', {
+      token: 'tok_anthropic_agent',
+      blocked: false,
+      metadata: { vendor: 'anthropic' },
+    });
+    env = isolatedEnv({ TOURNIQUET_PROXY_URL: lite.url, LITELLM_MASTER: MASTER });
+    await runInProcess(['config', 'set', 'proxy_kind', 'litellm'], { env });
+    await runInProcess(['config', 'set', 'admin_token_env', 'LITELLM_MASTER'], { env });
+  });
+  afterAll(async () => lite.close());
+
+  it('--all-under: LiteLLM cannot tell which keys use a production key: exit 2, nothing blocked', async () => {
+    const r = await runInProcess(['revoke', '--all-under', 'up_openai_main', '--yes', '--json'], { env });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('--vendor');
+    expect(lite.requests.some((q) => q.url === '/key/block')).toBe(false);
+  });
+
+  it("--vendor openai blocks the openai agent's key, not the anthropic agent's", async () => {
+    const r = await runInProcess(['revoke', '--vendor', 'openai', '--yes', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).results.map((x: { vault_key_id: string }) => x.vault_key_id)).toEqual([
+      'tok_openai_agent',
+    ]);
+    expect(lite.keys.get('tok_openai_agent')!.blocked).toBe(true);
+    expect(lite.keys.get('tok_anthropic_agent')!.blocked).toBe(false);
+  });
+});
+
+/**
+ * A LiteLLM whose /key/block answers 200 and blocks nothing, and whose /key/info answers the key
+ * once, then 200 with `later` as the body (empty, JSON null, "" or false): a gateway or a truncated
+ * answer, never LiteLLM's "Key not found" (a 404).
+ */
+async function litellmAnsweringEmptyInfo(later: string): Promise<TestServer> {
+  let reads = 0;
+  return startServer((req, res) => {
+    if (req.headers.authorization !== `Bearer ${MASTER}`) return json(res, 401, { error: { message: 'auth' } });
+    if (req.method === 'POST' && req.url === '/key/block') return json(res, 200, { token: 'tok_agent7' });
+    if (req.method === 'GET' && req.url.startsWith('/key/info?')) {
+      if (++reads === 1) return json(res, 200, { key: 'tok_agent7', info: { token: 'tok_agent7', blocked: false } });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(later);
+      return;
+    }
+    res.statusCode = 599;
+    res.end(`unexpected ${req.method} ${req.url}`);
+  });
+}
+
+describe('LiteLLM: only a 404 from /key/info means "no such key"', () => {
+  it.each([
+    ['an empty body', ''],
+    ['null', 'null'],
+    ['""', '""'],
+    ['false', 'false'],
+  ])('a 200 with %s after the block is not proof: exit 5, not verified', async (_what, later) => {
+    const srv = await litellmAnsweringEmptyInfo(later);
+    try {
+      const env = isolatedEnv({ TOURNIQUET_PROXY_URL: srv.url, LITELLM_MASTER: MASTER });
+      await runInProcess(['config', 'set', 'proxy_kind', 'litellm'], { env });
+      await runInProcess(['config', 'set', 'admin_token_env', 'LITELLM_MASTER'], { env });
+      const r = await runInProcess(['revoke', 'tok_agent7', '--yes', '--json', '--verify-timeout', '300'], { env });
+      expect(r.code, r.stderr).toBe(5);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        verified: false,
+        results: [{ vault_key_id: 'tok_agent7', instances: [{ refused: false }] }],
+      });
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('an empty 200 before the block is a shape error, not "not-found"', async () => {
+    const srv = await startServer((_req, res) => {
+      res.statusCode = 200;
+      res.end();
+    });
+    try {
+      const p = createLiteLlmProxy({ baseUrl: srv.url, masterKey: MASTER });
+      await expect(p.revokeVaultKey('tok_agent7', { hard: false })).rejects.toThrow(/no key info/);
+      expect(await p.getVaultKey('tok_agent7').catch((e: Error) => e.message)).toMatch(/no key info/);
+    } finally {
+      await srv.close();
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import { startHarness, through, type Harness } from '../proxy/helpers.js';
 import { runInProcess } from '../helpers/cli.js';
 import { probeLoop } from './probe-loop.js';
 import { cliEnv, openaiEnv } from './cli-env.js';
+import { startFakeServer, type FakeServer, type Recorded } from '../../src/sandbox/agent-platforms/server.js';
 
 /** Rotation through the proxy for the vendors with key APIs, and the slow no-proxy path. */
 describe('rotate twilio and resend through the proxy; rotate at the vendor with no proxy', () => {
@@ -152,5 +153,144 @@ describe('rotate twilio --auth-token: secondary, switch the proxy, promote, watc
     expect(
       (await h.admin('GET', '/v1/upstream-keys?vendor=openai')).body.data.filter((k: any) => k.state === 'active'),
     ).toHaveLength(1);
+  });
+});
+
+/**
+ * Twilio with an API key (SK…) as the admin credential (vendors.twilio.admin_key_sid): its secret is
+ * not the auth token. The fake keeps the old primary token alive after Promote (a long propagation
+ * tail), so the only truthful outcomes are "cannot watch without the old token" or "still accepted".
+ */
+describe('rotate twilio --auth-token when the admin credential is an API key', () => {
+  const AC = 'AC' + '0'.repeat(32);
+  const ADMIN_SK = 'SK' + 'a'.repeat(32);
+  const ADMIN_SECRET = 'admin_api_key_secret_0123456789ab';
+  const OLD_PRIMARY = 'old_primary_token_0123456789abcd';
+  /** Every primary ever promoted stays accepted (a long tail); `current` is the newest. */
+  const t = { primaries: new Set([OLD_PRIMARY]), secondary: null as string | null, current: OLD_PRIMARY, made: 0 };
+  let fake: FakeServer;
+  let h: Harness;
+  let env: Record<string, string | undefined>;
+
+  const basic = (r: Recorded) => {
+    const [user, pass] = Buffer.from(String(r.headers.authorization ?? '').replace(/^Basic /, ''), 'base64')
+      .toString()
+      .split(':');
+    return { user, pass };
+  };
+  const authed = (r: Recorded) => {
+    const { user, pass } = basic(r);
+    if (user === ADMIN_SK) return pass === ADMIN_SECRET;
+    return user === AC && (t.primaries.has(pass!) || pass === t.secondary);
+  };
+  const denied = { status: 401, json: { code: 20003, message: 'Authenticate', status: 401 } };
+
+  beforeAll(async () => {
+    fake = await startFakeServer([
+      {
+        method: 'GET',
+        pattern: /^\/2010-04-01\/Accounts\/[^/]+\/Messages\.json$/,
+        handle: (r) =>
+          authed(r)
+            ? { status: 200, json: { messages: [], page: 0, page_size: 1, next_page_uri: null, uri: r.path } }
+            : denied,
+      },
+      {
+        method: 'GET',
+        pattern: /^\/2010-04-01\/Accounts\/[^/]+\/Keys\.json$/,
+        handle: (r) => (authed(r) ? { status: 200, json: { keys: [], next_page_uri: null } } : denied),
+      },
+      {
+        method: 'POST',
+        pattern: /^\/v1\/AuthTokens\/Secondary$/,
+        handle: (r) =>
+          authed(r)
+            ? ((t.secondary = `secondary_token_${++t.made}_fedcba9876543210`),
+              { status: 201, json: { account_sid: AC, secondary_auth_token: t.secondary } })
+            : denied,
+      },
+      {
+        method: 'POST',
+        pattern: /^\/v1\/AuthTokens\/Promote$/,
+        handle: (r) =>
+          authed(r)
+            ? (t.primaries.add(t.secondary!),
+              (t.current = t.secondary!),
+              (t.secondary = null),
+              { status: 200, json: { account_sid: AC } })
+            : denied,
+      },
+    ]);
+    h = await startHarness({
+      proxy: {
+        upstreams: { twilio: fake.url },
+        upstreamKeys: [{ vendor: 'twilio', secret: OLD_PRIMARY, account_sid: AC, label: 'main', state: 'active' }],
+      },
+    });
+    env = cliEnv(h, {
+      TOURNIQUET_TWILIO_BASE_URL: fake.url,
+      TOURNIQUET_TWILIO_ACCOUNTS_BASE_URL: fake.url,
+      TOURNIQUET_TWILIO_ACCOUNT_SID: AC,
+      TOURNIQUET_TWILIO_ADMIN_KEY_SID: ADMIN_SK,
+      TOURNIQUET_TWILIO_ADMIN_KEY: 'env:TWILIO_ADMIN',
+      TWILIO_ADMIN: ADMIN_SECRET,
+    });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await fake?.close();
+  });
+
+  it('without --old-key-file: exit 2 before any call, naming the flag (the API key is not the old token)', async () => {
+    const r = await runInProcess(['rotate', 'twilio', '--auth-token', '--yes', '--json'], { env });
+    expect(r.code, r.stderr).toBe(2);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ kind: 'usage', exit_code: 2 });
+    expect(r.stderr).toContain('--old-key-file');
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('with --old-key-file: the tail is watched as the account (SID:old token), so a live old token is exit 5', async () => {
+    const oldFile = join(h.dir, 'old-auth-token.txt');
+    writeFileSync(oldFile, OLD_PRIMARY);
+    const r = await runInProcess(
+      [
+        'rotate',
+        'twilio',
+        '--auth-token',
+        '--yes',
+        '--json',
+        '--old-key-file',
+        oldFile,
+        '--tail-timeout',
+        '1',
+        '--tail-interval',
+        '50',
+      ],
+      { env },
+    );
+    expect(r.code, r.stderr).toBe(5);
+    const out = JSON.parse(r.stdout);
+    expect(out.verified).toBe(false);
+    expect(out.steps.find((s: { key: string }) => s.key === 'rotate:watch-tail')).toMatchObject({
+      state: 'unverified',
+    });
+    // The watch: every call to Twilio after the Promote (the old primary's tail)
+    const promoted = fake.requests.findIndex((q) => q.path === '/v1/AuthTokens/Promote');
+    expect(promoted).toBeGreaterThan(0);
+    const probes = fake.requests.slice(promoted + 1).filter((q) => q.path.includes('/Messages.json'));
+    expect(probes.length).toBeGreaterThan(0);
+    expect(probes.every((q) => basic(q).user === AC && basic(q).pass === OLD_PRIMARY)).toBe(true);
+  });
+
+  it('text output: an old token still accepted at --tail-timeout is "STILL ACCEPTED", never "refused"', async () => {
+    const oldFile = join(h.dir, 'current-auth-token.txt');
+    writeFileSync(oldFile, t.current);
+    const r = await runInProcess(
+      ['rotate', 'twilio', '--auth-token', '--yes', '--old-key-file', oldFile, '--tail-timeout', '0.3'],
+      { env },
+    );
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stdout).toMatch(/old key STILL ACCEPTED by the vendor after [\d.]+ s/);
+    expect(r.stdout).not.toContain('refused');
   });
 });

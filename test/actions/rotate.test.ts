@@ -158,3 +158,31 @@ describe('tourniquet rotate stripe: guided (no API to create keys)', () => {
     expect((await h.admin('GET', '/v1/upstream-keys?vendor=stripe')).body.data).toEqual(before);
   });
 });
+
+describe('tourniquet rotate openai --old-key-id that the vendor does not know (404)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => h.stop());
+
+  it('is "the thing named does not exist" (exit 4), never "already deleted" and verified; the old key still works', async () => {
+    // Given an operator who names the old key with a typo (or an id from another project)
+    const env = cliEnv(h, openaiEnv(h));
+    // When the rotation reaches the delete at the vendor, which answers 404
+    const r = await runInProcess(['rotate', 'openai', '--yes', '--json', '--old-key-id', 'key_typo0000000000'], {
+      env,
+    });
+    // Then nothing claims the old key is gone
+    expect(r.code, r.stderr).toBe(4);
+    const out = JSON.parse(r.stdout);
+    expect(out.verified).toBe(false);
+    expect(out.steps.find((s: { key: string }) => s.key === 'rotate:delete-old')).toMatchObject({ state: 'failed' });
+    expect(out.error).toMatchObject({ kind: 'not-found' });
+    expect(r.stderr).toContain('key_typo0000000000');
+    const still = await fetch(`${h.sandbox.urls.openai}/v1/models`, {
+      headers: { authorization: `Bearer ${h.sandbox.keys.openai.secret}` },
+    });
+    expect(still.status).toBe(200);
+  });
+});

@@ -84,6 +84,6 @@ describe('Twilio auth-token rotation (secondary, then promote)', () => {
       config: { accountSid: SID, accountsBaseUrl: fake.url },
       adminKey: secondary.secret,
     });
-    expect(await fresh.authToken!.deleteSecondary()).toEqual({ status: 'already-deleted', id: 'secondary' });
+    expect(await fresh.authToken!.deleteSecondary()).toEqual({ status: 'not-found', id: 'secondary' });
   });
 });

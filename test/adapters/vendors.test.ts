@@ -55,12 +55,12 @@ describe.each(['openai', 'twilio', 'resend'] as const)('%s adapter against the s
     const cred = { id: key.id, secret: key.secret };
     expect(await adapter.probe(cred)).toMatchObject({ accepted: true });
     expect(await adapter.deleteKey(key.id)).toEqual({ status: 'deleted', id: key.id });
-    // Deleting twice is not an error: the vendor answers 404 for a deleted key, read as already deleted.
-    expect(await adapter.deleteKey(key.id)).toEqual({ status: 'already-deleted', id: key.id });
+    // Deleting twice is not an error: the vendor answers 404 for a deleted key, reported as not-found.
+    expect(await adapter.deleteKey(key.id)).toEqual({ status: 'not-found', id: key.id });
     await untilRefused(adapter, cred);
   });
 
-  it('reports a key the vendor does not know (404) as already-deleted', async () => {
+  it('reports a key the vendor does not know (404) as not-found (only the caller knows if it deleted it before)', async () => {
     const { adapter } = adapters()[vendor];
     const unknown =
       vendor === 'twilio'
@@ -68,7 +68,7 @@ describe.each(['openai', 'twilio', 'resend'] as const)('%s adapter against the s
         : vendor === 'openai'
           ? 'svc_acct_unknown'
           : '00000000-0000-4000-8000-000000000000';
-    expect(await adapter.deleteKey(unknown)).toEqual({ status: 'already-deleted', id: unknown });
+    expect(await adapter.deleteKey(unknown)).toEqual({ status: 'not-found', id: unknown });
   });
 
   it('refuses a bogus key (probe) and maps a refused admin key to exit 3', async () => {
@@ -104,7 +104,7 @@ describe('OpenAI project keys', () => {
     const { adapter } = adapters().openai;
     const made = sb.openai.createKey('dashboard key');
     expect(await adapter.deleteProjectKey!(made.id)).toEqual({ status: 'deleted', id: made.id });
-    expect(await adapter.deleteKey(made.id)).toEqual({ status: 'already-deleted', id: made.id });
+    expect(await adapter.deleteKey(made.id)).toEqual({ status: 'not-found', id: made.id });
   });
 });
 

@@ -204,6 +204,53 @@ describe('the step engine', () => {
     expect(r.state.m_pending).toBe(false);
   });
 
+  it('resume: a step skipped then is asked `enabled` again, and run once it is enabled (never replayed as done)', async () => {
+    // Given a run where the watch was skipped because the manual delete was left undone
+    const dir = stateDir();
+    const j = Journal.create(dir);
+    const manual: Step = {
+      key: 'm',
+      title: 'delete the old key in the dashboard',
+      kind: 'manual',
+      calls: () => [],
+      run: (env) => manualStep(env, 'delete the old key', 'Has the old key been deleted?', 'confirmed', 'm_pending'),
+    };
+    const watch = (n: { run: number }): Step => ({
+      key: 'w',
+      title: 'watch the vendor refuse the old key',
+      kind: 'watch-tail',
+      enabled: (env) => (env.state.m_pending === true ? 'the old key was not deleted' : true),
+      calls: () => [],
+      run: async () => (n.run++, { status: 'done', detail: 'still accepted', outputs: { refused: false } }),
+      verify: (env) => ({ ok: env.state.refused === true, detail: 'the vendor still accepts the old key' }),
+      verificationIsSecurity: true,
+    });
+    const first = { run: 0 };
+    const unattended = createStepEnv({ ...envOptions(), journal: j, unattended: true });
+    const r1 = await runSteps({ steps: [manual, watch(first)], env: unattended, journal: j });
+    expect(r1.steps.map((s) => s.state)).toEqual(['manual-pending', 'skipped']);
+    // When resumed at a terminal and the person confirms the delete
+    const j2 = Journal.open(dir, j.id);
+    const again = { run: 0 };
+    const attended = createStepEnv({ ...envOptions(), journal: j2, state: stateFromJournal(j2.entries()) });
+    const r2 = await runSteps({ steps: [manual, watch(again)], env: attended, journal: j2 });
+    // Then the watch runs, and its failed proof is the answer (not "resumed-done")
+    expect(again.run).toBe(1);
+    expect(r2.status).toBe('unverified');
+    expect(r2.steps.map((s) => s.state)).toEqual(['manual-done', 'unverified']);
+  });
+
+  it('resume: a step skipped then and still not enabled stays finished, not run', async () => {
+    const dir = stateDir();
+    const j = Journal.create(dir);
+    await runSteps({ steps: [counted('s', { enabled: 'no old key' }).step], env: envFor(j), journal: j });
+    const j2 = Journal.open(dir, j.id);
+    const s2 = counted('s', { enabled: 'no old key' });
+    const r = await runSteps({ steps: [s2.step], env: envFor(j2), journal: j2 });
+    expect(s2.n.run).toBe(0);
+    expect(r.steps.map((s) => s.state)).toEqual(['resumed-done']);
+  });
+
   it('--dry-run lists every call and runs nothing', () => {
     const a = counted('a');
     const b = counted('b', { enabled: 'no key' });

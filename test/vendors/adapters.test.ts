@@ -63,7 +63,7 @@ describe('key-management adapters, as the vendors document them', () => {
       },
       adminKey: secondary.secret,
     });
-    expect(await fresh.authToken!.deleteSecondary()).toEqual({ status: 'already-deleted', id: 'secondary' });
+    expect(await fresh.authToken!.deleteSecondary()).toEqual({ status: 'not-found', id: 'secondary' });
     for (let i = 0; i < 200 && (await fresh.probe({ secret: before })).accepted; i++)
       await new Promise((r) => setTimeout(r, 5));
     expect((await fresh.probe({ secret: before })).accepted).toBe(false);
@@ -78,7 +78,7 @@ describe('key-management adapters, as the vendors document them', () => {
     const keyId = made.meta!.api_key_id!;
     expect(await a.deleteKey(keyId)).toEqual({ status: 'deleted', id: keyId });
     expect((await a.listKeys!('tourniquet-test-sa')).length).toBe(0);
-    expect(await a.deleteKey(keyId)).toEqual({ status: 'already-deleted', id: keyId });
+    expect(await a.deleteKey(keyId)).toEqual({ status: 'not-found', id: keyId });
   });
 
   it('listKeys finds every key of a name across pages (OpenAI, Twilio, Resend)', async () => {

@@ -31,7 +31,8 @@ type KeyInfo = Record<string, unknown>;
 function summary(id: string, info: KeyInfo): VaultKeySummary {
   return {
     id,
-    vendor: 'litellm',
+    // The vendor is what `issue` wrote into the key's metadata; a key made elsewhere has none.
+    vendor: stringField(info.metadata, 'vendor') ?? 'litellm',
     status: info.blocked ? 'revoked' : 'active',
     upstream_key_id: null,
     agent_run_id: stringField(info.metadata, 'agent_run_id') ?? null,
@@ -53,6 +54,14 @@ function remaining(expires: unknown): string | undefined {
   return Number.isFinite(at) ? `${Math.max(1, Math.ceil((at - Date.now()) / 1000))}s` : undefined;
 }
 
+/** The info of a `/key/info` answer (`{key, info}`, or the info itself), or undefined when there is none. */
+const infoOf = (body: unknown): KeyInfo | undefined => {
+  const found = fieldOf(body, 'info') ?? body;
+  return isRecord(found) && Object.keys(found).length > 0 ? found : undefined;
+};
+const keyInfoShape = (b: unknown, status: number) =>
+  status === 404 || infoOf(b) ? undefined : 'no key info (an empty or non-object answer is not "key not found")';
+
 /** /key/generate's answer: the new key (checked by `hasKey`), with its other fields read one by one. */
 type GeneratedKey = KeyInfo & { key: string };
 const hasKey = (x: unknown) => (typeof fieldOf(x, 'key') === 'string' ? undefined : 'no "key"');
@@ -65,12 +74,12 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
     trace: opts.trace,
   });
   const base = opts.baseUrl.replace(/\/$/, '');
+  // Only a 404 means "no such key" (LiteLLM raises 404 "Key not found"). A 200 must carry the key's
+  // info: an empty body, null, "" or anything not an object proves nothing, so it is a shape error
+  // (a revoke step fails; a probe reports the instance not refused), never "the key is gone".
   const info = async (id: string): Promise<KeyInfo | undefined> => {
-    const res = await http.get('/key/info', { query: { key: id }, accept: [404] });
-    if (res.status === 404) return undefined;
-    const found = fieldOf(res.body, 'info') ?? res.body;
-    // An empty answer is no key; an answer that is not an object has no fields to read.
-    return !found ? undefined : isRecord(found) ? found : {};
+    const res = await http.get('/key/info', { query: { key: id }, accept: [404], expect: keyInfoShape });
+    return res.status === 404 ? undefined : infoOf(res.body);
   };
   const idOf = (b: KeyInfo): string => String(b.token ?? b.token_id ?? b.key_name ?? b.key);
   const no = (what: string) => unsupportedCall('litellm', what);
@@ -105,7 +114,15 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
       return { status: 'revoked', vault_key_id: id, effective_at: new Date().toISOString() };
     },
 
-    async listVaultKeys() {
+    async listVaultKeys(filter) {
+      // LiteLLM keeps no production key per virtual key: an --all-under filter cannot be applied,
+      // and ignoring it would revoke every key (other vendors' agents too).
+      if (filter.upstream_key_id)
+        throw new TourniquetError(
+          'usage',
+          `the LiteLLM proxy does not know which virtual keys use production key ${filter.upstream_key_id}`,
+          { hint: 'name the vault keys to revoke, or use --vendor V (keys whose metadata.vendor is V)' },
+        );
       // /key/list answers 10 keys a page unless asked; follow `total_pages` (bounded).
       const keys: unknown[] = [];
       for (let page = 1, pages = 1; page <= pages && page <= 1000; page++) {
@@ -116,7 +133,11 @@ export function createLiteLlmProxy(opts: LiteLlmOptions): ProxyAdapter {
         keys.push(...res.body.keys);
         pages = Number(res.body.total_pages ?? 1);
       }
-      return keys.map((k) => (isRecord(k) ? summary(idOf(k), k) : summary(String(k), {})));
+      return keys
+        .map((k) => (isRecord(k) ? summary(idOf(k), k) : summary(String(k), {})))
+        .filter(
+          (k) => (!filter.vendor || k.vendor === filter.vendor) && (!filter.status || k.status === filter.status),
+        );
     },
 
     async getVaultKey(id) {

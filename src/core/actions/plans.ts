@@ -44,11 +44,19 @@ export async function vendorFor(session: Session, vendor: string) {
   } catch {
     // a missing setting (Twilio's account_sid) surfaces when the probe call is made
   }
-  return { adapter, probePath, adminKey };
+  return { adapter, probePath, adminKey, config };
 }
 
 export async function rotateDeps(session: Session, p: RotateInput, proxy: RotateDeps['proxy']): Promise<RotateDeps> {
-  const { adapter, probePath, adminKey } = await vendorFor(session, p.vendor);
+  const { adapter, probePath, adminKey, config } = await vendorFor(session, p.vendor);
+  // The admin credential is the old auth token only when it authenticates as the account (no
+  // admin_key_sid): an API key's secret is not the auth token, and probing with it proves nothing.
+  const adminIsAuthToken = p.authToken === true && !config.adminKeySid;
+  if (p.authToken && !p.oldKeyFile && !adminIsAuthToken)
+    throw usageError(
+      `rotating the ${adapter.displayName} auth token needs the old auth token to watch it die: the admin credential is an API key (admin_key_sid ${config.adminKeySid}), not the auth token`,
+      'pass --old-key-file FILE with the current (old) auth token',
+    );
   const i = session.input;
   const io = { env: i.env, stdin: i.stdin };
   return {
@@ -65,11 +73,11 @@ export async function rotateDeps(session: Session, p: RotateInput, proxy: Rotate
             flag: '--new-key-file',
             what: `the new ${adapter.displayName} key`,
           }),
-    // Rotating Twilio's auth token: the old key is the admin credential we hold.
+    // Rotating Twilio's auth token with the auth token as the admin credential: that is the old key.
     readOldKey: async () =>
       p.oldKeyFile
         ? readSecret(parseSecretRef(p.oldKeyFile), io, `the old ${adapter.displayName} key`)
-        : p.authToken
+        : adminIsAuthToken
           ? adminKey
           : undefined,
   };

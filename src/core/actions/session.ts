@@ -97,7 +97,8 @@ export type FinalStatus = 'done' | 'unverified' | 'partial' | 'failed' | 'rolled
 
 /**
  * done → 0; a credential still works → 5; some lasting change made and not undone, journal
- * saved → partial, 6 (resume); nothing done, or everything undone → 1.
+ * saved → partial, 6 (resume), unless a step stopped because the thing named does not exist (4);
+ * nothing done, or everything undone → 1.
  */
 export function finalStatus(report: RunReport): FinalStatus {
   // A step a person must do, left undone by an unattended run: not done (manual.ts).
@@ -152,6 +153,9 @@ export function exitCodeOf(ex: Pick<Execution, 'status' | 'report' | 'journal_pr
   const own = kind === 'auth' || kind === 'usage' || kind === 'not-found' ? EXIT_CODES[kind] : undefined;
   let code: number;
   if (ex.status === 'done') code = EXIT_CODES.ok;
+  // Stopped because the thing named does not exist (e.g. the old key's id at the vendor): resume
+  // would stop there again, so the code says what is wrong (4), even after lasting changes.
+  else if (kind === 'not-found' && ex.status !== 'unverified') code = EXIT_CODES['not-found'];
   else if (ex.status === 'partial') code = EXIT_CODES.partial;
   else if (ex.status === 'cancelled') code = EXIT_CODES.cancelled;
   else if (ex.status === 'unverified') code = kind === 'auth' ? EXIT_CODES.auth : EXIT_CODES.verification;

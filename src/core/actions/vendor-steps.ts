@@ -1,6 +1,6 @@
 import { TourniquetError } from '../errors.js';
 import { manualStep } from '../steps/manual.js';
-import type { Step } from '../steps/types.js';
+import type { Step, StepEnv, StepRun } from '../steps/types.js';
 import type { RotateDeps, RotateParams } from './rotate.js';
 import { runKeyName, sweepRunKeys } from './rotate-keys.js';
 import { jsonText } from '../json.js';
@@ -10,9 +10,35 @@ import { jsonText } from '../json.js';
  * (rotate-at-vendor): delete the old key there (or guide the operator where there is no API),
  * then watch the vendor refuse it and report how long its propagation tail was.
  */
+const DELETE_OLD = 'rotate:delete-old';
+
+/**
+ * Did an earlier attempt of this incident delete `id`? Its last journaled DELETE of that id was
+ * answered "deleted", or was still in flight when the process died (no answer journaled).
+ */
+function deletedEarlier(env: StepEnv, id: string): boolean {
+  const answers = env.leftovers(DELETE_OLD).filter((n) => n.id === id && typeof n.old_vendor_key_delete === 'string');
+  const last = answers.at(-1)?.old_vendor_key_delete;
+  return last === 'deleted' || last === 'sent';
+}
+
+/**
+ * The vendor answers 404 for the old key's id. Done only when this incident deleted that id
+ * (a resumed run); otherwise the id is wrong (a typo, another project) and the old key may
+ * still work: "the thing named does not exist" (exit 4), never verified.
+ */
+function notFoundAtVendor(d: RotateDeps, id: string, ours: boolean): StepRun {
+  if (ours) return { status: 'already-done', detail: `${id}: deleted earlier in this incident` };
+  throw new TourniquetError(
+    'not-found',
+    `${d.vendor.displayName} has no key ${id} (HTTP 404): the old key was not deleted, and may still work`,
+    { hint: `check --old-key-id (the old key's id at ${d.vendor.displayName}, in the configured project or account)` },
+  );
+}
+
 export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
   return {
-    key: 'rotate:delete-old',
+    key: DELETE_OLD,
     title: p.authToken
       ? `promote the new auth token at ${d.vendor.displayName} (the old one stops working)`
       : `delete the old key at ${d.vendor.displayName}`,
@@ -39,9 +65,16 @@ export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
         `The old key's id at ${d.vendor.displayName} is not known (pass --old-key-id); delete the old key in the dashboard.`,
       ];
       if (id) {
+        const ours = deletedEarlier(env, id);
+        // Journaled before and after the call: a resumed run that finds this id gone (404) knows
+        // whether this incident deleted it (answered, or killed while the DELETE was in flight).
+        const note = (answer: string) =>
+          env.record('note', { leftover_of: DELETE_OLD, old_vendor_key_delete: answer, id, vendor: p.vendor });
+        note('sent');
         const r = await d.vendor.deleteKey(id);
-        if (r.status !== 'manual')
-          return { status: r.status === 'deleted' ? 'done' : 'already-done', detail: `${id}: ${r.status}` };
+        note(r.status);
+        if (r.status === 'deleted') return { status: 'done', detail: `${id}: deleted` };
+        if (r.status === 'not-found') return notFoundAtVendor(d, id, ours);
         manual = r.steps;
       }
       for (const l of manual) env.log(l);
@@ -56,6 +89,16 @@ export function deleteOldStep(p: RotateParams, d: RotateDeps): Step {
   };
 }
 
+/**
+ * The Basic-auth user the old secret belongs to (Twilio): an auth token is the account's (undefined:
+ * the adapter uses the account SID); an API key's secret is its own SID's, or null when not known.
+ * Any other user makes every probe a 401, which would read as "refused".
+ */
+function basicUser(p: RotateParams, env: StepEnv): string | undefined | null {
+  if (p.vendor !== 'twilio' || p.authToken) return undefined;
+  return (env.state.old_vendor_key_id as string | null | undefined) ?? null;
+}
+
 export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
   return {
     key: 'rotate:watch-tail',
@@ -66,9 +109,11 @@ export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
     enabled: (env) =>
       env.state.old_key_delete_pending === true
         ? 'the old key was not deleted (left to do by hand): it works until then'
-        : p.watchOldKey
-          ? true
-          : 'no old key secret to probe with (pass --old-key-file to watch the tail)',
+        : !p.watchOldKey
+          ? 'no old key secret to probe with (pass --old-key-file to watch the tail)'
+          : basicUser(p, env) === null
+            ? `the old ${d.vendor.displayName} API key's SID is not known (pass --old-key-id): probing its secret as another user proves nothing`
+            : true,
     calls: () =>
       d.vendor.plan('probe').map((c) => `${c.method} ${c.url} (with the old key, every ${p.tailIntervalMs} ms)`),
     async run(env) {
@@ -80,10 +125,7 @@ export function watchTailStep(p: RotateParams, d: RotateDeps): Step {
       d.register(old);
       const t0 = Date.now();
       for (;;) {
-        const r = await d.vendor.probe({
-          secret: old,
-          id: p.vendor === 'twilio' ? (env.state.old_vendor_key_id as string | undefined) : undefined,
-        });
+        const r = await d.vendor.probe({ secret: old, id: basicUser(p, env) ?? undefined });
         const waited = Date.now() - t0;
         if (!r.accepted)
           return {

@@ -106,6 +106,7 @@ export async function runSteps(opts: EngineOptions): Promise<RunReport> {
 
 type Stop = { status: RunReport['status']; error: NonNullable<RunReport['error']> };
 const isDone = (run: StepRun) => run.status === 'not-found' || run.status === 'skipped';
+const enabledNow = (step: Step, env: StepEnv) => (step.enabled?.(env) ?? true) === true;
 
 /** One pass over a plan; its fields are what the report is built from. */
 class EngineRun {
@@ -119,8 +120,10 @@ class EngineRun {
     const known = journaledSteps(entriesOf(this.o.journal));
     for (const step of this.o.steps) {
       const prior = known.get(step.key);
-      // A manual step an unattended run left undone is asked again on resume.
-      const undone = prior?.run?.status === 'manual-pending';
+      // A manual step an unattended run left undone is asked again on resume; a step skipped then
+      // is asked `enabled` again (what it waited for may be done now: the old key deleted by hand).
+      const undone =
+        prior?.run?.status === 'manual-pending' || (prior?.run?.status === 'skipped' && enabledNow(step, this.o.env));
       if (prior?.run && !undone && (prior.verified || !step.verify || isDone(prior.run))) {
         this.resumedDone(step, prior.run);
         continue;
@@ -141,7 +144,7 @@ class EngineRun {
         this.report({ ...base(step), state: 'skipped', detail: enabled });
         continue;
       }
-      // Left undone by hand: run it again (a person at a terminal is asked), never replay "not done".
+      // Left undone by hand, or skipped and enabled now: run it, never replay "not done" or "skipped".
       const stop = await this.execute(step, undone ? undefined : prior?.run);
       if (stop) return this.fail(stop);
     }

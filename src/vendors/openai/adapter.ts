@@ -7,7 +7,7 @@ import {
   call,
   createTimeouts,
   created,
-  deleteIdempotent,
+  deleteOrNotFound,
   need,
   probeKey,
   type AdapterDeps,
@@ -50,9 +50,9 @@ export function openaiAdapter(deps: AdapterDeps): VendorAdapter {
   /** A project API key's owner decides how it is deleted: its service account, or the key itself. */
   async function deleteApiKey(id: string): Promise<DeleteResult> {
     const res = await admin().request<ApiKeyOwner>({ method: 'GET', path: keyPath(id), accept: [404] });
-    if (res.status === 404) return { status: 'already-deleted', id };
+    if (res.status === 404) return { status: 'not-found', id };
     const account = res.body.owner?.type === 'service_account' ? res.body.owner.service_account?.id : undefined;
-    return account ? deleteIdempotent(admin(), saPath(account), id) : deleteIdempotent(admin(), keyPath(id), id);
+    return account ? deleteOrNotFound(admin(), saPath(account), id) : deleteOrNotFound(admin(), keyPath(id), id);
   }
 
   const listPage = async (after?: string) => {
@@ -90,7 +90,7 @@ export function openaiAdapter(deps: AdapterDeps): VendorAdapter {
       const accounts = await allPages(() => listPage());
       return accounts.filter((a) => a.name.startsWith(prefix)).map((a) => ({ id: a.id, name: a.name }));
     },
-    deleteKey: (id) => (id.startsWith('key_') ? deleteApiKey(id) : deleteIdempotent(admin(), saPath(id), id)),
+    deleteKey: (id) => (id.startsWith('key_') ? deleteApiKey(id) : deleteOrNotFound(admin(), saPath(id), id)),
     deleteProjectKey: deleteApiKey,
     probe: (key) => probeKey(facts, deps, key),
     plan(action, id = '{service_account_id}') {

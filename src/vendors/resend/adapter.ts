@@ -7,7 +7,7 @@ import {
   call,
   createTimeouts,
   created,
-  deleteIdempotent,
+  deleteOrNotFound,
   need,
   probeKey,
   type AdapterDeps,
@@ -58,7 +58,7 @@ export function resendAdapter(deps: AdapterDeps): VendorAdapter {
       const keys = await allPages(() => listPage());
       return keys.filter((k) => k.name.startsWith(prefix)).map((k) => ({ id: k.id, name: k.name }));
     },
-    deleteKey: (id) => deleteIdempotent(admin(), keyPath(id), id),
+    deleteKey: (id) => deleteOrNotFound(admin(), keyPath(id), id),
     probe: (key) => probeKey(facts, deps, key),
     plan(action, id = '{api_key_id}') {
       if (action === 'create') return [call(base, 'POST', '/api-keys', 'create an API key')];

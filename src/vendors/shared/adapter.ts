@@ -99,10 +99,10 @@ export function created(id: string, secret: string, deps: AdapterDeps, meta?: Re
   return { id, secret, hint: redactHint(secret), ...(meta ? { meta } : {}) };
 }
 
-/** DELETE that treats 404 as "already deleted": deleting twice is not an error. */
-export async function deleteIdempotent(client: HttpClient, path: string, id: string): Promise<DeleteResult> {
+/** DELETE whose 404 is an answer (`not-found`), not an error: only the caller knows if it deleted the key before. */
+export async function deleteOrNotFound(client: HttpClient, path: string, id: string): Promise<DeleteResult> {
   const res = await client.request({ method: 'DELETE', path, accept: [404] });
-  return res.status === 404 ? { status: 'already-deleted', id } : { status: 'deleted', id };
+  return res.status === 404 ? { status: 'not-found', id } : { status: 'deleted', id };
 }
 
 export function call(client: HttpClient | string, method: string, path: string, what: string): PlannedCall {

@@ -8,7 +8,7 @@ import {
   call,
   createTimeouts,
   created,
-  deleteIdempotent,
+  deleteOrNotFound,
   need,
   probeKey,
   type AdapterDeps,
@@ -80,7 +80,7 @@ export function twilioAdapter(deps: AdapterDeps): VendorAdapter {
           `"${id}" is not a Twilio API key sid (SK followed by 32 hex digits)`,
           'the account auth token is rotated with: tourniquet rotate twilio --auth-token',
         );
-      return deleteIdempotent(admin(), keyPath(id), id);
+      return deleteOrNotFound(admin(), keyPath(id), id);
     },
     probe: (key) => probeKey(facts, deps, { ...key, id: vendorKeyId(facts, key.id) ?? undefined }),
     plan(action, id = '{key_sid}') {
@@ -112,6 +112,6 @@ function authTokenRotation(deps: AdapterDeps, accountsBase: string): AuthTokenRo
       if (token) deps.onSecret?.(token);
       return { status: 'promoted', hint: token ? `…${token.slice(-4)}` : '…' };
     },
-    deleteSecondary: (): Promise<DeleteResult> => deleteIdempotent(client(), '/v1/AuthTokens/Secondary', 'secondary'),
+    deleteSecondary: (): Promise<DeleteResult> => deleteOrNotFound(client(), '/v1/AuthTokens/Secondary', 'secondary'),
   };
 }
