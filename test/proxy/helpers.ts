@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/proxy/index.js';
@@ -116,4 +118,34 @@ export async function through(
     json = null;
   }
   return { status: res.status, text, json, headers: res.headers };
+}
+
+/**
+ * A proxy (SQLite in a temp dir, no log) in front of one loopback vendor `server` (listened here on
+ * 127.0.0.1:0) holding one production key; `close` stops both and removes the dir.
+ */
+export async function proxyInFront(
+  vendor: string,
+  server: Server,
+  upstreamKey: Omit<NonNullable<ProxyOptions['upstreamKeys']>[number], 'vendor'>,
+): Promise<{ proxy: RunningProxy; close: () => Promise<void> }> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const dir = mkdtempSync(join(tmpdir(), `tq-${vendor}-`));
+  const proxy = await startProxy({
+    listen: '127.0.0.1:0',
+    adminListen: '127.0.0.1:0',
+    store: `sqlite:${join(dir, 'proxy.db')}`,
+    adminToken: ADMIN_TOKEN,
+    masterKey: testKeyring(),
+    upstreams: { [vendor]: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
+    log: false,
+    upstreamKeys: [{ vendor, state: 'active', ...upstreamKey }],
+  });
+  const close = async () => {
+    await proxy.stop();
+    server.closeAllConnections();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { proxy, close };
 }

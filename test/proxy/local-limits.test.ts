@@ -1,13 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
-import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
-import { testKeyring } from '../helpers/master-key.js';
-import { ADMIN_TOKEN, adminCall, startHarness, through, type Harness } from './helpers.js';
+import type { RunningProxy } from '../../src/proxy/index.js';
+import { adminCall, proxyInFront, startHarness, through, type Harness } from './helpers.js';
 
 const vendorCalls = (h: Harness) => h.sandbox.stripe.keys.stats().find((k) => k.id === h.sandbox.keys.stripe.id)!.calls;
 
@@ -53,7 +48,7 @@ describe('the daily cap on one instance, when a call costs what the vendor says 
   let vendor: Server;
   let vendorCalls = 0;
   let proxy: RunningProxy;
-  let dir: string;
+  let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     // Given an OpenAI that takes 300 ms and bills 50,000 gpt-4o output tokens ($0.50) a call
     vendor = createServer((req, res) => {
@@ -73,25 +68,9 @@ describe('the daily cap on one instance, when a call costs what the vendor says 
         );
       }, 300);
     });
-    await new Promise<void>((r) => vendor.listen(0, '127.0.0.1', r));
-    dir = mkdtempSync(join(tmpdir(), 'tq-local-cap-'));
-    proxy = await startProxy({
-      listen: '127.0.0.1:0',
-      adminListen: '127.0.0.1:0',
-      store: `sqlite:${join(dir, 'proxy.db')}`,
-      adminToken: ADMIN_TOKEN,
-      masterKey: testKeyring(),
-      upstreams: { openai: `http://127.0.0.1:${(vendor.address() as AddressInfo).port}` },
-      log: false,
-      upstreamKeys: [{ vendor: 'openai', secret: 'sk-prod-openai-0123456789', label: 'main', state: 'active' }],
-    });
+    ({ proxy, close } = await proxyInFront('openai', vendor, { secret: 'sk-prod-openai-0123456789', label: 'main' }));
   });
-  afterAll(async () => {
-    await proxy?.stop();
-    vendor?.closeAllConnections();
-    vendor?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close?.());
 
   it('a $1 cap and ten $0.50 chat completions at once: two reach the vendor, the rest are refused', async () => {
     const vk = (await adminCall(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'openai', daily_usd_cap: 1 })).body;

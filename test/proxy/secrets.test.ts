@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Stripe from 'stripe';
-import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
-import { testKeyring } from '../helpers/master-key.js';
-import { ADMIN_TOKEN, adminCall, startHarness, through, type Harness } from './helpers.js';
+import type { RunningProxy } from '../../src/proxy/index.js';
+import { adminCall, proxyInFront, startHarness, through, type Harness } from './helpers.js';
 
 /** A vendor that records everything it receives. */
 async function recordingVendor() {
@@ -150,7 +146,7 @@ describe('a Twilio production key echoed in the Basic form it was sent in never 
   const basic = Buffer.from(`${SID}:${token}`).toString('base64');
   let vendor: Server;
   let proxy: RunningProxy;
-  let dir: string;
+  let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     // Given a Twilio that echoes the Authorization header it received, in its 401 body and a header
     vendor = createServer((req, res) => {
@@ -159,25 +155,9 @@ describe('a Twilio production key echoed in the Basic form it was sent in never 
       res.writeHead(401, { 'content-type': 'application/json', 'x-echo-auth': auth });
       res.end(JSON.stringify({ code: 20003, message: `Authenticate: bad header "${auth}"`, status: 401 }));
     });
-    await new Promise<void>((r) => vendor.listen(0, '127.0.0.1', r));
-    dir = mkdtempSync(join(tmpdir(), 'tq-basic-echo-'));
-    proxy = await startProxy({
-      listen: '127.0.0.1:0',
-      adminListen: '127.0.0.1:0',
-      store: `sqlite:${join(dir, 'proxy.db')}`,
-      adminToken: ADMIN_TOKEN,
-      masterKey: testKeyring(),
-      upstreams: { twilio: `http://127.0.0.1:${(vendor.address() as AddressInfo).port}` },
-      log: false,
-      upstreamKeys: [{ vendor: 'twilio', secret: token, account_sid: SID, state: 'active' }],
-    });
+    ({ proxy, close } = await proxyInFront('twilio', vendor, { secret: token, account_sid: SID }));
   });
-  afterAll(async () => {
-    await proxy?.stop();
-    vendor?.closeAllConnections();
-    vendor?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close?.());
 
   it('the base64 of SID:token is redacted from the error body and the headers', async () => {
     const vk = (await adminCall(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'twilio' })).body;

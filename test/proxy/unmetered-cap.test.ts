@@ -1,15 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
 import { UnmeteredEstimates } from '../../src/proxy/limits/estimate.js';
 import type { LiveVaultKey } from '../../src/proxy/state.js';
 import { testKeyring } from '../helpers/master-key.js';
-import { ADMIN_TOKEN, adminCall, startHarness, type Harness } from './helpers.js';
+import { ADMIN_TOKEN, adminCall, proxyInFront, startHarness, type Harness } from './helpers.js';
 
 /** A model the proxy has no price for: the vendor answers, the proxy cannot meter the call. */
 const UNPRICED = 'ft:gpt-9-unreleased';
@@ -102,7 +98,7 @@ describe('Twilio sends count against the daily cap whatever the URL form', () =>
   let vendor: Server;
   let sent = 0;
   let proxy: RunningProxy;
-  let dir: string;
+  let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     // Given a Twilio that answers every POST with a sent message priced $0.0083 (JSON, as the repro's)
     vendor = createServer((req, res) => {
@@ -113,25 +109,12 @@ describe('Twilio sends count against the daily cap whatever the URL form', () =>
         JSON.stringify({ sid: 'SM1', to: '+15005550006', num_segments: '1', price: '-0.00830', price_unit: 'USD' }),
       );
     });
-    await new Promise<void>((r) => vendor.listen(0, '127.0.0.1', r));
-    dir = mkdtempSync(join(tmpdir(), 'tq-twilio-cap-'));
-    proxy = await startProxy({
-      listen: '127.0.0.1:0',
-      adminListen: '127.0.0.1:0',
-      store: `sqlite:${join(dir, 'proxy.db')}`,
-      adminToken: ADMIN_TOKEN,
-      masterKey: testKeyring(),
-      upstreams: { twilio: `http://127.0.0.1:${(vendor.address() as AddressInfo).port}` },
-      log: false,
-      upstreamKeys: [{ vendor: 'twilio', secret: 'twilio-prod-token-0123456789', account_sid: SID, state: 'active' }],
-    });
+    ({ proxy, close } = await proxyInFront('twilio', vendor, {
+      secret: 'twilio-prod-token-0123456789',
+      account_sid: SID,
+    }));
   });
-  afterAll(async () => {
-    await proxy?.stop();
-    vendor?.closeAllConnections();
-    vendor?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close?.());
 
   const issue = async (policy: Record<string, unknown>) =>
     (await adminCall(proxy.adminUrl, 'POST', '/v1/vault-keys', { vendor: 'twilio', ...policy })).body;
