@@ -122,7 +122,8 @@ export function createDataPlane(deps: DataPlaneDeps) {
       return refuse(res, call, 401, 'vault_key_missing', `no vault key where the vendor's SDK sends its key${where}`);
     }
     // A vault key in the path is refused below; whatever the answer, its row and log line do not carry it.
-    call.path = withoutSecret(path, found.secret);
+    const keyInPath = carriesSecret(path, found.secret);
+    if (keyInPath) call.path = withoutSecret(path, found.secret);
     const key = state.byHashLookup(cachedHash(found.secret));
     call.key = key;
     if (key) call.vendor = key.vendor;
@@ -157,7 +158,7 @@ export function createDataPlane(deps: DataPlaneDeps) {
     if (body === null)
       return refuse(res, call, 413, 'request_too_large', `request body over ${deps.maxBodyBytes} bytes`);
     // The vault key must never reach the vendor: not in a header (dropped), nor in the URL or body (refused).
-    if (carriesSecret(path, found.secret) || carriesSecret(search, found.secret) || body.includes(found.secret))
+    if (keyInPath || carriesSecret(search, found.secret) || body.includes(found.secret))
       return refuse(
         res,
         call,

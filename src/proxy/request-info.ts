@@ -74,12 +74,12 @@ function decoded(part: string): string {
 
 /** Does a path or query carry the vault key, as sent or percent-encoded? */
 export function carriesSecret(part: string, secret: string): boolean {
-  return part.includes(secret) || decoded(part).includes(secret);
+  return part.includes(secret) || (part.includes('%') && decoded(part).includes(secret));
 }
 
-/** The path as the audit row and the log may hold it: a vault key in it is redacted (the call is refused). */
+/** The path as the audit row and the log may hold it, when it carries the vault key: redacted (the call is refused). */
 export function withoutSecret(path: string, secret: string): string {
-  return carriesSecret(path, secret) ? decoded(path).replaceAll(secret, '[redacted by tourniquet]') : path;
+  return decoded(path).replaceAll(secret, '[redacted by tourniquet]');
 }
 
 /**

@@ -117,7 +117,7 @@ export class LocalLimits implements Limits {
       if (left > 0) this.unknownInFlight.set(id, left);
       else this.unknownInFlight.delete(id);
     }
-    for (const w of [...this.waiters]) w();
+    if (this.waiters.size) for (const w of [...this.waiters]) w();
   }
 
   held() {

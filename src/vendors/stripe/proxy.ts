@@ -11,12 +11,18 @@ export function stripeAmountUsd(prices: PriceTable, amount: number, currency: st
   return toUsd(prices.units, ZERO_DECIMAL_CURRENCIES.has(cur) ? amount : amount / 100, cur);
 }
 
-/** Where a request names an amount (creating, capturing, confirming; updating a payment intent's). */
-const NAMES_AMOUNT = /^\/v1\/(charges|payment_intents|refunds|transfers|payouts)(\/[^/]+(\/(capture|confirm))?)?$/;
-/** Requests that move money: create a charge, payment intent, refund, transfer or payout; capture or confirm one. */
-const MOVES_MONEY = /^\/v1\/(charges|payment_intents|refunds|transfers|payouts)(\/[^/]+\/(capture|confirm))?$/;
+/**
+ * Where a request names an amount: creating a charge, payment intent, refund, transfer or payout
+ * (no id), updating one (an id), capturing or confirming one (an id and the action).
+ */
+const NAMES_AMOUNT =
+  /^\/v1\/(?:charges|payment_intents|refunds|transfers|payouts)(?:\/([^/]+)(\/(?:capture|confirm))?)?$/;
 
-const movesMoney = (method: string, path: string): boolean => method === 'POST' && MOVES_MONEY.test(path);
+/** Requests that move money: all of those but an update. */
+function movesMoney(method: string, path: string): boolean {
+  const m = method === 'POST' ? NAMES_AMOUNT.exec(path) : null;
+  return m !== null && (m[1] === undefined || m[2] !== undefined);
+}
 
 function requestAmountUsd(
   method: string,

@@ -39,8 +39,12 @@ const WITH_OFFSET = /\d:\d\d(?:\.\d+)?[+-]\d\d(?::?\d\d)?$/;
  */
 function refuseOffsets(db: Db, table: string, col: string, first: unknown): void {
   const c = quoteIdent(col);
-  const ends = db.prepare(`SELECT MIN(${c}) AS lo, MAX(${c}) AS hi FROM ${quoteIdent(table)} WHERE ${c} > ''`).get() as
-    { lo: unknown; hi: unknown } | undefined;
+  const t = quoteIdent(table);
+  // Two scalar subqueries: SQLite answers a lone MIN or MAX off the index's ends, but scans the
+  // whole index for both in one SELECT (100 ms a million rows).
+  const ends = db
+    .prepare(`SELECT (SELECT MIN(${c}) FROM ${t} WHERE ${c} > '') AS lo, (SELECT MAX(${c}) FROM ${t}) AS hi`)
+    .get() as { lo: unknown; hi: unknown } | undefined;
   const offset = [first, ends?.lo, ends?.hi].find((v) => typeof v === 'string' && WITH_OFFSET.test(v));
   if (offset !== undefined)
     throw usageError(
